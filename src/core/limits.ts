@@ -1,0 +1,17 @@
+/**
+ * Named bounds. Every queue and loop in fedsim has one, with the reason for its number.
+ */
+export const limits = {
+  /** Largest virtual time a scenario may ask for: one simulated week is plenty for any protocol timer. */
+  timeMsMaxCeiling: 7 * 24 * 3_600_000,
+  /** Largest event budget a run may ask for; beyond this a trace would not fit in memory anyway. */
+  eventsMaxCeiling: 100_000_000,
+  /** Bytes one write may carry; larger writes are a node bug (frames are far smaller in all five protocols). */
+  writeBytesMax: 16 * 1024 * 1024,
+  /** Connections one node may hold open at once; a runaway reconnect loop hits this instead of memory. */
+  connectionsPerNodeMax: 65_536,
+  /** Segments held on one clogged link before it counts as a bug in the scenario (a sender without back-pressure). */
+  heldSegmentsPerLinkMax: 1_000_000,
+  /** Problems listed for one bad scenario file; past this the rest are summarised. */
+  problemsPerFileMax: 100,
+} as const;

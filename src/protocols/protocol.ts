@@ -1,0 +1,172 @@
+/**
+ * The sans-IO node contract. A protocol node never touches a socket, a timer, a clock or a random
+ * source: it takes inputs as values (`NodeInput`) and gives outputs as values (`NodeOutput`), through
+ * the `NodeHost` that created it. Two hosts drive the same node code: the simulator (virtual time,
+ * seeded network) and the real host (node:net / node:http, wall clock).
+ *
+ * Rule 1: nothing under src/protocols/ imports from src/sim/, src/real/ or node:* I/O modules.
+ * Rule 2: everything a node needs from the world arrives through `NodeHost`: the injected clock for
+ * xstate's `after` timers, its seeded random stream, its durable store and `emit` for outputs.
+ */
+import type { z } from 'zod';
+import type { ConnId, NodeId } from '../core/ids.js';
+import type { Prng } from '../core/prng.js';
+import type { Ms } from '../core/time.js';
+
+/**
+ * A timer clock, shaped like xstate's (unexported) `Clock`, so it can be passed to
+ * `createActor(machine, { clock })`. The sim schedules on its event queue; the real host uses timers.
+ */
+export interface HostClock {
+  setTimeout(fn: () => void, timeoutMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Where a stream connection goes: a host name or address and a TCP port, or a local socket path on the same host. */
+export type Endpoint = { readonly host: string; readonly port: number } | { readonly path: string };
+
+export type DnsRecordType = 'A' | 'MX' | 'TXT';
+
+/** An MX answer is `"<preference> <host>"`, an A answer an address, a TXT answer the text. */
+export type DnsStatus = 'ok' | 'nxdomain' | 'servfail';
+
+/** Why a connection attempt failed. */
+export type ConnectFailure = 'refused' | 'timeout' | 'unresolved';
+
+/** Why an open connection ended: the peer closed it, or the host reset it (crash or partition outlasted a timeout). */
+export type CloseReason = 'closed' | 'reset';
+
+/** Everything a node can be told. Hosts build these; nodes never do. */
+export type NodeInput =
+  /** An outbound connection this node asked for is established. */
+  | { readonly kind: 'conn.opened'; readonly conn: ConnId }
+  /** An outbound connection attempt failed. */
+  | { readonly kind: 'conn.failed'; readonly conn: ConnId; readonly reason: ConnectFailure }
+  /** A peer connected to one of this node's listeners. `remote` names the peer host (or `local`). */
+  | {
+      readonly kind: 'conn.accepted';
+      readonly conn: ConnId;
+      readonly local: Endpoint;
+      readonly remote: string;
+    }
+  /** Bytes arrived on a connection, in order. */
+  | { readonly kind: 'conn.data'; readonly conn: ConnId; readonly bytes: Uint8Array }
+  /** The connection is gone; no more data will arrive on it and writes to it are dropped. */
+  | { readonly kind: 'conn.closed'; readonly conn: ConnId; readonly reason: CloseReason }
+  /** A datagram arrived (transports that allow loss, duplication and reordering). */
+  | {
+      readonly kind: 'datagram';
+      readonly source: { readonly host: string; readonly port: number };
+      readonly port: number;
+      readonly bytes: Uint8Array;
+    }
+  /** The answer to a DNS query this node made. */
+  | {
+      readonly kind: 'dns.answer';
+      readonly query: string;
+      readonly name: string;
+      readonly type: DnsRecordType;
+      readonly status: DnsStatus;
+      readonly records: readonly string[];
+    }
+  /** A user (or the scenario acting for one) asks the node to do something. Protocol-specific payload. */
+  | { readonly kind: 'command'; readonly command: unknown };
+
+/** Everything a node can ask of the world. */
+export type NodeOutput =
+  | { readonly kind: 'listen'; readonly endpoint: Endpoint }
+  | { readonly kind: 'unlisten'; readonly endpoint: Endpoint }
+  | { readonly kind: 'connect'; readonly conn: ConnId; readonly target: Endpoint }
+  /** Write bytes. `decoded` is what the node meant to say, recorded in the trace for people. */
+  | { readonly kind: 'write'; readonly conn: ConnId; readonly bytes: Uint8Array; readonly decoded?: unknown }
+  | { readonly kind: 'close'; readonly conn: ConnId }
+  | {
+      readonly kind: 'datagram.send';
+      readonly port: number;
+      readonly target: { readonly host: string; readonly port: number };
+      readonly bytes: Uint8Array;
+      readonly decoded?: unknown;
+    }
+  | { readonly kind: 'dns.query'; readonly query: string; readonly name: string; readonly type: DnsRecordType }
+  /** A message reached a user of this node. `body` is what the checkers compare. */
+  | {
+      readonly kind: 'deliver';
+      readonly user: string;
+      readonly from: string;
+      readonly body: string;
+      readonly id?: string;
+      readonly detail?: unknown;
+    }
+  /** The node refused something: a peer's request, or a local command it cannot carry out. */
+  | { readonly kind: 'reject'; readonly code: string; readonly reason: string; readonly detail?: unknown }
+  /** A protocol-level fact worth a line in the trace (a verified key, a cache hit, an outcome). */
+  | { readonly kind: 'note'; readonly what: string; readonly detail?: unknown };
+
+/**
+ * A node's durable store: it survives crash and restart (the volatile state does not). The sim
+ * keeps it in memory across incarnations; the real host may back it with a file. Values are JSON.
+ */
+export interface DurableStore {
+  get(key: string): unknown;
+  put(key: string, value: unknown): void;
+  delete(key: string): void;
+  keys(prefix?: string): string[];
+}
+
+/** A store held in memory, in insertion order; the sim's default. */
+export class MemoryStore implements DurableStore {
+  private readonly entries = new Map<string, string>();
+  get(key: string): unknown {
+    const text = this.entries.get(key);
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  }
+  put(key: string, value: unknown): void {
+    // Stored as JSON text so that a node cannot keep a live reference across a crash.
+    this.entries.set(key, JSON.stringify(value));
+  }
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+  keys(prefix = ''): string[] {
+    return [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+}
+
+/** What a host gives a node: its only window on the world. */
+export interface NodeHost {
+  readonly id: NodeId;
+  /** The host name this node runs on (several nodes may share one, such as Bester's server and handlers). */
+  readonly hostName: string;
+  /** The node's own clock reading: virtual time plus its skew in the sim, wall time in the real host. */
+  now(): Ms;
+  /** xstate's clock: pass it to `createActor(machine, { clock })`; `after` timers schedule on the host. */
+  readonly clock: HostClock;
+  /** This node's own seeded stream (same seed and label: same draws). */
+  readonly random: Prng;
+  readonly store: DurableStore;
+  emit(output: NodeOutput): void;
+  /** Report a statechart state change (machine name and state value as the statechart names it). */
+  stateChanged(machine: string, value: string): void;
+}
+
+export interface ProtocolNode {
+  /** Called once, right after creation (also after a restart): listen, connect, arm timers. */
+  start(): void;
+  handle(input: NodeInput): void;
+  /** The node is crashing or shutting down: stop every actor. It must emit nothing after this. */
+  stop(): void;
+  /** A JSON snapshot for checkers, the viewer and `fedsim` reports. */
+  view(): unknown;
+}
+
+/** How a protocol plugs into the hosts, the scenario loader and the checkers. */
+export interface Protocol<Config = unknown, Command = unknown> {
+  readonly name: string;
+  /** Validates a node's `config` block in a scenario file (strict: unknown keys are errors). */
+  readonly configSchema: z.ZodType<Config>;
+  /** Validates the `command` of a scenario `command` step. */
+  readonly commandSchema: z.ZodType<Command>;
+  createNode(host: NodeHost, config: Config): ProtocolNode;
+  /** Best-effort decoding of bytes seen on the wire, for traces and the viewer. */
+  describe?(bytes: Uint8Array): unknown;
+}
