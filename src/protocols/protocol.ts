@@ -159,6 +159,23 @@ export interface ProtocolNode {
   view(): unknown;
 }
 
+/** A DNS record a protocol publishes for one of its nodes (such as FMTP's key at `fmtpkey.<domain>`). */
+export interface DnsRecord {
+  readonly name: string;
+  readonly type: DnsRecordType;
+  /** A: an address; MX: `"<preference> <host>"`; TXT: the text. */
+  readonly value: string;
+}
+
+/** What a protocol knows about one node before the run starts. */
+export interface NodeDeclaration<Config> {
+  readonly id: NodeId;
+  readonly hostName: string;
+  readonly config: Config;
+  /** The run's seed: key material must come from `streamFor(seed, label)`, never from elsewhere. */
+  readonly seed: number;
+}
+
 /** How a protocol plugs into the hosts, the scenario loader and the checkers. */
 export interface Protocol<Config = unknown, Command = unknown> {
   readonly name: string;
@@ -167,6 +184,11 @@ export interface Protocol<Config = unknown, Command = unknown> {
   /** Validates the `command` of a scenario `command` step. */
   readonly commandSchema: z.ZodType<Command>;
   createNode(host: NodeHost, config: Config): ProtocolNode;
+  /**
+   * Records the world's DNS zone should hold for this node before the run starts (keys, MX),
+   * added to those the scenario lists. Derived from the seed, so the node can derive the same keys.
+   */
+  dnsRecords?(node: NodeDeclaration<Config>): DnsRecord[];
   /** Best-effort decoding of bytes seen on the wire, for traces and the viewer. */
   describe?(bytes: Uint8Array): unknown;
 }

@@ -1,0 +1,77 @@
+/**
+ * Runs a protocol's xstate machine inside a node, sans-IO: the actor's `after` timers use the
+ * host's injected clock, its emitted `output` events become the node's outputs, and its state
+ * changes (read through xstate's inspection API) are reported to the host for the trace.
+ *
+ * What must not leak into a trace: xstate session ids (process-global counters) and the
+ * scheduler's wall-clock `startedAt`. Nothing here passes either on; state changes are reported
+ * under the machine's own id, and delayed events should be named (`after` names its own).
+ */
+import { createActor, type Actor, type AnyStateMachine, type InputFrom, type StateValue } from 'xstate';
+import type { NodeHost, NodeOutput } from './protocol.js';
+
+/** The event a machine emits (`emit(...)`) to produce a node output. */
+export interface OutputEvent {
+  readonly type: 'output';
+  readonly output: NodeOutput;
+}
+
+/** Wraps a node output as an emitted event: `emit(({ context }) => output({ kind: 'write', ... }))`. */
+export function output(value: NodeOutput): OutputEvent {
+  return { type: 'output', output: value };
+}
+
+/**
+ * A state value as the statechart names it: `idle`, `connected.verifying`, or for parallel states
+ * `lookup.owner, link.open` (regions in definition order).
+ */
+export function stateName(value: StateValue): string {
+  if (typeof value === 'string') return value;
+  const parts: string[] = [];
+  for (const [region, child] of Object.entries(value)) {
+    if (child === undefined) continue;
+    const inner = stateName(child as StateValue);
+    // A region whose child is an empty object is a leaf: name it alone.
+    parts.push(inner === '' ? region : `${region}.${inner}`);
+  }
+  return parts.join(', ');
+}
+
+export interface StartActorOptions<TMachine extends AnyStateMachine> {
+  readonly input?: InputFrom<TMachine>;
+  /** The name state changes are reported under; defaults to the machine id. Give one per instance when a node runs several. */
+  readonly name?: string;
+}
+
+/**
+ * Creates and starts an actor for `machine` on `host`. The caller sends it events and stops it
+ * in `ProtocolNode.stop()`.
+ */
+export function startActor<TMachine extends AnyStateMachine>(
+  machine: TMachine,
+  host: NodeHost,
+  options: StartActorOptions<TMachine> = {},
+): Actor<TMachine> {
+  const name = options.name ?? machine.id;
+  let lastState: string | undefined;
+  // Created first, assigned below: the inspector compares against the root actor only, so child
+  // actors (spawned or invoked) do not report under the parent's name.
+  let root: Actor<TMachine> | undefined;
+  const actor = createActor(machine, {
+    clock: host.clock,
+    ...(options.input === undefined ? {} : { input: options.input }),
+    inspect: (event) => {
+      if (event.type !== '@xstate.snapshot' || event.actorRef !== root) return;
+      const snapshot = event.snapshot as { value?: StateValue; status?: string };
+      if (snapshot.value === undefined) return;
+      const value = stateName(snapshot.value);
+      if (value === lastState) return;
+      lastState = value;
+      host.stateChanged(name, value);
+    },
+  } as Parameters<typeof createActor<TMachine>>[1]);
+  root = actor;
+  actor.on('output', (event: OutputEvent) => host.emit(event.output));
+  actor.start();
+  return actor;
+}
