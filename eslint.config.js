@@ -13,10 +13,22 @@ const nondeterministicGlobals = [
 ];
 
 const nondeterministicSyntax = [
-  { selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'No Math.random in simulated code: draw from a seeded Prng stream.' },
-  { selector: "MemberExpression[object.name='crypto'][property.name=/^random/]", message: 'No crypto randomness in simulated code: draw from a seeded Prng stream.' },
-  { selector: "MemberExpression[object.name='process'][property.name='hrtime']", message: 'No wall clock in simulated code.' },
-  { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'No wall clock in simulated code.' },
+  {
+    selector: "MemberExpression[object.name='Math'][property.name='random']",
+    message: 'No Math.random in simulated code: draw from a seeded Prng stream.',
+  },
+  {
+    selector: "MemberExpression[object.name='crypto'][property.name=/^random/]",
+    message: 'No crypto randomness in simulated code: draw from a seeded Prng stream.',
+  },
+  {
+    selector: "MemberExpression[object.name='process'][property.name='hrtime']",
+    message: 'No wall clock in simulated code.',
+  },
+  {
+    selector: "MemberExpression[object.name='Date'][property.name='now']",
+    message: 'No wall clock in simulated code.',
+  },
 ];
 
 export default tseslint.config(
@@ -41,7 +53,11 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            { name: 'node:crypto', importNames: ['randomBytes', 'randomUUID', 'randomInt', 'getRandomValues'], message: 'No crypto randomness in simulated code.' },
+            {
+              name: 'node:crypto',
+              importNames: ['randomBytes', 'randomUUID', 'randomInt', 'getRandomValues'],
+              message: 'No crypto randomness in simulated code.',
+            },
             { name: 'node:timers', message: 'No real timers in simulated code.' },
             { name: 'node:perf_hooks', message: 'No wall clock in simulated code.' },
           ],

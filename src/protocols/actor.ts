@@ -54,14 +54,12 @@ export function startActor<TMachine extends AnyStateMachine>(
 ): Actor<TMachine> {
   const name = options.name ?? machine.id;
   let lastState: string | undefined;
-  // Created first, assigned below: the inspector compares against the root actor only, so child
-  // actors (spawned or invoked) do not report under the parent's name.
-  let root: Actor<TMachine> | undefined;
   const actor = createActor(machine, {
     clock: host.clock,
     ...(options.input === undefined ? {} : { input: options.input }),
     inspect: (event) => {
-      if (event.type !== '@xstate.snapshot' || event.actorRef !== root) return;
+      // Only the root actor reports: child actors (spawned or invoked) would mix into its name.
+      if (event.type !== '@xstate.snapshot' || event.actorRef.sessionId !== event.rootId) return;
       const snapshot = event.snapshot as { value?: StateValue; status?: string };
       if (snapshot.value === undefined) return;
       const value = stateName(snapshot.value);
@@ -70,7 +68,6 @@ export function startActor<TMachine extends AnyStateMachine>(
       host.stateChanged(name, value);
     },
   } as Parameters<typeof createActor<TMachine>>[1]);
-  root = actor;
   actor.on('output', (event: OutputEvent) => host.emit(event.output));
   actor.start();
   return actor;

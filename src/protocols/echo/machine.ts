@@ -65,7 +65,9 @@ export const linkMachine = setup({
     flushQueue: enqueueActions(({ context, enqueue }) => {
       if (context.queue.length === 0) return;
       const frames = context.queue.map((body) => ({ verb: 'ECHO' as const, body }));
-      enqueue.emit(output({ kind: 'write', conn: connId(context), bytes: concatBytes(frames.map(encodeFrame)), decoded: frames }));
+      enqueue.emit(
+        output({ kind: 'write', conn: connId(context), bytes: concatBytes(frames.map(encodeFrame)), decoded: frames }),
+      );
       enqueue.assign({ queue: [] });
     }),
     close: emit(({ context }) => output({ kind: 'close', conn: connId(context) })),

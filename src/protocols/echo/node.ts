@@ -148,7 +148,12 @@ export class EchoNode implements ProtocolNode {
       if (inbound && frame.value.verb === 'ECHO') {
         this.echo(conn, frame.value.body);
       } else if (link && frame.value.verb === 'REPLY') {
-        this.host.emit({ kind: 'deliver', user: `user@${this.host.hostName}`, from: link.target, body: frame.value.body });
+        this.host.emit({
+          kind: 'deliver',
+          user: `user@${this.host.hostName}`,
+          from: link.target,
+          body: frame.value.body,
+        });
         link.actor.send({ type: 'wire.reply' });
       } else {
         return this.refuse(conn, 'verb.unexpected', `${frame.value.verb} is not expected on this connection`);
@@ -170,13 +175,24 @@ export class EchoNode implements ProtocolNode {
       return;
     }
     if (frame.value.verb === 'REPLY') {
-      this.host.emit({ kind: 'deliver', user: `user@${this.host.hostName}`, from: source.host, body: frame.value.body });
+      this.host.emit({
+        kind: 'deliver',
+        user: `user@${this.host.hostName}`,
+        from: source.host,
+        body: frame.value.body,
+      });
       return;
     }
     this.echoed += 1;
     this.host.emit({ kind: 'deliver', user: `echo@${this.host.hostName}`, from: source.host, body: frame.value.body });
     const reply: EchoFrame = { verb: 'REPLY', body: frame.value.body };
-    this.host.emit({ kind: 'datagram.send', port: this.config.port, target: source, bytes: encodeFrame(reply), decoded: reply });
+    this.host.emit({
+      kind: 'datagram.send',
+      port: this.config.port,
+      target: source,
+      bytes: encodeFrame(reply),
+      decoded: reply,
+    });
   }
 
   private refuse(conn: string, code: string, reason: string): void {

@@ -25,7 +25,8 @@ export function decodeLine(line: Uint8Array): Result<EchoFrame, WireError> {
     return err(new WireError('utf8.invalid', 'line is not valid UTF-8'));
   }
   const match = /^(ECHO|REPLY) (.*)$/.exec(text);
-  if (!match) return err(new WireError('line.unknown', `not an ECHO or REPLY line: ${JSON.stringify(text.slice(0, 40))}`));
+  if (!match)
+    return err(new WireError('line.unknown', `not an ECHO or REPLY line: ${JSON.stringify(text.slice(0, 40))}`));
   return ok({ verb: match[1] as EchoFrame['verb'], body: match[2] ?? '' });
 }
 
@@ -47,7 +48,8 @@ export class LineBuffer {
       }
     }
     this.pending = joined.slice(start);
-    if (this.pending.length > lineBytesMax) return err(new WireError('line.too-long', `line over ${lineBytesMax} bytes`));
+    if (this.pending.length > lineBytesMax)
+      return err(new WireError('line.too-long', `line over ${lineBytesMax} bytes`));
     return ok(lines);
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * Safety invariants that hold for every protocol, checked at every trace event. Each returns a
+ * violation message for the event that breaks it, or undefined. Violations are values, never
+ * exceptions. Protocol-specific invariants live beside their protocol.
+ */
+import type { TraceEvent } from '../trace/events.js';
+
+export interface Invariant {
+  readonly name: string;
+  /** Returns a violation message when `event` breaks the invariant. */
+  observe(event: TraceEvent): string | undefined;
+}
+
+/** No user receives the same message twice (by message id, or by sender and body when there is no id). */
+export function noDuplicateDelivery(): Invariant {
+  const seen = new Set<string>();
+  return {
+    name: 'noDuplicateDelivery',
+    observe(event) {
+      if (event.kind !== 'deliver') return undefined;
+      const key = JSON.stringify([
+        event.node,
+        event.user,
+        event.id ?? null,
+        event.id === undefined ? [event.from, event.body] : null,
+      ]);
+      if (seen.has(key))
+        return `${event.user} at ${event.node} received ${event.id ?? JSON.stringify(event.body)} twice`;
+      seen.add(key);
+      return undefined;
+    },
+  };
+}
+
+/** A node never throws, whatever its peers send (the world records a throw as a check event). */
+export function nodeNeverThrows(): Invariant {
+  return {
+    name: 'nodeNeverThrows',
+    observe(event) {
+      if (event.kind === 'check' && event.requirement === 'node-never-throws' && event.verdict === 'violation') {
+        return `${event.node}: ${event.message}`;
+      }
+      return undefined;
+    },
+  };
+}
+
+export const invariants = { noDuplicateDelivery, nodeNeverThrows } as const;
+export type InvariantName = keyof typeof invariants;

@@ -1,0 +1,33 @@
+/**
+ * Event patterns: a pattern matches a trace event when every field it names is equal in the
+ * event; nested objects match as subsets, arrays element by element. Pure; used by scenario
+ * expectations and checkers.
+ */
+import type { TraceEvent } from '../trace/events.js';
+
+export function subsetMatches(actual: unknown, pattern: unknown): boolean {
+  if (pattern === null || typeof pattern !== 'object') return actual === pattern;
+  if (Array.isArray(pattern)) {
+    return (
+      Array.isArray(actual) &&
+      actual.length === pattern.length &&
+      pattern.every((item, index) => subsetMatches(actual[index], item))
+    );
+  }
+  if (actual === null || typeof actual !== 'object') return false;
+  const record = actual as Record<string, unknown>;
+  return Object.entries(pattern).every(([key, value]) => subsetMatches(record[key], value));
+}
+
+export function eventMatches(event: TraceEvent, pattern: Readonly<Record<string, unknown>>): boolean {
+  return subsetMatches(event, pattern);
+}
+
+/** `{kind: 'deliver', user: 'bob@c.test'}` -> `deliver user=bob@c.test` for messages. */
+export function describePattern(pattern: Readonly<Record<string, unknown>>): string {
+  const { kind, ...rest } = pattern;
+  const fields = Object.entries(rest).map(
+    ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+  );
+  return [String(kind), ...fields].join(' ');
+}

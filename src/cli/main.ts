@@ -1,0 +1,91 @@
+/**
+ * The fedsim command line. Exit codes: 0 success, 1 a verdict failed (an expectation, a property),
+ * 2 bad usage or bad input (the message names the file, line and field), 3 an internal error
+ * (a bug in fedsim: the message says how to replay it).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
+import { runBench } from '../bench/run.js';
+import { runCommand } from './run.js';
+
+function integer(what: string) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`${what} must be a non-negative integer`);
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${what} is too large`);
+    return value;
+  };
+}
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('fedsim')
+    .description('Deterministic simulation and conformance testbed for federated messaging protocols')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run scenario files (or every scenario below a directory) and write their traces')
+    .argument('<paths...>', 'scenario files or directories')
+    .addOption(
+      new Option('--seed <n>', "run with this seed instead of each scenario's own").argParser(integer('--seed')),
+    )
+    .option('--traces <dir>', 'where to write traces', 'reports/traces')
+    .option('--no-traces', 'do not write traces')
+    .option('--json', 'print a JSON summary instead of text', false)
+    .action((paths: string[], options: { seed?: number; traces: string | false; json: boolean }) => {
+      setExitCode(runCommand(paths, options));
+    });
+
+  program
+    .command('bench')
+    .description('measure the simulator against a bare event loop; writes reports/bench/')
+    .addOption(
+      new Option('--scale <n>', 'work per measurement, as a multiple of the default')
+        .argParser(integer('--scale'))
+        .default(1),
+    )
+    .option('--out <dir>', 'where to write the figures', 'reports/bench')
+    .action(async (options: { scale: number; out: string }) => {
+      await runBench({ scale: Math.max(1, options.scale), outDir: options.out });
+      setExitCode(0);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; everything else commander reports is a usage error.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof ScenarioError) {
+      console.error(
+        error.problems
+          .map((p) => (p.file === '' ? p.message : `${p.file}:${p.line}:${p.column}: ${p.message}`))
+          .join('\n'),
+      );
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      console.error(`fedsim: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof AssertionError) {
+      console.error(`fedsim: internal error (a bug in fedsim, not in your input): ${error.message}`);
+      console.error(error.stack);
+      return 3;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,17 @@
+/**
+ * Every protocol fedsim knows, by the name scenario files use. The five federated protocols
+ * register here as they land; `echo` is the contract's test protocol.
+ */
+import { echo } from './echo/index.js';
+import type { Protocol } from './protocol.js';
+
+// Protocols differ in their config and command types; the registry only hands them to code that
+// validates config and commands with the protocol's own schemas first.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type AnyProtocol = Protocol<any, any>;
+
+export const protocols: ReadonlyMap<string, AnyProtocol> = new Map<string, AnyProtocol>([['echo', echo]]);
+
+export function protocolNamed(name: string): AnyProtocol | undefined {
+  return protocols.get(name);
+}

@@ -1,0 +1,101 @@
+/**
+ * The scenario file format, as a zod schema that rejects unknown keys. A scenario names its
+ * protocol(s), seed, nodes and their configuration, DNS records, network model, steps at virtual
+ * times (user commands and faults), expectations (safety at every event, liveness by a deadline)
+ * and limits. Node configs and commands are validated afterwards by each protocol's own schema
+ * (see load.ts). Documented for users in docs/scenarios.md.
+ */
+import { z } from 'zod';
+import { limits } from '../core/limits.js';
+
+const ms = z.number().int().min(0).max(limits.timeMsMaxCeiling);
+const name = z.string().min(1);
+const ratio = z.number().min(0).max(1);
+
+/** Matches a trace event: every given field must equal the event's (objects match as subsets). */
+export const eventMatchSchema = z.record(z.string(), z.unknown()).refine((value) => typeof value['kind'] === 'string', {
+  message: 'an event pattern needs a `kind` (such as deliver, send, state, dns.query)',
+});
+
+const pair = z.tuple([name, name]);
+
+export const stepSchema = z.discriminatedUnion('do', [
+  z.strictObject({ atMs: ms, do: z.literal('command'), node: name, command: z.unknown() }),
+  z.strictObject({ atMs: ms, do: z.literal('partition'), between: pair, oneWay: z.boolean().optional() }),
+  z.strictObject({ atMs: ms, do: z.literal('heal'), between: pair }),
+  z.strictObject({ atMs: ms, do: z.literal('clog'), between: pair }),
+  z.strictObject({ atMs: ms, do: z.literal('unclog'), between: pair }),
+  z.strictObject({ atMs: ms, do: z.literal('crash'), node: name }),
+  z.strictObject({ atMs: ms, do: z.literal('restart'), node: name }),
+  z.strictObject({ atMs: ms, do: z.literal('skew'), node: name, skewMs: z.number().int() }),
+  z.strictObject({ atMs: ms, do: z.literal('corrupt'), between: pair }),
+  z.strictObject({ atMs: ms, do: z.literal('truncate'), between: pair }),
+  z.strictObject({
+    atMs: ms,
+    do: z.literal('dnsFail'),
+    name,
+    mode: z.enum(['servfail', 'nxdomain', 'timeout']).optional(),
+  }),
+  z.strictObject({ atMs: ms, do: z.literal('dnsRestore'), name }),
+]);
+
+export const expectationSchema = z.union([
+  z.strictObject({ always: z.enum(['noDuplicateDelivery', 'nodeNeverThrows']) }),
+  z.strictObject({ never: eventMatchSchema, name: z.string().optional() }),
+  z.strictObject({
+    byMs: ms,
+    delivered: z.strictObject({ to: name, bodies: z.array(z.string()), exactly: z.boolean().optional() }),
+  }),
+  z.strictObject({ byMs: ms, eventually: eventMatchSchema, name: z.string().optional() }),
+  z.strictObject({ byMs: ms, sequence: z.array(eventMatchSchema).min(1), name: z.string().optional() }),
+]);
+
+export const nodeSchema = z.strictObject({
+  protocol: name.optional(),
+  host: name.optional(),
+  config: z.unknown().optional(),
+});
+
+export const dnsRecordSchema = z.strictObject({
+  name,
+  type: z.enum(['A', 'MX', 'TXT']),
+  value: z.string(),
+});
+
+export const networkSchema = z.strictObject({
+  delayMsMin: ms.optional(),
+  delayMsMax: ms.optional(),
+  lossRatio: ratio.optional(),
+  duplicateRatio: ratio.optional(),
+  connectTimeoutMs: ms.optional(),
+  resetTimeoutMs: ms.optional(),
+  dnsDelayMs: ms.optional(),
+  links: z.array(z.strictObject({ between: pair, delayMsMin: ms, delayMsMax: ms })).optional(),
+});
+
+export const scenarioSchema = z.strictObject({
+  name,
+  description: z.string().optional(),
+  protocol: name,
+  /** Requirement ids (from the protocol's requirements.ts) this scenario covers. */
+  covers: z.array(z.string()).optional(),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  nodes: z
+    .record(name, nodeSchema)
+    .refine((nodes) => Object.keys(nodes).length > 0, { message: 'a scenario needs at least one node' }),
+  dns: z.array(dnsRecordSchema).optional(),
+  network: networkSchema.optional(),
+  steps: z.array(stepSchema).optional(),
+  // Checked one by one by the loader: their kinds are told apart by key, and a per-kind check
+  // gives a precise message where a union would only say that no variant matched.
+  expect: z.array(z.unknown()).optional(),
+  limits: z.strictObject({
+    timeMsMax: ms,
+    eventsMax: z.number().int().min(1).max(limits.eventsMaxCeiling),
+  }),
+});
+
+export type ScenarioFile = Omit<z.infer<typeof scenarioSchema>, 'expect'> & { readonly expect?: Expectation[] };
+export type Step = z.infer<typeof stepSchema>;
+export type Expectation = z.infer<typeof expectationSchema>;
+export type EventMatch = z.infer<typeof eventMatchSchema>;

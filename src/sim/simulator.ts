@@ -1,0 +1,122 @@
+/**
+ * A discrete-event simulator under virtual time. One clock (integer milliseconds), one queue.
+ * It knows nothing of networks or protocols: the World (network.ts) schedules closures on it.
+ *
+ * Tie order at one instant (lower rank first, then scheduling order):
+ *   1. `rank.network`: deliveries (bytes, connection events, datagrams, DNS answers), so that what
+ *      arrived at time t is seen before any timer that expires at t;
+ *   2. `rank.timer`: node timers (xstate `after`), in the order they were set;
+ *   3. `rank.step`: scenario steps (user commands and faults), after the world has settled at t;
+ *   4. `rank.check`: deadline checks of expectations, last of all at their instant.
+ *
+ * Every run is bounded: `timeMsMax` and `eventsMax` have no defaults.
+ */
+import { assert } from '../core/assert.js';
+import { assertMs, type Ms } from '../core/time.js';
+import { EventQueue, type QueueEntry } from './event-queue.js';
+
+export const rank = { network: 0, timer: 1, step: 2, check: 3 } as const;
+
+export type Action = () => void;
+export type Scheduled = QueueEntry<Action>;
+
+export interface RunLimits {
+  /** Virtual time at which the run stops, whatever is still queued. */
+  readonly timeMsMax: Ms;
+  /** Events after which the run stops (a livelock guard). Counted over the simulator's life. */
+  readonly eventsMax: number;
+}
+
+export type StopReason = 'quiet' | 'condition' | 'untilMs' | 'timeMsMax' | 'eventsMax';
+
+export interface RunOutcome {
+  readonly reason: StopReason;
+  readonly atMs: Ms;
+  readonly events: number;
+}
+
+export class Simulator {
+  private readonly queue = new EventQueue<Action>();
+  private now: Ms = 0;
+  private eventsRun = 0;
+
+  get nowMs(): Ms {
+    return this.now;
+  }
+
+  /** Events run so far. */
+  get events(): number {
+    return this.eventsRun;
+  }
+
+  /** Live events still queued. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  /** Schedules `action` at absolute virtual time `atMs` (not before now). */
+  at(atMs: Ms, eventRank: number, action: Action): Scheduled {
+    assertMs(atMs, 'atMs');
+    assert(atMs >= this.now, `cannot schedule in the past (${atMs} < ${this.now})`);
+    return this.queue.push(atMs, eventRank, action);
+  }
+
+  /** Schedules `action` after `delayMs` from now. */
+  after(delayMs: Ms, eventRank: number, action: Action): Scheduled {
+    return this.at(this.now + delayMs, eventRank, action);
+  }
+
+  cancel(entry: Scheduled): void {
+    this.queue.cancel(entry);
+  }
+
+  /** Runs one event; false if none is queued. */
+  step(): boolean {
+    const entry = this.queue.pop();
+    if (entry === undefined) return false;
+    assert(entry.atMs >= this.now, 'time went backwards');
+    this.now = entry.atMs;
+    this.eventsRun += 1;
+    entry.value();
+    return true;
+  }
+
+  /**
+   * Runs events until `condition()` holds (checked before each event), the queue is empty, or a
+   * limit is reached. Stops before running any event later than `timeMsMax`, and then sets the
+   * clock to `timeMsMax`.
+   */
+  runUntil(condition: () => boolean, limits: RunLimits): RunOutcome {
+    assertMs(limits.timeMsMax, 'timeMsMax');
+    assert(Number.isSafeInteger(limits.eventsMax) && limits.eventsMax > 0, 'eventsMax must be a positive integer');
+    while (true) {
+      if (condition()) return this.outcome('condition');
+      if (this.eventsRun >= limits.eventsMax) return this.outcome('eventsMax');
+      const next = this.queue.peek();
+      if (next === undefined) return this.outcome('quiet');
+      if (next.atMs > limits.timeMsMax) {
+        this.now = Math.max(this.now, limits.timeMsMax);
+        return this.outcome('timeMsMax');
+      }
+      this.step();
+    }
+  }
+
+  /** Runs until nothing is left to do (or a limit). */
+  runUntilQuiet(limits: RunLimits): RunOutcome {
+    return this.runUntil(() => false, limits);
+  }
+
+  /** Runs every event up to and including `untilMs`, then sets the clock to `untilMs`. */
+  runUntilMs(untilMs: Ms, limits: RunLimits): RunOutcome {
+    const boundMs = Math.min(untilMs, limits.timeMsMax);
+    const outcome = this.runUntil(() => false, { timeMsMax: boundMs, eventsMax: limits.eventsMax });
+    if (outcome.reason === 'eventsMax') return outcome;
+    this.now = Math.max(this.now, boundMs);
+    return this.outcome(boundMs < untilMs ? 'timeMsMax' : 'untilMs');
+  }
+
+  private outcome(reason: StopReason): RunOutcome {
+    return { reason, atMs: this.now, events: this.eventsRun };
+  }
+}

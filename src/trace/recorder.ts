@@ -1,0 +1,107 @@
+/**
+ * Records a run's trace: numbers events, keeps each node's Lamport clock, serialises NDJSON lines
+ * and hashes them (sha256, deterministic) for the end line. Knows nothing of the network; the
+ * World calls `record`. Observers (checkers) see every event as it is recorded.
+ *
+ * Must not: read a clock, or write anything that varies between two runs of the same scenario
+ * and seed (no wall time, no xstate session ids, no object identity).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import {
+  traceFormat,
+  traceFormatVersion,
+  type Payload,
+  type TraceEnd,
+  type TraceEvent,
+  type TraceEventBody,
+  type TraceHeader,
+} from './events.js';
+
+export type TraceObserver = (event: TraceEvent) => void;
+
+export interface RecorderOptions {
+  /** Keep the serialised lines in memory (to write a file). @defaultValue true */
+  readonly keepLines?: boolean;
+  /** Keep the event objects in memory (for checkers and tests that read them back). @defaultValue true */
+  readonly keepEvents?: boolean;
+}
+
+/** Encodes bytes for a trace payload: base64 for replay, decoded for people. */
+export function payloadOf(bytes: Uint8Array, decoded: unknown): Payload {
+  const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return decoded === undefined ? { size: bytes.length, base64 } : { size: bytes.length, base64, decoded };
+}
+
+export class TraceRecorder {
+  readonly lines: string[] = [];
+  readonly events: TraceEvent[] = [];
+  private readonly hash: Hash = createHash('sha256');
+  private readonly lamports = new Map<string, number>();
+  private readonly observers: TraceObserver[] = [];
+  private seq = 0;
+  private ended: TraceEnd | undefined;
+  private readonly keepLines: boolean;
+  private readonly keepEvents: boolean;
+
+  constructor(
+    readonly header: TraceHeader,
+    options: RecorderOptions = {},
+  ) {
+    this.keepLines = options.keepLines ?? true;
+    this.keepEvents = options.keepEvents ?? true;
+    this.write(JSON.stringify({ ...header, format: traceFormat, version: traceFormatVersion }));
+  }
+
+  get count(): number {
+    return this.seq;
+  }
+
+  observe(observer: TraceObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** The node's Lamport clock now. */
+  lamportOf(node: string): number {
+    return this.lamports.get(node) ?? 0;
+  }
+
+  /**
+   * Records one event at `node` (or `sim`). The node's Lamport clock ticks; for a `receive` it
+   * first jumps past the sender's clock at send time.
+   */
+  record(atMs: number, node: string, body: TraceEventBody): TraceEvent {
+    let lamport = 0;
+    if (node !== 'sim') {
+      const prior = this.lamports.get(node) ?? 0;
+      lamport = (body.kind === 'receive' ? Math.max(prior, body.sentLamport) : prior) + 1;
+      this.lamports.set(node, lamport);
+    }
+    this.seq += 1;
+    const event = { seq: this.seq, atMs, node, lamport, ...body } as TraceEvent;
+    this.write(JSON.stringify(event));
+    if (this.keepEvents) this.events.push(event);
+    for (const observer of this.observers) observer(event);
+    return event;
+  }
+
+  /** Closes the trace with the end line; returns the whole file text. */
+  end(atMs: number): TraceEnd {
+    if (this.ended) return this.ended;
+    const digest = this.hash.digest('hex');
+    this.ended = { end: true, events: this.seq, atMs, sha256: digest };
+    const line = JSON.stringify(this.ended);
+    if (this.keepLines) this.lines.push(line);
+    return this.ended;
+  }
+
+  /** The NDJSON text (after `end`, including the end line). */
+  text(): string {
+    return this.lines.join('\n') + '\n';
+  }
+
+  private write(line: string): void {
+    this.hash.update(line);
+    this.hash.update('\n');
+    if (this.keepLines) this.lines.push(line);
+  }
+}
