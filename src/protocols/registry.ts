@@ -2,6 +2,8 @@
  * Every protocol fedsim knows, by the name scenario files use. The five federated protocols
  * register here as they land; `echo` is the contract's test protocol.
  */
+import { ambrosia } from './ambrosia/index.js';
+import { bester } from './bester/index.js';
 import { echo } from './echo/index.js';
 import type { Protocol } from './protocol.js';
 
@@ -10,7 +12,11 @@ import type { Protocol } from './protocol.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type AnyProtocol = Protocol<any, any>;
 
-export const protocols: ReadonlyMap<string, AnyProtocol> = new Map<string, AnyProtocol>([['echo', echo]]);
+export const protocols: ReadonlyMap<string, AnyProtocol> = new Map<string, AnyProtocol>([
+  ['echo', echo],
+  ['bester', bester],
+  ['ambrosia', ambrosia],
+]);
 
 export function protocolNamed(name: string): AnyProtocol | undefined {
   return protocols.get(name);

@@ -1,0 +1,233 @@
+/**
+ * The Ambrosia client node: an XMPP client (RFC 6120 c2s) that logs in with SASL PLAIN, binds a
+ * resource, sends chat messages on command and delivers the messages it receives to its user.
+ * Follows `<see-other-host/>` to the host it names (RFC 6120 §4.9.3.19).
+ *
+ * Must not: crash on server input (bad XML ends the session with a `reject`), or retry a failed
+ * login (that is the user's decision, made by a new `login` command).
+ */
+import type { Actor } from 'xstate';
+import { IdSequence } from '../../core/ids.js';
+import { startActor } from '../actor.js';
+import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
+import { clientConn, clientMachine, ports } from './machine.js';
+import { child, el, localName, ns, textOf, XmlStreamParser, type StreamEvent } from './wire.js';
+
+export interface ClientConfig {
+  readonly role: 'client';
+  readonly jid: string;
+  readonly password: string;
+  readonly resource: string;
+  /** The gateway to connect to; defaults to the JID's domain on port 5222. */
+  readonly gateway?: { readonly host: string; readonly port: number };
+  readonly redirectsMax: number;
+  /** Log in at start; otherwise wait for a `login` command. */
+  readonly autoLogin: boolean;
+}
+
+export type ClientCommand =
+  | { readonly type: 'login' }
+  | { readonly type: 'send'; readonly to: string; readonly body: string; readonly id?: string }
+  | { readonly type: 'logout' };
+
+/** Parses `host`, `host:port` or `[v6]:port` as `<see-other-host/>` carries it (RFC 6120 errata 3651). */
+export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!match) return undefined;
+  const port = match[3] === undefined ? defaultPort : Number(match[3]);
+  if (port < 1 || port > 65_535) return undefined;
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+export class ClientNode implements ProtocolNode {
+  private actor: Actor<typeof clientMachine> | undefined;
+  private parser = new XmlStreamParser();
+  private readonly sessions = new IdSequence('c2s');
+  private readonly messageIds = new IdSequence('m');
+  private received = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly host: NodeHost,
+    private readonly config: ClientConfig,
+  ) {}
+
+  start(): void {
+    if (this.config.autoLogin) this.login();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.actor?.stop();
+  }
+
+  view(): unknown {
+    const snapshot = this.actor?.getSnapshot();
+    return {
+      jid: this.config.jid,
+      state: snapshot?.value ?? 'idle',
+      boundJid: snapshot?.context.boundJid ?? '',
+      received: this.received,
+    };
+  }
+
+  handle(input: NodeInput): void {
+    if (this.stopped) return;
+    switch (input.kind) {
+      case 'command':
+        return this.command(input.command as ClientCommand);
+      case 'conn.opened':
+        if (this.isCurrent(input.conn)) {
+          this.parser = new XmlStreamParser();
+          this.actor?.send({ type: 'conn.opened' });
+        }
+        return;
+      case 'conn.failed':
+        if (this.isCurrent(input.conn)) this.actor?.send({ type: 'conn.failed' });
+        return;
+      case 'conn.closed':
+        if (this.isCurrent(input.conn)) this.actor?.send({ type: 'conn.closed' });
+        return;
+      case 'conn.data':
+        if (this.isCurrent(input.conn)) this.data(input.bytes);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private isCurrent(conn: string): boolean {
+    const actor = this.actor;
+    return (
+      actor !== undefined && actor.getSnapshot().status === 'active' && clientConn(actor.getSnapshot().context) === conn
+    );
+  }
+
+  private login(): void {
+    if (this.actor && this.actor.getSnapshot().status === 'active') return;
+    const domain = this.config.jid.split('@')[1] ?? this.config.jid;
+    const target = this.config.gateway ?? { host: domain, port: ports.c2s };
+    this.actor = startActor(clientMachine, this.host, {
+      name: 'ambrosia.client',
+      input: {
+        link: this.sessions.next(),
+        jid: this.config.jid,
+        password: this.config.password,
+        resource: this.config.resource,
+        host: target.host,
+        port: target.port,
+        redirectsMax: this.config.redirectsMax,
+      },
+    });
+  }
+
+  private command(command: ClientCommand): void {
+    switch (command.type) {
+      case 'login':
+        return this.login();
+      case 'logout': {
+        const actor = this.actor;
+        if (!actor || actor.getSnapshot().status !== 'active') return;
+        const conn = clientConn(actor.getSnapshot().context);
+        this.host.emit({
+          kind: 'write',
+          conn,
+          bytes: new TextEncoder().encode('</stream:stream>'),
+          decoded: '</stream:stream>',
+        });
+        this.host.emit({ kind: 'close', conn });
+        actor.send({ type: 'conn.closed' });
+        return;
+      }
+      case 'send': {
+        if (!this.actor || this.actor.getSnapshot().status !== 'active') {
+          this.host.emit({
+            kind: 'reject',
+            code: 'ambrosia.client.offline',
+            reason: 'send before login',
+            detail: { to: command.to },
+          });
+          return;
+        }
+        const id = command.id ?? this.messageIds.next();
+        const stanza = el('message', { to: command.to, type: 'chat', id }, [el('body', {}, [command.body])]);
+        this.actor.send({ type: 'user.send', stanza });
+        return;
+      }
+    }
+  }
+
+  private data(bytes: Uint8Array): void {
+    const actor = this.actor;
+    if (!actor) return;
+    const events = this.parser.push(bytes);
+    if (!events.ok) {
+      this.host.emit({
+        kind: 'reject',
+        code: `ambrosia.stream.${events.error.condition}`,
+        reason: events.error.message,
+      });
+      actor.send({ type: 'wire.streamError', condition: events.error.condition });
+      return;
+    }
+    for (const event of events.value) {
+      if (this.stopped || actor.getSnapshot().status !== 'active') return;
+      this.event(actor, event);
+    }
+  }
+
+  private event(actor: Actor<typeof clientMachine>, event: StreamEvent): void {
+    if (event.type === 'open') return;
+    if (event.type === 'close') return actor.send({ type: 'conn.closed' });
+    const element = event.element;
+    const state = actor.getSnapshot().value;
+    const name = localName(element);
+    if (name === 'features') {
+      const mechanisms = child(element, 'mechanisms');
+      const hasPlain = (mechanisms?.children ?? []).some((m) => typeof m !== 'string' && textOf(m) === 'PLAIN');
+      return actor.send({ type: 'wire.features', hasPlain, hasBind: child(element, 'bind') !== undefined });
+    }
+    if (name === 'success' && element.ns === ns.sasl) {
+      // RFC 6120 §6.4.6: after <success/> both sides restart the stream.
+      this.parser.restart();
+      return actor.send({ type: 'sasl.success' });
+    }
+    if (name === 'failure' && element.ns === ns.sasl) return actor.send({ type: 'sasl.failure' });
+    if (name === 'error' && element.ns === ns.stream) {
+      const condition = element.children.find((c) => typeof c !== 'string' && c.ns === ns.streams);
+      if (condition && typeof condition !== 'string' && localName(condition) === 'see-other-host') {
+        const target = parseHostPort(textOf(condition), ports.c2s);
+        if (target) return actor.send({ type: 'wire.redirect', host: target.host, port: target.port });
+      }
+      return actor.send({
+        type: 'wire.streamError',
+        condition: condition && typeof condition !== 'string' ? localName(condition) : 'undefined-condition',
+      });
+    }
+    if (state === 'binding' && element.name === 'iq' && element.attrs.type === 'result') {
+      return actor.send({ type: 'bind.result', jid: textOf(child(child(element, 'bind') ?? el('bind'), 'jid')) });
+    }
+    if (element.name === 'message') {
+      const body = child(element, 'body');
+      if (!body || element.attrs.type === 'error') {
+        if (element.attrs.type === 'error') {
+          this.host.emit({
+            kind: 'reject',
+            code: 'ambrosia.message.bounced',
+            reason: `message ${element.attrs.id ?? ''} bounced`,
+            detail: element.attrs,
+          });
+        }
+        return;
+      }
+      this.received += 1;
+      this.host.emit({
+        kind: 'deliver',
+        user: this.config.jid,
+        from: element.attrs.from ?? '',
+        body: textOf(body),
+        ...(element.attrs.id === undefined ? {} : { id: element.attrs.id }),
+      });
+    }
+  }
+}

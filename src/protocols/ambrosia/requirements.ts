@@ -1,0 +1,149 @@
+/**
+ * Ambrosia requirements, h2spec style: id, spec section (of ./spec.md), quoted text, level, where the
+ * text comes from, and the tests that cover it. The conformance runner and reports read this list;
+ * it must not hold test logic.
+ */
+
+export interface Requirement {
+  readonly id: string;
+  readonly section: string;
+  readonly text: string;
+  readonly level: 'MUST' | 'SHOULD';
+  readonly source: 'seed' | 'original' | 'ours';
+  readonly coveredBy: readonly string[];
+}
+
+const wire = 'test/protocols/ambrosia/wire.test.ts';
+const node = 'test/protocols/ambrosia/node.test.ts';
+const federation = 'test/protocols/ambrosia/federation.test.ts';
+
+export const requirements: readonly Requirement[] = [
+  {
+    id: 'AMB-3-no-config',
+    section: '§3',
+    text: 'launch the gateway process. it needs no configuration.',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${node}: listens on 5222, 5269 and 5347 with no configuration at all`],
+  },
+  {
+    id: 'AMB-3-c2s-sasl-bind',
+    section: '§3',
+    text: 'a client connects to the gateway, the gateway authenticates it (RFC 6120 §6 SASL, §7 resource binding).',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${node}: negotiates a stream`, `${federation}: runs the seed seven steps`],
+  },
+  {
+    id: 'AMB-3-stamp-from',
+    section: '§3',
+    text: 'the server MUST stamp the full JID of the sender in the from attribute (RFC 6120 §8.1.2.1).',
+    level: 'MUST',
+    source: 'original',
+    coveredBy: [`${node}: negotiates a stream`],
+  },
+  {
+    id: 'AMB-3-stream-errors',
+    section: '§3',
+    text: 'bad XML gets the stream error RFC 6120 §4.9.3 names, never a crash.',
+    level: 'MUST',
+    source: 'original',
+    coveredBy: [
+      `${node}: answers malformed XML`,
+      `${node}: sends the header before the stream error`,
+      `${wire}: names the RFC 6120 condition`,
+      `${wire}: never throws`,
+    ],
+  },
+  {
+    id: 'AMB-3-see-other-host',
+    section: '§3',
+    text: 'if a user is unknown, ask a service for a see-other-host value',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [
+      `${node}: asks the registered service about an unknown user`,
+      `${node}: fails SASL with not-authorized when the service does not answer`,
+    ],
+  },
+  {
+    id: 'AMB-3-route-to-service',
+    section: '§3',
+    text: 'packets received from a remote client or domain is delivered to the service',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${federation}: runs the seed seven steps`],
+  },
+  {
+    id: 'AMB-3-route-out',
+    section: '§3',
+    text: 'packets sent from the service are routed out the gateway',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${federation}: runs the seed seven steps`, `${federation}: delivers between two users of one domain`],
+  },
+  {
+    id: 'AMB-3-round-robin',
+    section: '§3',
+    text: 'if there are multiple services registered with the same domain name, the gateway picks one (round robin load balance, or whatever)',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${federation}: shares load round robin`],
+  },
+  {
+    id: 'AMB-3-failover',
+    section: '§3',
+    text: 'when a service disconnects, every stanza it had not acked is routed again; acked stanzas are never resent.',
+    level: 'MUST',
+    source: 'ours',
+    coveredBy: [`${federation}: fails over the unacked stanza`],
+  },
+  {
+    id: 'AMB-3-s2s-dns',
+    section: '§3',
+    text: 'make outgoing xmpp-server connections if necessary (found by MX, then A; our DNS has no SRV).',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${node}: negotiates a stream`, `${federation}: runs the seed seven steps`],
+  },
+  {
+    id: 'AMB-4-mutual-auth',
+    section: '§4.2',
+    text: 'mutual-auth encrypted channel from service to gateway (handshake proofs both ways; encryption left to the transport).',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${node}: asks the registered service about an unknown user`, `${node}: retransmits an unacked stanza`],
+  },
+  {
+    id: 'AMB-4-register',
+    section: '§4.3',
+    text: 'register any number of domain/type pairs to handle',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${federation}: runs the seed seven steps`, `${federation}: delivers between two users of one domain`],
+  },
+  {
+    id: 'AMB-4-chunking',
+    section: '§4.4',
+    text: "stanzas should be chunked so that large stanzas don't block the channel",
+    level: 'SHOULD',
+    source: 'seed',
+    coveredBy: [`${federation}: chunks a stanza larger than one chunk`, `${wire}: splits a stanza into chunks`],
+  },
+  {
+    id: 'AMB-4-acks',
+    section: '§4.5',
+    text: 'acking of all stanzas (XEP-0198 counters; unacked stanzas retransmitted after ackTimeoutMs, duplicates dropped)',
+    level: 'MUST',
+    source: 'seed',
+    coveredBy: [`${node}: retransmits an unacked stanza`, `${federation}: runs the seed seven steps`],
+  },
+  {
+    id: 'AMB-W-round-trip',
+    section: '§3',
+    text: 'the writer escapes so that any element tree parses back to itself.',
+    level: 'MUST',
+    source: 'ours',
+    coveredBy: [`${wire}: round-trips any element tree`],
+  },
+];

@@ -1,0 +1,370 @@
+/**
+ * Ambrosia wire format: XML streams as RFC 6120 §4 defines them (c2s `jabber:client`, s2s
+ * `jabber:server`) and our service-channel profile (`urn:fedsim:ambrosia:service:0`, see spec.md §4).
+ * An incremental stream parser built on saxes, a writer with proper escaping, and builders for the
+ * elements Ambrosia uses.
+ *
+ * Pure: no I/O, no clock. Must not throw on peer input: every byte sequence gives stream events
+ * or a `StreamError` (a WireError whose code is the RFC 6120 §4.9.3 condition) inside a Result.
+ * Buffers are bounded (`stanzaCharsMax`, `depthMax`).
+ */
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { WireError } from '../../core/errors.js';
+import { err, ok, type Result } from '../../core/result.js';
+
+export const ns = {
+  stream: 'http://etherx.jabber.org/streams',
+  client: 'jabber:client',
+  server: 'jabber:server',
+  service: 'urn:fedsim:ambrosia:service:0',
+  streams: 'urn:ietf:params:xml:ns:xmpp-streams',
+  sasl: 'urn:ietf:params:xml:ns:xmpp-sasl',
+  bind: 'urn:ietf:params:xml:ns:xmpp-bind',
+  stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+  sm: 'urn:xmpp:sm:3',
+} as const;
+
+/**
+ * Largest stanza (in characters, counted from the end of the previous top-level element) a peer
+ * may send. RFC 6120 §13.12 asks servers to accept at least 10,000 bytes; 256 Ki characters is
+ * room for any message while keeping one connection's buffer far below a megabyte.
+ */
+export const stanzaCharsMax = 256 * 1024;
+
+/** Deepest element nesting accepted inside a stanza; real XMPP stanzas rarely pass 10 levels. */
+export const depthMax = 64;
+
+/** The text we feed saxes at a time, so that `stanzaCharsMax` is checked often. */
+const sliceChars = 4096;
+
+export interface XmlElement {
+  /** The qualified name as written, such as `message` or `stream:features`. */
+  readonly name: string;
+  /** Attributes by qualified name as written, `xmlns` declarations included. */
+  readonly attrs: Readonly<Record<string, string>>;
+  readonly children: readonly XmlNode[];
+  /** The resolved namespace URI; filled in by the parser, ignored by the writer. */
+  readonly ns?: string;
+}
+
+export type XmlNode = XmlElement | string;
+
+/** RFC 6120 §4.9.3 stream error conditions that Ambrosia sends. */
+export type StreamCondition =
+  | 'bad-format'
+  | 'host-unknown'
+  | 'invalid-from'
+  | 'invalid-namespace'
+  | 'not-authorized'
+  | 'not-well-formed'
+  | 'policy-violation'
+  | 'restricted-xml'
+  | 'see-other-host'
+  | 'unsupported-encoding'
+  | 'unsupported-stanza-type';
+
+/** A WireError whose code is the stream error condition to send. */
+export class StreamError extends WireError {
+  override name = 'StreamError';
+  constructor(
+    readonly condition: StreamCondition,
+    message: string,
+  ) {
+    super(condition, message);
+  }
+}
+
+export type StreamEvent =
+  | { readonly type: 'open'; readonly header: XmlElement }
+  | { readonly type: 'element'; readonly element: XmlElement }
+  | { readonly type: 'close' };
+
+interface Building {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlNode[];
+  ns: string;
+}
+
+/**
+ * Parses one XML stream (one document) incrementally. After a stream restart (RFC 6120 §4.3.3)
+ * call `restart()`: the next bytes are a new document. A restart must fall on a chunk boundary,
+ * which it does in practice (the peer waits for `<success/>` before restarting).
+ */
+export class XmlStreamParser {
+  private parser!: SaxesParser<{ xmlns: true; position: true }>;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
+  private stack: Building[] = [];
+  private events: StreamEvent[] = [];
+  private failure: StreamError | undefined;
+  private opened = false;
+  private closed = false;
+  private stanzaStartPosition = 0;
+
+  constructor() {
+    this.reset();
+  }
+
+  /** Forgets everything: the next bytes start a new stream document. */
+  restart(): void {
+    this.reset();
+  }
+
+  /** Feeds bytes; returns the complete events, or the stream error to send (then the parser is dead). */
+  push(bytes: Uint8Array): Result<StreamEvent[], StreamError> {
+    if (this.failure) return err(this.failure);
+    let text: string;
+    try {
+      text = this.utf8.decode(bytes, { stream: true });
+    } catch {
+      return this.fail(new StreamError('unsupported-encoding', 'the stream is not valid UTF-8 (RFC 6120 §11.6)'));
+    }
+    for (let at = 0; at < text.length && !this.failure; at += sliceChars) {
+      if (this.closed) {
+        if (text.slice(at).trim() !== '') this.fail(new StreamError('not-well-formed', 'data after the stream closed'));
+        break;
+      }
+      try {
+        this.parser.write(text.slice(at, at + sliceChars));
+      } catch (cause) {
+        // saxes reports through the error handler; a throw would be its own bug, but peer input must not crash us.
+        this.fail(new StreamError('not-well-formed', `parser failure: ${String(cause)}`));
+      }
+      if (!this.failure && this.parser.position - this.stanzaStartPosition > stanzaCharsMax) {
+        this.fail(new StreamError('policy-violation', `stanza larger than ${stanzaCharsMax} characters`));
+      }
+    }
+    if (this.failure) return err(this.failure);
+    return ok(this.events.splice(0, this.events.length));
+  }
+
+  private fail(error: StreamError): Result<never, StreamError> {
+    this.failure ??= error;
+    return err(this.failure);
+  }
+
+  private reset(): void {
+    this.stack = [];
+    this.events = [];
+    this.failure = undefined;
+    this.opened = false;
+    this.closed = false;
+    this.stanzaStartPosition = 0;
+    const parser = new SaxesParser({ xmlns: true, position: true });
+    parser.on('error', (error) => this.fail(new StreamError('not-well-formed', error.message)));
+    const restricted = (what: string) => () => this.fail(new StreamError('restricted-xml', `${what} (RFC 6120 §11.1)`));
+    parser.on('comment', restricted('comments are not allowed'));
+    parser.on('processinginstruction', restricted('processing instructions are not allowed'));
+    parser.on('doctype', restricted('DTDs are not allowed'));
+    parser.on('opentag', (tag) => this.openTag(tag));
+    parser.on('closetag', () => this.closeTag());
+    parser.on('text', (text) => this.text(text));
+    parser.on('cdata', (text) => this.text(text));
+    this.parser = parser;
+  }
+
+  private openTag(tag: SaxesTagNS): void {
+    if (this.failure) return;
+    const attrs: Record<string, string> = {};
+    for (const [name, attribute] of Object.entries(tag.attributes)) attrs[name] = attribute.value;
+    const building: Building = { name: tag.name, attrs, children: [], ns: tag.uri };
+    if (!this.opened) {
+      if (tag.local !== 'stream' || tag.uri !== ns.stream) {
+        this.fail(new StreamError('invalid-namespace', `the root must be <stream:stream> in ${ns.stream}`));
+        return;
+      }
+      this.opened = true;
+      this.stack.push(building);
+      this.events.push({ type: 'open', header: { name: tag.name, attrs, children: [], ns: tag.uri } });
+      this.stanzaStartPosition = this.parser.position;
+      return;
+    }
+    if (this.stack.length > depthMax) {
+      this.fail(new StreamError('policy-violation', `elements nested deeper than ${depthMax}`));
+      return;
+    }
+    this.stack.at(-1)?.children.push(building);
+    this.stack.push(building);
+  }
+
+  private closeTag(): void {
+    if (this.failure) return;
+    const done = this.stack.pop();
+    if (!done) return;
+    if (this.stack.length === 0) {
+      this.closed = true;
+      this.events.push({ type: 'close' });
+    } else if (this.stack.length === 1) {
+      this.stack[0]!.children.length = 0;
+      this.events.push({ type: 'element', element: freeze(done) });
+      this.stanzaStartPosition = this.parser.position;
+    }
+  }
+
+  private text(text: string): void {
+    if (this.failure || text === '') return;
+    const parent = this.stack.at(-1);
+    // Text directly inside <stream:stream> is whitespace keepalive (RFC 6120 §4.6.1); anything else is bad format.
+    if (!parent || this.stack.length === 1) {
+      if (text.trim() !== '' && parent) this.fail(new StreamError('bad-format', 'character data between stanzas'));
+      return;
+    }
+    const last = parent.children.at(-1);
+    if (typeof last === 'string') parent.children[parent.children.length - 1] = last + text;
+    else parent.children.push(text);
+  }
+}
+
+function freeze(building: Building): XmlElement {
+  return {
+    name: building.name,
+    attrs: building.attrs,
+    ns: building.ns,
+    children: building.children.map((child) => (typeof child === 'string' ? child : freeze(child as Building))),
+  };
+}
+
+// ---- writer ----
+
+/** Characters XML 1.0 cannot carry at all (§2.2); the writer replaces them with U+FFFD. */
+const invalidXmlChars =
+  // Matching control characters is the point of this pattern.
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function escapeText(text: string): string {
+  return text
+    .replace(invalidXmlChars, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r/g, '&#13;');
+}
+
+/** Attribute values also escape quotes and the whitespace a parser would normalise (XML §3.3.3). */
+export function escapeAttr(text: string): string {
+  return escapeText(text)
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\t/g, '&#9;')
+    .replace(/\n/g, '&#10;');
+}
+
+function attrsText(attrs: Readonly<Record<string, string>>): string {
+  return Object.entries(attrs)
+    .map(([name, value]) => ` ${name}='${escapeAttr(value)}'`)
+    .join('');
+}
+
+/** Serialises an element (self-closing when it has no children). */
+export function writeElement(element: XmlElement): string {
+  const head = `<${element.name}${attrsText(element.attrs)}`;
+  if (element.children.length === 0) return `${head}/>`;
+  const body = element.children
+    .map((child) => (typeof child === 'string' ? escapeText(child) : writeElement(child)))
+    .join('');
+  return `${head}>${body}</${element.name}>`;
+}
+
+/** The opening of a stream: XML declaration and the `<stream:stream ...>` start tag. */
+export function writeStreamHeader(attrs: Readonly<Record<string, string>>): string {
+  return `<?xml version='1.0'?><stream:stream${attrsText(attrs)}>`;
+}
+
+export const streamClose = '</stream:stream>';
+
+const encoder = new TextEncoder();
+export function toBytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+// ---- element helpers ----
+
+export function el(name: string, attrs: Record<string, string> = {}, children: readonly XmlNode[] = []): XmlElement {
+  return { name, attrs, children };
+}
+
+/** The local part of a qualified name: `stream:features` -> `features`. */
+export function localName(element: XmlElement): string {
+  const colon = element.name.indexOf(':');
+  return colon < 0 ? element.name : element.name.slice(colon + 1);
+}
+
+export function child(element: XmlElement, local: string): XmlElement | undefined {
+  return element.children.find((c): c is XmlElement => typeof c !== 'string' && localName(c) === local);
+}
+
+export function textOf(element: XmlElement | undefined): string {
+  if (!element) return '';
+  return element.children.map((c) => (typeof c === 'string' ? c : textOf(c))).join('');
+}
+
+/** A stream header's attributes for the given stream namespace. */
+export function streamHeaderAttrs(
+  contentNs: string,
+  fields: { from?: string; to?: string; id?: string },
+): Record<string, string> {
+  const attrs: Record<string, string> = { xmlns: contentNs, 'xmlns:stream': ns.stream };
+  if (fields.from !== undefined) attrs.from = fields.from;
+  if (fields.to !== undefined) attrs.to = fields.to;
+  if (fields.id !== undefined) attrs.id = fields.id;
+  attrs.version = '1.0';
+  return attrs;
+}
+
+/** `<stream:error><condition/>[<text/>]</stream:error>` (RFC 6120 §4.9.2); see-other-host carries the host as text. */
+export function streamErrorElement(condition: StreamCondition, hostText?: string): XmlElement {
+  const conditionEl = el(condition, { xmlns: ns.streams }, hostText === undefined ? [] : [hostText]);
+  return el('stream:error', {}, [conditionEl]);
+}
+
+/** A stanza error reply (RFC 6120 §8.3): `to`/`from` swapped, `type='error'`, the original children kept. */
+export function stanzaErrorReply(stanza: XmlElement, condition: string, errorType = 'cancel'): XmlElement {
+  const attrs: Record<string, string> = { type: 'error' };
+  if (stanza.attrs.from !== undefined) attrs.to = stanza.attrs.from;
+  if (stanza.attrs.to !== undefined) attrs.from = stanza.attrs.to;
+  if (stanza.attrs.id !== undefined) attrs.id = stanza.attrs.id;
+  return el(stanza.name, attrs, [el('error', { type: errorType }, [el(condition, { xmlns: ns.stanzas })])]);
+}
+
+/** A stanza without its namespace bookkeeping, as it travels inside another stream (the default namespace is re-established there). */
+export function bareStanza(stanza: XmlElement): XmlElement {
+  const attrs: Record<string, string> = {};
+  for (const [name, value] of Object.entries(stanza.attrs)) if (name !== 'xmlns') attrs[name] = value;
+  return { name: stanza.name, attrs, children: stanza.children.map((c) => (typeof c === 'string' ? c : stripNs(c))) };
+}
+
+function stripNs(element: XmlElement): XmlElement {
+  const { ns: _ns, ...rest } = element;
+  return { ...rest, children: element.children.map((c) => (typeof c === 'string' ? c : stripNs(c))) };
+}
+
+export const stanzaNames = new Set(['message', 'presence', 'iq']);
+
+/** A JID split into parts (RFC 7622), without stringprep: we compare as written. */
+export interface Jid {
+  readonly local: string;
+  readonly domain: string;
+  readonly resource: string;
+}
+
+export function parseJid(text: string | undefined): Jid | undefined {
+  if (!text) return undefined;
+  const slash = text.indexOf('/');
+  const bare = slash < 0 ? text : text.slice(0, slash);
+  const resource = slash < 0 ? '' : text.slice(slash + 1);
+  const at = bare.indexOf('@');
+  const local = at < 0 ? '' : bare.slice(0, at);
+  const domain = at < 0 ? bare : bare.slice(at + 1);
+  if (domain === '' || (at >= 0 && local === '') || (slash >= 0 && resource === '')) return undefined;
+  return { local, domain, resource };
+}
+
+export function bareJid(jid: Jid): string {
+  return jid.local === '' ? jid.domain : `${jid.local}@${jid.domain}`;
+}
+
+/** Best-effort decoding for traces: the text itself. */
+export function describe(bytes: Uint8Array): unknown {
+  return new TextDecoder().decode(bytes);
+}

@@ -1,0 +1,253 @@
+// Goal: the gateway speaks standard RFC 6120 c2s to a byte-level client (SASL PLAIN, restart, bind),
+// answers bad peer input with the named stream error instead of throwing, sends see-other-host for an
+// unknown user when a service names a host, and the service channel retransmits when an ack is lost.
+// Method: one node on a ManualHost, the test playing the peer with literal XML bytes.
+import { describe, expect, it } from 'vitest';
+import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
+import { serviceProof } from '../../../src/protocols/ambrosia/machine.js';
+import type { NodeOutput } from '../../../src/protocols/protocol.js';
+import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const texts = (outputs: NodeOutput[]) =>
+  outputs
+    .filter((o): o is Extract<NodeOutput, { kind: 'write' }> => o.kind === 'write')
+    .map((o) => new TextDecoder().decode(o.bytes));
+const clientHeader = `<?xml version='1.0'?><stream:stream to='a.test' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
+const plain = (user: string, password: string) => Buffer.from(`\u0000${user}\u0000${password}`).toString('base64');
+
+function gateway(extra: Record<string, unknown> = {}) {
+  const host = new ManualHost('gw.test');
+  const node = ambrosia.createNode(
+    host,
+    ambrosia.configSchema.parse({ role: 'gateway', accounts: [{ jid: 'alice@a.test', password: 'secret' }], ...extra }),
+  );
+  node.start();
+  return {
+    host,
+    node,
+    send: (conn: string, text: string) => node.handle({ kind: 'conn.data', conn, bytes: bytes(text) }),
+  };
+}
+
+describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
+  it('listens on 5222, 5269 and 5347 with no configuration at all', () => {
+    const host = new ManualHost('gw.test');
+    ambrosia.createNode(host, ambrosia.configSchema.parse({ role: 'gateway' })).start();
+    expect(host.take().map((o) => o.kind === 'listen' && 'port' in o.endpoint && o.endpoint.port)).toEqual([
+      5222, 5269, 5347,
+    ]);
+  });
+
+  it('negotiates a stream: features with PLAIN, success, restart, bind, and stamps from on stanzas (1 client, RFC 6120 §4-§8)', () => {
+    const { host, node, send } = gateway();
+    host.take();
+    node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    send('in:1', clientHeader);
+    const [features] = texts(host.take());
+    expect(features).toMatch(
+      /^<\?xml version='1.0'\?><stream:stream xmlns='jabber:client' xmlns:stream='http:\/\/etherx.jabber.org\/streams' from='a.test' id='[^']+' version='1.0'>/,
+    );
+    expect(features).toContain(
+      "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>",
+    );
+    expect(host.stateOf('ambrosia.c2s in:1')).toBe('authenticating');
+    send('in:1', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain('alice', 'wrong')}</auth>`);
+    expect(texts(host.take())).toEqual([
+      "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>",
+    ]);
+    send('in:1', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`);
+    expect(texts(host.take())).toEqual(["<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"]);
+    send('in:1', clientHeader);
+    expect(texts(host.take())[0]).toContain(
+      "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>",
+    );
+    send(
+      'in:1',
+      `<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>home</resource></bind></iq>`,
+    );
+    expect(texts(host.take())).toEqual([
+      "<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/home</jid></bind></iq>",
+    ]);
+    expect(host.stateOf('ambrosia.c2s in:1')).toBe('bound');
+    // No service registered for a.test and the target is remote: the gateway routes out itself over s2s (MX first).
+    send('in:1', `<message to='bob@b.test' from='mallory@evil.test' id='m1'><body>hi</body></message>`);
+    expect(host.take()).toEqual([expect.objectContaining({ kind: 'dns.query', name: 'b.test', type: 'MX' })]);
+    node.handle({
+      kind: 'dns.answer',
+      query: 's2s:1:mx',
+      name: 'b.test',
+      type: 'MX',
+      status: 'ok',
+      records: ['20 mx2.b.test', '10 mx1.b.test'],
+    });
+    expect(host.take()).toEqual([{ kind: 'connect', conn: 's2s:1', target: { host: 'mx1.b.test', port: 5269 } }]);
+    node.handle({ kind: 'conn.opened', conn: 's2s:1' });
+    expect(texts(host.take())[0]).toContain("xmlns='jabber:server'");
+    send(
+      's2s:1',
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='b.test' id='x' version='1.0'><stream:features/>`,
+    );
+    expect(texts(host.take())).toEqual([
+      "<message to='bob@b.test' from='alice@a.test/home' id='m1'><body>hi</body></message>",
+    ]);
+  });
+
+  it('answers malformed XML with <not-well-formed/> and closes, without throwing (bound or not)', () => {
+    const { host, node, send } = gateway();
+    host.take();
+    node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    send('in:1', clientHeader);
+    host.take();
+    send('in:1', '<message><body>x</message>');
+    const outputs = host.take();
+    expect(texts(outputs)).toEqual([
+      "<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+    ]);
+    expect(outputs.map((o) => o.kind)).toEqual(['reject', 'write', 'close']);
+    expect(() => send('in:1', '<more/>')).not.toThrow();
+    expect(host.take()).toEqual([]);
+  });
+
+  it('sends the header before the stream error when the very first bytes are bad, and host-unknown for a domain it does not serve', () => {
+    const { host, node, send } = gateway();
+    host.take();
+    node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    send('in:1', '<<<');
+    expect(texts(host.take())[0]).toMatch(
+      /^<\?xml.*<stream:stream .*><stream:error><not-well-formed .*<\/stream:stream>$/,
+    );
+    node.handle({ kind: 'conn.accepted', conn: 'in:2', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    send('in:2', clientHeader.replace("to='a.test'", "to='nowhere.test'"));
+    expect(texts(host.take())[0]).toContain(
+      "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+    );
+  });
+
+  it('asks the registered service about an unknown user and sends <see-other-host/> with its answer (RFC 6120 §4.9.3.19)', () => {
+    const { host, node, send } = gateway();
+    host.take();
+    // A service connects and authenticates with the mutual handshake.
+    node.handle({ kind: 'conn.accepted', conn: 'in:9', local: { host: 'gw.test', port: 5347 }, remote: 'svc' });
+    send(
+      'in:9',
+      `<?xml version='1.0'?><stream:stream xmlns='urn:fedsim:ambrosia:service:0' xmlns:stream='http://etherx.jabber.org/streams' from='svc' version='1.0'>`,
+    );
+    const streamId = /id='([^']+)'/.exec(texts(host.take())[0] ?? '')?.[1] ?? '';
+    send('in:9', `<handshake nonce='n1'>${serviceProof('service', streamId, 'n1', 'wrong-secret')}</handshake>`);
+    expect(host.take().map((o) => o.kind)).toEqual(['write', 'close', 'reject']);
+    node.handle({ kind: 'conn.accepted', conn: 'in:10', local: { host: 'gw.test', port: 5347 }, remote: 'svc' });
+    send(
+      'in:10',
+      `<?xml version='1.0'?><stream:stream xmlns='urn:fedsim:ambrosia:service:0' xmlns:stream='http://etherx.jabber.org/streams' from='svc' version='1.0'>`,
+    );
+    const id2 = /id='([^']+)'/.exec(texts(host.take())[0] ?? '')?.[1] ?? '';
+    send('in:10', `<handshake nonce='n2'>${serviceProof('service', id2, 'n2', 'ambrosia')}</handshake>`);
+    expect(texts(host.take())).toEqual([`<handshake>${serviceProof('gateway', id2, 'n2', 'ambrosia')}</handshake>`]);
+    send('in:10', `<register domain='a.test' type='client'/>`);
+    expect(texts(host.take())).toEqual(["<registered domain='a.test' type='client'/>"]);
+    // An unknown user logs in.
+    node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    send('in:1', clientHeader);
+    host.take();
+    send('in:1', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain('dave', 'x')}</auth>`);
+    const [request] = texts(host.take());
+    const requestId = /id='([^']+)'/.exec(request ?? '')?.[1] ?? '';
+    expect(request).toBe(`<see-other-host-request id='${requestId}' user='dave@a.test'/>`);
+    expect(host.stateOf('ambrosia.c2s in:1')).toBe('checkingUser');
+    send(
+      'in:10',
+      `<see-other-host-response id='${requestId}' user='dave@a.test'>gw2.test:5223</see-other-host-response>`,
+    );
+    const outputs = host.take();
+    expect(texts(outputs)).toEqual([
+      "<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>gw2.test:5223</see-other-host></stream:error></stream:stream>",
+    ]);
+    expect(outputs.at(-1)).toEqual({ kind: 'close', conn: 'in:1' });
+  });
+
+  it('fails SASL with not-authorized when the service does not answer within seeOtherHostTimeoutMs (500 ms)', () => {
+    const { host, node, send } = gateway({ seeOtherHostTimeoutMs: 500 });
+    node.handle({ kind: 'conn.accepted', conn: 'in:10', local: { host: 'gw.test', port: 5347 }, remote: 'svc' });
+    send(
+      'in:10',
+      `<?xml version='1.0'?><stream:stream xmlns='urn:fedsim:ambrosia:service:0' xmlns:stream='http://etherx.jabber.org/streams' from='svc' version='1.0'>`,
+    );
+    const id = /id='([^']+)'/.exec(texts(host.take()).find((t) => t.includes('stream:stream')) ?? '')?.[1] ?? '';
+    send(
+      'in:10',
+      `<handshake nonce='n'>${serviceProof('service', id, 'n', 'ambrosia')}</handshake><register domain='a.test' type='client'/>`,
+    );
+    node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    send('in:1', clientHeader);
+    send('in:1', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain('dave', 'x')}</auth>`);
+    host.take();
+    host.advanceMs(499);
+    expect(host.take()).toEqual([]);
+    host.advanceMs(1);
+    expect(texts(host.take())).toEqual([
+      "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>",
+    ]);
+    expect(host.stateOf('ambrosia.c2s in:1')).toBe('authenticating');
+  });
+});
+
+describe('ambrosia: service channel acks (ManualHost, XEP-0198 counters)', () => {
+  it('retransmits an unacked stanza after ackTimeoutMs with <r/>, and a duplicate is processed once (ack lost, 300 ms)', () => {
+    const host = new ManualHost('svc.test');
+    const node = ambrosia.createNode(
+      host,
+      ambrosia.configSchema.parse({
+        role: 'service',
+        name: 'svc',
+        gateways: [{ host: 'gw.test', port: 5347 }],
+        registrations: [{ domain: 'a.test', type: 'client' }],
+        ackTimeoutMs: 300,
+      }),
+    );
+    node.start();
+    expect(host.take()).toEqual([{ kind: 'connect', conn: 'gw:1#1', target: { host: 'gw.test', port: 5347 } }]);
+    node.handle({ kind: 'conn.opened', conn: 'gw:1#1' });
+    host.take();
+    node.handle({
+      kind: 'conn.data',
+      conn: 'gw:1#1',
+      bytes: bytes(
+        `<?xml version='1.0'?><stream:stream xmlns='urn:fedsim:ambrosia:service:0' xmlns:stream='http://etherx.jabber.org/streams' from='gw.test' id='S1' version='1.0'><stream:features/>`,
+      ),
+    });
+    const handshake = texts(host.take())[0] ?? '';
+    const nonce = /nonce='([^']+)'/.exec(handshake)?.[1] ?? '';
+    expect(handshake).toBe(
+      `<handshake nonce='${nonce}'>${serviceProof('service', 'S1', nonce, 'ambrosia')}</handshake>`,
+    );
+    node.handle({
+      kind: 'conn.data',
+      conn: 'gw:1#1',
+      bytes: bytes(`<handshake>${serviceProof('gateway', 'S1', nonce, 'ambrosia')}</handshake>`),
+    });
+    expect(texts(host.take())).toEqual(["<register domain='a.test' type='client'/>"]);
+    expect(host.stateOf('ambrosia.service-link gw:1')).toBe('ready');
+    const chunk = `<chunk seq='1' index='0' last='true'>&lt;message to='bob@b.test' from='alice@a.test/r' id='m1'&gt;&lt;body&gt;x&lt;/body&gt;&lt;/message&gt;</chunk>`;
+    node.handle({ kind: 'conn.data', conn: 'gw:1#1', bytes: bytes(chunk) });
+    const routed = texts(host.take());
+    // The service acks stanza 1, then routes it back out as its own stanza 1.
+    expect(routed).toEqual([
+      "<a xmlns='urn:xmpp:sm:3' h='1'/>",
+      "<chunk seq='1' index='0' last='true'>&lt;message to='bob@b.test' from='alice@a.test/r' id='m1'&gt;&lt;body&gt;x&lt;/body&gt;&lt;/message&gt;</chunk>",
+    ]);
+    // The gateway's ack for it is lost: after 300 ms the service retransmits and asks for an ack.
+    host.advanceMs(299);
+    expect(host.take()).toEqual([]);
+    host.advanceMs(1);
+    expect(texts(host.take())).toEqual([`${routed[1]}<r xmlns='urn:xmpp:sm:3'/>`]);
+    // The gateway retransmits stanza 1 as well (its ack was lost too): a duplicate, re-acked, not processed again.
+    node.handle({ kind: 'conn.data', conn: 'gw:1#1', bytes: bytes(chunk) });
+    expect(texts(host.take())).toEqual(["<a xmlns='urn:xmpp:sm:3' h='1'/>"]);
+    expect((node.view() as { processedCount: number }).processedCount).toBe(1);
+    node.handle({ kind: 'conn.data', conn: 'gw:1#1', bytes: bytes("<a xmlns='urn:xmpp:sm:3' h='1'/>") });
+    host.advanceMs(5_000);
+    expect(host.take()).toEqual([]);
+    expect(host.stateOf('ambrosia.channel gw:1#1')).toBe('idle');
+  });
+});

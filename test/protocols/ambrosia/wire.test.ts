@@ -1,0 +1,181 @@
+// Goal: the XML stream parser and writer agree (round trip), the parser survives any bytes in any
+// chunking without throwing, and bad XML yields the RFC 6120 §4.9.3 condition as a value.
+// Method: fast-check element trees and byte strings (fixed numRuns budgets), plus hand-picked cases.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  ns,
+  stanzaCharsMax,
+  streamHeaderAttrs,
+  toBytes,
+  writeElement,
+  writeStreamHeader,
+  XmlStreamParser,
+  type StreamEvent,
+  type XmlElement,
+  type XmlNode,
+} from '../../../src/protocols/ambrosia/wire.js';
+import { chunkElements, parseStanzaText, readChunk, splitChunks } from '../../../src/protocols/ambrosia/channel.js';
+
+const header = writeStreamHeader(streamHeaderAttrs(ns.client, { to: 'a.test' }));
+
+function strip(node: XmlNode): XmlNode {
+  if (typeof node === 'string') return node;
+  return { name: node.name, attrs: node.attrs, children: node.children.map(strip) };
+}
+
+function parseAll(text: string, chunkSizes: number[] = []): ReturnType<XmlStreamParser['push']> {
+  const parser = new XmlStreamParser();
+  const bytes = toBytes(text);
+  const events: StreamEvent[] = [];
+  let at = 0;
+  for (const size of [...chunkSizes, bytes.length]) {
+    const result = parser.push(bytes.subarray(at, at + size));
+    if (!result.ok) return result;
+    events.push(...result.value);
+    at += size;
+    if (at >= bytes.length) break;
+  }
+  return { ok: true, value: events };
+}
+
+// XML 1.0 chars only (the writer replaces the rest); `\r` and tabs included on purpose (escaped by the writer).
+const xmlChar = fc.oneof(
+  fc.constantFrom('a', 'z', ' ', '<', '>', '&', '"', "'", '\t', '\n', '\r', 'é', '😀', ']]>'),
+  fc
+    .string({ unit: 'grapheme', maxLength: 3 })
+    // Control characters are what this filter removes.
+    // eslint-disable-next-line no-control-regex
+    .filter((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(s)),
+);
+const text = fc
+  .array(xmlChar, { minLength: 1, maxLength: 6 })
+  .map((parts) => parts.join(''))
+  .filter((s) => s !== '');
+const name = fc.constantFrom('message', 'body', 'x', 'thread', 'data', 'a-b', 'q.r');
+const attrs = fc.dictionary(fc.constantFrom('to', 'from', 'id', 'type', 'k'), text, { maxKeys: 3 });
+
+const element: fc.Arbitrary<XmlElement> = fc.letrec<{ el: XmlElement }>((tie) => ({
+  el: fc.record({
+    name,
+    attrs,
+    children: fc
+      .array(fc.oneof({ depthSize: 'small' }, text, tie('el')), { maxLength: 4 })
+      // Adjacent text nodes merge when parsed; keep them apart as a parser would see them.
+      .map((children) => children.filter((c, i) => !(typeof c === 'string' && typeof children[i - 1] === 'string'))),
+  }),
+})).el;
+
+describe('ambrosia: wire', () => {
+  it('round-trips any element tree through write and parse, in any chunking (property, 300 runs)', () => {
+    fc.assert(
+      fc.property(element, fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 8 }), (tree, chunks) => {
+        const result = parseAll(header + writeElement(tree) + '</stream:stream>', chunks);
+        expect(result.ok).toBe(true);
+        if (!result.ok) return;
+        expect(result.value.map((e) => e.type)).toEqual(['open', 'element', 'close']);
+        const parsed = result.value[1];
+        expect(parsed?.type === 'element' && strip(parsed.element)).toEqual(strip(tree));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on random bytes in random chunks, and any error is an RFC 6120 condition (property, 500 runs)', () => {
+    const conditions = new Set([
+      'not-well-formed',
+      'restricted-xml',
+      'invalid-namespace',
+      'bad-format',
+      'policy-violation',
+      'unsupported-encoding',
+    ]);
+    const fragments = fc.constantFrom(
+      header,
+      '<message>',
+      '</message>',
+      '<!--c-->',
+      '<?pi x?>',
+      '&amp;',
+      '&bogus;',
+      '<a b="1" b="2">',
+      '\u00ff',
+      ' ',
+      '</stream:stream>',
+    );
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.array(fragments, { maxLength: 10 }).map((parts) => toBytes(parts.join(''))),
+    );
+    fc.assert(
+      fc.property(bytes, fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 6 }), (input, cuts) => {
+        const parser = new XmlStreamParser();
+        let at = 0;
+        for (const size of [...cuts, input.length]) {
+          const result = parser.push(input.subarray(at, at + size));
+          if (!result.ok) {
+            expect(conditions.has(result.error.condition)).toBe(true);
+            return;
+          }
+          at += size;
+          if (at >= input.length) return;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('names the RFC 6120 condition for bad XML, restricted XML, a wrong root, bad UTF-8 and an oversize stanza', () => {
+    const condition = (input: string | Uint8Array) => {
+      const result = new XmlStreamParser().push(typeof input === 'string' ? toBytes(input) : input);
+      return result.ok ? 'ok' : result.error.condition;
+    };
+    expect(condition(`${header}<message><body>x</message>`)).toBe('not-well-formed');
+    expect(condition(`${header}<!-- hi -->`)).toBe('restricted-xml');
+    expect(condition(`<!DOCTYPE x><stream:stream/>`)).toBe('restricted-xml');
+    expect(condition(`<root xmlns='jabber:client'>`)).toBe('invalid-namespace');
+    expect(condition(new Uint8Array([0x3c, 0xff, 0xfe]))).toBe('unsupported-encoding');
+    expect(condition(`${header}hello<message/>`)).toBe('bad-format');
+    expect(condition(`${header}<message><body>${'y'.repeat(stanzaCharsMax + 10)}</body></message>`)).toBe(
+      'policy-violation',
+    );
+    expect(condition(`${header}  <message/>  `)).toBe('ok');
+  });
+
+  it('decodes a UTF-8 character split across two pushes, and starts a new document after restart()', () => {
+    const parser = new XmlStreamParser();
+    const bytes = toBytes(`${header}<message><body>é</body></message>`);
+    const cut = bytes.indexOf(0xc3) + 1;
+    const first = parser.push(bytes.subarray(0, cut));
+    const second = parser.push(bytes.subarray(cut));
+    expect(first.ok && second.ok).toBe(true);
+    const element = second.ok ? second.value.find((e) => e.type === 'element') : undefined;
+    expect(element?.type === 'element' && writeElement(strip(element.element) as XmlElement)).toBe(
+      '<message><body>é</body></message>',
+    );
+    parser.restart();
+    const again = parser.push(toBytes(header));
+    expect(again.ok && again.value.map((e) => e.type)).toEqual(['open']);
+  });
+
+  it('splits a stanza into chunks that never break a surrogate pair and reassemble exactly (property, 100 runs)', () => {
+    fc.assert(
+      fc.property(element, fc.integer({ min: 2, max: 50 }), (tree, size) => {
+        const whole = writeElement(tree);
+        const parts = splitChunks(whole, size);
+        expect(parts.join('')).toBe(whole);
+        for (const part of parts) expect(/^[\uDC00-\uDFFF]/.test(part)).toBe(false);
+        const chunks = chunkElements(7, tree, size).map((c) => {
+          const parsed = parseAll(header + writeElement(c));
+          const found = parsed.ok ? parsed.value.find((e) => e.type === 'element') : undefined;
+          return found?.type === 'element' ? readChunk(found.element) : undefined;
+        });
+        expect(chunks.every((c) => c?.seq === 7)).toBe(true);
+        expect(chunks.at(-1)?.last).toBe(true);
+        const back = parseStanzaText(chunks.map((c) => c?.text ?? '').join(''));
+        expect(back && strip(back)).toEqual(strip(tree));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
