@@ -41,6 +41,11 @@ export interface StartActorOptions<TMachine extends AnyStateMachine> {
   readonly input?: InputFrom<TMachine>;
   /** The name state changes are reported under; defaults to the machine id. Give one per instance when a node runs several. */
   readonly name?: string;
+  /**
+   * Listeners for other emitted event types (besides `output`), registered before the actor
+   * starts so that nothing emitted by its entry actions is missed.
+   */
+  readonly on?: Readonly<Record<string, (event: { type: string }) => void>>;
 }
 
 /**
@@ -69,6 +74,10 @@ export function startActor<TMachine extends AnyStateMachine>(
     },
   } as Parameters<typeof createActor<TMachine>>[1]);
   actor.on('output', (event: OutputEvent) => host.emit(event.output));
+  for (const [type, listener] of Object.entries(options.on ?? {})) {
+    // xstate types `on` by the machine's emitted events; these listeners take any event object.
+    (actor.on as (type: string, listener: (event: { type: string }) => void) => void)(type, listener);
+  }
   actor.start();
   return actor;
 }

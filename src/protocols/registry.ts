@@ -5,6 +5,9 @@
 import { ambrosia } from './ambrosia/index.js';
 import { bester } from './bester/index.js';
 import { echo } from './echo/index.js';
+import { f140 } from './f140/index.js';
+import { fmtp } from './fmtp/index.js';
+import { solec } from './solec/index.js';
 import type { Protocol } from './protocol.js';
 
 // Protocols differ in their config and command types; the registry only hands them to code that
@@ -14,6 +17,9 @@ export type AnyProtocol = Protocol<any, any>;
 
 export const protocols: ReadonlyMap<string, AnyProtocol> = new Map<string, AnyProtocol>([
   ['echo', echo],
+  ['fmtp', fmtp],
+  ['f140', f140],
+  ['solec', solec],
   ['bester', bester],
   ['ambrosia', ambrosia],
 ]);

@@ -1,0 +1,299 @@
+/**
+ * The F140 node (spec.md): an HTTP server on `port` (8140 by default) answering PING and MSG for its
+ * users, and an HTTP client pushing each user's queued messages to friends through one `f140.peer`
+ * machine per remote user. It speaks HTTP on raw stream connections (conn.* inputs, write outputs),
+ * so the same code runs in the simulator and, bound to node:net, as a server curl can talk to.
+ *
+ * Rule 1: sans-IO. Everything arrives through NodeInput and NodeHost; queues live in host.store.
+ * Rule 2: peer input never throws: a bad request gets the HTTP error spec.md §2.3 names and a close,
+ * a bad response counts as a transient failure. Bad user commands get a `reject` (f140.local.*).
+ */
+import type { Actor } from 'xstate';
+import { startActor } from '../actor.js';
+import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
+import { commandSchema, type F140Command, type F140Config } from './config.js';
+import { Directory } from './directory.js';
+import { peerConnId, peerMachine, sessionMachine, type PeerEvent } from './machine.js';
+import { answerWireError, serveRequest, type ServerAnswer } from './server.js';
+import { learnedAddress, nextSeq, Outbox, queuedPerRemoteMax, type QueuedMessage } from './store.js';
+import {
+  encodeForm,
+  encodeResponse,
+  formOfBody,
+  HttpRequestParser,
+  HttpResponseParser,
+  textCodePointsMax,
+  textLength,
+} from './wire.js';
+
+interface Peer {
+  readonly name: string;
+  readonly remote: string;
+  readonly outbox: Outbox;
+  readonly actor: Actor<typeof peerMachine>;
+  /** The response parser of the exchange in flight, keyed by its connection id. */
+  parser: { conn: string; parser: HttpResponseParser } | undefined;
+}
+
+interface Session {
+  readonly actor: Actor<typeof sessionMachine>;
+  readonly parser: HttpRequestParser;
+  closing: boolean;
+}
+
+const encoder = new TextEncoder();
+
+export class F140Node implements ProtocolNode {
+  private readonly directory: Directory;
+  private readonly peers = new Map<string, Peer>();
+  private readonly peersByName = new Map<string, Peer>();
+  private readonly sessions = new Map<string, Session>();
+  private stopped = false;
+
+  constructor(
+    private readonly host: NodeHost,
+    private readonly config: F140Config,
+  ) {
+    this.directory = new Directory(config.users);
+  }
+
+  start(): void {
+    this.host.emit({ kind: 'listen', endpoint: { host: this.host.hostName, port: this.config.port } });
+    // One peer machine per remote friend, in configuration order; each announces us with a PING and
+    // pushes whatever the store still holds for it from before a restart.
+    this.directory.remotes().forEach((remote) => this.startPeer(remote));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const peer of this.peers.values()) peer.actor.stop();
+    for (const session of this.sessions.values()) session.actor.stop();
+  }
+
+  handle(input: NodeInput): void {
+    if (this.stopped) return;
+    switch (input.kind) {
+      case 'command':
+        return this.command(input.command);
+      case 'conn.accepted':
+        return this.accept(input.conn);
+      case 'conn.data':
+        if (this.sessions.has(input.conn)) return this.request(input.conn, input.bytes);
+        return this.response(input.conn, input.bytes);
+      case 'conn.opened':
+        return this.toPeer(input.conn, { type: 'conn.opened' });
+      case 'conn.failed':
+        return this.toPeer(input.conn, { type: 'conn.failed', reason: input.reason });
+      case 'conn.closed':
+        if (this.sessions.has(input.conn)) return this.endSession(input.conn, false);
+        return this.responseClosed(input.conn);
+      case 'datagram':
+      case 'dns.answer':
+        return;
+    }
+  }
+
+  view(): unknown {
+    return {
+      users: this.directory.view(),
+      peers: [...this.peers.values()].map((peer) => ({
+        remote: peer.remote,
+        state: peer.actor.getSnapshot().value,
+        queued: peer.outbox.all().map((m) => ({ id: m.id, from: m.from, text: m.text })),
+      })),
+      sessions: this.sessions.size,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Client side: user commands, queues, peers.
+
+  private startPeer(remote: string): Peer {
+    const name = `peer:${this.peers.size + 1}`;
+    const outbox = new Outbox(this.host.store, remote);
+    const actor = startActor(peerMachine, this.host, {
+      name: `f140.peer ${remote}`,
+      input: {
+        name,
+        remote,
+        outbox,
+        directory: this.directory,
+        address: () => this.addressOf(remote),
+        replyTo: `${this.config.advertiseHost ?? this.host.hostName}:${this.config.port}`,
+        now: () => this.host.now(),
+        timing: {
+          retryMsBase: this.config.retryMsBase,
+          retryMsMax: this.config.retryMsMax,
+          requestTimeoutMs: this.config.requestTimeoutMs,
+          queueExpiryMs: this.config.queueExpiryMs,
+        },
+        announce: this.config.announce,
+      },
+    });
+    const peer: Peer = { name, remote, outbox, actor, parser: undefined };
+    this.peers.set(remote, peer);
+    this.peersByName.set(name, peer);
+    return peer;
+  }
+
+  private addressOf(remote: string): Endpoint {
+    const configured = this.directory.addressOf(remote);
+    return learnedAddress(this.host.store, remote) ?? configured ?? { host: remote, port: this.config.port };
+  }
+
+  private localReject(code: string, reason: string, command: unknown): void {
+    this.host.emit({ kind: 'reject', code: `f140.local.${code}`, reason, detail: { command } });
+  }
+
+  private command(raw: unknown): void {
+    const parsed = commandSchema.safeParse(raw);
+    if (!parsed.success) return this.localReject('command-invalid', parsed.error.message, raw);
+    const command: F140Command = parsed.data;
+    if (command.type === 'ping') {
+      const peer = this.peers.get(command.to);
+      if (!peer) return this.localReject('not-friend', `no local user friends ${command.to}`, command);
+      peer.actor.send({ type: 'user.ping' });
+      return;
+    }
+    if (!this.directory.isLocal(command.from)) {
+      return this.localReject('unknown-user', `${command.from} is not a user of this node`, command);
+    }
+    const length = textLength(command.text);
+    if (length > textCodePointsMax) {
+      return this.localReject('too-long', `text of ${length} code points is over ${textCodePointsMax}`, command);
+    }
+    if (command.type === 'send') {
+      if (!this.directory.friendOf(command.from, command.to)) {
+        return this.localReject('not-friend', `${command.to} is not a friend of ${command.from}`, command);
+      }
+      return this.enqueue(command.from, command.to, command.text, undefined, command);
+    }
+    const members = this.directory.groupMembers(command.from, command.group);
+    if (!members) return this.localReject('unknown-group', `${command.from} has no group ${command.group}`, command);
+    for (const member of members) this.enqueue(command.from, member, command.text, command.group, command);
+  }
+
+  private enqueue(from: string, to: string, text: string, group: string | undefined, command: F140Command): void {
+    const peer = this.peers.get(to) ?? this.startPeer(to);
+    if (peer.outbox.size() >= queuedPerRemoteMax) {
+      return this.localReject('queue-full', `${queuedPerRemoteMax} messages already queued for ${to}`, command);
+    }
+    const seq = nextSeq(this.host.store);
+    const message: QueuedMessage = {
+      seq,
+      id: `${this.host.id}#${seq}`,
+      from,
+      to,
+      ...(group === undefined ? {} : { group }),
+      text,
+      enqueuedAtMs: this.host.now(),
+    };
+    peer.outbox.add(message);
+    this.host.emit({ kind: 'note', what: 'f140.msg.queued', detail: { id: message.id, from, to, group } });
+    peer.actor.send({ type: 'queue.added' });
+  }
+
+  /** The peer whose exchange in flight uses `conn`; events of earlier exchanges are dropped. */
+  private currentPeer(conn: string): Peer | undefined {
+    const peer = this.peersByName.get(conn.split('#')[0] ?? '');
+    if (!peer) return undefined;
+    return peerConnId(peer.actor.getSnapshot().context) === conn ? peer : undefined;
+  }
+
+  private toPeer(conn: string, event: PeerEvent): void {
+    const peer = this.currentPeer(conn);
+    if (!peer) return;
+    if (event.type === 'conn.opened') peer.parser = { conn, parser: new HttpResponseParser() };
+    peer.actor.send(event);
+  }
+
+  private response(conn: string, bytes: Uint8Array): void {
+    const peer = this.currentPeer(conn);
+    if (!peer || peer.parser?.conn !== conn) return;
+    const result = peer.parser.parser.push(bytes);
+    if (!result.ok) {
+      peer.parser = undefined;
+      return peer.actor.send({ type: 'http.invalid', reason: result.error.message });
+    }
+    if (result.value === undefined) return;
+    peer.parser = undefined;
+    const form = formOfBody(result.value.body);
+    if (!form.ok) return peer.actor.send({ type: 'http.invalid', reason: form.error.message });
+    peer.actor.send({ type: 'http.response', status: result.value.status, fields: form.value });
+  }
+
+  private responseClosed(conn: string): void {
+    const peer = this.currentPeer(conn);
+    if (!peer) return;
+    const parser = peer.parser?.conn === conn ? peer.parser.parser : undefined;
+    peer.parser = undefined;
+    // A response without Content-Length ends at the close.
+    const finished = parser?.finish();
+    if (finished?.ok) {
+      const form = formOfBody(finished.value.body);
+      if (form.ok) return peer.actor.send({ type: 'http.response', status: finished.value.status, fields: form.value });
+    }
+    peer.actor.send({ type: 'conn.closed' });
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Server side: sessions on accepted connections.
+
+  private accept(conn: string): void {
+    const actor = startActor(sessionMachine, this.host, {
+      name: `f140.session ${conn}`,
+      input: { conn, idleMs: this.config.idleMs },
+    });
+    const session: Session = { actor, parser: new HttpRequestParser(), closing: false };
+    this.sessions.set(conn, session);
+    actor.subscribe({ complete: () => this.sessions.delete(conn) });
+  }
+
+  private request(conn: string, bytes: Uint8Array): void {
+    const session = this.sessions.get(conn);
+    if (!session || session.closing) return;
+    const requests = session.parser.push(bytes);
+    const answers: { answer: ServerAnswer; keepAlive: boolean }[] = requests.ok
+      ? requests.value.map((request) => ({
+          answer: serveRequest(request, { directory: this.directory, store: this.host.store }),
+          keepAlive: request.keepAlive,
+        }))
+      : [];
+    const error = requests.ok ? session.parser.error : requests.error;
+    if (error) answers.push({ answer: answerWireError(error), keepAlive: false });
+    for (const { answer, keepAlive } of answers) {
+      session.actor.send({ type: 'http.request' });
+      for (const output of answer.outputs) this.host.emit(output);
+      const close = !keepAlive;
+      const body = encoder.encode(encodeForm(answer.fields));
+      const bytesOut = encodeResponse({
+        status: answer.status,
+        headers: [
+          ['Content-Type', 'application/x-www-form-urlencoded'],
+          ...answer.headers,
+          ...(close ? [['Connection', 'close'] as const] : []),
+        ],
+        body,
+      });
+      this.host.emit({
+        kind: 'write',
+        conn,
+        bytes: bytesOut,
+        decoded: { status: answer.status, request: answer.decoded, response: Object.fromEntries(answer.fields) },
+      });
+      if (answer.pinged) {
+        // After answering: the friend is present, so push what we hold for it (spec.md §4.2).
+        const peer = this.peers.get(answer.pinged.user);
+        peer?.actor.send({ type: 'peer.pinged' });
+      }
+      if (close) return this.endSession(conn, true);
+    }
+  }
+
+  private endSession(conn: string, byUs: boolean): void {
+    const session = this.sessions.get(conn);
+    if (!session) return;
+    session.closing = true;
+    session.actor.send({ type: byUs ? 'session.end' : 'conn.closed' });
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The F140 service (spec.md §4): answers one decoded HTTP request, PING or MSG, with a status, the
+ * result form (`response=...` or `error=...`), and the node outputs it causes (a delivery, a refusal).
+ * The node calls it for each request a session reads and writes what it returns.
+ *
+ * Rule 1: no I/O; its only effects are durable-store writes (ids seen, addresses learned).
+ * Rule 2: it never throws on peer input: every bad request maps to the status the spec names.
+ */
+import type { WireError } from '../../core/errors.js';
+import type { DurableStore, NodeOutput } from '../protocol.js';
+import type { Directory } from './directory.js';
+import { learnAddress, markSeen, wasSeen } from './store.js';
+import {
+  decodeBasicMessage,
+  formOfRequest,
+  statusForError,
+  textCodePointsMax,
+  textLength,
+  type Header,
+  type HttpRequest,
+} from './wire.js';
+
+export interface ServerAnswer {
+  readonly status: number;
+  /** The result form: `response=...` when accepted, `error=...&reason=...` otherwise. */
+  readonly fields: readonly (readonly [string, string])[];
+  readonly headers: readonly Header[];
+  readonly outputs: readonly NodeOutput[];
+  /** Set by an accepted PING: the friend who announced itself, and the address it gave. */
+  readonly pinged?: { readonly user: string; readonly address?: { host: string; port: number } };
+  /** What the request meant, for the trace. */
+  readonly decoded: unknown;
+}
+
+/** Error codes in the `error` result field (ours, spec.md §4.5). */
+export type F140ErrorCode =
+  | 'bad-request'
+  | 'method-not-allowed'
+  | 'missing-argument'
+  | 'bad-argument'
+  | 'unknown-command'
+  | 'refused'
+  | 'bad-message'
+  | 'unsupported-message'
+  | 'too-long';
+
+function refusal(
+  status: number,
+  code: F140ErrorCode,
+  reason: string,
+  decoded: unknown,
+  extra: { headers?: readonly Header[]; silent?: boolean } = {},
+): ServerAnswer {
+  return {
+    status,
+    fields: [
+      ['error', code],
+      ['reason', reason],
+    ],
+    headers: extra.headers ?? [],
+    outputs: extra.silent ? [] : [{ kind: 'reject', code: `f140.${code}`, reason, detail: decoded }],
+    decoded,
+  };
+}
+
+/** The answer to a request the HTTP codec could not decode at all. */
+export function answerWireError(error: WireError): ServerAnswer {
+  return refusal(statusForError(error), 'bad-request', error.message, { error: error.code });
+}
+
+/** `host:port` as given in a PING's `reply_to` (ours); undefined when malformed. */
+export function parseAddress(text: string): { host: string; port: number } | undefined {
+  const match = /^([A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65_535) return undefined;
+  return { host: match[1] ?? '', port };
+}
+
+export interface ServeContext {
+  readonly directory: Directory;
+  readonly store: DurableStore;
+}
+
+export function serveRequest(request: HttpRequest, context: ServeContext): ServerAnswer {
+  const method = request.method.toUpperCase();
+  if (method !== 'GET' && method !== 'POST') {
+    return refusal(
+      405,
+      'method-not-allowed',
+      `method ${request.method} is not GET or POST`,
+      { method },
+      {
+        headers: [['Allow', 'GET, POST']],
+      },
+    );
+  }
+  const form = formOfRequest(request);
+  if (!form.ok) return answerWireError(form.error);
+  const args = form.value;
+  const decoded: Record<string, string> = { method, ...Object.fromEntries(args) };
+  const command = args.get('command');
+  if (command === undefined) return refusal(400, 'missing-argument', 'no command argument', decoded);
+  const verb = command.toUpperCase();
+  if (verb !== 'PING' && verb !== 'MSG') {
+    return refusal(400, 'unknown-command', `command ${JSON.stringify(command)} is not PING or MSG`, decoded);
+  }
+  for (const name of ['from_user', 'challenge', 'to_user', ...(verb === 'MSG' ? ['message'] : [])]) {
+    if (args.get(name) === undefined) return refusal(400, 'missing-argument', `${verb} needs ${name}`, decoded);
+  }
+  const from = args.get('from_user') ?? '';
+  const to = args.get('to_user') ?? '';
+  const friend = context.directory.verify(from, args.get('challenge') ?? '', to);
+  // One answer for unknown users, strangers and wrong challenges, so a caller cannot probe which it was.
+  if (!friend) return refusal(403, 'refused', `${from}:<challenge>:${to} is not a known friendship`, decoded);
+  const accepted = [['response', friend.inbound.response] as const];
+
+  if (verb === 'PING') {
+    const replyTo = args.get('reply_to');
+    const address = replyTo === undefined ? undefined : parseAddress(replyTo);
+    if (replyTo !== undefined && !address) {
+      return refusal(400, 'bad-argument', `reply_to ${JSON.stringify(replyTo)} is not host:port`, decoded);
+    }
+    if (address) learnAddress(context.store, from, address);
+    return {
+      status: 200,
+      fields: accepted,
+      headers: [],
+      outputs: [{ kind: 'note', what: 'f140.ping.accepted', detail: { from, to, ...(address ? { address } : {}) } }],
+      pinged: { user: from, ...(address ? { address } : {}) },
+      decoded,
+    };
+  }
+
+  const message = decodeBasicMessage(args.get('message') ?? '');
+  if (!message.ok) {
+    const unsupported = message.error.code === 'xml.kind.unsupported' || message.error.code === 'xml.not-msg';
+    return unsupported
+      ? refusal(415, 'unsupported-message', message.error.message, decoded)
+      : refusal(400, 'bad-message', message.error.message, decoded);
+  }
+  const length = textLength(message.value.text);
+  if (length > textCodePointsMax) {
+    return refusal(422, 'too-long', `text of ${length} code points is over ${textCodePointsMax}`, decoded);
+  }
+  const id = args.get('msg_id');
+  const group = args.get('group');
+  if (id !== undefined && wasSeen(context.store, to, from, id)) {
+    // Accepted again (the sender lost our first answer) but delivered once only.
+    return {
+      status: 200,
+      fields: accepted,
+      headers: [],
+      outputs: [{ kind: 'note', what: 'f140.msg.duplicate', detail: { from, to, id } }],
+      decoded,
+    };
+  }
+  if (id !== undefined) markSeen(context.store, to, from, id);
+  return {
+    status: 200,
+    fields: accepted,
+    headers: [],
+    outputs: [
+      {
+        kind: 'deliver',
+        user: to,
+        from,
+        body: message.value.text,
+        ...(id === undefined ? {} : { id }),
+        ...(group === undefined ? {} : { detail: { group } }),
+      },
+    ],
+    decoded,
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * What an F140 node keeps in its durable store (host.store), so that it survives a crash: the
+ * outbound queue per remote user, the message id counter, the ids already delivered (duplicate
+ * suppression) and friends' addresses learned from PING. Key layout (ours, spec.md §5):
+ *
+ *   f140/seq                              last message sequence number issued
+ *   f140/outbox/<remote>/<seq, 12 digits> one QueuedMessage
+ *   f140/seen/<to_user>/<from_user>       ids delivered from one sender to one user, oldest first
+ *   f140/address/<remote>                 { host, port } from that friend's last accepted PING
+ *
+ * Rule: only this module knows the layout. It must not decide anything about the protocol.
+ */
+import { assert } from '../../core/assert.js';
+import type { Ms } from '../../core/time.js';
+import type { DurableStore, Endpoint } from '../protocol.js';
+
+export interface QueuedMessage {
+  readonly seq: number;
+  /** The `msg_id` argument: `<node id>#<seq>`, unique per sending node (ours). */
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  /** The sender's group, when the message went to a group (informational, `group` argument). */
+  readonly group?: string;
+  readonly text: string;
+  readonly enqueuedAtMs: Ms;
+}
+
+/**
+ * Messages queued for one remote user. 1,000 is ours: at one message a second that is a quarter of
+ * an hour of backlog for a friend who is away, and it bounds one node's store for one friend.
+ */
+export const queuedPerRemoteMax = 1_000;
+
+/**
+ * Delivered ids remembered per (sender, recipient). Our sender has one message in flight per remote
+ * user, so a window of 1,024 is far more than a retry can reach back; it bounds the store.
+ */
+export const seenIdsPerPairMax = 1_024;
+
+const seqDigits = 12;
+
+function isQueuedMessage(value: unknown): value is QueuedMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  return (
+    typeof m.seq === 'number' &&
+    typeof m.id === 'string' &&
+    typeof m.from === 'string' &&
+    typeof m.to === 'string' &&
+    typeof m.text === 'string' &&
+    typeof m.enqueuedAtMs === 'number' &&
+    (m.group === undefined || typeof m.group === 'string')
+  );
+}
+
+function outboxPrefix(remote: string): string {
+  return `f140/outbox/${encodeURIComponent(remote)}/`;
+}
+
+/** The outbound queue for one remote user, in the order messages were queued. */
+export class Outbox {
+  constructor(
+    private readonly store: DurableStore,
+    readonly remote: string,
+  ) {}
+
+  all(): QueuedMessage[] {
+    return this.store.keys(outboxPrefix(this.remote)).map((key) => {
+      const value = this.store.get(key);
+      assert(isQueuedMessage(value), `corrupt outbox entry ${key}`);
+      return value;
+    });
+  }
+
+  size(): number {
+    return this.store.keys(outboxPrefix(this.remote)).length;
+  }
+
+  /** Messages still inside their expiry window at `nowMs`. */
+  live(nowMs: Ms, expiryMs: Ms): QueuedMessage[] {
+    return this.all().filter((m) => nowMs - m.enqueuedAtMs < expiryMs);
+  }
+
+  add(message: QueuedMessage): void {
+    this.store.put(`${outboxPrefix(this.remote)}${String(message.seq).padStart(seqDigits, '0')}`, message);
+  }
+
+  remove(seq: number): void {
+    this.store.delete(`${outboxPrefix(this.remote)}${String(seq).padStart(seqDigits, '0')}`);
+  }
+
+  /** Deletes and returns the messages past their expiry at `nowMs`. */
+  dropExpired(nowMs: Ms, expiryMs: Ms): QueuedMessage[] {
+    const expired = this.all().filter((m) => nowMs - m.enqueuedAtMs >= expiryMs);
+    for (const m of expired) this.remove(m.seq);
+    return expired;
+  }
+}
+
+/** Issues the next message sequence number; the counter is durable, so ids never repeat after a restart. */
+export function nextSeq(store: DurableStore): number {
+  const last = store.get('f140/seq');
+  const seq = (typeof last === 'number' ? last : 0) + 1;
+  store.put('f140/seq', seq);
+  return seq;
+}
+
+function seenKey(to: string, from: string): string {
+  return `f140/seen/${encodeURIComponent(to)}/${encodeURIComponent(from)}`;
+}
+
+function seenIds(store: DurableStore, to: string, from: string): string[] {
+  const value = store.get(seenKey(to, from));
+  return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
+}
+
+export function wasSeen(store: DurableStore, to: string, from: string, id: string): boolean {
+  return seenIds(store, to, from).includes(id);
+}
+
+export function markSeen(store: DurableStore, to: string, from: string, id: string): void {
+  const ids = [...seenIds(store, to, from), id];
+  store.put(seenKey(to, from), ids.slice(Math.max(0, ids.length - seenIdsPerPairMax)));
+}
+
+function addressKey(remote: string): string {
+  return `f140/address/${encodeURIComponent(remote)}`;
+}
+
+export function learnedAddress(store: DurableStore, remote: string): Endpoint | undefined {
+  const value = store.get(addressKey(remote));
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { host, port } = value as Record<string, unknown>;
+  return typeof host === 'string' && typeof port === 'number' ? { host, port } : undefined;
+}
+
+export function learnAddress(store: DurableStore, remote: string, address: { host: string; port: number }): void {
+  store.put(addressKey(remote), { host: address.host, port: address.port });
+}

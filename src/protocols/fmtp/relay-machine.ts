@@ -1,0 +1,219 @@
+/**
+ * FMTP relay (sender side): carries one MESSAGE to its recipient. It looks the recipient object
+ * up (lookup machine), then connects as the object recommends ("Connect to lost.lenore.org, port
+ * 8000 tcp", seed step 4-5), and when that target is unreachable reconnects to the domain's MX
+ * server (seed step 6), which relays over the recipient's logged-in connection (step 7).
+ * These are rev 1's "ways to connect to a known object": Recommended, then Domain.
+ *
+ * No I/O here: it emits DNS queries as outputs and asks the node to run a lookup
+ * (`fmtp.resolve`) and to carry the MESSAGE over a verified connection (`fmtp.send`).
+ * Local API misuse (a `send` whose FROM is not one of this node's users) is refused by the node
+ * before a relay starts.
+ */
+import { and, assign, emit, not, setup } from 'xstate';
+import { output, type OutputEvent } from '../actor.js';
+import type { DnsRecordType, DnsStatus } from '../protocol.js';
+import type { ConnectionTarget } from './connection-machine.js';
+import { pickMx, type LookupDone } from './lookup-machine.js';
+import { domainOf, type FrameOf, type ObjectProperties } from './wire.js';
+
+export interface RelayInput {
+  readonly id: string;
+  readonly message: FrameOf<'MESSAGE'>;
+  /** The FMTP port of an MX server. */
+  readonly port: number;
+}
+
+interface RelayContext extends RelayInput {
+  readonly properties?: ObjectProperties;
+  readonly mxHost?: string;
+  readonly reason: string;
+  readonly code: string;
+}
+
+export type RelayEvent =
+  | { type: 'relay.start' }
+  | LookupDone
+  | { type: 'dns.answer'; name: string; rtype: DnsRecordType; status: DnsStatus; records: readonly string[] }
+  | { type: 'peer.accepted'; peer: string }
+  | { type: 'peer.rejected'; code: string; reason: string }
+  | { type: 'peer.failed'; reason: string };
+
+export type RelayEmitted =
+  | OutputEvent
+  | { type: 'fmtp.resolve'; relay: string; object: string }
+  | { type: 'fmtp.send'; relay: string; target: ConnectionTarget; message: FrameOf<'MESSAGE'> }
+  | { type: 'fmtp.relay.done'; relay: string; delivered: boolean };
+
+export const relayMachine = setup({
+  types: {
+    context: {} as RelayContext,
+    input: {} as RelayInput,
+    events: {} as RelayEvent,
+    emitted: {} as RelayEmitted,
+  },
+  guards: {
+    isFound: ({ event }) => event.type === 'fmtp.lookup.done' && event.outcome === 'found',
+    isNotFound: ({ event }) => event.type === 'fmtp.lookup.done' && event.outcome === 'notFound',
+    /** A recommended route we can use: TCP, and the recipient is not known to be offline. */
+    hasDirectRoute: ({ event }) =>
+      event.type === 'fmtp.lookup.done' &&
+      event.properties?.route?.transport === 'tcp' &&
+      event.properties.status !== 'OFFLINE',
+    hasMx: ({ context }) => context.mxHost !== undefined,
+    isMxAnswerUsable: ({ event }) =>
+      event.type === 'dns.answer' && event.status === 'ok' && pickMx(event.records) !== undefined,
+  },
+  actions: {
+    resolve: emit(({ context }) => ({
+      type: 'fmtp.resolve' as const,
+      relay: context.id,
+      object: context.message.to,
+    })),
+    storeLookup: assign(({ event }) =>
+      event.type === 'fmtp.lookup.done'
+        ? {
+            ...(event.properties ? { properties: event.properties } : {}),
+            ...(event.mxHost ? { mxHost: event.mxHost } : {}),
+            reason: `lookup.${event.outcome}: ${event.reason}`,
+          }
+        : {},
+    ),
+    sendDirect: emit(({ context }) => ({
+      type: 'fmtp.send' as const,
+      relay: context.id,
+      target: {
+        host: context.properties?.route?.host ?? '',
+        port: context.properties?.route?.port ?? 0,
+        domain: domainOf(context.message.to),
+      },
+      message: context.message,
+    })),
+    queryMx: emit(({ context }) =>
+      output({ kind: 'dns.query', query: `${context.id}:mx`, name: domainOf(context.message.to), type: 'MX' }),
+    ),
+    storeMx: assign(({ event }) => (event.type === 'dns.answer' ? { mxHost: pickMx(event.records) ?? '' } : {})),
+    sendToMx: emit(({ context }) => ({
+      type: 'fmtp.send' as const,
+      relay: context.id,
+      target: { host: context.mxHost ?? '', port: context.port, domain: domainOf(context.message.to) },
+      message: context.message,
+    })),
+    storeFailure: assign(({ event }) => {
+      if (event.type === 'peer.failed') return { reason: event.reason, code: 'unreachable' };
+      if (event.type === 'peer.rejected') return { reason: event.reason, code: event.code };
+      return {};
+    }),
+    setFailure: assign((_, params: { code: string; reason: string }) => ({ code: params.code, reason: params.reason })),
+    noteDirectFailed: emit(({ context, event }) =>
+      output({
+        kind: 'note',
+        what: 'fmtp.relay.direct-failed',
+        detail: {
+          relay: context.id,
+          route: context.properties?.route,
+          reason: event.type === 'peer.failed' ? event.reason : '',
+        },
+      }),
+    ),
+    noteAccepted: emit(({ context, event }) =>
+      output({
+        kind: 'note',
+        what: 'fmtp.message.accepted',
+        detail: {
+          relay: context.id,
+          transaction: context.message.transaction,
+          to: context.message.to,
+          by: event.type === 'peer.accepted' ? event.peer : '',
+        },
+      }),
+    ),
+    rejectMessage: emit(({ context }) =>
+      output({
+        kind: 'reject',
+        code: `fmtp.message.${context.code}`,
+        reason: context.reason,
+        detail: { relay: context.id, transaction: context.message.transaction, to: context.message.to },
+      }),
+    ),
+    announce: emit(({ context }, params: { delivered: boolean }) => ({
+      type: 'fmtp.relay.done' as const,
+      relay: context.id,
+      delivered: params.delivered,
+    })),
+  },
+}).createMachine({
+  id: 'fmtp.relay',
+  initial: 'idle',
+  context: ({ input }) => ({ ...input, reason: '', code: '' }),
+  states: {
+    idle: { on: { 'relay.start': { target: 'resolving' } } },
+    resolving: {
+      entry: 'resolve',
+      on: {
+        'fmtp.lookup.done': [
+          { guard: and(['isFound', 'hasDirectRoute']), target: 'direct', actions: 'storeLookup' },
+          { guard: and(['isFound', not('hasDirectRoute')]), target: 'domain', actions: 'storeLookup' },
+          {
+            guard: 'isNotFound',
+            target: 'failed',
+            actions: [
+              'storeLookup',
+              { type: 'setFailure', params: { code: 'recipient-unknown', reason: 'object does not exist' } },
+            ],
+          },
+          {
+            target: 'failed',
+            actions: ['storeLookup', { type: 'setFailure', params: { code: 'unreachable', reason: 'lookup failed' } }],
+          },
+        ],
+      },
+    },
+    /** Recommended: as the object describes. */
+    direct: {
+      entry: 'sendDirect',
+      on: {
+        'peer.accepted': { target: 'delivered' },
+        'peer.rejected': { target: 'failed', actions: 'storeFailure' },
+        'peer.failed': { target: 'domain', actions: 'noteDirectFailed' },
+      },
+    },
+    /** Domain: the MX server of the recipient's domain. */
+    domain: {
+      initial: 'choosing',
+      states: {
+        choosing: { always: [{ guard: 'hasMx', target: 'sending' }, { target: 'querying' }] },
+        querying: {
+          entry: 'queryMx',
+          on: {
+            'dns.answer': [
+              { guard: 'isMxAnswerUsable', target: 'sending', actions: 'storeMx' },
+              {
+                target: '#relay-failed',
+                actions: { type: 'setFailure', params: { code: 'unreachable', reason: 'no MX record' } },
+              },
+            ],
+          },
+        },
+        sending: {
+          entry: 'sendToMx',
+          on: {
+            'peer.accepted': { target: '#relay-delivered' },
+            'peer.rejected': { target: '#relay-failed', actions: 'storeFailure' },
+            'peer.failed': { target: '#relay-failed', actions: 'storeFailure' },
+          },
+        },
+      },
+    },
+    delivered: {
+      id: 'relay-delivered',
+      type: 'final',
+      entry: ['noteAccepted', { type: 'announce', params: { delivered: true } }],
+    },
+    failed: {
+      id: 'relay-failed',
+      type: 'final',
+      entry: ['rejectMessage', { type: 'announce', params: { delivered: false } }],
+    },
+  },
+});

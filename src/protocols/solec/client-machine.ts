@@ -1,0 +1,266 @@
+/**
+ * SOLEC client: one user's connection to its home server. Client-Server connection
+ * initialisation (Handshake, UserAuth, then Success or Error 0x01), then sending Messages one at a
+ * time (each answered by Success or Error 0x02) and taking the Messages the server pushes.
+ *
+ * Sequential operations (seed §2.5): a Message pushed while the client waits for the answer to
+ * its own Message, or before its login finished, is held and delivered after the operation ends.
+ *
+ * No I/O here: the machine emits `output` events; its timers run on the host's clock; message ids
+ * and times arrive inside `user.send`. Local API misuse (sending after a failed login) gives a
+ * `reject` output. A misbehaving server gets a `reject` and a close, never a throw.
+ */
+import { assign, emit, enqueueActions, setup } from 'xstate';
+import { output } from '../actor.js';
+import type { NodeOutput } from '../protocol.js';
+import { connType, describePayload, encodeFrame, type ErrorCode, type Payload } from './wire.js';
+
+type MessagePayload = Extract<Payload, { type: 'message' }>;
+
+export interface ClientInput {
+  readonly conn: string;
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  /** `username@server`. */
+  readonly address: string;
+  readonly versionMajor: number;
+  readonly versionMinor: number;
+  readonly authTimeoutMs: number;
+  readonly responseTimeoutMs: number;
+}
+
+interface ClientContext extends ClientInput {
+  /** Messages waiting to be sent, oldest first. */
+  readonly queue: readonly MessagePayload[];
+  /** The Message whose answer the client is waiting for. */
+  readonly inflight: MessagePayload | undefined;
+  /** Pushed Messages held until the current operation ends. */
+  readonly held: readonly MessagePayload[];
+}
+
+export type ClientEvent =
+  | { type: 'user.send'; payload: MessagePayload }
+  | { type: 'user.logout' }
+  | { type: 'conn.opened' }
+  | { type: 'conn.failed'; reason: string }
+  | { type: 'conn.closed' }
+  | { type: 'wire.success' }
+  | { type: 'wire.error'; code: ErrorCode }
+  | { type: 'wire.message'; payload: MessagePayload }
+  | { type: 'wire.unexpected'; payload: Payload }
+  | { type: 'wire.invalid'; code: string; reason: string };
+
+/**
+ * Messages a client holds (queued plus held) before it refuses more: a client that cannot reach
+ * its server should fail loudly, not grow without bound. 1000 is far above any scenario's need.
+ */
+export const clientQueueMessagesMax = 1_000;
+
+const errorNames: Record<ErrorCode, string> = { 1: 'client auth failed', 2: 'not found', 3: 'server auth failed' };
+
+function write(conn: string, payloads: readonly Payload[]): { type: 'output'; output: NodeOutput } {
+  const frames = payloads.map(encodeFrame);
+  const bytes = new Uint8Array(frames.reduce((n, frame) => n + frame.length, 0));
+  let at = 0;
+  for (const frame of frames) {
+    bytes.set(frame, at);
+    at += frame.length;
+  }
+  return output({ kind: 'write', conn, bytes, decoded: payloads.map(describePayload) });
+}
+
+export const clientMachine = setup({
+  types: {
+    context: {} as ClientContext,
+    input: {} as ClientInput,
+    events: {} as ClientEvent,
+    emitted: {} as { type: 'output'; output: NodeOutput },
+  },
+  guards: {
+    hasQueued: ({ context }) => context.queue.length > 0,
+    hasRoom: ({ context }) => context.queue.length + context.held.length < clientQueueMessagesMax,
+  },
+  actions: {
+    connect: emit(({ context }) =>
+      output({ kind: 'connect', conn: context.conn, target: { host: context.host, port: context.port } }),
+    ),
+    writeHandshakeAndAuth: emit(({ context }) =>
+      write(context.conn, [
+        {
+          type: 'handshake',
+          verMajor: context.versionMajor,
+          verMinor: context.versionMinor,
+          connType: connType.userToServer,
+        },
+        { type: 'userAuth', username: context.username, password: context.password },
+      ]),
+    ),
+    queueMessage: assign({
+      queue: ({ context, event }) => (event.type === 'user.send' ? [...context.queue, event.payload] : context.queue),
+    }),
+    rejectFull: emit(({ context }) =>
+      output({
+        kind: 'reject',
+        code: 'solec.queue-full',
+        reason: `${clientQueueMessagesMax} messages already waiting`,
+        detail: { conn: context.conn },
+      }),
+    ),
+    writeHead: enqueueActions(({ context, enqueue }) => {
+      const [head, ...rest] = context.queue;
+      if (!head) return;
+      enqueue.assign({ inflight: head, queue: rest });
+      enqueue.emit(write(context.conn, [head]));
+    }),
+    noteSent: emit(({ context }) =>
+      output({ kind: 'note', what: 'solec.sent', detail: { id: context.inflight?.id, to: context.inflight?.to } }),
+    ),
+    rejectInflight: emit(({ context, event }) =>
+      output({
+        kind: 'reject',
+        code: 'solec.not-delivered',
+        reason: `server answered Error 0x0${event.type === 'wire.error' ? event.code : '?'} (${event.type === 'wire.error' ? errorNames[event.code] : '?'})`,
+        detail: { id: context.inflight?.id, to: context.inflight?.to },
+      }),
+    ),
+    clearInflight: assign({ inflight: undefined }),
+    holdMessage: assign({
+      held: ({ context, event }) => (event.type === 'wire.message' ? [...context.held, event.payload] : context.held),
+    }),
+    noteHeld: emit(({ context, event }) =>
+      output({
+        kind: 'note',
+        what: 'solec.held',
+        detail: { id: event.type === 'wire.message' ? event.payload.id : undefined, conn: context.conn },
+      }),
+    ),
+    deliverMessage: emit(({ context, event }) => {
+      const message = event.type === 'wire.message' ? event.payload : undefined;
+      return output({
+        kind: 'deliver',
+        user: context.address,
+        from: message?.from ?? '',
+        body: message?.body ?? '',
+        id: message?.id ?? '',
+      });
+    }),
+    deliverHeld: enqueueActions(({ context, enqueue }) => {
+      for (const message of context.held) {
+        enqueue.emit(
+          output({ kind: 'deliver', user: context.address, from: message.from, body: message.body, id: message.id }),
+        );
+      }
+      enqueue.assign({ held: [] });
+    }),
+    rejectLogin: emit(({ context, event }) =>
+      output({
+        kind: 'reject',
+        code: event.type === 'wire.error' ? 'solec.client-auth-failed' : 'solec.login-failed',
+        reason:
+          event.type === 'wire.error'
+            ? `server answered Error 0x0${event.code} (${errorNames[event.code]})`
+            : event.type === 'conn.closed'
+              ? 'the server closed the connection during initialisation (ver_major mismatch?)'
+              : event.type === 'conn.failed'
+                ? `cannot connect: ${event.reason}`
+                : 'connection initialisation did not finish in time',
+        detail: { conn: context.conn },
+      }),
+    ),
+    rejectUnsent: enqueueActions(({ context, enqueue }) => {
+      const unsent = [...(context.inflight ? [context.inflight] : []), ...context.queue];
+      if (unsent.length === 0) return;
+      enqueue.emit(
+        output({
+          kind: 'reject',
+          code: 'solec.unsent',
+          reason: `${unsent.length} message(s) not confirmed by the server`,
+          detail: { ids: unsent.map((message) => message.id) },
+        }),
+      );
+    }),
+    rejectUnexpected: emit(({ context, event }) =>
+      output({
+        kind: 'reject',
+        code: event.type === 'wire.invalid' ? event.code : 'solec.unexpected',
+        reason:
+          event.type === 'wire.invalid'
+            ? event.reason
+            : `${'payload' in event ? event.payload.type : event.type} is not expected here; closing`,
+        detail: { conn: context.conn },
+      }),
+    ),
+    closeConnection: emit(({ context }) => output({ kind: 'close', conn: context.conn })),
+  },
+  delays: {
+    authTimeout: ({ context }) => context.authTimeoutMs,
+    responseTimeout: ({ context }) => context.responseTimeoutMs,
+  },
+}).createMachine({
+  id: 'solec.client',
+  initial: 'connecting',
+  context: ({ input }) => ({ ...input, queue: [], inflight: undefined, held: [] }),
+  entry: 'connect',
+  on: {
+    'user.send': [{ guard: 'hasRoom', actions: 'queueMessage' }, { actions: 'rejectFull' }],
+    'wire.invalid': { target: '.closed', actions: ['rejectUnexpected', 'rejectUnsent', 'closeConnection'] },
+    'wire.unexpected': { target: '.closed', actions: ['rejectUnexpected', 'rejectUnsent', 'closeConnection'] },
+    'user.logout': { target: '.closed', actions: ['rejectUnsent', 'closeConnection'] },
+  },
+  states: {
+    connecting: {
+      on: {
+        'conn.opened': { target: 'authenticating' },
+        'conn.failed': { target: 'failed', actions: ['rejectLogin', 'rejectUnsent'] },
+        'conn.closed': { target: 'failed', actions: ['rejectLogin', 'rejectUnsent'] },
+      },
+    },
+    authenticating: {
+      entry: 'writeHandshakeAndAuth',
+      after: { authTimeout: { target: 'failed', actions: ['rejectLogin', 'rejectUnsent', 'closeConnection'] } },
+      on: {
+        'wire.success': { target: 'established' },
+        'wire.error': { target: 'failed', actions: ['rejectLogin', 'rejectUnsent', 'closeConnection'] },
+        'wire.message': { actions: ['holdMessage', 'noteHeld'] },
+        'conn.closed': { target: 'failed', actions: ['rejectLogin', 'rejectUnsent'] },
+      },
+    },
+    established: {
+      initial: 'ready',
+      entry: 'deliverHeld',
+      on: {
+        'conn.closed': { target: 'closed', actions: 'rejectUnsent' },
+      },
+      states: {
+        ready: {
+          always: { guard: 'hasQueued', target: 'sending' },
+          on: {
+            'wire.message': { actions: 'deliverMessage' },
+            'wire.success': {
+              target: '#client-closed',
+              actions: ['rejectUnexpected', 'rejectUnsent', 'closeConnection'],
+            },
+            'wire.error': {
+              target: '#client-closed',
+              actions: ['rejectUnexpected', 'rejectUnsent', 'closeConnection'],
+            },
+          },
+        },
+        sending: {
+          entry: 'writeHead',
+          exit: 'deliverHeld',
+          after: { responseTimeout: { target: '#client-closed', actions: ['rejectUnsent', 'closeConnection'] } },
+          on: {
+            'wire.message': { actions: ['holdMessage', 'noteHeld'] },
+            'wire.success': { target: 'ready', actions: ['noteSent', 'clearInflight'] },
+            'wire.error': { target: 'ready', actions: ['rejectInflight', 'clearInflight'] },
+          },
+        },
+      },
+    },
+    failed: { type: 'final' },
+    closed: { id: 'client-closed', type: 'final' },
+  },
+});

@@ -1,0 +1,58 @@
+/**
+ * Server keys for SOLEC's signed ServerAuth profile (ours, spec.md §5.2): Ed25519 keys derived
+ * from the run seed and the server's name, and the challenge text a server signs.
+ *
+ * Must not draw randomness from anywhere but `streamFor(seed, 'solec-key:<name>')`, so that the
+ * protocol descriptor's `dnsRecords` hook and every node derive the same public keys before the run.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { streamFor } from '../../core/prng.js';
+
+export interface ServerKeys {
+  readonly secretKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+/** The stream label of a server's key material. */
+export function keyLabel(name: string): string {
+  return `solec-key:${name}`;
+}
+
+/** The Ed25519 key pair of server `name` in the run with `seed`. */
+export function serverKeys(seed: number, name: string): ServerKeys {
+  const secretKey = streamFor(seed, keyLabel(name)).bytes(32);
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+/** Bytes of the nonce a verifying server sends in a Challenge. */
+export const nonceBytes = 32;
+
+const encoder = new TextEncoder();
+
+/**
+ * What the connecting server signs: a context string, the nonce, its own claimed name and the
+ * verifier's name. The verifier's name keeps a signature made for one server useless at another.
+ */
+export function challengeText(nonce: Uint8Array, claimedName: string, verifierName: string): Uint8Array {
+  const parts = [encoder.encode('solec-serverauth-v1\0'), nonce, encoder.encode(`${claimedName}\0${verifierName}`)];
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+export function signChallenge(secretKey: Uint8Array, text: Uint8Array): Uint8Array {
+  return ed25519.sign(text, secretKey);
+}
+
+/** True only for a valid signature; malformed signatures or keys (peer input) give false, never a throw. */
+export function verifyChallenge(publicKey: Uint8Array, text: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return signature.length === 64 && ed25519.verify(signature, text, publicKey);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * SOLEC requirements, h2spec style: each has an id, the spec.md section, the quoted text, its
+ * level, where it comes from (the seed, the public original, or fedsim's own gap filling) and the
+ * tests that cover it (file: test name). The conformance matrix is generated from this list.
+ * Data only: no logic here.
+ */
+
+export interface SolecRequirement {
+  readonly id: string;
+  readonly section: string;
+  readonly text: string;
+  readonly level: 'MUST' | 'SHOULD';
+  readonly source: 'seed' | 'original' | 'ours';
+  readonly covers: readonly string[];
+}
+
+const wire = 'test/protocols/solec/wire.test.ts';
+const serverNode = 'test/protocols/solec/server-node.test.ts';
+const clientRelay = 'test/protocols/solec/client-relay.test.ts';
+const federation = 'test/protocols/solec/federation.test.ts';
+const property = 'test/protocols/solec/delivery.property.test.ts';
+
+export const requirements: readonly SolecRequirement[] = [
+  {
+    id: 'SOLEC-WIRE-FRAME',
+    section: '2.1',
+    text: 'Frame: uint8 payload type | uint16 payload length | payload bytes. All numeric types are big-endian.',
+    level: 'MUST',
+    source: 'original',
+    covers: [`${wire}: writes the seed frame layout`, `${wire}: round trip (every payload type)`],
+  },
+  {
+    id: 'SOLEC-WIRE-SUCCESS-EMPTY',
+    section: '2.2',
+    text: 'Payload is always empty for this type.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [`${wire}: refuses a non-empty Success (attribute E)`],
+  },
+  {
+    id: 'SOLEC-WIRE-ATTRIBUTES',
+    section: '2.2',
+    text: 'S - Server: can be send only by a server; C - Client: can be send only by a client.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [
+      `${wire}: refuses client-only payloads from a server`,
+      `${serverNode}: rejects a server-only Error from a client`,
+    ],
+  },
+  {
+    id: 'SOLEC-WIRE-RESERVED',
+    section: '2.2',
+    text: 'Types 0x00 and 0xFF (Test) are marked R, reserved.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [`${wire}: refuses … reserved types 0x00 and 0xFF`, `${serverNode}: rejects a reserved payload type`],
+  },
+  {
+    id: 'SOLEC-WIRE-TOTAL',
+    section: '2.3',
+    text: 'Any bytes give a payload or a typed wire error; the decoder never throws or hangs, and holds at most one frame.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [`${wire}: random bytes …`, `${wire}: mutated valid frames …`],
+  },
+  {
+    id: 'SOLEC-WIRE-OVERSIZE',
+    section: '2.3',
+    text: 'A frame announcing a payload over payloadBytesMax is refused from its header, and the connection closed.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${wire}: refuses an oversize frame from its header alone`,
+      `${serverNode}: rejects an oversize frame header`,
+    ],
+  },
+  {
+    id: 'SOLEC-BAD-INPUT-CLOSE',
+    section: '2.3',
+    text: 'Unknown types, wrong-direction payloads, malformed or unexpected payloads: reject and close that connection; the node keeps serving others.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${serverNode}: malformed input never takes it down`,
+      `${clientRelay}: closes on a payload a server may not send a client`,
+    ],
+  },
+  {
+    id: 'SOLEC-C2S-INIT',
+    section: '4',
+    text: 'Send [Handshake] … Send [UserAuth] … Send [Sucesss].',
+    level: 'MUST',
+    source: 'seed',
+    covers: [`${serverNode}: logs a user in`, `${clientRelay}: connects, sends Handshake and UserAuth`],
+  },
+  {
+    id: 'SOLEC-VERSION-CLOSE',
+    section: '4',
+    text: 'If [ver_major] does not match server protocol version close the connection.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [
+      `${serverNode}: closes the connection without an answer on a ver_major mismatch`,
+      `${clientRelay}: reports a close during initialisation`,
+    ],
+  },
+  {
+    id: 'SOLEC-USERAUTH-ERROR',
+    section: '4',
+    text: 'Send [Error 0x01] … Client auth failed. Invalid username or password.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [`${serverNode}: answers a bad password with Error 0x01`, `${clientRelay}: reports Error 0x01`],
+  },
+  {
+    id: 'SOLEC-S2S-INIT',
+    section: '5.1',
+    text: 'Send [Handshake] … Send [ServerAuth] … Send [Sucesss].',
+    level: 'MUST',
+    source: 'seed',
+    covers: [
+      `${clientRelay}: opens a link, holds messages during ServerAuth`,
+      `${federation}: delivers within one server and across servers`,
+    ],
+  },
+  {
+    id: 'SOLEC-SERVERAUTH-UNKNOWN',
+    section: '5.1',
+    text: 'Send [Error 0x03] … If [name] is not present in known public keys list.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [
+      `${serverNode}: answers ServerAuth from a name not in the known public keys list`,
+      `${clientRelay}: on Error 0x03 rejects everything queued`,
+    ],
+  },
+  {
+    id: 'SOLEC-SERVERAUTH-FLAW',
+    section: '5.1',
+    text: 'Under the seed profile any peer naming a known server is accepted as that server (faithful flaw, demonstrated).',
+    level: 'MUST',
+    source: 'seed',
+    covers: [
+      `${serverNode}: seed profile: accepts any peer that names a known server`,
+      `${federation}: an impersonating server … accepted … (seed profile`,
+    ],
+  },
+  {
+    id: 'SOLEC-SIGNED-SERVERAUTH',
+    section: '5.2',
+    text: "Under the signed profile the connecting server signs the verifier's nonce with the key of the name it claims; anything else gets Error 0x03.",
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${serverNode}: signed profile: refuses a peer that names a.test but cannot sign`,
+      `${serverNode}: signed profile: accepts a.test's own signature`,
+      `${clientRelay}: signed profile: answers the Challenge with a Proof`,
+      `${federation}: an impersonating server … refused … (signed profile`,
+    ],
+  },
+  {
+    id: 'SOLEC-SEQ-HOLD',
+    section: '3',
+    text: 'Payload that is not part of this specific operation (for example incoming message) cannot interrupt this process.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [
+      `${serverNode}: holds a Message that arrives while the recipient is mid-login`,
+      `${clientRelay}: holds a Message pushed while it waits for the answer to its own`,
+      `${clientRelay}: opens a link, holds messages during ServerAuth`,
+    ],
+  },
+  {
+    id: 'SOLEC-S2S-RELAY',
+    section: '5.3',
+    text: 'Sending message to user residing on a different server require estabilishing a connection between both servers.',
+    level: 'MUST',
+    source: 'seed',
+    covers: [`${federation}: delivers within one server and across servers`],
+  },
+  {
+    id: 'SOLEC-EXACTLY-ONCE',
+    section: '5.3',
+    text: 'While both servers stay authenticated, a message accepted by its home server reaches its recipient exactly once, across connection resets.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${federation}: resends the message in flight after a reset`,
+      `${clientRelay}: resends the message in flight`,
+      `${property}: exactly once`,
+    ],
+  },
+  {
+    id: 'SOLEC-NO-DELIVERY-UNAUTHENTICATED',
+    section: '5.3',
+    text: 'Nothing is delivered to or from a server that failed ServerAuth.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [`${clientRelay}: on Error 0x03 rejects everything queued`, `${property}: no delivery`],
+  },
+  {
+    id: 'SOLEC-FROM-CHECK',
+    section: '4, 5.3',
+    text: 'A client may send only as itself (else Error 0x01); a server only for its own users (else Error 0x03).',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${serverNode}: answers Error 0x02 for an unknown user, and Error 0x01 for a forged sender`,
+      `${serverNode}: refuses a Message from an authenticated server for another server's users`,
+    ],
+  },
+];

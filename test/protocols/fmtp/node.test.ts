@@ -1,0 +1,367 @@
+// Goal: an FMTP node looks objects up in the seed's order (cache, owner, MX, gateway), ends each
+// lookup in exactly one of the four outcomes, verifies peers against their DNS keys and refuses a
+// bad hash, refuses messages by BLACKLIST / WHITELIST / POLICY, and proxies ("I will look").
+// Method: single nodes driven by hand with ManualHost (playing peers and DNS), and small
+// federations wired by the in-test pump; each test reads outputs and notes.
+import { describe, expect, it } from 'vitest';
+import { fmtp, fmtpConfig } from '../../../src/protocols/fmtp/index.js';
+import { formatKeyRecord, helloText, publicKeyOf, secretKeyFor, sign } from '../../../src/protocols/fmtp/keys.js';
+import { encodeFrame } from '../../../src/protocols/fmtp/wire.js';
+import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { Pump } from './pump.js';
+
+function single(id: string, config: Parameters<typeof fmtpConfig>[0] = {}) {
+  const host = new ManualHost(id, id, undefined, 1);
+  const node = fmtp.createNode(host, fmtpConfig(config));
+  node.start();
+  host.take();
+  return { host, node };
+}
+
+function outcomes(pump: Pump, node: string) {
+  return pump.notes('fmtp.lookup.outcome', node) as { outcome: string; step: string; reason: string; object: string }[];
+}
+
+const lenoreUsers = [
+  { address: 'lost@lenore.org', route: { host: 'lost.lenore.org', port: 8000, transport: 'tcp' as const } },
+];
+
+describe('fmtp: node: lookup steps (ManualHost)', () => {
+  it('step 1: a cached object is found without any query (1 node)', () => {
+    const { host, node } = single('poe.net', { cache: [{ address: 'lost@lenore.org', status: 'AWAY' }] });
+    node.handle({ kind: 'command', command: { type: 'lookup', object: 'lost@lenore.org' } });
+    expect(host.outputsOf('dns.query')).toEqual([]);
+    expect(host.outputsOf('note').find((n) => n.what === 'fmtp.lookup.outcome')?.detail).toMatchObject({
+      outcome: 'found',
+      step: 'cache',
+    });
+  });
+
+  it('step 3 then 4: a miss queries MX, and without MX or route the outcome is failure (1 node)', () => {
+    const { host, node } = single('poe.net');
+    node.handle({ kind: 'command', command: { type: 'lookup', object: 'lost@lenore.org' } });
+    const [query] = host.outputsOf('dns.query');
+    expect(query).toMatchObject({ name: 'lenore.org', type: 'MX' });
+    expect(host.stateOf('fmtp.lookup lookup:1')).toBe('mx.querying');
+    node.handle({
+      kind: 'dns.answer',
+      query: query?.query ?? '',
+      name: 'lenore.org',
+      type: 'MX',
+      status: 'nxdomain',
+      records: [],
+    });
+    expect(host.outputsOf('note').find((n) => n.what === 'fmtp.lookup.outcome')?.detail).toMatchObject({
+      outcome: 'failure',
+      step: 'gateway',
+      reason: 'route.none',
+    });
+  });
+
+  it('refuses a HELLO whose hash does not verify against fmtpkey.<domain> (server, forged key)', () => {
+    const { host, node } = single('mail.lenore.org', { domain: 'lenore.org' });
+    node.handle({
+      kind: 'conn.accepted',
+      conn: 'in:1',
+      local: { host: 'mail.lenore.org', port: 7465 },
+      remote: 'evil.test',
+    });
+    const forged = secretKeyFor(99, 'evil.test');
+    const nonce = '0'.repeat(32);
+    const hello = {
+      type: 'HELLO' as const,
+      from: 'poe.net',
+      to: 'lenore.org',
+      nonce,
+      hash: sign(helloText('poe.net', 'lenore.org', nonce), forged),
+    };
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: encodeFrame(hello) });
+    const [query] = host.take().filter((o) => o.kind === 'dns.query');
+    expect(query).toMatchObject({ name: 'fmtpkey.poe.net', type: 'TXT' });
+    const realKey = formatKeyRecord(publicKeyOf(secretKeyFor(1, 'poe.net')));
+    node.handle({
+      kind: 'dns.answer',
+      query: (query as { query: string }).query,
+      name: 'fmtpkey.poe.net',
+      type: 'TXT',
+      status: 'ok',
+      records: [realKey],
+    });
+    const outputs = host.take();
+    expect(outputs.map((o) => o.kind)).toEqual(['note', 'write', 'reject', 'close']);
+    expect((outputs[1] as { decoded: unknown }).decoded).toMatchObject({ type: 'REFUSED', code: 'hash.failed' });
+    expect(outputs[2]).toMatchObject({ kind: 'reject', code: 'fmtp.hash.failed' });
+  });
+
+  it('accepts a HELLO signed by the key at fmtpkey.<domain> and answers WELCOME (server)', () => {
+    const { host, node } = single('mail.lenore.org', { domain: 'lenore.org' });
+    node.handle({
+      kind: 'conn.accepted',
+      conn: 'in:1',
+      local: { host: 'mail.lenore.org', port: 7465 },
+      remote: 'poe.net',
+    });
+    const nonce = 'a'.repeat(32);
+    const hash = sign(helloText('poe.net', 'lenore.org', nonce), secretKeyFor(1, 'poe.net'));
+    node.handle({
+      kind: 'conn.data',
+      conn: 'in:1',
+      bytes: encodeFrame({ type: 'HELLO', from: 'poe.net', to: 'lenore.org', nonce, hash }),
+    });
+    const query = host.take().find((o) => o.kind === 'dns.query') as { query: string };
+    const realKey = formatKeyRecord(publicKeyOf(secretKeyFor(1, 'poe.net')));
+    node.handle({
+      kind: 'dns.answer',
+      query: query.query,
+      name: 'fmtpkey.poe.net',
+      type: 'TXT',
+      status: 'ok',
+      records: [realKey],
+    });
+    const writes = host.outputsOf('write').map((w) => w.decoded as { type: string; from?: string });
+    expect(writes).toEqual([expect.objectContaining({ type: 'WELCOME', from: 'lenore.org', to: 'poe.net' })]);
+    expect(host.stateOf('fmtp.connection in:1')).toBe('established.held');
+  });
+
+  it('refuses garbage and frames before the handshake with REFUSED and a close, never a throw (server)', () => {
+    const { host, node } = single('mail.lenore.org', { domain: 'lenore.org' });
+    node.handle({
+      kind: 'conn.accepted',
+      conn: 'in:1',
+      local: { host: 'mail.lenore.org', port: 7465 },
+      remote: 'x.test',
+    });
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: new Uint8Array([0xff, 0x0a, 0x0a]) });
+    expect(host.take().map((o) => o.kind)).toEqual(['write', 'reject', 'close']);
+    node.handle({
+      kind: 'conn.accepted',
+      conn: 'in:2',
+      local: { host: 'mail.lenore.org', port: 7465 },
+      remote: 'x.test',
+    });
+    node.handle({
+      kind: 'conn.data',
+      conn: 'in:2',
+      bytes: encodeFrame({ type: 'REQUEST', from: 'x.test', object: 'lost@lenore.org', transaction: '1' }),
+    });
+    const outputs = host.take();
+    expect((outputs[0] as { decoded: unknown }).decoded).toMatchObject({ type: 'REFUSED', code: 'handshake.order' });
+  });
+
+  it('rejects a send whose FROM is not a local user (local API misuse)', () => {
+    const { host, node } = single('poe.net');
+    node.handle({
+      kind: 'command',
+      command: { type: 'send', from: 'mallory@evil.test', to: 'lost@lenore.org', body: 'x' },
+    });
+    expect(host.take()).toEqual([expect.objectContaining({ kind: 'reject', code: 'fmtp.command.from-not-local' })]);
+  });
+});
+
+describe('fmtp: node: outcomes and routing (pump, 2-4 nodes)', () => {
+  function lenore(pump: Pump, extra: Parameters<typeof fmtpConfig>[0] = {}) {
+    pump.add('mail.lenore.org', { domain: 'lenore.org', users: lenoreUsers, ...extra });
+    pump.record('MX', 'lenore.org', '10 mail.lenore.org');
+  }
+
+  it('step 3: the MX server has the object: found, cached, and a second lookup hits the cache (2 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net');
+    lenore(pump);
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: 'lost@lenore.org' });
+    pump.command('poe.net', { type: 'lookup', object: 'lost@lenore.org' });
+    expect(outcomes(pump, 'poe.net').map((o) => [o.outcome, o.step])).toEqual([
+      ['found', 'mx'],
+      ['found', 'cache'],
+    ]);
+  });
+
+  it('object does not exist at the MX server: give up with notFound (2 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'gw.test' }] });
+    pump.add('gw.test', { proxy: true });
+    lenore(pump);
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: 'nobody@lenore.org' });
+    expect(outcomes(pump, 'poe.net')).toEqual([expect.objectContaining({ outcome: 'notFound', step: 'mx' })]);
+    expect(pump.log.filter((l) => l.startsWith('poe.net connect'))).toEqual(['poe.net connect mail.lenore.org:7465']);
+  });
+
+  it('step 2: asks the owner at its cached route for an object it owns (2 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', {
+      cache: [{ address: 'calin@split.test', route: { host: 'calin.split.test', port: 9000, transport: 'tcp' } }],
+    });
+    pump.add('calin.split.test', {
+      domain: 'split.test',
+      port: 9000,
+      cache: [{ address: '1812.calin@split.test' }],
+    });
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: '1812.calin@split.test' });
+    expect(pump.log).toContain('poe.net connect calin.split.test:9000');
+    expect(pump.log).not.toContain('poe.net dns MX split.test');
+    expect(outcomes(pump, 'poe.net')).toEqual([expect.objectContaining({ outcome: 'found', step: 'owner' })]);
+  });
+
+  it('step 4: the first matching route picks the gateway (*@splitreflection.com before *@*) (3 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', {
+      routes: [
+        { pattern: '*@splitreflection.com', gateway: 'gw1.test' },
+        { pattern: '*@*', gateway: 'gw2.test' },
+      ],
+    });
+    pump.add('gw1.test', { cache: [{ address: 'calin@splitreflection.com' }] });
+    pump.add('gw2.test', { cache: [{ address: 'far@far.test' }] });
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: 'calin@splitreflection.com' });
+    pump.command('poe.net', { type: 'lookup', object: 'far@far.test' });
+    pump.command('poe.net', { type: 'lookup', object: 'near@far.test' });
+    expect(outcomes(pump, 'poe.net').map((o) => [o.object, o.outcome, o.step])).toEqual([
+      ['calin@splitreflection.com', 'found', 'gateway'],
+      ['far@far.test', 'found', 'gateway'],
+      ['near@far.test', 'notFound', 'gateway'],
+    ]);
+    expect(pump.log.filter((l) => l.includes(' connect gw'))).toEqual([
+      'poe.net connect gw1.test:7465',
+      'poe.net connect gw2.test:7465',
+    ]);
+  });
+
+  it('failure: the MX server is down and the gateway too (3 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'gw.test' }] });
+    pump.add('gw.test');
+    lenore(pump);
+    pump.start();
+    pump.unreachable.add('mail.lenore.org');
+    pump.unreachable.add('gw.test');
+    pump.command('poe.net', { type: 'lookup', object: 'lost@lenore.org' });
+    expect(outcomes(pump, 'poe.net')).toEqual([
+      expect.objectContaining({ outcome: 'failure', step: 'gateway', reason: 'connect.timeout' }),
+    ]);
+  });
+
+  it('MX server down: the gateway is asked next and has the object (3 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'gw.test' }] });
+    pump.add('gw.test', { cache: [{ address: 'lost@lenore.org' }] });
+    lenore(pump);
+    pump.start();
+    pump.unreachable.add('mail.lenore.org');
+    pump.command('poe.net', { type: 'lookup', object: 'lost@lenore.org' });
+    expect(outcomes(pump, 'poe.net')).toEqual([expect.objectContaining({ outcome: 'found', step: 'gateway' })]);
+  });
+
+  it('"I will look": a proxy gateway answers LOOKING, looks further itself, and the final answer arrives (3 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'proxy.test' }] });
+    pump.add('proxy.test', { proxy: true, routes: [{ pattern: '*@far.test', gateway: 'holder.test' }] });
+    pump.add('holder.test', { cache: [{ address: 'x@far.test', status: 'ONLINE' }] });
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: 'x@far.test' });
+    const toPoe = pump.log.filter((l) => l.includes('-> poe.net'));
+    expect(toPoe).toEqual([
+      'proxy.test -> poe.net WELCOME',
+      'proxy.test -> poe.net LOOKING',
+      'proxy.test -> poe.net OBJECT',
+    ]);
+    // poe waited after "I will look" and did not look further (no other connection).
+    expect(pump.log.filter((l) => l.startsWith('poe.net connect'))).toEqual(['poe.net connect proxy.test:7465']);
+    expect(outcomes(pump, 'poe.net')).toEqual([expect.objectContaining({ outcome: 'found', step: 'gateway' })]);
+    expect(outcomes(pump, 'proxy.test')).toEqual([expect.objectContaining({ outcome: 'found', step: 'gateway' })]);
+  });
+
+  it('"I will look" then FAILED: the proxies cannot reach the holder and the requester ends in failure (4 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { lookingMs: 1_000, routes: [{ pattern: '*@*', gateway: 'proxy.test' }] });
+    pump.add('proxy.test', { proxy: true, routes: [{ pattern: '*@*', gateway: 'hole.test' }] });
+    pump.add('hole.test', { proxy: true, lookingMs: 60_000, routes: [{ pattern: '*@*', gateway: 'nowhere.test' }] });
+    pump.add('nowhere.test', { proxy: true, lookingMs: 60_000 });
+    pump.start();
+    pump.unreachable.add('nowhere.test');
+    pump.command('poe.net', { type: 'lookup', object: 'x@far.test' });
+    expect(outcomes(pump, 'poe.net')).toEqual([
+      expect.objectContaining({ outcome: 'failure', reason: 'peer.failed: connect.timeout' }),
+    ]);
+  });
+
+  it('"I will look" by proxy: a proxy asking another proxy considers its request closed and forwards the answer (4 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'p1.test' }] });
+    pump.add('p1.test', { proxy: true, routes: [{ pattern: '*@*', gateway: 'p2.test' }] });
+    pump.add('p2.test', { proxy: true, cache: [], routes: [{ pattern: '*@*', gateway: 'holder.test' }] });
+    pump.add('holder.test', { cache: [{ address: 'x@far.test' }] });
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: 'x@far.test' });
+    expect(outcomes(pump, 'p1.test')).toEqual([expect.objectContaining({ outcome: 'looking', step: 'gateway' })]);
+    expect(outcomes(pump, 'p2.test')).toEqual([expect.objectContaining({ outcome: 'found', step: 'gateway' })]);
+    expect(outcomes(pump, 'poe.net')).toEqual([expect.objectContaining({ outcome: 'found', step: 'gateway' })]);
+    expect(pump.log.filter((l) => l.includes('-> poe.net'))).toEqual([
+      'p1.test -> poe.net WELCOME',
+      'p1.test -> poe.net LOOKING',
+      'p1.test -> poe.net OBJECT',
+    ]);
+  });
+
+  it('a forged key is refused and nothing is taken from that peer (impostor MX for lenore.org, 2 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net');
+    pump.add('evil.test', { domain: 'lenore.org', publishKey: false, cache: [{ address: 'lost@lenore.org' }] });
+    pump.add('mail.lenore.org', { domain: 'lenore.org', users: lenoreUsers });
+    pump.record('MX', 'lenore.org', '10 evil.test');
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: 'lost@lenore.org' });
+    expect(pump.log).toContain('poe.net reject fmtp.hash.failed');
+    expect(pump.log).not.toContain('poe.net -> evil.test REQUEST');
+    expect(outcomes(pump, 'poe.net')).toEqual([expect.objectContaining({ outcome: 'failure', step: 'gateway' })]);
+    expect(pump.notes('fmtp.cache.hit', 'poe.net')).toEqual([]);
+  });
+});
+
+describe('fmtp: node: message refusal (pump, 2 nodes)', () => {
+  function send(
+    user: Parameters<typeof fmtpConfig>[0] extends infer C ? (C extends { users?: infer U } ? U : never) : never,
+  ) {
+    const pump = new Pump();
+    pump.add('poe.net');
+    pump.add('mail.lenore.org', { domain: 'lenore.org', users: user });
+    pump.record('MX', 'lenore.org', '10 mail.lenore.org');
+    pump.start();
+    pump.command('poe.net', { type: 'send', from: 'poe@poe.net', to: 'lost@lenore.org', body: 'hi' });
+    return pump;
+  }
+
+  it('delivers into the mailbox when the user is not logged in and accepts anyone (POLICY ACCEPT)', () => {
+    const pump = send([{ address: 'lost@lenore.org', policy: 'ACCEPT' }]);
+    expect(pump.of('deliver', 'mail.lenore.org')).toEqual([
+      expect.objectContaining({ user: 'lost@lenore.org', body: 'hi' }),
+    ]);
+    expect(pump.notes('fmtp.message.accepted', 'poe.net')).toHaveLength(1);
+  });
+
+  it.each([
+    [{ blacklist: ['*@poe.net'] }, 'sender-blacklisted'],
+    [{ policy: 'REJECT' as const }, 'policy-reject'],
+    [{ policy: 'CONFIRM' as const }, 'policy-confirm'],
+    [{ encryptPolicy: 'REQUIRED' as const }, 'encryption-required'],
+  ])('refuses %j with REJECTED %s, and the sender reports it', (props, code) => {
+    const pump = send([{ address: 'lost@lenore.org', ...props }]);
+    expect(pump.of('deliver')).toEqual([]);
+    expect(pump.of('reject', 'poe.net')).toEqual([expect.objectContaining({ code: `fmtp.message.${code}` })]);
+  });
+
+  it('WHITELIST overrides BLACKLIST and POLICY REJECT', () => {
+    const pump = send([
+      { address: 'lost@lenore.org', blacklist: ['*@*'], whitelist: ['poe@poe.net'], policy: 'REJECT' },
+    ]);
+    expect(pump.of('deliver', 'mail.lenore.org')).toHaveLength(1);
+  });
+
+  it('refuses a recipient that does not exist (object does not exist, no delivery)', () => {
+    const pump = send([{ address: 'other@lenore.org' }]);
+    expect(pump.of('reject', 'poe.net')).toEqual([expect.objectContaining({ code: 'fmtp.message.recipient-unknown' })]);
+  });
+});
