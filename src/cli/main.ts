@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { runBench } from '../bench/run.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 
 function integer(what: string) {
   return (text: string): number => {
@@ -49,6 +50,16 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (options: { scale: number; out: string }) => {
       await runBench({ scale: Math.max(1, options.scale), outDir: options.out });
       setExitCode(0);
+    });
+
+  program
+    .command('serve')
+    .description('run one built-in node on real sockets (see src/cli/serve.ts for the config file)')
+    .argument('<protocol>', 'the protocol of the node')
+    .requiredOption('--config <file>', "the node's config file (YAML or JSON)")
+    .option('--trace <file>', "write the session's trace here on exit")
+    .action(async (protocol: string, options: { config: string; trace?: string }) => {
+      setExitCode(await serveCommand(protocol, { ...options, bind: '127.0.0.1' }));
     });
 
   return program;

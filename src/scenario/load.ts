@@ -4,10 +4,9 @@
  * runs a scenario; a scenario that loads is one the runner can execute.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
 import { limits } from '../core/limits.js';
 import { ScenarioError, type Problem } from '../core/errors.js';
+import { parseLocated, zodProblems, type Locator } from './yaml.js';
 import { protocolNamed, type AnyProtocol } from '../protocols/registry.js';
 import { expectationSchema, scenarioSchema, type Expectation, type ScenarioFile, type Step } from './schema.js';
 
@@ -25,59 +24,6 @@ export interface Scenario {
   readonly nodes: readonly ScenarioNode[];
   readonly steps: readonly Step[];
   readonly expect: readonly Expectation[];
-}
-
-type Path = readonly PropertyKey[];
-
-/** `['steps', 2, 'atMs']` -> `steps[2].atMs` */
-export function fieldName(path: Path): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out === '' ? '(file)' : out;
-}
-
-class Locator {
-  constructor(
-    private readonly file: string,
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-  ) {}
-
-  /** The problem located at the deepest existing node along `path` (or at `key` inside it). */
-  problem(path: Path, message: string, key?: string): Problem {
-    let offset = 0;
-    for (let depth = path.length; depth >= 0; depth--) {
-      const node = this.doc.getIn(path.slice(0, depth) as unknown[], true) as YamlNode | undefined;
-      if (node && typeof node === 'object' && 'range' in node && node.range) {
-        offset = node.range[0];
-        if (key !== undefined && depth === path.length && isMap(node)) {
-          const pair = node.items.find((item) => (item.key as { value?: unknown } | null)?.value === key);
-          const keyNode = pair?.key as YamlNode | undefined;
-          if (keyNode?.range) offset = keyNode.range[0];
-        }
-        break;
-      }
-    }
-    const { line, col } = this.lines.linePos(offset);
-    const field = fieldName(key === undefined ? path : [...path, key]);
-    return { file: this.file, line, column: col, pointer: field, message: `${field}: ${message}` };
-  }
-}
-
-function zodProblems(locator: Locator, base: Path, error: z.ZodError): Problem[] {
-  const problems: Problem[] = [];
-  for (const issue of error.issues) {
-    const path = [...base, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push(locator.problem(path, `unknown key \`${key}\``, key));
-    } else {
-      problems.push(locator.problem(path, issue.message));
-    }
-  }
-  return problems;
 }
 
 const expectationKinds = ['always', 'never', 'delivered', 'eventually', 'sequence'] as const;
@@ -104,18 +50,7 @@ function checkExpectation(locator: Locator, index: number, raw: unknown): Proble
 
 /** Parses and validates scenario text. `file` is used in messages only. */
 export function parseScenario(text: string, file: string): Scenario {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      doc.errors.slice(0, limits.problemsPerFileMax).map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return { file, line, column: col, pointer: '', message: `not valid YAML: ${error.message.split('\n')[0]}` };
-      }),
-    );
-  }
-  const locator = new Locator(file, doc, lines);
-  const raw = doc.toJS() as unknown;
+  const { raw, locator } = parseLocated(text, file);
   const parsed = scenarioSchema.safeParse(raw);
   const problems: Problem[] = parsed.success ? [] : zodProblems(locator, [], parsed.error);
   // Expectations are checked even when the rest failed, so that every problem is listed at once.
