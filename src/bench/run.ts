@@ -12,6 +12,7 @@ import { echo } from '../protocols/echo/index.js';
 import { World } from '../sim/network.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder } from '../trace/recorder.js';
+import { benchViewer, chromiumAvailable } from './viewer.js';
 
 export interface BenchFigure {
   readonly name: string;
@@ -211,9 +212,35 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     },
   ];
 
+  if (chromiumAvailable()) {
+    const viewer = await benchViewer();
+    figures.push(
+      {
+        name: 'viewer first render',
+        value: viewer.firstRenderMs,
+        unit: 'ms',
+        note: `${viewer.events} events, 12 lanes, headless Chromium`,
+      },
+      {
+        name: 'viewer pan frame',
+        value: viewer.panFrameMs,
+        unit: 'ms',
+        note: 'mean frame while panning the 100,000-event trace',
+      },
+      {
+        name: 'viewer fitted frame',
+        value: viewer.overviewFrameMs,
+        unit: 'ms',
+        note: 'one frame with the whole trace on screen',
+      },
+    );
+  } else {
+    log('viewer: skipped (no /usr/bin/chromium; apt-get install chromium)');
+  }
+
   const rows = figures.map(
     (f) =>
-      `| ${f.name} | ${Math.round(f.value).toLocaleString('en-US')} ${f.unit} | ${f.ratioToBare === undefined ? '' : f.ratioToBare.toFixed(3)} | ${f.note} |`,
+      `| ${f.name} | ${f.unit === 'ms' ? f.value.toFixed(1) : Math.round(f.value).toLocaleString('en-US')} ${f.unit} | ${f.ratioToBare === undefined ? '' : f.ratioToBare.toFixed(3)} | ${f.note} |`,
   );
   const table = [
     '| measurement | median of ' + repetitions + ' | ratio to bare loop | note |',

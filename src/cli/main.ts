@@ -8,6 +8,7 @@ import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { runBench } from '../bench/run.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
+import { exportCommand, viewCommand } from './view-command.js';
 
 function integer(what: string) {
   return (text: string): number => {
@@ -50,6 +51,27 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (options: { scale: number; out: string }) => {
       await runBench({ scale: Math.max(1, options.scale), outDir: options.out });
       setExitCode(0);
+    });
+
+  program
+    .command('view')
+    .description('open a trace in the viewer: serves it on loopback and prints the URL')
+    .argument('<trace>', 'a trace file (.ndjson), such as one under reports/traces/')
+    .addOption(
+      new Option('--port <n>', 'port to serve on (0 picks a free one)').argParser(integer('--port')).default(0),
+    )
+    .action(async (trace: string, options: { port: number }) => {
+      setExitCode(await viewCommand(trace, options.port));
+    });
+
+  program
+    .command('export')
+    .description("write a trace as a Mermaid sequence diagram or in ShiViz's log format")
+    .argument('<trace>', 'a trace file (.ndjson)')
+    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'shiviz']).makeOptionMandatory())
+    .option('-o, --out <file>', 'write here instead of standard output')
+    .action((trace: string, options: { format: 'mermaid' | 'shiviz'; out?: string }) => {
+      setExitCode(exportCommand(trace, options.format, options.out));
     });
 
   program

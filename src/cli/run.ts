@@ -100,7 +100,11 @@ export function runCommand(
     });
   }
   if (options.json) log(JSON.stringify(summary, null, 2));
-  else log(`${scenarios.length - failed} passed, ${failed} failed`);
+  else {
+    const firstTrace = summary.find((entry) => entry.trace !== undefined)?.trace;
+    if (firstTrace) log(`view a trace: npx fedsim view ${relative(process.cwd(), firstTrace)}`);
+    log(`${scenarios.length - failed} passed, ${failed} failed`);
+  }
   if (options.traces !== false) {
     mkdirSync(options.traces, { recursive: true });
     writeFileSync(join(options.traces, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');

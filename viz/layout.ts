@@ -1,0 +1,127 @@
+/**
+ * Where things go: which events pass the filters, the row of each visible event, the vertical
+ * position of each row (event order or virtual time), and the links that survive the filters,
+ * ordered so that a frame can find the ones on screen by binary search.
+ *
+ * Recomputed when filters or the time mode change, never per frame. No DOM here.
+ */
+import type { TraceEvent } from '../src/trace/events.js';
+import { categoryOf } from './model.js';
+import type { Category, Link, Model } from './model.js';
+
+/** Height of one row at zoom 1, in CSS pixels. */
+export const rowPx = 20;
+
+export interface Filters {
+  readonly hiddenLanes: ReadonlySet<string>;
+  readonly hiddenProtocols: ReadonlySet<string>;
+  readonly hiddenCategories: ReadonlySet<Category>;
+  /** Message kinds (`protocol/label`) switched off in the legend. */
+  readonly hiddenKinds: ReadonlySet<string>;
+}
+
+export type TimeMode = 'order' | 'time';
+
+export interface Layout {
+  readonly mode: TimeMode;
+  /** Row of each event, -1 when filtered out. */
+  readonly rowOf: Int32Array;
+  /** Event index of each row. */
+  readonly eventAt: Int32Array;
+  readonly rowCount: number;
+  /** Vertical position of each row at zoom 1 (increasing). */
+  readonly yBase: Float64Array;
+  readonly totalBase: number;
+  readonly laneVisible: readonly boolean[];
+  /** Indexes into model.links that pass the filters, by starting row. */
+  readonly links: Int32Array;
+  /** Largest vertical extent of a visible link, at zoom 1. */
+  readonly linkSpanBaseMax: number;
+}
+
+export function emptyFilters(): Filters {
+  return { hiddenLanes: new Set(), hiddenProtocols: new Set(), hiddenCategories: new Set(), hiddenKinds: new Set() };
+}
+
+export function computeLayout(model: Model, filters: Filters, mode: TimeMode): Layout {
+  const laneVisible = model.lanes.map(
+    (lane) =>
+      !filters.hiddenLanes.has(lane.id) &&
+      !filters.hiddenProtocols.has(lane.protocol) &&
+      !(lane.pseudo && filters.hiddenCategories.has('dns')),
+  );
+  const count = model.events.length;
+  const rowOf = new Int32Array(count).fill(-1);
+  const eventAtAll = new Int32Array(count);
+  let rows = 0;
+  for (let index = 0; index < count; index++) {
+    const event = model.events[index] as TraceEvent;
+    const lane = model.laneOf[index] as number;
+    if (lane >= 0 && !laneVisible[lane]) continue;
+    if (filters.hiddenCategories.has(categoryOf(event))) continue;
+    const kindKey = model.kindKeyOf[index] as string;
+    if (kindKey !== '' && filters.hiddenKinds.has(kindKey)) continue;
+    rowOf[index] = rows;
+    eventAtAll[rows] = index;
+    rows += 1;
+  }
+  const eventAt = eventAtAll.slice(0, rows);
+  const yBase = new Float64Array(rows);
+  const totalBase = Math.max(rows, 1) * rowPx;
+  if (mode === 'order') {
+    for (let row = 0; row < rows; row++) yBase[row] = (row + 0.5) * rowPx;
+  } else {
+    const first = rows > 0 ? (model.events[eventAt[0] as number] as TraceEvent).atMs : 0;
+    const last = rows > 0 ? (model.events[eventAt[rows - 1] as number] as TraceEvent).atMs : 0;
+    const span = Math.max(1, last - first);
+    for (let row = 0; row < rows; row++) {
+      const atMs = (model.events[eventAt[row] as number] as TraceEvent).atMs;
+      yBase[row] = rowPx / 2 + ((atMs - first) / span) * (totalBase - rowPx);
+    }
+  }
+  const links: number[] = [];
+  let linkSpanBaseMax = 0;
+  model.links.forEach((link: Link, index) => {
+    const from = rowOf[link.from] as number;
+    const to = rowOf[link.to] as number;
+    if (from < 0 || to < 0 || !laneVisible[link.fromLane] || !laneVisible[link.toLane]) return;
+    if (link.style === 'message' && filters.hiddenKinds.has(link.kindKey)) return;
+    if ((link.style === 'connect' || link.style === 'refuse') && filters.hiddenCategories.has('connection')) return;
+    links.push(index);
+    linkSpanBaseMax = Math.max(linkSpanBaseMax, (yBase[to] as number) - (yBase[from] as number));
+  });
+  // model.links is sorted by starting event, and rows keep event order, so `links` is sorted by starting row.
+  return {
+    mode,
+    rowOf,
+    eventAt,
+    rowCount: rows,
+    yBase,
+    totalBase,
+    laneVisible,
+    links: Int32Array.from(links),
+    linkSpanBaseMax,
+  };
+}
+
+/** First row whose yBase is >= y (rowCount when none). */
+export function rowAtOrAfter(layout: Layout, y: number): number {
+  let low = 0;
+  let high = layout.rowCount;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((layout.yBase[middle] as number) < y) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The visible row nearest to y (base units), or -1 when nothing is visible. */
+export function rowNearest(layout: Layout, y: number): number {
+  if (layout.rowCount === 0) return -1;
+  const after = Math.min(rowAtOrAfter(layout, y), layout.rowCount - 1);
+  const before = Math.max(after - 1, 0);
+  return Math.abs((layout.yBase[before] as number) - y) <= Math.abs((layout.yBase[after] as number) - y)
+    ? before
+    : after;
+}

@@ -1,0 +1,678 @@
+/**
+ * The viewer page: loads a trace (from `?trace=<url>` as `fedsim view` serves it, from the file
+ * picker, or by drag and drop), builds the model and layout, and draws the sequence diagram on
+ * a canvas with d3-zoom (drag and wheel pan, ctrl+wheel or pinch zooms), an overview brush,
+ * filters, search, a details panel and a step mode (keyboard too). A counterexample opens at
+ * its first violation.
+ *
+ * `window.__fedsimViewer` is the test hook: counts of what the last frame drew, the time to
+ * first render, and a few commands for tests and the benchmark. It must not import anything
+ * from src/ but the trace types (it is built for the browser on its own).
+ */
+import * as d3 from 'd3';
+import type { TraceEvent } from '../src/trace/events.js';
+import { drawFrame } from './draw.js';
+import type { FrameStats, Hit } from './draw.js';
+import { computeLayout, emptyFilters, rowAtOrAfter, rowPx } from './layout.js';
+import type { Filters, Layout, TimeMode } from './layout.js';
+import { buildModel, categories, categoryOf } from './model.js';
+import type { Category, Model } from './model.js';
+import { Overview } from './overview.js';
+import { CanvasPainter, SvgPainter } from './painter.js';
+import { showDetails } from './panel.js';
+import { parseTraceText, verifySha256 } from './parse.js';
+
+/** What tests and the benchmark can read and call. */
+export interface ViewerHook {
+  ready: boolean;
+  error: string | null;
+  traceName: string;
+  events: number;
+  lanes: number;
+  laneIds: string[];
+  arrowsDrawn: number;
+  linksDrawn: number;
+  stateLabelsDrawn: number;
+  glyphsDrawn: number;
+  dense: boolean;
+  rowsOnScreen: number;
+  /** ms from navigation start to the end of the first frame of the first trace. */
+  firstRenderMs: number;
+  parseMs: number;
+  modelMs: number;
+  lastFrameMs: number;
+  selectedSeq: number | null;
+  violationSeqs: number[];
+  sha256: 'pending' | 'ok' | 'mismatch' | 'unchecked';
+  /** Client coordinates of the middle of message `msg`'s first arrow, when on screen. */
+  arrowPoint(msg: number): { x: number; y: number } | null;
+  /** Pans `frames` times by `stepPx`, drawing each frame synchronously; returns per-frame times. */
+  panBench(frames: number, stepPx: number): { meanMs: number; maxMs: number };
+  fit(): void;
+  zoomTo(k: number): void;
+  selectSeq(seq: number): void;
+  svgText(): string;
+}
+
+declare global {
+  interface Window {
+    __fedsimViewer?: ViewerHook;
+  }
+}
+
+const headerPx = 46;
+const gutterPx = 74;
+const byId = <T extends Element = HTMLElement>(id: string): T => document.getElementById(id) as unknown as T;
+
+const canvas = byId<HTMLCanvasElement>('canvas');
+const diagram = byId<HTMLDivElement>('diagram');
+const details = byId<HTMLDivElement>('details');
+const status = byId<HTMLDivElement>('status');
+const searchInput = byId<HTMLInputElement>('search');
+const searchCount = byId<HTMLSpanElement>('search-count');
+const timeMode = byId<HTMLSelectElement>('time-mode');
+const context = canvas.getContext('2d') as CanvasRenderingContext2D;
+const painter = new CanvasPainter(context);
+
+interface ViewState {
+  model: Model;
+  layout: Layout;
+  filters: Filters;
+  ty: number;
+  k: number;
+  selected: number;
+  selectedLink: number;
+  matches: Set<number> | null;
+  stats: FrameStats | null;
+}
+
+let state: ViewState | null = null;
+let width = 0;
+let height = 0;
+let frameRequested = false;
+let sourceText = '';
+
+const hook: ViewerHook = {
+  ready: false,
+  error: null,
+  traceName: '',
+  events: 0,
+  lanes: 0,
+  laneIds: [],
+  arrowsDrawn: 0,
+  linksDrawn: 0,
+  stateLabelsDrawn: 0,
+  glyphsDrawn: 0,
+  dense: false,
+  rowsOnScreen: 0,
+  firstRenderMs: -1,
+  parseMs: 0,
+  modelMs: 0,
+  lastFrameMs: 0,
+  selectedSeq: null,
+  violationSeqs: [],
+  sha256: 'pending',
+  arrowPoint: (msg) => {
+    const stats = state?.stats;
+    if (state === null || stats === null || stats === undefined) return null;
+    for (const hit of stats.hits) {
+      if (
+        hit.kind !== 'link' ||
+        state.model.links[hit.link]?.msg !== msg ||
+        state.model.links[hit.link]?.style !== 'message'
+      )
+        continue;
+      const rect = canvas.getBoundingClientRect();
+      return { x: rect.left + (hit.x1 + hit.x2) / 2, y: rect.top + (hit.y1 + hit.y2) / 2 };
+    }
+    return null;
+  },
+  panBench: (frames, stepPx) => {
+    const times: number[] = [];
+    for (let frame = 0; frame < frames; frame++) {
+      const start = performance.now();
+      zoomBehavior.translateBy(canvasSelection, 0, -stepPx / (state?.k ?? 1));
+      render();
+      times.push(performance.now() - start);
+    }
+    return { meanMs: times.reduce((a, b) => a + b, 0) / Math.max(times.length, 1), maxMs: Math.max(0, ...times) };
+  },
+  fit: () => fit(),
+  zoomTo: (k) => {
+    if (state === null) return;
+    zoomBehavior.transform(canvasSelection, d3.zoomIdentity.translate(0, state.ty).scale(k));
+    render();
+  },
+  selectSeq: (seq) => select(seq - 1, -1, true),
+  svgText: () => svgText(),
+};
+window.__fedsimViewer = hook;
+
+// Zoom and pan: d3-zoom owns the transform; only its y and k are used (time runs downward).
+const canvasSelection = d3.select(canvas);
+const zoomBehavior = d3
+  .zoom<HTMLCanvasElement, unknown>()
+  .filter((event) => (event.type === 'wheel' ? (event as WheelEvent).ctrlKey : !(event as MouseEvent).button))
+  .clickDistance(4)
+  .on('zoom', (event) => {
+    if (state === null) return;
+    state.ty = event.transform.y;
+    state.k = event.transform.k;
+    requestRender();
+  });
+canvasSelection.call(zoomBehavior);
+canvas.addEventListener(
+  'wheel',
+  (event) => {
+    if (event.ctrlKey || state === null) return;
+    event.preventDefault();
+    zoomBehavior.translateBy(canvasSelection, 0, -event.deltaY / state.k);
+  },
+  { passive: false },
+);
+
+function constrainY(ty: number, k: number, totalBase: number): number {
+  const view = height - headerPx;
+  const top = 16;
+  const bottom = Math.min(top, view - totalBase * k - 16);
+  return Math.max(bottom, Math.min(top, ty));
+}
+
+function setTransform(ty: number, k: number): void {
+  if (state === null) return;
+  const clamped = constrainY(ty, k, state.layout.totalBase);
+  zoomBehavior.transform(canvasSelection, d3.zoomIdentity.translate(0, clamped).scale(k));
+  state.ty = clamped;
+  state.k = k;
+}
+
+function updateZoomLimits(): void {
+  if (state === null) return;
+  const view = Math.max(1, height - headerPx);
+  const kMin = Math.min(1, (view - 32) / state.layout.totalBase) * 0.9;
+  zoomBehavior.scaleExtent([Math.max(kMin, 1e-6), 4]);
+  zoomBehavior.constrain((transform) => {
+    const y = constrainY(transform.y, transform.k, state?.layout.totalBase ?? 0);
+    return d3.zoomIdentity.translate(0, y).scale(transform.k);
+  });
+}
+
+function resize(): void {
+  const rect = diagram.getBoundingClientRect();
+  width = Math.max(200, Math.floor(rect.width));
+  height = Math.max(200, Math.floor(rect.height));
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  zoomBehavior.extent([
+    [0, 0],
+    [width, height],
+  ]);
+  updateZoomLimits();
+  if (state !== null) overview.draw(state.model, state.layout);
+  render();
+}
+
+function requestRender(): void {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => {
+    frameRequested = false;
+    render();
+  });
+}
+
+function frameOf(current: ViewState, targetWidth: number, targetHeight: number) {
+  return {
+    model: current.model,
+    layout: current.layout,
+    width: targetWidth,
+    height: targetHeight,
+    headerPx,
+    gutterPx,
+    ty: current.ty,
+    k: current.k,
+    selected: current.selected,
+    selectedLink: current.selectedLink,
+    matches: current.matches,
+  };
+}
+
+function render(): void {
+  if (state === null) return;
+  const start = performance.now();
+  const stats = drawFrame(frameOf(state, width, height), painter);
+  state.stats = stats;
+  hook.lastFrameMs = performance.now() - start;
+  hook.arrowsDrawn = stats.arrows;
+  hook.linksDrawn = stats.links;
+  hook.stateLabelsDrawn = stats.stateLabels;
+  hook.glyphsDrawn = stats.glyphs;
+  hook.dense = stats.dense;
+  hook.rowsOnScreen = Math.max(0, stats.rowLast - stats.rowFirst + 1);
+  overview.show(-state.ty / state.k, (height - headerPx - state.ty) / state.k);
+}
+
+const overview = new Overview(
+  byId<HTMLCanvasElement>('overview-canvas'),
+  byId<SVGSVGElement>('overview-svg'),
+  (top, bottom) => {
+    if (state === null) return;
+    const view = height - headerPx;
+    const k = bottom - top > 1 ? Math.min(4, Math.max(view / (bottom - top), 1e-6)) : state.k;
+    setTransform(-top * k, k);
+    render();
+  },
+);
+
+function fit(): void {
+  if (state === null) return;
+  const view = height - headerPx;
+  const k = Math.min(1, (view - 32) / state.layout.totalBase);
+  setTransform(16, k);
+  render();
+}
+
+/** Scrolls so that `row` is on screen (centred when it was off screen). */
+function reveal(row: number, center = false): void {
+  if (state === null || row < 0) return;
+  const y = headerPx + state.ty + state.k * (state.layout.yBase[row] as number);
+  if (!center && y > headerPx + 30 && y < height - 30) return;
+  const k = state.k < 0.5 ? 1 : state.k;
+  setTransform((height - headerPx) / 2 - k * (state.layout.yBase[row] as number), k);
+}
+
+function messageLinkAt(index: number): number {
+  return state === null ? -1 : (state.model.linkAt[index] ?? -1);
+}
+
+function select(index: number, linkIndex: number, scroll: boolean): void {
+  if (state === null) return;
+  const event = state.model.events[index];
+  if (event === undefined) return;
+  state.selected = index;
+  state.selectedLink = linkIndex >= 0 ? linkIndex : messageLinkAt(index);
+  hook.selectedSeq = event.seq;
+  showDetails(details, state.model, index, state.selectedLink);
+  if (scroll) reveal(state.layout.rowOf[index] as number, false);
+  render();
+}
+
+function step(delta: number): void {
+  if (state === null || state.layout.rowCount === 0) return;
+  const { layout } = state;
+  let row: number;
+  if (state.selected < 0) row = delta > 0 ? 0 : layout.rowCount - 1;
+  else {
+    const current = layout.rowOf[state.selected] as number;
+    if (current >= 0) row = current + delta;
+    else {
+      // The selected event is filtered out: continue from the nearest visible one.
+      let low = 0;
+      let high = layout.rowCount;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if ((layout.eventAt[middle] as number) < state.selected) low = middle + 1;
+        else high = middle;
+      }
+      row = delta > 0 ? low : low - 1;
+    }
+  }
+  row = Math.max(0, Math.min(layout.rowCount - 1, row));
+  select(layout.eventAt[row] as number, -1, true);
+}
+
+function nextViolation(): void {
+  if (state === null || state.model.violations.length === 0) return;
+  const after = state.model.violations.find((index) => index > state!.selected) ?? state.model.violations[0];
+  if (after !== undefined) {
+    select(after, -1, false);
+    reveal(state.layout.rowOf[after] as number, true);
+    render();
+  }
+}
+
+function distanceToSegment(x: number, y: number, hit: Extract<Hit, { kind: 'link' }>): number {
+  const dx = hit.x2 - hit.x1;
+  const dy = hit.y2 - hit.y1;
+  const length = dx * dx + dy * dy;
+  const t = length === 0 ? 0 : Math.max(0, Math.min(1, ((x - hit.x1) * dx + (y - hit.y1) * dy) / length));
+  return Math.hypot(x - (hit.x1 + t * dx), y - (hit.y1 + t * dy));
+}
+
+canvas.addEventListener('click', (event) => {
+  if (state?.stats === null || state === null) return;
+  const rect = canvas.getBoundingClientRect();
+  const x = event.clientX - rect.left;
+  const y = event.clientY - rect.top;
+  let best: Hit | undefined;
+  let bestDistance = 8;
+  for (const hit of state.stats.hits) {
+    const distance = hit.kind === 'link' ? distanceToSegment(x, y, hit) : Math.hypot(x - hit.x, y - hit.y) - 2;
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = hit;
+    }
+  }
+  if (best === undefined) return;
+  if (best.kind === 'link') {
+    const link = state.model.links[best.link];
+    if (link !== undefined) select(link.from, best.link, false);
+  } else {
+    select(best.index, -1, false);
+  }
+  diagram.focus();
+});
+
+diagram.addEventListener('keydown', (event) => {
+  if (state === null) return;
+  const page = Math.max(1, Math.floor((height - headerPx) / (rowPx * state.k)) - 2);
+  const keys: Record<string, () => void> = {
+    ArrowDown: () => step(1),
+    j: () => step(1),
+    n: () => step(1),
+    ArrowUp: () => step(-1),
+    k: () => step(-1),
+    p: () => step(-1),
+    PageDown: () => step(page),
+    PageUp: () => step(-page),
+    Home: () => step(-Infinity),
+    End: () => step(Infinity),
+    v: () => nextViolation(),
+    f: () => fit(),
+    '+': () => hook.zoomTo(Math.min(4, state!.k * 1.5)),
+    '-': () => hook.zoomTo(state!.k / 1.5),
+    '/': () => searchInput.focus(),
+  };
+  const action = keys[event.key];
+  if (action === undefined) return;
+  event.preventDefault();
+  action();
+});
+
+// Search: matches the description, payload and state text of each event.
+function searchText(event: TraceEvent): string {
+  return JSON.stringify(event).toLowerCase();
+}
+
+function runSearch(): void {
+  if (state === null) return;
+  const query = searchInput.value.trim().toLowerCase();
+  if (query === '') {
+    state.matches = null;
+    searchCount.textContent = '';
+    render();
+    return;
+  }
+  const matches = new Set<number>();
+  state.model.events.forEach((event, index) => {
+    if ((state?.layout.rowOf[index] ?? -1) >= 0 && searchText(event).includes(query)) matches.add(index);
+  });
+  state.matches = matches;
+  searchCount.textContent = `${matches.size} found`;
+  render();
+}
+
+searchInput.addEventListener('input', () => runSearch());
+searchInput.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' || state?.matches === null || state === null || state.matches.size === 0) return;
+  const sorted = [...state.matches].sort((a, b) => a - b);
+  const next = sorted.find((index) => index > state!.selected) ?? (sorted[0] as number);
+  select(next, -1, false);
+  reveal(state.layout.rowOf[next] as number, true);
+  render();
+});
+
+// Filters.
+function relayout(): void {
+  if (state === null) return;
+  const anchorRow = rowAtOrAfter(state.layout, -state.ty / state.k);
+  const anchorEvent = state.layout.eventAt[Math.min(anchorRow, state.layout.rowCount - 1)] ?? 0;
+  state.layout = computeLayout(state.model, state.filters, timeMode.value as TimeMode);
+  updateZoomLimits();
+  overview.draw(state.model, state.layout);
+  const row = state.layout.rowOf[anchorEvent] ?? -1;
+  if (row >= 0) setTransform(16 - state.k * ((state.layout.yBase[row] as number) - rowPx / 2), state.k);
+  runSearch();
+  render();
+}
+
+function checkbox(
+  container: HTMLElement,
+  label: string,
+  checked: boolean,
+  onChange: (on: boolean) => void,
+  swatch?: string,
+): void {
+  const wrapper = document.createElement('label');
+  const input = document.createElement('input');
+  input.type = 'checkbox';
+  input.checked = checked;
+  input.addEventListener('change', () => onChange(input.checked));
+  wrapper.append(input);
+  if (swatch !== undefined) {
+    const mark = document.createElement('span');
+    mark.className = 'swatch';
+    mark.style.background = swatch;
+    wrapper.append(mark);
+  }
+  wrapper.append(document.createTextNode(label));
+  container.append(wrapper);
+}
+
+function toggle<T>(set: ReadonlySet<T>, value: T, on: boolean): Set<T> {
+  const next = new Set(set);
+  if (on) next.delete(value);
+  else next.add(value);
+  return next;
+}
+
+function buildFilters(model: Model): void {
+  const lanes = byId<HTMLDivElement>('filter-lanes');
+  const protocols = byId<HTMLDivElement>('filter-protocols');
+  const kinds = byId<HTMLDivElement>('filter-categories');
+  const legend = byId<HTMLDivElement>('legend');
+  for (const container of [lanes, protocols, kinds, legend]) container.replaceChildren();
+  lanes.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'nodes' }));
+  for (const lane of model.lanes.filter((candidate) => !candidate.pseudo))
+    checkbox(lanes, lane.id, true, (on) => {
+      if (state === null) return;
+      state.filters = { ...state.filters, hiddenLanes: toggle(state.filters.hiddenLanes, lane.id, on) };
+      relayout();
+    });
+  protocols.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'protocols' }));
+  for (const protocol of new Set(model.lanes.filter((lane) => !lane.pseudo).map((lane) => lane.protocol)))
+    checkbox(protocols, protocol, true, (on) => {
+      if (state === null) return;
+      state.filters = { ...state.filters, hiddenProtocols: toggle(state.filters.hiddenProtocols, protocol, on) };
+      relayout();
+    });
+  kinds.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'events' }));
+  const present = new Set<Category>(model.events.map(categoryOf));
+  for (const category of categories.filter((candidate) => present.has(candidate)))
+    checkbox(kinds, category, true, (on) => {
+      if (state === null) return;
+      state.filters = { ...state.filters, hiddenCategories: toggle(state.filters.hiddenCategories, category, on) };
+      relayout();
+    });
+  legend.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'messages' }));
+  const protocolCount = new Set([...model.kinds.values()].map((kind) => kind.protocol)).size;
+  for (const kind of model.kinds.values())
+    checkbox(
+      legend,
+      `${protocolCount > 1 ? `${kind.protocol} ` : ''}${kind.label} (${kind.count})`,
+      true,
+      (on) => {
+        if (state === null) return;
+        state.filters = { ...state.filters, hiddenKinds: toggle(state.filters.hiddenKinds, kind.key, on) };
+        relayout();
+      },
+      kind.color,
+    );
+}
+
+timeMode.addEventListener('change', () => relayout());
+
+// Exports.
+function download(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const anchor = document.createElement('a');
+  anchor.href = url;
+  anchor.download = name;
+  anchor.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function svgText(): string {
+  if (state === null) return '';
+  const svg = new SvgPainter(width, height, painter);
+  drawFrame(frameOf(state, width, height), svg);
+  return svg.toString();
+}
+
+byId('export-svg').addEventListener('click', () =>
+  download(new Blob([svgText()], { type: 'image/svg+xml' }), 'fedsim-view.svg'),
+);
+byId('export-png').addEventListener('click', () =>
+  canvas.toBlob((blob) => {
+    if (blob !== null) download(blob, 'fedsim-view.png');
+  }, 'image/png'),
+);
+
+function setServerExports(traceUrl: string | null): void {
+  for (const [id, format] of [
+    ['export-mermaid', 'mermaid'],
+    ['export-shiviz', 'shiviz'],
+  ] as const) {
+    const anchor = byId<HTMLAnchorElement>(id);
+    if (traceUrl === null) {
+      anchor.removeAttribute('href');
+      anchor.setAttribute('aria-disabled', 'true');
+      anchor.title = 'served by `fedsim view`; from a file, use `fedsim export` on the command line';
+    } else {
+      anchor.href = `export/${format}`;
+      anchor.removeAttribute('aria-disabled');
+      anchor.title = `the whole trace as ${format === 'mermaid' ? 'a Mermaid sequence diagram' : 'a ShiViz log'}`;
+    }
+  }
+}
+
+// Loading.
+function load(text: string, name: string): void {
+  const parseStart = performance.now();
+  let parsed;
+  try {
+    parsed = parseTraceText(text);
+  } catch (error) {
+    hook.error = (error as Error).message;
+    status.textContent = `${name}: ${hook.error}`;
+    details.replaceChildren(
+      Object.assign(document.createElement('p'), {
+        className: 'bad',
+        textContent: `Cannot read ${name}: ${hook.error}`,
+      }),
+    );
+    return;
+  }
+  const modelStart = performance.now();
+  const model = buildModel(parsed.header, parsed.events);
+  const layout = computeLayout(model, emptyFilters(), timeMode.value as TimeMode);
+  hook.parseMs = modelStart - parseStart;
+  hook.modelMs = performance.now() - modelStart;
+  sourceText = text;
+  state = {
+    model,
+    layout,
+    filters: emptyFilters(),
+    ty: 16,
+    k: 1,
+    selected: -1,
+    selectedLink: -1,
+    matches: null,
+    stats: null,
+  };
+  byId('drop-hint').hidden = true;
+  byId('trace-name').textContent =
+    `${name} · ${parsed.header.scenario} · seed ${parsed.header.seed} · ${parsed.events.length.toLocaleString('en')} events`;
+  buildFilters(model);
+  updateZoomLimits();
+  overview.draw(model, layout);
+  details.replaceChildren(
+    Object.assign(document.createElement('p'), {
+      className: 'muted',
+      textContent: 'Click an arrow or an event. Step with ↑/↓ (or j/k), v for the next violation.',
+    }),
+  );
+  const view = height - headerPx;
+  const firstViolation = model.violations[0];
+  if (firstViolation !== undefined) {
+    setTransform(16, 1);
+    select(firstViolation, -1, false);
+    reveal(layout.rowOf[firstViolation] as number, true);
+  } else if (layout.totalBase * 0.55 <= view - 32) {
+    setTransform(16, Math.min(1, (view - 32) / layout.totalBase));
+  } else {
+    setTransform(16, 1);
+  }
+  render();
+  hook.traceName = name;
+  hook.events = parsed.events.length;
+  hook.lanes = model.lanes.filter((lane) => !lane.pseudo).length;
+  hook.laneIds = model.lanes.map((lane) => lane.id);
+  hook.violationSeqs = model.violations.map((index) => (model.events[index] as TraceEvent).seq);
+  hook.error = null;
+  if (hook.firstRenderMs < 0) hook.firstRenderMs = performance.now();
+  hook.ready = true;
+  status.textContent = [
+    `parse ${hook.parseMs.toFixed(0)} ms, model ${hook.modelMs.toFixed(0)} ms, frame ${hook.lastFrameMs.toFixed(1)} ms`,
+    ...parsed.warnings,
+  ].join(' · ');
+  hook.sha256 = 'pending';
+  const integrity = byId('integrity');
+  integrity.textContent = '';
+  integrity.className = 'badge';
+  void verifySha256(sourceText, parsed).then((verdict) => {
+    hook.sha256 = verdict === undefined ? 'unchecked' : verdict ? 'ok' : 'mismatch';
+    integrity.textContent = verdict === undefined ? 'sha256 unchecked' : verdict ? 'sha256 ok' : 'sha256 MISMATCH';
+    integrity.className = `badge ${verdict === false ? 'bad' : verdict === true ? 'ok' : ''}`;
+  });
+}
+
+byId<HTMLInputElement>('file-input').addEventListener('change', (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0];
+  if (file === undefined) return;
+  setServerExports(null);
+  void file.text().then((text) => load(text, file.name));
+});
+
+diagram.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  diagram.classList.add('dragover');
+});
+diagram.addEventListener('dragleave', () => diagram.classList.remove('dragover'));
+diagram.addEventListener('drop', (event) => {
+  event.preventDefault();
+  diagram.classList.remove('dragover');
+  const file = event.dataTransfer?.files[0];
+  if (file === undefined) return;
+  setServerExports(null);
+  void file.text().then((text) => load(text, file.name));
+});
+
+new ResizeObserver(() => resize()).observe(diagram);
+resize();
+
+const traceUrl = new URLSearchParams(location.search).get('trace');
+setServerExports(traceUrl);
+if (traceUrl !== null) {
+  void fetch(traceUrl)
+    .then(async (response) => {
+      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+      load(await response.text(), decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl));
+    })
+    .catch((error: unknown) => {
+      hook.error = `cannot fetch ${traceUrl}: ${(error as Error).message}`;
+      status.textContent = hook.error;
+    });
+}

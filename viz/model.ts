@@ -1,0 +1,401 @@
+/**
+ * The viewer's model of a trace: lanes, links (message arrows, connection attempts, DNS
+ * queries), fault spans, state changes per node and machine, and the colour of each message
+ * kind. Built once per trace, in one pass plus a sort; everything the renderer needs per frame
+ * is an index into these arrays.
+ *
+ * It must not touch the DOM: it is plain data, so the same model drives the canvas, the SVG
+ * export and the test hook.
+ */
+import * as d3 from 'd3';
+import type { TraceEvent, TraceHeader } from '../src/trace/events.js';
+
+export const dnsLaneId = 'DNS';
+
+export interface Lane {
+  readonly id: string;
+  readonly protocol: string;
+  /** The DNS lane is not a node of the trace; it shows where queries go. */
+  readonly pseudo: boolean;
+}
+
+export type LinkStyle = 'message' | 'connect' | 'refuse' | 'dns.query' | 'dns.answer';
+export type LinkEnding = 'arrow' | 'cross' | 'open';
+
+export interface Link {
+  readonly style: LinkStyle;
+  /** Event index where the link starts, and where it ends (the same for an instant link). */
+  readonly from: number;
+  readonly to: number;
+  readonly fromLane: number;
+  readonly toLane: number;
+  readonly ending: LinkEnding;
+  readonly label: string;
+  readonly color: string;
+  /** Message kind (`protocol/label`) for messages; the style otherwise. */
+  readonly kindKey: string;
+  /** For messages: the `msg` id, and whether this copy is a network duplicate. */
+  readonly msg: number;
+  readonly duplicate: boolean;
+}
+
+export interface FaultSpan {
+  readonly fault: string;
+  readonly from: number;
+  /** Event index of the end, or -1 when the fault never ends in the trace. */
+  readonly to: number;
+  /** Lanes involved; empty means all. */
+  readonly lanes: readonly number[];
+  readonly label: string;
+}
+
+export interface StateChange {
+  readonly index: number;
+  readonly machine: string;
+  readonly value: string;
+}
+
+export interface MessageKind {
+  readonly key: string;
+  readonly protocol: string;
+  readonly label: string;
+  readonly color: string;
+  count: number;
+}
+
+export interface Model {
+  readonly header: TraceHeader;
+  readonly events: readonly TraceEvent[];
+  readonly lanes: readonly Lane[];
+  /** Lane index of each event, -1 for world (`sim`) events. */
+  readonly laneOf: Int32Array;
+  /** Links sorted by `from`. */
+  readonly links: readonly Link[];
+  /** For each event index, a link that starts or ends there (a message arrow first), or -1. */
+  readonly linkAt: Int32Array;
+  readonly faults: readonly FaultSpan[];
+  /** State changes per lane, in trace order. */
+  readonly states: readonly (readonly StateChange[])[];
+  readonly kinds: ReadonlyMap<string, MessageKind>;
+  /** Indexes of checker violations. */
+  readonly violations: readonly number[];
+  /** Message kind key of each message event (send, receive, drop, duplicate), '' for others. */
+  readonly kindKeyOf: readonly string[];
+}
+
+/** Event categories for the kind filter. */
+export type Category = 'message' | 'connection' | 'dns' | 'state' | 'fault' | 'check' | 'other';
+export const categories: readonly Category[] = ['message', 'connection', 'dns', 'state', 'fault', 'check', 'other'];
+
+export function categoryOf(event: TraceEvent): Category {
+  switch (event.kind) {
+    case 'send':
+    case 'receive':
+    case 'drop':
+    case 'duplicate':
+      return 'message';
+    case 'conn.connect':
+    case 'conn.accept':
+    case 'conn.open':
+    case 'conn.refuse':
+    case 'conn.close':
+    case 'listen':
+    case 'unlisten':
+      return 'connection';
+    case 'dns.query':
+    case 'dns.answer':
+      return 'dns';
+    case 'state':
+      return 'state';
+    case 'fault':
+    case 'node.crash':
+    case 'node.start':
+      return 'fault';
+    case 'check':
+      return 'check';
+    default:
+      return 'other';
+  }
+}
+
+/** A short label for a payload: its `type`/`verb`/`kind` field when decoded, else its size. */
+export function payloadLabel(decoded: unknown, size: number): string {
+  if (typeof decoded === 'object' && decoded !== null) {
+    const record = decoded as Record<string, unknown>;
+    for (const key of ['type', 'verb', 'kind', 'command']) {
+      const value = record[key];
+      if (typeof value === 'string') return value;
+    }
+  }
+  if (typeof decoded === 'string') return decoded.length > 24 ? `${decoded.slice(0, 23)}…` : decoded;
+  return `${size} B`;
+}
+
+/** Protocol families: one hue each; red is kept for drops, refusals and violations. */
+const familyColors = ['#4e79a7', '#f28e2c', '#59a14f', '#af7aa1', '#9c755f', '#76b7b2', '#edc949', '#ff9da7'];
+
+function kindColor(protocolIndex: number, kindIndex: number): string {
+  const base = d3.hsl(familyColors[protocolIndex % familyColors.length] as string);
+  const hueShift = ((kindIndex * 47) % 100) - 50;
+  const lightness = [0.42, 0.3, 0.52, 0.36, 0.47][kindIndex % 5] as number;
+  return d3.hsl((base.h + hueShift + 360) % 360, Math.min(0.75, base.s + 0.1), lightness).formatHex();
+}
+
+/** `host:port` or `host` to the lane of the node on that host, or -1. */
+function laneOfTarget(target: string, laneByHost: ReadonlyMap<string, number>): number {
+  const colon = target.lastIndexOf(':');
+  const host = colon > 0 ? target.slice(0, colon) : target;
+  return laneByHost.get(host) ?? laneByHost.get(target) ?? -1;
+}
+
+export function buildModel(header: TraceHeader, events: readonly TraceEvent[]): Model {
+  const lanes: Lane[] = header.nodes.map((node) => ({ id: node.id, protocol: node.protocol, pseudo: false }));
+  const laneById = new Map<string, number>(lanes.map((lane, index) => [lane.id, index]));
+  const laneByHost = new Map<string, number>();
+  header.nodes.forEach((node, index) => {
+    laneByHost.set(node.host, index);
+    laneByHost.set(node.id, index);
+  });
+  const usesDns = events.some((event) => event.kind === 'dns.query');
+  const dnsLane = usesDns ? lanes.length : -1;
+  if (usesDns) lanes.push({ id: dnsLaneId, protocol: 'dns', pseudo: true });
+  const protocolIndex = new Map<string, number>();
+  for (const protocol of [...header.protocols, ...header.nodes.map((node) => node.protocol)])
+    if (!protocolIndex.has(protocol)) protocolIndex.set(protocol, protocolIndex.size);
+
+  const laneOf = new Int32Array(events.length);
+  const links: Link[] = [];
+  const faults: FaultSpan[] = [];
+  const states: StateChange[][] = lanes.map(() => []);
+  const kinds = new Map<string, MessageKind>();
+  const kindsPerProtocol = new Map<string, number>();
+  const violations: number[] = [];
+  const kindKeyOf: string[] = new Array<string>(events.length).fill('');
+  const sends = new Map<number, number>(); // msg -> event index of its send
+  const ended = new Set<number>(); // msgs that reached a receive or a drop
+  const duplicated = new Set<number>();
+  const connects = new Map<string, number>(); // `${node} ${conn}` -> event index of conn.connect
+  const dnsQueries = new Map<string, number>(); // `${node} ${query}` -> event index of dns.query
+  const openFaults = new Map<string, number>(); // span -> index in faults
+
+  const kindFor = (protocol: string, label: string): MessageKind => {
+    const key = `${protocol}/${label}`;
+    let kind = kinds.get(key);
+    if (kind === undefined) {
+      const index = kindsPerProtocol.get(protocol) ?? 0;
+      kindsPerProtocol.set(protocol, index + 1);
+      kind = { key, protocol, label, color: kindColor(protocolIndex.get(protocol) ?? 0, index), count: 0 };
+      kinds.set(key, kind);
+    }
+    return kind;
+  };
+  const lanesOfDetail = (detail: Readonly<Record<string, unknown>>): number[] => {
+    const found: number[] = [];
+    for (const value of Object.values(detail)) {
+      const candidates = Array.isArray(value) ? value : [value];
+      for (const candidate of candidates) {
+        if (typeof candidate !== 'string') continue;
+        const lane = laneById.get(candidate) ?? laneOfTarget(candidate, laneByHost);
+        if (lane >= 0 && !found.includes(lane)) found.push(lane);
+      }
+    }
+    return found;
+  };
+
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index] as TraceEvent;
+    const lane = event.node === 'sim' ? -1 : (laneById.get(event.node) ?? -1);
+    laneOf[index] = lane;
+    switch (event.kind) {
+      case 'send': {
+        sends.set(event.msg, index);
+        const protocol = header.nodes[lane]?.protocol ?? 'unknown';
+        const kind = kindFor(protocol, payloadLabel(event.payload.decoded, event.payload.size));
+        kind.count += 1;
+        kindKeyOf[index] = kind.key;
+        break;
+      }
+      case 'receive':
+      case 'drop':
+      case 'duplicate': {
+        const sendIndex = sends.get(event.msg);
+        const send = sendIndex === undefined ? undefined : (events[sendIndex] as TraceEvent & { kind: 'send' });
+        const key = sendIndex === undefined ? 'unknown/?' : (kindKeyOf[sendIndex] as string);
+        kindKeyOf[index] = key;
+        if (event.kind === 'duplicate') {
+          duplicated.add(event.msg);
+          break;
+        }
+        const kind = kinds.get(key);
+        const fromLane = sendIndex === undefined ? -1 : (laneOf[sendIndex] as number);
+        const toLane = event.kind === 'receive' ? lane : (laneById.get(event.to) ?? -1);
+        if (fromLane < 0 || toLane < 0) break;
+        const duplicate = event.kind === 'receive' && (ended.has(event.msg) || duplicated.has(event.msg));
+        if (event.kind === 'receive' && duplicated.has(event.msg)) duplicated.delete(event.msg);
+        ended.add(event.msg);
+        const label = send === undefined ? `#${event.msg}` : payloadLabel(send.payload.decoded, send.payload.size);
+        links.push({
+          style: 'message',
+          from: sendIndex as number,
+          to: index,
+          fromLane,
+          toLane,
+          ending: event.kind === 'drop' ? 'cross' : 'arrow',
+          label: event.kind === 'drop' ? `${label} ✕ ${event.reason}` : duplicate ? `${label} (dup)` : label,
+          color: kind?.color ?? '#888888',
+          kindKey: key,
+          msg: event.msg,
+          duplicate,
+        });
+        break;
+      }
+      case 'conn.connect':
+        connects.set(`${event.node} ${event.conn}`, index);
+        break;
+      case 'conn.accept': {
+        const connectIndex = connects.get(`${event.peer} ${event.peerConn}`);
+        if (connectIndex === undefined) break;
+        links.push({
+          style: 'connect',
+          from: connectIndex,
+          to: index,
+          fromLane: laneOf[connectIndex] as number,
+          toLane: lane,
+          ending: 'arrow',
+          label: 'connect',
+          color: '#8a8a8a',
+          kindKey: 'connect',
+          msg: 0,
+          duplicate: false,
+        });
+        break;
+      }
+      case 'conn.refuse': {
+        const connectIndex = connects.get(`${event.node} ${event.conn}`) ?? index;
+        const targetLane = laneOfTarget(event.target, laneByHost);
+        if (targetLane < 0 || targetLane === lane) break;
+        links.push({
+          style: 'refuse',
+          from: connectIndex,
+          to: index,
+          fromLane: lane,
+          toLane: targetLane,
+          ending: 'cross',
+          label: `connect ${event.target}: ${event.reason}`,
+          color: '#d62728',
+          kindKey: 'refuse',
+          msg: 0,
+          duplicate: false,
+        });
+        break;
+      }
+      case 'dns.query':
+        dnsQueries.set(`${event.node} ${event.query}`, index);
+        if (dnsLane >= 0 && lane >= 0)
+          links.push({
+            style: 'dns.query',
+            from: index,
+            to: index,
+            fromLane: lane,
+            toLane: dnsLane,
+            ending: 'arrow',
+            label: `${event.type} ${event.name}?`,
+            color: '#7f7f7f',
+            kindKey: 'dns',
+            msg: 0,
+            duplicate: false,
+          });
+        break;
+      case 'dns.answer': {
+        const queryIndex = dnsQueries.get(`${event.node} ${event.query}`) ?? index;
+        if (dnsLane >= 0 && lane >= 0)
+          links.push({
+            style: 'dns.answer',
+            from: queryIndex,
+            to: index,
+            fromLane: dnsLane,
+            toLane: lane,
+            ending: 'arrow',
+            label: event.status === 'ok' ? event.records.join(', ') || 'ok' : event.status,
+            color: '#7f7f7f',
+            kindKey: 'dns',
+            msg: 0,
+            duplicate: false,
+          });
+        break;
+      }
+      case 'state':
+        if (lane >= 0) states[lane]?.push({ index, machine: event.machine, value: event.value });
+        break;
+      case 'fault': {
+        const involved = lanesOfDetail(event.detail);
+        const label = `${event.fault}${involved.length > 0 ? ` ${involved.map((l) => lanes[l]?.id).join(' | ')}` : ''}`;
+        if (event.phase === 'begin') {
+          if (event.span !== undefined) openFaults.set(event.span, faults.length);
+          faults.push({ fault: event.fault, from: index, to: -1, lanes: involved, label });
+        } else if (event.phase === 'end') {
+          const open = event.span === undefined ? undefined : openFaults.get(event.span);
+          if (open !== undefined) {
+            faults[open] = { ...(faults[open] as FaultSpan), to: index };
+            openFaults.delete(event.span as string);
+          }
+        } else {
+          faults.push({ fault: event.fault, from: index, to: index, lanes: involved, label });
+        }
+        break;
+      }
+      case 'check':
+        if (event.verdict === 'violation') violations.push(index);
+        break;
+      default:
+        break;
+    }
+  }
+  for (const [msg, sendIndex] of sends) {
+    if (ended.has(msg)) continue;
+    const send = events[sendIndex] as TraceEvent & { kind: 'send' };
+    const toLane = laneById.get(send.to) ?? -1;
+    if (toLane < 0) continue;
+    const key = kindKeyOf[sendIndex] as string;
+    links.push({
+      style: 'message',
+      from: sendIndex,
+      to: sendIndex,
+      fromLane: laneOf[sendIndex] as number,
+      toLane,
+      ending: 'open',
+      label: `${payloadLabel(send.payload.decoded, send.payload.size)} (in flight)`,
+      color: kinds.get(key)?.color ?? '#888888',
+      kindKey: key,
+      msg,
+      duplicate: false,
+    });
+  }
+  links.sort((a, b) => a.from - b.from || a.to - b.to);
+  const linkAt = new Int32Array(events.length).fill(-1);
+  links.forEach((link, linkIndex) => {
+    for (const at of [link.from, link.to]) {
+      const current = linkAt[at] as number;
+      if (current < 0 || (link.style === 'message' && links[current]?.style !== 'message')) linkAt[at] = linkIndex;
+    }
+  });
+  return { header, events, lanes, laneOf, links, linkAt, faults, states, kinds, violations, kindKeyOf };
+}
+
+/** The latest value of each machine of `lane` at event `index` (inclusive), in machine order of first appearance. */
+export function statesAt(model: Model, lane: number, index: number): { machine: string; value: string }[] {
+  const changes = model.states[lane] ?? [];
+  let low = 0;
+  let high = changes.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((changes[middle] as StateChange).index <= index) low = middle + 1;
+    else high = middle;
+  }
+  const latest = new Map<string, string>();
+  for (let i = 0; i < low; i++) {
+    const change = changes[i] as StateChange;
+    latest.set(change.machine, change.value);
+  }
+  return [...latest].map(([machine, value]) => ({ machine, value }));
+}
