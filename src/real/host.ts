@@ -124,7 +124,9 @@ export class RealHost {
     for (const socket of this.sockets.values()) socket.destroy();
     for (const udp of this.udp.values()) udp.close();
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.closed = false;
     this.trace.end(this.elapsedMs());
+    this.closed = true;
   }
 
   private elapsedMs(): number {
@@ -132,6 +134,8 @@ export class RealHost {
   }
 
   private record(body: TraceEventBody): void {
+    // Sockets still report their closing after close(); the session's trace has ended by then.
+    if (this.closed) return;
     this.trace.record(this.elapsedMs(), this.options.id, body);
   }
 

@@ -172,6 +172,12 @@ export class World {
   private nextMsg = 1;
   private nextSpan = 1;
   private readonly openSpans = new Map<string, string>();
+  /**
+   * Connection ends with segments held by a partition or clog, in the order they began holding.
+   * Kept apart from the nodes' connection tables because an end its node has closed can still
+   * hold data and the FIN that must follow it.
+   */
+  private readonly holding = new Set<ConnEnd>();
 
   constructor(
     readonly sim: Simulator,
@@ -299,10 +305,11 @@ export class World {
     runtime.node?.stop();
     runtime.node = undefined;
     runtime.listening.clear();
-    for (const end of [...runtime.conns.values()]) {
+    const closing = [...this.holding].filter((end) => end.runtime === runtime && !runtime.conns.has(end.conn));
+    for (const end of [...runtime.conns.values(), ...closing]) {
       end.state = 'closed';
       this.cancelResetTimer(end);
-      for (const segment of end.held.splice(0)) this.drop(segment.msg, end.peer?.runtime.spec.id ?? '?', 'crashed');
+      this.dropHeld(end, 'crashed');
       const peer = end.peer;
       if (peer && peer.state !== 'closed') {
         this.sim.after(this.network.resetTimeoutMs, rank.network, () => {
@@ -354,7 +361,10 @@ export class World {
     const clock: HostClock = {
       setTimeout: (fn, timeoutMs) =>
         this.sim.after(Math.max(0, Math.round(timeoutMs)), rank.timer, () => {
-          if (runtime.alive && runtime.incarnation === incarnation) this.guard(runtime, fn);
+          if (!runtime.alive || runtime.incarnation !== incarnation) return;
+          // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
+          this.record(runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
+          this.guard(runtime, fn);
         }),
       clearTimeout: (handle) => this.sim.cancel(handle as ReturnType<Simulator['at']>),
     };
@@ -590,6 +600,7 @@ export class World {
     const link = this.linkBetween(end.runtime, peer.runtime);
     if (link && (link.blocked || link.clogged || end.held.length > 0)) {
       end.held.push(segment);
+      this.holding.add(end);
       assert(end.held.length <= limits.heldSegmentsPerLinkMax, 'too many held segments on one connection');
       if (link.blocked && end.resetTimer === undefined) {
         end.resetTimer = this.sim.after(this.network.resetTimeoutMs, rank.network, () => {
@@ -637,21 +648,27 @@ export class World {
 
   /** Sends what partitions and clogs held, in order, on every link that is passable again. */
   private releaseHeld(): void {
-    for (const runtime of this.runtimes.values()) {
-      for (const end of runtime.conns.values()) {
-        if (end.held.length === 0 || !end.peer) continue;
-        const link = this.linkBetween(end.runtime, end.peer.runtime);
-        if (link && (link.blocked || link.clogged)) continue;
-        this.cancelResetTimer(end);
-        const held = end.held.splice(0);
-        for (const segment of held) this.transmit(end, segment);
-      }
+    for (const end of [...this.holding]) {
+      if (!end.peer) continue;
+      const link = this.linkBetween(end.runtime, end.peer.runtime);
+      if (link && (link.blocked || link.clogged)) continue;
+      this.cancelResetTimer(end);
+      this.holding.delete(end);
+      const held = end.held.splice(0);
+      for (const segment of held) this.transmit(end, segment);
     }
   }
 
+  /** A partition outlasted the reset timeout on `end`'s held data: both ends are reset. */
   private resetConnection(end: ConnEnd): void {
+    this.dropHeld(end, 'reset');
     this.resetEnd(end);
     if (end.peer && end.peer.state !== 'closed') this.resetEnd(end.peer);
+  }
+
+  private dropHeld(end: ConnEnd, reason: string): void {
+    this.holding.delete(end);
+    for (const segment of end.held.splice(0)) this.drop(segment.msg, end.peer?.runtime.spec.id ?? '?', reason);
   }
 
   private resetEnd(end: ConnEnd): void {
@@ -660,7 +677,7 @@ export class World {
     this.cancelResetTimer(end);
     const runtime = end.runtime;
     runtime.conns.delete(end.conn);
-    for (const segment of end.held.splice(0)) this.drop(segment.msg, end.peer?.runtime.spec.id ?? '?', 'reset');
+    this.dropHeld(end, 'reset');
     if (!runtime.alive || runtime.incarnation !== end.incarnation) return;
     const reason: CloseReason = 'reset';
     this.record(runtime.spec.id, { kind: 'conn.close', conn: end.conn, reason });

@@ -7,6 +7,7 @@
  * and seed (no wall time, no xstate session ids, no object identity).
  */
 import { createHash, type Hash } from 'node:crypto';
+import { assert } from '../core/assert.js';
 import {
   traceFormat,
   traceFormatVersion,
@@ -70,6 +71,7 @@ export class TraceRecorder {
    * first jumps past the sender's clock at send time.
    */
   record(atMs: number, node: string, body: TraceEventBody): TraceEvent {
+    assert(this.ended === undefined, 'trace event recorded after the end line');
     let lamport = 0;
     if (node !== 'sim') {
       const prior = this.lamports.get(node) ?? 0;

@@ -5,6 +5,11 @@
 // Method: probe nodes (test/support/probe.ts) do exactly what each test tells them; the test reads
 // the trace and the deliveries.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/scenario/run.js';
+import { root } from '../support/fedsim.js';
 import { ProbeWorld } from '../support/probe.js';
 
 /** a.test listens on port 1 and b.test connects as `c`. */
@@ -284,5 +289,43 @@ describe('sim: network: datagrams', () => {
       .do(500, (world) => world.unclog('a.test', 'b.test'))
       .run();
     expect(w.events('receive', 'b.test').map((e) => e.atMs)).toEqual([505]);
+  });
+});
+
+describe('sim: network: closing under faults', () => {
+  it('a close while the link is clogged still reaches the peer, after the held data, on unclog', () => {
+    const w = connected({ resetTimeoutMs: 1_000 })
+      .do(100, (world) => world.clog('a.test', 'b.test'))
+      .at(200, 'b.test', { op: 'write', conn: 'c', text: 'held' })
+      .at(201, 'b.test', { op: 'close', conn: 'c' })
+      .do(5_000, (world) => world.unclog('a.test', 'b.test'))
+      .run();
+    expect(w.bodies('a.test')).toEqual(['held']);
+    expect(w.events('conn.close', 'a.test')).toEqual([expect.objectContaining({ atMs: 5_005, reason: 'closed' })]);
+  });
+
+  it('a close while partitioned past resetTimeoutMs resets the peer and drops the held data', () => {
+    const w = connected({ resetTimeoutMs: 1_000 })
+      .do(100, (world) => world.partition('a.test', 'b.test'))
+      .at(200, 'b.test', { op: 'write', conn: 'c', text: 'doomed' })
+      .at(201, 'b.test', { op: 'close', conn: 'c' })
+      .do(5_000, (world) => world.heal('a.test', 'b.test'))
+      .run();
+    expect(w.bodies('a.test')).toEqual([]);
+    expect(w.events('conn.close', 'a.test')).toEqual([expect.objectContaining({ atMs: 1_200, reason: 'reset' })]);
+    expect(w.events('drop').map((e) => e.kind === 'drop' && e.reason)).toEqual(['reset']);
+  });
+
+  it('records each xstate timer that fires, with its delay (echo idle close after 5000 ms)', () => {
+    const scenario = parseScenario(
+      readFileSync(join(root, 'scenarios/echo/round-trip.yaml'), 'utf8'),
+      'round-trip.yaml',
+    );
+    const events = runScenario(scenario).trace.events;
+    const timer = events.find((e) => e.kind === 'timer' && e.node === 'a.test');
+    expect(timer).toMatchObject({ name: 'after 5000ms' });
+    // The close it caused follows at the same instant.
+    const close = events.find((e) => e.kind === 'conn.close' && e.node === 'a.test');
+    expect(close?.atMs).toBe(timer?.atMs);
   });
 });

@@ -89,7 +89,7 @@ export class ClientNode implements ProtocolNode {
         if (this.isCurrent(input.conn)) this.actor?.send({ type: 'conn.closed' });
         return;
       case 'conn.data':
-        if (this.isCurrent(input.conn)) this.data(input.bytes);
+        if (this.isCurrent(input.conn)) this.data(input.conn, input.bytes);
         return;
       default:
         return;
@@ -157,7 +157,7 @@ export class ClientNode implements ProtocolNode {
     }
   }
 
-  private data(bytes: Uint8Array): void {
+  private data(conn: string, bytes: Uint8Array): void {
     const actor = this.actor;
     if (!actor) return;
     const events = this.parser.push(bytes);
@@ -171,7 +171,9 @@ export class ClientNode implements ProtocolNode {
       return;
     }
     for (const event of events.value) {
-      if (this.stopped || actor.getSnapshot().status !== 'active') return;
+      // A redirect moves the client to a new connection mid-segment: the rest of the old stream
+      // (its `</stream:stream>`) must not reach the new one (seed 21 of ambrosia/see-other-host).
+      if (this.stopped || actor.getSnapshot().status !== 'active' || !this.isCurrent(conn)) return;
       this.event(actor, event);
     }
   }

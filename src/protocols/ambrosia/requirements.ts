@@ -16,6 +16,9 @@ export interface Requirement {
 const wire = 'test/protocols/ambrosia/wire.test.ts';
 const node = 'test/protocols/ambrosia/node.test.ts';
 const federation = 'test/protocols/ambrosia/federation.test.ts';
+const sim = 'test/protocols/ambrosia/sim.test.ts';
+/** A scenario file under scenarios/ambrosia/ (run by `fedsim run` and by sim.test.ts). */
+const scenario = (file: string) => `scenarios/ambrosia/${file}`;
 
 export const requirements: readonly Requirement[] = [
   {
@@ -24,7 +27,7 @@ export const requirements: readonly Requirement[] = [
     text: 'launch the gateway process. it needs no configuration.',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${node}: listens on 5222, 5269 and 5347 with no configuration at all`],
+    coveredBy: [`${node}: listens on 5222, 5269 and 5347 with no configuration at all`, scenario('seven-steps.yaml')],
   },
   {
     id: 'AMB-3-c2s-sasl-bind',
@@ -32,7 +35,12 @@ export const requirements: readonly Requirement[] = [
     text: 'a client connects to the gateway, the gateway authenticates it (RFC 6120 §6 SASL, §7 resource binding).',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${node}: negotiates a stream`, `${federation}: runs the seed seven steps`],
+    coveredBy: [
+      `${node}: negotiates a stream`,
+      `${federation}: runs the seed seven steps`,
+      scenario('see-other-host.yaml'),
+      scenario('seven-steps.yaml'),
+    ],
   },
   {
     id: 'AMB-3-stamp-from',
@@ -40,7 +48,7 @@ export const requirements: readonly Requirement[] = [
     text: 'the server MUST stamp the full JID of the sender in the from attribute (RFC 6120 §8.1.2.1).',
     level: 'MUST',
     source: 'original',
-    coveredBy: [`${node}: negotiates a stream`],
+    coveredBy: [`${node}: negotiates a stream`, scenario('seven-steps.yaml')],
   },
   {
     id: 'AMB-3-stream-errors',
@@ -64,6 +72,7 @@ export const requirements: readonly Requirement[] = [
     coveredBy: [
       `${node}: asks the registered service about an unknown user`,
       `${node}: fails SASL with not-authorized when the service does not answer`,
+      scenario('see-other-host.yaml'),
     ],
   },
   {
@@ -72,7 +81,12 @@ export const requirements: readonly Requirement[] = [
     text: 'packets received from a remote client or domain is delivered to the service',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${federation}: runs the seed seven steps`],
+    coveredBy: [
+      `${federation}: runs the seed seven steps`,
+      scenario('round-robin.yaml'),
+      scenario('seven-steps.yaml'),
+      `${sim}: acked stanzas reach one registered service exactly once (property)`,
+    ],
   },
   {
     id: 'AMB-3-route-out',
@@ -80,7 +94,13 @@ export const requirements: readonly Requirement[] = [
     text: 'packets sent from the service are routed out the gateway',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${federation}: runs the seed seven steps`, `${federation}: delivers between two users of one domain`],
+    coveredBy: [
+      `${federation}: runs the seed seven steps`,
+      `${federation}: delivers between two users of one domain`,
+      scenario('lost-ack.yaml'),
+      scenario('round-robin.yaml'),
+      scenario('seven-steps.yaml'),
+    ],
   },
   {
     id: 'AMB-3-round-robin',
@@ -88,7 +108,12 @@ export const requirements: readonly Requirement[] = [
     text: 'if there are multiple services registered with the same domain name, the gateway picks one (round robin load balance, or whatever)',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${federation}: shares load round robin`],
+    coveredBy: [
+      `${federation}: shares load round robin`,
+      scenario('round-robin.yaml'),
+      scenario('service-crash-failover.yaml'),
+      `${sim}: acked stanzas reach one registered service exactly once (property)`,
+    ],
   },
   {
     id: 'AMB-3-failover',
@@ -96,7 +121,11 @@ export const requirements: readonly Requirement[] = [
     text: 'when a service disconnects, every stanza it had not acked is routed again; acked stanzas are never resent.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [`${federation}: fails over the unacked stanza`],
+    coveredBy: [
+      `${federation}: fails over the unacked stanza`,
+      scenario('service-crash-failover.yaml'),
+      `${sim}: acked stanzas reach one registered service exactly once (property)`,
+    ],
   },
   {
     id: 'AMB-3-s2s-dns',
@@ -104,7 +133,11 @@ export const requirements: readonly Requirement[] = [
     text: 'make outgoing xmpp-server connections if necessary (found by MX, then A; our DNS has no SRV).',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${node}: negotiates a stream`, `${federation}: runs the seed seven steps`],
+    coveredBy: [
+      `${node}: negotiates a stream`,
+      `${federation}: runs the seed seven steps`,
+      scenario('seven-steps.yaml'),
+    ],
   },
   {
     id: 'AMB-4-mutual-auth',
@@ -112,7 +145,12 @@ export const requirements: readonly Requirement[] = [
     text: 'mutual-auth encrypted channel from service to gateway (handshake proofs both ways; encryption left to the transport).',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${node}: asks the registered service about an unknown user`, `${node}: retransmits an unacked stanza`],
+    coveredBy: [
+      `${node}: asks the registered service about an unknown user`,
+      `${node}: retransmits an unacked stanza`,
+      scenario('see-other-host.yaml'),
+      scenario('seven-steps.yaml'),
+    ],
   },
   {
     id: 'AMB-4-register',
@@ -120,7 +158,13 @@ export const requirements: readonly Requirement[] = [
     text: 'register any number of domain/type pairs to handle',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${federation}: runs the seed seven steps`, `${federation}: delivers between two users of one domain`],
+    coveredBy: [
+      `${federation}: runs the seed seven steps`,
+      `${federation}: delivers between two users of one domain`,
+      scenario('round-robin.yaml'),
+      scenario('service-crash-failover.yaml'),
+      scenario('seven-steps.yaml'),
+    ],
   },
   {
     id: 'AMB-4-chunking',
@@ -128,7 +172,11 @@ export const requirements: readonly Requirement[] = [
     text: "stanzas should be chunked so that large stanzas don't block the channel",
     level: 'SHOULD',
     source: 'seed',
-    coveredBy: [`${federation}: chunks a stanza larger than one chunk`, `${wire}: splits a stanza into chunks`],
+    coveredBy: [
+      `${federation}: chunks a stanza larger than one chunk`,
+      `${wire}: splits a stanza into chunks`,
+      scenario('large-stanza.yaml'),
+    ],
   },
   {
     id: 'AMB-4-acks',
@@ -136,7 +184,15 @@ export const requirements: readonly Requirement[] = [
     text: 'acking of all stanzas (XEP-0198 counters; unacked stanzas retransmitted after ackTimeoutMs, duplicates dropped)',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${node}: retransmits an unacked stanza`, `${federation}: runs the seed seven steps`],
+    coveredBy: [
+      `${node}: retransmits an unacked stanza`,
+      `${federation}: runs the seed seven steps`,
+      scenario('large-stanza.yaml'),
+      scenario('lost-ack.yaml'),
+      scenario('service-crash-failover.yaml'),
+      scenario('seven-steps.yaml'),
+      `${sim}: acked stanzas reach one registered service exactly once (property)`,
+    ],
   },
   {
     id: 'AMB-W-round-trip',
@@ -144,6 +200,6 @@ export const requirements: readonly Requirement[] = [
     text: 'the writer escapes so that any element tree parses back to itself.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [`${wire}: round-trips any element tree`],
+    coveredBy: [`${wire}: round-trips any element tree`, scenario('large-stanza.yaml')],
   },
 ];
