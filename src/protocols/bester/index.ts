@@ -48,12 +48,40 @@ const clientConfigSchema = z.strictObject({
   password: z.string(),
 });
 
-export const configSchema = z.discriminatedUnion('role', [serverConfigSchema, handlerConfigSchema, clientConfigSchema]);
+/** A local program that asks the server's informer socket (spec.md §6), such as an admin tool. */
+const informerClientConfigSchema = z.strictObject({
+  role: z.literal('informerClient'),
+  path: z.string().min(1).default('bInformer'),
+});
+
+export const configSchema = z.discriminatedUnion('role', [
+  serverConfigSchema,
+  handlerConfigSchema,
+  clientConfigSchema,
+  informerClientConfigSchema,
+]);
 
 export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('send'), messageType: z.string(), data: z.json(), id: z.string().optional() }),
   z.strictObject({ type: z.literal('dummy'), id: z.string().optional() }),
   z.strictObject({ type: z.literal('close') }),
+  // Raw bytes for tests of bad input: `body` is framed with a correct length, `hex` is written as is.
+  z
+    .strictObject({
+      type: z.literal('raw'),
+      body: z.string().optional(),
+      hex: z
+        .string()
+        .regex(/^(?:[0-9a-fA-F]{2})+$/)
+        .optional(),
+    })
+    .refine((raw) => (raw.body === undefined) !== (raw.hex === undefined), {
+      message: 'a raw command has exactly one of body and hex',
+    }),
+  z.strictObject({
+    type: z.literal('ask'),
+    request: z.strictObject({ type: z.string(), data: z.json().optional() }),
+  }),
   z.strictObject({ type: z.literal('handler.down') }),
   z.strictObject({ type: z.literal('handler.up') }),
 ]);
@@ -66,5 +94,12 @@ export const bester: Protocol<BesterConfig, BesterCommand> = {
   describe,
 };
 
-export type { BesterCommand, BesterConfig, ClientConfig, HandlerConfig, ServerConfig } from './node.js';
+export type {
+  BesterCommand,
+  BesterConfig,
+  ClientConfig,
+  HandlerConfig,
+  InformerClientConfig,
+  ServerConfig,
+} from './node.js';
 export type { HandlerRule, Profile } from './machine.js';

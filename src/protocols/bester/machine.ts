@@ -653,6 +653,8 @@ export type ClientEvent =
   | { type: 'conn.closed' }
   | { type: 'user.send'; payload: Payload }
   | { type: 'user.close' }
+  /** Bytes written as they are (tests of bad input), once the connection is open. */
+  | { type: 'user.raw'; bytes: Uint8Array; decoded: unknown }
   | { type: 'wire.status'; status: 'good' | 'bad'; id: string }
   | { type: 'wire.received'; messageType: string; data: unknown }
   | { type: 'wire.dummy'; id: string }
@@ -688,6 +690,17 @@ export const clientMachine = setup({
         context.conn,
         clientMessage(event.type === 'user.send' ? event.payload : { type: 'dummy', id: '', data: null }),
       ),
+    ),
+    writeRaw: emit(({ context, event }) => {
+      const raw = event.type === 'user.raw' ? event : { bytes: new Uint8Array(0), decoded: null };
+      return output({ kind: 'write', conn: context.conn, bytes: raw.bytes, decoded: raw.decoded });
+    }),
+    rejectRawEarly: emit(({ context }) =>
+      output({
+        kind: 'reject',
+        code: 'bester.not-connected',
+        reason: `${context.username} has no open connection for raw bytes yet`,
+      }),
     ),
     writeClose: emit(({ context }) =>
       write(context.conn, clientMessage({ type: 'builtin', id: 'close', data: { command: { type: 'close' } } })),
@@ -740,6 +753,7 @@ export const clientMachine = setup({
     connecting: {
       on: {
         'user.send': { actions: 'queueMessage' },
+        'user.raw': { actions: 'rejectRawEarly' },
         'conn.opened': { target: 'authenticating' },
         'conn.failed': { target: 'failed', actions: 'rejectUnreachable' },
       },
@@ -748,6 +762,7 @@ export const clientMachine = setup({
       entry: 'writeAuth',
       on: {
         'user.send': { actions: 'queueMessage' },
+        'user.raw': { actions: 'writeRaw' },
         'wire.status': [
           { guard: 'isAuthGood', target: 'ready' },
           { target: 'failed', actions: ['rejectAuth', 'closeConn'] },
@@ -761,6 +776,7 @@ export const clientMachine = setup({
       on: {
         'user.send': { actions: 'writeMessage' },
         'user.close': { actions: 'writeClose' },
+        'user.raw': { actions: 'writeRaw' },
         'wire.status': { actions: 'noteStatus' },
         'wire.received': { actions: 'deliverMessage' },
         'wire.dummy': { actions: 'noteDummy' },

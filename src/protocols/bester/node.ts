@@ -22,8 +22,10 @@ import {
   type Profile,
 } from './machine.js';
 import {
+  describe,
   encodeFrame,
   FrameDecoder,
+  lengthPrefixBytes,
   parseHandlerReply,
   parseInformerRequest,
   parseJson,
@@ -60,12 +62,22 @@ export interface ClientConfig {
   readonly password: string;
 }
 
-export type BesterConfig = ServerConfig | HandlerConfig | ClientConfig;
+/** A local program on the server's host that asks its informer socket (spec.md §6). */
+export interface InformerClientConfig {
+  readonly role: 'informerClient';
+  readonly path: string;
+}
+
+export type BesterConfig = ServerConfig | HandlerConfig | ClientConfig | InformerClientConfig;
 
 export type BesterCommand =
   | { readonly type: 'send'; readonly messageType: string; readonly data: unknown; readonly id?: string }
   | { readonly type: 'dummy'; readonly id?: string }
   | { readonly type: 'close' }
+  /** Client: writes `body` as one correctly framed frame, or the bytes `hex` as they are (tests of bad input). */
+  | { readonly type: 'raw'; readonly body?: string; readonly hex?: string }
+  /** Informer client: one informer request (`listClients`, `isClient`, `serverInfo`, `quit`). */
+  | { readonly type: 'ask'; readonly request: { readonly type: string; readonly data?: unknown } }
   | { readonly type: 'handler.down' }
   | { readonly type: 'handler.up' };
 
@@ -78,6 +90,28 @@ export const serversMax = 32;
 
 function isPath(endpoint: Endpoint): endpoint is { readonly path: string } {
   return 'path' in endpoint;
+}
+
+/** The bytes of a `raw` command: `body` framed with its true length, or `hex` unframed. */
+function rawBytes(command: { readonly body?: string; readonly hex?: string }): Uint8Array {
+  if (command.body !== undefined) {
+    const body = new TextEncoder().encode(command.body);
+    const frame = new Uint8Array(lengthPrefixBytes + body.length);
+    new DataView(frame.buffer).setInt32(0, body.length, true);
+    frame.set(body, lengthPrefixBytes);
+    return frame;
+  }
+  const hex = command.hex ?? '';
+  const bytes = new Uint8Array(hex.length >> 1);
+  for (let at = 0; at < bytes.length; at++) bytes[at] = parseInt(hex.slice(at * 2, at * 2 + 2), 16);
+  return bytes;
+}
+
+/** What the trace shows for a `raw` command: the frame's JSON (or its text if not JSON), or the hex and how it reads. */
+function rawDecoded(command: { readonly body?: string; readonly hex?: string }, bytes: Uint8Array): unknown {
+  if (command.body === undefined) return { rawHex: command.hex, reads: describe(bytes) };
+  const json = parseJson(bytes.subarray(lengthPrefixBytes));
+  return json.ok ? json.value : { rawFrame: command.body };
 }
 
 function refuseCommand(host: NodeHost, role: string, command: unknown): void {
@@ -97,6 +131,8 @@ export function createBesterNode(host: NodeHost, config: BesterConfig): Protocol
       return new BesterHandlerNode(host, config);
     case 'client':
       return new BesterClientNode(host, config);
+    case 'informerClient':
+      return new BesterInformerClientNode(host, config);
   }
 }
 
@@ -505,7 +541,7 @@ export class BesterClientNode implements ProtocolNode {
   }
 
   private command(command: BesterCommand): void {
-    if (command.type === 'handler.down' || command.type === 'handler.up') {
+    if (command.type === 'handler.down' || command.type === 'handler.up' || command.type === 'ask') {
       return refuseCommand(this.host, 'client', command);
     }
     if (this.actor?.getSnapshot().status !== 'active') {
@@ -518,6 +554,10 @@ export class BesterClientNode implements ProtocolNode {
       return;
     }
     if (command.type === 'close') return void this.actor.send({ type: 'user.close' });
+    if (command.type === 'raw') {
+      const bytes = rawBytes(command);
+      return void this.actor.send({ type: 'user.raw', bytes, decoded: rawDecoded(command, bytes) });
+    }
     const id = command.id ?? this.messageIds.next();
     const payload =
       command.type === 'dummy'
@@ -544,6 +584,110 @@ export class BesterClientNode implements ProtocolNode {
             ? { type: 'wire.received', messageType: value.type, data: value.data }
             : { type: 'wire.dummy', id: value.id },
       );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A local program that asks the server's informer (spec.md §6): one connection, opened at start;
+ * each `ask` writes `{command: {type, data}}` and each reply frame becomes a
+ * `note bester.informer.reply` naming the request it answers (replies come in request order).
+ * It has no protocol decisions to make, so it has no statechart.
+ */
+export class BesterInformerClientNode implements ProtocolNode {
+  private readonly connIds = new IdSequence('out:i');
+  private conn = '';
+  private state: 'connecting' | 'open' | 'closed' = 'connecting';
+  private decoder = new FrameDecoder();
+  /** Requests written and not yet answered, oldest first. */
+  private asked: { readonly type: string; readonly data?: unknown }[] = [];
+  /** Requests made while connecting, written once the connection opens. */
+  private early: { readonly type: string; readonly data?: unknown }[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly host: NodeHost,
+    private readonly config: InformerClientConfig,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.conn = this.connIds.next();
+    this.state = 'connecting';
+    this.decoder = new FrameDecoder();
+    this.asked = [];
+    this.early = [];
+    this.host.emit({ kind: 'connect', conn: this.conn, target: { path: this.config.path } });
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  handle(input: NodeInput): void {
+    if (this.stopped) return;
+    switch (input.kind) {
+      case 'conn.opened':
+        if (input.conn !== this.conn) return;
+        this.state = 'open';
+        for (const request of this.early.splice(0)) this.write(request);
+        return;
+      case 'conn.failed':
+      case 'conn.closed':
+        if (input.conn !== this.conn || this.state === 'closed') return;
+        this.state = 'closed';
+        this.host.emit({
+          kind: 'note',
+          what: 'bester.informer.closed',
+          detail: { unanswered: this.asked.map((request) => request.type) },
+        });
+        return;
+      case 'conn.data':
+        return this.data(input.conn, input.bytes);
+      case 'command': {
+        const command = input.command as BesterCommand;
+        if (command.type !== 'ask') return refuseCommand(this.host, 'informer client', command);
+        if (this.state === 'closed') {
+          this.host.emit({
+            kind: 'reject',
+            code: 'bester.not-connected',
+            reason: `the informer at ${this.config.path} is not connected`,
+            detail: { command },
+          });
+          return;
+        }
+        if (this.state === 'connecting') return void this.early.push(command.request);
+        return this.write(command.request);
+      }
+      default:
+        return;
+    }
+  }
+
+  view(): unknown {
+    return { role: 'informerClient', path: this.config.path, state: this.state, unanswered: this.asked.length };
+  }
+
+  private write(request: { readonly type: string; readonly data?: unknown }): void {
+    const value = { command: { type: request.type, data: request.data ?? null } };
+    this.asked.push(request);
+    this.host.emit({ kind: 'write', conn: this.conn, bytes: encodeFrame(value), decoded: value });
+  }
+
+  private data(conn: string, bytes: Uint8Array): void {
+    if (conn !== this.conn) return;
+    const bodies = this.decoder.push(bytes);
+    if (!bodies.ok) return this.host.emit({ kind: 'close', conn });
+    for (const body of bodies.value) {
+      const json = parseJson(body);
+      const request = this.asked.shift() ?? null;
+      this.host.emit({
+        kind: 'note',
+        what: 'bester.informer.reply',
+        detail: { request, reply: json.ok ? json.value : { error: json.error.code } },
+      });
     }
   }
 }

@@ -14,6 +14,8 @@ export interface Requirement {
   readonly source: 'seed' | 'original' | 'ours';
   /** Test files (under test/protocols/bester/) and test names that cover it. */
   readonly coveredBy: readonly string[];
+  /** Scenario names (scenarios/bester/<name>.yaml) whose `covers` lists this id; sim.test.ts checks both sides agree. */
+  readonly scenarios: readonly string[];
 }
 
 export const requirements: readonly Requirement[] = [
@@ -24,6 +26,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'original',
     coveredBy: ['wire.test.ts: writes a 4-byte little-endian length', 'wire.test.ts: round-trips any JSON values'],
+    scenarios: ['bester/blog-part1-afrikaans'],
   },
   {
     id: 'BESTER-2-decoder-total',
@@ -31,7 +34,13 @@ export const requirements: readonly Requirement[] = [
     text: 'Any bytes give frames or a typed wire error; a frame over frameBytesMax or a negative length is refused.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: ['wire.test.ts: never throws', 'wire.test.ts: refuses a negative length', 'fuzz.test.ts'],
+    coveredBy: [
+      'wire.test.ts: never throws',
+      'wire.test.ts: refuses a negative length',
+      'fuzz.test.ts',
+      'sim.test.ts: servers survive rogue frames',
+    ],
+    scenarios: ['bester/malformed-json'],
   },
   {
     id: 'BESTER-3-auth',
@@ -40,6 +49,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'original',
     coveredBy: ['server.test.ts: answers a client first message with status good id auth_special'],
+    scenarios: ['bester/blog-part1-afrikaans'],
   },
   {
     id: 'BESTER-3-refuse-silently',
@@ -53,6 +63,7 @@ export const requirements: readonly Requirement[] = [
       'server.test.ts: closes the connection on malformed JSON',
       'fuzz.test.ts: closes a client connection without an error frame',
     ],
+    scenarios: ['bester/malformed-json', 'bester/missing-fields'],
   },
   {
     id: 'BESTER-3-builtins',
@@ -61,6 +72,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'original',
     coveredBy: ['server.test.ts: answers dummy', 'server.test.ts: closes the connection on builtin close'],
+    scenarios: ['bester/unknown-type'],
   },
   {
     id: 'BESTER-3-unknown-type',
@@ -69,6 +81,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'original',
     coveredBy: ['server.test.ts: gives an unknown message type a bad status report'],
+    scenarios: ['bester/unknown-type'],
   },
   {
     id: 'BESTER-4-handler-dispatch',
@@ -77,6 +90,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'seed',
     coveredBy: ['server.test.ts: runs the handler round trip', 'federation.test.ts: blog Part 1'],
+    scenarios: ['bester/blog-part1-afrikaans', 'bester/blog-part2-federation-fixed'],
   },
   {
     id: 'BESTER-4-sendClients',
@@ -85,6 +99,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'seed',
     coveredBy: ['server.test.ts: runs the handler round trip', 'federation.test.ts: blog Part 1'],
+    scenarios: ['bester/blog-part1-afrikaans', 'bester/blog-part2-federation-fixed', 'bester/handler-down'],
   },
   {
     id: 'BESTER-4-sendServers',
@@ -97,6 +112,11 @@ export const requirements: readonly Requirement[] = [
       'server.test.ts: dispatches a scope-server message with an id',
       'federation.test.ts: blog Part 2 (fixed)',
     ],
+    scenarios: [
+      'bester/blog-part2-federation-besterd-2020',
+      'bester/blog-part2-federation-fixed',
+      'bester/federation-partition-fixed',
+    ],
   },
   {
     id: 'BESTER-4-sendHandler',
@@ -105,6 +125,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'original',
     coveredBy: ['server.test.ts: chains sendHandler', 'federation.test.ts: blog Part 2 (fixed)'],
+    scenarios: ['bester/blog-part2-federation-besterd-2020', 'bester/blog-part2-federation-fixed'],
   },
   {
     id: 'BESTER-4-no-hang',
@@ -118,6 +139,13 @@ export const requirements: readonly Requirement[] = [
       'server.test.ts: ends a sendHandler cycle',
       'federation.test.ts: a slow handler',
       'fuzz.test.ts: never leaves a dispatch hanging',
+      'sim.test.ts: one status report per message after the heal',
+    ],
+    scenarios: [
+      'bester/bug2-unknown-command-fixed',
+      'bester/federation-partition-fixed',
+      'bester/handler-down',
+      'bester/handler-slow',
     ],
   },
   {
@@ -126,7 +154,11 @@ export const requirements: readonly Requirement[] = [
     text: 'Every message reaches exactly the clients its handler chain names (fixed profile).',
     level: 'MUST',
     source: 'ours',
-    coveredBy: ['federation.test.ts: delivery property'],
+    coveredBy: [
+      'federation.test.ts: delivery property',
+      'sim.test.ts: every message reaches only the clients its handler chain names',
+    ],
+    scenarios: ['bester/blog-part2-federation-fixed', 'bester/federation-partition-fixed'],
   },
   {
     id: 'BESTER-6-informer',
@@ -135,6 +167,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'original',
     coveredBy: ['server.test.ts: answers the informer', 'server.test.ts: bug 3'],
+    scenarios: ['bester/bug3-isclient-besterd-2020', 'bester/bug3-isclient-fixed'],
   },
   {
     id: 'BESTER-7-bug1-forward-id',
@@ -147,6 +180,7 @@ export const requirements: readonly Requirement[] = [
       'server.test.ts: drops a scope-server message without an id',
       'federation.test.ts: blog Part 2 (besterd-2020, bug 1)',
     ],
+    scenarios: ['bester/blog-part2-federation-besterd-2020', 'bester/blog-part2-federation-fixed'],
   },
   {
     id: 'BESTER-7-bug2-unknown-command',
@@ -155,6 +189,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'ours',
     coveredBy: ['server.test.ts: bug 2'],
+    scenarios: ['bester/bug2-unknown-command-besterd-2020', 'bester/bug2-unknown-command-fixed'],
   },
   {
     id: 'BESTER-7-bug3-isclient',
@@ -163,5 +198,6 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'ours',
     coveredBy: ['server.test.ts: bug 3'],
+    scenarios: ['bester/bug3-isclient-besterd-2020', 'bester/bug3-isclient-fixed'],
   },
 ];
