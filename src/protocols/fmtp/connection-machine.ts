@@ -10,7 +10,7 @@
  * `fmtp.established` / `fmtp.ended`. It does not route requests or answers: the node does.
  * Local API misuse: none possible (only the node sends it events).
  */
-import { and, assign, emit, not, setup } from 'xstate';
+import { and, assign, emit, enqueueActions, not, setup } from 'xstate';
 import { output, type OutputEvent } from '../actor.js';
 import type { DnsStatus } from '../protocol.js';
 import { helloText, keyRecordName, sign, verifyByAny, welcomeText } from './keys.js';
@@ -151,16 +151,20 @@ export const connectionMachine = setup({
         hash: sign(helloText(context.identity, to, context.nonce), context.secretKey),
       });
     }),
-    sendWelcome: emit(({ context }) => {
+    /** Server only: "I am lenore.org. Here's my hash." */
+    welcomeIfServer: enqueueActions(({ context, enqueue }) => {
+      if (context.role !== 'server') return;
       const from = domainOf(context.identity);
       const to = context.peer ?? '';
-      return write(context.conn, {
-        type: 'WELCOME',
-        from,
-        to,
-        nonce: context.nonce,
-        hash: sign(welcomeText(from, to, context.nonce, context.peerNonce ?? ''), context.secretKey),
-      });
+      enqueue.emit(
+        write(context.conn, {
+          type: 'WELCOME',
+          from,
+          to,
+          nonce: context.nonce,
+          hash: sign(welcomeText(from, to, context.nonce, context.peerNonce ?? ''), context.secretKey),
+        }),
+      );
     }),
     storePeerGreeting: assign(({ event }) =>
       event.type === 'wire.hello' || event.type === 'wire.welcome'
@@ -270,7 +274,7 @@ export const connectionMachine = setup({
           {
             guard: 'isHelloSignedByCachedKey',
             target: 'established',
-            actions: ['storePeerGreeting', 'sendWelcome'],
+            actions: 'storePeerGreeting',
           },
           {
             guard: 'hasCachedKeys',
@@ -293,7 +297,6 @@ export const connectionMachine = setup({
           {
             guard: and([not('isClient'), 'isStoredHelloSignedByDnsKey']),
             target: 'established',
-            actions: 'sendWelcome',
           },
           { target: 'refused', actions: { type: 'setEnding', params: { reason: 'hash.failed' } } },
         ],
@@ -301,7 +304,9 @@ export const connectionMachine = setup({
       },
     },
     established: {
-      entry: ['markVerified', 'noteVerified', 'announceEstablished'],
+      // Seed order: "Lenore verifies the hash", then "I am lenore.org. Here's my hash." The note
+      // comes first so that a trace reads in that order.
+      entry: ['markVerified', 'noteVerified', 'welcomeIfServer', 'announceEstablished'],
       initial: 'routing',
       on: {
         'wire.invalid': { target: 'refused', actions: 'setEndingFromEvent' },

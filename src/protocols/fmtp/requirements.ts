@@ -17,6 +17,9 @@ export interface Requirement {
 const node = 'test/protocols/fmtp/node.test.ts';
 const poe = 'test/protocols/fmtp/poe-lenore.test.ts';
 const wire = 'test/protocols/fmtp/wire.test.ts';
+const sim = 'test/protocols/fmtp/sim.test.ts';
+const real = 'test/protocols/fmtp/real.test.ts';
+const property = `${sim} > every lookup ends in exactly one of the four outcomes and nothing is taken from a peer whose hash failed (2-5 servers, random routes, forged keys, faults that heal)`;
 
 export const requirements: readonly Requirement[] = [
   {
@@ -30,6 +33,9 @@ export const requirements: readonly Requirement[] = [
       `${node} > step 2: asks the owner at its cached route for an object it owns (2 nodes)`,
       `${node} > step 3: the MX server has the object: found, cached, and a second lookup hits the cache (2 nodes)`,
       `${node} > MX server down: the gateway is asked next and has the object (3 nodes)`,
+      'scenarios/fmtp/gateway-route.yaml',
+      'scenarios/fmtp/mx-down.yaml',
+      'scenarios/fmtp/not-found.yaml',
       'scenarios/fmtp/poe-lenore.yaml',
     ],
   },
@@ -39,7 +45,12 @@ export const requirements: readonly Requirement[] = [
     text: 'Failure: Could not connect to node. Applies to 2, 3, and 4.',
     level: 'MUST',
     source: 'seed',
-    covers: [`${node} > failure: the MX server is down and the gateway too (3 nodes)`, 'scenarios/fmtp/mx-down.yaml'],
+    covers: [
+      `${node} > failure: the MX server is down and the gateway too (3 nodes)`,
+      'scenarios/fmtp/forged-key.yaml',
+      'scenarios/fmtp/mx-down.yaml',
+      property,
+    ],
   },
   {
     id: 'FMTP-outcome-failure-next-step',
@@ -47,7 +58,11 @@ export const requirements: readonly Requirement[] = [
     text: 'A failure to connect at step 2 or 3 moves on to the next step; at step 4 it is the outcome.',
     level: 'MUST',
     source: 'ours',
-    covers: [`${node} > MX server down: the gateway is asked next and has the object (3 nodes)`],
+    covers: [
+      `${node} > MX server down: the gateway is asked next and has the object (3 nodes)`,
+      'scenarios/fmtp/forged-key.yaml',
+      'scenarios/fmtp/mx-down.yaml',
+    ],
   },
   {
     id: 'FMTP-outcome-not-found',
@@ -57,7 +72,9 @@ export const requirements: readonly Requirement[] = [
     source: 'seed',
     covers: [
       `${node} > object does not exist at the MX server: give up with notFound (2 nodes)`,
+      'scenarios/fmtp/gateway-route.yaml',
       'scenarios/fmtp/not-found.yaml',
+      property,
     ],
   },
   {
@@ -68,6 +85,10 @@ export const requirements: readonly Requirement[] = [
     source: 'seed',
     covers: [
       `${node} > step 3: the MX server has the object: found, cached, and a second lookup hits the cache (2 nodes)`,
+      'scenarios/fmtp/gateway-route.yaml',
+      'scenarios/fmtp/poe-lenore.yaml',
+      'scenarios/fmtp/proxy-looking.yaml',
+      property,
     ],
   },
   {
@@ -80,6 +101,7 @@ export const requirements: readonly Requirement[] = [
       `${node} > "I will look": a proxy gateway answers LOOKING, looks further itself, and the final answer arrives (3 nodes)`,
       `${node} > "I will look" by proxy: a proxy asking another proxy considers its request closed and forwards the answer (4 nodes)`,
       'scenarios/fmtp/proxy-looking.yaml',
+      property,
     ],
   },
   {
@@ -111,6 +133,7 @@ export const requirements: readonly Requirement[] = [
     covers: [
       `${node} > step 4: the first matching route picks the gateway (*@splitreflection.com before *@*) (3 nodes)`,
       'scenarios/fmtp/gateway-route.yaml',
+      'scenarios/fmtp/proxy-looking.yaml',
     ],
   },
   {
@@ -121,6 +144,7 @@ export const requirements: readonly Requirement[] = [
     source: 'seed',
     covers: [
       `${poe} > plays the seven steps in order and delivers over the logged-in connection (lost.lenore.org unreachable)`,
+      'scenarios/fmtp/poe-lenore.yaml',
     ],
   },
   {
@@ -132,6 +156,9 @@ export const requirements: readonly Requirement[] = [
     covers: [
       `${node} > accepts a HELLO signed by the key at fmtpkey.<domain> and answers WELCOME (server)`,
       `${poe} > plays the seven steps in order and delivers over the logged-in connection (lost.lenore.org unreachable)`,
+      'scenarios/fmtp/forged-key.yaml',
+      'scenarios/fmtp/poe-lenore.yaml',
+      `${real} > RealHost in process: HELLO/WELCOME with verified hashes, then a lookup answered with OBJECT`,
     ],
   },
   {
@@ -144,6 +171,7 @@ export const requirements: readonly Requirement[] = [
       `${node} > refuses a HELLO whose hash does not verify against fmtpkey.<domain> (server, forged key)`,
       `${node} > a forged key is refused and nothing is taken from that peer (impostor MX for lenore.org, 2 nodes)`,
       'scenarios/fmtp/forged-key.yaml',
+      property,
     ],
   },
   {
@@ -152,7 +180,10 @@ export const requirements: readonly Requirement[] = [
     text: 'Lenore: This is lost@lenore.org. Connect to lost.lenore.org, port 8000 tcp',
     level: 'MUST',
     source: 'seed',
-    covers: [`${poe} > delivers directly when lost.lenore.org is reachable (3 nodes, Recommended route)`],
+    covers: [
+      `${poe} > delivers directly when lost.lenore.org is reachable (3 nodes, Recommended route)`,
+      'scenarios/fmtp/poe-lenore.yaml',
+    ],
   },
   {
     id: 'FMTP-reconnect-mx',
@@ -162,6 +193,7 @@ export const requirements: readonly Requirement[] = [
     source: 'seed',
     covers: [
       `${poe} > plays the seven steps in order and delivers over the logged-in connection (lost.lenore.org unreachable)`,
+      'scenarios/fmtp/poe-lenore.yaml',
     ],
   },
   {
@@ -195,6 +227,8 @@ export const requirements: readonly Requirement[] = [
     source: 'ours',
     covers: [
       `${poe} > plays the seven steps in order and delivers over the logged-in connection (lost.lenore.org unreachable)`,
+      'scenarios/fmtp/poe-lenore.yaml',
+      'scenarios/fmtp/refused-sender.yaml',
     ],
   },
   {
@@ -203,6 +237,9 @@ export const requirements: readonly Requirement[] = [
     text: 'Keys and nonces come from the run seed: the same seed gives the same outputs.',
     level: 'MUST',
     source: 'ours',
-    covers: [`${poe} > gives the same outputs for the same seed and different nonces for another seed (determinism)`],
+    covers: [
+      `${poe} > gives the same outputs for the same seed and different nonces for another seed (determinism)`,
+      `${sim} > gives a byte-identical trace for the same seed (poe-lenore, twice)`,
+    ],
   },
 ];

@@ -98,6 +98,12 @@ export class SolecServerNode implements ProtocolNode {
   private readonly online = new Map<string, string>();
   private readonly mailbox = new Map<string, SessionMessage[]>();
   private readonly seen = new Set<string>();
+  /**
+   * The connection whose Message is being routed right now, and pushes meant for it meanwhile.
+   * Seed §2.5: a push must not come between a client's Message and its answer, so a Message a
+   * user sends to itself is pushed after the Success.
+   */
+  private answering: { readonly conn: string; readonly pushes: SessionMessage[] } | undefined;
   private stopped = false;
 
   constructor(
@@ -223,11 +229,15 @@ export class SolecServerNode implements ProtocolNode {
     this.sessions.set(conn, session);
     actor.on('session.authenticated', (event) => this.authenticated(event.conn, event.peer));
     actor.on('session.message', (event) => {
+      const answering = { conn, pushes: [] as SessionMessage[] };
+      this.answering = answering;
       const code = this.route(event.message, event.peer);
+      this.answering = undefined;
       actor.send({
         type: 'session.reply',
         payload: code === undefined ? { type: 'success' } : { type: 'error', code },
       });
+      for (const message of answering.pushes) this.push(conn, message);
     });
     actor.subscribe({ complete: () => this.ended(conn) });
   }
@@ -326,6 +336,10 @@ export class SolecServerNode implements ProtocolNode {
   }
 
   private push(conn: string, message: SessionMessage): void {
+    if (this.answering?.conn === conn) {
+      this.answering.pushes.push(message);
+      return;
+    }
     this.host.emit({ kind: 'note', what: 'solec.pushed', detail: { id: message.id, to: message.to, conn } });
     this.sessions.get(conn)?.actor.send({ type: 'session.push', payload: message });
   }

@@ -12,6 +12,8 @@ export interface SolecRequirement {
   readonly level: 'MUST' | 'SHOULD';
   readonly source: 'seed' | 'original' | 'ours';
   readonly covers: readonly string[];
+  /** Scenario files under scenarios/solec/ whose `covers` name this requirement (run by `fedsim run` and sim.test.ts). */
+  readonly scenarios: readonly string[];
 }
 
 const wire = 'test/protocols/solec/wire.test.ts';
@@ -19,6 +21,10 @@ const serverNode = 'test/protocols/solec/server-node.test.ts';
 const clientRelay = 'test/protocols/solec/client-relay.test.ts';
 const federation = 'test/protocols/solec/federation.test.ts';
 const property = 'test/protocols/solec/delivery.property.test.ts';
+const sim = 'test/protocols/solec/sim.test.ts';
+const real = 'test/protocols/solec/real.test.ts';
+/** A scenario file under scenarios/solec/. */
+const scenario = (file: string) => `scenarios/solec/${file}`;
 
 export const requirements: readonly SolecRequirement[] = [
   {
@@ -28,6 +34,7 @@ export const requirements: readonly SolecRequirement[] = [
     level: 'MUST',
     source: 'original',
     covers: [`${wire}: writes the seed frame layout`, `${wire}: round trip (every payload type)`],
+    scenarios: [scenario('client-login.yaml')],
   },
   {
     id: 'SOLEC-WIRE-SUCCESS-EMPTY',
@@ -35,7 +42,11 @@ export const requirements: readonly SolecRequirement[] = [
     text: 'Payload is always empty for this type.',
     level: 'MUST',
     source: 'seed',
-    covers: [`${wire}: refuses a non-empty Success (attribute E)`],
+    covers: [
+      `${wire}: refuses a non-empty Success (attribute E)`,
+      `${real}: closes the connection on non-empty Success and keeps serving`,
+    ],
+    scenarios: [],
   },
   {
     id: 'SOLEC-WIRE-ATTRIBUTES',
@@ -46,7 +57,9 @@ export const requirements: readonly SolecRequirement[] = [
     covers: [
       `${wire}: refuses client-only payloads from a server`,
       `${serverNode}: rejects a server-only Error from a client`,
+      `${real}: closes the connection on wrong-direction Error and keeps serving`,
     ],
+    scenarios: [],
   },
   {
     id: 'SOLEC-WIRE-RESERVED',
@@ -54,7 +67,12 @@ export const requirements: readonly SolecRequirement[] = [
     text: 'Types 0x00 and 0xFF (Test) are marked R, reserved.',
     level: 'MUST',
     source: 'seed',
-    covers: [`${wire}: refuses … reserved types 0x00 and 0xFF`, `${serverNode}: rejects a reserved payload type`],
+    covers: [
+      `${wire}: refuses … reserved types 0x00 and 0xFF`,
+      `${serverNode}: rejects a reserved payload type`,
+      `${real}: closes the connection on reserved type 0xFF and keeps serving`,
+    ],
+    scenarios: [],
   },
   {
     id: 'SOLEC-WIRE-TOTAL',
@@ -63,6 +81,7 @@ export const requirements: readonly SolecRequirement[] = [
     level: 'MUST',
     source: 'ours',
     covers: [`${wire}: random bytes …`, `${wire}: mutated valid frames …`],
+    scenarios: [scenario('corrupted-frame.yaml')],
   },
   {
     id: 'SOLEC-WIRE-OVERSIZE',
@@ -73,7 +92,9 @@ export const requirements: readonly SolecRequirement[] = [
     covers: [
       `${wire}: refuses an oversize frame from its header alone`,
       `${serverNode}: rejects an oversize frame header`,
+      `${real}: closes the connection on oversize length and keeps serving`,
     ],
+    scenarios: [scenario('corrupted-frame.yaml')],
   },
   {
     id: 'SOLEC-BAD-INPUT-CLOSE',
@@ -84,7 +105,9 @@ export const requirements: readonly SolecRequirement[] = [
     covers: [
       `${serverNode}: malformed input never takes it down`,
       `${clientRelay}: closes on a payload a server may not send a client`,
+      `${real}: survives every malformed frame on one server in a row, then logs in`,
     ],
+    scenarios: [scenario('corrupted-frame.yaml')],
   },
   {
     id: 'SOLEC-C2S-INIT',
@@ -92,7 +115,16 @@ export const requirements: readonly SolecRequirement[] = [
     text: 'Send [Handshake] … Send [UserAuth] … Send [Sucesss].',
     level: 'MUST',
     source: 'seed',
-    covers: [`${serverNode}: logs a user in`, `${clientRelay}: connects, sends Handshake and UserAuth`],
+    covers: [
+      `${serverNode}: logs a user in`,
+      `${clientRelay}: connects, sends Handshake and UserAuth`,
+      `${real}: logs two clients in and exchanges a Message between them`,
+    ],
+    scenarios: [
+      scenario('bad-password.yaml'),
+      scenario('client-login.yaml'),
+      scenario('message-during-handshake.yaml'),
+    ],
   },
   {
     id: 'SOLEC-VERSION-CLOSE',
@@ -104,6 +136,7 @@ export const requirements: readonly SolecRequirement[] = [
       `${serverNode}: closes the connection without an answer on a ver_major mismatch`,
       `${clientRelay}: reports a close during initialisation`,
     ],
+    scenarios: [scenario('version-mismatch.yaml')],
   },
   {
     id: 'SOLEC-USERAUTH-ERROR',
@@ -111,7 +144,12 @@ export const requirements: readonly SolecRequirement[] = [
     text: 'Send [Error 0x01] … Client auth failed. Invalid username or password.',
     level: 'MUST',
     source: 'seed',
-    covers: [`${serverNode}: answers a bad password with Error 0x01`, `${clientRelay}: reports Error 0x01`],
+    covers: [
+      `${serverNode}: answers a bad password with Error 0x01`,
+      `${clientRelay}: reports Error 0x01`,
+      `${real}: answers a bad password with Error 0x01 and closes`,
+    ],
+    scenarios: [scenario('bad-password.yaml')],
   },
   {
     id: 'SOLEC-S2S-INIT',
@@ -123,6 +161,7 @@ export const requirements: readonly SolecRequirement[] = [
       `${clientRelay}: opens a link, holds messages during ServerAuth`,
       `${federation}: delivers within one server and across servers`,
     ],
+    scenarios: [scenario('cross-server-message.yaml'), scenario('impersonation-signed.yaml')],
   },
   {
     id: 'SOLEC-SERVERAUTH-UNKNOWN',
@@ -134,6 +173,7 @@ export const requirements: readonly SolecRequirement[] = [
       `${serverNode}: answers ServerAuth from a name not in the known public keys list`,
       `${clientRelay}: on Error 0x03 rejects everything queued`,
     ],
+    scenarios: [scenario('unknown-server.yaml')],
   },
   {
     id: 'SOLEC-SERVERAUTH-FLAW',
@@ -145,6 +185,7 @@ export const requirements: readonly SolecRequirement[] = [
       `${serverNode}: seed profile: accepts any peer that names a known server`,
       `${federation}: an impersonating server … accepted … (seed profile`,
     ],
+    scenarios: [scenario('impersonation-seed.yaml')],
   },
   {
     id: 'SOLEC-SIGNED-SERVERAUTH',
@@ -158,6 +199,7 @@ export const requirements: readonly SolecRequirement[] = [
       `${clientRelay}: signed profile: answers the Challenge with a Proof`,
       `${federation}: an impersonating server … refused … (signed profile`,
     ],
+    scenarios: [scenario('impersonation-signed.yaml')],
   },
   {
     id: 'SOLEC-SEQ-HOLD',
@@ -170,6 +212,7 @@ export const requirements: readonly SolecRequirement[] = [
       `${clientRelay}: holds a Message pushed while it waits for the answer to its own`,
       `${clientRelay}: opens a link, holds messages during ServerAuth`,
     ],
+    scenarios: [scenario('client-login.yaml'), scenario('message-during-handshake.yaml')],
   },
   {
     id: 'SOLEC-S2S-RELAY',
@@ -178,6 +221,7 @@ export const requirements: readonly SolecRequirement[] = [
     level: 'MUST',
     source: 'seed',
     covers: [`${federation}: delivers within one server and across servers`],
+    scenarios: [scenario('cross-server-message.yaml'), scenario('relay-resend-after-reset.yaml')],
   },
   {
     id: 'SOLEC-EXACTLY-ONCE',
@@ -189,7 +233,9 @@ export const requirements: readonly SolecRequirement[] = [
       `${federation}: resends the message in flight after a reset`,
       `${clientRelay}: resends the message in flight`,
       `${property}: exactly once`,
+      `${sim}: exactly once between mutually known servers`,
     ],
+    scenarios: [scenario('cross-server-message.yaml'), scenario('relay-resend-after-reset.yaml')],
   },
   {
     id: 'SOLEC-NO-DELIVERY-UNAUTHENTICATED',
@@ -197,7 +243,12 @@ export const requirements: readonly SolecRequirement[] = [
     text: 'Nothing is delivered to or from a server that failed ServerAuth.',
     level: 'MUST',
     source: 'ours',
-    covers: [`${clientRelay}: on Error 0x03 rejects everything queued`, `${property}: no delivery`],
+    covers: [
+      `${clientRelay}: on Error 0x03 rejects everything queued`,
+      `${property}: no delivery`,
+      `${sim}: … none across a failed ServerAuth`,
+    ],
+    scenarios: [scenario('impersonation-signed.yaml'), scenario('unknown-server.yaml')],
   },
   {
     id: 'SOLEC-FROM-CHECK',
@@ -209,5 +260,6 @@ export const requirements: readonly SolecRequirement[] = [
       `${serverNode}: answers Error 0x02 for an unknown user, and Error 0x01 for a forged sender`,
       `${serverNode}: refuses a Message from an authenticated server for another server's users`,
     ],
+    scenarios: [scenario('impersonation-seed.yaml')],
   },
 ];
