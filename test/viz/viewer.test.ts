@@ -12,6 +12,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, chromiumPath, launchChromium } from '../../src/bench/viewer.js';
 import { buildViewer, serveViewer } from '../../src/cli/view.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/scenario/run.js';
 import { syntheticTraceText } from '../../src/trace/synthetic.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/poe-lenore.trace.ndjson', import.meta.url));
@@ -82,6 +84,35 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
     expect(hook.violationSeqs).toEqual([]);
     await page.screenshot({ path: join(reports, 'poe-lenore.png') });
     await page.close();
+  });
+
+  it('draws the trace of the real Poe/Lenore scenario: one lane per node, an arrow per message, every state change', async () => {
+    // The scenario's own trace, not the fixture: what fedsim run writes is what the viewer must draw.
+    const report = runScenario(
+      loadScenario(fileURLToPath(new URL('../../scenarios/fmtp/poe-lenore.yaml', import.meta.url))),
+    );
+    expect(report.verdict).toBe('pass');
+    const dir = mkdtempSync(join(tmpdir(), 'fedsim-viz-'));
+    const tracePath = join(dir, 'poe-lenore.ndjson');
+    writeFileSync(tracePath, report.trace.text());
+    const events = report.trace.events;
+    const received = new Set(events.flatMap((e) => (e.kind === 'receive' && e.transport === 'stream' ? [e.msg] : [])));
+    const scenarioServer = await serveViewer({ tracePath });
+    try {
+      const page = await open(browser, scenarioServer.url, { width: 1500, height: 2200 });
+      const hook = await hookOf(page);
+      expect(hook.laneIds.slice(0, 3)).toEqual(['poe.net', 'mail.lenore.org', 'lost.lenore.org']);
+      expect(hook.events).toBe(events.length);
+      expect(hook.rowsOnScreen).toBe(events.length);
+      expect(hook.arrowsDrawn).toBe(received.size);
+      expect(hook.stateLabelsDrawn).toBe(events.filter((e) => e.kind === 'state').length);
+      expect(hook.sha256).toBe('ok');
+      await page.screenshot({ path: join(reports, 'poe-lenore-scenario.png') });
+      await page.close();
+    } finally {
+      await scenarioServer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('shows the payload and both states after a click on the REDIRECT arrow, and steps with the keyboard', async () => {
