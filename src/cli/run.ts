@@ -101,7 +101,9 @@ export function runCommand(
   }
   if (options.json) log(JSON.stringify(summary, null, 2));
   else {
-    const firstTrace = summary.find((entry) => entry.trace !== undefined)?.trace;
+    // The seed's own conversation makes the best first picture, when it is among the runs.
+    const traced = summary.filter((entry) => entry.trace !== undefined);
+    const firstTrace = (traced.find((entry) => entry.name === 'fmtp/poe-lenore') ?? traced[0])?.trace;
     if (firstTrace) log(`view a trace: npx fedsim view ${relative(process.cwd(), firstTrace)}`);
     log(`${scenarios.length - failed} passed, ${failed} failed`);
   }
