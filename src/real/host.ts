@@ -66,6 +66,8 @@ export class RealHost {
   readonly listening: ListeningEndpoint[] = [];
   private readonly startedMs = Date.now();
   private readonly servers: Server[] = [];
+  /** The listener bound for each endpoint the node listens on, so that `unlisten` can close it. */
+  private readonly listeners = new Map<string, Server>();
   private readonly sockets = new Map<ConnId, Socket>();
   private readonly udp = new Map<number, UdpSocket>();
   private readonly inbound = new IdSequence('in');
@@ -103,6 +105,11 @@ export class RealHost {
   async start(): Promise<ListeningEndpoint[]> {
     this.record({ kind: 'node.start', incarnation: 1 });
     this.guard(() => this.node.start());
+    return this.listened();
+  }
+
+  /** Waits until every listener the node has asked for so far is bound (after start, a command may add one). */
+  async listened(): Promise<ListeningEndpoint[]> {
     await Promise.all(this.pending);
     return this.listening;
   }
@@ -166,6 +173,7 @@ export class RealHost {
         this.pending.push(this.listen(output.endpoint));
         break;
       case 'unlisten':
+        this.unlisten(output.endpoint);
         break;
       case 'connect':
         this.connect(output.conn, output.target);
@@ -228,6 +236,7 @@ export class RealHost {
   private listen(endpoint: Endpoint): Promise<void> {
     const server = createServer((socket) => this.accept(socket, endpoint));
     this.servers.push(server);
+    this.listeners.set(listenerKey(endpoint), server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       if ('path' in endpoint) {
@@ -251,6 +260,24 @@ export class RealHost {
         resolve();
       });
     });
+  }
+
+  /** Stops accepting on `endpoint`; connections already accepted stay open, as in the simulator. */
+  private unlisten(endpoint: Endpoint): void {
+    const key = listenerKey(endpoint);
+    const server = this.listeners.get(key);
+    if (!server) return;
+    this.listeners.delete(key);
+    this.servers.splice(this.servers.indexOf(server), 1);
+    server.close();
+    const at = this.listening.findIndex((listening) => listenerKey(listening.endpoint) === key);
+    const address = this.listening[at]?.address ?? key;
+    if (at >= 0) this.listening.splice(at, 1);
+    if (!('path' in endpoint)) {
+      this.udp.get(endpoint.port)?.close();
+      this.udp.delete(endpoint.port);
+    }
+    this.record({ kind: 'unlisten', endpoint: 'path' in endpoint ? `unix:${address}` : address });
   }
 
   private accept(socket: Socket, endpoint: Endpoint): void {
@@ -353,4 +380,8 @@ export class RealHost {
       this.input({ kind: 'dns.answer', query, name, type, status, records });
     });
   }
+}
+
+function listenerKey(endpoint: Endpoint): string {
+  return 'path' in endpoint ? `unix:${endpoint.path}` : `port:${endpoint.port}`;
 }
