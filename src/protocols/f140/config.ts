@@ -77,6 +77,20 @@ export const commandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('broadcast'), from: username, group: z.string().min(1), text }),
   /** PING a friend now (announce ourselves and ask for what it queued for us). */
   z.strictObject({ type: z.literal('ping'), to: username }),
+  /**
+   * Test bed only (not F140): write `request` as it is to `host:port` on a fresh connection and report
+   * the answer as a `f140.raw.response` note, so scenarios can send what no F140 client would
+   * (mixed-case names, GET, malformed requests). Bounded by the request head and body limits of wire.ts.
+   */
+  z.strictObject({
+    type: z.literal('raw'),
+    host: z.string().min(1).max(253),
+    port: port.default(defaultPort),
+    request: z
+      .string()
+      .min(1)
+      .max(24 * 1024),
+  }),
 ]);
 
 export type F140Command = z.output<typeof commandSchema>;

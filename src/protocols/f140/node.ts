@@ -18,6 +18,7 @@ import { answerWireError, serveRequest, type ServerAnswer } from './server.js';
 import { learnedAddress, nextSeq, Outbox, queuedPerRemoteMax, type QueuedMessage } from './store.js';
 import {
   encodeForm,
+  describe,
   encodeResponse,
   formOfBody,
   HttpRequestParser,
@@ -35,6 +36,15 @@ interface Peer {
   parser: { conn: string; parser: HttpResponseParser } | undefined;
 }
 
+/** A `raw` command's call in flight (test bed only): the bytes to write and the answer being read. */
+interface RawCall {
+  readonly bytes: Uint8Array;
+  readonly parser: HttpResponseParser;
+}
+
+/** Raw calls in flight at once; a scenario needs a handful, and a runaway script must not pile up connections. */
+const rawCallsMax = 16;
+
 interface Session {
   readonly actor: Actor<typeof sessionMachine>;
   readonly parser: HttpRequestParser;
@@ -48,6 +58,8 @@ export class F140Node implements ProtocolNode {
   private readonly peers = new Map<string, Peer>();
   private readonly peersByName = new Map<string, Peer>();
   private readonly sessions = new Map<string, Session>();
+  private readonly raws = new Map<string, RawCall>();
+  private rawCount = 0;
   private stopped = false;
 
   constructor(
@@ -79,13 +91,17 @@ export class F140Node implements ProtocolNode {
         return this.accept(input.conn);
       case 'conn.data':
         if (this.sessions.has(input.conn)) return this.request(input.conn, input.bytes);
+        if (this.raws.has(input.conn)) return this.rawData(input.conn, input.bytes);
         return this.response(input.conn, input.bytes);
       case 'conn.opened':
+        if (this.raws.has(input.conn)) return this.rawOpened(input.conn);
         return this.toPeer(input.conn, { type: 'conn.opened' });
       case 'conn.failed':
+        if (this.raws.has(input.conn)) return this.rawFailed(input.conn, input.reason);
         return this.toPeer(input.conn, { type: 'conn.failed', reason: input.reason });
       case 'conn.closed':
         if (this.sessions.has(input.conn)) return this.endSession(input.conn, false);
+        if (this.raws.has(input.conn)) return this.rawClosed(input.conn);
         return this.responseClosed(input.conn);
       case 'datagram':
       case 'dns.answer':
@@ -149,6 +165,7 @@ export class F140Node implements ProtocolNode {
     const parsed = commandSchema.safeParse(raw);
     if (!parsed.success) return this.localReject('command-invalid', parsed.error.message, raw);
     const command: F140Command = parsed.data;
+    if (command.type === 'raw') return this.raw(command);
     if (command.type === 'ping') {
       const peer = this.peers.get(command.to);
       if (!peer) return this.localReject('not-friend', `no local user friends ${command.to}`, command);
@@ -234,6 +251,59 @@ export class F140Node implements ProtocolNode {
       if (form.ok) return peer.actor.send({ type: 'http.response', status: finished.value.status, fields: form.value });
     }
     peer.actor.send({ type: 'conn.closed' });
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Raw calls (test bed only, config.ts): bytes out as given, the answer reported as a note.
+
+  private raw(command: Extract<F140Command, { type: 'raw' }>): void {
+    if (this.raws.size >= rawCallsMax) {
+      return this.localReject('raw-busy', `${rawCallsMax} raw calls already in flight`, command);
+    }
+    this.rawCount += 1;
+    const conn = `raw#${this.rawCount}`;
+    this.raws.set(conn, { bytes: encoder.encode(command.request), parser: new HttpResponseParser() });
+    this.host.emit({ kind: 'connect', conn, target: { host: command.host, port: command.port } });
+  }
+
+  private rawOpened(conn: string): void {
+    const call = this.raws.get(conn);
+    if (call) this.host.emit({ kind: 'write', conn, bytes: call.bytes, decoded: describe(call.bytes) });
+  }
+
+  private rawFailed(conn: string, reason: string): void {
+    this.raws.delete(conn);
+    this.host.emit({ kind: 'reject', code: 'f140.raw.failed', reason: `connect ${reason}`, detail: { conn } });
+  }
+
+  private rawData(conn: string, bytes: Uint8Array): void {
+    const call = this.raws.get(conn);
+    if (!call) return;
+    const result = call.parser.push(bytes);
+    if (result.ok && result.value === undefined) return;
+    this.raws.delete(conn);
+    this.rawAnswer(conn, result.ok && result.value ? { ok: true, value: result.value } : call.parser.finish());
+    this.host.emit({ kind: 'close', conn });
+  }
+
+  private rawClosed(conn: string): void {
+    const call = this.raws.get(conn);
+    if (!call) return;
+    this.raws.delete(conn);
+    this.rawAnswer(conn, call.parser.finish());
+  }
+
+  private rawAnswer(conn: string, result: ReturnType<HttpResponseParser['finish']>): void {
+    if (!result.ok) {
+      this.host.emit({ kind: 'reject', code: 'f140.raw.failed', reason: result.error.message, detail: { conn } });
+      return;
+    }
+    const form = formOfBody(result.value.body);
+    this.host.emit({
+      kind: 'note',
+      what: 'f140.raw.response',
+      detail: { conn, status: result.value.status, fields: form.ok ? Object.fromEntries(form.value) : {} },
+    });
   }
 
   // -------------------------------------------------------------------------------------------------

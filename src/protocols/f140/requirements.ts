@@ -12,13 +12,31 @@ export interface Requirement {
   readonly source: 'seed' | 'original' | 'ours';
   /** Test names (`file > name`) that fail when the requirement is broken. */
   readonly tests: readonly string[];
+  /** Scenario files (under scenarios/f140/) whose expectations fail when the requirement is broken. */
+  readonly scenarios: readonly string[];
 }
 
 const server = 'test/protocols/f140/server.test.ts';
 const node = 'test/protocols/f140/node.test.ts';
 const wire = 'test/protocols/f140/wire.test.ts';
+const sim = 'test/protocols/f140/sim.test.ts';
+const real = 'test/protocols/f140/real.test.ts';
+const property = `${sim} > delivers every MSG accepted from a friend exactly once and none from non-friends, losing nothing queued, under faults that heal (3 nodes + stranger, 200 runs)`;
+
+const scenario = (name: string) => `scenarios/f140/${name}.yaml`;
 
 export const requirements: readonly Requirement[] = [
+  {
+    id: 'F140-1-groups',
+    section: '1',
+    text: 'Allowing users to collect friends into related groupings that can be targetted by a single message.',
+    level: 'SHOULD',
+    source: 'seed',
+    tests: [
+      `${node} > group broadcast reaches only the group (alice friends bob, carol, dave; group close = bob, carol)`,
+    ],
+    scenarios: [scenario('group-broadcast')],
+  },
   {
     id: 'F140-2.1-get-post',
     section: '2.1',
@@ -28,7 +46,9 @@ export const requirements: readonly Requirement[] = [
     tests: [
       `${server} > accepts a PING from a friend by GET with mixed-case command and argument names (F140 §2.1)`,
       `${server} > delivers a MSG from a friend by POST once, and accepts a repeated msg_id without delivering it again`,
+      `${real} > answers a GET PING with mixed-case command and argument names with 200 response=<agreed> (F140 §2.1)`,
     ],
+    scenarios: [scenario('friends-exchange'), scenario('mixed-case-names')],
   },
   {
     id: 'F140-2.1-case-insensitive',
@@ -39,7 +59,9 @@ export const requirements: readonly Requirement[] = [
     tests: [
       `${server} > accepts a PING from a friend by GET with mixed-case command and argument names (F140 §2.1)`,
       `${wire} > round-trips any fields, with names lower-cased (F140 §2.1: names are case-insensitive; 300 runs)`,
+      `${real} > delivers a POST MSG with mixed-case names once, and answers a repeated msg_id without delivering again`,
     ],
+    scenarios: [scenario('mixed-case-names')],
   },
   {
     id: 'F140-2.1-response-form',
@@ -48,6 +70,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'original',
     tests: [`${server} > accepts a PING from a friend by GET with mixed-case command and argument names (F140 §2.1)`],
+    scenarios: [scenario('friends-exchange'), scenario('mixed-case-names')],
   },
   {
     id: 'F140-2.3-http-errors',
@@ -60,7 +83,9 @@ export const requirements: readonly Requirement[] = [
       `${server} > never throws and never delivers on arbitrary bytes, chunked arbitrarily (byte fuzz, 300 runs)`,
       `${wire} > refuses %j with %s (HTTP %i)`,
       `${wire} > never throws on arbitrary bytes; every failure carries a status from the table (fuzz, 400 runs)`,
+      `${real} > answers %s with HTTP %i and error=%s (spec.md §2.3), delivering nothing`,
     ],
+    scenarios: [scenario('wrong-challenge-refused'), scenario('mixed-case-names'), scenario('too-long')],
   },
   {
     id: 'F140-3.1-basic-xml',
@@ -72,6 +97,7 @@ export const requirements: readonly Requirement[] = [
       `${wire} > round-trips any text through <msg kind="basic"><text>...</text></msg> (300 runs)`,
       `${wire} > reads the seed's indented example and numeric entities, and refuses other shapes`,
     ],
+    scenarios: [scenario('too-long')],
   },
   {
     id: 'F140-3.3-dedup',
@@ -83,7 +109,9 @@ export const requirements: readonly Requirement[] = [
       `${server} > delivers a MSG from a friend by POST once, and accepts a repeated msg_id without delivering it again`,
       `${node} > suppresses the duplicate when the answer to a delivered MSG is lost and the sender retries`,
       `${node} > remembers delivered ids across a receiver crash (duplicate suppression is durable)`,
+      property,
     ],
+    scenarios: [scenario('crash-with-queue-restart')],
   },
   {
     id: 'F140-3.4-140-chars',
@@ -95,6 +123,7 @@ export const requirements: readonly Requirement[] = [
       `${server} > enforces the 140-character rule in code points: 140 emoji pass, 141 get 422 (spec.md §3.4)`,
       `${node} > rejects local misuse without queueing: unknown user, non-friend, 141 characters, malformed command`,
     ],
+    scenarios: [scenario('too-long')],
   },
   {
     id: 'F140-4.1-triple',
@@ -106,7 +135,9 @@ export const requirements: readonly Requirement[] = [
       `${server} > refuses a wrong challenge, an unknown to_user and a stranger alike with 403 and delivers nothing`,
       `${node} > drops a message its recipient refuses (not friended back) with a reject, and never delivers it`,
       `${node} > delivers every accepted message exactly once and nothing from strangers, under random outages (property, 60 runs)`,
+      property,
     ],
+    scenarios: [scenario('friends-exchange'), scenario('wrong-challenge-refused'), scenario('group-broadcast')],
   },
   {
     id: 'F140-4.2-ping-push',
@@ -118,6 +149,7 @@ export const requirements: readonly Requirement[] = [
       `${node} > queues for an offline friend, backs off 1 s, 2 s, 4 s, 8 s, 8 s, and pushes as soon as the friend PINGs`,
       `${node} > connects to the address a friend gave in its PING reply_to, and keeps it across a restart`,
     ],
+    scenarios: [scenario('offline-queued-until-ping')],
   },
   {
     id: 'F140-4.2-preflight',
@@ -126,6 +158,7 @@ export const requirements: readonly Requirement[] = [
     level: 'SHOULD',
     source: 'seed',
     tests: [`${node} > two friends exchange messages: PING preflight, then one MSG each way (2 nodes)`],
+    scenarios: [scenario('friends-exchange')],
   },
   {
     id: 'F140-4.4-response-check',
@@ -134,6 +167,7 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'seed',
     tests: [`${node} > treats a wrong response value as a refusal: an impostor cannot take messages (spec.md §4.4)`],
+    scenarios: [scenario('friends-exchange'), scenario('wrong-challenge-refused')],
   },
   {
     id: 'F140-5-queue',
@@ -144,6 +178,13 @@ export const requirements: readonly Requirement[] = [
     tests: [
       `${node} > queues for an offline friend, backs off 1 s, 2 s, 4 s, 8 s, 8 s, and pushes as soon as the friend PINGs`,
       `${node} > group broadcast reaches only the group (alice friends bob, carol, dave; group close = bob, carol)`,
+      property,
+    ],
+    scenarios: [
+      scenario('friends-exchange'),
+      scenario('offline-queued-until-ping'),
+      scenario('group-broadcast'),
+      scenario('crash-with-queue-restart'),
     ],
   },
   {
@@ -155,7 +196,9 @@ export const requirements: readonly Requirement[] = [
     tests: [
       `${node} > delivers what a crashed node had queued after it restarts over the same store, exactly once`,
       `${node} > delivers every accepted message exactly once and nothing from strangers, under random outages (property, 60 runs)`,
+      property,
     ],
+    scenarios: [scenario('crash-with-queue-restart')],
   },
   {
     id: 'F140-5-retry',
@@ -167,6 +210,7 @@ export const requirements: readonly Requirement[] = [
       `${node} > queues for an offline friend, backs off 1 s, 2 s, 4 s, 8 s, 8 s, and pushes as soon as the friend PINGs`,
       `${node} > times out a request after requestTimeoutMs (2 s) when the peer never answers, then retries`,
     ],
+    scenarios: [scenario('offline-queued-until-ping'), scenario('crash-with-queue-restart'), scenario('expiry')],
   },
   {
     id: 'F140-5-expiry',
@@ -175,5 +219,6 @@ export const requirements: readonly Requirement[] = [
     level: 'MUST',
     source: 'ours',
     tests: [`${node} > expires a queued message after queueExpiryMs (60 s here) with f140.expired`],
+    scenarios: [scenario('expiry')],
   },
 ];
