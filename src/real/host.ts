@@ -215,7 +215,12 @@ export class RealHost {
         this.log(`deliver to ${output.user} from ${output.from}: ${output.body}`);
         break;
       case 'reject':
-        this.record({ kind: 'reject', code: output.code, reason: output.reason });
+        this.record({
+          kind: 'reject',
+          code: output.code,
+          reason: output.reason,
+          ...(output.detail === undefined ? {} : { detail: output.detail }),
+        });
         this.log(`reject ${output.code}: ${output.reason}`);
         break;
       case 'note':
