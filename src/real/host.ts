@@ -210,7 +210,8 @@ export class RealHost {
           user: output.user,
           from: output.from,
           body: output.body,
-          ...(output.id ? { id: output.id } : {}),
+          ...(output.id === undefined ? {} : { id: output.id }),
+          ...(output.detail === undefined ? {} : { detail: output.detail }),
         });
         this.log(`deliver to ${output.user} from ${output.from}: ${output.body}`);
         break;
