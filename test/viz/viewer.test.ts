@@ -4,7 +4,7 @@
 // Method: build the viewer, serve traces with serveViewer, drive Debian's Chromium with
 // playwright-core, read the page's test hook (window.__fedsimViewer) and the DOM, and save
 // screenshots to reports/viewer/ for people to look at.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,26 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
     expect(mermaid.startsWith('sequenceDiagram')).toBe(true);
     const shiviz = await page.evaluate(async () => (await fetch('export/shiviz')).text());
     expect(shiviz.split('\n')[0]).toContain('(?<host>');
+    await page.close();
+  });
+
+  it('opens a trace dropped on the diagram (drag and drop)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(server.url.replace(/\?.*$/, ''));
+    const text = readFileSync(fixture, 'utf8');
+    // A real DataTransfer carrying a File, as a browser builds one for a drop from the desktop.
+    const dataTransfer = await page.evaluateHandle((content) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([content], 'dropped.trace.ndjson', { type: 'application/x-ndjson' }));
+      return transfer;
+    }, text);
+    await page.dispatchEvent('#diagram', 'dragover', { dataTransfer });
+    await page.dispatchEvent('#diagram', 'drop', { dataTransfer });
+    await page.waitForFunction(() => window.__fedsimViewer?.ready === true);
+    const hook = await hookOf(page);
+    expect(hook.traceName).toBe('dropped.trace.ndjson');
+    expect(hook.lanes).toBe(3);
+    expect(hook.events).toBe(79);
     await page.close();
   });
 
