@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { runBench } from '../bench/run.js';
+import { conformCommand } from './conform.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 import { exportCommand, viewCommand } from './view-command.js';
@@ -83,6 +84,25 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (protocol: string, options: { config: string; trace?: string }) => {
       setExitCode(await serveCommand(protocol, { ...options, bind: '127.0.0.1' }));
     });
+
+  program
+    .command('conform')
+    .description('run a conformance suite against the built-in node (simulator) or a server on a real socket')
+    .argument('[protocol]', 'the protocol whose suite to run')
+    .option('--all', 'run every suite against the built-in nodes', false)
+    .option('--target <url>', 'an external server: http://127.0.0.1:8140 (F140) or tcp://host:port')
+    .addOption(
+      new Option('--timeout-ms <n>', 'how long a case waits for each answer').argParser(integer('--timeout-ms')),
+    )
+    .option('--out <dir>', 'where to write the reports', 'reports/conformance')
+    .action(
+      async (
+        protocol: string | undefined,
+        options: { all: boolean; target?: string; timeoutMs?: number; out: string },
+      ) => {
+        setExitCode(await conformCommand(protocol, options));
+      },
+    );
 
   return program;
 }

@@ -1,0 +1,107 @@
+/**
+ * `fedsim conform <protocol> [--target URL] [--timeout-ms N]` and `fedsim conform --all`: runs a
+ * protocol's conformance suite against the built-in node in the simulator (default) or an external server
+ * on a real socket, prints one line per case, and writes reports/conformance/<protocol>.{json,html}, the
+ * index page and each case's trace. Exit 0 when no case FAILED, 1 when a MUST failed, 2 on bad usage.
+ */
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import {
+  parseTargetUrl,
+  runSuite,
+  suites,
+  writeReports,
+  type SuiteReport,
+  type TargetSpec,
+} from '../conformance/index.js';
+
+export interface ConformOptions {
+  readonly all: boolean;
+  readonly target?: string;
+  readonly timeoutMs?: number;
+  readonly out: string;
+}
+
+function earlierReports(dir: string, except: readonly string[]): SuiteReport[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const reports: SuiteReport[] = [];
+  for (const name of names.sort()) {
+    const protocol = name.slice(0, -'.json'.length);
+    if (except.includes(protocol) || !(protocol in suites)) continue;
+    try {
+      reports.push(JSON.parse(readFileSync(join(dir, name), 'utf8')) as SuiteReport);
+    } catch {
+      // A report someone broke by hand is left out of the index, not fatal.
+    }
+  }
+  return reports;
+}
+
+export async function conformCommand(
+  protocol: string | undefined,
+  options: ConformOptions,
+  log: (line: string) => void = console.log,
+): Promise<number> {
+  if (options.all === (protocol !== undefined))
+    throw new UsageError(`give a protocol (${Object.keys(suites).join(', ')}) or --all, not both`);
+  if (options.all && options.target !== undefined)
+    throw new UsageError('--target names one server: give its protocol, not --all');
+  const names = options.all ? Object.keys(suites) : [protocol ?? ''];
+  for (const name of names) {
+    if (!(name in suites))
+      throw new UsageError(
+        `no conformance suite for ${JSON.stringify(name)} (have: ${Object.keys(suites).join(', ')})`,
+      );
+  }
+  const reports: SuiteReport[] = [];
+  let mustFailed = false;
+  for (const name of names) {
+    const suite = suites[name];
+    if (!suite) continue;
+    let spec: TargetSpec = { kind: 'sim' };
+    if (options.target !== undefined) {
+      const parsed = parseTargetUrl(suite, options.target);
+      if (!parsed)
+        throw new UsageError(`--target for ${name} must look like ${suite.scheme}://127.0.0.1:${suite.target.port}`);
+      spec = parsed;
+    }
+    const traceDir = join(options.out, 'traces', name);
+    rmSync(traceDir, { recursive: true, force: true });
+    log(`${suite.title} conformance against ${spec.kind === 'external' ? spec.url : 'the built-in node (simulator)'}`);
+    const report = await runSuite(suite, spec, {
+      traceDir,
+      reportDir: options.out,
+      ...(options.timeoutMs === undefined ? {} : { answerMs: options.timeoutMs }),
+      writeTrace: (path, text) => {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, text);
+      },
+      onResult: (r) => {
+        log(`  ${r.verdict.padEnd(13)} ${r.id}: ${r.title}`);
+        if (r.verdict === 'FAILED' || r.verdict === 'NON-STRICT') {
+          log(`      ${r.message}`);
+          if (r.expected !== undefined) log(`      expected: ${r.expected}`);
+          if (r.actual !== undefined) log(`      actual:   ${r.actual}`);
+        }
+      },
+    });
+    const counts = Object.entries(report.counts)
+      .map(([verdict, n]) => `${n} ${verdict}`)
+      .join(', ');
+    log(`  ${counts}`);
+    if (report.results.some((r) => r.verdict === 'FAILED' && r.level === 'MUST')) mustFailed = true;
+    reports.push(report);
+  }
+  const index = [...reports, ...earlierReports(options.out, names)].sort((a, b) =>
+    a.protocol.localeCompare(b.protocol),
+  );
+  writeReports(options.out, reports, index);
+  log(`reports: ${join(options.out, 'index.html')}`);
+  return mustFailed ? 1 : 0;
+}

@@ -1,0 +1,11 @@
+/** The conformance suites by protocol name (docs/conformance.md). FMTP, Bester and Ambrosia have none yet. */
+import { f140Suite } from './f140.js';
+import type { Peer } from './peer.js';
+import { solecSuite } from './solec.js';
+import type { Suite } from './types.js';
+
+export const suites: Readonly<Record<string, Suite<Peer>>> = { f140: f140Suite, solec: solecSuite };
+
+export { runSuite, runCase, coverageOf, parseTargetUrl, type TargetSpec } from './run.js';
+export { writeReports } from './report.js';
+export type { Case, CaseResult, Suite, SuiteReport, Verdict } from './types.js';

@@ -1,0 +1,338 @@
+/**
+ * The real-socket Peer: the same case code as in the simulator, against a server on a real socket
+ * (node:net, wall-clock timeouts). Every wait has the case's explicit timeout, so a slow server gives a
+ * FAILED (or NON-STRICT) verdict, never a hanging or flaky run. Also the RealHost target: the project's
+ * own node bound to a free loopback port, with a control channel (commands, outputs, restart).
+ *
+ * Allowed here (this file is on the lint exemption list with src/real/): Date.now and setTimeout, for
+ * the timeouts. Must not: judge anything (cases do), or leave a socket, server or timer behind `close()`.
+ */
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import type { DurableStore, NodeOutput, Protocol } from '../protocols/protocol.js';
+import { MemoryStore } from '../protocols/protocol.js';
+import { RealHost } from '../real/host.js';
+import {
+  ReadBuffer,
+  describeBytes,
+  expectationOf,
+  receivedEntry,
+  toBytes,
+  type Conn,
+  type Listener,
+  type Peer,
+  type ReadResult,
+  type Reader,
+  type TargetControl,
+  type TargetOutput,
+  type WaitOptions,
+} from './peer.js';
+import type { ExchangeEntry, Suite } from './types.js';
+
+/** How often a wait re-checks a condition that no socket event signals (a target's outputs). */
+const pollMs = 10;
+
+export interface SocketPeerOptions {
+  /** Where the target's service is; read at each connect (a RealHost target learns its port when it starts). */
+  readonly target: { readonly host: string; readonly port: number };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- used only to describe bytes in the exchange
+  readonly protocol: Protocol<any, any>;
+  /** Real port to bind for a nominal listening port; 0 picks a free one. @defaultValue the nominal port */
+  readonly listenPortFor?: (port: number) => number;
+  /** Told where each listener really is (so a RealHost target can be pointed at it). */
+  readonly onListen?: (port: number, address: string) => void;
+  readonly control?: TargetControl;
+  /** How long to wait for an answer that should come at once. @defaultValue 2000 */
+  readonly answerMs?: number;
+}
+
+export class SocketPeer implements Peer {
+  readonly kind = 'socket';
+  readonly log: ExchangeEntry[] = [];
+  readonly control: TargetControl | undefined;
+  private readonly startedMs = Date.now();
+  private readonly sockets = new Set<Socket>();
+  private readonly servers = new Set<Server>();
+  private readonly waiters = new Set<() => void>();
+  private nextConn = 1;
+  private nextListener = 1;
+
+  readonly answerMs: number;
+
+  constructor(private readonly options: SocketPeerOptions) {
+    this.control = options.control;
+    this.answerMs = options.answerMs ?? 2_000;
+  }
+
+  nowMs(): number {
+    return Date.now() - this.startedMs;
+  }
+
+  note(text: string): void {
+    this.log.push({ atMs: this.nowMs(), conn: 'case', direction: 'event', text });
+  }
+
+  /** Wakes every wait so that it re-checks its condition (called on every socket event). */
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  waitUntil(condition: () => boolean, options: WaitOptions): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (condition()) return resolve(true);
+      const finish = (value: boolean) => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (condition()) finish(true);
+      };
+      const timer = setTimeout(() => finish(condition()), options.timeoutMs);
+      const poll = setInterval(check, pollMs);
+      this.waiters.add(check);
+    });
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async connect(options: WaitOptions): Promise<Conn | undefined> {
+    const id = `c${this.nextConn++}`;
+    const { host, port } = this.options.target;
+    const socket = netConnect(port, host);
+    const buffer = this.wire(socket);
+    let state = 'pending' as 'pending' | 'open' | 'failed';
+    socket.once('connect', () => {
+      state = 'open';
+      this.wake();
+    });
+    socket.once('error', () => {
+      if (state === 'pending') state = 'failed';
+      this.wake();
+    });
+    const done = await this.waitUntil(() => state !== 'pending', options);
+    if (!done || state !== 'open') {
+      socket.destroy();
+      this.log.push({ atMs: this.nowMs(), conn: id, direction: 'event', text: 'connect failed' });
+      return undefined;
+    }
+    this.log.push({
+      atMs: this.nowMs(),
+      conn: id,
+      direction: 'event',
+      text: `connected to ${host}:${port}`,
+    });
+    return this.conn(id, socket, buffer);
+  }
+
+  listen(port: number): Promise<Listener> {
+    const name = `l${this.nextListener++}`;
+    const pending: { socket: Socket; buffer: ReadBuffer }[] = [];
+    const server = createServer((socket) => {
+      pending.push({ socket, buffer: this.wire(socket) });
+      this.wake();
+    });
+    this.servers.add(server);
+    const realPort = this.options.listenPortFor?.(port) ?? port;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(realPort, '127.0.0.1', () => {
+        const bound = server.address();
+        const address = `127.0.0.1:${typeof bound === 'object' && bound ? bound.port : realPort}`;
+        this.options.onListen?.(port, address);
+        this.log.push({ atMs: this.nowMs(), conn: name, direction: 'event', text: `listening on ${address}` });
+        let accepted = 0;
+        resolve({
+          address,
+          accept: async (options) => {
+            const ready = await this.waitUntil(() => pending.length > 0, options);
+            const next = ready ? pending.shift() : undefined;
+            if (!next) return undefined;
+            const label = `${name}/a${++accepted}`;
+            this.log.push({
+              atMs: this.nowMs(),
+              conn: label,
+              direction: 'event',
+              text: 'accepted a connection from the target',
+            });
+            return this.conn(label, next.socket, next.buffer);
+          },
+          close: () => this.closeServer(server),
+        });
+      });
+    });
+  }
+
+  private closeServer(server: Server): Promise<void> {
+    this.servers.delete(server);
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  private wire(socket: Socket): ReadBuffer {
+    const buffer = new ReadBuffer();
+    this.sockets.add(socket);
+    socket.on('data', (chunk: Buffer) => {
+      buffer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+      this.wake();
+    });
+    socket.on('error', () => undefined); // The close event that follows marks the buffer closed.
+    socket.on('close', () => {
+      buffer.closed = true;
+      this.sockets.delete(socket);
+      this.wake();
+    });
+    return buffer;
+  }
+
+  private conn(label: string, socket: Socket, buffer: ReadBuffer): Conn {
+    return {
+      id: label,
+      get closed() {
+        return buffer.closed;
+      },
+      send: (data) => {
+        const bytes = toBytes(data);
+        this.log.push({
+          atMs: this.nowMs(),
+          conn: label,
+          direction: 'sent',
+          text: describeBytes(this.options.protocol, bytes),
+          size: bytes.length,
+        });
+        if (!socket.destroyed) socket.write(bytes);
+        return Promise.resolve();
+      },
+      expect: async <T>(reader: Reader<T>, options: WaitOptions) => {
+        let result: ReadResult<T> | undefined;
+        await this.waitUntil(() => {
+          result = buffer.take(reader);
+          return result.kind !== 'more' || buffer.closed;
+        }, options);
+        const expectation = expectationOf(buffer, result, this.nowMs());
+        this.log.push(receivedEntry(this.options.protocol, label, expectation, this.nowMs()));
+        return expectation;
+      },
+      expectClosed: async (options) => {
+        const closed = await this.waitUntil(() => buffer.closed, options);
+        this.log.push({
+          atMs: this.nowMs(),
+          conn: label,
+          direction: 'event',
+          text: closed ? 'closed by the target' : 'still open',
+        });
+        return closed;
+      },
+      close: () => {
+        this.log.push({ atMs: this.nowMs(), conn: label, direction: 'event', text: 'peer closes' });
+        socket.end();
+        return Promise.resolve();
+      },
+    };
+  }
+
+  /** Closes every socket and listener the peer opened. */
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([...this.servers].map((server) => this.closeServer(server)));
+  }
+}
+
+/**
+ * The project's own node on real loopback sockets (RealHost), as a target: a free port for its service,
+ * the fixture's peer host name mapped to wherever the SocketPeer listens, and a control channel.
+ */
+export class RealHostTarget {
+  readonly peer: SocketPeer;
+  private host: RealHost;
+  private readonly outputs: TargetOutput[] = [];
+  private readonly store: DurableStore = new MemoryStore();
+  /** Mutable on purpose: RealHost reads it at each connect, and listeners are opened during the case. */
+  private readonly peers: Record<string, string> = {};
+  private readonly startedMs = Date.now();
+  private readonly service = { host: '127.0.0.1', port: 0 };
+
+  private constructor(
+    private readonly suite: Suite<Peer>,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the node under test's protocol (maybe a broken fixture)
+    private readonly protocol: Protocol<any, any>,
+    private readonly config: unknown,
+    answerMs: number | undefined,
+  ) {
+    this.host = this.createHost();
+    this.peer = new SocketPeer({
+      target: this.service,
+      protocol,
+      ...(answerMs === undefined ? {} : { answerMs }),
+      listenPortFor: () => 0,
+      onListen: (port, address) => {
+        this.peers[`${suite.peerHost}:${port}`] = address;
+      },
+      control: {
+        command: (command) => this.host.command(command),
+        outputs: () => this.outputs,
+        restart: () => this.restart(),
+      },
+    });
+  }
+
+  static async open(
+    suite: Suite<Peer>,
+    variant: string,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the constructor
+    protocol: Protocol<any, any> = suite.builtin,
+    answerMs?: number,
+  ): Promise<RealHostTarget> {
+    const config = protocol.configSchema.parse(suite.fixtures[variant]) as unknown;
+    const target = new RealHostTarget(suite, protocol, config, answerMs);
+    await target.start();
+    return target;
+  }
+
+  private createHost(): RealHost {
+    const id = this.suite.target.id;
+    return new RealHost({
+      id,
+      protocol: this.protocol,
+      config: this.config,
+      portMap: { [this.suite.target.port]: this.service.port },
+      peers: this.peers,
+      store: this.store,
+      seed: this.suite.seed,
+      dns: this.protocol.dnsRecords?.({ id, hostName: id, config: this.config, seed: this.suite.seed }) ?? [],
+      onOutput: (output) => this.record(output),
+    });
+  }
+
+  private record(output: NodeOutput): void {
+    const atMs = Date.now() - this.startedMs;
+    if (output.kind === 'deliver')
+      this.outputs.push({ atMs, kind: 'deliver', name: output.user, body: output.body, from: output.from });
+    if (output.kind === 'reject') this.outputs.push({ atMs, kind: 'reject', name: output.code });
+    if (output.kind === 'note') this.outputs.push({ atMs, kind: 'note', name: output.what });
+  }
+
+  private async start(): Promise<void> {
+    const listening = await this.host.start();
+    const service = listening.find((l) => 'port' in l.endpoint && l.endpoint.port === this.suite.target.port);
+    // The peer connects to the service port, known only now; a restart binds the same one again.
+    this.service.port = service?.port ?? 0;
+  }
+
+  private async restart(): Promise<void> {
+    await this.host.close();
+    this.host = this.createHost();
+    await this.host.start();
+  }
+
+  /** The session's trace (NDJSON) of the last incarnation. */
+  finish(): string {
+    return this.host.trace.text();
+  }
+
+  async close(): Promise<void> {
+    await this.peer.close();
+    await this.host.close();
+  }
+}
