@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { runBench } from '../bench/run.js';
+import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
@@ -38,6 +39,28 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print a JSON summary instead of text', false)
     .action((paths: string[], options: { seed?: number; traces: string | false; json: boolean }) => {
       setExitCode(runCommand(paths, options));
+    });
+
+  program
+    .command('fuzz')
+    .description(
+      'fuzz a protocol with generated topologies, workloads and fault plans; shrink failures to scenario files',
+    )
+    .argument('<protocol>', 'a protocol (fmtp, f140, solec, bester, ambrosia) or `all`')
+    .addOption(new Option('--runs <n>', 'runs in the campaign').argParser(integer('--runs')).default(100))
+    .addOption(
+      new Option('--seed <n>', 'fuzz seed of run 0 (run i uses seed + i)').argParser(integer('--seed')).default(1),
+    )
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integer('--workers')).default(1))
+    .option('--shard <i/n>', 'run only the runs whose index is i modulo n')
+    .option('--time-budget <duration>', 'stop starting runs after this long (60s, 2m)')
+    .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
+    .option('--replay <file>', 'run one counterexample file (with --canary, over that broken variant)')
+    .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')
+    .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
+    .option('--no-progress', 'no progress line')
+    .action(async (protocol: string, options: FuzzCommandOptions) => {
+      setExitCode(await fuzzCommand(protocol, options));
     });
 
   program

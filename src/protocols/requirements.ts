@@ -17,7 +17,7 @@ export interface Requirement {
   readonly source: 'seed' | 'original' | 'ours';
   /** Test names (`file > name`) that fail when the requirement is broken. */
   readonly tests?: readonly string[];
-  /** Same as `tests`, under the name some protocols use. */
+  /** Tests and scenario files that cover it (protocols list them here or split them into `tests` and `scenarios`). */
   readonly covers?: readonly string[];
   /** Scenario files whose `covers` name this requirement. */
   readonly scenarios?: readonly string[];

@@ -7,7 +7,9 @@
 import { assert, unreachable } from '../core/assert.js';
 import type { Ms } from '../core/time.js';
 import { describePattern, eventMatches } from '../check/match.js';
-import { invariants, nodeNeverThrows, type Invariant } from '../check/invariants.js';
+import { nodeNeverThrows, type Invariant } from '../check/invariants.js';
+import { invariantNamed } from '../check/registry.js';
+import type { InvariantContext } from '../check/context.js';
 import { World, type NetworkModel } from '../sim/network.js';
 import { rank, Simulator, type RunOutcome } from '../sim/simulator.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -153,12 +155,22 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   // Safety: checked at every event. A node that throws always fails the run, asked or not.
   const safety: { name: string; invariant: Invariant; failed: boolean }[] = [];
   const explicit = new Set<string>();
+  const context: InvariantContext = {
+    nodes: scenario.nodes.map((node) => ({
+      id: node.id,
+      host: node.host,
+      protocol: node.protocol.name,
+      config: node.config,
+    })),
+  };
   for (const expectation of scenario.expect) {
     if ('always' in expectation) {
       explicit.add(expectation.always);
+      const factory = invariantNamed(expectation.always);
+      assert(factory !== undefined, `the schema admits known invariants only (${expectation.always})`);
       safety.push({
         name: describeExpectation(expectation),
-        invariant: invariants[expectation.always](),
+        invariant: factory(context),
         failed: false,
       });
     } else if ('never' in expectation) {

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { limits } from '../core/limits.js';
+import { invariantNamed, invariantNames } from '../check/registry.js';
 
 const ms = z.number().int().min(0).max(limits.timeMsMaxCeiling);
 const name = z.string().min(1);
@@ -39,8 +40,14 @@ export const stepSchema = z.discriminatedUnion('do', [
   z.strictObject({ atMs: ms, do: z.literal('dnsRestore'), name }),
 ]);
 
+/** A named invariant from src/check/registry.ts, such as `noDuplicateDelivery` or `f140.friendsOnly`. */
+const invariantName = z.string().superRefine((value, ctx) => {
+  if (invariantNamed(value) === undefined)
+    ctx.addIssue({ code: 'custom', message: `unknown invariant \`${value}\` (known: ${invariantNames().join(', ')})` });
+});
+
 export const expectationSchema = z.union([
-  z.strictObject({ always: z.enum(['noDuplicateDelivery', 'nodeNeverThrows']) }),
+  z.strictObject({ always: invariantName }),
   z.strictObject({ never: eventMatchSchema, name: z.string().optional() }),
   z.strictObject({
     byMs: ms,

@@ -4,14 +4,7 @@
  * it must not hold test logic.
  */
 
-export interface Requirement {
-  readonly id: string;
-  readonly section: string;
-  readonly text: string;
-  readonly level: 'MUST' | 'SHOULD';
-  readonly source: 'seed' | 'original' | 'ours';
-  readonly coveredBy: readonly string[];
-}
+import type { Requirement } from '../requirements.js';
 
 const wire = 'test/protocols/ambrosia/wire.test.ts';
 const node = 'test/protocols/ambrosia/node.test.ts';
@@ -27,7 +20,7 @@ export const requirements: readonly Requirement[] = [
     text: 'launch the gateway process. it needs no configuration.',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [`${node}: listens on 5222, 5269 and 5347 with no configuration at all`, scenario('seven-steps.yaml')],
+    covers: [`${node}: listens on 5222, 5269 and 5347 with no configuration at all`, scenario('seven-steps.yaml')],
   },
   {
     id: 'AMB-3-c2s-sasl-bind',
@@ -35,7 +28,7 @@ export const requirements: readonly Requirement[] = [
     text: 'a client connects to the gateway, the gateway authenticates it (RFC 6120 §6 SASL, §7 resource binding).',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${node}: negotiates a stream`,
       `${federation}: runs the seed seven steps`,
       scenario('see-other-host.yaml'),
@@ -48,7 +41,7 @@ export const requirements: readonly Requirement[] = [
     text: 'the server MUST stamp the full JID of the sender in the from attribute (RFC 6120 §8.1.2.1).',
     level: 'MUST',
     source: 'original',
-    coveredBy: [`${node}: negotiates a stream`, scenario('seven-steps.yaml')],
+    covers: [`${node}: negotiates a stream`, scenario('seven-steps.yaml')],
   },
   {
     id: 'AMB-3-stream-errors',
@@ -56,7 +49,7 @@ export const requirements: readonly Requirement[] = [
     text: 'bad XML gets the stream error RFC 6120 §4.9.3 names, never a crash.',
     level: 'MUST',
     source: 'original',
-    coveredBy: [
+    covers: [
       `${node}: answers malformed XML`,
       `${node}: sends the header before the stream error`,
       `${wire}: names the RFC 6120 condition`,
@@ -69,7 +62,7 @@ export const requirements: readonly Requirement[] = [
     text: 'if a user is unknown, ask a service for a see-other-host value',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${node}: asks the registered service about an unknown user`,
       `${node}: fails SASL with not-authorized when the service does not answer`,
       scenario('see-other-host.yaml'),
@@ -81,7 +74,7 @@ export const requirements: readonly Requirement[] = [
     text: 'packets received from a remote client or domain is delivered to the service',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${federation}: runs the seed seven steps`,
       scenario('round-robin.yaml'),
       scenario('seven-steps.yaml'),
@@ -94,7 +87,7 @@ export const requirements: readonly Requirement[] = [
     text: 'packets sent from the service are routed out the gateway',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${federation}: runs the seed seven steps`,
       `${federation}: delivers between two users of one domain`,
       scenario('lost-ack.yaml'),
@@ -108,7 +101,7 @@ export const requirements: readonly Requirement[] = [
     text: 'if there are multiple services registered with the same domain name, the gateway picks one (round robin load balance, or whatever)',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${federation}: shares load round robin`,
       scenario('round-robin.yaml'),
       scenario('service-crash-failover.yaml'),
@@ -121,7 +114,7 @@ export const requirements: readonly Requirement[] = [
     text: 'when a service disconnects, every stanza it had not acked is routed again; acked stanzas are never resent.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [
+    covers: [
       `${federation}: fails over the unacked stanza`,
       scenario('service-crash-failover.yaml'),
       `${sim}: acked stanzas reach one registered service exactly once (property)`,
@@ -133,11 +126,7 @@ export const requirements: readonly Requirement[] = [
     text: 'make outgoing xmpp-server connections if necessary (found by MX, then A; our DNS has no SRV).',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
-      `${node}: negotiates a stream`,
-      `${federation}: runs the seed seven steps`,
-      scenario('seven-steps.yaml'),
-    ],
+    covers: [`${node}: negotiates a stream`, `${federation}: runs the seed seven steps`, scenario('seven-steps.yaml')],
   },
   {
     id: 'AMB-4-mutual-auth',
@@ -145,7 +134,7 @@ export const requirements: readonly Requirement[] = [
     text: 'mutual-auth encrypted channel from service to gateway (handshake proofs both ways; encryption left to the transport).',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${node}: asks the registered service about an unknown user`,
       `${node}: retransmits an unacked stanza`,
       scenario('see-other-host.yaml'),
@@ -158,7 +147,7 @@ export const requirements: readonly Requirement[] = [
     text: 'register any number of domain/type pairs to handle',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${federation}: runs the seed seven steps`,
       `${federation}: delivers between two users of one domain`,
       scenario('round-robin.yaml'),
@@ -172,7 +161,7 @@ export const requirements: readonly Requirement[] = [
     text: "stanzas should be chunked so that large stanzas don't block the channel",
     level: 'SHOULD',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${federation}: chunks a stanza larger than one chunk`,
       `${wire}: splits a stanza into chunks`,
       scenario('large-stanza.yaml'),
@@ -184,7 +173,7 @@ export const requirements: readonly Requirement[] = [
     text: 'acking of all stanzas (XEP-0198 counters; unacked stanzas retransmitted after ackTimeoutMs, duplicates dropped)',
     level: 'MUST',
     source: 'seed',
-    coveredBy: [
+    covers: [
       `${node}: retransmits an unacked stanza`,
       `${federation}: runs the seed seven steps`,
       scenario('large-stanza.yaml'),
@@ -200,6 +189,6 @@ export const requirements: readonly Requirement[] = [
     text: 'the writer escapes so that any element tree parses back to itself.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [`${wire}: round-trips any element tree`, scenario('large-stanza.yaml')],
+    covers: [`${wire}: round-trips any element tree`, scenario('large-stanza.yaml')],
   },
 ];

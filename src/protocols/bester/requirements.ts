@@ -4,19 +4,7 @@
  * not hold any logic.
  */
 
-export interface Requirement {
-  readonly id: string;
-  /** Section of ./spec.md. */
-  readonly section: string;
-  readonly text: string;
-  readonly level: 'MUST' | 'SHOULD';
-  /** seed: the blog post; original: besterd HEAD / blog Part 2; ours: a gap we filled. */
-  readonly source: 'seed' | 'original' | 'ours';
-  /** Test files (under test/protocols/bester/) and test names that cover it. */
-  readonly coveredBy: readonly string[];
-  /** Scenario names (scenarios/bester/<name>.yaml) whose `covers` lists this id; sim.test.ts checks both sides agree. */
-  readonly scenarios: readonly string[];
-}
+import type { Requirement } from '../requirements.js';
 
 export const requirements: readonly Requirement[] = [
   {
@@ -25,7 +13,7 @@ export const requirements: readonly Requirement[] = [
     text: 'Every hop carries a 4 byte size header (in little endian) followed by UTF-8 JSON.',
     level: 'MUST',
     source: 'original',
-    coveredBy: ['wire.test.ts: writes a 4-byte little-endian length', 'wire.test.ts: round-trips any JSON values'],
+    covers: ['wire.test.ts: writes a 4-byte little-endian length', 'wire.test.ts: round-trips any JSON values'],
     scenarios: ['bester/blog-part1-afrikaans'],
   },
   {
@@ -34,7 +22,7 @@ export const requirements: readonly Requirement[] = [
     text: 'Any bytes give frames or a typed wire error; a frame over frameBytesMax or a negative length is refused.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [
+    covers: [
       'wire.test.ts: never throws',
       'wire.test.ts: refuses a negative length',
       'fuzz.test.ts',
@@ -48,7 +36,7 @@ export const requirements: readonly Requirement[] = [
     text: 'The first client message with scope "client" and credentials is answered by a status report good with id auth_special; its payload is not dispatched.',
     level: 'MUST',
     source: 'original',
-    coveredBy: ['server.test.ts: answers a client first message with status good id auth_special'],
+    covers: ['server.test.ts: answers a client first message with status good id auth_special'],
     scenarios: ['bester/blog-part1-afrikaans'],
   },
   {
@@ -57,7 +45,7 @@ export const requirements: readonly Requirement[] = [
     text: 'Refused credentials, an unknown scope, bad JSON or a message without header, type, id or data close the connection without an error frame.',
     level: 'MUST',
     source: 'original',
-    coveredBy: [
+    covers: [
       'server.test.ts: closes silently on a first message',
       'server.test.ts: closes the connection on a later message',
       'server.test.ts: closes the connection on malformed JSON',
@@ -71,7 +59,7 @@ export const requirements: readonly Requirement[] = [
     text: 'type "dummy" gets the dummy reply with the message id; type "builtin" with command close ends the connection.',
     level: 'MUST',
     source: 'original',
-    coveredBy: ['server.test.ts: answers dummy', 'server.test.ts: closes the connection on builtin close'],
+    covers: ['server.test.ts: answers dummy', 'server.test.ts: closes the connection on builtin close'],
     scenarios: ['bester/unknown-type'],
   },
   {
@@ -80,7 +68,7 @@ export const requirements: readonly Requirement[] = [
     text: 'A message whose type has no handler gets a status report bad.',
     level: 'MUST',
     source: 'original',
-    coveredBy: ['server.test.ts: gives an unknown message type a bad status report'],
+    covers: ['server.test.ts: gives an unknown message type a bad status report'],
     scenarios: ['bester/unknown-type'],
   },
   {
@@ -89,7 +77,7 @@ export const requirements: readonly Requirement[] = [
     text: 'which sub-protocol this message is encoded with and to which messgage handler the message should be dispatched to: one new local connection per message carrying only payload.data.',
     level: 'MUST',
     source: 'seed',
-    coveredBy: ['server.test.ts: runs the handler round trip', 'federation.test.ts: blog Part 1'],
+    covers: ['server.test.ts: runs the handler round trip', 'federation.test.ts: blog Part 1'],
     scenarios: ['bester/blog-part1-afrikaans', 'bester/blog-part2-federation-fixed'],
   },
   {
@@ -98,7 +86,7 @@ export const requirements: readonly Requirement[] = [
     text: 'command the server J ... to use the sendClients command to forward it to the correct client attached to the local server J, in this case, client G.',
     level: 'MUST',
     source: 'seed',
-    coveredBy: ['server.test.ts: runs the handler round trip', 'federation.test.ts: blog Part 1'],
+    covers: ['server.test.ts: runs the handler round trip', 'federation.test.ts: blog Part 1'],
     scenarios: ['bester/blog-part1-afrikaans', 'bester/blog-part2-federation-fixed', 'bester/handler-down'],
   },
   {
@@ -107,7 +95,7 @@ export const requirements: readonly Requirement[] = [
     text: 'sendServers opens one scope "server" connection per "host:port", sends one message and closes; the receiver dispatches it to its handler of the same type.',
     level: 'MUST',
     source: 'original',
-    coveredBy: [
+    covers: [
       'server.test.ts: forwards sendServers as one scope-server connection per server',
       'server.test.ts: dispatches a scope-server message with an id',
       'federation.test.ts: blog Part 2 (fixed)',
@@ -124,7 +112,7 @@ export const requirements: readonly Requirement[] = [
     text: 'sendHandler passes the reply data to another handler and runs its reply recursively with the same message id.',
     level: 'MUST',
     source: 'original',
-    coveredBy: ['server.test.ts: chains sendHandler', 'federation.test.ts: blog Part 2 (fixed)'],
+    covers: ['server.test.ts: chains sendHandler', 'federation.test.ts: blog Part 2 (fixed)'],
     scenarios: ['bester/blog-part2-federation-besterd-2020', 'bester/blog-part2-federation-fixed'],
   },
   {
@@ -133,7 +121,7 @@ export const requirements: readonly Requirement[] = [
     text: 'A handler that is down, slow (handlerTimeoutMs), closes early, answers badly, or a sendHandler cycle past hopsMax gives a bad status report, never a hung server.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [
+    covers: [
       'server.test.ts: gives a bad status report when the handler is down',
       'server.test.ts: gives a bad status report when the handler is slow',
       'server.test.ts: ends a sendHandler cycle',
@@ -154,7 +142,7 @@ export const requirements: readonly Requirement[] = [
     text: 'Every message reaches exactly the clients its handler chain names (fixed profile).',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [
+    covers: [
       'federation.test.ts: delivery property',
       'sim.test.ts: every message reaches only the clients its handler chain names',
     ],
@@ -166,7 +154,7 @@ export const requirements: readonly Requirement[] = [
     text: 'The informer answers listClients, isClient, serverInfo and ends the session on quit.',
     level: 'MUST',
     source: 'original',
-    coveredBy: ['server.test.ts: answers the informer', 'server.test.ts: bug 3'],
+    covers: ['server.test.ts: answers the informer', 'server.test.ts: bug 3'],
     scenarios: ['bester/bug3-isclient-besterd-2020', 'bester/bug3-isclient-fixed'],
   },
   {
@@ -175,7 +163,7 @@ export const requirements: readonly Requirement[] = [
     text: 'fixed forwards the message id with sendServers; besterd-2020 omits it and the receiver drops the message.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: [
+    covers: [
       'server.test.ts: forwards sendServers',
       'server.test.ts: drops a scope-server message without an id',
       'federation.test.ts: blog Part 2 (besterd-2020, bug 1)',
@@ -188,7 +176,7 @@ export const requirements: readonly Requirement[] = [
     text: 'fixed answers an unknown handler command with a bad status report; besterd-2020 runs it as sendClients.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: ['server.test.ts: bug 2'],
+    covers: ['server.test.ts: bug 2'],
     scenarios: ['bester/bug2-unknown-command-besterd-2020', 'bester/bug2-unknown-command-fixed'],
   },
   {
@@ -197,7 +185,7 @@ export const requirements: readonly Requirement[] = [
     text: 'fixed isClient is true exactly for connected usernames; besterd-2020 answers the wrong way round.',
     level: 'MUST',
     source: 'ours',
-    coveredBy: ['server.test.ts: bug 3'],
+    covers: ['server.test.ts: bug 3'],
     scenarios: ['bester/bug3-isclient-besterd-2020', 'bester/bug3-isclient-fixed'],
   },
 ];

@@ -4,17 +4,7 @@
  * generated from this list. Data only: no behaviour here.
  */
 
-export interface Requirement {
-  readonly id: string;
-  readonly section: string;
-  readonly text: string;
-  readonly level: 'MUST' | 'SHOULD';
-  readonly source: 'seed' | 'original' | 'ours';
-  /** Test names (`file > name`) that fail when the requirement is broken. */
-  readonly tests: readonly string[];
-  /** Scenario files (under scenarios/f140/) whose expectations fail when the requirement is broken. */
-  readonly scenarios: readonly string[];
-}
+import type { Requirement } from '../requirements.js';
 
 const server = 'test/protocols/f140/server.test.ts';
 const node = 'test/protocols/f140/node.test.ts';

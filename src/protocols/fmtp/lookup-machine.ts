@@ -154,7 +154,11 @@ export const lookupMachine = setup({
       if (event.type !== 'peer.answer') return {};
       const frame = event.frame;
       if (frame.type === 'OBJECT') return { properties: frame.properties, peer: event.peer, reason: 'object' };
-      if (frame.type === 'FAILED') return { reason: `peer.failed: ${frame.reason}`, peer: event.peer };
+      if (frame.type === 'FAILED') {
+        // A FAILED passed back through several proxies keeps one prefix: `peer.failed: hops.exhausted`.
+        const reason = frame.reason.startsWith('peer.failed: ') ? frame.reason : `peer.failed: ${frame.reason}`;
+        return { reason, peer: event.peer };
+      }
       return { reason: frame.type.toLowerCase(), peer: event.peer };
     }),
     storeForeign: assign(({ event }) => ({

@@ -92,9 +92,22 @@ export const jobsMax = 512;
 export const cacheEntriesMax = 4096;
 /** Jobs queued on a connection that is still handshaking. */
 export const queuedPerConnMax = 64;
+/**
+ * Proxies that may look on one requester's behalf, one after another (ours, spec.md §5.3): the
+ * HOPS our REQUESTs start with. Each proxy forwards with one less and a proxy that gets HOPS 0
+ * answers FAILED `hops.exhausted` instead of LOOKING, so two proxies whose routes point at each
+ * other stop after this many lookups instead of passing "I will look" back and forth forever.
+ * Why 8: the seed's longest chain is one proxy (the requester's gateway asks the object's MX);
+ * gateways in front of gateways (a site's, its provider's, a regional one) rarely pass 3. 8 leaves
+ * room for that, yet a loop costs at most 8 handshakes, and at default delays its FAILED reaches
+ * the requester well inside `lookingMs`. (IP's TTL is 64 and SMTP allows 100 Received lines, but
+ * an FMTP hop is a whole verified connection, not a packet.)
+ */
+export const hopsMax = 8;
 
 type Job =
-  | { readonly kind: 'ask'; readonly lookup: string; readonly object: string }
+  /** `hops`: the HOPS the REQUEST carries (how many more proxies may look). */
+  | { readonly kind: 'ask'; readonly lookup: string; readonly object: string; readonly hops: number }
   | { readonly kind: 'send'; readonly relay: string; readonly message: FrameOf<'MESSAGE'> }
   /** An answer to pass on downstream (a proxied request we considered closed at "I will look"). */
   | { readonly kind: 'forward'; readonly conn: string; readonly transaction: string }
@@ -261,7 +274,7 @@ export class FmtpNode implements ProtocolNode {
 
   private command(command: FmtpCommand): void {
     if (command.type === 'lookup') {
-      this.startLookup(command.object, {});
+      this.startLookup(command.object, { hops: hopsMax });
       return;
     }
     const local = this.config.login ? command.from === this.config.login.user : domainOf(command.from) === this.domain;
@@ -282,7 +295,7 @@ export class FmtpNode implements ProtocolNode {
       input: { id, message, port: this.config.port },
     });
     this.relays.set(id, actor);
-    actor.on('fmtp.resolve', (event) => this.startLookup(event.object, { relay: id }));
+    actor.on('fmtp.resolve', (event) => this.startLookup(event.object, { relay: id, hops: hopsMax }));
     actor.on('fmtp.send', (event) => this.carry(event.target, { kind: 'send', relay: id, message: event.message }));
     actor.on('fmtp.relay.done', () => {
       this.relays.delete(id);
@@ -339,7 +352,8 @@ export class FmtpNode implements ProtocolNode {
     return { host: route.host, port: route.port, domain: domainOf(owner) };
   }
 
-  private startLookup(object: string, parent: { relay?: string; downstream?: Downstream }): void {
+  /** `parent.hops`: the HOPS this lookup's REQUESTs carry (spec.md §5.3). */
+  private startLookup(object: string, parent: { relay?: string; downstream?: Downstream; hops: number }): void {
     if (this.lookups.size >= jobsMax) {
       if (parent.downstream)
         this.answerDownstream(parent.downstream, {
@@ -386,7 +400,9 @@ export class FmtpNode implements ProtocolNode {
       ...(parent.downstream ? { downstream: parent.downstream } : {}),
     };
     this.lookups.set(id, job);
-    actor.on('fmtp.ask', (event) => this.carry(event.target, { kind: 'ask', lookup: id, object: event.object }));
+    actor.on('fmtp.ask', (event) =>
+      this.carry(event.target, { kind: 'ask', lookup: id, object: event.object, hops: parent.hops }),
+    );
     actor.on('fmtp.lookup.done', (event) => this.lookupDone(id, job, event));
     actor.send({ type: 'lookup.start' });
   }
@@ -577,7 +593,7 @@ export class FmtpNode implements ProtocolNode {
       const lookup = this.lookups.get(job.lookup);
       if (lookup) lookup.pendingKey = key;
       conn.actor.send({ type: 'txn.opened' });
-      this.write(conn.id, { type: 'REQUEST', from: this.identity, object: job.object, transaction });
+      this.write(conn.id, { type: 'REQUEST', from: this.identity, object: job.object, transaction, hops: job.hops });
     } else if (job.kind === 'send') {
       this.pending.set(pendingKey(conn.id, job.message.transaction), job);
       conn.actor.send({ type: 'txn.opened' });
@@ -697,15 +713,25 @@ export class FmtpNode implements ProtocolNode {
   /** "Do you know lost@lenore.org?" */
   private serveRequest(conn: Conn, frame: FrameOf<'REQUEST'>): void {
     const { object, transaction } = frame;
+    // A peer that sends no HOPS, or more than we allow, gets our own budget (spec.md §5.3).
+    const hops = Math.min(frame.hops ?? hopsMax, hopsMax);
     const here = this.objectHere(object);
     if (here) {
       this.write(conn.id, { type: 'OBJECT', object, transaction, properties: here });
     } else if (domainOf(object) === this.domain || !this.config.proxy) {
       // Authoritative for our domain; a node that does not proxy does not look further.
       this.write(conn.id, { type: 'NOT-FOUND', object, transaction });
+    } else if (hops === 0) {
+      // Ours, §5.3: no proxy may look any further for this request (a route loop, or a chain too long).
+      this.host.emit({
+        kind: 'note',
+        what: 'fmtp.request.hops-exhausted',
+        detail: { conn: conn.id, from: frame.from, object, transaction },
+      });
+      this.write(conn.id, { type: 'FAILED', object, transaction, reason: 'hops.exhausted' });
     } else {
       this.write(conn.id, { type: 'LOOKING', object, transaction });
-      this.startLookup(object, { downstream: { conn: conn.id, transaction } });
+      this.startLookup(object, { downstream: { conn: conn.id, transaction }, hops: hops - 1 });
     }
   }
 

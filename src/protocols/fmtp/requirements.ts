@@ -4,22 +4,14 @@
  * scenarios that cover it. The conformance matrix is generated from this list; it holds no logic.
  */
 
-export interface Requirement {
-  readonly id: string;
-  readonly section: string;
-  readonly text: string;
-  readonly level: 'MUST' | 'SHOULD';
-  readonly source: 'seed' | 'original' | 'ours';
-  /** Test names (`file > name`) and scenario files that check it. */
-  readonly covers: readonly string[];
-}
+import type { Requirement } from '../requirements.js';
 
 const node = 'test/protocols/fmtp/node.test.ts';
 const poe = 'test/protocols/fmtp/poe-lenore.test.ts';
 const wire = 'test/protocols/fmtp/wire.test.ts';
 const sim = 'test/protocols/fmtp/sim.test.ts';
 const real = 'test/protocols/fmtp/real.test.ts';
-const property = `${sim} > every lookup ends in exactly one of the four outcomes and nothing is taken from a peer whose hash failed (2-5 servers, random routes, forged keys, faults that heal)`;
+const property = `${sim} > every lookup ends in exactly one of the four outcomes within lookupMsMax, the run gets quiet, and nothing is taken from a peer whose hash failed (2-5 servers, random routes with loops, forged keys, faults that heal)`;
 
 export const requirements: readonly Requirement[] = [
   {
@@ -101,6 +93,21 @@ export const requirements: readonly Requirement[] = [
       `${node} > "I will look": a proxy gateway answers LOOKING, looks further itself, and the final answer arrives (3 nodes)`,
       `${node} > "I will look" by proxy: a proxy asking another proxy considers its request closed and forwards the answer (4 nodes)`,
       'scenarios/fmtp/proxy-looking.yaml',
+      property,
+    ],
+  },
+  {
+    id: 'FMTP-proxy-hops',
+    section: '§5.3',
+    text: 'A REQUEST carries HOPS, how many more proxies may look for it: a proxy asks onward with one less, and a proxy that would look but gets HOPS 0 answers FAILED hops.exhausted instead of LOOKING, so a route loop between proxies ends and the requester gets outcome failure.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${node} > a proxy given HOPS 0 answers FAILED hops.exhausted instead of LOOKING, and notes why (server, spec §5.3)`,
+      `${node} > a proxy given HOPS 0 still answers from its own users and cache (server, spec §5.3)`,
+      `${node} > proxy loop: two proxies routing *@* to each other stop after hopsMax and the requester fails with hops.exhausted (3 nodes, spec §5.3)`,
+      `${node} > a chain of proxies longer than hopsMax ends at the proxy that gets HOPS 0 (hopsMax + 2 proxies, spec §5.3)`,
+      'scenarios/fmtp/proxy-loop.yaml',
       property,
     ],
   },

@@ -17,6 +17,11 @@ export const blockLinesMax = 32;
 export const blocksPerChunkMax = 256;
 /** Patterns in one BLACKLIST or WHITELIST, so matching stays cheap. */
 export const patternsMax = 64;
+/**
+ * The largest HOPS a REQUEST may carry on the wire (ours): one octet, as IP's TTL. A node lowers
+ * a larger budget to its own `hopsMax` (node.ts), as an HTTP proxy may lower Max-Forwards.
+ */
+export const hopsWireMax = 255;
 
 export const frameTypes = [
   'HELLO',
@@ -75,7 +80,14 @@ export type Frame =
       readonly hash: string;
     }
   | { readonly type: 'REFUSED'; readonly code: string; readonly reason: string }
-  | { readonly type: 'REQUEST'; readonly from: string; readonly object: string; readonly transaction: string }
+  | {
+      readonly type: 'REQUEST';
+      readonly from: string;
+      readonly object: string;
+      readonly transaction: string;
+      /** How many more proxies may look on the requester's behalf (ours, spec.md §5.3); absent: the receiver's maximum. */
+      readonly hops?: number;
+    }
   | {
       readonly type: 'OBJECT';
       readonly object: string;
@@ -236,6 +248,7 @@ export function frameFields(frame: Frame): [string, string][] {
       add('FROM', frame.from);
       add('OBJECT', frame.object);
       add('TRANSACTION', frame.transaction);
+      add('HOPS', frame.hops === undefined ? undefined : String(frame.hops));
       break;
     case 'OBJECT': {
       const p = frame.properties;
@@ -293,7 +306,7 @@ const allowed: Record<FrameType, { required: readonly string[]; optional: readon
   HELLO: { required: ['FROM', 'TO', 'NONCE', 'HASH'], optional: [] },
   WELCOME: { required: ['FROM', 'TO', 'NONCE', 'HASH'], optional: [] },
   REFUSED: { required: ['CODE', 'REASON'], optional: [] },
-  REQUEST: { required: ['FROM', 'OBJECT', 'TRANSACTION'], optional: [] },
+  REQUEST: { required: ['FROM', 'OBJECT', 'TRANSACTION'], optional: ['HOPS'] },
   OBJECT: {
     required: ['OBJECT', 'TRANSACTION', 'ADDRESS'],
     optional: ['STATUS', 'ROUTE', 'POLICY', 'BLACKLIST', 'WHITELIST', 'ENCRYPT-POLICY', 'GIVEN-NAME', 'FAMILY-NAME'],
@@ -325,6 +338,8 @@ function checkField(key: string, value: string): string | undefined {
       return isObjectAddress(value) ? undefined : bad('an object address');
     case 'TRANSACTION':
       return tokenPattern.test(value) ? undefined : bad('1-128 printable ASCII characters');
+    case 'HOPS':
+      return /^\d{1,3}$/.test(value) && Number(value) <= hopsWireMax ? undefined : bad(`an integer 0-${hopsWireMax}`);
     case 'NONCE':
       return noncePattern.test(value) ? undefined : bad('32 lowercase hex digits');
     case 'HASH':
@@ -359,7 +374,13 @@ function buildFrame(type: FrameType, f: Fields): Frame {
     case 'REFUSED':
       return { type, code: get('CODE'), reason: get('REASON') };
     case 'REQUEST':
-      return { type, from: get('FROM'), object: get('OBJECT'), transaction: get('TRANSACTION') };
+      return {
+        type,
+        from: get('FROM'),
+        object: get('OBJECT'),
+        transaction: get('TRANSACTION'),
+        ...(f.has('HOPS') ? { hops: Number(get('HOPS')) } : {}),
+      };
     case 'OBJECT': {
       const route = f.has('ROUTE') ? parseRoute(get('ROUTE')) : undefined;
       const properties: ObjectProperties = {

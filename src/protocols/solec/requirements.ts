@@ -5,16 +5,7 @@
  * Data only: no logic here.
  */
 
-export interface SolecRequirement {
-  readonly id: string;
-  readonly section: string;
-  readonly text: string;
-  readonly level: 'MUST' | 'SHOULD';
-  readonly source: 'seed' | 'original' | 'ours';
-  readonly covers: readonly string[];
-  /** Scenario files under scenarios/solec/ whose `covers` name this requirement (run by `fedsim run` and sim.test.ts). */
-  readonly scenarios: readonly string[];
-}
+import type { Requirement } from '../requirements.js';
 
 const wire = 'test/protocols/solec/wire.test.ts';
 const serverNode = 'test/protocols/solec/server-node.test.ts';
@@ -26,7 +17,7 @@ const real = 'test/protocols/solec/real.test.ts';
 /** A scenario file under scenarios/solec/. */
 const scenario = (file: string) => `scenarios/solec/${file}`;
 
-export const requirements: readonly SolecRequirement[] = [
+export const requirements: readonly Requirement[] = [
   {
     id: 'SOLEC-WIRE-FRAME',
     section: '2.1',

@@ -89,6 +89,6 @@ describe('bester: descriptor', () => {
   it('lists requirements with unique ids, each covered by at least one test', () => {
     const ids = requirements.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const requirement of requirements) expect(requirement.coveredBy.length).toBeGreaterThan(0);
+    for (const requirement of requirements) expect((requirement.covers ?? []).length).toBeGreaterThan(0);
   });
 });

@@ -47,7 +47,9 @@ describe('bester: scenarios (simulator)', () => {
     const known = new Set(requirements.map((requirement) => requirement.id));
     expect([...fromFiles.keys()].filter((id) => !known.has(id))).toEqual([]);
     for (const requirement of requirements) {
-      expect([...requirement.scenarios].sort(), requirement.id).toEqual((fromFiles.get(requirement.id) ?? []).sort());
+      expect([...(requirement.scenarios ?? [])].sort(), requirement.id).toEqual(
+        (fromFiles.get(requirement.id) ?? []).sort(),
+      );
     }
   });
 

@@ -1,12 +1,14 @@
 // Goal: an FMTP node looks objects up in the seed's order (cache, owner, MX, gateway), ends each
 // lookup in exactly one of the four outcomes, verifies peers against their DNS keys and refuses a
-// bad hash, refuses messages by BLACKLIST / WHITELIST / POLICY, and proxies ("I will look").
+// bad hash, refuses messages by BLACKLIST / WHITELIST / POLICY, and proxies ("I will look") no
+// further than HOPS allows, so route loops and over-long proxy chains end (spec.md §5.3).
 // Method: single nodes driven by hand with ManualHost (playing peers and DNS), and small
 // federations wired by the in-test pump; each test reads outputs and notes.
 import { describe, expect, it } from 'vitest';
 import { fmtp, fmtpConfig } from '../../../src/protocols/fmtp/index.js';
 import { formatKeyRecord, helloText, publicKeyOf, secretKeyFor, sign } from '../../../src/protocols/fmtp/keys.js';
-import { encodeFrame } from '../../../src/protocols/fmtp/wire.js';
+import { hopsMax } from '../../../src/protocols/fmtp/node.js';
+import { encodeFrame, type Frame } from '../../../src/protocols/fmtp/wire.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
 import { Pump } from './pump.js';
 
@@ -16,6 +18,34 @@ function single(id: string, config: Parameters<typeof fmtpConfig>[0] = {}) {
   node.start();
   host.take();
   return { host, node };
+}
+
+/** Accepts a connection from `peer` at `node` and verifies its HELLO; the connection is `in:1`. */
+function acceptVerified(host: ManualHost, node: ReturnType<typeof single>['node'], peer: string, domain: string) {
+  node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: host.hostName, port: 7465 }, remote: peer });
+  const nonce = 'a'.repeat(32);
+  const hash = sign(helloText(peer, domain, nonce), secretKeyFor(1, peer));
+  node.handle({
+    kind: 'conn.data',
+    conn: 'in:1',
+    bytes: encodeFrame({ type: 'HELLO', from: peer, to: domain, nonce, hash }),
+  });
+  const query = host.take().find((o) => o.kind === 'dns.query') as { query: string };
+  const record = formatKeyRecord(publicKeyOf(secretKeyFor(1, peer)));
+  node.handle({
+    kind: 'dns.answer',
+    query: query.query,
+    name: `fmtpkey.${peer}`,
+    type: 'TXT',
+    status: 'ok',
+    records: [record],
+  });
+  host.take();
+}
+
+/** The frames a pump member wrote, decoded. */
+function written(pump: Pump, node: string): Frame[] {
+  return pump.of('write', node).map((write) => write.decoded as Frame);
 }
 
 function outcomes(pump: Pump, node: string) {
@@ -146,6 +176,53 @@ describe('fmtp: node: lookup steps (ManualHost)', () => {
     });
     const outputs = host.take();
     expect((outputs[0] as { decoded: unknown }).decoded).toMatchObject({ type: 'REFUSED', code: 'handshake.order' });
+  });
+
+  it('a proxy given HOPS 0 answers FAILED hops.exhausted instead of LOOKING, and notes why (server, spec §5.3)', () => {
+    const { host, node } = single('p1.test', { proxy: true, routes: [{ pattern: '*@*', gateway: 'p2.test' }] });
+    acceptVerified(host, node, 'p2.test', 'p1.test');
+    const request = { type: 'REQUEST', from: 'p2.test', object: 'x@far.test' } as const;
+    node.handle({
+      kind: 'conn.data',
+      conn: 'in:1',
+      bytes: encodeFrame({ ...request, transaction: '1.p2.test', hops: 0 }),
+    });
+    const outputs = host.take();
+    expect(outputs.filter((o) => o.kind === 'write').map((o) => (o as { decoded: unknown }).decoded)).toEqual([
+      { type: 'FAILED', object: 'x@far.test', transaction: '1.p2.test', reason: 'hops.exhausted' },
+    ]);
+    expect(outputs).toContainEqual(
+      expect.objectContaining({ kind: 'note', what: 'fmtp.request.hops-exhausted', detail: expect.anything() }),
+    );
+    // No lookup started and nothing was asked onward.
+    expect(outputs.filter((o) => o.kind === 'connect' || o.kind === 'dns.query')).toEqual([]);
+    // HOPS 1 still lets this proxy look; so does a REQUEST without HOPS (a peer that predates the rule).
+    for (const [transaction, hops] of [
+      ['2.p2.test', 1],
+      ['3.p2.test', undefined],
+    ] as const) {
+      node.handle({
+        kind: 'conn.data',
+        conn: 'in:1',
+        bytes: encodeFrame({ ...request, transaction, ...(hops === undefined ? {} : { hops }) }),
+      });
+      const writes = host.take().filter((o) => o.kind === 'write');
+      expect(writes.map((o) => (o as { decoded: unknown }).decoded)).toEqual([
+        { type: 'LOOKING', object: 'x@far.test', transaction },
+      ]);
+    }
+  });
+
+  it('a proxy given HOPS 0 still answers from its own users and cache (server, spec §5.3)', () => {
+    const { host, node } = single('p1.test', { proxy: true, cache: [{ address: 'x@far.test' }] });
+    acceptVerified(host, node, 'p2.test', 'p1.test');
+    node.handle({
+      kind: 'conn.data',
+      conn: 'in:1',
+      bytes: encodeFrame({ type: 'REQUEST', from: 'p2.test', object: 'x@far.test', transaction: '1', hops: 0 }),
+    });
+    const writes = host.outputsOf('write').map((o) => o.decoded as Frame);
+    expect(writes).toEqual([expect.objectContaining({ type: 'OBJECT', object: 'x@far.test' })]);
   });
 
   it('rejects a send whose FROM is not a local user (local API misuse)', () => {
@@ -303,6 +380,49 @@ describe('fmtp: node: outcomes and routing (pump, 2-4 nodes)', () => {
       'p1.test -> poe.net WELCOME',
       'p1.test -> poe.net LOOKING',
       'p1.test -> poe.net OBJECT',
+    ]);
+  });
+
+  it('proxy loop: two proxies routing *@* to each other stop after hopsMax and the requester fails with hops.exhausted (3 nodes, spec §5.3)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'p1.test' }] });
+    pump.add('p1.test', { proxy: true, routes: [{ pattern: '*@*', gateway: 'p2.test' }] });
+    pump.add('p2.test', { proxy: true, routes: [{ pattern: '*@*', gateway: 'p1.test' }] });
+    pump.start();
+    // Without the rule this never returns: the pump throws after its step limit (a livelock).
+    pump.command('poe.net', { type: 'lookup', object: 'x@nowhere.test' });
+    const requests = [...written(pump, 'poe.net'), ...written(pump, 'p1.test'), ...written(pump, 'p2.test')]
+      .filter((frame): frame is Extract<Frame, { type: 'REQUEST' }> => frame.type === 'REQUEST')
+      .map((frame) => frame.hops);
+    // Poe starts at hopsMax; each proxy forwards with one less, down to the one that gets 0.
+    expect(requests.sort((a, b) => (b ?? 0) - (a ?? 0))).toEqual(
+      Array.from({ length: hopsMax + 1 }, (_, index) => hopsMax - index),
+    );
+    expect(pump.notes('fmtp.request.hops-exhausted')).toHaveLength(1);
+    expect(outcomes(pump, 'poe.net')).toEqual([
+      expect.objectContaining({ outcome: 'failure', step: 'gateway', reason: 'peer.failed: hops.exhausted' }),
+    ]);
+    // Every proxy lookup ended once: at "looking" (closed by proxy) or, for the last, in failure.
+    const proxied = [...outcomes(pump, 'p1.test'), ...outcomes(pump, 'p2.test')].map((o) => o.outcome);
+    expect(proxied.sort()).toEqual([...Array<string>(hopsMax - 1).fill('looking'), 'failure'].sort());
+  });
+
+  it('a chain of proxies longer than hopsMax ends at the proxy that gets HOPS 0 (hopsMax + 2 proxies, spec §5.3)', () => {
+    const pump = new Pump();
+    const proxies = Array.from({ length: hopsMax + 2 }, (_, index) => `p${index + 1}.test`);
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'p1.test' }] });
+    proxies.forEach((proxy, index) => {
+      const next = proxies[index + 1] ?? 'holder.test';
+      pump.add(proxy, { proxy: true, routes: [{ pattern: '*@*', gateway: next }] });
+    });
+    pump.add('holder.test', { cache: [{ address: 'x@far.test' }] });
+    pump.start();
+    pump.command('poe.net', { type: 'lookup', object: 'x@far.test' });
+    // p1 gets HOPS hopsMax, so p(hopsMax + 1) gets 0 and refuses to look; the holder is never asked.
+    expect(pump.notes('fmtp.request.hops-exhausted', `p${hopsMax + 1}.test`)).toHaveLength(1);
+    expect(pump.log.filter((line) => line.includes('connect holder.test'))).toEqual([]);
+    expect(outcomes(pump, 'poe.net')).toEqual([
+      expect.objectContaining({ outcome: 'failure', reason: 'peer.failed: hops.exhausted' }),
     ]);
   });
 

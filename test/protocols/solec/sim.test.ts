@@ -67,7 +67,7 @@ describe('solec: scenarios (simulator)', () => {
       expect(readFileSync(join(scenarioDir, file), 'utf8').startsWith('# ')).toBe(true);
     }
     for (const requirement of requirements) {
-      expect([...requirement.scenarios].sort(), requirement.id).toEqual(expected.get(requirement.id) ?? []);
+      expect([...(requirement.scenarios ?? [])].sort(), requirement.id).toEqual(expected.get(requirement.id) ?? []);
     }
   });
 });

@@ -1,0 +1,55 @@
+/**
+ * F140 invariants (src/protocols/f140/spec.md §4, §5). `f140.friendsOnly`: a user receives
+ * messages only from users its node lists as its friends (challenge-response admits friends
+ * only). `f140.authentic`: every delivered message was sent by a user, as that user.
+ */
+import type { TraceEvent } from '../trace/events.js';
+import { authenticDelivery, type SentMessage } from './delivery.js';
+import { field, list, text, type InvariantContext, type InvariantFactory } from './context.js';
+import type { Invariant } from './invariants.js';
+
+function sentBy(command: unknown): SentMessage[] {
+  const body = text(field(command, 'text'));
+  const type = field(command, 'type');
+  if (body === undefined || (type !== 'send' && type !== 'broadcast')) return [];
+  return [{ from: text(field(command, 'from')), to: type === 'send' ? text(field(command, 'to')) : undefined, body }];
+}
+
+/** Friends of each user, per node, lowercased (F140 names compare without case, spec.md §3). */
+function friendsByNode(context: InvariantContext): Map<string, Map<string, Set<string>>> {
+  const byNode = new Map<string, Map<string, Set<string>>>();
+  for (const node of context.nodes) {
+    if (node.protocol !== 'f140') continue;
+    const users = new Map<string, Set<string>>();
+    for (const user of list(field(node.config, 'users'))) {
+      const name = text(field(user, 'name'));
+      if (name === undefined) continue;
+      const friends = list(field(user, 'friends'))
+        .map((friend) => text(field(friend, 'user'))?.toLowerCase())
+        .filter((friend): friend is string => friend !== undefined);
+      users.set(name.toLowerCase(), new Set(friends));
+    }
+    byNode.set(node.id, users);
+  }
+  return byNode;
+}
+
+export function friendsOnly(context: InvariantContext): Invariant {
+  const friends = friendsByNode(context);
+  return {
+    name: 'f140.friendsOnly',
+    observe(event: TraceEvent) {
+      if (event.kind !== 'deliver') return undefined;
+      const users = friends.get(event.node);
+      if (users === undefined) return undefined;
+      const ofUser = users.get(event.user.toLowerCase());
+      if (ofUser?.has(event.from.toLowerCase())) return undefined;
+      return `${event.user} at ${event.node} received a message from ${event.from}, who is not a friend`;
+    },
+  };
+}
+
+export const f140Invariants: Readonly<Record<string, InvariantFactory>> = {
+  'f140.friendsOnly': friendsOnly,
+  'f140.authentic': (context) => authenticDelivery('f140.authentic', sentBy, context),
+};

@@ -1,0 +1,51 @@
+/**
+ * The fuzzer's command arbitraries: a workload (sends, with time passing) interleaved with a
+ * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt). Indices are drawn
+ * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
+ * are drawn more often than faults, as in a real network.
+ */
+import fc from 'fast-check';
+import { AdvanceCommand } from './advance.js';
+import { ClogCommand } from './clog.js';
+import type { PlanCommand } from './command.js';
+import { CorruptCommand } from './corrupt.js';
+import { CrashCommand } from './crash.js';
+import { HealCommand } from './heal.js';
+import { PartitionCommand } from './partition.js';
+import { RestartCommand } from './restart.js';
+import { SendCommand } from './send.js';
+import { SkewCommand } from './skew.js';
+import { UnclogCommand } from './unclog.js';
+
+export interface CommandOptions {
+  /** Commands per run at most. @defaultValue 24 */
+  readonly commandsMax?: number;
+  /** Draw faults at all (false: a workload on a quiet network). @defaultValue true */
+  readonly faults?: boolean;
+}
+
+const index = fc.nat({ max: 15 });
+
+export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterable<PlanCommand>> {
+  const workload: fc.Arbitrary<PlanCommand>[] = [
+    fc.tuple(index, index).map(([from, to]) => new SendCommand(from, to)),
+    fc.integer({ min: 1, max: 4_000 }).map((ms) => new AdvanceCommand(ms)),
+  ];
+  const faults: fc.Arbitrary<PlanCommand>[] = [
+    fc.tuple(index, index, fc.boolean()).map(([a, b, oneWay]) => new PartitionCommand(a, b, oneWay)),
+    index.map((i) => new HealCommand(i)),
+    fc.tuple(index, index).map(([a, b]) => new ClogCommand(a, b)),
+    index.map((i) => new UnclogCommand(i)),
+    index.map((i) => new CrashCommand(i)),
+    index.map((i) => new RestartCommand(i)),
+    fc.tuple(index, fc.integer({ min: -2_000, max: 2_000 })).map(([i, ms]) => new SkewCommand(i, ms)),
+    fc.tuple(index, index, fc.boolean()).map(([a, b, truncate]) => new CorruptCommand(a, b, truncate)),
+  ];
+  // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
+  // (faults are then a fifth of the commands).
+  const pool = [
+    ...Array.from({ length: 16 }, (_, i) => workload[i % workload.length]).filter((a) => a !== undefined),
+    ...(options.faults === false ? [] : faults),
+  ];
+  return fc.commands(pool, { maxCommands: options.commandsMax ?? 24 });
+}

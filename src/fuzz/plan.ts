@@ -1,0 +1,151 @@
+/**
+ * The fuzzer's model and the scenario it builds. Model-based commands (src/fuzz/commands/) act on
+ * a `Plan`: it records the steps at their virtual times, which faults are in force, and which
+ * messages were sent. The model knows which messages were accepted and where they should end up;
+ * it is never a second protocol implementation. `finishPlan` heals every fault, then writes the
+ * expectations the protocol's promise implies, and returns a scenario source (the shape of a
+ * scenario file), so a failing plan is a scenario file by construction.
+ *
+ * Must not: read a clock or a random source; everything comes from fast-check's draws.
+ */
+import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
+import type { FuzzProfile, FuzzUser, Topology } from './profile.js';
+
+export interface PlannedSend {
+  readonly atMs: number;
+  readonly from: FuzzUser;
+  readonly to: FuzzUser;
+  readonly body: string;
+  /** The sender's node was up, so the protocol took the message. */
+  readonly accepted: boolean;
+}
+
+/** Messages sent after the last heal, at most: one per pair of users that talked, up to this many. */
+const probesMax = 6;
+
+/** A fault's edge: where the network stopped (or started again) being quiet. */
+interface FaultMark {
+  readonly atMs: number;
+  readonly phase: 'begin' | 'end' | 'instant';
+}
+
+export class Plan {
+  nowMs: number;
+  readonly steps: Step[] = [];
+  readonly sends: PlannedSend[] = [];
+  readonly partitioned = new Map<string, readonly [string, string]>();
+  readonly clogged = new Map<string, readonly [string, string]>();
+  readonly crashed = new Set<string>();
+  private readonly marks: FaultMark[] = [];
+
+  constructor(
+    readonly profile: FuzzProfile,
+    readonly topology: Topology,
+  ) {
+    this.nowMs = profile.startMs;
+  }
+
+  /** Host `index` modulo the host count, so that commands shrink independently of the topology. */
+  host(index: number): string {
+    const hosts = this.topology.hosts;
+    return hosts[index % hosts.length] ?? '';
+  }
+
+  user(index: number): FuzzUser {
+    const users = this.topology.users;
+    const user = users[index % users.length];
+    if (user === undefined) throw new RangeError('a topology needs at least one user');
+    return user;
+  }
+
+  pairKey(a: string, b: string): string {
+    return a < b ? `${a}|${b}` : `${b}|${a}`;
+  }
+
+  faultsActive(): boolean {
+    return this.partitioned.size > 0 || this.clogged.size > 0 || this.crashed.size > 0;
+  }
+
+  add(step: Step, phase?: FaultMark['phase']): void {
+    this.steps.push(step);
+    if (phase !== undefined) this.marks.push({ atMs: step.atMs, phase });
+  }
+
+  send(from: FuzzUser, to: FuzzUser): void {
+    const body = `m${this.sends.length + 1}`;
+    this.add(this.profile.send(this.topology, from, to, body, this.nowMs));
+    this.sends.push({ atMs: this.nowMs, from, to, body, accepted: !this.crashed.has(from.node) });
+  }
+
+  /** Whether a message sent at `atMs` falls in a quiet window the protocol promises delivery in. */
+  private quietAround(atMs: number): boolean {
+    const { settleMs, withinMs } = this.profile.delivery;
+    let open = 0;
+    for (const mark of this.marks) {
+      if (mark.atMs > atMs) {
+        // A fault that begins while the message may still be in flight voids the promise.
+        if (mark.atMs < atMs + withinMs) return false;
+        continue;
+      }
+      if (mark.phase === 'begin') open += 1;
+      if (mark.phase === 'end') open -= 1;
+      if (mark.atMs > atMs - settleMs) return false;
+    }
+    return open === 0;
+  }
+
+  /** Heals everything still broken, then writes the expectations. */
+  finish(seed: number, name: string): ScenarioFile {
+    const healMs = this.nowMs + 1;
+    for (const pair of this.partitioned.values()) this.add({ atMs: healMs, do: 'heal', between: [...pair] }, 'end');
+    for (const pair of this.clogged.values()) this.add({ atMs: healMs, do: 'unclog', between: [...pair] }, 'end');
+    for (const node of this.crashed) this.add({ atMs: healMs, do: 'restart', node }, 'end');
+    const anyFault = this.marks.length > 0;
+    const lastFaultMs = this.marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
+    const { durable, settleMs, withinMs } = this.profile.delivery;
+    if (anyFault) {
+      // Liveness once faults heal: each pair of users that talked sends once more on the healed,
+      // quiet network, and that message is promised whatever the protocol keeps across faults.
+      const probeMs = Math.max(healMs, lastFaultMs) + settleMs;
+      for (const step of this.profile.afterHeal?.(this.topology, probeMs - settleMs / 2) ?? []) this.add(step);
+      const pairs = new Map<string, PlannedSend>();
+      for (const send of this.sends) pairs.set(`${send.from.address}>${send.to.address}`, send);
+      this.nowMs = probeMs;
+      for (const send of [...pairs.values()].slice(0, probesMax)) this.send(send.from, send.to);
+    }
+
+    const promised = new Map<string, { bodies: string[]; byMs: number }>();
+    for (const send of this.sends) {
+      if (!send.accepted || !this.profile.promises(this.topology, send.from, send.to)) continue;
+      let byMs: number;
+      if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
+      else if (this.quietAround(send.atMs)) byMs = send.atMs + withinMs;
+      else continue;
+      const entry = promised.get(send.to.address) ?? { bodies: [], byMs: 0 };
+      entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body) ?? send.body);
+      entry.byMs = Math.max(entry.byMs, byMs);
+      promised.set(send.to.address, entry);
+    }
+    const expect: Expectation[] = [
+      { always: 'noDuplicateDelivery' },
+      ...this.profile.invariants.map((invariant): Expectation => ({ always: invariant })),
+    ];
+    let endMs = Math.max(healMs, this.nowMs);
+    for (const [to, entry] of promised) {
+      expect.push({ byMs: entry.byMs, delivered: { to, bodies: entry.bodies, exactly: false } });
+      endMs = Math.max(endMs, entry.byMs);
+    }
+    return {
+      name,
+      protocol: this.profile.protocol,
+      seed,
+      nodes: this.topology.nodes,
+      ...(this.topology.dns.length > 0 ? { dns: [...this.topology.dns] } : {}),
+      network: this.topology.network,
+      steps: this.steps,
+      expect,
+      // The run stops when quiet or at the last deadline plus a margin; events bound a livelock.
+      limits: { timeMsMax: endMs + 1_000, eventsMax: 200_000 },
+    };
+  }
+}

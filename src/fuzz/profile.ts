@@ -1,0 +1,58 @@
+/**
+ * What the fuzzer needs to know about one protocol: how to draw a topology (nodes, configs, DNS,
+ * network), how a user sends a message, and what the protocol promises about delivery. The
+ * promise is what turns a generated run into a verdict, so it is stated conservatively, from the
+ * protocol's spec.md: a protocol with durable queues (F140) promises every accepted message once
+ * faults heal; the others promise messages sent while the network is quiet.
+ */
+import type fc from 'fast-check';
+import type { ScenarioFile, Step } from '../scenario/schema.js';
+
+/** A user that can send and receive: its address, and the node that acts for it. */
+export interface FuzzUser {
+  readonly address: string;
+  /** The node a `command` step goes to when this user sends. */
+  readonly node: string;
+}
+
+/** One drawn topology: everything of a scenario but its steps and expectations. */
+export interface Topology {
+  readonly nodes: ScenarioFile['nodes'];
+  readonly dns: NonNullable<ScenarioFile['dns']>;
+  readonly network: NonNullable<ScenarioFile['network']>;
+  readonly users: readonly FuzzUser[];
+  /** Hosts that faults may cut apart (partition, clog, corrupt). */
+  readonly hosts: readonly string[];
+  /** Nodes that may crash and restart. */
+  readonly crashable: readonly string[];
+}
+
+export interface DeliveryPromise {
+  /** Queues survive faults and crashes: every accepted message is delivered once all faults heal. */
+  readonly durable: boolean;
+  /** How long after the last fault ends the protocol needs before its promise holds again. */
+  readonly settleMs: number;
+  /** How long a message sent on a quiet network may take. */
+  readonly withinMs: number;
+}
+
+export interface FuzzProfile {
+  readonly protocol: string;
+  readonly topology: fc.Arbitrary<Topology>;
+  /** The step that makes `from` send `body` to `to` at `atMs`. */
+  send(topology: Topology, from: FuzzUser, to: FuzzUser, body: string, atMs: number): Step;
+  /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
+  promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
+  readonly delivery: DeliveryPromise;
+  /** The body the recipient sees for a sent `body` (Bester delivers the message's data as JSON). */
+  deliveredBody?(to: FuzzUser, body: string): string;
+  /** The first instant the workload may start (sessions log in and services register first). */
+  readonly startMs: number;
+  /**
+   * Steps users take once every fault has healed, before the closing messages (SOLEC clients log
+   * in again: the protocol has no reconnect of its own, spec.md §4).
+   */
+  afterHeal?(topology: Topology, atMs: number): Step[];
+  /** Named invariants (src/check/registry.ts) every generated scenario asks for. */
+  readonly invariants: readonly string[];
+}

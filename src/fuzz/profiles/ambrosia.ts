@@ -1,0 +1,70 @@
+/**
+ * Ambrosia topologies: one gateway for domain a.test with two or three client accounts, and one
+ * or two services registered for (a.test, client) and (a.test, server), taking turns (round
+ * robin, spec.md §3). Clients send to each other through the gateway and a service. Delivery is
+ * promised on a quiet network only: a service that crashes takes its unacked stanzas with it
+ * unless another retransmits them (spec.md §4).
+ */
+import fc from 'fast-check';
+import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
+import { networkArbitrary } from './network.js';
+
+const topology: fc.Arbitrary<Topology> = fc
+  .tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), networkArbitrary)
+  .map(([userCount, serviceCount, network]) => {
+    const names = Array.from({ length: userCount }, (_, k) => `u${k + 1}`);
+    const nodes: Topology['nodes'] = {
+      'gw.test': {
+        config: { role: 'gateway', accounts: names.map((name) => ({ jid: `${name}@a.test`, password: `pw-${name}` })) },
+      },
+    };
+    const services = Array.from({ length: serviceCount }, (_, k) => `im${k + 1}.a.test`);
+    for (const service of services) {
+      nodes[service] = {
+        config: {
+          role: 'service',
+          name: service,
+          gateways: [{ host: 'gw.test', port: 5347 }],
+          registrations: [
+            { domain: 'a.test', type: 'client' },
+            { domain: 'a.test', type: 'server' },
+          ],
+        },
+      };
+    }
+    const users: FuzzUser[] = names.map((name) => ({ address: `${name}@a.test`, node: `${name}.a.test` }));
+    for (const user of users) {
+      nodes[user.node] = {
+        config: {
+          role: 'client',
+          jid: user.address,
+          password: `pw-${user.address.split('@')[0] ?? ''}`,
+          gateway: { host: 'gw.test', port: 5222 },
+        },
+      };
+    }
+    const clients = users.map((user) => user.node);
+    return {
+      nodes,
+      dns: [],
+      network,
+      users,
+      hosts: ['gw.test', ...services, ...clients],
+      crashable: [...services, ...clients],
+    };
+  });
+
+export const ambrosiaProfile: FuzzProfile = {
+  protocol: 'ambrosia',
+  topology,
+  send: (_topology, from, to, body, atMs) => ({
+    atMs,
+    do: 'command',
+    node: from.node,
+    command: { type: 'send', to: to.address, body, id: body },
+  }),
+  promises: () => true,
+  delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
+  startMs: 500,
+  invariants: ['ambrosia.authentic'],
+};

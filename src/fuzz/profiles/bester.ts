@@ -1,0 +1,91 @@
+/**
+ * Bester topologies: one or two servers on their own hosts, each with handler processes on the
+ * same host (local sockets): `M` delivers to local clients (sendClients by the `to` field), and
+ * with two servers `X` / `Y` carry a message to the other server (sendServers), where the same
+ * type delivers to its clients. One to three clients per server. Bester keeps nothing for a
+ * client that is not connected, and reports a failed forward as a bad status: delivery is
+ * promised on a quiet network only (spec.md §4).
+ */
+import fc from 'fast-check';
+import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
+import { hostNames, networkArbitrary } from './network.js';
+
+const crossType = ['X', 'Y'] as const;
+
+const topology: fc.Arbitrary<Topology> = fc
+  .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }), networkArbitrary)
+  .map(([clientsPerServer, network]) => {
+    const servers = hostNames('s', clientsPerServer.length);
+    const nodes: Topology['nodes'] = {};
+    const users: FuzzUser[] = [];
+    servers.forEach((server, i) => {
+      const id = server.replace('.test', '');
+      const handlers: Record<string, { path: string }> = { M: { path: '/m.sock' } };
+      nodes[`${id}-m`] = {
+        host: server,
+        config: { role: 'handler', path: '/m.sock', rule: { command: 'sendClients', usernamesField: 'to' } },
+      };
+      if (servers.length === 2) {
+        const other = servers[1 - i] ?? server;
+        // Type X goes from s1 to s2 and Y from s2 to s1: the sender's handler forwards, the
+        // receiver's handler of the same type delivers.
+        const outbound = crossType[i] ?? 'X';
+        const inbound = crossType[1 - i] ?? 'Y';
+        handlers[outbound] = { path: '/out.sock' };
+        handlers[inbound] = { path: '/in.sock' };
+        nodes[`${id}-out`] = {
+          host: server,
+          config: { role: 'handler', path: '/out.sock', rule: { command: 'sendServers', servers: [`${other}:2223`] } },
+        };
+        nodes[`${id}-in`] = {
+          host: server,
+          config: { role: 'handler', path: '/in.sock', rule: { command: 'sendClients', usernamesField: 'to' } },
+        };
+      }
+      nodes[id] = { host: server, config: { role: 'server', handlers } };
+      for (let k = 1; k <= (clientsPerServer[i] ?? 1); k += 1) {
+        const name = `${id}u${k}`;
+        nodes[name] = {
+          host: `${name}.test`,
+          config: { role: 'client', server: { host: server }, username: name, password: 'pw' },
+        };
+        users.push({ address: name, node: name });
+      }
+    });
+    const clients = users.map((user) => user.node);
+    return {
+      nodes,
+      dns: [],
+      network,
+      users,
+      // Faults cut servers apart, never a client from its server: a Bester client has no way to
+      // reconnect (spec.md §9 has no login command), so a lost client session is lost for good
+      // and no delivery could be promised after it. Clients crash and restart instead.
+      hosts: servers.length > 1 ? servers : [...servers, ...clients.map((client) => `${client}.test`)].slice(0, 1),
+      crashable: clients,
+    };
+  });
+
+function serverOf(user: FuzzUser): string {
+  return user.address.slice(0, user.address.indexOf('u'));
+}
+
+export const besterProfile: FuzzProfile = {
+  protocol: 'bester',
+  topology,
+  send: (_topology, from, to, body, atMs) => {
+    const source = serverOf(from);
+    const messageType = source === serverOf(to) ? 'M' : source === 's1' ? 'X' : 'Y';
+    return {
+      atMs,
+      do: 'command',
+      node: from.node,
+      command: { type: 'send', messageType, id: body, data: { to: to.address, text: body } },
+    };
+  },
+  promises: () => true,
+  deliveredBody: (to, body) => JSON.stringify({ to: to.address, text: body }),
+  delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
+  startMs: 500,
+  invariants: ['bester.authentic'],
+};

@@ -1,0 +1,93 @@
+/**
+ * F140 topologies: two or three nodes with one or two users each, and a random friendship graph
+ * across nodes (each friendship with its own challenge-response pairs, spec.md §4). Users send to
+ * friends and to strangers alike: a stranger must never receive anything (`f140.friendsOnly`).
+ * F140 queues durably and retries (spec.md §5), so every message a friend accepted is promised
+ * once all faults heal. Retry and request timeouts are short so that runs recover quickly.
+ */
+import fc from 'fast-check';
+import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
+import { hostNames, networkArbitrary } from './network.js';
+
+interface Friendship {
+  readonly a: FuzzUser;
+  readonly b: FuzzUser;
+}
+
+function friendsOf(topology: Topology, user: FuzzUser): Set<string> {
+  const friends = new Set<string>();
+  const config = topology.nodes[user.node]?.config as { users?: { name: string; friends: { user: string }[] }[] };
+  for (const entry of config.users ?? []) {
+    if (entry.name === user.address) for (const friend of entry.friends) friends.add(friend.user);
+  }
+  return friends;
+}
+
+const topology: fc.Arbitrary<Topology> = fc
+  .tuple(
+    fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 3 }),
+    fc.array(fc.boolean(), { minLength: 15, maxLength: 15 }),
+    networkArbitrary,
+  )
+  .map(([usersPerNode, friendBits, network]) => {
+    const hosts = hostNames('n', usersPerNode.length);
+    const users: FuzzUser[] = hosts.flatMap((host, i) =>
+      Array.from({ length: usersPerNode[i] ?? 1 }, (_, k) => ({ address: `u${k + 1}@${host}`, node: host })),
+    );
+    const friendships: Friendship[] = [];
+    let bit = 0;
+    for (let i = 0; i < users.length; i += 1) {
+      for (let j = i + 1; j < users.length; j += 1) {
+        const a = users[i];
+        const b = users[j];
+        if (a === undefined || b === undefined || a.node === b.node) continue;
+        // The first cross-node pair is always friends, so every topology has someone to talk to.
+        if (bit === 0 || friendBits[bit % friendBits.length] === true) friendships.push({ a, b });
+        bit += 1;
+      }
+    }
+    const nodes: Topology['nodes'] = {};
+    for (const host of hosts) {
+      const local = users.filter((user) => user.node === host);
+      nodes[host] = {
+        config: {
+          retryMsBase: 200,
+          retryMsMax: 2_000,
+          requestTimeoutMs: 2_000,
+          users: local.map((user) => ({
+            name: user.address,
+            friends: friendships.flatMap(({ a, b }) => {
+              const other = a === user ? b : b === user ? a : undefined;
+              if (other === undefined) return [];
+              const [out, into] = a === user ? ['ab', 'ba'] : ['ba', 'ab'];
+              const tag = `${a.address}-${b.address}`;
+              return [
+                {
+                  user: other.address,
+                  host: other.node,
+                  outbound: { challenge: `c-${out}-${tag}`, response: `r-${out}-${tag}` },
+                  inbound: { challenge: `c-${into}-${tag}`, response: `r-${into}-${tag}` },
+                },
+              ];
+            }),
+          })),
+        },
+      };
+    }
+    return { nodes, dns: [], network, users, hosts, crashable: hosts };
+  });
+
+export const f140Profile: FuzzProfile = {
+  protocol: 'f140',
+  topology,
+  send: (_topology, from, to, body, atMs) => ({
+    atMs,
+    do: 'command',
+    node: from.node,
+    command: { type: 'send', from: from.address, to: to.address, text: body },
+  }),
+  promises: (topology, from, to) => friendsOf(topology, from).has(to.address),
+  delivery: { durable: true, settleMs: 6_000, withinMs: 3_000 },
+  startMs: 100,
+  invariants: ['f140.friendsOnly', 'f140.authentic'],
+};

@@ -1,0 +1,47 @@
+/**
+ * FMTP topologies: two or three domains, each served by its own node (MX to itself), with one or
+ * two users each. Users send across domains (spec.md §10 `send`; a user's server relays to the
+ * recipient's MX). FMTP keeps no durable outbox, so delivery is promised for messages sent on a
+ * quiet network only.
+ */
+import fc from 'fast-check';
+import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
+import { hostNames, networkArbitrary } from './network.js';
+
+const topology: fc.Arbitrary<Topology> = fc
+  .tuple(fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 3 }), networkArbitrary)
+  .map(([usersPerDomain, network]) => {
+    const domains = hostNames('d', usersPerDomain.length);
+    const users: FuzzUser[] = [];
+    const nodes: Topology['nodes'] = {};
+    domains.forEach((domain, i) => {
+      const addresses = Array.from({ length: usersPerDomain[i] ?? 1 }, (_, k) => `u${k + 1}@${domain}`);
+      nodes[domain] = { config: { users: addresses.map((address) => ({ address })) } };
+      users.push(...addresses.map((address) => ({ address, node: domain })));
+    });
+    return {
+      nodes,
+      dns: domains.map((domain) => ({ name: domain, type: 'MX' as const, value: `10 ${domain}` })),
+      network,
+      users,
+      hosts: domains,
+      crashable: domains,
+    };
+  });
+
+export const fmtpProfile: FuzzProfile = {
+  protocol: 'fmtp',
+  topology,
+  send: (_topology, from, to, body, atMs) => ({
+    atMs,
+    do: 'command',
+    node: from.node,
+    command: { type: 'send', from: from.address, to: to.address, body },
+  }),
+  // Only across domains: a send to a user of the sender's own domain is refused as unreachable
+  // (see docs/fuzzing.md, "Findings").
+  promises: (_topology, from, to) => from.node !== to.node,
+  delivery: { durable: false, settleMs: 6_000, withinMs: 3_000 },
+  startMs: 100,
+  invariants: ['fmtp.authentic'],
+};

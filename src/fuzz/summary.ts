@@ -1,0 +1,46 @@
+/**
+ * The summary of fuzz campaigns, for reports/fuzz/: per protocol the runs done, failures, runs
+ * per second and the counterexamples written. Pure: the CLI measures time and writes the files.
+ */
+
+export interface ProtocolSummary {
+  readonly protocol: string;
+  readonly canary?: string;
+  readonly baseSeed: number;
+  readonly shard: string;
+  readonly workers: number;
+  readonly runs: number;
+  /** The fuzz seeds of the runs done, ascending (shards of one campaign are disjoint and cover it). */
+  readonly seeds: readonly number[];
+  readonly failures: number;
+  readonly errors: number;
+  readonly wallMs: number;
+  readonly runsPerSecond: number;
+  readonly counterexamples: readonly {
+    readonly seed: number;
+    readonly file: string;
+    readonly replay: string;
+    readonly steps: number;
+  }[];
+}
+
+export function summaryMarkdown(summaries: readonly ProtocolSummary[]): string {
+  const lines = [
+    '# Fuzz summary',
+    '',
+    '| protocol | runs | failures | errors | runs/s | workers | shard | base seed |',
+    '|---|---:|---:|---:|---:|---:|---|---:|',
+    ...summaries.map(
+      (s) =>
+        `| ${s.protocol}${s.canary ? ` (canary ${s.canary})` : ''} | ${s.runs} | ${s.failures} | ${s.errors} | ${s.runsPerSecond.toFixed(1)} | ${s.workers} | ${s.shard} | ${s.baseSeed} |`,
+    ),
+    '',
+  ];
+  const found = summaries.flatMap((s) => s.counterexamples.map((c) => ({ protocol: s.protocol, ...c })));
+  if (found.length > 0) {
+    lines.push('## Counterexamples', '');
+    for (const c of found) lines.push(`- ${c.protocol} seed ${c.seed} (${c.steps} steps): \`${c.replay}\``);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
