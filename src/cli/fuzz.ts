@@ -8,6 +8,8 @@
  *
  * Wall time lives here only: the progress line and `--time-budget`.
  */
+import { Presets, SingleBar } from 'cli-progress';
+import { parseDurationMs } from '../core/time.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UsageError } from '../core/errors.js';
@@ -34,15 +36,26 @@ export interface FuzzCommandOptions {
   readonly progress?: boolean;
 }
 
-/** What draws progress. A one-line swap to `cli-progress` (a SingleBar has the same three calls). */
+/** What draws progress: a cli-progress bar on a terminal, plain lines elsewhere (CI logs). */
 export interface ProgressBar {
   start(total: number): void;
   update(done: number, line: string): void;
   stop(): void;
 }
 
-/** On a TTY, one line redrawn in place; elsewhere (CI), a line every tenth of the campaign. */
+/** On a TTY, a cli-progress bar redrawn in place; elsewhere (CI), a line every tenth of the campaign. */
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): ProgressBar {
+  if (stream.isTTY) {
+    const bar = new SingleBar(
+      { stream, format: '{line}', hideCursor: true, clearOnComplete: false },
+      Presets.shades_classic,
+    );
+    return {
+      start: (count) => bar.start(count, 0, { line: '' }),
+      update: (done, line) => bar.update(done, { line }),
+      stop: () => bar.stop(),
+    };
+  }
   let total = 0;
   let every = 1;
   let lastShown = 0;
@@ -52,25 +65,18 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progre
       every = Math.max(1, Math.floor(count / 10));
     },
     update(done, line) {
-      if (stream.isTTY) stream.write(`\r\x1b[2K${line}`);
-      else if (done - lastShown >= every || done === total) {
+      if (done - lastShown >= every || done === total) {
         lastShown = done;
         stream.write(`${line}\n`);
       }
     },
-    stop() {
-      if (stream.isTTY) stream.write('\n');
-    },
+    stop() {},
   };
 }
 
 /** `60s`, `2m`, `500ms`, or plain seconds. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+)(ms|s|m)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const value = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return unit === 'ms' ? value : unit === 's' ? value * 1_000 : value * 60_000;
+  return parseDurationMs(/^\d+$/.test(text.trim()) ? `${text.trim()}s` : text);
 }
 
 function barLine(protocol: string, done: number, total: number, failures: number, startedMs: number): string {
