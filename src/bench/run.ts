@@ -5,10 +5,14 @@
  *
  * Wall clock is allowed here (benchmarks only); nothing here runs inside a simulation.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { echo } from '../protocols/echo/index.js';
+import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js';
+import { runScenario } from '../scenario/run.js';
+import { solecFederation } from './federation.js';
+import { memoryInChild } from './memory.js';
 import { World } from '../sim/network.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder } from '../trace/recorder.js';
@@ -23,7 +27,9 @@ export interface BenchFigure {
   readonly note: string;
 }
 
+/** Repetitions of the quick figures; the heavy ones (federations, memory) run `heavyRepetitions`. */
 const repetitions = 5;
+const heavyRepetitions = 3;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -118,12 +124,13 @@ export function echoFederation(
   messages: number,
   recording: boolean,
 ): { events: number; delivered: number } {
+  // Recording off: nothing kept, nothing hashed, so the world skips building event bodies.
   const sim = new Simulator();
   const nodes = [{ id: 'server.test', host: 'server.test', protocol: 'echo' }];
   for (let c = 0; c < clients; c++) nodes.push({ id: `c${c}.test`, host: `c${c}.test`, protocol: 'echo' });
   const trace = new TraceRecorder(
     { format: 'fedsim-trace', version: 1, scenario: 'bench/echo', seed: 1, protocols: ['echo'], nodes },
-    { keepLines: recording, keepEvents: recording },
+    { keepLines: recording, keepEvents: recording, hash: recording },
   );
   const world = new World(sim, 1, trace, { delayMsMin: 1, delayMsMax: 10 });
   const config = { port: 7, idleMs: 60_000, retryMs: 100, attemptsMax: 3 };
@@ -142,77 +149,249 @@ export interface BenchOptions {
   readonly scale: number;
   readonly outDir: string;
   readonly log?: (line: string) => void;
+  /** Skip the headless-Chromium viewer figure. */
+  readonly skipViewer?: boolean;
+}
+
+/** A three-node echo scenario with a partition, a heal, a crash and a restart: the fuzz figure's case. */
+const fuzzCase = `
+name: bench/fuzz-3-nodes
+protocol: echo
+seed: 1
+nodes:
+  a.test: { config: { idleMs: 30000 } }
+  b.test: { config: { idleMs: 30000 } }
+  c.test: { config: { idleMs: 30000 } }
+network: { delayMsMin: 1, delayMsMax: 40, resetTimeoutMs: 3000 }
+steps:
+  - { atMs: 0, do: command, node: a.test, command: { type: send, to: b.test, body: one } }
+  - { atMs: 10, do: command, node: c.test, command: { type: send, to: a.test, body: two } }
+  - { atMs: 50, do: partition, between: [a.test, b.test] }
+  - { atMs: 60, do: command, node: a.test, command: { type: send, to: b.test, body: three } }
+  - { atMs: 200, do: crash, node: c.test }
+  - { atMs: 900, do: heal, between: [a.test, b.test] }
+  - { atMs: 1000, do: restart, node: c.test }
+  - { atMs: 1100, do: command, node: b.test, command: { type: send, to: c.test, body: four } }
+expect:
+  - always: noDuplicateDelivery
+  - { byMs: 5000, delivered: { to: echo@b.test, bodies: [one], exactly: false } }
+limits: { timeMsMax: 60000, eventsMax: 10000 }
+`;
+
+/** Every scenario under `scenarios/<protocol>/`, loaded once. */
+function scenariosOf(protocol: string): Scenario[] {
+  const dir = join('scenarios', protocol);
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort()
+    .map((file) => loadScenario(join(dir, file)));
+}
+
+interface Series {
+  readonly name: string;
+  readonly unit: string;
+  readonly note: string;
+  readonly values: number[];
+  /** Compared with the bare loop's events per second (a rate); undefined for times and sizes. */
+  readonly rate: boolean;
+}
+
+function format(value: number, unit: string): string {
+  if (unit === 'ms' || unit === 's') return value.toFixed(1);
+  if (unit === 'MiB' || unit === 'KiB') return value.toFixed(2);
+  return Math.round(value).toLocaleString('en-US');
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   const log = options.log ?? console.log;
-  const loopEvents = 1_000_000 * options.scale;
+  const scale = options.scale;
+  const loopEvents = 1_000_000 * scale;
   const clients = 50;
-  const messages = 40 * options.scale;
+  const messages = 40 * scale;
+  const federationMessages = 5_000 * scale;
+  const hourMessagesPerClientMinute = 1;
+  // 500 clients, one message each per minute of the hour: 30,000 messages.
+  const fuzzCases = 100 * scale;
+  const protocolNames = ['echo', 'fmtp', 'f140', 'solec', 'bester', 'ambrosia'];
+  const suites = new Map(protocolNames.map((name) => [name, scenariosOf(name)]));
+  const poe = loadScenario(join('scenarios', 'fmtp', 'poe-lenore.yaml'));
+  const fuzz = parseScenario(fuzzCase, 'bench/fuzz-3-nodes.yaml');
 
   // Warm up the JIT on every path before measuring.
   bareEventLoop(100_000);
   simulatorLoop(100_000);
   echoFederation(5, 5, true);
+  solecFederation({ nodes: 40, messages: 400, spanMs: 2_000 });
+  for (const suite of suites.values()) for (const scenario of suite) runScenario(scenario);
 
-  const bare: number[] = [];
-  const simLoop: number[] = [];
-  const fedEvents: number[] = [];
-  const fedMessages: number[] = [];
-  const fedEventsOff: number[] = [];
+  const series = new Map<string, Series>();
+  const add = (name: string, unit: string, note: string, value: number, rate = true) => {
+    const entry = series.get(name) ?? { name, unit, note, values: [], rate };
+    entry.values.push(value);
+    series.set(name, entry);
+  };
+  const seconds = (fn: () => void): number => {
+    const started = performance.now();
+    fn();
+    return (performance.now() - started) / 1000;
+  };
+  const bare = () =>
+    add(
+      'bare heap event loop',
+      'events/s',
+      `${loopEvents} closure events`,
+      timed(() => bareEventLoop(loopEvents)).perSecond,
+    );
+
   for (let r = 0; r < repetitions; r++) {
-    bare.push(timed(() => bareEventLoop(loopEvents)).perSecond);
-    simLoop.push(timed(() => simulatorLoop(loopEvents)).perSecond);
+    log(`repetition ${r + 1}/${repetitions}`);
+    bare();
+    add(
+      'simulator event loop',
+      'events/s',
+      "same workload on fedsim's EventQueue + Simulator",
+      timed(() => simulatorLoop(loopEvents)).perSecond,
+    );
     let delivered = 0;
     const on = timed(() => {
       const result = echoFederation(clients, messages, true);
       delivered = result.delivered;
       return result.events;
     });
-    fedEvents.push(on.perSecond);
-    fedMessages.push((delivered / on.count) * on.perSecond);
-    fedEventsOff.push(timed(() => echoFederation(clients, messages, false).events).perSecond);
-  }
-  const bareMedian = median(bare);
-  const figures: BenchFigure[] = [
-    {
-      name: 'bare heap event loop',
-      value: bareMedian,
-      unit: 'events/s',
-      ratioToBare: 1,
-      note: `${loopEvents} closure events`,
-    },
-    {
-      name: 'simulator event loop',
-      value: median(simLoop),
-      unit: 'events/s',
-      ratioToBare: median(simLoop) / bareMedian,
-      note: "same workload on fedsim's EventQueue + Simulator",
-    },
-    {
-      name: 'echo federation, trace recorded',
-      value: median(fedEvents),
-      unit: 'events/s',
-      ratioToBare: median(fedEvents) / bareMedian,
-      note: `${clients} clients x ${messages} messages over streams, xstate on both sides`,
-    },
-    {
-      name: 'echo federation, trace off',
-      value: median(fedEventsOff),
-      unit: 'events/s',
-      ratioToBare: median(fedEventsOff) / bareMedian,
-      note: 'same run without keeping trace lines or events',
-    },
-    {
-      name: 'echo federation, messages delivered',
-      value: median(fedMessages),
-      unit: 'messages/s',
-      ratioToBare: median(fedMessages) / bareMedian,
-      note: 'end-to-end echo round trips (ECHO delivered + REPLY delivered) per wall second',
-    },
-  ];
+    add(
+      'echo federation, trace recorded',
+      'events/s',
+      `${clients} clients x ${messages} messages over streams`,
+      on.perSecond,
+    );
+    add(
+      'echo federation, trace off',
+      'events/s',
+      'same run, recording off (events counted only)',
+      timed(() => echoFederation(clients, messages, false).events).perSecond,
+    );
+    add(
+      'echo federation, messages delivered',
+      'messages/s',
+      'end-to-end deliveries per wall second, trace recorded',
+      (delivered / on.count) * on.perSecond,
+    );
 
-  if (chromiumAvailable()) {
+    for (const [name, suite] of suites) {
+      let count = 0;
+      const wall = seconds(() => {
+        for (const scenario of suite)
+          count += runScenario(scenario, { recorder: { keepLines: false } }).world.deliveries.length;
+      });
+      add(
+        `${name} scenarios, messages delivered`,
+        'messages/s',
+        `all ${suite.length} bundled scenarios, checkers on, lines not kept; includes setup`,
+        count / wall,
+      );
+    }
+
+    let poeVirtualMs = 0;
+    const poeWall = seconds(() => {
+      for (let k = 0; k < 20; k++) poeVirtualMs += runScenario(poe).outcome.atMs;
+    });
+    add(
+      'Poe/Lenore scenario, virtual time',
+      'virtual s per wall s',
+      'fmtp/poe-lenore with full recording, run 20 times',
+      poeVirtualMs / 1000 / poeWall,
+    );
+
+    let fuzzOk = 0;
+    const fuzzWall = seconds(() => {
+      for (let k = 0; k < fuzzCases; k++) {
+        if (runScenario(fuzz, { seed: r * fuzzCases + k + 1, recorder: { keepLines: false } }).verdict === 'pass')
+          fuzzOk += 1;
+      }
+    });
+    add(
+      'fuzz cases, 3 nodes with faults',
+      'cases/s',
+      `${fuzzCases} seeds of a 3-node echo case (partition, heal, crash, restart), checkers on; ${fuzzOk} passed`,
+      fuzzCases / fuzzWall,
+    );
+  }
+
+  for (let r = 0; r < heavyRepetitions; r++) {
+    log(`heavy repetition ${r + 1}/${heavyRepetitions}`);
+    bare();
+    let result: ReturnType<typeof solecFederation> | undefined;
+    const wall = seconds(() => {
+      result = solecFederation({
+        nodes: 1_000,
+        messages: federationMessages,
+        spanMs: 60_000,
+        recorder: { keepLines: false, keepEvents: false, hash: false },
+      });
+    });
+    const delivered = result?.delivered ?? 0;
+    add(
+      'SOLEC 1,000-node federation, messages delivered',
+      'messages/s',
+      `${delivered} of ${federationMessages} messages (1,000,000 at --scale 200), recording off; build and key derivation included`,
+      delivered / wall,
+    );
+    add(
+      'SOLEC 1,000-node federation, run phase',
+      'messages/s',
+      'the same, counting only the run (setup excluded)',
+      delivered / (result?.runSeconds ?? wall),
+    );
+
+    // The one-hour federation is the longest figure: once by default, every heavy repetition from --scale 2.
+    if (r > 0 && scale < 2) continue;
+    let hour: ReturnType<typeof solecFederation> | undefined;
+    const hourWall = seconds(() => {
+      hour = solecFederation({
+        nodes: 1_000,
+        messages: 500 * 60 * hourMessagesPerClientMinute,
+        spanMs: 3_600_000,
+        recorder: { keepLines: false, keepEvents: false, hash: false },
+      });
+    });
+    add(
+      'one-hour 1,000-node SOLEC federation, wall time',
+      's',
+      `${hour?.delivered ?? 0} messages, one per client per minute, recording off (goal: under 60 s)`,
+      hourWall,
+      false,
+    );
+    add(
+      'one-hour 1,000-node SOLEC federation, virtual time',
+      'virtual s per wall s',
+      'the same run',
+      (hour?.virtualMs ?? 0) / 1000 / hourWall,
+    );
+  }
+
+  // Memory varies little between runs and costs a child process of 100,000 nodes: measured once.
+  const memory = memoryInChild(100_000);
+  add(
+    'memory per node at 100,000 nodes',
+    'KiB',
+    `F140 nodes with one friend each (a peer machine per node), started and quiet; heap after GC in a child process; ${((memory.heapBytes - memory.baselineHeapBytes) / 2 ** 30).toFixed(2)} GiB heap, ${(memory.rssBytes / 2 ** 30).toFixed(2)} GiB RSS in all`,
+    (memory.heapBytes - memory.baselineHeapBytes) / memory.nodes / 1024,
+    false,
+  );
+
+  const bareMedian = median(series.get('bare heap event loop')?.values ?? []);
+  const figures: BenchFigure[] = [...series.values()].map((entry) => {
+    const value = median(entry.values);
+    return {
+      name: entry.name,
+      value,
+      unit: entry.unit,
+      ...(entry.rate && entry.unit !== 'virtual s per wall s' ? { ratioToBare: value / bareMedian } : {}),
+      note: `${entry.note} (median of ${entry.values.length})`,
+    };
+  });
+
+  if (!options.skipViewer && chromiumAvailable()) {
     const viewer = await benchViewer();
     figures.push(
       {
@@ -240,20 +419,16 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
 
   const rows = figures.map(
     (f) =>
-      `| ${f.name} | ${f.unit === 'ms' ? f.value.toFixed(1) : Math.round(f.value).toLocaleString('en-US')} ${f.unit} | ${f.ratioToBare === undefined ? '' : f.ratioToBare.toFixed(3)} | ${f.note} |`,
+      `| ${f.name} | ${format(f.value, f.unit)} ${f.unit} | ${f.ratioToBare === undefined ? '' : f.ratioToBare.toFixed(4)} | ${f.note} |`,
   );
-  const table = [
-    '| measurement | median of ' + repetitions + ' | ratio to bare loop | note |',
-    '|---|---|---|---|',
-    ...rows,
-  ].join('\n');
+  const table = ['| measurement | median | ratio to bare loop | note |', '|---|---|---|---|', ...rows].join('\n');
   log(table);
   mkdirSync(options.outDir, { recursive: true });
-  const payload = { node: process.version, repetitions, figures };
+  const payload = { node: process.version, scale, repetitions, heavyRepetitions, figures };
   writeFileSync(join(options.outDir, 'simulator.json'), JSON.stringify(payload, null, 2) + '\n');
   writeFileSync(
     join(options.outDir, 'simulator.md'),
-    `# Simulator benchmark\n\nNode ${process.version}, median of ${repetitions} runs.\n\n${table}\n`,
+    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run.\n\n${table}\n`,
   );
   log(`figures written to ${join(options.outDir, 'simulator.json')} and simulator.md`);
   return figures;

@@ -1,7 +1,7 @@
 /**
  * Runs a protocol's xstate machine inside a node, sans-IO: the actor's `after` timers use the
  * host's injected clock, its emitted `output` events become the node's outputs, and its state
- * changes (read through xstate's inspection API) are reported to the host for the trace.
+ * changes (read from the root actor's snapshots) are reported to the host for the trace.
  *
  * What must not leak into a trace: xstate session ids (process-global counters) and the
  * scheduler's wall-clock `startedAt`. Nothing here passes either on; state changes are reported
@@ -62,17 +62,22 @@ export function startActor<TMachine extends AnyStateMachine>(
   const actor = createActor(machine, {
     clock: host.clock,
     ...(options.input === undefined ? {} : { input: options.input }),
-    inspect: (event) => {
-      // Only the root actor reports: child actors (spawned or invoked) would mix into its name.
-      if (event.type !== '@xstate.snapshot' || event.actorRef.sessionId !== event.rootId) return;
-      const snapshot = event.snapshot as { value?: StateValue; status?: string };
+  } as Parameters<typeof createActor<TMachine>>[1]);
+  // State changes are read from the root actor's own snapshots, not through xstate's inspection
+  // API: with an inspector xstate builds and dispatches an inspection event for every event,
+  // microstep and action of every actor (a tenth of a federation's time). A subscriber sees the
+  // same root snapshots at the same points (start, and after each processed event), and nothing
+  // it records can interleave differently: the subscriptions the nodes add (`complete` only)
+  // emit nothing. Registered before `start`, so the initial state is reported.
+  actor.subscribe({
+    next: (snapshot: { value?: StateValue }) => {
       if (snapshot.value === undefined) return;
       const value = stateName(snapshot.value);
       if (value === lastState) return;
       lastState = value;
       host.stateChanged(name, value);
     },
-  } as Parameters<typeof createActor<TMachine>>[1]);
+  });
   actor.on('output', (event: OutputEvent) => host.emit(event.output));
   for (const [type, listener] of Object.entries(options.on ?? {})) {
     // xstate types `on` by the machine's emitted events; these listeners take any event object.

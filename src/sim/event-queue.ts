@@ -2,7 +2,9 @@
  * The simulator's event queue: a binary min-heap ordered by (atMs, rank, seq). `seq` only grows,
  * so two events with the same time and rank run in the order they were scheduled, and the order
  * never depends on heap internals. Cancelled entries stay in the heap and are skipped when popped
- * (cheaper than a search, and the order of the others is unchanged).
+ * (cheaper than a search, and the order of the others is unchanged). When cancelled entries
+ * outnumber live ones (xstate timers armed and cleared once per message), the heap is compacted:
+ * since (atMs, rank, seq) is a total order, the pop order is the same with or without them.
  */
 import { assert } from '../core/assert.js';
 import type { Ms } from '../core/time.js';
@@ -20,6 +22,9 @@ function before<T>(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
   if (a.rank !== b.rank) return a.rank < b.rank;
   return a.seq < b.seq;
 }
+
+/** Heaps smaller than this are never compacted (a rebuild would cost more than the skips). */
+const compactEntriesMin = 1_024;
 
 export class EventQueue<T> {
   private readonly heap: QueueEntry<T>[] = [];
@@ -52,6 +57,39 @@ export class EventQueue<T> {
     if (entry.cancelled) return;
     entry.cancelled = true;
     this.live -= 1;
+    const heap = this.heap;
+    if (heap.length >= compactEntriesMin && heap.length - this.live > this.live) this.compact();
+  }
+
+  /** Drops every cancelled entry and restores the heap order (Floyd's bottom-up build). */
+  private compact(): void {
+    const heap = this.heap;
+    let kept = 0;
+    for (let i = 0; i < heap.length; i++) {
+      const entry = heap[i] as QueueEntry<T>;
+      if (!entry.cancelled) heap[kept++] = entry;
+    }
+    heap.length = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i, heap[i] as QueueEntry<T>);
+  }
+
+  /** Places `entry` at `start` or below it, moving smaller children up. */
+  private siftDown(start: number, entry: QueueEntry<T>): void {
+    const heap = this.heap;
+    const n = heap.length;
+    let i = start;
+    while (true) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (right < n && before(heap[right] as QueueEntry<T>, heap[left] as QueueEntry<T>)) child = right;
+      const c = heap[child] as QueueEntry<T>;
+      if (!before(c, entry)) break;
+      heap[i] = c;
+      i = child;
+    }
+    heap[i] = entry;
   }
 
   /** The earliest live entry without removing it. */
@@ -66,6 +104,9 @@ export class EventQueue<T> {
     if (top === undefined) return undefined;
     this.removeTop();
     this.live -= 1;
+    // A popped entry counts as done: cancelling it later (a timer cleared after it fired) must
+    // not count it out of `live` a second time.
+    top.cancelled = true;
     return top;
   }
 
@@ -78,19 +119,6 @@ export class EventQueue<T> {
     const last = heap.pop();
     assert(last !== undefined, 'removeTop on an empty heap');
     if (heap.length === 0) return;
-    let i = 0;
-    const n = heap.length;
-    while (true) {
-      const left = 2 * i + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      let child = left;
-      if (right < n && before(heap[right] as QueueEntry<T>, heap[left] as QueueEntry<T>)) child = right;
-      const c = heap[child] as QueueEntry<T>;
-      if (!before(c, last)) break;
-      heap[i] = c;
-      i = child;
-    }
-    heap[i] = last;
+    this.siftDown(0, last);
   }
 }

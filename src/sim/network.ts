@@ -363,7 +363,9 @@ export class World {
         this.sim.after(Math.max(0, Math.round(timeoutMs)), rank.timer, () => {
           if (!runtime.alive || runtime.incarnation !== incarnation) return;
           // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
-          this.record(runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
+          if (this.trace.detailed) {
+            this.record(runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
+          } else this.trace.skip();
           this.guard(runtime, fn);
         }),
       clearTimeout: (handle) => this.sim.cancel(handle as ReturnType<Simulator['at']>),
@@ -565,14 +567,17 @@ export class World {
     const end = runtime.conns.get(conn);
     const to = end?.peer?.runtime.spec.id ?? '?';
     const msg = this.nextMsg++;
-    this.record(runtime.spec.id, {
-      kind: 'send',
-      msg,
-      transport: 'stream',
-      conn,
-      to,
-      payload: payloadOf(bytes, decoded ?? runtime.spec.protocol.describe?.(bytes)),
-    });
+    // Payloads (base64, and the protocol's decoding) are built only when the trace reads them.
+    if (this.trace.detailed) {
+      this.record(runtime.spec.id, {
+        kind: 'send',
+        msg,
+        transport: 'stream',
+        conn,
+        to,
+        payload: payloadOf(bytes, decoded ?? runtime.spec.protocol.describe?.(bytes)),
+      });
+    } else this.trace.skip();
     const segment: Segment = { msg, bytes, decoded, sentLamport: this.trace.lamportOf(runtime.spec.id), fin: false };
     if (!end || end.state === 'closed') return this.drop(msg, to, 'not-open');
     if (end.state === 'connecting') {
@@ -633,15 +638,17 @@ export class World {
         this.input(target, peer.incarnation, { kind: 'conn.closed', conn: peer.conn, reason: 'closed' });
         return;
       }
-      this.record(target.spec.id, {
-        kind: 'receive',
-        msg: segment.msg,
-        transport: 'stream',
-        conn: peer.conn,
-        from,
-        sentLamport: segment.sentLamport,
-        payload: payloadOf(bytes, corrupted ? target.spec.protocol.describe?.(bytes) : segment.decoded),
-      });
+      if (this.trace.detailed) {
+        this.record(target.spec.id, {
+          kind: 'receive',
+          msg: segment.msg,
+          transport: 'stream',
+          conn: peer.conn,
+          from,
+          sentLamport: segment.sentLamport,
+          payload: payloadOf(bytes, corrupted ? target.spec.protocol.describe?.(bytes) : segment.decoded),
+        });
+      } else this.trace.skip();
       this.input(target, peer.incarnation, { kind: 'conn.data', conn: peer.conn, bytes });
     });
   }
@@ -706,13 +713,15 @@ export class World {
     const targetHost = this.resolveHost(target.host);
     const receiver = targetHost === undefined ? undefined : this.listenerOn(targetHost, `tcp:${target.port}`);
     const to = receiver?.spec.id ?? `${target.host}:${target.port}`;
-    this.record(from, {
-      kind: 'send',
-      msg,
-      transport: 'datagram',
-      to,
-      payload: payloadOf(bytes, decoded ?? runtime.spec.protocol.describe?.(bytes)),
-    });
+    if (this.trace.detailed) {
+      this.record(from, {
+        kind: 'send',
+        msg,
+        transport: 'datagram',
+        to,
+        payload: payloadOf(bytes, decoded ?? runtime.spec.protocol.describe?.(bytes)),
+      });
+    } else this.trace.skip();
     if (targetHost === undefined) return this.drop(msg, to, 'unresolved');
     const sentLamport = this.trace.lamportOf(from);
     const link = targetHost === runtime.hostName ? undefined : this.link(runtime.hostName, targetHost);
@@ -733,14 +742,16 @@ export class World {
           const listener = this.listenerOn(targetHost, `tcp:${target.port}`);
           if (!listener) return this.drop(msg, to, 'no-listener');
           if (copy > 0) this.record(listener.spec.id, { kind: 'duplicate', msg, to: listener.spec.id });
-          this.record(listener.spec.id, {
-            kind: 'receive',
-            msg,
-            transport: 'datagram',
-            from,
-            sentLamport,
-            payload: payloadOf(payload, corrupted ? listener.spec.protocol.describe?.(payload) : decoded),
-          });
+          if (this.trace.detailed) {
+            this.record(listener.spec.id, {
+              kind: 'receive',
+              msg,
+              transport: 'datagram',
+              from,
+              sentLamport,
+              payload: payloadOf(payload, corrupted ? listener.spec.protocol.describe?.(payload) : decoded),
+            });
+          } else this.trace.skip();
           this.input(listener, listener.incarnation, { kind: 'datagram', source, port: target.port, bytes: payload });
         });
       }
@@ -865,7 +876,8 @@ export class World {
   }
 
   private record(node: string, body: TraceEventBody): void {
-    this.trace.record(this.sim.nowMs, node, body);
+    if (this.trace.detailed) this.trace.record(this.sim.nowMs, node, body);
+    else this.trace.skip();
   }
 
   private beginSpan(key: string, fault: string, detail: Record<string, unknown>): void {

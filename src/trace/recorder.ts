@@ -25,7 +25,18 @@ export interface RecorderOptions {
   readonly keepLines?: boolean;
   /** Keep the event objects in memory (for checkers and tests that read them back). @defaultValue true */
   readonly keepEvents?: boolean;
+  /**
+   * Hash the lines for the end line's sha256. With hashing off, no lines or events kept and no
+   * observer, recording is off: events are only counted (bench runs). @defaultValue true
+   */
+  readonly hash?: boolean;
 }
+
+/**
+ * Serialised text is hashed in chunks of about this many characters: one `Hash.update` per
+ * chunk instead of two per event. The digest of the concatenation is the same.
+ */
+const hashChunkChars = 64 * 1024;
 
 /** Encodes bytes for a trace payload: base64 for replay, decoded for people. */
 export function payloadOf(bytes: Uint8Array, decoded: unknown): Payload {
@@ -43,6 +54,9 @@ export class TraceRecorder {
   private ended: TraceEnd | undefined;
   private readonly keepLines: boolean;
   private readonly keepEvents: boolean;
+  private readonly hashing: boolean;
+  /** Lines not yet hashed, each followed by its newline. */
+  private pending = '';
 
   constructor(
     readonly header: TraceHeader,
@@ -50,11 +64,26 @@ export class TraceRecorder {
   ) {
     this.keepLines = options.keepLines ?? true;
     this.keepEvents = options.keepEvents ?? true;
+    this.hashing = options.hash ?? true;
     this.write(JSON.stringify({ ...header, format: traceFormat, version: traceFormatVersion }));
   }
 
   get count(): number {
     return this.seq;
+  }
+
+  /**
+   * Whether anything reads event bodies (lines, events, hash or observers). When false, callers
+   * may skip building bodies and call `skip()` instead of `record()`: the count stays the same.
+   */
+  get detailed(): boolean {
+    return this.hashing || this.keepLines || this.keepEvents || this.observers.length > 0;
+  }
+
+  /** Counts an event without building or keeping it (recording off; see `detailed`). */
+  skip(): void {
+    assert(this.ended === undefined, 'trace event recorded after the end line');
+    this.seq += 1;
   }
 
   observe(observer: TraceObserver): void {
@@ -72,6 +101,10 @@ export class TraceRecorder {
    */
   record(atMs: number, node: string, body: TraceEventBody): TraceEvent {
     assert(this.ended === undefined, 'trace event recorded after the end line');
+    if (!this.detailed) {
+      this.seq += 1;
+      return { seq: this.seq, atMs, node, lamport: 0, ...body } as TraceEvent;
+    }
     let lamport = 0;
     if (node !== 'sim') {
       const prior = this.lamports.get(node) ?? 0;
@@ -80,7 +113,7 @@ export class TraceRecorder {
     }
     this.seq += 1;
     const event = { seq: this.seq, atMs, node, lamport, ...body } as TraceEvent;
-    this.write(JSON.stringify(event));
+    if (this.hashing || this.keepLines) this.write(JSON.stringify(event));
     if (this.keepEvents) this.events.push(event);
     for (const observer of this.observers) observer(event);
     return event;
@@ -89,7 +122,8 @@ export class TraceRecorder {
   /** Closes the trace with the end line; returns the whole file text. */
   end(atMs: number): TraceEnd {
     if (this.ended) return this.ended;
-    const digest = this.hash.digest('hex');
+    this.flushHash();
+    const digest = this.hashing ? this.hash.digest('hex') : '';
     this.ended = { end: true, events: this.seq, atMs, sha256: digest };
     const line = JSON.stringify(this.ended);
     if (this.keepLines) this.lines.push(line);
@@ -102,8 +136,16 @@ export class TraceRecorder {
   }
 
   private write(line: string): void {
-    this.hash.update(line);
-    this.hash.update('\n');
+    if (this.hashing) {
+      this.pending += line + '\n';
+      if (this.pending.length >= hashChunkChars) this.flushHash();
+    }
     if (this.keepLines) this.lines.push(line);
+  }
+
+  private flushHash(): void {
+    if (this.pending.length === 0) return;
+    this.hash.update(this.pending);
+    this.pending = '';
   }
 }
