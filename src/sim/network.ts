@@ -523,6 +523,9 @@ export class World {
     const key = endpointKey(target);
     const there = forward ? this.delayOf(forward) : 0;
     this.sim.after(there, rank.network, () => {
+      // The caller crashed or gave up before its SYN arrived: nothing is left to accept (a real
+      // stack would answer the SYN-ACK with a reset), so the listener never sees a half-open connection.
+      if (end.state !== 'connecting') return;
       const listener = (this.hosts.get(targetHost) ?? []).find((r) => r.alive && r.listening.has(key));
       const back = backward ? this.delayOf(backward) : 0;
       if (!listener) return fail('refused', back);
@@ -567,18 +570,21 @@ export class World {
     const end = runtime.conns.get(conn);
     const to = end?.peer?.runtime.spec.id ?? '?';
     const msg = this.nextMsg++;
-    // Payloads (base64, and the protocol's decoding) are built only when the trace reads them.
+    // Payloads (base64, and the protocol's decoding) are built only when the trace reads them. The
+    // decoding is worked out once, so that the send and its receive show the same thing.
+    let described = decoded;
     if (this.trace.detailed) {
+      described = decoded ?? runtime.spec.protocol.describe?.(bytes);
       this.record(runtime.spec.id, {
         kind: 'send',
         msg,
         transport: 'stream',
         conn,
         to,
-        payload: payloadOf(bytes, decoded ?? runtime.spec.protocol.describe?.(bytes)),
+        payload: payloadOf(bytes, described),
       });
     } else this.trace.skip();
-    const segment: Segment = { msg, bytes, decoded, sentLamport: this.trace.lamportOf(runtime.spec.id), fin: false };
+    const segment: Segment = { msg, bytes, decoded: described, sentLamport: this.trace.lamportOf(runtime.spec.id), fin: false };
     if (!end || end.state === 'closed') return this.drop(msg, to, 'not-open');
     if (end.state === 'connecting') {
       end.early.push(segment);

@@ -329,3 +329,23 @@ describe('sim: network: closing under faults', () => {
     expect(close?.atMs).toBe(timer?.atMs);
   });
 });
+
+describe('sim: network: connects that outlive their caller', () => {
+  it('a SYN from a caller that crashed before it arrived is never accepted (no half-open connection)', () => {
+    const w = new ProbeWorld(['a.test', 'b.test'], 1, { delayMsMin: 20, delayMsMax: 20 })
+      .at(0, 'a.test', { op: 'listen', port: 1 })
+      .at(1, 'b.test', { op: 'connect', conn: 'c', host: 'a.test', port: 1 })
+      .do(5, (world) => world.crash('b.test'))
+      .run();
+    expect(w.events('conn.accept')).toEqual([]);
+    expect(w.events('conn.open')).toEqual([]);
+  });
+
+  it('a receive shows the same decoding as its send when the writer gave none', () => {
+    const w = connected().at(100, 'b.test', { op: 'write', conn: 'c', text: 'plain' }).run();
+    const send = w.events('send', 'b.test')[0];
+    const receive = w.events('receive', 'a.test')[0];
+    expect(send?.kind === 'send' && send.payload.decoded).toBe('plain');
+    expect(receive?.kind === 'receive' && receive.payload.decoded).toBe('plain');
+  });
+});
