@@ -72,6 +72,8 @@ interface S2sOut {
 }
 
 interface S2sIn {
+  /** Our stream header went out (RFC 6120 §4.9.1.1: a stream error repeats it only if not). */
+  headerSent: boolean;
   readonly parser: XmlStreamParser;
   from: string;
 }
@@ -185,7 +187,7 @@ export class GatewayNode implements ProtocolNode {
       });
       this.services.set(conn, { session, parser: new XmlStreamParser(), name: conn, registrations: [] });
     } else {
-      this.s2sIn.set(conn, { parser: new XmlStreamParser(), from: '' });
+      this.s2sIn.set(conn, { parser: new XmlStreamParser(), from: '', headerSent: false });
     }
   }
 
@@ -249,8 +251,11 @@ export class GatewayNode implements ProtocolNode {
       s.session.send({ type: 'svc.fail', condition });
       return this.dropService(conn);
     }
-    if (this.s2sIn.delete(conn)) {
-      const header = writeStreamHeader(streamHeaderAttrs(ns.server, { from: this.host.hostName }));
+    const incoming = this.s2sIn.get(conn);
+    if (incoming && this.s2sIn.delete(conn)) {
+      const header = incoming.headerSent
+        ? ''
+        : writeStreamHeader(streamHeaderAttrs(ns.server, { from: this.host.hostName }));
       const text = header + writeElement(streamErrorElement(condition)) + streamClose;
       this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
       this.host.emit({ kind: 'close', conn });
@@ -609,6 +614,7 @@ export class GatewayNode implements ProtocolNode {
             id: `${this.host.id}.${this.host.random.uint32().toString(16)}`,
           }),
         ) + writeElement(el('stream:features'));
+      s.headerSent = true;
       this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
       return;
     }
