@@ -500,7 +500,7 @@ const cases: Case<Peer>[] = [
   },
   {
     id: 'f140/4.4/response-check',
-    title: 'A wrong response value is a refusal: the target drops the message (f140.refused)',
+    title: 'A wrong response value, confirmed once, is a refusal: the target drops the message (f140.refused)',
     section: '4.4',
     quote:
       'If the response matches the expected response, then the MSG was accepted. Any other non-matching response indicates that the recipient has refused.',
@@ -512,8 +512,12 @@ const cases: Case<Peer>[] = [
       const ctl = control(peer);
       ctl.command({ type: 'send', from: bob, to: pat, text: 'to an impostor' });
       const expected = 'reject f140.refused, and no f140.msg.accepted';
-      const { conn } = await nextCall(listener, peer.answerMs, 'a PING or MSG');
-      await answer(conn, 200, [['response', 'impostor']]);
+      // A refusal drops the message once confirmed (spec.md §5): the first wrong answer is noted and
+      // retried after the backoff; the second, with nothing accepted between, drops it.
+      const first = await nextCall(listener, peer.answerMs, 'a PING or MSG');
+      await answer(first.conn, 200, [['response', 'impostor']]);
+      const second = await nextCall(listener, retryMsMax + peer.answerMs, 'the confirming call after the backoff');
+      await answer(second.conn, 200, [['response', 'impostor']]);
       const refused = await peer.waitUntil(
         () => ctl.outputs().some((o) => o.kind === 'reject' && o.name === 'f140.refused'),
         { timeoutMs: peer.answerMs },

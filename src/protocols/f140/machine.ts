@@ -3,7 +3,8 @@
  * - `f140.peer`: one per remote user this node friends. It owns that user's outbound queue (kept in
  *   the durable store), announces this node with PING on start, preflights with PING before a run of
  *   MSGs, pushes queued messages one HTTP exchange at a time, retries transient failures with
- *   doubling backoff, drops refused and expired messages, and pushes at once when the peer PINGs us.
+ *   doubling backoff, drops refused (once a second call confirms the refusal) and expired messages,
+ *   and pushes at once when the peer PINGs us.
  * - `f140.session`: one per accepted HTTP connection. It closes the connection when asked to, when the
  *   peer does, or when it has been idle for `idleMs`.
  *
@@ -59,6 +60,12 @@ interface PeerContext extends PeerInput {
   readonly exchange: number;
   readonly attempt: number;
   readonly pending: Exchange | undefined;
+  /**
+   * The local user whose call the remote last refused (an error answer or a wrong `response`), until
+   * a MSG from that user is accepted. A second refusal confirms the first (spec.md §5): one damaged
+   * segment can look like a refusal, two in a row are the friend's word.
+   */
+  readonly refusedFrom: string | undefined;
 }
 
 export type PeerEvent =
@@ -88,6 +95,36 @@ function deliverable(context: PeerContext): QueuedMessage[] {
   return context.outbox
     .live(context.now(), context.timing.queueExpiryMs)
     .filter((m) => context.directory.friendOf(m.from, m.to) !== undefined);
+}
+
+/**
+ * What an answer to the exchange in flight says (spec.md §2.3, §4.4). An answer that has neither
+ * shape (a 200 without `response`, an error status without `error` or with `response`) is malformed:
+ * a damaged answer, never a refusal, so it is retried like any transient failure.
+ */
+export type AnswerKind = 'accepted' | 'mismatch' | 'transient' | 'malformed' | 'error';
+
+export function answerKind(
+  status: number,
+  fields: ReadonlyMap<string, string>,
+  expected: string | undefined,
+): AnswerKind {
+  const response = fields.get('response');
+  if (status === 200) {
+    if (response === undefined) return 'malformed';
+    return expected !== undefined && response === expected ? 'accepted' : 'mismatch';
+  }
+  // Worth a retry: the server or a proxy is in trouble (5xx), timed out (408) or throttles us (429).
+  if (status >= 500 || status === 408 || status === 429) return 'transient';
+  return fields.has('error') && response === undefined ? 'error' : 'malformed';
+}
+
+/** The queued message a refusal of the exchange in flight would drop, if any (spec.md §5). */
+function messageAtStake(context: PeerContext): QueuedMessage | undefined {
+  const pending = context.pending;
+  // A PING preflight speaks for the head message (same from:to pair).
+  const message = pending?.message ?? (pending?.command === 'PING' ? deliverable(context)[0] : undefined);
+  return message && message.from === pending?.from ? message : undefined;
 }
 
 function pingExchange(context: PeerContext): Exchange | undefined {
@@ -144,12 +181,23 @@ export const peerMachine = setup({
     hasDeliverable: ({ context }) => deliverable(context).length > 0,
     isAccepted: ({ context, event }) =>
       event.type === 'http.response' &&
-      event.status === 200 &&
-      context.pending !== undefined &&
-      event.fields.get('response') === context.pending.expected,
-    // Worth a retry: the server or a proxy is in trouble (5xx), timed out (408) or throttles us (429).
-    isTransient: ({ event }) =>
-      event.type === 'http.response' && (event.status >= 500 || event.status === 408 || event.status === 429),
+      answerKind(event.status, event.fields, context.pending?.expected) === 'accepted',
+    isTransient: ({ context, event }) => {
+      if (event.type !== 'http.response') return false;
+      const kind = answerKind(event.status, event.fields, context.pending?.expected);
+      return kind === 'transient' || kind === 'malformed';
+    },
+    // A refusal that would drop a message is asked again once before it counts (spec.md §5): one
+    // damaged request draws an honest 403, one damaged answer reads as a wrong `response`.
+    isUnconfirmedRefusal: ({ context, event }) => {
+      if (event.type !== 'http.response') return false;
+      const kind = answerKind(event.status, event.fields, context.pending?.expected);
+      return (
+        (kind === 'error' || kind === 'mismatch') &&
+        messageAtStake(context) !== undefined &&
+        context.refusedFrom !== context.pending?.from
+      );
+    },
   },
   actions: {
     beginPing: assign({
@@ -183,10 +231,29 @@ export const peerMachine = setup({
     }),
     closeConn: emit(({ context }) => output({ kind: 'close', conn: peerConnId(context) })),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    noteRefusal: enqueueActions(({ context, event, enqueue }) => {
+      const message = messageAtStake(context);
+      enqueue.assign({ refusedFrom: context.pending?.from });
+      enqueue.emit(
+        output({
+          kind: 'note',
+          what: 'f140.refusal.unconfirmed',
+          detail: {
+            command: context.pending?.command,
+            id: message?.id,
+            from: context.pending?.from,
+            to: context.remote,
+            status: event.type === 'http.response' ? event.status : undefined,
+            error: event.type === 'http.response' ? event.fields.get('error') : undefined,
+          },
+        }),
+      );
+    }),
     resetAttempts: assign({ attempt: 0 }),
     settleAccepted: enqueueActions(({ context, enqueue }) => {
       const message = context.pending?.message;
       if (!message) return;
+      if (context.refusedFrom === message.from) enqueue.assign({ refusedFrom: undefined });
       enqueue(() => context.outbox.remove(message.seq));
       enqueue.emit(
         output({
@@ -200,9 +267,8 @@ export const peerMachine = setup({
       const pending = context.pending;
       const status = event.type === 'http.response' ? event.status : undefined;
       const error = event.type === 'http.response' ? event.fields.get('error') : undefined;
-      // A refused PING preflight speaks for the head message (same from:to pair), so that message goes too.
-      const message = pending?.message ?? (pending?.command === 'PING' ? deliverable(context)[0] : undefined);
-      if (message && message.from === pending?.from) {
+      const message = messageAtStake(context);
+      if (message && pending) {
         enqueue(() => context.outbox.remove(message.seq));
         enqueue.emit(
           output({
@@ -250,7 +316,7 @@ export const peerMachine = setup({
 }).createMachine({
   id: 'f140.peer',
   initial: 'starting',
-  context: ({ input }) => ({ ...input, exchange: 0, attempt: 0, pending: undefined }),
+  context: ({ input }) => ({ ...input, exchange: 0, attempt: 0, pending: undefined, refusedFrom: undefined }),
   states: {
     starting: {
       always: [{ guard: 'shouldAnnounce', target: 'pinging' }, { target: 'idle' }],
@@ -274,6 +340,7 @@ export const peerMachine = setup({
         'http.response': [
           { guard: 'isAccepted', target: 'settling', actions: ['closeConn', 'resetAttempts'] },
           { guard: 'isTransient', target: 'failing', actions: 'closeConn' },
+          { guard: 'isUnconfirmedRefusal', target: 'failing', actions: ['closeConn', 'noteRefusal'] },
           { target: 'settling', actions: ['closeConn', 'settleRefused'] },
         ],
         'http.invalid': { target: 'failing', actions: 'closeConn' },
@@ -293,6 +360,7 @@ export const peerMachine = setup({
         'http.response': [
           { guard: 'isAccepted', target: 'settling', actions: ['closeConn', 'resetAttempts', 'settleAccepted'] },
           { guard: 'isTransient', target: 'failing', actions: 'closeConn' },
+          { guard: 'isUnconfirmedRefusal', target: 'failing', actions: ['closeConn', 'noteRefusal'] },
           { target: 'settling', actions: ['closeConn', 'settleRefused'] },
         ],
         'http.invalid': { target: 'failing', actions: 'closeConn' },

@@ -123,7 +123,7 @@ export const requirements: readonly Requirement[] = [
     source: 'seed',
     tests: [
       `${server} > refuses a wrong challenge, an unknown to_user and a stranger alike with 403 and delivers nothing`,
-      `${node} > drops a message its recipient refuses (not friended back) with a reject, and never delivers it`,
+      `${node} > drops a message its recipient refuses (not friended back) once a retry confirms it, and never delivers it`,
       `${node} > delivers every accepted message exactly once and nothing from strangers, under random outages (property, 60 runs)`,
       property,
     ],
@@ -156,8 +156,15 @@ export const requirements: readonly Requirement[] = [
     text: 'If the response matches the expected response, then the MSG was accepted. Any other non-matching response indicates that the recipient has refused.',
     level: 'MUST',
     source: 'seed',
-    tests: [`${node} > treats a wrong response value as a refusal: an impostor cannot take messages (spec.md §4.4)`],
-    scenarios: [scenario('friends-exchange'), scenario('wrong-challenge-refused')],
+    tests: [
+      `${node} > treats a wrong response value as a refusal: an impostor cannot take messages (spec.md §4.4)`,
+      `${node} > asks again after a 200 whose response value is damaged: the retry is accepted (fuzz seed 1006)`,
+    ],
+    scenarios: [
+      scenario('friends-exchange'),
+      scenario('wrong-challenge-refused'),
+      scenario('corrupted-exchange-retried'),
+    ],
   },
   {
     id: 'F140-5-queue',
@@ -199,8 +206,15 @@ export const requirements: readonly Requirement[] = [
     tests: [
       `${node} > queues for an offline friend, backs off 1 s, 2 s, 4 s, 8 s, 8 s, and pushes as soon as the friend PINGs`,
       `${node} > times out a request after requestTimeoutMs (2 s) when the peer never answers, then retries`,
+      `${node} > retries a 200 whose response field name is damaged (r@sponse=): malformed, not a refusal (fuzz seed 1006)`,
+      `${node} > overrides one refusal of a request damaged on the way: the retry is accepted and delivered`,
     ],
-    scenarios: [scenario('offline-queued-until-ping'), scenario('crash-with-queue-restart'), scenario('expiry')],
+    scenarios: [
+      scenario('offline-queued-until-ping'),
+      scenario('crash-with-queue-restart'),
+      scenario('expiry'),
+      scenario('corrupted-exchange-retried'),
+    ],
   },
   {
     id: 'F140-5-expiry',

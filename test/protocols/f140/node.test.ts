@@ -6,6 +6,7 @@
 // its durable store. Timers run on each host's manual clock, stepped together.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { answerKind } from '../../../src/protocols/f140/machine.js';
 import { encodeForm } from '../../../src/protocols/f140/wire.js';
 import { nodeConfig, parseResponse, text, Wire } from './harness.js';
 
@@ -131,10 +132,16 @@ describe('f140: node (Wire of ManualHosts)', () => {
     expect(parseResponse(text(write && write.kind === 'write' ? write.bytes : new Uint8Array())).status).toBe(200);
   });
 
-  it('drops a message its recipient refuses (not friended back) with a reject, and never delivers it', () => {
+  it('drops a message its recipient refuses (not friended back) once a retry confirms it, and never delivers it', () => {
     const wire = pair({ bobFriendsAlice: false });
     wire.send('a.test', { type: 'send', from: alice, to: bob, text: 'let me in' });
+    // One 403 might answer a request damaged on the way (spec.md §5): noted, backed off, asked again.
+    expect(wire.outputs('note', 'a.test').map((n) => n.what)).toContain('f140.refusal.unconfirmed');
+    expect(wire.outputs('reject', 'a.test').map((r) => r.code)).not.toContain('f140.refused');
+    expect(wire.member('a.test').host.stateOf(`f140.peer ${bob}`)).toBe('backingOff');
+    wire.advanceMs(1_000);
     expect(wire.delivered()).toEqual([]);
+    expect(written(wire, 'a.test').filter((w) => w.includes('command=PING'))).toHaveLength(2); // preflight, confirmation
     expect(wire.outputs('reject', 'a.test')).toContainEqual(
       expect.objectContaining({
         code: 'f140.refused',
@@ -197,6 +204,76 @@ describe('f140: node (Wire of ManualHosts)', () => {
     expect(wire.member('a.test').store.keys('f140/outbox/')).toEqual([]);
   });
 
+  it('retries a 200 whose response field name is damaged (r@sponse=): malformed, not a refusal (fuzz seed 1006)', () => {
+    const wire = pair();
+    wire.advanceMs(100);
+    // Damage bob's answer to alice's PING preflight the way one flipped byte did in the fuzzer.
+    const bobHost = wire.member('b.test').host;
+    const originalEmit = bobHost.emit.bind(bobHost);
+    let writes = 0;
+    bobHost.emit = (output) => {
+      if (output.kind === 'write' && ++writes === 1) {
+        const damaged = new TextEncoder().encode(text(output.bytes).replace('response=', 'r@sponse='));
+        return originalEmit({ ...output, bytes: damaged });
+      }
+      originalEmit(output);
+    };
+    wire.send('a.test', { type: 'send', from: alice, to: bob, text: 'kept' });
+    expect(wire.outputs('reject', 'a.test')).toEqual([]);
+    expect(wire.member('a.test').host.stateOf(`f140.peer ${bob}`)).toBe('backingOff');
+    wire.advanceMs(1_000);
+    expect(wire.delivered(bob).map((d) => d.body)).toEqual(['kept']);
+    expect(wire.member('a.test').store.keys('f140/outbox/')).toEqual([]);
+  });
+
+  it('asks again after a 200 whose response value is damaged: the retry is accepted (fuzz seed 1006)', () => {
+    const wire = pair();
+    wire.advanceMs(100);
+    const bobHost = wire.member('b.test').host;
+    const originalEmit = bobHost.emit.bind(bobHost);
+    let writes = 0;
+    bobHost.emit = (output) => {
+      if (output.kind === 'write' && ++writes === 1) {
+        const damaged = new TextEncoder().encode(text(output.bytes).replace('response=r', 'response=X'));
+        return originalEmit({ ...output, bytes: damaged });
+      }
+      originalEmit(output);
+    };
+    wire.send('a.test', { type: 'send', from: alice, to: bob, text: 'kept too' });
+    expect(wire.outputs('note', 'a.test').map((n) => n.what)).toContain('f140.refusal.unconfirmed');
+    expect(wire.outputs('reject', 'a.test')).toEqual([]);
+    wire.advanceMs(1_000);
+    expect(wire.delivered(bob).map((d) => d.body)).toEqual(['kept too']);
+    expect(wire.outputs('reject', 'a.test')).toEqual([]);
+  });
+
+  it('overrides one refusal of a request damaged on the way: the retry is accepted and delivered', () => {
+    const wire = pair();
+    wire.advanceMs(100);
+    // Damage alice's MSG (its challenge), so bob refuses it with 403 error=refused.
+    const aliceHost = wire.member('a.test').host;
+    const originalEmit = aliceHost.emit.bind(aliceHost);
+    let damaged = false;
+    aliceHost.emit = (output) => {
+      const request = output.kind === 'write' ? text(output.bytes) : '';
+      if (output.kind === 'write' && !damaged && request.includes('command=MSG')) {
+        damaged = true;
+        return originalEmit({
+          ...output,
+          bytes: new TextEncoder().encode(request.replace('challenge=c', 'challenge=X')),
+        });
+      }
+      originalEmit(output);
+    };
+    wire.send('a.test', { type: 'send', from: alice, to: bob, text: 'once refused' });
+    expect(damaged).toBe(true);
+    expect(wire.outputs('reject', 'b.test').map((r) => r.code)).toEqual(['f140.refused']);
+    expect(wire.outputs('reject', 'a.test')).toEqual([]);
+    wire.advanceMs(1_000);
+    expect(wire.delivered(bob).map((d) => d.body)).toEqual(['once refused']);
+    expect(wire.outputs('reject', 'a.test')).toEqual([]);
+  });
+
   it('treats a wrong response value as a refusal: an impostor cannot take messages (spec.md §4.4)', () => {
     const wire = new Wire();
     wire.add('a.test', nodeConfig({ [alice]: { friends: [{ user: bob, host: 'b.test' }] } }, timing));
@@ -211,8 +288,12 @@ describe('f140: node (Wire of ManualHosts)', () => {
     }));
     wire.add('b.test', { ...impostor, users });
     wire.send('a.test', { type: 'send', from: alice, to: bob, text: 'secret' });
+    // The first wrong response could be a damaged answer: alice's node asks again before it drops.
+    expect(wire.outputs('reject', 'a.test').map((r) => r.code)).not.toContain('f140.refused');
+    wire.advanceMs(1_000);
     expect(wire.outputs('reject', 'a.test').map((r) => r.code)).toContain('f140.refused');
-    // The PING preflight failed, so the secret never left alice's node.
+    expect(wire.member('a.test').store.keys('f140/outbox/')).toEqual([]);
+    // Both PING preflights failed, so the secret never left alice's node.
     expect(written(wire, 'a.test').some((w) => w.includes('secret'))).toBe(false);
   });
 
@@ -323,5 +404,27 @@ describe('f140: node (Wire of ManualHosts)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+// Goal: the peer machine reads an answer's shape before its meaning (spec.md §2.3, §5): a damaged
+// answer is retried, never taken for a refusal. Method: a table of statuses and result forms.
+describe('f140: peer: answer kinds (spec.md §2.3, §5)', () => {
+  const form = (entries: [string, string][]) => new Map(entries);
+  it.each([
+    [200, form([['response', 'r']]), 'accepted'],
+    [200, form([['response', 'impostor']]), 'mismatch'],
+    [200, form([['r@sponse', 'r']]), 'malformed'],
+    [200, form([]), 'malformed'],
+    [403, form([['error', 'refused']]), 'error'],
+    [400, form([['error', 'bad-request']]), 'error'],
+    [403, form([['response', 'r']]), 'malformed'],
+    [201, form([['response', 'r']]), 'malformed'],
+    [403, form([['er$or', 'refused']]), 'malformed'],
+    [503, form([]), 'transient'],
+    [429, form([['error', 'busy']]), 'transient'],
+    [408, form([]), 'transient'],
+  ] as const)('status %i with %o is %s', (status, fields, kind) => {
+    expect(answerKind(status, fields, 'r')).toBe(kind);
   });
 });
