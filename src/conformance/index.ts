@@ -1,10 +1,19 @@
-/** The conformance suites by protocol name (docs/conformance.md). FMTP, Bester and Ambrosia have none yet. */
+/** The conformance suites by protocol name (docs/conformance.md): one per protocol. */
+import { ambrosiaSuite } from './ambrosia.js';
+import { besterSuite } from './bester.js';
 import { f140Suite } from './f140.js';
+import { fmtpSuite } from './fmtp.js';
 import type { Peer } from './peer.js';
 import { solecSuite } from './solec.js';
 import type { Suite } from './types.js';
 
-export const suites: Readonly<Record<string, Suite<Peer>>> = { f140: f140Suite, solec: solecSuite };
+export const suites: Readonly<Record<string, Suite<Peer>>> = {
+  f140: f140Suite,
+  solec: solecSuite,
+  bester: besterSuite,
+  ambrosia: ambrosiaSuite,
+  fmtp: fmtpSuite,
+};
 
 export { runSuite, runCase, coverageOf, parseTargetUrl, type TargetSpec } from './run.js';
 export { writeReports } from './report.js';

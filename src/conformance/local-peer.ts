@@ -1,0 +1,395 @@
+/**
+ * Local sockets for a conformance peer: listening on and connecting to `{ path }` endpoints on the
+ * target's own host, for protocols whose node under test talks to local processes (Bester's handlers
+ * and informer, spec.md §4 and §6). The peer then plays such a process, next to the target.
+ *
+ * In the simulator a small scripted node joins the case's World on the target's host; on a RealHost
+ * target the peer binds and dials the same socket files the RealHost uses (its default socketDir).
+ * An external server's host is out of reach: `openLocal` gives undefined and the case is UNIMPLEMENTED.
+ *
+ * Must not: read a clock or start a timer (every wait goes through the Peer, which owns time), or leave
+ * a socket file or listener behind `close()`.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
+import {
+  ReadBuffer,
+  SimPeer,
+  describeBytes,
+  expectationOf,
+  receivedEntry,
+  toBytes,
+  type Conn,
+  type Listener,
+  type Peer,
+  type ReadResult,
+  type Reader,
+  type WaitOptions,
+} from './peer.js';
+import { SocketPeer } from './socket-peer.js';
+import type { ExchangeEntry, Suite } from './types.js';
+
+/** Where a RealHost puts a node's socket paths when it is given no socketDir (src/real/host.ts). */
+export const realSocketDir = '/tmp/fedsim-sockets';
+
+/** Local sockets on the target's host, for one case. */
+export interface LocalAccess {
+  /** Listens on `path` on the target's host, as a local process there would. */
+  listen(path: string): Promise<Listener>;
+  /** Connects to `path` on the target's host; undefined if refused or timed out. */
+  connect(path: string, options: WaitOptions): Promise<Conn | undefined>;
+  /** Closes every local socket and listener opened for the case. */
+  close(): Promise<void>;
+}
+
+/**
+ * Local access for a case's peer: the sim and RealHost targets have it, an external server does not.
+ * @example
+ * const local = openLocal(peer, suite);
+ * if (!local) unimplemented('needs the target host’s local sockets');
+ */
+export function openLocal(peer: Peer, suite: Suite<Peer>): LocalAccess | undefined {
+  if (peer instanceof SimPeer) return new SimLocal(peer, suite);
+  if (peer instanceof SocketPeer && peer.control) return new SocketLocal(peer, suite);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The simulator: a scripted node on the target's host.
+
+type LocalCommand =
+  | { readonly op: 'listen'; readonly path: string }
+  | { readonly op: 'connect'; readonly conn: string; readonly path: string }
+  | { readonly op: 'write'; readonly conn: string; readonly size: number; readonly decoded: string }
+  | { readonly op: 'close'; readonly conn: string };
+
+class LocalNode implements ProtocolNode {
+  readonly buffers = new Map<string, ReadBuffer>();
+  readonly opened = new Set<string>();
+  readonly failed = new Set<string>();
+  readonly accepted = new Map<string, string[]>();
+  private staged: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly host: NodeHost) {}
+  start(): void {}
+  stop(): void {}
+  view(): unknown {
+    return { conns: [...this.buffers.keys()] };
+  }
+
+  stage(bytes: Uint8Array): void {
+    this.staged = bytes;
+  }
+
+  handle(input: NodeInput): void {
+    switch (input.kind) {
+      case 'command':
+        return this.command(input.command as LocalCommand);
+      case 'conn.opened':
+        this.opened.add(input.conn);
+        return;
+      case 'conn.failed':
+        this.failed.add(input.conn);
+        return;
+      case 'conn.accepted': {
+        this.buffers.set(input.conn, new ReadBuffer());
+        const path = 'path' in input.local ? input.local.path : '';
+        this.accepted.set(path, [...(this.accepted.get(path) ?? []), input.conn]);
+        return;
+      }
+      case 'conn.data':
+        this.buffers.get(input.conn)?.push(input.bytes);
+        return;
+      case 'conn.closed': {
+        const buffer = this.buffers.get(input.conn);
+        if (buffer) buffer.closed = true;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private command(command: LocalCommand): void {
+    switch (command.op) {
+      case 'listen':
+        this.host.emit({ kind: 'listen', endpoint: { path: command.path } });
+        return;
+      case 'connect':
+        this.buffers.set(command.conn, new ReadBuffer());
+        this.host.emit({ kind: 'connect', conn: command.conn, target: { path: command.path } });
+        return;
+      case 'write':
+        this.host.emit({ kind: 'write', conn: command.conn, bytes: this.staged, decoded: command.decoded });
+        this.staged = new Uint8Array(0);
+        return;
+      case 'close':
+        this.host.emit({ kind: 'close', conn: command.conn });
+        return;
+    }
+  }
+}
+
+/** Shared by both: a Conn over a ReadBuffer, with the Peer's waits and exchange log. */
+function localConn(
+  peer: Peer,
+  log: ExchangeEntry[],
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- describes bytes only
+  protocol: Protocol<any, any>,
+  label: string,
+  buffer: ReadBuffer,
+  write: (bytes: Uint8Array, text: string) => void,
+  end: () => void,
+): Conn {
+  return {
+    id: label,
+    get closed() {
+      return buffer.closed;
+    },
+    send: (data) => {
+      const bytes = toBytes(data);
+      const text = describeBytes(protocol, bytes);
+      log.push({ atMs: peer.nowMs(), conn: label, direction: 'sent', text, size: bytes.length });
+      write(bytes, text);
+      return Promise.resolve();
+    },
+    expect: async <T>(reader: Reader<T>, options: WaitOptions) => {
+      let result: ReadResult<T> | undefined;
+      await peer.waitUntil(() => {
+        result = buffer.take(reader);
+        return result.kind !== 'more' || buffer.closed;
+      }, options);
+      if (result?.kind === 'more' && buffer.closed) result = buffer.take(reader);
+      const expectation = expectationOf(buffer, result, peer.nowMs());
+      log.push(receivedEntry(protocol, label, expectation, peer.nowMs()));
+      return expectation;
+    },
+    expectClosed: async (options) => {
+      const closed = await peer.waitUntil(() => buffer.closed, options);
+      log.push({
+        atMs: peer.nowMs(),
+        conn: label,
+        direction: 'event',
+        text: closed ? 'closed by the target' : 'still open',
+      });
+      return closed;
+    },
+    close: () => {
+      log.push({ atMs: peer.nowMs(), conn: label, direction: 'event', text: 'peer closes' });
+      end();
+      return Promise.resolve();
+    },
+  };
+}
+
+class SimLocal implements LocalAccess {
+  private readonly node: LocalNode;
+  private readonly id: string;
+  private nextConn = 1;
+  private nextListener = 1;
+
+  constructor(
+    private readonly peer: SimPeer,
+    private readonly suite: Suite<Peer>,
+  ) {
+    this.id = `${suite.target.id}/local`;
+    let created: LocalNode | undefined;
+    const protocol: Protocol<unknown, unknown> = {
+      name: 'conformance-local',
+      configSchema: z.unknown(),
+      commandSchema: z.unknown(),
+      createNode: (host) => (created = new LocalNode(host)),
+    };
+    peer.world.addNode({ id: this.id, host: suite.target.id, protocol, config: {} });
+    // A node added after the World started boots like a restarted one.
+    peer.world.restart(this.id);
+    if (!created) throw new Error('conformance: the local node did not start');
+    this.node = created;
+  }
+
+  private command(command: LocalCommand): void {
+    this.peer.world.command(this.id, command);
+  }
+
+  private conn(connId: string, label: string): Conn {
+    const buffer = this.node.buffers.get(connId) ?? new ReadBuffer();
+    return localConn(
+      this.peer,
+      this.peer.log,
+      this.suite.builtin,
+      label,
+      buffer,
+      (bytes, text) => {
+        this.node.stage(bytes);
+        this.command({ op: 'write', conn: connId, size: bytes.length, decoded: text });
+      },
+      () => this.command({ op: 'close', conn: connId }),
+    );
+  }
+
+  listen(path: string): Promise<Listener> {
+    const name = `u${this.nextListener++}`;
+    this.command({ op: 'listen', path });
+    this.peer.log.push({ atMs: this.peer.nowMs(), conn: name, direction: 'event', text: `listening on ${path}` });
+    let accepted = 0;
+    return Promise.resolve({
+      address: path,
+      accept: async (options) => {
+        const ready = await this.peer.waitUntil(() => (this.node.accepted.get(path)?.length ?? 0) > 0, options);
+        const connId = ready ? this.node.accepted.get(path)?.shift() : undefined;
+        if (connId === undefined) return undefined;
+        const label = `${name}/a${++accepted}`;
+        this.peer.log.push({
+          atMs: this.peer.nowMs(),
+          conn: label,
+          direction: 'event',
+          text: `the target connected to ${path}`,
+        });
+        return this.conn(connId, label);
+      },
+      close: () => Promise.resolve(),
+    });
+  }
+
+  async connect(path: string, options: WaitOptions): Promise<Conn | undefined> {
+    const connId = `u-c${this.nextConn++}`;
+    this.command({ op: 'connect', conn: connId, path });
+    const done = await this.peer.waitUntil(() => this.node.opened.has(connId) || this.node.failed.has(connId), options);
+    const ok = done && this.node.opened.has(connId);
+    this.peer.log.push({
+      atMs: this.peer.nowMs(),
+      conn: connId,
+      direction: 'event',
+      text: ok ? `connected to ${path}` : `connect to ${path} failed`,
+    });
+    return ok ? this.conn(connId, connId) : undefined;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A RealHost target: the socket files of its default socketDir.
+
+class SocketLocal implements LocalAccess {
+  private readonly sockets = new Set<Socket>();
+  private readonly servers = new Map<Server, string>();
+  private nextConn = 1;
+  private nextListener = 1;
+
+  constructor(
+    private readonly peer: SocketPeer,
+    private readonly suite: Suite<Peer>,
+  ) {}
+
+  private file(path: string): string {
+    return `${realSocketDir}/${path.replace(/^\/+/, '')}`;
+  }
+
+  private wire(socket: Socket): ReadBuffer {
+    const buffer = new ReadBuffer();
+    this.sockets.add(socket);
+    socket.on('data', (chunk: Buffer) => {
+      buffer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+    });
+    socket.on('error', () => undefined); // The close event that follows marks the buffer closed.
+    socket.on('close', () => {
+      buffer.closed = true;
+      this.sockets.delete(socket);
+    });
+    return buffer;
+  }
+
+  private conn(label: string, socket: Socket, buffer: ReadBuffer): Conn {
+    return localConn(
+      this.peer,
+      this.peer.log,
+      this.suite.builtin,
+      label,
+      buffer,
+      (bytes) => {
+        if (!socket.destroyed) socket.write(bytes);
+      },
+      () => socket.end(),
+    );
+  }
+
+  listen(path: string): Promise<Listener> {
+    const name = `u${this.nextListener++}`;
+    const file = this.file(path);
+    const waiting: { socket: Socket; buffer: ReadBuffer }[] = [];
+    const server = createServer((socket) => waiting.push({ socket, buffer: this.wire(socket) }));
+    this.servers.set(server, file);
+    mkdirSync(dirname(file), { recursive: true });
+    rmSync(file, { force: true });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(file, () => {
+        this.peer.log.push({ atMs: this.peer.nowMs(), conn: name, direction: 'event', text: `listening on ${path}` });
+        let accepted = 0;
+        resolve({
+          address: path,
+          accept: async (options) => {
+            const ready = await this.peer.waitUntil(() => waiting.length > 0, options);
+            const next = ready ? waiting.shift() : undefined;
+            if (!next) return undefined;
+            const label = `${name}/a${++accepted}`;
+            this.peer.log.push({
+              atMs: this.peer.nowMs(),
+              conn: label,
+              direction: 'event',
+              text: `the target connected to ${path}`,
+            });
+            return this.conn(label, next.socket, next.buffer);
+          },
+          close: () => this.closeServer(server),
+        });
+      });
+    });
+  }
+
+  async connect(path: string, options: WaitOptions): Promise<Conn | undefined> {
+    const label = `u-c${this.nextConn++}`;
+    const socket = netConnect(this.file(path));
+    const buffer = this.wire(socket);
+    let state = 'pending' as 'pending' | 'open' | 'failed';
+    socket.once('connect', () => (state = 'open'));
+    socket.once('error', () => {
+      if (state === 'pending') state = 'failed';
+    });
+    const done = await this.peer.waitUntil(() => state !== 'pending', options);
+    const ok = done && state === 'open';
+    this.peer.log.push({
+      atMs: this.peer.nowMs(),
+      conn: label,
+      direction: 'event',
+      text: ok ? `connected to ${path}` : `connect to ${path} failed`,
+    });
+    if (!ok) {
+      socket.destroy();
+      return undefined;
+    }
+    return this.conn(label, socket, buffer);
+  }
+
+  private closeServer(server: Server): Promise<void> {
+    const file = this.servers.get(server);
+    this.servers.delete(server);
+    return new Promise((resolve) =>
+      server.close(() => {
+        if (file !== undefined) rmSync(file, { force: true });
+        resolve();
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([...this.servers.keys()].map((server) => this.closeServer(server)));
+  }
+}
