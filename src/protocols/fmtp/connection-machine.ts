@@ -34,6 +34,11 @@ export interface ConnectionInput {
   readonly target?: ConnectionTarget;
   /** Close an idle client connection after this long (0: as soon as idle); null keeps it open (servers, logged-in users). */
   readonly keepOpenMs: number | null;
+  /**
+   * End the connection if the greeting is not over this long after it began (ours, spec.md §2): a
+   * truncated HELLO or WELCOME leaves both sides waiting for the rest of a block forever.
+   */
+  readonly handshakeMs: number;
 }
 
 interface ConnectionContext extends ConnectionInput {
@@ -219,6 +224,7 @@ export const connectionMachine = setup({
   },
   delays: {
     keepOpenDelay: ({ context }) => context.keepOpenMs ?? 0,
+    handshakeDelay: ({ context }) => context.handshakeMs,
   },
 }).createMachine({
   id: 'fmtp.connection',
@@ -243,6 +249,12 @@ export const connectionMachine = setup({
     /** Client: HELLO sent, waiting for WELCOME. */
     greeting: {
       entry: 'sendHello',
+      after: {
+        handshakeDelay: {
+          target: '#connection-closed',
+          actions: [{ type: 'setEnding', params: { reason: 'handshake.timeout' } }, 'close'],
+        },
+      },
       on: {
         'wire.welcome': [
           {
@@ -264,6 +276,12 @@ export const connectionMachine = setup({
     },
     /** Server: waiting for "I'm X, here's my hash". */
     awaitingHello: {
+      after: {
+        handshakeDelay: {
+          target: '#connection-closed',
+          actions: [{ type: 'setEnding', params: { reason: 'handshake.timeout' } }, 'close'],
+        },
+      },
       on: {
         'wire.hello': [
           {
@@ -288,6 +306,12 @@ export const connectionMachine = setup({
     },
     /** Either side: the peer's key was not cached; waiting for `fmtpkey.<domain>`. */
     verifyingPeer: {
+      after: {
+        handshakeDelay: {
+          target: '#connection-closed',
+          actions: [{ type: 'setEnding', params: { reason: 'handshake.timeout' } }, 'close'],
+        },
+      },
       on: {
         'dns.keys': [
           {

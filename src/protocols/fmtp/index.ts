@@ -44,9 +44,13 @@ export const configSchema = z.strictObject({
     .default([]),
   proxy: z.boolean().default(false),
   keepOpenMs: z.number().int().min(0).nullable().default(10_000),
+  handshakeMs: z.number().int().min(1).default(5_000),
   cacheTtlMs: z.number().int().min(1).default(300_000),
   lookingMs: z.number().int().min(1).default(30_000),
   reloginMs: z.number().int().min(1).default(5_000),
+  retryMsBase: z.number().int().min(1).default(1_000),
+  retryMsMax: z.number().int().min(1).default(30_000),
+  relayMsMax: z.number().int().min(0).default(300_000),
   secretKeyHex: z
     .string()
     .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')

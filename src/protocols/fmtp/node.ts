@@ -67,11 +67,18 @@ export interface FmtpConfig {
   readonly proxy: boolean;
   /** Close an idle outbound connection after this long; null keeps it open. */
   readonly keepOpenMs: number | null;
+  /** End a connection whose greeting (HELLO, WELCOME, key lookup) is not over after this long (spec.md §2). */
+  readonly handshakeMs: number;
   readonly cacheTtlMs: number;
   /** How long a lookup waits for the final answer after "I will look". */
   readonly lookingMs: number;
   /** A user's node retries its login this long after losing it. */
   readonly reloginMs: number;
+  /** A relay retries a transient failure after this long, doubling each time up to `retryMsMax` (spec.md §8.1). */
+  readonly retryMsBase: number;
+  readonly retryMsMax: number;
+  /** A relay gives up once its retry delays would pass this in sum; 0 never retries (spec.md §8.1). */
+  readonly relayMsMax: number;
   /** 64 hex digits: overrides the key derived from the run's seed (forged-key scenarios). */
   readonly secretKeyHex?: string;
   /** Whether the descriptor publishes this node's key at `fmtpkey.<domain>`. */
@@ -92,6 +99,16 @@ export const jobsMax = 512;
 export const cacheEntriesMax = 4096;
 /** Jobs queued on a connection that is still handshaking. */
 export const queuedPerConnMax = 64;
+/**
+ * Accepted MESSAGEs a node remembers (durably) by sender and TRANSACTION, to accept a relay's
+ * retry again without delivering it twice (spec.md §8.1). A relay retries for `relayMsMax`
+ * (5 min by default), so this needs to outlast the messages one node accepts in that time; 1024
+ * is far above what a simulated federation sends, and keeps the stored list small.
+ */
+export const acceptedRememberedMax = 1024;
+/** The durable store's keys (they survive a crash and restart; spec.md §8.1, §3). */
+const transactionsKey = 'fmtp/transactions';
+const acceptedKey = 'fmtp/accepted';
 /**
  * Proxies that may look on one requester's behalf, one after another (ours, spec.md §5.3): the
  * HOPS our REQUESTs start with. Each proxy forwards with one less and a proxy that gets HOPS 0
@@ -210,6 +227,9 @@ export class FmtpNode implements ProtocolNode {
     this.secretKey = config.secretKeyHex ? hexToBytes(config.secretKeyHex) : secretKeyFor(host.random.seed, host.id);
     for (const user of config.users) this.users.set(user.address, user);
     for (const object of config.cache) this.objects.set(object.address, { value: object });
+    // Transaction ids continue after a restart (spec.md §3): a new message never reuses an old id.
+    const transactions = host.store.get(transactionsKey);
+    this.transactions = typeof transactions === 'number' ? transactions : 0;
   }
 
   start(): void {
@@ -282,6 +302,16 @@ export class FmtpNode implements ProtocolNode {
       return this.reject('fmtp.command.from-not-local', `${command.from} is not a user of ${this.identity}`);
     }
     if (this.relays.size >= jobsMax) return this.reject('fmtp.command.busy', `over ${jobsMax} messages in flight`);
+    if (!this.config.login && (this.users.has(command.to) || domainOf(command.to) === this.domain)) {
+      // Within our own domain we are the recipient's home server: no lookup, no relay (spec.md §8).
+      return this.sendLocal({
+        type: 'MESSAGE',
+        from: command.from,
+        to: command.to,
+        transaction: this.nextTransaction(),
+        body: command.body,
+      });
+    }
     const id = this.relayIds.next();
     const message: FrameOf<'MESSAGE'> = {
       type: 'MESSAGE',
@@ -290,9 +320,10 @@ export class FmtpNode implements ProtocolNode {
       transaction: this.nextTransaction(),
       body: command.body,
     };
+    const { port, retryMsBase, retryMsMax, relayMsMax } = this.config;
     const actor = startActor(relayMachine, this.host, {
       name: `fmtp.relay ${id}`,
-      input: { id, message, port: this.config.port },
+      input: { id, message, port, retryMsBase, retryMsMax, relayMsMax },
     });
     this.relays.set(id, actor);
     actor.on('fmtp.resolve', (event) => this.startLookup(event.object, { relay: id, hops: hopsMax }));
@@ -303,12 +334,25 @@ export class FmtpNode implements ProtocolNode {
     actor.send({ type: 'relay.start' });
   }
 
+  /** A message from one of our users to another user of our domain (ours, spec.md §8). */
+  private sendLocal(message: FrameOf<'MESSAGE'>): void {
+    const detail = { transaction: message.transaction, to: message.to };
+    const answer = this.acceptMessage(message);
+    if (answer.type === 'REJECTED') return this.reject(`fmtp.message.${answer.code}`, answer.reason, detail);
+    this.host.emit({
+      kind: 'note',
+      what: 'fmtp.message.accepted',
+      detail: { ...detail, by: this.domain, local: true },
+    });
+  }
+
   private reject(code: string, reason: string, detail?: unknown): void {
     this.host.emit({ kind: 'reject', code, reason, ...(detail === undefined ? {} : { detail }) });
   }
 
   private nextTransaction(): string {
     this.transactions += 1;
+    this.host.store.put(transactionsKey, this.transactions);
     return `${this.transactions}.${this.identity}`;
   }
 
@@ -487,6 +531,7 @@ export class FmtpNode implements ProtocolNode {
         nonce: toHex(this.host.random.bytes(16)),
         target,
         keepOpenMs,
+        handshakeMs: this.config.handshakeMs,
       },
     });
     const conn: Conn = {
@@ -519,6 +564,7 @@ export class FmtpNode implements ProtocolNode {
         secretKey: this.secretKey,
         nonce: toHex(this.host.random.bytes(16)),
         keepOpenMs: null,
+        handshakeMs: this.config.handshakeMs,
       },
     });
     const conn: Conn = {
@@ -763,16 +809,40 @@ export class FmtpNode implements ProtocolNode {
     if (domainOf(frame.from) !== domainOf(peer) && !fromLoginServer) {
       return rejected('sender-unauthenticated', `${peer} cannot send for ${frame.from}`);
     }
-    if (this.config.login && frame.to === this.config.login.user) {
-      this.deliver(frame);
-      this.write(conn.id, { type: 'ACCEPTED', transaction });
-      return;
-    }
+    const answer = this.acceptMessage(frame);
+    if (answer.type === 'REJECTED') return rejected(answer.code, answer.reason);
+    this.write(conn.id, answer);
+  }
+
+  /**
+   * Takes a MESSAGE for a user of ours (its sender already authenticated): delivers it, relays it
+   * over the user's logged-in connection, or refuses it. One already accepted (same sender and
+   * TRANSACTION: a relay's retry whose ACCEPTED was lost) is accepted again and not delivered twice.
+   */
+  private acceptMessage(frame: FrameOf<'MESSAGE'>): FrameOf<'ACCEPTED'> | FrameOf<'REJECTED'> {
+    const { transaction } = frame;
+    const refused = (code: string, reason: string): FrameOf<'REJECTED'> => ({
+      type: 'REJECTED',
+      transaction,
+      code,
+      reason,
+    });
+    const toLoginUser = this.config.login !== undefined && frame.to === this.config.login.user;
     const user = this.users.get(frame.to);
-    if (!user) return rejected('recipient-unknown', `${frame.to} is not a user of ${this.domain}`);
-    const refusal = refusalOf(user, frame.from);
-    if (refusal) return rejected(refusal, `${frame.to} refuses messages from ${frame.from}`);
-    const login = this.logins.get(frame.to);
+    if (!toLoginUser) {
+      if (!user) return refused('recipient-unknown', `${frame.to} is not a user of ${this.domain}`);
+      const refusal = refusalOf(user, frame.from);
+      if (refusal) return refused(refusal, `${frame.to} refuses messages from ${frame.from}`);
+    }
+    if (!this.rememberAccepted(frame)) {
+      this.host.emit({
+        kind: 'note',
+        what: 'fmtp.message.duplicate',
+        detail: { from: frame.from, to: frame.to, transaction },
+      });
+      return { type: 'ACCEPTED', transaction };
+    }
+    const login = toLoginUser ? undefined : this.logins.get(frame.to);
     const loginConn = login === undefined ? undefined : this.conns.get(login);
     if (loginConn && loginConn.established && !loginConn.ended) {
       // Seed step 7: "Lenore uses an existing logged-in connection from lost@lenore.org".
@@ -785,10 +855,21 @@ export class FmtpNode implements ProtocolNode {
       loginConn.actor.send({ type: 'txn.opened' });
       this.write(loginConn.id, frame);
     } else {
-      // Not logged in: the home server keeps it in the user's mailbox (ours).
+      // To us as a user's node, or not logged in: the home server keeps it in the user's mailbox (ours).
       this.deliver(frame);
     }
-    this.write(conn.id, { type: 'ACCEPTED', transaction });
+    return { type: 'ACCEPTED', transaction };
+  }
+
+  /** Records an accepted MESSAGE durably; false if it was accepted before (spec.md §8.1). */
+  private rememberAccepted(frame: FrameOf<'MESSAGE'>): boolean {
+    const key = `${frame.from} ${frame.transaction}`;
+    const stored = this.host.store.get(acceptedKey);
+    const accepted = Array.isArray(stored) ? stored.filter((entry): entry is string => typeof entry === 'string') : [];
+    if (accepted.includes(key)) return false;
+    accepted.push(key);
+    this.host.store.put(acceptedKey, accepted.slice(Math.max(0, accepted.length - acceptedRememberedMax)));
+    return true;
   }
 
   private deliver(frame: FrameOf<'MESSAGE'>): void {

@@ -4,6 +4,11 @@
  * 8000 tcp", seed step 4-5), and when that target is unreachable reconnects to the domain's MX
  * server (seed step 6), which relays over the recipient's logged-in connection (step 7).
  * These are rev 1's "ways to connect to a known object": Recommended, then Domain.
+ * A transient failure (no connection, a broken handshake or connection, a failed lookup, a DNS
+ * server failure) is retried from the lookup on, after a doubling delay, until the message has
+ * been waiting `relayMsMax` (spec.md §8.1, ours); an answer (REJECTED, NOT-FOUND, no MX record)
+ * ends the relay at once. Every try carries the same MESSAGE, TRANSACTION included, so that a
+ * receiver that already accepted it (its ACCEPTED lost) accepts it again without delivering twice.
  *
  * No I/O here: it emits DNS queries as outputs and asks the node to run a lookup
  * (`fmtp.resolve`) and to carry the MESSAGE over a verified connection (`fmtp.send`).
@@ -22,6 +27,11 @@ export interface RelayInput {
   readonly message: FrameOf<'MESSAGE'>;
   /** The FMTP port of an MX server. */
   readonly port: number;
+  /** The first retry's delay; each later one doubles, up to `retryMsMax`. */
+  readonly retryMsBase: number;
+  readonly retryMsMax: number;
+  /** Retry only while the delays waited so far, plus the next, stay within this (0: never retry). */
+  readonly relayMsMax: number;
 }
 
 interface RelayContext extends RelayInput {
@@ -29,6 +39,20 @@ interface RelayContext extends RelayInput {
   readonly mxHost?: string;
   readonly reason: string;
   readonly code: string;
+  /** Tries that failed so far. */
+  readonly attempt: number;
+  /** The sum of the retry delays waited so far. */
+  readonly waitedMs: number;
+}
+
+/** The delay before retry number `attempt` (1-based): base, 2 base, 4 base, ... capped at `retryMsMax`. */
+export function retryDelayMs(attempt: number, retryMsBase: number, retryMsMax: number): number {
+  // 2^20 base is far past any sane cap; bounding the exponent keeps the number finite.
+  return Math.min(retryMsMax, retryMsBase * 2 ** Math.min(attempt - 1, 20));
+}
+
+function nextDelayMs(context: RelayContext): number {
+  return retryDelayMs(context.attempt + 1, context.retryMsBase, context.retryMsMax);
 }
 
 export type RelayEvent =
@@ -63,6 +87,9 @@ export const relayMachine = setup({
     hasMx: ({ context }) => context.mxHost !== undefined,
     isMxAnswerUsable: ({ event }) =>
       event.type === 'dns.answer' && event.status === 'ok' && pickMx(event.records) !== undefined,
+    /** The DNS server failed: the domain may well have an MX record, so this is worth another try. */
+    isDnsFailure: ({ event }) => event.type === 'dns.answer' && event.status === 'servfail',
+    canRetry: ({ context }) => context.waitedMs + nextDelayMs(context) <= context.relayMsMax,
   },
   actions: {
     resolve: emit(({ context }) => ({
@@ -105,6 +132,24 @@ export const relayMachine = setup({
       return {};
     }),
     setFailure: assign((_, params: { code: string; reason: string }) => ({ code: params.code, reason: params.reason })),
+    countRetry: assign(({ context }) => ({
+      attempt: context.attempt + 1,
+      waitedMs: context.waitedMs + nextDelayMs(context),
+    })),
+    noteRetry: emit(({ context }) =>
+      output({
+        kind: 'note',
+        what: 'fmtp.relay.retry',
+        detail: {
+          relay: context.id,
+          transaction: context.message.transaction,
+          to: context.message.to,
+          attempt: context.attempt,
+          delayMs: retryDelayMs(context.attempt, context.retryMsBase, context.retryMsMax),
+          reason: context.reason,
+        },
+      }),
+    ),
     noteDirectFailed: emit(({ context, event }) =>
       output({
         kind: 'note',
@@ -142,10 +187,14 @@ export const relayMachine = setup({
       delivered: params.delivered,
     })),
   },
+  delays: {
+    // `countRetry` has already counted the try that failed, so this is the delay it computed.
+    retryDelay: ({ context }) => retryDelayMs(context.attempt, context.retryMsBase, context.retryMsMax),
+  },
 }).createMachine({
   id: 'fmtp.relay',
   initial: 'idle',
-  context: ({ input }) => ({ ...input, reason: '', code: '' }),
+  context: ({ input }) => ({ ...input, reason: '', code: '', attempt: 0, waitedMs: 0 }),
   states: {
     idle: { on: { 'relay.start': { target: 'resolving' } } },
     resolving: {
@@ -161,6 +210,11 @@ export const relayMachine = setup({
               'storeLookup',
               { type: 'setFailure', params: { code: 'recipient-unknown', reason: 'object does not exist' } },
             ],
+          },
+          {
+            guard: 'canRetry',
+            target: 'waiting',
+            actions: 'storeLookup',
           },
           {
             target: 'failed',
@@ -189,6 +243,11 @@ export const relayMachine = setup({
             'dns.answer': [
               { guard: 'isMxAnswerUsable', target: 'sending', actions: 'storeMx' },
               {
+                guard: and(['isDnsFailure', 'canRetry']),
+                target: '#relay-waiting',
+                actions: { type: 'setFailure', params: { code: 'unreachable', reason: 'MX query failed' } },
+              },
+              {
                 target: '#relay-failed',
                 actions: { type: 'setFailure', params: { code: 'unreachable', reason: 'no MX record' } },
               },
@@ -200,10 +259,19 @@ export const relayMachine = setup({
           on: {
             'peer.accepted': { target: '#relay-delivered' },
             'peer.rejected': { target: '#relay-failed', actions: 'storeFailure' },
-            'peer.failed': { target: '#relay-failed', actions: 'storeFailure' },
+            'peer.failed': [
+              { guard: 'canRetry', target: '#relay-waiting', actions: 'storeFailure' },
+              { target: '#relay-failed', actions: 'storeFailure' },
+            ],
           },
         },
       },
+    },
+    /** A transient failure: try again from the lookup on, after a delay (spec.md §8.1, ours). */
+    waiting: {
+      id: 'relay-waiting',
+      entry: ['countRetry', 'noteRetry'],
+      after: { retryDelay: { target: 'resolving' } },
     },
     delivered: {
       id: 'relay-delivered',

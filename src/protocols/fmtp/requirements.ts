@@ -42,6 +42,8 @@ export const requirements: readonly Requirement[] = [
       'scenarios/fmtp/forged-key.yaml',
       'scenarios/fmtp/mx-down.yaml',
       property,
+      'scenarios/fmtp/retry-after-corrupt.yaml',
+      'scenarios/fmtp/truncated-hello.yaml',
     ],
   },
   {
@@ -117,7 +119,10 @@ export const requirements: readonly Requirement[] = [
     text: 'A request looks like this: TYPE (REQUEST), FROM, OBJECT, TRANSACTION.',
     level: 'MUST',
     source: 'original',
-    covers: [`${wire} > round-trips every frame type (property, 500 runs)`],
+    covers: [
+      `${wire} > round-trips every frame type (property, 500 runs)`,
+      'scenarios/fmtp/message-id-after-restart.yaml',
+    ],
   },
   {
     id: 'FMTP-wire-strict',
@@ -212,6 +217,7 @@ export const requirements: readonly Requirement[] = [
     covers: [
       `${poe} > plays the seven steps in order and delivers over the logged-in connection (lost.lenore.org unreachable)`,
       'scenarios/fmtp/poe-lenore.yaml',
+      'scenarios/fmtp/local-delivery.yaml',
     ],
   },
   {
@@ -224,6 +230,7 @@ export const requirements: readonly Requirement[] = [
       `${node} > refuses {"blacklist":["*@poe.net"]} with REJECTED sender-blacklisted, and the sender reports it`,
       `${node} > WHITELIST overrides BLACKLIST and POLICY REJECT`,
       'scenarios/fmtp/refused-sender.yaml',
+      'scenarios/fmtp/local-delivery.yaml',
     ],
   },
   {

@@ -1,13 +1,17 @@
 // Goal: an FMTP node looks objects up in the seed's order (cache, owner, MX, gateway), ends each
 // lookup in exactly one of the four outcomes, verifies peers against their DNS keys and refuses a
 // bad hash, refuses messages by BLACKLIST / WHITELIST / POLICY, and proxies ("I will look") no
-// further than HOPS allows, so route loops and over-long proxy chains end (spec.md §5.3).
+// further than HOPS allows, so route loops and over-long proxy chains end (spec.md §5.3). Within
+// a domain it delivers without a lookup, its transaction ids survive a restart, a relay retries a
+// transient failure and a receiver accepts a repeated MESSAGE once (spec.md §3, §8, §8.1).
 // Method: single nodes driven by hand with ManualHost (playing peers and DNS), and small
 // federations wired by the in-test pump; each test reads outputs and notes.
 import { describe, expect, it } from 'vitest';
 import { fmtp, fmtpConfig } from '../../../src/protocols/fmtp/index.js';
 import { formatKeyRecord, helloText, publicKeyOf, secretKeyFor, sign } from '../../../src/protocols/fmtp/keys.js';
 import { hopsMax } from '../../../src/protocols/fmtp/node.js';
+import { retryDelayMs } from '../../../src/protocols/fmtp/relay-machine.js';
+import { MemoryStore } from '../../../src/protocols/protocol.js';
 import { encodeFrame, type Frame } from '../../../src/protocols/fmtp/wire.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
 import { Pump } from './pump.js';
@@ -483,5 +487,119 @@ describe('fmtp: node: message refusal (pump, 2 nodes)', () => {
   it('refuses a recipient that does not exist (object does not exist, no delivery)', () => {
     const pump = send([{ address: 'other@lenore.org' }]);
     expect(pump.of('reject', 'poe.net')).toEqual([expect.objectContaining({ code: 'fmtp.message.recipient-unknown' })]);
+  });
+});
+
+describe('fmtp: node: delivery within a domain, ids across restarts (ManualHost, spec.md §3, §8)', () => {
+  const users = [{ address: 'lost@lenore.org' }, { address: 'raven@lenore.org', policy: 'REJECT' as const }];
+
+  function home(store: MemoryStore) {
+    const host = new ManualHost('mail.lenore.org', 'mail.lenore.org', store, 1);
+    const node = fmtp.createNode(host, fmtpConfig({ domain: 'lenore.org', users }));
+    node.start();
+    host.take();
+    return { host, node };
+  }
+
+  it('delivers to a user of its own domain without a lookup, and applies its refusals', () => {
+    const { host, node } = home(new MemoryStore());
+    node.handle({
+      kind: 'command',
+      command: { type: 'send', from: 'raven@lenore.org', to: 'lost@lenore.org', body: 'hi' },
+    });
+    node.handle({
+      kind: 'command',
+      command: { type: 'send', from: 'lost@lenore.org', to: 'raven@lenore.org', body: 'no' },
+    });
+    node.handle({
+      kind: 'command',
+      command: { type: 'send', from: 'lost@lenore.org', to: 'nobody@lenore.org', body: '?' },
+    });
+    const outputs = host.take();
+    expect(outputs.filter((o) => o.kind === 'dns.query' || o.kind === 'connect')).toEqual([]);
+    expect(outputs.filter((o) => o.kind === 'deliver')).toEqual([
+      expect.objectContaining({ user: 'lost@lenore.org', from: 'raven@lenore.org', body: 'hi', id: '1.lenore.org' }),
+    ]);
+    expect(outputs.filter((o) => o.kind === 'reject').map((o) => o.code)).toEqual([
+      'fmtp.message.policy-reject',
+      'fmtp.message.recipient-unknown',
+    ]);
+  });
+
+  it('continues its transaction ids after a restart (same durable store, new node)', () => {
+    const store = new MemoryStore();
+    const send = { type: 'send', from: 'raven@lenore.org', to: 'lost@lenore.org', body: 'hi' };
+    const first = home(store);
+    first.node.handle({ kind: 'command', command: send });
+    first.node.stop();
+    const second = home(store);
+    second.node.handle({ kind: 'command', command: send });
+    const ids = [...first.host.take(), ...second.host.take()].flatMap((o) => (o.kind === 'deliver' ? [o.id] : []));
+    expect(ids).toEqual(['1.lenore.org', '2.lenore.org']);
+  });
+});
+
+describe('fmtp: node: retries and accepting once (spec.md §8.1)', () => {
+  it('doubles the retry delay from retryMsBase up to retryMsMax', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 60].map((attempt) => retryDelayMs(attempt, 1_000, 30_000))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
+    ]);
+  });
+
+  it('accepts a repeated MESSAGE (same FROM and TRANSACTION) again without delivering it twice (ManualHost)', () => {
+    const { host, node } = single('mail.lenore.org', { domain: 'lenore.org', users: [{ address: 'lost@lenore.org' }] });
+    acceptVerified(host, node, 'poe.net', 'lenore.org');
+    const message: Frame = {
+      type: 'MESSAGE',
+      from: 'poe@poe.net',
+      to: 'lost@lenore.org',
+      transaction: '7.poe.net',
+      body: 'hi',
+    };
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: encodeFrame(message) });
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: encodeFrame(message) });
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: encodeFrame({ ...message, transaction: '8.poe.net' }) });
+    const outputs = host.take();
+    expect(outputs.filter((o) => o.kind === 'deliver').map((o) => o.kind === 'deliver' && o.id)).toEqual([
+      '7.poe.net',
+      '8.poe.net',
+    ]);
+    const answers = outputs.flatMap((o) => (o.kind === 'write' ? [o.decoded as Frame] : []));
+    expect(answers.map((frame) => frame.type)).toEqual(['ACCEPTED', 'ACCEPTED', 'ACCEPTED']);
+    expect(outputs.filter((o) => o.kind === 'note' && o.what === 'fmtp.message.duplicate')).toHaveLength(1);
+  });
+
+  function mxDown(config: Parameters<typeof fmtpConfig>[0] = {}) {
+    const pump = new Pump();
+    pump.add('poe.net', config);
+    pump.add('mail.lenore.org', { domain: 'lenore.org', users: [{ address: 'lost@lenore.org' }] });
+    pump.record('MX', 'lenore.org', '10 mail.lenore.org');
+    pump.start();
+    pump.unreachable.add('mail.lenore.org');
+    pump.command('poe.net', { type: 'send', from: 'poe@poe.net', to: 'lost@lenore.org', body: 'hi' });
+    return pump;
+  }
+
+  it('retries a send whose MX server is unreachable, and delivers it once the server is back (pump, 2 nodes)', () => {
+    const pump = mxDown();
+    expect(pump.of('reject', 'poe.net')).toEqual([]);
+    expect(pump.notes('fmtp.relay.retry', 'poe.net')).toEqual([
+      expect.objectContaining({ attempt: 1, delayMs: 1_000 }),
+    ]);
+    pump.unreachable.delete('mail.lenore.org');
+    pump.advanceMs(1_000);
+    expect(pump.of('deliver', 'mail.lenore.org')).toEqual([expect.objectContaining({ body: 'hi' })]);
+    expect(pump.notes('fmtp.message.accepted', 'poe.net')).toHaveLength(1);
+  });
+
+  it('gives up as unreachable once the delays would pass relayMsMax (pump, 2 nodes)', () => {
+    const pump = mxDown({ retryMsBase: 1_000, relayMsMax: 3_000 });
+    pump.advanceMs(1_000);
+    pump.advanceMs(2_000);
+    expect(pump.notes('fmtp.relay.retry', 'poe.net')).toHaveLength(2);
+    expect(pump.of('reject', 'poe.net')).toEqual([expect.objectContaining({ code: 'fmtp.message.unreachable' })]);
+    expect(mxDown({ relayMsMax: 0 }).of('reject', 'poe.net')).toEqual([
+      expect.objectContaining({ code: 'fmtp.message.unreachable' }),
+    ]);
   });
 });

@@ -29,16 +29,20 @@ const scenarioFiles = readdirSync(scenarioDir)
   .sort();
 
 describe('fmtp: scenarios (simulator)', () => {
-  it('finds the seven scenario files the issue asks for, and the proxy loop', () => {
+  it('finds the seven scenario files the issue asks for, the proxy loop, and the fuzz regressions', () => {
     expect(scenarioFiles).toEqual([
       'forged-key.yaml',
       'gateway-route.yaml',
+      'local-delivery.yaml',
+      'message-id-after-restart.yaml',
       'mx-down.yaml',
       'not-found.yaml',
       'poe-lenore.yaml',
       'proxy-looking.yaml',
       'proxy-loop.yaml',
       'refused-sender.yaml',
+      'retry-after-corrupt.yaml',
+      'truncated-hello.yaml',
     ]);
   });
 
