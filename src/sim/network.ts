@@ -584,7 +584,13 @@ export class World {
         payload: payloadOf(bytes, described),
       });
     } else this.trace.skip();
-    const segment: Segment = { msg, bytes, decoded: described, sentLamport: this.trace.lamportOf(runtime.spec.id), fin: false };
+    const segment: Segment = {
+      msg,
+      bytes,
+      decoded: described,
+      sentLamport: this.trace.lamportOf(runtime.spec.id),
+      fin: false,
+    };
     if (!end || end.state === 'closed') return this.drop(msg, to, 'not-open');
     if (end.state === 'connecting') {
       end.early.push(segment);
