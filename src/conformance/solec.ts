@@ -69,12 +69,12 @@ const handshake = (type: 1 | 2, verMajor = 0): Payload => ({
   connType: type === 1 ? connType.userToServer : connType.serverToServer,
 });
 
-const message = (id: string, from: string, to: string, body: string): Payload => ({
+const message = (id: string, from: string, to: string, body: string, timeMs = 1_000): Payload => ({
   type: 'message',
   id,
   from,
   to,
-  timeMs: 1_000,
+  timeMs,
   body,
 });
 
@@ -209,6 +209,28 @@ const cases: Case<Peer>[] = [
         await conn.send(new Uint8Array([type, 0x00, 0x00]));
         await expectClosedOnly(conn, peer.answerMs, `reserved type 0x${type.toString(16)} was not refused`);
       }
+    },
+  },
+  {
+    id: 'solec/2.2/time-zero',
+    title: 'A Message with time_ms 0 (a clock before the epoch) gets Success and reaches its recipient',
+    section: '2.2',
+    quote:
+      'A clock that reads before the epoch writes 0: the field is unsigned, the time is informational, and refusing the Message (or closing on it) would lose it for a sender whose only fault is its clock.',
+    requirements: ['SOLEC-MESSAGE-TIME'],
+    level: 'MUST',
+    async run(peer) {
+      const bob = await login(peer, 'bob', 'pb');
+      const carol = await login(peer, 'carol', 'pc');
+      await carol.send(frames(message('0000000000000501', 'carol@b.test', 'bob@b.test', 'before the epoch', 0)));
+      await expectFrame(carol, peer.answerMs, 'Success', isSuccess, 'a Message with time_ms 0 was not accepted');
+      await expectFrame(
+        bob,
+        peer.answerMs,
+        'the Message',
+        (p) => p.type === 'message' && p.body === 'before the epoch',
+        'the Message with time_ms 0 did not reach bob',
+      );
     },
   },
   {
@@ -476,6 +498,34 @@ const cases: Case<Peer>[] = [
         'the message did not reach bob',
       );
       await expectNothing(bob, 500, 'the duplicate was pushed again');
+    },
+  },
+  {
+    id: 'solec/4.1/reconnect-resend',
+    title: 'A client that resends its unanswered Message (same id) after reconnecting gets Success; it is pushed once',
+    section: '4.1',
+    quote:
+      'The Message in flight is sent again, first, with its `id`; the server drops a duplicate (same `from` and `id`) but answers Success, as for relays (§5.3).',
+    requirements: ['SOLEC-CLIENT-RECONNECT'],
+    level: 'MUST',
+    async run(peer) {
+      const bob = await login(peer, 'bob', 'pb');
+      const resent = message('0000000000000601', 'carol@b.test', 'bob@b.test', 'sent twice, pushed once');
+      const first = await login(peer, 'carol', 'pc');
+      await first.send(frames(resent));
+      // Bob's push shows the server took the first copy; carol never reads its answer.
+      await expectFrame(
+        bob,
+        peer.answerMs,
+        'the Message',
+        (p) => p.type === 'message' && p.body === 'sent twice, pushed once',
+        'the first copy did not reach bob',
+      );
+      await first.close();
+      const again = await login(peer, 'carol', 'pc');
+      await again.send(frames(resent));
+      await expectFrame(again, peer.answerMs, 'Success', isSuccess, 'the resent Message was not answered Success');
+      await expectNothing(bob, 500, 'the resent Message was pushed again');
     },
   },
   {

@@ -68,6 +68,10 @@ export const clientConfigSchema = z.strictObject({
   payloadBytesMax: z.number().int().min(64).max(payloadBytesCeiling).default(payloadBytesMaxDefault),
   authTimeoutMs: durationMs.default(10_000),
   responseTimeoutMs: durationMs.default(10_000),
+  /** Reconnecting after a lost connection (spec.md §4.1, ours): first backoff, doubling. */
+  retryMs: durationMs.default(1_000),
+  /** Connections lost in a row before the client gives up and reports its unsent Messages. */
+  attemptsMax: z.number().int().min(1).max(20).default(3),
 });
 
 export const configSchema = z.discriminatedUnion('role', [serverConfigSchema, clientConfigSchema]);

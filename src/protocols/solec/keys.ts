@@ -18,10 +18,26 @@ export function keyLabel(name: string): string {
   return `solec-key:${name}`;
 }
 
-/** The Ed25519 key pair of server `name` in the run with `seed`. */
+/**
+ * Key pairs already derived. Deriving one (a scalar multiplication) is the costliest thing a
+ * federation's setup does: every server derives the keys of every server it knows, and so does the
+ * `dnsRecords` hook. The pair is a pure function of (seed, name), so remembering it changes nothing
+ * a run can see. Bounded so that a long process running many seeds does not grow without limit.
+ */
+const derived = new Map<string, ServerKeys>();
+/** One entry per server of the largest federation the benchmarks build, with room to spare. */
+const derivedKeysMax = 100_000;
+
+/** The Ed25519 key pair of server `name` in the run with `seed`. Callers must not modify the bytes. */
 export function serverKeys(seed: number, name: string): ServerKeys {
+  const key = `${seed}/${name}`;
+  const known = derived.get(key);
+  if (known) return known;
   const secretKey = streamFor(seed, keyLabel(name)).bytes(32);
-  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+  const pair = { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+  if (derived.size >= derivedKeysMax) derived.clear();
+  derived.set(key, pair);
+  return pair;
 }
 
 /** Bytes of the nonce a verifying server sends in a Challenge. */

@@ -13,7 +13,7 @@ import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
 import { startActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { clientMachine, type ClientEvent } from './client-machine.js';
+import { clientConnId, clientMachine, type ClientEvent } from './client-machine.js';
 import type { ClientConfig, ServerConfig, SolecCommand, SolecConfig } from './config.js';
 import { nonceBytes, serverKeys, type ServerKeys } from './keys.js';
 import { relayConnId, relayMachine, relayQueueMessagesMax, type RelayEvent } from './relay-machine.js';
@@ -26,6 +26,7 @@ import {
   parseAddress,
   payloadBytes,
   toHex,
+  wireTimeMs,
   type ErrorCode,
   type Payload,
   type Sender,
@@ -184,7 +185,7 @@ export class SolecServerNode implements ProtocolNode {
       id: drawMessageId(this.host),
       from: command.from,
       to: command.to,
-      timeMs: this.host.now(),
+      timeMs: wireTimeMs(this.host.now()),
       body: command.body,
     };
     if (payloadBytes(message) > this.config.payloadBytesMax) {
@@ -482,7 +483,7 @@ export class SolecClientNode implements ProtocolNode {
       case 'command':
         return this.command(input.command as SolecCommand);
       case 'conn.opened':
-        return this.toClient(input.conn, { type: 'conn.opened' });
+        return this.toClient(input.conn, { type: 'conn.opened' }, true);
       case 'conn.failed':
         return this.toClient(input.conn, { type: 'conn.failed', reason: input.reason });
       case 'conn.closed':
@@ -503,7 +504,7 @@ export class SolecClientNode implements ProtocolNode {
     return {
       role: 'client',
       address: this.address,
-      conn: this.conn,
+      conn: this.currentConn(),
       state: this.isActive() ? this.actor?.getSnapshot().value : 'loggedOut',
     };
   }
@@ -542,7 +543,7 @@ export class SolecClientNode implements ProtocolNode {
           id: drawMessageId(this.host),
           from: this.address,
           to: command.to,
-          timeMs: this.host.now(),
+          timeMs: wireTimeMs(this.host.now()),
           body: command.body,
         };
         if (payloadBytes(payload) > this.config.payloadBytesMax) {
@@ -580,17 +581,25 @@ export class SolecClientNode implements ProtocolNode {
         versionMinor: this.config.versionMinor,
         authTimeoutMs: this.config.authTimeoutMs,
         responseTimeoutMs: this.config.responseTimeoutMs,
+        retryMs: this.config.retryMs,
+        attemptsMax: this.config.attemptsMax,
       },
     });
   }
 
-  private toClient(conn: string, event: ClientEvent): void {
-    if (conn !== this.conn || !this.isActive()) return;
+  /** The connection of the current attempt (a reconnect opens `<conn>#<n>`); late events of others are dropped. */
+  private currentConn(): string | undefined {
+    return this.actor ? clientConnId(this.actor.getSnapshot().context) : this.conn;
+  }
+
+  private toClient(conn: string, event: ClientEvent, fresh = false): void {
+    if (conn !== this.currentConn() || !this.isActive()) return;
+    if (fresh) this.decoder = new FrameDecoder(this.config.payloadBytesMax);
     this.actor?.send(event);
   }
 
   private data(conn: string, bytes: Uint8Array): void {
-    if (conn !== this.conn || !this.isActive()) return;
+    if (conn !== this.currentConn() || !this.isActive()) return;
     const frames = this.decoder.push(bytes);
     if (!frames.ok)
       return this.actor?.send({ type: 'wire.invalid', code: frames.error.code, reason: frames.error.message });

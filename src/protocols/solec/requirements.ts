@@ -98,7 +98,7 @@ export const requirements: readonly Requirement[] = [
       `${clientRelay}: closes on a payload a server may not send a client`,
       `${real}: survives every malformed frame on one server in a row, then logs in`,
     ],
-    scenarios: [scenario('corrupted-frame.yaml')],
+    scenarios: [scenario('client-resends-after-corrupted-segment.yaml'), scenario('corrupted-frame.yaml')],
   },
   {
     id: 'SOLEC-C2S-INIT',
@@ -252,5 +252,29 @@ export const requirements: readonly Requirement[] = [
       `${serverNode}: refuses a Message from an authenticated server for another server's users`,
     ],
     scenarios: [scenario('impersonation-seed.yaml')],
+  },
+  {
+    id: 'SOLEC-MESSAGE-TIME',
+    section: '2.2',
+    text: 'A sender writes time_ms as whole milliseconds in 0..2^53-1; a clock that reads before the epoch writes 0.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${clientRelay}: writes time 0 for a clock that reads before the epoch, which the server accepts (spec §2.2)`,
+    ],
+    scenarios: [scenario('clock-before-epoch.yaml')],
+  },
+  {
+    id: 'SOLEC-CLIENT-RECONNECT',
+    section: '4.1',
+    text: 'A logged-in client that loses its connection without asking reconnects with backoff, logs in again and sends the unanswered Message again with its id; the server drops a duplicate.',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${clientRelay}: reconnects after losing an established connection and resends the unanswered Message with its id (spec §4.1)`,
+      `${clientRelay}: gives up after attemptsMax lost connections in a row and reports the unsent Message`,
+      `${clientRelay}: does not reconnect after a logout or a refused first login`,
+    ],
+    scenarios: [scenario('client-resends-after-corrupted-segment.yaml')],
   },
 ];

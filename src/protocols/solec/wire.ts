@@ -243,6 +243,17 @@ function encodeBody(payload: Payload): Uint8Array {
  * payload fits the uint16 length; callers bound user strings before they get here.
  * @example encodeFrame({ type: 'success' }) // Uint8Array [0x01, 0x00, 0x00]
  */
+/**
+ * The Message `time_ms` a sender writes for its clock reading (spec.md §2.2, ours): whole
+ * milliseconds in 0..2^53-1, the range every receiver accepts. A clock that reads before the
+ * epoch writes 0 (uint64 has no negative; its two's complement is past 2^53-1 and refused as
+ * `message.time-range`); a fractional reading is truncated.
+ */
+export function wireTimeMs(clockMs: number): number {
+  if (!Number.isFinite(clockMs) || clockMs <= 0) return 0;
+  return Math.min(Math.trunc(clockMs), Number.MAX_SAFE_INTEGER);
+}
+
 export function encodeFrame(payload: Payload): Uint8Array {
   const body = encodeBody(payload);
   if (body.length > payloadBytesCeiling)

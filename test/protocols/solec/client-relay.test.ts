@@ -99,6 +99,71 @@ describe('solec: client node (ManualHost, seed §2.5 Client-Server)', () => {
     expect(host.outputsOf('deliver').map((d) => d.body)).toEqual(['crossing', 'later']);
   });
 
+  it('reconnects after losing an established connection and resends the unanswered Message with its id (spec §4.1)', () => {
+    const { host, node, reply } = client({ retryMs: 200 });
+    node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
+    reply({ type: 'success' });
+    host.take();
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@b.test', body: 'lost' } });
+    const [sent] = written(host.take(), 'c2s:1', 'client');
+    expect(sent).toMatchObject({ type: 'message', body: 'lost' });
+    node.handle({ kind: 'conn.closed', conn: 'c2s:1', reason: 'closed' });
+    expect(host.outputsOf('reject')).toEqual([]);
+    expect(host.outputsOf('note').map((note) => note.what)).toEqual(['solec.reconnecting']);
+    host.take();
+    host.advanceMs(199);
+    expect(host.take()).toEqual([]);
+    host.advanceMs(1);
+    expect(host.take()).toEqual([{ kind: 'connect', conn: 'c2s:1#2', target: { host: 'a.test', port: 7000 } }]);
+    // Late bytes of the old connection are not read.
+    node.handle({ kind: 'conn.data', conn: 'c2s:1', bytes: frames({ type: 'success' }) });
+    node.handle({ kind: 'conn.opened', conn: 'c2s:1#2' });
+    expect(written(host.take(), 'c2s:1#2', 'client').map((p) => p.type)).toEqual(['handshake', 'userAuth']);
+    node.handle({ kind: 'conn.data', conn: 'c2s:1#2', bytes: frames({ type: 'success' }) });
+    expect(written(host.take(), 'c2s:1#2', 'client')).toEqual([sent]);
+    node.handle({ kind: 'conn.data', conn: 'c2s:1#2', bytes: frames({ type: 'success' }) });
+    expect(host.outputsOf('note').map((note) => note.what)).toEqual(['solec.sent']);
+  });
+
+  it('gives up after attemptsMax lost connections in a row and reports the unsent Message', () => {
+    const { host, node, reply } = client({ retryMs: 100, attemptsMax: 2 });
+    node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
+    reply({ type: 'success' });
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@b.test', body: 'doomed' } });
+    node.handle({ kind: 'conn.closed', conn: 'c2s:1', reason: 'closed' });
+    host.advanceMs(100);
+    node.handle({ kind: 'conn.failed', conn: 'c2s:1#2', reason: 'refused' });
+    host.advanceMs(1_000);
+    expect(host.outputsOf('reject')).toEqual([expect.objectContaining({ code: 'solec.unsent' })]);
+    expect(host.stateOf('solec.client alice@a.test')).toBe('closed');
+  });
+
+  it('does not reconnect after a logout or a refused first login', () => {
+    const first = client();
+    first.node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
+    first.reply({ type: 'success' });
+    first.node.handle({ kind: 'command', command: { type: 'logout' } });
+    first.host.advanceMs(60_000);
+    expect(first.host.outputsOf('connect')).toHaveLength(1);
+    const refused = client();
+    refused.node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
+    refused.reply({ type: 'error', code: 1 });
+    refused.host.advanceMs(60_000);
+    expect(refused.host.outputsOf('connect')).toHaveLength(1);
+  });
+
+  it('writes time 0 for a clock that reads before the epoch, which the server accepts (spec §2.2)', () => {
+    const { host, node, reply } = client();
+    node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
+    reply({ type: 'success' });
+    host.take();
+    host.nowMs = -4_500;
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@b.test', body: 'early' } });
+    // `written` decodes as the server does: before the fix this was `message.time-range`.
+    const [message] = written(host.take(), 'c2s:1', 'client');
+    expect(message).toMatchObject({ type: 'message', timeMs: 0, body: 'early' });
+  });
+
   it('closes on a payload a server may not send a client mid-session (UserAuth bytes)', () => {
     const { host, node } = client();
     node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
