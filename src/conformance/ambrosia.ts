@@ -28,6 +28,7 @@ import {
   writeStreamHeader,
   XmlStreamParser,
   type StreamEvent,
+  validJid,
   type XmlElement,
 } from '../protocols/ambrosia/wire.js';
 import { ambrosiaTarget } from './ambrosia-target.js';
@@ -462,6 +463,36 @@ const cases: Case<Peer>[] = [
       const got = await expectMessage(carol, 'who am I', 'the message did not reach carol');
       if (got.attrs.from !== 'bob@b.test/conf')
         fail('the sender’s full JID was not stamped', "from='bob@b.test/conf'", writeElement(got));
+    },
+  },
+  {
+    id: 'ambrosia/6/valid-from',
+    title:
+      'A message a client gets carries a valid full user JID in from, the sender’s as bound, over a bad or no from',
+    section: '6',
+    quote:
+      'A message is delivered only when its from is a valid full user JID, local@domain/resource … the gateway stamps the sender’s full JID (§3); the server MUST stamp the full JID of the sender in the from attribute (RFC 6120 §8.1.2.1).',
+    requirements: ['AMB-6-valid-from', 'AMB-3-stamp-from'],
+    level: 'MUST',
+    async run(peer) {
+      const carol = await login(peer, 'carol', 'pc');
+      const bob = await login(peer, 'bob', 'pb', 'desk');
+      const bound = 'bob@b.test/desk';
+      const sent: readonly (readonly [string, Record<string, string>])[] = [
+        ['a broken from', { from: 'bob@@b.test/desk' }],
+        ['no from', {}],
+      ];
+      for (const [how, attrs] of sent) {
+        await bob.send(writeElement(message('carol@b.test/conf', `with ${how}`, attrs)));
+        const got = await expectMessage(carol, `with ${how}`, `the message with ${how} did not reach carol`);
+        const from = validJid(got.attrs.from);
+        if (!from || from.local === '' || from.resource === '' || got.attrs.from !== bound)
+          fail(
+            `the message sent with ${how} does not carry the sender’s valid full JID`,
+            `from='${bound}'`,
+            writeElement(got),
+          );
+      }
     },
   },
   {

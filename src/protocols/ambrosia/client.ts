@@ -11,7 +11,7 @@ import { IdSequence } from '../../core/ids.js';
 import { startActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { clientConn, clientMachine, ports } from './machine.js';
-import { child, el, localName, ns, textOf, XmlStreamParser, type StreamEvent } from './wire.js';
+import { child, el, localName, ns, textOf, validJid, XmlStreamParser, type StreamEvent } from './wire.js';
 
 export interface ClientConfig {
   readonly role: 'client';
@@ -220,6 +220,19 @@ export class ClientNode implements ProtocolNode {
             detail: element.attrs,
           });
         }
+        return;
+      }
+      // The gateway stamps `from` with the sender's full JID (RFC 6120 §8.1.2.1); a message whose
+      // `from` is not a valid full user JID (spec.md §6, ours) did not come from a user as
+      // stamped, so it is refused, never delivered under a name no user has.
+      const from = validJid(element.attrs.from);
+      if (!from || from.local === '' || from.resource === '') {
+        this.host.emit({
+          kind: 'reject',
+          code: 'ambrosia.message.bad-from',
+          reason: `message ${element.attrs.id ?? ''} has from ${JSON.stringify(element.attrs.from ?? '')}, not a full user JID`,
+          detail: element.attrs,
+        });
         return;
       }
       this.received += 1;

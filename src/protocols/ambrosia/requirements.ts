@@ -44,6 +44,17 @@ export const requirements: readonly Requirement[] = [
     covers: [`${node}: negotiates a stream`, scenario('seven-steps.yaml')],
   },
   {
+    id: 'AMB-6-valid-from',
+    section: '§6',
+    text: 'A client delivers a message only when its from is a valid full user JID (local@domain/resource, RFC 7622 subset); otherwise it rejects it (ambrosia.message.bad-from).',
+    level: 'MUST',
+    source: 'ours',
+    covers: [
+      `${wire}: validJid accepts fedsim's JIDs and refuses what RFC 7622 forbids`,
+      scenario('client-refuses-corrupted-from.yaml'),
+    ],
+  },
+  {
     id: 'AMB-3-stream-errors',
     section: '§3',
     text: 'bad XML gets the stream error RFC 6120 §4.9.3 names, never a crash.',

@@ -360,6 +360,29 @@ export function parseJid(text: string | undefined): Jid | undefined {
   return { local, domain, resource };
 }
 
+/** RFC 7622 §3.3.1: characters a localpart may not hold (besides whitespace and controls). */
+const localForbidden = /["&'/:<>@\s\p{Cc}]/u;
+/** A domainpart label as fedsim's names use it: LDH (RFC 5890's A-labels and plain ASCII names). */
+const domainLabel = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+const utf8 = new TextEncoder();
+
+/**
+ * A JID that follows RFC 7622 for the subset fedsim uses (ours: no stringprep/PRECIS mapping, so
+ * parts compare as written): every part at most 1023 bytes; a localpart without `"&'/:<>@`,
+ * whitespace or controls; a domainpart of dot-separated LDH labels (no IP literals, at most 253
+ * characters); a resourcepart without controls. Undefined when `text` is not one.
+ */
+export function validJid(text: string | undefined): Jid | undefined {
+  const jid = parseJid(text);
+  if (!jid) return undefined;
+  const { local, domain, resource } = jid;
+  if ([local, domain, resource].some((part) => utf8.encode(part).length > 1023)) return undefined;
+  if (localForbidden.test(local)) return undefined;
+  if (domain.length > 253 || !domain.split('.').every((label) => domainLabel.test(label))) return undefined;
+  if (/\p{Cc}/u.test(resource)) return undefined;
+  return jid;
+}
+
 export function bareJid(jid: Jid): string {
   return jid.local === '' ? jid.domain : `${jid.local}@${jid.domain}`;
 }

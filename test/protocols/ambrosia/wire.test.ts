@@ -8,6 +8,7 @@ import {
   stanzaCharsMax,
   streamHeaderAttrs,
   toBytes,
+  validJid,
   writeElement,
   writeStreamHeader,
   XmlStreamParser,
@@ -67,6 +68,30 @@ const element: fc.Arbitrary<XmlElement> = fc.letrec<{ el: XmlElement }>((tie) =>
 })).el;
 
 describe('ambrosia: wire', () => {
+  it("validJid accepts fedsim's JIDs and refuses what RFC 7622 forbids", () => {
+    expect(validJid('u1@a.test/fedsim')).toEqual({ local: 'u1', domain: 'a.test', resource: 'fedsim' });
+    expect(validJid('a.test')).toEqual({ local: '', domain: 'a.test', resource: '' });
+    expect(validJid('bob@b-1.example/phone 2')).toBeDefined();
+    // The fuzzer's flip turned `@` into `J`: still a JID, but with no localpart (the client's rule).
+    expect(validJid('u1Ja.test/fedsim')).toMatchObject({ local: '', domain: 'u1Ja.test' });
+    for (const bad of [
+      undefined,
+      '',
+      '@a.test',
+      'u1@',
+      'u1@a.test/',
+      'u"1@a.test',
+      'u 1@a.test',
+      'u1@a..test',
+      'u1@-a.test',
+      'u1@a_b.test',
+      'u1@a.test/r\u0000',
+      `${'x'.repeat(1024)}@a.test`,
+    ]) {
+      expect(validJid(bad), JSON.stringify(bad)).toBeUndefined();
+    }
+  });
+
   it('round-trips any element tree through write and parse, in any chunking (property, 300 runs)', () => {
     fc.assert(
       fc.property(element, fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 8 }), (tree, chunks) => {
