@@ -9,23 +9,18 @@
 // from its trace: which chunk seq carried which stanza on each gateway -> service connection, which
 // `<a h/>` came back on it, and which service connection processed what.
 import fc from 'fast-check';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
-import { loadScenario } from '../../../src/scenario/load.js';
-import { runScenario } from '../../../src/scenario/run.js';
 import { World } from '../../../src/sim/network.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import type { TraceEvent } from '../../../src/trace/events.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';
+import { expectScenarioPasses, scenarioFilesIn } from '../../support/scenarios.js';
 
 const scenarioDir = 'scenarios/ambrosia';
 
 describe('ambrosia: scenarios (simulator)', () => {
-  const files = readdirSync(scenarioDir)
-    .filter((file) => file.endsWith('.yaml'))
-    .sort();
+  const files = scenarioFilesIn(scenarioDir);
 
   it('finds the scenario files', () => {
     expect(files.length).toBeGreaterThanOrEqual(6);
@@ -33,9 +28,7 @@ describe('ambrosia: scenarios (simulator)', () => {
 
   for (const file of files) {
     it(`passes ${scenarioDir}/${file}`, () => {
-      const report = runScenario(loadScenario(join(scenarioDir, file)), { recorder: { keepLines: false } });
-      expect(report.results.filter((result) => !result.ok)).toEqual([]);
-      expect(report.verdict).toBe('pass');
+      expectScenarioPasses(scenarioDir, file);
     });
   }
 });

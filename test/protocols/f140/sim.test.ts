@@ -9,22 +9,17 @@
 // and judges the run from its trace (`f140.msg.queued` notes, `deliver` events, `f140.refused`
 // rejects) and the nodes' durable stores. On failure fc.assert prints the seed and plan.
 import fc from 'fast-check';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { f140, type F140Config } from '../../../src/protocols/f140/index.js';
-import { loadScenario } from '../../../src/scenario/load.js';
-import { runScenario } from '../../../src/scenario/run.js';
 import { World } from '../../../src/sim/network.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';
+import { expectScenarioPasses, scenarioFilesIn } from '../../support/scenarios.js';
 
 const scenarioDir = 'scenarios/f140';
 
 describe('f140: scenarios (simulator)', () => {
-  const files = readdirSync(scenarioDir)
-    .filter((file) => file.endsWith('.yaml'))
-    .sort();
+  const files = scenarioFilesIn(scenarioDir);
 
   it('finds the scenario files', () => {
     expect(files.length).toBeGreaterThanOrEqual(6);
@@ -32,9 +27,7 @@ describe('f140: scenarios (simulator)', () => {
 
   for (const file of files) {
     it(`passes ${scenarioDir}/${file}`, () => {
-      const report = runScenario(loadScenario(join(scenarioDir, file)), { recorder: { keepLines: false } });
-      expect(report.results.filter((result) => !result.ok)).toEqual([]);
-      expect(report.verdict).toBe('pass');
+      expectScenarioPasses(scenarioDir, file);
     });
   }
 });

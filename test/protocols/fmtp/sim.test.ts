@@ -11,7 +11,7 @@
 // start a lookup, `fmtp.lookup.outcome` ends it, within `lookupMsMax`). Loops end by the HOPS
 // rule (spec.md §5.3); without it a two-proxy loop never gets quiet.
 import fc from 'fast-check';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fmtp } from '../../../src/protocols/fmtp/index.js';
@@ -22,11 +22,10 @@ import { World } from '../../../src/sim/network.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import type { TraceEvent } from '../../../src/trace/events.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';
+import { expectScenarioPasses, scenarioFilesIn } from '../../support/scenarios.js';
 
 const scenarioDir = 'scenarios/fmtp';
-const scenarioFiles = readdirSync(scenarioDir)
-  .filter((file) => file.endsWith('.yaml'))
-  .sort();
+const scenarioFiles = scenarioFilesIn(scenarioDir);
 
 describe('fmtp: scenarios (simulator)', () => {
   it('finds the seven scenario files the issue asks for, the proxy loop, and the fuzz regressions', () => {
@@ -48,9 +47,7 @@ describe('fmtp: scenarios (simulator)', () => {
 
   for (const file of scenarioFiles) {
     it(`passes ${scenarioDir}/${file}`, () => {
-      const report = runScenario(loadScenario(join(scenarioDir, file)), { recorder: { keepLines: false } });
-      expect(report.results.filter((result) => !result.ok)).toEqual([]);
-      expect(report.verdict).toBe('pass');
+      expectScenarioPasses(scenarioDir, file);
     });
   }
 

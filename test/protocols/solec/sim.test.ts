@@ -12,22 +12,20 @@
 // recipient server's `solec.accepted`/`solec.stored` notes mean "taken for delivery", `deliver`
 // events mean delivered.
 import fc from 'fast-check';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { solec } from '../../../src/protocols/solec/index.js';
 import { requirements } from '../../../src/protocols/solec/requirements.js';
 import { loadScenario } from '../../../src/scenario/load.js';
-import { runScenario } from '../../../src/scenario/run.js';
 import { World } from '../../../src/sim/network.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import type { TraceEvent } from '../../../src/trace/events.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';
+import { expectScenarioPasses, scenarioFilesIn } from '../../support/scenarios.js';
 
 const scenarioDir = 'scenarios/solec';
-const scenarioFiles = readdirSync(scenarioDir)
-  .filter((file) => file.endsWith('.yaml'))
-  .sort();
+const scenarioFiles = scenarioFilesIn(scenarioDir);
 
 describe('solec: scenarios (simulator)', () => {
   it('finds the scenario files the issue asks for', () => {
@@ -47,9 +45,7 @@ describe('solec: scenarios (simulator)', () => {
 
   for (const file of scenarioFiles) {
     it(`passes ${scenarioDir}/${file}`, () => {
-      const report = runScenario(loadScenario(join(scenarioDir, file)), { recorder: { keepLines: false } });
-      expect(report.results.filter((result) => !result.ok)).toEqual([]);
-      expect(report.verdict).toBe('pass');
+      expectScenarioPasses(scenarioDir, file);
     });
   }
 
