@@ -300,6 +300,16 @@ function outputNames(peer: Peer): string {
   return (peer.control?.outputs() ?? []).map((o) => o.name).join(', ');
 }
 
+/** The OBJECT of lost@far.test, ONLINE, recommending a ROUTE to the peer's `port` over tcp. */
+function lostOnlineAt(port: number, txn: string): FrameOf<'OBJECT'> {
+  return {
+    type: 'OBJECT',
+    object: 'lost@far.test',
+    transaction: txn,
+    properties: { address: 'lost@far.test', status: 'ONLINE', route: { host: peerHost, port, transport: 'tcp' } },
+  };
+}
+
 const isObjectFor = (object: string, txn: string) => (f: FrameOf<'OBJECT'>) =>
   f.object === object && f.transaction === txn;
 
@@ -786,18 +796,7 @@ const cases: Case<Peer>[] = [
       const direct = await peer.listen(ports.owner);
       control(peer).command({ type: 'send', from: 'bob@b.test', to: 'lost@far.test', body: 'direct' });
       const step3 = await serveRequest(peer, mx, 'far.test', 'lost@far.test');
-      await step3.conn.send(
-        encodeFrame({
-          type: 'OBJECT',
-          object: 'lost@far.test',
-          transaction: step3.request.transaction,
-          properties: {
-            address: 'lost@far.test',
-            status: 'ONLINE',
-            route: { host: peerHost, port: ports.owner, transport: 'tcp' },
-          },
-        }),
-      );
+      await step3.conn.send(encodeFrame(lostOnlineAt(ports.owner, step3.request.transaction)));
       const carried = await serve(peer, direct, 'far.test');
       const sent = carried.first;
       if (sent.type !== 'MESSAGE' || sent.body !== 'direct' || sent.to !== 'lost@far.test')
@@ -822,19 +821,8 @@ const cases: Case<Peer>[] = [
       const mx = await peer.listen(ports.mx);
       control(peer).command({ type: 'send', from: 'bob@b.test', to: 'lost@far.test', body: 'via mx' });
       const step3 = await serveRequest(peer, mx, 'far.test', 'lost@far.test');
-      await step3.conn.send(
-        encodeFrame({
-          type: 'OBJECT',
-          object: 'lost@far.test',
-          transaction: step3.request.transaction,
-          // Nobody listens there in this case.
-          properties: {
-            address: 'lost@far.test',
-            status: 'ONLINE',
-            route: { host: peerHost, port: ports.owner, transport: 'tcp' },
-          },
-        }),
-      );
+      // Nobody listens at the recommended route in this case.
+      await step3.conn.send(encodeFrame(lostOnlineAt(ports.owner, step3.request.transaction)));
       // The MESSAGE may come over the lookup's connection if the target keeps it open, else on a new one.
       const reused = await step3.conn.expect(readFrame, { timeoutMs: quietMs });
       const carried = reused.ok ? { conn: step3.conn, first: reused.value } : await serve(peer, mx, 'far.test');

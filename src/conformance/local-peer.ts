@@ -14,23 +14,20 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
+import type { Endpoint, Protocol } from '../protocols/protocol.js';
 import {
+  BufferingNode,
   ReadBuffer,
   SimPeer,
-  describeBytes,
-  expectationOf,
-  receivedEntry,
-  toBytes,
+  bufferConn,
+  logEvent,
   type Conn,
   type Listener,
   type Peer,
-  type ReadResult,
-  type Reader,
   type WaitOptions,
 } from './peer.js';
-import { SocketPeer } from './socket-peer.js';
-import type { ExchangeEntry, Suite } from './types.js';
+import { SocketPeer, dialState, socketConn, wireSocket } from './socket-peer.js';
+import type { Suite } from './types.js';
 
 /** Where a RealHost puts a node's socket paths when it is given no socketDir (src/real/host.ts). */
 export const realSocketDir = '/tmp/fedsim-sockets';
@@ -66,123 +63,27 @@ type LocalCommand =
   | { readonly op: 'write'; readonly conn: string; readonly size: number; readonly decoded: string }
   | { readonly op: 'close'; readonly conn: string };
 
-class LocalNode implements ProtocolNode {
-  readonly buffers = new Map<string, ReadBuffer>();
-  readonly opened = new Set<string>();
-  readonly failed = new Set<string>();
-  readonly accepted = new Map<string, string[]>();
-  private staged: Uint8Array = new Uint8Array(0);
-
-  constructor(private readonly host: NodeHost) {}
-  start(): void {}
-  stop(): void {}
-  view(): unknown {
-    return { conns: [...this.buffers.keys()] };
+class LocalNode extends BufferingNode<string, LocalCommand> {
+  protected acceptKey(local: Endpoint): string {
+    return 'path' in local ? local.path : '';
   }
 
-  stage(bytes: Uint8Array): void {
-    this.staged = bytes;
-  }
-
-  handle(input: NodeInput): void {
-    switch (input.kind) {
-      case 'command':
-        return this.command(input.command as LocalCommand);
-      case 'conn.opened':
-        this.opened.add(input.conn);
-        return;
-      case 'conn.failed':
-        this.failed.add(input.conn);
-        return;
-      case 'conn.accepted': {
-        this.buffers.set(input.conn, new ReadBuffer());
-        const path = 'path' in input.local ? input.local.path : '';
-        this.accepted.set(path, [...(this.accepted.get(path) ?? []), input.conn]);
-        return;
-      }
-      case 'conn.data':
-        this.buffers.get(input.conn)?.push(input.bytes);
-        return;
-      case 'conn.closed': {
-        const buffer = this.buffers.get(input.conn);
-        if (buffer) buffer.closed = true;
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  private command(command: LocalCommand): void {
+  protected command(command: LocalCommand): void {
     switch (command.op) {
       case 'listen':
         this.host.emit({ kind: 'listen', endpoint: { path: command.path } });
         return;
       case 'connect':
-        this.buffers.set(command.conn, new ReadBuffer());
-        this.host.emit({ kind: 'connect', conn: command.conn, target: { path: command.path } });
+        this.connectTo(command.conn, { path: command.path });
         return;
       case 'write':
-        this.host.emit({ kind: 'write', conn: command.conn, bytes: this.staged, decoded: command.decoded });
-        this.staged = new Uint8Array(0);
+        this.writeStaged(command.conn, command.decoded);
         return;
       case 'close':
         this.host.emit({ kind: 'close', conn: command.conn });
         return;
     }
   }
-}
-
-/** Shared by both: a Conn over a ReadBuffer, with the Peer's waits and exchange log. */
-function localConn(
-  peer: Peer,
-  log: ExchangeEntry[],
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- describes bytes only
-  protocol: Protocol<any, any>,
-  label: string,
-  buffer: ReadBuffer,
-  write: (bytes: Uint8Array, text: string) => void,
-  end: () => void,
-): Conn {
-  return {
-    id: label,
-    get closed() {
-      return buffer.closed;
-    },
-    send: (data) => {
-      const bytes = toBytes(data);
-      const text = describeBytes(protocol, bytes);
-      log.push({ atMs: peer.nowMs(), conn: label, direction: 'sent', text, size: bytes.length });
-      write(bytes, text);
-      return Promise.resolve();
-    },
-    expect: async <T>(reader: Reader<T>, options: WaitOptions) => {
-      let result: ReadResult<T> | undefined;
-      await peer.waitUntil(() => {
-        result = buffer.take(reader);
-        return result.kind !== 'more' || buffer.closed;
-      }, options);
-      if (result?.kind === 'more' && buffer.closed) result = buffer.take(reader);
-      const expectation = expectationOf(buffer, result, peer.nowMs());
-      log.push(receivedEntry(protocol, label, expectation, peer.nowMs()));
-      return expectation;
-    },
-    expectClosed: async (options) => {
-      const closed = await peer.waitUntil(() => buffer.closed, options);
-      log.push({
-        atMs: peer.nowMs(),
-        conn: label,
-        direction: 'event',
-        text: closed ? 'closed by the target' : 'still open',
-      });
-      return closed;
-    },
-    close: () => {
-      log.push({ atMs: peer.nowMs(), conn: label, direction: 'event', text: 'peer closes' });
-      end();
-      return Promise.resolve();
-    },
-  };
 }
 
 class SimLocal implements LocalAccess {
@@ -216,7 +117,7 @@ class SimLocal implements LocalAccess {
 
   private conn(connId: string, label: string): Conn {
     const buffer = this.node.buffers.get(connId) ?? new ReadBuffer();
-    return localConn(
+    return bufferConn(
       this.peer,
       this.peer.log,
       this.suite.builtin,
@@ -233,7 +134,7 @@ class SimLocal implements LocalAccess {
   listen(path: string): Promise<Listener> {
     const name = `u${this.nextListener++}`;
     this.command({ op: 'listen', path });
-    this.peer.log.push({ atMs: this.peer.nowMs(), conn: name, direction: 'event', text: `listening on ${path}` });
+    logEvent(this.peer.log, this.peer.nowMs(), name, `listening on ${path}`);
     let accepted = 0;
     return Promise.resolve({
       address: path,
@@ -242,12 +143,7 @@ class SimLocal implements LocalAccess {
         const connId = ready ? this.node.accepted.get(path)?.shift() : undefined;
         if (connId === undefined) return undefined;
         const label = `${name}/a${++accepted}`;
-        this.peer.log.push({
-          atMs: this.peer.nowMs(),
-          conn: label,
-          direction: 'event',
-          text: `the target connected to ${path}`,
-        });
+        logEvent(this.peer.log, this.peer.nowMs(), label, `the target connected to ${path}`);
         return this.conn(connId, label);
       },
       close: () => Promise.resolve(),
@@ -259,12 +155,7 @@ class SimLocal implements LocalAccess {
     this.command({ op: 'connect', conn: connId, path });
     const done = await this.peer.waitUntil(() => this.node.opened.has(connId) || this.node.failed.has(connId), options);
     const ok = done && this.node.opened.has(connId);
-    this.peer.log.push({
-      atMs: this.peer.nowMs(),
-      conn: connId,
-      direction: 'event',
-      text: ok ? `connected to ${path}` : `connect to ${path} failed`,
-    });
+    logEvent(this.peer.log, this.peer.nowMs(), connId, ok ? `connected to ${path}` : `connect to ${path} failed`);
     return ok ? this.conn(connId, connId) : undefined;
   }
 
@@ -292,31 +183,11 @@ class SocketLocal implements LocalAccess {
   }
 
   private wire(socket: Socket): ReadBuffer {
-    const buffer = new ReadBuffer();
-    this.sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => {
-      buffer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
-    });
-    socket.on('error', () => undefined); // The close event that follows marks the buffer closed.
-    socket.on('close', () => {
-      buffer.closed = true;
-      this.sockets.delete(socket);
-    });
-    return buffer;
+    return wireSocket(socket, this.sockets);
   }
 
   private conn(label: string, socket: Socket, buffer: ReadBuffer): Conn {
-    return localConn(
-      this.peer,
-      this.peer.log,
-      this.suite.builtin,
-      label,
-      buffer,
-      (bytes) => {
-        if (!socket.destroyed) socket.write(bytes);
-      },
-      () => socket.end(),
-    );
+    return socketConn(this.peer, this.peer.log, this.suite.builtin, label, socket, buffer);
   }
 
   listen(path: string): Promise<Listener> {
@@ -330,7 +201,7 @@ class SocketLocal implements LocalAccess {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(file, () => {
-        this.peer.log.push({ atMs: this.peer.nowMs(), conn: name, direction: 'event', text: `listening on ${path}` });
+        logEvent(this.peer.log, this.peer.nowMs(), name, `listening on ${path}`);
         let accepted = 0;
         resolve({
           address: path,
@@ -339,12 +210,7 @@ class SocketLocal implements LocalAccess {
             const next = ready ? waiting.shift() : undefined;
             if (!next) return undefined;
             const label = `${name}/a${++accepted}`;
-            this.peer.log.push({
-              atMs: this.peer.nowMs(),
-              conn: label,
-              direction: 'event',
-              text: `the target connected to ${path}`,
-            });
+            logEvent(this.peer.log, this.peer.nowMs(), label, `the target connected to ${path}`);
             return this.conn(label, next.socket, next.buffer);
           },
           close: () => this.closeServer(server),
@@ -357,19 +223,10 @@ class SocketLocal implements LocalAccess {
     const label = `u-c${this.nextConn++}`;
     const socket = netConnect(this.file(path));
     const buffer = this.wire(socket);
-    let state = 'pending' as 'pending' | 'open' | 'failed';
-    socket.once('connect', () => (state = 'open'));
-    socket.once('error', () => {
-      if (state === 'pending') state = 'failed';
-    });
-    const done = await this.peer.waitUntil(() => state !== 'pending', options);
-    const ok = done && state === 'open';
-    this.peer.log.push({
-      atMs: this.peer.nowMs(),
-      conn: label,
-      direction: 'event',
-      text: ok ? `connected to ${path}` : `connect to ${path} failed`,
-    });
+    const state = dialState(socket);
+    const done = await this.peer.waitUntil(() => state() !== 'pending', options);
+    const ok = done && state() === 'open';
+    logEvent(this.peer.log, this.peer.nowMs(), label, ok ? `connected to ${path}` : `connect to ${path} failed`);
     if (!ok) {
       socket.destroy();
       return undefined;

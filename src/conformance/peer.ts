@@ -168,6 +168,62 @@ export function expectationOf<T>(buffer: ReadBuffer, result: ReadResult<T> | und
   return { ok: false, reason: 'timeout', message: 'nothing complete arrived in time', bytes: buffer.unread };
 }
 
+/** Adds an event line (connected, listening, closed...) to an exchange log. */
+export function logEvent(log: ExchangeEntry[], atMs: number, conn: string, text: string): void {
+  log.push({ atMs, conn, direction: 'event', text });
+}
+
+/**
+ * A Conn over a ReadBuffer, with the Peer's waits and exchange log: shared by SimPeer, SocketPeer and
+ * the local sockets (local-peer.ts). `write` hands the bytes (and their logged description) to the
+ * transport; `end` closes it from the peer's side.
+ */
+export function bufferConn(
+  peer: Peer,
+  log: ExchangeEntry[],
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- describes bytes only
+  protocol: Protocol<any, any>,
+  label: string,
+  buffer: ReadBuffer,
+  write: (bytes: Uint8Array, text: string) => void,
+  end: () => void,
+): Conn {
+  return {
+    id: label,
+    get closed() {
+      return buffer.closed;
+    },
+    send: (data) => {
+      const bytes = toBytes(data);
+      const text = describeBytes(protocol, bytes);
+      log.push({ atMs: peer.nowMs(), conn: label, direction: 'sent', text, size: bytes.length });
+      write(bytes, text);
+      return Promise.resolve();
+    },
+    expect: async <T>(reader: Reader<T>, options: WaitOptions) => {
+      let result: ReadResult<T> | undefined;
+      await peer.waitUntil(() => {
+        result = buffer.take(reader);
+        return result.kind !== 'more' || buffer.closed;
+      }, options);
+      if (result?.kind === 'more' && buffer.closed) result = buffer.take(reader);
+      const expectation = expectationOf(buffer, result, peer.nowMs());
+      log.push(receivedEntry(protocol, label, expectation, peer.nowMs()));
+      return expectation;
+    },
+    expectClosed: async (options) => {
+      const closed = await peer.waitUntil(() => buffer.closed, options);
+      logEvent(log, peer.nowMs(), label, closed ? 'closed by the target' : 'still open');
+      return closed;
+    },
+    close: () => {
+      logEvent(log, peer.nowMs(), label, 'peer closes');
+      end();
+      return Promise.resolve();
+    },
+  };
+}
+
 export function outputOf(event: TraceEvent): TargetOutput | undefined {
   switch (event.kind) {
     case 'deliver':
@@ -193,16 +249,20 @@ type PeerCommand =
   | { readonly op: 'write'; readonly conn: string; readonly size: number; readonly decoded: string }
   | { readonly op: 'close'; readonly conn: string };
 
-/** The peer's node in the World: does what SimPeer commands and keeps what arrives, per connection. */
-class ScriptedNode implements ProtocolNode {
+/**
+ * A scripted node's connections, shared by SimPeer's peer node and the local node of local-peer.ts: keeps
+ * what arrives, per connection, and runs the commands of its subclass. `K` keys accepted connections by
+ * their local endpoint (a port, a path).
+ */
+export abstract class BufferingNode<K, C> implements ProtocolNode {
   readonly buffers = new Map<string, ReadBuffer>();
   readonly opened = new Set<string>();
   readonly failed = new Set<string>();
-  /** Accepted connections not yet handed to a listener, by local port. */
-  readonly accepted = new Map<number, string[]>();
+  /** Accepted connections not yet handed to a listener, by local endpoint. */
+  readonly accepted = new Map<K, string[]>();
   private staged: Uint8Array = new Uint8Array(0);
 
-  constructor(private readonly host: NodeHost) {}
+  constructor(protected readonly host: NodeHost) {}
   start(): void {}
   stop(): void {}
   view(): unknown {
@@ -213,10 +273,14 @@ class ScriptedNode implements ProtocolNode {
     this.staged = bytes;
   }
 
+  /** The key an accepted connection is kept under. */
+  protected abstract acceptKey(local: Endpoint): K;
+  protected abstract command(command: C): void;
+
   handle(input: NodeInput): void {
     switch (input.kind) {
       case 'command':
-        return this.command(input.command as PeerCommand);
+        return this.command(input.command as C);
       case 'conn.opened':
         this.opened.add(input.conn);
         return;
@@ -225,8 +289,8 @@ class ScriptedNode implements ProtocolNode {
         return;
       case 'conn.accepted': {
         this.buffers.set(input.conn, new ReadBuffer());
-        const port = 'port' in input.local ? input.local.port : 0;
-        this.accepted.set(port, [...(this.accepted.get(port) ?? []), input.conn]);
+        const key = this.acceptKey(input.local);
+        this.accepted.set(key, [...(this.accepted.get(key) ?? []), input.conn]);
         return;
       }
       case 'conn.data':
@@ -242,19 +306,36 @@ class ScriptedNode implements ProtocolNode {
     }
   }
 
-  private command(command: PeerCommand): void {
+  /** Connects `conn` to `target`, with a buffer for what comes back. */
+  protected connectTo(conn: string, target: Endpoint): void {
+    this.buffers.set(conn, new ReadBuffer());
+    this.host.emit({ kind: 'connect', conn, target });
+  }
+
+  /** Writes the bytes handed over with `stage`. */
+  protected writeStaged(conn: string, decoded: string): void {
+    this.host.emit({ kind: 'write', conn, bytes: this.staged, decoded });
+    this.staged = new Uint8Array(0);
+  }
+}
+
+/** The peer's node in the World: does what SimPeer commands and keeps what arrives, per connection. */
+class ScriptedNode extends BufferingNode<number, PeerCommand> {
+  protected acceptKey(local: Endpoint): number {
+    return 'port' in local ? local.port : 0;
+  }
+
+  protected command(command: PeerCommand): void {
     switch (command.op) {
       case 'connect':
-        this.buffers.set(command.conn, new ReadBuffer());
-        this.host.emit({ kind: 'connect', conn: command.conn, target: { host: command.host, port: command.port } });
+        this.connectTo(command.conn, { host: command.host, port: command.port });
         return;
       case 'listen':
       case 'unlisten':
         this.host.emit({ kind: command.op, endpoint: { host: this.host.hostName, port: command.port } });
         return;
       case 'write':
-        this.host.emit({ kind: 'write', conn: command.conn, bytes: this.staged, decoded: command.decoded });
-        this.staged = new Uint8Array(0);
+        this.writeStaged(command.conn, command.decoded);
         return;
       case 'close':
         this.host.emit({ kind: 'close', conn: command.conn });
@@ -383,10 +464,10 @@ export class SimPeer implements Peer {
     this.command({ op: 'connect', conn: id, host: this.suite.target.id, port: this.suite.target.port });
     const done = await this.waitUntil(() => node.opened.has(id) || node.failed.has(id), options);
     if (!done || node.failed.has(id)) {
-      this.log.push({ atMs: this.nowMs(), conn: id, direction: 'event', text: 'connect failed' });
+      logEvent(this.log, this.nowMs(), id, 'connect failed');
       return undefined;
     }
-    this.log.push({ atMs: this.nowMs(), conn: id, direction: 'event', text: 'connected' });
+    logEvent(this.log, this.nowMs(), id, 'connected');
     return this.conn(id, id);
   }
 
@@ -394,12 +475,7 @@ export class SimPeer implements Peer {
     const name = `l${this.nextListener++}`;
     const node = this.node;
     this.command({ op: 'listen', port });
-    this.log.push({
-      atMs: this.nowMs(),
-      conn: name,
-      direction: 'event',
-      text: `listening on ${this.suite.peerHost}:${port}`,
-    });
+    logEvent(this.log, this.nowMs(), name, `listening on ${this.suite.peerHost}:${port}`);
     let accepted = 0;
     const listener: Listener = {
       address: `${this.suite.peerHost}:${port}`,
@@ -408,12 +484,7 @@ export class SimPeer implements Peer {
         if (!ready) return undefined;
         const connId = node.accepted.get(port)?.shift() ?? this.fail();
         const label = `${name}/a${++accepted}`;
-        this.log.push({
-          atMs: this.nowMs(),
-          conn: label,
-          direction: 'event',
-          text: 'accepted a connection from the target',
-        });
+        logEvent(this.log, this.nowMs(), label, 'accepted a connection from the target');
         return this.conn(connId, label);
       },
       close: () => {
@@ -427,50 +498,18 @@ export class SimPeer implements Peer {
   private conn(connId: string, label: string): Conn {
     const node = this.node;
     const buffer = node.buffers.get(connId) ?? this.fail();
-    return {
-      id: label,
-      get closed() {
-        return buffer.closed;
-      },
-      send: (data) => {
-        const bytes = toBytes(data);
-        const text = describeBytes(this.protocol, bytes);
-        this.log.push({ atMs: this.nowMs(), conn: label, direction: 'sent', text, size: bytes.length });
+    return bufferConn(
+      this,
+      this.log,
+      this.protocol,
+      label,
+      buffer,
+      (bytes, text) => {
         node.stage(bytes);
         this.command({ op: 'write', conn: connId, size: bytes.length, decoded: text });
-        return Promise.resolve();
       },
-      expect: async <T>(reader: Reader<T>, options: { timeoutMs: number }) => {
-        let result: ReadResult<T> | undefined;
-        await this.waitUntil(() => {
-          result = buffer.take(reader);
-          return result.kind !== 'more' || buffer.closed;
-        }, options);
-        if (result?.kind === 'more' && buffer.closed) result = buffer.take(reader);
-        const expectation = expectationOf(buffer, result, this.nowMs());
-        this.logExpectation(label, expectation, reader);
-        return expectation;
-      },
-      expectClosed: async (options) => {
-        const closed = await this.waitUntil(() => buffer.closed, options);
-        this.log.push({
-          atMs: this.nowMs(),
-          conn: label,
-          direction: 'event',
-          text: closed ? 'closed by the target' : 'still open',
-        });
-        return closed;
-      },
-      close: () => {
-        this.log.push({ atMs: this.nowMs(), conn: label, direction: 'event', text: 'peer closes' });
-        this.command({ op: 'close', conn: connId });
-        return Promise.resolve();
-      },
-    };
-  }
-
-  logExpectation<T>(label: string, expectation: Expectation<T>, _reader: Reader<T>): void {
-    this.log.push(receivedEntry(this.protocol, label, expectation, this.nowMs()));
+      () => this.command({ op: 'close', conn: connId }),
+    );
   }
 
   /** Ends the trace and returns its NDJSON text. */

@@ -13,15 +13,11 @@ import { MemoryStore } from '../protocols/protocol.js';
 import { RealHost } from '../real/host.js';
 import {
   ReadBuffer,
-  describeBytes,
-  expectationOf,
-  receivedEntry,
-  toBytes,
+  bufferConn,
+  logEvent,
   type Conn,
   type Listener,
   type Peer,
-  type ReadResult,
-  type Reader,
   type TargetControl,
   type TargetOutput,
   type WaitOptions,
@@ -43,6 +39,63 @@ export interface SocketPeerOptions {
   readonly control?: TargetControl;
   /** How long to wait for an answer that should come at once. @defaultValue 2000 */
   readonly answerMs?: number;
+}
+
+/**
+ * A ReadBuffer fed by `socket`, which `sockets` holds until it closes; `onEvent` runs after each chunk and
+ * the close (SocketPeer wakes its waits there). Shared with the local sockets of local-peer.ts.
+ */
+export function wireSocket(socket: Socket, sockets: Set<Socket>, onEvent: () => void = () => undefined): ReadBuffer {
+  const buffer = new ReadBuffer();
+  sockets.add(socket);
+  socket.on('data', (chunk: Buffer) => {
+    buffer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+    onEvent();
+  });
+  socket.on('error', () => undefined); // The close event that follows marks the buffer closed.
+  socket.on('close', () => {
+    buffer.closed = true;
+    sockets.delete(socket);
+    onEvent();
+  });
+  return buffer;
+}
+
+/** The state of a socket being connected: pending until it connects (open) or fails first (failed). */
+export function dialState(socket: Socket, onEvent: () => void = () => undefined): () => 'pending' | 'open' | 'failed' {
+  let state = 'pending' as 'pending' | 'open' | 'failed';
+  socket.once('connect', () => {
+    state = 'open';
+    onEvent();
+  });
+  socket.once('error', () => {
+    if (state === 'pending') state = 'failed';
+    onEvent();
+  });
+  return () => state;
+}
+
+/** A Conn over a socket wired with `wireSocket`: writes while the socket lives, and ends it on close. */
+export function socketConn(
+  peer: Peer,
+  log: ExchangeEntry[],
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- describes bytes only
+  protocol: Protocol<any, any>,
+  label: string,
+  socket: Socket,
+  buffer: ReadBuffer,
+): Conn {
+  return bufferConn(
+    peer,
+    log,
+    protocol,
+    label,
+    buffer,
+    (bytes) => {
+      if (!socket.destroyed) socket.write(bytes);
+    },
+    () => socket.end(),
+  );
 }
 
 export class SocketPeer implements Peer {
@@ -103,27 +156,14 @@ export class SocketPeer implements Peer {
     const { host, port } = this.options.target;
     const socket = netConnect(port, host);
     const buffer = this.wire(socket);
-    let state = 'pending' as 'pending' | 'open' | 'failed';
-    socket.once('connect', () => {
-      state = 'open';
-      this.wake();
-    });
-    socket.once('error', () => {
-      if (state === 'pending') state = 'failed';
-      this.wake();
-    });
-    const done = await this.waitUntil(() => state !== 'pending', options);
-    if (!done || state !== 'open') {
+    const state = dialState(socket, () => this.wake());
+    const done = await this.waitUntil(() => state() !== 'pending', options);
+    if (!done || state() !== 'open') {
       socket.destroy();
-      this.log.push({ atMs: this.nowMs(), conn: id, direction: 'event', text: 'connect failed' });
+      logEvent(this.log, this.nowMs(), id, 'connect failed');
       return undefined;
     }
-    this.log.push({
-      atMs: this.nowMs(),
-      conn: id,
-      direction: 'event',
-      text: `connected to ${host}:${port}`,
-    });
+    logEvent(this.log, this.nowMs(), id, `connected to ${host}:${port}`);
     return this.conn(id, socket, buffer);
   }
 
@@ -142,7 +182,7 @@ export class SocketPeer implements Peer {
         const bound = server.address();
         const address = `127.0.0.1:${typeof bound === 'object' && bound ? bound.port : realPort}`;
         this.options.onListen?.(port, address);
-        this.log.push({ atMs: this.nowMs(), conn: name, direction: 'event', text: `listening on ${address}` });
+        logEvent(this.log, this.nowMs(), name, `listening on ${address}`);
         let accepted = 0;
         resolve({
           address,
@@ -151,12 +191,7 @@ export class SocketPeer implements Peer {
             const next = ready ? pending.shift() : undefined;
             if (!next) return undefined;
             const label = `${name}/a${++accepted}`;
-            this.log.push({
-              atMs: this.nowMs(),
-              conn: label,
-              direction: 'event',
-              text: 'accepted a connection from the target',
-            });
+            logEvent(this.log, this.nowMs(), label, 'accepted a connection from the target');
             return this.conn(label, next.socket, next.buffer);
           },
           close: () => this.closeServer(server),
@@ -171,65 +206,11 @@ export class SocketPeer implements Peer {
   }
 
   private wire(socket: Socket): ReadBuffer {
-    const buffer = new ReadBuffer();
-    this.sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => {
-      buffer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
-      this.wake();
-    });
-    socket.on('error', () => undefined); // The close event that follows marks the buffer closed.
-    socket.on('close', () => {
-      buffer.closed = true;
-      this.sockets.delete(socket);
-      this.wake();
-    });
-    return buffer;
+    return wireSocket(socket, this.sockets, () => this.wake());
   }
 
   private conn(label: string, socket: Socket, buffer: ReadBuffer): Conn {
-    return {
-      id: label,
-      get closed() {
-        return buffer.closed;
-      },
-      send: (data) => {
-        const bytes = toBytes(data);
-        this.log.push({
-          atMs: this.nowMs(),
-          conn: label,
-          direction: 'sent',
-          text: describeBytes(this.options.protocol, bytes),
-          size: bytes.length,
-        });
-        if (!socket.destroyed) socket.write(bytes);
-        return Promise.resolve();
-      },
-      expect: async <T>(reader: Reader<T>, options: WaitOptions) => {
-        let result: ReadResult<T> | undefined;
-        await this.waitUntil(() => {
-          result = buffer.take(reader);
-          return result.kind !== 'more' || buffer.closed;
-        }, options);
-        const expectation = expectationOf(buffer, result, this.nowMs());
-        this.log.push(receivedEntry(this.options.protocol, label, expectation, this.nowMs()));
-        return expectation;
-      },
-      expectClosed: async (options) => {
-        const closed = await this.waitUntil(() => buffer.closed, options);
-        this.log.push({
-          atMs: this.nowMs(),
-          conn: label,
-          direction: 'event',
-          text: closed ? 'closed by the target' : 'still open',
-        });
-        return closed;
-      },
-      close: () => {
-        this.log.push({ atMs: this.nowMs(), conn: label, direction: 'event', text: 'peer closes' });
-        socket.end();
-        return Promise.resolve();
-      },
-    };
+    return socketConn(this, this.log, this.options.protocol, label, socket, buffer);
   }
 
   /** Closes every socket and listener the peer opened. */
