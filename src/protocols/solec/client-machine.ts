@@ -17,6 +17,7 @@
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../actor.js';
+import { retryDelayMs, unexpectedReject } from './link-outputs.js';
 import type { NodeOutput } from '../protocol.js';
 import { connType, describePayload, encodeFrame, type ErrorCode, type Payload } from './wire.js';
 
@@ -223,21 +224,11 @@ export const clientMachine = setup({
         }),
       );
     }),
-    rejectUnexpected: emit(({ context, event }) =>
-      output({
-        kind: 'reject',
-        code: event.type === 'wire.invalid' ? event.code : 'solec.unexpected',
-        reason:
-          event.type === 'wire.invalid'
-            ? event.reason
-            : `${'payload' in event ? event.payload.type : event.type} is not expected here; closing`,
-        detail: { conn: clientConnId(context) },
-      }),
-    ),
+    rejectUnexpected: emit(({ context, event }) => output(unexpectedReject(event, clientConnId(context)))),
     closeConnection: emit(({ context }) => output({ kind: 'close', conn: clientConnId(context) })),
   },
   delays: {
-    retryDelay: ({ context }) => context.retryMs * 2 ** Math.max(0, context.failures - 1),
+    retryDelay: ({ context }) => retryDelayMs(context.retryMs, context.failures),
     authTimeout: ({ context }) => context.authTimeoutMs,
     responseTimeout: ({ context }) => context.responseTimeoutMs,
   },

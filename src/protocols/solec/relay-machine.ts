@@ -13,6 +13,7 @@
  */
 import { assign, emit, enqueueActions, not, setup } from 'xstate';
 import { output } from '../actor.js';
+import { retryDelayMs, unexpectedReject } from './link-outputs.js';
 import type { NodeOutput } from '../protocol.js';
 import { challengeText, signChallenge } from './keys.js';
 import { connType, describePayload, encodeFrame, errorCode, type ErrorCode, type Payload } from './wire.js';
@@ -155,21 +156,11 @@ export const relayMachine = setup({
       );
       enqueue.assign({ queue: [] });
     }),
-    rejectUnexpected: emit(({ context, event }) =>
-      output({
-        kind: 'reject',
-        code: event.type === 'wire.invalid' ? event.code : 'solec.unexpected',
-        reason:
-          event.type === 'wire.invalid'
-            ? event.reason
-            : `${'payload' in event ? event.payload.type : event.type} is not expected here; closing`,
-        detail: { conn: relayConnId(context) },
-      }),
-    ),
+    rejectUnexpected: emit(({ context, event }) => output(unexpectedReject(event, relayConnId(context)))),
     closeConnection: emit(({ context }) => output({ kind: 'close', conn: relayConnId(context) })),
   },
   delays: {
-    retryDelay: ({ context }) => context.retryMs * 2 ** Math.max(0, context.failures - 1),
+    retryDelay: ({ context }) => retryDelayMs(context.retryMs, context.failures),
     authTimeout: ({ context }) => context.authTimeoutMs,
     responseTimeout: ({ context }) => context.responseTimeoutMs,
   },

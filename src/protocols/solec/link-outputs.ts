@@ -1,0 +1,28 @@
+/**
+ * What SOLEC's two outbound machines (a client's connection to its server, a server's relay link to
+ * another server) say in the same way: the reject for input they cannot take where it arrives, and
+ * the backoff between connection attempts. Pure; no I/O.
+ */
+import type { NodeOutput } from '../protocol.js';
+
+/** An event a link machine did not expect: a frame the decoder refused, or a payload out of turn. */
+export type UnexpectedEvent =
+  | { readonly type: 'wire.invalid'; readonly code: string; readonly reason: string }
+  | { readonly type: string; readonly payload?: { readonly type: string } };
+
+/** The reject a link emits before it closes `conn` on unexpected input. */
+export function unexpectedReject(event: UnexpectedEvent, conn: string): NodeOutput {
+  if ('code' in event) return { kind: 'reject', code: event.code, reason: event.reason, detail: { conn } };
+  const what = 'payload' in event && event.payload ? event.payload.type : event.type;
+  return {
+    kind: 'reject',
+    code: 'solec.unexpected',
+    reason: `${what} is not expected here; closing`,
+    detail: { conn },
+  };
+}
+
+/** The wait before the next connection attempt: `retryMs`, doubling with each failure in a row. */
+export function retryDelayMs(retryMs: number, failures: number): number {
+  return retryMs * 2 ** Math.max(0, failures - 1);
+}
