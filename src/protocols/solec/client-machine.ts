@@ -17,9 +17,9 @@
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../actor.js';
-import { retryDelayMs, unexpectedReject } from './link-outputs.js';
+import { retryDelayMs, unexpectedReject, write } from './link-outputs.js';
 import type { NodeOutput } from '../protocol.js';
-import { connType, describePayload, encodeFrame, type ErrorCode, type Payload } from './wire.js';
+import { connType, type ErrorCode, type Payload } from './wire.js';
 
 type MessagePayload = Extract<Payload, { type: 'message' }>;
 
@@ -78,17 +78,6 @@ export function clientConnId(context: { conn: string; connSeq: number }): string
 }
 
 const errorNames: Record<ErrorCode, string> = { 1: 'client auth failed', 2: 'not found', 3: 'server auth failed' };
-
-function write(conn: string, payloads: readonly Payload[]): { type: 'output'; output: NodeOutput } {
-  const frames = payloads.map(encodeFrame);
-  const bytes = new Uint8Array(frames.reduce((n, frame) => n + frame.length, 0));
-  let at = 0;
-  for (const frame of frames) {
-    bytes.set(frame, at);
-    at += frame.length;
-  }
-  return output({ kind: 'write', conn, bytes, decoded: payloads.map(describePayload) });
-}
 
 export const clientMachine = setup({
   types: {

@@ -1,9 +1,23 @@
 /**
  * What SOLEC's two outbound machines (a client's connection to its server, a server's relay link to
- * another server) say in the same way: the reject for input they cannot take where it arrives, and
- * the backoff between connection attempts. Pure; no I/O.
+ * another server) say in the same way: writes of whole frames, the reject for input they cannot take
+ * where it arrives, and the backoff between connection attempts. Pure; no I/O.
  */
+import { output, type OutputEvent } from '../actor.js';
 import type { NodeOutput } from '../protocol.js';
+import { describePayload, encodeFrame, type Payload } from './wire.js';
+
+/** One write of `payloads`, framed back to back, decoded for the trace. */
+export function write(conn: string, payloads: readonly Payload[]): OutputEvent {
+  const frames = payloads.map(encodeFrame);
+  const bytes = new Uint8Array(frames.reduce((n, frame) => n + frame.length, 0));
+  let at = 0;
+  for (const frame of frames) {
+    bytes.set(frame, at);
+    at += frame.length;
+  }
+  return output({ kind: 'write', conn, bytes, decoded: payloads.map(describePayload) });
+}
 
 /** An event a link machine did not expect: a frame the decoder refused, or a payload out of turn. */
 export type UnexpectedEvent =

@@ -13,10 +13,10 @@
  */
 import { assign, emit, enqueueActions, not, setup } from 'xstate';
 import { output } from '../actor.js';
-import { retryDelayMs, unexpectedReject } from './link-outputs.js';
+import { retryDelayMs, unexpectedReject, write } from './link-outputs.js';
 import type { NodeOutput } from '../protocol.js';
 import { challengeText, signChallenge } from './keys.js';
-import { connType, describePayload, encodeFrame, errorCode, type ErrorCode, type Payload } from './wire.js';
+import { connType, errorCode, type ErrorCode, type Payload } from './wire.js';
 
 type MessagePayload = Extract<Payload, { type: 'message' }>;
 
@@ -66,17 +66,6 @@ export const relayQueueMessagesMax = 10_000;
 /** The connection id of the link's current attempt. */
 export function relayConnId(context: { link: string; connSeq: number }): string {
   return `${context.link}#${context.connSeq}`;
-}
-
-function write(conn: string, payloads: readonly Payload[]): { type: 'output'; output: NodeOutput } {
-  const frames = payloads.map(encodeFrame);
-  const bytes = new Uint8Array(frames.reduce((n, frame) => n + frame.length, 0));
-  let at = 0;
-  for (const frame of frames) {
-    bytes.set(frame, at);
-    at += frame.length;
-  }
-  return output({ kind: 'write', conn, bytes, decoded: payloads.map(describePayload) });
 }
 
 export const relayMachine = setup({
