@@ -3,12 +3,26 @@
  * host's injected clock, its emitted `output` events become the node's outputs, and its state
  * changes (read from the root actor's snapshots) are reported to the host for the trace.
  *
+ * Two engines run the same machine definitions: `compiled` (the default; transition tables built
+ * from the machine, `compiled-machine.ts`) and `xstate` (xstate's own interpreter). They give
+ * byte-identical traces; `test/protocols/compiled-machine.test.ts` checks it, and `fedsim run
+ * --engine xstate` lets anyone check a scenario of their own.
+ *
  * What must not leak into a trace: xstate session ids (process-global counters) and the
  * scheduler's wall-clock `startedAt`. Nothing here passes either on; state changes are reported
  * under the machine's own id, and delayed events should be named (`after` names its own).
  */
-import { createActor, type Actor, type AnyStateMachine, type InputFrom, type StateValue } from 'xstate';
-import type { NodeHost, NodeOutput } from './protocol.js';
+import {
+  createActor,
+  type Actor,
+  type AnyStateMachine,
+  type ContextFrom,
+  type EventFromLogic,
+  type InputFrom,
+  type StateValue,
+} from 'xstate';
+import { createCompiledActor } from './compiled-machine.js';
+import type { HostClock, NodeHost, NodeOutput } from './protocol.js';
 
 /** The event a machine emits (`emit(...)`) to produce a node output. */
 export interface OutputEvent {
@@ -37,6 +51,52 @@ export function stateName(value: StateValue): string {
   return parts.join(', ');
 }
 
+/** Which interpreter runs the machines: see the module comment. */
+export type MachineEngine = 'compiled' | 'xstate';
+
+let engine: MachineEngine = 'compiled';
+
+/** Chooses the engine for actors started from now on; returns the previous choice. */
+export function setMachineEngine(next: MachineEngine): MachineEngine {
+  const previous = engine;
+  engine = next;
+  return previous;
+}
+
+export function getMachineEngine(): MachineEngine {
+  return engine;
+}
+
+/** What one actor received, for replaying it under another engine (differential tests). */
+export interface ActorRecording {
+  readonly machine: AnyStateMachine;
+  readonly input: unknown;
+  readonly name: string;
+  /** In order: an event sent to the actor, or its k-th `setTimeout` (0-based, per actor) firing. */
+  readonly steps: Array<{ kind: 'send'; event: { type: string } } | { kind: 'fire'; timer: number }>;
+}
+
+let tap: ((recording: ActorRecording) => void) | undefined;
+
+/** While set, every actor started hands `record` a recording that grows as the run goes. */
+export function setActorTap(record: ((recording: ActorRecording) => void) | undefined): void {
+  tap = record;
+}
+
+/** The part of an actor's API nodes use; both engines provide it. */
+export interface MachineActor<TMachine extends AnyStateMachine> {
+  send(event: EventFromLogic<TMachine>): void;
+  stop(): void;
+  getSnapshot(): {
+    readonly value: StateValue;
+    readonly status: 'active' | 'done' | 'stopped' | 'error';
+    readonly context: ContextFrom<TMachine>;
+  };
+  on: Actor<TMachine>['on'];
+  /** `complete` is called once the actor stops (a final state reached, or `stop`). */
+  subscribe(observer: { readonly complete?: () => void }): { unsubscribe(): void };
+}
+
 export interface StartActorOptions<TMachine extends AnyStateMachine> {
   readonly input?: InputFrom<TMachine>;
   /** The name state changes are reported under; defaults to the machine id. Give one per instance when a node runs several. */
@@ -48,6 +108,21 @@ export interface StartActorOptions<TMachine extends AnyStateMachine> {
   readonly on?: Readonly<Record<string, (event: { type: string }) => void>>;
 }
 
+/** A clock that records, for the tap, which of the actor's timers fired. */
+function tappedClock(clock: HostClock, steps: ActorRecording['steps']): HostClock {
+  let timers = 0;
+  return {
+    setTimeout: (fn, timeoutMs) => {
+      const timer = timers++;
+      return clock.setTimeout(() => {
+        steps.push({ kind: 'fire', timer });
+        fn();
+      }, timeoutMs);
+    },
+    clearTimeout: (handle) => clock.clearTimeout(handle),
+  };
+}
+
 /**
  * Creates and starts an actor for `machine` on `host`. The caller sends it events and stops it
  * in `ProtocolNode.stop()`.
@@ -56,13 +131,23 @@ export function startActor<TMachine extends AnyStateMachine>(
   machine: TMachine,
   host: NodeHost,
   options: StartActorOptions<TMachine> = {},
-): Actor<TMachine> {
+): MachineActor<TMachine> {
   const name = options.name ?? machine.id;
   let lastState: string | undefined;
-  const actor = createActor(machine, {
-    clock: host.clock,
-    ...(options.input === undefined ? {} : { input: options.input }),
-  } as Parameters<typeof createActor<TMachine>>[1]);
+  const steps: ActorRecording['steps'] = [];
+  if (tap !== undefined) tap({ machine, input: options.input, name, steps });
+  const clock = tap === undefined ? host.clock : tappedClock(host.clock, steps);
+  // Both engines' actors have these members with these meanings; the compiled one types events
+  // loosely (any `{ type }`), xstate's by the machine, hence the casts at this one boundary.
+  const actor = (engine === 'compiled'
+    ? createCompiledActor(machine, { clock, input: options.input })
+    : createActor(machine, {
+        clock,
+        ...(options.input === undefined ? {} : { input: options.input }),
+      } as Parameters<typeof createActor<TMachine>>[1])) as unknown as MachineActor<TMachine> & {
+    start(): void;
+    subscribe(observer: { next: (snapshot: { value?: StateValue }) => void }): void;
+  };
   // State changes are read from the root actor's own snapshots, not through xstate's inspection
   // API: with an inspector xstate builds and dispatches an inspection event for every event,
   // microstep and action of every actor (a tenth of a federation's time). A subscriber sees the
@@ -70,19 +155,35 @@ export function startActor<TMachine extends AnyStateMachine>(
   // it records can interleave differently: the subscriptions the nodes add (`complete` only)
   // emit nothing. Registered before `start`, so the initial state is reported.
   actor.subscribe({
-    next: (snapshot: { value?: StateValue }) => {
+    next: (snapshot) => {
       if (snapshot.value === undefined) return;
-      const value = stateName(snapshot.value);
+      const value = typeof snapshot.value === 'string' ? snapshot.value : cachedName(snapshot.value);
       if (value === lastState) return;
       lastState = value;
       host.stateChanged(name, value);
     },
   });
-  actor.on('output', (event: OutputEvent) => host.emit(event.output));
-  for (const [type, listener] of Object.entries(options.on ?? {})) {
-    // xstate types `on` by the machine's emitted events; these listeners take any event object.
-    (actor.on as (type: string, listener: (event: { type: string }) => void) => void)(type, listener);
+  const on = actor.on.bind(actor) as (type: string, listener: (event: { type: string }) => void) => void;
+  on('output', (event) => host.emit((event as OutputEvent).output));
+  for (const [type, listener] of Object.entries(options.on ?? {})) on(type, listener);
+  if (tap !== undefined) {
+    const send = actor.send.bind(actor);
+    actor.send = (event) => {
+      steps.push({ kind: 'send', event });
+      send(event);
+    };
   }
   actor.start();
   return actor;
+}
+
+/** Nested state values are objects; their names are worked out once per distinct value object. */
+const objectNames = new WeakMap<object, string>();
+function cachedName(value: Exclude<StateValue, string>): string {
+  let name = objectNames.get(value);
+  if (name === undefined) {
+    name = stateName(value);
+    objectNames.set(value, name);
+  }
+  return name;
 }

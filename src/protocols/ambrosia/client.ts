@@ -6,9 +6,8 @@
  * Must not: crash on server input (bad XML ends the session with a `reject`), or retry a failed
  * login (that is the user's decision, made by a new `login` command).
  */
-import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { clientConn, clientMachine, ports } from './machine.js';
 import { child, el, localName, ns, textOf, validJid, XmlStreamParser, type StreamEvent } from './wire.js';
@@ -40,7 +39,7 @@ export function parseHostPort(text: string, defaultPort: number): { host: string
 }
 
 export class ClientNode implements ProtocolNode {
-  private actor: Actor<typeof clientMachine> | undefined;
+  private actor: MachineActor<typeof clientMachine> | undefined;
   private parser = new XmlStreamParser();
   private readonly sessions = new IdSequence('c2s');
   private readonly messageIds = new IdSequence('m');
@@ -178,7 +177,7 @@ export class ClientNode implements ProtocolNode {
     }
   }
 
-  private event(actor: Actor<typeof clientMachine>, event: StreamEvent): void {
+  private event(actor: MachineActor<typeof clientMachine>, event: StreamEvent): void {
     if (event.type === 'open') return;
     if (event.type === 'close') return actor.send({ type: 'conn.closed' });
     const element = event.element;

@@ -7,9 +7,8 @@
  * Must not: crash on peer input (bad XML gets the RFC 6120 stream error and a close), keep
  * unbounded buffers, or read a clock or random source other than the host's.
  */
-import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { channelMachine, readChunk } from './channel.js';
 import { c2sMachine, s2sMachine, serviceProof, serviceSessionMachine } from './machine.js';
@@ -51,22 +50,22 @@ export interface GatewayConfig {
 }
 
 interface C2sConn {
-  readonly actor: Actor<typeof c2sMachine>;
+  readonly actor: MachineActor<typeof c2sMachine>;
   readonly parser: XmlStreamParser;
   jid?: string;
   domain: string;
 }
 
 interface ServiceConn {
-  readonly session: Actor<typeof serviceSessionMachine>;
+  readonly session: MachineActor<typeof serviceSessionMachine>;
   readonly parser: XmlStreamParser;
-  channel?: Actor<typeof channelMachine>;
+  channel?: MachineActor<typeof channelMachine>;
   name: string;
   readonly registrations: string[];
 }
 
 interface S2sOut {
-  readonly actor: Actor<typeof s2sMachine>;
+  readonly actor: MachineActor<typeof s2sMachine>;
   readonly parser: XmlStreamParser;
   readonly domain: string;
 }

@@ -8,9 +8,8 @@
  * Must not: crash on gateway input (bad XML closes the link, which then reconnects with backoff),
  * or implement xmpp-im beyond that (out of scope in the seed).
  */
-import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { channelMachine, readChunk } from './channel.js';
 import { serviceLinkConn, serviceLinkMachine, serviceProof } from './machine.js';
@@ -50,9 +49,9 @@ export type ServiceCommand = { readonly type: 'disconnect' };
 
 interface Link {
   readonly id: string;
-  readonly actor: Actor<typeof serviceLinkMachine>;
+  readonly actor: MachineActor<typeof serviceLinkMachine>;
   parser: XmlStreamParser;
-  channel?: Actor<typeof channelMachine>;
+  channel?: MachineActor<typeof channelMachine>;
 }
 
 /** Processed stanzas remembered for `view()`; older ones are forgotten (counts stay exact). */

@@ -8,9 +8,8 @@
  * dispatch, a dispatch finishes or sends to clients). It must not decide protocol outcomes itself,
  * and it must never throw on peer input: bad bytes end in a close, a `note` or a `reject` output.
  */
-import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import {
   clientMachine,
@@ -139,12 +138,12 @@ export function createBesterNode(host: NodeHost, config: BesterConfig): Protocol
 // ---------------------------------------------------------------------------------------------
 
 interface Inbound {
-  readonly actor: Actor<typeof connectionMachine>;
+  readonly actor: MachineActor<typeof connectionMachine>;
   readonly decoder: FrameDecoder;
 }
 
 interface Dispatch {
-  readonly actor: Actor<typeof dispatchMachine>;
+  readonly actor: MachineActor<typeof dispatchMachine>;
   readonly origin: string;
   readonly decoders: Map<string, FrameDecoder>;
 }
@@ -299,7 +298,7 @@ export class BesterServerNode implements ProtocolNode {
     return this.dispatches.get(conn.split('/')[0] ?? '');
   }
 
-  private toDispatch(conn: string, event: Parameters<Actor<typeof dispatchMachine>['send']>[0]): void {
+  private toDispatch(conn: string, event: Parameters<MachineActor<typeof dispatchMachine>['send']>[0]): void {
     const dispatch = this.dispatchOf(conn);
     if (!dispatch) {
       // A connection that outlived its dispatch (it timed out): nobody wants it now.
@@ -381,7 +380,7 @@ export class BesterServerNode implements ProtocolNode {
 // ---------------------------------------------------------------------------------------------
 
 interface Session {
-  readonly actor: Actor<typeof sessionMachine>;
+  readonly actor: MachineActor<typeof sessionMachine>;
   readonly decoder: FrameDecoder;
 }
 
@@ -479,7 +478,7 @@ export class BesterHandlerNode implements ProtocolNode {
 // ---------------------------------------------------------------------------------------------
 
 export class BesterClientNode implements ProtocolNode {
-  private actor: Actor<typeof clientMachine> | undefined;
+  private actor: MachineActor<typeof clientMachine> | undefined;
   private conn = '';
   private decoder = new FrameDecoder();
   private readonly connIds = new IdSequence('out:c');

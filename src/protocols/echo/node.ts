@@ -4,9 +4,8 @@
  * Exists to prove the sans-IO contract end to end (tests use it); it is not one of the five
  * federated protocols. Peer input never throws: a bad line gets a `reject` and the connection closes.
  */
-import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { linkMachine, type LinkEvent } from './machine.js';
 import { decodeLine, encodeFrame, LineBuffer, type EchoFrame } from './wire.js';
@@ -24,7 +23,7 @@ export type EchoCommand =
 
 interface Link {
   readonly target: string;
-  readonly actor: Actor<typeof linkMachine>;
+  readonly actor: MachineActor<typeof linkMachine>;
   readonly lines: LineBuffer;
 }
 

@@ -8,8 +8,7 @@
  * Rule 2: peer input never throws: a bad request gets the HTTP error spec.md §2.3 names and a close,
  * a bad response counts as a transient failure. Bad user commands get a `reject` (f140.local.*).
  */
-import type { Actor } from 'xstate';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { commandSchema, type F140Command, type F140Config } from './config.js';
 import { Directory } from './directory.js';
@@ -31,7 +30,7 @@ interface Peer {
   readonly name: string;
   readonly remote: string;
   readonly outbox: Outbox;
-  readonly actor: Actor<typeof peerMachine>;
+  readonly actor: MachineActor<typeof peerMachine>;
   /** The response parser of the exchange in flight, keyed by its connection id. */
   parser: { conn: string; parser: HttpResponseParser } | undefined;
 }
@@ -46,7 +45,7 @@ interface RawCall {
 const rawCallsMax = 16;
 
 interface Session {
-  readonly actor: Actor<typeof sessionMachine>;
+  readonly actor: MachineActor<typeof sessionMachine>;
   readonly parser: HttpRequestParser;
   closing: boolean;
 }

@@ -12,9 +12,8 @@
  * REJECTED and, for the connection-level ones, a close. Local API misuse (a command the node
  * cannot carry out) gets a `reject` output with a `fmtp.command.*` code.
  */
-import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, NodeOutput, ProtocolNode } from '../protocol.js';
 import { connectionMachine, type ConnectionTarget } from './connection-machine.js';
 import { parseKeyRecord, secretKeyFor, toHex } from './keys.js';
@@ -134,7 +133,7 @@ type Job =
 interface Conn {
   readonly id: string;
   readonly role: 'client' | 'server';
-  readonly actor: Actor<typeof connectionMachine>;
+  readonly actor: MachineActor<typeof connectionMachine>;
   readonly buffer: BlockBuffer;
   readonly poolKey?: string;
   readonly target?: ConnectionTarget;
@@ -152,7 +151,7 @@ interface Downstream {
 }
 
 interface LookupJob {
-  readonly actor: Actor<typeof lookupMachine>;
+  readonly actor: MachineActor<typeof lookupMachine>;
   readonly downstream?: Downstream;
   readonly relay?: string;
   readonly fromCache: boolean;
@@ -204,7 +203,7 @@ export class FmtpNode implements ProtocolNode {
   private readonly pool = new Map<string, string>();
   private readonly pending = new Map<string, Job>();
   private readonly lookups = new Map<string, LookupJob>();
-  private readonly relays = new Map<string, Actor<typeof relayMachine>>();
+  private readonly relays = new Map<string, MachineActor<typeof relayMachine>>();
   private readonly objects = new Map<string, Cached<ObjectProperties>>();
   private readonly keys = new Map<string, Cached<readonly string[]>>();
   private readonly mx = new Map<string, Cached<string>>();

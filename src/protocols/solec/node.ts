@@ -9,9 +9,8 @@
  * through its NodeHost, and it must not throw on peer input: a bad frame becomes `wire.invalid`,
  * which the connection's machine answers with a `reject` and a close.
  */
-import type { Actor } from 'xstate';
 import { IdSequence } from '../../core/ids.js';
-import { startActor } from '../actor.js';
+import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { clientConnId, clientMachine, type ClientEvent } from './client-machine.js';
 import type { ClientConfig, ServerConfig, SolecCommand, SolecConfig } from './config.js';
@@ -71,7 +70,7 @@ function relayEvent(payload: Payload): RelayEvent {
 }
 
 interface Session {
-  readonly actor: Actor<typeof sessionMachine>;
+  readonly actor: MachineActor<typeof sessionMachine>;
   readonly decoder: FrameDecoder;
   /** How frames on this connection are read: as from a client until a Handshake says server. */
   sender: Sender;
@@ -81,7 +80,7 @@ interface Session {
 interface Link {
   readonly id: string;
   readonly peerName: string;
-  readonly actor: Actor<typeof relayMachine>;
+  readonly actor: MachineActor<typeof relayMachine>;
   decoder: FrameDecoder;
 }
 
@@ -454,7 +453,7 @@ export class SolecServerNode implements ProtocolNode {
 /** A SOLEC client: one user of one server. */
 export class SolecClientNode implements ProtocolNode {
   private readonly address: string;
-  private actor: Actor<typeof clientMachine> | undefined;
+  private actor: MachineActor<typeof clientMachine> | undefined;
   private conn: string | undefined;
   private decoder: FrameDecoder;
   private readonly connIds = new IdSequence('c2s');
