@@ -4,6 +4,7 @@
  * (a bug in fedsim: the message says how to replay it).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { setMachineEngine, type MachineEngine } from '../protocols/actor.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { runBench } from '../bench/run.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
@@ -37,9 +38,17 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--traces <dir>', 'where to write traces', 'reports/traces')
     .option('--no-traces', 'do not write traces')
     .option('--json', 'print a JSON summary instead of text', false)
-    .action((paths: string[], options: { seed?: number; traces: string | false; json: boolean }) => {
-      setExitCode(runCommand(paths, options));
-    });
+    .addOption(
+      new Option('--engine <name>', "statechart engine: compiled tables, or xstate's interpreter (same traces)")
+        .choices(['compiled', 'xstate'])
+        .default('compiled'),
+    )
+    .action(
+      (paths: string[], options: { seed?: number; traces: string | false; json: boolean; engine: MachineEngine }) => {
+        setMachineEngine(options.engine);
+        setExitCode(runCommand(paths, options));
+      },
+    );
 
   program
     .command('fuzz')
