@@ -8,7 +8,11 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createActor } from 'xstate';
+import { setMachineEngine, type MachineEngine } from '../protocols/actor.js';
+import { createCompiledActor } from '../protocols/compiled-machine.js';
 import { echo } from '../protocols/echo/index.js';
+import { linkMachine } from '../protocols/echo/machine.js';
 import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 import { solecFederation } from './federation.js';
@@ -178,6 +182,61 @@ expect:
 limits: { timeMsMax: 60000, eventsMax: 10000 }
 `;
 
+/**
+ * One actor's sends: the echo link machine in `open`, where each `wire.reply` re-enters the
+ * state (exit and entry actions, the idle timer cancelled and scheduled again, an
+ * `enqueueActions` body run). Returns the sends made.
+ */
+export function actorSends(engine: MachineEngine, sends: number): number {
+  const timers = new Set<number>();
+  let next = 0;
+  const clock = {
+    setTimeout: () => {
+      timers.add(++next);
+      return next;
+    },
+    clearTimeout: (handle: unknown) => void timers.delete(handle as number),
+  };
+  const input = { conn: 'c', target: 't', port: 7, idleMs: 1_000, retryMs: 10, attemptsMax: 3 };
+  const actor =
+    engine === 'xstate'
+      ? createActor(linkMachine, { clock, input })
+      : createCompiledActor(linkMachine, { clock, input });
+  actor.start();
+  actor.send({ type: 'conn.opened' });
+  for (let i = 0; i < sends; i++) actor.send({ type: 'wire.reply' });
+  actor.stop();
+  return sends;
+}
+
+/** The echo federation's trace events and deliveries per wall second. */
+function echoRates(
+  clients: number,
+  messages: number,
+  recording: boolean,
+  engine: MachineEngine,
+): { events: number; messages: number } {
+  let delivered = 0;
+  const run = timed(() =>
+    onEngine(engine, () => {
+      const result = echoFederation(clients, messages, recording);
+      delivered = result.delivered;
+      return result.events;
+    }),
+  );
+  return { events: run.perSecond, messages: (delivered / run.count) * run.perSecond };
+}
+
+/** Runs `fn` with actors on `engine`, then puts the previous engine back. */
+function onEngine<T>(engine: MachineEngine, fn: () => T): T {
+  const previous = setMachineEngine(engine);
+  try {
+    return fn();
+  } finally {
+    setMachineEngine(previous);
+  }
+}
+
 /** Every scenario under `scenarios/<protocol>/`, loaded once. */
 function scenariosOf(protocol: string): Scenario[] {
   const dir = join('scenarios', protocol);
@@ -206,8 +265,8 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   const log = options.log ?? console.log;
   const scale = options.scale;
   const loopEvents = 1_000_000 * scale;
-  const clients = 50;
-  const messages = 40 * scale;
+  const clients = 100;
+  const messages = 100 * scale;
   const federationMessages = 5_000 * scale;
   const hourMessagesPerClientMinute = 1;
   // 500 clients, one message each per minute of the hour: 30,000 messages.
@@ -222,6 +281,9 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   simulatorLoop(100_000);
   echoFederation(5, 5, true);
   solecFederation({ nodes: 40, messages: 400, spanMs: 2_000 });
+  actorSends('xstate', 20_000);
+  actorSends('compiled', 20_000);
+  onEngine('xstate', () => echoFederation(5, 5, false));
   for (const suite of suites.values()) for (const scenario of suite) runScenario(scenario);
 
   const series = new Map<string, Series>();
@@ -252,29 +314,45 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
       "same workload on fedsim's EventQueue + Simulator",
       timed(() => simulatorLoop(loopEvents)).perSecond,
     );
-    let delivered = 0;
-    const on = timed(() => {
-      const result = echoFederation(clients, messages, true);
-      delivered = result.delivered;
-      return result.events;
-    });
+    const sends = 50_000 * scale;
+    add(
+      'actor sends, xstate interpreter',
+      'sends/s',
+      `${sends} sends to one echo link actor (state re-entered, timer cancelled and set, enqueueActions)`,
+      timed(() => actorSends('xstate', sends)).perSecond,
+    );
+    add(
+      'actor sends, compiled engine',
+      'sends/s',
+      'the same sends, the same machine definition, on the compiled engine',
+      timed(() => actorSends('compiled', sends)).perSecond,
+    );
+    const on = echoRates(clients, messages, true, 'compiled');
     add(
       'echo federation, trace recorded',
       'events/s',
       `${clients} clients x ${messages} messages over streams`,
-      on.perSecond,
+      on.events,
+    );
+    const off = echoRates(clients, messages, false, 'compiled');
+    add('echo federation, trace off', 'events/s', 'same run, recording off (events counted only)', off.events);
+    add(
+      'echo federation, messages delivered, trace off',
+      'messages/s',
+      'end-to-end deliveries per wall second, recording off',
+      off.messages,
     );
     add(
-      'echo federation, trace off',
-      'events/s',
-      'same run, recording off (events counted only)',
-      timed(() => echoFederation(clients, messages, false).events).perSecond,
+      'echo federation, messages delivered, trace off, xstate interpreter',
+      'messages/s',
+      "the same run with every machine on xstate's interpreter",
+      echoRates(clients, messages, false, 'xstate').messages,
     );
     add(
       'echo federation, messages delivered',
       'messages/s',
       'end-to-end deliveries per wall second, trace recorded',
-      (delivered / on.count) * on.perSecond,
+      on.messages,
     );
 
     for (const [name, suite] of suites) {
@@ -342,6 +420,23 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
       'the same, counting only the run (setup excluded)',
       delivered / (result?.runSeconds ?? wall),
     );
+    if (r === 0) {
+      // The same federation on xstate's interpreter, once: what the compiled engine gains here.
+      const viaXstate = onEngine('xstate', () =>
+        solecFederation({
+          nodes: 1_000,
+          messages: federationMessages,
+          spanMs: 60_000,
+          recorder: { keepLines: false, keepEvents: false, hash: false },
+        }),
+      );
+      add(
+        'SOLEC 1,000-node federation, run phase, xstate interpreter',
+        'messages/s',
+        "the same run with every machine on xstate's interpreter",
+        viaXstate.delivered / viaXstate.runSeconds,
+      );
+    }
 
     // The one-hour federation is the longest figure: once by default, every heavy repetition from --scale 2.
     if (r > 0 && scale < 2) continue;
