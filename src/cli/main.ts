@@ -22,6 +22,13 @@ function integer(what: string) {
   };
 }
 
+/** `--engine`: which interpreter runs the machines (docs/engine.md); both give the same traces. */
+function engineOption(): Option {
+  return new Option('--engine <name>', "statechart engine: compiled tables, or xstate's interpreter (same traces)")
+    .choices(['compiled', 'xstate'])
+    .default('compiled');
+}
+
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('fedsim')
     .description('Deterministic simulation and conformance testbed for federated messaging protocols')
@@ -38,11 +45,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--traces <dir>', 'where to write traces', 'reports/traces')
     .option('--no-traces', 'do not write traces')
     .option('--json', 'print a JSON summary instead of text', false)
-    .addOption(
-      new Option('--engine <name>', "statechart engine: compiled tables, or xstate's interpreter (same traces)")
-        .choices(['compiled', 'xstate'])
-        .default('compiled'),
-    )
+    .addOption(engineOption())
     .action(
       (paths: string[], options: { seed?: number; traces: string | false; json: boolean; engine: MachineEngine }) => {
         setMachineEngine(options.engine);
@@ -68,7 +71,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')
-    .action(async (protocol: string, options: FuzzCommandOptions) => {
+    .addOption(engineOption())
+    .action(async (protocol: string, options: FuzzCommandOptions & { engine: MachineEngine }) => {
+      setMachineEngine(options.engine);
       setExitCode(await fuzzCommand(protocol, options));
     });
 

@@ -3,6 +3,7 @@
  * the shrunk counterexample when a run fails) to the campaign. Started by campaign.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { setMachineEngine, type MachineEngine } from '../protocols/actor.js';
 import { fuzzProfileNamed } from './profiles/index.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 
@@ -10,6 +11,8 @@ export interface WorkerTask {
   readonly protocol: string;
   readonly seeds: readonly number[];
   readonly options: FuzzRunOptions;
+  /** The campaign's statechart engine (a worker thread starts with the default). */
+  readonly engine: MachineEngine;
 }
 
 export type WorkerMessage =
@@ -20,6 +23,7 @@ export type WorkerMessage =
 const task = workerData as WorkerTask;
 const port = parentPort;
 const profile = fuzzProfileNamed(task.protocol);
+setMachineEngine(task.engine);
 if (port !== null && profile !== undefined) {
   for (const seed of task.seeds) {
     try {
