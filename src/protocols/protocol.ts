@@ -113,22 +113,47 @@ export interface DurableStore {
   keys(prefix?: string): string[];
 }
 
-/** A store held in memory, in insertion order; the sim's default. */
+/**
+ * A store held in memory; the sim's default. Keys are also kept sorted, so `keys(prefix)` is a
+ * binary search and a scan of the matches rather than a sort of every key (an F140 node lists its
+ * outbox on every exchange).
+ */
 export class MemoryStore implements DurableStore {
   private readonly entries = new Map<string, string>();
+  /** Every key, in ascending code-unit order (the order `Array.prototype.sort` gives). */
+  private readonly sorted: string[] = [];
   get(key: string): unknown {
     const text = this.entries.get(key);
     return text === undefined ? undefined : (JSON.parse(text) as unknown);
   }
   put(key: string, value: unknown): void {
     // Stored as JSON text so that a node cannot keep a live reference across a crash.
+    if (!this.entries.has(key)) this.sorted.splice(this.lowerBound(key), 0, key);
     this.entries.set(key, JSON.stringify(value));
   }
   delete(key: string): void {
-    this.entries.delete(key);
+    if (!this.entries.delete(key)) return;
+    this.sorted.splice(this.lowerBound(key), 1);
   }
   keys(prefix = ''): string[] {
-    return [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+    const found: string[] = [];
+    for (let i = this.lowerBound(prefix); i < this.sorted.length; i++) {
+      const key = this.sorted[i] as string;
+      if (!key.startsWith(prefix)) break;
+      found.push(key);
+    }
+    return found;
+  }
+  /** The first index whose key is not below `key`. */
+  private lowerBound(key: string): number {
+    let low = 0;
+    let high = this.sorted.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.sorted[mid] as string) < key) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 }
 
