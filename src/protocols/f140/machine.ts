@@ -90,11 +90,18 @@ export function backoffMs(attempt: number, timing: PeerTiming): Ms {
   return Math.min(timing.retryMsMax, timing.retryMsBase * 2 ** Math.min(30, Math.max(0, attempt - 1)));
 }
 
-/** Queued messages that can still go: inside their expiry window and from a user who still friends the remote. */
-function deliverable(context: PeerContext): QueuedMessage[] {
-  return context.outbox
-    .live(context.now(), context.timing.queueExpiryMs)
-    .filter((m) => context.directory.friendOf(m.from, m.to) !== undefined);
+/**
+ * The first queued message that can still go: inside its expiry window and from a user who still
+ * friends the remote. Reads the outbox in order and stops at the first, rather than parsing a
+ * whole backlog for its head.
+ */
+function headDeliverable(context: PeerContext): QueuedMessage | undefined {
+  const nowMs = context.now();
+  for (const m of context.outbox.entries()) {
+    if (nowMs - m.enqueuedAtMs < context.timing.queueExpiryMs && context.directory.friendOf(m.from, m.to) !== undefined)
+      return m;
+  }
+  return undefined;
 }
 
 /**
@@ -123,12 +130,12 @@ export function answerKind(
 function messageAtStake(context: PeerContext): QueuedMessage | undefined {
   const pending = context.pending;
   // A PING preflight speaks for the head message (same from:to pair).
-  const message = pending?.message ?? (pending?.command === 'PING' ? deliverable(context)[0] : undefined);
+  const message = pending?.message ?? (pending?.command === 'PING' ? headDeliverable(context) : undefined);
   return message && message.from === pending?.from ? message : undefined;
 }
 
 function pingExchange(context: PeerContext): Exchange | undefined {
-  const head = deliverable(context)[0];
+  const head = headDeliverable(context);
   const pair = head
     ? { local: head.from, friend: context.directory.friendOf(head.from, context.remote) }
     : context.directory.firstFriendship(context.remote);
@@ -149,7 +156,7 @@ function pingExchange(context: PeerContext): Exchange | undefined {
 }
 
 function msgExchange(context: PeerContext): Exchange | undefined {
-  const message = deliverable(context)[0];
+  const message = headDeliverable(context);
   const friend = message && context.directory.friendOf(message.from, message.to);
   if (!message || !friend) return undefined;
   return {
@@ -177,8 +184,8 @@ export const peerMachine = setup({
     events: {} as PeerEvent,
   },
   guards: {
-    shouldAnnounce: ({ context }) => context.announce || deliverable(context).length > 0,
-    hasDeliverable: ({ context }) => deliverable(context).length > 0,
+    shouldAnnounce: ({ context }) => context.announce || headDeliverable(context) !== undefined,
+    hasDeliverable: ({ context }) => headDeliverable(context) !== undefined,
     isAccepted: ({ context, event }) =>
       event.type === 'http.response' &&
       answerKind(event.status, event.fields, context.pending?.expected) === 'accepted',

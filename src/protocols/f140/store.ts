@@ -58,44 +58,64 @@ function outboxPrefix(remote: string): string {
   return `f140/outbox/${encodeURIComponent(remote)}/`;
 }
 
-/** The outbound queue for one remote user, in the order messages were queued. */
+/**
+ * The outbound queue for one remote user, in the order messages were queued. The durable store
+ * is the record (it survives a crash); this object also keeps the queue parsed in memory, read
+ * from the store once, so that scanning a long backlog (every exchange does) parses nothing. The
+ * node is the only writer of its store, and a restarted node builds new outboxes.
+ */
 export class Outbox {
+  private queue: QueuedMessage[] | undefined;
+
   constructor(
     private readonly store: DurableStore,
     readonly remote: string,
   ) {}
 
+  private loaded(): QueuedMessage[] {
+    if (this.queue === undefined) {
+      this.queue = this.store.keys(outboxPrefix(this.remote)).map((key) => {
+        const value = this.store.get(key);
+        assert(isQueuedMessage(value), `corrupt outbox entry ${key}`);
+        return value;
+      });
+    }
+    return this.queue;
+  }
+
   all(): QueuedMessage[] {
-    return this.store.keys(outboxPrefix(this.remote)).map((key) => {
-      const value = this.store.get(key);
-      assert(isQueuedMessage(value), `corrupt outbox entry ${key}`);
-      return value;
-    });
+    return [...this.loaded()];
+  }
+
+  /** The queued messages in order (the live queue: do not change the outbox while iterating). */
+  entries(): readonly QueuedMessage[] {
+    return this.loaded();
   }
 
   size(): number {
-    return this.store.keys(outboxPrefix(this.remote)).length;
-  }
-
-  /** Messages still inside their expiry window at `nowMs`. */
-  live(nowMs: Ms, expiryMs: Ms): QueuedMessage[] {
-    return this.all().filter((m) => nowMs - m.enqueuedAtMs < expiryMs);
+    return this.loaded().length;
   }
 
   add(message: QueuedMessage): void {
-    this.store.put(`${outboxPrefix(this.remote)}${String(message.seq).padStart(seqDigits, '0')}`, message);
+    this.store.put(keyOf(this.remote, message.seq), message);
+    const queue = this.loaded();
+    // In sequence order, as the store's keys sort: almost always at the end.
+    let at = queue.length;
+    while (at > 0 && (queue[at - 1] as QueuedMessage).seq > message.seq) at -= 1;
+    if (queue[at - 1]?.seq === message.seq) queue[at - 1] = message;
+    else queue.splice(at, 0, message);
   }
 
   remove(seq: number): void {
-    this.store.delete(`${outboxPrefix(this.remote)}${String(seq).padStart(seqDigits, '0')}`);
+    this.store.delete(keyOf(this.remote, seq));
+    const queue = this.loaded();
+    const at = queue.findIndex((m) => m.seq === seq);
+    if (at >= 0) queue.splice(at, 1);
   }
+}
 
-  /** Deletes and returns the messages past their expiry at `nowMs`. */
-  dropExpired(nowMs: Ms, expiryMs: Ms): QueuedMessage[] {
-    const expired = this.all().filter((m) => nowMs - m.enqueuedAtMs >= expiryMs);
-    for (const m of expired) this.remove(m.seq);
-    return expired;
-  }
+function keyOf(remote: string, seq: number): string {
+  return `${outboxPrefix(remote)}${String(seq).padStart(seqDigits, '0')}`;
 }
 
 /** Issues the next message sequence number; the counter is durable, so ids never repeat after a restart. */

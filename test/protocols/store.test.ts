@@ -1,0 +1,93 @@
+// Goal: the durable store's sorted key index and F140's in-memory outbox queue are faithful
+// shortcuts: `MemoryStore.keys(prefix)` lists exactly the keys a filter-and-sort of every key would,
+// and an `Outbox`'s queue always equals what a fresh outbox reads back from the store (the record
+// a restarted node starts from). A wrong binary search, a stale cache entry or a misplaced insert
+// makes a listing differ.
+// Method: fast-check command sequences (put, overwrite, delete, list by prefix; add, remove,
+// reopen) against the naive reference, fixed seeds and run counts.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/protocols/protocol.js';
+import { Outbox, type QueuedMessage } from '../../src/protocols/f140/store.js';
+
+/** Keys from a small alphabet, so that prefixes, equal keys and neighbours are common. */
+const key = fc.string({ unit: fc.constantFrom('a', 'b', '/', 'é', 'Z', '0'), maxLength: 4 });
+
+type StoreOp =
+  { op: 'put'; key: string; value: number } | { op: 'delete'; key: string } | { op: 'keys'; prefix: string };
+
+const storeOp: fc.Arbitrary<StoreOp> = fc.oneof(
+  fc.record({ op: fc.constant('put' as const), key, value: fc.integer() }),
+  fc.record({ op: fc.constant('delete' as const), key }),
+  fc.record({ op: fc.constant('keys' as const), prefix: key }),
+);
+
+describe('MemoryStore', () => {
+  it('lists keys by prefix exactly as filtering and sorting every key does', () => {
+    fc.assert(
+      fc.property(fc.array(storeOp, { maxLength: 80 }), (ops) => {
+        const store = new MemoryStore();
+        const reference = new Map<string, number>();
+        for (const op of ops) {
+          if (op.op === 'put') {
+            store.put(op.key, op.value);
+            reference.set(op.key, op.value);
+          } else if (op.op === 'delete') {
+            store.delete(op.key);
+            reference.delete(op.key);
+          } else {
+            const expected = [...reference.keys()].filter((k) => k.startsWith(op.prefix)).sort();
+            expect(store.keys(op.prefix)).toEqual(expected);
+          }
+        }
+        expect(store.keys()).toEqual([...reference.keys()].sort());
+        for (const [k, value] of reference) expect(store.get(k)).toBe(value);
+      }),
+      { seed: 20261123, numRuns: 300 },
+    );
+  });
+
+  it('hands out copies: changing a value read does not change the store', () => {
+    const store = new MemoryStore();
+    store.put('k', { list: [1] });
+    (store.get('k') as { list: number[] }).list.push(2);
+    expect(store.get('k')).toEqual({ list: [1] });
+  });
+});
+
+type OutboxOp = { op: 'add'; seq: number } | { op: 'remove'; seq: number } | { op: 'reopen' };
+
+const outboxOp: fc.Arbitrary<OutboxOp> = fc.oneof(
+  fc.record({ op: fc.constant('add' as const), seq: fc.integer({ min: 1, max: 30 }) }),
+  fc.record({ op: fc.constant('remove' as const), seq: fc.integer({ min: 1, max: 30 }) }),
+  fc.constant({ op: 'reopen' as const }),
+);
+
+function message(seq: number, remote: string): QueuedMessage {
+  return { seq, id: `n#${seq}`, from: 'u@a.test', to: remote, text: `t${seq}`, enqueuedAtMs: seq * 10 };
+}
+
+describe('F140 outbox', () => {
+  it('keeps its in-memory queue equal to what the store holds, in sequence order', () => {
+    fc.assert(
+      fc.property(fc.array(outboxOp, { maxLength: 60 }), (ops) => {
+        const store = new MemoryStore();
+        const remote = 'v@b.test';
+        let outbox = new Outbox(store, remote);
+        // Another remote's queue in the same store must not leak into this one.
+        new Outbox(store, 'v@b.test2').add(message(7, 'v@b.test2'));
+        for (const op of ops) {
+          if (op.op === 'add') outbox.add(message(op.seq, remote));
+          else if (op.op === 'remove') outbox.remove(op.seq);
+          else outbox = new Outbox(store, remote);
+          const fresh = new Outbox(store, remote).all();
+          expect(outbox.all()).toEqual(fresh);
+          expect([...outbox.entries()]).toEqual(fresh);
+          expect(outbox.size()).toBe(fresh.length);
+          expect(fresh.map((m) => m.seq)).toEqual([...fresh.map((m) => m.seq)].sort((a, b) => a - b));
+        }
+      }),
+      { seed: 20261123, numRuns: 300 },
+    );
+  });
+});
