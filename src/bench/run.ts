@@ -16,6 +16,7 @@ import { linkMachine } from '../protocols/echo/machine.js';
 import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 import { solecFederation } from './federation.js';
+import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
 import { World } from '../sim/network.js';
 import { rank, Simulator } from '../sim/simulator.js';
@@ -268,6 +269,8 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   const clients = 100;
   const messages = 100 * scale;
   const federationMessages = 5_000 * scale;
+  const protocolMessages = 2_000 * scale;
+  const endToEnd = ['fmtp', 'f140', 'solec', 'bester', 'ambrosia'];
   const hourMessagesPerClientMinute = 1;
   // 500 clients, one message each per minute of the hour: 30,000 messages.
   const fuzzCases = 100 * scale;
@@ -283,6 +286,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   solecFederation({ nodes: 40, messages: 400, spanMs: 2_000 });
   actorSends('xstate', 20_000);
   actorSends('compiled', 20_000);
+  for (const protocol of endToEnd) protocolThroughput(protocol, 200);
   onEngine('xstate', () => echoFederation(5, 5, false));
   for (const suite of suites.values()) for (const scenario of suite) runScenario(scenario);
 
@@ -436,6 +440,25 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
         "the same run with every machine on xstate's interpreter",
         viaXstate.delivered / viaXstate.runSeconds,
       );
+    }
+
+    for (const protocol of endToEnd) {
+      const run = protocolThroughput(protocol, protocolMessages);
+      add(
+        `${protocol} end to end, messages delivered`,
+        'messages/s',
+        `its fuzz topology (${run.nodes} nodes), ${run.delivered} of ${run.sent} messages, one every 5 ms, no faults, recording off; setup measured apart and excluded`,
+        run.delivered / run.runSeconds,
+      );
+      if (r === 0) {
+        const viaXstate = onEngine('xstate', () => protocolThroughput(protocol, protocolMessages));
+        add(
+          `${protocol} end to end, messages delivered, xstate interpreter`,
+          'messages/s',
+          "the same run with every machine on xstate's interpreter",
+          viaXstate.delivered / viaXstate.runSeconds,
+        );
+      }
     }
 
     // The one-hour federation is the longest figure: once by default, every heavy repetition from --scale 2.

@@ -1,0 +1,67 @@
+/**
+ * End-to-end messages per second for each protocol: the protocol's fuzz topology (drawn once,
+ * fixed seed), a steady workload of user-to-user messages between every pair the protocol
+ * promises delivery for, no faults, recording off. The world's build (key derivation, logins,
+ * registrations) is measured apart, by running the same topology with no messages, and taken out.
+ *
+ * Wall clock is allowed here (benchmarks only); nothing here runs inside a simulation.
+ */
+import fc from 'fast-check';
+import { performance } from 'node:perf_hooks';
+import { fuzzProfileNamed } from '../fuzz/profiles/index.js';
+import { Plan } from '../fuzz/plan.js';
+import { scenarioOf } from '../fuzz/run-one.js';
+import { runScenario } from '../scenario/run.js';
+
+export interface ProtocolThroughput {
+  readonly protocol: string;
+  readonly sent: number;
+  readonly delivered: number;
+  /** Wall seconds of the run with messages, less the same world's run without any. */
+  readonly runSeconds: number;
+  readonly nodes: number;
+}
+
+/** Milliseconds of virtual time between two sends: steady, well inside every protocol's limits. */
+const gapMs = 5;
+
+function runOnce(protocol: string, messages: number): { delivered: number; seconds: number; nodes: number } {
+  const profile = fuzzProfileNamed(protocol);
+  if (profile === undefined) throw new Error(`no fuzz profile for ${protocol}`);
+  // Of a few drawn topologies, the one with the most users (the first such): more pairs talk.
+  const drawn = fc.sample(profile.topology, { seed: 20_261_123, numRuns: 30 });
+  const topology = drawn.reduce((best, next) => (next.users.length > best.users.length ? next : best));
+  const pairs = topology.users.flatMap((from) =>
+    topology.users.filter((to) => profile.promises(topology, from, to)).map((to) => ({ from, to })),
+  );
+  const plan = new Plan(profile, topology);
+  for (let i = 0; i < messages && pairs.length > 0; i++) {
+    const pair = pairs[i % pairs.length] as (typeof pairs)[number];
+    plan.send(pair.from, pair.to);
+    plan.nowMs += gapMs;
+  }
+  // Deliveries are counted from the world; the plan's expectations are not needed here.
+  const finished = plan.finish(1, `bench/${protocol}-throughput`);
+  const source = {
+    ...finished,
+    expect: [],
+    limits: { timeMsMax: finished.limits.timeMsMax + 60_000, eventsMax: 100_000_000 },
+  };
+  const scenario = scenarioOf(source, `bench/${protocol}-throughput.yaml`);
+  const started = performance.now();
+  const report = runScenario(scenario, { recorder: { keepLines: false, keepEvents: false, hash: false } });
+  const seconds = (performance.now() - started) / 1000;
+  return { delivered: report.world.deliveries.length, seconds, nodes: Object.keys(topology.nodes).length };
+}
+
+export function protocolThroughput(protocol: string, messages: number): ProtocolThroughput {
+  const empty = runOnce(protocol, 0);
+  const full = runOnce(protocol, messages);
+  return {
+    protocol,
+    sent: messages,
+    delivered: full.delivered - empty.delivered,
+    runSeconds: Math.max(full.seconds - empty.seconds, 1e-6),
+    nodes: full.nodes,
+  };
+}
