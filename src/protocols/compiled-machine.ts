@@ -915,7 +915,7 @@ export class CompiledActor {
       if (err !== undefined) failure ??= err;
     }
     this.effects.length = 0;
-    this.internalQueue = [];
+    if (this.internalQueue.length > 0) this.internalQueue = [];
     if (this.status === 'active' || this.status === 'done') {
       const snapshot = this.getSnapshot();
       for (const observer of this.observers) observer.next?.(snapshot);
@@ -935,7 +935,9 @@ export class CompiledActor {
         const any = this.listeners.get('*');
         if (own === undefined && any === undefined) return undefined;
         let failure: { err: unknown } | undefined;
-        for (const listener of [...(own ?? []), ...(any ?? [])]) {
+        // A copy, as xstate takes one: a listener that unsubscribes does not skip the next.
+        const all = any === undefined ? (own as Listener[]).slice() : [...(own ?? []), ...any];
+        for (const listener of all) {
           try {
             listener(effect.event);
           } catch (err) {
