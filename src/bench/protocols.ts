@@ -1,7 +1,7 @@
 /**
  * End-to-end messages per second for each protocol: the protocol's fuzz topology (drawn once,
  * fixed seed), a steady workload of user-to-user messages between every pair the protocol
- * promises delivery for, no faults, recording off. The world's build (key derivation, logins,
+ * promises delivery for, no faults, no trace lines kept or hashed. The world's build (key derivation, logins,
  * registrations) is measured apart, by running the same topology with no messages, and taken out.
  *
  * Wall clock is allowed here (benchmarks only); nothing here runs inside a simulation.
