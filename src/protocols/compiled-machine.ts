@@ -715,8 +715,14 @@ export class CompiledActor {
   start(): this {
     if (this.running || this.stopped) return this;
     this.running = true;
-    for (const run of this.initCustom.splice(0)) run();
-    this.update();
+    // As xstate's mailbox starts only after this first update: an event a listener sends now waits.
+    this.processing = true;
+    try {
+      for (const run of this.initCustom.splice(0)) run();
+      this.update();
+    } finally {
+      this.processing = false;
+    }
     if (this.status === 'active') this.drain();
     return this;
   }

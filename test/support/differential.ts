@@ -187,6 +187,7 @@ export function observe(
   machine: AnyStateMachine,
   input: unknown,
   steps: readonly Step[],
+  atStart: readonly Step[] = [],
 ): Observation[] {
   let entries: Entry[] = [];
   const log = (entry: Entry) => entries.push(entry);
@@ -234,6 +235,12 @@ export function observe(
       log(['threw', messageOf(error)]);
     }
   };
+  // `*-from-listener` steps armed before start run in the listener of an event emitted by `start`
+  // itself (entry actions), while the actor's first update is still going.
+  for (const step of atStart) {
+    if (step.kind === 'send-from-listener') armed.push(() => actor.send(step.event));
+    if (step.kind === 'stop-from-listener') armed.push(() => actor.stop());
+  }
   attempt(() => actor.start());
   settle('start');
   steps.forEach((step, index) => {
@@ -300,6 +307,8 @@ export interface RunBothOptions {
   readonly compiledMachine?: AnyStateMachine;
   /** Names the run in failure messages; defaults to the machine id. */
   readonly label?: string;
+  /** `*-from-listener` steps armed before `start`, for the listener of an event `start` emits. */
+  readonly atStart?: readonly Step[];
 }
 
 /**
@@ -326,8 +335,8 @@ export function runBoth(
   steps: readonly Step[],
   options: RunBothOptions = {},
 ): Observation[] {
-  const reference = quietly(() => observe('xstate', machine, input, steps));
-  const candidate = observe('compiled', options.compiledMachine ?? machine, input, steps);
+  const reference = quietly(() => observe('xstate', machine, input, steps, options.atStart));
+  const candidate = observe('compiled', options.compiledMachine ?? machine, input, steps, options.atStart);
   expectSameObservations(options.label ?? machine.id, steps, reference, candidate);
   return reference;
 }
