@@ -30,6 +30,16 @@ describe('cli: fedsim run', () => {
     expect(JSON.parse(trace.at(-1)!)).toMatchObject({ end: true, events: trace.length - 2 });
   });
 
+  it('writes the same trace, byte for byte, on the xstate engine as on the compiled one', () => {
+    const traces = { compiled: join(scratch, 'engine-compiled'), xstate: join(scratch, 'engine-xstate') };
+    for (const engine of ['compiled', 'xstate'] as const) {
+      const result = fedsim('run', 'scenarios/fmtp/poe-lenore.yaml', '--engine', engine, '--traces', traces[engine]);
+      expect(result.code, engine).toBe(0);
+    }
+    const read = (dir: string) => readFileSync(join(dir, 'fmtp', 'poe-lenore.ndjson'), 'utf8');
+    expect(read(traces.xstate)).toBe(read(traces.compiled));
+  });
+
   it('exits 1 when an expectation fails, saying which and how to replay', () => {
     const file = join(scratch, 'fails.yaml');
     writeFileSync(
@@ -65,6 +75,7 @@ describe('cli: fedsim run', () => {
     for (const args of [
       ['run', 'scenarios/echo', '--seed', 'abc'],
       ['run', 'scenarios/echo', '--frobnicate'],
+      ['run', 'scenarios/echo', '--engine', 'turbo'],
       ['teleport'],
       ['run', 'no/such/file.yaml'],
     ]) {

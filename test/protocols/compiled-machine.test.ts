@@ -28,6 +28,7 @@ import {
   createMachine,
   emit,
   enqueueActions,
+  log,
   not,
   or,
   raise,
@@ -40,6 +41,7 @@ import { planCommands } from '../../src/fuzz/commands/index.js';
 import { Plan } from '../../src/fuzz/plan.js';
 import { scenarioOf } from '../../src/fuzz/run-one.js';
 import { output } from '../../src/protocols/actor.js';
+import { compileMachine, createCompiledActor, UnsupportedMachineError } from '../../src/protocols/compiled-machine.js';
 import { channelMachine } from '../../src/protocols/ambrosia/channel.js';
 import {
   c2sMachine,
@@ -563,3 +565,38 @@ function withoutAction(machine: AnyStateMachine, path: readonly string[], kind: 
   // xstate's `createMachine(config, implementations)` is what `setup(...).createMachine` calls.
   return createMachine(config as Parameters<typeof createMachine>[0], machine.implementations as never);
 }
+
+describe('compiled machine engine: what it refuses, clearly', () => {
+  const clock = { setTimeout: () => 0, clearTimeout: () => undefined };
+
+  it('refuses parallel states and invoked actors when compiling, naming the machine and the state', () => {
+    const parallel = createMachine({
+      id: 'two-regions',
+      type: 'parallel',
+      states: { left: { initial: 'a', states: { a: {} } }, right: { initial: 'b', states: { b: {} } } },
+    });
+    expect(() => compileMachine(parallel)).toThrow(UnsupportedMachineError);
+    expect(() => compileMachine(parallel)).toThrow(/machine two-regions: parallel state two-regions/);
+    const invoking = createMachine({
+      id: 'invoker',
+      initial: 'a',
+      states: { a: { invoke: { src: createMachine({ id: 'child' }) } } },
+    });
+    expect(() => createCompiledActor(invoking, { clock })).toThrow(/machine invoker: invoke in state invoker\.a/);
+  });
+
+  it('refuses an action it cannot run: at compile time when named, when enqueued otherwise', () => {
+    const logging = setup({ actions: { say: log('hello') } }).createMachine({ id: 'logger', entry: 'say' });
+    expect(() => compileMachine(logging)).toThrow(/machine logger: action 'say' \(xstate\.log\) is not supported/);
+    const sending = setup({}).createMachine({
+      id: 'sender',
+      initial: 'a',
+      states: {
+        a: { on: { go: { actions: enqueueActions(({ enqueue }) => enqueue.sendTo('other', { type: 'x' })) } } },
+      },
+    });
+    const actor = createCompiledActor(sending, { clock }).start();
+    expect(() => actor.send({ type: 'go' })).toThrow(/machine sender: enqueue\.sendTo is not supported/);
+    expect(actor.getSnapshot().status).toBe('error');
+  });
+});
