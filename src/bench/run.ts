@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createActor } from 'xstate';
-import { setMachineEngine, type MachineEngine } from '../protocols/actor.js';
+import { withMachineEngine, type MachineEngine } from '../protocols/actor.js';
 import { createCompiledActor } from '../protocols/compiled-machine.js';
 import { echo } from '../protocols/echo/index.js';
 import { linkMachine } from '../protocols/echo/machine.js';
@@ -219,23 +219,13 @@ function echoRates(
 ): { events: number; messages: number } {
   let delivered = 0;
   const run = timed(() =>
-    onEngine(engine, () => {
+    withMachineEngine(engine, () => {
       const result = echoFederation(clients, messages, recording);
       delivered = result.delivered;
       return result.events;
     }),
   );
   return { events: run.perSecond, messages: (delivered / run.count) * run.perSecond };
-}
-
-/** Runs `fn` with actors on `engine`, then puts the previous engine back. */
-function onEngine<T>(engine: MachineEngine, fn: () => T): T {
-  const previous = setMachineEngine(engine);
-  try {
-    return fn();
-  } finally {
-    setMachineEngine(previous);
-  }
 }
 
 /** Every scenario under `scenarios/<protocol>/`, loaded once. */
@@ -287,7 +277,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   actorSends('xstate', 20_000);
   actorSends('compiled', 20_000);
   for (const protocol of endToEnd) protocolThroughput(protocol, 200);
-  onEngine('xstate', () => echoFederation(5, 5, false));
+  withMachineEngine('xstate', () => echoFederation(5, 5, false));
   for (const suite of suites.values()) for (const scenario of suite) runScenario(scenario);
 
   const series = new Map<string, Series>();
@@ -426,7 +416,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     );
     if (r === 0) {
       // The same federation on xstate's interpreter, once: what the compiled engine gains here.
-      const viaXstate = onEngine('xstate', () =>
+      const viaXstate = withMachineEngine('xstate', () =>
         solecFederation({
           nodes: 1_000,
           messages: federationMessages,
@@ -451,7 +441,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
         run.delivered / run.runSeconds,
       );
       if (r === 0) {
-        const viaXstate = onEngine('xstate', () => protocolThroughput(protocol, protocolMessages));
+        const viaXstate = withMachineEngine('xstate', () => protocolThroughput(protocol, protocolMessages));
         add(
           `${protocol} end to end, messages delivered, xstate interpreter`,
           'messages/s',

@@ -67,6 +67,16 @@ export function getMachineEngine(): MachineEngine {
   return engine;
 }
 
+/** Runs `fn` with actors started on `next`, then puts the previous engine back. */
+export function withMachineEngine<T>(next: MachineEngine, fn: () => T): T {
+  const previous = setMachineEngine(next);
+  try {
+    return fn();
+  } finally {
+    setMachineEngine(previous);
+  }
+}
+
 /** What one actor received, for replaying it under another engine (differential tests). */
 export interface ActorRecording {
   readonly machine: AnyStateMachine;

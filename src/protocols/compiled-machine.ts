@@ -796,11 +796,6 @@ export class CompiledActor {
     };
   }
 
-  /** The active state's name as fedsim reports it (`connected.verifying`). */
-  get stateNode(): CNode {
-    return this.leaf;
-  }
-
   // Processing.
 
   private drain(): void {

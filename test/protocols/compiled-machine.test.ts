@@ -40,7 +40,7 @@ import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
 import { planCommands } from '../../src/fuzz/commands/index.js';
 import { Plan } from '../../src/fuzz/plan.js';
 import { scenarioOf } from '../../src/fuzz/run-one.js';
-import { output } from '../../src/protocols/actor.js';
+import { output, withMachineEngine } from '../../src/protocols/actor.js';
 import { compileMachine, createCompiledActor, UnsupportedMachineError } from '../../src/protocols/compiled-machine.js';
 import { channelMachine } from '../../src/protocols/ambrosia/channel.js';
 import {
@@ -73,7 +73,6 @@ import {
   harvest,
   observe,
   runBoth,
-  withEngine,
   type Harvest,
   type Harvested,
   type Step,
@@ -382,7 +381,7 @@ describe('compiled machine engine: a machine with every supported feature', () =
 
 /** The trace's end line (event count and sha256) and verdict of a run on one engine. */
 function traceOf(scenario: Scenario, engine: 'xstate' | 'compiled', keepLines = false) {
-  const report = withEngine(engine, () => runScenario(scenario, { recorder: { keepLines } }));
+  const report = withMachineEngine(engine, () => runScenario(scenario, { recorder: { keepLines } }));
   const end = report.trace.end(report.outcome.atMs);
   return { events: end.events, sha256: end.sha256, verdict: report.verdict, lines: report.trace.lines };
 }

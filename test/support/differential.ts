@@ -15,7 +15,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { createActor, type AnyStateMachine } from 'xstate';
-import { setActorTap, setMachineEngine, type ActorRecording, type MachineEngine } from '../../src/protocols/actor.js';
+import { setActorTap, setMachineEngine, type ActorRecording } from '../../src/protocols/actor.js';
 import { createCompiledActor } from '../../src/protocols/compiled-machine.js';
 import type { HostClock } from '../../src/protocols/protocol.js';
 import { loadScenario } from '../../src/scenario/load.js';
@@ -348,16 +348,6 @@ export interface Harvested {
   readonly machine: AnyStateMachine;
   readonly input: unknown;
   readonly steps: readonly RecordedStep[];
-}
-
-/** Runs `fn` with `engine` selected, putting the previous engine back afterwards. */
-export function withEngine<T>(engine: MachineEngine, fn: () => T): T {
-  const previous = setMachineEngine(engine);
-  try {
-    return fn();
-  } finally {
-    setMachineEngine(previous);
-  }
 }
 
 /** Every bundled scenario file, as `scenarios/<protocol>/<file>.yaml`, by protocol then file. */
