@@ -18,7 +18,7 @@ import { ambrosia } from '../protocols/ambrosia/index.js';
 import type { AmbrosiaCommand, AmbrosiaConfig } from '../protocols/ambrosia/node.js';
 import { ns } from '../protocols/ambrosia/wire.js';
 import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
-import { concatBytes } from './peer.js';
+import { concatBytes } from '../core/bytes.js';
 
 /** Bytes held while waiting for a stream header: far above any header, then the connection is c2s. */
 const sniffBytesMax = 4096;

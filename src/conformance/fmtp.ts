@@ -43,7 +43,7 @@ import {
 } from '../protocols/fmtp/wire.js';
 import type { DnsRecord, Protocol } from '../protocols/protocol.js';
 import type { Conn, Listener, Peer, Reader } from './peer.js';
-import { concatBytes } from './peer.js';
+import { concatBytes } from '../core/bytes.js';
 import { fail, unimplemented, type Case, type Suite } from './types.js';
 
 const seed = 7465;
@@ -149,7 +149,7 @@ function show(frame: Frame): string {
 }
 
 function frames(...list: Frame[]): Uint8Array {
-  return list.map(encodeFrame).reduce(concatBytes, new Uint8Array(0));
+  return concatBytes(...list.map(encodeFrame));
 }
 
 /** Fixed nonces: the peer needs none fresh (the WELCOME it checks signs its own nonce). */

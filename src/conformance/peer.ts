@@ -10,6 +10,7 @@
  * Must not: read a clock or a random source (virtual time only here), or decide verdicts (cases do).
  */
 import { z } from 'zod';
+import { concatBytes } from '../core/bytes.js';
 import type { Endpoint, NodeHost, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
 import { Simulator } from '../sim/simulator.js';
 import { World } from '../sim/network.js';
@@ -105,13 +106,6 @@ export interface Peer {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers shared by both implementations.
-
-export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 const utf8 = new TextEncoder();
 

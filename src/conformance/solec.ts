@@ -15,7 +15,7 @@ import { challengeText, serverKeys, signChallenge } from '../protocols/solec/key
 import { requirements } from '../protocols/solec/requirements.js';
 import { connType, decodeFrame, encodeFrame, headerBytes, toHex, type Payload } from '../protocols/solec/wire.js';
 import type { Conn, Peer, Reader } from './peer.js';
-import { concatBytes } from './peer.js';
+import { concatBytes } from '../core/bytes.js';
 import { fail, type Case, type Suite } from './types.js';
 
 const seed = 7;
@@ -59,7 +59,7 @@ const readFrame: Reader<Payload> = (bytes) => {
 };
 
 function frames(...payloads: Payload[]): Uint8Array {
-  return payloads.map(encodeFrame).reduce(concatBytes, new Uint8Array(0));
+  return concatBytes(...payloads.map(encodeFrame));
 }
 
 const handshake = (type: 1 | 2, verMajor = 0): Payload => ({

@@ -8,6 +8,7 @@
  * a typed WireError, and the frame decoder refuses a frame longer than `frameBytesMax`.
  */
 import { z } from 'zod';
+import { concatBytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -40,14 +41,7 @@ export function encodeFrame(value: unknown): Uint8Array {
 
 /** Joins several encoded frames into one write. */
 export function encodeFrames(values: readonly unknown[]): Uint8Array {
-  const parts = values.map(encodeFrame);
-  const joined = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
+  return concatBytes(...values.map(encodeFrame));
 }
 
 /**
@@ -60,9 +54,7 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array): Result<Uint8Array[], WireError> {
     if (this.failed) return err(this.failed);
-    const joined = new Uint8Array(this.pending.length + chunk.length);
-    joined.set(this.pending);
-    joined.set(chunk, this.pending.length);
+    const joined = concatBytes(this.pending, chunk);
     const bodies: Uint8Array[] = [];
     let at = 0;
     while (joined.length - at >= lengthPrefixBytes) {

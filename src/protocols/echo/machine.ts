@@ -6,6 +6,7 @@
  * Local API misuse: none possible (the node only ever sends `user.send` and wire events).
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
+import { concatBytes } from '../../core/bytes.js';
 import { output } from '../actor.js';
 import { encodeFrame } from './wire.js';
 
@@ -35,16 +36,6 @@ export function connId(context: { conn: string; attempt: number }): string {
   return `${context.conn}#${context.attempt}`;
 }
 
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
-}
-
 export const linkMachine = setup({
   types: {
     context: {} as LinkContext,
@@ -66,7 +57,12 @@ export const linkMachine = setup({
       if (context.queue.length === 0) return;
       const frames = context.queue.map((body) => ({ verb: 'ECHO' as const, body }));
       enqueue.emit(
-        output({ kind: 'write', conn: connId(context), bytes: concatBytes(frames.map(encodeFrame)), decoded: frames }),
+        output({
+          kind: 'write',
+          conn: connId(context),
+          bytes: concatBytes(...frames.map(encodeFrame)),
+          decoded: frames,
+        }),
       );
       enqueue.assign({ queue: [] });
     }),

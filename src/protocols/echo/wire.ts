@@ -3,6 +3,7 @@
  * Result and never throw on peer input.
  */
 import { WireError } from '../../core/errors.js';
+import { concatBytes } from '../../core/bytes.js';
 import { err, ok, type Result } from '../../core/result.js';
 
 export type EchoFrame = { readonly verb: 'ECHO' | 'REPLY'; readonly body: string };
@@ -36,9 +37,7 @@ export class LineBuffer {
 
   /** Appends `chunk` and returns the complete lines, or an error if a line grows past `lineBytesMax`. */
   push(chunk: Uint8Array): Result<Uint8Array[], WireError> {
-    const joined = new Uint8Array(this.pending.length + chunk.length);
-    joined.set(this.pending);
-    joined.set(chunk, this.pending.length);
+    const joined = concatBytes(this.pending, chunk);
     const lines: Uint8Array[] = [];
     let start = 0;
     for (let i = 0; i < joined.length; i++) {

@@ -8,6 +8,7 @@
  * Rule 2: decoders never throw on peer bytes and never buffer without bound: every failure is a
  * `WireError` inside a Result, and every HTTP failure code maps to the status `httpStatusFor` names.
  */
+import { concatBytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -134,14 +135,6 @@ const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
-}
-
 /** Index just past the blank line ending a head (`\r\n\r\n` or a bare `\n\n`), or -1. */
 function headEnd(bytes: Uint8Array, limit: number): number {
   const end = Math.min(bytes.length, limit);
@@ -245,7 +238,7 @@ export class HttpRequestParser {
    */
   push(chunk: Uint8Array): Result<HttpRequest[], WireError> {
     if (this.failure) return err(this.failure);
-    this.pending = concat(this.pending, chunk);
+    this.pending = concatBytes(this.pending, chunk);
     const requests: HttpRequest[] = [];
     while (true) {
       const next = this.next();
@@ -343,7 +336,7 @@ export class HttpResponseParser {
   push(chunk: Uint8Array): Result<HttpResponse | undefined, WireError> {
     if (this.failure) return err(this.failure);
     if (this.done) return ok(undefined);
-    this.pending = concat(this.pending, chunk);
+    this.pending = concatBytes(this.pending, chunk);
     const result = this.step();
     if (!result.ok) this.failure = result.error;
     return result;
@@ -418,13 +411,13 @@ function encodeHead(startLine: string, headers: readonly Header[], bodyLength: n
 
 export function encodeRequest(request: RequestSpec): Uint8Array {
   const head = encodeHead(`${request.method} ${request.target} HTTP/1.1`, request.headers, request.body.length);
-  return concat(encoder.encode(head), request.body);
+  return concatBytes(encoder.encode(head), request.body);
 }
 
 export function encodeResponse(response: ResponseSpec): Uint8Array {
   const reason = reasonPhrases[response.status] ?? 'Unknown';
   const head = encodeHead(`HTTP/1.1 ${response.status} ${reason}`, response.headers, response.body.length);
-  return concat(encoder.encode(head), response.body);
+  return concatBytes(encoder.encode(head), response.body);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * Pure: encoders build bytes, decoders return a Result and never throw on peer input. This
  * module must not know about connections, keys or lookups; it only checks shape and syntax.
  */
+import { concatBytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -477,9 +478,7 @@ export class BlockBuffer {
   }
 
   push(chunk: Uint8Array): Result<Frame[], WireError> {
-    const joined = new Uint8Array(this.pending.length + chunk.length);
-    joined.set(this.pending);
-    joined.set(chunk, this.pending.length);
+    const joined = concatBytes(this.pending, chunk);
     const frames: Frame[] = [];
     let start = 0;
     for (let i = 0; i < joined.length; i++) {

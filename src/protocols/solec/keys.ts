@@ -6,6 +6,7 @@
  * protocol descriptor's `dnsRecords` hook and every node derive the same public keys before the run.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { concatBytes } from '../../core/bytes.js';
 import { streamFor } from '../../core/prng.js';
 
 export interface ServerKeys {
@@ -50,14 +51,7 @@ const encoder = new TextEncoder();
  * verifier's name. The verifier's name keeps a signature made for one server useless at another.
  */
 export function challengeText(nonce: Uint8Array, claimedName: string, verifierName: string): Uint8Array {
-  const parts = [encoder.encode('solec-serverauth-v1\0'), nonce, encoder.encode(`${claimedName}\0${verifierName}`)];
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(encoder.encode('solec-serverauth-v1\0'), nonce, encoder.encode(`${claimedName}\0${verifierName}`));
 }
 
 export function signChallenge(secretKey: Uint8Array, text: Uint8Array): Uint8Array {

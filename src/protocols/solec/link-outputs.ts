@@ -3,19 +3,14 @@
  * another server) say in the same way: writes of whole frames, the reject for input they cannot take
  * where it arrives, and the backoff between connection attempts. Pure; no I/O.
  */
+import { concatBytes } from '../../core/bytes.js';
 import { output, type OutputEvent } from '../actor.js';
 import type { NodeOutput } from '../protocol.js';
 import { describePayload, encodeFrame, type Payload } from './wire.js';
 
 /** One write of `payloads`, framed back to back, decoded for the trace. */
 export function write(conn: string, payloads: readonly Payload[]): OutputEvent {
-  const frames = payloads.map(encodeFrame);
-  const bytes = new Uint8Array(frames.reduce((n, frame) => n + frame.length, 0));
-  let at = 0;
-  for (const frame of frames) {
-    bytes.set(frame, at);
-    at += frame.length;
-  }
+  const bytes = concatBytes(...payloads.map(encodeFrame));
   return output({ kind: 'write', conn, bytes, decoded: payloads.map(describePayload) });
 }
 

@@ -7,6 +7,7 @@
  * Pure. It must not throw on peer input: every decoder returns a Result holding a typed WireError.
  * It must not buffer without bound: `FrameDecoder` holds at most one frame of `payloadBytesMax`.
  */
+import { concatBytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -421,9 +422,7 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array): Result<RawFrame[], WireError> {
     if (this.failed) return err(this.failed);
-    const joined = new Uint8Array(this.pending.length + chunk.length);
-    joined.set(this.pending);
-    joined.set(chunk, this.pending.length);
+    const joined = concatBytes(this.pending, chunk);
     const frames: RawFrame[] = [];
     let at = 0;
     // Each pass consumes a whole frame or stops, so the loop ends within joined.length / 3 passes.
