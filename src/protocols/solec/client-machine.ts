@@ -17,7 +17,7 @@
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../actor.js';
-import { retryDelayMs, unexpectedReject, write } from './link-outputs.js';
+import { retryDelayMs, unexpectedReject, write, type LinkEvent } from './link-outputs.js';
 import type { NodeOutput } from '../protocol.js';
 import { connType, type ErrorCode, type Payload } from './wire.js';
 
@@ -57,14 +57,8 @@ interface ClientContext extends ClientInput {
 export type ClientEvent =
   | { type: 'user.send'; payload: MessagePayload }
   | { type: 'user.logout' }
-  | { type: 'conn.opened' }
-  | { type: 'conn.failed'; reason: string }
-  | { type: 'conn.closed' }
-  | { type: 'wire.success' }
-  | { type: 'wire.error'; code: ErrorCode }
   | { type: 'wire.message'; payload: MessagePayload }
-  | { type: 'wire.unexpected'; payload: Payload }
-  | { type: 'wire.invalid'; code: string; reason: string };
+  | LinkEvent;
 
 /**
  * Messages a client holds (queued plus held) before it refuses more: a client that cannot reach

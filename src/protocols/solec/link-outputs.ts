@@ -6,13 +6,23 @@
 import { concatBytes } from '../../core/bytes.js';
 import { output, type OutputEvent } from '../actor.js';
 import type { NodeOutput } from '../protocol.js';
-import { describePayload, encodeFrame, type Payload } from './wire.js';
+import { describePayload, encodeFrame, type ErrorCode, type Payload } from './wire.js';
 
 /** One write of `payloads`, framed back to back, decoded for the trace. */
 export function write(conn: string, payloads: readonly Payload[]): OutputEvent {
   const bytes = concatBytes(...payloads.map(encodeFrame));
   return output({ kind: 'write', conn, bytes, decoded: payloads.map(describePayload) });
 }
+
+/** What the connection and the server's frames tell either link machine (each adds its own events). */
+export type LinkEvent =
+  | { type: 'conn.opened' }
+  | { type: 'conn.failed'; reason: string }
+  | { type: 'conn.closed' }
+  | { type: 'wire.success' }
+  | { type: 'wire.error'; code: ErrorCode }
+  | { type: 'wire.unexpected'; payload: Payload }
+  | { type: 'wire.invalid'; code: string; reason: string };
 
 /** An event a link machine did not expect: a frame the decoder refused, or a payload out of turn. */
 export type UnexpectedEvent =

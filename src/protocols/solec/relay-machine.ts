@@ -13,10 +13,10 @@
  */
 import { assign, emit, enqueueActions, not, setup } from 'xstate';
 import { output } from '../actor.js';
-import { retryDelayMs, unexpectedReject, write } from './link-outputs.js';
+import { retryDelayMs, unexpectedReject, write, type LinkEvent } from './link-outputs.js';
 import type { NodeOutput } from '../protocol.js';
 import { challengeText, signChallenge } from './keys.js';
-import { connType, errorCode, type ErrorCode, type Payload } from './wire.js';
+import { connType, errorCode, type Payload } from './wire.js';
 
 type MessagePayload = Extract<Payload, { type: 'message' }>;
 
@@ -47,15 +47,7 @@ interface RelayContext extends RelayInput {
 }
 
 export type RelayEvent =
-  | { type: 'relay.send'; payload: MessagePayload }
-  | { type: 'conn.opened' }
-  | { type: 'conn.failed'; reason: string }
-  | { type: 'conn.closed' }
-  | { type: 'wire.success' }
-  | { type: 'wire.error'; code: ErrorCode }
-  | { type: 'wire.challenge'; nonce: Uint8Array }
-  | { type: 'wire.unexpected'; payload: Payload }
-  | { type: 'wire.invalid'; code: string; reason: string };
+  { type: 'relay.send'; payload: MessagePayload } | { type: 'wire.challenge'; nonce: Uint8Array } | LinkEvent;
 
 /**
  * Messages one link holds for its peer. A peer that stays unreachable for long should not make a
