@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { ConnId, NodeId } from '../core/ids.js';
 import type { Prng } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
+import { jsonClone } from '../core/json-clone.js';
 
 /**
  * A timer clock, shaped like xstate's (unexported) `Clock`, so it can be passed to
@@ -119,17 +120,17 @@ export interface DurableStore {
  * outbox on every exchange).
  */
 export class MemoryStore implements DurableStore {
-  private readonly entries = new Map<string, string>();
+  /** Each value as a JSON round trip gives it back, owned by the store alone. */
+  private readonly entries = new Map<string, unknown>();
   /** Every key, in ascending code-unit order (the order `Array.prototype.sort` gives). */
   private readonly sorted: string[] = [];
   get(key: string): unknown {
-    const text = this.entries.get(key);
-    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+    return jsonClone(this.entries.get(key));
   }
   put(key: string, value: unknown): void {
-    // Stored as JSON text so that a node cannot keep a live reference across a crash.
+    // Copied in and out, as JSON would, so that a node cannot keep a live reference across a crash.
     if (!this.entries.has(key)) this.sorted.splice(this.lowerBound(key), 0, key);
-    this.entries.set(key, JSON.stringify(value));
+    this.entries.set(key, jsonClone(value));
   }
   delete(key: string): void {
     if (!this.entries.delete(key)) return;
