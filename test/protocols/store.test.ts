@@ -1,4 +1,4 @@
-// Goal: the durable store's sorted key index and F140's in-memory outbox queue are faithful
+// Goal: the durable store's sorted key index, F140's in-memory outbox queue and its friendship index are faithful
 // shortcuts: `MemoryStore.keys(prefix)` lists exactly the keys a filter-and-sort of every key would,
 // and an `Outbox`'s queue always equals what a fresh outbox reads back from the store (the record
 // a restarted node starts from). A wrong binary search, a stale cache entry or a misplaced insert
@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/protocols/protocol.js';
+import { Directory, type UserConfig } from '../../src/protocols/f140/directory.js';
 import { Outbox, type QueuedMessage } from '../../src/protocols/f140/store.js';
 
 /** Keys from a small alphabet, so that prefixes, equal keys and neighbours are common. */
@@ -87,6 +88,39 @@ describe('F140 outbox', () => {
           expect(fresh.map((m) => m.seq)).toEqual([...fresh.map((m) => m.seq)].sort((a, b) => a - b));
         }
       }),
+      { seed: 20261123, numRuns: 300 },
+    );
+  });
+});
+
+describe('F140 Directory.friendOf', () => {
+  // The friendship index must answer as a search of each user's configured friends would: the
+  // first friendship configured for a (local, remote) pair, nothing for strangers.
+  const names = fc.constantFrom('a@x', 'b@x', 'c@y', 'd@y');
+  it('answers as the first matching configured friendship', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ name: names, friends: fc.array(names, { maxLength: 5 }) }), { maxLength: 4 }),
+        names,
+        names,
+        (users, local, remote) => {
+          const configs: UserConfig[] = users.map((user, u) => ({
+            name: user.name,
+            groups: {},
+            friends: user.friends.map((friend, f) => ({
+              user: friend,
+              host: `h${u}-${f}`,
+              port: 1,
+              outbound: { challenge: `c${u}-${f}`, response: 'r' },
+              inbound: { challenge: 'c', response: 'r' },
+            })),
+          }));
+          // As a Map of users does, the last configuration of a local user is the one that counts.
+          const owner = [...configs].reverse().find((user) => user.name === local);
+          const expected = owner?.friends.find((friend) => friend.user === remote);
+          expect(new Directory(configs).friendOf(local, remote)).toBe(expected);
+        },
+      ),
       { seed: 20261123, numRuns: 300 },
     );
   });

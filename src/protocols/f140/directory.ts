@@ -33,9 +33,16 @@ export interface UserConfig {
 
 export class Directory {
   private readonly users = new Map<string, UserConfig>();
+  /** Local user to remote user to the first friendship configured for them: `friendOf` is asked per queued message. */
+  private readonly friendships = new Map<string, Map<string, FriendConfig>>();
 
   constructor(users: readonly UserConfig[]) {
-    for (const user of users) this.users.set(user.name, user);
+    for (const user of users) {
+      this.users.set(user.name, user);
+      const friends = new Map<string, FriendConfig>();
+      for (const friend of user.friends) if (!friends.has(friend.user)) friends.set(friend.user, friend);
+      this.friendships.set(user.name, friends);
+    }
   }
 
   isLocal(user: string): boolean {
@@ -48,7 +55,7 @@ export class Directory {
 
   /** `remote` as a friend of local user `local`, if they are friends. */
   friendOf(local: string, remote: string): FriendConfig | undefined {
-    return this.users.get(local)?.friends.find((friend) => friend.user === remote);
+    return this.friendships.get(local)?.get(remote);
   }
 
   /**

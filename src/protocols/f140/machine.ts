@@ -298,7 +298,8 @@ export const peerMachine = setup({
     }),
     dropStale: enqueueActions(({ context, enqueue }) => {
       const nowMs = context.now();
-      for (const message of context.outbox.all()) {
+      // The removals are enqueued, so they run after this loop: the live queue is safe to read.
+      for (const message of context.outbox.entries()) {
         const expired = nowMs - message.enqueuedAtMs >= context.timing.queueExpiryMs;
         const unfriended = context.directory.friendOf(message.from, message.to) === undefined;
         if (!expired && !unfriended) continue;
