@@ -165,7 +165,8 @@ export class World {
   readonly deliveries: Delivery[] = [];
   private readonly runtimes = new Map<NodeId, NodeRuntime>();
   private readonly hosts = new Map<string, NodeRuntime[]>();
-  private readonly links = new Map<string, Link>();
+  /** Source host to target host to the link: two lookups, no key built per segment. */
+  private readonly links = new Map<string, Map<string, Link>>();
   private readonly zone: DnsRecord[] = [];
   private readonly dnsFaults = new Map<string, DnsFailMode>();
   private readonly network: NetworkModel;
@@ -830,9 +831,14 @@ export class World {
   }
 
   private link(source: string, target: string): Link {
-    const key = `${source}>${target}`;
-    let link = this.links.get(key);
+    let fromSource = this.links.get(source);
+    if (!fromSource) {
+      fromSource = new Map();
+      this.links.set(source, fromSource);
+    }
+    let link = fromSource.get(target);
     if (!link) {
+      const key = `${source}>${target}`;
       const override = this.network.links.find(
         (l) =>
           (l.between[0] === source && l.between[1] === target) || (l.between[0] === target && l.between[1] === source),
@@ -849,7 +855,7 @@ export class World {
         pendingCorruption: undefined,
         corruptRandom: streamFor(this.seed, `fault:corrupt:${key}`),
       };
-      this.links.set(key, link);
+      fromSource.set(target, link);
     }
     return link;
   }

@@ -12,6 +12,7 @@ export type EchoFrame = { readonly verb: 'ECHO' | 'REPLY'; readonly body: string
 export const lineBytesMax = 4096;
 
 const encoder = new TextEncoder();
+const noBytes = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeFrame(frame: EchoFrame): Uint8Array {
@@ -33,20 +34,24 @@ export function decodeLine(line: Uint8Array): Result<EchoFrame, WireError> {
 
 /** Splits a byte stream into lines; keeps the unfinished tail for the next chunk. */
 export class LineBuffer {
-  private pending = new Uint8Array(0);
+  private pending: Uint8Array = noBytes;
 
-  /** Appends `chunk` and returns the complete lines, or an error if a line grows past `lineBytesMax`. */
+  /**
+   * Appends `chunk` and returns the complete lines, or an error if a line grows past `lineBytesMax`.
+   * The lines are views of `chunk` (or of a joined copy when a tail was pending), read at once.
+   */
   push(chunk: Uint8Array): Result<Uint8Array[], WireError> {
-    const joined = concatBytes(this.pending, chunk);
+    const joined = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
     const lines: Uint8Array[] = [];
     let start = 0;
-    for (let i = 0; i < joined.length; i++) {
-      if (joined[i] === 0x0a) {
-        lines.push(joined.subarray(start, i));
-        start = i + 1;
-      }
+    let end = joined.indexOf(0x0a);
+    while (end >= 0) {
+      lines.push(joined.subarray(start, end));
+      start = end + 1;
+      end = joined.indexOf(0x0a, start);
     }
-    this.pending = joined.slice(start);
+    // The tail is copied, so that a kept tail never holds a caller's buffer alive or sees it change.
+    this.pending = start === joined.length ? noBytes : joined.slice(start);
     if (this.pending.length > lineBytesMax)
       return err(new WireError('line.too-long', `line over ${lineBytesMax} bytes`));
     return ok(lines);
