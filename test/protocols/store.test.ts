@@ -1,10 +1,12 @@
 // Goal: the durable store's sorted key index, F140's in-memory outbox queue and its friendship index are faithful
 // shortcuts: `MemoryStore.keys(prefix)` lists exactly the keys a filter-and-sort of every key would,
-// and an `Outbox`'s queue always equals what a fresh outbox reads back from the store (the record
-// a restarted node starts from). A wrong binary search, a stale cache entry or a misplaced insert
-// makes a listing differ.
+// an `Outbox`'s queue always equals what a fresh outbox reads back from the store (the record
+// a restarted node starts from), and its `stale` list equals a scan of the whole queue. A wrong
+// binary search, a stale cache entry, a misplaced insert or a prefix scan over a queue whose times
+// run backwards makes a listing differ.
 // Method: fast-check command sequences (put, overwrite, delete, list by prefix; add, remove,
-// reopen) against the naive reference, fixed seeds and run counts.
+// reopen, stale with queue times that sometimes run backwards) against the naive reference, fixed
+// seeds and run counts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/protocols/protocol.js';
@@ -56,39 +58,67 @@ describe('MemoryStore', () => {
   });
 });
 
-type OutboxOp = { op: 'add'; seq: number } | { op: 'remove'; seq: number } | { op: 'reopen' };
+type OutboxOp =
+  | { op: 'add'; seq: number; atMs: number; from: string }
+  | { op: 'remove'; seq: number }
+  | { op: 'reopen' }
+  | { op: 'stale'; nowMs: number };
+
+const senders = ['u@a.test', 'w@a.test', 'gone@a.test'];
+/** The friendship the outboxes are built with: one sender is no longer a friend. */
+const friended = (m: QueuedMessage): boolean => m.from !== 'gone@a.test';
+const expiryMs = 100;
 
 const outboxOp: fc.Arbitrary<OutboxOp> = fc.oneof(
-  fc.record({ op: fc.constant('add' as const), seq: fc.integer({ min: 1, max: 30 }) }),
+  // Queue times mostly rise with the sequence number, and sometimes fall (a clock skewed backwards).
+  fc
+    .record({ seq: fc.integer({ min: 1, max: 30 }), back: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 200 })) })
+    .chain(({ seq, back }) =>
+      fc.record({
+        op: fc.constant('add' as const),
+        seq: fc.constant(seq),
+        atMs: fc.constant(seq * 10 - back),
+        from: fc.constantFrom(...senders),
+      }),
+    ),
   fc.record({ op: fc.constant('remove' as const), seq: fc.integer({ min: 1, max: 30 }) }),
   fc.constant({ op: 'reopen' as const }),
+  fc.record({ op: fc.constant('stale' as const), nowMs: fc.integer({ min: 0, max: 500 }) }),
 );
 
-function message(seq: number, remote: string): QueuedMessage {
-  return { seq, id: `n#${seq}`, from: 'u@a.test', to: remote, text: `t${seq}`, enqueuedAtMs: seq * 10 };
+function message(seq: number, remote: string, atMs = seq * 10, from = senders[0] as string): QueuedMessage {
+  return { seq, id: `n#${seq}`, from, to: remote, text: `t${seq}`, enqueuedAtMs: atMs };
 }
 
 describe('F140 outbox', () => {
-  it('keeps its in-memory queue equal to what the store holds, in sequence order', () => {
+  it('keeps its in-memory queue equal to what the store holds, and finds the stale messages a full scan finds', () => {
     fc.assert(
       fc.property(fc.array(outboxOp, { maxLength: 60 }), (ops) => {
         const store = new MemoryStore();
         const remote = 'v@b.test';
-        let outbox = new Outbox(store, remote);
+        let outbox = new Outbox(store, remote, friended);
         // Another remote's queue in the same store must not leak into this one.
-        new Outbox(store, 'v@b.test2').add(message(7, 'v@b.test2'));
+        new Outbox(store, 'v@b.test2', friended).add(message(7, 'v@b.test2'));
         for (const op of ops) {
-          if (op.op === 'add') outbox.add(message(op.seq, remote));
+          if (op.op === 'add') outbox.add(message(op.seq, remote, op.atMs, op.from));
           else if (op.op === 'remove') outbox.remove(op.seq);
-          else outbox = new Outbox(store, remote);
-          const fresh = new Outbox(store, remote).all();
+          else if (op.op === 'reopen') outbox = new Outbox(store, remote, friended);
+          else {
+            // The reference: every queued message, in order, that has expired or lost its friend.
+            const expected = new Outbox(store, remote, friended)
+              .all()
+              .filter((m) => op.nowMs - m.enqueuedAtMs >= expiryMs || !friended(m))
+              .map((m) => ({ message: m, expired: op.nowMs - m.enqueuedAtMs >= expiryMs }));
+            expect(outbox.stale(op.nowMs, expiryMs)).toEqual(expected);
+          }
+          const fresh = new Outbox(store, remote, friended).all();
           expect(outbox.all()).toEqual(fresh);
           expect([...outbox.entries()]).toEqual(fresh);
           expect(outbox.size()).toBe(fresh.length);
           expect(fresh.map((m) => m.seq)).toEqual([...fresh.map((m) => m.seq)].sort((a, b) => a - b));
         }
       }),
-      { seed: 20261123, numRuns: 300 },
+      { seed: 20261123, numRuns: 500 },
     );
   });
 });

@@ -297,12 +297,7 @@ export const peerMachine = setup({
       );
     }),
     dropStale: enqueueActions(({ context, enqueue }) => {
-      const nowMs = context.now();
-      // The removals are enqueued, so they run after this loop: the live queue is safe to read.
-      for (const message of context.outbox.entries()) {
-        const expired = nowMs - message.enqueuedAtMs >= context.timing.queueExpiryMs;
-        const unfriended = context.directory.friendOf(message.from, message.to) === undefined;
-        if (!expired && !unfriended) continue;
+      for (const { message, expired } of context.outbox.stale(context.now(), context.timing.queueExpiryMs)) {
         enqueue(() => context.outbox.remove(message.seq));
         enqueue.emit(
           output({

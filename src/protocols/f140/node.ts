@@ -125,7 +125,7 @@ export class F140Node implements ProtocolNode {
 
   private startPeer(remote: string): Peer {
     const name = `peer:${this.peers.size + 1}`;
-    const outbox = new Outbox(this.host.store, remote);
+    const outbox = new Outbox(this.host.store, remote, (m) => this.directory.friendOf(m.from, m.to) !== undefined);
     const actor = startActor(peerMachine, this.host, {
       name: `f140.peer ${remote}`,
       input: {

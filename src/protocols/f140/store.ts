@@ -63,24 +63,53 @@ function outboxPrefix(remote: string): string {
  * is the record (it survives a crash); this object also keeps the queue parsed in memory, read
  * from the store once, so that scanning a long backlog (every exchange does) parses nothing. The
  * node is the only writer of its store, and a restarted node builds new outboxes.
+ *
+ * It also answers `stale` without reading the backlog: whether a message's sender still friends
+ * the remote cannot change while the outbox lives (the directory is read-only), so each message is
+ * asked once, when it joins the queue; and while queue times never decrease along the queue (a
+ * node clock skewed backwards can break that), the expired messages are a prefix of it.
  */
 export class Outbox {
   private queue: QueuedMessage[] | undefined;
+  /** Queued messages whose sender no longer friends the remote (asked once each). */
+  private readonly unfriended = new Set<QueuedMessage>();
+  /** Whether `enqueuedAtMs` never decreases along the queue, so that the expired are a prefix. */
+  private ordered = true;
 
+  /**
+   * @param friended whether a message's sender friends its recipient; it must give the same answer
+   * for a message for as long as this outbox lives.
+   */
   constructor(
     private readonly store: DurableStore,
     readonly remote: string,
+    private readonly friended: (message: QueuedMessage) => boolean,
   ) {}
 
   private loaded(): QueuedMessage[] {
     if (this.queue === undefined) {
-      this.queue = this.store.keys(outboxPrefix(this.remote)).map((key) => {
+      const queue = this.store.keys(outboxPrefix(this.remote)).map((key) => {
         const value = this.store.get(key);
         assert(isQueuedMessage(value), `corrupt outbox entry ${key}`);
         return value;
       });
+      this.queue = queue;
+      for (let i = 0; i < queue.length; i++) this.admitted(queue, i);
     }
     return this.queue;
+  }
+
+  /** Screens `queue[at]`, just placed: its friendship, and whether the queue stays time-ordered. */
+  private admitted(queue: readonly QueuedMessage[], at: number): void {
+    const message = queue[at] as QueuedMessage;
+    if (!this.friended(message)) this.unfriended.add(message);
+    const before = queue[at - 1];
+    const after = queue[at + 1];
+    if (
+      (before !== undefined && before.enqueuedAtMs > message.enqueuedAtMs) ||
+      (after !== undefined && after.enqueuedAtMs < message.enqueuedAtMs)
+    )
+      this.ordered = false;
   }
 
   all(): QueuedMessage[] {
@@ -96,21 +125,53 @@ export class Outbox {
     return this.loaded().length;
   }
 
+  /**
+   * The queued messages that cannot go any more, in queue order: expired (queued `expiryMs` or
+   * longer before `nowMs`) or from a sender who no longer friends the remote.
+   */
+  stale(nowMs: Ms, expiryMs: Ms): { message: QueuedMessage; expired: boolean }[] {
+    const queue = this.loaded();
+    const expired = (m: QueuedMessage): boolean => nowMs - m.enqueuedAtMs >= expiryMs;
+    if (!this.ordered) {
+      return queue
+        .filter((m) => expired(m) || this.unfriended.has(m))
+        .map((message) => ({ message, expired: expired(message) }));
+    }
+    const found: { message: QueuedMessage; expired: boolean }[] = [];
+    let prefix = 0;
+    while (prefix < queue.length && expired(queue[prefix] as QueuedMessage)) {
+      found.push({ message: queue[prefix] as QueuedMessage, expired: true });
+      prefix += 1;
+    }
+    if (this.unfriended.size === 0) return found;
+    const rest = [...this.unfriended].filter((m) => !expired(m)).sort((a, b) => a.seq - b.seq);
+    return [...found, ...rest.map((message) => ({ message, expired: false }))];
+  }
+
   add(message: QueuedMessage): void {
     this.store.put(keyOf(this.remote, message.seq), message);
     const queue = this.loaded();
     // In sequence order, as the store's keys sort: almost always at the end.
     let at = queue.length;
     while (at > 0 && (queue[at - 1] as QueuedMessage).seq > message.seq) at -= 1;
-    if (queue[at - 1]?.seq === message.seq) queue[at - 1] = message;
-    else queue.splice(at, 0, message);
+    if (queue[at - 1]?.seq === message.seq) {
+      this.unfriended.delete(queue[at - 1] as QueuedMessage);
+      queue[at - 1] = message;
+      at -= 1;
+    } else queue.splice(at, 0, message);
+    this.admitted(queue, at);
   }
 
   remove(seq: number): void {
     this.store.delete(keyOf(this.remote, seq));
     const queue = this.loaded();
     const at = queue.findIndex((m) => m.seq === seq);
-    if (at >= 0) queue.splice(at, 1);
+    if (at >= 0) {
+      this.unfriended.delete(queue[at] as QueuedMessage);
+      queue.splice(at, 1);
+    }
+    // Removing keeps a time-ordered queue ordered; an empty one is ordered again.
+    if (queue.length === 0) this.ordered = true;
   }
 }
 
