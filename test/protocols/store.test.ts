@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/protocols/protocol.js';
 import { Directory, type UserConfig } from '../../src/protocols/f140/directory.js';
-import { Outbox, type QueuedMessage } from '../../src/protocols/f140/store.js';
+import { Outbox, SeenIds, seenIdsPerPairMax, type QueuedMessage } from '../../src/protocols/f140/store.js';
 
 /** Keys from a small alphabet, so that prefixes, equal keys and neighbours are common. */
 const key = fc.string({ unit: fc.constantFrom('a', 'b', '/', 'é', 'Z', '0'), maxLength: 4 });
@@ -152,6 +152,53 @@ describe('F140 Directory.friendOf', () => {
         },
       ),
       { seed: 20261123, numRuns: 300 },
+    );
+  });
+});
+
+describe('F140 SeenIds', () => {
+  // The in-memory windows must answer as the stored list does, and keep the store equal to the list
+  // the plain read-append-trim of every mark would write: a restarted node reads that list back.
+  type SeenOp =
+    { op: 'mark' | 'has'; to: string; id: string } | { op: 'bulk'; to: string; count: number } | { op: 'reopen' };
+  const seenOp: fc.Arbitrary<SeenOp> = fc.oneof(
+    fc.record({
+      op: fc.constantFrom('mark' as const, 'has' as const),
+      to: fc.constantFrom('a', 'b'),
+      id: fc.constantFrom('1', '2', '3', 'x0', 'x1', 'x1023'),
+    }),
+    fc.record({
+      op: fc.constant('bulk' as const),
+      to: fc.constantFrom('a', 'b'),
+      count: fc.integer({ min: 1, max: 1100 }),
+    }),
+    fc.constant({ op: 'reopen' as const }),
+  );
+  it('answers and stores as the read-append-trim reference does, across window overflow and restarts', () => {
+    fc.assert(
+      fc.property(fc.array(seenOp, { maxLength: 12 }), (ops) => {
+        const store = new MemoryStore();
+        let seen = new SeenIds(store);
+        const reference = new Map<string, string[]>();
+        const mark = (to: string, id: string): void => {
+          seen.mark(to, 'f', id);
+          const ids = reference.get(to) ?? [];
+          ids.push(id);
+          if (ids.length > seenIdsPerPairMax) ids.shift();
+          reference.set(to, ids);
+        };
+        for (const op of ops) {
+          if (op.op === 'reopen') seen = new SeenIds(store);
+          else if (op.op === 'bulk') for (let i = 0; i < op.count; i++) mark(op.to, `x${i}`);
+          else if (op.op === 'mark') mark(op.to, op.id);
+          else expect(seen.has(op.to, 'f', op.id)).toBe((reference.get(op.to) ?? []).includes(op.id));
+        }
+        for (const [to, ids] of reference) {
+          expect(store.get(`f140/seen/${to}/f`)).toEqual(ids);
+          for (const id of new Set(ids)) expect(new SeenIds(store).has(to, 'f', id)).toBe(true);
+        }
+      }),
+      { seed: 20261123, numRuns: 40 },
     );
   });
 });

@@ -14,7 +14,7 @@ import { commandSchema, type F140Command, type F140Config } from './config.js';
 import { Directory } from './directory.js';
 import { peerConnId, peerMachine, sessionMachine, type PeerEvent } from './machine.js';
 import { answerWireError, serveRequest, type ServerAnswer } from './server.js';
-import { learnedAddress, nextSeq, Outbox, queuedPerRemoteMax, type QueuedMessage } from './store.js';
+import { learnedAddress, nextSeq, Outbox, queuedPerRemoteMax, SeenIds, type QueuedMessage } from './store.js';
 import {
   encodeForm,
   describe,
@@ -54,6 +54,7 @@ const encoder = new TextEncoder();
 
 export class F140Node implements ProtocolNode {
   private readonly directory: Directory;
+  private readonly seen: SeenIds;
   private readonly peers = new Map<string, Peer>();
   private readonly peersByName = new Map<string, Peer>();
   private readonly sessions = new Map<string, Session>();
@@ -66,6 +67,7 @@ export class F140Node implements ProtocolNode {
     private readonly config: F140Config,
   ) {
     this.directory = new Directory(config.users);
+    this.seen = new SeenIds(host.store);
   }
 
   start(): void {
@@ -324,7 +326,7 @@ export class F140Node implements ProtocolNode {
     const requests = session.parser.push(bytes);
     const answers: { answer: ServerAnswer; keepAlive: boolean }[] = requests.ok
       ? requests.value.map((request) => ({
-          answer: serveRequest(request, { directory: this.directory, store: this.host.store }),
+          answer: serveRequest(request, { directory: this.directory, store: this.host.store, seen: this.seen }),
           keepAlive: request.keepAlive,
         }))
       : [];

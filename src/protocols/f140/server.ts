@@ -9,7 +9,7 @@
 import type { WireError } from '../../core/errors.js';
 import type { DurableStore, NodeOutput } from '../protocol.js';
 import type { Directory } from './directory.js';
-import { learnAddress, markSeen, wasSeen } from './store.js';
+import { learnAddress, type SeenIds } from './store.js';
 import {
   decodeBasicMessage,
   formOfRequest,
@@ -79,6 +79,8 @@ export function parseAddress(text: string): { host: string; port: number } | und
 export interface ServeContext {
   readonly directory: Directory;
   readonly store: DurableStore;
+  /** The node's delivered-id windows, over `store`. */
+  readonly seen: SeenIds;
 }
 
 export function serveRequest(request: HttpRequest, context: ServeContext): ServerAnswer {
@@ -144,7 +146,7 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
   }
   const id = args.get('msg_id');
   const group = args.get('group');
-  if (id !== undefined && wasSeen(context.store, to, from, id)) {
+  if (id !== undefined && context.seen.has(to, from, id)) {
     // Accepted again (the sender lost our first answer) but delivered once only.
     return {
       status: 200,
@@ -154,7 +156,7 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
       decoded,
     };
   }
-  if (id !== undefined) markSeen(context.store, to, from, id);
+  if (id !== undefined) context.seen.mark(to, from, id);
   return {
     status: 200,
     fields: accepted,
