@@ -3,6 +3,7 @@
  * (spec.md "Scenario vocabulary"). Validation only; it must not hold protocol logic.
  */
 import { z } from 'zod';
+import { frameTimeoutMsDefault } from './frame-reader.js';
 import { payloadBytesCeiling, payloadBytesMaxDefault } from './wire.js';
 
 /** SOLEC's default TCP port. Ours: the originals name none. */
@@ -43,6 +44,8 @@ export const serverConfigSchema = z.strictObject({
   /** The name this server presents in ServerAuth; defaults to its node id. Set it to impersonate (the flaw's demo). */
   claimName: z.string().min(1).max(1_000).optional(),
   payloadBytesMax: z.number().int().min(64).max(payloadBytesCeiling).default(payloadBytesMaxDefault),
+  /** A frame left unfinished with no byte arriving for this long is refused (`frame.stalled`) and the connection closed. */
+  frameTimeoutMs: durationMs.default(frameTimeoutMsDefault),
   authTimeoutMs: durationMs.default(10_000),
   responseTimeoutMs: durationMs.default(10_000),
   retryMs: durationMs.default(1_000),
@@ -66,6 +69,8 @@ export const clientConfigSchema = z.strictObject({
   /** Log in when the node starts; otherwise wait for a `login` command. */
   loginAtStart: z.boolean().default(true),
   payloadBytesMax: z.number().int().min(64).max(payloadBytesCeiling).default(payloadBytesMaxDefault),
+  /** A frame left unfinished with no byte arriving for this long is refused (`frame.stalled`) and the connection closed. */
+  frameTimeoutMs: durationMs.default(frameTimeoutMsDefault),
   authTimeoutMs: durationMs.default(10_000),
   responseTimeoutMs: durationMs.default(10_000),
   /** Reconnecting after a lost connection (spec.md §4.1, ours): first backoff, doubling. */

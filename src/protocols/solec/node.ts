@@ -4,23 +4,24 @@
  * holding for one who is not) and relays Messages for users of other servers over one outbound
  * `solec.relay` link per known server. A client node is one user: it logs in and sends.
  *
- * This module owns the wiring only: byte streams to frames (FrameDecoder), frames to machine
+ * This module owns the wiring only: byte streams to frames (FrameReader), frames to machine
  * events, machine events to routing. It must not do I/O, read a clock or draw randomness except
  * through its NodeHost, and it must not throw on peer input: a bad frame becomes `wire.invalid`,
  * which the connection's machine answers with a `reject` and a close.
  */
+import type { WireError } from '../../core/errors.js';
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { clientConnId, clientMachine, type ClientEvent } from './client-machine.js';
 import type { ClientConfig, ServerConfig, SolecCommand, SolecConfig } from './config.js';
+import { FrameReader } from './frame-reader.js';
 import { nonceBytes, serverKeys, type ServerKeys } from './keys.js';
 import { relayConnId, relayMachine, relayQueueMessagesMax, type RelayEvent } from './relay-machine.js';
 import { sessionMachine, type Peer, type SessionEvent, type SessionMessage } from './session-machine.js';
 import {
   connType,
   errorCode,
-  FrameDecoder,
   decodePayload,
   parseAddress,
   payloadBytes,
@@ -56,6 +57,11 @@ function clientEvent(payload: Payload): ClientEvent {
   }
 }
 
+/** A frame a reader refused, as the event every SOLEC machine closes the connection on. */
+function invalid(error: WireError): { type: 'wire.invalid'; code: string; reason: string } {
+  return { type: 'wire.invalid', code: error.code, reason: error.message };
+}
+
 function relayEvent(payload: Payload): RelayEvent {
   switch (payload.type) {
     case 'success':
@@ -71,7 +77,7 @@ function relayEvent(payload: Payload): RelayEvent {
 
 interface Session {
   readonly actor: MachineActor<typeof sessionMachine>;
-  readonly decoder: FrameDecoder;
+  readonly reader: FrameReader;
   /** How frames on this connection are read: as from a client until a Handshake says server. */
   sender: Sender;
   peer: Peer | undefined;
@@ -81,7 +87,8 @@ interface Link {
   readonly id: string;
   readonly peerName: string;
   readonly actor: MachineActor<typeof relayMachine>;
-  decoder: FrameDecoder;
+  /** The reader of the link's current connection attempt. */
+  reader: FrameReader;
 }
 
 /** A SOLEC server: sessions for accepted connections, relay links to other servers. */
@@ -125,8 +132,14 @@ export class SolecServerNode implements ProtocolNode {
 
   stop(): void {
     this.stopped = true;
-    for (const session of this.sessions.values()) session.actor.stop();
-    for (const link of this.links.values()) link.actor.stop();
+    for (const session of this.sessions.values()) {
+      session.reader.close();
+      session.actor.stop();
+    }
+    for (const link of this.links.values()) {
+      link.reader.close();
+      link.actor.stop();
+    }
   }
 
   handle(input: NodeInput): void {
@@ -222,7 +235,7 @@ export class SolecServerNode implements ProtocolNode {
     });
     const session: Session = {
       actor,
-      decoder: new FrameDecoder(this.config.payloadBytesMax),
+      reader: new FrameReader(conn, this.host.clock, this.config.payloadBytesMax, this.config.frameTimeoutMs),
       sender: 'client',
       peer: undefined,
     };
@@ -256,6 +269,7 @@ export class SolecServerNode implements ProtocolNode {
 
   private ended(conn: string): void {
     const session = this.sessions.get(conn);
+    session?.reader.close();
     this.sessions.delete(conn);
     if (session?.peer?.kind === 'user' && this.online.get(session.peer.name) === conn)
       this.online.delete(session.peer.name);
@@ -367,11 +381,16 @@ export class SolecServerNode implements ProtocolNode {
         attemptsMax: this.config.attemptsMax,
       },
     });
-    const link: Link = { id, peerName, actor, decoder: new FrameDecoder(this.config.payloadBytesMax) };
+    const link: Link = { id, peerName, actor, reader: this.frameReader(relayConnId(actor.getSnapshot().context)) };
     this.links.set(peerName, link);
     this.linksById.set(id, link);
+    // A connection the link closes itself is read no further.
+    actor.on('output', (event) => {
+      if (event.output.kind === 'close' && event.output.conn === link.reader.conn) link.reader.close();
+    });
     actor.subscribe({
       complete: () => {
+        link.reader.close();
         this.linksById.delete(id);
         if (this.links.get(peerName) === link) this.links.delete(peerName);
       },
@@ -386,10 +405,18 @@ export class SolecServerNode implements ProtocolNode {
     return link;
   }
 
+  private frameReader(conn: string): FrameReader {
+    return new FrameReader(conn, this.host.clock, this.config.payloadBytesMax, this.config.frameTimeoutMs);
+  }
+
   private toLink(conn: string, event: RelayEvent, fresh = false): void {
     const link = this.linkFor(conn);
     if (!link) return;
-    if (fresh) link.decoder = new FrameDecoder(this.config.payloadBytesMax);
+    if (fresh) {
+      link.reader.close();
+      link.reader = this.frameReader(conn);
+    }
+    if (event.type === 'conn.closed') link.reader.close();
     link.actor.send(event);
   }
 
@@ -398,32 +425,37 @@ export class SolecServerNode implements ProtocolNode {
     if (session) return this.sessionData(session, bytes);
     const link = this.linkFor(conn);
     if (!link) return;
-    const frames = link.decoder.push(bytes);
-    if (!frames.ok)
-      return link.actor.send({ type: 'wire.invalid', code: frames.error.code, reason: frames.error.message });
+    const reader = link.reader;
+    const frames = reader.push(bytes);
+    if (!frames.ok) return link.actor.send(invalid(frames.error));
     for (const frame of frames.value) {
-      if (this.linkFor(conn) !== link) return;
+      if (this.linkFor(conn) !== link || reader.isClosed) return;
       const payload = decodePayload(frame, 'server');
-      link.actor.send(
-        payload.ok
-          ? relayEvent(payload.value)
-          : { type: 'wire.invalid', code: payload.error.code, reason: payload.error.message },
-      );
+      link.actor.send(payload.ok ? relayEvent(payload.value) : invalid(payload.error));
     }
+    if (this.linkFor(conn) !== link || link.reader !== reader) return;
+    const refused = reader.settle('server', (error) => {
+      if (this.linkFor(conn) === link && link.reader === reader) link.actor.send(invalid(error));
+    });
+    if (refused) link.actor.send(invalid(refused));
   }
 
   private sessionData(session: Session, bytes: Uint8Array): void {
-    const frames = session.decoder.push(bytes);
-    if (!frames.ok)
-      return session.actor.send({ type: 'wire.invalid', code: frames.error.code, reason: frames.error.message });
+    const frames = session.reader.push(bytes);
+    if (!frames.ok) return session.actor.send(invalid(frames.error));
     for (const frame of frames.value) {
       // Frames after the one that closed the session are not read.
       if (session.actor.getSnapshot().status !== 'active') return;
       const payload = decodePayload(frame, session.sender);
-      if (!payload.ok)
-        return session.actor.send({ type: 'wire.invalid', code: payload.error.code, reason: payload.error.message });
+      if (!payload.ok) return session.actor.send(invalid(payload.error));
       session.actor.send(this.sessionEvent(session, payload.value));
     }
+    if (session.actor.getSnapshot().status !== 'active') return;
+    // An unfinished frame: refused from its header if that is enough, else given frameTimeoutMs to complete.
+    const refused = session.reader.settle(session.sender, (error) => {
+      if (session.actor.getSnapshot().status === 'active') session.actor.send(invalid(error));
+    });
+    if (refused) session.actor.send(invalid(refused));
   }
 
   private sessionEvent(session: Session, payload: Payload): SessionEvent {
@@ -455,7 +487,8 @@ export class SolecClientNode implements ProtocolNode {
   private readonly address: string;
   private actor: MachineActor<typeof clientMachine> | undefined;
   private conn: string | undefined;
-  private decoder: FrameDecoder;
+  /** The reader of the current connection attempt. */
+  private reader: FrameReader | undefined;
   private readonly connIds = new IdSequence('c2s');
   private stopped = false;
 
@@ -464,7 +497,6 @@ export class SolecClientNode implements ProtocolNode {
     private readonly config: ClientConfig,
   ) {
     this.address = `${config.username}@${config.server}`;
-    this.decoder = new FrameDecoder(config.payloadBytesMax);
   }
 
   start(): void {
@@ -473,6 +505,7 @@ export class SolecClientNode implements ProtocolNode {
 
   stop(): void {
     this.stopped = true;
+    this.reader?.close();
     this.actor?.stop();
   }
 
@@ -564,10 +597,11 @@ export class SolecClientNode implements ProtocolNode {
 
   private login(): void {
     this.actor?.stop();
+    this.reader?.close();
+    this.reader = undefined;
     const conn = this.connIds.next();
     this.conn = conn;
-    this.decoder = new FrameDecoder(this.config.payloadBytesMax);
-    this.actor = startActor(clientMachine, this.host, {
+    const actor = startActor(clientMachine, this.host, {
       name: `solec.client ${this.address}`,
       input: {
         conn,
@@ -584,6 +618,11 @@ export class SolecClientNode implements ProtocolNode {
         attemptsMax: this.config.attemptsMax,
       },
     });
+    this.actor = actor;
+    // A connection the client closes itself is read no further.
+    actor.on('output', (event) => {
+      if (event.output.kind === 'close' && event.output.conn === this.reader?.conn) this.reader.close();
+    });
   }
 
   /** The connection of the current attempt (a reconnect opens `<conn>#<n>`); late events of others are dropped. */
@@ -593,24 +632,30 @@ export class SolecClientNode implements ProtocolNode {
 
   private toClient(conn: string, event: ClientEvent, fresh = false): void {
     if (conn !== this.currentConn() || !this.isActive()) return;
-    if (fresh) this.decoder = new FrameDecoder(this.config.payloadBytesMax);
+    if (fresh) {
+      this.reader?.close();
+      this.reader = new FrameReader(conn, this.host.clock, this.config.payloadBytesMax, this.config.frameTimeoutMs);
+    }
+    if (event.type === 'conn.closed') this.reader?.close();
     this.actor?.send(event);
   }
 
   private data(conn: string, bytes: Uint8Array): void {
-    if (conn !== this.currentConn() || !this.isActive()) return;
-    const frames = this.decoder.push(bytes);
-    if (!frames.ok)
-      return this.actor?.send({ type: 'wire.invalid', code: frames.error.code, reason: frames.error.message });
+    const reader = this.reader;
+    if (conn !== this.currentConn() || !this.isActive() || reader?.conn !== conn) return;
+    const frames = reader.push(bytes);
+    if (!frames.ok) return this.actor?.send(invalid(frames.error));
     for (const frame of frames.value) {
-      if (!this.isActive()) return;
+      // Frames after the one that made the client close this connection are not read.
+      if (!this.isActive() || reader.isClosed) return;
       const payload = decodePayload(frame, 'server');
-      this.actor?.send(
-        payload.ok
-          ? clientEvent(payload.value)
-          : { type: 'wire.invalid', code: payload.error.code, reason: payload.error.message },
-      );
+      this.actor?.send(payload.ok ? clientEvent(payload.value) : invalid(payload.error));
     }
+    if (!this.isActive() || this.reader !== reader) return;
+    const refused = reader.settle('server', (error) => {
+      if (this.isActive() && this.reader === reader) this.actor?.send(invalid(error));
+    });
+    if (refused) this.actor?.send(invalid(refused));
   }
 }
 

@@ -14,6 +14,7 @@ const federation = 'test/protocols/solec/federation.test.ts';
 const property = 'test/protocols/solec/delivery.property.test.ts';
 const sim = 'test/protocols/solec/sim.test.ts';
 const real = 'test/protocols/solec/real.test.ts';
+const frameReader = 'test/protocols/solec/frame-reader.test.ts';
 /** A scenario file under scenarios/solec/. */
 const scenario = (file: string) => `scenarios/solec/${file}`;
 
@@ -36,8 +37,9 @@ export const requirements: readonly Requirement[] = [
     covers: [
       `${wire}: refuses a non-empty Success (attribute E)`,
       `${real}: closes the connection on non-empty Success and keeps serving`,
+      `${clientRelay}: refuses at once a Success whose header announces a payload (payload.not-empty), and reconnects`,
     ],
-    scenarios: [],
+    scenarios: [scenario('client-refuses-impossible-success.yaml')],
   },
   {
     id: 'SOLEC-WIRE-ATTRIBUTES',
@@ -97,8 +99,17 @@ export const requirements: readonly Requirement[] = [
       `${serverNode}: malformed input never takes it down`,
       `${clientRelay}: closes on a payload a server may not send a client`,
       `${real}: survives every malformed frame on one server in a row, then logs in`,
+      `${frameReader}: refusing frames it cannot trust`,
+      `${serverNode}: frames it cannot trust`,
+      `${clientRelay}: closes a link whose frame stays unfinished for frameTimeoutMs and resends on a new connection`,
     ],
-    scenarios: [scenario('client-resends-after-corrupted-segment.yaml'), scenario('corrupted-frame.yaml')],
+    scenarios: [
+      scenario('client-closes-stalled-push.yaml'),
+      scenario('client-refuses-impossible-success.yaml'),
+      scenario('client-resends-after-corrupted-segment.yaml'),
+      scenario('corrupted-frame.yaml'),
+      scenario('server-closes-stalled-frame.yaml'),
+    ],
   },
   {
     id: 'SOLEC-C2S-INIT',
@@ -274,7 +285,13 @@ export const requirements: readonly Requirement[] = [
       `${clientRelay}: reconnects after losing an established connection and resends the unanswered Message with its id (spec §4.1)`,
       `${clientRelay}: gives up after attemptsMax lost connections in a row and reports the unsent Message`,
       `${clientRelay}: does not reconnect after a logout or a refused first login`,
+      `${clientRelay}: closes a frame left unfinished for frameTimeoutMs, reconnects and resends the unanswered Message (spec §2.3, §4.1)`,
     ],
-    scenarios: [scenario('client-resends-after-corrupted-segment.yaml')],
+    scenarios: [
+      scenario('client-closes-stalled-push.yaml'),
+      scenario('client-refuses-impossible-success.yaml'),
+      scenario('client-resends-after-corrupted-segment.yaml'),
+      scenario('server-closes-stalled-frame.yaml'),
+    ],
   },
 ];

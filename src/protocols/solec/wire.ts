@@ -393,20 +393,49 @@ export function decodePayload(
   sender: Sender,
   options: DecodeOptions = {},
 ): Result<Payload, WireError> {
-  const type = typeByCode.get(frame.type);
-  if (frame.type === 0x00 || (type === 'test' && !options.allowReserved)) {
-    return err(
-      new WireError('type.reserved', `payload type 0x${frame.type.toString(16).padStart(2, '0')} is reserved`, 0),
-    );
+  const type = headerType(frame.type, frame.payload.length, sender, options);
+  if (!type.ok) return type;
+  return decodeBody(type.value, frame.payload, headerBytes);
+}
+
+/**
+ * Payload sizes of the types whose fields are all fixed-width: a header announcing more can only
+ * be refused, so a reader need not wait for the bytes (spec.md §2.3, ours).
+ */
+const fixedPayloadBytes: Partial<Record<PayloadType, number>> = { success: 0, error: 1, handshake: 3 };
+
+/**
+ * What a frame header alone tells about a frame `sender` sent: its payload type, or the error any
+ * payload of `length` bytes behind it would get (reserved, unknown or wrong-direction type; more
+ * bytes than a fixed-size type has). `decodePayload` checks the same first, so the verdict does not
+ * depend on whether the payload had arrived.
+ */
+export function headerType(
+  code: number,
+  length: number,
+  sender: Sender,
+  options: DecodeOptions = {},
+): Result<PayloadType, WireError> {
+  const type = typeByCode.get(code);
+  if (code === 0x00 || (type === 'test' && !options.allowReserved)) {
+    return err(new WireError('type.reserved', `payload type 0x${code.toString(16).padStart(2, '0')} is reserved`, 0));
   }
   if (type === undefined) {
-    return err(new WireError('type.unknown', `unknown payload type 0x${frame.type.toString(16).padStart(2, '0')}`, 0));
+    return err(new WireError('type.unknown', `unknown payload type 0x${code.toString(16).padStart(2, '0')}`, 0));
   }
   const attrs = attributes[type];
   if (!attrs.includes('R') && !attrs.includes(sender === 'client' ? 'C' : 'S')) {
     return err(new WireError('direction.wrong', `${type} may not be sent by a ${sender}`, 0));
   }
-  return decodeBody(type, frame.payload, headerBytes);
+  const fixed = fixedPayloadBytes[type];
+  if (fixed !== undefined && length > fixed) {
+    return err(
+      type === 'success'
+        ? new WireError('payload.not-empty', 'Success must be empty (attribute E)', headerBytes)
+        : new WireError('payload.trailing', `${length - fixed} bytes after the last field`, headerBytes + fixed),
+    );
+  }
+  return ok(type);
 }
 
 /**
@@ -449,6 +478,12 @@ export class FrameDecoder {
   /** Bytes held for an unfinished frame. */
   bufferedBytes(): number {
     return this.pending.length;
+  }
+
+  /** The header of the unfinished frame, once its three bytes are in. */
+  pendingHeader(): { readonly type: number; readonly length: number } | undefined {
+    if (this.pending.length < headerBytes) return undefined;
+    return { type: this.pending[0] ?? 0, length: ((this.pending[1] ?? 0) << 8) | (this.pending[2] ?? 0) };
   }
 }
 

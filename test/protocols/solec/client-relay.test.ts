@@ -164,6 +164,45 @@ describe('solec: client node (ManualHost, seed §2.5 Client-Server)', () => {
     expect(message).toMatchObject({ type: 'message', timeMs: 0, body: 'early' });
   });
 
+  it('closes a frame left unfinished for frameTimeoutMs, reconnects and resends the unanswered Message (spec §2.3, §4.1)', () => {
+    const { host, node, reply } = client({ retryMs: 200 });
+    node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
+    reply({ type: 'success' });
+    host.take();
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@b.test', body: 'waiting' } });
+    const [sent] = written(host.take(), 'c2s:1', 'client');
+    // Half of a pushed Message, and the rest never comes.
+    node.handle({ kind: 'conn.data', conn: 'c2s:1', bytes: frames(push('cut')).subarray(0, 12) });
+    host.advanceMs(499);
+    expect(host.take()).toEqual([]);
+    host.advanceMs(1);
+    const outputs = host.take();
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'frame.stalled' }));
+    expect(outputs).toContainEqual({ kind: 'close', conn: 'c2s:1' });
+    expect(host.outputsOf('reject').map((r) => r.code)).not.toContain('solec.unsent');
+    host.advanceMs(200);
+    expect(host.take()).toEqual([{ kind: 'connect', conn: 'c2s:1#2', target: { host: 'a.test', port: 7000 } }]);
+    node.handle({ kind: 'conn.opened', conn: 'c2s:1#2' });
+    host.take();
+    node.handle({ kind: 'conn.data', conn: 'c2s:1#2', bytes: frames({ type: 'success' }) });
+    expect(written(host.take(), 'c2s:1#2', 'client')).toEqual([sent]);
+  });
+
+  it('refuses at once a Success whose header announces a payload (payload.not-empty), and reconnects', () => {
+    const { host, node, reply } = client({ retryMs: 200 });
+    node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
+    reply({ type: 'success' });
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@b.test', body: 'answered' } });
+    host.take();
+    // The Success of the fuzzer's seeds 1110, 1130, 1155 and 1192: its length byte flipped to 0xd7.
+    node.handle({ kind: 'conn.data', conn: 'c2s:1', bytes: Uint8Array.of(0x01, 0x00, 0xd7) });
+    const outputs = host.take();
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'payload.not-empty' }));
+    expect(outputs).toContainEqual({ kind: 'close', conn: 'c2s:1' });
+    expect(host.stateOf('solec.client alice@a.test')).toBe('backingOff');
+    expect(host.pendingTimers()).toBe(1);
+  });
+
   it('closes on a payload a server may not send a client mid-session (UserAuth bytes)', () => {
     const { host, node } = client();
     node.handle({ kind: 'conn.opened', conn: 'c2s:1' });
@@ -260,6 +299,25 @@ describe('solec: server node: relay link to another server (ManualHost, seed §2
     expect(host.take()).toEqual([]);
     host.advanceMs(1);
     expect(host.take()).toEqual([{ kind: 'connect', conn: 's2s:1#2', target: { host: 'b.test', port: 7001 } }]);
+    node.handle({ kind: 'conn.opened', conn: 's2s:1#2' });
+    reply('s2s:1#2', { type: 'success' });
+    expect(bodies(written(host.take(), 's2s:1#2', 'server'))).toEqual(['handshake', 'serverAuth', 'one']);
+  });
+
+  it('closes a link whose frame stays unfinished for frameTimeoutMs and resends on a new connection', () => {
+    const { host, node, submit, reply } = relayingServer('seed');
+    submit('one');
+    node.handle({ kind: 'conn.opened', conn: 's2s:1#1' });
+    reply('s2s:1#1', { type: 'success' });
+    expect(bodies(written(host.take(), 's2s:1#1', 'server'))).toEqual(['handshake', 'serverAuth', 'one']);
+    // The first byte of the answer, and nothing more.
+    node.handle({ kind: 'conn.data', conn: 's2s:1#1', bytes: Uint8Array.of(0x01) });
+    host.advanceMs(500);
+    const outputs = host.take();
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'frame.stalled' }));
+    expect(outputs).toContainEqual({ kind: 'close', conn: 's2s:1#1' });
+    host.advanceMs(500);
+    expect(host.take()).toContainEqual(expect.objectContaining({ kind: 'connect', conn: 's2s:1#2' }));
     node.handle({ kind: 'conn.opened', conn: 's2s:1#2' });
     reply('s2s:1#2', { type: 'success' });
     expect(bodies(written(host.take(), 's2s:1#2', 'server'))).toEqual(['handshake', 'serverAuth', 'one']);

@@ -218,6 +218,60 @@ describe('solec: server node: server-server initialisation and the ServerAuth fl
   });
 });
 
+describe('solec: server node: frames it cannot trust (ManualHost, spec.md §2.3, ours)', () => {
+  it('closes a connection whose frame stays unfinished for frameTimeoutMs (frame.stalled), and serves on', () => {
+    const { host, node, open, send } = server();
+    open('in:1');
+    send('in:1', hello(1), { type: 'userAuth', username: 'bob', password: 'pb' });
+    host.take();
+    const half = frames(message('bob@b.test', 'dave@b.test', 'half')).subarray(0, 20);
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: half });
+    host.advanceMs(499);
+    expect(host.take()).toEqual([]);
+    host.advanceMs(1);
+    const outputs = host.take();
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'frame.stalled' }));
+    expect(outputs).toContainEqual({ kind: 'close', conn: 'in:1' });
+    expect(host.stateOf('solec.session in:1')).toBe('closed');
+    expect(host.pendingTimers()).toBe(0);
+    open('in:2');
+    send('in:2', hello(1), { type: 'userAuth', username: 'dave', password: 'pd' });
+    expect(writtenTypes(host.take(), 'in:2', 'server')).toEqual(['success']);
+  });
+
+  it('takes a frame that arrives in pieces, each within frameTimeoutMs of the last (frameTimeoutMs 300)', () => {
+    const { host, node, open } = server({ frameTimeoutMs: 300 });
+    open('in:1');
+    const bytes = frames(hello(1), { type: 'userAuth', username: 'bob', password: 'pb' });
+    for (let at = 0; at < bytes.length; at += 4) {
+      node.handle({ kind: 'conn.data', conn: 'in:1', bytes: bytes.subarray(at, at + 4) });
+      host.advanceMs(299);
+    }
+    expect(writtenTypes(host.take(), 'in:1', 'server')).toEqual(['success']);
+    expect(host.stateOf('solec.session in:1')).toBe('userEstablished');
+  });
+
+  it('refuses from the header alone a Handshake announcing more than its 3 bytes, without waiting', () => {
+    const { host, node, open } = server();
+    open('in:1');
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: Uint8Array.of(0x03, 0x00, 0x09, 0x00) });
+    const outputs = host.take();
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'payload.trailing' }));
+    expect(outputs).toContainEqual({ kind: 'close', conn: 'in:1' });
+  });
+
+  it('reads the whole frames before a condemned header, in order', () => {
+    const { host, node, open } = server();
+    open('in:1');
+    const login = frames(hello(1), { type: 'userAuth', username: 'bob', password: 'pb' });
+    node.handle({ kind: 'conn.data', conn: 'in:1', bytes: Uint8Array.of(...login, 0x42, 0x00, 0x08) });
+    const outputs = host.take();
+    expect(writtenTypes(outputs, 'in:1', 'server')).toEqual(['success']);
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'type.unknown' }));
+    expect(outputs).toContainEqual({ kind: 'close', conn: 'in:1' });
+  });
+});
+
 describe('solec: server node: malformed input never takes it down (ManualHost)', () => {
   const cases: [string, Uint8Array, string][] = [
     ['an oversize frame header', Uint8Array.of(0x05, 0xff, 0xff), 'frame.oversize'],

@@ -13,6 +13,7 @@ import {
   decodePayload,
   encodeFrame,
   FrameDecoder,
+  headerType,
   payloadTypeCode,
   type Payload,
   type PayloadType,
@@ -171,6 +172,40 @@ describe('solec: wire: attributes and limits (hand-written vectors)', () => {
       'handshake.conn-type-unknown',
     );
     expect(code(decodeFrame(Uint8Array.of(0x03, 0x00), 'client'))).toBe('frame.truncated');
+  });
+
+  it('refuses from the header alone a fixed-size payload announcing more bytes than it has (spec §2.3, ours)', () => {
+    expect(code(headerType(0x01, 0xd7, 'server'))).toBe('payload.not-empty');
+    expect(code(headerType(0x02, 2, 'server'))).toBe('payload.trailing');
+    expect(code(headerType(0x03, 4, 'client'))).toBe('payload.trailing');
+    expect(code(headerType(0x42, 0, 'client'))).toBe('type.unknown');
+    expect(code(headerType(0x04, 9, 'server'))).toBe('direction.wrong');
+    // Fewer bytes, or a variable-size type, need the payload to tell.
+    expect(code(headerType(0x02, 0, 'server'))).toBe('ok');
+    expect(code(headerType(0x05, 4000, 'client'))).toBe('ok');
+    // The same verdict as for the whole frame, whether or not the payload had arrived.
+    expect(code(decodeFrame(Uint8Array.of(0x02, 0x00, 0x02, 0x09, 0x00), 'server'))).toBe('payload.trailing');
+    const decoder = new FrameDecoder();
+    decoder.push(Uint8Array.of(0x01, 0x00));
+    expect(decoder.pendingHeader()).toBeUndefined();
+    decoder.push(Uint8Array.of(0xd7, 0x05));
+    expect(decoder.pendingHeader()).toEqual({ type: 0x01, length: 0xd7 });
+  });
+
+  it('accepts the header of every valid payload from its sender', () => {
+    for (const type of Object.keys(arbitraries) as PayloadType[]) {
+      fc.assert(
+        fc.property(arbitraries[type], (payload) => {
+          const frame = encodeFrame(payload);
+          const length = ((frame[1] ?? 0) << 8) | (frame[2] ?? 0);
+          expect(headerType(frame[0] ?? 0, length, senderFor(type), { allowReserved: true })).toEqual({
+            ok: true,
+            value: type,
+          });
+        }),
+        { numRuns: 50 },
+      );
+    }
   });
 
   it('refuses an oversize frame from its header alone, before buffering the payload (payloadBytesMax 64)', () => {
