@@ -20,12 +20,24 @@ export interface ProtocolThroughput {
   /** Wall seconds of the run with messages, less the same world's run without any. */
   readonly runSeconds: number;
   readonly nodes: number;
+  /** Trace events of the run with messages, less the same world's run without any. */
+  readonly events: number;
+  /** Simulator events (network arrivals, timers, steps) run, less the run without messages. */
+  readonly simulatorEvents: number;
 }
 
 /** Milliseconds of virtual time between two sends: steady, well inside every protocol's limits. */
 const gapMs = 5;
 
-function runOnce(protocol: string, messages: number): { delivered: number; seconds: number; nodes: number } {
+interface Run {
+  readonly delivered: number;
+  readonly seconds: number;
+  readonly nodes: number;
+  readonly events: number;
+  readonly simulatorEvents: number;
+}
+
+function runOnce(protocol: string, messages: number): Run {
   const profile = fuzzProfileNamed(protocol);
   if (profile === undefined) throw new Error(`no fuzz profile for ${protocol}`);
   // Of a few drawn topologies, the one with the most users (the first such): more pairs talk.
@@ -51,7 +63,13 @@ function runOnce(protocol: string, messages: number): { delivered: number; secon
   const started = performance.now();
   const report = runScenario(scenario, { recorder: { keepLines: false, keepEvents: false, hash: false } });
   const seconds = (performance.now() - started) / 1000;
-  return { delivered: report.world.deliveries.length, seconds, nodes: Object.keys(topology.nodes).length };
+  return {
+    delivered: report.world.deliveries.length,
+    seconds,
+    nodes: Object.keys(topology.nodes).length,
+    events: report.trace.count,
+    simulatorEvents: report.world.sim.events,
+  };
 }
 
 export function protocolThroughput(protocol: string, messages: number): ProtocolThroughput {
@@ -63,5 +81,7 @@ export function protocolThroughput(protocol: string, messages: number): Protocol
     delivered: full.delivered - empty.delivered,
     runSeconds: Math.max(full.seconds - empty.seconds, 1e-6),
     nodes: full.nodes,
+    events: full.events - empty.events,
+    simulatorEvents: full.simulatorEvents - empty.simulatorEvents,
   };
 }

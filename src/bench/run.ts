@@ -440,6 +440,12 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
         `its fuzz topology (${run.nodes} nodes), ${run.delivered} of ${run.sent} messages, one every 5 ms, no faults; nothing kept or hashed (the built-in throw check still reads each event); setup measured apart and excluded`,
         run.delivered / run.runSeconds,
       );
+      add(
+        `${protocol} end to end, trace events`,
+        'events/s',
+        `the same run: ${(run.events / Math.max(run.delivered, 1)).toFixed(1)} trace events and ${(run.simulatorEvents / Math.max(run.delivered, 1)).toFixed(1)} simulator events per message`,
+        run.events / run.runSeconds,
+      );
       if (r === 0) {
         const viaXstate = withMachineEngine('xstate', () => protocolThroughput(protocol, protocolMessages));
         add(

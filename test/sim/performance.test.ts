@@ -1,7 +1,8 @@
 // Goal: the performance paths change nothing a run can observe. The event queue's compaction of
 // cancelled entries keeps the pop order; hashing the trace in chunks gives the same sha256;
 // recording off counts the same events and delivers the same messages; state changes read from
-// the root actor's snapshots are the ones xstate's inspection API reports.
+// the root actor's snapshots are the ones xstate's inspection API reports; the end-to-end bench
+// delivers every message it sends and counts the messages' events without the setup's.
 // Method: fast-check differential properties against plain references (a sorted list, a
 // per-line hash, a recorded run, an inspected actor), with sizes past the compaction threshold.
 import { createHash } from 'node:crypto';
@@ -10,6 +11,7 @@ import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { echoFederation } from '../../src/bench/run.js';
 import { solecFederation } from '../../src/bench/federation.js';
+import { protocolThroughput } from '../../src/bench/protocols.js';
 import { startActor, stateName } from '../../src/protocols/actor.js';
 import { peerMachine, sessionMachine } from '../../src/protocols/f140/machine.js';
 import { ManualHost } from '../../src/protocols/testing/manual-host.js';
@@ -161,5 +163,17 @@ describe('sim: performance paths', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('counts each protocol end to end: every message delivered, and the events of the messages alone', () => {
+    for (const protocol of ['fmtp', 'f140', 'solec', 'bester', 'ambrosia']) {
+      const run = protocolThroughput(protocol, 40);
+      expect(run.delivered, protocol).toBe(40);
+      // Each delivery is itself a trace event, and reaching it takes at least one simulator event.
+      expect(run.events, protocol).toBeGreaterThan(run.delivered);
+      expect(run.simulatorEvents, protocol).toBeGreaterThanOrEqual(run.delivered);
+      // The setup (the same world without messages) is taken out: 40 messages cost far fewer events than a build.
+      expect(run.events / run.delivered, protocol).toBeLessThan(200);
+    }
   });
 });
