@@ -106,9 +106,18 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Appends big-endian fields to a growing buffer. */
 class Writer {
-  private parts: number[] = [];
+  /** Bytes written so far are `buffer[0, at)`; the buffer doubles when a write needs room. */
+  private buffer = new Uint8Array(64);
+  private at = 0;
+  private room(more: number): void {
+    if (this.at + more <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.at + more));
+    grown.set(this.buffer.subarray(0, this.at));
+    this.buffer = grown;
+  }
   u8(value: number): this {
-    this.parts.push(value & 0xff);
+    this.room(1);
+    this.buffer[this.at++] = value & 0xff;
     return this;
   }
   u16(value: number): this {
@@ -122,14 +131,16 @@ class Writer {
   }
   binary(bytes: Uint8Array): this {
     this.u16(bytes.length);
-    for (const byte of bytes) this.parts.push(byte);
+    this.room(bytes.length);
+    this.buffer.set(bytes, this.at);
+    this.at += bytes.length;
     return this;
   }
   string(text: string): this {
     return this.binary(utf8Encoder.encode(text));
   }
   bytes(): Uint8Array {
-    return Uint8Array.from(this.parts);
+    return this.buffer.slice(0, this.at);
   }
 }
 
