@@ -4,7 +4,8 @@
  * domain, else looks up `fmtpkey.<domain>` (TXT), verifies the hash, and answers "I am Y, here's
  * my hash" (WELCOME); the client verifies that in turn. A bad hash gets REFUSED and a close.
  * Once established, the connection only counts open transactions so an idle client connection
- * closes after `keepOpenMs` (seed step 6: "connections could be left open for a time period").
+ * closes after `keepOpenMs` (seed step 6: "connections could be left open for a time period"),
+ * and closes when a REQUEST or MESSAGE of ours has waited `answerMs` for its answer (ours, spec.md §2).
  *
  * No I/O here: it emits `output` events (connect, write, close, dns.query) and tells the node
  * `fmtp.established` / `fmtp.ended`. It does not route requests or answers: the node does.
@@ -39,6 +40,12 @@ export interface ConnectionInput {
    * truncated HELLO or WELCOME leaves both sides waiting for the rest of a block forever.
    */
   readonly handshakeMs: number;
+  /**
+   * Close an established connection on which a REQUEST or MESSAGE has had no answer (LOOKING
+   * counts) for this long (ours, spec.md §2): a truncated frame on a pooled connection leaves the
+   * peer waiting for the rest of a block and us for an answer that never comes.
+   */
+  readonly answerMs: number;
 }
 
 interface ConnectionContext extends ConnectionInput {
@@ -46,6 +53,8 @@ interface ConnectionContext extends ConnectionInput {
   readonly peerNonce?: string;
   readonly peerHash?: string;
   readonly inFlight: number;
+  /** REQUESTs and MESSAGEs we sent that have had no answer yet (LOOKING counts as one). */
+  readonly unanswered: number;
   readonly ending: string;
   /** Whether the peer passed verification on this connection. */
   readonly verified: boolean;
@@ -63,7 +72,12 @@ export type ConnectionEvent =
   /** A frame that breaks the handshake order, or bytes that do not decode. */
   | { type: 'wire.invalid'; code: string; reason: string }
   | { type: 'dns.keys'; status: DnsStatus; keys: readonly string[] }
+  /** We sent a REQUEST or MESSAGE: it awaits an answer. */
   | { type: 'txn.opened' }
+  /** The first answer to one we sent came (or it no longer awaits one). */
+  | { type: 'txn.answered' }
+  /** Raised `answerMs` after the oldest unanswered REQUEST or MESSAGE, or the last answer. */
+  | { type: 'answer.timeout' }
   | { type: 'txn.closed' };
 
 export type ConnectionEmitted =
@@ -71,6 +85,9 @@ export type ConnectionEmitted =
   | { type: 'fmtp.established'; conn: string; peer: string }
   /** `verified`: whether the peer ever passed verification on this connection. */
   | { type: 'fmtp.ended'; conn: string; reason: string; verified: boolean };
+
+/** The id of the delayed `answer.timeout` (one per connection: it tracks the oldest unanswered frame). */
+const answerTimerId = 'answer';
 
 export function keyQueryId(conn: string): string {
   return `key:${conn}`;
@@ -137,6 +154,7 @@ export const connectionMachine = setup({
     staysOpen: ({ context }) => context.keepOpenMs === null,
     closesAtOnce: ({ context }) => context.keepOpenMs === 0,
     isLastTransaction: ({ context }) => context.inFlight <= 1,
+    awaitsAnswer: ({ context }) => context.unanswered > 0,
   },
   actions: {
     connect: emit(({ context }) =>
@@ -221,15 +239,32 @@ export const connectionMachine = setup({
     })),
     countTransaction: assign({ inFlight: ({ context }) => context.inFlight + 1 }),
     uncountTransaction: assign({ inFlight: ({ context }) => Math.max(0, context.inFlight - 1) }),
+    /**
+     * A REQUEST or MESSAGE of ours now awaits an answer: start the answer timer if nothing else
+     * was waiting (a timer only runs while an answer is due, so an idle connection has none).
+     */
+    awaitAnswer: enqueueActions(({ context, enqueue }) => {
+      if (context.unanswered === 0)
+        enqueue.raise({ type: 'answer.timeout' }, { id: answerTimerId, delay: 'answerDelay' });
+      enqueue.assign({ unanswered: context.unanswered + 1 });
+    }),
+    /** An answer came: the peer answers in order, so the next one (if any) is due `answerMs` from now. */
+    answerCame: enqueueActions(({ context, enqueue }) => {
+      const unanswered = Math.max(0, context.unanswered - 1);
+      enqueue.cancel(answerTimerId);
+      if (unanswered > 0) enqueue.raise({ type: 'answer.timeout' }, { id: answerTimerId, delay: 'answerDelay' });
+      enqueue.assign({ unanswered });
+    }),
   },
   delays: {
     keepOpenDelay: ({ context }) => context.keepOpenMs ?? 0,
     handshakeDelay: ({ context }) => context.handshakeMs,
+    answerDelay: ({ context }) => context.answerMs,
   },
 }).createMachine({
   id: 'fmtp.connection',
   initial: 'idle',
-  context: ({ input }) => ({ ...input, inFlight: 0, ending: '', verified: false }),
+  context: ({ input }) => ({ ...input, inFlight: 0, unanswered: 0, ending: '', verified: false }),
   on: {
     'conn.closed': { target: '.closed', actions: 'setEndingFromEvent' },
   },
@@ -334,19 +369,29 @@ export const connectionMachine = setup({
       initial: 'routing',
       on: {
         'wire.invalid': { target: 'refused', actions: 'setEndingFromEvent' },
+        'txn.answered': { actions: 'answerCame' },
+        // A REQUEST or MESSAGE of ours went unanswered for `answerMs` (spec.md §2, ours): the stream
+        // is broken (a truncated frame leaves the peer waiting for the rest of a block), so close it;
+        // its transactions fail and a relay retries on a new connection (§8.1). A peer answers at
+        // once (LOOKING if it must look), so this is one round trip; after LOOKING, `lookingMs` rules.
+        'answer.timeout': {
+          guard: 'awaitsAnswer',
+          target: '#connection-closed',
+          actions: [{ type: 'setEnding', params: { reason: 'answer.timeout' } }, 'close'],
+        },
       },
       states: {
         // A client connection is only opened for work, so it starts busy; the node opens a transaction at once.
         routing: { always: [{ guard: 'staysOpen', target: 'held' }, { target: 'busy' }] },
         /** Never closed for idleness: a server's side, or a user's logged-in connection. */
-        held: {},
+        held: { on: { 'txn.opened': { actions: 'awaitAnswer' } } },
         idle: {
           always: {
             guard: 'closesAtOnce',
             target: '#connection-closed',
             actions: [{ type: 'setEnding', params: { reason: 'idle' } }, 'close'],
           },
-          on: { 'txn.opened': { target: 'busy', actions: 'countTransaction' } },
+          on: { 'txn.opened': { target: 'busy', actions: ['countTransaction', 'awaitAnswer'] } },
           after: {
             keepOpenDelay: {
               target: '#connection-closed',
@@ -356,7 +401,7 @@ export const connectionMachine = setup({
         },
         busy: {
           on: {
-            'txn.opened': { actions: 'countTransaction' },
+            'txn.opened': { actions: ['countTransaction', 'awaitAnswer'] },
             'txn.closed': [
               { guard: 'isLastTransaction', target: 'idle', actions: 'uncountTransaction' },
               { actions: 'uncountTransaction' },

@@ -68,6 +68,8 @@ export interface FmtpConfig {
   readonly keepOpenMs: number | null;
   /** End a connection whose greeting (HELLO, WELCOME, key lookup) is not over after this long (spec.md §2). */
   readonly handshakeMs: number;
+  /** Close an established connection whose peer leaves a REQUEST or MESSAGE unanswered this long (spec.md §2). */
+  readonly answerMs: number;
   readonly cacheTtlMs: number;
   /** How long a lookup waits for the final answer after "I will look". */
   readonly lookingMs: number;
@@ -202,6 +204,8 @@ export class FmtpNode implements ProtocolNode {
   /** Outbound connections by `host:port/domain`, reused while open (seed step 6 note). */
   private readonly pool = new Map<string, string>();
   private readonly pending = new Map<string, Job>();
+  /** Pending keys whose REQUEST or MESSAGE has had no answer yet (LOOKING is one): see `answerMs`. */
+  private readonly unanswered = new Set<string>();
   private readonly lookups = new Map<string, LookupJob>();
   private readonly relays = new Map<string, MachineActor<typeof relayMachine>>();
   private readonly objects = new Map<string, Cached<ObjectProperties>>();
@@ -463,6 +467,7 @@ export class FmtpNode implements ProtocolNode {
         this.pending.set(key, { kind: 'forward', conn: job.downstream.conn, transaction: job.downstream.transaction });
       } else {
         this.pending.delete(key);
+        this.settle(key, conn);
         this.conns.get(conn)?.actor.send({ type: 'txn.closed' });
       }
     }
@@ -531,6 +536,7 @@ export class FmtpNode implements ProtocolNode {
         target,
         keepOpenMs,
         handshakeMs: this.config.handshakeMs,
+        answerMs: this.config.answerMs,
       },
     });
     const conn: Conn = {
@@ -564,6 +570,7 @@ export class FmtpNode implements ProtocolNode {
         nonce: toHex(this.host.random.bytes(16)),
         keepOpenMs: null,
         handshakeMs: this.config.handshakeMs,
+        answerMs: this.config.answerMs,
       },
     });
     const conn: Conn = {
@@ -614,6 +621,7 @@ export class FmtpNode implements ProtocolNode {
     for (const [key, job] of [...this.pending]) {
       if (!key.startsWith(`${conn.id} `)) continue;
       this.pending.delete(key);
+      this.unanswered.delete(key);
       this.failJob(job, reason);
     }
     if (conn.id === this.loginConn) {
@@ -637,13 +645,21 @@ export class FmtpNode implements ProtocolNode {
       this.pending.set(key, job);
       const lookup = this.lookups.get(job.lookup);
       if (lookup) lookup.pendingKey = key;
+      this.unanswered.add(key);
       conn.actor.send({ type: 'txn.opened' });
       this.write(conn.id, { type: 'REQUEST', from: this.identity, object: job.object, transaction, hops: job.hops });
     } else if (job.kind === 'send') {
-      this.pending.set(pendingKey(conn.id, job.message.transaction), job);
+      const key = pendingKey(conn.id, job.message.transaction);
+      this.pending.set(key, job);
+      this.unanswered.add(key);
       conn.actor.send({ type: 'txn.opened' });
       this.write(conn.id, job.message);
     }
+  }
+
+  /** The transaction `key` on `conn` no longer awaits its first answer (the answer timer, spec.md §2). */
+  private settle(key: string, conn: string): void {
+    if (this.unanswered.delete(key)) this.conns.get(conn)?.actor.send({ type: 'txn.answered' });
   }
 
   private write(conn: string, frame: Frame): void {
@@ -721,6 +737,7 @@ export class FmtpNode implements ProtocolNode {
         conn: conn.id,
       });
     }
+    this.settle(key, conn.id);
     const final = frame.type !== 'LOOKING';
     if (final) {
       this.pending.delete(key);
@@ -850,7 +867,9 @@ export class FmtpNode implements ProtocolNode {
         what: 'fmtp.relay.logged-in',
         detail: { to: frame.to, conn: loginConn.id, transaction },
       });
-      this.pending.set(pendingKey(loginConn.id, transaction), { kind: 'relayed' });
+      const key = pendingKey(loginConn.id, transaction);
+      this.pending.set(key, { kind: 'relayed' });
+      this.unanswered.add(key);
       loginConn.actor.send({ type: 'txn.opened' });
       this.write(loginConn.id, frame);
     } else {

@@ -43,7 +43,10 @@ export const requirements: readonly Requirement[] = [
       'scenarios/fmtp/mx-down.yaml',
       property,
       'scenarios/fmtp/retry-after-corrupt.yaml',
+      'scenarios/fmtp/truncated-answer.yaml',
       'scenarios/fmtp/truncated-hello.yaml',
+      'scenarios/fmtp/truncated-message.yaml',
+      'scenarios/fmtp/truncated-welcome.yaml',
     ],
   },
   {

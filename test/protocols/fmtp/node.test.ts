@@ -3,7 +3,8 @@
 // bad hash, refuses messages by BLACKLIST / WHITELIST / POLICY, and proxies ("I will look") no
 // further than HOPS allows, so route loops and over-long proxy chains end (spec.md §5.3). Within
 // a domain it delivers without a lookup, its transaction ids survive a restart, a relay retries a
-// transient failure and a receiver accepts a repeated MESSAGE once (spec.md §3, §8, §8.1).
+// transient failure and a receiver accepts a repeated MESSAGE once (spec.md §3, §8, §8.1), and a
+// connection whose REQUEST or MESSAGE goes unanswered for `answerMs` is closed (spec.md §2).
 // Method: single nodes driven by hand with ManualHost (playing peers and DNS), and small
 // federations wired by the in-test pump; each test reads outputs and notes.
 import { describe, expect, it } from 'vitest';
@@ -601,5 +602,79 @@ describe('fmtp: node: retries and accepting once (spec.md §8.1)', () => {
     expect(mxDown({ relayMsMax: 0 }).of('reject', 'poe.net')).toEqual([
       expect.objectContaining({ code: 'fmtp.message.unreachable' }),
     ]);
+  });
+});
+
+describe('fmtp: node: the answer timeout (pump, spec.md §2)', () => {
+  function pair() {
+    const pump = new Pump();
+    pump.add('poe.net');
+    pump.add('mail.lenore.org', { domain: 'lenore.org', users: [{ address: 'lost@lenore.org' }] });
+    pump.record('MX', 'lenore.org', '10 mail.lenore.org');
+    pump.start();
+    return pump;
+  }
+  const send = { type: 'send', from: 'poe@poe.net', to: 'lost@lenore.org', body: 'hi' };
+
+  it('closes a connection whose MESSAGE goes unanswered for answerMs; the relay retries on a new one (2 nodes)', () => {
+    const pump = pair();
+    pump.lose.add('poe.net MESSAGE');
+    pump.command('poe.net', send);
+    pump.advanceMs(999);
+    expect(pump.log).not.toContain('poe.net close -> mail.lenore.org');
+    pump.advanceMs(1);
+    expect(pump.log).toContain('poe.net close -> mail.lenore.org');
+    expect(pump.notes('fmtp.relay.retry', 'poe.net')).toEqual([
+      expect.objectContaining({ attempt: 1, delayMs: 1_000, reason: 'answer.timeout' }),
+    ]);
+    pump.advanceMs(1_000);
+    expect(pump.log.filter((l) => l.startsWith('poe.net connect'))).toHaveLength(2);
+    expect(pump.of('deliver', 'mail.lenore.org')).toEqual([expect.objectContaining({ body: 'hi' })]);
+    expect(pump.notes('fmtp.message.accepted', 'poe.net')).toHaveLength(1);
+    expect(pump.of('reject')).toEqual([]);
+  });
+
+  it('a lost ACCEPTED: the retry is accepted again and delivered once (2 nodes)', () => {
+    const pump = pair();
+    pump.lose.add('mail.lenore.org ACCEPTED');
+    pump.command('poe.net', send);
+    pump.advanceMs(2_000);
+    expect(pump.of('deliver', 'mail.lenore.org')).toHaveLength(1);
+    expect(pump.notes('fmtp.message.duplicate', 'mail.lenore.org')).toHaveLength(1);
+    expect(pump.notes('fmtp.message.accepted', 'poe.net')).toHaveLength(1);
+  });
+
+  it('keeps an answered connection open until keepOpenMs, with no timer left running (2 nodes)', () => {
+    const pump = pair();
+    pump.command('poe.net', send);
+    expect(pump.notes('fmtp.message.accepted', 'poe.net')).toHaveLength(1);
+    pump.advanceMs(9_999);
+    expect(pump.log).not.toContain('poe.net close -> mail.lenore.org');
+    expect(pump.members.get('mail.lenore.org')?.host.pendingTimers()).toBe(0);
+  });
+
+  it('LOOKING stops the timer: a final answer later than answerMs is still waited for (3 nodes)', () => {
+    const pump = new Pump();
+    pump.add('poe.net', { routes: [{ pattern: '*@*', gateway: 'proxy.test' }] });
+    // The proxy waits 3 s for the holder's lost OBJECT, then answers FAILED.
+    pump.add('proxy.test', {
+      proxy: true,
+      answerMs: 3_000,
+      routes: [{ pattern: '*@far.test', gateway: 'holder.test' }],
+    });
+    pump.add('holder.test', { cache: [{ address: 'x@far.test', status: 'ONLINE' }] });
+    pump.start();
+    pump.lose.add('holder.test OBJECT');
+    pump.command('poe.net', { type: 'lookup', object: 'x@far.test' });
+    expect(pump.log).toContain('proxy.test -> poe.net LOOKING');
+    pump.advanceMs(2_999);
+    expect(pump.log).not.toContain('poe.net close -> proxy.test');
+    expect(outcomes(pump, 'poe.net')).toEqual([]);
+    pump.advanceMs(1);
+    expect(pump.log).toContain('proxy.test -> poe.net FAILED');
+    expect(outcomes(pump, 'poe.net')).toEqual([
+      expect.objectContaining({ outcome: 'failure', step: 'gateway', reason: expect.stringContaining('peer.failed') }),
+    ]);
+    expect(pump.log).not.toContain('poe.net close -> proxy.test');
   });
 });

@@ -25,6 +25,8 @@ export class Pump {
   readonly zone = new Map<string, string[]>();
   /** Hosts whose listeners cannot be reached (their own outbound connections still work). */
   readonly unreachable = new Set<string>();
+  /** `node TYPE`: the next frame of that type the node writes is lost on the way (then the entry goes). */
+  readonly lose = new Set<string>();
   /** Every output, in order, as `node kind ...` lines. */
   readonly log: string[] = [];
   readonly outputs: { node: string; output: NodeOutput }[] = [];
@@ -136,6 +138,10 @@ export class Pump {
         const frame = describeBytes(output.bytes) as { type?: string };
         if (!peer) return;
         const [peerId, peerConn] = peer.split(' ') as [string, string];
+        if (this.lose.delete(`${id} ${frame.type ?? 'bytes'}`)) {
+          this.log.push(`${id} -> ${peerId} ${frame.type ?? 'bytes'} (lost)`);
+          return;
+        }
         this.log.push(`${id} -> ${peerId} ${frame.type ?? 'bytes'}`);
         this.queue.push([peerId, { kind: 'conn.data', conn: peerConn, bytes: output.bytes }]);
         return;

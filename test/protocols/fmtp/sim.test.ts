@@ -41,7 +41,10 @@ describe('fmtp: scenarios (simulator)', () => {
       'proxy-loop.yaml',
       'refused-sender.yaml',
       'retry-after-corrupt.yaml',
+      'truncated-answer.yaml',
       'truncated-hello.yaml',
+      'truncated-message.yaml',
+      'truncated-welcome.yaml',
     ]);
   });
 
