@@ -12,6 +12,7 @@
  */
 import { assert } from '../../core/assert.js';
 import type { Ms } from '../../core/time.js';
+import { DurableWindow } from '../durable-window.js';
 import type { DurableStore, Endpoint } from '../protocol.js';
 
 export interface QueuedMessage {
@@ -193,45 +194,30 @@ function seenKey(to: string, from: string): string {
 
 /**
  * The ids delivered from each sender to each local user, most recent `seenIdsPerPairMax` (duplicate
- * suppression, spec.md §4.3). The store is the record; this object keeps each pair's window in
- * memory too, read from the store once, so that a check is a set lookup rather than a parse of the
- * window. The node is the only writer of its store, and a restarted node builds a new one.
+ * suppression, spec.md §4.3), one durable window per pair, each read from the store once.
  */
 export class SeenIds {
-  private readonly windows = new Map<string, { ids: string[]; counts: Map<string, number> }>();
+  private readonly windows = new Map<string, DurableWindow>();
 
   constructor(private readonly store: DurableStore) {}
 
-  private window(to: string, from: string): { ids: string[]; counts: Map<string, number> } {
+  private window(to: string, from: string): DurableWindow {
     const key = seenKey(to, from);
     let window = this.windows.get(key);
     if (window === undefined) {
-      const value = this.store.get(key);
-      const ids = Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
-      const counts = new Map<string, number>();
-      for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-      window = { ids, counts };
+      window = new DurableWindow(this.store, key, seenIdsPerPairMax);
       this.windows.set(key, window);
     }
     return window;
   }
 
   has(to: string, from: string, id: string): boolean {
-    return this.window(to, from).counts.has(id);
+    return this.window(to, from).has(id);
   }
 
   /** Records `id` as delivered from `from` to `to`; the oldest id leaves a full window. */
   mark(to: string, from: string, id: string): void {
-    const { ids, counts } = this.window(to, from);
-    ids.push(id);
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-    const excess = ids.length - seenIdsPerPairMax;
-    for (const old of excess > 0 ? ids.splice(0, excess) : []) {
-      const left = (counts.get(old) ?? 1) - 1;
-      if (left === 0) counts.delete(old);
-      else counts.set(old, left);
-    }
-    this.store.put(seenKey(to, from), ids);
+    this.window(to, from).add(id);
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../actor.js';
+import { DurableWindow } from '../durable-window.js';
 import type { NodeHost, NodeInput, NodeOutput, ProtocolNode } from '../protocol.js';
 import { connectionMachine, type ConnectionTarget } from './connection-machine.js';
 import { parseKeyRecord, secretKeyFor, toHex } from './keys.js';
@@ -217,6 +218,8 @@ export class FmtpNode implements ProtocolNode {
   private readonly lookupIds = new IdSequence('lookup');
   private readonly relayIds = new IdSequence('relay');
   private transactions = 0;
+  /** Accepted messages (`<from> <transaction>`), most recent `acceptedRememberedMax`, in the store. */
+  private readonly accepted: DurableWindow;
   private loginConn: string | undefined;
   private reloginTimer: unknown;
   private stopped = false;
@@ -233,6 +236,7 @@ export class FmtpNode implements ProtocolNode {
     // Transaction ids continue after a restart (spec.md §3): a new message never reuses an old id.
     const transactions = host.store.get(transactionsKey);
     this.transactions = typeof transactions === 'number' ? transactions : 0;
+    this.accepted = new DurableWindow(host.store, acceptedKey, acceptedRememberedMax);
   }
 
   start(): void {
@@ -882,11 +886,8 @@ export class FmtpNode implements ProtocolNode {
   /** Records an accepted MESSAGE durably; false if it was accepted before (spec.md §8.1). */
   private rememberAccepted(frame: FrameOf<'MESSAGE'>): boolean {
     const key = `${frame.from} ${frame.transaction}`;
-    const stored = this.host.store.get(acceptedKey);
-    const accepted = Array.isArray(stored) ? stored.filter((entry): entry is string => typeof entry === 'string') : [];
-    if (accepted.includes(key)) return false;
-    accepted.push(key);
-    this.host.store.put(acceptedKey, accepted.slice(Math.max(0, accepted.length - acceptedRememberedMax)));
+    if (this.accepted.has(key)) return false;
+    this.accepted.add(key);
     return true;
   }
 
