@@ -26,6 +26,31 @@ import {
 /** Largest stanza the channel reassembles, in characters: the same bound as a stanza on any stream. */
 export const reassemblyCharsMax = 256 * 1024;
 
+/**
+ * Watches a service channel for an element that never completes (spec.md §4.8, ours): both ends write
+ * whole elements, so an element still incomplete when later bytes arrive, `stallMs` after it began,
+ * was cut or damaged on the way, and the parser is stuck inside it (the peer's retransmissions only
+ * nest in it). Returns true when the stream is to be given up.
+ */
+export class StallWatch {
+  private sinceMs: number | undefined;
+
+  constructor(private readonly stallMs: number) {}
+
+  /** After each segment: whether it completed an element, whether one is incomplete now, and the time. */
+  stalled(completed: boolean, pending: boolean, nowMs: number): boolean {
+    if (!pending) {
+      this.sinceMs = undefined;
+      return false;
+    }
+    if (completed || this.sinceMs === undefined) {
+      this.sinceMs = nowMs;
+      return false;
+    }
+    return nowMs - this.sinceMs >= this.stallMs;
+  }
+}
+
 /** Unacked stanzas a sender keeps per channel; past this the channel is failed (a peer that never acks). */
 export const unackedCountMax = 1024;
 

@@ -1,16 +1,30 @@
 /**
  * The Ambrosia client node: an XMPP client (RFC 6120 c2s) that logs in with SASL PLAIN, binds a
  * resource, sends chat messages on command and delivers the messages it receives to its user.
- * Follows `<see-other-host/>` to the host it names (RFC 6120 §4.9.3.19).
+ * Follows `<see-other-host/>` to the host it names (RFC 6120 §4.9.3.19). Enables XEP-0198 stream
+ * management when the gateway offers it; a stream that breaks (closed, damaged, or silent past
+ * `ackTimeoutMs`) is reconnected with backoff and the session resumed, so what the gateway had
+ * not handled is sent again (spec.md §6).
  *
- * Must not: crash on server input (bad XML ends the session with a `reject`), or retry a failed
- * login (that is the user's decision, made by a new `login` command).
+ * Must not: crash on server input (bad XML ends that stream, which is then reconnected), or retry
+ * a refused login (that is the user's decision, made by a new `login` command).
  */
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { clientConn, clientMachine, ports } from './machine.js';
-import { child, el, localName, ns, textOf, validJid, XmlStreamParser, type StreamEvent } from './wire.js';
+import {
+  child,
+  el,
+  localName,
+  ns,
+  stanzaNames,
+  textOf,
+  validJid,
+  XmlStreamParser,
+  type StreamEvent,
+  type XmlElement,
+} from './wire.js';
 
 export interface ClientConfig {
   readonly role: 'client';
@@ -22,6 +36,13 @@ export interface ClientConfig {
   readonly redirectsMax: number;
   /** Log in at start; otherwise wait for a `login` command. */
   readonly autoLogin: boolean;
+  /** XEP-0198: how long a sent stanza may wait for the gateway's `<a/>` before the stream counts as broken. */
+  readonly ackTimeoutMs: number;
+  /** How long each login step may wait for the gateway's answer before the stream counts as broken. */
+  readonly responseTimeoutMs: number;
+  /** Reconnection backoff (RFC 6120 §3.3): first delay, doubled per failed attempt up to `retryMsMax`. */
+  readonly retryMs: number;
+  readonly retryMsMax: number;
 }
 
 export type ClientCommand =
@@ -116,6 +137,10 @@ export class ClientNode implements ProtocolNode {
         host: target.host,
         port: target.port,
         redirectsMax: this.config.redirectsMax,
+        ackTimeoutMs: this.config.ackTimeoutMs,
+        responseTimeoutMs: this.config.responseTimeoutMs,
+        retryMs: this.config.retryMs,
+        retryMsMax: this.config.retryMsMax,
       },
     });
   }
@@ -135,7 +160,7 @@ export class ClientNode implements ProtocolNode {
           decoded: '</stream:stream>',
         });
         this.host.emit({ kind: 'close', conn });
-        actor.send({ type: 'conn.closed' });
+        actor.send({ type: 'user.logout' });
         return;
       }
       case 'send': {
@@ -166,7 +191,8 @@ export class ClientNode implements ProtocolNode {
         code: `ambrosia.stream.${events.error.condition}`,
         reason: events.error.message,
       });
-      actor.send({ type: 'wire.streamError', condition: events.error.condition });
+      // Our own parser gave up on the stream: it is broken, not refused; reconnect and resume.
+      actor.send({ type: 'wire.broken', condition: events.error.condition });
       return;
     }
     for (const event of events.value) {
@@ -174,6 +200,28 @@ export class ClientNode implements ProtocolNode {
       // (its `</stream:stream>`) must not reach the new one (seed 21 of ambrosia/see-other-host).
       if (this.stopped || actor.getSnapshot().status !== 'active' || !this.isCurrent(conn)) return;
       this.event(actor, event);
+    }
+  }
+
+  /** XEP-0198 elements: `<enabled/>`, `<resumed/>`, `<failed/>`, `<a/>`, `<r/>`. */
+  private streamManagement(actor: MachineActor<typeof clientMachine>, element: XmlElement): void {
+    const h = Number(element.attrs.h);
+    const counter = Number.isSafeInteger(h) && h >= 0 && h < 0x1_0000_0000 ? h : undefined;
+    switch (localName(element)) {
+      case 'enabled':
+        return actor.send({ type: 'sm.enabled', id: element.attrs.id ?? '', resume: element.attrs.resume === 'true' });
+      case 'resumed':
+        if (counter === undefined) return actor.send({ type: 'wire.broken', condition: 'bad-format' });
+        return actor.send({ type: 'sm.resumed', h: counter });
+      case 'failed':
+        return actor.send({ type: 'sm.failed' });
+      case 'a':
+        if (counter === undefined) return actor.send({ type: 'wire.broken', condition: 'bad-format' });
+        return actor.send({ type: 'sm.ack', h: counter });
+      case 'r':
+        return actor.send({ type: 'sm.request' });
+      default:
+        return;
     }
   }
 
@@ -186,8 +234,17 @@ export class ClientNode implements ProtocolNode {
     if (name === 'features') {
       const mechanisms = child(element, 'mechanisms');
       const hasPlain = (mechanisms?.children ?? []).some((m) => typeof m !== 'string' && textOf(m) === 'PLAIN');
-      return actor.send({ type: 'wire.features', hasPlain, hasBind: child(element, 'bind') !== undefined });
+      const sm = child(element, 'sm');
+      return actor.send({
+        type: 'wire.features',
+        hasPlain,
+        hasBind: child(element, 'bind') !== undefined,
+        hasSm: sm !== undefined && sm.ns === ns.sm,
+      });
     }
+    if (element.ns === ns.sm) return this.streamManagement(actor, element);
+    // XEP-0198: every stanza received counts in `h`, whatever becomes of it below.
+    if (stanzaNames.has(element.name)) actor.send({ type: 'sm.stanza' });
     if (name === 'success' && element.ns === ns.sasl) {
       // RFC 6120 §6.4.6: after <success/> both sides restart the stream.
       this.parser.restart();

@@ -3,6 +3,8 @@
  * s2s streams and service connections; routes stanzas to services by (domain, type) with round
  * robin, fails over unacked stanzas when a service disconnects, asks a service for see-other-host
  * when a user is unknown, and delivers over s2s to other domains found through DNS (MX, then A).
+ * Offers XEP-0198 on c2s: a client's session outlives a broken stream and is resumed with what the
+ * client never acked (./sm.ts); a service stream stuck inside a damaged element is given up (§4.8).
  *
  * Must not: crash on peer input (bad XML gets the RFC 6120 stream error and a close), keep
  * unbounded buffers, or read a clock or random source other than the host's.
@@ -10,8 +12,9 @@
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { channelMachine, readChunk } from './channel.js';
-import { c2sMachine, s2sMachine, serviceProof, serviceSessionMachine } from './machine.js';
+import { channelMachine, readChunk, StallWatch } from './channel.js';
+import { c2sMachine, queueCountMax, s2sMachine, serviceProof, serviceSessionMachine } from './machine.js';
+import { SmSession } from './sm.js';
 import {
   bareJid,
   bareStanza,
@@ -46,6 +49,10 @@ export interface GatewayConfig {
   readonly chunkCharsMax: number;
   readonly ackTimeoutMs: number;
   readonly retransmitsMax: number;
+  /** XEP-0198 on c2s: how long stanzas sent to a client may wait for its `<a/>`. */
+  readonly c2sAckTimeoutMs: number;
+  /** XEP-0198 on c2s: how long a broken session waits to be resumed (`max` in `<enabled/>`, in seconds). */
+  readonly c2sResumeMs: number;
   readonly ports: { readonly c2s: number; readonly s2s: number; readonly service: number };
 }
 
@@ -56,9 +63,18 @@ interface C2sConn {
   domain: string;
 }
 
+/** A bound resource. With stream management it outlives its connection until resumed or expired. */
+interface Session {
+  readonly jid: string;
+  /** The attached c2s connection; undefined while a resumable session waits for its client. */
+  conn: string | undefined;
+  sm?: SmSession;
+}
+
 interface ServiceConn {
   readonly session: MachineActor<typeof serviceSessionMachine>;
   readonly parser: XmlStreamParser;
+  readonly stall: StallWatch;
   channel?: MachineActor<typeof channelMachine>;
   name: string;
   readonly registrations: string[];
@@ -93,8 +109,8 @@ export class GatewayNode implements ProtocolNode {
   /** Registration key -> service connections, in registration order. */
   private readonly registry = new Map<string, string[]>();
   private readonly roundRobin = new Map<string, number>();
-  /** Bound sessions: full JID -> c2s connection. */
-  private readonly sessions = new Map<string, string>();
+  /** Bound sessions by full JID. */
+  private readonly sessions = new Map<string, Session>();
   /** Where each stanza in flight to a service belongs (object identity), for failover. */
   private readonly inFlight = new Map<XmlElement, string>();
   private readonly seeOtherHost = new Map<string, string>();
@@ -122,6 +138,7 @@ export class GatewayNode implements ProtocolNode {
       s.channel?.stop();
     }
     for (const s of this.s2sOut.values()) s.actor.stop();
+    for (const session of this.sessions.values()) session.sm?.stop();
   }
 
   view(): unknown {
@@ -184,7 +201,13 @@ export class GatewayNode implements ProtocolNode {
         name: `ambrosia.service-session ${conn}`,
         input: { conn, streamId, localDomain: this.host.hostName },
       });
-      this.services.set(conn, { session, parser: new XmlStreamParser(), name: conn, registrations: [] });
+      this.services.set(conn, {
+        session,
+        parser: new XmlStreamParser(),
+        stall: new StallWatch(this.config.ackTimeoutMs / 2),
+        name: conn,
+        registrations: [],
+      });
     } else {
       this.s2sIn.set(conn, { parser: new XmlStreamParser(), from: '', headerSent: false });
     }
@@ -194,7 +217,7 @@ export class GatewayNode implements ProtocolNode {
     const c = this.c2s.get(conn);
     if (c) {
       c.actor.send({ type: 'conn.closed' });
-      return this.dropC2s(conn);
+      return this.dropC2s(conn, 'detach');
     }
     if (this.services.has(conn)) return this.dropService(conn);
     if (this.s2sIn.delete(conn)) return;
@@ -202,12 +225,26 @@ export class GatewayNode implements ProtocolNode {
     if (out) out.actor.send({ type: 'conn.closed' });
   }
 
-  private dropC2s(conn: string): void {
+  /**
+   * A c2s connection is gone. Its session, if stream management is on, is kept for resumption
+   * (`detach`: the stream broke) or ended (`end`: the client closed it, or another bind replaced it).
+   */
+  private dropC2s(conn: string, how: 'detach' | 'end'): void {
     const c = this.c2s.get(conn);
     if (!c) return;
     c.actor.stop();
     this.c2s.delete(conn);
-    if (c.jid && this.sessions.get(c.jid) === conn) this.sessions.delete(c.jid);
+    const session = c.jid === undefined ? undefined : this.sessions.get(c.jid);
+    if (!session || session.conn !== conn) return;
+    session.conn = undefined;
+    if (session.sm && how === 'detach') session.sm.detach();
+    else this.endSession(session);
+  }
+
+  /** Ends a session for good; stanzas it never got acked are reported undelivered (`sm.ended`). */
+  private endSession(session: Session): void {
+    if (this.sessions.get(session.jid) === session) this.sessions.delete(session.jid);
+    session.sm?.end();
   }
 
   /** A service is gone: unregister it, and hand each stanza it had not acked to another service (failover). */
@@ -238,12 +275,12 @@ export class GatewayNode implements ProtocolNode {
     }
   }
 
-  private fail(conn: string, condition: StreamCondition, reason: string): void {
+  private fail(conn: string, condition: StreamCondition, reason: string, how: 'detach' | 'end' = 'detach'): void {
     this.host.emit({ kind: 'reject', code: `ambrosia.stream.${condition}`, reason, detail: { conn } });
     const c = this.c2s.get(conn);
     if (c) {
       c.actor.send({ type: 'c2s.fail', condition });
-      return this.dropC2s(conn);
+      return this.dropC2s(conn, how);
     }
     const s = this.services.get(conn);
     if (s) {
@@ -277,6 +314,14 @@ export class GatewayNode implements ProtocolNode {
       else if (this.s2sIn.has(conn)) this.s2sInEvent(conn, event);
       else if (this.s2sByConn.has(conn)) this.s2sOutEvent(conn, event);
     }
+    // spec.md §4.8: a service channel element that never completes means a damaged segment.
+    const service = this.services.get(conn);
+    if (!this.stopped && service?.parser === parser) {
+      const completed = events.value.some((e) => e.type === 'element');
+      if (service.stall.stalled(completed, parser.pendingChars > 0, this.host.now())) {
+        this.fail(conn, 'bad-format', 'an element from the service never completes (a damaged segment)');
+      }
+    }
   }
 
   // ---- c2s ----
@@ -293,8 +338,9 @@ export class GatewayNode implements ProtocolNode {
     if (!c) return;
     const state = c.actor.getSnapshot().value;
     if (event.type === 'close') {
+      // XEP-0198 §5: a stream the client closes cleanly ends its session (no resumption).
       c.actor.send({ type: 'c2s.end' });
-      return this.dropC2s(conn);
+      return this.dropC2s(conn, 'end');
     }
     if (event.type === 'open') {
       if (event.header.attrs.xmlns !== ns.client)
@@ -304,7 +350,7 @@ export class GatewayNode implements ProtocolNode {
         c.domain = domain;
         const hosted = this.isHosted(domain);
         c.actor.send({ type: 'c2s.header', domain, hosted });
-        if (!hosted) this.dropC2s(conn);
+        if (!hosted) this.dropC2s(conn, 'end');
         return;
       }
       if (state === 'restarting') {
@@ -317,7 +363,14 @@ export class GatewayNode implements ProtocolNode {
     if (state === 'authenticating' && localName(element) === 'auth' && element.ns === ns.sasl)
       return this.auth(conn, c, element);
     if (state === 'binding' && element.name === 'iq' && child(element, 'bind')) return this.bind(conn, c, element);
-    if (state === 'bound' && stanzaNames.has(element.name)) return this.fromClient(c, element);
+    if (element.ns === ns.sm && (state === 'binding' || state === 'bound')) {
+      return this.streamManagement(conn, c, state, element);
+    }
+    if (state === 'bound' && stanzaNames.has(element.name)) {
+      // XEP-0198: every stanza from the client counts in `h` once the session has stream management.
+      this.sessionOf(conn, c)?.sm?.received();
+      return this.fromClient(c, element);
+    }
     if (stanzaNames.has(element.name) || localName(element) === 'auth') {
       return this.fail(conn, 'not-authorized', `<${element.name}> before the stream is authenticated and bound`);
     }
@@ -357,11 +410,120 @@ export class GatewayNode implements ProtocolNode {
     const resource = requested === '' ? `r${this.host.random.uint32().toString(16)}` : requested;
     const full = `${c.jid}/${resource}`;
     const previous = this.sessions.get(full);
-    // RFC 6120 §7.7.2.2: a new session for the same full JID terminates the old one (conflict).
-    if (previous && previous !== conn) this.fail(previous, 'not-authorized', `${full} bound again elsewhere`);
+    // RFC 6120 §7.7.2.2: a new session for the same full JID terminates the old one (conflict),
+    // attached or waiting to be resumed.
+    if (previous) {
+      this.endSession(previous);
+      if (previous.conn !== undefined && previous.conn !== conn) {
+        this.fail(previous.conn, 'not-authorized', `${full} bound again elsewhere`, 'end');
+      }
+    }
     c.jid = full;
-    this.sessions.set(full, conn);
+    this.sessions.set(full, { jid: full, conn });
     c.actor.send({ type: 'bind.done', jid: full, id: element.attrs.id ?? '' });
+  }
+
+  private sessionOf(conn: string, c: C2sConn): Session | undefined {
+    const session = c.jid === undefined ? undefined : this.sessions.get(c.jid);
+    return session?.conn === conn ? session : undefined;
+  }
+
+  /** XEP-0198 on c2s: `<enable/>` and `<r/>`/`<a/>` once bound, `<resume/>` in place of binding. */
+  private streamManagement(conn: string, c: C2sConn, state: unknown, element: XmlElement): void {
+    const name = localName(element);
+    const session = this.sessionOf(conn, c);
+    const refuse = (condition: string) =>
+      this.writeTo(conn, [el('failed', { xmlns: ns.sm }, [el(condition, { xmlns: ns.stanzas })])]);
+    if (name === 'resume') {
+      if (state !== 'binding') return refuse('unexpected-request');
+      return this.resume(conn, c, element);
+    }
+    if (name === 'enable') {
+      if (!session || session.sm) return refuse('unexpected-request');
+      return this.enableSm(conn, session);
+    }
+    if (!session?.sm) return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> without stream management`);
+    if (name === 'r') return session.sm.request();
+    if (name === 'a') {
+      const h = Number(element.attrs.h);
+      if (!Number.isSafeInteger(h) || h < 0 || h >= 0x1_0000_0000) {
+        return this.fail(conn, 'bad-format', '<a/> needs a counter h');
+      }
+      return session.sm.ack(h);
+    }
+    return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> is not supported here`);
+  }
+
+  private enableSm(conn: string, session: Session): void {
+    const id = `${this.host.id}.sm.${this.host.random.uint32().toString(16)}`;
+    const input = {
+      id,
+      jid: session.jid,
+      conn,
+      ackTimeoutMs: this.config.c2sAckTimeoutMs,
+      resumeMs: this.config.c2sResumeMs,
+    };
+    session.sm = new SmSession(this.host, input, {
+      timeout: (timedOut) => {
+        this.host.emit({ kind: 'note', what: 'ambrosia.sm.timeout', detail: { jid: session.jid, conn: timedOut } });
+        const c = this.c2s.get(timedOut);
+        if (!c) return;
+        // RFC 6120 §4.9.3.4: the client seems to have lost the ability to read the stream.
+        c.actor.send({ type: 'c2s.fail', condition: 'connection-timeout' });
+        this.dropC2s(timedOut, 'detach');
+      },
+      overflow: (stanza) =>
+        this.host.emit({
+          kind: 'reject',
+          code: 'ambrosia.sm.queue-full',
+          reason: `${session.jid} has ${queueCountMax} stanzas unacked`,
+          detail: { id: stanza.attrs.id },
+        }),
+      ended: (stanzas, reason) => {
+        if (this.sessions.get(session.jid) === session) this.sessions.delete(session.jid);
+        for (const stanza of stanzas) {
+          this.host.emit({
+            kind: 'reject',
+            code: 'ambrosia.sm.undelivered',
+            reason: `${reason} before ${session.jid} acked it`,
+            detail: { id: stanza.attrs.id, to: session.jid },
+          });
+        }
+      },
+    });
+    const seconds = String(Math.max(1, Math.round(this.config.c2sResumeMs / 1000)));
+    this.writeTo(conn, [el('enabled', { xmlns: ns.sm, id, resume: 'true', max: seconds })]);
+  }
+
+  /** XEP-0198 §5: the authenticated client takes back its session on this new stream. */
+  private resume(conn: string, c: C2sConn, element: XmlElement): void {
+    const previd = element.attrs.previd ?? '';
+    const h = Number(element.attrs.h);
+    const session = [...this.sessions.values()].find((s) => s.sm?.id === previd);
+    const bare = c.jid ?? '';
+    if (
+      !session?.sm ||
+      !session.sm.active ||
+      !session.jid.startsWith(`${bare}/`) ||
+      !Number.isSafeInteger(h) ||
+      h < 0 ||
+      h >= 0x1_0000_0000
+    ) {
+      this.host.emit({ kind: 'note', what: 'ambrosia.sm.resume-failed', detail: { previd } });
+      this.writeTo(conn, [el('failed', { xmlns: ns.sm }, [el('item-not-found', { xmlns: ns.stanzas })])]);
+      return;
+    }
+    // The old stream may not have broken on our side yet: the client has left it, so close it.
+    if (session.conn !== undefined) {
+      const old = session.conn;
+      this.c2s.get(old)?.actor.send({ type: 'c2s.fail', condition: 'connection-timeout' });
+      this.dropC2s(old, 'detach');
+    }
+    c.jid = session.jid;
+    session.conn = conn;
+    c.actor.send({ type: 'c2s.resumed', jid: session.jid });
+    this.host.emit({ kind: 'note', what: 'ambrosia.sm.resumed', detail: { jid: session.jid, h } });
+    session.sm.resume(conn, h);
   }
 
   private fromClient(c: C2sConn, stanza: XmlElement): void {
@@ -485,7 +647,7 @@ export class GatewayNode implements ProtocolNode {
     const target = textOf(element).trim();
     if (target === '') return c.actor.send({ type: 'soh.none' });
     c.actor.send({ type: 'soh.found', host: target });
-    this.dropC2s(c2sConn);
+    this.dropC2s(c2sConn, 'end');
   }
 
   /** Round robin over the live services registered for `key` (seed: "round robin load balance"). */
@@ -533,8 +695,8 @@ export class GatewayNode implements ProtocolNode {
     if (this.isHosted(to.domain)) {
       const targets =
         to.resource === ''
-          ? [...this.sessions].filter(([full]) => full.startsWith(`${bareJid(to)}/`)).map(([, conn]) => conn)
-          : [this.sessions.get(stanza.attrs.to ?? '')].filter((c): c is string => c !== undefined);
+          ? [...this.sessions.values()].filter((s) => s.jid.startsWith(`${bareJid(to)}/`))
+          : [this.sessions.get(stanza.attrs.to ?? '')].filter((s): s is Session => s !== undefined);
       if (targets.length === 0) {
         this.host.emit({
           kind: 'reject',
@@ -544,7 +706,11 @@ export class GatewayNode implements ProtocolNode {
         });
         return;
       }
-      for (const target of targets) this.writeTo(target, [stanza]);
+      for (const target of targets) {
+        // With stream management the session writes (or, detached, keeps) it until the client acks.
+        if (target.sm) target.sm.send(stanza);
+        else if (target.conn !== undefined) this.writeTo(target.conn, [stanza]);
+      }
       return;
     }
     this.s2sFor(to.domain, stanza);

@@ -18,6 +18,8 @@ const gatewayConfig = z.strictObject({
   chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
   ackTimeoutMs: z.number().int().min(1).default(1_000),
   retransmitsMax: z.number().int().min(0).max(100).default(5),
+  c2sAckTimeoutMs: z.number().int().min(1).default(1_000),
+  c2sResumeMs: z.number().int().min(1).default(60_000),
   ports: z
     .strictObject({
       c2s: z.number().int().min(1).max(65_535).default(ports.c2s),
@@ -49,6 +51,10 @@ const clientConfig = z.strictObject({
   gateway: endpoint.optional(),
   redirectsMax: z.number().int().min(0).max(10).default(2),
   autoLogin: z.boolean().default(true),
+  ackTimeoutMs: z.number().int().min(1).default(1_000),
+  responseTimeoutMs: z.number().int().min(1).default(3_000),
+  retryMs: z.number().int().min(1).default(100),
+  retryMsMax: z.number().int().min(1).default(30_000),
 });
 
 export const configSchema = z.discriminatedUnion('role', [gatewayConfig, serviceConfig, clientConfig]);

@@ -11,7 +11,7 @@
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { channelMachine, readChunk } from './channel.js';
+import { channelMachine, readChunk, StallWatch } from './channel.js';
 import { serviceLinkConn, serviceLinkMachine, serviceProof } from './machine.js';
 import {
   bareStanza,
@@ -51,6 +51,7 @@ interface Link {
   readonly id: string;
   readonly actor: MachineActor<typeof serviceLinkMachine>;
   parser: XmlStreamParser;
+  stall: StallWatch;
   channel?: MachineActor<typeof channelMachine>;
 }
 
@@ -86,7 +87,7 @@ export class ServiceNode implements ProtocolNode {
           nonce: this.nonce(),
         },
       });
-      const link: Link = { id, actor, parser: new XmlStreamParser() };
+      const link: Link = { id, actor, parser: new XmlStreamParser(), stall: this.stallWatch() };
       actor.on('link.ready', () => this.openChannel(link));
       actor.on('link.down', () => this.closeChannel(link));
       this.links.set(id, link);
@@ -119,6 +120,7 @@ export class ServiceNode implements ProtocolNode {
         const link = this.current(input.conn);
         if (!link) return;
         link.parser = new XmlStreamParser();
+        link.stall = this.stallWatch();
         link.actor.send({ type: 'svc.nonce', nonce: this.nonce() });
         link.actor.send({ type: 'conn.opened' });
         return;
@@ -201,6 +203,16 @@ export class ServiceNode implements ProtocolNode {
       if (this.stopped || this.current(conn) !== link) return;
       this.event(link, event);
     }
+    if (this.stopped || this.current(conn) !== link) return;
+    const completed = events.value.some((e) => e.type === 'element');
+    if (link.stall.stalled(completed, link.parser.pendingChars > 0, this.host.now())) {
+      this.drop(link, 'an element from the gateway never completes (a damaged segment)');
+    }
+  }
+
+  /** spec.md §4.8: half the ack timeout, far above a split write's gap, below the peer's first retransmission. */
+  private stallWatch(): StallWatch {
+    return new StallWatch(this.config.ackTimeoutMs / 2);
   }
 
   private event(link: Link, event: StreamEvent): void {

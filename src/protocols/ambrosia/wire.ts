@@ -52,6 +52,7 @@ export type XmlNode = XmlElement | string;
 /** RFC 6120 §4.9.3 stream error conditions that Ambrosia sends. */
 export type StreamCondition =
   | 'bad-format'
+  | 'connection-timeout'
   | 'host-unknown'
   | 'invalid-from'
   | 'invalid-namespace'
@@ -108,6 +109,15 @@ export class XmlStreamParser {
   /** Forgets everything: the next bytes start a new stream document. */
   restart(): void {
     this.reset();
+  }
+
+  /**
+   * Characters read since the stream header or the last complete top-level element: above zero while
+   * an element is incomplete (a sender that writes whole elements sends the rest at once, so one that
+   * stays incomplete while later bytes arrive was damaged on the way).
+   */
+  get pendingChars(): number {
+    return this.opened && !this.closed && !this.failure ? this.parser.position - this.stanzaStartPosition : 0;
   }
 
   /** Feeds bytes; returns the complete events, or the stream error to send (then the parser is dead). */

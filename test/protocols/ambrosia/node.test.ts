@@ -4,6 +4,7 @@
 // Method: one node on a ManualHost, the test playing the peer with literal XML bytes.
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
+import { StallWatch } from '../../../src/protocols/ambrosia/channel.js';
 import { serviceProof } from '../../../src/protocols/ambrosia/machine.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
@@ -60,7 +61,7 @@ describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
     expect(texts(host.take())).toEqual(["<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"]);
     send('in:1', clientHeader);
     expect(texts(host.take())[0]).toContain(
-      "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>",
+      "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>",
     );
     send(
       'in:1',
@@ -249,5 +250,280 @@ describe('ambrosia: service channel acks (ManualHost, XEP-0198 counters)', () =>
     host.advanceMs(5_000);
     expect(host.take()).toEqual([]);
     expect(host.stateOf('ambrosia.channel gw:1#1')).toBe('idle');
+  });
+});
+
+describe('ambrosia: c2s stream management (ManualHost, XEP-0198)', () => {
+  const bindIq = `<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>home</resource></bind></iq>`;
+
+  /** Opens, authenticates and restarts a c2s stream on `conn`; the next element is bind or resume. */
+  function login(node: ReturnType<typeof gateway>, conn: string, user = 'alice') {
+    node.node.handle({ kind: 'conn.accepted', conn, local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    node.send(conn, clientHeader);
+    node.send(conn, `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain(user, 'secret')}</auth>`);
+    node.send(conn, clientHeader);
+    return texts(node.host.take());
+  }
+
+  it('enables, acks, times out a silent client, keeps its session and resumes it with what it never acked (c2sAckTimeoutMs 400)', () => {
+    const gw = gateway({
+      c2sAckTimeoutMs: 400,
+      accounts: [
+        { jid: 'alice@a.test', password: 'secret' },
+        { jid: 'bob@a.test', password: 'secret' },
+      ],
+    });
+    gw.host.take();
+    expect(login(gw, 'in:1').at(-1)).toContain("<sm xmlns='urn:xmpp:sm:3'/>");
+    gw.send('in:1', bindIq);
+    gw.send('in:1', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    const enabled = texts(gw.host.take()).at(-1) ?? '';
+    const id = /id='([^']+)'/.exec(enabled)?.[1] ?? '';
+    expect(enabled).toBe(`<enabled xmlns='urn:xmpp:sm:3' id='${id}' resume='true' max='60'/>`);
+    // alice writes to herself: no service, so the gateway routes it straight back to her session.
+    gw.send('in:1', "<message to='alice@a.test/home' id='m1'><body>hi</body></message><r xmlns='urn:xmpp:sm:3'/>");
+    const m1 = "<message to='alice@a.test/home' id='m1' from='alice@a.test/home'><body>hi</body></message>";
+    expect(texts(gw.host.take())).toEqual([m1, "<r xmlns='urn:xmpp:sm:3'/>", "<a xmlns='urn:xmpp:sm:3' h='1'/>"]);
+    // Her parser is stuck (a damaged segment): no <a/> comes back, and the gateway gives the stream up.
+    gw.host.advanceMs(399);
+    expect(gw.host.take()).toEqual([]);
+    gw.host.advanceMs(1);
+    const timedOut = gw.host.take();
+    expect(texts(timedOut)).toEqual([
+      "<stream:error><connection-timeout xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+    ]);
+    expect(timedOut.map((o) => o.kind)).toEqual(['note', 'write', 'close']);
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('detached');
+    // While detached, what is routed to her waits in the session (bob has no stream management).
+    login(gw, 'in:2', 'bob');
+    gw.send('in:2', bindIq.replace('home', 'desk'));
+    gw.send('in:2', "<message to='alice@a.test' id='b1'><body>yo</body></message>");
+    expect(gw.host.take().filter((o) => o.kind === 'write' && o.conn !== 'in:2')).toEqual([]);
+    // A wrong session id is refused; she may bind instead.
+    login(gw, 'in:3');
+    gw.send('in:3', "<resume xmlns='urn:xmpp:sm:3' previd='nope' h='0'/>");
+    expect(texts(gw.host.take())).toEqual([
+      "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>",
+    ]);
+    // The right one: <resumed/> says one of hers was handled, and m1 comes again, then <r/>.
+    login(gw, 'in:4');
+    gw.send('in:4', `<resume xmlns='urn:xmpp:sm:3' previd='${id}' h='0'/>`);
+    expect(texts(gw.host.take())).toEqual([
+      `<resumed xmlns='urn:xmpp:sm:3' previd='${id}' h='1'/>${m1}<message to='alice@a.test' id='b1' from='bob@a.test/desk'><body>yo</body></message>`,
+      "<r xmlns='urn:xmpp:sm:3'/>",
+    ]);
+    expect(gw.host.stateOf('ambrosia.c2s in:4')).toBe('bound');
+    gw.send('in:4', "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('awaitingAck');
+    gw.send('in:4', "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('idle');
+    gw.host.advanceMs(5_000);
+    expect(gw.host.take()).toEqual([]);
+  });
+
+  it('ends a session its client closes cleanly, and one nobody resumes within c2sResumeMs, reporting what was never acked', () => {
+    const gw = gateway({ c2sResumeMs: 2_000 });
+    gw.host.take();
+    login(gw, 'in:1');
+    gw.send('in:1', bindIq);
+    gw.send('in:1', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    gw.send('in:1', "<message to='alice@a.test/home' id='m1'><body>hi</body></message>");
+    gw.host.take();
+    gw.node.handle({ kind: 'conn.closed', conn: 'in:1', reason: 'reset' });
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('detached');
+    gw.host.advanceMs(2_000);
+    expect(gw.host.take()).toEqual([
+      expect.objectContaining({
+        kind: 'reject',
+        code: 'ambrosia.sm.undelivered',
+        detail: { id: 'm1', to: 'alice@a.test/home' },
+      }),
+    ]);
+    expect((gw.node.view() as { sessions: string[] }).sessions).toEqual([]);
+    login(gw, 'in:2');
+    gw.send('in:2', bindIq);
+    gw.send('in:2', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    gw.send('in:2', '</stream:stream>');
+    gw.host.take();
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('ended');
+  });
+});
+
+describe('ambrosia: client reconnection (ManualHost, RFC 6120 §3.3, XEP-0198)', () => {
+  const serverHeader = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='a.test' id='s1' version='1.0'>`;
+  const saslFeatures = `<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>`;
+  const bindFeatures = `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>`;
+
+  function client() {
+    const host = new ManualHost('alice.test');
+    const node = ambrosia.createNode(
+      host,
+      ambrosia.configSchema.parse({
+        role: 'client',
+        jid: 'alice@a.test',
+        password: 'secret',
+        gateway: { host: 'gw.test', port: 5222 },
+        ackTimeoutMs: 500,
+        retryMs: 100,
+      }),
+    );
+    node.start();
+    const send = (conn: string, text: string) => node.handle({ kind: 'conn.data', conn, bytes: bytes(text) });
+    /** Plays the gateway up to the restarted stream's features; returns what the client wrote. */
+    const open = (conn: string) => {
+      node.handle({ kind: 'conn.opened', conn });
+      send(conn, serverHeader + saslFeatures);
+      send(conn, "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+      send(conn, serverHeader + bindFeatures);
+      return texts(host.take());
+    };
+    return { host, node, send, open };
+  }
+
+  it('reconnects after a damaged stream, resumes, and sends again only what the gateway did not handle', () => {
+    const { host, node, send, open } = client();
+    expect(host.take()).toEqual([expect.objectContaining({ kind: 'connect', conn: 'c2s:1#1' })]);
+    expect(open('c2s:1#1').at(-1)).toContain('<bind');
+    send(
+      'c2s:1#1',
+      "<iq type='result' id='bind.1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/fedsim</jid></bind></iq>",
+    );
+    expect(texts(host.take())).toEqual(["<enable xmlns='urn:xmpp:sm:3' resume='true'/>"]);
+    send('c2s:1#1', "<enabled xmlns='urn:xmpp:sm:3' id='S' resume='true'/>");
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@a.test', body: 'one', id: 'm1' } });
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@a.test', body: 'two', id: 'm2' } });
+    expect(texts(host.take())).toHaveLength(4);
+    // One message in, then the gateway ends the stream for damaged XML before acking anything.
+    send('c2s:1#1', "<message from='bob@a.test/x' to='alice@a.test/fedsim' id='b1'><body>hey</body></message>");
+    send(
+      'c2s:1#1',
+      "<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+    );
+    expect(host.take()).toEqual([
+      expect.objectContaining({ kind: 'deliver', id: 'b1' }),
+      { kind: 'close', conn: 'c2s:1#1' },
+      expect.objectContaining({ kind: 'note', what: 'ambrosia.client.reconnect' }),
+    ]);
+    expect(host.stateOf('ambrosia.client')).toBe('backingOff');
+    host.advanceMs(100);
+    expect(host.take()).toEqual([{ kind: 'connect', conn: 'c2s:1#2', target: { host: 'gw.test', port: 5222 } }]);
+    // It resumes, saying it handled one stanza; the gateway had handled m1 only, so m2 goes again.
+    expect(open('c2s:1#2').at(-1)).toBe("<resume xmlns='urn:xmpp:sm:3' previd='S' h='1'/>");
+    send('c2s:1#2', "<resumed xmlns='urn:xmpp:sm:3' previd='S' h='1'/>");
+    expect(texts(host.take())).toEqual([
+      "<message to='bob@a.test' type='chat' id='m2'><body>two</body></message>",
+      "<r xmlns='urn:xmpp:sm:3'/>",
+    ]);
+    expect(host.stateOf('ambrosia.client')).toBe('awaitingAck');
+    send('c2s:1#2', "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    expect(host.stateOf('ambrosia.client')).toBe('online');
+  });
+
+  it('gives a silent stream up after ackTimeoutMs, and binds afresh, sending everything again, when the session is gone', () => {
+    const { host, node, send, open } = client();
+    host.take();
+    open('c2s:1#1');
+    send(
+      'c2s:1#1',
+      "<iq type='result' id='bind.1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/fedsim</jid></bind></iq>",
+    );
+    send('c2s:1#1', "<enabled xmlns='urn:xmpp:sm:3' id='S' resume='true'/>");
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@a.test', body: 'one', id: 'm1' } });
+    host.take();
+    host.advanceMs(499);
+    expect(host.take()).toEqual([]);
+    host.advanceMs(1);
+    expect(host.take()).toEqual([
+      { kind: 'close', conn: 'c2s:1#1' },
+      expect.objectContaining({
+        kind: 'note',
+        what: 'ambrosia.client.reconnect',
+        detail: expect.objectContaining({ reason: 'ack timeout', unacked: 1 }),
+      }),
+    ]);
+    host.advanceMs(100);
+    host.take();
+    open('c2s:1#2');
+    send(
+      'c2s:1#2',
+      "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>",
+    );
+    expect(texts(host.take())).toEqual([
+      "<iq type='set' id='bind.1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>fedsim</resource></bind></iq>",
+    ]);
+    send(
+      'c2s:1#2',
+      "<iq type='result' id='bind.1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/fedsim</jid></bind></iq>",
+    );
+    expect(texts(host.take())).toEqual([
+      "<enable xmlns='urn:xmpp:sm:3' resume='true'/>",
+      "<message to='bob@a.test' type='chat' id='m1'><body>one</body></message>",
+      "<r xmlns='urn:xmpp:sm:3'/>",
+    ]);
+  });
+
+  it('does not reconnect after a refusal: a wrong password, or its session taken over by another bind', () => {
+    const refused = client();
+    refused.host.take();
+    refused.node.handle({ kind: 'conn.opened', conn: 'c2s:1#1' });
+    refused.send('c2s:1#1', serverHeader + saslFeatures);
+    refused.send('c2s:1#1', "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>");
+    expect(refused.host.outputsOf('reject').map((r) => r.code)).toEqual(['ambrosia.login.failed']);
+    expect(refused.host.stateOf('ambrosia.client')).toBe('failed');
+
+    const replaced = client();
+    replaced.host.take();
+    replaced.open('c2s:1#1');
+    replaced.send(
+      'c2s:1#1',
+      "<iq type='result' id='bind.1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/fedsim</jid></bind></iq>",
+    );
+    replaced.send(
+      'c2s:1#1',
+      "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+    );
+    expect(replaced.host.stateOf('ambrosia.client')).toBe('failed');
+    replaced.host.advanceMs(60_000);
+    expect(replaced.host.outputsOf('connect')).toEqual([]);
+  });
+});
+
+describe('ambrosia: service channel stalls (ManualHost, spec.md §4.8)', () => {
+  it('StallWatch: an element still incomplete when later bytes come, stallMs after it began, is a stall', () => {
+    const watch = new StallWatch(500);
+    expect(watch.stalled(false, true, 100)).toBe(false);
+    expect(watch.stalled(false, true, 599)).toBe(false);
+    expect(watch.stalled(false, true, 600)).toBe(true);
+    // A segment that completes an element starts the clock again for the next partial one.
+    expect(watch.stalled(true, true, 700)).toBe(false);
+    expect(watch.stalled(false, false, 2_000)).toBe(false);
+    expect(watch.stalled(false, true, 2_100)).toBe(false);
+  });
+
+  it('the gateway gives up a service stream whose chunk never completes and fails its stanza over (ackTimeoutMs 1000)', () => {
+    const { host, node, send } = gateway();
+    host.take();
+    node.handle({ kind: 'conn.accepted', conn: 'svc:1', local: { host: 'gw.test', port: 5347 }, remote: 'im' });
+    send(
+      'svc:1',
+      `<?xml version='1.0'?><stream:stream xmlns='urn:fedsim:ambrosia:service:0' xmlns:stream='http://etherx.jabber.org/streams' from='im.test' to='gw.test' version='1.0'>`,
+    );
+    const streamId = /id='([^']+)'/.exec(texts(host.take())[0] ?? '')?.[1] ?? '';
+    send('svc:1', `<handshake nonce='n1'>${serviceProof('service', streamId, 'n1', 'ambrosia')}</handshake>`);
+    send('svc:1', "<register domain='a.test' type='client'/>");
+    host.take();
+    // A chunk cut in its text: nothing is wrong yet, the rest may still come.
+    host.advanceMs(100);
+    send('svc:1', "<chunk seq='1' index='0' last='true'>&lt;message to='alice@a.test/x' id='s1'&gt;&lt;bo");
+    expect(host.take()).toEqual([]);
+    // The service's retransmission comes 1000 ms later and only nests in the open element.
+    host.advanceMs(1_000);
+    send('svc:1', "<chunk seq='1' index='0' last='true'>&lt;message/&gt;</chunk><r xmlns='urn:xmpp:sm:3'/>");
+    const outputs = host.take();
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'ambrosia.stream.bad-format' }));
+    expect(texts(outputs)).toEqual([
+      "<stream:error><bad-format xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+    ]);
+    expect(outputs.at(-1)).toEqual({ kind: 'close', conn: 'svc:1' });
   });
 });
