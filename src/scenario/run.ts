@@ -77,6 +77,8 @@ function applyStep(world: World, step: Step): void {
       return world.corruptNext(step.between[0], step.between[1], 'corrupt');
     case 'truncate':
       return world.corruptNext(step.between[0], step.between[1], 'truncate');
+    case 'disarm':
+      return world.disarm(step.between[0], step.between[1]);
     case 'dnsFail':
       return world.dnsFail(step.name, step.mode ?? 'servfail');
     case 'dnsRestore':

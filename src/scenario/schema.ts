@@ -31,6 +31,7 @@ export const stepSchema = z.discriminatedUnion('do', [
   z.strictObject({ atMs: ms, do: z.literal('skew'), node: name, skewMs: z.number().int() }),
   z.strictObject({ atMs: ms, do: z.literal('corrupt'), between: pair }),
   z.strictObject({ atMs: ms, do: z.literal('truncate'), between: pair }),
+  z.strictObject({ atMs: ms, do: z.literal('disarm'), between: pair }),
   z.strictObject({
     atMs: ms,
     do: z.literal('dnsFail'),

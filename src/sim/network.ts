@@ -341,6 +341,16 @@ export class World {
     this.record('sim', { kind: 'fault', fault: mode, phase: 'begin', detail: { between: [ha, hb] } });
   }
 
+  /** Drops a corruption or truncation armed from `a` to `b` that has not acted yet (nothing if none). */
+  disarm(a: string, b: string): void {
+    const [ha, hb] = [this.hostNameOf(a), this.hostNameOf(b)];
+    const link = this.links.get(ha)?.get(hb);
+    const mode = link?.pendingCorruption;
+    if (link === undefined || mode === undefined) return;
+    link.pendingCorruption = undefined;
+    this.record('sim', { kind: 'fault', fault: mode, phase: 'end', detail: { between: [ha, hb], disarmed: true } });
+  }
+
   /** DNS answers for `name` fail (`servfail`, `nxdomain`) or never come (`timeout`) until restored. */
   dnsFail(name: string, mode: DnsFailMode = 'servfail'): void {
     this.dnsFaults.set(name.toLowerCase(), mode);
