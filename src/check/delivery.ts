@@ -24,14 +24,49 @@ export function sameAddress(a: string, b: string): boolean {
   return bare(a) === bare(b);
 }
 
+/** Bytes that arrived other than they were sent (a scenario's `corrupt` fault), and which of them changed. */
+interface Damaged {
+  readonly bytes: Buffer;
+  readonly changed: readonly number[];
+}
+
+function damageOf(sentBase64: string, receivedBase64: string): Damaged {
+  const sent = Buffer.from(sentBase64, 'base64');
+  const bytes = Buffer.from(receivedBase64, 'base64');
+  const changed: number[] = [];
+  for (let i = 0; i < Math.min(sent.length, bytes.length); i++) if (sent[i] !== bytes[i]) changed.push(i);
+  return { bytes, changed };
+}
+
+/** Whether `value` (UTF-8) occurs in damaged bytes over a byte the damage changed: the damage wrote it. */
+function writtenBy(damage: Damaged, value: string): boolean {
+  const needle = Buffer.from(value, 'utf8');
+  if (needle.length === 0 || damage.changed.length === 0) return false;
+  for (let at = damage.bytes.indexOf(needle); at >= 0; at = damage.bytes.indexOf(needle, at + 1)) {
+    if (damage.changed.some((i) => i >= at && i < at + needle.length)) return true;
+  }
+  return false;
+}
+
 /**
  * Nothing is delivered that no user sent: the delivered (from, user, body) must match a message
  * some earlier command asked for. Catches forged senders, invented or altered bodies, and
  * misrouted messages.
+ *
+ * Except what a scenario's own corruption wrote: a delivery that differs from a sent message in
+ * one field only, where the delivered value lies over a byte that a segment received earlier
+ * arrived with changed (its `receive` differs from its `send`). No protocol here has integrity
+ * over its messages (that is the transport's job, which the simulator leaves out), so none can
+ * tell such a flip from a message that was sent. A forged or invented value is still caught: it
+ * was never written by a changed byte.
  */
 export function authenticDelivery(name: string, sentBy: SentBy, context: InvariantContext): Invariant {
   const nodes = new Map(context.nodes.map((node) => [node.id, node]));
   const sent: SentMessage[] = [];
+  /** Payloads of segments sent and not yet received, by `msg` (datagrams stay: a copy may follow). */
+  const inFlight = new Map<number, string>();
+  const damaged: Damaged[] = [];
+  const written = (value: string) => damaged.some((damage) => writtenBy(damage, value));
   return {
     name,
     observe(event: TraceEvent) {
@@ -39,16 +74,34 @@ export function authenticDelivery(name: string, sentBy: SentBy, context: Invaria
         sent.push(...sentBy(event.command, nodes.get(event.node)));
         return undefined;
       }
+      if (event.kind === 'send') {
+        inFlight.set(event.msg, event.payload.base64);
+        return undefined;
+      }
+      if (event.kind === 'receive') {
+        const sentBase64 = inFlight.get(event.msg);
+        if (event.transport === 'stream') inFlight.delete(event.msg);
+        if (sentBase64 !== undefined && sentBase64 !== event.payload.base64) {
+          damaged.push(damageOf(sentBase64, event.payload.base64));
+        }
+        return undefined;
+      }
       if (event.kind !== 'deliver') return undefined;
-      const match = sent.some(
-        (message) =>
-          message.body === event.body &&
-          (message.to === undefined || sameAddress(message.to, event.user)) &&
-          (message.from === undefined || sameAddress(message.from, event.from)),
-      );
-      return match
-        ? undefined
-        : `${event.user} at ${event.node} received ${JSON.stringify(event.body)} from ${event.from}, which no user sent`;
+      const fields = (message: SentMessage) => [
+        message.body === event.body,
+        message.to === undefined || sameAddress(message.to, event.user),
+        message.from === undefined || sameAddress(message.from, event.from),
+      ];
+      if (sent.some((message) => fields(message).every(Boolean))) return undefined;
+      if (damaged.length > 0) {
+        const values = [event.body, event.user, event.from];
+        const flipped = sent.some((message) => {
+          const wrong = fields(message).flatMap((ok, i) => (ok ? [] : [values[i] ?? '']));
+          return wrong.length === 1 && written(wrong[0] ?? '');
+        });
+        if (flipped) return undefined;
+      }
+      return `${event.user} at ${event.node} received ${JSON.stringify(event.body)} from ${event.from}, which no user sent`;
     },
   };
 }

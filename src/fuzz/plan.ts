@@ -2,13 +2,21 @@
  * The fuzzer's model and the scenario it builds. Model-based commands (src/fuzz/commands/) act on
  * a `Plan`: it records the steps at their virtual times, which faults are in force, and which
  * messages were sent. The model knows which messages were accepted and where they should end up;
- * it is never a second protocol implementation. `finishPlan` heals every fault, then writes the
- * expectations the protocol's promise implies, and returns a scenario source (the shape of a
- * scenario file), so a failing plan is a scenario file by construction.
+ * it is never a second protocol implementation. `close` heals every fault (and disarms every
+ * corruption that may not have acted yet), and `scenario` writes the expectations the protocol's
+ * promise implies and returns a scenario source (the shape of a scenario file), so a failing plan
+ * is a scenario file by construction.
+ *
+ * A `corrupt` or `truncate` step arms a fault that acts on the next bytes sent on that link, which
+ * may be much later or never; the plan cannot know when. The damage is a fault at the instant it
+ * acts, and `scenario` takes those instants (`damageInstants` reads them from a run of the same
+ * steps, which do not depend on them), so the promise around the damage is the same as around any
+ * other instant fault.
  *
  * Must not: read a clock or a random source; everything comes from fast-check's draws.
  */
 import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
+import type { TraceEvent } from '../trace/events.js';
 import type { FuzzProfile, FuzzUser, Topology } from './profile.js';
 
 export interface PlannedSend {
@@ -36,7 +44,11 @@ export class Plan {
   readonly partitioned = new Map<string, readonly [string, string]>();
   readonly clogged = new Map<string, readonly [string, string]>();
   readonly crashed = new Set<string>();
+  /** Links (one direction, `a>b`) a corruption or truncation was armed on: it may not have acted yet. */
+  readonly corrupting = new Map<string, readonly [string, string]>();
   private readonly marks: FaultMark[] = [];
+  /** Set by `close`: when everything healed, and whether any fault was planned at all. */
+  private closed: { readonly healMs: number; readonly anyFault: boolean } | undefined;
 
   constructor(
     readonly profile: FuzzProfile,
@@ -71,6 +83,15 @@ export class Plan {
     if (phase !== undefined) this.marks.push({ atMs: step.atMs, phase });
   }
 
+  /**
+   * Arms a corruption (`corrupt`: one byte changed) or truncation of the next bytes sent from `a`
+   * to `b`. No fault mark: the damage happens when it acts, read from the run (`damageInstants`).
+   */
+  arm(mode: 'corrupt' | 'truncate', a: string, b: string): void {
+    this.corrupting.set(`${a}>${b}`, [a, b]);
+    this.add({ atMs: this.nowMs, do: mode, between: [a, b] });
+  }
+
   send(from: FuzzUser, to: FuzzUser): void {
     const body = `m${this.sends.length + 1}`;
     this.add(this.profile.send(this.topology, from, to, body, this.nowMs));
@@ -78,10 +99,10 @@ export class Plan {
   }
 
   /** Whether a message sent at `atMs` falls in a quiet window the protocol promises delivery in. */
-  private quietAround(atMs: number): boolean {
+  private quietAround(atMs: number, marks: readonly FaultMark[]): boolean {
     const { settleMs, withinMs } = this.profile.delivery;
     let open = 0;
-    for (const mark of this.marks) {
+    for (const mark of marks) {
       if (mark.atMs > atMs) {
         // A fault that begins while the message may still be in flight voids the promise.
         if (mark.atMs < atMs + withinMs) return false;
@@ -94,32 +115,70 @@ export class Plan {
     return open === 0;
   }
 
-  /** Heals everything still broken, then writes the expectations. */
-  finish(seed: number, name: string): ScenarioFile {
+  /**
+   * Heals everything still broken, disarms every corruption that may still be pending (so that
+   * the closing messages cross a network that is really clean), and sends the closing messages.
+   * Once; the steps never depend on when a corruption acted: every damage is at or before the
+   * disarm.
+   */
+  close(): { readonly healMs: number; readonly anyFault: boolean } {
+    if (this.closed !== undefined) return this.closed;
     const healMs = this.nowMs + 1;
     for (const pair of this.partitioned.values()) this.add({ atMs: healMs, do: 'heal', between: [...pair] }, 'end');
     for (const pair of this.clogged.values()) this.add({ atMs: healMs, do: 'unclog', between: [...pair] }, 'end');
     for (const node of this.crashed) this.add({ atMs: healMs, do: 'restart', node }, 'end');
-    const anyFault = this.marks.length > 0;
+    const { settleMs, withinMs } = this.profile.delivery;
+    const pairs = new Map<string, PlannedSend>();
+    for (const send of this.sends) pairs.set(`${send.from.address}>${send.to.address}`, send);
+    const talked = [...pairs.values()].slice(0, probesMax);
+    let cleanMs = healMs;
+    if (this.corrupting.size > 0) {
+      // A corruption still armed acts on the next bytes on its link, which may be the closing
+      // messages'. So the pairs that talked send once more now, on the healed network, for it to
+      // act on (promised as any message is, around the damage), and every corruption is disarmed
+      // once those exchanges are over. A disarm is no fault edge: it changes nothing if the
+      // corruption acted, and drops one that never did; damage is a mark at the instant it acts.
+      this.nowMs = healMs;
+      for (const send of talked) this.send(send.from, send.to);
+      cleanMs = healMs + withinMs;
+      for (const pair of this.corrupting.values()) this.add({ atMs: cleanMs, do: 'disarm', between: [...pair] });
+    }
+    const anyFault = this.marks.length > 0 || this.corrupting.size > 0;
     const lastFaultMs = this.marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
-    const { durable, settleMs, withinMs } = this.profile.delivery;
     if (anyFault) {
       // Liveness once faults heal: each pair of users that talked sends once more on the healed,
       // quiet network, and that message is promised whatever the protocol keeps across faults.
-      const probeMs = Math.max(healMs, lastFaultMs) + settleMs;
+      const probeMs = Math.max(cleanMs, lastFaultMs) + settleMs;
       for (const step of this.profile.afterHeal?.(this.topology, probeMs - settleMs / 2) ?? []) this.add(step);
-      const pairs = new Map<string, PlannedSend>();
-      for (const send of this.sends) pairs.set(`${send.from.address}>${send.to.address}`, send);
       this.nowMs = probeMs;
-      for (const send of [...pairs.values()].slice(0, probesMax)) this.send(send.from, send.to);
+      for (const send of talked) this.send(send.from, send.to);
     }
+    this.closed = { healMs, anyFault };
+    return this.closed;
+  }
+
+  /** The plan's scenario (`scenario`), by default as if no corruption acted (bench runs, differential tests). */
+  finish(seed: number, name: string, damageMs: readonly number[] = []): ScenarioFile {
+    return this.scenario(seed, name, damageMs);
+  }
+
+  /**
+   * The plan, closed, as a scenario source, with the expectations the protocol's promise implies
+   * when the armed corruptions damaged bytes at the instants `damageMs` (from `damageInstants`
+   * over a run of this plan; a corruption that never acted changed nothing).
+   */
+  scenario(seed: number, name: string, damageMs: readonly number[]): ScenarioFile {
+    const { healMs, anyFault } = this.close();
+    const marks: FaultMark[] = [...this.marks, ...damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }))];
+    const lastFaultMs = marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
+    const { durable, settleMs, withinMs } = this.profile.delivery;
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
     for (const send of this.sends) {
       if (!send.accepted || !this.profile.promises(this.topology, send.from, send.to)) continue;
       let byMs: number;
       if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
-      else if (this.quietAround(send.atMs)) byMs = send.atMs + withinMs;
+      else if (this.quietAround(send.atMs, marks)) byMs = send.atMs + withinMs;
       else continue;
       const entry = promised.get(send.to.address) ?? { bodies: [], byMs: 0 };
       entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body) ?? send.body);
@@ -148,4 +207,19 @@ export class Plan {
       limits: { timeMsMax: endMs + 1_000, eventsMax: 200_000 },
     };
   }
+}
+
+/**
+ * When armed corruptions and truncations acted in a run: the `end` of each that changed bytes,
+ * not one a `disarm` step dropped. Sorted, as the trace is.
+ */
+export function damageInstants(events: readonly TraceEvent[]): number[] {
+  const instants: number[] = [];
+  for (const event of events) {
+    if (event.kind !== 'fault' || event.phase !== 'end') continue;
+    if (event.fault !== 'corrupt' && event.fault !== 'truncate') continue;
+    if (event.detail['disarmed'] === true) continue;
+    instants.push(event.atMs);
+  }
+  return instants;
 }

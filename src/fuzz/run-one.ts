@@ -1,8 +1,10 @@
 /**
  * One fuzz run: fast-check draws a topology, a command sequence and the simulator's seed from one
  * fast-check seed; the plan becomes a scenario source, which is parsed and run exactly as a
- * scenario file would be (so a counterexample replays by construction). A failing run is shrunk by
- * fast-check; the last failing scenario it tried is the shrunk counterexample.
+ * scenario file would be (so a counterexample replays by construction). A plan with a corruption
+ * that acted may run twice: its expectations depend on when the damage happened (`judgePlan`).
+ * A failing run is shrunk by fast-check; the last failing scenario it tried is the shrunk
+ * counterexample.
  *
  * Must not: read a clock or a random source. The same seed gives the same verdict and trace.
  */
@@ -12,7 +14,7 @@ import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { planCommands, type CommandOptions } from './commands/index.js';
-import { Plan } from './plan.js';
+import { damageInstants, Plan } from './plan.js';
 import type { FuzzProfile } from './profile.js';
 
 export interface FuzzRunOptions extends CommandOptions {
@@ -61,6 +63,34 @@ function failuresOf(report: RunReport): string[] {
   return report.results.filter((result) => !result.ok).map((result) => `${result.expectation}: ${result.message}`);
 }
 
+/**
+ * Runs a closed plan as a scenario whose expectations know when its corruptions acted. The steps
+ * never depend on that, so a first run (as if none acted) shows the instants; when they change
+ * the expectations, the scenario that has them is run again, and that run is the verdict.
+ * Expectations only observe, and every corruption is disarmed before the closing messages, so the
+ * second run sees the same instants (checked: a difference is a fedsim bug).
+ */
+export function judgePlan(
+  plan: Plan,
+  simSeed: number,
+  stem: string,
+  canary?: CanaryKind,
+): { source: ScenarioFile; report: RunReport } {
+  const name = `fuzz/${stem}`;
+  const run = (source: ScenarioFile) => runScenario(scenarioOf(source, `reports/counterexamples/${stem}.yaml`, canary));
+  const first = plan.scenario(simSeed, name, []);
+  const firstReport = run(first);
+  const damageMs = damageInstants(firstReport.trace.events);
+  const source = plan.scenario(simSeed, name, damageMs);
+  if (JSON.stringify(source) === JSON.stringify(first)) return { source: first, report: firstReport };
+  const report = run(source);
+  const again = damageInstants(report.trace.events);
+  if (JSON.stringify(again) !== JSON.stringify(damageMs)) {
+    throw new Error(`a plan's corruptions acted at [${damageMs.join(', ')}] ms, then at [${again.join(', ')}] ms`);
+  }
+  return { source, report };
+}
+
 export function fuzzProperty(
   profile: FuzzProfile,
   seed: number,
@@ -75,8 +105,7 @@ export function fuzzProperty(
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
-      const source = plan.finish(simSeed, `fuzz/${stem}`);
-      const report = runScenario(scenarioOf(source, `reports/counterexamples/${stem}.yaml`, options.canary));
+      const { source, report } = judgePlan(plan, simSeed, stem, options.canary);
       if (report.verdict === 'pass') return true;
       onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
       return false;

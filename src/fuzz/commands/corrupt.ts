@@ -1,4 +1,8 @@
-/** CorruptCommand: the next segment between two hosts arrives with one byte changed, or cut in half. */
+/**
+ * CorruptCommand: the next segment from one host to another arrives with one byte changed, or cut
+ * in half. It acts whenever that link next carries bytes, maybe never; the plan disarms it at the
+ * heal, and the damage counts as a fault at the instant it acts (src/fuzz/plan.ts).
+ */
 import type { Plan } from '../plan.js';
 import type { PlanCommand } from './command.js';
 
@@ -12,8 +16,7 @@ export class CorruptCommand implements PlanCommand {
     return plan.host(this.a) !== plan.host(this.b);
   }
   run(plan: Plan): void {
-    const between: [string, string] = [plan.host(this.a), plan.host(this.b)];
-    plan.add({ atMs: plan.nowMs, do: this.truncate ? 'truncate' : 'corrupt', between }, 'instant');
+    plan.arm(this.truncate ? 'truncate' : 'corrupt', plan.host(this.a), plan.host(this.b));
   }
   toString(): string {
     return `${this.truncate ? 'truncate' : 'corrupt'}(host ${this.a} -> host ${this.b})`;
