@@ -33,16 +33,14 @@ export interface UserConfig {
 
 export class Directory {
   private readonly users = new Map<string, UserConfig>();
-  /** Local user to remote user to the first friendship configured for them: `friendOf` is asked per queued message. */
-  private readonly friendships = new Map<string, Map<string, FriendConfig>>();
+  /**
+   * Local user to remote user to the first friendship configured for them: `friendOf` is asked per
+   * queued message. Built on the first question, so that a quiet node keeps no second copy.
+   */
+  private friendships: Map<string, Map<string, FriendConfig>> | undefined;
 
   constructor(users: readonly UserConfig[]) {
-    for (const user of users) {
-      this.users.set(user.name, user);
-      const friends = new Map<string, FriendConfig>();
-      for (const friend of user.friends) if (!friends.has(friend.user)) friends.set(friend.user, friend);
-      this.friendships.set(user.name, friends);
-    }
+    for (const user of users) this.users.set(user.name, user);
   }
 
   isLocal(user: string): boolean {
@@ -55,6 +53,14 @@ export class Directory {
 
   /** `remote` as a friend of local user `local`, if they are friends. */
   friendOf(local: string, remote: string): FriendConfig | undefined {
+    if (this.friendships === undefined) {
+      this.friendships = new Map();
+      for (const user of this.users.values()) {
+        const friends = new Map<string, FriendConfig>();
+        for (const friend of user.friends) if (!friends.has(friend.user)) friends.set(friend.user, friend);
+        this.friendships.set(user.name, friends);
+      }
+    }
     return this.friendships.get(local)?.get(remote);
   }
 

@@ -72,8 +72,8 @@ function outboxPrefix(remote: string): string {
  */
 export class Outbox {
   private queue: QueuedMessage[] | undefined;
-  /** Queued messages whose sender no longer friends the remote (asked once each). */
-  private readonly unfriended = new Set<QueuedMessage>();
+  /** Queued messages whose sender no longer friends the remote (asked once each); made on first need. */
+  private unfriended: Set<QueuedMessage> | undefined;
   /** Whether `enqueuedAtMs` never decreases along the queue, so that the expired are a prefix. */
   private ordered = true;
 
@@ -103,7 +103,7 @@ export class Outbox {
   /** Screens `queue[at]`, just placed: its friendship, and whether the queue stays time-ordered. */
   private admitted(queue: readonly QueuedMessage[], at: number): void {
     const message = queue[at] as QueuedMessage;
-    if (!this.friended(message)) this.unfriended.add(message);
+    if (!this.friended(message)) (this.unfriended ??= new Set()).add(message);
     const before = queue[at - 1];
     const after = queue[at + 1];
     if (
@@ -135,7 +135,7 @@ export class Outbox {
     const expired = (m: QueuedMessage): boolean => nowMs - m.enqueuedAtMs >= expiryMs;
     if (!this.ordered) {
       return queue
-        .filter((m) => expired(m) || this.unfriended.has(m))
+        .filter((m) => expired(m) || this.unfriended?.has(m) === true)
         .map((message) => ({ message, expired: expired(message) }));
     }
     const found: { message: QueuedMessage; expired: boolean }[] = [];
@@ -144,7 +144,7 @@ export class Outbox {
       found.push({ message: queue[prefix] as QueuedMessage, expired: true });
       prefix += 1;
     }
-    if (this.unfriended.size === 0) return found;
+    if (this.unfriended === undefined || this.unfriended.size === 0) return found;
     const rest = [...this.unfriended].filter((m) => !expired(m)).sort((a, b) => a.seq - b.seq);
     return [...found, ...rest.map((message) => ({ message, expired: false }))];
   }
@@ -156,7 +156,7 @@ export class Outbox {
     let at = queue.length;
     while (at > 0 && (queue[at - 1] as QueuedMessage).seq > message.seq) at -= 1;
     if (queue[at - 1]?.seq === message.seq) {
-      this.unfriended.delete(queue[at - 1] as QueuedMessage);
+      this.unfriended?.delete(queue[at - 1] as QueuedMessage);
       queue[at - 1] = message;
       at -= 1;
     } else queue.splice(at, 0, message);
@@ -168,7 +168,7 @@ export class Outbox {
     const queue = this.loaded();
     const at = queue.findIndex((m) => m.seq === seq);
     if (at >= 0) {
-      this.unfriended.delete(queue[at] as QueuedMessage);
+      this.unfriended?.delete(queue[at] as QueuedMessage);
       queue.splice(at, 1);
     }
     // Removing keeps a time-ordered queue ordered; an empty one is ordered again.
@@ -197,16 +197,18 @@ function seenKey(to: string, from: string): string {
  * suppression, spec.md §4.3), one durable window per pair, each read from the store once.
  */
 export class SeenIds {
-  private readonly windows = new Map<string, DurableWindow>();
+  /** Made on the first delivery: a quiet node (most of a 100,000-node run) keeps none. */
+  private windows: Map<string, DurableWindow> | undefined;
 
   constructor(private readonly store: DurableStore) {}
 
   private window(to: string, from: string): DurableWindow {
     const key = seenKey(to, from);
-    let window = this.windows.get(key);
+    const windows = (this.windows ??= new Map());
+    let window = windows.get(key);
     if (window === undefined) {
       window = new DurableWindow(this.store, key, seenIdsPerPairMax);
-      this.windows.set(key, window);
+      windows.set(key, window);
     }
     return window;
   }
