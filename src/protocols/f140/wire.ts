@@ -423,19 +423,37 @@ export function encodeResponse(response: ResponseSpec): Uint8Array {
 // ---------------------------------------------------------------------------------------------------
 // Form codec (application/x-www-form-urlencoded).
 
-const unreserved = /[A-Za-z0-9\-._~]/;
+/** Text that percent-encoding leaves as it is (most names and many values): no byte work. */
+const allUnreserved = /^[A-Za-z0-9\-._~]*$/;
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+/** Per ASCII byte, its encoded form: itself when unreserved, `%XX` otherwise. */
+const escaped: readonly string[] = Array.from({ length: 0x80 }, (_, byte) => {
+  const char = String.fromCharCode(byte);
+  return /[A-Za-z0-9\-._~]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+});
 
 function percentEncode(text: string): string {
+  if (allUnreserved.test(text)) return text;
   let out = '';
+  if (isAscii(text)) {
+    // ASCII is its own UTF-8: each character is one byte.
+    for (let i = 0; i < text.length; i++) out += escaped[text.charCodeAt(i)] as string;
+    return out;
+  }
   // TextEncoder turns a lone surrogate into U+FFFD, so this never throws (encodeURIComponent would).
   for (const byte of encoder.encode(text)) {
-    const char = String.fromCharCode(byte);
-    out += byte < 0x80 && unreserved.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out += byte < 0x80 ? (escaped[byte] as string) : `%${byte.toString(16).toUpperCase()}`;
   }
   return out;
 }
 
 function percentDecode(text: string): Result<string, WireError> {
+  // ASCII without `%`: decoding only turns `+` into a space (the UTF-8 of ASCII is itself).
+  if (!text.includes('%') && isAscii(text)) return ok(text.replaceAll('+', ' '));
   const bytes = encoder.encode(text.replaceAll('+', ' '));
   const out = new Uint8Array(bytes.length);
   let n = 0;

@@ -57,6 +57,55 @@ describe('f140: wire: form codec', () => {
     );
   });
 
+  it('encodes and decodes each value as a byte-by-byte reference does, on the fast paths and off them (500 runs)', () => {
+    // The reference: UTF-8 bytes, unreserved ASCII kept, every other byte as %XX; decoding turns `+`
+    // into a space and %XX into a byte, and the bytes must be UTF-8.
+    const referenceEncode = (text: string): string =>
+      [...new TextEncoder().encode(text)]
+        .map((byte) =>
+          byte < 0x80 && /[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte))
+            ? String.fromCharCode(byte)
+            : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+        )
+        .join('');
+    const referenceDecode = (text: string): string | undefined => {
+      const bytes: number[] = [];
+      const plain = new TextEncoder().encode(text.replaceAll('+', ' '));
+      for (let i = 0; i < plain.length; i++) {
+        const hex = String.fromCharCode(plain[i + 1] ?? 0, plain[i + 2] ?? 0);
+        if (plain[i] !== 0x25) bytes.push(plain[i] as number);
+        else if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+        else {
+          bytes.push(parseInt(hex, 16));
+          i += 2;
+        }
+      }
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+      } catch {
+        return undefined;
+      }
+    };
+    const text = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', 'Z', '0', '-', '.', '_', '~'), maxLength: 20 }),
+      fc.string({
+        unit: fc.constantFrom('a', '+', ' ', '%', '2', '1', 'F', '/', '=', '\u00e9', '\ud800'),
+        maxLength: 20,
+      }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
+    fc.assert(
+      fc.property(text, text, (value, raw) => {
+        expect(encodeForm([['a', value]])).toBe(`a=${referenceEncode(value)}`);
+        const safeRaw = raw.replaceAll('&', '').replaceAll('=', '');
+        const decoded = decodeForm(`a=${safeRaw}`);
+        const expected = referenceDecode(safeRaw);
+        expect(decoded.ok ? decoded.value.get('a') : undefined).toBe(expected);
+      }),
+      { numRuns: 500, seed: 20261123 },
+    );
+  });
+
   it('decodes `+` as a space and rejects bad escapes, bad UTF-8 and repeated names', () => {
     expect(decodeForm('a=x+y%21')).toEqual({ ok: true, value: new Map([['a', 'x y!']]) });
     expect(decodeForm('A=1&&b')).toEqual({
