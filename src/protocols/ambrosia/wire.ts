@@ -8,6 +8,7 @@
  * or a `StreamError` (a WireError whose code is the RFC 6120 §4.9.3 condition) inside a Result.
  * Buffers are bounded (`stanzaCharsMax`, `depthMax`).
  */
+import { utf8Bytes } from '../../core/bytes.js';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
@@ -283,9 +284,8 @@ export function writeStreamHeader(attrs: Readonly<Record<string, string>>): stri
 
 export const streamClose = '</stream:stream>';
 
-const encoder = new TextEncoder();
 export function toBytes(text: string): Uint8Array {
-  return encoder.encode(text);
+  return utf8Bytes(text);
 }
 
 // ---- element helpers ----
@@ -374,7 +374,6 @@ export function parseJid(text: string | undefined): Jid | undefined {
 const localForbidden = /["&'/:<>@\s\p{Cc}]/u;
 /** A domainpart label as fedsim's names use it: LDH (RFC 5890's A-labels and plain ASCII names). */
 const domainLabel = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-const utf8 = new TextEncoder();
 
 /**
  * A JID that follows RFC 7622 for the subset fedsim uses (ours: no stringprep/PRECIS mapping, so
@@ -386,7 +385,7 @@ export function validJid(text: string | undefined): Jid | undefined {
   const jid = parseJid(text);
   if (!jid) return undefined;
   const { local, domain, resource } = jid;
-  if ([local, domain, resource].some((part) => utf8.encode(part).length > 1023)) return undefined;
+  if ([local, domain, resource].some((part) => utf8Bytes(part).length > 1023)) return undefined;
   if (localForbidden.test(local)) return undefined;
   if (domain.length > 253 || !domain.split('.').every((label) => domainLabel.test(label))) return undefined;
   if (/\p{Cc}/u.test(resource)) return undefined;

@@ -8,6 +8,7 @@
  * dispatch, a dispatch finishes or sends to clients). It must not decide protocol outcomes itself,
  * and it must never throw on peer input: bad bytes end in a close, a `note` or a `reject` output.
  */
+import { utf8Bytes } from '../../core/bytes.js';
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../actor.js';
 import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
@@ -94,7 +95,7 @@ function isPath(endpoint: Endpoint): endpoint is { readonly path: string } {
 /** The bytes of a `raw` command: `body` framed with its true length, or `hex` unframed. */
 function rawBytes(command: { readonly body?: string; readonly hex?: string }): Uint8Array {
   if (command.body !== undefined) {
-    const body = new TextEncoder().encode(command.body);
+    const body = utf8Bytes(command.body);
     const frame = new Uint8Array(lengthPrefixBytes + body.length);
     new DataView(frame.buffer).setInt32(0, body.length, true);
     frame.set(body, lengthPrefixBytes);

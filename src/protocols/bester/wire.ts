@@ -8,7 +8,7 @@
  * a typed WireError, and the frame decoder refuses a frame longer than `frameBytesMax`.
  */
 import { z } from 'zod';
-import { concatBytes } from '../../core/bytes.js';
+import { concatBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -27,12 +27,11 @@ export const jsonDepthMax = 64;
 /** Bytes in the length prefix. */
 export const lengthPrefixBytes = 4;
 
-const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Encodes one JSON value as a frame: int32 little-endian byte count, then compact JSON. */
 export function encodeFrame(value: unknown): Uint8Array {
-  const body = encoder.encode(JSON.stringify(value));
+  const body = utf8Bytes(JSON.stringify(value));
   const frame = new Uint8Array(lengthPrefixBytes + body.length);
   new DataView(frame.buffer).setInt32(0, body.length, true);
   frame.set(body, lengthPrefixBytes);

@@ -12,6 +12,7 @@
  * only effects are on the store-backed Outbox the node passes in. Local API misuse cannot reach these
  * machines: the node checks user commands before it queues anything.
  */
+import { utf8Bytes } from '../../core/bytes.js';
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { Ms } from '../../core/time.js';
 import { output } from '../actor.js';
@@ -221,7 +222,7 @@ export const peerMachine = setup({
       if (!pending) return;
       const address = context.address();
       const host = 'path' in address ? address.path : `${address.host}:${address.port}`;
-      const body = new TextEncoder().encode(encodeForm(pending.fields));
+      const body = utf8Bytes(encodeForm(pending.fields));
       const bytes = encodeRequest({
         method: 'POST',
         target: servicePath,

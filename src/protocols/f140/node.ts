@@ -8,6 +8,7 @@
  * Rule 2: peer input never throws: a bad request gets the HTTP error spec.md §2.3 names and a close,
  * a bad response counts as a transient failure. Bad user commands get a `reject` (f140.local.*).
  */
+import { utf8Bytes } from '../../core/bytes.js';
 import { startActor, type MachineActor } from '../actor.js';
 import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { commandSchema, type F140Command, type F140Config } from './config.js';
@@ -336,7 +337,7 @@ export class F140Node implements ProtocolNode {
       session.actor.send({ type: 'http.request' });
       for (const output of answer.outputs) this.host.emit(output);
       const close = !keepAlive;
-      const body = encoder.encode(encodeForm(answer.fields));
+      const body = utf8Bytes(encodeForm(answer.fields));
       const bytesOut = encodeResponse({
         status: answer.status,
         headers: [

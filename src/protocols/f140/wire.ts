@@ -8,7 +8,7 @@
  * Rule 2: decoders never throw on peer bytes and never buffer without bound: every failure is a
  * `WireError` inside a Result, and every HTTP failure code maps to the status `httpStatusFor` names.
  */
-import { concatBytes } from '../../core/bytes.js';
+import { concatBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -131,7 +131,6 @@ export const reasonPhrases: Readonly<Record<number, string>> = {
 // ---------------------------------------------------------------------------------------------------
 // Byte helpers.
 
-const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
@@ -411,13 +410,13 @@ function encodeHead(startLine: string, headers: readonly Header[], bodyLength: n
 
 export function encodeRequest(request: RequestSpec): Uint8Array {
   const head = encodeHead(`${request.method} ${request.target} HTTP/1.1`, request.headers, request.body.length);
-  return concatBytes(encoder.encode(head), request.body);
+  return concatBytes(utf8Bytes(head), request.body);
 }
 
 export function encodeResponse(response: ResponseSpec): Uint8Array {
   const reason = reasonPhrases[response.status] ?? 'Unknown';
   const head = encodeHead(`HTTP/1.1 ${response.status} ${reason}`, response.headers, response.body.length);
-  return concatBytes(encoder.encode(head), response.body);
+  return concatBytes(utf8Bytes(head), response.body);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -445,7 +444,7 @@ function percentEncode(text: string): string {
     return out;
   }
   // TextEncoder turns a lone surrogate into U+FFFD, so this never throws (encodeURIComponent would).
-  for (const byte of encoder.encode(text)) {
+  for (const byte of utf8Bytes(text)) {
     out += byte < 0x80 ? (escaped[byte] as string) : `%${byte.toString(16).toUpperCase()}`;
   }
   return out;
@@ -454,7 +453,7 @@ function percentEncode(text: string): string {
 function percentDecode(text: string): Result<string, WireError> {
   // ASCII without `%`: decoding only turns `+` into a space (the UTF-8 of ASCII is itself).
   if (!text.includes('%') && isAscii(text)) return ok(text.replaceAll('+', ' '));
-  const bytes = encoder.encode(text.replaceAll('+', ' '));
+  const bytes = utf8Bytes(text.replaceAll('+', ' '));
   const out = new Uint8Array(bytes.length);
   let n = 0;
   for (let i = 0; i < bytes.length; i++) {

@@ -6,7 +6,7 @@
  * Pure: encoders build bytes, decoders return a Result and never throw on peer input. This
  * module must not know about connections, keys or lookups; it only checks shape and syntax.
  */
-import { concatBytes } from '../../core/bytes.js';
+import { concatBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -193,7 +193,6 @@ export function matchesPattern(pattern: string, address: string): boolean {
 
 // ---- encoding ----------------------------------------------------------------------------------
 
-const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Whether `text` holds a C0 control character or DEL, other than tab and the ones in `allowed`. */
@@ -298,7 +297,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
   const text = frameFields(frame)
     .map(([key, value]) => `${key}: ${escapeValue(value)}\n`)
     .join('');
-  return encoder.encode(`${text}\n`);
+  return utf8Bytes(`${text}\n`);
 }
 
 // ---- decoding ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
  * Pure. It must not throw on peer input: every decoder returns a Result holding a typed WireError.
  * It must not buffer without bound: `FrameDecoder` holds at most one frame of `payloadBytesMax`.
  */
-import { concatBytes } from '../../core/bytes.js';
+import { concatBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -101,7 +101,6 @@ const typeByCode = new Map<number, PayloadType>(
   Object.entries(payloadTypeCode).map(([name, code]) => [code, name as PayloadType]),
 );
 
-const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Appends big-endian fields to a growing buffer. */
@@ -137,7 +136,7 @@ class Writer {
     return this;
   }
   string(text: string): this {
-    return this.binary(utf8Encoder.encode(text));
+    return this.binary(utf8Bytes(text));
   }
   bytes(): Uint8Array {
     return this.buffer.slice(0, this.at);
