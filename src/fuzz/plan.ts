@@ -8,7 +8,8 @@
  * is a scenario file by construction.
  *
  * A `corrupt` or `truncate` step arms a fault that acts on the next bytes sent on that link, which
- * may be much later or never; the plan cannot know when. The damage is a fault at the instant it
+ * may be much later; the plan cannot know when. It is armed on a link that carries traffic
+ * (`trafficLinks`), and `close` makes that link carry bytes again at the heal, so it acts by then. The damage is a fault at the instant it
  * acts, and `scenario` takes those instants (`damageInstants` reads them from a run of the same
  * steps, which do not depend on them), so the promise around the damage is the same as around any
  * other instant fault.
@@ -47,6 +48,13 @@ export class Plan {
   /** Links (one direction, `a>b`) a corruption or truncation was armed on: it may not have acted yet. */
   readonly corrupting = new Map<string, readonly [string, string]>();
   private readonly marks: FaultMark[] = [];
+  /**
+   * Links (`a>b`, among the fault hosts) that the sends so far of the pairs that send again at
+   * the heal (the first `probesMax` pairs that talked) carry bytes on, in order of first use.
+   */
+  private readonly carrying = new Map<string, readonly [string, string]>();
+  /** The pairs of users (`from>to`) that talked, in order. */
+  private readonly talkedPairs = new Set<string>();
   /** Set by `close`: when everything healed, and whether any fault was planned at all. */
   private closed: { readonly healMs: number; readonly anyFault: boolean } | undefined;
 
@@ -92,8 +100,53 @@ export class Plan {
     this.add({ atMs: this.nowMs, do: mode, between: [a, b] });
   }
 
+  /**
+   * The links a corruption may be armed on so that it acts: those the plan's sends so far carry
+   * bytes on, or, before the first send, those some pair of users would use. In a fixed order (of
+   * first use; then of the topology's users), so that a command's index picks the same link every
+   * time. Each such link carries bytes again at the heal, at the latest, while the corruption is
+   * still armed: the pairs that talked send once more, and a pair that uses the link if none of
+   * them does (`close`).
+   */
+  trafficLinks(): readonly (readonly [string, string])[] {
+    if (this.carrying.size > 0) return [...this.carrying.values()];
+    return [...this.possibleLinks().values()];
+  }
+
+  /** Every link some pair of users would use, by key, in the order of the topology's users. */
+  private possibleLinks(): Map<string, readonly [string, string]> {
+    const links = new Map<string, readonly [string, string]>();
+    for (const from of this.topology.users) for (const to of this.topology.users) this.linksOf(from, to, links);
+    return links;
+  }
+
+  /** The first pair of users (in the topology's order) whose messages carry bytes on `link`. */
+  private pairUsing(link: string): readonly [FuzzUser, FuzzUser] | undefined {
+    for (const from of this.topology.users) {
+      for (const to of this.topology.users) {
+        const links = new Map<string, readonly [string, string]>();
+        this.linksOf(from, to, links);
+        if (links.has(link)) return [from, to];
+      }
+    }
+    return undefined;
+  }
+
+  /** Adds the fault-host links a message from `from` to `to` carries bytes on to `into`. */
+  private linksOf(from: FuzzUser, to: FuzzUser, into: Map<string, readonly [string, string]>): void {
+    const hosts = this.topology.hosts;
+    for (const [a, b] of this.profile.links(this.topology, from, to)) {
+      if (a !== b && hosts.includes(a) && hosts.includes(b) && !into.has(`${a}>${b}`)) into.set(`${a}>${b}`, [a, b]);
+    }
+  }
+
   send(from: FuzzUser, to: FuzzUser): void {
     const body = `m${this.sends.length + 1}`;
+    const pair = `${from.address}>${to.address}`;
+    if (this.talkedPairs.has(pair) || this.talkedPairs.size < probesMax) {
+      this.talkedPairs.add(pair);
+      this.linksOf(from, to, this.carrying);
+    }
     this.add(this.profile.send(this.topology, from, to, body, this.nowMs));
     this.sends.push({ atMs: this.nowMs, from, to, body, accepted: !this.crashed.has(from.node) });
   }
@@ -127,10 +180,15 @@ export class Plan {
     for (const pair of this.partitioned.values()) this.add({ atMs: healMs, do: 'heal', between: [...pair] }, 'end');
     for (const pair of this.clogged.values()) this.add({ atMs: healMs, do: 'unclog', between: [...pair] }, 'end');
     for (const node of this.crashed) this.add({ atMs: healMs, do: 'restart', node }, 'end');
+    // A node restarted at the heal is up again over its durable store, as after a `restart`
+    // command: what its users send from now on is taken, and promised like anyone's (what it lost
+    // with its volatile state was sent before, when it was down or within the crash's window).
+    this.crashed.clear();
     const { settleMs, withinMs } = this.profile.delivery;
     const pairs = new Map<string, PlannedSend>();
     for (const send of this.sends) pairs.set(`${send.from.address}>${send.to.address}`, send);
-    const talked = [...pairs.values()].slice(0, probesMax);
+    // The first `probesMax` pairs: the ones whose links `trafficLinks` offers a corruption.
+    const talked: { readonly from: FuzzUser; readonly to: FuzzUser }[] = [...pairs.values()].slice(0, probesMax);
     let cleanMs = healMs;
     if (this.corrupting.size > 0) {
       // A corruption still armed acts on the next bytes on its link, which may be the closing
@@ -139,7 +197,22 @@ export class Plan {
       // once those exchanges are over. A disarm is no fault edge: it changes nothing if the
       // corruption acted, and drops one that never did; damage is a mark at the instant it acts.
       this.nowMs = healMs;
-      for (const send of talked) this.send(send.from, send.to);
+      const covered = new Map<string, readonly [string, string]>();
+      for (const send of talked) {
+        this.linksOf(send.from, send.to, covered);
+        this.send(send.from, send.to);
+      }
+      // A corruption armed before the plan's first send, on a link that no pair that talked uses:
+      // a pair that uses it sends too, and talks again at the close like the others.
+      for (const key of this.corrupting.keys()) {
+        if (covered.has(key)) continue;
+        const pair = this.pairUsing(key);
+        if (pair === undefined) continue;
+        const [from, to] = pair;
+        this.linksOf(from, to, covered);
+        this.send(from, to);
+        talked.push({ from, to });
+      }
       cleanMs = healMs + withinMs;
       for (const pair of this.corrupting.values()) this.add({ atMs: cleanMs, do: 'disarm', between: [...pair] });
     }

@@ -41,6 +41,13 @@ export interface FuzzProfile {
   readonly topology: fc.Arbitrary<Topology>;
   /** The step that makes `from` send `body` to `to` at `atMs`. */
   send(topology: Topology, from: FuzzUser, to: FuzzUser, body: string, atMs: number): Step;
+  /**
+   * The links (`[a, b]`: bytes from host `a` to host `b`) that carry bytes when `from` sends to
+   * `to` on a quiet network: the message, each hop it is relayed over, and their answers. The
+   * plan keeps those among `topology.hosts`; a corruption is drawn among the links the plan's
+   * sends use, so that it acts on traffic (src/fuzz/commands/corrupt.ts).
+   */
+  links(topology: Topology, from: FuzzUser, to: FuzzUser): readonly (readonly [string, string])[];
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

@@ -83,20 +83,32 @@ describe('fuzz: a corruption is a fault when it acts', () => {
   });
 
   it('a disarm drops a corruption that has not acted, and says so in the trace', () => {
-    const plan = new Plan(solecProfile, topology);
-    plan.arm('truncate', 's1.test', 'u1-s1.test');
+    // The fuzzer arms only links that carry traffic (test/fuzz/corrupt-target.test.ts); armed by
+    // hand on a link no message uses (client to client), a corruption never acts.
+    const plan = new Plan(solecProfile, {
+      ...topology,
+      nodes: {
+        ...topology.nodes,
+        'u2-s1.test': { config: { role: 'client', server: 's1.test', username: 'u2', password: 'pw-u2' } },
+      },
+      users: [...topology.users, { address: 'u2@s1.test', node: 'u2-s1.test' }],
+      hosts: [...topology.hosts, 'u2-s1.test'],
+    });
+    plan.arm('truncate', 'u1-s1.test', 'u2-s1.test');
     const { source, report } = judgePlan(plan, 0, 'solec-idle');
-    // No message was sent, so nothing is sent at the heal either (501 ms); the login is SOLEC's
-    // `afterHeal`, half a settle before the (here absent) closing messages.
+    // No message was sent, and no pair uses the link, so nothing is sent at the heal either
+    // (501 ms); the logins are SOLEC's `afterHeal`, half a settle before the (here absent)
+    // closing messages.
     expect(source.steps?.map((step) => `${step.atMs} ${step.do}`)).toEqual([
       '500 truncate',
       '2501 disarm',
       '5501 command',
+      '5501 command',
     ]);
     const faults = report.trace.events.filter((event) => event.kind === 'fault');
     expect(faults.map((event) => ({ atMs: event.atMs, phase: event.phase, detail: event.detail }))).toEqual([
-      { atMs: 500, phase: 'begin', detail: { between: ['s1.test', 'u1-s1.test'] } },
-      { atMs: 2501, phase: 'end', detail: { between: ['s1.test', 'u1-s1.test'], disarmed: true } },
+      { atMs: 500, phase: 'begin', detail: { between: ['u1-s1.test', 'u2-s1.test'] } },
+      { atMs: 2501, phase: 'end', detail: { between: ['u1-s1.test', 'u2-s1.test'], disarmed: true } },
     ]);
     expect(damageInstants(report.trace.events)).toEqual([]);
   });

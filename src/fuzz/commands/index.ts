@@ -39,7 +39,7 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     index.map((i) => new CrashCommand(i)),
     index.map((i) => new RestartCommand(i)),
     fc.tuple(index, fc.integer({ min: -2_000, max: 2_000 })).map(([i, ms]) => new SkewCommand(i, ms)),
-    fc.tuple(index, index, fc.boolean()).map(([a, b, truncate]) => new CorruptCommand(a, b, truncate)),
+    fc.tuple(index, fc.boolean()).map(([link, truncate]) => new CorruptCommand(link, truncate)),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).

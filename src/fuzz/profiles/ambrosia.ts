@@ -54,6 +54,8 @@ const topology: fc.Arbitrary<Topology> = fc
     };
   });
 
+const gateway = 'gw.test';
+
 export const ambrosiaProfile: FuzzProfile = {
   protocol: 'ambrosia',
   topology,
@@ -63,6 +65,19 @@ export const ambrosiaProfile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', to: to.address, body, id: body },
   }),
+  // The sender's stream to the gateway, the component stream of whichever service takes the
+  // stanza (round robin, so any of them), and the recipient's stream; stream management acks
+  // flow back on each (spec.md §3, §4.8).
+  links: (topology, from, to) => {
+    const services = Object.entries(topology.nodes)
+      .filter(([, node]) => (node.config as { role?: string }).role === 'service')
+      .map(([id]) => id);
+    const clients = from.node === to.node ? [from.node] : [from.node, to.node];
+    return [...clients, ...services].flatMap((host): [string, string][] => [
+      [host, gateway],
+      [gateway, host],
+    ]);
+  },
   promises: () => true,
   delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
   startMs: 500,

@@ -83,6 +83,10 @@ export const besterProfile: FuzzProfile = {
       command: { type: 'send', messageType, id: body, data: { to: to.address, text: body } },
     };
   },
+  // Client links are not fault hosts (see `hosts`), so only the forward between servers counts:
+  // one frame from the sender's server to the recipient's, with no answer (spec.md §4).
+  links: (_topology, from, to) =>
+    serverOf(from) === serverOf(to) ? [] : [[`${serverOf(from)}.test`, `${serverOf(to)}.test`]],
   promises: () => true,
   deliveredBody: (to, body) => JSON.stringify({ to: to.address, text: body }),
   delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },

@@ -86,6 +86,15 @@ export const f140Profile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', from: from.address, to: to.address, text: body },
   }),
+  // A message to a friend on another node is one exchange between the two nodes (both ways); a
+  // stranger's message is refused at the sender, and a local one never leaves the node.
+  links: (topology, from, to) =>
+    from.node === to.node || !friendsOf(topology, from).has(to.address)
+      ? []
+      : [
+          [from.node, to.node],
+          [to.node, from.node],
+        ],
   promises: (topology, from, to) => friendsOf(topology, from).has(to.address),
   delivery: { durable: true, settleMs: 6_000, withinMs: 3_000 },
   startMs: 100,

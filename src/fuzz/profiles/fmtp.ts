@@ -39,6 +39,15 @@ export const fmtpProfile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', from: from.address, to: to.address, body },
   }),
+  // Across domains, the sender's server relays to the recipient's on one connection (handshake,
+  // MESSAGE and answer: both ways); within a domain the home server delivers itself (spec.md §8).
+  links: (_topology, from, to) =>
+    from.node === to.node
+      ? []
+      : [
+          [from.node, to.node],
+          [to.node, from.node],
+        ],
   promises: () => true,
   delivery: { durable: false, settleMs: 6_000, withinMs: 3_000 },
   startMs: 100,

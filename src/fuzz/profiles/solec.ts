@@ -33,6 +33,11 @@ const topology: fc.Arbitrary<Topology> = fc
     return { nodes, dns: [], network, users, hosts: [...servers, ...clients], crashable: clients };
   });
 
+/** The server a SOLEC user belongs to: the domain of `u<k>@s<i>.test`. */
+function serverOf(user: FuzzUser): string {
+  return user.address.slice(user.address.indexOf('@') + 1);
+}
+
 export const solecProfile: FuzzProfile = {
   protocol: 'solec',
   topology,
@@ -42,6 +47,19 @@ export const solecProfile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', to: to.address, body },
   }),
+  // The client's Message to its server and the Success back; across servers the relay and its
+  // answer (spec.md §5); then the push to the recipient's client, which sends nothing back.
+  links: (_topology, from, to) => {
+    const source = serverOf(from);
+    const target = serverOf(to);
+    const links: [string, string][] = [
+      [from.node, source],
+      [source, from.node],
+    ];
+    if (source !== target) links.push([source, target], [target, source]);
+    links.push([target, to.node]);
+    return links;
+  },
   promises: () => true,
   afterHeal: (topology, atMs) =>
     topology.users.map((user) => ({ atMs, do: 'command', node: user.node, command: { type: 'login' } })),
