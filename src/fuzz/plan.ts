@@ -9,10 +9,10 @@
  *
  * A `corrupt` or `truncate` step arms a fault that acts on the next bytes sent on that link, which
  * may be much later; the plan cannot know when. It is armed on a link that carries traffic
- * (`trafficLinks`), and `close` makes that link carry bytes again at the heal, so it acts by then. The damage is a fault at the instant it
- * acts, and `scenario` takes those instants (`damageInstants` reads them from a run of the same
- * steps, which do not depend on them), so the promise around the damage is the same as around any
- * other instant fault.
+ * (`trafficLinks`), and `close` makes that link carry bytes again at the heal, so it acts by then.
+ * The damage is a fault at the instant it acts, and `scenario` takes those instants
+ * (`damageInstants` reads them from a run of the same steps, which do not depend on them), so the
+ * promise around the damage is the same as around any other instant fault.
  *
  * Must not: read a clock or a random source; everything comes from fast-check's draws.
  */
