@@ -5,7 +5,7 @@
 // binary search, a stale cache entry, a misplaced insert or a prefix scan over a queue whose times
 // run backwards makes a listing differ.
 // Method: fast-check command sequences (put, overwrite, delete, list by prefix; add, remove,
-// reopen, stale with queue times that sometimes run backwards) against the naive reference, fixed
+// reopen, stale and head with queue times that sometimes run backwards) against the naive reference, fixed
 // seeds and run counts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +110,11 @@ describe('F140 outbox', () => {
               .filter((m) => op.nowMs - m.enqueuedAtMs >= expiryMs || !friended(m))
               .map((m) => ({ message: m, expired: op.nowMs - m.enqueuedAtMs >= expiryMs }));
             expect(outbox.stale(op.nowMs, expiryMs)).toEqual(expected);
+            // And the head: the first message that is neither.
+            const head = new Outbox(store, remote, friended)
+              .all()
+              .find((m) => op.nowMs - m.enqueuedAtMs < expiryMs && friended(m));
+            expect(outbox.head(op.nowMs, expiryMs)).toEqual(head);
           }
           const fresh = new Outbox(store, remote, friended).all();
           expect(outbox.all()).toEqual(fresh);

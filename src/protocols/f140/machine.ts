@@ -91,18 +91,9 @@ export function backoffMs(attempt: number, timing: PeerTiming): Ms {
   return Math.min(timing.retryMsMax, timing.retryMsBase * 2 ** Math.min(30, Math.max(0, attempt - 1)));
 }
 
-/**
- * The first queued message that can still go: inside its expiry window and from a user who still
- * friends the remote. Reads the outbox in order and stops at the first, rather than parsing a
- * whole backlog for its head.
- */
+/** The first queued message that can still go (the outbox knows expiry and friendship: `Outbox.head`). */
 function headDeliverable(context: PeerContext): QueuedMessage | undefined {
-  const nowMs = context.now();
-  for (const m of context.outbox.entries()) {
-    if (nowMs - m.enqueuedAtMs < context.timing.queueExpiryMs && context.directory.friendOf(m.from, m.to) !== undefined)
-      return m;
-  }
-  return undefined;
+  return context.outbox.head(context.now(), context.timing.queueExpiryMs);
 }
 
 /**

@@ -127,6 +127,14 @@ export class Outbox {
   }
 
   /**
+   * The first queued message that can still go: not expired (queued less than `expiryMs` before
+   * `nowMs`) and from a sender who still friends the remote. Stops at the first.
+   */
+  head(nowMs: Ms, expiryMs: Ms): QueuedMessage | undefined {
+    return this.loaded().find((m) => nowMs - m.enqueuedAtMs < expiryMs && this.unfriended?.has(m) !== true);
+  }
+
+  /**
    * The queued messages that cannot go any more, in queue order: expired (queued `expiryMs` or
    * longer before `nowMs`) or from a sender who no longer friends the remote.
    */
