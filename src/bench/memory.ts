@@ -76,7 +76,14 @@ export function memoryInChild(count: number): MemoryFigure {
   const self = fileURLToPath(import.meta.url);
   const child = spawnSync(
     process.execPath,
-    ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', self, String(count)],
+    // From the sources this module is TypeScript and needs tsx; from the command's build it is not.
+    [
+      '--expose-gc',
+      '--max-old-space-size=4096',
+      ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []),
+      self,
+      String(count),
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   if (child.status !== 0) throw new Error(`memory child failed: ${child.stderr}`);

@@ -7,19 +7,33 @@
  * It listens on 127.0.0.1 unless told otherwise, serves only files under viz/dist plus the one
  * trace it was given, and never writes anything but viz/dist.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { access, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, extname, join, normalize, sep } from 'node:path';
+import { basename, dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import { exportMermaid } from '../trace/export-mermaid.js';
 import { exportShiviz } from '../trace/export-shiviz.js';
 import { readTrace } from '../trace/reader.js';
 
-export const vizDirectory = fileURLToPath(new URL('../../viz/', import.meta.url));
+/**
+ * The viewer's sources: `viz/` in the project, found above this module, which runs from `src/cli/`
+ * or from the fedsim command's build under `dist/<key>/cli/` (bin/build.mjs).
+ */
+function findVizDirectory(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'viz', 'vite.config.ts'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no viz/ directory above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return join(dir, 'viz');
+}
+
+export const vizDirectory = findVizDirectory();
 export const vizDistDirectory = join(vizDirectory, 'dist');
 
 const contentTypes: Readonly<Record<string, string>> = {

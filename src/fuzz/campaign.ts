@@ -1,8 +1,8 @@
 /**
  * A fuzz campaign: the runs of one shard, inline or across worker threads, reported one by one
  * to the caller (the CLI draws progress from them and decides when the time budget is spent).
- * Workers start from worker-entry.mjs, which registers tsx in the thread, so `fedsim fuzz` needs
- * no build step.
+ * Workers start from worker-entry.mjs, which runs the compiled worker beside it (the fedsim
+ * command's build, bin/build.mjs) or, from the sources, registers tsx in the thread.
  *
  * Must not: read a clock. Wall time belongs to the CLI; `shouldStop` is how it stops a campaign.
  */

@@ -1,7 +1,14 @@
-// The entry of a fuzz worker thread: registers tsx in this thread (a worker does not inherit the
-// parent's loader hooks), then runs the TypeScript worker. Plain JavaScript, so that it loads
-// before any TypeScript support is in place.
-import { register } from 'tsx/esm/api';
+// The entry of a fuzz worker thread. Plain JavaScript, so that it loads before any TypeScript
+// support is in place. From a build (bin/build.mjs) the compiled worker sits beside it; from the
+// sources (tests), it registers tsx in this thread (a worker does not inherit the parent's
+// loader hooks) and runs the TypeScript worker.
+import { existsSync } from 'node:fs';
 
-register();
-await import('./worker.ts');
+if (existsSync(new URL('./worker.js', import.meta.url))) {
+  process.setSourceMapsEnabled(true);
+  await import(new URL('./worker.js', import.meta.url).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./worker.ts');
+}

@@ -82,7 +82,7 @@ describe('conformance: real sockets (RealHost on loopback)', () => {
   });
 
   it('fedsim conform exits 2 on bad usage', () => {
-    // One child process (each costs seconds of tsx start-up): a URL of the wrong scheme for F140.
+    // One child process (each costs a second or more of start-up): a URL of the wrong scheme for F140.
     expect(fedsim('conform', 'f140', '--target', 'tcp://127.0.0.1:1').code).toBe(2);
   });
 });

@@ -23,7 +23,7 @@ import { RealHost } from '../../../src/real/host.js';
 
 /** Per operation: generous for a slow machine, short enough that a hang fails fast. */
 const stepMs = 5_000;
-/** The child process compiles the CLI with tsx first. */
+/** The child process may build the CLI first (bin/build.mjs), then loads it. */
 const childStartMs = 30_000;
 
 const accounts = [

@@ -30,7 +30,7 @@ import { root } from '../../support/fedsim.js';
 
 /** Per operation: generous for loopback on a loaded machine; a hang fails fast instead of waiting. */
 const stepMs = 5_000;
-/** Each child process compiles the CLI with tsx before it listens. */
+/** Each child process may build the CLI (bin/build.mjs) and loads it before it listens. */
 const childStartMs = 30_000;
 /** The server's handler timeout (the spec.md §4 default); a refused handler must answer well within it. */
 const handlerTimeoutMs = 5_000;

@@ -271,7 +271,7 @@ describe('f140: fedsim serve f140 (child process)', () => {
       let stderr = '';
       started.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const port = await new Promise<number>((resolve, reject) => {
-        // tsx compiles the sources on first start, so this wait is longer than one socket operation.
+        // The CLI may build the sources on first start, so this wait is longer than one socket operation.
         const timer = setTimeout(() => reject(new Error(`no port in 30 s; stderr: ${stderr}`)), 30_000);
         started.stdout?.on('data', (chunk: Buffer) => {
           stdout += chunk.toString();

@@ -38,7 +38,7 @@ const serverKey = (zone[0]?.value ?? '').replace(/^.*p=/, '');
 
 /** Per operation: generous for a slow machine, short enough that a hang fails fast. */
 const stepMs = 5_000;
-/** The child process compiles the CLI with tsx first. */
+/** The child process may build the CLI first (bin/build.mjs), then loads it. */
 const childStartMs = 30_000;
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -251,7 +251,7 @@ describe('solec: fedsim serve (child process)', () => {
           );
         }),
         'fedsim serve prints its port',
-        // Starting tsx in a child takes a few seconds on a slow machine.
+        // Starting the CLI in a child (a build first, when the sources changed) takes seconds on a slow machine.
         20_000,
       );
       client = await login(port, 'bob', 'pb');

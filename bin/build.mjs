@@ -1,0 +1,99 @@
+// Compiles src/ to plain JavaScript under dist/ for the fedsim command, once per state of the
+// sources, with esbuild (one module per file, no bundling, inline source maps).
+//
+// Why not run the sources through tsx, as tests and scratch scripts do: tsx compiles with
+// esbuild's keepNames, which wraps every function expression in a `__name(fn, "name")` call that
+// runs `Object.defineProperty` each time the closure is created. The simulator creates closures
+// per event (scheduled callbacks, action arguments), so under tsx a run pays for one
+// `defineProperty` per closure: protocol runs are about a third slower (docs/performance.md).
+// Without bundling or minifying nothing is renamed, so function names are the same either way.
+//
+// A build is keyed by every source file's path, size and modification time. It is written to a
+// temporary directory and renamed into place, so fedsim commands started at the same moment (the
+// tests start many) share one complete build and never see half of one.
+import { build, version as esbuildVersion } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** Bumped when the build's options change, so that older builds are not reused. */
+const buildFormat = 1;
+
+/** Builds older than this, beyond the newest few, are removed when a new build is made. */
+const pruneAfterMs = 10 * 60 * 1000;
+const keepBuilds = 3;
+
+/** Distinguishes the temporary directories of builds made at once in one process. */
+let builds = 0;
+
+function sourceFiles(srcDir) {
+  return readdirSync(srcDir, { recursive: true })
+    .map((name) => String(name))
+    .filter((name) => name.endsWith('.ts') || name.endsWith('.mjs'))
+    .sort();
+}
+
+/** The build's key: a digest of every source file's path, size and modification time. */
+export function buildKey(srcDir) {
+  const hash = createHash('sha256');
+  hash.update(`${buildFormat}\0${esbuildVersion}\0${process.version}\n`);
+  for (const name of sourceFiles(srcDir)) {
+    const stat = statSync(join(srcDir, name));
+    hash.update(`${name.split(sep).join('/')}\0${stat.size}\0${stat.mtimeMs}\n`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Makes sure `distDir/<key>` holds the compiled sources of `srcDir` as they are now, and returns
+ * that directory (it mirrors src/: `cli/main.js`, `fuzz/worker-entry.mjs`, ...).
+ */
+export async function ensureBuilt({ srcDir = join(root, 'src'), distDir = join(root, 'dist') } = {}) {
+  const key = buildKey(srcDir);
+  const target = join(distDir, key);
+  if (existsSync(target)) return target;
+  mkdirSync(distDir, { recursive: true });
+  const temporary = join(distDir, `.tmp-${process.pid}-${(builds += 1)}-${key}`);
+  rmSync(temporary, { recursive: true, force: true });
+  const files = sourceFiles(srcDir);
+  await build({
+    entryPoints: files.filter((name) => name.endsWith('.ts')).map((name) => join(srcDir, name)),
+    outdir: temporary,
+    outbase: srcDir,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'error',
+  });
+  // Plain JavaScript entries (the fuzz worker's) are copied as they are.
+  for (const name of files.filter((file) => file.endsWith('.mjs'))) {
+    copyFileSync(join(srcDir, name), join(temporary, name));
+  }
+  writeFileSync(join(temporary, 'BUILD'), `fedsim build ${key} of ${relative(root, srcDir) || '.'}\n`);
+  try {
+    renameSync(temporary, target);
+  } catch (error) {
+    // Another fedsim command made the same build first: use theirs.
+    rmSync(temporary, { recursive: true, force: true });
+    if (!existsSync(target)) throw error;
+    return target;
+  }
+  prune(distDir, key);
+  return target;
+}
+
+/** Removes old builds: all but the newest `keepBuilds`, and only those not touched for a while. */
+function prune(distDir, current) {
+  const now = Date.now();
+  const builds = readdirSync(distDir)
+    .filter((name) => /^[0-9a-f]{16}$/.test(name) && name !== current)
+    .map((name) => ({ name, mtimeMs: statSync(join(distDir, name)).mtimeMs }))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const old of builds.slice(keepBuilds - 1)) {
+    if (now - old.mtimeMs > pruneAfterMs) rmSync(join(distDir, old.name), { recursive: true, force: true });
+  }
+}
