@@ -69,6 +69,7 @@ export function authenticDelivery(name: string, sentBy: SentBy, context: Invaria
   const written = (value: string) => damaged.some((damage) => writtenBy(damage, value));
   return {
     name,
+    kinds: ['command', 'send', 'receive', 'deliver'],
     observe(event: TraceEvent) {
       if (event.kind === 'command') {
         sent.push(...sentBy(event.command, nodes.get(event.node)));

@@ -38,6 +38,7 @@ export function friendsOnly(context: InvariantContext): Invariant {
   const friends = friendsByNode(context);
   return {
     name: 'f140.friendsOnly',
+    kinds: ['deliver'],
     observe(event: TraceEvent) {
       if (event.kind !== 'deliver') return undefined;
       const users = friends.get(event.node);

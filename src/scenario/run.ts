@@ -182,6 +182,8 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
         name,
         invariant: {
           name,
+          // The schema makes `kind` a string; one that names no event kind matches nothing anyway.
+          kinds: [pattern['kind'] as TraceEvent['kind']],
           observe: (event) =>
             event.kind !== 'check' && eventMatches(event, pattern) ? `event #${event.seq} at ${event.node}` : undefined,
         },
@@ -191,16 +193,22 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   }
   if (!explicit.has('nodeNeverThrows'))
     safety.push({ name: 'always nodeNeverThrows', invariant: nodeNeverThrows(), failed: false });
+  // One observer for them all, of the kinds they read (every kind if one does not say).
+  const kinds = safety.every((entry) => entry.invariant.kinds !== undefined)
+    ? [...new Set(safety.flatMap((entry) => entry.invariant.kinds ?? []))]
+    : undefined;
   trace.observe((event) => {
     for (const entry of safety) {
       if (entry.failed) continue;
+      const wanted = entry.invariant.kinds;
+      if (wanted !== undefined && !wanted.includes(event.kind)) continue;
       const violation = entry.invariant.observe(event);
       if (violation !== undefined) {
         entry.failed = true;
         fail(entry.name, violation);
       }
     }
-  });
+  }, kinds);
 
   // Liveness: checked at each deadline, after everything else at that instant.
   const unchecked = new Set<Expectation>();

@@ -374,9 +374,9 @@ export class World {
         this.sim.after(Math.max(0, Math.round(timeoutMs)), rank.timer, () => {
           if (!runtime.alive || runtime.incarnation !== incarnation) return;
           // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
-          if (this.trace.detailed) {
+          if (this.trace.wants('timer')) {
             this.record(runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
-          } else this.trace.skip();
+          } else this.trace.skip(runtime.spec.id);
           this.guard(runtime, fn);
         }),
       clearTimeout: (handle) => this.sim.cancel(handle as ReturnType<Simulator['at']>),
@@ -584,7 +584,7 @@ export class World {
     // Payloads (base64, and the protocol's decoding) are built only when the trace reads them. The
     // decoding is worked out once, so that the send and its receive show the same thing.
     let described = decoded;
-    if (this.trace.detailed) {
+    if (this.trace.wants('send')) {
       described = decoded ?? runtime.spec.protocol.describe?.(bytes);
       this.record(runtime.spec.id, {
         kind: 'send',
@@ -594,7 +594,7 @@ export class World {
         to,
         payload: payloadOf(bytes, described),
       });
-    } else this.trace.skip();
+    } else this.trace.skip(runtime.spec.id);
     const segment: Segment = {
       msg,
       bytes,
@@ -661,7 +661,7 @@ export class World {
         this.input(target, peer.incarnation, { kind: 'conn.closed', conn: peer.conn, reason: 'closed' });
         return;
       }
-      if (this.trace.detailed) {
+      if (this.trace.wants('receive')) {
         this.record(target.spec.id, {
           kind: 'receive',
           msg: segment.msg,
@@ -671,7 +671,7 @@ export class World {
           sentLamport: segment.sentLamport,
           payload: payloadOf(bytes, corrupted ? target.spec.protocol.describe?.(bytes) : segment.decoded),
         });
-      } else this.trace.skip();
+      } else this.trace.skip(target.spec.id, segment.sentLamport);
       this.input(target, peer.incarnation, { kind: 'conn.data', conn: peer.conn, bytes });
     });
   }
@@ -736,7 +736,7 @@ export class World {
     const targetHost = this.resolveHost(target.host);
     const receiver = targetHost === undefined ? undefined : this.listenerOn(targetHost, `tcp:${target.port}`);
     const to = receiver?.spec.id ?? `${target.host}:${target.port}`;
-    if (this.trace.detailed) {
+    if (this.trace.wants('send')) {
       this.record(from, {
         kind: 'send',
         msg,
@@ -744,7 +744,7 @@ export class World {
         to,
         payload: payloadOf(bytes, decoded ?? runtime.spec.protocol.describe?.(bytes)),
       });
-    } else this.trace.skip();
+    } else this.trace.skip(from);
     if (targetHost === undefined) return this.drop(msg, to, 'unresolved');
     const sentLamport = this.trace.lamportOf(from);
     const link = targetHost === runtime.hostName ? undefined : this.link(runtime.hostName, targetHost);
@@ -765,7 +765,7 @@ export class World {
           const listener = this.listenerOn(targetHost, `tcp:${target.port}`);
           if (!listener) return this.drop(msg, to, 'no-listener');
           if (copy > 0) this.record(listener.spec.id, { kind: 'duplicate', msg, to: listener.spec.id });
-          if (this.trace.detailed) {
+          if (this.trace.wants('receive')) {
             this.record(listener.spec.id, {
               kind: 'receive',
               msg,
@@ -774,7 +774,7 @@ export class World {
               sentLamport,
               payload: payloadOf(payload, corrupted ? listener.spec.protocol.describe?.(payload) : decoded),
             });
-          } else this.trace.skip();
+          } else this.trace.skip(listener.spec.id, sentLamport);
           this.input(listener, listener.incarnation, { kind: 'datagram', source, port: target.port, bytes: payload });
         });
       }
@@ -904,8 +904,7 @@ export class World {
   }
 
   private record(node: string, body: TraceEventBody): void {
-    if (this.trace.detailed) this.trace.record(this.sim.nowMs, node, body);
-    else this.trace.skip();
+    this.trace.record(this.sim.nowMs, node, body);
   }
 
   private beginSpan(key: string, fault: string, detail: Record<string, unknown>): void {

@@ -26,8 +26,9 @@ export interface RecorderOptions {
   /** Keep the event objects in memory (for checkers and tests that read them back). @defaultValue true */
   readonly keepEvents?: boolean;
   /**
-   * Hash the lines for the end line's sha256. With hashing off, no lines or events kept and no
-   * observer, recording is off: events are only counted (bench runs). @defaultValue true
+   * Hash the lines for the end line's sha256. With hashing off, and no lines or events kept,
+   * only the kinds observers ask for are built; with no observer either, recording is off and
+   * events are only counted (bench runs). @defaultValue true
    */
   readonly hash?: boolean;
 }
@@ -49,7 +50,11 @@ export class TraceRecorder {
   readonly events: TraceEvent[] = [];
   private readonly hash: Hash = createHash('sha256');
   private readonly lamports = new Map<string, number>();
-  private readonly observers: TraceObserver[] = [];
+  private readonly observers: { readonly observer: TraceObserver; readonly kinds?: ReadonlySet<string> }[] = [];
+  /** Every event's body is read: lines, events or hash kept, or an observer of every kind. */
+  private everyKind: boolean;
+  /** The kinds that observers of some kinds only read (when not `everyKind`). */
+  private readonly observedKinds = new Set<string>();
   private seq = 0;
   private ended: TraceEnd | undefined;
   private readonly keepLines: boolean;
@@ -65,6 +70,7 @@ export class TraceRecorder {
     this.keepLines = options.keepLines ?? true;
     this.keepEvents = options.keepEvents ?? true;
     this.hashing = options.hash ?? true;
+    this.everyKind = this.hashing || this.keepLines || this.keepEvents;
     this.write(JSON.stringify({ ...header, format: traceFormat, version: traceFormatVersion }));
   }
 
@@ -73,21 +79,37 @@ export class TraceRecorder {
   }
 
   /**
-   * Whether anything reads event bodies (lines, events, hash or observers). When false, callers
-   * may skip building bodies and call `skip()` instead of `record()`: the count stays the same.
+   * Whether anything reads the body of an event of this kind (lines, events, hash, or an observer
+   * of that kind). When false, callers may skip building the body and call `skip()` instead of
+   * `record()`: the count, and every node's Lamport clock, come out the same.
    */
-  get detailed(): boolean {
-    return this.hashing || this.keepLines || this.keepEvents || this.observers.length > 0;
+  wants(kind: TraceEvent['kind']): boolean {
+    return this.everyKind || this.observedKinds.has(kind);
   }
 
-  /** Counts an event without building or keeping it (recording off; see `detailed`). */
-  skip(): void {
+  /**
+   * Counts an event at `node` without building or keeping it (see `wants`). For a `receive`,
+   * `sentLamport` is the sender's clock at the send. The node's Lamport clock still ticks, so
+   * every event built (for an observer added at any time) carries the clock a full recording would.
+   */
+  skip(node: string, sentLamport?: number): void {
     assert(this.ended === undefined, 'trace event recorded after the end line');
     this.seq += 1;
+    if (node !== 'sim') this.tick(node, sentLamport);
   }
 
-  observe(observer: TraceObserver): void {
-    this.observers.push(observer);
+  /**
+   * Calls `observer` with every event recorded from now on, or with those of the given kinds only
+   * (events of other kinds may then be counted without a body: see `wants`).
+   */
+  observe(observer: TraceObserver, kinds?: readonly TraceEvent['kind'][]): void {
+    if (kinds === undefined) {
+      this.observers.push({ observer });
+      this.everyKind = true;
+      return;
+    }
+    this.observers.push({ observer, kinds: new Set(kinds) });
+    for (const kind of kinds) this.observedKinds.add(kind);
   }
 
   /** The node's Lamport clock now. */
@@ -100,23 +122,26 @@ export class TraceRecorder {
    * first jumps past the sender's clock at send time.
    */
   record(atMs: number, node: string, body: TraceEventBody): TraceEvent {
+    if (!this.wants(body.kind)) {
+      this.skip(node, body.kind === 'receive' ? body.sentLamport : undefined);
+      return { seq: this.seq, atMs, node, lamport: this.lamportOf(node), ...body } as TraceEvent;
+    }
     assert(this.ended === undefined, 'trace event recorded after the end line');
-    if (!this.detailed) {
-      this.seq += 1;
-      return { seq: this.seq, atMs, node, lamport: 0, ...body } as TraceEvent;
-    }
-    let lamport = 0;
-    if (node !== 'sim') {
-      const prior = this.lamports.get(node) ?? 0;
-      lamport = (body.kind === 'receive' ? Math.max(prior, body.sentLamport) : prior) + 1;
-      this.lamports.set(node, lamport);
-    }
+    const lamport = node === 'sim' ? 0 : this.tick(node, body.kind === 'receive' ? body.sentLamport : undefined);
     this.seq += 1;
     const event = { seq: this.seq, atMs, node, lamport, ...body } as TraceEvent;
     if (this.hashing || this.keepLines) this.write(JSON.stringify(event));
     if (this.keepEvents) this.events.push(event);
-    for (const observer of this.observers) observer(event);
+    for (const { observer, kinds } of this.observers) if (kinds === undefined || kinds.has(body.kind)) observer(event);
     return event;
+  }
+
+  /** Ticks `node`'s Lamport clock, first past the sender's for a receive; returns the new value. */
+  private tick(node: string, sentLamport: number | undefined): number {
+    const prior = this.lamports.get(node) ?? 0;
+    const lamport = (sentLamport === undefined ? prior : Math.max(prior, sentLamport)) + 1;
+    this.lamports.set(node, lamport);
+    return lamport;
   }
 
   /** Closes the trace with the end line; returns the whole file text. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../../src/protocols/protocol.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { World, type NetworkModel } from '../../src/sim/network.js';
-import { TraceRecorder } from '../../src/trace/recorder.js';
+import { TraceRecorder, type RecorderOptions } from '../../src/trace/recorder.js';
 import type { TraceEvent } from '../../src/trace/events.js';
 
 export type ProbeCommand =
@@ -133,16 +133,20 @@ export class ProbeWorld {
     nodes: readonly (string | { id: string; host: string })[],
     seed = 1,
     network: Partial<NetworkModel> = {},
+    recorder: RecorderOptions = {},
   ) {
     const specs = nodes.map((n) => (typeof n === 'string' ? { id: n, host: n } : n));
-    this.trace = new TraceRecorder({
-      format: 'fedsim-trace',
-      version: 1,
-      scenario: 'test',
-      seed,
-      protocols: ['probe'],
-      nodes: specs.map((s) => ({ ...s, protocol: 'probe' })),
-    });
+    this.trace = new TraceRecorder(
+      {
+        format: 'fedsim-trace',
+        version: 1,
+        scenario: 'test',
+        seed,
+        protocols: ['probe'],
+        nodes: specs.map((s) => ({ ...s, protocol: 'probe' })),
+      },
+      recorder,
+    );
     this.world = new World(this.sim, seed, this.trace, network);
     for (const spec of specs) this.world.addNode({ id: spec.id, host: spec.host, protocol: probe, config: {} });
     this.world.startAll();
