@@ -119,12 +119,13 @@ export class TraceRecorder {
 
   /**
    * Records one event at `node` (or `sim`). The node's Lamport clock ticks; for a `receive` it
-   * first jumps past the sender's clock at send time.
+   * first jumps past the sender's clock at send time. Returns the event, or undefined when nothing
+   * reads events of its kind (it is then only counted: see `wants`).
    */
-  record(atMs: number, node: string, body: TraceEventBody): TraceEvent {
+  record(atMs: number, node: string, body: TraceEventBody): TraceEvent | undefined {
     if (!this.wants(body.kind)) {
       this.skip(node, body.kind === 'receive' ? body.sentLamport : undefined);
-      return { seq: this.seq, atMs, node, lamport: this.lamportOf(node), ...body } as TraceEvent;
+      return undefined;
     }
     assert(this.ended === undefined, 'trace event recorded after the end line');
     const lamport = node === 'sim' ? 0 : this.tick(node, body.kind === 'receive' ? body.sentLamport : undefined);
