@@ -169,7 +169,9 @@ function compileAction(ref: unknown, machine: AnyStateMachine): Op {
       // Arguments are taken now, as xstate resolves them, even when the call is deferred to `start`.
       const args = actionArgs(actor, event);
       const p = params(actor, event);
-      actor.custom(() => resolved(args, p));
+      // No closure per call once started: this runs on every transition with a custom action.
+      if (actor.started) resolved(args, p);
+      else actor.custom(() => resolved(args, p));
     };
   }
   switch (builtin.type) {
@@ -699,6 +701,11 @@ export class CompiledActor {
     this.version += 1;
   }
 
+  /** Whether `start` has run (and `stop` has not): custom actions run at once. */
+  get started(): boolean {
+    return this.running;
+  }
+
   /** A custom (non built-in) action: runs now once started; before that, deferred to `start`. */
   custom(run: () => void): void {
     if (this.running) run();
@@ -936,6 +943,16 @@ export class CompiledActor {
         const any = this.listeners.get('*');
         if (own === undefined && any === undefined) return undefined;
         let failure: { err: unknown } | undefined;
+        const only = any === undefined && own?.length === 1 ? own[0] : undefined;
+        if (only !== undefined) {
+          // One listener (the usual case): called without copying the list, with the same effect.
+          try {
+            only(effect.event);
+          } catch (err) {
+            failure = { err };
+          }
+          return failure;
+        }
         // A copy, as xstate takes one: a listener that unsubscribes does not skip the next.
         const all = any === undefined ? (own as Listener[]).slice() : [...(own ?? []), ...any];
         for (const listener of all) {
