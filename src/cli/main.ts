@@ -6,7 +6,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { setMachineEngine, type MachineEngine } from '../protocols/actor.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
-import { runBench } from '../bench/run.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
 import { runCommand } from './run.js';
@@ -87,6 +86,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .option('--out <dir>', 'where to write the figures', 'reports/bench')
     .action(async (options: { scale: number; out: string }) => {
+      // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
+      const { runBench } = await import('../bench/run.js');
       await runBench({ scale: Math.max(1, options.scale), outDir: options.out });
       setExitCode(0);
     });
