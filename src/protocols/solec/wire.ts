@@ -182,18 +182,24 @@ class Reader {
     if (!low.ok) return low;
     return ok((BigInt(high.value) << 32n) | BigInt(low.value));
   }
-  binary(what: string): Result<Uint8Array, WireError> {
+  /** A length-prefixed field, as a view of the payload (callers copy what they keep). */
+  private field(what: string): Result<Uint8Array, WireError> {
     const length = this.u16(`${what} length`);
     if (!length.ok) return length;
     const short = this.need(length.value, what);
     if (short) return err(short);
-    const value = this.bytes.slice(this.at, this.at + length.value);
+    const value = this.bytes.subarray(this.at, this.at + length.value);
     this.at += length.value;
     return ok(value);
   }
+  binary(what: string): Result<Uint8Array, WireError> {
+    const raw = this.field(what);
+    return raw.ok ? ok(raw.value.slice()) : raw;
+  }
   string(what: string): Result<string, WireError> {
     const start = this.base + this.at;
-    const raw = this.binary(what);
+    // Decoded straight from the payload: no copy of the bytes first.
+    const raw = this.field(what);
     if (!raw.ok) return raw;
     try {
       return ok(utf8Decoder.decode(raw.value));
