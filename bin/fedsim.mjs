@@ -1,17 +1,30 @@
 #!/usr/bin/env node
 // The fedsim command. Runs the sources compiled to plain JavaScript under dist/ (bin/build.mjs
 // compiles them again whenever a source file changes, so there is no build step to remember).
-// With FEDSIM_TSX=1 it runs the TypeScript sources through tsx instead, with no build.
+// With FEDSIM_TSX=1, or when no build can be made (dist/ not writable, say), it runs the
+// TypeScript sources through tsx instead.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 process.setSourceMapsEnabled(true);
-if (process.env.FEDSIM_TSX === '1') {
+
+async function built() {
+  if (process.env.FEDSIM_TSX === '1') return undefined;
+  const { ensureBuilt } = await import('./build.mjs');
+  try {
+    return await ensureBuilt();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    process.stderr.write(`fedsim: could not build the sources (${reason}); running them through tsx\n`);
+    return undefined;
+  }
+}
+
+const dir = await built();
+if (dir === undefined) {
   const { register } = await import('tsx/esm/api');
   register();
   await import('../src/cli/main.ts');
 } else {
-  const { ensureBuilt } = await import('./build.mjs');
-  const built = await ensureBuilt();
-  await import(pathToFileURL(join(built, 'cli', 'main.js')).href);
+  await import(pathToFileURL(join(dir, 'cli', 'main.js')).href);
 }

@@ -1,14 +1,17 @@
 // The fedsim command's build (bin/build.mjs): compiled once per state of the sources, rebuilt when
 // a source changes, shared by builds made at once, and compiled without keepNames wrappers.
-// Method: build a small temporary source tree, then the project's own src/ and run the CLI from it.
+// Method: build a small temporary source tree, then the project's own src/ and run the CLI from it;
+// and run the CLI in a project whose dist/ cannot be made, where it falls back to tsx.
 import { spawnSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -82,5 +85,19 @@ describe('bin/build.mjs', () => {
     expect(run.stderr + run.stdout).toContain('4 runs, 0 failed');
     expect(run.status).toBe(0);
     expect(existsSync(join('dist', buildKey('src'), 'fuzz', 'worker.js'))).toBe(true);
+  }, 60_000);
+
+  it('runs the sources through tsx, and says so, when no build can be made', () => {
+    // A project whose dist/ is a file: nothing can be built there.
+    const root = mkdtempSync(join(tmpdir(), 'fedsim-nobuild-'));
+    mkdirSync(join(root, 'bin'));
+    for (const file of ['fedsim.mjs', 'build.mjs']) copyFileSync(join('bin', file), join(root, 'bin', file));
+    for (const dir of ['src', 'node_modules', 'viz']) symlinkSync(join(process.cwd(), dir), join(root, dir));
+    writeFileSync(join(root, 'dist'), '');
+    const run = spawnSync(process.execPath, [join(root, 'bin', 'fedsim.mjs'), '--help'], { encoding: 'utf8' });
+    expect(run.stderr).toContain('could not build the sources');
+    expect(run.stderr).toContain('running them through tsx');
+    expect(run.stdout).toContain('Usage: fedsim');
+    expect(run.status).toBe(0);
   }, 60_000);
 });
