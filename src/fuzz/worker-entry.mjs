@@ -4,9 +4,10 @@
 // loader hooks) and runs the TypeScript worker.
 import { existsSync } from 'node:fs';
 
-if (existsSync(new URL('./worker.js', import.meta.url))) {
+const compiled = new URL('./worker.js', import.meta.url);
+if (existsSync(compiled)) {
   process.setSourceMapsEnabled(true);
-  await import(new URL('./worker.js', import.meta.url).href);
+  await import(compiled.href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

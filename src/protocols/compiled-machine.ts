@@ -169,9 +169,9 @@ function compileAction(ref: unknown, machine: AnyStateMachine): Op {
       // Arguments are taken now, as xstate resolves them, even when the call is deferred to `start`.
       const args = actionArgs(actor, event);
       const p = params(actor, event);
-      // No closure per call once started: this runs on every transition with a custom action.
+      // Run at once when started (no closure per call: this runs on every such transition).
       if (actor.started) resolved(args, p);
-      else actor.custom(() => resolved(args, p));
+      else actor.deferToStart(() => resolved(args, p));
     };
   }
   switch (builtin.type) {
@@ -706,10 +706,9 @@ export class CompiledActor {
     return this.running;
   }
 
-  /** A custom (non built-in) action: runs now once started; before that, deferred to `start`. */
-  custom(run: () => void): void {
-    if (this.running) run();
-    else this.initCustom.push(run);
+  /** Defers a custom (non built-in) action taken before `start` until `start` runs it. */
+  deferToStart(run: () => void): void {
+    this.initCustom.push(run);
   }
 
   /** The id a delayed raise is scheduled under (xstate makes one up when none is given). */
