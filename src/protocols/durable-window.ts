@@ -4,12 +4,36 @@
  * store holds the record as a JSON array, so that it survives a crash; this object also keeps the
  * window in memory, read from the store once, so that a check is a lookup rather than a parse of
  * the whole window. The node must be the only writer of the key; a restarted node builds a new one.
+ *
+ * Each add writes the window to the store, and copying a thousand ids per message was most of the
+ * cost of keeping it. So the ids live in an append-only log (the window is its tail from `start`),
+ * and what the store is given is a `WindowSnapshot`: the log and the bounds of the window at that
+ * moment, which no later add can change (adds only push past its end, and a compaction copies the
+ * tail into a new log). A `MemoryStore` keeps such a value by reference; any store reads it as the
+ * JSON array it stands for.
  */
-import type { DurableStore } from './protocol.js';
+import { FrozenJson, type DurableStore } from './protocol.js';
+
+/** The ids `log[start..end)`, as the store sees them; the log is never changed below `end`. */
+class WindowSnapshot extends FrozenJson {
+  constructor(
+    private readonly log: readonly string[],
+    private readonly start: number,
+    private readonly end: number,
+  ) {
+    super();
+  }
+
+  toJSON(): string[] {
+    return this.log.slice(this.start, this.end);
+  }
+}
 
 export class DurableWindow {
-  private ids: string[] | undefined;
-  /** How many times each id is in `ids` (a record written elsewhere may repeat one). */
+  /** Every id added since the last compaction; the window is `log[start..]`. Only ever pushed to. */
+  private log: string[] | undefined;
+  private start = 0;
+  /** How many times each id is in the window (a record written elsewhere may repeat one). */
   private readonly counts = new Map<string, number>();
 
   constructor(
@@ -19,12 +43,12 @@ export class DurableWindow {
   ) {}
 
   private loaded(): string[] {
-    if (this.ids === undefined) {
+    if (this.log === undefined) {
       const value = this.store.get(this.key);
-      this.ids = Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
-      for (const id of this.ids) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+      this.log = Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
+      for (const id of this.log) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
     }
-    return this.ids;
+    return this.log;
   }
 
   has(id: string): boolean {
@@ -34,15 +58,23 @@ export class DurableWindow {
 
   /** Appends `id`; the oldest leave a full window. Writes the window to the store. */
   add(id: string): void {
-    const ids = this.loaded();
-    ids.push(id);
+    let log = this.loaded();
+    log.push(id);
     this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
-    const excess = ids.length - this.max;
-    for (const old of excess > 0 ? ids.splice(0, excess) : []) {
+    while (log.length - this.start > this.max) {
+      const old = log[this.start] as string;
+      this.start += 1;
       const left = (this.counts.get(old) ?? 1) - 1;
       if (left === 0) this.counts.delete(old);
       else this.counts.set(old, left);
     }
-    this.store.put(this.key, ids);
+    // Once the evicted ids outnumber the window, the window moves to a new log (a copy of `max`
+    // ids every `max` adds or more); the old log stays as it is for the snapshots that hold it.
+    if (this.start > 0 && this.start >= log.length - this.start) {
+      log = log.slice(this.start);
+      this.log = log;
+      this.start = 0;
+    }
+    this.store.put(this.key, new WindowSnapshot(log, this.start, log.length));
   }
 }

@@ -115,22 +115,37 @@ export interface DurableStore {
 }
 
 /**
+ * A value that stands for the JSON its `toJSON()` gives, which must be the same plain data every
+ * time it is asked, for as long as the value lives (a snapshot of something that only grows past
+ * it, such as `DurableWindow`'s). A store may then keep the value itself instead of a copy; a store
+ * that writes JSON text writes what `toJSON()` gives, as `JSON.stringify` does for any value.
+ */
+export abstract class FrozenJson {
+  abstract toJSON(): unknown;
+}
+
+/**
  * A store held in memory; the sim's default. Keys are also kept sorted, so `keys(prefix)` is a
  * binary search and a scan of the matches rather than a sort of every key (an F140 node lists its
  * outbox on every exchange).
  */
 export class MemoryStore implements DurableStore {
-  /** Each value as a JSON round trip gives it back, owned by the store alone. */
+  /**
+   * Each value as a JSON round trip gives it back, owned by the store alone; or a `FrozenJson`,
+   * kept as it was given (it cannot change) and copied only when read.
+   */
   private readonly entries = new Map<string, unknown>();
   /** Every key, in ascending code-unit order (the order `Array.prototype.sort` gives). */
   private readonly sorted: string[] = [];
   get(key: string): unknown {
-    return jsonClone(this.entries.get(key));
+    const value = this.entries.get(key);
+    // `toJSON()` is what a JSON round trip of the value would write, and the copy reads it as such.
+    return jsonClone(value instanceof FrozenJson ? value.toJSON() : value);
   }
   put(key: string, value: unknown): void {
     // Copied in and out, as JSON would, so that a node cannot keep a live reference across a crash.
     if (!this.entries.has(key)) this.sorted.splice(this.lowerBound(key), 0, key);
-    this.entries.set(key, jsonClone(value));
+    this.entries.set(key, value instanceof FrozenJson ? value : jsonClone(value));
   }
   delete(key: string): void {
     if (!this.entries.delete(key)) return;

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/protocols/protocol.js';
 import { Directory, type UserConfig } from '../../src/protocols/f140/directory.js';
+import { DurableWindow } from '../../src/protocols/durable-window.js';
 import { Outbox, SeenIds, seenIdsPerPairMax, type QueuedMessage } from '../../src/protocols/f140/store.js';
 
 /** Keys from a small alphabet, so that prefixes, equal keys and neighbours are common. */
@@ -204,6 +205,56 @@ describe('F140 SeenIds', () => {
         }
       }),
       { seed: 20261123, numRuns: 40 },
+    );
+  });
+});
+
+describe('DurableWindow', () => {
+  // The window keeps its ids in an append-only log that it compacts now and then, and hands the
+  // store snapshots of it by reference: every snapshot must keep reading as the list it was when
+  // written (a compaction or a later add must not change it), and a reopened window must answer
+  // as the stored list does. A small window makes many compactions.
+  type WindowOp = { op: 'add' | 'has'; id: string } | { op: 'bulk'; count: number } | { op: 'reopen' };
+  const windowOp: fc.Arbitrary<WindowOp> = fc.oneof(
+    fc.record({ op: fc.constantFrom('add' as const, 'has' as const), id: fc.constantFrom('a', 'b', 'c', 'x1', 'x7') }),
+    fc.record({ op: fc.constant('bulk' as const), count: fc.integer({ min: 1, max: 30 }) }),
+    fc.constant({ op: 'reopen' as const }),
+  );
+  it('stores every add as the read-append-trim reference does, and earlier writes never change', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(windowOp, { maxLength: 40 }), (max, ops) => {
+        /** Every value the store was given, with the list it stood for when given. */
+        const written: { value: unknown; ids: string[] }[] = [];
+        const inner = new MemoryStore();
+        const store = {
+          get: (key: string) => inner.get(key),
+          put: (key: string, value: unknown) => {
+            written.push({ value, ids: JSON.parse(JSON.stringify(value)) as string[] });
+            inner.put(key, value);
+          },
+          delete: (key: string) => inner.delete(key),
+          keys: (prefix?: string) => inner.keys(prefix),
+        };
+        let window = new DurableWindow(store, 'w', max);
+        const reference: string[] = [];
+        const add = (id: string): void => {
+          window.add(id);
+          reference.push(id);
+          if (reference.length > max) reference.shift();
+          expect(inner.get('w')).toEqual(reference);
+        };
+        for (const op of ops) {
+          if (op.op === 'reopen') window = new DurableWindow(store, 'w', max);
+          else if (op.op === 'bulk') for (let i = 0; i < op.count; i++) add(`x${i}`);
+          else if (op.op === 'add') add(op.id);
+          else expect(window.has(op.id)).toBe(reference.includes(op.id));
+        }
+        for (const { value, ids } of written) expect(JSON.parse(JSON.stringify(value))).toEqual(ids);
+        for (const id of ['a', 'b', 'c', 'x0', 'x1', 'x7', 'x29']) {
+          expect(new DurableWindow(store, 'w', max).has(id)).toBe(reference.includes(id));
+        }
+      }),
+      { seed: 20261123, numRuns: 300 },
     );
   });
 });
