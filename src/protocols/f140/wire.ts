@@ -132,6 +132,8 @@ export const reasonPhrases: Readonly<Record<number, string>> = {
 // Byte helpers.
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** No bytes: what a parser holds with nothing pending (never written to: it has no room). */
+const noBytes = new Uint8Array(0);
 const latin1 = new TextDecoder('latin1');
 
 /** Index just past the blank line ending a head (`\r\n\r\n` or a bare `\n\n`), or -1. */
@@ -222,7 +224,7 @@ function hasToken(headers: readonly Header[], name: string, token: string): bool
  * chunk. After an error it stays failed: the server answers with `statusForError` and closes.
  */
 export class HttpRequestParser {
-  private pending: Uint8Array = new Uint8Array(0);
+  private pending: Uint8Array = noBytes;
   private failure: WireError | undefined;
   private consumed = 0;
 
@@ -237,16 +239,21 @@ export class HttpRequestParser {
    */
   push(chunk: Uint8Array): Result<HttpRequest[], WireError> {
     if (this.failure) return err(this.failure);
-    this.pending = concatBytes(this.pending, chunk);
+    // With nothing pending (a request usually comes whole) the chunk is read in place: every part
+    // of it kept is a copy (`slice`), and so is what is left of it when no request takes it all.
+    this.pending = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
     const requests: HttpRequest[] = [];
     while (true) {
       const next = this.next();
       if (!next.ok) {
         this.failure = next.error;
-        this.pending = new Uint8Array(0);
+        this.pending = noBytes;
         return requests.length > 0 ? ok(requests) : err(next.error);
       }
-      if (next.value === undefined) return ok(requests);
+      if (next.value === undefined) {
+        if (this.pending === chunk) this.pending = chunk.slice();
+        return ok(requests);
+      }
       requests.push(next.value);
     }
   }
@@ -310,7 +317,7 @@ export class HttpRequestParser {
     }
     if (this.pending.length < end + bodyLength) return ok(undefined);
     const body = this.pending.slice(end, end + bodyLength);
-    this.pending = this.pending.slice(end + bodyLength);
+    this.pending = this.pending.length === end + bodyLength ? noBytes : this.pending.slice(end + bodyLength);
     this.consumed += end + bodyLength;
     const keepAlive =
       version === '1.1' ? !hasToken(headers, 'connection', 'close') : hasToken(headers, 'connection', 'keep-alive');
@@ -326,7 +333,7 @@ export class HttpRequestParser {
  * connection). A response without Content-Length ends when the connection closes: call `finish()`.
  */
 export class HttpResponseParser {
-  private pending: Uint8Array = new Uint8Array(0);
+  private pending: Uint8Array = noBytes;
   private head: { status: number; reason: string; headers: Header[]; bodyStart: number; length?: number } | undefined;
   private failure: WireError | undefined;
   private done = false;
@@ -335,9 +342,13 @@ export class HttpResponseParser {
   push(chunk: Uint8Array): Result<HttpResponse | undefined, WireError> {
     if (this.failure) return err(this.failure);
     if (this.done) return ok(undefined);
-    this.pending = concatBytes(this.pending, chunk);
+    // As the request parser does: the chunk is read in place, and kept only as a copy.
+    this.pending = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
     const result = this.step();
     if (!result.ok) this.failure = result.error;
+    // Once done (or failed) nothing reads the pending bytes again.
+    if (this.done || this.failure) this.pending = noBytes;
+    else if (this.pending === chunk) this.pending = chunk.slice();
     return result;
   }
 
@@ -450,9 +461,44 @@ function percentEncode(text: string): string {
   return out;
 }
 
+/** The value of the hex digit with char code `code`, or -1 (also for NaN, past the end). */
+function hexDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/**
+ * `text` decoded when it is ASCII and every escape in it is a good one of an ASCII byte (the
+ * percent-encoded XML of a message is), so that the bytes are their own UTF-8; else undefined,
+ * and the general path decodes it (or reports what is wrong with it).
+ */
+function decodeAsciiEscapes(text: string): string | undefined {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return undefined;
+    if (code === 0x2b) {
+      out += `${text.slice(from, i)} `;
+      from = i + 1;
+    } else if (code === 0x25) {
+      const high = hexDigit(text.charCodeAt(i + 1));
+      const low = hexDigit(text.charCodeAt(i + 2));
+      if (high < 0 || high > 7 || low < 0) return undefined;
+      out += text.slice(from, i) + String.fromCharCode(high * 16 + low);
+      i += 2;
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
+}
+
 function percentDecode(text: string): Result<string, WireError> {
   // ASCII without `%`: decoding only turns `+` into a space (the UTF-8 of ASCII is itself).
   if (!text.includes('%') && isAscii(text)) return ok(text.replaceAll('+', ' '));
+  const ascii = decodeAsciiEscapes(text);
+  if (ascii !== undefined) return ok(ascii);
   const bytes = utf8Bytes(text.replaceAll('+', ' '));
   const out = new Uint8Array(bytes.length);
   let n = 0;
