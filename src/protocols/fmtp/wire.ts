@@ -136,7 +136,8 @@ export function isObjectAddress(text: string): boolean {
 
 /** The domain an object address or identity belongs to. */
 export function domainOf(identity: string): string {
-  const head = identity.split('/')[0] ?? identity;
+  const slash = identity.indexOf('/');
+  const head = slash < 0 ? identity : identity.slice(0, slash);
   const at = head.lastIndexOf('@');
   return at < 0 ? head : head.slice(at + 1);
 }
@@ -179,36 +180,55 @@ export function isPattern(text: string): boolean {
   return /^[A-Za-z0-9._+*-]{1,64}@[a-z0-9.*-]{1,253}$/.test(text);
 }
 
+/** Patterns compiled so far (a route table is matched on every lookup); emptied when it gets large. */
+const patternRegexes = new Map<string, RegExp>();
+const patternRegexesMax = 1024;
+
 /** Whether `address` matches a `*` wildcard pattern (case-insensitive, as mail addresses are in practice). */
 export function matchesPattern(pattern: string, address: string): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .toLowerCase()
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-      .join('.*')}$`,
-  );
+  let regex = patternRegexes.get(pattern);
+  if (regex === undefined) {
+    // No `g` or `y` flag: the expression keeps no state between tests, so one serves every call.
+    regex = new RegExp(
+      `^${pattern
+        .toLowerCase()
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+        .join('.*')}$`,
+    );
+    if (patternRegexes.size >= patternRegexesMax) patternRegexes.clear();
+    patternRegexes.set(pattern, regex);
+  }
   return regex.test(address.toLowerCase());
 }
 
 // ---- encoding ----------------------------------------------------------------------------------
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** No bytes: what a buffer holds with nothing pending (never written to: it has no room). */
+const noBytes = new Uint8Array(0);
 
 /** Whether `text` holds a C0 control character or DEL, other than tab and the ones in `allowed`. */
 export function hasControlCharacter(text: string, allowed = '\n\r'): boolean {
-  for (const char of text) {
-    const code = char.charCodeAt(0);
-    if ((code < 0x20 || code === 0x7f) && char !== '\t' && !allowed.includes(char)) return true;
+  // By code unit: a surrogate (half of a code point beyond U+FFFF) is never a control character.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code < 0x20 || code === 0x7f) && code !== 0x09 && !allowed.includes(text.charAt(i))) return true;
   }
   return false;
 }
 
+/** A backslash, a line feed or a carriage return: what `escapeValue` changes. */
+const escapedCharacter = /[\\\n\r]/;
+
 export function escapeValue(value: string): string {
+  if (!escapedCharacter.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
 function unescapeValue(value: string): string | undefined {
+  // Without a backslash the loop below would give the value back as it is.
+  if (!value.includes('\\')) return value;
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
@@ -469,7 +489,7 @@ export function decodeFrame(bytes: Uint8Array): Result<Frame, WireError> {
  * a line or block past its limit is an error, after which the connection should be closed.
  */
 export class BlockBuffer {
-  private pending = new Uint8Array(0);
+  private pending: Uint8Array = noBytes;
   private lines: Uint8Array[] = [];
 
   pendingBytes(): number {
@@ -477,12 +497,22 @@ export class BlockBuffer {
   }
 
   push(chunk: Uint8Array): Result<Frame[], WireError> {
-    const joined = concatBytes(this.pending, chunk);
+    // With nothing pending (a chunk usually starts a block) the chunk is read in place, its lines
+    // as views of it; the lines of a block it leaves unfinished are copied before it is let go.
+    const joined = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
+    try {
+      return this.split(joined);
+    } finally {
+      if (joined === chunk && this.lines.length > 0) this.lines = this.lines.map((line) => line.slice());
+    }
+  }
+
+  private split(joined: Uint8Array): Result<Frame[], WireError> {
     const frames: Frame[] = [];
     let start = 0;
     for (let i = 0; i < joined.length; i++) {
       if (joined[i] !== 0x0a) continue;
-      const line = joined.slice(start, i);
+      const line = joined.subarray(start, i);
       start = i + 1;
       if (line.length > 0) {
         this.lines.push(line);
@@ -499,7 +529,7 @@ export class BlockBuffer {
       if (frames.length > blocksPerChunkMax)
         return fail('chunk.too-many', `over ${blocksPerChunkMax} blocks in one chunk`);
     }
-    this.pending = joined.slice(start);
+    this.pending = start === joined.length ? noBytes : joined.slice(start);
     if (this.pending.length > lineBytesMax) return fail('line.too-long', `line over ${lineBytesMax} bytes`);
     return ok(frames);
   }

@@ -9,6 +9,7 @@ import {
   BlockBuffer,
   decodeFrame,
   encodeFrame,
+  escapeValue,
   hasControlCharacter,
   hopsWireMax,
   matchesPattern,
@@ -104,6 +105,8 @@ describe('fmtp: wire', () => {
             const result = buffer.push(whole.subarray(from, point));
             expect(result.ok).toBe(true);
             if (result.ok) out.push(...result.value);
+            // The buffer reads a chunk in place: what it keeps of it must be a copy.
+            whole.subarray(from, point).fill(0x21);
             from = point;
           }
           expect(out).toEqual(frames);
@@ -160,6 +163,31 @@ describe('fmtp: wire', () => {
     const result = new BlockBuffer().push(bytes(`TYPE: MESSAGE\nBODY: ${'x'.repeat(5_000)}`));
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.code).toBe('line.too-long');
+  });
+
+  it('finds control characters and escapes values as the code-point reference does (property, 500 runs)', () => {
+    const reference = (value: string, allowed: string): boolean => {
+      for (const char of value) {
+        const at = char.charCodeAt(0);
+        if ((at < 0x20 || at === 0x7f) && char !== '\t' && !allowed.includes(char)) return true;
+      }
+      return false;
+    };
+    const escapeReference = (value: string): string =>
+      value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+    const value = fc.oneof(
+      fc.string({
+        unit: fc.constantFrom('a', '\t', '\n', '\r', '\\', '\x00', '\x1f', '\x7f', '\ud83d', '\ude00', 'é'),
+      }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(value, fc.constantFrom('', '\n\r', '\r'), (text, allowed) => {
+        expect(hasControlCharacter(text, allowed)).toBe(reference(text, allowed));
+        expect(escapeValue(text)).toBe(escapeReference(text));
+      }),
+      { numRuns: 500, seed: 20261123 },
+    );
   });
 
   it('matches address patterns with wildcards and finds an object owner', () => {
