@@ -15,7 +15,7 @@ import { commandSchema, type F140Command, type F140Config } from './config.js';
 import { Directory } from './directory.js';
 import { peerConnId, peerMachine, sessionMachine, type PeerEvent } from './machine.js';
 import { answerWireError, serveRequest, type ServerAnswer } from './server.js';
-import { learnedAddress, nextSeq, Outbox, queuedPerRemoteMax, SeenIds, type QueuedMessage } from './store.js';
+import { LearnedAddresses, nextSeq, Outbox, queuedPerRemoteMax, SeenIds, type QueuedMessage } from './store.js';
 import {
   encodeForm,
   describe,
@@ -56,6 +56,7 @@ const encoder = new TextEncoder();
 export class F140Node implements ProtocolNode {
   private readonly directory: Directory;
   private readonly seen: SeenIds;
+  private readonly addresses: LearnedAddresses;
   private readonly peers = new Map<string, Peer>();
   private readonly peersByName = new Map<string, Peer>();
   private readonly sessions = new Map<string, Session>();
@@ -69,6 +70,7 @@ export class F140Node implements ProtocolNode {
   ) {
     this.directory = new Directory(config.users);
     this.seen = new SeenIds(host.store);
+    this.addresses = new LearnedAddresses(host.store);
   }
 
   start(): void {
@@ -155,8 +157,7 @@ export class F140Node implements ProtocolNode {
   }
 
   private addressOf(remote: string): Endpoint {
-    const configured = this.directory.addressOf(remote);
-    return learnedAddress(this.host.store, remote) ?? configured ?? { host: remote, port: this.config.port };
+    return this.addresses.get(remote) ?? this.directory.addressOf(remote) ?? { host: remote, port: this.config.port };
   }
 
   private localReject(code: string, reason: string, command: unknown): void {
@@ -327,7 +328,7 @@ export class F140Node implements ProtocolNode {
     const requests = session.parser.push(bytes);
     const answers: { answer: ServerAnswer; keepAlive: boolean }[] = requests.ok
       ? requests.value.map((request) => ({
-          answer: serveRequest(request, { directory: this.directory, store: this.host.store, seen: this.seen }),
+          answer: serveRequest(request, { directory: this.directory, addresses: this.addresses, seen: this.seen }),
           keepAlive: request.keepAlive,
         }))
       : [];

@@ -7,9 +7,9 @@
  * Rule 2: it never throws on peer input: every bad request maps to the status the spec names.
  */
 import type { WireError } from '../../core/errors.js';
-import type { DurableStore, NodeOutput } from '../protocol.js';
+import type { NodeOutput } from '../protocol.js';
 import type { Directory } from './directory.js';
-import { learnAddress, type SeenIds } from './store.js';
+import type { LearnedAddresses, SeenIds } from './store.js';
 import {
   decodeBasicMessage,
   formOfRequest,
@@ -78,9 +78,26 @@ export function parseAddress(text: string): { host: string; port: number } | und
 
 export interface ServeContext {
   readonly directory: Directory;
-  readonly store: DurableStore;
-  /** The node's delivered-id windows, over `store`. */
+  /** The node's friends' learned addresses, over its durable store. */
+  readonly addresses: LearnedAddresses;
+  /** The node's delivered-id windows, over its durable store. */
   readonly seen: SeenIds;
+}
+
+/**
+ * The request's method and arguments, for the trace: what `{ method, ...Object.fromEntries(args) }`
+ * gives (an argument named `method` takes its value and keeps its place), without the two
+ * intermediate objects.
+ */
+export function decodedRequest(method: string, args: ReadonlyMap<string, string>): Record<string, string> {
+  const decoded: Record<string, string> = { method };
+  for (const [name, value] of args) {
+    // Assigning `__proto__` would set the prototype; the spread makes it an own member.
+    if (name === '__proto__')
+      Object.defineProperty(decoded, name, { value, writable: true, enumerable: true, configurable: true });
+    else decoded[name] = value;
+  }
+  return decoded;
 }
 
 export function serveRequest(request: HttpRequest, context: ServeContext): ServerAnswer {
@@ -99,7 +116,7 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
   const form = formOfRequest(request);
   if (!form.ok) return answerWireError(form.error);
   const args = form.value;
-  const decoded: Record<string, string> = { method, ...Object.fromEntries(args) };
+  const decoded = decodedRequest(method, args);
   const command = args.get('command');
   if (command === undefined) return refusal(400, 'missing-argument', 'no command argument', decoded);
   const verb = command.toUpperCase();
@@ -122,7 +139,7 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
     if (replyTo !== undefined && !address) {
       return refusal(400, 'bad-argument', `reply_to ${JSON.stringify(replyTo)} is not host:port`, decoded);
     }
-    if (address) learnAddress(context.store, from, address);
+    if (address) context.addresses.learn(from, address);
     return {
       status: 200,
       fields: accepted,

@@ -245,3 +245,28 @@ export function learnedAddress(store: DurableStore, remote: string): Endpoint | 
 export function learnAddress(store: DurableStore, remote: string, address: { host: string; port: number }): void {
   store.put(addressKey(remote), { host: address.host, port: address.port });
 }
+
+/**
+ * Friends' addresses learned from PING (`learnedAddress`, `learnAddress`), each read from the store
+ * once: a peer asks for its friend's address twice per exchange. The node must be the only writer
+ * of these keys; a restarted node builds a new one.
+ */
+export class LearnedAddresses {
+  /** By remote user: what `learnedAddress` gives (undefined when nothing was learned). */
+  private readonly known = new Map<string, Endpoint | undefined>();
+
+  constructor(private readonly store: DurableStore) {}
+
+  get(remote: string): Endpoint | undefined {
+    if (this.known.has(remote)) return this.known.get(remote);
+    const address = learnedAddress(this.store, remote);
+    this.known.set(remote, address);
+    return address;
+  }
+
+  learn(remote: string, address: { host: string; port: number }): void {
+    learnAddress(this.store, remote, address);
+    // What `learnedAddress` reads back from the value just written.
+    this.known.set(remote, { host: address.host, port: address.port });
+  }
+}

@@ -446,15 +446,22 @@ const escaped: readonly string[] = Array.from({ length: 0x80 }, (_, byte) => {
   return /[A-Za-z0-9\-._~]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
 });
 
+/** What `encodeURIComponent` keeps as it is and the form encoding escapes. */
+const uriMarks = /[!'()*]/g;
+
 function percentEncode(text: string): string {
   if (allUnreserved.test(text)) return text;
-  let out = '';
-  if (isAscii(text)) {
-    // ASCII is its own UTF-8: each character is one byte.
-    for (let i = 0; i < text.length; i++) out += escaped[text.charCodeAt(i)] as string;
-    return out;
+  // encodeURIComponent writes each UTF-8 byte as %XX with upper-case digits, as this encoding does,
+  // and keeps the same unreserved characters plus ! ' ( ) *, escaped here after it. It throws only
+  // on a lone surrogate, which the byte loop below writes as U+FFFD (as TextEncoder does).
+  let encoded: string | undefined;
+  try {
+    encoded = encodeURIComponent(text);
+  } catch {
+    encoded = undefined;
   }
-  // TextEncoder turns a lone surrogate into U+FFFD, so this never throws (encodeURIComponent would).
+  if (encoded !== undefined) return encoded.replace(uriMarks, (mark) => escaped[mark.charCodeAt(0)] as string);
+  let out = '';
   for (const byte of utf8Bytes(text)) {
     out += byte < 0x80 ? (escaped[byte] as string) : `%${byte.toString(16).toUpperCase()}`;
   }

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { f140 } from '../../../src/protocols/f140/index.js';
+import { decodedRequest } from '../../../src/protocols/f140/server.js';
 import { encodeBasicMessage, encodeForm } from '../../../src/protocols/f140/wire.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
 import { bytes, get, nodeConfig, pairFor, parseResponse, post, serveRaw } from './harness.js';
@@ -244,6 +245,33 @@ describe('f140: server (one node, ManualHost)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('f140: server: the request as the trace shows it', () => {
+  // `decodedRequest` builds `{ method, ...Object.fromEntries(args) }` member by member: the same
+  // members in the same order, an argument named `method` or `__proto__` included (the spread makes
+  // `__proto__` an own member and leaves the prototype alone), integer-like names first.
+  it('is the spread of the arguments after the method (property, 300 runs)', () => {
+    const name = fc.oneof(
+      fc.constantFrom('method', '__proto__', 'command', '0', '10', '2', 'to_user', 'constructor'),
+      fc.string({ maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom('GET', 'POST'),
+        fc.array(fc.tuple(name, fc.string({ maxLength: 6 }))),
+        (method, pairs) => {
+          const args = new Map(pairs);
+          const expected: Record<string, string> = { method, ...Object.fromEntries(args) };
+          const decoded = decodedRequest(method, args);
+          expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+          expect(Object.keys(decoded)).toEqual(Object.keys(expected));
+          expect(JSON.stringify(decoded)).toBe(JSON.stringify(expected));
+        },
+      ),
+      { numRuns: 300, seed: 20261123 },
     );
   });
 });
