@@ -154,21 +154,32 @@ function firstLineLength(bytes: Uint8Array): number {
 
 const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-interface ParsedHead {
+export interface ParsedHead {
   readonly startLine: string;
   readonly headers: Header[];
 }
 
-/** Splits a head (Latin-1, as HTTP headers are octets) into its start line and headers. */
-function parseHead(text: string): Result<ParsedHead, WireError> {
-  const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
-  while (lines.length > 0 && lines.at(-1) === '') lines.pop();
-  const startLine = lines.shift() ?? '';
-  if (lines.length > headersCountMax) {
+/** `line` less the CR it ends with, if it does. */
+function withoutCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+/**
+ * Splits a head (Latin-1, as HTTP headers are octets) into its start line and headers. Exported
+ * for the tests only.
+ */
+export function parseHead(text: string): Result<ParsedHead, WireError> {
+  // The lines less a CR each ends with, less the empty ones at the end; the first is the start line.
+  const lines = text.split('\n');
+  let count = lines.length;
+  while (count > 0 && withoutCr(lines[count - 1] as string) === '') count -= 1;
+  const startLine = count > 0 ? withoutCr(lines[0] as string) : '';
+  if (count - 1 > headersCountMax) {
     return err(httpError('http.headers.too-many', `more than ${headersCountMax} header lines`));
   }
   const headers: Header[] = [];
-  for (const line of lines) {
+  for (let i = 1; i < count; i++) {
+    const line = withoutCr(lines[i] as string);
     // Obsolete line folding (a line starting with whitespace) must be rejected or unfolded; we reject.
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
@@ -448,6 +459,7 @@ const escaped: readonly string[] = Array.from({ length: 0x80 }, (_, byte) => {
 
 /** What `encodeURIComponent` keeps as it is and the form encoding escapes. */
 const uriMarks = /[!'()*]/g;
+const uriMark = /[!'()*]/;
 
 function percentEncode(text: string): string {
   if (allUnreserved.test(text)) return text;
@@ -460,7 +472,9 @@ function percentEncode(text: string): string {
   } catch {
     encoded = undefined;
   }
-  if (encoded !== undefined) return encoded.replace(uriMarks, (mark) => escaped[mark.charCodeAt(0)] as string);
+  if (encoded !== undefined) {
+    return uriMark.test(encoded) ? encoded.replace(uriMarks, (mark) => escaped[mark.charCodeAt(0)] as string) : encoded;
+  }
   let out = '';
   for (const byte of utf8Bytes(text)) {
     out += byte < 0x80 ? (escaped[byte] as string) : `%${byte.toString(16).toUpperCase()}`;

@@ -14,9 +14,11 @@ import {
   encodeRequest,
   encodeResponse,
   formOfBody,
+  headersCountMax,
   httpStatusFor,
   HttpRequestParser,
   HttpResponseParser,
+  parseHead,
   statusForError,
   textLength,
   type HttpRequest,
@@ -234,6 +236,57 @@ describe('f140: wire: HTTP/1.1 codec', () => {
       { maxLength: 3, selector: ([name]) => name },
     ),
     body: fc.uint8Array({ maxLength: 300 }),
+  });
+
+  it('splits a head into its start line and headers as the line-array reference does (500 runs)', () => {
+    // The reference: every line less one trailing CR, the empty lines at the end dropped, the first
+    // taken as the start line, then the same checks on each header line.
+    const reference = (text: string): ReturnType<typeof parseHead> => {
+      const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+      while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+      const startLine = lines.shift() ?? '';
+      if (lines.length > headersCountMax) {
+        return {
+          ok: false,
+          error: new WireError('http.headers.too-many', `more than ${headersCountMax} header lines`),
+        };
+      }
+      const headers: [string, string][] = [];
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        const name = colon > 0 ? line.slice(0, colon) : '';
+        if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+          return {
+            ok: false,
+            error: new WireError('http.header.invalid', `bad header line ${JSON.stringify(line.slice(0, 40))}`),
+          };
+        }
+        const value = line.slice(colon + 1).trim();
+        if (/[\0\r\n]/.test(value)) {
+          return { ok: false, error: new WireError('http.header.invalid', `bad header value for ${name}`) };
+        }
+        headers.push([name.toLowerCase(), value]);
+      }
+      return { ok: true, value: { startLine, headers } };
+    };
+    const piece = fc.constantFrom('\r', '\n', '\r\n', 'A: b', 'Host:x ', ':', ' x', 'X-Y:\0', 'GET / HTTP/1.1', 'é');
+    const text = fc.oneof(
+      fc.array(piece, { maxLength: 12 }).map((parts) => parts.join('')),
+      fc.integer({ min: 60, max: 70 }).map((n) => `GET / HTTP/1.1\r\n${'A: b\r\n'.repeat(n)}\r\n`),
+    );
+    fc.assert(
+      fc.property(text, (head) => {
+        const got = parseHead(head);
+        const expected = reference(head);
+        expect(got.ok).toBe(expected.ok);
+        if (got.ok && expected.ok) expect(got.value).toEqual(expected.value);
+        if (!got.ok && !expected.ok) {
+          expect(got.error.code).toBe(expected.error.code);
+          expect(got.error.message).toBe(expected.error.message);
+        }
+      }),
+      { numRuns: 500, seed: 20261123 },
+    );
   });
 
   it('parses encoded requests the same however the bytes are split, pipelined, keeping no chunk (200 runs)', () => {
