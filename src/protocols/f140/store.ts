@@ -76,6 +76,8 @@ export class Outbox {
   private unfriended: Set<QueuedMessage> | undefined;
   /** Whether `enqueuedAtMs` never decreases along the queue, so that the expired are a prefix. */
   private ordered = true;
+  /** What every key of this outbox starts with; made on first use (most outboxes of a big run stay empty). */
+  private prefixText: string | undefined;
 
   /**
    * @param friended whether a message's sender friends its recipient; it must give the same answer
@@ -87,9 +89,13 @@ export class Outbox {
     private readonly friended: (message: QueuedMessage) => boolean,
   ) {}
 
+  private get prefix(): string {
+    return (this.prefixText ??= outboxPrefix(this.remote));
+  }
+
   private loaded(): QueuedMessage[] {
     if (this.queue === undefined) {
-      const queue = this.store.keys(outboxPrefix(this.remote)).map((key) => {
+      const queue = this.store.keys(this.prefix).map((key) => {
         const value = this.store.get(key);
         assert(isQueuedMessage(value), `corrupt outbox entry ${key}`);
         return value;
@@ -158,7 +164,7 @@ export class Outbox {
   }
 
   add(message: QueuedMessage): void {
-    this.store.put(keyOf(this.remote, message.seq), message);
+    this.store.put(keyOf(this.prefix, message.seq), message);
     const queue = this.loaded();
     // In sequence order, as the store's keys sort: almost always at the end.
     let at = queue.length;
@@ -172,7 +178,7 @@ export class Outbox {
   }
 
   remove(seq: number): void {
-    this.store.delete(keyOf(this.remote, seq));
+    this.store.delete(keyOf(this.prefix, seq));
     const queue = this.loaded();
     const at = queue.findIndex((m) => m.seq === seq);
     if (at >= 0) {
@@ -184,8 +190,9 @@ export class Outbox {
   }
 }
 
-function keyOf(remote: string, seq: number): string {
-  return `${outboxPrefix(remote)}${String(seq).padStart(seqDigits, '0')}`;
+/** The key of message `seq` in the outbox whose keys start with `prefix` (`outboxPrefix`). */
+function keyOf(prefix: string, seq: number): string {
+  return `${prefix}${String(seq).padStart(seqDigits, '0')}`;
 }
 
 /** Issues the next message sequence number; the counter is durable, so ids never repeat after a restart. */
@@ -205,18 +212,25 @@ function seenKey(to: string, from: string): string {
  * suppression, spec.md §4.3), one durable window per pair, each read from the store once.
  */
 export class SeenIds {
-  /** Made on the first delivery: a quiet node (most of a 100,000-node run) keeps none. */
-  private windows: Map<string, DurableWindow> | undefined;
+  /**
+   * By recipient, then by sender (so that finding one needs no key text built). Made on the first
+   * delivery: a quiet node (most of a 100,000-node run) keeps none.
+   */
+  private windows: Map<string, Map<string, DurableWindow>> | undefined;
 
   constructor(private readonly store: DurableStore) {}
 
   private window(to: string, from: string): DurableWindow {
-    const key = seenKey(to, from);
     const windows = (this.windows ??= new Map());
-    let window = windows.get(key);
+    let senders = windows.get(to);
+    if (senders === undefined) {
+      senders = new Map();
+      windows.set(to, senders);
+    }
+    let window = senders.get(from);
     if (window === undefined) {
-      window = new DurableWindow(this.store, key, seenIdsPerPairMax);
-      windows.set(key, window);
+      window = new DurableWindow(this.store, seenKey(to, from), seenIdsPerPairMax);
+      senders.set(from, window);
     }
     return window;
   }
