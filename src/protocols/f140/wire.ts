@@ -430,15 +430,29 @@ function encodeHead(startLine: string, headers: readonly Header[], bodyLength: n
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
+/**
+ * The UTF-8 of `head` followed by `body`, in one array carved out of Node's buffer pool (as
+ * `utf8Bytes` does) rather than one with a backing store of its own, which costs more than the
+ * copying: there are two per message. The array may share its `ArrayBuffer` with other bytes.
+ */
+function headThenBody(head: string, body: Uint8Array): Uint8Array {
+  const headLength = Buffer.byteLength(head, 'utf8');
+  // Every byte is written below, so the unset bytes `allocUnsafe` may hand out never show.
+  const pooled = Buffer.allocUnsafe(headLength + body.length);
+  pooled.write(head, 0, 'utf8');
+  pooled.set(body, headLength);
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength);
+}
+
 export function encodeRequest(request: RequestSpec): Uint8Array {
   const head = encodeHead(`${request.method} ${request.target} HTTP/1.1`, request.headers, request.body.length);
-  return concatBytes(utf8Bytes(head), request.body);
+  return headThenBody(head, request.body);
 }
 
 export function encodeResponse(response: ResponseSpec): Uint8Array {
   const reason = reasonPhrases[response.status] ?? 'Unknown';
   const head = encodeHead(`HTTP/1.1 ${response.status} ${reason}`, response.headers, response.body.length);
-  return concatBytes(utf8Bytes(head), response.body);
+  return headThenBody(head, response.body);
 }
 
 // ---------------------------------------------------------------------------------------------------
