@@ -215,7 +215,8 @@ export class F140Node implements ProtocolNode {
 
   /** The peer whose exchange in flight uses `conn`; events of earlier exchanges are dropped. */
   private currentPeer(conn: string): Peer | undefined {
-    const peer = this.peersByName.get(conn.split('#')[0] ?? '');
+    const hash = conn.indexOf('#');
+    const peer = this.peersByName.get(hash < 0 ? conn : conn.slice(0, hash));
     if (!peer) return undefined;
     return peerConnId(peer.actor.getSnapshot().context) === conn ? peer : undefined;
   }
