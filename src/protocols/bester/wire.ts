@@ -29,13 +29,23 @@ export const lengthPrefixBytes = 4;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Encodes one JSON value as a frame: int32 little-endian byte count, then compact JSON. */
+/**
+ * Encodes one JSON value as a frame: int32 little-endian byte count, then compact JSON. The frame
+ * is written straight into one buffer carved from Node's pool (see `utf8Bytes`): every frame a
+ * node writes went through two allocations and a copy before, and a `new Uint8Array` of over 64
+ * bytes has its own backing store, which the collector pays for. `Buffer.write` encodes exactly as
+ * `TextEncoder` does (a lone surrogate becomes U+FFFD), and `Buffer.byteLength` counts the same.
+ */
 export function encodeFrame(value: unknown): Uint8Array {
-  const body = utf8Bytes(JSON.stringify(value));
-  const frame = new Uint8Array(lengthPrefixBytes + body.length);
-  new DataView(frame.buffer).setInt32(0, body.length, true);
-  frame.set(body, lengthPrefixBytes);
-  return frame;
+  // Undefined for `undefined` or a function, which no caller passes; `utf8Bytes` throws on it, as it did here before.
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) return utf8Bytes(text as unknown as string);
+  const length = Buffer.byteLength(text, 'utf8');
+  const frame = Buffer.allocUnsafe(lengthPrefixBytes + length);
+  frame.writeInt32LE(length, 0);
+  frame.write(text, lengthPrefixBytes, length, 'utf8');
+  // A plain view, as `utf8Bytes` returns: callers and traces see a `Uint8Array`, not a `Buffer`.
+  return new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
 }
 
 /** Joins several encoded frames into one write. */
@@ -43,31 +53,48 @@ export function encodeFrames(values: readonly unknown[]): Uint8Array {
   return concatBytes(...values.map(encodeFrame));
 }
 
+/** The signed 32-bit little-endian integer at `at` (what `DataView.getInt32(at, true)` reads). */
+function int32At(bytes: Uint8Array, at: number): number {
+  return (
+    (bytes[at] as number) |
+    ((bytes[at + 1] as number) << 8) |
+    ((bytes[at + 2] as number) << 16) |
+    ((bytes[at + 3] as number) << 24)
+  );
+}
+
+const noBytes = new Uint8Array(0);
+
 /**
  * Splits a byte stream into frame bodies; keeps an unfinished frame for the next chunk. After an
  * error the decoder stays failed (the stream has lost its framing; the node closes the connection).
+ *
+ * The bodies returned are views into the chunk (or into the joined pending bytes), not copies:
+ * every caller decodes them before it pushes again, and nothing writes into a chunk once pushed.
+ * With nothing pending (the usual case: a segment holds whole frames) the chunk is read in place;
+ * an unfinished tail is copied, since the chunk belongs to the caller.
  */
 export class FrameDecoder {
-  private pending = new Uint8Array(0);
+  private pending: Uint8Array = noBytes;
   private failed: WireError | undefined;
 
   push(chunk: Uint8Array): Result<Uint8Array[], WireError> {
     if (this.failed) return err(this.failed);
-    const joined = concatBytes(this.pending, chunk);
+    const joined = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
     const bodies: Uint8Array[] = [];
     let at = 0;
     while (joined.length - at >= lengthPrefixBytes) {
-      const length = new DataView(joined.buffer, joined.byteOffset + at, lengthPrefixBytes).getInt32(0, true);
+      const length = int32At(joined, at);
       if (length < 0)
         return this.fail(new WireError('frame.length-negative', `frame length ${length} is negative`, at));
       if (length > frameBytesMax) {
         return this.fail(new WireError('frame.too-large', `frame of ${length} bytes is over ${frameBytesMax}`, at));
       }
       if (joined.length - at - lengthPrefixBytes < length) break;
-      bodies.push(joined.slice(at + lengthPrefixBytes, at + lengthPrefixBytes + length));
+      bodies.push(joined.subarray(at + lengthPrefixBytes, at + lengthPrefixBytes + length));
       at += lengthPrefixBytes + length;
     }
-    this.pending = joined.slice(at);
+    this.pending = at === joined.length ? noBytes : joined.slice(at);
     return ok(bodies);
   }
 
@@ -78,24 +105,28 @@ export class FrameDecoder {
 
   private fail(error: WireError): Result<Uint8Array[], WireError> {
     this.failed = error;
-    this.pending = new Uint8Array(0);
+    this.pending = noBytes;
     return err(error);
   }
 }
 
-/** Nesting depth of a parsed JSON value, walked iteratively so that it cannot overflow the stack. */
-function jsonDepth(value: unknown, stopAt: number): number {
-  let deepest = 0;
-  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
-  while (stack.length > 0) {
-    const item = stack.pop() as { value: unknown; depth: number };
-    if (item.value === null || typeof item.value !== 'object') continue;
-    const depth = item.depth + 1;
-    if (depth > deepest) deepest = depth;
-    if (deepest > stopAt) return deepest;
-    for (const child of Object.values(item.value)) stack.push({ value: child, depth });
+/** Whether a parsed JSON value nests deeper than `max` (a scalar is depth 0, `[]` depth 1). */
+function deeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  // The recursion goes at most `max + 1` levels down, so it cannot overflow the stack.
+  if (max === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) if (deeperThan(item, max - 1)) return true;
+    return false;
   }
-  return deepest;
+  for (const key in value) {
+    if (
+      Object.prototype.hasOwnProperty.call(value, key) &&
+      deeperThan((value as Record<string, unknown>)[key], max - 1)
+    )
+      return true;
+  }
+  return false;
 }
 
 /** Parses one frame body as UTF-8 JSON. */
@@ -112,7 +143,7 @@ export function parseJson(body: Uint8Array): Result<unknown, WireError> {
   } catch {
     return err(new WireError('json.invalid', `frame body is not JSON: ${JSON.stringify(text.slice(0, 40))}`));
   }
-  if (jsonDepth(value, jsonDepthMax) > jsonDepthMax) {
+  if (deeperThan(value, jsonDepthMax)) {
     return err(new WireError('json.too-deep', `JSON nested deeper than ${jsonDepthMax}`));
   }
   return ok(value);
@@ -172,7 +203,8 @@ export type FirstMessage =
       readonly payload: { readonly type: string; readonly id?: string; readonly data: unknown };
     };
 
-export function parseFirstMessage(value: unknown): Result<FirstMessage, WireError> {
+/** `parseFirstMessage` through the zod schemas alone (the reference the fast path is tested against). */
+export function parseFirstMessageBySchema(value: unknown): Result<FirstMessage, WireError> {
   if (!isObject(value)) return err(new WireError('message.not-object', 'message is not a JSON object'));
   const header = value['header'];
   if (!isObject(header)) return err(new WireError('header.missing', 'message has no header object'));
@@ -193,8 +225,8 @@ export function parseFirstMessage(value: unknown): Result<FirstMessage, WireErro
   return err(new WireError('scope.unknown', `scope ${JSON.stringify(scope)} is neither client nor server`));
 }
 
-/** A later message from a client: `{header, payload: {type, id, data}}`; the header's contents are ignored. */
-export function parseClientMessage(value: unknown): Result<Payload, WireError> {
+/** `parseClientMessage` through the zod schemas alone (the reference the fast path is tested against). */
+export function parseClientMessageBySchema(value: unknown): Result<Payload, WireError> {
   if (!isObject(value)) return err(new WireError('message.not-object', 'message is not a JSON object'));
   if (!headerSchema.safeParse(value['header']).success) {
     return err(new WireError('header.missing', 'message has no header object'));
@@ -216,7 +248,8 @@ export interface HandlerReply {
   readonly data: unknown;
 }
 
-export function parseHandlerReply(value: unknown): Result<HandlerReply, WireError> {
+/** `parseHandlerReply` through the zod schemas alone (the reference the fast path is tested against). */
+export function parseHandlerReplyBySchema(value: unknown): Result<HandlerReply, WireError> {
   const reply = handlerReplySchema.safeParse(value);
   if (!reply.success) return err(new WireError('reply.invalid', `handler reply: ${zodProblem(reply.error)}`));
   const { status, command } = reply.data.header;
@@ -248,7 +281,8 @@ export type ServerToClient =
   | { readonly kind: 'receivedMessage'; readonly type: string; readonly data: unknown }
   | { readonly kind: 'dummy'; readonly id: string };
 
-export function parseServerToClient(value: unknown): Result<ServerToClient, WireError> {
+/** `parseServerToClient` through the zod schemas alone (the reference the fast path is tested against). */
+export function parseServerToClientBySchema(value: unknown): Result<ServerToClient, WireError> {
   const status = statusReportSchema.safeParse(value);
   if (status.success)
     return ok({ kind: 'statusReport', status: status.data.header.status, id: status.data.payload.id });
@@ -259,6 +293,123 @@ export function parseServerToClient(value: unknown): Result<ServerToClient, Wire
   const dummy = dummyReplySchema.safeParse(value);
   if (dummy.success) return ok({ kind: 'dummy', id: dummy.data.payload.id });
   return err(new WireError('server-message.unknown', 'not a status report, received message or dummy reply'));
+}
+
+// ---- Fast paths. Zod stays the definition of each message: the checks below are written to
+// accept exactly what its schema accepts and to build the same value, and
+// test/protocols/bester/wire.test.ts checks that over arbitrary and mutated messages. Whatever a
+// check does not accept goes through the schema, so every refusal (its code and message) is the
+// schema's. Why: a zod object parse allocates a result, issue lists and a copy of each level per
+// call (a refusal also builds a ZodError), and a Bester message passes about ten of them, two
+// being refusals (a client tries the status report schema on every message it receives).
+
+/** Zod's `isPlainObject` (util.js), which `z.record` asks of its input. */
+function isPlainObject(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  const ctor: unknown = value['constructor'];
+  if (ctor === undefined || typeof ctor !== 'function') return true;
+  const prototype: unknown = (ctor as { prototype?: unknown }).prototype;
+  return isObject(prototype) && Object.prototype.hasOwnProperty.call(prototype, 'isPrototypeOf');
+}
+
+/** What `z.record(z.string(), z.unknown())` accepts: a plain object with no enumerable symbol key. */
+function isStringRecord(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.getOwnPropertySymbols(value)) {
+    if (Object.prototype.propertyIsEnumerable.call(value, key)) return false;
+  }
+  return true;
+}
+
+export function parseFirstMessage(value: unknown): Result<FirstMessage, WireError> {
+  // The fast path covers the server scope (every forwarded message); a client's first message
+  // comes once per connection and goes through the schema.
+  if (isObject(value)) {
+    const header = value['header'];
+    const payload = value['payload'];
+    if (isObject(header) && header['scope'] === 'server' && isObject(payload)) {
+      const type = payload['type'];
+      const id = payload['id'];
+      if (typeof type === 'string' && (id === undefined || typeof id === 'string') && 'data' in payload) {
+        const data = payload['data'];
+        return ok({ scope: 'server', payload: id === undefined ? { type, data } : { type, id, data } });
+      }
+    }
+  }
+  return parseFirstMessageBySchema(value);
+}
+
+/** A later message from a client: `{header, payload: {type, id, data}}`; the header's contents are ignored. */
+export function parseClientMessage(value: unknown): Result<Payload, WireError> {
+  if (isObject(value) && isStringRecord(value['header'])) {
+    const payload = value['payload'];
+    if (isObject(payload)) {
+      const type = payload['type'];
+      const id = payload['id'];
+      if (typeof type === 'string' && typeof id === 'string' && 'data' in payload) {
+        return ok({ type, id, data: payload['data'] });
+      }
+    }
+  }
+  return parseClientMessageBySchema(value);
+}
+
+/** The header and body of a handler reply as `handlerReplySchema` reads them, or undefined if it refuses. */
+function handlerReplyShape(
+  value: unknown,
+): { status: string; command: { type: string; data: unknown } | undefined; data: unknown } | undefined {
+  if (!isObject(value)) return undefined;
+  const header = value['header'];
+  if (!isObject(header)) return undefined;
+  const status = header['status'];
+  if (typeof status !== 'string') return undefined;
+  const command = header['command'];
+  let parsedCommand: { type: string; data: unknown } | undefined;
+  if (command !== undefined) {
+    if (!isObject(command)) return undefined;
+    const type = command['type'];
+    if (typeof type !== 'string' || !('data' in command)) return undefined;
+    // Zod builds the nested object anew, with only the keys its schema names.
+    parsedCommand = { type, data: command['data'] };
+  }
+  if (!('data' in value)) return undefined;
+  return { status, command: parsedCommand, data: value['data'] };
+}
+
+export function parseHandlerReply(value: unknown): Result<HandlerReply, WireError> {
+  const shape = handlerReplyShape(value);
+  if (shape === undefined) return parseHandlerReplyBySchema(value);
+  const { status, command, data } = shape;
+  if (!/^\d{1,9}$/.test(status)) return err(new WireError('reply.status-invalid', `status ${JSON.stringify(status)}`));
+  const statusCode = Number(status);
+  if (statusCode === 0 && command === undefined) {
+    return err(new WireError('reply.command-missing', 'a successful handler reply needs header.command'));
+  }
+  return ok(command === undefined ? { statusCode, data } : { statusCode, command, data });
+}
+
+export function parseServerToClient(value: unknown): Result<ServerToClient, WireError> {
+  // The three schemas in the schema path's order; each test is what its schema accepts.
+  if (isObject(value)) {
+    const header = value['header'];
+    const payload = value['payload'];
+    if (isObject(header) && isObject(payload)) {
+      const status = header['status'];
+      const messageType = header['messageType'];
+      const id = payload['id'];
+      if ((status === 'good' || status === 'bad') && messageType === 'statusReport' && typeof id === 'string') {
+        return ok({ kind: 'statusReport', status, id });
+      }
+      const type = payload['type'];
+      if (messageType === 'receivedMessage' && typeof type === 'string' && 'data' in payload) {
+        return ok({ kind: 'receivedMessage', type, data: payload['data'] });
+      }
+      if (status === '0' && type === 'dummy' && typeof id === 'string' && payload['data'] === null) {
+        return ok({ kind: 'dummy', id });
+      }
+    }
+  }
+  return parseServerToClientBySchema(value);
 }
 
 // ---- Builders: the exact JSON the server and clients write (spec.md §3).
