@@ -146,7 +146,8 @@ interface Inbound {
 interface Dispatch {
   readonly actor: MachineActor<typeof dispatchMachine>;
   readonly origin: string;
-  readonly decoders: Map<string, FrameDecoder>;
+  /** Frame decoders of the dispatch's connections that have sent data, made on the first bytes. */
+  decoders: Map<string, FrameDecoder> | undefined;
 }
 
 export class BesterServerNode implements ProtocolNode {
@@ -157,11 +158,19 @@ export class BesterServerNode implements ProtocolNode {
   private readonly dispatches = new Map<string, Dispatch>();
   private readonly dispatchIds = new IdSequence('out:d');
   private stopped = false;
+  /** The configured message types, and each one's socket path: worked out once, not per connection or dispatch. */
+  private readonly handlerTypes: readonly string[];
+  private readonly handlerPaths: Readonly<Record<string, string>>;
 
   constructor(
     private readonly host: NodeHost,
     private readonly config: ServerConfig,
-  ) {}
+  ) {
+    this.handlerTypes = Object.keys(config.handlers);
+    const handlerPaths: Record<string, string> = {};
+    for (const [type, handler] of Object.entries(config.handlers)) handlerPaths[type] = handler.path;
+    this.handlerPaths = handlerPaths;
+  }
 
   start(): void {
     this.stopped = false;
@@ -224,7 +233,7 @@ export class BesterServerNode implements ProtocolNode {
   private accept(conn: string): void {
     const actor = startActor(connectionMachine, this.host, {
       name: `bester.connection ${conn}`,
-      input: { conn, handlerTypes: Object.keys(this.config.handlers), pendingMessagesMax },
+      input: { conn, handlerTypes: this.handlerTypes, pendingMessagesMax },
     });
     this.inbound.set(conn, { actor, decoder: new FrameDecoder() });
     actor.on('client.authenticated', (event) => this.clients.set(event.conn, event.username));
@@ -261,8 +270,6 @@ export class BesterServerNode implements ProtocolNode {
 
   private startDispatch(origin: string, payload: { type: string; id: string; data: unknown }): void {
     const dispatchId = this.dispatchIds.next();
-    const handlerPaths: Record<string, string> = {};
-    for (const [type, handler] of Object.entries(this.config.handlers)) handlerPaths[type] = handler.path;
     const actor = startActor(dispatchMachine, this.host, {
       name: `bester.dispatch ${dispatchId}`,
       input: {
@@ -271,13 +278,13 @@ export class BesterServerNode implements ProtocolNode {
         handlerName: payload.type,
         id: payload.id,
         data: payload.data,
-        handlerPaths,
+        handlerPaths: this.handlerPaths,
         handlerTimeoutMs: this.config.handlerTimeoutMs,
         hopsMax,
         serversMax,
       },
     });
-    const dispatch: Dispatch = { actor, origin, decoders: new Map() };
+    const dispatch: Dispatch = { actor, origin, decoders: undefined };
     this.dispatches.set(dispatchId, dispatch);
     actor.on('clients.send', (event) => {
       const message = receivedMessage(event.messageType, event.data);
@@ -295,8 +302,10 @@ export class BesterServerNode implements ProtocolNode {
     });
   }
 
+  /** The dispatch a connection belongs to: its id is the connection name up to the first `/`. */
   private dispatchOf(conn: string): Dispatch | undefined {
-    return this.dispatches.get(conn.split('/')[0] ?? '');
+    const slash = conn.indexOf('/');
+    return this.dispatches.get(slash < 0 ? conn : conn.slice(0, slash));
   }
 
   private toDispatch(conn: string, event: Parameters<MachineActor<typeof dispatchMachine>['send']>[0]): void {
@@ -312,6 +321,7 @@ export class BesterServerNode implements ProtocolNode {
   private dispatchData(conn: string, bytes: Uint8Array): void {
     const dispatch = this.dispatchOf(conn);
     if (!dispatch) return;
+    dispatch.decoders ??= new Map();
     let decoder = dispatch.decoders.get(conn);
     if (!decoder) {
       decoder = new FrameDecoder();
