@@ -102,6 +102,8 @@ export class XmlStreamParser {
   private opened = false;
   private closed = false;
   private stanzaStartPosition = 0;
+  /** Characters given to saxes since the start of the document. */
+  private fedChars = 0;
 
   constructor() {
     this.reset();
@@ -121,6 +123,16 @@ export class XmlStreamParser {
     return this.opened && !this.closed && !this.failure ? this.parser.position - this.stanzaStartPosition : 0;
   }
 
+  /**
+   * True when the text fed so far ends exactly with the stream header or a complete top-level
+   * element: nothing after it, not even a character saxes holds back for the next text.
+   * (`pendingChars` cannot say so: saxes' `position` counts the last text written twice once the
+   * write is over, which the size and stall checks have always included.)
+   */
+  get atElementEnd(): boolean {
+    return this.opened && !this.closed && !this.failure && this.stanzaStartPosition === this.fedChars;
+  }
+
   /** Feeds bytes; returns the complete events, or the stream error to send (then the parser is dead). */
   push(bytes: Uint8Array): Result<StreamEvent[], StreamError> {
     if (this.failure) return err(this.failure);
@@ -130,13 +142,27 @@ export class XmlStreamParser {
     } catch {
       return this.fail(new StreamError('unsupported-encoding', 'the stream is not valid UTF-8 (RFC 6120 §11.6)'));
     }
-    for (let at = 0; at < text.length && !this.failure; at += sliceChars) {
+    return this.pushText(text);
+  }
+
+  /**
+   * Feeds text that is already decoded (well-formed UTF-16, as the decoder in `push` gives it).
+   * `textBefore` characters of the current slice were fed just before, in the same call as far as
+   * the slicing goes (fewer than the slice size): the first slice is that much shorter, so the size
+   * checks fall where they would if the two texts had been pushed as one (see `parseStanzaText` in
+   * channel.ts).
+   */
+  pushText(text: string, textBefore = 0): Result<StreamEvent[], StreamError> {
+    if (this.failure) return err(this.failure);
+    for (let at = 0, end = sliceChars - textBefore; at < text.length && !this.failure; at = end, end += sliceChars) {
       if (this.closed) {
         if (text.slice(at).trim() !== '') this.fail(new StreamError('not-well-formed', 'data after the stream closed'));
         break;
       }
+      const slice = text.slice(at, end);
+      this.fedChars += slice.length;
       try {
-        this.parser.write(text.slice(at, at + sliceChars));
+        this.parser.write(slice);
       } catch (cause) {
         // saxes reports through the error handler; a throw would be its own bug, but peer input must not crash us.
         this.fail(new StreamError('not-well-formed', `parser failure: ${String(cause)}`));
@@ -161,6 +187,7 @@ export class XmlStreamParser {
     this.opened = false;
     this.closed = false;
     this.stanzaStartPosition = 0;
+    this.fedChars = 0;
     const parser = new SaxesParser({ xmlns: true, position: true });
     parser.on('error', (error) => this.fail(new StreamError('not-well-formed', error.message)));
     const restricted = (what: string) => () => this.fail(new StreamError('restricted-xml', `${what} (RFC 6120 §11.1)`));

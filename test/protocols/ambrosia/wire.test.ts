@@ -20,6 +20,17 @@ import { chunkElements, parseStanzaText, readChunk, splitChunks } from '../../..
 
 const header = writeStreamHeader(streamHeaderAttrs(ns.client, { to: 'a.test' }));
 
+/** parseStanzaText as it was written first: a new parser per text, fed the header and the text as bytes. */
+function parseStanzaTextReference(text: string): XmlElement | undefined {
+  const parser = new XmlStreamParser();
+  const result = parser.push(toBytes(`${writeStreamHeader(streamHeaderAttrs(ns.client, {}))}${text}`));
+  if (!result.ok) return undefined;
+  const elements = result.value.filter((e) => e.type === 'element');
+  if (elements.length !== 1 || result.value.some((e) => e.type === 'close')) return undefined;
+  const only = elements[0];
+  return only?.type === 'element' ? only.element : undefined;
+}
+
 function strip(node: XmlNode): XmlNode {
   if (typeof node === 'string') return node;
   return { name: node.name, attrs: node.attrs, children: node.children.map(strip) };
@@ -201,6 +212,119 @@ describe('ambrosia: wire', () => {
         expect(back && strip(back)).toEqual(strip(tree));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  // parseStanzaText keeps one parser between stanzas; these hold it to a new parser per text, fed
+  // the stream header and the text as UTF-8 bytes (what it did before).
+  it('parses a stanza text as a new parser would, after any texts before it (property, 400 runs)', () => {
+    const fragment = fc.constantFrom(
+      '<',
+      '>',
+      '/>',
+      '</message>',
+      '<message/>',
+      '</stream:stream>',
+      '<!--c-->',
+      '<?pi x?>',
+      '<![CDATA[ ]]>',
+      '<![CDATA[x]]>',
+      '&amp;',
+      '&bogus;',
+      '&#xD800;',
+      '&',
+      ']]>',
+      " x='1'",
+      " xmlns='urn:x'",
+      " xmlns:p='urn:p'",
+      '<p:q/>',
+      ' ',
+      '\r',
+      '\r\n',
+      '\t',
+      '\u0001',
+      '\uFFFE',
+      '\uFFFF',
+      '\uD800',
+      '\uDC00',
+      '😀',
+      'é',
+    );
+    const mutated = fc
+      .tuple(element, fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3 }), fragment), { maxLength: 3 }))
+      .map(([tree, edits]) => {
+        let out = writeElement(tree);
+        for (const [at, removed, inserted] of edits) {
+          const where = at % (out.length + 1);
+          out = out.slice(0, where) + inserted + out.slice(where + removed);
+        }
+        return out;
+      });
+    const texts = fc.oneof(
+      element.map(writeElement),
+      mutated,
+      fc.array(fragment, { maxLength: 8 }).map((parts) => parts.join('')),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.tuple(element, element).map(([a, b]) => writeElement(a) + writeElement(b)),
+    );
+    fc.assert(
+      fc.property(fc.array(texts, { minLength: 1, maxLength: 6 }), (sequence) => {
+        for (const text of sequence) expect(parseStanzaText(text)).toEqual(parseStanzaTextReference(text));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('parses a stanza text near the size bound as a new parser would, after a stanza before it', () => {
+    const sized = (total: number) => `<message><body>${'y'.repeat(total - 31)}</body></message>`;
+    // The sizes where the reference starts to refuse (it checks the size every 4,096 characters).
+    let low = stanzaCharsMax - 8192;
+    let high = stanzaCharsMax + 8192;
+    expect(parseStanzaTextReference(sized(low))).toBeDefined();
+    expect(parseStanzaTextReference(sized(high))).toBeUndefined();
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (parseStanzaTextReference(sized(middle)) === undefined) high = middle;
+      else low = middle;
+    }
+    for (let total = low - 8; total <= high + 8; total += 1) {
+      const text = sized(total);
+      expect(parseStanzaText('<message/>')).toBeDefined();
+      expect(parseStanzaText(text)).toEqual(parseStanzaTextReference(text));
+    }
+  });
+
+  it('a parser that read the header, then whole stanzas, is where it was after the header (property, 200 runs)', () => {
+    const header = writeStreamHeader(streamHeaderAttrs(ns.client, {}));
+    // Reads saxes' own fields: the claim is about its state. Position, line and column only count (and
+    // name errors); the last tag, its namespaces and the entity return state are written before being read.
+    const state = (parser: XmlStreamParser) => {
+      const saxes = (parser as unknown as { parser: Record<string, unknown> }).parser;
+      const moving = new Set(['chunk', 'chunkPosition', 'i', 'prevI', 'line', 'column', 'positionAtNewLine']);
+      const rewritten = new Set(['tag', 'topNS', 'entityReturnState']);
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(saxes)) {
+        if (moving.has(key) || rewritten.has(key) || typeof value === 'function') continue;
+        out[key] = value;
+      }
+      const own = parser as unknown as { stack: unknown[]; events: unknown[]; failure: unknown };
+      return { saxes: out, stack: own.stack.length, events: own.events.length, failure: own.failure };
+    };
+    const fresh = new XmlStreamParser();
+    fresh.pushText(header);
+    const expected = state(fresh);
+    fc.assert(
+      fc.property(fc.array(element, { minLength: 1, maxLength: 4 }), fc.nat({ max: 3 }), (trees, spaces) => {
+        const parser = new XmlStreamParser();
+        parser.pushText(header);
+        for (const tree of trees) {
+          const result = parser.pushText(' '.repeat(spaces) + writeElement(tree), header.length);
+          expect(result.ok).toBe(true);
+          expect(parser.atElementEnd).toBe(true);
+          expect(state(parser)).toEqual(expected);
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 });
