@@ -189,12 +189,8 @@ export type ChannelEmitted =
   | { type: 'channel.failed'; reason: string };
 
 function writeOut(conn: string, elements: readonly XmlElement[]): NodeOutput {
-  return {
-    kind: 'write',
-    conn,
-    bytes: toBytes(elements.map(writeElement).join('')),
-    decoded: elements.map(writeElement),
-  };
+  const texts = elements.map(writeElement);
+  return { kind: 'write', conn, bytes: toBytes(texts.join('')), decoded: texts };
 }
 
 const ackElement = (h: number) => el('a', { xmlns: ns.sm, h: String(h) });

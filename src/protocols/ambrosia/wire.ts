@@ -204,7 +204,8 @@ export class XmlStreamParser {
   private openTag(tag: SaxesTagNS): void {
     if (this.failure) return;
     const attrs: Record<string, string> = {};
-    for (const [name, attribute] of Object.entries(tag.attributes)) attrs[name] = attribute.value;
+    // saxes makes `attributes` without a prototype, so `in` visits the own keys alone, in Object.entries' order.
+    for (const name in tag.attributes) attrs[name] = tag.attributes[name]!.value;
     const building: Building = { name: tag.name, attrs, children: [], ns: tag.uri };
     if (!this.opened) {
       if (tag.local !== 'stream' || tag.uri !== ns.stream) {
@@ -270,7 +271,23 @@ const invalidXmlChars =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/**
+ * Any character `escapeText` replaces or escapes: the invalid ones above, `&<>`, CR, and every
+ * surrogate (a paired one is left alone by the slow path; testing for all of them keeps this test simple).
+ */
+// Matching control characters is the point of this pattern.
+// eslint-disable-next-line no-control-regex
+const textSpecial = /[\u0000-\u0008\u000B-\u001F&<>\uD800-\uDFFF\uFFFE\uFFFF]/;
+/** The same for `escapeAttr`, which also escapes quotes, tab and newline. */
+// eslint-disable-next-line no-control-regex
+const attrSpecial = /[\u0000-\u001F"&'<>\uD800-\uDFFF\uFFFE\uFFFF]/;
+
 export function escapeText(text: string): string {
+  // Most text has nothing to escape: one test instead of five passes.
+  return textSpecial.test(text) ? escapeTextAlways(text) : text;
+}
+
+function escapeTextAlways(text: string): string {
   return text
     .replace(invalidXmlChars, '\uFFFD')
     .replace(/&/g, '&amp;')
@@ -281,7 +298,8 @@ export function escapeText(text: string): string {
 
 /** Attribute values also escape quotes and the whitespace a parser would normalise (XML §3.3.3). */
 export function escapeAttr(text: string): string {
-  return escapeText(text)
+  if (!attrSpecial.test(text)) return text;
+  return escapeTextAlways(text)
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&apos;')
     .replace(/\t/g, '&#9;')
@@ -289,19 +307,19 @@ export function escapeAttr(text: string): string {
 }
 
 function attrsText(attrs: Readonly<Record<string, string>>): string {
-  return Object.entries(attrs)
-    .map(([name, value]) => ` ${name}='${escapeAttr(value)}'`)
-    .join('');
+  let out = '';
+  // Object.keys: the own keys in the order Object.entries gives them, without the pairs.
+  for (const name of Object.keys(attrs)) out += ` ${name}='${escapeAttr(attrs[name]!)}'`;
+  return out;
 }
 
 /** Serialises an element (self-closing when it has no children). */
 export function writeElement(element: XmlElement): string {
   const head = `<${element.name}${attrsText(element.attrs)}`;
   if (element.children.length === 0) return `${head}/>`;
-  const body = element.children
-    .map((child) => (typeof child === 'string' ? escapeText(child) : writeElement(child)))
-    .join('');
-  return `${head}>${body}</${element.name}>`;
+  let out = `${head}>`;
+  for (const child of element.children) out += typeof child === 'string' ? escapeText(child) : writeElement(child);
+  return `${out}</${element.name}>`;
 }
 
 /** The opening of a stream: XML declaration and the `<stream:stream ...>` start tag. */

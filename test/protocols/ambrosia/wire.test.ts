@@ -4,6 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  escapeAttr,
+  escapeText,
   ns,
   stanzaCharsMax,
   streamHeaderAttrs,
@@ -325,6 +327,40 @@ describe('ambrosia: wire', () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('escapes text and attribute values as the chain of replaces does, for any string (property, 1000 runs)', () => {
+    // The writer's escapes as first written: every replace on every string.
+    const invalid =
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+    const textReference = (value: string) =>
+      value
+        .replace(invalid, '\uFFFD')
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\r/g, '&#13;');
+    const attrReference = (value: string) =>
+      textReference(value)
+        .replace(/"/g, '&quot;')
+        .replace(/'/g, '&apos;')
+        .replace(/\t/g, '&#9;')
+        .replace(/\n/g, '&#10;');
+    const special = fc.constantFrom(
+      ...'\u0000\u0001\u0008\t\n\u000B\u000C\r\u000E\u001F "&\'<>]\u007F\uD800\uDBFF\uDC00\uDFFF\uFFFD\uFFFE\uFFFF😀é',
+    );
+    const value = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.string({ unit: fc.oneof(special, fc.constantFrom('a', 'Z', '0')), maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(value, (input) => {
+        expect(escapeText(input)).toBe(textReference(input));
+        expect(escapeAttr(input)).toBe(attrReference(input));
+      }),
+      { numRuns: 1000 },
     );
   });
 });
