@@ -198,7 +198,21 @@ export const lookupMachine = setup({
 }).createMachine({
   id: 'fmtp.lookup',
   initial: 'idle',
-  context: ({ input }) => ({ ...input, step: 'cache', reason: '' }),
+  // Input fields named one by one: on Node 20, an object literal that spreads `input` and then adds
+  // properties takes a slow path in V8 (microseconds per actor, and one starts per message).
+  context: ({ input }) => ({
+    id: input.id,
+    object: input.object,
+    cached: input.cached,
+    owner: input.owner,
+    keysCached: input.keysCached,
+    gateway: input.gateway,
+    port: input.port,
+    byProxy: input.byProxy,
+    lookingMs: input.lookingMs,
+    step: 'cache',
+    reason: '',
+  }),
   states: {
     idle: { on: { 'lookup.start': { target: 'cache' } } },
     /** Step 1. A miss is "object does not exist" at step 1: proceed to step 2. */

@@ -194,7 +194,20 @@ export const relayMachine = setup({
 }).createMachine({
   id: 'fmtp.relay',
   initial: 'idle',
-  context: ({ input }) => ({ ...input, reason: '', code: '', attempt: 0, waitedMs: 0 }),
+  // Input fields named one by one: on Node 20, an object literal that spreads `input` and then adds
+  // properties takes a slow path in V8 (microseconds per actor, and one starts per message).
+  context: ({ input }) => ({
+    id: input.id,
+    message: input.message,
+    port: input.port,
+    retryMsBase: input.retryMsBase,
+    retryMsMax: input.retryMsMax,
+    relayMsMax: input.relayMsMax,
+    reason: '',
+    code: '',
+    attempt: 0,
+    waitedMs: 0,
+  }),
   states: {
     idle: { on: { 'relay.start': { target: 'resolving' } } },
     resolving: {
