@@ -378,7 +378,7 @@ export const dispatchMachine = setup({
         reply !== undefined &&
         effectiveCommand(context.profile, reply) === 'sendHandler' &&
         typeof next === 'string' &&
-        next in context.handlerPaths &&
+        Object.hasOwn(context.handlerPaths, next) &&
         context.hop < context.hopsMax
       );
     },

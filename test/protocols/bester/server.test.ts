@@ -197,6 +197,10 @@ describe.each(profiles)('bester: server (%s)', (profile) => {
     ['a reply that is not JSON', new Uint8Array([3, 0, 0, 0, 0x7b, 0x7b, 0x7b])],
     ['sendClients with a non-list', encodeFrame(reply('sendClients', 'g', 'x'))],
     ['sendHandler to an unknown handler', encodeFrame(reply('sendHandler', 'klingon', 'x'))],
+    // Names every object inherits are not handlers either.
+    ['sendHandler to "constructor"', encodeFrame(reply('sendHandler', 'constructor', 'x'))],
+    ['sendHandler to "toString"', encodeFrame(reply('sendHandler', 'toString', 'x'))],
+    ['sendHandler to "__proto__"', encodeFrame(reply('sendHandler', '__proto__', 'x'))],
   ])('gives a bad status report for %s from the handler', (_what, bytes) => {
     const { host, node, send } = setup(profile);
     send('t', 'afrikaans', 'm1', 'x');
