@@ -266,12 +266,16 @@ export function learnAddress(store: DurableStore, remote: string, address: { hos
  * of these keys; a restarted node builds a new one.
  */
 export class LearnedAddresses {
-  /** By remote user: what `learnedAddress` gives (undefined when nothing was learned). */
-  private readonly known = new Map<string, Endpoint | undefined>();
+  /**
+   * By remote user: what `learnedAddress` gives (undefined when nothing was learned). Made on first
+   * use, as the node's other indexes are: a quiet node does not pay for an empty map.
+   */
+  private known: Map<string, Endpoint | undefined> | undefined;
 
   constructor(private readonly store: DurableStore) {}
 
   get(remote: string): Endpoint | undefined {
+    this.known ??= new Map();
     if (this.known.has(remote)) return this.known.get(remote);
     const address = learnedAddress(this.store, remote);
     this.known.set(remote, address);
@@ -281,6 +285,6 @@ export class LearnedAddresses {
   learn(remote: string, address: { host: string; port: number }): void {
     learnAddress(this.store, remote, address);
     // What `learnedAddress` reads back from the value just written.
-    this.known.set(remote, { host: address.host, port: address.port });
+    (this.known ??= new Map()).set(remote, { host: address.host, port: address.port });
   }
 }
