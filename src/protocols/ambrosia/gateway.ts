@@ -100,6 +100,9 @@ export function registrationKey(domain: string, type: string): string {
   return `${domain} ${type}`;
 }
 
+/** Routing decisions `view()` lists (the first ones, as the service's processed log); later ones are only counted. */
+const routedLogMax = 10_000;
+
 export class GatewayNode implements ProtocolNode {
   private readonly c2s = new Map<string, C2sConn>();
   private readonly services = new Map<string, ServiceConn>();
@@ -116,7 +119,9 @@ export class GatewayNode implements ProtocolNode {
   private readonly seeOtherHost = new Map<string, string>();
   private readonly s2sIds = new IdSequence('s2s');
   private readonly requestIds = new IdSequence('soh');
+  /** The first `routedLogMax` routing decisions, for `view()`, and how many there were in all. */
   private readonly routed: { key: string; service: string; id: string }[] = [];
+  private routedTotal = 0;
   private stopped = false;
 
   constructor(
@@ -153,6 +158,7 @@ export class GatewayNode implements ProtocolNode {
         registrations: s.registrations,
       })),
       routed: this.routed,
+      routedTotal: this.routedTotal,
       s2s: [...this.s2sOut.values()].map((s) => ({ domain: s.domain, state: s.actor.getSnapshot().value })),
     };
   }
@@ -665,7 +671,9 @@ export class GatewayNode implements ProtocolNode {
     const s = conn === undefined ? undefined : this.services.get(conn);
     if (conn === undefined || !s?.channel) return this.routeOut(stanza);
     this.inFlight.set(stanza, key);
-    this.routed.push({ key, service: s.name, id: stanza.attrs.id ?? '' });
+    this.routedTotal += 1;
+    // Bounded, so that a long run does not keep every stanza's decision.
+    if (this.routed.length < routedLogMax) this.routed.push({ key, service: s.name, id: stanza.attrs.id ?? '' });
     s.channel.send({ type: 'channel.send', stanza });
   }
 

@@ -55,7 +55,7 @@ interface Link {
   channel?: MachineActor<typeof channelMachine>;
 }
 
-/** Processed stanzas remembered for `view()`; older ones are forgotten (counts stay exact). */
+/** Processed stanzas remembered for `view()`: the first ones; later ones are only counted (counts stay exact). */
 const processedLogMax = 10_000;
 
 export class ServiceNode implements ProtocolNode {

@@ -91,6 +91,15 @@ describe('ambrosia: federation (Pump)', () => {
     expect(first).toEqual(['m1', 'm3', 'm5']);
     expect(second).toEqual(['m2', 'm4', 'm6']);
     expect(pump.delivered('bob.client').map((d) => d.body)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5', 'n6']);
+    // The gateway's own log of the same decisions, and its count.
+    const gateway = pump.get('gw-a.test').node.view() as {
+      routed: { key: string; service: string; id: string }[];
+      routedTotal: number;
+    };
+    expect(gateway.routed.map((r) => `${r.id}>${r.service}`)).toEqual(
+      ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'].map((id, i) => `${id}>im${(i % 2) + 1}.a.test`),
+    );
+    expect(gateway.routedTotal).toBe(6);
   });
 
   it('fails over the unacked stanza when a service disconnects mid-stream (2 services, ack lost with the connection)', () => {
