@@ -252,15 +252,21 @@ export interface HandlerReply {
 export function parseHandlerReplyBySchema(value: unknown): Result<HandlerReply, WireError> {
   const reply = handlerReplySchema.safeParse(value);
   if (!reply.success) return err(new WireError('reply.invalid', `handler reply: ${zodProblem(reply.error)}`));
-  const { status, command } = reply.data.header;
+  return handlerReplyOf(reply.data.header.status, reply.data.header.command, reply.data.data);
+}
+
+/** A handler reply from the parts its schema reads: the status must be a number, and 0 needs a command. */
+function handlerReplyOf(
+  status: string,
+  command: { type: string; data: unknown } | undefined,
+  data: unknown,
+): Result<HandlerReply, WireError> {
   if (!/^\d{1,9}$/.test(status)) return err(new WireError('reply.status-invalid', `status ${JSON.stringify(status)}`));
   const statusCode = Number(status);
   if (statusCode === 0 && command === undefined) {
     return err(new WireError('reply.command-missing', 'a successful handler reply needs header.command'));
   }
-  return ok(
-    command === undefined ? { statusCode, data: reply.data.data } : { statusCode, command, data: reply.data.data },
-  );
+  return ok(command === undefined ? { statusCode, data } : { statusCode, command, data });
 }
 
 /** A request on the informer socket: `{command: {type, data}}`. */
@@ -379,13 +385,7 @@ function handlerReplyShape(
 export function parseHandlerReply(value: unknown): Result<HandlerReply, WireError> {
   const shape = handlerReplyShape(value);
   if (shape === undefined) return parseHandlerReplyBySchema(value);
-  const { status, command, data } = shape;
-  if (!/^\d{1,9}$/.test(status)) return err(new WireError('reply.status-invalid', `status ${JSON.stringify(status)}`));
-  const statusCode = Number(status);
-  if (statusCode === 0 && command === undefined) {
-    return err(new WireError('reply.command-missing', 'a successful handler reply needs header.command'));
-  }
-  return ok(command === undefined ? { statusCode, data } : { statusCode, command, data });
+  return handlerReplyOf(shape.status, shape.command, shape.data);
 }
 
 export function parseServerToClient(value: unknown): Result<ServerToClient, WireError> {
