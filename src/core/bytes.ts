@@ -1,5 +1,8 @@
 /** Byte helpers shared by the protocols' codecs, the conformance peers and the nodes. Pure. */
 
+/** No bytes: what a codec's buffer holds with nothing pending. Shared, and never written to: it has no room. */
+export const noBytes: Uint8Array = new Uint8Array(0);
+
 /** A new array holding `parts` back to back (a fresh copy even of a single part). */
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;

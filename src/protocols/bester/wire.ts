@@ -8,7 +8,7 @@
  * a typed WireError, and the frame decoder refuses a frame longer than `frameBytesMax`.
  */
 import { z } from 'zod';
-import { concatBytes, utf8Bytes } from '../../core/bytes.js';
+import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -62,8 +62,6 @@ function int32At(bytes: Uint8Array, at: number): number {
     ((bytes[at + 3] as number) << 24)
   );
 }
-
-const noBytes = new Uint8Array(0);
 
 /**
  * Splits a byte stream into frame bodies; keeps an unfinished frame for the next chunk. After an

@@ -3,7 +3,7 @@
  * Result and never throw on peer input.
  */
 import { WireError } from '../../core/errors.js';
-import { concatBytes, utf8Bytes } from '../../core/bytes.js';
+import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { err, ok, type Result } from '../../core/result.js';
 
 export type EchoFrame = { readonly verb: 'ECHO' | 'REPLY'; readonly body: string };
@@ -11,7 +11,6 @@ export type EchoFrame = { readonly verb: 'ECHO' | 'REPLY'; readonly body: string
 /** A line longer than this is a peer error, so a peer cannot make a node buffer without bound. */
 export const lineBytesMax = 4096;
 
-const noBytes = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeFrame(frame: EchoFrame): Uint8Array {

@@ -8,7 +8,7 @@
  * Rule 2: decoders never throw on peer bytes and never buffer without bound: every failure is a
  * `WireError` inside a Result, and every HTTP failure code maps to the status `httpStatusFor` names.
  */
-import { concatBytes, utf8Bytes } from '../../core/bytes.js';
+import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -132,8 +132,6 @@ export const reasonPhrases: Readonly<Record<number, string>> = {
 // Byte helpers.
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** No bytes: what a parser holds with nothing pending (never written to: it has no room). */
-const noBytes = new Uint8Array(0);
 const latin1 = new TextDecoder('latin1');
 
 /** Index just past the blank line ending a head (`\r\n\r\n` or a bare `\n\n`), or -1. */

@@ -6,7 +6,7 @@
  * Pure: encoders build bytes, decoders return a Result and never throw on peer input. This
  * module must not know about connections, keys or lookups; it only checks shape and syntax.
  */
-import { concatBytes, utf8Bytes } from '../../core/bytes.js';
+import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 
@@ -205,8 +205,6 @@ export function matchesPattern(pattern: string, address: string): boolean {
 // ---- encoding ----------------------------------------------------------------------------------
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** No bytes: what a buffer holds with nothing pending (never written to: it has no room). */
-const noBytes = new Uint8Array(0);
 
 /** Whether `text` holds a C0 control character or DEL, other than tab and the ones in `allowed`. */
 export function hasControlCharacter(text: string, allowed = '\n\r'): boolean {
