@@ -3,13 +3,13 @@
  * protocol, and each protocol's own (`f140.friendsOnly`, `solec.authentic`, ...). The scenario
  * schema checks names against this list; the runner builds a fresh invariant per run from it.
  */
-import { ambrosiaInvariants } from './ambrosia.js';
-import { besterInvariants } from './bester.js';
+import { ambrosiaInvariants } from '../protocols/ambrosia/invariants.js';
+import { besterInvariants } from '../protocols/bester/invariants.js';
 import type { InvariantFactory } from './context.js';
-import { f140Invariants } from './f140.js';
-import { fmtpInvariants } from './fmtp.js';
+import { f140Invariants } from '../protocols/f140/invariants.js';
+import { fmtpInvariants } from '../protocols/fmtp/invariants.js';
 import { nodeNeverThrows, noDuplicateDelivery } from './invariants.js';
-import { solecInvariants } from './solec.js';
+import { solecInvariants } from '../protocols/solec/invariants.js';
 
 const registry: ReadonlyMap<string, InvariantFactory> = new Map<string, InvariantFactory>([
   ['noDuplicateDelivery', () => noDuplicateDelivery()],

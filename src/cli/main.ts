@@ -4,7 +4,7 @@
  * (a bug in fedsim: the message says how to replay it).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { setMachineEngine, type MachineEngine } from '../protocols/actor.js';
+import { setMachineEngine, type MachineEngine } from '../engine/actor.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';

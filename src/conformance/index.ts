@@ -1,10 +1,10 @@
 /** The conformance suites by protocol name (docs/conformance.md): one per protocol. */
-import { ambrosiaSuite } from './ambrosia.js';
-import { besterSuite } from './bester.js';
-import { f140Suite } from './f140.js';
-import { fmtpSuite } from './fmtp.js';
+import { ambrosiaSuite } from '../protocols/ambrosia/conformance.js';
+import { besterSuite } from '../protocols/bester/conformance.js';
+import { f140Suite } from '../protocols/f140/conformance.js';
+import { fmtpSuite } from '../protocols/fmtp/conformance.js';
 import type { Peer } from './peer.js';
-import { solecSuite } from './solec.js';
+import { solecSuite } from '../protocols/solec/conformance.js';
 import type { Suite } from './types.js';
 
 export const suites: Readonly<Record<string, Suite<Peer>>> = {

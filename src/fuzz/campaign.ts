@@ -7,7 +7,7 @@
  * Must not: read a clock. Wall time belongs to the CLI; `shouldStop` is how it stops a campaign.
  */
 import { Worker } from 'node:worker_threads';
-import { getMachineEngine } from '../protocols/actor.js';
+import { getMachineEngine } from '../engine/actor.js';
 import type { FuzzProfile } from './profile.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 import { splitSeeds } from './seeds.js';

@@ -3,7 +3,7 @@
  * the shrunk counterexample when a run fails) to the campaign. Started by campaign.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { setMachineEngine, type MachineEngine } from '../protocols/actor.js';
+import { setMachineEngine, type MachineEngine } from '../engine/actor.js';
 import { fuzzProfileNamed } from './profiles/index.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 

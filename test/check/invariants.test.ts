@@ -2,7 +2,7 @@
 // can ask for any of them by name, and an unknown name is a located error listing the known ones.
 // Method: feed hand-made trace events to each invariant; load scenario text with good and bad names.
 import { describe, expect, it } from 'vitest';
-import { friendsOnly } from '../../src/check/f140.js';
+import { friendsOnly } from '../../src/protocols/f140/invariants.js';
 import { invariantNamed, invariantNames, invariantsFor } from '../../src/check/registry.js';
 import { ScenarioError } from '../../src/core/errors.js';
 import { parseScenario } from '../../src/scenario/load.js';

@@ -4,7 +4,7 @@
  * by rewriting the SASL PLAIN `<auth>` a client sends before the real gateway reads it. Unknown users,
  * bad XML and every other stream reach the gateway unchanged.
  */
-import { ambrosiaSuite } from '../../src/conformance/ambrosia.js';
+import { ambrosiaSuite } from '../../src/protocols/ambrosia/conformance.js';
 import type { AmbrosiaConfig } from '../../src/protocols/ambrosia/node.js';
 import type { NodeInput, Protocol } from '../../src/protocols/protocol.js';
 

@@ -14,7 +14,7 @@ import { planCommands } from '../../src/fuzz/commands/index.js';
 import { damageInstants, Plan } from '../../src/fuzz/plan.js';
 import type { FuzzUser, Topology } from '../../src/fuzz/profile.js';
 import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
-import { solecProfile } from '../../src/fuzz/profiles/solec.js';
+import { solecProfile } from '../../src/protocols/solec/fuzz.js';
 import { judgePlan, scenarioOf } from '../../src/fuzz/run-one.js';
 import { runScenario } from '../../src/scenario/run.js';
 

@@ -14,7 +14,7 @@ import { invariantNamed } from '../../src/check/registry.js';
 import { damageInstants, Plan } from '../../src/fuzz/plan.js';
 import type { Topology } from '../../src/fuzz/profile.js';
 import { fuzzProfileNamed } from '../../src/fuzz/profiles/index.js';
-import { solecProfile } from '../../src/fuzz/profiles/solec.js';
+import { solecProfile } from '../../src/protocols/solec/fuzz.js';
 import { judgePlan, runOne, scenarioOf } from '../../src/fuzz/run-one.js';
 import { runScenario } from '../../src/scenario/run.js';
 import type { ScenarioFile } from '../../src/scenario/schema.js';

@@ -12,7 +12,7 @@ import { CrashCommand } from '../../src/fuzz/commands/crash.js';
 import { Plan } from '../../src/fuzz/plan.js';
 import type { FuzzProfile, FuzzUser, Topology } from '../../src/fuzz/profile.js';
 import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
-import { fmtpProfile } from '../../src/fuzz/profiles/fmtp.js';
+import { fmtpProfile } from '../../src/protocols/fmtp/fuzz.js';
 import { judgePlan } from '../../src/fuzz/run-one.js';
 import type { ScenarioFile } from '../../src/scenario/schema.js';
 

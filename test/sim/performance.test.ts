@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { echoFederation } from '../../src/bench/run.js';
 import { solecFederation } from '../../src/bench/federation.js';
 import { protocolThroughput } from '../../src/bench/protocols.js';
-import { startActor, stateName } from '../../src/protocols/actor.js';
+import { startActor, stateName } from '../../src/engine/actor.js';
 import { peerMachine, sessionMachine } from '../../src/protocols/f140/machine.js';
 import { ManualHost } from '../../src/protocols/testing/manual-host.js';
 import { EventQueue } from '../../src/sim/event-queue.js';

@@ -1,6 +1,6 @@
 /**
  * Differential runs of one machine on two engines: xstate's interpreter (the reference) and the
- * compiled engine (src/protocols/compiled-machine.ts). Each engine gets its own fake clock and its
+ * compiled engine (src/engine/compiled-machine.ts). Each engine gets its own fake clock and its
  * own copy of the input; both are driven by the same steps, and what each can be seen doing is
  * logged in order: emitted events (with the snapshot a listener reads then), clock calls (`set`
  * with its delay, `clear` with the index of the `set` it cancels), snapshot notifications,
@@ -8,15 +8,15 @@
  * must be equal, entry by entry.
  *
  * Also here: harvesting what real actors received while the bundled scenarios ran (through the
- * actor tap in src/protocols/actor.ts), so that replays and property runs start from real inputs
+ * actor tap in src/engine/actor.ts), so that replays and property runs start from real inputs
  * and real events.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { createActor, type AnyStateMachine } from 'xstate';
-import { setActorTap, setMachineEngine, type ActorRecording } from '../../src/protocols/actor.js';
-import { createCompiledActor } from '../../src/protocols/compiled-machine.js';
+import { setActorTap, setMachineEngine, type ActorRecording } from '../../src/engine/actor.js';
+import { createCompiledActor } from '../../src/engine/compiled-machine.js';
 import type { HostClock } from '../../src/protocols/protocol.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';

@@ -1,10 +1,10 @@
 /** The fuzz profile of every protocol, by name. */
 import type { FuzzProfile } from '../profile.js';
-import { ambrosiaProfile } from './ambrosia.js';
-import { besterProfile } from './bester.js';
-import { f140Profile } from './f140.js';
-import { fmtpProfile } from './fmtp.js';
-import { solecProfile } from './solec.js';
+import { ambrosiaProfile } from '../../protocols/ambrosia/fuzz.js';
+import { besterProfile } from '../../protocols/bester/fuzz.js';
+import { f140Profile } from '../../protocols/f140/fuzz.js';
+import { fmtpProfile } from '../../protocols/fmtp/fuzz.js';
+import { solecProfile } from '../../protocols/solec/fuzz.js';
 
 export const fuzzProfiles: ReadonlyMap<string, FuzzProfile> = new Map([
   ['fmtp', fmtpProfile],

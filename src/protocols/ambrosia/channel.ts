@@ -10,7 +10,7 @@
  * reported as a `channel.malformed` emission and the node closes with a stream error.
  */
 import { emit, enqueueActions, setup } from 'xstate';
-import { output } from '../actor.js';
+import { output } from '../../engine/actor.js';
 import type { NodeOutput } from '../protocol.js';
 import {
   XmlStreamParser,

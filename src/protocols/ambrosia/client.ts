@@ -10,7 +10,7 @@
  * a refused login (that is the user's decision, made by a new `login` command).
  */
 import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { clientConn, clientMachine, ports } from './machine.js';
 import {

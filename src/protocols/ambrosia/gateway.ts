@@ -10,7 +10,7 @@
  * unbounded buffers, or read a clock or random source other than the host's.
  */
 import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { channelMachine, readChunk, StallWatch } from './channel.js';
 import { c2sMachine, queueCountMax, s2sMachine, serviceProof, serviceSessionMachine } from './machine.js';

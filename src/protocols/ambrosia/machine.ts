@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import { output } from '../actor.js';
+import { output } from '../../engine/actor.js';
 import type { NodeOutput } from '../protocol.js';
 import {
   el,

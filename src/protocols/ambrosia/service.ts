@@ -9,7 +9,7 @@
  * or implement xmpp-im beyond that (out of scope in the seed).
  */
 import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { channelMachine, readChunk, StallWatch } from './channel.js';
 import { serviceLinkConn, serviceLinkMachine, serviceProof } from './machine.js';

@@ -12,7 +12,7 @@
  * closed the node refuses it with a `reject` output.
  */
 import { and, assign, emit, enqueueActions, setup } from 'xstate';
-import { output, type OutputEvent } from '../actor.js';
+import { output, type OutputEvent } from '../../engine/actor.js';
 import type { ConnectFailure, Endpoint } from '../protocol.js';
 import {
   authMessage,

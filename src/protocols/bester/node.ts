@@ -10,7 +10,7 @@
  */
 import { utf8Bytes } from '../../core/bytes.js';
 import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import {
   clientMachine,

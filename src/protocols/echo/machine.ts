@@ -7,7 +7,7 @@
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { concatBytes } from '../../core/bytes.js';
-import { output } from '../actor.js';
+import { output } from '../../engine/actor.js';
 import { encodeFrame } from './wire.js';
 
 export interface LinkInput {

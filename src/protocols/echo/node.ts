@@ -5,7 +5,7 @@
  * federated protocols. Peer input never throws: a bad line gets a `reject` and the connection closes.
  */
 import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { linkMachine, type LinkEvent } from './machine.js';
 import { decodeLine, encodeFrame, LineBuffer, type EchoFrame } from './wire.js';

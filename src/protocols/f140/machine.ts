@@ -15,7 +15,7 @@
 import { utf8Bytes } from '../../core/bytes.js';
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { Ms } from '../../core/time.js';
-import { output } from '../actor.js';
+import { output } from '../../engine/actor.js';
 import type { Endpoint } from '../protocol.js';
 import type { Directory } from './directory.js';
 import type { Outbox, QueuedMessage } from './store.js';

@@ -9,7 +9,7 @@
  * a bad response counts as a transient failure. Bad user commands get a `reject` (f140.local.*).
  */
 import { utf8Bytes } from '../../core/bytes.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { commandSchema, type F140Command, type F140Config } from './config.js';
 import { Directory } from './directory.js';

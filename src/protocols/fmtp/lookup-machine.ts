@@ -14,7 +14,7 @@
  * to a target over a verified connection. It never opens connections or touches the cache.
  */
 import { and, assign, emit, not, setup } from 'xstate';
-import { output, type OutputEvent } from '../actor.js';
+import { output, type OutputEvent } from '../../engine/actor.js';
 import type { DnsRecordType, DnsStatus } from '../protocol.js';
 import type { ConnectionTarget } from './connection-machine.js';
 import { keyRecordName } from './keys.js';

@@ -13,7 +13,7 @@
  * cannot carry out) gets a `reject` output with a `fmtp.command.*` code.
  */
 import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import { DurableWindow } from '../durable-window.js';
 import type { NodeHost, NodeInput, NodeOutput, ProtocolNode } from '../protocol.js';
 import { connectionMachine, type ConnectionTarget } from './connection-machine.js';

@@ -16,7 +16,7 @@
  * before a relay starts.
  */
 import { and, assign, emit, not, setup } from 'xstate';
-import { output, type OutputEvent } from '../actor.js';
+import { output, type OutputEvent } from '../../engine/actor.js';
 import type { DnsRecordType, DnsStatus } from '../protocol.js';
 import type { ConnectionTarget } from './connection-machine.js';
 import { pickMx, type LookupDone } from './lookup-machine.js';

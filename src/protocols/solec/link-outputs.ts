@@ -4,7 +4,7 @@
  * where it arrives, and the backoff between connection attempts. Pure; no I/O.
  */
 import { concatBytes } from '../../core/bytes.js';
-import { output, type OutputEvent } from '../actor.js';
+import { output, type OutputEvent } from '../../engine/actor.js';
 import type { NodeOutput } from '../protocol.js';
 import { describePayload, encodeFrame, type ErrorCode, type Payload } from './wire.js';
 

@@ -11,7 +11,7 @@
  */
 import type { WireError } from '../../core/errors.js';
 import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../actor.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { clientConnId, clientMachine, type ClientEvent } from './client-machine.js';
 import type { ClientConfig, ServerConfig, SolecCommand, SolecConfig } from './config.js';

@@ -12,7 +12,7 @@
  * No I/O here: the machine emits `output` events and its timers run on the host's clock.
  */
 import { assign, emit, enqueueActions, not, setup } from 'xstate';
-import { output } from '../actor.js';
+import { output } from '../../engine/actor.js';
 import { retryDelayMs, unexpectedReject, write, type LinkEvent } from './link-outputs.js';
 import type { NodeOutput } from '../protocol.js';
 import { challengeText, signChallenge } from './keys.js';

@@ -7,8 +7,8 @@
  * promised on a quiet network only (spec.md §4).
  */
 import fc from 'fast-check';
-import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
-import { hostNames, networkArbitrary } from './network.js';
+import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
+import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
 
 const crossType = ['X', 'Y'] as const;
 

@@ -12,9 +12,9 @@
  *
  * Must not: read a clock (waits go through the Peer).
  */
-import { bester } from '../protocols/bester/index.js';
-import { hopsMax } from '../protocols/bester/node.js';
-import { requirements } from '../protocols/bester/requirements.js';
+import { bester } from './index.js';
+import { hopsMax } from './node.js';
+import { requirements } from './requirements.js';
 import {
   FrameDecoder,
   authMessage,
@@ -29,10 +29,10 @@ import {
   parseServerToClient,
   statusReport,
   type ServerToClient,
-} from '../protocols/bester/wire.js';
-import { openLocal, type LocalAccess } from './local-peer.js';
-import type { Conn, Listener, Peer, Reader } from './peer.js';
-import { fail, unimplemented, type Case, type Suite } from './types.js';
+} from './wire.js';
+import { openLocal, type LocalAccess } from '../../conformance/local-peer.js';
+import type { Conn, Listener, Peer, Reader } from '../../conformance/peer.js';
+import { fail, unimplemented, type Case, type Suite } from '../../conformance/types.js';
 
 const seed = 7;
 const target = 'b.test';

@@ -4,8 +4,8 @@
  * that lies in ServerAuth can break it (the seed's flaw, shown by scenarios/solec/impersonation-seed);
  * a `submit` names its sender itself, so it counts as sent by that sender.
  */
-import { authenticDelivery, type SentMessage } from './delivery.js';
-import { field, text, type InvariantFactory, type InvariantNode } from './context.js';
+import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
+import { field, text, type InvariantFactory, type InvariantNode } from '../../check/context.js';
 
 function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
   const body = text(field(command, 'body'));

@@ -3,10 +3,10 @@
  * messages only from users its node lists as its friends (challenge-response admits friends
  * only). `f140.authentic`: every delivered message was sent by a user, as that user.
  */
-import type { TraceEvent } from '../trace/events.js';
-import { authenticDelivery, type SentMessage } from './delivery.js';
-import { field, list, text, type InvariantContext, type InvariantFactory } from './context.js';
-import type { Invariant } from './invariants.js';
+import type { TraceEvent } from '../../trace/events.js';
+import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
+import { field, list, text, type InvariantContext, type InvariantFactory } from '../../check/context.js';
+import type { Invariant } from '../../check/invariants.js';
 
 function sentBy(command: unknown): SentMessage[] {
   const body = text(field(command, 'text'));

@@ -5,8 +5,8 @@
  * restart; delivery is promised on a quiet network only.
  */
 import fc from 'fast-check';
-import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
-import { hostNames, networkArbitrary } from './network.js';
+import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
+import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
 
 const topology: fc.Arbitrary<Topology> = fc
   .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }), networkArbitrary)

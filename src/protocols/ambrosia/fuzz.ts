@@ -6,8 +6,8 @@
  * unless another retransmits them (spec.md §4).
  */
 import fc from 'fast-check';
-import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
-import { networkArbitrary } from './network.js';
+import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
+import { networkArbitrary } from '../../fuzz/profiles/network.js';
 
 const topology: fc.Arbitrary<Topology> = fc
   .tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), networkArbitrary)

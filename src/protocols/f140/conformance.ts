@@ -10,8 +10,8 @@
  * Must not: read a clock (waits go through the Peer), or judge by anything but the wire and the
  * target's outputs.
  */
-import { f140 } from '../protocols/f140/index.js';
-import { requirements } from '../protocols/f140/requirements.js';
+import { f140 } from './index.js';
+import { requirements } from './requirements.js';
 import {
   HttpRequestParser,
   HttpResponseParser,
@@ -23,9 +23,9 @@ import {
   formOfRequest,
   type Header,
   type HttpResponse,
-} from '../protocols/f140/wire.js';
-import type { Conn, Listener, Peer, Reader } from './peer.js';
-import { fail, unimplemented, type Case, type Suite } from './types.js';
+} from './wire.js';
+import type { Conn, Listener, Peer, Reader } from '../../conformance/peer.js';
+import { fail, unimplemented, type Case, type Suite } from '../../conformance/types.js';
 
 const bob = 'bob@b.test';
 const pat = 'pat@peer.test';

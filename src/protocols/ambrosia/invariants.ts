@@ -3,8 +3,8 @@
  * only what a client sent, from the JID that client logged in as (the gateway stamps `from` from
  * the authenticated stream, so a client can never speak for another).
  */
-import { authenticDelivery, type SentMessage } from './delivery.js';
-import { field, text, type InvariantFactory, type InvariantNode } from './context.js';
+import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
+import { field, text, type InvariantFactory, type InvariantNode } from '../../check/context.js';
 
 function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
   const body = text(field(command, 'body'));

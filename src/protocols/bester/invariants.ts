@@ -4,8 +4,8 @@
  * sender on delivery (the `from` is the server), and the handler picks the recipients, so only the
  * body is compared.
  */
-import { authenticDelivery, type SentMessage } from './delivery.js';
-import { field, type InvariantFactory } from './context.js';
+import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
+import { field, type InvariantFactory } from '../../check/context.js';
 
 function sentBy(command: unknown): SentMessage[] {
   if (field(command, 'type') !== 'send') return [];

@@ -6,8 +6,8 @@
  * once all faults heal. Retry and request timeouts are short so that runs recover quickly.
  */
 import fc from 'fast-check';
-import type { FuzzProfile, FuzzUser, Topology } from '../profile.js';
-import { hostNames, networkArbitrary } from './network.js';
+import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
+import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
 
 interface Friendship {
   readonly a: FuzzUser;

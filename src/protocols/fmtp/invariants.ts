@@ -3,8 +3,8 @@
  * user sent, under the sender's own address (the relay checks the sender's domain key, so a
  * forged sender must never reach a mailbox).
  */
-import { authenticDelivery, type SentMessage } from './delivery.js';
-import { field, text, type InvariantFactory } from './context.js';
+import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
+import { field, text, type InvariantFactory } from '../../check/context.js';
 
 function sentBy(command: unknown): SentMessage[] {
   const body = text(field(command, 'body'));

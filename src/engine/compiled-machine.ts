@@ -20,12 +20,12 @@
  * at compile time (or, for an action only `enqueueActions` produces, when it is enqueued) with an
  * `UnsupportedMachineError`; run such a machine with the `xstate` engine.
  *
- * `test/protocols/compiled-machine.test.ts` checks this runner against xstate's interpreter:
+ * `test/engine/compiled-machine.test.ts` checks this runner against xstate's interpreter:
  * every actor of every bundled scenario replayed under both, random event sequences per machine
  * (fast-check), and every bundled scenario's trace byte-identical under both engines.
  */
 import { and, not, or, type AnyStateMachine, type EventObject, type StateValue } from 'xstate';
-import type { HostClock } from './protocol.js';
+import type { HostClock } from '../protocols/protocol.js';
 
 /** A machine (or an action it enqueues) uses a feature this runner does not implement. */
 export class UnsupportedMachineError extends Error {

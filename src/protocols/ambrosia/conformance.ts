@@ -14,9 +14,9 @@
  *
  * Must not: read a clock (waits go through the Peer).
  */
-import { chunkElements, parseStanzaText, readChunk, type Chunk } from '../protocols/ambrosia/channel.js';
-import { serviceProof } from '../protocols/ambrosia/machine.js';
-import { requirements } from '../protocols/ambrosia/requirements.js';
+import { chunkElements, parseStanzaText, readChunk, type Chunk } from './channel.js';
+import { serviceProof } from './machine.js';
+import { requirements } from './requirements.js';
 import {
   child,
   el,
@@ -30,10 +30,10 @@ import {
   type StreamEvent,
   validJid,
   type XmlElement,
-} from '../protocols/ambrosia/wire.js';
-import { ambrosiaTarget } from './ambrosia-target.js';
-import type { Conn, Peer, Reader } from './peer.js';
-import { fail, unimplemented, type Case, type Suite } from './types.js';
+} from './wire.js';
+import { ambrosiaTarget } from '../../conformance/ambrosia-target.js';
+import type { Conn, Peer, Reader } from '../../conformance/peer.js';
+import { fail, unimplemented, type Case, type Suite } from '../../conformance/types.js';
 
 const seed = 11;
 const target = 'b.test';

@@ -1,4 +1,4 @@
-// Goal: the compiled statechart engine (src/protocols/compiled-machine.ts) behaves exactly like
+// Goal: the compiled statechart engine (src/engine/compiled-machine.ts) behaves exactly like
 // xstate's interpreter on fedsim's machines: the same emitted events in the same order (and the
 // same snapshot read from a listener), the same clock calls (setTimeout delays, clearTimeout of
 // the same timers) in the same order, the same snapshot notifications and completion, and the
@@ -40,8 +40,8 @@ import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
 import { planCommands } from '../../src/fuzz/commands/index.js';
 import { Plan } from '../../src/fuzz/plan.js';
 import { scenarioOf } from '../../src/fuzz/run-one.js';
-import { output, withMachineEngine } from '../../src/protocols/actor.js';
-import { compileMachine, createCompiledActor, UnsupportedMachineError } from '../../src/protocols/compiled-machine.js';
+import { output, withMachineEngine } from '../../src/engine/actor.js';
+import { compileMachine, createCompiledActor, UnsupportedMachineError } from '../../src/engine/compiled-machine.js';
 import { channelMachine } from '../../src/protocols/ambrosia/channel.js';
 import {
   c2sMachine,

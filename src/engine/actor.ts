@@ -5,7 +5,7 @@
  *
  * Two engines run the same machine definitions: `compiled` (the default; transition tables built
  * from the machine, `compiled-machine.ts`) and `xstate` (xstate's own interpreter). They give
- * byte-identical traces; `test/protocols/compiled-machine.test.ts` checks it, and `fedsim run
+ * byte-identical traces; `test/engine/compiled-machine.test.ts` checks it, and `fedsim run
  * --engine xstate` lets anyone check a scenario of their own.
  *
  * What must not leak into a trace: xstate session ids (process-global counters) and the
@@ -22,7 +22,7 @@ import {
   type StateValue,
 } from 'xstate';
 import { createCompiledActor } from './compiled-machine.js';
-import type { HostClock, NodeHost, NodeOutput } from './protocol.js';
+import type { HostClock, NodeHost, NodeOutput } from '../protocols/protocol.js';
 
 /** The event a machine emits (`emit(...)`) to produce a node output. */
 export interface OutputEvent {
