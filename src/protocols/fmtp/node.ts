@@ -16,10 +16,10 @@ import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import { DurableWindow } from '../durable-window.js';
 import type { NodeHost, NodeInput, NodeOutput, ProtocolNode } from '../protocol.js';
-import { connectionMachine, type ConnectionTarget } from './connection-machine.js';
+import { connectionMachine, type ConnectionTarget } from './machines/connection.js';
 import { parseKeyRecord, secretKeyFor, toHex } from './keys.js';
-import { lookupMachine, pickMx, type LookupDone } from './lookup-machine.js';
-import { relayMachine } from './relay-machine.js';
+import { lookupMachine, pickMx, type LookupDone } from './machines/lookup.js';
+import { relayMachine } from './machines/relay.js';
 import {
   BlockBuffer,
   domainOf,

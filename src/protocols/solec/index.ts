@@ -2,7 +2,7 @@
 import type { DnsRecord, NodeDeclaration, Protocol } from '../protocol.js';
 import { commandSchema, configSchema, type SolecCommand, type SolecConfig } from './config.js';
 import { serverKeys } from './keys.js';
-import { createSolecNode } from './node.js';
+import { createSolecNode } from './server.js';
 import { describe, toHex } from './wire.js';
 
 /** Where a server's Ed25519 public key is published: TXT `solec-key.<name>` = `ed25519=<hex>` (ours). */

@@ -13,12 +13,12 @@ import type { WireError } from '../../core/errors.js';
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { clientConnId, clientMachine, type ClientEvent } from './client-machine.js';
+import { clientConnId, clientMachine, type ClientEvent } from './machines/client.js';
 import type { ClientConfig, ServerConfig, SolecCommand, SolecConfig } from './config.js';
 import { FrameReader } from './frame-reader.js';
 import { nonceBytes, serverKeys, type ServerKeys } from './keys.js';
-import { relayConnId, relayMachine, relayQueueMessagesMax, type RelayEvent } from './relay-machine.js';
-import { sessionMachine, type Peer, type SessionEvent, type SessionMessage } from './session-machine.js';
+import { relayConnId, relayMachine, relayQueueMessagesMax, type RelayEvent } from './machines/relay.js';
+import { sessionMachine, type Peer, type SessionEvent, type SessionMessage } from './machines/session.js';
 import {
   connType,
   errorCode,

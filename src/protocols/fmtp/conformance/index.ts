@@ -18,7 +18,7 @@
  * Must not: read a clock (waits go through the Peer), or judge by anything but the wire and the
  * target's outputs.
  */
-import { fmtp, type FmtpConfig } from './index.js';
+import { fmtp, type FmtpConfig } from '../index.js';
 import {
   formatKeyRecord,
   helloText,
@@ -30,14 +30,14 @@ import {
   toHex,
   verifyByAny,
   welcomeText,
-} from './keys.js';
-import { requirements } from './requirements.js';
-import { streamFor } from '../../core/prng.js';
-import { blockLinesMax, decodeFrame, encodeFrame, lineBytesMax, type Frame, type FrameOf } from './wire.js';
-import type { DnsRecord, Protocol } from '../protocol.js';
-import type { Conn, Listener, Peer, Reader } from '../../conformance/peer.js';
-import { concatBytes } from '../../core/bytes.js';
-import { fail, unimplemented, type Case, type Suite } from '../../conformance/types.js';
+} from '../keys.js';
+import { requirements } from '../requirements.js';
+import { streamFor } from '../../../core/prng.js';
+import { blockLinesMax, decodeFrame, encodeFrame, lineBytesMax, type Frame, type FrameOf } from '../wire.js';
+import type { DnsRecord, Protocol } from '../../protocol.js';
+import type { Conn, Listener, Peer, Reader } from '../../../conformance/peer.js';
+import { concatBytes } from '../../../core/bytes.js';
+import { fail, unimplemented, type Case, type Suite } from '../../../conformance/types.js';
 
 const seed = 7465;
 const target = 'b.test';
