@@ -14,7 +14,7 @@ import { pendingKey, type Conn, type Downstream, type FmtpShared, type Job } fro
 import { BlockBuffer, domainOf, type FrameOf } from './wire.js';
 
 /** An answer to a REQUEST or MESSAGE of ours. */
-export type Answer = FrameOf<'OBJECT' | 'NOT-FOUND' | 'LOOKING' | 'FAILED' | 'ACCEPTED' | 'REJECTED'>;
+export type TransactionAnswer = FrameOf<'OBJECT' | 'NOT-FOUND' | 'LOOKING' | 'FAILED' | 'ACCEPTED' | 'REJECTED'>;
 
 export class FmtpClient {
   /** Outbound connections by `host:port/domain`, reused while open (seed step 6 note). */
@@ -125,7 +125,7 @@ export class FmtpClient {
   }
 
   /** An answer on `conn`: to the lookup or relay waiting for it, or downstream for a proxied one. */
-  answer(conn: Conn, frame: Answer): void {
+  answer(conn: Conn, frame: TransactionAnswer): void {
     const key = pendingKey(conn.id, frame.transaction);
     const job = this.pending.get(key);
     if (!job) {
