@@ -26,7 +26,7 @@ import {
   type ProtocolNode,
 } from '../protocols/protocol.js';
 import type { TraceEventBody } from '../trace/events.js';
-import { recordOutput } from '../trace/record-output.js';
+import { endpointText, recordOutput } from '../trace/record-output.js';
 import { payloadOf, TraceRecorder } from '../trace/recorder.js';
 
 export interface RealHostOptions {
@@ -277,11 +277,7 @@ export class RealHost {
   }
 
   private connect(conn: ConnId, target: Endpoint): void {
-    this.record({
-      kind: 'conn.connect',
-      conn,
-      target: 'path' in target ? `unix:${target.path}` : `${target.host}:${target.port}`,
-    });
+    this.record({ kind: 'conn.connect', conn, target: endpointText(target) });
     let socket: Socket;
     if ('path' in target) {
       socket = netConnect(this.socketPath(target.path));

@@ -84,11 +84,6 @@ export function endpointKey(endpoint: Endpoint): string {
   return 'path' in endpoint ? `unix:${endpoint.path}` : `tcp:${endpoint.port}`;
 }
 
-/** An endpoint as the trace shows it. */
-export function endpointText(endpoint: Endpoint): string {
-  return 'path' in endpoint ? `unix:${endpoint.path}` : `${endpoint.host}:${endpoint.port}`;
-}
-
 export class SimContext {
   readonly network: NetworkModel;
   /** Host name to the runtimes on it, in declaration order. */

@@ -3,12 +3,13 @@
  * its users and the checkers, rather than asks its host to do) to trace events, used by both
  * hosts: the sim host (src/sim/world.ts) and the real host (src/real/host.ts). The outputs a host
  * carries out (listen, connect, write, close, datagrams, DNS) are recorded by the host as it
- * carries them out, since only it knows the peer, the message number or the bound address.
+ * carries them out, since only it knows the peer, the message number or the bound address; an
+ * endpoint a node names reads the same on both (`endpointText`).
  *
  * Typed against the node contract on one side and the trace schema on the other, so a field
  * added to either shows here as a type error, not as two hosts that drifted apart.
  */
-import type { NodeOutput } from '../protocols/protocol.js';
+import type { Endpoint, NodeOutput } from '../protocols/protocol.js';
 import type { TraceEventBody } from './events.js';
 import type { TraceRecorder } from './recorder.js';
 
@@ -51,4 +52,9 @@ export function reportEvent(output: NodeReport): TraceEventBody {
 /** Records a report output of `node` at `atMs`. */
 export function recordOutput(trace: TraceRecorder, atMs: number, node: string, output: NodeReport): void {
   trace.record(atMs, node, reportEvent(output));
+}
+
+/** An endpoint a node names (a connect target), as the trace shows it: `host:port` or `unix:<path>`. */
+export function endpointText(endpoint: Endpoint): string {
+  return 'path' in endpoint ? `unix:${endpoint.path}` : `${endpoint.host}:${endpoint.port}`;
 }
