@@ -26,7 +26,7 @@ const forbidden = [
 describe('lint: determinism rules', () => {
   for (const code of forbidden) {
     it(`fails simulated code that does: ${code.split('\n').at(-1)}`, async () => {
-      for (const path of ['src/protocols/fmtp/node.ts', 'src/sim/network.ts', 'src/scenario/run.ts']) {
+      for (const path of ['src/protocols/fmtp/node.ts', 'src/sim/world.ts', 'src/scenario/run.ts']) {
         const ids = await ruleIds(code, path);
         expect(
           ids.some((id) => id.startsWith('no-restricted')),
