@@ -8,6 +8,7 @@ import type { DnsRecord, Protocol } from '../protocol.js';
 import { formatKeyRecord, keyRecordName, publicKeyOf, secretKeyFor } from './keys.js';
 import { FmtpNode, fmtpPortDefault, type FmtpCommand, type FmtpConfig } from './node.js';
 import { describe, hasControlCharacter, isAddress, isDomain, isObjectAddress, isPattern } from './wire.js';
+import { nameMessage } from './describe.js';
 
 const domain = z.string().refine(isDomain, 'must be a lowercase domain name');
 const address = z.string().refine(isAddress, 'must be an address such as lost@lenore.org');
@@ -89,6 +90,7 @@ export const fmtp: Protocol<FmtpConfig, FmtpCommand> = {
   createNode: (host, config) => new FmtpNode(host, config),
   dnsRecords,
   describe,
+  nameMessage,
 };
 
 export { FmtpNode } from './node.js';

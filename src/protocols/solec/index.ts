@@ -4,6 +4,7 @@ import { commandSchema, configSchema, type SolecCommand, type SolecConfig } from
 import { serverKeys } from './keys.js';
 import { createSolecNode } from './node.js';
 import { describe, toHex } from './wire.js';
+import { nameMessage } from './describe.js';
 
 /** Where a server's Ed25519 public key is published: TXT `solec-key.<name>` = `ed25519=<hex>` (ours). */
 export function keyRecordName(name: string): string {
@@ -23,6 +24,7 @@ export const solec: Protocol<SolecConfig, SolecCommand> = {
   createNode: createSolecNode,
   dnsRecords,
   describe,
+  nameMessage,
 };
 
 export type { SolecCommand, SolecConfig } from './config.js';
