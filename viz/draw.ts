@@ -168,6 +168,8 @@ export interface LabelSpec {
   readonly color: string;
   readonly italic?: boolean;
   readonly box?: { readonly fill: string; readonly stroke: string };
+  /** What the label belongs to, for the test hook's counts. */
+  readonly kind?: 'state';
   /** For labels beside a lane: the room on the lane's left, tried when the right is taken or too narrow. */
   readonly left?: { readonly x: number; readonly maxWidth: number };
   /** For arrow labels: other places along this segment to try when the middle is taken. */
@@ -183,6 +185,7 @@ export interface PlacedLabel {
   readonly text: string;
   readonly shown: string;
   readonly box: boolean;
+  readonly kind?: 'state';
 }
 
 const bucketPx = 16;
@@ -201,12 +204,21 @@ export class LabelPlacer {
   private readonly queues: (() => LabelSpec)[][] = Array.from({ length: priorities }, () => []);
   private readonly buckets = new Map<number, PlacedLabel[]>();
 
+  /**
+   * `spacing` pads each placed label's box vertically: 0 in a readable view, more in a dense one,
+   * so that the labels kept there stand apart from each other over the strokes.
+   */
   constructor(
     private readonly painter: Painter,
+    private readonly left: number,
     private readonly width: number,
+    private readonly spacing = 0,
+    /** Candidates of a lower priority (a higher number) than this are dropped. */
+    private readonly lowest = priorities - 1,
   ) {}
 
   candidate(priority: number, spec: () => LabelSpec): void {
+    if (priority > this.lowest) return;
     this.queues[Math.min(priorities - 1, Math.max(0, priority))]?.push(spec);
   }
 
@@ -301,11 +313,20 @@ export class LabelPlacer {
           const pad = spec.box === undefined ? 1 : 4;
           const x1 = (spec.align === 'left' ? x : spec.align === 'center' ? x - width / 2 : x - width) - pad;
           const x2 = x1 + width + 2 * pad;
-          if (x1 < 0 || x2 > this.width) continue;
+          if (x1 < this.left || x2 > this.width) continue;
           const y1 = y - half;
           const y2 = y + half;
-          if (this.collides(x1, y1, x2, y2)) continue;
-          const label: PlacedLabel = { x1, y1, x2, y2, text: spec.text, shown, box: spec.box !== undefined };
+          if (this.collides(x1, y1 - this.spacing, x2, y2 + this.spacing)) continue;
+          const label: PlacedLabel = {
+            x1,
+            y1,
+            x2,
+            y2,
+            text: spec.text,
+            shown,
+            box: spec.box !== undefined,
+            kind: spec.kind,
+          };
           const bucket = Math.floor(y / bucketPx);
           let list = this.buckets.get(bucket);
           if (list === undefined) this.buckets.set(bucket, (list = []));
@@ -464,7 +485,9 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
 
   // Links on screen.
   const batches = new Batches();
-  const labels = new LabelPlacer(painter, width);
+  // Dense views keep fewer labels, further apart: violations, refusals, drops, deliveries and
+  // commands first, then arrows; when even glyphs give way, only the first two.
+  const labels = new LabelPlacer(painter, gutterPx + 2, width, veryDense ? 14 : dense ? 6 : 0, veryDense ? 1 : 5);
   const links = layout.links;
   const reachTop = baseTop - layout.linkSpanBaseMax - 1;
   let low = 0;
@@ -595,6 +618,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
             weight: 'bold',
             color: '#1d3d6b',
             box: { fill: '#e8f0fb', stroke: '#8eaad3' },
+            kind: 'state',
           }));
           break;
         case 'conn.connect':
@@ -757,7 +781,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     }));
   }
   stats.labels = labels.place(headerPx, height);
-  stats.stateLabels = stats.labels.filter((label) => label.box).length;
+  stats.stateLabels = stats.labels.filter((label) => label.kind === 'state').length;
 
   // Time gutter.
   painter.rect(0, headerPx, gutterPx, height - headerPx, '#f7f8fa');
