@@ -10,7 +10,7 @@ import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
-import { exportCommand, viewCommand } from './view-command.js';
+import { exportCommand, viewCommand, type ExportFormat, type ExportOptions } from './view-command.js';
 
 function integer(what: string) {
   return (text: string): number => {
@@ -107,10 +107,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('export')
     .description("write a trace as a Mermaid sequence diagram or in ShiViz's log format")
     .argument('<trace>', 'a trace file (.ndjson)')
-    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'shiviz']).makeOptionMandatory())
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['mermaid', 'shiviz', 'svg', 'png'])
+        .makeOptionMandatory(),
+    )
     .option('-o, --out <file>', 'write here instead of standard output')
-    .action((trace: string, options: { format: 'mermaid' | 'shiviz'; out?: string }) => {
-      setExitCode(exportCommand(trace, options.format, options.out));
+    .option('--no-state-notes', 'mermaid: leave out the notes for state changes')
+    .addOption(
+      new Option('--events-max <n>', 'mermaid: events shown before the cut (default 2000)').argParser(
+        integer('--events-max'),
+      ),
+    )
+    .option('--details', 'svg/png: unfold every lane (states, DNS, connections, notes)', false)
+    .addOption(new Option('--width <px>', 'svg/png: picture width').argParser(integer('--width')))
+    .action(async (trace: string, options: ExportOptions & { format: ExportFormat }) => {
+      setExitCode(await exportCommand(trace, options.format, options));
     });
 
   program

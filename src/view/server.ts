@@ -1,7 +1,8 @@
 /**
  * `fedsim view <trace>`: serves the built viewer (viz/dist) and one trace on loopback over
  * node:http, and returns the URL that opens the viewer on that trace. Also serves the trace's
- * Mermaid and ShiViz exports, which the viewer's export buttons link to. Builds the viewer with
+ * Mermaid and ShiViz exports, which the viewer's export buttons link to, and names.json: the
+ * protocols' names for the trace's messages (names.ts), computed once when it starts. Builds the viewer with
  * vite's JS API first when viz/dist is missing.
  *
  * It listens on 127.0.0.1 unless told otherwise, serves only files under viz/dist plus the one
@@ -17,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import { exportMermaid } from '../trace/export-mermaid.js';
 import { exportShiviz } from '../trace/export-shiviz.js';
-import { readTrace } from '../trace/reader.js';
+import { readTrace, type Trace } from '../trace/reader.js';
+import { messageNames, namesJson } from './names.js';
 
 /**
  * The viewer's sources: `viz/` in the project, found above this module, which runs from `src/view/`
@@ -103,11 +105,23 @@ export async function serveViewer(options: {
   const dist = await buildViewer();
   const host = options.host ?? '127.0.0.1';
   const traceName = basename(tracePath).replace(/[^\w.-]/g, '_') || 'trace.ndjson';
+  // Read once, while the browser is still starting: names.json is then ready when the page asks.
+  const loaded: Promise<{ trace: Trace; names: string } | { error: string }> = readFile(tracePath, 'utf8').then(
+    (text) => {
+      const result = readTrace(text);
+      if (!result.ok) return { error: `${tracePath}: ${result.error.message}` };
+      return { trace: result.value, names: namesJson(messageNames(result.value)) };
+    },
+    (error: unknown) => ({ error: `${tracePath}: ${(error as Error).message}` }),
+  );
 
   const exportTrace = async (response: ServerResponse, format: 'mermaid' | 'shiviz'): Promise<void> => {
-    const result = readTrace(await readFile(tracePath, 'utf8'));
-    if (!result.ok) return send(response, 422, 'text/plain; charset=utf-8', `${tracePath}: ${result.error.message}\n`);
-    const text = format === 'mermaid' ? exportMermaid(result.value) : exportShiviz(result.value);
+    const result = await loaded;
+    if ('error' in result) return send(response, 422, 'text/plain; charset=utf-8', `${result.error}\n`);
+    const text =
+      format === 'mermaid'
+        ? exportMermaid(result.trace, { names: messageNames(result.trace), stateNotes: false })
+        : exportShiviz(result.trace);
     response.writeHead(200, {
       'content-type': 'text/plain; charset=utf-8',
       'content-disposition': `attachment; filename="${traceName}.${format === 'mermaid' ? 'mmd' : 'shiviz.log'}"`,
@@ -122,6 +136,10 @@ export async function serveViewer(options: {
       response.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
       createReadStream(tracePath).pipe(response);
       return;
+    }
+    if (path === '/names.json') {
+      const result = await loaded;
+      return send(response, 200, 'application/json', 'error' in result ? '{"names":{}}' : result.names);
     }
     if (path === '/export/mermaid') return exportTrace(response, 'mermaid');
     if (path === '/export/shiviz') return exportTrace(response, 'shiviz');
@@ -145,7 +163,7 @@ export async function serveViewer(options: {
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
-    url: `http://${urlHost}:${port}/?trace=${encodeURIComponent(traceName)}`,
+    url: `http://${urlHost}:${port}/?trace=${encodeURIComponent(traceName)}&names=names.json`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

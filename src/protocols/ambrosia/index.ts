@@ -4,6 +4,7 @@ import type { Protocol } from '../protocol.js';
 import { ports } from './machine.js';
 import { createAmbrosiaNode, type AmbrosiaCommand, type AmbrosiaConfig } from './node.js';
 import { describe } from './wire.js';
+import { nameMessage } from './describe.js';
 
 const endpoint = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) });
 const registrationType = z.enum(['client', 'server']);
@@ -77,4 +78,5 @@ export const ambrosia: Protocol<AmbrosiaConfig, AmbrosiaCommand> = {
   commandSchema: commandSchema as z.ZodType<AmbrosiaCommand>,
   createNode: createAmbrosiaNode,
   describe,
+  nameMessage,
 };

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Protocol } from '../protocol.js';
 import { createBesterNode, type BesterCommand, type BesterConfig } from './node.js';
 import { describe } from './wire.js';
+import { nameMessage } from './describe.js';
 
 const portSchema = z.number().int().min(1).max(65_535);
 
@@ -92,6 +93,7 @@ export const bester: Protocol<BesterConfig, BesterCommand> = {
   commandSchema: commandSchema as z.ZodType<BesterCommand>,
   createNode: (host, config) => createBesterNode(host, config),
   describe,
+  nameMessage,
 };
 
 export type {

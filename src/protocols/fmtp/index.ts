@@ -9,6 +9,7 @@ import { formatKeyRecord, keyRecordName, publicKeyOf, secretKeyFor } from './key
 import { commandSchema, configSchema, type FmtpCommand, type FmtpConfig } from './config.js';
 import { FmtpNode } from './node.js';
 import { describe } from './wire.js';
+import { nameMessage } from './describe.js';
 
 /** The node's key at `fmtpkey.<domain>`, from the same stream the node draws its secret from. */
 export function dnsRecords(node: { id: string; hostName: string; config: FmtpConfig; seed: number }): DnsRecord[] {
@@ -27,6 +28,7 @@ export const fmtp: Protocol<FmtpConfig, FmtpCommand> = {
   createNode: (host, config) => new FmtpNode(host, config),
   dnsRecords,
   describe,
+  nameMessage,
 };
 
 export { FmtpNode } from './node.js';

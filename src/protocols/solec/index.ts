@@ -5,6 +5,7 @@ import { serverKeys } from './keys.js';
 import { SolecClientNode } from './client.js';
 import { SolecServerNode } from './server.js';
 import { describe, toHex } from './wire.js';
+import { nameMessage } from './describe.js';
 
 /** Where a server's Ed25519 public key is published: TXT `solec-key.<name>` = `ed25519=<hex>` (ours). */
 export function keyRecordName(name: string): string {
@@ -29,6 +30,7 @@ export const solec: Protocol<SolecConfig, SolecCommand> = {
   createNode: createSolecNode,
   dnsRecords,
   describe,
+  nameMessage,
 };
 
 export type { SolecCommand, SolecConfig } from './config.js';
