@@ -57,7 +57,8 @@ import {
   sessionMachine as besterSessionMachine,
 } from '../../src/protocols/bester/machine.js';
 import { connId, linkMachine } from '../../src/protocols/echo/machine.js';
-import { peerMachine, sessionMachine as f140SessionMachine } from '../../src/protocols/f140/machine.js';
+import { peerMachine } from '../../src/protocols/f140/machines/peer.js';
+import { sessionMachine as f140SessionMachine } from '../../src/protocols/f140/machines/session.js';
 import { connectionMachine as fmtpConnectionMachine } from '../../src/protocols/fmtp/connection-machine.js';
 import { lookupMachine } from '../../src/protocols/fmtp/lookup-machine.js';
 import { relayMachine as fmtpRelayMachine } from '../../src/protocols/fmtp/relay-machine.js';
