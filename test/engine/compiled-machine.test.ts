@@ -50,12 +50,10 @@ import {
   serviceLinkMachine,
   serviceSessionMachine,
 } from '../../src/protocols/ambrosia/machine.js';
-import {
-  clientMachine as besterClientMachine,
-  connectionMachine as besterConnectionMachine,
-  dispatchMachine,
-  sessionMachine as besterSessionMachine,
-} from '../../src/protocols/bester/machine.js';
+import { clientMachine as besterClientMachine } from '../../src/protocols/bester/machines/client.js';
+import { connectionMachine as besterConnectionMachine } from '../../src/protocols/bester/machines/connection.js';
+import { dispatchMachine } from '../../src/protocols/bester/machines/dispatch.js';
+import { handlerSessionMachine as besterSessionMachine } from '../../src/protocols/bester/machines/handler-session.js';
 import { connId, linkMachine } from '../../src/protocols/echo/machine.js';
 import { peerMachine } from '../../src/protocols/f140/machines/peer.js';
 import { sessionMachine as f140SessionMachine } from '../../src/protocols/f140/machines/session.js';

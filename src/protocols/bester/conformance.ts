@@ -13,7 +13,7 @@
  * Must not: read a clock (waits go through the Peer).
  */
 import { bester } from './index.js';
-import { hopsMax } from './node.js';
+import { hopsMax } from './server.js';
 import { requirements } from './requirements.js';
 import {
   FrameDecoder,
