@@ -1,6 +1,6 @@
 /** The conformance suites by protocol name (docs/conformance.md): one per protocol. */
 import { ambrosiaSuite } from '../protocols/ambrosia/conformance.js';
-import { besterSuite } from '../protocols/bester/conformance.js';
+import { besterSuite } from '../protocols/bester/conformance/index.js';
 import { f140Suite } from '../protocols/f140/conformance.js';
 import { fmtpSuite } from '../protocols/fmtp/conformance.js';
 import type { Peer } from './peer.js';
