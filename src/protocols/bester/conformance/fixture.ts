@@ -8,7 +8,7 @@ import type { Suite } from '../../../conformance/types.js';
 import { bester } from '../index.js';
 import { requirements } from '../requirements.js';
 
-export const seed = 7;
+const seed = 7;
 export const target = 'b.test';
 export const port = 2223;
 export const peerServer = 'peer.test';
@@ -28,7 +28,7 @@ export const handlerTimeoutMs = 1_000;
 /** How long "nothing arrives" is watched for. */
 export const quietMs = 300;
 
-export const mainFixture = {
+const mainFixture = {
   role: 'server',
   profile: 'fixed',
   port,
@@ -38,7 +38,7 @@ export const mainFixture = {
   adminInfo: { operator: 'conformance' },
 };
 
-export const faithfulFixture = { ...mainFixture, profile: 'besterd-2020' };
+const faithfulFixture = { ...mainFixture, profile: 'besterd-2020' };
 
 /** The suite without its cases (./index.ts adds them); the cases' local sockets need it (./helpers.ts). */
 export const suiteInfo: Omit<Suite<Peer>, 'cases'> = {

@@ -33,7 +33,7 @@ export const readFrame: Reader<unknown> = (bytes) => {
 };
 
 /** Reads one frame the server sends a client: a status report, a received message or a dummy reply. */
-export const readServerMessage: Reader<ServerToClient> = (bytes, closed) => {
+const readServerMessage: Reader<ServerToClient> = (bytes, closed) => {
   const frame = readFrame(bytes, closed);
   if (frame.kind !== 'value') return frame;
   const message = parseServerToClient(frame.value);
@@ -76,7 +76,7 @@ export async function expectMessage(
   return got.value;
 }
 
-export const isStatus = (status: 'good' | 'bad', id: string) => (m: ServerToClient) =>
+const isStatus = (status: 'good' | 'bad', id: string) => (m: ServerToClient) =>
   m.kind === 'statusReport' && m.status === status && m.id === id;
 
 export const isReceived = (type: string, data: unknown) => (m: ServerToClient) =>
