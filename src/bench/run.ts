@@ -18,7 +18,7 @@ import { runScenario } from '../scenario/run.js';
 import { solecFederation } from './federation.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
-import { World } from '../sim/network.js';
+import { World } from '../sim/world.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder } from '../trace/recorder.js';
 import { benchViewer, chromiumAvailable } from './viewer.js';

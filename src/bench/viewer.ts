@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
-import { serveViewer } from '../cli/view.js';
+import { serveViewer } from '../view/server.js';
 import { syntheticTraceText } from '../trace/synthetic.js';
 
 /** Debian's chromium, which `.ci/run` installs when missing. */

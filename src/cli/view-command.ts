@@ -7,7 +7,7 @@ import { UsageError } from '../core/errors.js';
 import { exportMermaid } from '../trace/export-mermaid.js';
 import { exportShiviz } from '../trace/export-shiviz.js';
 import { readTrace, type Trace } from '../trace/reader.js';
-import { serveViewer } from './view.js';
+import { serveViewer } from '../view/server.js';
 
 function loadTrace(path: string): Trace {
   let text: string;

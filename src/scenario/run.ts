@@ -10,7 +10,7 @@ import { describePattern, eventMatches } from '../check/match.js';
 import { nodeNeverThrows, type Invariant } from '../check/invariants.js';
 import { invariantNamed } from '../check/registry.js';
 import type { InvariantContext } from '../check/context.js';
-import { World, type NetworkModel } from '../sim/network.js';
+import { World, type NetworkModel } from '../sim/world.js';
 import { rank, Simulator, type RunOutcome } from '../sim/simulator.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, chromiumPath, launchChromium } from '../../src/bench/viewer.js';
-import { buildViewer, serveViewer } from '../../src/cli/view.js';
+import { buildViewer, serveViewer } from '../../src/view/server.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';
 import { syntheticTraceText } from '../../src/trace/synthetic.js';

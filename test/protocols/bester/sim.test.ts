@@ -22,7 +22,7 @@ import { encodeFrame } from '../../../src/protocols/bester/wire.js';
 import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../../../src/protocols/protocol.js';
 import { loadScenario } from '../../../src/scenario/load.js';
 import { runScenario } from '../../../src/scenario/run.js';
-import { World } from '../../../src/sim/network.js';
+import { World } from '../../../src/sim/world.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';
 

@@ -20,8 +20,8 @@ import { exportShiviz } from '../trace/export-shiviz.js';
 import { readTrace } from '../trace/reader.js';
 
 /**
- * The viewer's sources: `viz/` in the project, found above this module, which runs from `src/cli/`
- * or from the fedsim command's build under `dist/<key>/cli/` (bin/build.mjs).
+ * The viewer's sources: `viz/` in the project, found above this module, which runs from `src/view/`
+ * or from the fedsim command's build under `dist/<key>/view/` (bin/build.mjs).
  */
 function findVizDirectory(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

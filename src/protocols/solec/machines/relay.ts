@@ -12,11 +12,11 @@
  * No I/O here: the machine emits `output` events and its timers run on the host's clock.
  */
 import { assign, emit, enqueueActions, not, setup } from 'xstate';
-import { output } from '../../engine/actor.js';
-import { retryDelayMs, unexpectedReject, write, type LinkEvent } from './link-outputs.js';
-import type { NodeOutput } from '../protocol.js';
-import { challengeText, signChallenge } from './keys.js';
-import { connType, errorCode, type Payload } from './wire.js';
+import { output } from '../../../engine/actor.js';
+import { retryDelayMs, unexpectedReject, write, type LinkEvent } from '../link-outputs.js';
+import type { NodeOutput } from '../../protocol.js';
+import { challengeText, signChallenge } from '../keys.js';
+import { connType, errorCode, type Payload } from '../wire.js';
 
 type MessagePayload = Extract<Payload, { type: 'message' }>;
 

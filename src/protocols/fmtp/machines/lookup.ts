@@ -14,11 +14,11 @@
  * to a target over a verified connection. It never opens connections or touches the cache.
  */
 import { and, assign, emit, not, setup } from 'xstate';
-import { output, type OutputEvent } from '../../engine/actor.js';
-import type { DnsRecordType, DnsStatus } from '../protocol.js';
-import type { ConnectionTarget } from './connection-machine.js';
-import { keyRecordName } from './keys.js';
-import { domainOf, isDomain, type Answer, type ObjectProperties } from './wire.js';
+import { output, type OutputEvent } from '../../../engine/actor.js';
+import type { DnsRecordType, DnsStatus } from '../../protocol.js';
+import type { ConnectionTarget } from './connection.js';
+import { keyRecordName } from '../keys.js';
+import { domainOf, isDomain, type Answer, type ObjectProperties } from '../wire.js';
 
 export type LookupOutcome = 'failure' | 'notFound' | 'found' | 'looking';
 export type LookupStep = 'cache' | 'owner' | 'mx' | 'gateway';

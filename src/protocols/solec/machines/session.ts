@@ -10,10 +10,10 @@
  * connection with a `reject` output; it never throws.
  */
 import { assign, emit, setup } from 'xstate';
-import { output } from '../../engine/actor.js';
-import type { NodeOutput } from '../protocol.js';
-import { challengeText, verifyChallenge } from './keys.js';
-import { connType, encodeFrame, errorCode, fromHex, describePayload, type Payload } from './wire.js';
+import { output } from '../../../engine/actor.js';
+import type { NodeOutput } from '../../protocol.js';
+import { challengeText, verifyChallenge } from '../keys.js';
+import { connType, encodeFrame, errorCode, fromHex, describePayload, type Payload } from '../wire.js';
 
 export type Peer =
   { readonly kind: 'user'; readonly name: string } | { readonly kind: 'server'; readonly name: string };

@@ -16,11 +16,11 @@
  * before a relay starts.
  */
 import { and, assign, emit, not, setup } from 'xstate';
-import { output, type OutputEvent } from '../../engine/actor.js';
-import type { DnsRecordType, DnsStatus } from '../protocol.js';
-import type { ConnectionTarget } from './connection-machine.js';
-import { pickMx, type LookupDone } from './lookup-machine.js';
-import { domainOf, type FrameOf, type ObjectProperties } from './wire.js';
+import { output, type OutputEvent } from '../../../engine/actor.js';
+import type { DnsRecordType, DnsStatus } from '../../protocol.js';
+import type { ConnectionTarget } from './connection.js';
+import { pickMx, type LookupDone } from './lookup.js';
+import { domainOf, type FrameOf, type ObjectProperties } from '../wire.js';
 
 export interface RelayInput {
   readonly id: string;

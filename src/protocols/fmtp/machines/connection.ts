@@ -12,10 +12,10 @@
  * Local API misuse: none possible (only the node sends it events).
  */
 import { and, assign, emit, enqueueActions, not, setup } from 'xstate';
-import { output, type OutputEvent } from '../../engine/actor.js';
-import type { DnsStatus } from '../protocol.js';
-import { helloText, keyRecordName, sign, verifyByAny, welcomeText } from './keys.js';
-import { domainOf, encodeFrame, type Frame, type FrameOf } from './wire.js';
+import { output, type OutputEvent } from '../../../engine/actor.js';
+import type { DnsStatus } from '../../protocol.js';
+import { helloText, keyRecordName, sign, verifyByAny, welcomeText } from '../keys.js';
+import { domainOf, encodeFrame, type Frame, type FrameOf } from '../wire.js';
 
 export interface ConnectionTarget {
   readonly host: string;

@@ -16,10 +16,10 @@
  * `reject` output. A misbehaving server gets a `reject` and a close, never a throw.
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import { output } from '../../engine/actor.js';
-import { retryDelayMs, unexpectedReject, write, type LinkEvent } from './link-outputs.js';
-import type { NodeOutput } from '../protocol.js';
-import { connType, type ErrorCode, type Payload } from './wire.js';
+import { output } from '../../../engine/actor.js';
+import { retryDelayMs, unexpectedReject, write, type LinkEvent } from '../link-outputs.js';
+import type { NodeOutput } from '../../protocol.js';
+import { connType, type ErrorCode, type Payload } from '../wire.js';
 
 type MessagePayload = Extract<Payload, { type: 'message' }>;
 
