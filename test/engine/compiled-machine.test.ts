@@ -50,14 +50,13 @@ import {
   serviceLinkMachine,
   serviceSessionMachine,
 } from '../../src/protocols/ambrosia/machine.js';
-import {
-  clientMachine as besterClientMachine,
-  connectionMachine as besterConnectionMachine,
-  dispatchMachine,
-  sessionMachine as besterSessionMachine,
-} from '../../src/protocols/bester/machine.js';
+import { clientMachine as besterClientMachine } from '../../src/protocols/bester/machines/client.js';
+import { connectionMachine as besterConnectionMachine } from '../../src/protocols/bester/machines/connection.js';
+import { dispatchMachine } from '../../src/protocols/bester/machines/dispatch.js';
+import { handlerSessionMachine as besterSessionMachine } from '../../src/protocols/bester/machines/handler-session.js';
 import { connId, linkMachine } from '../../src/protocols/echo/machine.js';
-import { peerMachine, sessionMachine as f140SessionMachine } from '../../src/protocols/f140/machine.js';
+import { peerMachine } from '../../src/protocols/f140/machines/peer.js';
+import { sessionMachine as f140SessionMachine } from '../../src/protocols/f140/machines/session.js';
 import { connectionMachine as fmtpConnectionMachine } from '../../src/protocols/fmtp/machines/connection.js';
 import { lookupMachine } from '../../src/protocols/fmtp/machines/lookup.js';
 import { relayMachine as fmtpRelayMachine } from '../../src/protocols/fmtp/machines/relay.js';

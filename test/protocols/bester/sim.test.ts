@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { bester, configSchema } from '../../../src/protocols/bester/index.js';
-import { hopsMax } from '../../../src/protocols/bester/node.js';
+import { hopsMax } from '../../../src/protocols/bester/server.js';
 import { requirements } from '../../../src/protocols/bester/requirements.js';
 import { encodeFrame } from '../../../src/protocols/bester/wire.js';
 import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../../../src/protocols/protocol.js';

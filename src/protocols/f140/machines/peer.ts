@@ -1,28 +1,22 @@
 /**
- * F140 machines (spec.md §5):
- * - `f140.peer`: one per remote user this node friends. It owns that user's outbound queue (kept in
- *   the durable store), announces this node with PING on start, preflights with PING before a run of
- *   MSGs, pushes queued messages one HTTP exchange at a time, retries transient failures with
- *   doubling backoff, drops refused (once a second call confirms the refusal) and expired messages,
- *   and pushes at once when the peer PINGs us.
- * - `f140.session`: one per accepted HTTP connection. It closes the connection when asked to, when the
- *   peer does, or when it has been idle for `idleMs`.
+ * `f140.peer` (spec.md §5): one per remote user this node friends. It owns that user's outbound queue
+ * (kept in the durable store), announces this node with PING on start, preflights with PING before a
+ * run of MSGs, pushes queued messages one HTTP exchange at a time, retries transient failures with
+ * doubling backoff, drops refused (once a second call confirms the refusal) and expired messages, and
+ * pushes at once when the peer PINGs us.
  *
  * No I/O here: outputs are emitted (`output(...)`), timers are `after` on the host's clock, and the
- * only effects are on the store-backed Outbox the node passes in. Local API misuse cannot reach these
- * machines: the node checks user commands before it queues anything.
+ * only effects are on the store-backed Outbox the node passes in. Local API misuse cannot reach this
+ * machine: the client role checks user commands before it queues anything.
  */
-import { utf8Bytes } from '../../core/bytes.js';
+import { utf8Bytes } from '../../../core/bytes.js';
 import { assign, emit, enqueueActions, setup } from 'xstate';
-import type { Ms } from '../../core/time.js';
-import { output } from '../../engine/actor.js';
-import type { Endpoint } from '../protocol.js';
-import type { Directory } from './directory.js';
-import type { Outbox, QueuedMessage } from './store.js';
-import { encodeBasicMessage, encodeForm, encodeRequest } from './wire.js';
-
-// ---------------------------------------------------------------------------------------------------
-// f140.peer
+import type { Ms } from '../../../core/time.js';
+import { output } from '../../../engine/actor.js';
+import type { Endpoint } from '../../protocol.js';
+import type { Directory } from '../directory.js';
+import type { Outbox, QueuedMessage } from '../store.js';
+import { encodeBasicMessage, encodeForm, encodeRequest } from '../wire.js';
 
 export interface PeerTiming {
   readonly retryMsBase: Ms;
@@ -378,44 +372,5 @@ export const peerMachine = setup({
       },
       after: { retryDelay: { target: 'pinging' } },
     },
-  },
-});
-
-// ---------------------------------------------------------------------------------------------------
-// f140.session
-
-export interface SessionInput {
-  readonly conn: string;
-  readonly idleMs: Ms;
-}
-
-export type SessionEvent = { type: 'http.request' } | { type: 'session.end' } | { type: 'conn.closed' };
-
-export const sessionMachine = setup({
-  types: {
-    context: {} as SessionInput,
-    input: {} as SessionInput,
-    events: {} as SessionEvent,
-  },
-  actions: {
-    closeConn: emit(({ context }) => output({ kind: 'close', conn: context.conn })),
-  },
-  delays: {
-    idleDelay: ({ context }) => context.idleMs,
-  },
-}).createMachine({
-  id: 'f140.session',
-  initial: 'open',
-  context: ({ input }) => input,
-  states: {
-    open: {
-      on: {
-        'http.request': { target: 'open', reenter: true },
-        'session.end': { target: 'closed', actions: 'closeConn' },
-        'conn.closed': { target: 'closed' },
-      },
-      after: { idleDelay: { target: 'closed', actions: 'closeConn' } },
-    },
-    closed: { type: 'final' },
   },
 });
