@@ -1,7 +1,9 @@
 /**
  * `fedsim run <file|dir...>`: runs scenario files, writes each trace under reports/traces/, prints
- * a verdict per scenario and a closing `N passed, N failed` line. Exit code 0 when all pass, 1 when
- * an expectation failed, 2 for bad input (a scenario that does not load).
+ * a verdict per scenario and a closing `N passed, N failed` line. With `--seeds A..B` it sweeps
+ * every scenario over those seeds instead (no traces) and prints `passed N of M` per scenario.
+ * Exit code 0 when all pass, 1 when an expectation failed, 2 for bad input (a scenario that does
+ * not load; the others still run, and 2 wins over 1).
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -9,10 +11,17 @@ import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
 import { loadScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
+import { runSweep } from '../scenario/sweep.js';
 
 export interface RunCommandOptions {
   readonly seed?: number;
   readonly traces: string | false;
+  readonly json: boolean;
+}
+
+export interface SweepCommandOptions {
+  readonly seeds: readonly number[];
+  readonly workers: number;
   readonly json: boolean;
 }
 
@@ -57,25 +66,40 @@ function printReport(report: RunReport, tracePath: string | undefined, log: (lin
   if (report.verdict === 'fail') log(`  replay: fedsim run ${report.file} --seed ${report.seed}`);
 }
 
-export function runCommand(
-  paths: readonly string[],
-  options: RunCommandOptions,
-  log: (line: string) => void = console.log,
-): number {
-  const files = scenarioFiles(paths);
-  // Load everything first: a bad file is a usage error, reported with every problem, before any run.
+/**
+ * Loads every file; the ones that load are returned, the problems of the others are printed (to
+ * `warn`) as they come, so that one bad file in a directory does not stop the rest from running.
+ */
+function loadAll(files: readonly string[], warn: (line: string) => void): { scenarios: Scenario[]; bad: number } {
   const scenarios: Scenario[] = [];
-  const problems: string[] = [];
+  let bad = 0;
   for (const file of files) {
     try {
       scenarios.push(loadScenario(file));
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
-      problems.push(...error.problems.map(formatProblem));
+      bad += 1;
+      for (const problem of error.problems) warn(formatProblem(problem));
     }
   }
-  if (problems.length > 0)
-    throw new ScenarioError(problems.map((message) => ({ file: '', line: 0, column: 0, pointer: '', message })));
+  return { scenarios, bad };
+}
+
+/** 2 when a file did not load, else 1 when a run failed, else 0. */
+function exitCode(bad: number, failed: number): number {
+  if (bad > 0) return 2;
+  return failed > 0 ? 1 : 0;
+}
+
+export function runCommand(
+  paths: readonly string[],
+  options: RunCommandOptions,
+  log: (line: string) => void = console.log,
+  warn: (line: string) => void = console.error,
+): number {
+  const files = scenarioFiles(paths);
+  const { scenarios, bad } = loadAll(files, warn);
+  if (bad > 0) warn(`${bad} of ${files.length} scenario files did not load (exit code 2)`);
 
   const summary: { name: string; file: string; seed: number; verdict: string; trace?: string; failures: string[] }[] =
     [];
@@ -111,5 +135,41 @@ export function runCommand(
     mkdirSync(options.traces, { recursive: true });
     writeFileSync(join(options.traces, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   }
-  return failed > 0 ? 1 : 0;
+  return exitCode(bad, failed);
+}
+
+/** `fedsim run --seeds A..B`: every scenario on every seed, a tally per scenario, no traces. */
+export async function sweepCommand(
+  paths: readonly string[],
+  options: SweepCommandOptions,
+  log: (line: string) => void = console.log,
+  warn: (line: string) => void = console.error,
+): Promise<number> {
+  const files = scenarioFiles(paths);
+  const { scenarios, bad } = loadAll(files, warn);
+  if (bad > 0) warn(`${bad} of ${files.length} scenario files did not load (exit code 2)`);
+  const { tallies, errors } = await runSweep(scenarios, { seeds: options.seeds, workers: options.workers });
+  const failedScenarios = tallies.filter((tally) => tally.passed < tally.runs).length;
+  const runs = tallies.reduce((sum, tally) => sum + tally.runs, 0);
+  const passed = tallies.reduce((sum, tally) => sum + tally.passed, 0);
+  if (options.json) {
+    log(JSON.stringify({ seeds: [options.seeds[0], options.seeds.at(-1)], tallies, errors }, null, 2));
+  } else {
+    for (const tally of tallies) {
+      const verdict = tally.passed === tally.runs ? 'PASS' : 'FAIL';
+      log(`${verdict} ${tally.name}: passed ${tally.passed} of ${tally.runs}`);
+      if (tally.firstFailure) {
+        log(`  first failing seed ${tally.firstFailure.seed}: ${tally.firstFailure.failure}`);
+        log(`  replay: npx fedsim run ${tally.file} --seed ${tally.firstFailure.seed}`);
+      }
+    }
+    const range =
+      options.seeds.length === 1 ? `seed ${options.seeds[0]}` : `seeds ${options.seeds[0]}..${options.seeds.at(-1)}`;
+    log(
+      `${tallies.length - failedScenarios} passed, ${failedScenarios} failed (${tallies.length} scenarios x ${range}: ${passed} of ${runs} runs passed)`,
+    );
+  }
+  for (const error of errors) warn(`fedsim: internal error in ${error.file} seed ${error.seed}: ${error.message}`);
+  if (errors.length > 0) return 3;
+  return exitCode(bad, failedScenarios);
 }
