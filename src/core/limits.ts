@@ -12,6 +12,16 @@ export const limits = {
   connectionsPerNodeMax: 65_536,
   /** Segments held on one clogged link before it counts as a bug in the scenario (a sender without back-pressure). */
   heldSegmentsPerLinkMax: 1_000_000,
+  /**
+   * Bytes of one scenario (or config) file: the largest bundled scenario is under 6 KB and a shrunk
+   * fuzz counterexample under 50 KB. Parsing costs about 100 times the file in memory, so this
+   * keeps the worst file well under 300 MB; a larger one is refused before it is read.
+   */
+  scenarioFileBytesMax: 1024 * 1024,
+  /** Nesting depth of a scenario file's YAML: the format needs 8 or so; deeper is refused, not recursed into. */
+  yamlDepthMax: 64,
+  /** Alias expansions when a YAML document is converted: stops "billion laughs" files (yaml's own maxAliasCount). */
+  yamlAliasCountMax: 100,
   /** Problems listed for one bad scenario file; past this the rest are summarised. */
   problemsPerFileMax: 100,
 } as const;

@@ -43,6 +43,7 @@ import type {
 import { MemoryStore } from '../protocols/protocol.js';
 import type { TraceEventBody } from '../trace/events.js';
 import { payloadOf, type TraceRecorder } from '../trace/recorder.js';
+import { aimDetail, aimedApplies, applyAimed, type AimedFault } from './aimed-fault.js';
 import { rank, type Simulator } from './simulator.js';
 
 /** The network model of a run; every field has a default. */
@@ -149,7 +150,8 @@ interface Link {
   clogged: boolean;
   /** Datagrams held by a clog. */
   readonly heldDatagrams: (() => void)[];
-  pendingCorruption: 'corrupt' | 'truncate' | undefined;
+  /** A corruption armed on the link: seeded (the next segment, a byte the seed picks) or aimed. */
+  pendingCorruption: 'corrupt' | 'truncate' | AimedFault | undefined;
   readonly corruptRandom: Prng;
 }
 
@@ -334,19 +336,25 @@ export class World {
     this.record('sim', { kind: 'fault', fault: 'skew', phase: 'instant', detail: { node, skewMs } });
   }
 
-  /** Flips one byte of the next segment or datagram from `a` to `b`. */
-  corruptNext(a: string, b: string, mode: 'corrupt' | 'truncate' = 'corrupt'): void {
+  /**
+   * Flips one byte (or keeps half) of the next segment or datagram from `a` to `b`; or, aimed, of
+   * the first one the aim applies to, the way it says (aimed-fault.ts).
+   */
+  corruptNext(a: string, b: string, mode: 'corrupt' | 'truncate' | AimedFault = 'corrupt'): void {
     const [ha, hb] = [this.hostNameOf(a), this.hostNameOf(b)];
     this.link(ha, hb).pendingCorruption = mode;
-    this.record('sim', { kind: 'fault', fault: mode, phase: 'begin', detail: { between: [ha, hb] } });
+    const fault = typeof mode === 'string' ? mode : mode.mode;
+    const aim = typeof mode === 'string' ? {} : { aim: aimDetail(mode) };
+    this.record('sim', { kind: 'fault', fault, phase: 'begin', detail: { between: [ha, hb], ...aim } });
   }
 
   /** Drops a corruption or truncation armed from `a` to `b` that has not acted yet (nothing if none). */
   disarm(a: string, b: string): void {
     const [ha, hb] = [this.hostNameOf(a), this.hostNameOf(b)];
     const link = this.links.get(ha)?.get(hb);
-    const mode = link?.pendingCorruption;
-    if (link === undefined || mode === undefined) return;
+    const pending = link?.pendingCorruption;
+    if (link === undefined || pending === undefined) return;
+    const mode = typeof pending === 'string' ? pending : pending.mode;
     link.pendingCorruption = undefined;
     this.record('sim', { kind: 'fault', fault: mode, phase: 'end', detail: { between: [ha, hb], disarmed: true } });
   }
@@ -640,7 +648,8 @@ export class World {
     }
     let bytes = segment.bytes;
     let corrupted = false;
-    if (link?.pendingCorruption && !segment.fin && bytes.length > 0) {
+    const describe = () => segment.decoded ?? end.runtime.spec.protocol.describe?.(segment.bytes);
+    if (link?.pendingCorruption && !segment.fin && bytes.length > 0 && this.corrupts(link, bytes, describe)) {
       bytes = this.corrupt(link, bytes);
       corrupted = true;
     }
@@ -756,7 +765,11 @@ export class World {
       for (let copy = 0; copy < copies; copy++) {
         let payload = bytes;
         let corrupted = false;
-        if (link?.pendingCorruption && payload.length > 0) {
+        if (
+          link?.pendingCorruption &&
+          payload.length > 0 &&
+          this.corrupts(link, payload, () => decoded ?? runtime.spec.protocol.describe?.(bytes))
+        ) {
           payload = this.corrupt(link, payload);
           corrupted = true;
         }
@@ -878,10 +891,21 @@ export class World {
     return link.random.int(link.delayMsMin, link.delayMsMax);
   }
 
+  /** Whether the corruption armed on `link` acts on these bytes (a seeded one acts on any). */
+  private corrupts(link: Link, bytes: Uint8Array, describe: () => unknown): boolean {
+    const mode = link.pendingCorruption;
+    return typeof mode !== 'object' || aimedApplies(mode, bytes, describe);
+  }
+
   private corrupt(link: Link, bytes: Uint8Array): Uint8Array {
     const mode = link.pendingCorruption;
     link.pendingCorruption = undefined;
     const detail = { between: [link.source, link.target] };
+    if (typeof mode === 'object') {
+      const aimed = applyAimed(mode, bytes);
+      this.record('sim', { kind: 'fault', fault: mode.mode, phase: 'end', detail: { ...detail, ...aimed.detail } });
+      return aimed.bytes;
+    }
     if (mode === 'truncate') {
       this.record('sim', {
         kind: 'fault',

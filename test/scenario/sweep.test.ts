@@ -6,10 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseScenario } from '../../src/scenario/load.js';
+import { scenarioFiles } from '../../src/cli/run.js';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';
 import { parseSeedRange, runSweep } from '../../src/scenario/sweep.js';
-import { fedsim } from '../support/fedsim.js';
+import { fedsim, root } from '../support/fedsim.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fedsim-sweep-'));
 
@@ -80,5 +81,16 @@ describe('scenario: seed sweep', () => {
       expect(refused.code, args.join(' ')).toBe(2);
       expect(refused.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('passes every bundled scenario on seeds 1..5 (npm run sweep does 1..200)', async () => {
+    const scenarios = scenarioFiles([join(root, 'scenarios')]).map((file) => loadScenario(file));
+    expect(scenarios.length).toBeGreaterThan(60);
+    const { tallies, errors } = await runSweep(scenarios, { seeds: [1, 2, 3, 4, 5], workers: 1 });
+    expect(errors).toEqual([]);
+    const failed = tallies
+      .filter((tally) => tally.passed !== tally.runs)
+      .map((tally) => `${tally.file} seed ${tally.firstFailure?.seed}: ${tally.firstFailure?.failure}`);
+    expect(failed).toEqual([]);
   });
 });
