@@ -5,13 +5,16 @@
  * Exit code 0 when all pass, 1 when an expectation failed, 2 for bad input (a scenario that does
  * not load; the others still run, and 2 wins over 1).
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { assert } from '../core/assert.js';
 import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
 import { loadScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import { runSweep } from '../scenario/sweep.js';
+import { printable } from '../scenario/yaml.js';
 
 export interface RunCommandOptions {
   readonly seed?: number;
@@ -51,8 +54,64 @@ export function scenarioFiles(paths: readonly string[]): string[] {
   return files;
 }
 
+/**
+ * Where a scenario's trace goes: its `name:` as a path below `tracesDir`, never outside it.
+ * Characters other than letters, digits, `.`, `_` and `-` become `_`, and segments that are
+ * empty, `.` or `..` become `_`. When that changed the name, a short hash of the name as written
+ * is appended (`mine/_-1a2b3c4d.ndjson`): stable from run to run, and two names that read the
+ * same once cleaned (`mine/ä`, `mine/ö`) still get two files. Two scenarios with the very same
+ * name in one run are an error instead (runCommand), since the name is also how a run is known.
+ */
 export function tracePathFor(tracesDir: string, scenarioName: string): string {
-  return join(tracesDir, `${scenarioName.replace(/[^A-Za-z0-9._/-]/g, '_')}.ndjson`);
+  const segments = scenarioName.split('/').map((segment) => {
+    const clean = segment.replace(/[^A-Za-z0-9._-]/g, '_');
+    return clean === '' || clean === '.' || clean === '..' ? '_' : clean;
+  });
+  let relativePath = segments.join('/');
+  if (relativePath !== scenarioName) {
+    relativePath += `-${createHash('sha256').update(scenarioName).digest('hex').slice(0, 8)}`;
+  }
+  const root = resolve(tracesDir);
+  const path = resolve(root, `${relativePath}.ndjson`);
+  assert(path.startsWith(root + sep), `trace path ${path} escapes ${root}`);
+  return join(tracesDir, `${relativePath}.ndjson`);
+}
+
+/** The line of a file's top-level `name:` key, for a located message (1 when not found). */
+function nameLine(file: string): number {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const at = text.search(/^"?name"?\s*:/m);
+    return at < 0 ? 1 : text.slice(0, at).split('\n').length;
+  } catch {
+    return 1;
+  }
+}
+
+/** Drops (and reports) every scenario whose name an earlier one in the run already has: their traces would collide. */
+function uniqueNames(scenarios: readonly Scenario[], warn: (line: string) => void): { kept: Scenario[]; bad: number } {
+  const seen = new Map<string, string>();
+  const kept: Scenario[] = [];
+  let bad = 0;
+  for (const scenario of scenarios) {
+    const first = seen.get(scenario.source.name);
+    if (first === undefined) {
+      seen.set(scenario.source.name, scenario.file);
+      kept.push(scenario);
+      continue;
+    }
+    bad += 1;
+    warn(
+      formatProblem({
+        file: scenario.file,
+        line: nameLine(scenario.file),
+        column: 1,
+        pointer: 'name',
+        message: `name: \`${printable(scenario.source.name)}\` is also the name of ${first}; each scenario of a run needs its own (it names the trace file)`,
+      }),
+    );
+  }
+  return { kept, bad };
 }
 
 function printReport(report: RunReport, tracePath: string | undefined, log: (line: string) => void): void {
@@ -98,8 +157,11 @@ export function runCommand(
   warn: (line: string) => void = console.error,
 ): number {
   const files = scenarioFiles(paths);
-  const { scenarios, bad } = loadAll(files, warn);
-  if (bad > 0) warn(`${bad} of ${files.length} scenario files did not load (exit code 2)`);
+  const loaded = loadAll(files, warn);
+  const { kept: scenarios, bad: clashes } =
+    options.traces === false ? { kept: loaded.scenarios, bad: 0 } : uniqueNames(loaded.scenarios, warn);
+  const bad = loaded.bad + clashes;
+  if (bad > 0) warn(`${bad} of ${files.length} scenario files were not run (exit code 2)`);
 
   const summary: { name: string; file: string; seed: number; verdict: string; trace?: string; failures: string[] }[] =
     [];
@@ -147,7 +209,7 @@ export async function sweepCommand(
 ): Promise<number> {
   const files = scenarioFiles(paths);
   const { scenarios, bad } = loadAll(files, warn);
-  if (bad > 0) warn(`${bad} of ${files.length} scenario files did not load (exit code 2)`);
+  if (bad > 0) warn(`${bad} of ${files.length} scenario files were not run (exit code 2)`);
   const { tallies, errors } = await runSweep(scenarios, { seeds: options.seeds, workers: options.workers });
   const failedScenarios = tallies.filter((tally) => tally.passed < tally.runs).length;
   const runs = tallies.reduce((sum, tally) => sum + tally.runs, 0);
