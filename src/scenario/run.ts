@@ -16,7 +16,7 @@ import { rank, Simulator, type RunOutcome } from '../sim/simulator.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
 import type { Scenario } from './load.js';
-import { checkOrder, type OrderItem } from './order.js';
+import { checkOrder, orderPatterns, type OrderItem } from './order.js';
 import type { Expectation, Step } from './schema.js';
 
 export interface ExpectationResult {
@@ -62,7 +62,10 @@ export function describeExpectation(expectation: Expectation): string {
   if ('eventually' in expectation)
     return expectation.name ?? `by ${expectation.byMs}ms ${describePattern(expectation.eventually)}`;
   if ('sequence' in expectation)
-    return expectation.name ?? `by ${expectation.byMs}ms a sequence of ${expectation.sequence.length} events`;
+    return (
+      expectation.name ??
+      `by ${expectation.byMs}ms a sequence of ${orderPatterns(expectation.sequence as OrderItem[]).length} events`
+    );
   return unreachable(expectation);
 }
 
