@@ -165,5 +165,13 @@ describe('scenario: a loader no input can crash', () => {
     expect(result.stderr).toMatch(/a-bad\.yaml:\d+:\d+: /);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stdout).toContain('PASS echo/round-trip');
+    // Two scenarios with one name would write one trace file: the second is an error, not run.
+    writeFileSync(join(dir, 'a-bad.yaml'), readFileSync(join(root, 'scenarios/echo/round-trip.yaml')));
+    const twice = fedsim('run', dir, '--traces', join(scratch, 'traces'));
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain(
+      `${join(dir, 'b-good.yaml')}:2:1: name: \`echo/round-trip\` is also the name of ${join(dir, 'a-bad.yaml')}`,
+    );
+    expect(twice.stdout.match(/^PASS echo\/round-trip/gm)).toHaveLength(1);
   });
 });
