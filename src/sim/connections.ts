@@ -21,7 +21,7 @@ import { assert } from '../core/assert.js';
 import type { ConnId } from '../core/ids.js';
 import { limits } from '../core/limits.js';
 import type { Ms } from '../core/time.js';
-import type { CloseReason, ConnectFailure, Endpoint } from '../protocols/protocol.js';
+import type { CloseReason, ConnectFailure, Endpoint, Protocol } from '../protocols/protocol.js';
 import { endpointText } from '../trace/record-output.js';
 import { payloadOf } from '../trace/recorder.js';
 import { endpointKey, type NodeRuntime, type SimContext } from './context.js';
@@ -227,7 +227,8 @@ export class Connections {
     let bytes = segment.bytes;
     let corrupted = false;
     if (link && !segment.fin && bytes.length > 0) {
-      const tampered = this.faults.tamper(link, bytes);
+      const describe = () => segment.decoded ?? end.runtime.spec.protocol.describe?.(segment.bytes);
+      const tampered = this.faults.tamper(link, bytes, describe);
       if (tampered !== undefined) {
         bytes = tampered;
         corrupted = true;
@@ -374,7 +375,8 @@ export class Connections {
     if (link?.blocked) return ctx.drop(msg, to, 'partition');
     if (link && link.random.chance(ctx.network.lossRatio)) return ctx.drop(msg, to, 'loss');
     const copies = link && link.random.chance(ctx.network.duplicateRatio) ? 2 : 1;
-    const sent: SentDatagram = { msg, from, to, sentLamport, source: { host: runtime.hostName, port }, decoded };
+    const source = { host: runtime.hostName, port };
+    const sent: SentDatagram = { msg, from, to, sentLamport, source, decoded, protocol: runtime.spec.protocol };
     const launch = () => {
       for (let copy = 0; copy < copies; copy++) this.launchDatagram(sent, link, targetHost, target.port, bytes, copy);
     };
@@ -398,7 +400,8 @@ export class Connections {
     let payload = bytes;
     let corrupted = false;
     if (link && payload.length > 0) {
-      const tampered = this.faults.tamper(link, payload);
+      const describe = () => sent.decoded ?? sent.protocol.describe?.(bytes);
+      const tampered = this.faults.tamper(link, payload, describe);
       if (tampered !== undefined) {
         payload = tampered;
         corrupted = true;
@@ -433,4 +436,6 @@ interface SentDatagram {
   readonly sentLamport: number;
   readonly source: { readonly host: string; readonly port: number };
   readonly decoded: unknown;
+  /** The sender's protocol, whose `describe` an aimed fault may ask to decode the bytes. */
+  readonly protocol: Protocol;
 }

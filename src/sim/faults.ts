@@ -13,11 +13,15 @@
 import { streamFor, type Prng } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
 import type { NodeRuntime, SimContext } from './context.js';
+import { aimDetail, aimedApplies, applyAimed, type AimedFault } from './aimed-fault.js';
 import type { Link, Links } from './links.js';
 
 export type DnsFailMode = 'servfail' | 'nxdomain' | 'timeout';
 
-export type ByteFault = 'corrupt' | 'truncate';
+/** A byte fault: seeded (the next segment, a byte the seed picks) or aimed (aimed-fault.ts). */
+export type ByteFault = 'corrupt' | 'truncate' | AimedFault;
+
+const modeOf = (fault: ByteFault) => (typeof fault === 'string' ? fault : fault.mode);
 
 export class Faults {
   /** The byte fault armed on each link, until it acts or is disarmed. */
@@ -46,7 +50,13 @@ export class Faults {
   corruptNext(ha: string, hb: string, mode: ByteFault): void {
     const link = this.links.link(ha, hb);
     this.armed.set(link, mode);
-    this.ctx.record('sim', { kind: 'fault', fault: mode, phase: 'begin', detail: { between: [ha, hb] } });
+    const aim = typeof mode === 'string' ? {} : { aim: aimDetail(mode) };
+    this.ctx.record('sim', {
+      kind: 'fault',
+      fault: modeOf(mode),
+      phase: 'begin',
+      detail: { between: [ha, hb], ...aim },
+    });
   }
 
   /** Drops a byte fault armed from host `ha` to host `hb` that has not acted yet (nothing if none). */
@@ -57,7 +67,7 @@ export class Faults {
     this.armed.delete(link);
     this.ctx.record('sim', {
       kind: 'fault',
-      fault: mode,
+      fault: modeOf(mode),
       phase: 'end',
       detail: { between: [ha, hb], disarmed: true },
     });
@@ -66,13 +76,20 @@ export class Faults {
   /**
    * The bytes that arrive when `bytes` (not empty, not a FIN) cross `link`: a changed copy if a
    * fault armed on the link acts on them (it is then spent, and its end is recorded), or undefined
-   * when they arrive as sent.
+   * when they arrive as sent. An aimed fault acts only on bytes it applies to (`describe` gives
+   * their decoded form, asked only when the aim matches on it) and stays armed past the others.
    */
-  tamper(link: Link, bytes: Uint8Array): Uint8Array | undefined {
+  tamper(link: Link, bytes: Uint8Array, describe: () => unknown): Uint8Array | undefined {
     const mode = this.armed.get(link);
     if (mode === undefined) return undefined;
+    if (typeof mode === 'object' && !aimedApplies(mode, bytes, describe)) return undefined;
     this.armed.delete(link);
     const detail = { between: [link.source, link.target] };
+    if (typeof mode === 'object') {
+      const aimed = applyAimed(mode, bytes);
+      this.ctx.record('sim', { kind: 'fault', fault: mode.mode, phase: 'end', detail: { ...detail, ...aimed.detail } });
+      return aimed.bytes;
+    }
     if (mode === 'truncate') {
       this.ctx.record('sim', {
         kind: 'fault',
