@@ -4,7 +4,7 @@
  * (a bug in fedsim: the message says how to replay it).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { setMachineEngine, type MachineEngine } from '../engine/actor.js';
+import { engineKinds, type EngineKind } from '../engine/engine.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
@@ -24,7 +24,7 @@ function integer(what: string) {
 /** `--engine`: which interpreter runs the machines (docs/engine.md); both give the same traces. */
 function engineOption(): Option {
   return new Option('--engine <name>', "statechart engine: compiled tables, or xstate's interpreter (same traces)")
-    .choices(['compiled', 'xstate'])
+    .choices(engineKinds)
     .default('compiled');
 }
 
@@ -45,11 +45,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--no-traces', 'do not write traces')
     .option('--json', 'print a JSON summary instead of text', false)
     .addOption(engineOption())
-    .action(
-      (paths: string[], options: { seed?: number; traces: string | false; json: boolean; engine: MachineEngine }) => {
-        setMachineEngine(options.engine);
-        setExitCode(runCommand(paths, options));
-      },
+    .action((paths: string[], options: { seed?: number; traces: string | false; json: boolean; engine: EngineKind }) =>
+      setExitCode(runCommand(paths, options)),
     );
 
   program
@@ -71,8 +68,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')
     .addOption(engineOption())
-    .action(async (protocol: string, options: FuzzCommandOptions & { engine: MachineEngine }) => {
-      setMachineEngine(options.engine);
+    .action(async (protocol: string, options: FuzzCommandOptions) => {
       setExitCode(await fuzzCommand(protocol, options));
     });
 

@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
+import { engineOf, type EngineKind } from '../engine/engine.js';
 import { loadScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 
@@ -14,6 +15,8 @@ export interface RunCommandOptions {
   readonly seed?: number;
   readonly traces: string | false;
   readonly json: boolean;
+  /** The statechart engine. @defaultValue 'compiled' */
+  readonly engine?: EngineKind;
 }
 
 const scenarioExtensions = ['.yaml', '.yml', '.json'];
@@ -81,7 +84,8 @@ export function runCommand(
     [];
   let failed = 0;
   for (const scenario of scenarios) {
-    const report = runScenario(scenario, options.seed === undefined ? {} : { seed: options.seed });
+    const engine = engineOf(options.engine ?? 'compiled');
+    const report = runScenario(scenario, options.seed === undefined ? { engine } : { seed: options.seed, engine });
     let tracePath: string | undefined;
     if (options.traces !== false) {
       tracePath = tracePathFor(options.traces, report.name);

@@ -13,6 +13,7 @@ import type { ConnId, NodeId } from '../core/ids.js';
 import type { Prng } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
 import { jsonClone } from '../core/json-clone.js';
+import type { Engine } from '../engine/engine.js';
 
 /**
  * A timer clock, shaped like xstate's (unexported) `Clock`, so it can be passed to
@@ -182,6 +183,11 @@ export interface NodeHost {
   now(): Ms;
   /** xstate's clock: pass it to `createActor(machine, { clock })`; `after` timers schedule on the host. */
   readonly clock: HostClock;
+  /**
+   * The statechart engine the node's actors run on (`startActor` reads it): chosen by whoever
+   * built the world, the same for every node of it.
+   */
+  readonly engine: Engine;
   /** This node's own seeded stream (same seed and label: same draws). */
   readonly random: Prng;
   readonly store: DurableStore;

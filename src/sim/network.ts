@@ -27,6 +27,7 @@ import { IdSequence, type ConnId, type NodeId } from '../core/ids.js';
 import { limits } from '../core/limits.js';
 import { Prng, streamFor } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import type {
   CloseReason,
   ConnectFailure,
@@ -185,6 +186,8 @@ export class World {
     readonly seed: number,
     readonly trace: TraceRecorder,
     network: Partial<NetworkModel> = {},
+    /** The statechart engine every node's actors run on (handed to each through its host). */
+    readonly engine: Engine = compiledEngine,
   ) {
     this.network = { ...defaultNetwork, ...network };
     assert(this.network.delayMsMin <= this.network.delayMsMax, 'delayMsMin must not exceed delayMsMax');
@@ -386,6 +389,7 @@ export class World {
       hostName: runtime.hostName,
       now: () => this.sim.nowMs + runtime.skewMs,
       clock,
+      engine: this.engine,
       random: runtime.random,
       store: runtime.store,
       emit: (output) => {
