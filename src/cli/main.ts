@@ -129,10 +129,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       new Option('--timeout-ms <n>', 'how long a case waits for each answer').argParser(integer('--timeout-ms')),
     )
     .option('--out <dir>', 'where to write the reports', 'reports/conformance')
+    .addOption(engineOption())
     .action(
       async (
         protocol: string | undefined,
-        options: { all: boolean; target?: string; timeoutMs?: number; out: string },
+        options: { all: boolean; target?: string; timeoutMs?: number; out: string; engine: EngineKind },
       ) => {
         setExitCode(await conformCommand(protocol, options));
       },

@@ -80,6 +80,23 @@ interface XNode {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Thrown when xstate's resolved tree is not the shape read here (a new xstate moved an internal). */
+export class XstateInternalError extends Error {
+  override readonly name = 'XstateInternalError';
+}
+
+/** `value` when `ok` says it has the expected shape; otherwise an error naming the internal. */
+function read<T>(internal: string, value: T, ok: (value: T) => boolean): T {
+  if (!ok(value)) {
+    throw new XstateInternalError(
+      `xstate internal ${internal} is not what the compiled engine reads (got ${typeof value}); see docs/engine.md, "Moving to a new xstate version"`,
+    );
+  }
+  return value;
+}
+
+const isArray = (value: unknown): boolean => Array.isArray(value);
+
 const charts = new WeakMap<AnyStateMachine, ChartNode>();
 
 /** The machine's resolved state-node tree, mirrored (built once per machine object). */
@@ -94,21 +111,26 @@ export function chartOf(machine: AnyStateMachine): ChartNode {
 
 function mirror(machine: AnyStateMachine): ChartNode {
   // Internal: `machine.root`, the resolved root `StateNode` (typed by xstate, but its fields below are not all public).
-  const root = machine.root as unknown as XNode;
+  const root = read(
+    'machine.root',
+    machine.root as unknown as XNode,
+    (node) => typeof node === 'object' && node !== null,
+  );
   const nodes = new Map<XNode, Mutable<ChartNode>>();
   const transitions = new Map<XTransition, ChartTransition>();
-  const nodeOf = (x: XNode): ChartNode => nodes.get(x) as ChartNode;
+  const nodeOf = (x: XNode): ChartNode =>
+    read('a resolved StateNode reference', nodes.get(x), (n) => n !== undefined) as ChartNode;
   const transitionOf = (x: XTransition): ChartTransition => {
     let t = transitions.get(x);
     if (t === undefined) {
       t = {
         // Internals: a `TransitionDefinition`'s `source` and `target` (resolved `StateNode`s, `target`
         // undefined when targetless), `reenter` (boolean), `guard` (the reference) and `actions`.
-        source: nodeOf(x.source),
-        target: x.target?.map(nodeOf),
-        reenter: x.reenter,
+        source: nodeOf(read('TransitionDefinition.source', x.source, (s) => nodes.has(s))),
+        target: read('TransitionDefinition.target', x.target, (t) => t === undefined || isArray(t))?.map(nodeOf),
+        reenter: read('TransitionDefinition.reenter', x.reenter, (r) => typeof r === 'boolean'),
         guard: x.guard,
-        actions: x.actions,
+        actions: read('TransitionDefinition.actions', x.actions, isArray),
       };
       transitions.set(x, t);
     }
@@ -118,27 +140,28 @@ function mirror(machine: AnyStateMachine): ChartNode {
   const create = (x: XNode, parent: ChartNode | undefined): void => {
     const node: Mutable<ChartNode> = {
       // Internals: a `StateNode`'s `id`, `key`, `type` and `order` (document order, the root 0).
-      id: x.id,
+      id: read('StateNode.id', x.id, (id) => typeof id === 'string'),
       key: x.key,
-      type: x.type,
-      order: x.order,
+      type: read('StateNode.type', x.type, (type) => typeof type === 'string'),
+      order: read('StateNode.order', x.order, (order) => typeof order === 'number' && order >= 0),
       parent,
       children: [],
       // Internals: `entry` and `exit`, the action references; `after` adds a delayed `raise` to
       // `entry` and a `cancel` to `exit`, which is how the engine runs delayed transitions.
-      entry: x.entry,
-      exit: x.exit,
+      entry: read('StateNode.entry', x.entry, isArray),
+      exit: read('StateNode.exit', x.exit, isArray),
       transitions: new Map(),
       always: [],
       initial: undefined,
       // Internal: `invoke`, the invoked actors' definitions (a memoized getter).
-      invokes: x.invoke.length,
+      invokes: read('StateNode.invoke', x.invoke, isArray).length,
       // Internal: `output`, set on final states and the root.
       output: x.output,
     };
     nodes.set(x, node);
     // Internal: `states`, the child `StateNode`s by key, in definition order.
-    node.children = Object.values(x.states).map((child) => {
+    const states = read('StateNode.states', x.states, (states) => typeof states === 'object' && states !== null);
+    node.children = Object.values(states).map((child) => {
       create(child, node);
       return nodeOf(child);
     });
@@ -147,12 +170,14 @@ function mirror(machine: AnyStateMachine): ChartNode {
   for (const [x, node] of nodes) {
     // Internal: `transitions`, a Map from event descriptor to `TransitionDefinition[]` (the resolved
     // `on` and `after`, with xstate's own descriptor keys such as `xstate.after.1000.id`).
-    node.transitions = new Map([...x.transitions].map(([descriptor, list]) => [descriptor, list.map(transitionOf)]));
+    const own = read('StateNode.transitions', x.transitions, (map) => map instanceof Map);
+    node.transitions = new Map([...own].map(([descriptor, list]) => [descriptor, list.map(transitionOf)]));
     // Internal: `always`, the eventless `TransitionDefinition[]` (undefined when none).
-    node.always = (x.always ?? []).map(transitionOf);
+    node.always = read('StateNode.always', x.always ?? [], isArray).map(transitionOf);
     // Internal: `initial`, a compound state's resolved initial transition: `{ target, actions }`.
     if (x.type === 'compound') {
-      node.initial = { target: x.initial.target.map(nodeOf), actions: x.initial.actions };
+      const initial = read('StateNode.initial', x.initial, (i) => isArray(i?.target) && isArray(i?.actions));
+      node.initial = { target: initial.target.map(nodeOf), actions: initial.actions };
     }
   }
   return nodeOf(root);
