@@ -6,7 +6,8 @@
  *
  * Rule 1: nothing under src/protocols/ imports from src/sim/, src/real/ or node:* I/O modules.
  * Rule 2: everything a node needs from the world arrives through `NodeHost`: the injected clock for
- * xstate's `after` timers, its seeded random stream, its durable store and `emit` for outputs.
+ * xstate's `after` timers, the statechart engine its actors run on, its seeded random stream, its
+ * durable store and `emit` for outputs.
  */
 import type { z } from 'zod';
 import type { ConnId, NodeId } from '../core/ids.js';
