@@ -34,9 +34,9 @@ module.exports = {
     forbid('core-imports-nothing', 'core/ is the floor: it imports no other part of fedsim.', core, ['^src/(?!core/)']),
     forbid(
       'contract-imports-core-only',
-      'The node contract (protocols/protocol.ts and its shared helpers) stands on core/ alone.',
+      'The node contract (protocols/protocol.ts and its shared helpers) stands on core/ and names the engine type (engine/engine.ts).',
       contract,
-      ['^src/(?!core/|protocols/(protocol|durable-window|requirements)\\.ts$)'],
+      ['^src/(?!core/|engine/engine\\.ts$|protocols/(protocol|durable-window|requirements)\\.ts$)'],
     ),
     forbid('engine-below-protocols', 'The engine runs statecharts; it knows no protocol, host or harness.', engine, [
       '^src/(?!core/|engine/|protocols/(protocol|durable-window|requirements)\\.ts$)',

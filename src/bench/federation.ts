@@ -8,6 +8,7 @@
  * in virtual time.
  */
 import { performance } from 'node:perf_hooks';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import { solec } from '../protocols/solec/index.js';
 import type { SolecConfig } from '../protocols/solec/config.js';
 import { World } from '../sim/world.js';
@@ -24,6 +25,8 @@ export interface FederationOptions {
   readonly fanout?: number;
   readonly recorder?: RecorderOptions;
   readonly seed?: number;
+  /** The statechart engine. @defaultValue compiledEngine */
+  readonly engine?: Engine;
 }
 
 export interface FederationResult {
@@ -56,7 +59,7 @@ export function buildSolecFederation(options: FederationOptions): {
     { format: 'fedsim-trace', version: 1, scenario: 'bench/solec-federation', seed, protocols: ['solec'], nodes },
     options.recorder,
   );
-  const world = new World(sim, seed, trace, { delayMsMin: 1, delayMsMax: 20 });
+  const world = new World(sim, seed, trace, { delayMsMin: 1, delayMsMax: 20 }, options.engine ?? compiledEngine);
   for (let s = 0; s < servers; s++) {
     const knownServers = [];
     // Symmetric: a server accepts ServerAuth only from servers it knows.

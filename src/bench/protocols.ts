@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import { performance } from 'node:perf_hooks';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import { fuzzProfileNamed } from '../fuzz/profiles/index.js';
 import { Plan } from '../fuzz/plan.js';
 import { scenarioOf } from '../fuzz/run-one.js';
@@ -37,7 +38,7 @@ interface Run {
   readonly simulatorEvents: number;
 }
 
-function runOnce(protocol: string, messages: number): Run {
+function runOnce(protocol: string, messages: number, engine: Engine): Run {
   const profile = fuzzProfileNamed(protocol);
   if (profile === undefined) throw new Error(`no fuzz profile for ${protocol}`);
   // Of a few drawn topologies, the one with the most users (the first such): more pairs talk.
@@ -61,7 +62,7 @@ function runOnce(protocol: string, messages: number): Run {
   };
   const scenario = scenarioOf(source, `bench/${protocol}-throughput.yaml`);
   const started = performance.now();
-  const report = runScenario(scenario, { recorder: { keepLines: false, keepEvents: false, hash: false } });
+  const report = runScenario(scenario, { recorder: { keepLines: false, keepEvents: false, hash: false }, engine });
   const seconds = (performance.now() - started) / 1000;
   return {
     delivered: report.world.deliveries.length,
@@ -72,9 +73,13 @@ function runOnce(protocol: string, messages: number): Run {
   };
 }
 
-export function protocolThroughput(protocol: string, messages: number): ProtocolThroughput {
-  const empty = runOnce(protocol, 0);
-  const full = runOnce(protocol, messages);
+export function protocolThroughput(
+  protocol: string,
+  messages: number,
+  engine: Engine = compiledEngine,
+): ProtocolThroughput {
+  const empty = runOnce(protocol, 0, engine);
+  const full = runOnce(protocol, messages, engine);
   return {
     protocol,
     sent: messages,

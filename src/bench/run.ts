@@ -8,9 +8,14 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createActor } from 'xstate';
-import { withMachineEngine, type MachineEngine } from '../engine/actor.js';
-import { createCompiledActor } from '../engine/compiled-machine.js';
+import {
+  compiledEngine,
+  createEngineActor,
+  engineOf,
+  xstateEngine,
+  type Engine,
+  type EngineKind,
+} from '../engine/engine.js';
 import { echo } from '../protocols/echo/index.js';
 import { linkMachine } from '../protocols/echo/machine.js';
 import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js';
@@ -128,6 +133,7 @@ export function echoFederation(
   clients: number,
   messages: number,
   recording: boolean,
+  engine: Engine = compiledEngine,
 ): { events: number; delivered: number } {
   // Recording off: nothing kept, nothing hashed, so the world skips building event bodies.
   const sim = new Simulator();
@@ -137,7 +143,7 @@ export function echoFederation(
     { format: 'fedsim-trace', version: 1, scenario: 'bench/echo', seed: 1, protocols: ['echo'], nodes },
     { keepLines: recording, keepEvents: recording, hash: recording },
   );
-  const world = new World(sim, 1, trace, { delayMsMin: 1, delayMsMax: 10 });
+  const world = new World(sim, 1, trace, { delayMsMin: 1, delayMsMax: 10 }, engine);
   const config = { port: 7, idleMs: 60_000, retryMs: 100, attemptsMax: 3 };
   for (const node of nodes) world.addNode({ id: node.id, protocol: echo, config });
   world.startAll();
@@ -188,7 +194,7 @@ limits: { timeMsMax: 60000, eventsMax: 10000 }
  * state (exit and entry actions, the idle timer cancelled and scheduled again, an
  * `enqueueActions` body run). Returns the sends made.
  */
-export function actorSends(engine: MachineEngine, sends: number): number {
+export function actorSends(engine: EngineKind, sends: number): number {
   const timers = new Set<number>();
   let next = 0;
   const clock = {
@@ -199,10 +205,7 @@ export function actorSends(engine: MachineEngine, sends: number): number {
     clearTimeout: (handle: unknown) => void timers.delete(handle as number),
   };
   const input = { conn: 'c', target: 't', port: 7, idleMs: 1_000, retryMs: 10, attemptsMax: 3 };
-  const actor =
-    engine === 'xstate'
-      ? createActor(linkMachine, { clock, input })
-      : createCompiledActor(linkMachine, { clock, input });
+  const actor = createEngineActor(engineOf(engine), linkMachine, { clock, input });
   actor.start();
   actor.send({ type: 'conn.opened' });
   for (let i = 0; i < sends; i++) actor.send({ type: 'wire.reply' });
@@ -215,16 +218,14 @@ function echoRates(
   clients: number,
   messages: number,
   recording: boolean,
-  engine: MachineEngine,
+  engine: Engine,
 ): { events: number; messages: number } {
   let delivered = 0;
-  const run = timed(() =>
-    withMachineEngine(engine, () => {
-      const result = echoFederation(clients, messages, recording);
-      delivered = result.delivered;
-      return result.events;
-    }),
-  );
+  const run = timed(() => {
+    const result = echoFederation(clients, messages, recording, engine);
+    delivered = result.delivered;
+    return result.events;
+  });
   return { events: run.perSecond, messages: (delivered / run.count) * run.perSecond };
 }
 
@@ -277,7 +278,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   actorSends('xstate', 20_000);
   actorSends('compiled', 20_000);
   for (const protocol of endToEnd) protocolThroughput(protocol, 200);
-  withMachineEngine('xstate', () => echoFederation(5, 5, false));
+  echoFederation(5, 5, false, xstateEngine);
   for (const suite of suites.values()) for (const scenario of suite) runScenario(scenario);
 
   const series = new Map<string, Series>();
@@ -321,14 +322,14 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
       'the same sends, the same machine definition, on the compiled engine',
       timed(() => actorSends('compiled', sends)).perSecond,
     );
-    const on = echoRates(clients, messages, true, 'compiled');
+    const on = echoRates(clients, messages, true, compiledEngine);
     add(
       'echo federation, trace recorded',
       'events/s',
       `${clients} clients x ${messages} messages over streams`,
       on.events,
     );
-    const off = echoRates(clients, messages, false, 'compiled');
+    const off = echoRates(clients, messages, false, compiledEngine);
     add('echo federation, trace off', 'events/s', 'same run, recording off (events counted only)', off.events);
     add(
       'echo federation, messages delivered, trace off',
@@ -340,7 +341,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
       'echo federation, messages delivered, trace off, xstate interpreter',
       'messages/s',
       "the same run with every machine on xstate's interpreter",
-      echoRates(clients, messages, false, 'xstate').messages,
+      echoRates(clients, messages, false, xstateEngine).messages,
     );
     add(
       'echo federation, messages delivered',
@@ -418,14 +419,13 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     );
     if (r === 0) {
       // The same federation on xstate's interpreter, once: what the compiled engine gains here.
-      const viaXstate = withMachineEngine('xstate', () =>
-        solecFederation({
-          nodes: 1_000,
-          messages: federationMessages,
-          spanMs: 60_000,
-          recorder: { keepLines: false, keepEvents: false, hash: false },
-        }),
-      );
+      const viaXstate = solecFederation({
+        nodes: 1_000,
+        messages: federationMessages,
+        spanMs: 60_000,
+        recorder: { keepLines: false, keepEvents: false, hash: false },
+        engine: xstateEngine,
+      });
       add(
         'SOLEC 1,000-node federation, run phase, xstate interpreter',
         'messages/s',
@@ -458,7 +458,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
         loopRate / Math.max(simulatorEventsPerMessage, 1e-9),
       );
       if (r === 0) {
-        const viaXstate = withMachineEngine('xstate', () => protocolThroughput(protocol, protocolMessages));
+        const viaXstate = protocolThroughput(protocol, protocolMessages, xstateEngine);
         add(
           `${protocol} end to end, messages delivered, xstate interpreter`,
           'messages/s',

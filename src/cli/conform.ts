@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { engineOf, type EngineKind } from '../engine/engine.js';
 import {
   parseTargetUrl,
   runSuite,
@@ -21,6 +22,8 @@ export interface ConformOptions {
   readonly target?: string;
   readonly timeoutMs?: number;
   readonly out: string;
+  /** The statechart engine of the built-in node. @defaultValue 'compiled' */
+  readonly engine?: EngineKind;
 }
 
 function earlierReports(dir: string, except: readonly string[]): SuiteReport[] {
@@ -77,6 +80,7 @@ export async function conformCommand(
     const report = await runSuite(suite, spec, {
       traceDir,
       reportDir: options.out,
+      engine: engineOf(options.engine ?? 'compiled'),
       ...(options.timeoutMs === undefined ? {} : { answerMs: options.timeoutMs }),
       writeTrace: (path, text) => {
         mkdirSync(dirname(path), { recursive: true });

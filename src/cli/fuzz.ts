@@ -13,6 +13,7 @@ import { parseDurationMs } from '../core/time.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { engineOf, type EngineKind } from '../engine/engine.js';
 import { runCampaign } from '../fuzz/campaign.js';
 import { canaryKinds, type CanaryKind } from '../fuzz/canary.js';
 import { writeCounterexample } from '../fuzz/counterexample.js';
@@ -34,6 +35,8 @@ export interface FuzzCommandOptions {
   readonly out: string;
   readonly summary: string;
   readonly progress?: boolean;
+  /** The statechart engine. @defaultValue 'compiled' */
+  readonly engine?: EngineKind;
 }
 
 /** What draws progress: a cli-progress bar on a terminal, plain lines elsewhere (CI logs). */
@@ -86,8 +89,8 @@ function barLine(protocol: string, done: number, total: number, failures: number
   return `${protocol} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} runs, ${(done / seconds).toFixed(1)} runs/s, ${failures} failures`;
 }
 
-function replay(file: string, canary: CanaryKind | undefined, log: (line: string) => void): number {
-  const report = runScenario(withCanary(loadScenario(file), canary));
+function replay(file: string, canary: CanaryKind | undefined, engine: EngineKind, log: (line: string) => void): number {
+  const report = runScenario(withCanary(loadScenario(file), canary), { engine: engineOf(engine) });
   log(`${report.verdict === 'pass' ? 'PASS' : 'FAIL'} ${report.name} (seed ${report.seed})`);
   for (const result of report.results) if (!result.ok) log(`  x ${result.expectation}: ${result.message}`);
   return report.verdict === 'pass' ? 0 : 1;
@@ -101,7 +104,8 @@ export async function fuzzCommand(
   if (options.canary !== undefined && !(canaryKinds as readonly string[]).includes(options.canary))
     throw new UsageError(`--canary must be one of ${canaryKinds.join(', ')}`);
   const canary = options.canary as CanaryKind | undefined;
-  if (options.replay !== undefined) return replay(options.replay, canary, log);
+  const engine = options.engine ?? 'compiled';
+  if (options.replay !== undefined) return replay(options.replay, canary, engine, log);
 
   const names = protocol === 'all' ? [...fuzzProfiles.keys()] : [protocol];
   const profiles = names.map((name) => {
@@ -140,7 +144,7 @@ export async function fuzzCommand(
     const outcome = await runCampaign(profile, {
       seeds,
       workers: options.workers,
-      run: canary === undefined ? {} : { canary },
+      run: canary === undefined ? { engine } : { canary, engine },
       shouldStop: () => endMs !== undefined && performance.now() >= endMs,
       onResult: (result) => {
         done += 1;

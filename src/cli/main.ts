@@ -4,7 +4,7 @@
  * (a bug in fedsim: the message says how to replay it).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { setMachineEngine, type MachineEngine } from '../engine/actor.js';
+import { engineKinds, type EngineKind } from '../engine/engine.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
@@ -32,7 +32,7 @@ function seedRange(text: string): number[] {
 /** `--engine`: which interpreter runs the machines (docs/engine.md); both give the same traces. */
 function engineOption(): Option {
   return new Option('--engine <name>', "statechart engine: compiled tables, or xstate's interpreter (same traces)")
-    .choices(['compiled', 'xstate'])
+    .choices(engineKinds)
     .default('compiled');
 }
 
@@ -69,13 +69,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
           workers: number;
           traces: string | false;
           json: boolean;
-          engine: MachineEngine;
+          engine: EngineKind;
         },
       ) => {
-        setMachineEngine(options.engine);
         if (options.seeds === undefined) return setExitCode(runCommand(paths, options));
         if (options.seed !== undefined) throw new UsageError('--seed and --seeds do not go together');
-        setExitCode(await sweepCommand(paths, { seeds: options.seeds, workers: options.workers, json: options.json }));
+        setExitCode(
+          await sweepCommand(paths, {
+            seeds: options.seeds,
+            workers: options.workers,
+            json: options.json,
+            engine: options.engine,
+          }),
+        );
       },
     );
 
@@ -98,8 +104,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')
     .addOption(engineOption())
-    .action(async (protocol: string, options: FuzzCommandOptions & { engine: MachineEngine }) => {
-      setMachineEngine(options.engine);
+    .action(async (protocol: string, options: FuzzCommandOptions) => {
       setExitCode(await fuzzCommand(protocol, options));
     });
 
@@ -172,10 +177,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       new Option('--timeout-ms <n>', 'how long a case waits for each answer').argParser(integer('--timeout-ms')),
     )
     .option('--out <dir>', 'where to write the reports', 'reports/conformance')
+    .addOption(engineOption())
     .action(
       async (
         protocol: string | undefined,
-        options: { all: boolean; target?: string; timeoutMs?: number; out: string },
+        options: { all: boolean; target?: string; timeoutMs?: number; out: string; engine: EngineKind },
       ) => {
         setExitCode(await conformCommand(protocol, options));
       },

@@ -11,6 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { assert } from '../core/assert.js';
 import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
+import { engineOf, type EngineKind } from '../engine/engine.js';
 import { loadScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import { runSweep } from '../scenario/sweep.js';
@@ -20,12 +21,16 @@ export interface RunCommandOptions {
   readonly seed?: number;
   readonly traces: string | false;
   readonly json: boolean;
+  /** The statechart engine. @defaultValue 'compiled' */
+  readonly engine?: EngineKind;
 }
 
 export interface SweepCommandOptions {
   readonly seeds: readonly number[];
   readonly workers: number;
   readonly json: boolean;
+  /** The statechart engine. @defaultValue 'compiled' */
+  readonly engine?: EngineKind;
 }
 
 const scenarioExtensions = ['.yaml', '.yml', '.json'];
@@ -167,7 +172,8 @@ export function runCommand(
     [];
   let failed = 0;
   for (const scenario of scenarios) {
-    const report = runScenario(scenario, options.seed === undefined ? {} : { seed: options.seed });
+    const engine = engineOf(options.engine ?? 'compiled');
+    const report = runScenario(scenario, options.seed === undefined ? { engine } : { seed: options.seed, engine });
     let tracePath: string | undefined;
     if (options.traces !== false) {
       tracePath = tracePathFor(options.traces, report.name);
@@ -210,7 +216,11 @@ export async function sweepCommand(
   const files = scenarioFiles(paths);
   const { scenarios, bad } = loadAll(files, warn);
   if (bad > 0) warn(`${bad} of ${files.length} scenario files were not run (exit code 2)`);
-  const { tallies, errors } = await runSweep(scenarios, { seeds: options.seeds, workers: options.workers });
+  const { tallies, errors } = await runSweep(scenarios, {
+    seeds: options.seeds,
+    workers: options.workers,
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
+  });
   const failedScenarios = tallies.filter((tally) => tally.passed < tally.runs).length;
   const runs = tallies.reduce((sum, tally) => sum + tally.runs, 0);
   const passed = tallies.reduce((sum, tally) => sum + tally.passed, 0);

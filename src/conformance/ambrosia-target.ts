@@ -67,6 +67,9 @@ function muxNode(host: NodeHost, config: AmbrosiaConfig): ProtocolNode {
       get clock() {
         return host.clock;
       },
+      get engine() {
+        return host.engine;
+      },
       get random() {
         return host.random;
       },

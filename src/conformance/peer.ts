@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { concatBytes } from '../core/bytes.js';
 import type { Endpoint, NodeHost, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import { Simulator } from '../sim/simulator.js';
 import { World } from '../sim/world.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -372,6 +373,7 @@ export class SimPeer implements Peer {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the node under test's protocol (maybe a broken fixture); its config is the suite's fixture
     private readonly protocol: Protocol<any, any> = suite.builtin,
     caseId = 'case',
+    engine: Engine = compiledEngine,
   ) {
     const targetId = suite.target.id;
     const peerId = suite.peerHost;
@@ -386,7 +388,7 @@ export class SimPeer implements Peer {
         { id: peerId, host: peerId, protocol: scriptedProtocol.name },
       ],
     });
-    this.world = new World(this.sim, suite.seed, this.trace, { delayMsMin: 1, delayMsMax: 5 });
+    this.world = new World(this.sim, suite.seed, this.trace, { delayMsMin: 1, delayMsMax: 5 }, engine);
     const config = protocol.configSchema.parse(suite.fixtures[variant]) as unknown;
     this.world.addNode({ id: targetId, protocol, config });
     // The World keeps its nodes private; this protocol object hands the scripted node back as it is created.

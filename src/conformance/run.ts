@@ -6,6 +6,7 @@
  * Must not: let a case's exception escape (it becomes a FAILED verdict with the message), or keep a
  * socket open after a case.
  */
+import type { Engine } from '../engine/engine.js';
 import type { Protocol } from '../protocols/protocol.js';
 import { SimPeer, type Peer } from './peer.js';
 import { RealHostTarget, SocketPeer } from './socket-peer.js';
@@ -41,6 +42,8 @@ export interface RunOptions {
   readonly onResult?: (result: CaseResult) => void;
   /** Writes a trace file (the runner itself does no I/O, so the simulated core stays free of node:fs). */
   readonly writeTrace?: (path: string, text: string) => void;
+  /** The statechart engine of the node under test (sim and real targets). @defaultValue compiledEngine */
+  readonly engine?: Engine;
 }
 
 /** Parses `http://127.0.0.1:8140` or `tcp://host:port` for a suite; undefined when malformed. */
@@ -74,11 +77,12 @@ async function openTarget(
   const variant = testCase.variant ?? 'main';
   switch (spec.kind) {
     case 'sim': {
-      const peer = new SimPeer(suite, variant, spec.protocol ?? suite.builtin, testCase.id);
+      const peer = new SimPeer(suite, variant, spec.protocol ?? suite.builtin, testCase.id, options.engine);
       return { peer, finish: () => Promise.resolve(peer.finish()) };
     }
     case 'real': {
-      const target = await RealHostTarget.open(suite, variant, spec.protocol ?? suite.builtin, options.answerMs);
+      const protocol = spec.protocol ?? suite.builtin;
+      const target = await RealHostTarget.open(suite, variant, protocol, options.answerMs, options.engine);
       return {
         peer: target.peer,
         finish: async () => {

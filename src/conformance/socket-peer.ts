@@ -10,6 +10,7 @@
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { DurableStore, NodeOutput, Protocol } from '../protocols/protocol.js';
 import { MemoryStore } from '../protocols/protocol.js';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import { RealHost } from '../real/host.js';
 import {
   ReadBuffer,
@@ -240,6 +241,7 @@ export class RealHostTarget {
     private readonly protocol: Protocol<any, any>,
     private readonly config: unknown,
     answerMs: number | undefined,
+    private readonly engine: Engine,
   ) {
     this.host = this.createHost();
     this.peer = new SocketPeer({
@@ -264,9 +266,10 @@ export class RealHostTarget {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the constructor
     protocol: Protocol<any, any> = suite.builtin,
     answerMs?: number,
+    engine: Engine = compiledEngine,
   ): Promise<RealHostTarget> {
     const config = protocol.configSchema.parse(suite.fixtures[variant]) as unknown;
-    const target = new RealHostTarget(suite, protocol, config, answerMs);
+    const target = new RealHostTarget(suite, protocol, config, answerMs, engine);
     await target.start();
     return target;
   }
@@ -280,6 +283,7 @@ export class RealHostTarget {
       portMap: { [this.suite.target.port]: this.service.port },
       peers: this.peers,
       store: this.store,
+      engine: this.engine,
       seed: this.suite.seed,
       dns: this.protocol.dnsRecords?.({ id, hostName: id, config: this.config, seed: this.suite.seed }) ?? [],
       onOutput: (output) => this.record(output),

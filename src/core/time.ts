@@ -3,6 +3,15 @@
  */
 import { assert } from './assert.js';
 
+/**
+ * A timer clock, shaped like xstate's (unexported) `Clock`, so it can be passed to
+ * `createActor(machine, { clock })`. The sim schedules on its event queue; the real host uses timers.
+ */
+export interface HostClock {
+  setTimeout(fn: () => void, timeoutMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
 /** Integer virtual milliseconds. */
 export type Ms = number;
 

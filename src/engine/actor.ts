@@ -3,25 +3,15 @@
  * host's injected clock, its emitted `output` events become the node's outputs, and its state
  * changes (read from the root actor's snapshots) are reported to the host for the trace.
  *
- * Two engines run the same machine definitions: `compiled` (the default; transition tables built
- * from the machine, `compiled-machine.ts`) and `xstate` (xstate's own interpreter). They give
- * byte-identical traces; `test/engine/compiled-machine.test.ts` checks it, and `fedsim run
- * --engine xstate` lets anyone check a scenario of their own.
+ * Each actor runs on its host's engine (`NodeHost.engine`, engine.ts): `compiled` or `xstate`,
+ * chosen by whoever built the world, with the same traces either way.
  *
  * What must not leak into a trace: xstate session ids (process-global counters) and the
  * scheduler's wall-clock `startedAt`. Nothing here passes either on; state changes are reported
  * under the machine's own id, and delayed events should be named (`after` names its own).
  */
-import {
-  createActor,
-  type Actor,
-  type AnyStateMachine,
-  type ContextFrom,
-  type EventFromLogic,
-  type InputFrom,
-  type StateValue,
-} from 'xstate';
-import { createCompiledActor } from './compiled-machine.js';
+import type { Actor, AnyStateMachine, ContextFrom, EventFromLogic, InputFrom, StateValue } from 'xstate';
+import { createEngineActor, type ActorRecording } from './engine.js';
 import type { HostClock, NodeHost, NodeOutput } from '../protocols/protocol.js';
 
 /** The event a machine emits (`emit(...)`) to produce a node output. */
@@ -49,48 +39,6 @@ export function stateName(value: StateValue): string {
     parts.push(inner === '' ? region : `${region}.${inner}`);
   }
   return parts.join(', ');
-}
-
-/** Which interpreter runs the machines: see the module comment. */
-export type MachineEngine = 'compiled' | 'xstate';
-
-let engine: MachineEngine = 'compiled';
-
-/** Chooses the engine for actors started from now on; returns the previous choice. */
-export function setMachineEngine(next: MachineEngine): MachineEngine {
-  const previous = engine;
-  engine = next;
-  return previous;
-}
-
-export function getMachineEngine(): MachineEngine {
-  return engine;
-}
-
-/** Runs `fn` with actors started on `next`, then puts the previous engine back. */
-export function withMachineEngine<T>(next: MachineEngine, fn: () => T): T {
-  const previous = setMachineEngine(next);
-  try {
-    return fn();
-  } finally {
-    setMachineEngine(previous);
-  }
-}
-
-/** What one actor received, for replaying it under another engine (differential tests). */
-export interface ActorRecording {
-  readonly machine: AnyStateMachine;
-  readonly input: unknown;
-  readonly name: string;
-  /** In order: an event sent to the actor, or its k-th `setTimeout` (0-based, per actor) firing. */
-  readonly steps: Array<{ kind: 'send'; event: { type: string } } | { kind: 'fire'; timer: number }>;
-}
-
-let tap: ((recording: ActorRecording) => void) | undefined;
-
-/** While set, every actor started hands `record` a recording that grows as the run goes. */
-export function setActorTap(record: ((recording: ActorRecording) => void) | undefined): void {
-  tap = record;
 }
 
 /** The part of an actor's API nodes use; both engines provide it. */
@@ -143,21 +91,12 @@ export function startActor<TMachine extends AnyStateMachine>(
   options: StartActorOptions<TMachine> = {},
 ): MachineActor<TMachine> {
   const name = options.name ?? machine.id;
+  const { tap } = host.engine;
   let lastState: string | undefined;
   const steps: ActorRecording['steps'] = [];
   if (tap !== undefined) tap({ machine, input: options.input, name, steps });
   const clock = tap === undefined ? host.clock : tappedClock(host.clock, steps);
-  // Both engines' actors have these members with these meanings; the compiled one types events
-  // loosely (any `{ type }`), xstate's by the machine, hence the casts at this one boundary.
-  const actor = (engine === 'compiled'
-    ? createCompiledActor(machine, { clock, input: options.input })
-    : createActor(machine, {
-        clock,
-        ...(options.input === undefined ? {} : { input: options.input }),
-      } as Parameters<typeof createActor<TMachine>>[1])) as unknown as MachineActor<TMachine> & {
-    start(): void;
-    subscribe(observer: { next: (snapshot: { value?: StateValue }) => void }): void;
-  };
+  const actor = createEngineActor(host.engine, machine, { clock, input: options.input });
   // State changes are read from the root actor's own snapshots, not through xstate's inspection
   // API: with an inspector xstate builds and dispatches an inspection event for every event,
   // microstep and action of every actor (a tenth of a federation's time). A subscriber sees the
@@ -184,7 +123,7 @@ export function startActor<TMachine extends AnyStateMachine>(
     };
   }
   actor.start();
-  return actor;
+  return actor as unknown as MachineActor<TMachine>;
 }
 
 /** Nested state values are objects; their names are worked out once per distinct value object. */

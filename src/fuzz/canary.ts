@@ -33,6 +33,7 @@ export function canaryProtocol(protocol: AnyProtocol, kind: CanaryKind): AnyProt
         hostName: host.hostName,
         now: () => host.now(),
         clock: host.clock,
+        engine: host.engine,
         random: host.random,
         store: host.store,
         emit: (output) => {

@@ -9,6 +9,7 @@
  * Must not: read a clock or a random source. The same seed gives the same verdict and trace.
  */
 import fc from 'fast-check';
+import { compiledEngine, engineOf, type Engine, type EngineKind } from '../engine/engine.js';
 import { parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
@@ -20,6 +21,8 @@ import type { FuzzProfile } from './profile.js';
 export interface FuzzRunOptions extends CommandOptions {
   /** Run a deliberately broken variant of the protocol (src/fuzz/canary.ts). */
   readonly canary?: CanaryKind;
+  /** The statechart engine the runs use (named, as the options cross to worker threads). @defaultValue 'compiled' */
+  readonly engine?: EngineKind;
 }
 
 export interface FuzzFailure {
@@ -75,9 +78,11 @@ export function judgePlan(
   simSeed: number,
   stem: string,
   canary?: CanaryKind,
+  engine: Engine = compiledEngine,
 ): { source: ScenarioFile; report: RunReport } {
   const name = `fuzz/${stem}`;
-  const run = (source: ScenarioFile) => runScenario(scenarioOf(source, `reports/counterexamples/${stem}.yaml`, canary));
+  const run = (source: ScenarioFile) =>
+    runScenario(scenarioOf(source, `reports/counterexamples/${stem}.yaml`, canary), { engine });
   const first = plan.scenario(simSeed, name, []);
   const firstReport = run(first);
   const damageMs = damageInstants(firstReport.trace.events);
@@ -98,6 +103,7 @@ export function fuzzProperty(
   onFail: (f: Omit<FuzzFailure, 'seed' | 'path' | 'shrinks'>) => void,
 ) {
   const stem = counterexampleStem(profile.protocol, seed, options.canary);
+  const engine = engineOf(options.engine ?? 'compiled');
   return fc.property(
     fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     profile.topology,
@@ -105,7 +111,7 @@ export function fuzzProperty(
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
-      const { source, report } = judgePlan(plan, simSeed, stem, options.canary);
+      const { source, report } = judgePlan(plan, simSeed, stem, options.canary, engine);
       if (report.verdict === 'pass') return true;
       onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
       return false;

@@ -3,16 +3,14 @@
  * the shrunk counterexample when a run fails) to the campaign. Started by campaign.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { setMachineEngine, type MachineEngine } from '../engine/actor.js';
 import { fuzzProfileNamed } from './profiles/index.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 
 export interface WorkerTask {
   readonly protocol: string;
   readonly seeds: readonly number[];
+  /** The runs' options, the statechart engine among them. */
   readonly options: FuzzRunOptions;
-  /** The campaign's statechart engine (a worker thread starts with the default). */
-  readonly engine: MachineEngine;
 }
 
 export type WorkerMessage =
@@ -23,7 +21,6 @@ export type WorkerMessage =
 const task = workerData as WorkerTask;
 const port = parentPort;
 const profile = fuzzProfileNamed(task.protocol);
-setMachineEngine(task.engine);
 if (port !== null && profile !== undefined) {
   for (const seed of task.seeds) {
     try {

@@ -6,22 +6,17 @@
  *
  * Rule 1: nothing under src/protocols/ imports from src/sim/, src/real/ or node:* I/O modules.
  * Rule 2: everything a node needs from the world arrives through `NodeHost`: the injected clock for
- * xstate's `after` timers, its seeded random stream, its durable store and `emit` for outputs.
+ * xstate's `after` timers, the statechart engine its actors run on, its seeded random stream, its
+ * durable store and `emit` for outputs.
  */
 import type { z } from 'zod';
 import type { ConnId, NodeId } from '../core/ids.js';
 import type { Prng } from '../core/prng.js';
-import type { Ms } from '../core/time.js';
+import type { HostClock, Ms } from '../core/time.js';
 import { jsonClone } from '../core/json-clone.js';
+import type { Engine } from '../engine/engine.js';
 
-/**
- * A timer clock, shaped like xstate's (unexported) `Clock`, so it can be passed to
- * `createActor(machine, { clock })`. The sim schedules on its event queue; the real host uses timers.
- */
-export interface HostClock {
-  setTimeout(fn: () => void, timeoutMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { HostClock };
 
 /** Where a stream connection goes: a host name or address and a TCP port, or a local socket path on the same host. */
 export type Endpoint = { readonly host: string; readonly port: number } | { readonly path: string };
@@ -182,6 +177,11 @@ export interface NodeHost {
   now(): Ms;
   /** xstate's clock: pass it to `createActor(machine, { clock })`; `after` timers schedule on the host. */
   readonly clock: HostClock;
+  /**
+   * The statechart engine the node's actors run on (`startActor` reads it): chosen by whoever
+   * built the world, the same for every node of it.
+   */
+  readonly engine: Engine;
   /** This node's own seeded stream (same seed and label: same draws). */
   readonly random: Prng;
   readonly store: DurableStore;

@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { IdSequence, type ConnId } from '../core/ids.js';
 import { Prng } from '../core/prng.js';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import {
   MemoryStore,
   type DnsRecord,
@@ -47,6 +48,8 @@ export interface RealHostOptions {
   /** The DNS zone the node's queries are answered from (no real resolver is reachable from a test bed). */
   readonly dns?: readonly DnsRecord[];
   readonly store?: DurableStore;
+  /** The statechart engine the node's actors run on. @defaultValue compiledEngine */
+  readonly engine?: Engine;
   /** Seed of the node's random stream. @defaultValue a random one */
   readonly seed?: number;
   /** Called for every node output after the host carried it out (deliveries, rejects, notes...). */
@@ -94,6 +97,7 @@ export class RealHost {
         setTimeout: (fn, timeoutMs) => setTimeout(() => this.guard(fn), timeoutMs),
         clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
       },
+      engine: options.engine ?? compiledEngine,
       random: new Prng(options.seed ?? randomInt(0, 2 ** 47), `node:${options.id}`),
       store: options.store ?? new MemoryStore(),
       emit: (output) => this.output(output),

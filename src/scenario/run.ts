@@ -6,6 +6,7 @@
  */
 import { assert, unreachable } from '../core/assert.js';
 import type { Ms } from '../core/time.js';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import { describePattern, eventMatches } from '../check/match.js';
 import { nodeNeverThrows, type Invariant } from '../check/invariants.js';
 import { invariantNamed } from '../check/registry.js';
@@ -42,6 +43,8 @@ export interface RunOptions {
   /** Overrides the scenario's seed (fuzzing and `fedsim run --seed`). */
   readonly seed?: number;
   readonly recorder?: RecorderOptions;
+  /** The statechart engine the nodes run on. @defaultValue compiledEngine */
+  readonly engine?: Engine;
 }
 
 export function describeExpectation(expectation: Expectation): string {
@@ -154,7 +157,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   );
   const sim = new Simulator();
   const network: Partial<NetworkModel> = { ...source.network };
-  const world = new World(sim, seed, trace, network);
+  const world = new World(sim, seed, trace, network, options.engine ?? compiledEngine);
   for (const record of source.dns ?? []) world.addDnsRecord(record);
   for (const node of scenario.nodes)
     world.addNode({ id: node.id, host: node.host, protocol: node.protocol, config: node.config });

@@ -3,13 +3,11 @@
  * given one at a time, and posts each verdict to the sweep. Started by sweep.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { setMachineEngine } from '../engine/actor.js';
 import { loadScenario } from './load.js';
 import { sweepOne, type SweepWorkerMessage, type SweepWorkerTask } from './sweep.js';
 
 const task = workerData as SweepWorkerTask;
 const port = parentPort;
-setMachineEngine(task.engine);
 if (port !== null) {
   // The parent loaded these files a moment ago; they load here again because a Scenario holds
   // protocol objects that cannot cross a thread.
@@ -18,7 +16,7 @@ if (port !== null) {
     const scenario = scenarios[index];
     try {
       if (scenario === undefined) throw new Error(`no scenario #${index}`);
-      port.postMessage({ kind: 'run', run: sweepOne(scenario, index, seed) } satisfies SweepWorkerMessage);
+      port.postMessage({ kind: 'run', run: sweepOne(scenario, index, seed, task.engine) } satisfies SweepWorkerMessage);
     } catch (error) {
       port.postMessage({ kind: 'error', index, seed, message: String(error) } satisfies SweepWorkerMessage);
     }

@@ -7,7 +7,7 @@
  * the workers, and the tally is sorted by file and seed before anyone sees it.
  */
 import { Worker } from 'node:worker_threads';
-import { getMachineEngine, type MachineEngine } from '../engine/actor.js';
+import { engineOf, type EngineKind } from '../engine/engine.js';
 import { splitSeeds } from '../fuzz/seeds.js';
 import type { Scenario } from './load.js';
 import { runScenario } from './run.js';
@@ -48,7 +48,7 @@ export interface SweepWorkerTask {
   readonly files: readonly string[];
   /** [index into files, seed] pairs this worker runs. */
   readonly runs: readonly (readonly [number, number])[];
-  readonly engine: MachineEngine;
+  readonly engine: EngineKind;
 }
 
 export type SweepWorkerMessage =
@@ -57,8 +57,8 @@ export type SweepWorkerMessage =
   | { readonly kind: 'done' };
 
 /** Runs one scenario on one seed, without keeping its trace beyond the verdict. */
-export function sweepOne(scenario: Scenario, index: number, seed: number): SweepRun {
-  const report = runScenario(scenario, { seed });
+export function sweepOne(scenario: Scenario, index: number, seed: number, engine: EngineKind = 'compiled'): SweepRun {
+  const report = runScenario(scenario, { seed, engine: engineOf(engine) });
   const failed = report.results.find((result) => !result.ok);
   return {
     index,
@@ -71,6 +71,8 @@ export function sweepOne(scenario: Scenario, index: number, seed: number): Sweep
 export interface SweepOptions {
   readonly seeds: readonly number[];
   readonly workers: number;
+  /** The statechart engine every run uses. @defaultValue 'compiled' */
+  readonly engine?: EngineKind;
   readonly onRun?: (run: SweepRun) => void;
 }
 
@@ -102,7 +104,7 @@ function runWorkers(
   return new Promise((resolve, reject) => {
     let running = parts.length;
     for (const part of parts) {
-      const task: SweepWorkerTask = { files, runs: part, engine: getMachineEngine() };
+      const task: SweepWorkerTask = { files, runs: part, engine: options.engine ?? 'compiled' };
       const worker = new Worker(new URL('./sweep-worker-entry.mjs', import.meta.url), { workerData: task });
       let done = false;
       worker.on('message', (message: SweepWorkerMessage) => {
@@ -134,7 +136,7 @@ export async function runSweep(scenarios: readonly Scenario[], options: SweepOpt
     scenarios.forEach((scenario, index) => {
       for (const seed of options.seeds) {
         try {
-          onRun(sweepOne(scenario, index, seed));
+          onRun(sweepOne(scenario, index, seed, options.engine));
         } catch (error) {
           onError(index, seed, String(error));
         }

@@ -25,6 +25,7 @@ import { assert } from '../core/assert.js';
 import { IdSequence, type NodeId } from '../core/ids.js';
 import { streamFor } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
+import { compiledEngine, type Engine } from '../engine/engine.js';
 import type { DnsRecord, HostClock, NodeHost, NodeInput, NodeOutput } from '../protocols/protocol.js';
 import { MemoryStore } from '../protocols/protocol.js';
 import { isReport, recordOutput } from '../trace/record-output.js';
@@ -61,6 +62,8 @@ export class World {
     readonly seed: number,
     readonly trace: TraceRecorder,
     network: Partial<NetworkModel> = {},
+    /** The statechart engine every node's actors run on (handed to each through its host). */
+    readonly engine: Engine = compiledEngine,
   ) {
     const model = { ...defaultNetwork, ...network };
     assert(model.delayMsMin <= model.delayMsMax, 'delayMsMin must not exceed delayMsMax');
@@ -221,6 +224,7 @@ export class World {
       hostName: runtime.hostName,
       now: () => this.sim.nowMs + runtime.skewMs,
       clock: this.clockFor(runtime, incarnation),
+      engine: this.engine,
       random: runtime.random,
       store: runtime.store,
       emit: (output) => {

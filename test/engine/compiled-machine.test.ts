@@ -40,7 +40,8 @@ import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
 import { planCommands } from '../../src/fuzz/commands/index.js';
 import { Plan } from '../../src/fuzz/plan.js';
 import { scenarioOf } from '../../src/fuzz/run-one.js';
-import { output, withMachineEngine } from '../../src/engine/actor.js';
+import { output } from '../../src/engine/actor.js';
+import { engineOf } from '../../src/engine/engine.js';
 import { compileMachine, createCompiledActor, UnsupportedMachineError } from '../../src/engine/compiled-machine.js';
 import { channelMachine } from '../../src/protocols/ambrosia/channel.js';
 import {
@@ -380,7 +381,7 @@ describe('compiled machine engine: a machine with every supported feature', () =
 
 /** The trace's end line (event count and sha256) and verdict of a run on one engine. */
 function traceOf(scenario: Scenario, engine: 'xstate' | 'compiled', keepLines = false) {
-  const report = withMachineEngine(engine, () => runScenario(scenario, { recorder: { keepLines } }));
+  const report = runScenario(scenario, { recorder: { keepLines }, engine: engineOf(engine) });
   const end = report.trace.end(report.outcome.atMs);
   return { events: end.events, sha256: end.sha256, verdict: report.verdict, lines: report.trace.lines };
 }

@@ -8,14 +8,14 @@
  * must be equal, entry by entry.
  *
  * Also here: harvesting what real actors received while the bundled scenarios ran (through the
- * actor tap in src/engine/actor.ts), so that replays and property runs start from real inputs
+ * actor tap of an engine, src/engine/engine.ts), so that replays and property runs start from real inputs
  * and real events.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { createActor, type AnyStateMachine } from 'xstate';
-import { setActorTap, setMachineEngine, type ActorRecording } from '../../src/engine/actor.js';
+import { withTap, xstateEngine, type ActorRecording } from '../../src/engine/engine.js';
 import { createCompiledActor } from '../../src/engine/compiled-machine.js';
 import type { HostClock } from '../../src/protocols/protocol.js';
 import { loadScenario } from '../../src/scenario/load.js';
@@ -367,36 +367,29 @@ export interface Harvest {
 }
 
 /**
- * Runs each scenario file on xstate's interpreter with the actor tap set, and returns every actor
- * the runs started. The engine and the tap are put back afterwards, even on a throw.
+ * Runs each scenario file on xstate's interpreter with an actor tap, and returns every actor the
+ * runs started.
  */
 export function harvest(files: readonly string[]): Harvest {
   const byMachine = new Map<string, Harvested[]>();
   const verdicts = new Map<string, 'pass' | 'fail'>();
-  const previous = setMachineEngine('xstate');
-  try {
-    for (const file of files) {
-      const started: { recording: ActorRecording; input: unknown }[] = [];
-      // The input is copied when the actor starts: a node may change what it shares later (f140's outbox).
-      setActorTap((recording) => started.push({ recording, input: cloneDeep(recording.input) }));
-      verdicts.set(file, runScenario(loadScenario(file), { recorder: { keepLines: false } }).verdict);
-      setActorTap(undefined);
-      for (const { recording, input } of started) {
-        const id = recording.machine.id;
-        const list = byMachine.get(id) ?? [];
-        list.push({
-          scenario: file,
-          name: recording.name,
-          machine: recording.machine,
-          input,
-          steps: cloneDeep(recording.steps),
-        });
-        byMachine.set(id, list);
-      }
+  for (const file of files) {
+    const started: { recording: ActorRecording; input: unknown }[] = [];
+    // The input is copied when the actor starts: a node may change what it shares later (f140's outbox).
+    const engine = withTap(xstateEngine, (recording) => started.push({ recording, input: cloneDeep(recording.input) }));
+    verdicts.set(file, runScenario(loadScenario(file), { recorder: { keepLines: false }, engine }).verdict);
+    for (const { recording, input } of started) {
+      const id = recording.machine.id;
+      const list = byMachine.get(id) ?? [];
+      list.push({
+        scenario: file,
+        name: recording.name,
+        machine: recording.machine,
+        input,
+        steps: cloneDeep(recording.steps),
+      });
+      byMachine.set(id, list);
     }
-  } finally {
-    setActorTap(undefined);
-    setMachineEngine(previous);
   }
   return { byMachine, verdicts };
 }

@@ -6,6 +6,7 @@
 import { assert } from '../../core/assert.js';
 import { Prng } from '../../core/prng.js';
 import type { Ms } from '../../core/time.js';
+import { compiledEngine, type Engine } from '../../engine/engine.js';
 import { MemoryStore, type DurableStore, type HostClock, type NodeHost, type NodeOutput } from '../protocol.js';
 
 interface PendingTimer {
@@ -28,6 +29,7 @@ export class ManualHost implements NodeHost {
     readonly hostName: string = id,
     readonly store: DurableStore = new MemoryStore(),
     seed = 1,
+    readonly engine: Engine = compiledEngine,
   ) {
     this.random = new Prng(seed, `node:${id}`);
     this.clock = {
