@@ -15,7 +15,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ScenarioError, UsageError } from '../core/errors.js';
-import { protocolNamed, protocols } from '../protocols/registry.js';
+import { protocolNamed, protocolNames } from '../protocols/registry.js';
 import { RealHost } from '../real/host.js';
 import { dnsRecordSchema } from '../scenario/schema.js';
 import { parseLocated, parseWith, zodProblems } from '../scenario/yaml.js';
@@ -40,7 +40,7 @@ export interface ServeOptions {
 /** Loads and validates a serve config for `protocolName`; every problem is located. */
 export function loadServeConfig(protocolName: string, file: string): { host: RealHost; describe: string } {
   const protocol = protocolNamed(protocolName);
-  if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${[...protocols.keys()].join(', ')})`);
+  if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${protocolNames().join(', ')})`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { getMachineEngine } from '../engine/actor.js';
+import { loadedPluginModules } from '../protocols/registry.js';
 import type { FuzzProfile } from './profile.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 import { splitSeeds } from './seeds.js';
@@ -51,7 +52,13 @@ function runWorkers(profile: FuzzProfile, options: CampaignOptions): Promise<Cam
   const parts = splitSeeds(options.seeds, options.workers);
   let stopped = false;
   const workers = parts.map((seeds) => {
-    const task: WorkerTask = { protocol: profile.protocol, seeds, options: options.run, engine: getMachineEngine() };
+    const task: WorkerTask = {
+      protocol: profile.protocol,
+      plugins: loadedPluginModules(),
+      seeds,
+      options: options.run,
+      engine: getMachineEngine(),
+    };
     return new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: task });
   });
   const stopAll = () => {

@@ -5,10 +5,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setMachineEngine, type MachineEngine } from '../engine/actor.js';
 import { fuzzProfileNamed } from './profiles/index.js';
+import { loadPlugin } from '../protocols/registry.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 
 export interface WorkerTask {
   readonly protocol: string;
+  /** Plugin modules (URLs) the campaign loaded: a worker thread loads them again before it starts. */
+  readonly plugins: readonly string[];
   readonly seeds: readonly number[];
   readonly options: FuzzRunOptions;
   /** The campaign's statechart engine (a worker thread starts with the default). */
@@ -22,6 +25,7 @@ export type WorkerMessage =
 
 const task = workerData as WorkerTask;
 const port = parentPort;
+for (const module of task.plugins) await loadPlugin(module);
 const profile = fuzzProfileNamed(task.protocol);
 setMachineEngine(task.engine);
 if (port !== null && profile !== undefined) {

@@ -4,10 +4,11 @@
  * runs a scenario; a scenario that loads is one the runner can execute.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { limits } from '../core/limits.js';
 import { ScenarioError, type Problem } from '../core/errors.js';
 import { parseLocated, zodProblems, type Locator } from './yaml.js';
-import { protocolNamed, type AnyProtocol } from '../protocols/registry.js';
+import { loadPlugin, protocolNamed, protocolOfModule, type AnyProtocol } from '../protocols/registry.js';
 import { expectationSchema, scenarioSchema, type Expectation, type ScenarioFile, type Step } from './schema.js';
 
 export interface ScenarioNode {
@@ -48,7 +49,55 @@ function checkExpectation(locator: Locator, index: number, raw: unknown): Proble
   return parsed.success ? [] : zodProblems(locator, path, parsed.error);
 }
 
-/** Parses and validates scenario text. `file` is used in messages only. */
+/**
+ * The protocol a scenario's `protocol` value names: a registered protocol, or a plugin module
+ * (a path relative to the scenario file's directory, or a package name) loaded by `loadPlugins`.
+ */
+function protocolFor(value: string, file: string): AnyProtocol | undefined {
+  return protocolNamed(value) ?? protocolNamed(protocolOfModule(value, dirname(file)) ?? '');
+}
+
+/** The `protocol` values of a parsed scenario document (the top one and each node's). */
+function protocolValues(raw: unknown): string[] {
+  const values = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === 'string' && value !== '') values.add(value);
+  };
+  if (raw !== null && typeof raw === 'object') {
+    const document = raw as { protocol?: unknown; nodes?: unknown };
+    add(document.protocol);
+    if (document.nodes !== null && typeof document.nodes === 'object')
+      for (const node of Object.values(document.nodes as Record<string, unknown>))
+        if (node !== null && typeof node === 'object') add((node as { protocol?: unknown }).protocol);
+  }
+  return [...values];
+}
+
+/**
+ * Loads the plugin modules scenario text names as its protocols (relative to the file's directory),
+ * so that `parseScenario` finds them. A name that is neither registered nor a loadable module is
+ * left for `parseScenario` to report; a module that is not a valid plugin is a PluginError.
+ */
+export async function loadPlugins(text: string, file: string): Promise<void> {
+  let raw: unknown;
+  try {
+    raw = parseLocated(text, file).raw;
+  } catch {
+    return; // parseScenario reports it
+  }
+  for (const value of protocolValues(raw)) {
+    if (protocolFor(value, file) !== undefined) continue;
+    const isPath = /^[./]|\.(m|c)?(t|j)s$/.test(value);
+    try {
+      await loadPlugin(value, dirname(file));
+    } catch (error) {
+      // A bare name that is no package is an unknown protocol, which parseScenario reports with the known ones.
+      if (isPath || !String(error).includes('ERR_MODULE_NOT_FOUND')) throw error;
+    }
+  }
+}
+
+/** Parses and validates scenario text. `file` is used in messages and to find plugin modules. */
 export function parseScenario(text: string, file: string): Scenario {
   const { raw, locator } = parseLocated(text, file);
   const parsed = scenarioSchema.safeParse(raw);
@@ -66,7 +115,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const hostNames = new Set<string>();
   for (const [id, node] of Object.entries(scenario.nodes)) {
     const protocolName = node.protocol ?? scenario.protocol;
-    const protocol = protocolNamed(protocolName);
+    const protocol = protocolFor(protocolName, file);
     if (!protocol) {
       const where = node.protocol === undefined ? ['protocol'] : ['nodes', id, 'protocol'];
       problems.push(locator.problem(where, `unknown protocol \`${protocolName}\``));
@@ -81,7 +130,7 @@ export function parseScenario(text: string, file: string): Scenario {
     hostNames.add(host);
     nodes.push({ id, host, protocol, config: config.data });
   }
-  if (!protocolNamed(scenario.protocol) && !problems.some((p) => p.pointer === 'protocol')) {
+  if (!protocolFor(scenario.protocol, file) && !problems.some((p) => p.pointer === 'protocol')) {
     problems.push(locator.problem(['protocol'], `unknown protocol \`${scenario.protocol}\``));
   }
   const network = scenario.network;
@@ -153,7 +202,26 @@ export function parseScenario(text: string, file: string): Scenario {
   return { file, source: scenario, nodes, steps: commandSteps, expect: expectations };
 }
 
-/** Reads and parses a scenario file. An unreadable file is a ScenarioError too. */
+function readScenario(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String((error as { code: unknown }).code) : 'unreadable';
+    throw new ScenarioError([{ file, line: 1, column: 1, pointer: '', message: `cannot read the file (${reason})` }]);
+  }
+}
+
+/** Reads a scenario file, loads the plugin modules it names, and parses it. */
+export async function loadScenarioWithPlugins(file: string): Promise<Scenario> {
+  const text = readScenario(file);
+  await loadPlugins(text, file);
+  return parseScenario(text, file);
+}
+
+/**
+ * Reads and parses a scenario file whose protocols are registered (built in, or loaded before).
+ * An unreadable file is a ScenarioError too.
+ */
 export function loadScenario(file: string): Scenario {
   let text: string;
   try {

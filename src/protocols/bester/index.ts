@@ -102,4 +102,20 @@ export type {
   InformerClientConfig,
   ServerConfig,
 } from './node.js';
+import { definePlugin } from '../plugin.js';
+import { besterInvariants } from './invariants.js';
+import { besterProfile } from './fuzz.js';
+import { requirements } from './requirements.js';
 export type { HandlerRule, Profile } from './machine.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The plugin (src/protocols/plugin.ts): how the registry knows this protocol. The conformance suite
+// loads on demand, since it imports this module for the built-in node.
+
+export default definePlugin<BesterConfig, BesterCommand>({
+  protocol: bester,
+  invariants: besterInvariants,
+  fuzz: besterProfile,
+  conformance: async () => (await import('./conformance.js')).besterSuite,
+  requirements,
+});
