@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
-import { loadScenario, type Scenario } from '../scenario/load.js';
+import { loadScenarioWithPlugins, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 
 export interface RunCommandOptions {
@@ -57,18 +57,18 @@ function printReport(report: RunReport, tracePath: string | undefined, log: (lin
   if (report.verdict === 'fail') log(`  replay: fedsim run ${report.file} --seed ${report.seed}`);
 }
 
-export function runCommand(
+export async function runCommand(
   paths: readonly string[],
   options: RunCommandOptions,
   log: (line: string) => void = console.log,
-): number {
+): Promise<number> {
   const files = scenarioFiles(paths);
   // Load everything first: a bad file is a usage error, reported with every problem, before any run.
   const scenarios: Scenario[] = [];
   const problems: string[] = [];
   for (const file of files) {
     try {
-      scenarios.push(loadScenario(file));
+      scenarios.push(await loadScenarioWithPlugins(file));
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       problems.push(...error.problems.map(formatProblem));

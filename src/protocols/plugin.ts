@@ -143,7 +143,10 @@ export function pluginProblems(value: unknown): string[] {
   if (!parsed.success) {
     return parsed.error.issues.map((issue) => {
       const field = issue.path.map(String).join('.');
-      const message = issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : issue.message;
+      let at: unknown = value;
+      for (const key of issue.path)
+        at = at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined;
+      const message = at === undefined ? 'missing' : issue.message;
       return `${field === '' ? '(the export)' : field}: ${message}`;
     });
   }

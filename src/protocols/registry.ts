@@ -86,6 +86,12 @@ export function isBuiltin(name: string): boolean {
   return registered.get(name)?.source === 'builtin';
 }
 
+/** The module a protocol was loaded from, as it was given (undefined for a built-in one). */
+export function moduleOf(name: string): string | undefined {
+  const source = registered.get(name)?.source;
+  return source === 'builtin' ? undefined : source;
+}
+
 /** The URLs of the plugin modules loaded so far (a fuzz worker thread loads them again). */
 export function loadedPluginModules(): string[] {
   return [...modules.keys()];
