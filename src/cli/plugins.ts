@@ -19,7 +19,7 @@ export async function loadPlugins(modules: readonly string[] | undefined): Promi
 /** The protocol name a `<protocol>` argument gives: a registered name, or a plugin module to load. */
 export async function protocolArgument(value: string): Promise<string> {
   if (protocolNamed(value) !== undefined || value === 'all') return value;
-  if (!/^[.\/]|\.(m|c)?(t|j)s$/.test(value) && !value.includes('/')) return value;
+  if (!/^[./]|\.(m|c)?(t|j)s$/.test(value) && !value.includes('/')) return value;
   return (await loadPlugin(value)).protocol.name;
 }
 
