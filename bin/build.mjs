@@ -116,7 +116,8 @@ export async function buildPackage({ srcDir = join(root, 'src'), outDir = join(r
     sourcemap: 'inline',
     logLevel: 'error',
   });
-  for (const name of files.filter((file) => file.endsWith('.mjs'))) copyFileSync(join(srcDir, name), join(outDir, name));
+  for (const name of files.filter((file) => file.endsWith('.mjs')))
+    copyFileSync(join(srcDir, name), join(outDir, name));
   writeFileSync(join(outDir, 'BUILD'), `fedsim package build of ${relative(root, srcDir) || '.'}\n`);
   return outDir;
 }

@@ -13,7 +13,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
 async function built() {
   // An installed package has no sources, only the build `npm pack` made (bin/build.mjs --package).
-  if (!existsSync(join(root, 'src')) && existsSync(join(root, 'dist', 'lib', 'BUILD'))) return join(root, 'dist', 'lib');
+  if (!existsSync(join(root, 'src')) && existsSync(join(root, 'dist', 'lib', 'BUILD')))
+    return join(root, 'dist', 'lib');
   if (process.env.FEDSIM_TSX === '1') return undefined;
   const { ensureBuilt } = await import('./build.mjs');
   try {

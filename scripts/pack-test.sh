@@ -21,14 +21,14 @@ sed "s#'../../src/index.js'#'fedsim'#" "$root/examples/ping/index.ts" > ping/ind
 sed "s#protocol: ./index.ts#protocol: ./ping/index.ts#" "$root/examples/ping/hello.yaml" > hello.yaml
 cat > ping.test.ts <<'TEST'
 import { fuzzTest, scenarioTest } from 'fedsim/vitest';
-import { protocolNamed } from 'fedsim';
+import { loadPlugin } from 'fedsim';
 import { expect, it } from 'vitest';
 
 scenarioTest('hello.yaml');
 fuzzTest('./ping/index.ts', { runs: 5 });
-it('registers the plugin by its protocol name', () => {
-  expect(protocolNamed('ping')?.name).toBe('ping');
-});
+it('loads the plugin by its module', async () => {
+  expect((await loadPlugin('./ping/index.ts')).protocol.name).toBe('ping');
+}, 120_000);
 TEST
 npx fedsim --version
 npx fedsim run hello.yaml --no-traces

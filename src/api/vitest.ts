@@ -16,6 +16,9 @@ import { loadPlugin, moduleOf, protocolNamed } from '../protocols/registry.js';
 import { loadScenarioWithPlugins } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 
+/** vitest's default of 5 s is too short for loading a TypeScript plugin and running a world on a busy machine. */
+const timeoutMsDefault = 120_000;
+
 export interface ScenarioTestOptions {
   /** Run with this seed instead of the scenario's own. */
   readonly seed?: number;
@@ -37,7 +40,7 @@ export function scenarioTest(file: string, options: ScenarioTestOptions = {}): v
           `replay: npx fedsim run ${file} --seed ${report.seed}`,
       );
     },
-    options.timeoutMs,
+    options.timeoutMs ?? timeoutMsDefault,
   );
 }
 
@@ -79,7 +82,7 @@ export function fuzzTest(protocol: string, options: FuzzTestOptions = {}): void 
         );
       }
     },
-    options.timeoutMs,
+    options.timeoutMs ?? timeoutMsDefault,
   );
 }
 
