@@ -3,8 +3,8 @@
 // test/layering.test.ts proves it does by planting an upward import.
 //
 //   cli/ bench/ view/                top: may import anything below (bench never imports cli)
-//   scenario/ check/ fuzz/ conformance/, protocols/registry.ts,
-//   protocols/<p>/{invariants,fuzz,conformance}   the harness
+//   scenario/ check/ fuzz/ conformance/, protocols/{registry,plugin}.ts,
+//   protocols/<p>/{invariants,fuzz,conformance}, protocols/<p>/index.ts (the plugin)   the harness
 //   sim/ | real/                     hosts (neither imports the other)
 //   trace/                           trace events and the recorder (the hosts record)
 //   protocols/<p>/ (the rest)        sans-IO protocol cores (no protocol imports another)
@@ -14,10 +14,11 @@
 const core = '^src/core/';
 const contract = '^src/protocols/(protocol|durable-window|requirements)\\.ts$';
 const engine = '^src/engine/';
-const protocolHarnessPart = '^src/protocols/[^/]+/(invariants|fuzz|conformance)(\\.ts$|/)';
+// A protocol folder's index.ts exports its plugin (src/protocols/plugin.ts), which gathers the harness parts.
+const protocolHarnessPart = '^src/protocols/[^/]+/(invariants|fuzz|conformance|index)(\\.ts$|/)';
 const trace = '^src/trace/';
 const hosts = '^src/(sim|real)/';
-const harness = `^src/(scenario|check|fuzz|conformance)/|^src/protocols/registry\\.ts$|${protocolHarnessPart}`;
+const harness = `^src/(scenario|check|fuzz|conformance)/|^src/protocols/(registry|plugin)\\.ts$|${protocolHarnessPart}`;
 const top = '^src/(cli|bench|view)/';
 
 /** A rule that `from` may import nothing matching any of `to`. */
@@ -45,7 +46,7 @@ module.exports = {
       'protocol-core-is-sans-io',
       "A protocol's sans-IO core imports only core/, engine/, the contract and its own folder.",
       '^src/protocols/[^/]+/',
-      ['^src/(?!core/|engine/|protocols/)', '^src/protocols/registry\\.ts$'],
+      ['^src/(?!core/|engine/|protocols/)', '^src/protocols/(registry|plugin)\\.ts$'],
       { fromNot: protocolHarnessPart },
     ),
     forbid(

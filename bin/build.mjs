@@ -97,3 +97,31 @@ function prune(distDir, current) {
     if (now - old.mtimeMs > pruneAfterMs) rmSync(join(distDir, old.name), { recursive: true, force: true });
   }
 }
+
+/**
+ * The build an installed package runs (`npm run build`, run by `prepack`): the sources compiled
+ * once to `dist/lib/`, mirroring src/, which bin/fedsim.mjs uses when there is no src/ beside it.
+ * The declarations go to dist/types/ (tsc, tsconfig.build.json).
+ */
+export async function buildPackage({ srcDir = join(root, 'src'), outDir = join(root, 'dist', 'lib') } = {}) {
+  rmSync(outDir, { recursive: true, force: true });
+  const files = sourceFiles(srcDir);
+  await build({
+    entryPoints: files.filter((name) => name.endsWith('.ts')).map((name) => join(srcDir, name)),
+    outdir: outDir,
+    outbase: srcDir,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'error',
+  });
+  for (const name of files.filter((file) => file.endsWith('.mjs')))
+    copyFileSync(join(srcDir, name), join(outDir, name));
+  writeFileSync(join(outDir, 'BUILD'), `fedsim package build of ${relative(root, srcDir) || '.'}\n`);
+  return outDir;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--package') {
+  process.stdout.write(`built ${relative(root, await buildPackage())}\n`);
+}

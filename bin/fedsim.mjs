@@ -2,13 +2,19 @@
 // The fedsim command. Runs the sources compiled to plain JavaScript under dist/ (bin/build.mjs
 // compiles them again whenever a source file changes, so there is no build step to remember).
 // With FEDSIM_TSX=1, or when no build can be made (dist/ not writable, say), it runs the
-// TypeScript sources through tsx instead.
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// TypeScript sources through tsx instead. An installed package runs the build it was packed with.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 process.setSourceMapsEnabled(true);
 
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+
 async function built() {
+  // An installed package has no sources, only the build `npm pack` made (bin/build.mjs --package).
+  if (!existsSync(join(root, 'src')) && existsSync(join(root, 'dist', 'lib', 'BUILD')))
+    return join(root, 'dist', 'lib');
   if (process.env.FEDSIM_TSX === '1') return undefined;
   const { ensureBuilt } = await import('./build.mjs');
   try {

@@ -11,7 +11,8 @@ import { engineOf, type EngineKind } from '../engine/engine.js';
 import {
   parseTargetUrl,
   runSuite,
-  suites,
+  suiteFor,
+  suiteNames,
   writeReports,
   type SuiteReport,
   type TargetSpec,
@@ -36,7 +37,7 @@ function earlierReports(dir: string, except: readonly string[]): SuiteReport[] {
   const reports: SuiteReport[] = [];
   for (const name of names.sort()) {
     const protocol = name.slice(0, -'.json'.length);
-    if (except.includes(protocol) || !(protocol in suites)) continue;
+    if (except.includes(protocol) || !suiteNames().includes(protocol)) continue;
     try {
       reports.push(JSON.parse(readFileSync(join(dir, name), 'utf8')) as SuiteReport);
     } catch {
@@ -51,21 +52,24 @@ export async function conformCommand(
   options: ConformOptions,
   log: (line: string) => void = console.log,
 ): Promise<number> {
-  if (options.all === (protocol !== undefined))
-    throw new UsageError(`give a protocol (${Object.keys(suites).join(', ')}) or --all, not both`);
+  if (!options.all && protocol === undefined) {
+    log(`protocols with a conformance suite: ${suiteNames().join(', ')}`);
+    log('run one with `fedsim conform <protocol>`, or every one with `fedsim conform --all`');
+    return 0;
+  }
+  if (options.all && protocol !== undefined)
+    throw new UsageError(`give a protocol (${suiteNames().join(', ')}) or --all, not both`);
   if (options.all && options.target !== undefined)
     throw new UsageError('--target names one server: give its protocol, not --all');
-  const names = options.all ? Object.keys(suites) : [protocol ?? ''];
+  const names = options.all ? suiteNames() : [protocol ?? ''];
   for (const name of names) {
-    if (!(name in suites))
-      throw new UsageError(
-        `no conformance suite for ${JSON.stringify(name)} (have: ${Object.keys(suites).join(', ')})`,
-      );
+    if (!suiteNames().includes(name))
+      throw new UsageError(`no conformance suite for ${JSON.stringify(name)} (have: ${suiteNames().join(', ')})`);
   }
   const reports: SuiteReport[] = [];
   let mustFailed = false;
   for (const name of names) {
-    const suite = suites[name];
+    const suite = await suiteFor(name);
     if (!suite) continue;
     let spec: TargetSpec = { kind: 'sim' };
     if (options.target !== undefined) {

@@ -18,10 +18,11 @@ import { runCampaign } from '../fuzz/campaign.js';
 import { canaryKinds, type CanaryKind } from '../fuzz/canary.js';
 import { writeCounterexample } from '../fuzz/counterexample.js';
 import { fuzzProfileNamed, fuzzProfiles } from '../fuzz/profiles/index.js';
+import { moduleOf, protocolNames } from '../protocols/registry.js';
 import { withCanary } from '../fuzz/run-one.js';
 import { parseShard, shardSeeds, type Shard } from '../fuzz/seeds.js';
 import { summaryMarkdown, type ProtocolSummary } from '../fuzz/summary.js';
-import { loadScenario } from '../scenario/load.js';
+import { loadScenarioWithPlugins } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 
 export interface FuzzCommandOptions {
@@ -89,8 +90,13 @@ function barLine(protocol: string, done: number, total: number, failures: number
   return `${protocol} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} runs, ${(done / seconds).toFixed(1)} runs/s, ${failures} failures`;
 }
 
-function replay(file: string, canary: CanaryKind | undefined, engine: EngineKind, log: (line: string) => void): number {
-  const report = runScenario(withCanary(loadScenario(file), canary), { engine: engineOf(engine) });
+async function replay(
+  file: string,
+  canary: CanaryKind | undefined,
+  engine: EngineKind,
+  log: (line: string) => void,
+): Promise<number> {
+  const report = runScenario(withCanary(await loadScenarioWithPlugins(file), canary), { engine: engineOf(engine) });
   log(`${report.verdict === 'pass' ? 'PASS' : 'FAIL'} ${report.name} (seed ${report.seed})`);
   for (const result of report.results) if (!result.ok) log(`  x ${result.expectation}: ${result.message}`);
   return report.verdict === 'pass' ? 0 : 1;
@@ -110,8 +116,7 @@ export async function fuzzCommand(
   const names = protocol === 'all' ? [...fuzzProfiles.keys()] : [protocol];
   const profiles = names.map((name) => {
     const profile = fuzzProfileNamed(name);
-    if (!profile)
-      throw new UsageError(`no fuzz profile for \`${name}\` (known: ${[...fuzzProfiles.keys()].join(', ')}, all)`);
+    if (!profile) throw new UsageError(`no fuzz profile for \`${name}\` (known: ${protocolNames().join(', ')}, all)`);
     return profile;
   });
   let shard: Shard = { index: 0, count: 1 };
@@ -160,7 +165,10 @@ export async function fuzzCommand(
       failed = true;
       const written = writeCounterexample(options.out, profile.protocol, result.failure, canary);
       const file = relative(process.cwd(), written.file);
-      const replayLine = written.replay.replace(written.file, file);
+      // A plugin's protocol is named by its module: the replay loads it again.
+      const module = moduleOf(profile.protocol);
+      const replayLine =
+        written.replay.replace(written.file, file) + (module === undefined ? '' : ` --plugin ${module}`);
       counterexamples.push({
         seed: result.seed,
         file,

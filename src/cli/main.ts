@@ -12,6 +12,9 @@ import { runCommand, sweepCommand } from './run.js';
 import { parseSeedRange, sweepSeedsMax } from '../scenario/sweep.js';
 import { serveCommand } from './serve.js';
 import { exportCommand, viewCommand, type ExportFormat, type ExportOptions } from './view-command.js';
+import { knownProtocols, loadPlugins, pluginOption, protocolArgument } from './plugins.js';
+import { serveConfigHelp } from './serve.js';
+import { fedsimVersion } from './version.js';
 
 function integer(what: string) {
   return (text: string): number => {
@@ -39,8 +42,18 @@ function engineOption(): Option {
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('fedsim')
     .description('Deterministic simulation and conformance testbed for federated messaging protocols')
+    .version(fedsimVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .action(() => {
+      // `fedsim` alone: the help, and success.
+      program.outputHelp();
+      setExitCode(0);
+    });
+  // `--plugin <module>` on any command loads a protocol plugin before the command runs.
+  program.hook('preAction', async (_program, command) => {
+    await loadPlugins((command.opts() as { plugin?: string[] }).plugin);
+  });
 
   program
     .command('run')
@@ -60,6 +73,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--no-traces', 'do not write traces')
     .option('--json', 'print a JSON summary instead of text', false)
     .addOption(engineOption())
+    .addOption(pluginOption())
     .action(
       async (
         paths: string[],
@@ -72,7 +86,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
           engine: EngineKind;
         },
       ) => {
-        if (options.seeds === undefined) return setExitCode(runCommand(paths, options));
+        if (options.seeds === undefined) return setExitCode(await runCommand(paths, options));
         if (options.seed !== undefined) throw new UsageError('--seed and --seeds do not go together');
         setExitCode(
           await sweepCommand(paths, {
@@ -90,7 +104,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description(
       'fuzz a protocol with generated topologies, workloads and fault plans; shrink failures to scenario files',
     )
-    .argument('<protocol>', 'a protocol (fmtp, f140, solec, bester, ambrosia) or `all`')
+    .argument('<protocol>', `a protocol (${knownProtocols()}), a plugin module, or \`all\``)
     .addOption(new Option('--runs <n>', 'runs in the campaign').argParser(integer('--runs')).default(100))
     .addOption(
       new Option('--seed <n>', 'fuzz seed of run 0 (run i uses seed + i)').argParser(integer('--seed')).default(1),
@@ -104,8 +118,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')
     .addOption(engineOption())
+    .addOption(pluginOption())
     .action(async (protocol: string, options: FuzzCommandOptions) => {
-      setExitCode(await fuzzCommand(protocol, options));
+      setExitCode(await fuzzCommand(await protocolArgument(protocol), options));
     });
 
   program
@@ -131,6 +146,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option('--port <n>', 'port to serve on (0 picks a free one)').argParser(integer('--port')).default(0),
     )
+    .addOption(pluginOption())
     .action(async (trace: string, options: { port: number }) => {
       setExitCode(await viewCommand(trace, options.port));
     });
@@ -159,18 +175,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('serve')
-    .description('run one built-in node on real sockets (see src/cli/serve.ts for the config file)')
-    .argument('<protocol>', 'the protocol of the node')
-    .requiredOption('--config <file>', "the node's config file (YAML or JSON)")
+    .description('run one node of a protocol on real sockets')
+    .argument('<protocol>', `the protocol of the node (${knownProtocols()}) or a plugin module`)
+    .requiredOption('--config <file>', "the node's config file (YAML or JSON; see below)")
     .option('--trace <file>', "write the session's trace here on exit")
+    .addOption(pluginOption())
+    .addHelpText('after', serveConfigHelp())
     .action(async (protocol: string, options: { config: string; trace?: string }) => {
-      setExitCode(await serveCommand(protocol, { ...options, bind: '127.0.0.1' }));
+      setExitCode(await serveCommand(await protocolArgument(protocol), { ...options, bind: '127.0.0.1' }));
     });
 
   program
     .command('conform')
     .description('run a conformance suite against the built-in node (simulator) or a server on a real socket')
-    .argument('[protocol]', 'the protocol whose suite to run')
+    .argument('[protocol]', 'the protocol whose suite to run, or a plugin module (none: list the protocols)')
     .option('--all', 'run every suite against the built-in nodes', false)
     .option('--target <url>', 'an external server: http://127.0.0.1:8140 (F140) or tcp://host:port')
     .addOption(
@@ -178,12 +196,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .option('--out <dir>', 'where to write the reports', 'reports/conformance')
     .addOption(engineOption())
+    .addOption(pluginOption())
     .action(
       async (
         protocol: string | undefined,
         options: { all: boolean; target?: string; timeoutMs?: number; out: string; engine: EngineKind },
       ) => {
-        setExitCode(await conformCommand(protocol, options));
+        setExitCode(
+          await conformCommand(protocol === undefined ? undefined : await protocolArgument(protocol), options),
+        );
       },
     );
 

@@ -12,7 +12,7 @@ import { assert } from '../core/assert.js';
 import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
 import { engineOf, type EngineKind } from '../engine/engine.js';
-import { loadScenario, type Scenario } from '../scenario/load.js';
+import { loadScenarioWithPlugins, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import { runSweep } from '../scenario/sweep.js';
 import { printable } from '../scenario/yaml.js';
@@ -134,12 +134,15 @@ function printReport(report: RunReport, tracePath: string | undefined, log: (lin
  * Loads every file; the ones that load are returned, the problems of the others are printed (to
  * `warn`) as they come, so that one bad file in a directory does not stop the rest from running.
  */
-function loadAll(files: readonly string[], warn: (line: string) => void): { scenarios: Scenario[]; bad: number } {
+async function loadAll(
+  files: readonly string[],
+  warn: (line: string) => void,
+): Promise<{ scenarios: Scenario[]; bad: number }> {
   const scenarios: Scenario[] = [];
   let bad = 0;
   for (const file of files) {
     try {
-      scenarios.push(loadScenario(file));
+      scenarios.push(await loadScenarioWithPlugins(file));
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       bad += 1;
@@ -155,14 +158,14 @@ function exitCode(bad: number, failed: number): number {
   return failed > 0 ? 1 : 0;
 }
 
-export function runCommand(
+export async function runCommand(
   paths: readonly string[],
   options: RunCommandOptions,
   log: (line: string) => void = console.log,
   warn: (line: string) => void = console.error,
-): number {
+): Promise<number> {
   const files = scenarioFiles(paths);
-  const loaded = loadAll(files, warn);
+  const loaded = await loadAll(files, warn);
   const { kept: scenarios, bad: clashes } =
     options.traces === false ? { kept: loaded.scenarios, bad: 0 } : uniqueNames(loaded.scenarios, warn);
   const bad = loaded.bad + clashes;
@@ -214,7 +217,7 @@ export async function sweepCommand(
   warn: (line: string) => void = console.error,
 ): Promise<number> {
   const files = scenarioFiles(paths);
-  const { scenarios, bad } = loadAll(files, warn);
+  const { scenarios, bad } = await loadAll(files, warn);
   if (bad > 0) warn(`${bad} of ${files.length} scenario files were not run (exit code 2)`);
   const { tallies, errors } = await runSweep(scenarios, {
     seeds: options.seeds,

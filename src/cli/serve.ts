@@ -3,33 +3,43 @@
  * a raw TCP client, a real XMPP client or another implementation can talk to it. The node code is
  * the one the simulator runs; only the host differs (src/real/host.ts).
  *
- * The config file (YAML or JSON):
- *   id: a.test                   # the node's id and host name
- *   config: { ... }              # the protocol's node config, as in a scenario's nodes
- *   ports: { 8140: 0 }           # node port -> real port (0 picks a free one); unmapped ports bind as they are
- *   peers: { b.test: "127.0.0.1:9001" }   # where the names the node connects to really are
- *   dns: [ { name: lenore.org, type: MX, value: "10 mail.lenore.org" } ]
- *   socketDir: /tmp/fedsim-sockets        # where the node's UNIX socket paths go
- *   seed: 1                      # the node's random stream (default: random)
+ * The config file (YAML or JSON) is `serveConfigSchema` below; `fedsim serve --help` lists its
+ * fields from the schema's descriptions.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ScenarioError, UsageError } from '../core/errors.js';
-import { protocolNamed, protocols } from '../protocols/registry.js';
+import { protocolNamed, protocolNames } from '../protocols/registry.js';
 import { RealHost } from '../real/host.js';
 import { dnsRecordSchema } from '../scenario/schema.js';
 import { parseLocated, parseWith, zodProblems } from '../scenario/yaml.js';
 
 export const serveConfigSchema = z.strictObject({
-  id: z.string().min(1),
-  host: z.string().min(1).optional(),
-  config: z.unknown().optional(),
-  ports: z.record(z.string().regex(/^\d+$/, 'a port number'), z.number().int().min(0).max(65_535)).optional(),
-  peers: z.record(z.string(), z.string()).optional(),
-  dns: z.array(dnsRecordSchema).optional(),
-  socketDir: z.string().optional(),
-  seed: z.number().int().min(0).optional(),
+  id: z.string().min(1).describe("the node's id (and its host name, unless `host` is given)"),
+  host: z.string().min(1).optional().describe('the host name the node runs as'),
+  config: z.unknown().optional().describe("the protocol's node config, as in a scenario's `nodes`"),
+  ports: z
+    .record(z.string().regex(/^\d+$/, 'a port number'), z.number().int().min(0).max(65_535))
+    .optional()
+    .describe('node port -> real port (0 picks a free one); unmapped ports bind as they are'),
+  peers: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('where the names the node connects to really are: { b.test: "127.0.0.1:9001" }'),
+  dns: z.array(dnsRecordSchema).optional().describe('DNS records: [ { name, type: A|MX|TXT, value } ]'),
+  socketDir: z.string().optional().describe("where the node's UNIX socket paths go"),
+  seed: z.number().int().min(0).optional().describe("the node's random stream (default: random)"),
 });
+
+/** The config file's fields, for `fedsim serve --help`, from the schema itself. */
+export function serveConfigHelp(): string {
+  const lines = ['', 'The config file (YAML or JSON) has these fields:'];
+  for (const [key, field] of Object.entries(serveConfigSchema.shape)) {
+    const optional = field.safeParse(undefined).success;
+    lines.push(`  ${(key + (optional ? '' : ' (required)')).padEnd(18)} ${field.description ?? ''}`);
+  }
+  return lines.join('\n');
+}
 
 export interface ServeOptions {
   readonly config: string;
@@ -40,7 +50,7 @@ export interface ServeOptions {
 /** Loads and validates a serve config for `protocolName`; every problem is located. */
 export function loadServeConfig(protocolName: string, file: string): { host: RealHost; describe: string } {
   const protocol = protocolNamed(protocolName);
-  if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${[...protocols.keys()].join(', ')})`);
+  if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${protocolNames().join(', ')})`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

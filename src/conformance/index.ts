@@ -1,19 +1,31 @@
-/** The conformance suites by protocol name (docs/conformance.md): one per protocol. */
-import { ambrosiaSuite } from '../protocols/ambrosia/conformance.js';
-import { besterSuite } from '../protocols/bester/conformance/index.js';
-import { f140Suite } from '../protocols/f140/conformance/index.js';
-import { fmtpSuite } from '../protocols/fmtp/conformance/index.js';
+/**
+ * The conformance suites of the registered protocol plugins (docs/conformance.md): at most one per
+ * protocol. A plugin may give its suite lazily (the built-in ones do: a suite imports its
+ * protocol's module for the built-in node), so reading one is asynchronous.
+ */
 import type { Peer } from './peer.js';
-import { solecSuite } from '../protocols/solec/conformance.js';
 import type { Suite } from './types.js';
+import { pluginNamed, plugins } from '../protocols/registry.js';
 
-export const suites: Readonly<Record<string, Suite<Peer>>> = {
-  f140: f140Suite,
-  solec: solecSuite,
-  bester: besterSuite,
-  ambrosia: ambrosiaSuite,
-  fmtp: fmtpSuite,
-};
+/** The protocols that have a conformance suite, in registration order. */
+export function suiteNames(): string[] {
+  return plugins()
+    .filter((plugin) => plugin.conformance !== undefined)
+    .map((plugin) => plugin.protocol.name);
+}
+
+/** The suite of protocol `name`, or undefined when it has none. */
+export async function suiteFor(name: string): Promise<Suite<Peer> | undefined> {
+  const conformance = pluginNamed(name)?.conformance;
+  if (conformance === undefined) return undefined;
+  return typeof conformance === 'function' ? await conformance() : conformance;
+}
+
+/** Every suite, by protocol name. */
+export async function loadSuites(): Promise<Record<string, Suite<Peer>>> {
+  const entries = await Promise.all(suiteNames().map(async (name) => [name, await suiteFor(name)] as const));
+  return Object.fromEntries(entries.filter((entry): entry is readonly [string, Suite<Peer>] => entry[1] !== undefined));
+}
 
 export { runSuite, runCase, coverageOf, parseTargetUrl, type TargetSpec } from './run.js';
 export { writeReports } from './report.js';

@@ -7,6 +7,7 @@
  * Must not: read a clock. Wall time belongs to the CLI; `shouldStop` is how it stops a campaign.
  */
 import { Worker } from 'node:worker_threads';
+import { loadedPluginModules } from '../protocols/registry.js';
 import type { FuzzProfile } from './profile.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 import { splitSeeds } from './seeds.js';
@@ -50,7 +51,12 @@ function runWorkers(profile: FuzzProfile, options: CampaignOptions): Promise<Cam
   const parts = splitSeeds(options.seeds, options.workers);
   let stopped = false;
   const workers = parts.map((seeds) => {
-    const task: WorkerTask = { protocol: profile.protocol, seeds, options: options.run };
+    const task: WorkerTask = {
+      protocol: profile.protocol,
+      plugins: loadedPluginModules(),
+      seeds,
+      options: options.run,
+    };
     return new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: task });
   });
   const stopAll = () => {

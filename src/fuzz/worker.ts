@@ -4,10 +4,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fuzzProfileNamed } from './profiles/index.js';
+import { loadPlugin } from '../protocols/registry.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 
 export interface WorkerTask {
   readonly protocol: string;
+  /** Plugin modules (URLs) the campaign loaded: a worker thread loads them again before it starts. */
+  readonly plugins: readonly string[];
   readonly seeds: readonly number[];
   /** The runs' options, the statechart engine among them. */
   readonly options: FuzzRunOptions;
@@ -20,6 +23,7 @@ export type WorkerMessage =
 
 const task = workerData as WorkerTask;
 const port = parentPort;
+for (const module of task.plugins) await loadPlugin(module);
 const profile = fuzzProfileNamed(task.protocol);
 if (port !== null && profile !== undefined) {
   for (const seed of task.seeds) {

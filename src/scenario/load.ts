@@ -4,14 +4,13 @@
  * runs a scenario; a scenario that loads is one the runner can execute.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { limits } from '../core/limits.js';
 import { ScenarioError, type Problem } from '../core/errors.js';
 import { fieldName, parseLocated, zodProblems, type Locator } from './yaml.js';
-import { protocolNamed, protocols, type AnyProtocol } from '../protocols/registry.js';
+import { loadPlugin, protocolNamed, protocolNames, protocolOfModule, type AnyProtocol } from '../protocols/registry.js';
 import { checkOrderItems, checkPattern } from './patterns.js';
 import { expectationSchema, scenarioSchema, type Expectation, type ScenarioFile, type Step } from './schema.js';
-
-const protocolNames = (): string[] => [...protocols.keys()];
 
 export interface ScenarioNode {
   readonly id: string;
@@ -67,11 +66,11 @@ function tooLarge(file: string, bytes: number): Problem[] {
 }
 
 /** Unknown protocols, named at the top or by a node: checked on the raw input, so they are listed with every other problem. */
-function protocolProblems(locator: Locator, raw: unknown): Problem[] {
+function protocolProblems(locator: Locator, raw: unknown, file: string): Problem[] {
   if (raw === null || typeof raw !== 'object') return [];
   const { protocol, nodes } = raw as { protocol?: unknown; nodes?: unknown };
   const problems: Problem[] = [];
-  if (typeof protocol === 'string' && !protocolNamed(protocol))
+  if (typeof protocol === 'string' && !protocolFor(protocol, file))
     problems.push(
       locator.problem(['protocol'], `unknown protocol \`${protocol}\` (known: ${protocolNames().join(', ')})`),
     );
@@ -79,7 +78,7 @@ function protocolProblems(locator: Locator, raw: unknown): Problem[] {
     for (const [id, node] of Object.entries(nodes)) {
       const named: unknown =
         node !== null && typeof node === 'object' ? (node as { protocol?: unknown }).protocol : undefined;
-      if (typeof named === 'string' && !protocolNamed(named))
+      if (typeof named === 'string' && !protocolFor(named, file))
         problems.push(
           locator.problem(
             ['nodes', id, 'protocol'],
@@ -91,14 +90,62 @@ function protocolProblems(locator: Locator, raw: unknown): Problem[] {
   return problems;
 }
 
-/** Parses and validates scenario text. `file` is used in messages only. */
+/**
+ * The protocol a scenario's `protocol` value names: a registered protocol, or a plugin module
+ * (a path relative to the scenario file's directory, or a package name) loaded by `loadPlugins`.
+ */
+function protocolFor(value: string, file: string): AnyProtocol | undefined {
+  return protocolNamed(value) ?? protocolNamed(protocolOfModule(value, dirname(file)) ?? '');
+}
+
+/** The `protocol` values of a parsed scenario document (the top one and each node's). */
+function protocolValues(raw: unknown): string[] {
+  const values = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === 'string' && value !== '') values.add(value);
+  };
+  if (raw !== null && typeof raw === 'object') {
+    const document = raw as { protocol?: unknown; nodes?: unknown };
+    add(document.protocol);
+    if (document.nodes !== null && typeof document.nodes === 'object')
+      for (const node of Object.values(document.nodes as Record<string, unknown>))
+        if (node !== null && typeof node === 'object') add((node as { protocol?: unknown }).protocol);
+  }
+  return [...values];
+}
+
+/**
+ * Loads the plugin modules scenario text names as its protocols (relative to the file's directory),
+ * so that `parseScenario` finds them. A name that is neither registered nor a loadable module is
+ * left for `parseScenario` to report; a module that is not a valid plugin is a PluginError.
+ */
+export async function loadPlugins(text: string, file: string): Promise<void> {
+  let raw: unknown;
+  try {
+    raw = parseLocated(text, file).raw;
+  } catch {
+    return; // parseScenario reports it
+  }
+  for (const value of protocolValues(raw)) {
+    if (protocolFor(value, file) !== undefined) continue;
+    const isPath = /^[./]|\.(m|c)?(t|j)s$/.test(value);
+    try {
+      await loadPlugin(value, dirname(file));
+    } catch (error) {
+      // A bare name that is no package is an unknown protocol, which parseScenario reports with the known ones.
+      if (isPath || !String(error).includes('ERR_MODULE_NOT_FOUND')) throw error;
+    }
+  }
+}
+
+/** Parses and validates scenario text. `file` is used in messages and to find plugin modules. */
 export function parseScenario(text: string, file: string): Scenario {
   const large = tooLarge(file, Buffer.byteLength(text, 'utf8'));
   if (large.length > 0) throw new ScenarioError(large);
   const { raw, locator } = parseLocated(text, file);
   const parsed = scenarioSchema.safeParse(raw);
   const problems: Problem[] = parsed.success ? [] : zodProblems(locator, [], parsed.error);
-  if (!parsed.success) problems.push(...protocolProblems(locator, raw));
+  if (!parsed.success) problems.push(...protocolProblems(locator, raw, file));
   // Expectations are checked even when the rest failed, so that every problem is listed at once.
   const rawExpect: unknown = raw !== null && typeof raw === 'object' ? (raw as { expect?: unknown }).expect : undefined;
   if (Array.isArray(rawExpect))
@@ -112,7 +159,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const hostNames = new Set<string>();
   for (const [id, node] of Object.entries(scenario.nodes)) {
     const protocolName = node.protocol ?? scenario.protocol;
-    const protocol = protocolNamed(protocolName);
+    const protocol = protocolFor(protocolName, file);
     if (!protocol) {
       const where = node.protocol === undefined ? ['protocol'] : ['nodes', id, 'protocol'];
       if (!problems.some((p) => p.pointer === fieldName(where)))
@@ -130,7 +177,7 @@ export function parseScenario(text: string, file: string): Scenario {
     hostNames.add(host);
     nodes.push({ id, host, protocol, config: config.data });
   }
-  if (!protocolNamed(scenario.protocol) && !problems.some((p) => p.pointer === 'protocol')) {
+  if (!protocolFor(scenario.protocol, file) && !problems.some((p) => p.pointer === 'protocol')) {
     problems.push(
       locator.problem(['protocol'], `unknown protocol \`${scenario.protocol}\` (known: ${protocolNames().join(', ')})`),
     );
@@ -276,10 +323,23 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 /**
- * Reads and parses a scenario file. An unreadable, too large or binary file is a ScenarioError
- * too; a file over limits.scenarioFileBytesMax is refused from its size, before it is read.
+ * Reads and parses a scenario file whose protocols are registered (built in, or loaded before).
+ * An unreadable, too large or binary file is a ScenarioError too; a file over
+ * limits.scenarioFileBytesMax is refused from its size, before it is read.
  */
 export function loadScenario(file: string): Scenario {
+  return parseScenario(readScenarioText(file), file);
+}
+
+/** Reads a scenario file, loads the plugin modules it names, and parses it. */
+export async function loadScenarioWithPlugins(file: string): Promise<Scenario> {
+  const text = readScenarioText(file);
+  await loadPlugins(text, file);
+  return parseScenario(text, file);
+}
+
+/** A scenario file's text, refused as loadScenario says. */
+function readScenarioText(file: string): string {
   let bytes: Buffer;
   let fd: number | undefined;
   try {
@@ -303,5 +363,5 @@ export function loadScenario(file: string): Scenario {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return parseScenario(textOf(file, bytes), file);
+  return textOf(file, bytes);
 }

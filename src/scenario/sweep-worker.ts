@@ -3,15 +3,15 @@
  * given one at a time, and posts each verdict to the sweep. Started by sweep.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadScenario } from './load.js';
+import { loadScenarioWithPlugins } from './load.js';
 import { sweepOne, type SweepWorkerMessage, type SweepWorkerTask } from './sweep.js';
 
 const task = workerData as SweepWorkerTask;
 const port = parentPort;
 if (port !== null) {
   // The parent loaded these files a moment ago; they load here again because a Scenario holds
-  // protocol objects that cannot cross a thread.
-  const scenarios = task.files.map((file) => loadScenario(file));
+  // protocol objects that cannot cross a thread (and a plugin protocol loads here again).
+  const scenarios = await Promise.all(task.files.map((file) => loadScenarioWithPlugins(file)));
   for (const [index, seed] of task.runs) {
     const scenario = scenarios[index];
     try {

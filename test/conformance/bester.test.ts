@@ -5,7 +5,9 @@
 // Method: runSuite with the sim, real and external targets; the broken server of broken-bester.ts wraps
 // the built-in node; one case that plays two handlers is run twice and its traces compared byte for byte.
 import { describe, expect, it } from 'vitest';
-import { runSuite, suites } from '../../src/conformance/index.js';
+import { runSuite, loadSuites } from '../../src/conformance/index.js';
+
+const suites = await loadSuites();
 import { SimPeer } from '../../src/conformance/peer.js';
 import type { SuiteReport } from '../../src/conformance/types.js';
 import { RealHost } from '../../src/real/host.js';

@@ -5,7 +5,9 @@
 // Method: runSuite with the sim, real and external targets; broken-fmtp.ts wraps the suite's own
 // target; one case run twice in the simulator gives byte-identical traces.
 import { describe, expect, it } from 'vitest';
-import { coverageOf, runCase, runSuite, suites } from '../../src/conformance/index.js';
+import { coverageOf, runCase, runSuite, loadSuites } from '../../src/conformance/index.js';
+
+const suites = await loadSuites();
 import { fmtpSuite, targetSecretKeyHex } from '../../src/protocols/fmtp/conformance/index.js';
 import { SimPeer } from '../../src/conformance/peer.js';
 import type { SuiteReport } from '../../src/conformance/types.js';

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { runSuite, suites } from '../../src/conformance/index.js';
+import { runSuite, loadSuites } from '../../src/conformance/index.js';
+
+const suites = await loadSuites();
 import type { SuiteReport } from '../../src/conformance/types.js';
 import { RealHost } from '../../src/real/host.js';
 import { fedsim, root } from '../support/fedsim.js';

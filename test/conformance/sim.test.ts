@@ -3,7 +3,9 @@
 // Method: runSuite with the sim target (a fresh World per case); the broken fixtures of broken.ts wrap
 // the built-in nodes; one case run twice gives byte-identical traces.
 import { describe, expect, it } from 'vitest';
-import { runCase, runSuite, suites } from '../../src/conformance/index.js';
+import { runCase, runSuite, loadSuites } from '../../src/conformance/index.js';
+
+const suites = await loadSuites();
 import { SimPeer } from '../../src/conformance/peer.js';
 import type { SuiteReport } from '../../src/conformance/types.js';
 import { brokenF140, brokenSolec } from './broken.js';

@@ -1,19 +1,44 @@
-/** The fuzz profile of every protocol, by name. */
+/**
+ * The fuzz profile of every registered protocol plugin (src/protocols/registry.ts): its own, or
+ * the generic one derived from it (src/fuzz/generic.ts).
+ */
 import type { FuzzProfile } from '../profile.js';
-import { ambrosiaProfile } from '../../protocols/ambrosia/fuzz.js';
-import { besterProfile } from '../../protocols/bester/fuzz.js';
-import { f140Profile } from '../../protocols/f140/fuzz.js';
-import { fmtpProfile } from '../../protocols/fmtp/fuzz.js';
-import { solecProfile } from '../../protocols/solec/fuzz.js';
+import { genericProfile } from '../generic.js';
+import { isFuzzProfile, type AnyPlugin } from '../../protocols/plugin.js';
+import { pluginNamed, plugins } from '../../protocols/registry.js';
 
-export const fuzzProfiles: ReadonlyMap<string, FuzzProfile> = new Map([
-  ['fmtp', fmtpProfile],
-  ['f140', f140Profile],
-  ['solec', solecProfile],
-  ['bester', besterProfile],
-  ['ambrosia', ambrosiaProfile],
-]);
+const derived = new WeakMap<AnyPlugin, FuzzProfile>();
 
+/** The profile `fedsim fuzz <name>` uses: the plugin's own, or the generic one (undefined for an unknown name). */
 export function fuzzProfileNamed(name: string): FuzzProfile | undefined {
-  return fuzzProfiles.get(name);
+  const plugin = pluginNamed(name);
+  if (plugin === undefined) return undefined;
+  if (isFuzzProfile(plugin.fuzz)) return plugin.fuzz;
+  let profile = derived.get(plugin);
+  if (profile === undefined) {
+    profile = genericProfile(plugin, plugin.fuzz);
+    derived.set(plugin, profile);
+  }
+  return profile;
 }
+
+/** The protocols that give a fuzz profile of their own (what `fedsim fuzz all` runs), in registration order. */
+export function ownFuzzProfiles(): Map<string, FuzzProfile> {
+  return new Map(
+    plugins().flatMap((plugin) => (isFuzzProfile(plugin.fuzz) ? [[plugin.protocol.name, plugin.fuzz] as const] : [])),
+  );
+}
+
+/** The same, read when used: the built-in protocols' profiles and those of plugins loaded since. */
+export const fuzzProfiles: ReadonlyMap<string, FuzzProfile> = {
+  get size() {
+    return ownFuzzProfiles().size;
+  },
+  get: (name) => ownFuzzProfiles().get(name),
+  has: (name) => ownFuzzProfiles().has(name),
+  keys: () => ownFuzzProfiles().keys(),
+  values: () => ownFuzzProfiles().values(),
+  entries: () => ownFuzzProfiles().entries(),
+  forEach: (fn, self?: unknown) => ownFuzzProfiles().forEach((value, key) => fn.call(self, value, key, fuzzProfiles)),
+  [Symbol.iterator]: () => ownFuzzProfiles()[Symbol.iterator](),
+};

@@ -5,6 +5,10 @@ import { ports } from './machine.js';
 import { createAmbrosiaNode, type AmbrosiaCommand, type AmbrosiaConfig } from './node.js';
 import { describe } from './wire.js';
 import { nameMessage } from './describe.js';
+import { definePlugin } from '../plugin.js';
+import { ambrosiaInvariants } from './invariants.js';
+import { ambrosiaProfile } from './fuzz.js';
+import { requirements } from './requirements.js';
 
 const endpoint = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) });
 const registrationType = z.enum(['client', 'server']);
@@ -80,3 +84,15 @@ export const ambrosia: Protocol<AmbrosiaConfig, AmbrosiaCommand> = {
   describe,
   nameMessage,
 };
+
+// ---------------------------------------------------------------------------------------------------
+// The plugin (src/protocols/plugin.ts): how the registry knows this protocol. The conformance suite
+// loads on demand, since it imports this module for the built-in node.
+
+export default definePlugin<AmbrosiaConfig, AmbrosiaCommand>({
+  protocol: ambrosia,
+  invariants: ambrosiaInvariants,
+  fuzz: ambrosiaProfile,
+  conformance: async () => (await import('./conformance.js')).ambrosiaSuite,
+  requirements,
+});

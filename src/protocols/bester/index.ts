@@ -9,6 +9,10 @@ import { commandSchema, configSchema, type BesterCommand, type BesterConfig } fr
 import { createBesterNode } from './node.js';
 import { describe } from './wire.js';
 import { nameMessage } from './describe.js';
+import { definePlugin } from '../plugin.js';
+import { besterInvariants } from './invariants.js';
+import { besterProfile } from './fuzz.js';
+import { requirements } from './requirements.js';
 
 export const bester: Protocol<BesterConfig, BesterCommand> = {
   name: 'bester',
@@ -30,3 +34,15 @@ export type {
   Profile,
   ServerConfig,
 } from './config.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The plugin (src/protocols/plugin.ts): how the registry knows this protocol. The conformance suite
+// loads on demand, since it imports this module for the built-in node.
+
+export default definePlugin<BesterConfig, BesterCommand>({
+  protocol: bester,
+  invariants: besterInvariants,
+  fuzz: besterProfile,
+  conformance: async () => (await import('./conformance/index.js')).besterSuite,
+  requirements,
+});

@@ -1,6 +1,7 @@
 /** The echo protocol descriptor: a test-only protocol that proves the sans-IO contract. */
 import { z } from 'zod';
 import type { Protocol } from '../protocol.js';
+import { definePlugin } from '../plugin.js';
 import { EchoNode, type EchoCommand, type EchoConfig } from './node.js';
 import { describe } from './wire.js';
 
@@ -25,3 +26,6 @@ export const echo: Protocol<EchoConfig, EchoCommand> = {
   createNode: (host, config) => new EchoNode(host, config),
   describe,
 };
+
+/** The plugin: echo has no invariants, fuzz profile or conformance suite of its own. */
+export default definePlugin({ protocol: echo });

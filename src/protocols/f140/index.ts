@@ -4,6 +4,10 @@ import { commandSchema, configSchema, type F140Command, type F140Config } from '
 import { F140Node } from './node.js';
 import { describe } from './wire.js';
 import { nameMessage } from './describe.js';
+import { definePlugin } from '../plugin.js';
+import { f140Invariants } from './invariants.js';
+import { f140Profile } from './fuzz.js';
+import { requirements } from './requirements.js';
 
 export type { F140Command, F140Config } from './config.js';
 export { F140Node } from './node.js';
@@ -16,3 +20,15 @@ export const f140: Protocol<F140Config, F140Command> = {
   describe,
   nameMessage,
 };
+
+// ---------------------------------------------------------------------------------------------------
+// The plugin (src/protocols/plugin.ts): how the registry knows this protocol. The conformance suite
+// loads on demand, since it imports this module for the built-in node.
+
+export default definePlugin<F140Config, F140Command>({
+  protocol: f140,
+  invariants: f140Invariants,
+  fuzz: f140Profile,
+  conformance: async () => (await import('./conformance/index.js')).f140Suite,
+  requirements,
+});

@@ -10,6 +10,10 @@ import { commandSchema, configSchema, type FmtpCommand, type FmtpConfig } from '
 import { FmtpNode } from './node.js';
 import { describe } from './wire.js';
 import { nameMessage } from './describe.js';
+import { definePlugin } from '../plugin.js';
+import { fmtpInvariants } from './invariants.js';
+import { fmtpProfile } from './fuzz.js';
+import { requirements } from './requirements.js';
 
 /** The node's key at `fmtpkey.<domain>`, from the same stream the node draws its secret from. */
 export function dnsRecords(node: { id: string; hostName: string; config: FmtpConfig; seed: number }): DnsRecord[] {
@@ -34,3 +38,15 @@ export const fmtp: Protocol<FmtpConfig, FmtpCommand> = {
 export { FmtpNode } from './node.js';
 export { commandSchema, configSchema, fmtpConfig, fmtpPortDefault, hopsMax } from './config.js';
 export type { FmtpCommand, FmtpConfig, FmtpRouteConfig, FmtpUserConfig } from './config.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The plugin (src/protocols/plugin.ts): how the registry knows this protocol. The conformance suite
+// loads on demand, since it imports this module for the built-in node.
+
+export default definePlugin<FmtpConfig, FmtpCommand>({
+  protocol: fmtp,
+  invariants: fmtpInvariants,
+  fuzz: fmtpProfile,
+  conformance: async () => (await import('./conformance/index.js')).fmtpSuite,
+  requirements,
+});

@@ -6,6 +6,10 @@ import { SolecClientNode } from './client.js';
 import { SolecServerNode } from './server.js';
 import { describe, toHex } from './wire.js';
 import { nameMessage } from './describe.js';
+import { definePlugin } from '../plugin.js';
+import { solecInvariants } from './invariants.js';
+import { solecProfile } from './fuzz.js';
+import { requirements } from './requirements.js';
 
 /** Where a server's Ed25519 public key is published: TXT `solec-key.<name>` = `ed25519=<hex>` (ours). */
 export function keyRecordName(name: string): string {
@@ -36,3 +40,15 @@ export const solec: Protocol<SolecConfig, SolecCommand> = {
 export type { SolecCommand, SolecConfig } from './config.js';
 export { SolecClientNode } from './client.js';
 export { SolecServerNode } from './server.js';
+
+// ---------------------------------------------------------------------------------------------------
+// The plugin (src/protocols/plugin.ts): how the registry knows this protocol. The conformance suite
+// loads on demand, since it imports this module for the built-in node.
+
+export default definePlugin<SolecConfig, SolecCommand>({
+  protocol: solec,
+  invariants: solecInvariants,
+  fuzz: solecProfile,
+  conformance: async () => (await import('./conformance.js')).solecSuite,
+  requirements,
+});
