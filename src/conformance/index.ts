@@ -1,5 +1,5 @@
 /** The conformance suites by protocol name (docs/conformance.md): one per protocol. */
-import { ambrosiaSuite } from '../protocols/ambrosia/conformance.js';
+import { ambrosiaSuite } from '../protocols/ambrosia/conformance/index.js';
 import { besterSuite } from '../protocols/bester/conformance.js';
 import { f140Suite } from '../protocols/f140/conformance.js';
 import { fmtpSuite } from '../protocols/fmtp/conformance.js';

@@ -6,7 +6,7 @@
 // fix (or a new failure) shows up here.
 import { describe, expect, it } from 'vitest';
 import { runSuite, suites } from '../../src/conformance/index.js';
-import { portOfHeader } from '../../src/conformance/ambrosia-target.js';
+import { portOfHeader } from '../../src/protocols/ambrosia/conformance/target.js';
 import type { SuiteReport } from '../../src/conformance/types.js';
 import { brokenAmbrosia } from './broken-ambrosia.js';
 

@@ -4,7 +4,7 @@
  * robin, fails over unacked stanzas when a service disconnects, asks a service for see-other-host
  * when a user is unknown, and delivers over s2s to other domains found through DNS (MX, then A).
  * Offers XEP-0198 on c2s: a client's session outlives a broken stream and is resumed with what the
- * client never acked (./sm.ts); a service stream stuck inside a damaged element is given up (§4.8).
+ * client never acked (./machines/sm.ts); a service stream stuck inside a damaged element is given up (§4.8).
  *
  * Must not: crash on peer input (bad XML gets the RFC 6120 stream error and a close), keep
  * unbounded buffers, or read a clock or random source other than the host's.
@@ -12,9 +12,12 @@
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { channelMachine, readChunk, StallWatch } from './channel.js';
-import { c2sMachine, queueCountMax, s2sMachine, serviceProof, serviceSessionMachine } from './machine.js';
-import { SmSession } from './sm.js';
+import { queueCountMax, type GatewayConfig } from './config.js';
+import { c2sMachine } from './machines/c2s.js';
+import { channelMachine, StallWatch } from './machines/channel.js';
+import { s2sMachine } from './machines/s2s.js';
+import { serviceSessionMachine } from './machines/service-session.js';
+import { SmSession } from './machines/sm.js';
 import {
   bareJid,
   bareStanza,
@@ -23,6 +26,8 @@ import {
   localName,
   ns,
   parseJid,
+  readChunk,
+  serviceProof,
   stanzaErrorReply,
   stanzaNames,
   streamClose,
@@ -37,24 +42,6 @@ import {
   type StreamEvent,
   type XmlElement,
 } from './wire.js';
-
-export type RegistrationType = 'client' | 'server';
-
-export interface GatewayConfig {
-  readonly role: 'gateway';
-  /** The "local SASL system configuration" (seed): accounts the gateway authenticates. */
-  readonly accounts: readonly { readonly jid: string; readonly password: string }[];
-  readonly serviceSecret: string;
-  readonly seeOtherHostTimeoutMs: number;
-  readonly chunkCharsMax: number;
-  readonly ackTimeoutMs: number;
-  readonly retransmitsMax: number;
-  /** XEP-0198 on c2s: how long stanzas sent to a client may wait for its `<a/>`. */
-  readonly c2sAckTimeoutMs: number;
-  /** XEP-0198 on c2s: how long a broken session waits to be resumed (`max` in `<enabled/>`, in seconds). */
-  readonly c2sResumeMs: number;
-  readonly ports: { readonly c2s: number; readonly s2s: number; readonly service: number };
-}
 
 interface C2sConn {
   readonly actor: MachineActor<typeof c2sMachine>;

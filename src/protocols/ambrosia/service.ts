@@ -11,8 +11,9 @@
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { channelMachine, readChunk, StallWatch } from './channel.js';
-import { serviceLinkConn, serviceLinkMachine, serviceProof } from './machine.js';
+import type { ServiceCommand, ServiceConfig } from './config.js';
+import { channelMachine, StallWatch } from './machines/channel.js';
+import { serviceLinkConn, serviceLinkMachine } from './machines/service-link.js';
 import {
   bareStanza,
   child,
@@ -20,6 +21,8 @@ import {
   localName,
   ns,
   parseJid,
+  readChunk,
+  serviceProof,
   stanzaErrorReply,
   stanzaNames,
   textOf,
@@ -29,23 +32,6 @@ import {
   type StreamEvent,
   type XmlElement,
 } from './wire.js';
-
-export interface ServiceConfig {
-  readonly role: 'service';
-  readonly name: string;
-  readonly gateways: readonly { readonly host: string; readonly port: number }[];
-  readonly secret: string;
-  readonly registrations: readonly { readonly domain: string; readonly type: 'client' | 'server' }[];
-  /** Users this service knows to live elsewhere: bare JID -> `host[:port]` for `<see-other-host/>`. */
-  readonly seeOtherHost: Readonly<Record<string, string>>;
-  readonly chunkCharsMax: number;
-  readonly ackTimeoutMs: number;
-  readonly retransmitsMax: number;
-  readonly retryMs: number;
-  readonly retryMsMax: number;
-}
-
-export type ServiceCommand = { readonly type: 'disconnect' };
 
 interface Link {
   readonly id: string;

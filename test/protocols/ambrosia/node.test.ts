@@ -4,8 +4,8 @@
 // Method: one node on a ManualHost, the test playing the peer with literal XML bytes.
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
-import { StallWatch } from '../../../src/protocols/ambrosia/channel.js';
-import { serviceProof } from '../../../src/protocols/ambrosia/machine.js';
+import { StallWatch } from '../../../src/protocols/ambrosia/machines/channel.js';
+import { serviceProof } from '../../../src/protocols/ambrosia/wire.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
 
