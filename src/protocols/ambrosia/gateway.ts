@@ -13,7 +13,7 @@ import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { queueCountMax, type GatewayConfig } from './config.js';
-import { c2sMachine } from './machines/c2s.js';
+import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from './machines/c2s.js';
 import { channelMachine, StallWatch } from './machines/channel.js';
 import { s2sMachine } from './machines/s2s.js';
 import { serviceSessionMachine } from './machines/service-session.js';
@@ -21,7 +21,6 @@ import { SmSession } from './machines/sm.js';
 import {
   bareJid,
   bareStanza,
-  child,
   el,
   localName,
   ns,
@@ -46,8 +45,9 @@ import {
 interface C2sConn {
   readonly actor: MachineActor<typeof c2sMachine>;
   readonly parser: XmlStreamParser;
+  /** What the machine asked for while it processed the last event, done in order right after it. */
+  readonly effects: C2sEffect[];
   jid?: string;
-  domain: string;
 }
 
 /** A bound resource. With stream management it outlives its connection until resumed or expired. */
@@ -184,11 +184,18 @@ export class GatewayNode implements ProtocolNode {
   private accepted(conn: string, port: number): void {
     const streamId = `${this.host.id}.${this.host.random.uint32().toString(16)}`;
     if (port === this.config.ports.c2s) {
+      const effects: C2sEffect[] = [];
       const actor = startActor(c2sMachine, this.host, {
         name: `ambrosia.c2s ${conn}`,
-        input: { conn, streamId, seeOtherHostTimeoutMs: this.config.seeOtherHostTimeoutMs },
+        input: {
+          conn,
+          streamId,
+          seeOtherHostTimeoutMs: this.config.seeOtherHostTimeoutMs,
+          accounts: this.config.accounts,
+        },
+        on: { effect: (event) => effects.push((event as C2sEffectEvent).effect) },
       });
-      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), domain: '' });
+      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), effects });
     } else if (port === this.config.ports.service) {
       const session = startActor(serviceSessionMachine, this.host, {
         name: `ambrosia.service-session ${conn}`,
@@ -326,80 +333,73 @@ export class GatewayNode implements ProtocolNode {
     );
   }
 
+  /** Every stream event goes to the c2s machine, which holds the rules of what is legal when (machines/c2s.ts). */
   private c2sEvent(conn: string, event: StreamEvent): void {
     const c = this.c2s.get(conn);
     if (!c) return;
-    const state = c.actor.getSnapshot().value;
-    if (event.type === 'close') {
-      // XEP-0198 §5: a stream the client closes cleanly ends its session (no resumption).
-      c.actor.send({ type: 'c2s.end' });
-      return this.dropC2s(conn, 'end');
-    }
+    if (event.type === 'close') return this.toC2s(conn, c, { type: 'xml.close' }, 'end');
     if (event.type === 'open') {
-      if (event.header.attrs.xmlns !== ns.client)
-        return this.fail(conn, 'invalid-namespace', 'c2s streams use jabber:client');
       const domain = event.header.attrs.to ?? '';
-      if (state === 'opening') {
-        c.domain = domain;
-        const hosted = this.isHosted(domain);
-        c.actor.send({ type: 'c2s.header', domain, hosted });
-        if (!hosted) this.dropC2s(conn, 'end');
-        return;
-      }
-      if (state === 'restarting') {
-        c.actor.send({ type: 'c2s.header', domain, hosted: true });
-        return;
-      }
-      return this.fail(conn, 'bad-format', 'unexpected stream header');
+      const xmlns = event.header.attrs.xmlns;
+      return this.toC2s(conn, c, { type: 'xml.open', xmlns, domain, hosted: this.isHosted(domain) });
     }
-    const element = event.element;
-    if (state === 'authenticating' && localName(element) === 'auth' && element.ns === ns.sasl)
-      return this.auth(conn, c, element);
-    if (state === 'binding' && element.name === 'iq' && child(element, 'bind')) return this.bind(conn, c, element);
-    if (element.ns === ns.sm && (state === 'binding' || state === 'bound')) {
-      return this.streamManagement(conn, c, state, element);
-    }
-    if (state === 'bound' && stanzaNames.has(element.name)) {
-      // XEP-0198: every stanza from the client counts in `h` once the session has stream management.
-      this.sessionOf(conn, c)?.sm?.received();
-      return this.fromClient(c, element);
-    }
-    if (stanzaNames.has(element.name) || localName(element) === 'auth') {
-      return this.fail(conn, 'not-authorized', `<${element.name}> before the stream is authenticated and bound`);
-    }
-    return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> is not supported here`);
+    const session = this.sessionOf(conn, c);
+    const fact = !session ? 'none' : session.sm ? 'sm' : 'plain';
+    this.toC2s(conn, c, { type: 'xml.element', element: event.element, session: fact });
   }
 
-  private auth(conn: string, c: C2sConn, element: XmlElement): void {
-    if (element.attrs.mechanism !== 'PLAIN')
-      return c.actor.send({ type: 'sasl.reject', condition: 'invalid-mechanism' });
-    const decoded = decodePlain(textOf(element));
-    if (!decoded) return c.actor.send({ type: 'sasl.reject', condition: 'malformed-request' });
-    const jid = `${decoded.authcid}@${c.domain}`;
-    const account = this.config.accounts.find((a) => a.jid === jid);
-    if (account) {
-      if (account.password === decoded.password) {
-        c.jid = jid;
-        c.actor.send({ type: 'sasl.accept', jid });
+  /**
+   * Sends the c2s machine an event, then does what it asked for, in order. A stream the machine
+   * ended is dropped: `end` when the client closed it (its session ends too, XEP-0198 §5),
+   * `detach` otherwise (a session with stream management waits to be resumed).
+   */
+  private toC2s(conn: string, c: C2sConn, event: C2sEvent, how: 'detach' | 'end' = 'detach'): void {
+    c.actor.send(event);
+    for (let next = c.effects.shift(); next; next = c.effects.shift()) this.c2sEffect(conn, c, next);
+    if (c.actor.getSnapshot().status === 'done') this.dropC2s(conn, how);
+  }
+
+  private c2sEffect(conn: string, c: C2sConn, effect: C2sEffect): void {
+    switch (effect.type) {
+      case 'authenticated':
+        c.jid = effect.jid;
         c.parser.restart();
-      } else {
-        c.actor.send({ type: 'sasl.reject', condition: 'not-authorized' });
+        return;
+      case 'lookup':
+        return this.lookUpUser(conn, c, effect.jid, effect.domain);
+      case 'bind':
+        return this.bind(conn, c, effect.resource, effect.id);
+      case 'resume':
+        return this.resume(conn, c, effect.previd, effect.h);
+      case 'enable': {
+        const session = this.sessionOf(conn, c);
+        if (session) this.enableSm(conn, session);
+        return;
       }
-      return;
+      case 'stanza':
+        // XEP-0198: every stanza from the client counts in `h` once the session has stream management.
+        this.sessionOf(conn, c)?.sm?.received();
+        return this.fromClient(c, effect.stanza);
+      case 'sm.request':
+        return this.sessionOf(conn, c)?.sm?.request();
+      case 'sm.ack':
+        return this.sessionOf(conn, c)?.sm?.ack(effect.h);
     }
-    // Unknown user: ask a service that handles the domain where the user lives instead (seed: "ask a service for a see-other-host value").
-    const serviceConn = this.pickService(registrationKey(c.domain, 'client'));
+  }
+
+  /** An unknown user: ask a service that handles the domain where the user lives (seed: "ask a service for a see-other-host value"). */
+  private lookUpUser(conn: string, c: C2sConn, jid: string, domain: string): void {
+    const serviceConn = this.pickService(registrationKey(domain, 'client'));
     if (!serviceConn || this.seeOtherHost.size >= seeOtherHostPendingMax) {
-      return c.actor.send({ type: 'sasl.reject', condition: 'not-authorized' });
+      return c.actor.send({ type: 'lookup.unavailable' });
     }
     const requestId = `${serviceConn}|${this.requestIds.next()}`;
     this.seeOtherHost.set(requestId, conn);
-    c.actor.send({ type: 'sasl.lookup' });
+    c.actor.send({ type: 'lookup.sent' });
     this.writeTo(serviceConn, [el('see-other-host-request', { id: requestId, user: jid })]);
   }
 
-  private bind(conn: string, c: C2sConn, element: XmlElement): void {
-    const requested = textOf(child(child(element, 'bind') ?? el('bind'), 'resource')).trim();
+  private bind(conn: string, c: C2sConn, requested: string, id: string): void {
     const resource = requested === '' ? `r${this.host.random.uint32().toString(16)}` : requested;
     const full = `${c.jid}/${resource}`;
     const previous = this.sessions.get(full);
@@ -413,38 +413,12 @@ export class GatewayNode implements ProtocolNode {
     }
     c.jid = full;
     this.sessions.set(full, { jid: full, conn });
-    c.actor.send({ type: 'bind.done', jid: full, id: element.attrs.id ?? '' });
+    c.actor.send({ type: 'bind.done', jid: full, id });
   }
 
   private sessionOf(conn: string, c: C2sConn): Session | undefined {
     const session = c.jid === undefined ? undefined : this.sessions.get(c.jid);
     return session?.conn === conn ? session : undefined;
-  }
-
-  /** XEP-0198 on c2s: `<enable/>` and `<r/>`/`<a/>` once bound, `<resume/>` in place of binding. */
-  private streamManagement(conn: string, c: C2sConn, state: unknown, element: XmlElement): void {
-    const name = localName(element);
-    const session = this.sessionOf(conn, c);
-    const refuse = (condition: string) =>
-      this.writeTo(conn, [el('failed', { xmlns: ns.sm }, [el(condition, { xmlns: ns.stanzas })])]);
-    if (name === 'resume') {
-      if (state !== 'binding') return refuse('unexpected-request');
-      return this.resume(conn, c, element);
-    }
-    if (name === 'enable') {
-      if (!session || session.sm) return refuse('unexpected-request');
-      return this.enableSm(conn, session);
-    }
-    if (!session?.sm) return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> without stream management`);
-    if (name === 'r') return session.sm.request();
-    if (name === 'a') {
-      const h = Number(element.attrs.h);
-      if (!Number.isSafeInteger(h) || h < 0 || h >= 0x1_0000_0000) {
-        return this.fail(conn, 'bad-format', '<a/> needs a counter h');
-      }
-      return session.sm.ack(h);
-    }
-    return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> is not supported here`);
   }
 
   private enableSm(conn: string, session: Session): void {
@@ -489,22 +463,11 @@ export class GatewayNode implements ProtocolNode {
   }
 
   /** XEP-0198 §5: the authenticated client takes back its session on this new stream. */
-  private resume(conn: string, c: C2sConn, element: XmlElement): void {
-    const previd = element.attrs.previd ?? '';
-    const h = Number(element.attrs.h);
+  private resume(conn: string, c: C2sConn, previd: string, h: number): void {
     const session = [...this.sessions.values()].find((s) => s.sm?.id === previd);
     const bare = c.jid ?? '';
-    if (
-      !session?.sm ||
-      !session.sm.active ||
-      !session.jid.startsWith(`${bare}/`) ||
-      !Number.isSafeInteger(h) ||
-      h < 0 ||
-      h >= 0x1_0000_0000
-    ) {
-      this.host.emit({ kind: 'note', what: 'ambrosia.sm.resume-failed', detail: { previd } });
-      this.writeTo(conn, [el('failed', { xmlns: ns.sm }, [el('item-not-found', { xmlns: ns.stanzas })])]);
-      return;
+    if (!session?.sm || !session.sm.active || !session.jid.startsWith(`${bare}/`)) {
+      return c.actor.send({ type: 'resume.unknown', previd });
     }
     // The old stream may not have broken on our side yet: the client has left it, so close it.
     if (session.conn !== undefined) {
@@ -636,11 +599,10 @@ export class GatewayNode implements ProtocolNode {
     if (!c2sConn || !requestId.startsWith(`${conn}|`)) return;
     this.seeOtherHost.delete(requestId);
     const c = this.c2s.get(c2sConn);
-    if (!c || c.actor.getSnapshot().value !== 'checkingUser') return;
+    if (!c) return;
+    // The machine takes an answer only while it is checking the user (not after its own timeout).
     const target = textOf(element).trim();
-    if (target === '') return c.actor.send({ type: 'soh.none' });
-    c.actor.send({ type: 'soh.found', host: target });
-    this.dropC2s(c2sConn, 'end');
+    this.toC2s(c2sConn, c, target === '' ? { type: 'soh.none' } : { type: 'soh.found', host: target }, 'end');
   }
 
   /** Round robin over the live services registered for `key` (seed: "round robin load balance"). */
@@ -811,23 +773,4 @@ export function bestMx(records: readonly string[]): string | undefined {
     if (!best || pref < best.pref) best = { pref, host: host.replace(/\.$/, '') };
   }
   return best?.host;
-}
-
-/** Decodes a SASL PLAIN message (RFC 4616): `[authzid] NUL authcid NUL passwd`, base64 per RFC 6120 §6.4.2. */
-export function decodePlain(base64: string): { authzid: string; authcid: string; password: string } | undefined {
-  const text = base64.trim();
-  if (text === '' || text === '=' || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
-  let decoded: string;
-  try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'base64'));
-  } catch {
-    return undefined;
-  }
-  const parts = decoded.split('\u0000');
-  if (parts.length !== 3) return undefined;
-  const [authzid = '', authcidRaw = '', password = ''] = parts;
-  // Clients such as @xmpp/client may put a bare JID as authcid; keep the local part.
-  const authcid = authcidRaw.includes('@') ? (authcidRaw.split('@')[0] ?? '') : authcidRaw;
-  if (authcid === '' || password === '') return undefined;
-  return { authzid, authcid, password };
 }

@@ -447,6 +447,27 @@ export function describe(bytes: Uint8Array): unknown {
   return new TextDecoder().decode(bytes);
 }
 
+// ---- SASL PLAIN (RFC 4616) ----
+
+/** Decodes a SASL PLAIN message (RFC 4616): `[authzid] NUL authcid NUL passwd`, base64 per RFC 6120 §6.4.2. */
+export function decodePlain(base64: string): { authzid: string; authcid: string; password: string } | undefined {
+  const text = base64.trim();
+  if (text === '' || text === '=' || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'base64'));
+  } catch {
+    return undefined;
+  }
+  const parts = decoded.split('\u0000');
+  if (parts.length !== 3) return undefined;
+  const [authzid = '', authcidRaw = '', password = ''] = parts;
+  // Clients such as @xmpp/client may put a bare JID as authcid; keep the local part.
+  const authcid = authcidRaw.includes('@') ? (authcidRaw.split('@')[0] ?? '') : authcidRaw;
+  if (authcid === '' || password === '') return undefined;
+  return { authzid, authcid, password };
+}
+
 // ---- the service channel's chunks and counters (ours, spec.md §4.2, §4.4–4.5) ----
 
 /** Mutual-auth proof for the service channel (ours, spec.md §4.2): hex SHA-256 over role, both nonces and the secret. */
