@@ -12,21 +12,23 @@
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { queueCountMax, type GatewayConfig } from './config.js';
+import { queueCountMax, type GatewayConfig, type RegistrationType } from './config.js';
 import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from './machines/c2s.js';
 import { channelMachine, StallWatch } from './machines/channel.js';
 import { s2sMachine } from './machines/s2s.js';
-import { serviceSessionMachine } from './machines/service-session.js';
+import {
+  serviceSessionMachine,
+  type ServiceSessionEffect,
+  type ServiceSessionEffectEvent,
+  type ServiceSessionEvent,
+} from './machines/service-session.js';
 import { SmSession } from './machines/sm.js';
 import {
   bareJid,
   bareStanza,
   el,
-  localName,
   ns,
   parseJid,
-  readChunk,
-  serviceProof,
   stanzaErrorReply,
   stanzaNames,
   streamClose,
@@ -62,6 +64,8 @@ interface ServiceConn {
   readonly session: MachineActor<typeof serviceSessionMachine>;
   readonly parser: XmlStreamParser;
   readonly stall: StallWatch;
+  /** What the session machine asked for while it processed the last event, done in order right after it. */
+  readonly effects: ServiceSessionEffect[];
   channel?: MachineActor<typeof channelMachine>;
   name: string;
   readonly registrations: string[];
@@ -197,14 +201,17 @@ export class GatewayNode implements ProtocolNode {
       });
       this.c2s.set(conn, { actor, parser: new XmlStreamParser(), effects });
     } else if (port === this.config.ports.service) {
+      const effects: ServiceSessionEffect[] = [];
       const session = startActor(serviceSessionMachine, this.host, {
         name: `ambrosia.service-session ${conn}`,
-        input: { conn, streamId, localDomain: this.host.hostName },
+        input: { conn, streamId, localDomain: this.host.hostName, secret: this.config.serviceSecret },
+        on: { effect: (event) => effects.push((event as ServiceSessionEffectEvent).effect) },
       });
       this.services.set(conn, {
         session,
         parser: new XmlStreamParser(),
         stall: new StallWatch(this.config.ackTimeoutMs / 2),
+        effects,
         name: conn,
         registrations: [],
       });
@@ -492,66 +499,57 @@ export class GatewayNode implements ProtocolNode {
 
   // ---- services ----
 
+  /** Every stream event goes to the service session machine, which holds the rules of what is legal when. */
   private serviceEvent(conn: string, event: StreamEvent): void {
     const s = this.services.get(conn);
     if (!s) return;
-    const state = s.session.getSnapshot().value;
     if (event.type === 'close') {
       s.session.send({ type: 'conn.closed' });
       this.host.emit({ kind: 'close', conn });
       return this.dropService(conn);
     }
     if (event.type === 'open') {
-      if (state !== 'opening' || event.header.attrs.xmlns !== ns.service) {
-        return this.fail(conn, 'invalid-namespace', `service streams use ${ns.service}`);
-      }
-      s.name = event.header.attrs.from ?? conn;
-      s.session.send({ type: 'svc.header' });
-      return;
+      const { xmlns, from } = event.header.attrs;
+      return this.toServiceSession(conn, s, { type: 'xml.open', xmlns, from });
     }
-    const element = event.element;
-    const name = localName(element);
-    if (state === 'authenticating' && name === 'handshake') {
-      const streamId = s.session.getSnapshot().context.streamId;
-      const nonce = element.attrs.nonce ?? '';
-      const valid =
-        nonce !== '' && textOf(element) === serviceProof('service', streamId, nonce, this.config.serviceSecret);
-      s.session.send({
-        type: 'svc.handshake',
-        valid,
-        proof: serviceProof('gateway', streamId, nonce, this.config.serviceSecret),
-      });
-      if (!valid) {
+    this.toServiceSession(conn, s, { type: 'xml.element', element: event.element });
+  }
+
+  /** Sends the service session machine an event, then does what it asked for; a stream it ended is dropped. */
+  private toServiceSession(conn: string, s: ServiceConn, event: ServiceSessionEvent): void {
+    s.session.send(event);
+    for (let next = s.effects.shift(); next; next = s.effects.shift()) this.serviceEffect(conn, s, next);
+    if (s.session.getSnapshot().status === 'done') this.dropService(conn);
+  }
+
+  private serviceEffect(conn: string, s: ServiceConn, effect: ServiceSessionEffect): void {
+    switch (effect.type) {
+      case 'opened':
+        s.name = effect.name ?? conn;
+        return;
+      case 'authenticated':
+        return this.openChannel(conn, s);
+      case 'unauthenticated':
         this.host.emit({
           kind: 'reject',
           code: 'ambrosia.service.unauthenticated',
           reason: `service ${s.name} failed the handshake`,
         });
         return this.dropService(conn);
-      }
-      this.openChannel(conn, s);
-      return;
+      case 'register':
+        return this.register(conn, s, effect.domain, effect.registration);
+      case 'see-other-host':
+        return this.seeOtherHostAnswer(conn, effect.response);
+      case 'chunk':
+        s.channel?.send({ type: 'wire.chunk', chunk: effect.chunk });
+        return;
+      case 'ack':
+        s.channel?.send({ type: 'wire.ack', h: effect.h });
+        return;
+      case 'request':
+        s.channel?.send({ type: 'wire.request' });
+        return;
     }
-    if (state !== 'established') return this.fail(conn, 'not-authorized', `<${element.name}> before the handshake`);
-    if (name === 'register') return this.register(conn, s, element);
-    if (name === 'see-other-host-response') return this.seeOtherHostAnswer(conn, element);
-    if (name === 'chunk') {
-      const chunk = readChunk(element);
-      if (!chunk) return this.fail(conn, 'bad-format', 'a <chunk> needs seq, index and last');
-      s.channel?.send({ type: 'wire.chunk', chunk });
-      return;
-    }
-    if (name === 'a' && element.ns === ns.sm) {
-      const h = Number(element.attrs.h);
-      if (!Number.isSafeInteger(h) || h < 0) return this.fail(conn, 'bad-format', '<a/> needs a counter h');
-      s.channel?.send({ type: 'wire.ack', h });
-      return;
-    }
-    if (name === 'r' && element.ns === ns.sm) {
-      s.channel?.send({ type: 'wire.request' });
-      return;
-    }
-    return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> on a service channel`);
   }
 
   private openChannel(conn: string, s: ServiceConn): void {
@@ -577,13 +575,7 @@ export class GatewayNode implements ProtocolNode {
     s.channel = channel;
   }
 
-  private register(conn: string, s: ServiceConn, element: XmlElement): void {
-    const domain = element.attrs.domain ?? '';
-    const type = element.attrs.type ?? '';
-    if (domain === '' || (type !== 'client' && type !== 'server')) {
-      this.writeTo(conn, [el('register-error', { domain, type }, [el('bad-request', { xmlns: ns.stanzas })])]);
-      return;
-    }
+  private register(conn: string, s: ServiceConn, domain: string, type: RegistrationType): void {
     const key = registrationKey(domain, type);
     if (!s.registrations.includes(key)) {
       s.registrations.push(key);
