@@ -206,7 +206,6 @@ export class ClientNode implements ProtocolNode {
     if (event.type === 'open') return;
     if (event.type === 'close') return actor.send({ type: 'conn.closed' });
     const element = event.element;
-    const state = actor.getSnapshot().value;
     const name = localName(element);
     if (name === 'features') {
       const mechanisms = child(element, 'mechanisms');
@@ -239,7 +238,8 @@ export class ClientNode implements ProtocolNode {
         condition: condition && typeof condition !== 'string' ? localName(condition) : 'undefined-condition',
       });
     }
-    if (state === 'binding' && element.name === 'iq' && element.attrs.type === 'result') {
+    // The machine takes a bind result only while it is binding (machines/client.ts).
+    if (element.name === 'iq' && element.attrs.type === 'result') {
       return actor.send({ type: 'bind.result', jid: textOf(child(child(element, 'bind') ?? el('bind'), 'jid')) });
     }
     if (element.name === 'message') {

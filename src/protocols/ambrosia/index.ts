@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { NodeHost, Protocol, ProtocolNode } from '../protocol.js';
 import { ClientNode } from './client.js';
 import { commandSchema, configSchema, type AmbrosiaCommand, type AmbrosiaConfig } from './config.js';
-import { GatewayNode } from './gateway.js';
+import { GatewayNode } from './gateway/index.js';
 import { ServiceNode } from './service.js';
 import { describe } from './wire.js';
 

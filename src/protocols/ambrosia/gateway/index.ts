@@ -4,45 +4,40 @@
  * robin, fails over unacked stanzas when a service disconnects, asks a service for see-other-host
  * when a user is unknown, and delivers over s2s to other domains found through DNS (MX, then A).
  * Offers XEP-0198 on c2s: a client's session outlives a broken stream and is resumed with what the
- * client never acked (./machines/sm.ts); a service stream stuck inside a damaged element is given up (§4.8).
+ * client never acked (../machines/sm.ts); s2s streams are in ./s2s.ts; a service stream stuck inside a damaged element is given up (§4.8).
  *
  * Must not: crash on peer input (bad XML gets the RFC 6120 stream error and a close), keep
  * unbounded buffers, or read a clock or random source other than the host's.
  */
-import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../../engine/actor.js';
-import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { queueCountMax, type GatewayConfig, type RegistrationType } from './config.js';
-import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from './machines/c2s.js';
-import { channelMachine, StallWatch } from './machines/channel.js';
-import { s2sMachine } from './machines/s2s.js';
+import { IdSequence } from '../../../core/ids.js';
+import { startActor, type MachineActor } from '../../../engine/actor.js';
+import type { NodeHost, NodeInput, ProtocolNode } from '../../protocol.js';
+import { queueCountMax, type GatewayConfig, type RegistrationType } from '../config.js';
+import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from '../machines/c2s.js';
+import { channelMachine, StallWatch } from '../machines/channel.js';
 import {
   serviceSessionMachine,
   type ServiceSessionEffect,
   type ServiceSessionEffectEvent,
   type ServiceSessionEvent,
-} from './machines/service-session.js';
-import { SmSession } from './machines/sm.js';
+} from '../machines/service-session.js';
+import { SmSession } from '../machines/sm.js';
+import { S2sStreams } from './s2s.js';
 import {
   bareJid,
   bareStanza,
   el,
   ns,
   parseJid,
-  stanzaErrorReply,
   stanzaNames,
-  streamClose,
-  streamErrorElement,
-  streamHeaderAttrs,
   textOf,
   toBytes,
   writeElement,
-  writeStreamHeader,
   XmlStreamParser,
   type StreamCondition,
   type StreamEvent,
   type XmlElement,
-} from './wire.js';
+} from '../wire.js';
 
 interface C2sConn {
   readonly actor: MachineActor<typeof c2sMachine>;
@@ -71,19 +66,6 @@ interface ServiceConn {
   readonly registrations: string[];
 }
 
-interface S2sOut {
-  readonly actor: MachineActor<typeof s2sMachine>;
-  readonly parser: XmlStreamParser;
-  readonly domain: string;
-}
-
-interface S2sIn {
-  /** Our stream header went out (RFC 6120 §4.9.1.1: a stream error repeats it only if not). */
-  headerSent: boolean;
-  readonly parser: XmlStreamParser;
-  from: string;
-}
-
 /** Outstanding see-other-host requests the gateway keeps at once; each lives at most `seeOtherHostTimeoutMs`. */
 const seeOtherHostPendingMax = 1024;
 
@@ -97,9 +79,6 @@ const routedLogMax = 10_000;
 export class GatewayNode implements ProtocolNode {
   private readonly c2s = new Map<string, C2sConn>();
   private readonly services = new Map<string, ServiceConn>();
-  private readonly s2sIn = new Map<string, S2sIn>();
-  private readonly s2sOut = new Map<string, S2sOut>();
-  private readonly s2sByConn = new Map<string, S2sOut>();
   /** Registration key -> service connections, in registration order. */
   private readonly registry = new Map<string, string[]>();
   private readonly roundRobin = new Map<string, number>();
@@ -108,17 +87,22 @@ export class GatewayNode implements ProtocolNode {
   /** Where each stanza in flight to a service belongs (object identity), for failover. */
   private readonly inFlight = new Map<XmlElement, string>();
   private readonly seeOtherHost = new Map<string, string>();
-  private readonly s2sIds = new IdSequence('s2s');
   private readonly requestIds = new IdSequence('soh');
   /** The first `routedLogMax` routing decisions, for `view()`, and how many there were in all. */
   private readonly routed: { key: string; service: string; id: string }[] = [];
   private routedTotal = 0;
   private stopped = false;
+  private readonly s2s: S2sStreams;
 
   constructor(
     private readonly host: NodeHost,
     private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    this.s2s = new S2sStreams(host, config, {
+      toService: (domain, stanza) => this.toService(registrationKey(domain, 'server'), stanza),
+      fail: (conn, condition, reason) => this.fail(conn, condition, reason),
+    });
+  }
 
   start(): void {
     for (const port of [this.config.ports.c2s, this.config.ports.s2s, this.config.ports.service]) {
@@ -133,7 +117,7 @@ export class GatewayNode implements ProtocolNode {
       s.session.stop();
       s.channel?.stop();
     }
-    for (const s of this.s2sOut.values()) s.actor.stop();
+    this.s2s.stop();
     for (const session of this.sessions.values()) session.sm?.stop();
   }
 
@@ -150,7 +134,7 @@ export class GatewayNode implements ProtocolNode {
       })),
       routed: this.routed,
       routedTotal: this.routedTotal,
-      s2s: [...this.s2sOut.values()].map((s) => ({ domain: s.domain, state: s.actor.getSnapshot().value })),
+      s2s: this.s2s.view(),
     };
   }
 
@@ -164,13 +148,11 @@ export class GatewayNode implements ProtocolNode {
       case 'conn.closed':
         return this.closed(input.conn);
       case 'conn.opened':
-        this.s2sByConn.get(input.conn)?.actor.send({ type: 'conn.opened' });
-        return;
+        return this.s2s.connEvent(input.conn, 'conn.opened');
       case 'conn.failed':
-        this.s2sByConn.get(input.conn)?.actor.send({ type: 'conn.failed' });
-        return;
+        return this.s2s.connEvent(input.conn, 'conn.failed');
       case 'dns.answer':
-        return this.dnsAnswer(input);
+        return this.s2s.dnsAnswer(input);
       case 'command':
         this.host.emit({
           kind: 'reject',
@@ -216,7 +198,7 @@ export class GatewayNode implements ProtocolNode {
         registrations: [],
       });
     } else {
-      this.s2sIn.set(conn, { parser: new XmlStreamParser(), from: '', headerSent: false });
+      this.s2s.accepted(conn);
     }
   }
 
@@ -227,9 +209,7 @@ export class GatewayNode implements ProtocolNode {
       return this.dropC2s(conn, 'detach');
     }
     if (this.services.has(conn)) return this.dropService(conn);
-    if (this.s2sIn.delete(conn)) return;
-    const out = this.s2sByConn.get(conn);
-    if (out) out.actor.send({ type: 'conn.closed' });
+    this.s2s.closed(conn);
   }
 
   /**
@@ -294,23 +274,11 @@ export class GatewayNode implements ProtocolNode {
       s.session.send({ type: 'svc.fail', condition });
       return this.dropService(conn);
     }
-    const incoming = this.s2sIn.get(conn);
-    if (incoming && this.s2sIn.delete(conn)) {
-      const header = incoming.headerSent
-        ? ''
-        : writeStreamHeader(streamHeaderAttrs(ns.server, { from: this.host.hostName }));
-      const text = header + writeElement(streamErrorElement(condition)) + streamClose;
-      this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
-      this.host.emit({ kind: 'close', conn });
-    }
+    this.s2s.failIncoming(conn, condition);
   }
 
   private data(conn: string, bytes: Uint8Array): void {
-    const parser =
-      this.c2s.get(conn)?.parser ??
-      this.services.get(conn)?.parser ??
-      this.s2sIn.get(conn)?.parser ??
-      this.s2sByConn.get(conn)?.parser;
+    const parser = this.c2s.get(conn)?.parser ?? this.services.get(conn)?.parser ?? this.s2s.parserOf(conn);
     if (!parser) return;
     const events = parser.push(bytes);
     if (!events.ok) return this.fail(conn, events.error.condition, events.error.message);
@@ -318,8 +286,7 @@ export class GatewayNode implements ProtocolNode {
       if (this.stopped) return;
       if (this.c2s.has(conn)) this.c2sEvent(conn, event);
       else if (this.services.has(conn)) this.serviceEvent(conn, event);
-      else if (this.s2sIn.has(conn)) this.s2sInEvent(conn, event);
-      else if (this.s2sByConn.has(conn)) this.s2sOutEvent(conn, event);
+      else this.s2s.event(conn, event);
     }
     // spec.md §4.8: a service channel element that never completes means a damaged segment.
     const service = this.services.get(conn);
@@ -662,107 +629,6 @@ export class GatewayNode implements ProtocolNode {
       }
       return;
     }
-    this.s2sFor(to.domain, stanza);
+    this.s2s.send(to.domain, stanza);
   }
-
-  private s2sFor(domain: string, stanza: XmlElement): void {
-    let out = this.s2sOut.get(domain);
-    const status = out?.actor.getSnapshot().status;
-    if (!out || status !== 'active') {
-      const conn = this.s2sIds.next();
-      const from = parseJid(stanza.attrs.from)?.domain ?? this.host.hostName;
-      const actor = startActor(s2sMachine, this.host, {
-        name: `ambrosia.s2s ${domain}`,
-        input: { conn, localDomain: from, remoteDomain: domain, port: this.config.ports.s2s },
-      });
-      actor.on('s2s.undelivered', (e) => {
-        for (const s of e.stanzas) {
-          this.host.emit({
-            kind: 'reject',
-            code: 'ambrosia.s2s.remote-server-not-found',
-            reason: `${domain} is unreachable`,
-            detail: { id: s.attrs.id, to: s.attrs.to },
-          });
-        }
-      });
-      out = { actor, parser: new XmlStreamParser(), domain };
-      this.s2sOut.set(domain, out);
-      this.s2sByConn.set(conn, out);
-    }
-    out.actor.send({ type: 's2s.send', stanza });
-  }
-
-  private dnsAnswer(answer: Extract<NodeInput, { kind: 'dns.answer' }>): void {
-    const conn = answer.query.replace(/:(mx|a)$/, '');
-    const out = this.s2sByConn.get(conn);
-    if (!out) return;
-    if (answer.type === 'MX') {
-      const best = answer.status === 'ok' ? bestMx(answer.records) : undefined;
-      out.actor.send({ type: 'dns.mx', host: best });
-    } else if (answer.type === 'A') {
-      out.actor.send({ type: 'dns.a', found: answer.status === 'ok' && answer.records.length > 0 });
-    }
-  }
-
-  private s2sOutEvent(conn: string, event: StreamEvent): void {
-    const out = this.s2sByConn.get(conn);
-    if (!out) return;
-    if (event.type === 'open') out.actor.send({ type: 's2s.header' });
-    if (event.type === 'close') this.host.emit({ kind: 'close', conn });
-    // The receiving server sends nothing else on our outgoing stream (RFC 6120 §4.1: streams are unidirectional).
-  }
-
-  private s2sInEvent(conn: string, event: StreamEvent): void {
-    const s = this.s2sIn.get(conn);
-    if (!s) return;
-    if (event.type === 'open') {
-      if (event.header.attrs.xmlns !== ns.server)
-        return this.fail(conn, 'invalid-namespace', 's2s streams use jabber:server');
-      s.from = event.header.attrs.from ?? '';
-      const to = event.header.attrs.to ?? this.host.hostName;
-      const text =
-        writeStreamHeader(
-          streamHeaderAttrs(ns.server, {
-            from: to,
-            to: s.from,
-            id: `${this.host.id}.${this.host.random.uint32().toString(16)}`,
-          }),
-        ) + writeElement(el('stream:features'));
-      s.headerSent = true;
-      this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
-      return;
-    }
-    if (event.type === 'close') {
-      this.host.emit({ kind: 'write', conn, bytes: toBytes(streamClose), decoded: streamClose });
-      this.host.emit({ kind: 'close', conn });
-      this.s2sIn.delete(conn);
-      return;
-    }
-    const stanza = event.element;
-    if (!stanzaNames.has(stanza.name)) return this.fail(conn, 'unsupported-stanza-type', `<${stanza.name}> on s2s`);
-    const from = parseJid(stanza.attrs.from);
-    const to = parseJid(stanza.attrs.to);
-    // Ours: with no s2s authentication, the stream's `from` is the only claim we can hold a stanza to.
-    if (!from || from.domain !== s.from)
-      return this.fail(conn, 'invalid-from', `stanza from ${stanza.attrs.from} on a stream from ${s.from}`);
-    if (!to) {
-      if (stanza.name === 'iq' && stanza.attrs.type !== 'error' && stanza.attrs.type !== 'result') {
-        this.s2sFor(from.domain, stanzaErrorReply(bareStanza(stanza), 'service-unavailable'));
-      }
-      return;
-    }
-    this.toService(registrationKey(to.domain, 'server'), bareStanza(stanza));
-  }
-}
-
-/** The host of the MX record with the lowest preference (RFC 5321 §5.1 order; ties keep answer order). */
-export function bestMx(records: readonly string[]): string | undefined {
-  let best: { pref: number; host: string } | undefined;
-  for (const record of records) {
-    const [prefText, host] = record.trim().split(/\s+/);
-    const pref = Number(prefText);
-    if (!host || !Number.isFinite(pref)) continue;
-    if (!best || pref < best.pref) best = { pref, host: host.replace(/\.$/, '') };
-  }
-  return best?.host;
 }
