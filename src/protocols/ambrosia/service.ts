@@ -22,7 +22,6 @@ import {
   ns,
   parseJid,
   readChunk,
-  serviceProof,
   stanzaErrorReply,
   stanzaNames,
   textOf,
@@ -202,7 +201,6 @@ export class ServiceNode implements ProtocolNode {
   }
 
   private event(link: Link, event: StreamEvent): void {
-    const context = link.actor.getSnapshot().context;
     if (event.type === 'close') return this.drop(link, 'the gateway closed the stream');
     if (event.type === 'open') {
       if (event.header.attrs.xmlns !== ns.service)
@@ -214,11 +212,9 @@ export class ServiceNode implements ProtocolNode {
     switch (localName(element)) {
       case 'features':
         return;
-      case 'handshake': {
-        const expected = serviceProof('gateway', context.streamId, context.nonce, context.secret);
-        link.actor.send({ type: 'svc.handshake', valid: textOf(element) === expected });
+      case 'handshake':
+        link.actor.send({ type: 'svc.handshake', proof: textOf(element) });
         return;
-      }
       case 'registered':
         this.host.emit({ kind: 'note', what: 'ambrosia.service.registered', detail: element.attrs });
         return;

@@ -32,7 +32,8 @@ export type ServiceLinkEvent =
   | { type: 'conn.failed' }
   | { type: 'conn.closed' }
   | { type: 'svc.header'; streamId: string }
-  | { type: 'svc.handshake'; valid: boolean }
+  /** The gateway's `<handshake>` text: its proof (spec.md §4.2). */
+  | { type: 'svc.handshake'; proof: string }
   | { type: 'svc.nonce'; nonce: string }
   | { type: 'svc.stop' };
 
@@ -47,7 +48,12 @@ export const serviceLinkMachine = setup({
     events: {} as ServiceLinkEvent,
     emitted: {} as { type: 'output'; output: NodeOutput } | { type: 'link.ready' } | { type: 'link.down' },
   },
-  guards: { isValidHandshake: ({ event }) => event.type === 'svc.handshake' && event.valid },
+  guards: {
+    /** The gateway proved it holds the secret for this stream id and our nonce (spec.md §4.2). */
+    isValidHandshake: ({ context, event }) =>
+      event.type === 'svc.handshake' &&
+      event.proof === serviceProof('gateway', context.streamId, context.nonce, context.secret),
+  },
   actions: {
     connect: emit(({ context }) =>
       output({ kind: 'connect', conn: serviceLinkConn(context), target: { host: context.host, port: context.port } }),
