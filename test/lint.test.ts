@@ -26,7 +26,7 @@ const forbidden = [
 describe('lint: determinism rules', () => {
   for (const code of forbidden) {
     it(`fails simulated code that does: ${code.split('\n').at(-1)}`, async () => {
-      for (const path of ['src/protocols/fmtp/node.ts', 'src/sim/network.ts', 'src/scenario/run.ts']) {
+      for (const path of ['src/protocols/fmtp/node.ts', 'src/sim/world.ts', 'src/scenario/run.ts']) {
         const ids = await ruleIds(code, path);
         expect(
           ids.some((id) => id.startsWith('no-restricted')),
@@ -37,7 +37,7 @@ describe('lint: determinism rules', () => {
   }
 
   it('allows the wall clock in the CLI and the real host', async () => {
-    for (const path of ['src/cli/main.ts', 'src/real/tcp-host.ts']) {
+    for (const path of ['src/cli/main.ts', 'src/real/host.ts']) {
       expect(await ruleIds('export const t = Date.now();\nsetTimeout(() => {}, 1);\n', path)).toEqual([]);
     }
   });

@@ -55,6 +55,8 @@ export interface FrameStats {
   rowLast: number;
   dense: boolean;
   hits: Hit[];
+  /** Every label drawn, with its box: for the hover title and the overlap test. */
+  labels: PlacedLabel[];
 }
 
 const faultFill: Readonly<Record<string, string>> = {
@@ -75,6 +77,10 @@ export function laneXs(frame: Pick<Frame, 'model' | 'layout' | 'width' | 'gutter
   return xs;
 }
 
+function formatMs(ms: number): string {
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(ms >= 100_000 ? 0 : 1)} s` : `${ms} ms`;
+}
+
 function shortMachine(machine: string, protocol: string): string {
   return machine.startsWith(`${protocol}.`) ? machine.slice(protocol.length + 1) : machine;
 }
@@ -83,11 +89,19 @@ function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
 
+/** A user command in a few words: its type, where to, and its text in quotes (`send → lost@lenore.org "Quoth the raven"`). */
 function commandLabel(command: unknown): string {
   if (typeof command === 'object' && command !== null) {
     const record = command as Record<string, unknown>;
-    const parts = Object.values(record).filter((value) => typeof value === 'string' || typeof value === 'number');
-    return truncate(parts.join(' '), 48);
+    const plain = (value: unknown): value is string | number => typeof value === 'string' || typeof value === 'number';
+    const words: string[] = [];
+    if (plain(record['type'])) words.push(String(record['type']));
+    if (plain(record['to'])) words.push(`→ ${record['to']}`);
+    for (const [key, value] of Object.entries(record))
+      if (!['type', 'to', 'from', 'body', 'text'].includes(key) && plain(value)) words.push(String(value));
+    const body = record['body'] ?? record['text'];
+    if (plain(body)) words.push(`"${body}"`);
+    return truncate(words.join(' '), 96);
   }
   return truncate(JSON.stringify(command) ?? '', 48);
 }
@@ -140,6 +154,248 @@ class Batches {
   }
 }
 
+/** What a label says and where it would like to sit. */
+export interface LabelSpec {
+  readonly text: string;
+  /** Anchor: the left end, centre or right end of the text, at its vertical middle. */
+  readonly x: number;
+  readonly y: number;
+  readonly align: 'left' | 'center' | 'right';
+  /** Wider text is cut with an ellipsis to fit (the full text stays in `PlacedLabel.text`). */
+  readonly maxWidth: number;
+  readonly size: number;
+  readonly weight: 'normal' | 'bold';
+  readonly color: string;
+  readonly italic?: boolean;
+  readonly box?: { readonly fill: string; readonly stroke: string };
+  /** What the label belongs to, for the test hook's counts. */
+  readonly kind?: 'state';
+  /** For labels beside a lane: the room on the lane's left, tried when the right is taken or too narrow. */
+  readonly left?: { readonly x: number; readonly maxWidth: number };
+  /** For arrow labels: other places along this segment to try when the middle is taken. */
+  readonly along?: { readonly x1: number; readonly y1: number; readonly x2: number; readonly y2: number };
+}
+
+/** A label as drawn: its box on screen and its full text (the hover title). */
+export interface PlacedLabel {
+  readonly x1: number;
+  readonly y1: number;
+  readonly x2: number;
+  readonly y2: number;
+  readonly text: string;
+  readonly shown: string;
+  readonly box: boolean;
+  readonly kind?: 'state';
+}
+
+const bucketPx = 16;
+const priorities = 6;
+
+/**
+ * Places labels so that none overlaps another: candidates are taken by priority (0 first:
+ * violations, then refusals, drops, deliveries and commands, then message arrows, checks and
+ * faults, states, and connection housekeeping last), each at its anchor or, for an arrow, at a
+ * few other points along the arrow; a candidate that fits nowhere is left out. Text wider than
+ * its room (the gap to the next lane, or the arrow's span) is ellipsized. A candidate is a
+ * closure, so that the text of one that is never placed is never built: a fitted 100,000-event
+ * trace offers tens of thousands of candidates and draws a few hundred.
+ */
+export class LabelPlacer {
+  private readonly queues: (() => LabelSpec)[][] = Array.from({ length: priorities }, () => []);
+  private readonly buckets = new Map<number, PlacedLabel[]>();
+
+  /**
+   * `spacing` pads each placed label's box vertically: 0 in a readable view, more in a dense one,
+   * so that the labels kept there stand apart from each other over the strokes.
+   */
+  constructor(
+    private readonly painter: Painter,
+    private readonly left: number,
+    private readonly width: number,
+    private readonly spacing = 0,
+    /** Candidates of a lower priority (a higher number) than this are dropped. */
+    private readonly lowest = priorities - 1,
+  ) {}
+
+  candidate(priority: number, spec: () => LabelSpec): void {
+    if (priority > this.lowest) return;
+    this.queues[Math.min(priorities - 1, Math.max(0, priority))]?.push(spec);
+  }
+
+  private collides(x1: number, y1: number, x2: number, y2: number): boolean {
+    const first = Math.floor(y1 / bucketPx) - 1;
+    const last = Math.floor(y2 / bucketPx) + 1;
+    for (let bucket = first; bucket <= last; bucket++) {
+      const placed = this.buckets.get(bucket);
+      if (placed === undefined) continue;
+      for (const other of placed) if (x1 < other.x2 && other.x1 < x2 && y1 < other.y2 && other.y1 < y2) return true;
+    }
+    return false;
+  }
+
+  private occupied(x: number, y: number): boolean {
+    return this.collides(x - 1, y - 1, x + 1, y + 1);
+  }
+
+  private fit(text: string, spec: LabelSpec): { shown: string; width: number } {
+    const full = this.painter.measure(text, spec.size, spec.weight);
+    if (full <= spec.maxWidth) return { shown: text, width: full };
+    if (spec.maxWidth < 14) return { shown: '', width: 0 };
+    // Estimate from the average character width, then shorten until it fits.
+    let length = Math.max(1, Math.floor((text.length * spec.maxWidth) / full) - 1);
+    let shown = `${text.slice(0, length)}…`;
+    let width = this.painter.measure(shown, spec.size, spec.weight);
+    while (width > spec.maxWidth && length > 1) {
+      length -= Math.max(1, Math.ceil(length / 8));
+      shown = `${text.slice(0, length)}…`;
+      width = this.painter.measure(shown, spec.size, spec.weight);
+    }
+    return width > spec.maxWidth ? { shown: '', width: 0 } : { shown, width };
+  }
+
+  /** Places every candidate it can, draws the placed ones, and returns them. */
+  place(top: number, bottom: number): PlacedLabel[] {
+    const placedAll: PlacedLabel[] = [];
+    const drawn: { label: PlacedLabel; spec: LabelSpec; x: number; y: number }[] = [];
+    // A budget of candidates looked at per frame: a dense frame offers tens of thousands, and the
+    // room for labels is full long before the queue is through.
+    let budget = 4000;
+    for (const queue of this.queues) {
+      for (const make of queue) {
+        if (--budget < 0) break;
+        const spec = make();
+        const points: [number, number][] = [[spec.x, spec.y]];
+        if (spec.along !== undefined) {
+          const { x1, y1, x2, y2 } = spec.along;
+          for (const t of [0.3, 0.7, 0.2, 0.8]) points.push([x1 + (x2 - x1) * t, y1 + (y2 - y1) * t]);
+        }
+        const half = spec.size / 2 + 2;
+        const options: LabelSpec[] = [spec];
+        if (spec.left !== undefined && spec.left.maxWidth > spec.maxWidth + 20) {
+          const full = this.painter.measure(spec.text, spec.size, spec.weight);
+          const alternative: LabelSpec = { ...spec, x: spec.left.x, align: 'right', maxWidth: spec.left.maxWidth };
+          if (full > spec.maxWidth) options.unshift(alternative);
+          else options.push(alternative);
+        } else if (spec.left !== undefined) {
+          options.push({ ...spec, x: spec.left.x, align: 'right', maxWidth: spec.left.maxWidth });
+        }
+        let done = false;
+        for (const option of options) {
+          if (done) break;
+          done = this.tryPlace(
+            option,
+            option === spec ? points : [[option.x, option.y]],
+            half,
+            top,
+            bottom,
+            drawn,
+            placedAll,
+          );
+        }
+      }
+    }
+    this.drawAll(drawn);
+    return placedAll;
+  }
+
+  private tryPlace(
+    spec: LabelSpec,
+    points: readonly (readonly [number, number])[],
+    half: number,
+    top: number,
+    bottom: number,
+    drawn: { label: PlacedLabel; spec: LabelSpec; x: number; y: number }[],
+    placedAll: PlacedLabel[],
+  ): boolean {
+    {
+      {
+        for (const [x, y] of points) {
+          if (y - half < top || y + half > bottom) continue;
+          if (spec.align !== 'right' && this.occupied(spec.align === 'left' ? x + 2 : x, y)) continue;
+          const { shown, width } = this.fit(spec.text, spec);
+          if (shown === '') return false;
+          const pad = spec.box === undefined ? 1 : 4;
+          const x1 = (spec.align === 'left' ? x : spec.align === 'center' ? x - width / 2 : x - width) - pad;
+          const x2 = x1 + width + 2 * pad;
+          if (x1 < this.left || x2 > this.width) continue;
+          const y1 = y - half;
+          const y2 = y + half;
+          if (this.collides(x1, y1 - this.spacing, x2, y2 + this.spacing)) continue;
+          const label: PlacedLabel = {
+            x1,
+            y1,
+            x2,
+            y2,
+            text: spec.text,
+            shown,
+            box: spec.box !== undefined,
+            kind: spec.kind,
+          };
+          const bucket = Math.floor(y / bucketPx);
+          let list = this.buckets.get(bucket);
+          if (list === undefined) this.buckets.set(bucket, (list = []));
+          list.push(label);
+          placedAll.push(label);
+          drawn.push({ label, spec, x, y });
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private drawAll(drawn: readonly { label: PlacedLabel; spec: LabelSpec; x: number; y: number }[]): void {
+    for (const { label, spec, x, y } of drawn) {
+      if (spec.box !== undefined)
+        this.painter.rect(
+          label.x1,
+          label.y1,
+          label.x2 - label.x1,
+          label.y2 - label.y1,
+          spec.box.fill,
+          spec.box.stroke,
+          4,
+        );
+      this.painter.text(spec.box === undefined ? x : spec.align === 'left' ? x : x, y, label.shown, {
+        color: spec.color,
+        size: spec.size,
+        align: spec.align,
+        weight: spec.weight,
+        italic: spec.italic === true,
+        halo: spec.box === undefined,
+      });
+    }
+  }
+}
+
+/** The right end of the room a lane's labels have: just short of the next visible lane, or the edge. */
+function laneRightEdges(xs: readonly number[], width: number): number[] {
+  const order = xs
+    .map((x, lane) => ({ x, lane }))
+    .filter((entry) => !Number.isNaN(entry.x))
+    .sort((a, b) => a.x - b.x);
+  const right = xs.map(() => width - 8);
+  order.forEach((entry, position) => {
+    const next = order[position + 1];
+    right[entry.lane] = next === undefined ? width - 8 : next.x - 8;
+  });
+  return right;
+}
+
+/** The left end of the room on a lane's left: just past the previous visible lane, or the gutter. */
+function laneLeftEdges(xs: readonly number[], gutter: number): number[] {
+  const order = xs
+    .map((x, lane) => ({ x, lane }))
+    .filter((entry) => !Number.isNaN(entry.x))
+    .sort((a, b) => a.x - b.x);
+  const leftEdges = xs.map(() => gutter + 8);
+  order.forEach((entry, position) => {
+    const previous = order[position - 1];
+    leftEdges[entry.lane] = previous === undefined ? gutter + 8 : previous.x + 8;
+  });
+  return leftEdges;
+}
+
 export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   const { model, layout, width, height, headerPx, gutterPx, ty, k } = frame;
   const stats: FrameStats = {
@@ -151,6 +407,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     rowLast: -1,
     dense: false,
     hits: [],
+    labels: [],
   };
   const xs = laneXs(frame);
   const yOf = (row: number): number => headerPx + ty + k * (layout.yBase[row] as number);
@@ -189,8 +446,6 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
       Math.max(Math.min(y2, height) - Math.max(y1, headerPx), 1.5),
       faultFill[fault.fault] ?? 'rgba(120,120,120,0.12)',
     );
-    if (!dense && y1 >= headerPx)
-      painter.text(x1 + 4, y1 + 7, `${fault.label}`, { color: '#a15c00', size: 10, weight: 'bold' });
   }
 
   // Violation bands and the selection band.
@@ -234,7 +489,9 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
 
   // Links on screen.
   const batches = new Batches();
-  const labels: { x: number; y: number; text: string; color: string }[] = [];
+  // Dense views keep fewer labels, further apart: violations, refusals, drops, deliveries and
+  // commands first, then arrows; when even glyphs give way, only the violations.
+  const labels = new LabelPlacer(painter, gutterPx + 2, width, veryDense ? 14 : dense ? 6 : 0, veryDense ? 0 : 5);
   const links = layout.links;
   const reachTop = baseTop - layout.linkSpanBaseMax - 1;
   let low = 0;
@@ -246,6 +503,10 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     else high = middle;
   }
   const headLength = dense ? 0 : 8;
+  // When rows are thinner than a pixel and a half, links between the same two lanes that start on
+  // the same pixel row draw as one: a fitted 100,000-event trace has ten times more links than pixels.
+  const laneCount = model.lanes.length;
+  const lastPixel = veryDense ? new Float64Array(laneCount * laneCount).fill(-1) : undefined;
   for (let position = low; position < links.length; position++) {
     const linkIndex = links[position] as number;
     const link = model.links[linkIndex] as Link;
@@ -258,8 +519,14 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     const xb = xs[link.toLane] as number;
     const y1 = yOf(fromRow);
     const y2 = yOf(toRow);
+    if (lastPixel !== undefined && linkIndex !== frame.selectedLink) {
+      const pair = link.fromLane * laneCount + link.toLane;
+      const pixel = Math.round(y1);
+      if (lastPixel[pair] === pixel) continue;
+      lastPixel[pair] = pixel;
+    }
     let x2 = xb;
-    let end = link.ending;
+    const end = link.ending;
     const selected = linkIndex === frame.selectedLink;
     if (link.style === 'message') {
       stats.arrows += 1;
@@ -267,7 +534,6 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
       if (end === 'open') x2 = xa + (xb - xa) * 0.4;
       const dash = link.duplicate ? [5, 3] : end === 'open' ? [2, 3] : [];
       batches.stroke(link.color, selected ? 3 : dense ? 1 : 1.6, dash).push(xa, y1, x2, end === 'open' ? y1 + 6 : y2);
-      if (end === 'open') end = 'open';
     } else if (link.style === 'refuse') {
       x2 = xb - Math.sign(xb - xa) * 10;
       batches.stroke(link.color, selected ? 2.5 : 1.2, [4, 3]).push(xa, y1, x2, y2);
@@ -283,42 +549,43 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     }
     stats.links += 1;
     if (stats.hits.length < hitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
-    if (!dense && link.style !== 'connect' && link.style !== 'refuse') {
-      // A DNS answer's label sits below its line, near the asking node, clear of the query's label above.
-      const answer = link.style === 'dns.answer';
-      const t = answer ? 0.72 : 0.5;
-      labels.push({
-        x: xa + (x2 - xa) * t,
-        y: y1 + (y2 - y1) * t + (answer ? 8 : -7),
-        text: truncate(link.label, 40),
-        color: link.style === 'message' ? link.color : '#6b6b6b',
-      });
-    }
+    if (link.style === 'connect') continue;
+    // Arrow labels sit on their arrow, a little above it; the placer tries along the arrow.
+    const priority =
+      link.style === 'refuse' || end === 'cross'
+        ? 1
+        : link.style === 'message'
+          ? 2
+          : link.style === 'dns.answer'
+            ? 4
+            : 5;
+    labels.candidate(priority, (): LabelSpec => {
+      const span = Math.abs(x2 - xa);
+      const summary = link.style === 'message' ? model.names.get(link.msg)?.summary : undefined;
+      return {
+        text: summary === undefined || summary === '' ? link.label : `${link.label} · ${summary}`,
+        x: xa + (x2 - xa) * 0.5,
+        y: y1 + (y2 - y1) * 0.5 - 7,
+        along: { x1: xa, y1: y1 - 7, x2, y2: y2 - 7 },
+        align: 'center',
+        maxWidth: Math.max(24, span - 18),
+        size: 11,
+        weight: 'bold',
+        color: link.style === 'message' ? link.color : link.style === 'refuse' ? violationRed : '#6b6b6b',
+      };
+    });
   }
   batches.flush(painter);
-  for (const label of labels)
-    painter.text(label.x, label.y, label.text, {
-      color: label.color,
-      size: 11,
-      align: 'center',
-      weight: 'bold',
-      halo: true,
-    });
 
-  // Event glyphs and labels on the rows on screen.
+  // Event glyphs, and the candidate labels of the rows on screen.
+  const laneRight = laneRightEdges(xs, width);
+  const laneLeft = laneLeftEdges(xs, gutterPx);
   if (!veryDense) {
-    const lastLabelY = new Map<number, number>();
     const dots = new Map<string, number[]>();
     const dot = (color: string, x: number, y: number) => {
       let list = dots.get(color);
       if (list === undefined) dots.set(color, (list = []));
       list.push(x, y);
-    };
-    const roomFor = (lane: number, y: number): boolean => {
-      const last = lastLabelY.get(lane);
-      if (last !== undefined && y - last < 12) return false;
-      lastLabelY.set(lane, y);
-      return true;
     };
     for (let row = rowFirst; row < rowEnd; row++) {
       const index = layout.eventAt[row] as number;
@@ -328,160 +595,162 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
       const y = yOf(row);
       if (y < headerPx - 12 || y > height + 12) continue;
       const labelX = x + 8;
+      const maxWidth = lane >= 0 ? (laneRight[lane] as number) - labelX : width - labelX - 8;
+      const leftRoom = lane >= 0 ? { x: x - 8, maxWidth: x - 8 - (laneLeft[lane] as number) } : undefined;
       const protocol = lane >= 0 ? (model.lanes[lane]?.protocol ?? '') : '';
       stats.glyphs += 1;
       if (stats.hits.length < hitsMax) stats.hits.push({ kind: 'event', index, x, y });
       if (frame.matches?.has(index) === true) painter.circle(x, y, 7, 'rgba(255, 140, 0, 0.35)', '#ff8c00');
+      const plain = (priority: number, text: () => string, color: string, size = 10, bold = false, italic = false) =>
+        labels.candidate(priority, () => ({
+          text: text(),
+          x: labelX,
+          y,
+          align: 'left',
+          maxWidth,
+          left: leftRoom,
+          size,
+          weight: bold ? 'bold' : 'normal',
+          color,
+          italic,
+        }));
       switch (event.kind) {
         case 'send':
         case 'receive':
           dot('#4a4a4a', x, y);
           break;
-        case 'state': {
+        case 'state':
           dot('#2f5d9a', x, y);
-          if (dense || !roomFor(lane, y)) break;
-          const machine = shortMachine(event.machine, protocol);
-          const text = `${machine}: ${event.value}`;
-          const textWidth = painter.measure(text, 11, 'bold');
-          painter.rect(labelX - 3, y - 8, textWidth + 8, 16, '#e8f0fb', '#8eaad3', 4);
-          painter.text(labelX + 1, y, text, { color: '#1d3d6b', size: 11, weight: 'bold' });
-          stats.stateLabels += 1;
+          labels.candidate(4, () => ({
+            text: `${shortMachine(event.machine, protocol)}: ${event.value}`,
+            x: labelX,
+            y,
+            align: 'left',
+            maxWidth,
+            left: leftRoom,
+            size: 11,
+            weight: 'bold',
+            color: '#1d3d6b',
+            box: { fill: '#e8f0fb', stroke: '#8eaad3' },
+            kind: 'state',
+          }));
           break;
-        }
         case 'conn.connect':
           painter.circle(x, y, 3.5, '#ffffff', '#6b6b6b');
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `connect → ${event.target}`, { color: '#555', size: 10, halo: true });
+          plain(5, () => `connect → ${event.target}`, '#555');
           break;
         case 'conn.accept':
         case 'conn.open':
           painter.circle(x, y, 3.5, '#6b6b6b');
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `${event.kind === 'conn.open' ? 'open' : 'accept'} ${event.conn} ⇄ ${event.peer}`, {
-              color: '#555',
-              size: 10,
-              halo: true,
-            });
+          plain(5, () => `${event.kind === 'conn.open' ? 'open' : 'accept'} ${event.conn} ⇄ ${event.peer}`, '#555');
           break;
         case 'conn.close':
           painter.rect(x - 3, y - 3, 6, 6, '#6b6b6b');
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `close ${event.conn} (${event.reason})`, { color: '#555', size: 10, halo: true });
+          plain(5, () => `close ${event.conn} (${event.reason})`, '#555');
           break;
         case 'conn.refuse': {
           const cross: number[] = [];
           pushCross(cross, x, y, 4);
           painter.segments(cross, violationRed, 2);
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `refused: ${event.target} (${event.reason})`, {
-              color: violationRed,
-              size: 11,
-              weight: 'bold',
-              halo: true,
-            });
+          // The refusal's own label is on its link when it has one (towards the refusing node).
+          if (model.linkAt[index] === -1 || model.links[model.linkAt[index] as number]?.style !== 'refuse')
+            plain(1, () => `refused: ${event.target} (${event.reason})`, violationRed, 11, true);
           break;
         }
         case 'listen':
         case 'unlisten':
           dot('#6b6b6b', x, y);
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `${event.kind} ${event.endpoint}`, { color: '#555', size: 10, halo: true });
+          plain(5, () => `${event.kind} ${event.endpoint}`, '#555');
           break;
         case 'dns.query':
         case 'dns.answer':
           dot('#7f7f7f', x, y);
           break;
-        case 'deliver': {
-          if (dense || !roomFor(lane, y)) {
-            dot('#2ca02c', x, y);
-            break;
-          }
-          const text = truncate(`✉ delivered to ${event.user}: ${event.body}`, 60);
-          const textWidth = painter.measure(text, 11, 'bold');
-          painter.rect(labelX - 3, y - 8, textWidth + 8, 16, '#e3f4e1', '#7cc276', 4);
-          painter.text(labelX + 1, y, text, { color: '#1e6b1a', size: 11, weight: 'bold' });
+        case 'deliver':
+          dot('#2ca02c', x, y);
+          labels.candidate(1, () => ({
+            text: `✉ ${event.user}: ${event.body}`,
+            x: labelX,
+            y,
+            align: 'left',
+            maxWidth,
+            left: leftRoom,
+            size: 11,
+            weight: 'bold',
+            color: '#1e6b1a',
+            box: { fill: '#e3f4e1', stroke: '#7cc276' },
+          }));
           break;
-        }
         case 'note':
           dot('#999', x, y);
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, truncate(event.what, 70), { color: '#3a3a3a', size: 11, italic: true, halo: true });
+          plain(4, () => event.what, '#3a3a3a', 11, false, true);
           break;
         case 'timer':
           dot('#999', x, y);
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `◷ ${event.name}`, { color: '#777', size: 10, halo: true });
+          plain(5, () => `◷ ${event.name}`, '#777');
           break;
         case 'command':
           painter.circle(x, y, 3.5, '#7b4fa0');
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `▶ ${commandLabel(event.command)}`, {
-              color: '#6a3d9a',
-              size: 11,
-              weight: 'bold',
-              halo: true,
-            });
+          plain(1, () => `▶ ${commandLabel(event.command)}`, '#6a3d9a', 11, true);
           break;
         case 'reject':
           dot(violationRed, x, y);
-          if (!dense && roomFor(lane, y))
-            painter.text(labelX, y, `reject ${event.code}: ${event.reason}`, {
-              color: violationRed,
-              size: 10,
-              halo: true,
-            });
+          plain(1, () => `reject ${event.code}: ${event.reason}`, violationRed);
           break;
         case 'node.crash':
         case 'node.start': {
           const crash = event.kind === 'node.crash';
           painter.rect(x - 14, y - 2.5, 28, 5, crash ? violationRed : '#2ca02c');
-          if (!dense && roomFor(lane, y))
-            painter.text(x + 18, y, crash ? 'crash' : 'start', {
-              color: crash ? violationRed : '#2c7a2c',
-              size: 10,
-              weight: 'bold',
-              halo: true,
-            });
+          labels.candidate(crash ? 1 : 3, () => ({
+            text: crash ? 'crash' : event.incarnation > 1 ? 'restart' : 'start',
+            x: x + 18,
+            y,
+            align: 'left',
+            maxWidth: maxWidth - 10,
+            size: 10,
+            weight: 'bold',
+            color: crash ? violationRed : '#2c7a2c',
+          }));
           break;
         }
         case 'duplicate': {
           const target = model.lanes.findIndex((candidate) => candidate.id === event.to);
           const tx = target >= 0 ? (xs[target] as number) : left;
           if (Number.isNaN(tx)) break;
-          painter.text(tx - 8, y, `×2 #${event.msg}`, {
-            color: '#d45f00',
+          labels.candidate(3, () => ({
+            text: `×2 #${event.msg}`,
+            x: tx - 8,
+            y,
+            align: 'right',
+            maxWidth: 80,
             size: 10,
             weight: 'bold',
-            align: 'right',
-            halo: true,
-          });
+            color: '#d45f00',
+          }));
           break;
         }
         case 'fault':
-          if (!dense && roomFor(-1, y))
-            painter.text(
-              left,
-              y,
-              `⚠ ${event.fault} ${event.phase === 'begin' ? 'begins' : event.phase === 'end' ? 'ends' : ''}`,
-              { color: '#a15c00', size: 10, weight: 'bold', halo: true },
-            );
+          plain(
+            3,
+            () => `⚠ ${event.fault} ${event.phase === 'begin' ? 'begins' : event.phase === 'end' ? 'ends' : ''}`,
+            '#a15c00',
+            10,
+            true,
+          );
           break;
         case 'check':
-          if (event.verdict === 'violation') {
-            painter.text(left, y, truncate(`✖ VIOLATION ${event.requirement}: ${event.message}`, 90), {
-              color: violationRed,
+          if (event.verdict === 'violation')
+            labels.candidate(0, () => ({
+              text: `✖ VIOLATION ${event.requirement}: ${event.message}`,
+              x: left,
+              y,
+              align: 'left',
+              maxWidth: width - left - 8,
               size: 12,
               weight: 'bold',
-              halo: true,
-            });
-          } else if (!dense && roomFor(-1, y)) {
-            painter.text(left, y, truncate(`✓ ${event.requirement}`, 60), {
-              color: '#2c7a2c',
-              size: 10,
-              weight: 'bold',
-              halo: true,
-            });
-          }
+              color: violationRed,
+            }));
+          else plain(3, () => `✓ ${event.requirement}`, '#2c7a2c', 10, true);
           break;
         default:
           break;
@@ -491,18 +760,67 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
       for (let i = 0; i + 1 < points.length; i += 2)
         painter.circle(points[i] as number, points[i + 1] as number, dense ? 1.5 : 2.6, color);
     }
+  } else {
+    // Too dense for glyphs: only the violations keep a label.
+    for (const index of model.violations) {
+      const row = layout.rowOf[index] as number;
+      if (row < rowFirst || row >= rowEnd) continue;
+      const event = model.events[index] as TraceEvent & { kind: 'check' };
+      labels.candidate(0, () => ({
+        text: `✖ VIOLATION ${event.requirement}: ${event.message}`,
+        x: left,
+        y: yOf(row),
+        align: 'left',
+        maxWidth: width - left - 8,
+        size: 12,
+        weight: 'bold',
+        color: violationRed,
+      }));
+    }
   }
+  for (const [index, fault] of model.faults.entries()) {
+    const fromRow = layout.rowOf[fault.from] as number;
+    if (fromRow < rowFirst || fromRow >= rowEnd) continue;
+    const laneXsOf = fault.lanes.map((lane) => xs[lane] as number).filter((x) => !Number.isNaN(x));
+    const x1 = laneXsOf.length > 0 ? Math.min(...laneXsOf) - 26 : gutterPx;
+    labels.candidate(3, () => ({
+      text: model.faults[index]?.label ?? '',
+      x: x1 + 4,
+      y: yOf(fromRow) - rowBand / 2 + 7,
+      align: 'left',
+      maxWidth: width - x1 - 12,
+      size: 10,
+      weight: 'bold',
+      color: '#a15c00',
+    }));
+  }
+  stats.labels = labels.place(headerPx, height);
+  stats.stateLabels = stats.labels.filter((label) => label.kind === 'state').length;
 
   // Time gutter.
   painter.rect(0, headerPx, gutterPx, height - headerPx, '#f7f8fa');
   painter.segments([gutterPx, headerPx, gutterPx, height], '#d5d9de', 1);
+  // A broken axis: each idle stretch cut short in time mode gets a zigzag and the time it skipped.
+  const breakYs: number[] = [];
+  for (const cut of layout.breaks) {
+    const y = headerPx + ty + k * cut.y;
+    if (y < headerPx + 6 || y > height - 4) continue;
+    breakYs.push(y);
+    const zigzag: number[] = [];
+    for (let x = 4; x < gutterPx - 4; x += 8) zigzag.push(x, y - 3, x + 4, y + 3, x + 4, y + 3, x + 8, y - 3);
+    painter.segments(zigzag, '#8a94a3', 1);
+    painter.segments([gutterPx, y, width, y], '#d5d9de', 1, [2, 6]);
+    if (k * 20 >= 12)
+      painter.text(gutterPx - 6, y + 9, `+${formatMs(cut.skippedMs)}`, { color: '#8a94a3', size: 9, align: 'right' });
+  }
+  const nearBreak = (y: number): boolean => breakYs.some((breakY) => Math.abs(breakY - y) < 16);
   let lastY = -Infinity;
   let lastAtMs = -1;
   if (!dense) {
     for (let row = rowFirst; row < rowEnd; row++) {
       const event = model.events[layout.eventAt[row] as number] as TraceEvent;
       const y = yOf(row);
-      if (event.atMs === lastAtMs || y - lastY < 13 || y < headerPx + 6) continue;
+      if (event.atMs === lastAtMs || y - lastY < 13 || y < headerPx + 6 || nearBreak(y)) continue;
       painter.text(gutterPx - 6, y, `${event.atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
       lastY = y;
       lastAtMs = event.atMs;

@@ -6,7 +6,7 @@
  * Recomputed when filters or the time mode change, never per frame. No DOM here.
  */
 import type { TraceEvent } from '../src/trace/events.js';
-import { categoryOf } from './model.js';
+import { categoryOf, isDetail } from './model.js';
 import type { Category, Link, Model } from './model.js';
 
 /** Height of one row at zoom 1, in CSS pixels. */
@@ -18,6 +18,12 @@ export interface Filters {
   readonly hiddenCategories: ReadonlySet<Category>;
   /** Message kinds (`protocol/label`) switched off in the legend. */
   readonly hiddenKinds: ReadonlySet<string>;
+  /**
+   * The story view folds detail events (`isDetail`: states, DNS, connections, notes, timers) away;
+   * these lanes show theirs. `unfoldAll` shows every lane's.
+   */
+  readonly unfolded: ReadonlySet<string>;
+  readonly unfoldAll: boolean;
 }
 
 export type TimeMode = 'order' | 'time';
@@ -37,19 +43,40 @@ export interface Layout {
   readonly links: Int32Array;
   /** Largest vertical extent of a visible link, at zoom 1. */
   readonly linkSpanBaseMax: number;
+  /**
+   * Time mode: idle stretches cut short (a broken axis), as pairs [yBase of the cut, ms skipped].
+   * Empty in order mode.
+   */
+  readonly breaks: readonly { readonly y: number; readonly skippedMs: number }[];
+  /** Detail events folded away per lane (story view). */
+  readonly folded: Int32Array;
 }
 
 export function emptyFilters(): Filters {
-  return { hiddenLanes: new Set(), hiddenProtocols: new Set(), hiddenCategories: new Set(), hiddenKinds: new Set() };
+  return {
+    hiddenLanes: new Set(),
+    hiddenProtocols: new Set(),
+    hiddenCategories: new Set(),
+    hiddenKinds: new Set(),
+    unfolded: new Set(),
+    unfoldAll: false,
+  };
 }
 
+/** Time mode: rows at one instant sit this far apart; a quiet stretch adds at most `breakBase`. */
+const sameInstantBase = rowPx * 0.8;
+const breakBase = rowPx * 2.5;
+
 export function computeLayout(model: Model, filters: Filters, mode: TimeMode): Layout {
+  const laneUnfolded = model.lanes.map((lane) => filters.unfoldAll || filters.unfolded.has(lane.id));
+  const anyUnfolded = laneUnfolded.some((unfolded, lane) => unfolded && !model.lanes[lane]?.pseudo);
   const laneVisible = model.lanes.map(
     (lane) =>
       !filters.hiddenLanes.has(lane.id) &&
       !filters.hiddenProtocols.has(lane.protocol) &&
-      !(lane.pseudo && filters.hiddenCategories.has('dns')),
+      !(lane.pseudo && (filters.hiddenCategories.has('dns') || !anyUnfolded)),
   );
+  const folded = new Int32Array(model.lanes.length);
   const count = model.events.length;
   const rowOf = new Int32Array(count).fill(-1);
   const eventAtAll = new Int32Array(count);
@@ -58,6 +85,10 @@ export function computeLayout(model: Model, filters: Filters, mode: TimeMode): L
     const event = model.events[index] as TraceEvent;
     const lane = model.laneOf[index] as number;
     if (lane >= 0 && !laneVisible[lane]) continue;
+    if (lane >= 0 && !laneUnfolded[lane] && isDetail(event)) {
+      folded[lane] = (folded[lane] as number) + 1;
+      continue;
+    }
     if (filters.hiddenCategories.has(categoryOf(event))) continue;
     const kindKey = model.kindKeyOf[index] as string;
     if (kindKey !== '' && filters.hiddenKinds.has(kindKey)) continue;
@@ -67,17 +98,39 @@ export function computeLayout(model: Model, filters: Filters, mode: TimeMode): L
   }
   const eventAt = eventAtAll.slice(0, rows);
   const yBase = new Float64Array(rows);
-  const totalBase = Math.max(rows, 1) * rowPx;
+  const breaks: { y: number; skippedMs: number }[] = [];
+  let totalBase = Math.max(rows, 1) * rowPx;
   if (mode === 'order') {
     for (let row = 0; row < rows; row++) yBase[row] = (row + 0.5) * rowPx;
   } else {
-    const first = rows > 0 ? (model.events[eventAt[0] as number] as TraceEvent).atMs : 0;
-    const last = rows > 0 ? (model.events[eventAt[rows - 1] as number] as TraceEvent).atMs : 0;
-    const span = Math.max(1, last - first);
-    for (let row = 0; row < rows; row++) {
-      const atMs = (model.events[eventAt[row] as number] as TraceEvent).atMs;
-      yBase[row] = rowPx / 2 + ((atMs - first) / span) * (totalBase - rowPx);
+    // Virtual time, with idle stretches compressed: a gap adds its length at a scale where the
+    // typical (median) gap is one row, but never more than `breakBase`; longer gaps are cut and
+    // marked. Rows at the same instant still get their own line, so nothing piles up.
+    const gaps: number[] = [];
+    for (let row = 1; row < rows; row++) {
+      const gap =
+        (model.events[eventAt[row] as number] as TraceEvent).atMs -
+        (model.events[eventAt[row - 1] as number] as TraceEvent).atMs;
+      if (gap > 0) gaps.push(gap);
     }
+    gaps.sort((a, b) => a - b);
+    const typical = gaps.length > 0 ? (gaps[gaps.length >> 1] as number) : 1;
+    const perMs = rowPx / Math.max(typical, 1e-9);
+    let y = rowPx / 2;
+    for (let row = 0; row < rows; row++) {
+      if (row > 0) {
+        const gap =
+          (model.events[eventAt[row] as number] as TraceEvent).atMs -
+          (model.events[eventAt[row - 1] as number] as TraceEvent).atMs;
+        const scaled = gap * perMs;
+        if (scaled > breakBase) {
+          breaks.push({ y: y + (sameInstantBase + breakBase) / 2, skippedMs: gap });
+          y += sameInstantBase + breakBase;
+        } else y += sameInstantBase + scaled;
+      }
+      yBase[row] = y;
+    }
+    totalBase = y + rowPx / 2;
   }
   const links: number[] = [];
   let linkSpanBaseMax = 0;
@@ -101,6 +154,8 @@ export function computeLayout(model: Model, filters: Filters, mode: TimeMode): L
     laneVisible,
     links: Int32Array.from(links),
     linkSpanBaseMax,
+    breaks,
+    folded,
   };
 }
 

@@ -12,11 +12,11 @@
 import * as d3 from 'd3';
 import type { TraceEvent } from '../src/trace/events.js';
 import { drawFrame } from './draw.js';
-import type { FrameStats, Hit } from './draw.js';
+import type { FrameStats, Hit, PlacedLabel } from './draw.js';
 import { computeLayout, emptyFilters, rowAtOrAfter, rowPx } from './layout.js';
 import type { Filters, Layout, TimeMode } from './layout.js';
-import { buildModel, categories, categoryOf } from './model.js';
-import type { Category, Model } from './model.js';
+import { buildModel, categories, categoryOf, parseNames } from './model.js';
+import type { Category, MessageNames, Model } from './model.js';
 import { Overview } from './overview.js';
 import { CanvasPainter, SvgPainter } from './painter.js';
 import { showDetails } from './panel.js';
@@ -51,8 +51,20 @@ export interface ViewerHook {
   fit(): void;
   zoomTo(k: number): void;
   selectSeq(seq: number): void;
-  svgText(): string;
+  /** The view (`range`, what the main view shows) or the whole trace as SVG. */
+  svgText(scope?: ExportScope): string;
+  /** The same as a PNG data URL. */
+  pngDataUrl(scope?: ExportScope): string;
+  /** The labels of the last frame, in client coordinates, with their full text. */
+  labelBoxes(): { x1: number; y1: number; x2: number; y2: number; text: string; shown: string }[];
+  /** Detail events folded away (story view), all lanes together. */
+  folded: number;
+  /** Base-unit range the main view shows. */
+  viewRange: [number, number];
+  k: number;
 }
+
+export type ExportScope = 'whole' | 'range';
 
 declare global {
   interface Window {
@@ -144,7 +156,22 @@ const hook: ViewerHook = {
     render();
   },
   selectSeq: (seq) => select(seq - 1, -1, true),
-  svgText: () => svgText(),
+  svgText: (scope = 'range') => svgText(scope),
+  pngDataUrl: (scope = 'range') => pngCanvas(scope)?.toDataURL('image/png') ?? '',
+  labelBoxes: () => {
+    const rect = canvas.getBoundingClientRect();
+    return (state?.stats?.labels ?? []).map((label) => ({
+      x1: rect.left + label.x1,
+      y1: rect.top + label.y1,
+      x2: rect.left + label.x2,
+      y2: rect.top + label.y2,
+      text: label.text,
+      shown: label.shown,
+    }));
+  },
+  folded: 0,
+  viewRange: [0, 0],
+  k: 1,
 };
 window.__fedsimViewer = hook;
 
@@ -251,7 +278,9 @@ function render(): void {
   hook.glyphsDrawn = stats.glyphs;
   hook.dense = stats.dense;
   hook.rowsOnScreen = Math.max(0, stats.rowLast - stats.rowFirst + 1);
-  overview.show(-state.ty / state.k, (height - headerPx - state.ty) / state.k);
+  hook.viewRange = [-state.ty / state.k, (height - headerPx - state.ty) / state.k];
+  hook.k = state.k;
+  overview.show(hook.viewRange[0], hook.viewRange[1]);
 }
 
 const overview = new Overview(
@@ -262,6 +291,12 @@ const overview = new Overview(
     const view = height - headerPx;
     const k = bottom - top > 1 ? Math.min(4, Math.max(view / (bottom - top), 1e-6)) : state.k;
     setTransform(-top * k, k);
+    render();
+  },
+  (at) => {
+    // A click on the strip: centre the main view there, at the current zoom.
+    if (state === null) return;
+    setTransform((height - headerPx) / 2 - state.k * at, state.k);
     render();
   },
 );
@@ -391,9 +426,42 @@ diagram.addEventListener('keydown', (event) => {
   action();
 });
 
+// The toolbar's buttons do what their keys do; focus goes back to the diagram so keys keep working.
+for (const [id, action] of [
+  ['step-prev', () => step(-1)],
+  ['step-next', () => step(1)],
+  ['next-violation', () => nextViolation()],
+  ['fit', () => fit()],
+  ['zoom-in', () => state !== null && hook.zoomTo(Math.min(4, state.k * 1.5))],
+  ['zoom-out', () => state !== null && hook.zoomTo(state.k / 1.5)],
+  ['unfold-all', () => setUnfoldAll(!(state?.filters.unfoldAll ?? false))],
+] as const)
+  byId(id).addEventListener('click', () => {
+    action();
+    diagram.focus();
+  });
+byId('violation-banner').addEventListener('click', () => nextViolation());
+
+// The full text of a label cut short (and of any other) shows as the canvas's title on hover.
+canvas.addEventListener('mousemove', (event) => {
+  const labels = state?.stats?.labels;
+  if (labels === undefined) return;
+  const rect = canvas.getBoundingClientRect();
+  const x = event.clientX - rect.left;
+  const y = event.clientY - rect.top;
+  const label = labels.find(
+    (candidate: PlacedLabel) => x >= candidate.x1 && x <= candidate.x2 && y >= candidate.y1 && y <= candidate.y2,
+  );
+  const title = label?.text ?? '';
+  if (canvas.title !== title) canvas.title = title;
+});
+
 // Search: matches the description, payload and state text of each event.
-function searchText(event: TraceEvent): string {
-  return JSON.stringify(event).toLowerCase();
+function searchText(event: TraceEvent, names: MessageNames): string {
+  const text = JSON.stringify(event).toLowerCase();
+  if (event.kind !== 'send' && event.kind !== 'receive') return text;
+  const name = names.get(event.msg);
+  return name === undefined ? text : `${name.name} ${name.summary} ${text}`.toLowerCase();
 }
 
 function runSearch(): void {
@@ -407,7 +475,8 @@ function runSearch(): void {
   }
   const matches = new Set<number>();
   state.model.events.forEach((event, index) => {
-    if ((state?.layout.rowOf[index] ?? -1) >= 0 && searchText(event).includes(query)) matches.add(index);
+    if ((state?.layout.rowOf[index] ?? -1) >= 0 && searchText(event, state?.model.names ?? new Map()).includes(query))
+      matches.add(index);
   });
   state.matches = matches;
   searchCount.textContent = `${matches.size} found`;
@@ -436,6 +505,47 @@ function relayout(): void {
   if (row >= 0) setTransform(16 - state.k * ((state.layout.yBase[row] as number) - rowPx / 2), state.k);
   runSearch();
   render();
+}
+
+function setUnfoldAll(on: boolean): void {
+  if (state === null) return;
+  state.filters = { ...state.filters, unfoldAll: on, unfolded: new Set() };
+  relayout();
+  refreshFoldControls();
+}
+
+function setLaneUnfolded(lane: string, on: boolean): void {
+  if (state === null) return;
+  const unfolded = new Set(state.filters.unfolded);
+  if (on) unfolded.add(lane);
+  else unfolded.delete(lane);
+  state.filters = { ...state.filters, unfolded };
+  relayout();
+  refreshFoldControls();
+}
+
+/** The fold buttons say what a click does, and how many events each lane has folded away. */
+function refreshFoldControls(): void {
+  if (state === null) return;
+  const { filters, layout, model } = state;
+  const folded = layout.folded.reduce((sum, count) => sum + count, 0);
+  hook.folded = folded;
+  const all = byId<HTMLButtonElement>('unfold-all');
+  all.textContent = filters.unfoldAll ? 'story view' : `+ details${folded > 0 ? ` (${folded})` : ''}`;
+  all.title = filters.unfoldAll
+    ? 'fold states, DNS, connections and notes away again'
+    : 'show every state change, DNS query, connection and note (all lanes)';
+  all.setAttribute('aria-pressed', String(filters.unfoldAll));
+  for (const button of Array.from(document.querySelectorAll<HTMLButtonElement>('button.unfold-lane'))) {
+    const lane = button.dataset['lane'] ?? '';
+    const index = model.lanes.findIndex((candidate) => candidate.id === lane);
+    const open = filters.unfoldAll || filters.unfolded.has(lane);
+    const count = index >= 0 ? (layout.folded[index] ?? 0) : 0;
+    button.textContent = open ? '−' : `+${count}`;
+    button.title = open ? `fold ${lane}'s details away` : `show ${lane}'s ${count} folded events`;
+    button.setAttribute('aria-pressed', String(open));
+    button.disabled = filters.unfoldAll || (!open && count === 0);
+  }
 }
 
 function checkbox(
@@ -475,12 +585,22 @@ function buildFilters(model: Model): void {
   const legend = byId<HTMLDivElement>('legend');
   for (const container of [lanes, protocols, kinds, legend]) container.replaceChildren();
   lanes.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'nodes' }));
-  for (const lane of model.lanes.filter((candidate) => !candidate.pseudo))
+  for (const lane of model.lanes.filter((candidate) => !candidate.pseudo)) {
     checkbox(lanes, lane.id, true, (on) => {
       if (state === null) return;
       state.filters = { ...state.filters, hiddenLanes: toggle(state.filters.hiddenLanes, lane.id, on) };
       relayout();
+      refreshFoldControls();
     });
+    const unfold = document.createElement('button');
+    unfold.className = 'unfold-lane';
+    unfold.dataset['lane'] = lane.id;
+    unfold.addEventListener('click', () => {
+      setLaneUnfolded(lane.id, !(state?.filters.unfolded.has(lane.id) ?? false));
+      diagram.focus();
+    });
+    lanes.append(unfold);
+  }
   protocols.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'protocols' }));
   for (const protocol of new Set(model.lanes.filter((lane) => !lane.pseudo).map((lane) => lane.protocol)))
     checkbox(protocols, protocol, true, (on) => {
@@ -498,7 +618,10 @@ function buildFilters(model: Model): void {
     });
   legend.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'messages' }));
   const protocolCount = new Set([...model.kinds.values()].map((kind) => kind.protocol)).size;
-  for (const kind of model.kinds.values())
+  const sortedKinds = [...model.kinds.values()].sort(
+    (a, b) => a.protocol.localeCompare(b.protocol) || b.count - a.count || a.label.localeCompare(b.label),
+  );
+  for (const kind of sortedKinds)
     checkbox(
       legend,
       `${protocolCount > 1 ? `${kind.protocol} ` : ''}${kind.label} (${kind.count})`,
@@ -524,19 +647,54 @@ function download(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function svgText(): string {
+/**
+ * The frame an export draws: the main view as it is (`range`), or the whole trace from its first
+ * row to its last at zoom 1, scaled down only when taller than `maxHeight` (labels then thin out
+ * by priority, as in a fitted view).
+ */
+function exportFrame(current: ViewState, scope: ExportScope, maxHeight: number) {
+  if (scope === 'range')
+    return { frame: { ...frameOf(current, width, height), selected: -1, selectedLink: -1 }, height };
+  const k = Math.min(1, (maxHeight - headerPx - 32) / current.layout.totalBase);
+  const fullHeight = Math.ceil(headerPx + 32 + current.layout.totalBase * k);
+  return {
+    frame: { ...frameOf(current, width, fullHeight), ty: 16, k, selected: -1, selectedLink: -1 },
+    height: fullHeight,
+  };
+}
+
+function svgText(scope: ExportScope): string {
   if (state === null) return '';
-  const svg = new SvgPainter(width, height, painter);
-  drawFrame(frameOf(state, width, height), svg);
+  const { frame, height: svgHeight } = exportFrame(state, scope, 60_000);
+  const svg = new SvgPainter(width, svgHeight, painter);
+  drawFrame(frame, svg);
   return svg.toString();
 }
 
+/** A canvas with the export drawn on it (at twice the pixels when small enough, for sharp text). */
+function pngCanvas(scope: ExportScope): HTMLCanvasElement | null {
+  if (state === null) return null;
+  const { frame, height: pngHeight } = exportFrame(state, scope, 16_000);
+  const ratio = pngHeight * width * 4 <= 64_000_000 ? 2 : 1;
+  const target = document.createElement('canvas');
+  target.width = Math.round(width * ratio);
+  target.height = Math.round(pngHeight * ratio);
+  const targetContext = target.getContext('2d');
+  if (targetContext === null) return null;
+  targetContext.setTransform(ratio, 0, 0, ratio, 0, 0);
+  drawFrame(frame, new CanvasPainter(targetContext));
+  return target;
+}
+
+const exportScope = byId<HTMLSelectElement>('export-scope');
+const exportName = (extension: string): string =>
+  `${(hook.traceName || 'fedsim').replace(/\.(ndjson|jsonl|json|trace)$/g, '')}-${exportScope.value}.${extension}`;
 byId('export-svg').addEventListener('click', () =>
-  download(new Blob([svgText()], { type: 'image/svg+xml' }), 'fedsim-view.svg'),
+  download(new Blob([svgText(exportScope.value as ExportScope)], { type: 'image/svg+xml' }), exportName('svg')),
 );
 byId('export-png').addEventListener('click', () =>
-  canvas.toBlob((blob) => {
-    if (blob !== null) download(blob, 'fedsim-view.png');
+  pngCanvas(exportScope.value as ExportScope)?.toBlob((blob) => {
+    if (blob !== null) download(blob, exportName('png'));
   }, 'image/png'),
 );
 
@@ -558,8 +716,31 @@ function setServerExports(traceUrl: string | null): void {
   }
 }
 
+/** The first violation in full above the diagram (the canvas label may be cut short); a click goes there. */
+function showViolationBanner(model: Model): void {
+  const banner = byId<HTMLDivElement>('violation-banner');
+  const first = model.violations[0];
+  const event = first === undefined ? undefined : model.events[first];
+  if (event === undefined || event.kind !== 'check') {
+    banner.hidden = true;
+    banner.replaceChildren();
+    return;
+  }
+  banner.hidden = false;
+  const more = model.violations.length > 1 ? ` (1 of ${model.violations.length}; click for the next)` : '';
+  banner.replaceChildren(
+    Object.assign(document.createElement('strong'), {
+      textContent: `✖ VIOLATION at #${event.seq}, ${event.atMs} ms${more}: `,
+    }),
+    Object.assign(document.createElement('span'), { className: 'requirement', textContent: event.requirement }),
+    document.createTextNode(' — '),
+    Object.assign(document.createElement('span'), { className: 'got', textContent: event.message }),
+  );
+  banner.title = 'go to the next violation (v)';
+}
+
 // Loading.
-function load(text: string, name: string): void {
+function load(text: string, name: string, names: MessageNames = new Map()): void {
   const parseStart = performance.now();
   let parsed;
   try {
@@ -576,7 +757,7 @@ function load(text: string, name: string): void {
     return;
   }
   const modelStart = performance.now();
-  const model = buildModel(parsed.header, parsed.events);
+  const model = buildModel(parsed.header, parsed.events, names);
   const layout = computeLayout(model, emptyFilters(), timeMode.value as TimeMode);
   hook.parseMs = modelStart - parseStart;
   hook.modelMs = performance.now() - modelStart;
@@ -596,6 +777,9 @@ function load(text: string, name: string): void {
   byId('trace-name').textContent =
     `${name} · ${parsed.header.scenario} · seed ${parsed.header.seed} · ${parsed.events.length.toLocaleString('en')} events`;
   buildFilters(model);
+  refreshFoldControls();
+  showViolationBanner(model);
+  resize(); // The banner takes room from the diagram.
   updateZoomLimits();
   overview.draw(model, layout);
   details.replaceChildren(
@@ -666,10 +850,20 @@ resize();
 const traceUrl = new URLSearchParams(location.search).get('trace');
 setServerExports(traceUrl);
 if (traceUrl !== null) {
+  // The protocols' names for messages come from `fedsim view` beside the trace (names.json),
+  // fetched alongside it; without them the viewer falls back to the payload's own type field.
+  const namesUrl = new URLSearchParams(location.search).get('names');
+  const names: Promise<MessageNames> =
+    namesUrl === null
+      ? Promise.resolve(new Map())
+      : fetch(namesUrl)
+          .then(async (answer) => (answer.ok ? parseNames(await answer.json()) : new Map()))
+          .catch(() => new Map());
   void fetch(traceUrl)
     .then(async (response) => {
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-      load(await response.text(), decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl));
+      const text = await response.text();
+      load(text, decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl), await names);
     })
     .catch((error: unknown) => {
       hook.error = `cannot fetch ${traceUrl}: ${(error as Error).message}`;

@@ -81,6 +81,8 @@ export interface Model {
   readonly violations: readonly number[];
   /** Message kind key of each message event (send, receive, drop, duplicate), '' for others. */
   readonly kindKeyOf: readonly string[];
+  /** The protocols' names for messages, by msg id (empty when the trace was opened from a file). */
+  readonly names: MessageNames;
 }
 
 /** Event categories for the kind filter. */
@@ -118,6 +120,32 @@ export function categoryOf(event: TraceEvent): Category {
   }
 }
 
+/**
+ * Events the story view folds away until their lane is unfolded: state changes, DNS, connection
+ * housekeeping, notes, timers and the first start of each node. A refused connection, a crash
+ * and a restart stay in front: they are part of what happened.
+ */
+export function isDetail(event: TraceEvent): boolean {
+  switch (event.kind) {
+    case 'state':
+    case 'dns.query':
+    case 'dns.answer':
+    case 'conn.connect':
+    case 'conn.accept':
+    case 'conn.open':
+    case 'conn.close':
+    case 'listen':
+    case 'unlisten':
+    case 'note':
+    case 'timer':
+      return true;
+    case 'node.start':
+      return event.incarnation <= 1;
+    default:
+      return false;
+  }
+}
+
 /** A short label for a payload: its `type`/`verb`/`kind` field when decoded, else its size. */
 export function payloadLabel(decoded: unknown, size: number): string {
   if (typeof decoded === 'object' && decoded !== null) {
@@ -127,7 +155,12 @@ export function payloadLabel(decoded: unknown, size: number): string {
       if (typeof value === 'string') return value;
     }
   }
-  if (typeof decoded === 'string') return decoded.length > 24 ? `${decoded.slice(0, 23)}…` : decoded;
+  if (typeof decoded === 'string') {
+    // XML without a protocol name: the first element's name says more than its first characters.
+    const element = /^(?:<\?[^>]*\?>)?\s*<([\w:.-]+)/.exec(decoded);
+    if (element !== null) return `<${element[1]}>`;
+    return decoded.length > 24 ? `${decoded.slice(0, 23)}…` : decoded;
+  }
   return `${size} B`;
 }
 
@@ -148,7 +181,30 @@ function laneOfTarget(target: string, laneByHost: ReadonlyMap<string, number>): 
   return laneByHost.get(host) ?? laneByHost.get(target) ?? -1;
 }
 
-export function buildModel(header: TraceHeader, events: readonly TraceEvent[]): Model {
+/** A protocol's own name for a message and a one-line summary (see `fedsim view`'s names.json). */
+export interface MessageName {
+  readonly name: string;
+  readonly summary: string;
+}
+
+export type MessageNames = ReadonlyMap<number, MessageName>;
+
+/** Parses names.json (`{ "names": { "<msg>": [name, summary] } }`); anything else gives no names. */
+export function parseNames(value: unknown): Map<number, MessageName> {
+  const names = new Map<number, MessageName>();
+  if (typeof value !== 'object' || value === null) return names;
+  const table = (value as { names?: unknown }).names;
+  if (typeof table !== 'object' || table === null) return names;
+  for (const [msg, entry] of Object.entries(table as Record<string, unknown>)) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
+    names.set(Number(msg), { name: entry[0], summary: typeof entry[1] === 'string' ? entry[1] : '' });
+  }
+  return names;
+}
+
+export function buildModel(header: TraceHeader, events: readonly TraceEvent[], names: MessageNames = new Map()): Model {
+  const labelOf = (send: TraceEvent & { kind: 'send' }): string =>
+    names.get(send.msg)?.name ?? payloadLabel(send.payload.decoded, send.payload.size);
   const lanes: Lane[] = header.nodes.map((node) => ({ id: node.id, protocol: node.protocol, pseudo: false }));
   const laneById = new Map<string, number>(lanes.map((lane, index) => [lane.id, index]));
   const laneByHost = new Map<string, number>();
@@ -210,7 +266,7 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[]): 
       case 'send': {
         sends.set(event.msg, index);
         const protocol = header.nodes[lane]?.protocol ?? 'unknown';
-        const kind = kindFor(protocol, payloadLabel(event.payload.decoded, event.payload.size));
+        const kind = kindFor(protocol, labelOf(event));
         kind.count += 1;
         kindKeyOf[index] = kind.key;
         break;
@@ -233,7 +289,7 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[]): 
         const duplicate = event.kind === 'receive' && (ended.has(event.msg) || duplicated.has(event.msg));
         if (event.kind === 'receive' && duplicated.has(event.msg)) duplicated.delete(event.msg);
         ended.add(event.msg);
-        const label = send === undefined ? `#${event.msg}` : payloadLabel(send.payload.decoded, send.payload.size);
+        const label = send === undefined ? `#${event.msg}` : labelOf(send);
         links.push({
           style: 'message',
           from: sendIndex as number,
@@ -271,12 +327,13 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[]): 
         break;
       }
       case 'conn.refuse': {
-        const connectIndex = connects.get(`${event.node} ${event.conn}`) ?? index;
+        // Drawn at the refusal itself (not from the attempt), so that it shows in the story view,
+        // which folds the attempt away with the other connection events.
         const targetLane = laneOfTarget(event.target, laneByHost);
         if (targetLane < 0 || targetLane === lane) break;
         links.push({
           style: 'refuse',
-          from: connectIndex,
+          from: index,
           to: index,
           fromLane: lane,
           toLane: targetLane,
@@ -364,7 +421,7 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[]): 
       fromLane: laneOf[sendIndex] as number,
       toLane,
       ending: 'open',
-      label: `${payloadLabel(send.payload.decoded, send.payload.size)} (in flight)`,
+      label: `${labelOf(send)} (in flight)`,
       color: kinds.get(key)?.color ?? '#888888',
       kindKey: key,
       msg,
@@ -379,7 +436,7 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[]): 
       if (current < 0 || (link.style === 'message' && links[current]?.style !== 'message')) linkAt[at] = linkIndex;
     }
   });
-  return { header, events, lanes, laneOf, links, linkAt, faults, states, kinds, violations, kindKeyOf };
+  return { header, events, lanes, laneOf, links, linkAt, faults, states, kinds, violations, kindKeyOf, names };
 }
 
 /** The latest value of each machine of `lane` at event `index` (inclusive), in machine order of first appearance. */

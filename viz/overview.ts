@@ -1,7 +1,8 @@
 /**
  * The overview strip: the whole trace squeezed into the strip's height (event density per
  * pixel, violations in red, faults in orange) with a d3 brush showing, and moving, the part of
- * the trace the main view shows. Dragging the brush pans; brushing a new range zooms to it.
+ * the trace the main view shows. Dragging the brush pans; brushing a new range zooms to it; a
+ * click centres the main view on that point.
  *
  * It draws from the layout only and owns no view state: `show` reflects the main view, and
  * `onBrush` reports what the user asked for.
@@ -21,12 +22,19 @@ export class Overview {
     private readonly canvas: HTMLCanvasElement,
     svg: SVGSVGElement,
     private readonly onBrush: (baseTop: number, baseBottom: number) => void,
+    private readonly onClick: (base: number) => void,
   ) {
     this.brush = d3.brushY<unknown>();
     this.brushGroup = d3.select(svg).append('g').attr('class', 'brush');
     this.brush.on('brush end', (event) => {
-      if (this.moving || event.sourceEvent === null || event.sourceEvent === undefined || event.selection === null)
+      if (this.moving || event.sourceEvent === null || event.sourceEvent === undefined) return;
+      if (event.selection === null) {
+        // A click without a drag clears a d3 brush: read it as "go there".
+        if (event.type !== 'end') return;
+        const [, y] = d3.pointer(event.sourceEvent, svg);
+        this.onClick((Math.max(0, Math.min(this.height, y)) / this.height) * this.totalBase);
         return;
+      }
       const [top, bottom] = event.selection;
       this.onBrush((top / this.height) * this.totalBase, (bottom / this.height) * this.totalBase);
     });

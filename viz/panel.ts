@@ -46,6 +46,22 @@ function stateBlock(model: Model, title: string, node: string, index: number): H
   return block;
 }
 
+/** A value as people read it: strings as they are (no JSON quotes or escapes), the rest as indented JSON. */
+export function readable(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value ?? null, null, 2) ?? '');
+}
+
+/** The fields of an event, one per line, unescaped. */
+function fieldList(fields: Readonly<Record<string, unknown>>): HTMLElement {
+  const list = element('dl', 'fields');
+  list.dataset['testid'] = 'fields';
+  for (const [key, value] of Object.entries(fields)) {
+    list.append(element('dt', '', key));
+    list.append(element('dd', typeof value === 'string' ? '' : 'json', readable(value)));
+  }
+  return list;
+}
+
 function eventLine(event: TraceEvent): string {
   return `#${event.seq} · ${event.atMs} ms · lamport ${event.lamport} · ${event.node}`;
 }
@@ -68,12 +84,14 @@ export function showDetails(container: HTMLElement, model: Model, index: number,
             ? 'duplicate copy'
             : 'delivered';
     container.append(element('h3', '', `message #${link.msg}: ${link.label}`));
+    const name = model.names.get(link.msg);
+    if (name !== undefined && name.summary !== '') container.append(element('div', 'summary', name.summary));
     container.append(element('div', 'route', `${send.node} → ${send.to} (${fate})`));
     container.append(element('div', 'muted', `sent ${eventLine(send)}`));
     if (link.ending !== 'open') container.append(element('div', 'muted', `${end.kind} ${eventLine(end)}`));
     if (end.kind === 'drop') container.append(element('div', 'bad', `dropped: ${end.reason}`));
     container.append(element('h4', '', `payload (${send.payload.size} bytes)`));
-    const decoded = element('pre', 'payload', JSON.stringify(send.payload.decoded ?? null, null, 2));
+    const decoded = element('pre', 'payload', readable(send.payload.decoded));
     decoded.dataset['testid'] = 'payload';
     container.append(decoded);
     const wire = wireText(send.payload.base64);
@@ -89,6 +107,6 @@ export function showDetails(container: HTMLElement, model: Model, index: number,
   container.append(element('h3', '', `${event.kind}`));
   container.append(element('div', 'muted', eventLine(event)));
   const { seq: _seq, atMs: _atMs, node: _node, lamport: _lamport, kind: _kind, ...rest } = event;
-  container.append(element('pre', 'payload', JSON.stringify(rest, null, 2)));
+  container.append(fieldList(rest));
   if (event.node !== 'sim') container.append(stateBlock(model, `state of ${event.node}`, event.node, index));
 }

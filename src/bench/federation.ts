@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { solec } from '../protocols/solec/index.js';
 import type { SolecConfig } from '../protocols/solec/config.js';
-import { World } from '../sim/network.js';
+import { World } from '../sim/world.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
 

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { f140, type F140Config } from '../protocols/f140/index.js';
-import { World } from '../sim/network.js';
+import { World } from '../sim/world.js';
 import { Simulator } from '../sim/simulator.js';
 import { TraceRecorder } from '../trace/recorder.js';
 

@@ -3,21 +3,10 @@
  * event; nested objects match as subsets, arrays element by element. Pure; used by scenario
  * expectations and checkers.
  */
+import { subsetMatches } from '../core/subset.js';
 import type { TraceEvent } from '../trace/events.js';
 
-export function subsetMatches(actual: unknown, pattern: unknown): boolean {
-  if (pattern === null || typeof pattern !== 'object') return actual === pattern;
-  if (Array.isArray(pattern)) {
-    return (
-      Array.isArray(actual) &&
-      actual.length === pattern.length &&
-      pattern.every((item, index) => subsetMatches(actual[index], item))
-    );
-  }
-  if (actual === null || typeof actual !== 'object') return false;
-  const record = actual as Record<string, unknown>;
-  return Object.entries(pattern).every(([key, value]) => subsetMatches(record[key], value));
-}
+export { subsetMatches };
 
 export function eventMatches(event: TraceEvent, pattern: Readonly<Record<string, unknown>>): boolean {
   return subsetMatches(event, pattern);

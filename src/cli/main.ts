@@ -8,9 +8,10 @@ import { setMachineEngine, type MachineEngine } from '../engine/actor.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
-import { runCommand } from './run.js';
+import { runCommand, sweepCommand } from './run.js';
+import { parseSeedRange, sweepSeedsMax } from '../scenario/sweep.js';
 import { serveCommand } from './serve.js';
-import { exportCommand, viewCommand } from './view-command.js';
+import { exportCommand, viewCommand, type ExportFormat, type ExportOptions } from './view-command.js';
 
 function integer(what: string) {
   return (text: string): number => {
@@ -19,6 +20,13 @@ function integer(what: string) {
     if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${what} is too large`);
     return value;
   };
+}
+
+function seedRange(text: string): number[] {
+  const seeds = parseSeedRange(text);
+  if (seeds === undefined)
+    throw new InvalidArgumentError(`--seeds takes A..B (A <= B, at most ${sweepSeedsMax} seeds) or one seed`);
+  return seeds;
 }
 
 /** `--engine`: which interpreter runs the machines (docs/engine.md); both give the same traces. */
@@ -41,14 +49,33 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option('--seed <n>', "run with this seed instead of each scenario's own").argParser(integer('--seed')),
     )
+    .addOption(
+      new Option(
+        '--seeds <A..B>',
+        'sweep: run every scenario on each seed from A to B and tally the verdicts (no traces)',
+      ).argParser(seedRange),
+    )
+    .addOption(new Option('--workers <n>', 'worker threads for --seeds').argParser(integer('--workers')).default(1))
     .option('--traces <dir>', 'where to write traces', 'reports/traces')
     .option('--no-traces', 'do not write traces')
     .option('--json', 'print a JSON summary instead of text', false)
     .addOption(engineOption())
     .action(
-      (paths: string[], options: { seed?: number; traces: string | false; json: boolean; engine: MachineEngine }) => {
+      async (
+        paths: string[],
+        options: {
+          seed?: number;
+          seeds?: number[];
+          workers: number;
+          traces: string | false;
+          json: boolean;
+          engine: MachineEngine;
+        },
+      ) => {
         setMachineEngine(options.engine);
-        setExitCode(runCommand(paths, options));
+        if (options.seeds === undefined) return setExitCode(runCommand(paths, options));
+        if (options.seed !== undefined) throw new UsageError('--seed and --seeds do not go together');
+        setExitCode(await sweepCommand(paths, { seeds: options.seeds, workers: options.workers, json: options.json }));
       },
     );
 
@@ -107,10 +134,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('export')
     .description("write a trace as a Mermaid sequence diagram or in ShiViz's log format")
     .argument('<trace>', 'a trace file (.ndjson)')
-    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'shiviz']).makeOptionMandatory())
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['mermaid', 'shiviz', 'svg', 'png'])
+        .makeOptionMandatory(),
+    )
     .option('-o, --out <file>', 'write here instead of standard output')
-    .action((trace: string, options: { format: 'mermaid' | 'shiviz'; out?: string }) => {
-      setExitCode(exportCommand(trace, options.format, options.out));
+    .option('--no-state-notes', 'mermaid: leave out the notes for state changes')
+    .addOption(
+      new Option('--events-max <n>', 'mermaid: events shown before the cut (default 2000)').argParser(
+        integer('--events-max'),
+      ),
+    )
+    .option('--details', 'svg/png: unfold every lane (states, DNS, connections, notes)', false)
+    .addOption(new Option('--width <px>', 'svg/png: picture width').argParser(integer('--width')))
+    .action(async (trace: string, options: ExportOptions & { format: ExportFormat }) => {
+      setExitCode(await exportCommand(trace, options.format, options));
     });
 
   program

@@ -1,13 +1,32 @@
 /**
- * `fedsim view <trace>` and `fedsim export --format mermaid|shiviz <trace>`. A trace that does not
- * parse (or whose sha256 does not match) is a usage error naming the file and line.
+ * `fedsim view <trace>` and `fedsim export --format mermaid|shiviz|svg|png <trace>`. A trace that
+ * does not parse (or whose sha256 does not match) is a usage error naming the file and line.
+ *
+ * SVG and PNG are drawn by the viewer itself (the same drawing code as on screen and its export
+ * buttons), in headless Chromium driven by playwright-core: the whole trace, in the story view
+ * unless `details` unfolds every lane.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
 import { exportMermaid } from '../trace/export-mermaid.js';
 import { exportShiviz } from '../trace/export-shiviz.js';
 import { readTrace, type Trace } from '../trace/reader.js';
-import { serveViewer } from './view.js';
+import { serveViewer } from '../view/server.js';
+import { messageNames } from '../view/names.js';
+
+export type ExportFormat = 'mermaid' | 'shiviz' | 'svg' | 'png';
+
+export interface ExportOptions {
+  readonly out?: string;
+  /** Mermaid: notes for state changes (default true). */
+  readonly stateNotes?: boolean;
+  /** Mermaid: events shown before the cut. */
+  readonly eventsMax?: number;
+  /** SVG/PNG: unfold every lane's details (states, DNS, connections, notes). */
+  readonly details?: boolean;
+  /** SVG/PNG: the picture's width in CSS pixels. */
+  readonly width?: number;
+}
 
 function loadTrace(path: string): Trace {
   let text: string;
@@ -35,10 +54,62 @@ export async function viewCommand(tracePath: string, port: number): Promise<numb
   return 0;
 }
 
-export function exportCommand(tracePath: string, format: 'mermaid' | 'shiviz', out?: string): number {
+export async function exportCommand(
+  tracePath: string,
+  format: ExportFormat,
+  options: ExportOptions = {},
+): Promise<number> {
   const trace = loadTrace(tracePath);
-  const text = format === 'mermaid' ? exportMermaid(trace) : exportShiviz(trace);
-  if (out) writeFileSync(out, text);
+  if (format === 'svg' || format === 'png') {
+    const picture = await exportPicture(tracePath, format, options);
+    if (options.out) writeFileSync(options.out, picture);
+    else process.stdout.write(picture);
+    return 0;
+  }
+  const text =
+    format === 'mermaid'
+      ? exportMermaid(trace, {
+          names: messageNames(trace),
+          stateNotes: options.stateNotes ?? true,
+          ...(options.eventsMax === undefined ? {} : { eventsMax: options.eventsMax }),
+          onTruncated: (shown, total) =>
+            console.error(
+              `fedsim: export: the Mermaid diagram shows the first ${shown} of ${total} events (every violation is kept); --events-max raises the limit`,
+            ),
+        })
+      : exportShiviz(trace);
+  if (options.out) writeFileSync(options.out, text);
   else process.stdout.write(text);
   return 0;
+}
+
+/** The whole trace drawn by the viewer in headless Chromium, as SVG text or PNG bytes. */
+async function exportPicture(
+  tracePath: string,
+  format: 'svg' | 'png',
+  options: ExportOptions,
+): Promise<string | Buffer> {
+  const { chromiumAvailable, chromiumPath, launchChromium } = await import('../bench/viewer.js');
+  if (!chromiumAvailable())
+    throw new UsageError(
+      `export --format ${format} draws in Chromium, and ${chromiumPath} is absent (apt-get install chromium)`,
+    );
+  const server = await serveViewer({ tracePath });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: options.width ?? 1400, height: 900 } });
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.__fedsimViewer?.ready === true || window.__fedsimViewer?.error, undefined, {
+      timeout: 120_000,
+    });
+    const error = await page.evaluate(() => window.__fedsimViewer?.error ?? null);
+    if (error !== null) throw new UsageError(`${tracePath}: ${error}`);
+    if (options.details === true) await page.locator('#unfold-all').click();
+    if (format === 'svg') return await page.evaluate(() => window.__fedsimViewer?.svgText('whole') ?? '');
+    const url = await page.evaluate(() => window.__fedsimViewer?.pngDataUrl('whole') ?? '');
+    return Buffer.from(url.replace(/^data:image\/png;base64,/, ''), 'base64');
+  } finally {
+    await browser.close();
+    await server.close();
+  }
 }

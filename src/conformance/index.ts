@@ -1,8 +1,8 @@
 /** The conformance suites by protocol name (docs/conformance.md): one per protocol. */
 import { ambrosiaSuite } from '../protocols/ambrosia/conformance/index.js';
-import { besterSuite } from '../protocols/bester/conformance.js';
-import { f140Suite } from '../protocols/f140/conformance.js';
-import { fmtpSuite } from '../protocols/fmtp/conformance.js';
+import { besterSuite } from '../protocols/bester/conformance/index.js';
+import { f140Suite } from '../protocols/f140/conformance/index.js';
+import { fmtpSuite } from '../protocols/fmtp/conformance/index.js';
 import type { Peer } from './peer.js';
 import { solecSuite } from '../protocols/solec/conformance.js';
 import type { Suite } from './types.js';

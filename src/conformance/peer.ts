@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { concatBytes } from '../core/bytes.js';
 import type { Endpoint, NodeHost, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
 import { Simulator } from '../sim/simulator.js';
-import { World } from '../sim/network.js';
+import { World } from '../sim/world.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TraceRecorder } from '../trace/recorder.js';
 import type { ExchangeEntry, Suite } from './types.js';

@@ -232,4 +232,11 @@ export interface Protocol<Config = unknown, Command = unknown> {
   dnsRecords?(node: NodeDeclaration<Config>): DnsRecord[];
   /** Best-effort decoding of bytes seen on the wire, for traces and the viewer. */
   describe?(bytes: Uint8Array): unknown;
+  /** A message's short name and one-line summary for people (viewer, legend, search, Mermaid): see each protocol's describe.ts. */
+  nameMessage?(decoded: unknown, bytes: Uint8Array): MessageName | undefined;
+}
+
+export interface MessageName {
+  readonly name: string;
+  readonly summary: string;
 }

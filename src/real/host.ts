@@ -26,6 +26,7 @@ import {
   type ProtocolNode,
 } from '../protocols/protocol.js';
 import type { TraceEventBody } from '../trace/events.js';
+import { endpointText, recordOutput } from '../trace/record-output.js';
 import { payloadOf, TraceRecorder } from '../trace/recorder.js';
 
 export interface RealHostOptions {
@@ -205,31 +206,11 @@ export class RealHost {
         this.answerDns(output.query, output.name, output.type);
         break;
       case 'deliver':
-        this.record({
-          kind: 'deliver',
-          user: output.user,
-          from: output.from,
-          body: output.body,
-          ...(output.id === undefined ? {} : { id: output.id }),
-          ...(output.detail === undefined ? {} : { detail: output.detail }),
-        });
-        this.log(`deliver to ${output.user} from ${output.from}: ${output.body}`);
-        break;
       case 'reject':
-        this.record({
-          kind: 'reject',
-          code: output.code,
-          reason: output.reason,
-          ...(output.detail === undefined ? {} : { detail: output.detail }),
-        });
-        this.log(`reject ${output.code}: ${output.reason}`);
-        break;
       case 'note':
-        this.record({
-          kind: 'note',
-          what: output.what,
-          ...(output.detail === undefined ? {} : { detail: output.detail }),
-        });
+        recordOutput(this.trace, this.elapsedMs(), this.options.id, output);
+        if (output.kind === 'deliver') this.log(`deliver to ${output.user} from ${output.from}: ${output.body}`);
+        if (output.kind === 'reject') this.log(`reject ${output.code}: ${output.reason}`);
         break;
     }
     this.options.onOutput?.(output);
@@ -296,11 +277,7 @@ export class RealHost {
   }
 
   private connect(conn: ConnId, target: Endpoint): void {
-    this.record({
-      kind: 'conn.connect',
-      conn,
-      target: 'path' in target ? `unix:${target.path}` : `${target.host}:${target.port}`,
-    });
+    this.record({ kind: 'conn.connect', conn, target: endpointText(target) });
     let socket: Socket;
     if ('path' in target) {
       socket = netConnect(this.socketPath(target.path));

@@ -3,12 +3,15 @@
  * ScenarioError that lists every problem at once as `file:line:col: field: message`. Nothing here
  * runs a scenario; a scenario that loads is one the runner can execute.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { limits } from '../core/limits.js';
 import { ScenarioError, type Problem } from '../core/errors.js';
-import { parseLocated, zodProblems, type Locator } from './yaml.js';
-import { protocolNamed, type AnyProtocol } from '../protocols/registry.js';
+import { fieldName, parseLocated, zodProblems, type Locator } from './yaml.js';
+import { protocolNamed, protocols, type AnyProtocol } from '../protocols/registry.js';
+import { checkOrderItems, checkPattern } from './patterns.js';
 import { expectationSchema, scenarioSchema, type Expectation, type ScenarioFile, type Step } from './schema.js';
+
+const protocolNames = (): string[] => [...protocols.keys()];
 
 export interface ScenarioNode {
   readonly id: string;
@@ -45,14 +48,57 @@ function checkExpectation(locator: Locator, index: number, raw: unknown): Proble
   }
   const variant = expectationSchema.options.find((option) => kinds[0] !== undefined && kinds[0] in option.shape);
   const parsed = (variant ?? expectationSchema).safeParse(raw);
-  return parsed.success ? [] : zodProblems(locator, path, parsed.error);
+  const problems = parsed.success ? [] : zodProblems(locator, path, parsed.error);
+  // The patterns, against the trace event schema (even when something else in the expectation failed).
+  const record = raw as Record<string, unknown>;
+  for (const key of ['never', 'eventually'] as const) {
+    if (key in record) problems.push(...checkPattern(locator, [...path, key], record[key]));
+  }
+  if (Array.isArray(record['sequence']))
+    problems.push(...checkOrderItems(locator, [...path, 'sequence'], record['sequence']));
+  return problems;
+}
+
+/** The problem with a file of `bytes` bytes, when it is over limits.scenarioFileBytesMax. */
+function tooLarge(file: string, bytes: number): Problem[] {
+  if (bytes <= limits.scenarioFileBytesMax) return [];
+  const message = `the file is ${bytes} bytes; a scenario file may be at most ${limits.scenarioFileBytesMax} (limits.scenarioFileBytesMax)`;
+  return [{ file, line: 1, column: 1, pointer: '', message }];
+}
+
+/** Unknown protocols, named at the top or by a node: checked on the raw input, so they are listed with every other problem. */
+function protocolProblems(locator: Locator, raw: unknown): Problem[] {
+  if (raw === null || typeof raw !== 'object') return [];
+  const { protocol, nodes } = raw as { protocol?: unknown; nodes?: unknown };
+  const problems: Problem[] = [];
+  if (typeof protocol === 'string' && !protocolNamed(protocol))
+    problems.push(
+      locator.problem(['protocol'], `unknown protocol \`${protocol}\` (known: ${protocolNames().join(', ')})`),
+    );
+  if (nodes !== null && typeof nodes === 'object') {
+    for (const [id, node] of Object.entries(nodes)) {
+      const named: unknown =
+        node !== null && typeof node === 'object' ? (node as { protocol?: unknown }).protocol : undefined;
+      if (typeof named === 'string' && !protocolNamed(named))
+        problems.push(
+          locator.problem(
+            ['nodes', id, 'protocol'],
+            `unknown protocol \`${named}\` (known: ${protocolNames().join(', ')})`,
+          ),
+        );
+    }
+  }
+  return problems;
 }
 
 /** Parses and validates scenario text. `file` is used in messages only. */
 export function parseScenario(text: string, file: string): Scenario {
+  const large = tooLarge(file, Buffer.byteLength(text, 'utf8'));
+  if (large.length > 0) throw new ScenarioError(large);
   const { raw, locator } = parseLocated(text, file);
   const parsed = scenarioSchema.safeParse(raw);
   const problems: Problem[] = parsed.success ? [] : zodProblems(locator, [], parsed.error);
+  if (!parsed.success) problems.push(...protocolProblems(locator, raw));
   // Expectations are checked even when the rest failed, so that every problem is listed at once.
   const rawExpect: unknown = raw !== null && typeof raw === 'object' ? (raw as { expect?: unknown }).expect : undefined;
   if (Array.isArray(rawExpect))
@@ -69,7 +115,10 @@ export function parseScenario(text: string, file: string): Scenario {
     const protocol = protocolNamed(protocolName);
     if (!protocol) {
       const where = node.protocol === undefined ? ['protocol'] : ['nodes', id, 'protocol'];
-      problems.push(locator.problem(where, `unknown protocol \`${protocolName}\``));
+      if (!problems.some((p) => p.pointer === fieldName(where)))
+        problems.push(
+          locator.problem(where, `unknown protocol \`${protocolName}\` (known: ${protocolNames().join(', ')})`),
+        );
       continue;
     }
     const config = protocol.configSchema.safeParse(node.config);
@@ -82,7 +131,9 @@ export function parseScenario(text: string, file: string): Scenario {
     nodes.push({ id, host, protocol, config: config.data });
   }
   if (!protocolNamed(scenario.protocol) && !problems.some((p) => p.pointer === 'protocol')) {
-    problems.push(locator.problem(['protocol'], `unknown protocol \`${scenario.protocol}\``));
+    problems.push(
+      locator.problem(['protocol'], `unknown protocol \`${scenario.protocol}\` (known: ${protocolNames().join(', ')})`),
+    );
   }
   const network = scenario.network;
   if (
@@ -125,6 +176,14 @@ export function parseScenario(text: string, file: string): Scenario {
         }
       });
     }
+    if (step.do === 'corrupt') {
+      if (step.replace !== undefined && step.offset !== undefined)
+        problems.push(locator.problem([...path, 'offset'], 'give `replace` (a text) or `offset` (a byte), not both'));
+      if (step.replace !== undefined && step.find === undefined)
+        problems.push(locator.problem([...path, 'replace'], '`replace` needs `find`: the text it replaces'));
+      if (step.xor !== undefined && step.offset === undefined)
+        problems.push(locator.problem([...path, 'xor'], '`xor` needs `offset`: the byte it flips'));
+    }
     if (step.do === 'command' && nodeIds.has(step.node)) {
       const node = nodes.find((n) => n.id === step.node);
       const command = node?.protocol.commandSchema.safeParse(step.command);
@@ -133,6 +192,21 @@ export function parseScenario(text: string, file: string): Scenario {
   });
   const expectations = (scenario.expect ?? []) as Expectation[];
   expectations.forEach((expectation, index) => {
+    if (
+      'delivered' in expectation &&
+      expectation.delivered.node !== undefined &&
+      !nodeIds.has(expectation.delivered.node)
+    ) {
+      problems.push(
+        locator.problem(
+          ['expect', index, 'delivered', 'node'],
+          `unknown node \`${expectation.delivered.node}\` (nodes: ${[...nodeIds].join(', ')})`,
+        ),
+      );
+    }
+    if ('never' in expectation && (expectation.fromMs ?? 0) > (expectation.untilMs ?? Infinity)) {
+      problems.push(locator.problem(['expect', index, 'untilMs'], 'must not be less than fromMs'));
+    }
     if ('byMs' in expectation && expectation.byMs > scenario.limits.timeMsMax) {
       problems.push(
         locator.problem(
@@ -153,14 +227,81 @@ export function parseScenario(text: string, file: string): Scenario {
   return { file, source: scenario, nodes, steps: commandSteps, expect: expectations };
 }
 
-/** Reads and parses a scenario file. An unreadable file is a ScenarioError too. */
-export function loadScenario(file: string): Scenario {
-  let text: string;
+/** The text of a scenario file's bytes, or the one problem that says it is not text (without echoing it). */
+function textOf(file: string, bytes: Buffer): string {
+  const notText = (offset: number, what: string): ScenarioError => {
+    const before = bytes.subarray(0, offset);
+    let line = 1;
+    for (const byte of before) if (byte === 0x0a) line += 1;
+    const column = offset - before.lastIndexOf(0x0a);
+    const message = `not a text file (${what} at byte ${offset}); a scenario is YAML or JSON text in UTF-8`;
+    return new ScenarioError([{ file, line, column, pointer: '', message }]);
+  };
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw notText(nul, 'a NUL byte');
   try {
-    text = readFileSync(file, 'utf8');
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // Find the first bad byte for the message: decode growing prefixes would be quadratic, so
+    // step through UTF-8 sequences by hand.
+    throw notText(firstInvalidUtf8(bytes), 'bytes that are not UTF-8');
+  }
+}
+
+/** The offset of the first byte that starts no valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i] ?? 0;
+    const size =
+      lead < 0x80
+        ? 1
+        : lead >= 0xc2 && lead < 0xe0
+          ? 2
+          : lead >= 0xe0 && lead < 0xf0
+            ? 3
+            : lead >= 0xf0 && lead < 0xf5
+              ? 4
+              : 0;
+    if (size === 0 || i + size > bytes.length) return i;
+    const sequence = bytes.subarray(i, i + size);
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(sequence);
+    } catch {
+      return i;
+    }
+    i += size;
+  }
+  return i;
+}
+
+/**
+ * Reads and parses a scenario file. An unreadable, too large or binary file is a ScenarioError
+ * too; a file over limits.scenarioFileBytesMax is refused from its size, before it is read.
+ */
+export function loadScenario(file: string): Scenario {
+  let bytes: Buffer;
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const large = tooLarge(file, size);
+    if (large.length > 0) throw new ScenarioError(large);
+    // One byte more than the stat said, to see a file that grew meanwhile.
+    const buffer = Buffer.alloc(Math.min(size, limits.scenarioFileBytesMax) + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < buffer.length; length += read) {
+      read = readSync(fd, buffer, length, buffer.length - length, null);
+    }
+    const grown = tooLarge(file, length);
+    if (grown.length > 0) throw new ScenarioError(grown);
+    bytes = buffer.subarray(0, length);
   } catch (error) {
+    if (error instanceof ScenarioError) throw error;
     const reason = error instanceof Error && 'code' in error ? String((error as { code: unknown }).code) : 'unreadable';
     throw new ScenarioError([{ file, line: 1, column: 1, pointer: '', message: `cannot read the file (${reason})` }]);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return parseScenario(text, file);
+  return parseScenario(textOf(file, bytes), file);
 }

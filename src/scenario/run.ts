@@ -10,11 +10,13 @@ import { describePattern, eventMatches } from '../check/match.js';
 import { nodeNeverThrows, type Invariant } from '../check/invariants.js';
 import { invariantNamed } from '../check/registry.js';
 import type { InvariantContext } from '../check/context.js';
-import { World, type NetworkModel } from '../sim/network.js';
+import type { AimedFault } from '../sim/aimed-fault.js';
+import { World, type NetworkModel } from '../sim/world.js';
 import { rank, Simulator, type RunOutcome } from '../sim/simulator.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
 import type { Scenario } from './load.js';
+import { checkOrder, orderPatterns, type OrderItem } from './order.js';
 import type { Expectation, Step } from './schema.js';
 
 export interface ExpectationResult {
@@ -44,15 +46,33 @@ export interface RunOptions {
 
 export function describeExpectation(expectation: Expectation): string {
   if ('always' in expectation) return `always ${expectation.always}`;
-  if ('never' in expectation) return expectation.name ?? `never ${describePattern(expectation.never)}`;
+  if ('never' in expectation) {
+    if (expectation.name !== undefined) return expectation.name;
+    const window =
+      expectation.fromMs === undefined && expectation.untilMs === undefined
+        ? ''
+        : ` from ${expectation.fromMs ?? 0}ms${expectation.untilMs === undefined ? '' : ` until ${expectation.untilMs}ms`}`;
+    return `never ${describePattern(expectation.never)}${window}`;
+  }
   if ('delivered' in expectation) {
-    return `by ${expectation.byMs}ms ${expectation.delivered.to} received ${JSON.stringify(expectation.delivered.bodies)}`;
+    const { to, node } = expectation.delivered;
+    const who = [to, node === undefined ? undefined : `at ${node}`].filter((part) => part !== undefined).join(' ');
+    return `by ${expectation.byMs}ms ${who} received ${JSON.stringify(expectation.delivered.bodies)}`;
   }
   if ('eventually' in expectation)
     return expectation.name ?? `by ${expectation.byMs}ms ${describePattern(expectation.eventually)}`;
   if ('sequence' in expectation)
-    return expectation.name ?? `by ${expectation.byMs}ms a sequence of ${expectation.sequence.length} events`;
+    return (
+      expectation.name ??
+      `by ${expectation.byMs}ms a sequence of ${orderPatterns(expectation.sequence as OrderItem[]).length} events`
+    );
   return unreachable(expectation);
+}
+
+/** A corrupt or truncate step's fault: aimed when the step says where, else seeded. */
+function aimOf(step: Extract<Step, { do: 'corrupt' | 'truncate' }>): 'corrupt' | 'truncate' | AimedFault {
+  const { atMs: _atMs, do: mode, between: _between, ...aim } = step;
+  return Object.keys(aim).length === 0 ? mode : { mode, ...aim };
 }
 
 function applyStep(world: World, step: Step): void {
@@ -74,9 +94,8 @@ function applyStep(world: World, step: Step): void {
     case 'skew':
       return world.skew(step.node, step.skewMs);
     case 'corrupt':
-      return world.corruptNext(step.between[0], step.between[1], 'corrupt');
     case 'truncate':
-      return world.corruptNext(step.between[0], step.between[1], 'truncate');
+      return world.corruptNext(step.between[0], step.between[1], aimOf(step));
     case 'disarm':
       return world.disarm(step.between[0], step.between[1]);
     case 'dnsFail':
@@ -91,8 +110,10 @@ function applyStep(world: World, step: Step): void {
 /** Evaluates a liveness expectation over the events up to now. */
 function evaluateLiveness(expectation: Expectation, events: readonly TraceEvent[], world: World): string | undefined {
   if ('delivered' in expectation) {
-    const { to, bodies, exactly } = expectation.delivered;
-    const got = world.deliveries.filter((d) => d.user === to).map((d) => d.body);
+    const { to, node, bodies, exactly } = expectation.delivered;
+    const got = world.deliveries
+      .filter((d) => (to === undefined || d.user === to) && (node === undefined || d.node === node))
+      .map((d) => d.body);
     if (exactly ?? true) {
       return JSON.stringify(got) === JSON.stringify(bodies)
         ? undefined
@@ -112,17 +133,7 @@ function evaluateLiveness(expectation: Expectation, events: readonly TraceEvent[
       ? undefined
       : `no event matched ${describePattern(expectation.eventually)}`;
   }
-  if ('sequence' in expectation) {
-    let next = 0;
-    for (const event of events) {
-      const pattern = expectation.sequence[next];
-      if (pattern && eventMatches(event, pattern)) next += 1;
-      if (next === expectation.sequence.length) return undefined;
-    }
-    const pattern = expectation.sequence[next];
-    assert(pattern !== undefined, 'sequence index in range');
-    return `matched ${next} of ${expectation.sequence.length} in order; step ${next + 1} never came: ${describePattern(pattern)}`;
-  }
+  if ('sequence' in expectation) return checkOrder(expectation.sequence as OrderItem[], events);
   return undefined;
 }
 
@@ -178,6 +189,8 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     } else if ('never' in expectation) {
       const pattern = expectation.never;
       const name = describeExpectation(expectation);
+      const fromMs = expectation.fromMs ?? 0;
+      const untilMs = expectation.untilMs ?? Infinity;
       safety.push({
         name,
         invariant: {
@@ -185,7 +198,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
           // The schema makes `kind` a string; one that names no event kind matches nothing anyway.
           kinds: [pattern['kind'] as TraceEvent['kind']],
           observe: (event) =>
-            event.kind !== 'check' && eventMatches(event, pattern) ? `event #${event.seq} at ${event.node}` : undefined,
+            event.kind !== 'check' && event.atMs >= fromMs && event.atMs <= untilMs && eventMatches(event, pattern)
+              ? `event #${event.seq} at ${event.node}`
+              : undefined,
         },
         failed: false,
       });

@@ -8,17 +8,31 @@
 import { z } from 'zod';
 import { limits } from '../core/limits.js';
 import { invariantNamed, invariantNames } from '../check/registry.js';
+import { didYouMean } from './patterns.js';
 
 const ms = z.number().int().min(0).max(limits.timeMsMaxCeiling);
 const name = z.string().min(1);
 const ratio = z.number().min(0).max(1);
 
-/** Matches a trace event: every given field must equal the event's (objects match as subsets). */
-export const eventMatchSchema = z.record(z.string(), z.unknown()).refine((value) => typeof value['kind'] === 'string', {
-  message: 'an event pattern needs a `kind` (such as deliver, send, state, dns.query)',
-});
+/**
+ * Matches a trace event: every given field must equal the event's (objects match as subsets). Its
+ * kind and fields are checked against the trace event schema by the loader (patterns.ts).
+ */
+export const eventMatchSchema = z.record(z.string(), z.unknown());
+
+/** A `sequence` item: an event pattern or a group `{unordered: [...]}` / `{sequence: [...]}` (order.ts; shape checked by patterns.ts). */
+const orderItemSchema = z.record(z.string(), z.unknown());
 
 const pair = z.tuple([name, name]);
+
+/**
+ * Which segment an aimed corrupt or truncate acts on (src/sim/aimed-fault.ts): one whose payload,
+ * as the trace shows it (`size`, `decoded`), matches `match`, and whose bytes contain `contains`.
+ */
+const aimSchema = {
+  match: z.record(z.string(), z.unknown()).optional(),
+  contains: z.string().min(1).optional(),
+};
 
 export const stepSchema = z.discriminatedUnion('do', [
   z.strictObject({ atMs: ms, do: z.literal('command'), node: name, command: z.unknown() }),
@@ -29,8 +43,23 @@ export const stepSchema = z.discriminatedUnion('do', [
   z.strictObject({ atMs: ms, do: z.literal('crash'), node: name }),
   z.strictObject({ atMs: ms, do: z.literal('restart'), node: name }),
   z.strictObject({ atMs: ms, do: z.literal('skew'), node: name, skewMs: z.number().int() }),
-  z.strictObject({ atMs: ms, do: z.literal('corrupt'), between: pair }),
-  z.strictObject({ atMs: ms, do: z.literal('truncate'), between: pair }),
+  z.strictObject({
+    atMs: ms,
+    do: z.literal('corrupt'),
+    between: pair,
+    ...aimSchema,
+    find: z.string().min(1).optional(),
+    replace: z.string().optional(),
+    offset: z.number().int().min(0).optional(),
+    xor: z.number().int().min(1).max(255).optional(),
+  }),
+  z.strictObject({
+    atMs: ms,
+    do: z.literal('truncate'),
+    between: pair,
+    ...aimSchema,
+    keepBytes: z.number().int().min(0).optional(),
+  }),
   z.strictObject({ atMs: ms, do: z.literal('disarm'), between: pair }),
   z.strictObject({
     atMs: ms,
@@ -44,18 +73,37 @@ export const stepSchema = z.discriminatedUnion('do', [
 /** A named invariant from src/check/registry.ts, such as `noDuplicateDelivery` or `f140.friendsOnly`. */
 const invariantName = z.string().superRefine((value, ctx) => {
   if (invariantNamed(value) === undefined)
-    ctx.addIssue({ code: 'custom', message: `unknown invariant \`${value}\` (known: ${invariantNames().join(', ')})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown invariant \`${value}\`${didYouMean(value, invariantNames())} (known: ${invariantNames().join(', ')})`,
+    });
 });
 
 export const expectationSchema = z.union([
   z.strictObject({ always: invariantName }),
-  z.strictObject({ never: eventMatchSchema, name: z.string().optional() }),
+  z.strictObject({
+    never: eventMatchSchema,
+    name: z.string().optional(),
+    /** Only events at or after this virtual time count (inclusive). */
+    fromMs: ms.optional(),
+    /** Only events at or before this virtual time count (inclusive). */
+    untilMs: ms.optional(),
+  }),
   z.strictObject({
     byMs: ms,
-    delivered: z.strictObject({ to: name, bodies: z.array(z.string()), exactly: z.boolean().optional() }),
+    delivered: z
+      .strictObject({
+        to: name.optional(),
+        node: name.optional(),
+        bodies: z.array(z.string()),
+        exactly: z.boolean().optional(),
+      })
+      .refine((value) => value.to !== undefined || value.node !== undefined, {
+        message: 'name the receiving user (`to`), its node (`node`), or both',
+      }),
   }),
   z.strictObject({ byMs: ms, eventually: eventMatchSchema, name: z.string().optional() }),
-  z.strictObject({ byMs: ms, sequence: z.array(eventMatchSchema).min(1), name: z.string().optional() }),
+  z.strictObject({ byMs: ms, sequence: z.array(orderItemSchema).min(1), name: z.string().optional() }),
 ]);
 
 export const nodeSchema = z.strictObject({

@@ -1,6 +1,6 @@
 /**
  * A discrete-event simulator under virtual time. One clock (integer milliseconds), one queue.
- * It knows nothing of networks or protocols: the World (network.ts) schedules closures on it.
+ * It knows nothing of networks or protocols: the World (world.ts and the parts it is made of) schedules closures on it.
  *
  * Tie order at one instant (lower rank first, then scheduling order):
  *   1. `rank.network`: deliveries (bytes, connection events, datagrams, DNS answers), so that what

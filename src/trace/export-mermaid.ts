@@ -2,9 +2,11 @@
  * Exports a trace as a Mermaid sequence diagram (https://mermaid.js.org/syntax/sequenceDiagram.html):
  * one participant per node (plus DNS when the trace queries it), an arrow per message drawn where
  * it arrives (`-x` ending in a cross where it was dropped, `-)` when still in flight at the end),
- * notes for state changes, deliveries, faults and checker verdicts.
+ * notes for user commands, state changes (optional), deliveries, faults and checker verdicts.
+ * Messages are labelled with their protocol's name for them when the caller passes `names`.
  *
- * A pure function: no I/O, no clock. Mermaid is meant for small traces; `eventsMax` cuts long ones.
+ * A pure function: no I/O, no clock. Mermaid is meant for small traces; `eventsMax` cuts long ones,
+ * says so in a note and through `onTruncated`, and still shows every violation after the cut.
  */
 import type { TraceEvent, TraceHeader } from './events.js';
 import { payloadLabel } from './export-shiviz.js';
@@ -15,11 +17,30 @@ export interface MermaidOptions {
    * @defaultValue 2000, because Mermaid renders slowly past a few thousand lines.
    */
   readonly eventsMax?: number;
+  /**
+   * Notes for state changes.
+   * @defaultValue true; false leaves them out (they are most of a long diagram).
+   */
+  readonly stateNotes?: boolean;
+  /** The protocols' names for messages, by msg id (src/view/names.ts); the payload's type field otherwise. */
+  readonly names?: ReadonlyMap<number, { readonly name: string }>;
+  /** Called once when `eventsMax` cuts the trace short. */
+  readonly onTruncated?: (shown: number, total: number) => void;
 }
 
 /** Text Mermaid can carry in a message or note: no `;`, `#` or line breaks (they end or escape a statement). */
 function clean(text: string): string {
   return text.replace(/[;#\r\n]+/g, ' ').trim() || ' ';
+}
+
+/** A user command in one line: its string and number fields (`send poe@poe.net lost@lenore.org Quoth the raven`). */
+function commandText(command: unknown): string {
+  if (typeof command !== 'object' || command === null) return JSON.stringify(command) ?? '';
+  const parts = Object.values(command as Record<string, unknown>).filter(
+    (value) => typeof value === 'string' || typeof value === 'number',
+  );
+  const text = parts.join(' ');
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
 
 /** The Mermaid sequence diagram of a trace. */
@@ -28,6 +49,9 @@ export function exportMermaid(
   options: MermaidOptions = {},
 ): string {
   const eventsMax = options.eventsMax ?? 2000;
+  const stateNotes = options.stateNotes ?? true;
+  const labelOf = (msg: number, payload: { decoded?: unknown; size: number }): string =>
+    options.names?.get(msg)?.name ?? payloadLabel(payload.decoded, payload.size);
   const alias = new Map<string, string>(trace.header.nodes.map((node, index) => [node.id, `n${index}`]));
   const lines = ['sequenceDiagram'];
   for (const node of trace.header.nodes) lines.push(`  participant ${alias.get(node.id)} as ${clean(node.id)}`);
@@ -47,7 +71,7 @@ export function exportMermaid(
         sends.set(event.msg, event);
         break;
       case 'receive': {
-        const label = clean(payloadLabel(event.payload.decoded, event.payload.size));
+        const label = clean(labelOf(event.msg, event.payload));
         const copy = arrived.has(event.msg) || duplicates.has(event.msg) ? ' (duplicate)' : '';
         arrived.add(event.msg);
         lines.push(`  ${of(event.from)}->>${of(event.node)}: ${label}${copy}`);
@@ -55,7 +79,7 @@ export function exportMermaid(
       }
       case 'drop': {
         const send = sends.get(event.msg);
-        const label = send === undefined ? `#${event.msg}` : payloadLabel(send.payload.decoded, send.payload.size);
+        const label = send === undefined ? `#${event.msg}` : labelOf(event.msg, send.payload);
         arrived.add(event.msg);
         const source = send === undefined ? event.to : send.node;
         lines.push(`  ${of(source)}-x${of(event.to)}: ${clean(`${label} dropped: ${event.reason}`)}`);
@@ -81,8 +105,11 @@ export function exportMermaid(
       case 'dns.answer':
         lines.push(`  dns-->>${of(event.node)}: ${clean(`${event.status} ${event.records.join(', ')}`)}`);
         break;
+      case 'command':
+        lines.push(`  Note right of ${of(event.node)}: ${clean(`▶ ${commandText(event.command)}`)}`);
+        break;
       case 'state':
-        lines.push(`  Note right of ${of(event.node)}: ${clean(`${event.machine}: ${event.value}`)}`);
+        if (stateNotes) lines.push(`  Note right of ${of(event.node)}: ${clean(`${event.machine}: ${event.value}`)}`);
         break;
       case 'deliver':
         lines.push(`  Note right of ${of(event.node)}: ${clean(`delivered to ${event.user}: ${event.body}`)}`);
@@ -107,11 +134,16 @@ export function exportMermaid(
   }
   for (const [msg, send] of sends) {
     if (arrived.has(msg)) continue;
-    lines.push(
-      `  ${of(send.node)}-)${of(send.to)}: ${clean(`${payloadLabel(send.payload.decoded, send.payload.size)} (in flight)`)}`,
-    );
+    lines.push(`  ${of(send.node)}-)${of(send.to)}: ${clean(`${labelOf(msg, send.payload)} (in flight)`)}`);
   }
-  if (trace.events.length > events.length)
+  if (trace.events.length > events.length) {
     lines.push(`  Note over ${overAll}: ${trace.events.length - events.length} more events not shown`);
+    for (const event of trace.events.slice(events.length))
+      if (event.kind === 'check' && event.verdict === 'violation')
+        lines.push(
+          `  Note over ${overAll}: ${clean(`VIOLATION at #${event.seq}, ${event.atMs} ms, ${event.requirement}: ${event.message}`)}`,
+        );
+    options.onTruncated?.(events.length, trace.events.length);
+  }
   return lines.join('\n') + '\n';
 }

@@ -5,7 +5,7 @@
  * reads it, so a REQUEST with HOPS 0 is proxied as if it had the full budget (a peer without the rule).
  * Everything else (greetings, bad bytes, messages, answers) reaches the node unchanged.
  */
-import { fmtpSuite } from '../../src/protocols/fmtp/conformance.js';
+import { fmtpSuite } from '../../src/protocols/fmtp/conformance/index.js';
 import type { Protocol, ProtocolNode } from '../../src/protocols/protocol.js';
 
 const hopsLine = /^HOPS: [^\n]*\n/gm;

@@ -6,7 +6,7 @@
 // target; one case run twice in the simulator gives byte-identical traces.
 import { describe, expect, it } from 'vitest';
 import { coverageOf, runCase, runSuite, suites } from '../../src/conformance/index.js';
-import { fmtpSuite, targetSecretKeyHex } from '../../src/protocols/fmtp/conformance.js';
+import { fmtpSuite, targetSecretKeyHex } from '../../src/protocols/fmtp/conformance/index.js';
 import { SimPeer } from '../../src/conformance/peer.js';
 import type { SuiteReport } from '../../src/conformance/types.js';
 import { requirements } from '../../src/protocols/fmtp/requirements.js';

@@ -48,20 +48,19 @@ import { clientMachine as ambrosiaClientMachine } from '../../src/protocols/ambr
 import { s2sMachine } from '../../src/protocols/ambrosia/machines/s2s.js';
 import { serviceLinkMachine } from '../../src/protocols/ambrosia/machines/service-link.js';
 import { serviceSessionMachine } from '../../src/protocols/ambrosia/machines/service-session.js';
-import {
-  clientMachine as besterClientMachine,
-  connectionMachine as besterConnectionMachine,
-  dispatchMachine,
-  sessionMachine as besterSessionMachine,
-} from '../../src/protocols/bester/machine.js';
+import { clientMachine as besterClientMachine } from '../../src/protocols/bester/machines/client.js';
+import { connectionMachine as besterConnectionMachine } from '../../src/protocols/bester/machines/connection.js';
+import { dispatchMachine } from '../../src/protocols/bester/machines/dispatch.js';
+import { handlerSessionMachine as besterSessionMachine } from '../../src/protocols/bester/machines/handler-session.js';
 import { connId, linkMachine } from '../../src/protocols/echo/machine.js';
-import { peerMachine, sessionMachine as f140SessionMachine } from '../../src/protocols/f140/machine.js';
-import { connectionMachine as fmtpConnectionMachine } from '../../src/protocols/fmtp/connection-machine.js';
-import { lookupMachine } from '../../src/protocols/fmtp/lookup-machine.js';
-import { relayMachine as fmtpRelayMachine } from '../../src/protocols/fmtp/relay-machine.js';
-import { clientMachine as solecClientMachine } from '../../src/protocols/solec/client-machine.js';
-import { relayMachine as solecRelayMachine } from '../../src/protocols/solec/relay-machine.js';
-import { sessionMachine as solecSessionMachine } from '../../src/protocols/solec/session-machine.js';
+import { peerMachine } from '../../src/protocols/f140/machines/peer.js';
+import { sessionMachine as f140SessionMachine } from '../../src/protocols/f140/machines/session.js';
+import { connectionMachine as fmtpConnectionMachine } from '../../src/protocols/fmtp/machines/connection.js';
+import { lookupMachine } from '../../src/protocols/fmtp/machines/lookup.js';
+import { relayMachine as fmtpRelayMachine } from '../../src/protocols/fmtp/machines/relay.js';
+import { clientMachine as solecClientMachine } from '../../src/protocols/solec/machines/client.js';
+import { relayMachine as solecRelayMachine } from '../../src/protocols/solec/machines/relay.js';
+import { sessionMachine as solecSessionMachine } from '../../src/protocols/solec/machines/session.js';
 import { loadScenario, type Scenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';
 import {

@@ -38,7 +38,7 @@ const topology: Topology = {
 function promised(source: ScenarioFile): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const expectation of source.expect ?? []) {
-    if ('delivered' in expectation) out[expectation.delivered.to] = [...expectation.delivered.bodies];
+    if ('delivered' in expectation) out[expectation.delivered.to ?? ''] = [...expectation.delivered.bodies];
   }
   return out;
 }

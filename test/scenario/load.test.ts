@@ -98,7 +98,7 @@ describe('scenario: loader', () => {
 
   it('rejects an unknown protocol', () => {
     expect(problems(good.replace('protocol: echo', 'protocol: smtp'))[0]).toBe(
-      'bad.yaml:2:11: protocol: unknown protocol `smtp`',
+      'bad.yaml:2:11: protocol: unknown protocol `smtp` (known: echo, fmtp, f140, solec, bester, ambrosia)',
     );
   });
 });

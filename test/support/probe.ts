@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../../src/protocols/protocol.js';
 import { Simulator } from '../../src/sim/simulator.js';
-import { World, type NetworkModel } from '../../src/sim/network.js';
+import { World, type NetworkModel } from '../../src/sim/world.js';
 import { TraceRecorder, type RecorderOptions } from '../../src/trace/recorder.js';
 import type { TraceEvent } from '../../src/trace/events.js';
 

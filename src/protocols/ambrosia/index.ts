@@ -11,6 +11,7 @@ import { commandSchema, configSchema, type AmbrosiaCommand, type AmbrosiaConfig 
 import { GatewayNode } from './gateway/index.js';
 import { ServiceNode } from './service.js';
 import { describe } from './wire.js';
+import { nameMessage } from './describe.js';
 
 export type { AmbrosiaCommand, AmbrosiaConfig, ClientConfig, GatewayConfig, ServiceConfig } from './config.js';
 
@@ -31,4 +32,5 @@ export const ambrosia: Protocol<AmbrosiaConfig, AmbrosiaCommand> = {
   commandSchema: commandSchema as z.ZodType<AmbrosiaCommand>,
   createNode: createAmbrosiaNode,
   describe,
+  nameMessage,
 };

@@ -184,8 +184,14 @@ const dummyReplySchema = z.object({
   payload: z.object({ type: z.literal('dummy'), id: z.string(), data: z.null() }),
 });
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A JSON array of strings, such as sendClients' usernames or sendServers' addresses. */
+export function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function zodProblem(error: z.ZodError): string {
@@ -411,6 +417,9 @@ export function parseServerToClient(value: unknown): Result<ServerToClient, Wire
 }
 
 // ---- Builders: the exact JSON the server and clients write (spec.md §3).
+
+/** The id of the status report that answers a client's first (authentication) message. */
+export const authReportId = 'auth_special';
 
 export function statusReport(status: 'good' | 'bad', id: string): unknown {
   return { header: { status, messageType: 'statusReport' }, payload: { id } };

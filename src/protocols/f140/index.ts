@@ -3,6 +3,7 @@ import type { Protocol } from '../protocol.js';
 import { commandSchema, configSchema, type F140Command, type F140Config } from './config.js';
 import { F140Node } from './node.js';
 import { describe } from './wire.js';
+import { nameMessage } from './describe.js';
 
 export type { F140Command, F140Config } from './config.js';
 export { F140Node } from './node.js';
@@ -13,4 +14,5 @@ export const f140: Protocol<F140Config, F140Command> = {
   commandSchema,
   createNode: (host, config) => new F140Node(host, config),
   describe,
+  nameMessage,
 };

@@ -3,10 +3,8 @@
  * messages only from users its node lists as its friends (challenge-response admits friends
  * only). `f140.authentic`: every delivered message was sent by a user, as that user.
  */
-import type { TraceEvent } from '../../trace/events.js';
 import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
 import { field, list, text, type InvariantContext, type InvariantFactory } from '../../check/context.js';
-import type { Invariant } from '../../check/invariants.js';
 
 function sentBy(command: unknown): SentMessage[] {
   const body = text(field(command, 'text'));
@@ -34,12 +32,12 @@ function friendsByNode(context: InvariantContext): Map<string, Map<string, Set<s
   return byNode;
 }
 
-export function friendsOnly(context: InvariantContext): Invariant {
+export const friendsOnly: InvariantFactory = (context) => {
   const friends = friendsByNode(context);
   return {
     name: 'f140.friendsOnly',
     kinds: ['deliver'],
-    observe(event: TraceEvent) {
+    observe(event) {
       if (event.kind !== 'deliver') return undefined;
       const users = friends.get(event.node);
       if (users === undefined) return undefined;
@@ -48,7 +46,7 @@ export function friendsOnly(context: InvariantContext): Invariant {
       return `${event.user} at ${event.node} received a message from ${event.from}, who is not a friend`;
     },
   };
-}
+};
 
 export const f140Invariants: Readonly<Record<string, InvariantFactory>> = {
   'f140.friendsOnly': friendsOnly,

@@ -1,112 +1,67 @@
 /**
- * The F140 node (spec.md): an HTTP server on `port` (8140 by default) answering PING and MSG for its
- * users, and an HTTP client pushing each user's queued messages to friends through one `f140.peer`
- * machine per remote user. It speaks HTTP on raw stream connections (conn.* inputs, write outputs),
- * so the same code runs in the simulator and, bound to node:net, as a server curl can talk to.
+ * The F140 node (spec.md): one host playing both F140 roles at once. The server (./server.ts) answers
+ * PING and MSG for the node's users on `port` (8140 by default); the client (./client.ts) pushes each
+ * user's queued messages to friends. It speaks HTTP on raw stream connections (conn.* inputs, write
+ * outputs), so the same code runs in the simulator and, bound to node:net, as a server curl can talk to.
+ *
+ * This module only routes: each input goes to the role that owns its connection (accepted ones are the
+ * server's, opened ones the client's), user commands go to the client, and an accepted PING tells the
+ * client its friend is present. The two roles share the node's directory and learned addresses.
  *
  * Rule 1: sans-IO. Everything arrives through NodeInput and NodeHost; queues live in host.store.
- * Rule 2: peer input never throws: a bad request gets the HTTP error spec.md §2.3 names and a close,
- * a bad response counts as a transient failure. Bad user commands get a `reject` (f140.local.*).
+ * Rule 2: peer input never throws (see each role).
  */
-import { utf8Bytes } from '../../core/bytes.js';
-import { startActor, type MachineActor } from '../../engine/actor.js';
-import type { Endpoint, NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { commandSchema, type F140Command, type F140Config } from './config.js';
+import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
+import { F140Client } from './client.js';
+import type { F140Config } from './config.js';
 import { Directory } from './directory.js';
-import { peerConnId, peerMachine, sessionMachine, type PeerEvent } from './machine.js';
-import { answerWireError, serveRequest, type ServerAnswer } from './server.js';
-import { LearnedAddresses, nextSeq, Outbox, queuedPerRemoteMax, SeenIds, type QueuedMessage } from './store.js';
-import {
-  encodeForm,
-  describe,
-  encodeResponse,
-  formOfBody,
-  HttpRequestParser,
-  HttpResponseParser,
-  textCodePointsMax,
-  textLength,
-} from './wire.js';
-
-interface Peer {
-  readonly name: string;
-  readonly remote: string;
-  readonly outbox: Outbox;
-  readonly actor: MachineActor<typeof peerMachine>;
-  /** The response parser of the exchange in flight, keyed by its connection id. */
-  parser: { conn: string; parser: HttpResponseParser } | undefined;
-}
-
-/** A `raw` command's call in flight (test bed only): the bytes to write and the answer being read. */
-interface RawCall {
-  readonly bytes: Uint8Array;
-  readonly parser: HttpResponseParser;
-}
-
-/** Raw calls in flight at once; a scenario needs a handful, and a runaway script must not pile up connections. */
-const rawCallsMax = 16;
-
-interface Session {
-  readonly actor: MachineActor<typeof sessionMachine>;
-  readonly parser: HttpRequestParser;
-  closing: boolean;
-}
-
-const encoder = new TextEncoder();
+import { F140Server } from './server.js';
+import { LearnedAddresses, SeenIds } from './store.js';
 
 export class F140Node implements ProtocolNode {
   private readonly directory: Directory;
-  private readonly seen: SeenIds;
-  private readonly addresses: LearnedAddresses;
-  private readonly peers = new Map<string, Peer>();
-  private readonly peersByName = new Map<string, Peer>();
-  private readonly sessions = new Map<string, Session>();
-  private readonly raws = new Map<string, RawCall>();
-  private rawCount = 0;
+  private readonly client: F140Client;
+  private readonly server: F140Server;
   private stopped = false;
 
-  constructor(
-    private readonly host: NodeHost,
-    private readonly config: F140Config,
-  ) {
+  constructor(host: NodeHost, config: F140Config) {
     this.directory = new Directory(config.users);
-    this.seen = new SeenIds(host.store);
-    this.addresses = new LearnedAddresses(host.store);
+    const seen = new SeenIds(host.store);
+    const addresses = new LearnedAddresses(host.store);
+    this.client = new F140Client(host, config, this.directory, addresses);
+    this.server = new F140Server(host, config, { directory: this.directory, addresses, seen }, (user) =>
+      this.client.pinged(user),
+    );
   }
 
   start(): void {
-    this.host.emit({ kind: 'listen', endpoint: { host: this.host.hostName, port: this.config.port } });
-    // One peer machine per remote friend, in configuration order; each announces us with a PING and
-    // pushes whatever the store still holds for it from before a restart.
-    this.directory.remotes().forEach((remote) => this.startPeer(remote));
+    this.server.start();
+    this.client.start();
   }
 
   stop(): void {
     this.stopped = true;
-    for (const peer of this.peers.values()) peer.actor.stop();
-    for (const session of this.sessions.values()) session.actor.stop();
+    this.client.stop();
+    this.server.stop();
   }
 
   handle(input: NodeInput): void {
     if (this.stopped) return;
     switch (input.kind) {
       case 'command':
-        return this.command(input.command);
+        return this.client.command(input.command);
       case 'conn.accepted':
-        return this.accept(input.conn);
+        return this.server.accept(input.conn);
       case 'conn.data':
-        if (this.sessions.has(input.conn)) return this.request(input.conn, input.bytes);
-        if (this.raws.has(input.conn)) return this.rawData(input.conn, input.bytes);
-        return this.response(input.conn, input.bytes);
+        if (this.server.has(input.conn)) return this.server.data(input.conn, input.bytes);
+        return this.client.data(input.conn, input.bytes);
       case 'conn.opened':
-        if (this.raws.has(input.conn)) return this.rawOpened(input.conn);
-        return this.toPeer(input.conn, { type: 'conn.opened' });
+        return this.client.opened(input.conn);
       case 'conn.failed':
-        if (this.raws.has(input.conn)) return this.rawFailed(input.conn, input.reason);
-        return this.toPeer(input.conn, { type: 'conn.failed', reason: input.reason });
+        return this.client.failed(input.conn, input.reason);
       case 'conn.closed':
-        if (this.sessions.has(input.conn)) return this.endSession(input.conn, false);
-        if (this.raws.has(input.conn)) return this.rawClosed(input.conn);
-        return this.responseClosed(input.conn);
+        if (this.server.has(input.conn)) return this.server.closed(input.conn);
+        return this.client.closed(input.conn);
       case 'datagram':
       case 'dns.answer':
         return;
@@ -114,260 +69,6 @@ export class F140Node implements ProtocolNode {
   }
 
   view(): unknown {
-    return {
-      users: this.directory.view(),
-      peers: [...this.peers.values()].map((peer) => ({
-        remote: peer.remote,
-        state: peer.actor.getSnapshot().value,
-        queued: peer.outbox.all().map((m) => ({ id: m.id, from: m.from, text: m.text })),
-      })),
-      sessions: this.sessions.size,
-    };
-  }
-
-  // -------------------------------------------------------------------------------------------------
-  // Client side: user commands, queues, peers.
-
-  private startPeer(remote: string): Peer {
-    const name = `peer:${this.peers.size + 1}`;
-    const outbox = new Outbox(this.host.store, remote, (m) => this.directory.friendOf(m.from, m.to) !== undefined);
-    const actor = startActor(peerMachine, this.host, {
-      name: `f140.peer ${remote}`,
-      input: {
-        name,
-        remote,
-        outbox,
-        directory: this.directory,
-        address: () => this.addressOf(remote),
-        replyTo: `${this.config.advertiseHost ?? this.host.hostName}:${this.config.port}`,
-        now: () => this.host.now(),
-        timing: {
-          retryMsBase: this.config.retryMsBase,
-          retryMsMax: this.config.retryMsMax,
-          requestTimeoutMs: this.config.requestTimeoutMs,
-          queueExpiryMs: this.config.queueExpiryMs,
-        },
-        announce: this.config.announce,
-      },
-    });
-    const peer: Peer = { name, remote, outbox, actor, parser: undefined };
-    this.peers.set(remote, peer);
-    this.peersByName.set(name, peer);
-    return peer;
-  }
-
-  private addressOf(remote: string): Endpoint {
-    return this.addresses.get(remote) ?? this.directory.addressOf(remote) ?? { host: remote, port: this.config.port };
-  }
-
-  private localReject(code: string, reason: string, command: unknown): void {
-    this.host.emit({ kind: 'reject', code: `f140.local.${code}`, reason, detail: { command } });
-  }
-
-  private command(raw: unknown): void {
-    const parsed = commandSchema.safeParse(raw);
-    if (!parsed.success) return this.localReject('command-invalid', parsed.error.message, raw);
-    const command: F140Command = parsed.data;
-    if (command.type === 'raw') return this.raw(command);
-    if (command.type === 'ping') {
-      const peer = this.peers.get(command.to);
-      if (!peer) return this.localReject('not-friend', `no local user friends ${command.to}`, command);
-      peer.actor.send({ type: 'user.ping' });
-      return;
-    }
-    if (!this.directory.isLocal(command.from)) {
-      return this.localReject('unknown-user', `${command.from} is not a user of this node`, command);
-    }
-    const length = textLength(command.text);
-    if (length > textCodePointsMax) {
-      return this.localReject('too-long', `text of ${length} code points is over ${textCodePointsMax}`, command);
-    }
-    if (command.type === 'send') {
-      if (!this.directory.friendOf(command.from, command.to)) {
-        return this.localReject('not-friend', `${command.to} is not a friend of ${command.from}`, command);
-      }
-      return this.enqueue(command.from, command.to, command.text, undefined, command);
-    }
-    const members = this.directory.groupMembers(command.from, command.group);
-    if (!members) return this.localReject('unknown-group', `${command.from} has no group ${command.group}`, command);
-    for (const member of members) this.enqueue(command.from, member, command.text, command.group, command);
-  }
-
-  private enqueue(from: string, to: string, text: string, group: string | undefined, command: F140Command): void {
-    const peer = this.peers.get(to) ?? this.startPeer(to);
-    if (peer.outbox.size() >= queuedPerRemoteMax) {
-      return this.localReject('queue-full', `${queuedPerRemoteMax} messages already queued for ${to}`, command);
-    }
-    const seq = nextSeq(this.host.store);
-    const message: QueuedMessage = {
-      seq,
-      id: `${this.host.id}#${seq}`,
-      from,
-      to,
-      ...(group === undefined ? {} : { group }),
-      text,
-      enqueuedAtMs: this.host.now(),
-    };
-    peer.outbox.add(message);
-    this.host.emit({ kind: 'note', what: 'f140.msg.queued', detail: { id: message.id, from, to, group } });
-    peer.actor.send({ type: 'queue.added' });
-  }
-
-  /** The peer whose exchange in flight uses `conn`; events of earlier exchanges are dropped. */
-  private currentPeer(conn: string): Peer | undefined {
-    const hash = conn.indexOf('#');
-    const peer = this.peersByName.get(hash < 0 ? conn : conn.slice(0, hash));
-    if (!peer) return undefined;
-    return peerConnId(peer.actor.getSnapshot().context) === conn ? peer : undefined;
-  }
-
-  private toPeer(conn: string, event: PeerEvent): void {
-    const peer = this.currentPeer(conn);
-    if (!peer) return;
-    if (event.type === 'conn.opened') peer.parser = { conn, parser: new HttpResponseParser() };
-    peer.actor.send(event);
-  }
-
-  private response(conn: string, bytes: Uint8Array): void {
-    const peer = this.currentPeer(conn);
-    if (!peer || peer.parser?.conn !== conn) return;
-    const result = peer.parser.parser.push(bytes);
-    if (!result.ok) {
-      peer.parser = undefined;
-      return peer.actor.send({ type: 'http.invalid', reason: result.error.message });
-    }
-    if (result.value === undefined) return;
-    peer.parser = undefined;
-    const form = formOfBody(result.value.body);
-    if (!form.ok) return peer.actor.send({ type: 'http.invalid', reason: form.error.message });
-    peer.actor.send({ type: 'http.response', status: result.value.status, fields: form.value });
-  }
-
-  private responseClosed(conn: string): void {
-    const peer = this.currentPeer(conn);
-    if (!peer) return;
-    const parser = peer.parser?.conn === conn ? peer.parser.parser : undefined;
-    peer.parser = undefined;
-    // A response without Content-Length ends at the close.
-    const finished = parser?.finish();
-    if (finished?.ok) {
-      const form = formOfBody(finished.value.body);
-      if (form.ok) return peer.actor.send({ type: 'http.response', status: finished.value.status, fields: form.value });
-    }
-    peer.actor.send({ type: 'conn.closed' });
-  }
-
-  // -------------------------------------------------------------------------------------------------
-  // Raw calls (test bed only, config.ts): bytes out as given, the answer reported as a note.
-
-  private raw(command: Extract<F140Command, { type: 'raw' }>): void {
-    if (this.raws.size >= rawCallsMax) {
-      return this.localReject('raw-busy', `${rawCallsMax} raw calls already in flight`, command);
-    }
-    this.rawCount += 1;
-    const conn = `raw#${this.rawCount}`;
-    this.raws.set(conn, { bytes: encoder.encode(command.request), parser: new HttpResponseParser() });
-    this.host.emit({ kind: 'connect', conn, target: { host: command.host, port: command.port } });
-  }
-
-  private rawOpened(conn: string): void {
-    const call = this.raws.get(conn);
-    if (call) this.host.emit({ kind: 'write', conn, bytes: call.bytes, decoded: describe(call.bytes) });
-  }
-
-  private rawFailed(conn: string, reason: string): void {
-    this.raws.delete(conn);
-    this.host.emit({ kind: 'reject', code: 'f140.raw.failed', reason: `connect ${reason}`, detail: { conn } });
-  }
-
-  private rawData(conn: string, bytes: Uint8Array): void {
-    const call = this.raws.get(conn);
-    if (!call) return;
-    const result = call.parser.push(bytes);
-    if (result.ok && result.value === undefined) return;
-    this.raws.delete(conn);
-    this.rawAnswer(conn, result.ok && result.value ? { ok: true, value: result.value } : call.parser.finish());
-    this.host.emit({ kind: 'close', conn });
-  }
-
-  private rawClosed(conn: string): void {
-    const call = this.raws.get(conn);
-    if (!call) return;
-    this.raws.delete(conn);
-    this.rawAnswer(conn, call.parser.finish());
-  }
-
-  private rawAnswer(conn: string, result: ReturnType<HttpResponseParser['finish']>): void {
-    if (!result.ok) {
-      this.host.emit({ kind: 'reject', code: 'f140.raw.failed', reason: result.error.message, detail: { conn } });
-      return;
-    }
-    const form = formOfBody(result.value.body);
-    this.host.emit({
-      kind: 'note',
-      what: 'f140.raw.response',
-      detail: { conn, status: result.value.status, fields: form.ok ? Object.fromEntries(form.value) : {} },
-    });
-  }
-
-  // -------------------------------------------------------------------------------------------------
-  // Server side: sessions on accepted connections.
-
-  private accept(conn: string): void {
-    const actor = startActor(sessionMachine, this.host, {
-      name: `f140.session ${conn}`,
-      input: { conn, idleMs: this.config.idleMs },
-    });
-    const session: Session = { actor, parser: new HttpRequestParser(), closing: false };
-    this.sessions.set(conn, session);
-    actor.subscribe({ complete: () => this.sessions.delete(conn) });
-  }
-
-  private request(conn: string, bytes: Uint8Array): void {
-    const session = this.sessions.get(conn);
-    if (!session || session.closing) return;
-    const requests = session.parser.push(bytes);
-    const answers: { answer: ServerAnswer; keepAlive: boolean }[] = requests.ok
-      ? requests.value.map((request) => ({
-          answer: serveRequest(request, { directory: this.directory, addresses: this.addresses, seen: this.seen }),
-          keepAlive: request.keepAlive,
-        }))
-      : [];
-    const error = requests.ok ? session.parser.error : requests.error;
-    if (error) answers.push({ answer: answerWireError(error), keepAlive: false });
-    for (const { answer, keepAlive } of answers) {
-      session.actor.send({ type: 'http.request' });
-      for (const output of answer.outputs) this.host.emit(output);
-      const close = !keepAlive;
-      const body = utf8Bytes(encodeForm(answer.fields));
-      const bytesOut = encodeResponse({
-        status: answer.status,
-        headers: [
-          ['Content-Type', 'application/x-www-form-urlencoded'],
-          ...answer.headers,
-          ...(close ? [['Connection', 'close'] as const] : []),
-        ],
-        body,
-      });
-      this.host.emit({
-        kind: 'write',
-        conn,
-        bytes: bytesOut,
-        decoded: { status: answer.status, request: answer.decoded, response: Object.fromEntries(answer.fields) },
-      });
-      if (answer.pinged) {
-        // After answering: the friend is present, so push what we hold for it (spec.md §4.2).
-        const peer = this.peers.get(answer.pinged.user);
-        peer?.actor.send({ type: 'peer.pinged' });
-      }
-      if (close) return this.endSession(conn, true);
-    }
-  }
-
-  private endSession(conn: string, byUs: boolean): void {
-    const session = this.sessions.get(conn);
-    if (!session) return;
-    session.closing = true;
-    session.actor.send({ type: byUs ? 'session.end' : 'conn.closed' });
+    return { users: this.directory.view(), peers: this.client.view(), sessions: this.server.sessionCount };
   }
 }

@@ -1,18 +1,27 @@
 /**
- * The F140 service (spec.md §4): answers one decoded HTTP request, PING or MSG, with a status, the
- * result form (`response=...` or `error=...`), and the node outputs it causes (a delivery, a refusal).
- * The node calls it for each request a session reads and writes what it returns.
+ * The F140 server role (spec.md §4): an HTTP server on the node's port. Each accepted connection is an
+ * `f140.session` machine; each request it reads is answered by `serveRequest`, PING or MSG, with a
+ * status, the result form (`response=...` or `error=...`), and the node outputs it causes (a delivery,
+ * a refusal).
  *
  * Rule 1: no I/O; its only effects are durable-store writes (ids seen, addresses learned).
- * Rule 2: it never throws on peer input: every bad request maps to the status the spec names.
+ * Rule 2: it never throws on peer input: every bad request maps to the status the spec names, and a
+ * request the codec cannot read gets the HTTP error spec.md §2.3 names and a close.
  */
+import { utf8Bytes } from '../../core/bytes.js';
 import type { WireError } from '../../core/errors.js';
-import type { NodeOutput } from '../protocol.js';
+import { startActor, type MachineActor } from '../../engine/actor.js';
+import type { NodeHost, NodeOutput } from '../protocol.js';
+import type { F140Config } from './config.js';
 import type { Directory } from './directory.js';
+import { sessionMachine } from './machines/session.js';
 import type { LearnedAddresses, SeenIds } from './store.js';
 import {
   decodeBasicMessage,
+  encodeForm,
+  encodeResponse,
   formOfRequest,
+  HttpRequestParser,
   statusForError,
   textCodePointsMax,
   textLength,
@@ -190,4 +199,103 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
     ],
     decoded,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sessions on accepted connections.
+
+interface Session {
+  readonly actor: MachineActor<typeof sessionMachine>;
+  readonly parser: HttpRequestParser;
+  closing: boolean;
+}
+
+export class F140Server {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly host: NodeHost,
+    private readonly config: F140Config,
+    private readonly context: ServeContext,
+    /** Called after the answer to an accepted PING, with the friend who sent it. */
+    private readonly onPinged: (user: string) => void,
+  ) {}
+
+  start(): void {
+    this.host.emit({ kind: 'listen', endpoint: { host: this.host.hostName, port: this.config.port } });
+  }
+
+  stop(): void {
+    for (const session of this.sessions.values()) session.actor.stop();
+  }
+
+  /** Whether `conn` is a connection this server accepted (and has not yet forgotten). */
+  has(conn: string): boolean {
+    return this.sessions.has(conn);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  accept(conn: string): void {
+    const actor = startActor(sessionMachine, this.host, {
+      name: `f140.session ${conn}`,
+      input: { conn, idleMs: this.config.idleMs },
+    });
+    const session: Session = { actor, parser: new HttpRequestParser(), closing: false };
+    this.sessions.set(conn, session);
+    actor.subscribe({ complete: () => this.sessions.delete(conn) });
+  }
+
+  /** Reads requests from `conn` and answers each in turn. */
+  data(conn: string, bytes: Uint8Array): void {
+    const session = this.sessions.get(conn);
+    if (!session || session.closing) return;
+    const requests = session.parser.push(bytes);
+    const answers: { answer: ServerAnswer; keepAlive: boolean }[] = requests.ok
+      ? requests.value.map((request) => ({
+          answer: serveRequest(request, this.context),
+          keepAlive: request.keepAlive,
+        }))
+      : [];
+    const error = requests.ok ? session.parser.error : requests.error;
+    if (error) answers.push({ answer: answerWireError(error), keepAlive: false });
+    for (const { answer, keepAlive } of answers) {
+      session.actor.send({ type: 'http.request' });
+      for (const output of answer.outputs) this.host.emit(output);
+      const close = !keepAlive;
+      const body = utf8Bytes(encodeForm(answer.fields));
+      const bytesOut = encodeResponse({
+        status: answer.status,
+        headers: [
+          ['Content-Type', 'application/x-www-form-urlencoded'],
+          ...answer.headers,
+          ...(close ? [['Connection', 'close'] as const] : []),
+        ],
+        body,
+      });
+      this.host.emit({
+        kind: 'write',
+        conn,
+        bytes: bytesOut,
+        decoded: { status: answer.status, request: answer.decoded, response: Object.fromEntries(answer.fields) },
+      });
+      // After answering: the friend is present, so the client pushes what we hold for it (spec.md §4.2).
+      if (answer.pinged) this.onPinged(answer.pinged.user);
+      if (close) return this.endSession(conn, true);
+    }
+  }
+
+  /** The peer closed `conn`. */
+  closed(conn: string): void {
+    this.endSession(conn, false);
+  }
+
+  private endSession(conn: string, byUs: boolean): void {
+    const session = this.sessions.get(conn);
+    if (!session) return;
+    session.closing = true;
+    session.actor.send({ type: byUs ? 'session.end' : 'conn.closed' });
+  }
 }

@@ -20,7 +20,7 @@ export const blocksPerChunkMax = 256;
 export const patternsMax = 64;
 /**
  * The largest HOPS a REQUEST may carry on the wire (ours): one octet, as IP's TTL. A node lowers
- * a larger budget to its own `hopsMax` (node.ts), as an HTTP proxy may lower Max-Forwards.
+ * a larger budget to its own `hopsMax` (config.ts), as an HTTP proxy may lower Max-Forwards.
  */
 export const hopsWireMax = 255;
 

@@ -19,6 +19,11 @@ import { FrameDecoder, headerBytes, headerType, type RawFrame, type Sender } fro
 /** Default frame timeout: far above the time a whole frame takes on a working link, far below any response timeout. */
 export const frameTimeoutMsDefault = 500;
 
+/** A frame a reader refused, as the event every SOLEC machine closes the connection on. */
+export function invalid(error: WireError): { type: 'wire.invalid'; code: string; reason: string } {
+  return { type: 'wire.invalid', code: error.code, reason: error.message };
+}
+
 export class FrameReader {
   private readonly decoder: FrameDecoder;
   private timer: unknown;

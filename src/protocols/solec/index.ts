@@ -1,9 +1,11 @@
 /** The SOLEC protocol descriptor (spec.md): schemas, node factory, key records, trace decoding. */
-import type { DnsRecord, NodeDeclaration, Protocol } from '../protocol.js';
+import type { DnsRecord, NodeDeclaration, NodeHost, Protocol, ProtocolNode } from '../protocol.js';
 import { commandSchema, configSchema, type SolecCommand, type SolecConfig } from './config.js';
 import { serverKeys } from './keys.js';
-import { createSolecNode } from './node.js';
+import { SolecClientNode } from './client.js';
+import { SolecServerNode } from './server.js';
 import { describe, toHex } from './wire.js';
+import { nameMessage } from './describe.js';
 
 /** Where a server's Ed25519 public key is published: TXT `solec-key.<name>` = `ed25519=<hex>` (ours). */
 export function keyRecordName(name: string): string {
@@ -16,6 +18,11 @@ function dnsRecords(node: NodeDeclaration<SolecConfig>): DnsRecord[] {
   return [{ name: keyRecordName(node.id), type: 'TXT', value: `ed25519=${toHex(publicKey)}` }];
 }
 
+/** A node of the role its config names: a server (`server.ts`) or one user's client (`client.ts`). */
+export function createSolecNode(host: NodeHost, config: SolecConfig): ProtocolNode {
+  return config.role === 'server' ? new SolecServerNode(host, config) : new SolecClientNode(host, config);
+}
+
 export const solec: Protocol<SolecConfig, SolecCommand> = {
   name: 'solec',
   configSchema,
@@ -23,6 +30,9 @@ export const solec: Protocol<SolecConfig, SolecCommand> = {
   createNode: createSolecNode,
   dnsRecords,
   describe,
+  nameMessage,
 };
 
 export type { SolecCommand, SolecConfig } from './config.js';
+export { SolecClientNode } from './client.js';
+export { SolecServerNode } from './server.js';

@@ -9,6 +9,7 @@
  */
 import { concatBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
+import type { Prng } from '../../core/prng.js';
 import { err, ok, type Result } from '../../core/result.js';
 
 /** Payload type numbers. 0x10 and 0x11 are ours (signed profile), chosen clear of later SOLEC numbers. */
@@ -61,6 +62,9 @@ export type Payload =
       readonly str2: string;
       readonly num4: bigint;
     };
+
+/** The payload of one type. */
+export type PayloadOf<T extends PayloadType> = Extract<Payload, { readonly type: T }>;
 
 /** Who sent a frame: the role of the peer at the other end of the connection. */
 export type Sender = 'client' | 'server';
@@ -266,6 +270,11 @@ function encodeBody(payload: Payload): Uint8Array {
  * epoch writes 0 (uint64 has no negative; its two's complement is past 2^53-1 and refused as
  * `message.time-range`); a fractional reading is truncated.
  */
+/** Draws a 64-bit message id as 16 hex digits from the node's seeded stream. */
+export function drawMessageId(random: Prng): string {
+  return random.uint32().toString(16).padStart(8, '0') + random.uint32().toString(16).padStart(8, '0');
+}
+
 export function wireTimeMs(clockMs: number): number {
   if (!Number.isFinite(clockMs) || clockMs <= 0) return 0;
   return Math.min(Math.trunc(clockMs), Number.MAX_SAFE_INTEGER);
@@ -288,12 +297,85 @@ export function payloadBytes(payload: Payload): number {
   return encodeBody(payload).length;
 }
 
+/** A Handshake's fields (decodeBody's step): versions and a known connection type. */
+function decodeHandshake(r: Reader, base: number): Result<PayloadOf<'handshake'>, WireError> {
+  const verMajor = r.u8('ver_major');
+  if (!verMajor.ok) return verMajor;
+  const verMinor = r.u8('ver_minor');
+  if (!verMinor.ok) return verMinor;
+  const kind = r.u8('connection type');
+  if (!kind.ok) return kind;
+  if (kind.value !== 0x01 && kind.value !== 0x02) {
+    return err(
+      new WireError('handshake.conn-type-unknown', `unknown connection type 0x${kind.value.toString(16)}`, base + 2),
+    );
+  }
+  return ok({ type: 'handshake', verMajor: verMajor.value, verMinor: verMinor.value, connType: kind.value });
+}
+
+/** A Message's fields (decodeBody's step): its time must fit a safe integer of ms. */
+function decodeMessage(r: Reader, base: number): Result<PayloadOf<'message'>, WireError> {
+  const id = r.string('id');
+  if (!id.ok) return id;
+  const from = r.string('from');
+  if (!from.ok) return from;
+  const to = r.string('to');
+  if (!to.ok) return to;
+  const time = r.u64('time');
+  if (!time.ok) return time;
+  if (time.value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return err(new WireError('message.time-range', 'message time beyond 2^53-1 ms', base));
+  }
+  const body = r.string('body');
+  if (!body.ok) return body;
+  return ok({
+    type: 'message',
+    id: id.value,
+    from: from.value,
+    to: to.value,
+    timeMs: Number(time.value),
+    body: body.value,
+  });
+}
+
+/** The reserved Test payload's fields (decodeBody's step), one of each field kind. */
+function decodeTest(r: Reader): Result<PayloadOf<'test'>, WireError> {
+  const num1 = r.u8('Num1');
+  if (!num1.ok) return num1;
+  const time1 = r.u64('Time1');
+  if (!time1.ok) return time1;
+  const str1 = r.string('Str1');
+  if (!str1.ok) return str1;
+  const num2 = r.u16('Num2');
+  if (!num2.ok) return num2;
+  const bin1 = r.binary('Bin1');
+  if (!bin1.ok) return bin1;
+  const num3 = r.u32('Num3');
+  if (!num3.ok) return num3;
+  const str2 = r.string('Str2');
+  if (!str2.ok) return str2;
+  const num4 = r.u64('Num4');
+  if (!num4.ok) return num4;
+  return ok({
+    type: 'test',
+    num1: num1.value,
+    time1: time1.value,
+    str1: str1.value,
+    num2: num2.value,
+    bin1: bin1.value,
+    num3: num3.value,
+    str2: str2.value,
+    num4: num4.value,
+  });
+}
+
 function decodeBody(type: PayloadType, bytes: Uint8Array, base: number): Result<Payload, WireError> {
   const r = new Reader(bytes, base);
   const done = <P extends Payload>(payload: P): Result<Payload, WireError> => {
     const end = r.end();
     return end.ok ? ok(payload) : end;
   };
+  const andDone = (fields: Result<Payload, WireError>) => (fields.ok ? done(fields.value) : fields);
   switch (type) {
     case 'success':
       if (bytes.length !== 0)
@@ -307,24 +389,8 @@ function decodeBody(type: PayloadType, bytes: Uint8Array, base: number): Result<
       }
       return done({ type, code: code.value as ErrorCode });
     }
-    case 'handshake': {
-      const verMajor = r.u8('ver_major');
-      if (!verMajor.ok) return verMajor;
-      const verMinor = r.u8('ver_minor');
-      if (!verMinor.ok) return verMinor;
-      const kind = r.u8('connection type');
-      if (!kind.ok) return kind;
-      if (kind.value !== 0x01 && kind.value !== 0x02) {
-        return err(
-          new WireError(
-            'handshake.conn-type-unknown',
-            `unknown connection type 0x${kind.value.toString(16)}`,
-            base + 2,
-          ),
-        );
-      }
-      return done({ type, verMajor: verMajor.value, verMinor: verMinor.value, connType: kind.value });
-    }
+    case 'handshake':
+      return andDone(decodeHandshake(r, base));
     case 'userAuth': {
       const username = r.string('username');
       if (!username.ok) return username;
@@ -332,22 +398,8 @@ function decodeBody(type: PayloadType, bytes: Uint8Array, base: number): Result<
       if (!password.ok) return password;
       return done({ type, username: username.value, password: password.value });
     }
-    case 'message': {
-      const id = r.string('id');
-      if (!id.ok) return id;
-      const from = r.string('from');
-      if (!from.ok) return from;
-      const to = r.string('to');
-      if (!to.ok) return to;
-      const time = r.u64('time');
-      if (!time.ok) return time;
-      if (time.value > BigInt(Number.MAX_SAFE_INTEGER)) {
-        return err(new WireError('message.time-range', 'message time beyond 2^53-1 ms', base));
-      }
-      const body = r.string('body');
-      if (!body.ok) return body;
-      return done({ type, id: id.value, from: from.value, to: to.value, timeMs: Number(time.value), body: body.value });
-    }
+    case 'message':
+      return andDone(decodeMessage(r, base));
     case 'serverAuth': {
       const name = r.string('name');
       if (!name.ok) return name;
@@ -363,35 +415,8 @@ function decodeBody(type: PayloadType, bytes: Uint8Array, base: number): Result<
       if (!signature.ok) return signature;
       return done({ type, signature: signature.value });
     }
-    case 'test': {
-      const num1 = r.u8('Num1');
-      if (!num1.ok) return num1;
-      const time1 = r.u64('Time1');
-      if (!time1.ok) return time1;
-      const str1 = r.string('Str1');
-      if (!str1.ok) return str1;
-      const num2 = r.u16('Num2');
-      if (!num2.ok) return num2;
-      const bin1 = r.binary('Bin1');
-      if (!bin1.ok) return bin1;
-      const num3 = r.u32('Num3');
-      if (!num3.ok) return num3;
-      const str2 = r.string('Str2');
-      if (!str2.ok) return str2;
-      const num4 = r.u64('Num4');
-      if (!num4.ok) return num4;
-      return done({
-        type,
-        num1: num1.value,
-        time1: time1.value,
-        str1: str1.value,
-        num2: num2.value,
-        bin1: bin1.value,
-        num3: num3.value,
-        str2: str2.value,
-        num4: num4.value,
-      });
-    }
+    case 'test':
+      return andDone(decodeTest(r));
   }
 }
 

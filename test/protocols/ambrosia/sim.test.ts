@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
-import { World } from '../../../src/sim/network.js';
+import { World } from '../../../src/sim/world.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import type { TraceEvent } from '../../../src/trace/events.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';

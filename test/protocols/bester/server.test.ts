@@ -7,7 +7,7 @@ import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
 import { bester, configSchema } from '../../../src/protocols/bester/index.js';
 import { encodeFrame } from '../../../src/protocols/bester/wire.js';
-import type { Profile } from '../../../src/protocols/bester/machine.js';
+import type { Profile } from '../../../src/protocols/bester/config.js';
 
 const profiles: Profile[] = ['fixed', 'besterd-2020'];
 const tcp = { host: 'j.test', port: 2223 };

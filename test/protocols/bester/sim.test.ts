@@ -16,13 +16,13 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { bester, configSchema } from '../../../src/protocols/bester/index.js';
-import { hopsMax } from '../../../src/protocols/bester/node.js';
+import { hopsMax } from '../../../src/protocols/bester/server.js';
 import { requirements } from '../../../src/protocols/bester/requirements.js';
 import { encodeFrame } from '../../../src/protocols/bester/wire.js';
 import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../../../src/protocols/protocol.js';
 import { loadScenario } from '../../../src/scenario/load.js';
 import { runScenario } from '../../../src/scenario/run.js';
-import { World } from '../../../src/sim/network.js';
+import { World } from '../../../src/sim/world.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';
 

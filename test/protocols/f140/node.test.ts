@@ -6,7 +6,7 @@
 // its durable store. Timers run on each host's manual clock, stepped together.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { answerKind } from '../../../src/protocols/f140/machine.js';
+import { answerKind } from '../../../src/protocols/f140/machines/peer.js';
 import { encodeForm } from '../../../src/protocols/f140/wire.js';
 import { nodeConfig, parseResponse, text, Wire } from './harness.js';
 

@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { f140, type F140Config } from '../../../src/protocols/f140/index.js';
-import { World } from '../../../src/sim/network.js';
+import { World } from '../../../src/sim/world.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';
 import { expectScenarioPasses, scenarioFilesIn } from '../../support/scenarios.js';

@@ -10,8 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import { fmtp, fmtpConfig } from '../../../src/protocols/fmtp/index.js';
 import { formatKeyRecord, helloText, publicKeyOf, secretKeyFor, sign } from '../../../src/protocols/fmtp/keys.js';
-import { hopsMax } from '../../../src/protocols/fmtp/node.js';
-import { retryDelayMs } from '../../../src/protocols/fmtp/relay-machine.js';
+import { hopsMax } from '../../../src/protocols/fmtp/config.js';
+import { retryDelayMs } from '../../../src/protocols/fmtp/machines/relay.js';
 import { MemoryStore } from '../../../src/protocols/protocol.js';
 import { encodeFrame, type Frame } from '../../../src/protocols/fmtp/wire.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';

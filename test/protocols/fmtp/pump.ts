@@ -7,7 +7,7 @@
 import type { NodeInput, NodeOutput, ProtocolNode } from '../../../src/protocols/protocol.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
 import { fmtp, fmtpConfig } from '../../../src/protocols/fmtp/index.js';
-import type { FmtpConfig } from '../../../src/protocols/fmtp/node.js';
+import type { FmtpConfig } from '../../../src/protocols/fmtp/config.js';
 import { describe as describeBytes } from '../../../src/protocols/fmtp/wire.js';
 
 interface Member {

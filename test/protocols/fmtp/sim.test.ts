@@ -18,7 +18,7 @@ import { fmtp } from '../../../src/protocols/fmtp/index.js';
 import { requirements } from '../../../src/protocols/fmtp/requirements.js';
 import { loadScenario } from '../../../src/scenario/load.js';
 import { runScenario } from '../../../src/scenario/run.js';
-import { World } from '../../../src/sim/network.js';
+import { World } from '../../../src/sim/world.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import type { TraceEvent } from '../../../src/trace/events.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';

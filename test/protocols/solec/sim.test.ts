@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { solec } from '../../../src/protocols/solec/index.js';
 import { requirements } from '../../../src/protocols/solec/requirements.js';
 import { loadScenario } from '../../../src/scenario/load.js';
-import { World } from '../../../src/sim/network.js';
+import { World } from '../../../src/sim/world.js';
 import { rank, Simulator } from '../../../src/sim/simulator.js';
 import type { TraceEvent } from '../../../src/trace/events.js';
 import { TraceRecorder } from '../../../src/trace/recorder.js';

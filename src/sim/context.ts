@@ -1,0 +1,141 @@
+/**
+ * What every part of the simulated world shares: the simulator, the run's seed and trace, the
+ * network model, the table of hosts and the node runtimes on each, and the few trace helpers every
+ * part writes with (message numbers, drops, fault spans). The parts are `World` (world.ts: node
+ * runtimes, boot, crash and restart, guards), `Connections` (connections.ts), `Links` (links.ts),
+ * `Dns` (dns.ts) and `Faults` (faults.ts); each gets this context and nothing global.
+ *
+ * Must not: hold behaviour of its own beyond bookkeeping; what a part decides stays in that part.
+ */
+import type { ConnId, IdSequence, NodeId } from '../core/ids.js';
+import type { Prng } from '../core/prng.js';
+import type { Ms } from '../core/time.js';
+import type { Endpoint, MemoryStore, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
+import type { TraceEventBody } from '../trace/events.js';
+import type { TraceRecorder } from '../trace/recorder.js';
+import type { ConnEnd } from './connections.js';
+import type { Simulator } from './simulator.js';
+
+/** The network model of a run; every field has a default. */
+export interface NetworkModel {
+  /** One-way latency of a link, drawn uniformly per segment from [delayMsMin, delayMsMax]. */
+  readonly delayMsMin: Ms;
+  readonly delayMsMax: Ms;
+  /** Probability that a datagram is lost. Streams never lose bytes. */
+  readonly lossRatio: number;
+  /** Probability that a datagram arrives twice. */
+  readonly duplicateRatio: number;
+  /** How long a connect waits across a partition before it fails with `timeout`. */
+  readonly connectTimeoutMs: Ms;
+  /** How long a connection survives a partition (with data held) or a crashed peer before it is reset. */
+  readonly resetTimeoutMs: Ms;
+  /** Latency of a DNS answer. */
+  readonly dnsDelayMs: Ms;
+  /** Per-link latency overrides (both directions). */
+  readonly links: readonly {
+    readonly between: readonly [string, string];
+    readonly delayMsMin: Ms;
+    readonly delayMsMax: Ms;
+  }[];
+}
+
+export const defaultNetwork: NetworkModel = {
+  delayMsMin: 1,
+  delayMsMax: 20,
+  lossRatio: 0,
+  duplicateRatio: 0,
+  connectTimeoutMs: 3_000,
+  resetTimeoutMs: 10_000,
+  dnsDelayMs: 5,
+  links: [],
+};
+
+export interface NodeSpec {
+  readonly id: NodeId;
+  /** The host the node runs on; defaults to the node id. Several nodes may share a host. */
+  readonly host?: string;
+  // The world holds nodes of several protocols with different config types; each node's config
+  // was validated by its own protocol's schema, so the pairing is sound.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+  readonly protocol: Protocol<any, any>;
+  readonly config: unknown;
+}
+
+/** One declared node: its spec, its durable parts, and the incarnation running now (if any). */
+export interface NodeRuntime {
+  readonly spec: NodeSpec;
+  readonly hostName: string;
+  readonly store: MemoryStore;
+  readonly random: Prng;
+  incarnation: number;
+  alive: boolean;
+  node: ProtocolNode | undefined;
+  skewMs: Ms;
+  readonly conns: Map<ConnId, ConnEnd>;
+  readonly inboundIds: IdSequence;
+  readonly listening: Set<string>;
+}
+
+/** Hands `input` to the runtime's node if it is still the incarnation `incarnation` (world.ts). */
+export type InputFn = (runtime: NodeRuntime, incarnation: number, input: NodeInput) => void;
+
+/** The key a listener is found by: a local socket path, or a TCP port (any host name of the host). */
+export function endpointKey(endpoint: Endpoint): string {
+  return 'path' in endpoint ? `unix:${endpoint.path}` : `tcp:${endpoint.port}`;
+}
+
+export class SimContext {
+  readonly network: NetworkModel;
+  /** Host name to the runtimes on it, in declaration order. */
+  readonly hosts = new Map<string, NodeRuntime[]>();
+  private nextMsgId = 1;
+  private nextSpan = 1;
+  private readonly openSpans = new Map<string, string>();
+
+  constructor(
+    readonly sim: Simulator,
+    readonly seed: number,
+    readonly trace: TraceRecorder,
+    network: NetworkModel,
+    /** Gives a node an input (the world's guarded `input`). */
+    readonly input: InputFn,
+  ) {
+    this.network = network;
+  }
+
+  /** A fresh message number for a `send` (its `receive` or `drop` names the same one). */
+  nextMsg(): number {
+    return this.nextMsgId++;
+  }
+
+  record(node: string, body: TraceEventBody): void {
+    this.trace.record(this.sim.nowMs, node, body);
+  }
+
+  /** Records that message `msg` will never arrive (nothing for a FIN, message 0). */
+  drop(msg: number, to: string, reason: string): void {
+    if (msg === 0) return;
+    this.record('sim', { kind: 'drop', msg, to, reason });
+  }
+
+  /** The live node on `hostName` listening on `key` (see `endpointKey`). */
+  listenerOn(hostName: string, key: string): NodeRuntime | undefined {
+    return (this.hosts.get(hostName) ?? []).find((runtime) => runtime.alive && runtime.listening.has(key));
+  }
+
+  /** Records the begin of a fault span under `key`, unless one is open already. */
+  beginSpan(key: string, fault: string, detail: Record<string, unknown>): void {
+    if (this.openSpans.has(key)) return;
+    const span = `${fault}-${this.nextSpan++}`;
+    this.openSpans.set(key, span);
+    this.record('sim', { kind: 'fault', fault, phase: 'begin', span, detail });
+  }
+
+  /** Records the end of the fault span open under `key`, if any. */
+  endSpan(key: string, fault: string, detail: Record<string, unknown>): void {
+    const span = this.openSpans.get(key);
+    if (span === undefined) return;
+    this.openSpans.delete(key);
+    this.record('sim', { kind: 'fault', fault, phase: 'end', span, detail });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The world's DNS: one zone (A, MX, TXT) that nodes publish into when they are added and scenarios
+ * add to, queries answered after `dnsDelayMs` (or failed as `Faults` says), and the resolution of
+ * a name a node connects or sends to into a host of the world.
+ *
+ * The resolver is part of the network: partitions and clogs do not reach it.
+ */
+import type { DnsRecord, DnsRecordType } from '../protocols/protocol.js';
+import type { NodeRuntime, SimContext } from './context.js';
+import type { Faults } from './faults.js';
+import { rank } from './simulator.js';
+
+export class Dns {
+  private readonly zone: DnsRecord[] = [];
+
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly faults: Faults,
+  ) {}
+
+  add(record: DnsRecord): void {
+    this.zone.push({ name: record.name.toLowerCase(), type: record.type, value: record.value });
+  }
+
+  /** A host name or an A-record name to a host of the world; undefined when nothing answers to it. */
+  resolveHost(name: string): string | undefined {
+    const hosts = this.ctx.hosts;
+    const lower = name.toLowerCase();
+    if (hosts.has(lower)) return lower;
+    if (hosts.has(name)) return name;
+    const address = this.zone.find((record) => record.type === 'A' && record.name === lower)?.value;
+    return address !== undefined && hosts.has(address) ? address : undefined;
+  }
+
+  /** A node's `dns.query` output: recorded now, answered (a `dns.answer` input) after `dnsDelayMs`. */
+  query(runtime: NodeRuntime, query: string, rawName: string, type: DnsRecordType): void {
+    const ctx = this.ctx;
+    const id = runtime.spec.id;
+    const name = rawName.toLowerCase();
+    const incarnation = runtime.incarnation;
+    ctx.record(id, { kind: 'dns.query', query, name, type });
+    const fault = this.faults.dnsFaultOf(name);
+    if (fault === 'timeout') return;
+    ctx.sim.after(ctx.network.dnsDelayMs, rank.network, () => {
+      if (!runtime.alive || runtime.incarnation !== incarnation) return;
+      const named = this.zone.filter((record) => record.name === name);
+      const records = named.filter((record) => record.type === type).map((record) => record.value);
+      const status = fault ?? (named.length === 0 ? 'nxdomain' : 'ok');
+      const answer = status === 'ok' ? records : [];
+      ctx.record(id, { kind: 'dns.answer', query, name, type, status, records: answer });
+      ctx.input(runtime, incarnation, { kind: 'dns.answer', query, name, type, status, records: answer });
+    });
+  }
+}

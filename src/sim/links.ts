@@ -1,0 +1,111 @@
+/**
+ * Links between hosts: one per direction, created on first use. A link has a latency range
+ * (the network model's, or a per-link override), its own random stream `link:<source>><target>`
+ * for latency, loss and duplication, and two cuts: blocked (a partition) and clogged.
+ *
+ * This module decides what a link does to one crossing (how long it takes; whether a partition
+ * drops or holds it) and keeps the partition and clog state and spans. What is held on a stream
+ * connection is the connection's (connections.ts); datagrams held by a clog are kept here, and
+ * released by `unclog`.
+ *
+ * Must not: draw from any stream but the link's own.
+ */
+import { streamFor, type Prng } from '../core/prng.js';
+import type { Ms } from '../core/time.js';
+import type { NodeRuntime, SimContext } from './context.js';
+
+export interface Link {
+  readonly source: string;
+  readonly target: string;
+  readonly random: Prng;
+  readonly delayMsMin: Ms;
+  readonly delayMsMax: Ms;
+  /** Cut by a partition: datagrams are dropped, stream segments held (and reset after a timeout). */
+  blocked: boolean;
+  /** Clogged: everything is held until unclogged, never dropped or reset. */
+  clogged: boolean;
+  /** Datagrams held by a clog, each a closure that sends it on. */
+  readonly heldDatagrams: (() => void)[];
+}
+
+export class Links {
+  /** Source host to target host to the link: two lookups, no key built per segment. */
+  private readonly table = new Map<string, Map<string, Link>>();
+
+  constructor(private readonly ctx: SimContext) {}
+
+  /** The link from `source` to `target` (host names), created on first use. */
+  link(source: string, target: string): Link {
+    let fromSource = this.table.get(source);
+    if (!fromSource) {
+      fromSource = new Map();
+      this.table.set(source, fromSource);
+    }
+    let link = fromSource.get(target);
+    if (!link) {
+      const network = this.ctx.network;
+      const override = network.links.find(
+        (l) =>
+          (l.between[0] === source && l.between[1] === target) || (l.between[0] === target && l.between[1] === source),
+      );
+      link = {
+        source,
+        target,
+        random: streamFor(this.ctx.seed, `link:${source}>${target}`),
+        delayMsMin: override?.delayMsMin ?? network.delayMsMin,
+        delayMsMax: override?.delayMsMax ?? network.delayMsMax,
+        blocked: false,
+        clogged: false,
+        heldDatagrams: [],
+      };
+      fromSource.set(target, link);
+    }
+    return link;
+  }
+
+  /** The link from `source` to `target` if anything has used it yet. */
+  find(source: string, target: string): Link | undefined {
+    return this.table.get(source)?.get(target);
+  }
+
+  /** The link from `a`'s host to `b`'s; undefined on one host (local sockets cross no link). */
+  between(a: NodeRuntime, b: NodeRuntime): Link | undefined {
+    return a.hostName === b.hostName ? undefined : this.link(a.hostName, b.hostName);
+  }
+
+  /** One crossing's latency, drawn from the link's stream. */
+  delayOf(link: Link): Ms {
+    return link.random.int(link.delayMsMin, link.delayMsMax);
+  }
+
+  /** Cuts the link between hosts `ha` and `hb` (only ha -> hb when `oneWay`). */
+  partition(ha: string, hb: string, oneWay: boolean): void {
+    this.link(ha, hb).blocked = true;
+    if (!oneWay) this.link(hb, ha).blocked = true;
+    this.ctx.beginSpan(`partition:${ha}>${hb}`, 'partition', { between: [ha, hb], oneWay });
+  }
+
+  /** Restores both directions. Held stream segments are the connections' to release. */
+  heal(ha: string, hb: string): void {
+    this.link(ha, hb).blocked = false;
+    this.link(hb, ha).blocked = false;
+    this.ctx.endSpan(`partition:${ha}>${hb}`, 'partition', { between: [ha, hb] });
+    this.ctx.endSpan(`partition:${hb}>${ha}`, 'partition', { between: [hb, ha] });
+  }
+
+  clog(ha: string, hb: string): void {
+    this.link(ha, hb).clogged = true;
+    this.link(hb, ha).clogged = true;
+    this.ctx.beginSpan(`clog:${ha}>${hb}`, 'clog', { between: [ha, hb] });
+  }
+
+  /** Unclogs both directions and sends the datagrams the clog held, in order. */
+  unclog(ha: string, hb: string): void {
+    for (const link of [this.link(ha, hb), this.link(hb, ha)]) {
+      link.clogged = false;
+      for (const release of link.heldDatagrams.splice(0)) release();
+    }
+    this.ctx.endSpan(`clog:${ha}>${hb}`, 'clog', { between: [ha, hb] });
+    this.ctx.endSpan(`clog:${hb}>${ha}`, 'clog', { between: [hb, ha] });
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * The simulated world: named hosts running protocol nodes under the simulator's virtual time and
+ * the run's seed. It is the sim host of the sans-IO contract, and the one object scenarios, the
+ * fuzzer, the conformance peer and the bench drive.
+ *
+ * This module keeps the node runtimes: it boots each incarnation with its `NodeHost` (clock,
+ * random stream, durable store, `emit`), crashes and restarts nodes, runs all node code under a
+ * guard, and routes each output to the part that carries it out:
+ *
+ * | output | goes to |
+ * |---|---|
+ * | `listen`, `unlisten`, `connect`, `write`, `close`, `datagram.send` | connections.ts |
+ * | `dns.query` | dns.ts |
+ * | `deliver`, `reject`, `note` | the trace (`recordOutput`, trace/record-output.ts); deliveries also to `deliveries` |
+ *
+ * Scenario steps and fuzzer commands call the methods below at the current instant: `command` and
+ * `crash` / `restart` act here; `partition`, `heal`, `clog`, `unclog` on links.ts; `skew`,
+ * `corruptNext`, `disarm`, `dnsFail`, `dnsRestore` on faults.ts. The transport model is in
+ * docs/simulator.md.
+ *
+ * Must not: let a node see anything but `NodeInput` values, or draw randomness from anything but
+ * the labelled streams (`link:a>b`, `fault:corrupt:a>b`, `node:<id>`).
+ */
+import { assert } from '../core/assert.js';
+import { IdSequence, type NodeId } from '../core/ids.js';
+import { streamFor } from '../core/prng.js';
+import type { Ms } from '../core/time.js';
+import type { DnsRecord, HostClock, NodeHost, NodeInput, NodeOutput } from '../protocols/protocol.js';
+import { MemoryStore } from '../protocols/protocol.js';
+import { isReport, recordOutput } from '../trace/record-output.js';
+import type { TraceRecorder } from '../trace/recorder.js';
+import { Connections } from './connections.js';
+import { defaultNetwork, SimContext, type NetworkModel, type NodeRuntime, type NodeSpec } from './context.js';
+import { Dns } from './dns.js';
+import { Faults, type ByteFault, type DnsFailMode } from './faults.js';
+import { Links } from './links.js';
+import { rank, type Simulator } from './simulator.js';
+
+export { defaultNetwork, type NetworkModel, type NodeSpec } from './context.js';
+
+export interface Delivery {
+  readonly atMs: Ms;
+  readonly node: NodeId;
+  readonly user: string;
+  readonly from: string;
+  readonly body: string;
+  readonly id?: string;
+}
+
+export class World {
+  readonly deliveries: Delivery[] = [];
+  private readonly runtimes = new Map<NodeId, NodeRuntime>();
+  private readonly ctx: SimContext;
+  private readonly links: Links;
+  private readonly faults: Faults;
+  private readonly dns: Dns;
+  private readonly connections: Connections;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly seed: number,
+    readonly trace: TraceRecorder,
+    network: Partial<NetworkModel> = {},
+  ) {
+    const model = { ...defaultNetwork, ...network };
+    assert(model.delayMsMin <= model.delayMsMax, 'delayMsMin must not exceed delayMsMax');
+    this.ctx = new SimContext(sim, seed, trace, model, (runtime, incarnation, input) =>
+      this.input(runtime, incarnation, input),
+    );
+    this.links = new Links(this.ctx);
+    this.faults = new Faults(this.ctx, this.links);
+    this.dns = new Dns(this.ctx, this.faults);
+    this.connections = new Connections(this.ctx, this.links, this.dns, this.faults);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Building the world.
+
+  addNode(spec: NodeSpec): void {
+    assert(!this.runtimes.has(spec.id), `node ${spec.id} declared twice`);
+    assert(spec.id !== 'sim', '`sim` is reserved for events of the world itself');
+    const hostName = spec.host ?? spec.id;
+    const runtime: NodeRuntime = {
+      spec,
+      hostName,
+      store: new MemoryStore(),
+      random: streamFor(this.seed, `node:${spec.id}`),
+      incarnation: 0,
+      alive: false,
+      node: undefined,
+      skewMs: 0,
+      conns: new Map(),
+      inboundIds: new IdSequence('in'),
+      listening: new Set(),
+    };
+    this.runtimes.set(spec.id, runtime);
+    const hosts = this.ctx.hosts;
+    const onHost = hosts.get(hostName) ?? [];
+    onHost.push(runtime);
+    hosts.set(hostName, onHost);
+    const published = spec.protocol.dnsRecords?.({ id: spec.id, hostName, config: spec.config, seed: this.seed }) ?? [];
+    for (const record of published) this.addDnsRecord(record);
+  }
+
+  addDnsRecord(record: DnsRecord): void {
+    this.dns.add(record);
+  }
+
+  /** Starts every node at the current instant, in declaration order. */
+  startAll(): void {
+    for (const runtime of this.runtimes.values()) this.boot(runtime);
+  }
+
+  nodeIds(): NodeId[] {
+    return [...this.runtimes.keys()];
+  }
+
+  hostOf(node: NodeId): string {
+    return this.runtime(node).hostName;
+  }
+
+  isAlive(node: NodeId): boolean {
+    return this.runtime(node).alive;
+  }
+
+  view(node: NodeId): unknown {
+    return this.runtime(node).node?.view();
+  }
+
+  /** The durable store of a node (kept across crash and restart). */
+  storeOf(node: NodeId): MemoryStore {
+    return this.runtime(node).store;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // User actions and faults (scenario steps and fuzzer commands call these at the current instant).
+
+  command(node: NodeId, command: unknown): void {
+    const runtime = this.runtime(node);
+    this.ctx.record(runtime.spec.id, { kind: 'command', command });
+    if (!runtime.alive) {
+      this.ctx.record(runtime.spec.id, { kind: 'reject', code: 'node.down', reason: `${node} is crashed` });
+      return;
+    }
+    this.input(runtime, runtime.incarnation, { kind: 'command', command });
+  }
+
+  /** Cuts the link between the hosts of `a` and `b` (only a -> b when `oneWay`). */
+  partition(a: string, b: string, oneWay = false): void {
+    this.links.partition(this.hostNameOf(a), this.hostNameOf(b), oneWay);
+  }
+
+  heal(a: string, b: string): void {
+    this.links.heal(this.hostNameOf(a), this.hostNameOf(b));
+    this.connections.releaseHeld();
+  }
+
+  clog(a: string, b: string): void {
+    this.links.clog(this.hostNameOf(a), this.hostNameOf(b));
+  }
+
+  unclog(a: string, b: string): void {
+    this.links.unclog(this.hostNameOf(a), this.hostNameOf(b));
+    this.connections.releaseHeld();
+  }
+
+  /** Crashes a node: volatile state lost, durable store kept, peers reset after `resetTimeoutMs`. */
+  crash(node: NodeId): void {
+    const runtime = this.runtime(node);
+    if (!runtime.alive) return;
+    this.ctx.beginSpan(`crash:${node}`, 'crash', { node });
+    this.ctx.record(node, { kind: 'node.crash', incarnation: runtime.incarnation });
+    runtime.alive = false;
+    runtime.node?.stop();
+    runtime.node = undefined;
+    runtime.listening.clear();
+    this.connections.crashed(runtime);
+  }
+
+  restart(node: NodeId): void {
+    const runtime = this.runtime(node);
+    if (runtime.alive) return;
+    this.ctx.endSpan(`crash:${node}`, 'crash', { node });
+    this.boot(runtime);
+  }
+
+  /** Sets a node's clock offset: its `now()` reads virtual time plus `skewMs`. */
+  skew(node: NodeId, skewMs: Ms): void {
+    this.faults.skew(this.runtime(node), skewMs);
+  }
+
+  /** Flips one byte of (or truncates) the next segment or datagram from `a` to `b`. */
+  corruptNext(a: string, b: string, mode: ByteFault = 'corrupt'): void {
+    this.faults.corruptNext(this.hostNameOf(a), this.hostNameOf(b), mode);
+  }
+
+  /** Drops a corruption or truncation armed from `a` to `b` that has not acted yet (nothing if none). */
+  disarm(a: string, b: string): void {
+    this.faults.disarm(this.hostNameOf(a), this.hostNameOf(b));
+  }
+
+  /** DNS answers for `name` fail (`servfail`, `nxdomain`) or never come (`timeout`) until restored. */
+  dnsFail(name: string, mode: DnsFailMode = 'servfail'): void {
+    this.faults.dnsFail(name, mode);
+  }
+
+  dnsRestore(name: string): void {
+    this.faults.dnsRestore(name);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Node lifecycle and the NodeHost each incarnation gets.
+
+  private boot(runtime: NodeRuntime): void {
+    runtime.incarnation += 1;
+    runtime.alive = true;
+    const incarnation = runtime.incarnation;
+    const current = () => runtime.alive && runtime.incarnation === incarnation;
+    const host: NodeHost = {
+      id: runtime.spec.id,
+      hostName: runtime.hostName,
+      now: () => this.sim.nowMs + runtime.skewMs,
+      clock: this.clockFor(runtime, incarnation),
+      random: runtime.random,
+      store: runtime.store,
+      emit: (output) => {
+        if (current()) this.output(runtime, output);
+      },
+      stateChanged: (machine, value) => {
+        if (current()) this.ctx.record(runtime.spec.id, { kind: 'state', machine, value });
+      },
+    };
+    this.ctx.record(runtime.spec.id, { kind: 'node.start', incarnation });
+    this.guard(runtime, () => {
+      runtime.node = runtime.spec.protocol.createNode(host, runtime.spec.config);
+      runtime.node.start();
+    });
+  }
+
+  /** The timer clock of one incarnation: timers are simulator events, dead once it crashes. */
+  private clockFor(runtime: NodeRuntime, incarnation: number): HostClock {
+    return {
+      setTimeout: (fn, timeoutMs) =>
+        this.sim.after(Math.max(0, Math.round(timeoutMs)), rank.timer, () => {
+          if (!runtime.alive || runtime.incarnation !== incarnation) return;
+          // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
+          if (this.trace.wants('timer')) {
+            this.ctx.record(runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
+          } else this.trace.skip(runtime.spec.id);
+          this.guard(runtime, fn);
+        }),
+      clearTimeout: (handle) => this.sim.cancel(handle as ReturnType<Simulator['at']>),
+    };
+  }
+
+  /**
+   * Runs node code. A node that throws has a bug (peer input must never make it throw): the
+   * exception is recorded as a violation and the node is crashed, so the run goes on and the
+   * checkers and fuzzer see it.
+   */
+  private guard(runtime: NodeRuntime, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.ctx.record(runtime.spec.id, {
+        kind: 'check',
+        requirement: 'node-never-throws',
+        verdict: 'violation',
+        message: `node threw ${message}`,
+      });
+      this.crash(runtime.spec.id);
+    }
+  }
+
+  private input(runtime: NodeRuntime, incarnation: number, input: NodeInput): void {
+    if (!runtime.alive || runtime.incarnation !== incarnation) return;
+    const node = runtime.node;
+    if (node) this.guard(runtime, () => node.handle(input));
+  }
+
+  /** Routes one output of a live incarnation to the part that carries it out (see the table above). */
+  private output(runtime: NodeRuntime, output: NodeOutput): void {
+    if (isReport(output)) {
+      if (output.kind === 'deliver') {
+        this.deliveries.push({
+          atMs: this.sim.nowMs,
+          node: runtime.spec.id,
+          user: output.user,
+          from: output.from,
+          body: output.body,
+          ...(output.id === undefined ? {} : { id: output.id }),
+        });
+      }
+      return recordOutput(this.trace, this.sim.nowMs, runtime.spec.id, output);
+    }
+    const connections = this.connections;
+    switch (output.kind) {
+      case 'listen':
+        return connections.listen(runtime, output.endpoint);
+      case 'unlisten':
+        return connections.unlisten(runtime, output.endpoint);
+      case 'connect':
+        return connections.connect(runtime, output.conn, output.target);
+      case 'write':
+        return connections.write(runtime, output.conn, output.bytes, output.decoded);
+      case 'close':
+        return connections.close(runtime, output.conn);
+      case 'datagram.send':
+        return connections.sendDatagram(runtime, output.port, output.target, output.bytes, output.decoded);
+      case 'dns.query':
+        return this.dns.query(runtime, output.query, output.name, output.type);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers.
+
+  private runtime(node: NodeId): NodeRuntime {
+    const runtime = this.runtimes.get(node);
+    assert(runtime !== undefined, `unknown node ${node}`);
+    return runtime;
+  }
+
+  /** A node id or a host name, as the scenario names either. */
+  private hostNameOf(name: string): string {
+    const hostName = this.runtimes.get(name)?.hostName ?? (this.ctx.hosts.has(name) ? name : undefined);
+    assert(hostName !== undefined, `unknown node or host ${name}`);
+    return hostName;
+  }
+}
