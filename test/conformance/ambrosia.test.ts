@@ -6,9 +6,9 @@
 // fix (or a new failure) shows up here.
 import { describe, expect, it } from 'vitest';
 import { runSuite, loadSuites } from '../../src/conformance/index.js';
+import { portOfHeader } from '../../src/protocols/ambrosia/conformance/target.js';
 
 const suites = await loadSuites();
-import { portOfHeader } from '../../src/conformance/ambrosia-target.js';
 import type { SuiteReport } from '../../src/conformance/types.js';
 import { brokenAmbrosia } from './broken-ambrosia.js';
 

@@ -4,8 +4,8 @@
  * by rewriting the SASL PLAIN `<auth>` a client sends before the real gateway reads it. Unknown users,
  * bad XML and every other stream reach the gateway unchanged.
  */
-import { ambrosiaSuite } from '../../src/protocols/ambrosia/conformance.js';
-import type { AmbrosiaConfig } from '../../src/protocols/ambrosia/node.js';
+import { ambrosiaSuite } from '../../src/protocols/ambrosia/conformance/index.js';
+import type { AmbrosiaConfig } from '../../src/protocols/ambrosia/config.js';
 import type { NodeInput, Protocol } from '../../src/protocols/protocol.js';
 
 /** A whole `<auth>` element in one read (real clients write it at once). */

@@ -43,14 +43,12 @@ import { scenarioOf } from '../../src/fuzz/run-one.js';
 import { output } from '../../src/engine/actor.js';
 import { engineOf } from '../../src/engine/engine.js';
 import { compileMachine, createCompiledActor, UnsupportedMachineError } from '../../src/engine/compiled-machine.js';
-import { channelMachine } from '../../src/protocols/ambrosia/channel.js';
-import {
-  c2sMachine,
-  clientMachine as ambrosiaClientMachine,
-  s2sMachine,
-  serviceLinkMachine,
-  serviceSessionMachine,
-} from '../../src/protocols/ambrosia/machine.js';
+import { c2sMachine } from '../../src/protocols/ambrosia/machines/c2s.js';
+import { channelMachine } from '../../src/protocols/ambrosia/machines/channel.js';
+import { clientMachine as ambrosiaClientMachine } from '../../src/protocols/ambrosia/machines/client.js';
+import { s2sMachine } from '../../src/protocols/ambrosia/machines/s2s.js';
+import { serviceLinkMachine } from '../../src/protocols/ambrosia/machines/service-link.js';
+import { serviceSessionMachine } from '../../src/protocols/ambrosia/machines/service-session.js';
 import { clientMachine as besterClientMachine } from '../../src/protocols/bester/machines/client.js';
 import { connectionMachine as besterConnectionMachine } from '../../src/protocols/bester/machines/connection.js';
 import { dispatchMachine } from '../../src/protocols/bester/machines/dispatch.js';

@@ -12,7 +12,8 @@
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { clientConn, clientMachine, ports } from './machine.js';
+import { ports, type ClientCommand, type ClientConfig } from './config.js';
+import { clientConn, clientMachine } from './machines/client.js';
 import {
   child,
   el,
@@ -25,30 +26,6 @@ import {
   type StreamEvent,
   type XmlElement,
 } from './wire.js';
-
-export interface ClientConfig {
-  readonly role: 'client';
-  readonly jid: string;
-  readonly password: string;
-  readonly resource: string;
-  /** The gateway to connect to; defaults to the JID's domain on port 5222. */
-  readonly gateway?: { readonly host: string; readonly port: number };
-  readonly redirectsMax: number;
-  /** Log in at start; otherwise wait for a `login` command. */
-  readonly autoLogin: boolean;
-  /** XEP-0198: how long a sent stanza may wait for the gateway's `<a/>` before the stream counts as broken. */
-  readonly ackTimeoutMs: number;
-  /** How long each login step may wait for the gateway's answer before the stream counts as broken. */
-  readonly responseTimeoutMs: number;
-  /** Reconnection backoff (RFC 6120 §3.3): first delay, doubled per failed attempt up to `retryMsMax`. */
-  readonly retryMs: number;
-  readonly retryMsMax: number;
-}
-
-export type ClientCommand =
-  | { readonly type: 'login' }
-  | { readonly type: 'send'; readonly to: string; readonly body: string; readonly id?: string }
-  | { readonly type: 'logout' };
 
 /** Parses `host`, `host:port` or `[v6]:port` as `<see-other-host/>` carries it (RFC 6120 errata 3651). */
 export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } | undefined {
@@ -229,7 +206,6 @@ export class ClientNode implements ProtocolNode {
     if (event.type === 'open') return;
     if (event.type === 'close') return actor.send({ type: 'conn.closed' });
     const element = event.element;
-    const state = actor.getSnapshot().value;
     const name = localName(element);
     if (name === 'features') {
       const mechanisms = child(element, 'mechanisms');
@@ -262,7 +238,8 @@ export class ClientNode implements ProtocolNode {
         condition: condition && typeof condition !== 'string' ? localName(condition) : 'undefined-condition',
       });
     }
-    if (state === 'binding' && element.name === 'iq' && element.attrs.type === 'result') {
+    // The machine takes a bind result only while it is binding (machines/client.ts).
+    if (element.name === 'iq' && element.attrs.type === 'result') {
       return actor.send({ type: 'bind.result', jid: textOf(child(child(element, 'bind') ?? el('bind'), 'jid')) });
     }
     if (element.name === 'message') {

@@ -1,8 +1,15 @@
-/** The Ambrosia protocol descriptor: config and command schemas (spec.md "Scenario vocabulary") and the node factory. */
-import { z } from 'zod';
-import type { Protocol } from '../protocol.js';
-import { ports } from './machine.js';
-import { createAmbrosiaNode, type AmbrosiaCommand, type AmbrosiaConfig } from './node.js';
+/**
+ * The Ambrosia protocol (spec.md): an XMPP gateway that routes through registered IM services, the
+ * services, and clients. This descriptor names the config and command schemas (./config.ts) and
+ * creates the node for a role: gateway, IM service or client (spec.md §2). Each role is its own
+ * class; this module only picks one and must not hold protocol logic of its own.
+ */
+import type { z } from 'zod';
+import type { NodeHost, Protocol, ProtocolNode } from '../protocol.js';
+import { ClientNode } from './client.js';
+import { commandSchema, configSchema, type AmbrosiaCommand, type AmbrosiaConfig } from './config.js';
+import { GatewayNode } from './gateway/index.js';
+import { ServiceNode } from './service.js';
 import { describe } from './wire.js';
 import { nameMessage } from './describe.js';
 import { definePlugin } from '../plugin.js';
@@ -10,71 +17,18 @@ import { ambrosiaInvariants } from './invariants.js';
 import { ambrosiaProfile } from './fuzz.js';
 import { requirements } from './requirements.js';
 
-const endpoint = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) });
-const registrationType = z.enum(['client', 'server']);
+export type { AmbrosiaCommand, AmbrosiaConfig, ClientConfig, GatewayConfig, ServiceConfig } from './config.js';
 
-const gatewayConfig = z.strictObject({
-  role: z.literal('gateway'),
-  accounts: z
-    .array(z.strictObject({ jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/), password: z.string().min(1) }))
-    .default([]),
-  serviceSecret: z.string().default('ambrosia'),
-  seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
-  chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
-  ackTimeoutMs: z.number().int().min(1).default(1_000),
-  retransmitsMax: z.number().int().min(0).max(100).default(5),
-  c2sAckTimeoutMs: z.number().int().min(1).default(1_000),
-  c2sResumeMs: z.number().int().min(1).default(60_000),
-  ports: z
-    .strictObject({
-      c2s: z.number().int().min(1).max(65_535).default(ports.c2s),
-      s2s: z.number().int().min(1).max(65_535).default(ports.s2s),
-      service: z.number().int().min(1).max(65_535).default(ports.service),
-    })
-    .default({ c2s: ports.c2s, s2s: ports.s2s, service: ports.service }),
-});
-
-const serviceConfig = z.strictObject({
-  role: z.literal('service'),
-  name: z.string().min(1),
-  gateways: z.array(endpoint).min(1),
-  secret: z.string().default('ambrosia'),
-  registrations: z.array(z.strictObject({ domain: z.string().min(1), type: registrationType })).min(1),
-  seeOtherHost: z.record(z.string(), z.string().min(1)).default({}),
-  chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
-  ackTimeoutMs: z.number().int().min(1).default(1_000),
-  retransmitsMax: z.number().int().min(0).max(100).default(5),
-  retryMs: z.number().int().min(1).default(500),
-  retryMsMax: z.number().int().min(1).default(30_000),
-});
-
-const clientConfig = z.strictObject({
-  role: z.literal('client'),
-  jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/),
-  password: z.string().min(1),
-  resource: z.string().min(1).default('fedsim'),
-  gateway: endpoint.optional(),
-  redirectsMax: z.number().int().min(0).max(10).default(2),
-  autoLogin: z.boolean().default(true),
-  ackTimeoutMs: z.number().int().min(1).default(1_000),
-  responseTimeoutMs: z.number().int().min(1).default(3_000),
-  retryMs: z.number().int().min(1).default(100),
-  retryMsMax: z.number().int().min(1).default(30_000),
-});
-
-export const configSchema = z.discriminatedUnion('role', [gatewayConfig, serviceConfig, clientConfig]);
-
-export const commandSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('login') }),
-  z.strictObject({ type: z.literal('logout') }),
-  z.strictObject({
-    type: z.literal('send'),
-    to: z.string().min(1),
-    body: z.string(),
-    id: z.string().min(1).optional(),
-  }),
-  z.strictObject({ type: z.literal('disconnect') }),
-]);
+export function createAmbrosiaNode(host: NodeHost, config: AmbrosiaConfig): ProtocolNode {
+  switch (config.role) {
+    case 'gateway':
+      return new GatewayNode(host, config);
+    case 'service':
+      return new ServiceNode(host, config);
+    case 'client':
+      return new ClientNode(host, config);
+  }
+}
 
 export const ambrosia: Protocol<AmbrosiaConfig, AmbrosiaCommand> = {
   name: 'ambrosia',
@@ -93,6 +47,6 @@ export default definePlugin<AmbrosiaConfig, AmbrosiaCommand>({
   protocol: ambrosia,
   invariants: ambrosiaInvariants,
   fuzz: ambrosiaProfile,
-  conformance: async () => (await import('./conformance.js')).ambrosiaSuite,
+  conformance: async () => (await import('./conformance/index.js')).ambrosiaSuite,
   requirements,
 });

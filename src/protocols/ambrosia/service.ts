@@ -11,8 +11,9 @@
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { channelMachine, readChunk, StallWatch } from './channel.js';
-import { serviceLinkConn, serviceLinkMachine, serviceProof } from './machine.js';
+import type { ServiceCommand, ServiceConfig } from './config.js';
+import { channelMachine, StallWatch } from './machines/channel.js';
+import { serviceLinkConn, serviceLinkMachine } from './machines/service-link.js';
 import {
   bareStanza,
   child,
@@ -20,6 +21,7 @@ import {
   localName,
   ns,
   parseJid,
+  readChunk,
   stanzaErrorReply,
   stanzaNames,
   textOf,
@@ -29,23 +31,6 @@ import {
   type StreamEvent,
   type XmlElement,
 } from './wire.js';
-
-export interface ServiceConfig {
-  readonly role: 'service';
-  readonly name: string;
-  readonly gateways: readonly { readonly host: string; readonly port: number }[];
-  readonly secret: string;
-  readonly registrations: readonly { readonly domain: string; readonly type: 'client' | 'server' }[];
-  /** Users this service knows to live elsewhere: bare JID -> `host[:port]` for `<see-other-host/>`. */
-  readonly seeOtherHost: Readonly<Record<string, string>>;
-  readonly chunkCharsMax: number;
-  readonly ackTimeoutMs: number;
-  readonly retransmitsMax: number;
-  readonly retryMs: number;
-  readonly retryMsMax: number;
-}
-
-export type ServiceCommand = { readonly type: 'disconnect' };
 
 interface Link {
   readonly id: string;
@@ -216,7 +201,6 @@ export class ServiceNode implements ProtocolNode {
   }
 
   private event(link: Link, event: StreamEvent): void {
-    const context = link.actor.getSnapshot().context;
     if (event.type === 'close') return this.drop(link, 'the gateway closed the stream');
     if (event.type === 'open') {
       if (event.header.attrs.xmlns !== ns.service)
@@ -228,11 +212,9 @@ export class ServiceNode implements ProtocolNode {
     switch (localName(element)) {
       case 'features':
         return;
-      case 'handshake': {
-        const expected = serviceProof('gateway', context.streamId, context.nonce, context.secret);
-        link.actor.send({ type: 'svc.handshake', valid: textOf(element) === expected });
+      case 'handshake':
+        link.actor.send({ type: 'svc.handshake', proof: textOf(element) });
         return;
-      }
       case 'registered':
         this.host.emit({ kind: 'note', what: 'ambrosia.service.registered', detail: element.attrs });
         return;

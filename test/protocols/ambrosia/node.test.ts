@@ -4,8 +4,8 @@
 // Method: one node on a ManualHost, the test playing the peer with literal XML bytes.
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
-import { StallWatch } from '../../../src/protocols/ambrosia/channel.js';
-import { serviceProof } from '../../../src/protocols/ambrosia/machine.js';
+import { StallWatch } from '../../../src/protocols/ambrosia/machines/channel.js';
+import { serviceProof } from '../../../src/protocols/ambrosia/wire.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
 
@@ -190,6 +190,86 @@ describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
       "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>",
     ]);
     expect(host.stateOf('ambrosia.c2s in:1')).toBe('authenticating');
+  });
+});
+
+describe('ambrosia: which element is legal when (the c2s statechart, RFC 6120 §4-§7, XEP-0198)', () => {
+  const sasl = "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
+  const sm = "xmlns='urn:xmpp:sm:3'";
+  const steps = {
+    opening: [],
+    authenticating: [clientHeader],
+    restarting: [clientHeader, `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`],
+    binding: [clientHeader, `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`, clientHeader],
+    bound: [
+      clientHeader,
+      `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`,
+      clientHeader,
+      `<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>`,
+    ],
+    'bound with stream management': [
+      clientHeader,
+      `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`,
+      clientHeader,
+      `<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>`,
+      `<enable ${sm} resume='true'/>`,
+    ],
+  } as const;
+  const failed = (condition: string) =>
+    `<failed ${sm}><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>`;
+  /** In a state, an element, and the answer: a write (the stream stays) or a stream error (`stream:` + condition). */
+  const rules: [keyof typeof steps, string, string][] = [
+    ['authenticating', `<auth ${sasl} mechanism='X'>AA==</auth>`, `<failure ${sasl}><invalid-mechanism/></failure>`],
+    ['authenticating', `<auth ${sasl} mechanism='PLAIN'>!</auth>`, `<failure ${sasl}><malformed-request/></failure>`],
+    [
+      'authenticating',
+      `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'no')}</auth>`,
+      `<failure ${sasl}><not-authorized/></failure>`,
+    ],
+    [
+      'authenticating',
+      `<auth ${sasl} mechanism='PLAIN'>${plain('zed', 'x')}</auth>`,
+      `<failure ${sasl}><not-authorized/></failure>`,
+    ],
+    ['authenticating', `<message to='alice@a.test'/>`, 'stream:not-authorized'],
+    ['authenticating', `<auth xmlns='urn:other'/>`, 'stream:not-authorized'],
+    ['authenticating', `<enable ${sm}/>`, 'stream:unsupported-stanza-type'],
+    ['opening', clientHeader.replace('jabber:client', 'jabber:server'), 'stream:invalid-namespace'],
+    ['binding', `<message to='alice@a.test'/>`, 'stream:not-authorized'],
+    ['binding', `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`, 'stream:not-authorized'],
+    ['binding', `<enable ${sm}/>`, failed('unexpected-request')],
+    ['binding', `<resume ${sm} previd='none' h='0'/>`, failed('item-not-found')],
+    ['binding', `<resume ${sm} previd='none' h='x'/>`, failed('item-not-found')],
+    ['binding', `<r ${sm}/>`, 'stream:unsupported-stanza-type'],
+    ['restarting', clientHeader.replace('jabber:client', 'jabber:server'), 'stream:invalid-namespace'],
+    ['bound', `<resume ${sm} previd='none' h='0'/>`, failed('unexpected-request')],
+    ['bound', `<a ${sm} h='1'/>`, 'stream:unsupported-stanza-type'],
+    ['bound', `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`, 'stream:not-authorized'],
+    ['bound', '<foo/>', 'stream:unsupported-stanza-type'],
+    ['bound with stream management', `<enable ${sm}/>`, failed('unexpected-request')],
+    ['bound with stream management', `<r ${sm}/>`, `<a ${sm} h='0'/>`],
+    ['bound with stream management', `<a ${sm} h='x'/>`, 'stream:bad-format'],
+    ['bound with stream management', `<x ${sm}/>`, 'stream:unsupported-stanza-type'],
+  ];
+
+  it.each(rules)('%s: %s gets %s', (state, element, answer) => {
+    const g = gateway();
+    g.node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    for (const step of steps[state]) g.send('in:1', step);
+    expect(g.host.stateOf('ambrosia.c2s in:1')).toBe(state.startsWith('bound') ? 'bound' : state);
+    g.host.take();
+    g.send('in:1', element);
+    const outputs = g.host.take();
+    if (answer.startsWith('stream:')) {
+      const condition = answer.slice('stream:'.length);
+      expect(outputs.find((o) => o.kind === 'reject')).toMatchObject({ code: `ambrosia.stream.${condition}` });
+      expect(texts(outputs).join('')).toContain(`<${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>`);
+      expect(outputs.at(-1)).toEqual({ kind: 'close', conn: 'in:1' });
+      expect(g.host.stateOf('ambrosia.c2s in:1')).toBe('closed');
+    } else {
+      expect(texts(outputs)).toEqual([answer]);
+      expect(g.host.stateOf('ambrosia.c2s in:1')).toBe(state.startsWith('bound') ? 'bound' : state);
+    }
   });
 });
 

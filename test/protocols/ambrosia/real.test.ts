@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { client, xml, type Element, type XmppClient } from '@xmpp/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
-import { ports } from '../../../src/protocols/ambrosia/machine.js';
+import { ports } from '../../../src/protocols/ambrosia/config.js';
 import type { DnsRecord, NodeOutput } from '../../../src/protocols/protocol.js';
 import { RealHost } from '../../../src/real/host.js';
 

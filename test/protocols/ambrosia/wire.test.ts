@@ -4,9 +4,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  chunkElements,
   escapeAttr,
   escapeText,
   ns,
+  parseStanzaText,
+  readChunk,
+  splitChunks,
   stanzaCharsMax,
   streamHeaderAttrs,
   toBytes,
@@ -18,7 +22,6 @@ import {
   type XmlElement,
   type XmlNode,
 } from '../../../src/protocols/ambrosia/wire.js';
-import { chunkElements, parseStanzaText, readChunk, splitChunks } from '../../../src/protocols/ambrosia/channel.js';
 
 const header = writeStreamHeader(streamHeaderAttrs(ns.client, { to: 'a.test' }));
 

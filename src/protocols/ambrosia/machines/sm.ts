@@ -14,10 +14,9 @@
  * `awaitingAck`, `detached`, `ended`. Timers run on the host clock. No I/O: writes go out through
  * `host.emit`, everything else through the handlers.
  */
-import type { NodeHost } from '../protocol.js';
-import { counterAtOrBefore, nextCounter } from './channel.js';
-import { queueCountMax } from './machine.js';
-import { el, ns, toBytes, writeElement, type XmlElement } from './wire.js';
+import type { NodeHost } from '../../protocol.js';
+import { queueCountMax } from '../config.js';
+import { counterAtOrBefore, el, nextCounter, ns, toBytes, writeElement, type XmlElement } from '../wire.js';
 
 export interface SmInput {
   /** The id given in `<enabled/>`, drawn by the node from the host's seeded stream. */

@@ -14,11 +14,11 @@
  *
  * Must not: change, drop or reorder a byte the peer or the gateway sends, or read a clock.
  */
-import { ambrosia } from '../protocols/ambrosia/index.js';
-import type { AmbrosiaCommand, AmbrosiaConfig } from '../protocols/ambrosia/node.js';
-import { ns } from '../protocols/ambrosia/wire.js';
-import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../protocols/protocol.js';
-import { concatBytes } from '../core/bytes.js';
+import { ambrosia } from '../index.js';
+import type { AmbrosiaCommand, AmbrosiaConfig } from '../config.js';
+import { ns } from '../wire.js';
+import type { NodeHost, NodeInput, Protocol, ProtocolNode } from '../../protocol.js';
+import { concatBytes } from '../../../core/bytes.js';
 
 /** Bytes held while waiting for a stream header: far above any header, then the connection is c2s. */
 const sniffBytesMax = 4096;

@@ -4,63 +4,47 @@
  * robin, fails over unacked stanzas when a service disconnects, asks a service for see-other-host
  * when a user is unknown, and delivers over s2s to other domains found through DNS (MX, then A).
  * Offers XEP-0198 on c2s: a client's session outlives a broken stream and is resumed with what the
- * client never acked (./sm.ts); a service stream stuck inside a damaged element is given up (§4.8).
+ * client never acked (../machines/sm.ts); s2s streams are in ./s2s.ts; a service stream stuck inside a damaged element is given up (§4.8).
  *
  * Must not: crash on peer input (bad XML gets the RFC 6120 stream error and a close), keep
  * unbounded buffers, or read a clock or random source other than the host's.
  */
-import { IdSequence } from '../../core/ids.js';
-import { startActor, type MachineActor } from '../../engine/actor.js';
-import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
-import { channelMachine, readChunk, StallWatch } from './channel.js';
-import { c2sMachine, queueCountMax, s2sMachine, serviceProof, serviceSessionMachine } from './machine.js';
-import { SmSession } from './sm.js';
+import { IdSequence } from '../../../core/ids.js';
+import { startActor, type MachineActor } from '../../../engine/actor.js';
+import type { NodeHost, NodeInput, ProtocolNode } from '../../protocol.js';
+import { queueCountMax, type GatewayConfig, type RegistrationType } from '../config.js';
+import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from '../machines/c2s.js';
+import { channelMachine, StallWatch } from '../machines/channel.js';
+import {
+  serviceSessionMachine,
+  type ServiceSessionEffect,
+  type ServiceSessionEffectEvent,
+  type ServiceSessionEvent,
+} from '../machines/service-session.js';
+import { SmSession } from '../machines/sm.js';
+import { S2sStreams } from './s2s.js';
 import {
   bareJid,
   bareStanza,
-  child,
   el,
-  localName,
   ns,
   parseJid,
-  stanzaErrorReply,
   stanzaNames,
-  streamClose,
-  streamErrorElement,
-  streamHeaderAttrs,
   textOf,
   toBytes,
   writeElement,
-  writeStreamHeader,
   XmlStreamParser,
   type StreamCondition,
   type StreamEvent,
   type XmlElement,
-} from './wire.js';
-
-export type RegistrationType = 'client' | 'server';
-
-export interface GatewayConfig {
-  readonly role: 'gateway';
-  /** The "local SASL system configuration" (seed): accounts the gateway authenticates. */
-  readonly accounts: readonly { readonly jid: string; readonly password: string }[];
-  readonly serviceSecret: string;
-  readonly seeOtherHostTimeoutMs: number;
-  readonly chunkCharsMax: number;
-  readonly ackTimeoutMs: number;
-  readonly retransmitsMax: number;
-  /** XEP-0198 on c2s: how long stanzas sent to a client may wait for its `<a/>`. */
-  readonly c2sAckTimeoutMs: number;
-  /** XEP-0198 on c2s: how long a broken session waits to be resumed (`max` in `<enabled/>`, in seconds). */
-  readonly c2sResumeMs: number;
-  readonly ports: { readonly c2s: number; readonly s2s: number; readonly service: number };
-}
+} from '../wire.js';
 
 interface C2sConn {
   readonly actor: MachineActor<typeof c2sMachine>;
   readonly parser: XmlStreamParser;
+  /** What the machine asked for while it processed the last event, done in order right after it. */
+  readonly effects: C2sEffect[];
   jid?: string;
-  domain: string;
 }
 
 /** A bound resource. With stream management it outlives its connection until resumed or expired. */
@@ -75,22 +59,11 @@ interface ServiceConn {
   readonly session: MachineActor<typeof serviceSessionMachine>;
   readonly parser: XmlStreamParser;
   readonly stall: StallWatch;
+  /** What the session machine asked for while it processed the last event, done in order right after it. */
+  readonly effects: ServiceSessionEffect[];
   channel?: MachineActor<typeof channelMachine>;
   name: string;
   readonly registrations: string[];
-}
-
-interface S2sOut {
-  readonly actor: MachineActor<typeof s2sMachine>;
-  readonly parser: XmlStreamParser;
-  readonly domain: string;
-}
-
-interface S2sIn {
-  /** Our stream header went out (RFC 6120 §4.9.1.1: a stream error repeats it only if not). */
-  headerSent: boolean;
-  readonly parser: XmlStreamParser;
-  from: string;
 }
 
 /** Outstanding see-other-host requests the gateway keeps at once; each lives at most `seeOtherHostTimeoutMs`. */
@@ -106,9 +79,6 @@ const routedLogMax = 10_000;
 export class GatewayNode implements ProtocolNode {
   private readonly c2s = new Map<string, C2sConn>();
   private readonly services = new Map<string, ServiceConn>();
-  private readonly s2sIn = new Map<string, S2sIn>();
-  private readonly s2sOut = new Map<string, S2sOut>();
-  private readonly s2sByConn = new Map<string, S2sOut>();
   /** Registration key -> service connections, in registration order. */
   private readonly registry = new Map<string, string[]>();
   private readonly roundRobin = new Map<string, number>();
@@ -117,17 +87,22 @@ export class GatewayNode implements ProtocolNode {
   /** Where each stanza in flight to a service belongs (object identity), for failover. */
   private readonly inFlight = new Map<XmlElement, string>();
   private readonly seeOtherHost = new Map<string, string>();
-  private readonly s2sIds = new IdSequence('s2s');
   private readonly requestIds = new IdSequence('soh');
   /** The first `routedLogMax` routing decisions, for `view()`, and how many there were in all. */
   private readonly routed: { key: string; service: string; id: string }[] = [];
   private routedTotal = 0;
   private stopped = false;
+  private readonly s2s: S2sStreams;
 
   constructor(
     private readonly host: NodeHost,
     private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    this.s2s = new S2sStreams(host, config, {
+      toService: (domain, stanza) => this.toService(registrationKey(domain, 'server'), stanza),
+      fail: (conn, condition, reason) => this.fail(conn, condition, reason),
+    });
+  }
 
   start(): void {
     for (const port of [this.config.ports.c2s, this.config.ports.s2s, this.config.ports.service]) {
@@ -142,7 +117,7 @@ export class GatewayNode implements ProtocolNode {
       s.session.stop();
       s.channel?.stop();
     }
-    for (const s of this.s2sOut.values()) s.actor.stop();
+    this.s2s.stop();
     for (const session of this.sessions.values()) session.sm?.stop();
   }
 
@@ -159,7 +134,7 @@ export class GatewayNode implements ProtocolNode {
       })),
       routed: this.routed,
       routedTotal: this.routedTotal,
-      s2s: [...this.s2sOut.values()].map((s) => ({ domain: s.domain, state: s.actor.getSnapshot().value })),
+      s2s: this.s2s.view(),
     };
   }
 
@@ -173,13 +148,11 @@ export class GatewayNode implements ProtocolNode {
       case 'conn.closed':
         return this.closed(input.conn);
       case 'conn.opened':
-        this.s2sByConn.get(input.conn)?.actor.send({ type: 'conn.opened' });
-        return;
+        return this.s2s.connEvent(input.conn, 'conn.opened');
       case 'conn.failed':
-        this.s2sByConn.get(input.conn)?.actor.send({ type: 'conn.failed' });
-        return;
+        return this.s2s.connEvent(input.conn, 'conn.failed');
       case 'dns.answer':
-        return this.dnsAnswer(input);
+        return this.s2s.dnsAnswer(input);
       case 'command':
         this.host.emit({
           kind: 'reject',
@@ -197,25 +170,35 @@ export class GatewayNode implements ProtocolNode {
   private accepted(conn: string, port: number): void {
     const streamId = `${this.host.id}.${this.host.random.uint32().toString(16)}`;
     if (port === this.config.ports.c2s) {
+      const effects: C2sEffect[] = [];
       const actor = startActor(c2sMachine, this.host, {
         name: `ambrosia.c2s ${conn}`,
-        input: { conn, streamId, seeOtherHostTimeoutMs: this.config.seeOtherHostTimeoutMs },
+        input: {
+          conn,
+          streamId,
+          seeOtherHostTimeoutMs: this.config.seeOtherHostTimeoutMs,
+          accounts: this.config.accounts,
+        },
+        on: { effect: (event) => effects.push((event as C2sEffectEvent).effect) },
       });
-      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), domain: '' });
+      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), effects });
     } else if (port === this.config.ports.service) {
+      const effects: ServiceSessionEffect[] = [];
       const session = startActor(serviceSessionMachine, this.host, {
         name: `ambrosia.service-session ${conn}`,
-        input: { conn, streamId, localDomain: this.host.hostName },
+        input: { conn, streamId, localDomain: this.host.hostName, secret: this.config.serviceSecret },
+        on: { effect: (event) => effects.push((event as ServiceSessionEffectEvent).effect) },
       });
       this.services.set(conn, {
         session,
         parser: new XmlStreamParser(),
         stall: new StallWatch(this.config.ackTimeoutMs / 2),
+        effects,
         name: conn,
         registrations: [],
       });
     } else {
-      this.s2sIn.set(conn, { parser: new XmlStreamParser(), from: '', headerSent: false });
+      this.s2s.accepted(conn);
     }
   }
 
@@ -226,9 +209,7 @@ export class GatewayNode implements ProtocolNode {
       return this.dropC2s(conn, 'detach');
     }
     if (this.services.has(conn)) return this.dropService(conn);
-    if (this.s2sIn.delete(conn)) return;
-    const out = this.s2sByConn.get(conn);
-    if (out) out.actor.send({ type: 'conn.closed' });
+    this.s2s.closed(conn);
   }
 
   /**
@@ -293,23 +274,11 @@ export class GatewayNode implements ProtocolNode {
       s.session.send({ type: 'svc.fail', condition });
       return this.dropService(conn);
     }
-    const incoming = this.s2sIn.get(conn);
-    if (incoming && this.s2sIn.delete(conn)) {
-      const header = incoming.headerSent
-        ? ''
-        : writeStreamHeader(streamHeaderAttrs(ns.server, { from: this.host.hostName }));
-      const text = header + writeElement(streamErrorElement(condition)) + streamClose;
-      this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
-      this.host.emit({ kind: 'close', conn });
-    }
+    this.s2s.failIncoming(conn, condition);
   }
 
   private data(conn: string, bytes: Uint8Array): void {
-    const parser =
-      this.c2s.get(conn)?.parser ??
-      this.services.get(conn)?.parser ??
-      this.s2sIn.get(conn)?.parser ??
-      this.s2sByConn.get(conn)?.parser;
+    const parser = this.c2s.get(conn)?.parser ?? this.services.get(conn)?.parser ?? this.s2s.parserOf(conn);
     if (!parser) return;
     const events = parser.push(bytes);
     if (!events.ok) return this.fail(conn, events.error.condition, events.error.message);
@@ -317,8 +286,7 @@ export class GatewayNode implements ProtocolNode {
       if (this.stopped) return;
       if (this.c2s.has(conn)) this.c2sEvent(conn, event);
       else if (this.services.has(conn)) this.serviceEvent(conn, event);
-      else if (this.s2sIn.has(conn)) this.s2sInEvent(conn, event);
-      else if (this.s2sByConn.has(conn)) this.s2sOutEvent(conn, event);
+      else this.s2s.event(conn, event);
     }
     // spec.md §4.8: a service channel element that never completes means a damaged segment.
     const service = this.services.get(conn);
@@ -339,80 +307,73 @@ export class GatewayNode implements ProtocolNode {
     );
   }
 
+  /** Every stream event goes to the c2s machine, which holds the rules of what is legal when (machines/c2s.ts). */
   private c2sEvent(conn: string, event: StreamEvent): void {
     const c = this.c2s.get(conn);
     if (!c) return;
-    const state = c.actor.getSnapshot().value;
-    if (event.type === 'close') {
-      // XEP-0198 §5: a stream the client closes cleanly ends its session (no resumption).
-      c.actor.send({ type: 'c2s.end' });
-      return this.dropC2s(conn, 'end');
-    }
+    if (event.type === 'close') return this.toC2s(conn, c, { type: 'xml.close' }, 'end');
     if (event.type === 'open') {
-      if (event.header.attrs.xmlns !== ns.client)
-        return this.fail(conn, 'invalid-namespace', 'c2s streams use jabber:client');
       const domain = event.header.attrs.to ?? '';
-      if (state === 'opening') {
-        c.domain = domain;
-        const hosted = this.isHosted(domain);
-        c.actor.send({ type: 'c2s.header', domain, hosted });
-        if (!hosted) this.dropC2s(conn, 'end');
-        return;
-      }
-      if (state === 'restarting') {
-        c.actor.send({ type: 'c2s.header', domain, hosted: true });
-        return;
-      }
-      return this.fail(conn, 'bad-format', 'unexpected stream header');
+      const xmlns = event.header.attrs.xmlns;
+      return this.toC2s(conn, c, { type: 'xml.open', xmlns, domain, hosted: this.isHosted(domain) });
     }
-    const element = event.element;
-    if (state === 'authenticating' && localName(element) === 'auth' && element.ns === ns.sasl)
-      return this.auth(conn, c, element);
-    if (state === 'binding' && element.name === 'iq' && child(element, 'bind')) return this.bind(conn, c, element);
-    if (element.ns === ns.sm && (state === 'binding' || state === 'bound')) {
-      return this.streamManagement(conn, c, state, element);
-    }
-    if (state === 'bound' && stanzaNames.has(element.name)) {
-      // XEP-0198: every stanza from the client counts in `h` once the session has stream management.
-      this.sessionOf(conn, c)?.sm?.received();
-      return this.fromClient(c, element);
-    }
-    if (stanzaNames.has(element.name) || localName(element) === 'auth') {
-      return this.fail(conn, 'not-authorized', `<${element.name}> before the stream is authenticated and bound`);
-    }
-    return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> is not supported here`);
+    const session = this.sessionOf(conn, c);
+    const fact = !session ? 'none' : session.sm ? 'sm' : 'plain';
+    this.toC2s(conn, c, { type: 'xml.element', element: event.element, session: fact });
   }
 
-  private auth(conn: string, c: C2sConn, element: XmlElement): void {
-    if (element.attrs.mechanism !== 'PLAIN')
-      return c.actor.send({ type: 'sasl.reject', condition: 'invalid-mechanism' });
-    const decoded = decodePlain(textOf(element));
-    if (!decoded) return c.actor.send({ type: 'sasl.reject', condition: 'malformed-request' });
-    const jid = `${decoded.authcid}@${c.domain}`;
-    const account = this.config.accounts.find((a) => a.jid === jid);
-    if (account) {
-      if (account.password === decoded.password) {
-        c.jid = jid;
-        c.actor.send({ type: 'sasl.accept', jid });
+  /**
+   * Sends the c2s machine an event, then does what it asked for, in order. A stream the machine
+   * ended is dropped: `end` when the client closed it (its session ends too, XEP-0198 §5),
+   * `detach` otherwise (a session with stream management waits to be resumed).
+   */
+  private toC2s(conn: string, c: C2sConn, event: C2sEvent, how: 'detach' | 'end' = 'detach'): void {
+    c.actor.send(event);
+    for (let next = c.effects.shift(); next; next = c.effects.shift()) this.c2sEffect(conn, c, next);
+    if (c.actor.getSnapshot().status === 'done') this.dropC2s(conn, how);
+  }
+
+  private c2sEffect(conn: string, c: C2sConn, effect: C2sEffect): void {
+    switch (effect.type) {
+      case 'authenticated':
+        c.jid = effect.jid;
         c.parser.restart();
-      } else {
-        c.actor.send({ type: 'sasl.reject', condition: 'not-authorized' });
+        return;
+      case 'lookup':
+        return this.lookUpUser(conn, c, effect.jid, effect.domain);
+      case 'bind':
+        return this.bind(conn, c, effect.resource, effect.id);
+      case 'resume':
+        return this.resume(conn, c, effect.previd, effect.h);
+      case 'enable': {
+        const session = this.sessionOf(conn, c);
+        if (session) this.enableSm(conn, session);
+        return;
       }
-      return;
+      case 'stanza':
+        // XEP-0198: every stanza from the client counts in `h` once the session has stream management.
+        this.sessionOf(conn, c)?.sm?.received();
+        return this.fromClient(c, effect.stanza);
+      case 'sm.request':
+        return this.sessionOf(conn, c)?.sm?.request();
+      case 'sm.ack':
+        return this.sessionOf(conn, c)?.sm?.ack(effect.h);
     }
-    // Unknown user: ask a service that handles the domain where the user lives instead (seed: "ask a service for a see-other-host value").
-    const serviceConn = this.pickService(registrationKey(c.domain, 'client'));
+  }
+
+  /** An unknown user: ask a service that handles the domain where the user lives (seed: "ask a service for a see-other-host value"). */
+  private lookUpUser(conn: string, c: C2sConn, jid: string, domain: string): void {
+    const serviceConn = this.pickService(registrationKey(domain, 'client'));
     if (!serviceConn || this.seeOtherHost.size >= seeOtherHostPendingMax) {
-      return c.actor.send({ type: 'sasl.reject', condition: 'not-authorized' });
+      return c.actor.send({ type: 'lookup.unavailable' });
     }
     const requestId = `${serviceConn}|${this.requestIds.next()}`;
     this.seeOtherHost.set(requestId, conn);
-    c.actor.send({ type: 'sasl.lookup' });
+    c.actor.send({ type: 'lookup.sent' });
     this.writeTo(serviceConn, [el('see-other-host-request', { id: requestId, user: jid })]);
   }
 
-  private bind(conn: string, c: C2sConn, element: XmlElement): void {
-    const requested = textOf(child(child(element, 'bind') ?? el('bind'), 'resource')).trim();
+  private bind(conn: string, c: C2sConn, requested: string, id: string): void {
     const resource = requested === '' ? `r${this.host.random.uint32().toString(16)}` : requested;
     const full = `${c.jid}/${resource}`;
     const previous = this.sessions.get(full);
@@ -426,38 +387,12 @@ export class GatewayNode implements ProtocolNode {
     }
     c.jid = full;
     this.sessions.set(full, { jid: full, conn });
-    c.actor.send({ type: 'bind.done', jid: full, id: element.attrs.id ?? '' });
+    c.actor.send({ type: 'bind.done', jid: full, id });
   }
 
   private sessionOf(conn: string, c: C2sConn): Session | undefined {
     const session = c.jid === undefined ? undefined : this.sessions.get(c.jid);
     return session?.conn === conn ? session : undefined;
-  }
-
-  /** XEP-0198 on c2s: `<enable/>` and `<r/>`/`<a/>` once bound, `<resume/>` in place of binding. */
-  private streamManagement(conn: string, c: C2sConn, state: unknown, element: XmlElement): void {
-    const name = localName(element);
-    const session = this.sessionOf(conn, c);
-    const refuse = (condition: string) =>
-      this.writeTo(conn, [el('failed', { xmlns: ns.sm }, [el(condition, { xmlns: ns.stanzas })])]);
-    if (name === 'resume') {
-      if (state !== 'binding') return refuse('unexpected-request');
-      return this.resume(conn, c, element);
-    }
-    if (name === 'enable') {
-      if (!session || session.sm) return refuse('unexpected-request');
-      return this.enableSm(conn, session);
-    }
-    if (!session?.sm) return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> without stream management`);
-    if (name === 'r') return session.sm.request();
-    if (name === 'a') {
-      const h = Number(element.attrs.h);
-      if (!Number.isSafeInteger(h) || h < 0 || h >= 0x1_0000_0000) {
-        return this.fail(conn, 'bad-format', '<a/> needs a counter h');
-      }
-      return session.sm.ack(h);
-    }
-    return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> is not supported here`);
   }
 
   private enableSm(conn: string, session: Session): void {
@@ -502,22 +437,11 @@ export class GatewayNode implements ProtocolNode {
   }
 
   /** XEP-0198 §5: the authenticated client takes back its session on this new stream. */
-  private resume(conn: string, c: C2sConn, element: XmlElement): void {
-    const previd = element.attrs.previd ?? '';
-    const h = Number(element.attrs.h);
+  private resume(conn: string, c: C2sConn, previd: string, h: number): void {
     const session = [...this.sessions.values()].find((s) => s.sm?.id === previd);
     const bare = c.jid ?? '';
-    if (
-      !session?.sm ||
-      !session.sm.active ||
-      !session.jid.startsWith(`${bare}/`) ||
-      !Number.isSafeInteger(h) ||
-      h < 0 ||
-      h >= 0x1_0000_0000
-    ) {
-      this.host.emit({ kind: 'note', what: 'ambrosia.sm.resume-failed', detail: { previd } });
-      this.writeTo(conn, [el('failed', { xmlns: ns.sm }, [el('item-not-found', { xmlns: ns.stanzas })])]);
-      return;
+    if (!session?.sm || !session.sm.active || !session.jid.startsWith(`${bare}/`)) {
+      return c.actor.send({ type: 'resume.unknown', previd });
     }
     // The old stream may not have broken on our side yet: the client has left it, so close it.
     if (session.conn !== undefined) {
@@ -542,66 +466,57 @@ export class GatewayNode implements ProtocolNode {
 
   // ---- services ----
 
+  /** Every stream event goes to the service session machine, which holds the rules of what is legal when. */
   private serviceEvent(conn: string, event: StreamEvent): void {
     const s = this.services.get(conn);
     if (!s) return;
-    const state = s.session.getSnapshot().value;
     if (event.type === 'close') {
       s.session.send({ type: 'conn.closed' });
       this.host.emit({ kind: 'close', conn });
       return this.dropService(conn);
     }
     if (event.type === 'open') {
-      if (state !== 'opening' || event.header.attrs.xmlns !== ns.service) {
-        return this.fail(conn, 'invalid-namespace', `service streams use ${ns.service}`);
-      }
-      s.name = event.header.attrs.from ?? conn;
-      s.session.send({ type: 'svc.header' });
-      return;
+      const { xmlns, from } = event.header.attrs;
+      return this.toServiceSession(conn, s, { type: 'xml.open', xmlns, from });
     }
-    const element = event.element;
-    const name = localName(element);
-    if (state === 'authenticating' && name === 'handshake') {
-      const streamId = s.session.getSnapshot().context.streamId;
-      const nonce = element.attrs.nonce ?? '';
-      const valid =
-        nonce !== '' && textOf(element) === serviceProof('service', streamId, nonce, this.config.serviceSecret);
-      s.session.send({
-        type: 'svc.handshake',
-        valid,
-        proof: serviceProof('gateway', streamId, nonce, this.config.serviceSecret),
-      });
-      if (!valid) {
+    this.toServiceSession(conn, s, { type: 'xml.element', element: event.element });
+  }
+
+  /** Sends the service session machine an event, then does what it asked for; a stream it ended is dropped. */
+  private toServiceSession(conn: string, s: ServiceConn, event: ServiceSessionEvent): void {
+    s.session.send(event);
+    for (let next = s.effects.shift(); next; next = s.effects.shift()) this.serviceEffect(conn, s, next);
+    if (s.session.getSnapshot().status === 'done') this.dropService(conn);
+  }
+
+  private serviceEffect(conn: string, s: ServiceConn, effect: ServiceSessionEffect): void {
+    switch (effect.type) {
+      case 'opened':
+        s.name = effect.name ?? conn;
+        return;
+      case 'authenticated':
+        return this.openChannel(conn, s);
+      case 'unauthenticated':
         this.host.emit({
           kind: 'reject',
           code: 'ambrosia.service.unauthenticated',
           reason: `service ${s.name} failed the handshake`,
         });
         return this.dropService(conn);
-      }
-      this.openChannel(conn, s);
-      return;
+      case 'register':
+        return this.register(conn, s, effect.domain, effect.registration);
+      case 'see-other-host':
+        return this.seeOtherHostAnswer(conn, effect.response);
+      case 'chunk':
+        s.channel?.send({ type: 'wire.chunk', chunk: effect.chunk });
+        return;
+      case 'ack':
+        s.channel?.send({ type: 'wire.ack', h: effect.h });
+        return;
+      case 'request':
+        s.channel?.send({ type: 'wire.request' });
+        return;
     }
-    if (state !== 'established') return this.fail(conn, 'not-authorized', `<${element.name}> before the handshake`);
-    if (name === 'register') return this.register(conn, s, element);
-    if (name === 'see-other-host-response') return this.seeOtherHostAnswer(conn, element);
-    if (name === 'chunk') {
-      const chunk = readChunk(element);
-      if (!chunk) return this.fail(conn, 'bad-format', 'a <chunk> needs seq, index and last');
-      s.channel?.send({ type: 'wire.chunk', chunk });
-      return;
-    }
-    if (name === 'a' && element.ns === ns.sm) {
-      const h = Number(element.attrs.h);
-      if (!Number.isSafeInteger(h) || h < 0) return this.fail(conn, 'bad-format', '<a/> needs a counter h');
-      s.channel?.send({ type: 'wire.ack', h });
-      return;
-    }
-    if (name === 'r' && element.ns === ns.sm) {
-      s.channel?.send({ type: 'wire.request' });
-      return;
-    }
-    return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> on a service channel`);
   }
 
   private openChannel(conn: string, s: ServiceConn): void {
@@ -627,13 +542,7 @@ export class GatewayNode implements ProtocolNode {
     s.channel = channel;
   }
 
-  private register(conn: string, s: ServiceConn, element: XmlElement): void {
-    const domain = element.attrs.domain ?? '';
-    const type = element.attrs.type ?? '';
-    if (domain === '' || (type !== 'client' && type !== 'server')) {
-      this.writeTo(conn, [el('register-error', { domain, type }, [el('bad-request', { xmlns: ns.stanzas })])]);
-      return;
-    }
+  private register(conn: string, s: ServiceConn, domain: string, type: RegistrationType): void {
     const key = registrationKey(domain, type);
     if (!s.registrations.includes(key)) {
       s.registrations.push(key);
@@ -649,11 +558,10 @@ export class GatewayNode implements ProtocolNode {
     if (!c2sConn || !requestId.startsWith(`${conn}|`)) return;
     this.seeOtherHost.delete(requestId);
     const c = this.c2s.get(c2sConn);
-    if (!c || c.actor.getSnapshot().value !== 'checkingUser') return;
+    if (!c) return;
+    // The machine takes an answer only while it is checking the user (not after its own timeout).
     const target = textOf(element).trim();
-    if (target === '') return c.actor.send({ type: 'soh.none' });
-    c.actor.send({ type: 'soh.found', host: target });
-    this.dropC2s(c2sConn, 'end');
+    this.toC2s(c2sConn, c, target === '' ? { type: 'soh.none' } : { type: 'soh.found', host: target }, 'end');
   }
 
   /** Round robin over the live services registered for `key` (seed: "round robin load balance"). */
@@ -721,126 +629,6 @@ export class GatewayNode implements ProtocolNode {
       }
       return;
     }
-    this.s2sFor(to.domain, stanza);
+    this.s2s.send(to.domain, stanza);
   }
-
-  private s2sFor(domain: string, stanza: XmlElement): void {
-    let out = this.s2sOut.get(domain);
-    const status = out?.actor.getSnapshot().status;
-    if (!out || status !== 'active') {
-      const conn = this.s2sIds.next();
-      const from = parseJid(stanza.attrs.from)?.domain ?? this.host.hostName;
-      const actor = startActor(s2sMachine, this.host, {
-        name: `ambrosia.s2s ${domain}`,
-        input: { conn, localDomain: from, remoteDomain: domain, port: this.config.ports.s2s },
-      });
-      actor.on('s2s.undelivered', (e) => {
-        for (const s of e.stanzas) {
-          this.host.emit({
-            kind: 'reject',
-            code: 'ambrosia.s2s.remote-server-not-found',
-            reason: `${domain} is unreachable`,
-            detail: { id: s.attrs.id, to: s.attrs.to },
-          });
-        }
-      });
-      out = { actor, parser: new XmlStreamParser(), domain };
-      this.s2sOut.set(domain, out);
-      this.s2sByConn.set(conn, out);
-    }
-    out.actor.send({ type: 's2s.send', stanza });
-  }
-
-  private dnsAnswer(answer: Extract<NodeInput, { kind: 'dns.answer' }>): void {
-    const conn = answer.query.replace(/:(mx|a)$/, '');
-    const out = this.s2sByConn.get(conn);
-    if (!out) return;
-    if (answer.type === 'MX') {
-      const best = answer.status === 'ok' ? bestMx(answer.records) : undefined;
-      out.actor.send({ type: 'dns.mx', host: best });
-    } else if (answer.type === 'A') {
-      out.actor.send({ type: 'dns.a', found: answer.status === 'ok' && answer.records.length > 0 });
-    }
-  }
-
-  private s2sOutEvent(conn: string, event: StreamEvent): void {
-    const out = this.s2sByConn.get(conn);
-    if (!out) return;
-    if (event.type === 'open') out.actor.send({ type: 's2s.header' });
-    if (event.type === 'close') this.host.emit({ kind: 'close', conn });
-    // The receiving server sends nothing else on our outgoing stream (RFC 6120 §4.1: streams are unidirectional).
-  }
-
-  private s2sInEvent(conn: string, event: StreamEvent): void {
-    const s = this.s2sIn.get(conn);
-    if (!s) return;
-    if (event.type === 'open') {
-      if (event.header.attrs.xmlns !== ns.server)
-        return this.fail(conn, 'invalid-namespace', 's2s streams use jabber:server');
-      s.from = event.header.attrs.from ?? '';
-      const to = event.header.attrs.to ?? this.host.hostName;
-      const text =
-        writeStreamHeader(
-          streamHeaderAttrs(ns.server, {
-            from: to,
-            to: s.from,
-            id: `${this.host.id}.${this.host.random.uint32().toString(16)}`,
-          }),
-        ) + writeElement(el('stream:features'));
-      s.headerSent = true;
-      this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
-      return;
-    }
-    if (event.type === 'close') {
-      this.host.emit({ kind: 'write', conn, bytes: toBytes(streamClose), decoded: streamClose });
-      this.host.emit({ kind: 'close', conn });
-      this.s2sIn.delete(conn);
-      return;
-    }
-    const stanza = event.element;
-    if (!stanzaNames.has(stanza.name)) return this.fail(conn, 'unsupported-stanza-type', `<${stanza.name}> on s2s`);
-    const from = parseJid(stanza.attrs.from);
-    const to = parseJid(stanza.attrs.to);
-    // Ours: with no s2s authentication, the stream's `from` is the only claim we can hold a stanza to.
-    if (!from || from.domain !== s.from)
-      return this.fail(conn, 'invalid-from', `stanza from ${stanza.attrs.from} on a stream from ${s.from}`);
-    if (!to) {
-      if (stanza.name === 'iq' && stanza.attrs.type !== 'error' && stanza.attrs.type !== 'result') {
-        this.s2sFor(from.domain, stanzaErrorReply(bareStanza(stanza), 'service-unavailable'));
-      }
-      return;
-    }
-    this.toService(registrationKey(to.domain, 'server'), bareStanza(stanza));
-  }
-}
-
-/** The host of the MX record with the lowest preference (RFC 5321 §5.1 order; ties keep answer order). */
-export function bestMx(records: readonly string[]): string | undefined {
-  let best: { pref: number; host: string } | undefined;
-  for (const record of records) {
-    const [prefText, host] = record.trim().split(/\s+/);
-    const pref = Number(prefText);
-    if (!host || !Number.isFinite(pref)) continue;
-    if (!best || pref < best.pref) best = { pref, host: host.replace(/\.$/, '') };
-  }
-  return best?.host;
-}
-
-/** Decodes a SASL PLAIN message (RFC 4616): `[authzid] NUL authcid NUL passwd`, base64 per RFC 6120 §6.4.2. */
-export function decodePlain(base64: string): { authzid: string; authcid: string; password: string } | undefined {
-  const text = base64.trim();
-  if (text === '' || text === '=' || !/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
-  let decoded: string;
-  try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'base64'));
-  } catch {
-    return undefined;
-  }
-  const parts = decoded.split('\u0000');
-  if (parts.length !== 3) return undefined;
-  const [authzid = '', authcidRaw = '', password = ''] = parts;
-  // Clients such as @xmpp/client may put a bare JID as authcid; keep the local part.
-  const authcid = authcidRaw.includes('@') ? (authcidRaw.split('@')[0] ?? '') : authcidRaw;
-  if (authcid === '' || password === '') return undefined;
-  return { authzid, authcid, password };
 }

@@ -1,27 +1,30 @@
 /**
  * The Ambrosia service channel's stanza layer (ours, spec.md §4.4–4.5): every stanza travels as one
- * or more `<chunk seq index last>` elements, and every stanza is acked with XEP-0198 counters
- * (`<a h/>`, `<r/>`). One `channelMachine` runs at each end of an authenticated service connection.
- * The sender keeps the unacked stanzas and retransmits them all (go-back-N) when no ack arrives in
- * `ackTimeoutMs`; the receiver reassembles chunks in order, drops duplicates by `seq`, and acks.
+ * or more `<chunk seq index last>` elements (their codec is in ../wire.ts), and every stanza is acked
+ * with XEP-0198 counters (`<a h/>`, `<r/>`). One `channelMachine` runs at each end of an
+ * authenticated service connection. The sender keeps the unacked stanzas and retransmits them all
+ * (go-back-N) when no ack arrives in `ackTimeoutMs`; the receiver reassembles chunks in order, drops
+ * duplicates by `seq`, and acks. `StallWatch` is the receiving end's check for a damaged segment (§4.8).
  *
  * No I/O: it emits `output` writes, `channel.stanza` for each whole stanza received, and
  * `channel.failed` when retransmissions run out. Must not throw on peer input: a bad chunk is
  * reported as a `channel.malformed` emission and the node closes with a stream error.
  */
 import { emit, enqueueActions, setup } from 'xstate';
-import { output } from '../../engine/actor.js';
-import type { NodeOutput } from '../protocol.js';
+import { output } from '../../../engine/actor.js';
+import type { NodeOutput } from '../../protocol.js';
 import {
-  XmlStreamParser,
+  chunkElements,
+  counterAtOrBefore,
   el,
+  nextCounter,
   ns,
-  streamHeaderAttrs,
+  parseStanzaText,
   toBytes,
   writeElement,
-  writeStreamHeader,
+  type Chunk,
   type XmlElement,
-} from './wire.js';
+} from '../wire.js';
 
 /** Largest stanza the channel reassembles, in characters: the same bound as a stanza on any stream. */
 export const reassemblyCharsMax = 256 * 1024;
@@ -53,100 +56,6 @@ export class StallWatch {
 
 /** Unacked stanzas a sender keeps per channel; past this the channel is failed (a peer that never acks). */
 export const unackedCountMax = 1024;
-
-/** Counters are modulo 2^32 as in XEP-0198 §4. */
-const counterModulo = 0x1_0000_0000;
-
-export function nextCounter(value: number): number {
-  return (value + 1) % counterModulo;
-}
-
-/** True when counter `a` is at or before `b` in serial-number arithmetic (RFC 1982 style, window 2^31). */
-export function counterAtOrBefore(a: number, b: number): boolean {
-  return (b - a + counterModulo) % counterModulo < counterModulo / 2;
-}
-
-export interface Chunk {
-  readonly seq: number;
-  readonly index: number;
-  readonly last: boolean;
-  readonly text: string;
-}
-
-/** Splits a serialised stanza into chunk texts of at most `chunkCharsMax`, never inside a surrogate pair. */
-export function splitChunks(text: string, chunkCharsMax: number): string[] {
-  const parts: string[] = [];
-  let at = 0;
-  while (at < text.length) {
-    let end = Math.min(text.length, at + Math.max(2, chunkCharsMax));
-    const code = text.charCodeAt(end - 1);
-    if (end < text.length && code >= 0xd800 && code <= 0xdbff) end -= 1;
-    parts.push(text.slice(at, end));
-    at = end;
-  }
-  return parts.length === 0 ? [''] : parts;
-}
-
-export function chunkElements(seq: number, stanza: XmlElement, chunkCharsMax: number): XmlElement[] {
-  const parts = splitChunks(writeElement(stanza), chunkCharsMax);
-  return parts.map((text, index) =>
-    el(
-      'chunk',
-      { seq: String(seq), index: String(index), last: index === parts.length - 1 ? 'true' : 'false' },
-      text === '' ? [] : [text],
-    ),
-  );
-}
-
-export function readChunk(element: XmlElement): Chunk | undefined {
-  const seq = Number(element.attrs.seq);
-  const index = Number(element.attrs.index);
-  const last = element.attrs.last;
-  if (!Number.isSafeInteger(seq) || seq < 0 || seq >= counterModulo) return undefined;
-  if (!Number.isSafeInteger(index) || index < 0) return undefined;
-  if (last !== 'true' && last !== 'false') return undefined;
-  const text = element.children.map((c) => (typeof c === 'string' ? c : '')).join('');
-  return { seq, index, last: last === 'true', text };
-}
-
-/** What a reassembled stanza text is parsed after: a stream header in the default namespace `jabber:client`. */
-const stanzaStreamHeader = writeStreamHeader(streamHeaderAttrs(ns.client, {}));
-
-/**
- * A parser that has read `stanzaStreamHeader` and then only texts that each ended exactly with the
- * end of their one stanza, so it stands where it stood right after the header: saxes is in text
- * state at depth 1 with nothing pending, and the stream parser's stack holds the header alone. Such
- * a parser gives the next text the same result as a new one would (test/protocols/ambrosia/wire.test.ts
- * compares the two on arbitrary and damaged texts, and checks saxes' fields), without building a saxes parser and reading the
- * header per stanza. Taken while in use, so a text that leaves it anywhere else just drops it.
- */
-let parkedStanzaParser: XmlStreamParser | undefined;
-
-const surrogate = /[\uD800-\uDFFF]/;
-
-/**
- * Parses a reassembled stanza text (one element, default namespace `jabber:client`), as a stream
- * holding the header and then the text would read it.
- */
-export function parseStanzaText(text: string): XmlElement | undefined {
-  // A stream carries the text as UTF-8, where a lone surrogate becomes U+FFFD (the decoder reads it back so).
-  const decoded = surrogate.test(text) ? new TextDecoder().decode(toBytes(text)) : text;
-  let parser = parkedStanzaParser;
-  parkedStanzaParser = undefined;
-  if (!parser) {
-    parser = new XmlStreamParser();
-    if (!parser.pushText(stanzaStreamHeader).ok) return undefined;
-  }
-  const result = parser.pushText(decoded, stanzaStreamHeader.length);
-  if (!result.ok) return undefined;
-  let only: XmlElement | undefined;
-  for (const event of result.value) {
-    if (event.type === 'close' || (event.type === 'element' && only)) return undefined;
-    if (event.type === 'element') only = event.element;
-  }
-  if (only && parser.atElementEnd) parkedStanzaParser = parser;
-  return only;
-}
 
 export interface ChannelInput {
   readonly conn: string;

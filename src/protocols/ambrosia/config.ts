@@ -1,0 +1,149 @@
+/**
+ * Ambrosia node configuration and user commands (spec.md "Scenario vocabulary"): the zod schemas the
+ * scenario loader validates with, the config type of each role, and the protocol's fixed ports and
+ * bounds. Defaults are ours, so a gateway runs with `{ role: gateway }` alone (seed: "it needs no
+ * configuration").
+ *
+ * Rule: schemas, types and constants only; no behaviour.
+ */
+import { z } from 'zod';
+
+export const ports = {
+  /** RFC 6120 §14.7: the registered xmpp-client port. */
+  c2s: 5222,
+  /** RFC 6120 §14.7: the registered xmpp-server port. */
+  s2s: 5269,
+  /** Ours: the port XEP-0114 components conventionally use. */
+  service: 5347,
+} as const;
+
+/** Messages a client or s2s link holds while it is not yet online; a node that never gets online must not grow without bound. */
+export const queueCountMax = 1000;
+
+export type RegistrationType = 'client' | 'server';
+
+export interface GatewayConfig {
+  readonly role: 'gateway';
+  /** The "local SASL system configuration" (seed): accounts the gateway authenticates. */
+  readonly accounts: readonly { readonly jid: string; readonly password: string }[];
+  readonly serviceSecret: string;
+  readonly seeOtherHostTimeoutMs: number;
+  readonly chunkCharsMax: number;
+  readonly ackTimeoutMs: number;
+  readonly retransmitsMax: number;
+  /** XEP-0198 on c2s: how long stanzas sent to a client may wait for its `<a/>`. */
+  readonly c2sAckTimeoutMs: number;
+  /** XEP-0198 on c2s: how long a broken session waits to be resumed (`max` in `<enabled/>`, in seconds). */
+  readonly c2sResumeMs: number;
+  readonly ports: { readonly c2s: number; readonly s2s: number; readonly service: number };
+}
+
+export interface ServiceConfig {
+  readonly role: 'service';
+  readonly name: string;
+  readonly gateways: readonly { readonly host: string; readonly port: number }[];
+  readonly secret: string;
+  readonly registrations: readonly { readonly domain: string; readonly type: 'client' | 'server' }[];
+  /** Users this service knows to live elsewhere: bare JID -> `host[:port]` for `<see-other-host/>`. */
+  readonly seeOtherHost: Readonly<Record<string, string>>;
+  readonly chunkCharsMax: number;
+  readonly ackTimeoutMs: number;
+  readonly retransmitsMax: number;
+  readonly retryMs: number;
+  readonly retryMsMax: number;
+}
+
+export type ServiceCommand = { readonly type: 'disconnect' };
+
+export interface ClientConfig {
+  readonly role: 'client';
+  readonly jid: string;
+  readonly password: string;
+  readonly resource: string;
+  /** The gateway to connect to; defaults to the JID's domain on port 5222. */
+  readonly gateway?: { readonly host: string; readonly port: number };
+  readonly redirectsMax: number;
+  /** Log in at start; otherwise wait for a `login` command. */
+  readonly autoLogin: boolean;
+  /** XEP-0198: how long a sent stanza may wait for the gateway's `<a/>` before the stream counts as broken. */
+  readonly ackTimeoutMs: number;
+  /** How long each login step may wait for the gateway's answer before the stream counts as broken. */
+  readonly responseTimeoutMs: number;
+  /** Reconnection backoff (RFC 6120 §3.3): first delay, doubled per failed attempt up to `retryMsMax`. */
+  readonly retryMs: number;
+  readonly retryMsMax: number;
+}
+
+export type ClientCommand =
+  | { readonly type: 'login' }
+  | { readonly type: 'send'; readonly to: string; readonly body: string; readonly id?: string }
+  | { readonly type: 'logout' };
+
+export type AmbrosiaConfig = GatewayConfig | ServiceConfig | ClientConfig;
+export type AmbrosiaCommand = ClientCommand | ServiceCommand;
+
+const endpoint = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) });
+const registrationType = z.enum(['client', 'server']);
+
+const gatewayConfig = z.strictObject({
+  role: z.literal('gateway'),
+  accounts: z
+    .array(z.strictObject({ jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/), password: z.string().min(1) }))
+    .default([]),
+  serviceSecret: z.string().default('ambrosia'),
+  seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
+  chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
+  ackTimeoutMs: z.number().int().min(1).default(1_000),
+  retransmitsMax: z.number().int().min(0).max(100).default(5),
+  c2sAckTimeoutMs: z.number().int().min(1).default(1_000),
+  c2sResumeMs: z.number().int().min(1).default(60_000),
+  ports: z
+    .strictObject({
+      c2s: z.number().int().min(1).max(65_535).default(ports.c2s),
+      s2s: z.number().int().min(1).max(65_535).default(ports.s2s),
+      service: z.number().int().min(1).max(65_535).default(ports.service),
+    })
+    .default({ c2s: ports.c2s, s2s: ports.s2s, service: ports.service }),
+});
+
+const serviceConfig = z.strictObject({
+  role: z.literal('service'),
+  name: z.string().min(1),
+  gateways: z.array(endpoint).min(1),
+  secret: z.string().default('ambrosia'),
+  registrations: z.array(z.strictObject({ domain: z.string().min(1), type: registrationType })).min(1),
+  seeOtherHost: z.record(z.string(), z.string().min(1)).default({}),
+  chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
+  ackTimeoutMs: z.number().int().min(1).default(1_000),
+  retransmitsMax: z.number().int().min(0).max(100).default(5),
+  retryMs: z.number().int().min(1).default(500),
+  retryMsMax: z.number().int().min(1).default(30_000),
+});
+
+const clientConfig = z.strictObject({
+  role: z.literal('client'),
+  jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/),
+  password: z.string().min(1),
+  resource: z.string().min(1).default('fedsim'),
+  gateway: endpoint.optional(),
+  redirectsMax: z.number().int().min(0).max(10).default(2),
+  autoLogin: z.boolean().default(true),
+  ackTimeoutMs: z.number().int().min(1).default(1_000),
+  responseTimeoutMs: z.number().int().min(1).default(3_000),
+  retryMs: z.number().int().min(1).default(100),
+  retryMsMax: z.number().int().min(1).default(30_000),
+});
+
+export const configSchema = z.discriminatedUnion('role', [gatewayConfig, serviceConfig, clientConfig]);
+
+export const commandSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('login') }),
+  z.strictObject({ type: z.literal('logout') }),
+  z.strictObject({
+    type: z.literal('send'),
+    to: z.string().min(1),
+    body: z.string(),
+    id: z.string().min(1).optional(),
+  }),
+  z.strictObject({ type: z.literal('disconnect') }),
+]);

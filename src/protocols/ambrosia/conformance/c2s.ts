@@ -1,0 +1,207 @@
+/** Ambrosia conformance cases. Client streams (spec.md §3 "c2s", "Bad input"): login, binding, stamping, stream errors. */
+import { type Peer } from '../../../conformance/peer.js';
+import { type Case, fail } from '../../../conformance/types.js';
+import { ns, validJid, writeElement } from '../wire.js';
+import { target } from './fixture.js';
+import {
+  auth,
+  connect,
+  expectMessage,
+  header,
+  isNotAuthorized,
+  isSuccess,
+  login,
+  message,
+  offersPlain,
+  openClient,
+  openServer,
+  openService,
+  show,
+} from './streams.js';
+
+export const c2sCases: Case<Peer>[] = [
+  {
+    id: 'ambrosia/3/no-config',
+    title: 'A gateway with no configuration answers c2s, s2s and services, and a service can give it a domain',
+    section: '3',
+    quote: 'launch the gateway process. it needs no configuration.',
+    requirements: ['AMB-3-no-config'],
+    level: 'MUST',
+    variant: 'bare',
+    async run(peer) {
+      const unknown = await connect(peer);
+      await unknown.send(header(ns.client, { to: 'x.test' }));
+      await unknown.streamError('host-unknown', 'a domain nobody serves was not refused', true);
+      const service = await openService(peer, 'svc.x.test', [['x.test', 'client']]);
+      const { features } = await openClient(peer, 'x.test');
+      if (!offersPlain(features))
+        fail('a registered domain is not served', 'features offering PLAIN', writeElement(features));
+      await openServer(peer);
+      await service.x.quiet(100, 'the service got something it did not ask for');
+    },
+  },
+  {
+    id: 'ambrosia/3/c2s-login',
+    title: 'SASL PLAIN, stream restart and resource binding give the full JID',
+    section: '3',
+    quote: 'a client connects to the gateway, the gateway authenticates it (RFC 6120 §6 SASL, §7 resource binding).',
+    requirements: ['AMB-3-c2s-sasl-bind'],
+    level: 'MUST',
+    async run(peer) {
+      const { features, x } = await openClient(peer);
+      if (!offersPlain(features)) fail('PLAIN is not offered', 'SASL mechanism PLAIN', writeElement(features));
+      await x.conn.close();
+      await login(peer, 'bob', 'pb');
+    },
+  },
+  {
+    id: 'ambrosia/3/c2s-wrong-password',
+    title: 'A wrong password gets <failure><not-authorized/>, and the client may try again',
+    section: '3',
+    quote: 'Wrong password: <failure><not-authorized/> and the client may retry.',
+    requirements: ['AMB-3-c2s-sasl-bind'],
+    level: 'MUST',
+    async run(peer) {
+      const { x } = await openClient(peer);
+      await x.send(auth('bob', 'wrong'));
+      await x.element('a wrong password was not refused', '<failure><not-authorized/></failure>', isNotAuthorized);
+      await x.send(auth('bob', 'pb'));
+      await x.element('the retry with the right password failed', '<success/>', isSuccess);
+    },
+  },
+  {
+    id: 'ambrosia/3/bind-conflict',
+    title: 'A second bind of the same full JID ends the older session',
+    section: '3',
+    quote: 'A second bind of the same full JID ends the older session.',
+    requirements: ['AMB-3-c2s-sasl-bind'],
+    level: 'MUST',
+    async run(peer) {
+      const first = await login(peer, 'bob', 'pb', 'same');
+      await login(peer, 'bob', 'pb', 'same');
+      const next = await first.next();
+      if (!next.ok || next.event.type !== 'element' || next.event.element.name !== 'stream:error')
+        fail(
+          'the older session was not ended',
+          'a stream error on the older stream',
+          next.ok ? show(next.event) : next.actual,
+        );
+    },
+  },
+  {
+    id: 'ambrosia/3/stamp-from',
+    title: 'The gateway stamps the sender’s full JID on a stanza, over a forged from',
+    section: '3',
+    quote: 'the server MUST stamp the full JID of the sender in the from attribute (RFC 6120 §8.1.2.1).',
+    requirements: ['AMB-3-stamp-from'],
+    level: 'MUST',
+    async run(peer) {
+      const carol = await login(peer, 'carol', 'pc');
+      const bob = await login(peer, 'bob', 'pb');
+      await bob.send(writeElement(message('carol@b.test/conf', 'who am I', { from: 'mallory@evil.test/x' })));
+      const got = await expectMessage(carol, 'who am I', 'the message did not reach carol');
+      if (got.attrs.from !== 'bob@b.test/conf')
+        fail('the sender’s full JID was not stamped', "from='bob@b.test/conf'", writeElement(got));
+    },
+  },
+  {
+    id: 'ambrosia/6/valid-from',
+    title:
+      'A message a client gets carries a valid full user JID in from, the sender’s as bound, over a bad or no from',
+    section: '6',
+    quote:
+      'A message is delivered only when its from is a valid full user JID, local@domain/resource … the gateway stamps the sender’s full JID (§3); the server MUST stamp the full JID of the sender in the from attribute (RFC 6120 §8.1.2.1).',
+    requirements: ['AMB-6-valid-from', 'AMB-3-stamp-from'],
+    level: 'MUST',
+    async run(peer) {
+      const carol = await login(peer, 'carol', 'pc');
+      const bob = await login(peer, 'bob', 'pb', 'desk');
+      const bound = 'bob@b.test/desk';
+      const sent: readonly (readonly [string, Record<string, string>])[] = [
+        ['a broken from', { from: 'bob@@b.test/desk' }],
+        ['no from', {}],
+      ];
+      for (const [how, attrs] of sent) {
+        await bob.send(writeElement(message('carol@b.test/conf', `with ${how}`, attrs)));
+        const got = await expectMessage(carol, `with ${how}`, `the message with ${how} did not reach carol`);
+        const from = validJid(got.attrs.from);
+        if (!from || from.local === '' || from.resource === '' || got.attrs.from !== bound)
+          fail(
+            `the message sent with ${how} does not carry the sender’s valid full JID`,
+            `from='${bound}'`,
+            writeElement(got),
+          );
+      }
+    },
+  },
+  {
+    id: 'ambrosia/3/header-first',
+    title: 'Garbage before any header gets the gateway’s header, then <not-well-formed/>',
+    section: '3',
+    quote:
+      'the gateway sends <stream:error> with it (after its own header if none was sent yet, §4.9.1.1), </stream:stream>, and closes.',
+    requirements: ['AMB-3-stream-errors'],
+    level: 'MUST',
+    async run(peer) {
+      const x = await connect(peer);
+      await x.send('this is not XML at all');
+      await x.streamError('not-well-formed', 'garbage was not answered with the stream error', true);
+    },
+  },
+  {
+    id: 'ambrosia/3/not-well-formed',
+    title: 'Mismatched tags get <not-well-formed/>; the gateway keeps serving other streams',
+    section: '3',
+    quote: 'bad XML gets the stream error RFC 6120 §4.9.3 names, never a crash.',
+    requirements: ['AMB-3-stream-errors'],
+    level: 'MUST',
+    async run(peer) {
+      const bob = await login(peer, 'bob', 'pb');
+      await bob.send("<message to='carol@b.test'><body>x</message>");
+      await bob.streamError('not-well-formed', 'mismatched tags were not refused');
+      await login(peer, 'carol', 'pc');
+    },
+  },
+  {
+    id: 'ambrosia/3/restricted-xml',
+    title: 'A comment gets <restricted-xml/>; invalid UTF-8 gets <unsupported-encoding/>',
+    section: '3',
+    quote: 'Conditions used: … restricted-xml (comments, PIs, DTDs; §11.1), … unsupported-encoding (invalid UTF-8).',
+    requirements: ['AMB-3-stream-errors'],
+    level: 'MUST',
+    async run(peer) {
+      const comment = await openClient(peer);
+      await comment.x.send('<!-- hello -->');
+      await comment.x.streamError('restricted-xml', 'a comment was not refused');
+      const bytes = await openClient(peer);
+      await bytes.x.send(new Uint8Array([0x3c, 0x61, 0xff, 0xfe, 0x2f, 0x3e]));
+      await bytes.x.streamError('unsupported-encoding', 'invalid UTF-8 was not refused');
+    },
+  },
+  {
+    id: 'ambrosia/3/invalid-namespace',
+    title: 'A stream header in an unknown namespace gets the header, then <invalid-namespace/>',
+    section: '3',
+    quote: 'Conditions used: not-well-formed, restricted-xml …, invalid-namespace, bad-format, …',
+    requirements: ['AMB-3-stream-errors'],
+    level: 'MUST',
+    async run(peer) {
+      const x = await connect(peer);
+      await x.send(header('urn:example:nothing', { to: target }));
+      await x.streamError('invalid-namespace', 'a stream in an unknown namespace was not refused', true);
+    },
+  },
+  {
+    id: 'ambrosia/3/not-authorized',
+    title: 'A stanza before authentication gets <not-authorized/>',
+    section: '3',
+    quote: 'Conditions used: … host-unknown, not-authorized, unsupported-stanza-type, invalid-from, see-other-host.',
+    requirements: ['AMB-3-stream-errors'],
+    level: 'MUST',
+    async run(peer) {
+      const { x } = await openClient(peer);
+      await x.send(writeElement(message('carol@b.test', 'too early')));
+      await x.streamError('not-authorized', 'a stanza before authentication was not refused');
+    },
+  },
+];

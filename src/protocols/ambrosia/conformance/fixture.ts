@@ -1,0 +1,32 @@
+/**
+ * The Ambrosia conformance fixture (docs/conformance.md): the gateway configurations a target must
+ * run (`fixtures.main`, `fixtures.bare`), the names and timers the cases count on.
+ */
+export const seed = 11;
+export const target = 'b.test';
+export const peerHost = 'peer.test';
+export const secret = 'ambrosia';
+/** The fixture's channel timers and chunk size: short and small, so that cases see them in seconds. */
+export const ackTimeoutMs = 300;
+export const chunkCharsMax = 64;
+export const seeOtherHostTimeoutMs = 1_000;
+
+export const mainFixture = {
+  role: 'gateway',
+  accounts: [
+    { jid: 'bob@b.test', password: 'pb' },
+    { jid: 'carol@b.test', password: 'pc' },
+  ],
+  serviceSecret: secret,
+  seeOtherHostTimeoutMs,
+  chunkCharsMax,
+  ackTimeoutMs,
+  retransmitsMax: 5,
+  ports: { c2s: 5222, s2s: 5269, service: 5347 },
+};
+
+/** The gateway with no configuration at all (seed: "it needs no configuration"). */
+export const bareFixture = { role: 'gateway' };
+
+/** How long a case waits to be sure that nothing (more) comes. */
+export const quietMs = 400;

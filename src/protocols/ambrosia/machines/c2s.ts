@@ -1,0 +1,391 @@
+/**
+ * The gateway's side of one c2s stream (spec.md §3 "c2s", "c2s stream management", "Bad input"):
+ * the stream header, SASL PLAIN, the restart, resource binding or resumption, then stanzas. This
+ * statechart is where the rules live of which element is legal in which state, and what the
+ * answer to each is: the gateway parses the bytes and sends every stream event as it comes
+ * (`xml.open`, `xml.element`, `xml.close`), with the facts only it holds (is the domain served here,
+ * does this stream have a bound session and does that session have stream management).
+ *
+ * What needs the gateway's shared tables (accounts are in the input; services, sessions and the
+ * resumable sessions are not) the machine asks for with an emitted `effect`: the gateway does it
+ * once the event is processed, in order, and answers with an event where the machine needs one
+ * (`lookup.sent`, `bind.done`, `c2s.resumed`, ...). No I/O and no clock: writes go out as `output`
+ * emissions, the see-other-host timer runs on the host clock.
+ */
+import { and, assign, emit, enqueueActions, setup } from 'xstate';
+import { output } from '../../../engine/actor.js';
+import type { GatewayConfig } from '../config.js';
+import {
+  child,
+  decodePlain,
+  el,
+  localName,
+  ns,
+  stanzaNames,
+  streamClose,
+  streamErrorElement,
+  streamHeaderAttrs,
+  textOf,
+  writeElement,
+  writeStreamHeader,
+  type StreamCondition,
+  type XmlElement,
+} from '../wire.js';
+import { write, writeElements } from './outputs.js';
+
+const saslFeatures = el('stream:features', {}, [
+  el('mechanisms', { xmlns: ns.sasl }, [el('mechanism', {}, ['PLAIN'])]),
+]);
+// XEP-0198: stream management is offered after authentication, beside resource binding.
+const bindFeatures = el('stream:features', {}, [el('bind', { xmlns: ns.bind }), el('sm', { xmlns: ns.sm })]);
+
+export interface C2sInput {
+  readonly conn: string;
+  readonly streamId: string;
+  readonly seeOtherHostTimeoutMs: number;
+  /** The accounts SASL checks passwords against (the seed's "local SASL system configuration"). */
+  readonly accounts: GatewayConfig['accounts'];
+}
+
+interface C2sContext extends C2sInput {
+  readonly domain: string;
+  readonly jid: string;
+  readonly headerSent: boolean;
+}
+
+/**
+ * The bound session of the stream an element came on, as the gateway's session table has it:
+ * none, one without stream management, or one with it (XEP-0198).
+ */
+export type C2sSession = 'none' | 'plain' | 'sm';
+
+export type C2sEvent =
+  // The client's stream, parsed by the gateway.
+  | { type: 'xml.open'; xmlns: string | undefined; domain: string; hosted: boolean }
+  | { type: 'xml.element'; element: XmlElement; session: C2sSession }
+  | { type: 'xml.close' }
+  // The gateway's answers to the machine's effects.
+  | { type: 'lookup.sent' }
+  | { type: 'lookup.unavailable' }
+  | { type: 'soh.found'; host: string }
+  | { type: 'soh.none' }
+  | { type: 'bind.done'; jid: string; id: string }
+  | { type: 'c2s.resumed'; jid: string }
+  | { type: 'resume.unknown'; previd: string }
+  // The connection, as the gateway sees it.
+  | { type: 'c2s.fail'; condition: StreamCondition; text?: string }
+  | { type: 'conn.closed' };
+
+/** What the machine asks the gateway to do (emitted as `effect`); see the module comment. */
+export type C2sEffect =
+  /** SASL succeeded: the stream restarts (RFC 6120 §4.3.3), the connection belongs to `jid`. */
+  | { type: 'authenticated'; jid: string }
+  /** An unknown user: ask a service registered for `(domain, client)` for see-other-host. */
+  | { type: 'lookup'; jid: string; domain: string }
+  /** Bind `resource` (empty: draw one) and answer the iq `id`. */
+  | { type: 'bind'; resource: string; id: string }
+  /** XEP-0198 §5: take back the session `previd`, whose client handled `h` stanzas. */
+  | { type: 'resume'; previd: string; h: number }
+  /** XEP-0198 §3: stream management for the bound session. */
+  | { type: 'enable' }
+  /** A stanza from the bound client, to be stamped and routed. */
+  | { type: 'stanza'; stanza: XmlElement }
+  | { type: 'sm.request' }
+  | { type: 'sm.ack'; h: number };
+
+export interface C2sEffectEvent {
+  readonly type: 'effect';
+  readonly effect: C2sEffect;
+}
+
+/** How a SASL `<auth/>` fares (RFC 6120 §6.4, RFC 4616); `none` for any other element. */
+type AuthOutcome = 'none' | 'invalid-mechanism' | 'malformed-request' | 'accepted' | 'wrong-password' | 'unknown-user';
+
+function elementOf(event: C2sEvent): XmlElement | undefined {
+  return event.type === 'xml.element' ? event.element : undefined;
+}
+
+function authOutcome(context: C2sContext, event: C2sEvent): AuthOutcome {
+  const element = elementOf(event);
+  if (!element || localName(element) !== 'auth' || element.ns !== ns.sasl) return 'none';
+  if (element.attrs.mechanism !== 'PLAIN') return 'invalid-mechanism';
+  const decoded = decodePlain(textOf(element));
+  if (!decoded) return 'malformed-request';
+  const account = context.accounts.find((a) => a.jid === authJid(context, event));
+  if (!account) return 'unknown-user';
+  return account.password === decoded.password ? 'accepted' : 'wrong-password';
+}
+
+/** The bare JID an `<auth/>` asks for: its authcid at the stream's domain. */
+function authJid(context: C2sContext, event: C2sEvent): string {
+  const decoded = decodePlain(textOf(elementOf(event)));
+  return `${decoded?.authcid ?? ''}@${context.domain}`;
+}
+
+/** An XEP-0198 counter (`h`) as an element carries it; undefined when it is not one. */
+function counterOf(element: XmlElement | undefined): number | undefined {
+  const h = Number(element?.attrs.h);
+  return !Number.isSafeInteger(h) || h < 0 || h >= 0x1_0000_0000 ? undefined : h;
+}
+
+const smFailed = (condition: string) => el('failed', { xmlns: ns.sm }, [el(condition, { xmlns: ns.stanzas })]);
+
+/** The stream error (after our header if none went out yet, RFC 6120 §4.9.1.1) and the stream's end. */
+function streamError(context: C2sContext, condition: StreamCondition) {
+  const header = context.headerSent
+    ? ''
+    : writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain || undefined, id: context.streamId }));
+  return write(context.conn, header + writeElement(streamErrorElement(condition)) + streamClose);
+}
+
+const effect = (value: C2sEffect): C2sEffectEvent => ({ type: 'effect', effect: value });
+
+/** The final state, as a state names it and as the root does. */
+type Closed = 'closed' | '.closed';
+
+/** Ends the stream with `condition` (RFC 6120 §4.9): reported, written, closed. */
+function failStream(condition: StreamCondition, reason: (name: string) => string, target: Closed = 'closed') {
+  return {
+    target,
+    actions: {
+      type: 'failStream',
+      params: ({ event }: { event: C2sEvent }) => ({ condition, reason: reason(elementOf(event)?.name ?? '') }),
+    },
+  } as const;
+}
+
+/** What any state does with an element it has no rule for (RFC 6120 §6–§7: SASL, binding, then stanzas). */
+const otherElement = (target: Closed = 'closed') =>
+  [
+    {
+      guard: 'isStanzaOrAuth',
+      ...failStream('not-authorized', (name) => `<${name}> before the stream is authenticated and bound`, target),
+    },
+    failStream('unsupported-stanza-type', (name) => `<${name}> is not supported here`, target),
+  ] as const;
+
+/** A stream header where none may come (RFC 6120 §4.3: one per stream, one more after SASL). */
+const otherHeader = (target: Closed = 'closed') =>
+  [
+    { guard: 'isWrongNamespace', ...failStream('invalid-namespace', () => 'c2s streams use jabber:client', target) },
+    failStream('bad-format', () => 'unexpected stream header', target),
+  ] as const;
+
+const isSm = (name: string) => ({ type: 'isSmElement', params: { name } }) as const;
+
+/** XEP-0198 elements once the stream is bound (`<resume/>` is only for a stream that is not). */
+const smWhenBound = [
+  { guard: isSm('resume'), actions: { type: 'refuseSm', params: { condition: 'unexpected-request' } } },
+  { guard: and([isSm('enable'), 'hasPlainSession']), actions: 'requestEnable' },
+  { guard: isSm('enable'), actions: { type: 'refuseSm', params: { condition: 'unexpected-request' } } },
+  {
+    guard: and([isSm(''), 'hasNoSm']),
+    ...failStream('unsupported-stanza-type', (name) => `<${name}> without stream management`),
+  },
+  { guard: isSm('r'), actions: 'requestSmRequest' },
+  { guard: and([isSm('a'), 'hasCounter']), actions: 'requestSmAck' },
+  { guard: isSm('a'), ...failStream('bad-format', () => '<a/> needs a counter h') },
+  { guard: isSm(''), ...failStream('unsupported-stanza-type', (name) => `<${name}> is not supported here`) },
+] as const;
+
+/** While binding, `<resume/>` takes the place of a bind (XEP-0198 §5); the rest is as when bound. */
+const smWhenBinding = [
+  { guard: and([isSm('resume'), 'hasCounter']), actions: 'requestResume' },
+  { guard: isSm('resume'), actions: 'refuseResume' },
+  ...smWhenBound.slice(1),
+] as const;
+
+const authIs = (outcome: AuthOutcome) => ({ type: 'authIs', params: { outcome } }) as const;
+const saslFailure = (condition: string) => ({ type: 'sendFailure', params: { condition } }) as const;
+
+export const c2sMachine = setup({
+  types: {
+    context: {} as C2sContext,
+    input: {} as C2sInput,
+    events: {} as C2sEvent,
+    emitted: {} as ReturnType<typeof output> | C2sEffectEvent,
+  },
+  guards: {
+    isHosted: ({ event }) => event.type === 'xml.open' && event.hosted,
+    isWrongNamespace: ({ event }) => event.type === 'xml.open' && event.xmlns !== ns.client,
+    authIs: ({ context, event }, params: { outcome: AuthOutcome }) => authOutcome(context, event) === params.outcome,
+    isBindRequest: ({ event }) => {
+      const element = elementOf(event);
+      return element?.name === 'iq' && child(element, 'bind') !== undefined;
+    },
+    /** An XEP-0198 element; with a name, that one only. */
+    isSmElement: ({ event }, params: { name: string }) => {
+      const element = elementOf(event);
+      return element?.ns === ns.sm && (params.name === '' || localName(element) === params.name);
+    },
+    hasCounter: ({ event }) => counterOf(elementOf(event)) !== undefined,
+    hasPlainSession: ({ event }) => event.type === 'xml.element' && event.session === 'plain',
+    hasNoSm: ({ event }) => event.type === 'xml.element' && event.session !== 'sm',
+    isStanza: ({ event }) => stanzaNames.has(elementOf(event)?.name ?? ''),
+    isStanzaOrAuth: ({ event }) => {
+      const element = elementOf(event);
+      return element !== undefined && (stanzaNames.has(element.name) || localName(element) === 'auth');
+    },
+  },
+  actions: {
+    rememberDomain: assign({
+      domain: ({ context, event }) => (event.type === 'xml.open' ? event.domain : context.domain),
+    }),
+    sendHeaderAndSaslFeatures: enqueueActions(({ context, enqueue }) => {
+      const header = writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain, id: context.streamId }));
+      enqueue.emit(output(write(context.conn, header + writeElement(saslFeatures))));
+      enqueue.assign({ headerSent: true });
+    }),
+    sendHeaderAndBindFeatures: emit(({ context }) =>
+      output(
+        write(
+          context.conn,
+          writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain, id: `${context.streamId}.2` })) +
+            writeElement(bindFeatures),
+        ),
+      ),
+    ),
+    rememberUser: assign({ jid: ({ context, event }) => authJid(context, event) }),
+    writeSuccess: emit(({ context }) => output(writeElements(context.conn, [el('success', { xmlns: ns.sasl })]))),
+    requestRestart: emit(({ context, event }) => effect({ type: 'authenticated', jid: authJid(context, event) })),
+    sendFailure: emit(({ context }, params?: { condition: string }) =>
+      output(
+        writeElements(context.conn, [el('failure', { xmlns: ns.sasl }, [el(params?.condition ?? 'not-authorized')])]),
+      ),
+    ),
+    requestLookup: emit(({ context, event }) =>
+      effect({ type: 'lookup', jid: authJid(context, event), domain: context.domain }),
+    ),
+    requestBind: emit(({ event }) => {
+      const element = elementOf(event) ?? el('iq');
+      const resource = textOf(child(child(element, 'bind') ?? el('bind'), 'resource')).trim();
+      return effect({ type: 'bind', resource, id: element.attrs.id ?? '' });
+    }),
+    sendBound: emit(({ context, event }) => {
+      const jid = event.type === 'bind.done' ? event.jid : context.jid;
+      const id = event.type === 'bind.done' ? event.id : '';
+      return output(
+        writeElements(context.conn, [
+          el('iq', { type: 'result', id }, [el('bind', { xmlns: ns.bind }, [el('jid', {}, [jid])])]),
+        ]),
+      );
+    }),
+    rememberBound: assign({
+      jid: ({ context, event }) =>
+        event.type === 'bind.done' || event.type === 'c2s.resumed' ? event.jid : context.jid,
+    }),
+    requestResume: emit(({ event }) =>
+      effect({ type: 'resume', previd: elementOf(event)?.attrs.previd ?? '', h: counterOf(elementOf(event)) ?? 0 }),
+    ),
+    /** XEP-0198 §5: an unknown or expired session, or a bad `h`: the client binds afresh. */
+    refuseResume: enqueueActions(({ context, event, enqueue }) => {
+      const previd = event.type === 'resume.unknown' ? event.previd : (elementOf(event)?.attrs.previd ?? '');
+      enqueue.emit(output({ kind: 'note', what: 'ambrosia.sm.resume-failed', detail: { previd } }));
+      enqueue.emit(output(writeElements(context.conn, [smFailed('item-not-found')])));
+    }),
+    refuseSm: emit(({ context }, params: { condition: string }) =>
+      output(writeElements(context.conn, [smFailed(params.condition)])),
+    ),
+    requestEnable: emit(() => effect({ type: 'enable' })),
+    requestSmRequest: emit(() => effect({ type: 'sm.request' })),
+    requestSmAck: emit(({ event }) => effect({ type: 'sm.ack', h: counterOf(elementOf(event)) ?? 0 })),
+    requestStanza: emit(({ event }) => effect({ type: 'stanza', stanza: elementOf(event) ?? el('message') })),
+    sendSeeOtherHost: emit(({ context, event }) =>
+      output(
+        write(
+          context.conn,
+          writeElement(streamErrorElement('see-other-host', event.type === 'soh.found' ? event.host : '')) +
+            streamClose,
+        ),
+      ),
+    ),
+    sendStreamError: emit(({ context, event }) =>
+      output(streamError(context, event.type === 'c2s.fail' ? event.condition : 'host-unknown')),
+    ),
+    /** A stream error the machine decides on: reported (`ambrosia.stream.<condition>`), written, closed. */
+    failStream: enqueueActions(({ context, enqueue }, params: { condition: StreamCondition; reason: string }) => {
+      enqueue.emit(
+        output({
+          kind: 'reject',
+          code: `ambrosia.stream.${params.condition}`,
+          reason: params.reason,
+          detail: { conn: context.conn },
+        }),
+      );
+      enqueue.emit(output(streamError(context, params.condition)));
+      enqueue.emit(output({ kind: 'close', conn: context.conn }));
+    }),
+    sendStreamClose: emit(({ context }) => output(write(context.conn, streamClose))),
+    closeConn: emit(({ context }) => output({ kind: 'close', conn: context.conn })),
+  },
+  delays: {
+    seeOtherHostDelay: ({ context }) => context.seeOtherHostTimeoutMs,
+  },
+}).createMachine({
+  id: 'ambrosia.c2s',
+  initial: 'opening',
+  context: ({ input }) => ({ ...input, domain: '', jid: '', headerSent: false }),
+  on: {
+    'xml.open': [...otherHeader('.closed')],
+    'xml.element': [...otherElement('.closed')],
+    // XEP-0198 §5: a stream the client closes cleanly ends its session (no resumption).
+    'xml.close': { target: '.closed', actions: ['sendStreamClose', 'closeConn'] },
+    'c2s.fail': { target: '.closed', actions: ['sendStreamError', 'closeConn'] },
+    'conn.closed': { target: '.closed' },
+  },
+  states: {
+    opening: {
+      on: {
+        'xml.open': [
+          otherHeader()[0],
+          { guard: 'isHosted', target: 'authenticating', actions: ['rememberDomain', 'sendHeaderAndSaslFeatures'] },
+          { target: 'closed', actions: ['rememberDomain', 'sendStreamError', 'closeConn'] },
+        ],
+      },
+    },
+    authenticating: {
+      on: {
+        'xml.element': [
+          { guard: authIs('invalid-mechanism'), actions: saslFailure('invalid-mechanism') },
+          { guard: authIs('malformed-request'), actions: saslFailure('malformed-request') },
+          {
+            guard: authIs('accepted'),
+            target: 'restarting',
+            actions: ['rememberUser', 'writeSuccess', 'requestRestart'],
+          },
+          { guard: authIs('wrong-password'), actions: saslFailure('not-authorized') },
+          // Seed: "if a user is unknown, ask a service for a see-other-host value".
+          { guard: authIs('unknown-user'), actions: 'requestLookup' },
+          ...otherElement(),
+        ],
+        'lookup.sent': { target: 'checkingUser' },
+        'lookup.unavailable': { actions: saslFailure('not-authorized') },
+      },
+    },
+    checkingUser: {
+      on: {
+        'soh.found': { target: 'closed', actions: ['sendSeeOtherHost', 'closeConn'] },
+        'soh.none': { target: 'authenticating', actions: 'sendFailure' },
+      },
+      after: { seeOtherHostDelay: { target: 'authenticating', actions: 'sendFailure' } },
+    },
+    restarting: {
+      on: { 'xml.open': [otherHeader()[0], { target: 'binding', actions: 'sendHeaderAndBindFeatures' }] },
+    },
+    binding: {
+      on: {
+        'xml.element': [{ guard: 'isBindRequest', actions: 'requestBind' }, ...smWhenBinding, ...otherElement()],
+        'bind.done': { target: 'bound', actions: ['rememberBound', 'sendBound'] },
+        // XEP-0198 §5: a resumed session is bound already; the stream management session writes <resumed/>.
+        'c2s.resumed': { target: 'bound', actions: 'rememberBound' },
+        'resume.unknown': { actions: 'refuseResume' },
+      },
+    },
+    bound: {
+      on: {
+        'xml.element': [...smWhenBound, { guard: 'isStanza', actions: 'requestStanza' }, ...otherElement()],
+      },
+    },
+    closed: { type: 'final' },
+  },
+});
