@@ -44,14 +44,85 @@ function commandText(command: unknown): string {
 }
 
 /** The Mermaid sequence diagram of a trace. */
+/** What turning one event into a line needs: participant aliases and the messages seen so far. */
+interface MermaidContext {
+  readonly of: (node: string) => string;
+  readonly overAll: string;
+  readonly firstNode: string;
+  readonly stateNotes: boolean;
+  readonly labelOf: (msg: number, payload: { decoded?: unknown; size: number }) => string;
+  readonly sends: Map<number, Extract<TraceEvent, { kind: 'send' }>>;
+  readonly arrived: Set<number>;
+  readonly duplicates: Set<number>;
+}
+
+/** The line a message event (receive, drop) draws, recording what it settles. */
+function messageLine(event: TraceEvent, ctx: MermaidContext): string | undefined {
+  const { of } = ctx;
+  if (event.kind === 'receive') {
+    const label = clean(ctx.labelOf(event.msg, event.payload));
+    const copy = ctx.arrived.has(event.msg) || ctx.duplicates.has(event.msg) ? ' (duplicate)' : '';
+    ctx.arrived.add(event.msg);
+    return `  ${of(event.from)}->>${of(event.node)}: ${label}${copy}`;
+  }
+  if (event.kind === 'drop') {
+    const send = ctx.sends.get(event.msg);
+    const label = send === undefined ? `#${event.msg}` : ctx.labelOf(event.msg, send.payload);
+    ctx.arrived.add(event.msg);
+    const source = send === undefined ? event.to : send.node;
+    return `  ${of(source)}-x${of(event.to)}: ${clean(`${label} dropped: ${event.reason}`)}`;
+  }
+  return undefined;
+}
+
+/** The line one event draws, if any (sends draw nothing until they arrive, are dropped or end in flight). */
+function eventLine(event: TraceEvent, ctx: MermaidContext): string | undefined {
+  const { of, overAll } = ctx;
+  const note = (node: string, text: string) => `  Note right of ${of(node)}: ${clean(text)}`;
+  switch (event.kind) {
+    case 'send':
+      ctx.sends.set(event.msg, event);
+      return undefined;
+    case 'duplicate':
+      ctx.duplicates.add(event.msg);
+      return undefined;
+    case 'receive':
+    case 'drop':
+      return messageLine(event, ctx);
+    case 'conn.refuse':
+      return note(event.node, `connect to ${event.target} refused (${event.reason})`);
+    case 'conn.open':
+      return note(event.node, `connection ${event.conn} to ${event.peer} open`);
+    case 'conn.close':
+      return note(event.node, `connection ${event.conn} closed (${event.reason})`);
+    case 'dns.query':
+      return `  ${of(event.node)}->>dns: ${clean(`${event.type} ${event.name}?`)}`;
+    case 'dns.answer':
+      return `  dns-->>${of(event.node)}: ${clean(`${event.status} ${event.records.join(', ')}`)}`;
+    case 'command':
+      return note(event.node, `▶ ${commandText(event.command)}`);
+    case 'state':
+      return ctx.stateNotes ? note(event.node, `${event.machine}: ${event.value}`) : undefined;
+    case 'deliver':
+      return note(event.node, `delivered to ${event.user}: ${event.body}`);
+    case 'note':
+      return note(event.node === 'sim' ? ctx.firstNode : event.node, event.what);
+    case 'fault':
+      return `  Note over ${overAll}: ${clean(`fault ${event.fault} ${event.phase} ${JSON.stringify(event.detail)}`)}`;
+    case 'check':
+      return event.verdict === 'violation'
+        ? `  Note over ${overAll}: ${clean(`VIOLATION ${event.requirement}: ${event.message}`)}`
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
 export function exportMermaid(
   trace: { header: TraceHeader; events: readonly TraceEvent[] },
   options: MermaidOptions = {},
 ): string {
   const eventsMax = options.eventsMax ?? 2000;
-  const stateNotes = options.stateNotes ?? true;
-  const labelOf = (msg: number, payload: { decoded?: unknown; size: number }): string =>
-    options.names?.get(msg)?.name ?? payloadLabel(payload.decoded, payload.size);
   const alias = new Map<string, string>(trace.header.nodes.map((node, index) => [node.id, `n${index}`]));
   const lines = ['sequenceDiagram'];
   for (const node of trace.header.nodes) lines.push(`  participant ${alias.get(node.id)} as ${clean(node.id)}`);
@@ -59,89 +130,31 @@ export function exportMermaid(
   if (usesDns) lines.push('  participant dns as DNS');
   const first = alias.get(trace.header.nodes[0]?.id ?? '') ?? 'dns';
   const last = alias.get(trace.header.nodes.at(-1)?.id ?? '') ?? first;
-  const overAll = first === last ? first : `${first},${last}`;
-  const sends = new Map<number, Extract<TraceEvent, { kind: 'send' }>>();
-  const arrived = new Set<number>();
-  const duplicates = new Set<number>();
-  const of = (node: string): string => alias.get(node) ?? 'dns';
+  const ctx: MermaidContext = {
+    of: (node) => alias.get(node) ?? 'dns',
+    overAll: first === last ? first : `${first},${last}`,
+    firstNode: trace.header.nodes[0]?.id ?? '',
+    stateNotes: options.stateNotes ?? true,
+    labelOf: (msg, payload) => options.names?.get(msg)?.name ?? payloadLabel(payload.decoded, payload.size),
+    sends: new Map(),
+    arrived: new Set(),
+    duplicates: new Set(),
+  };
   const events = trace.events.slice(0, eventsMax);
   for (const event of events) {
-    switch (event.kind) {
-      case 'send':
-        sends.set(event.msg, event);
-        break;
-      case 'receive': {
-        const label = clean(labelOf(event.msg, event.payload));
-        const copy = arrived.has(event.msg) || duplicates.has(event.msg) ? ' (duplicate)' : '';
-        arrived.add(event.msg);
-        lines.push(`  ${of(event.from)}->>${of(event.node)}: ${label}${copy}`);
-        break;
-      }
-      case 'drop': {
-        const send = sends.get(event.msg);
-        const label = send === undefined ? `#${event.msg}` : labelOf(event.msg, send.payload);
-        arrived.add(event.msg);
-        const source = send === undefined ? event.to : send.node;
-        lines.push(`  ${of(source)}-x${of(event.to)}: ${clean(`${label} dropped: ${event.reason}`)}`);
-        break;
-      }
-      case 'duplicate':
-        duplicates.add(event.msg);
-        break;
-      case 'conn.refuse':
-        lines.push(
-          `  Note right of ${of(event.node)}: ${clean(`connect to ${event.target} refused (${event.reason})`)}`,
-        );
-        break;
-      case 'conn.open':
-        lines.push(`  Note right of ${of(event.node)}: ${clean(`connection ${event.conn} to ${event.peer} open`)}`);
-        break;
-      case 'conn.close':
-        lines.push(`  Note right of ${of(event.node)}: ${clean(`connection ${event.conn} closed (${event.reason})`)}`);
-        break;
-      case 'dns.query':
-        lines.push(`  ${of(event.node)}->>dns: ${clean(`${event.type} ${event.name}?`)}`);
-        break;
-      case 'dns.answer':
-        lines.push(`  dns-->>${of(event.node)}: ${clean(`${event.status} ${event.records.join(', ')}`)}`);
-        break;
-      case 'command':
-        lines.push(`  Note right of ${of(event.node)}: ${clean(`▶ ${commandText(event.command)}`)}`);
-        break;
-      case 'state':
-        if (stateNotes) lines.push(`  Note right of ${of(event.node)}: ${clean(`${event.machine}: ${event.value}`)}`);
-        break;
-      case 'deliver':
-        lines.push(`  Note right of ${of(event.node)}: ${clean(`delivered to ${event.user}: ${event.body}`)}`);
-        break;
-      case 'note':
-        lines.push(
-          `  Note right of ${of(event.node === 'sim' ? (trace.header.nodes[0]?.id ?? '') : event.node)}: ${clean(event.what)}`,
-        );
-        break;
-      case 'fault':
-        lines.push(
-          `  Note over ${overAll}: ${clean(`fault ${event.fault} ${event.phase} ${JSON.stringify(event.detail)}`)}`,
-        );
-        break;
-      case 'check':
-        if (event.verdict === 'violation')
-          lines.push(`  Note over ${overAll}: ${clean(`VIOLATION ${event.requirement}: ${event.message}`)}`);
-        break;
-      default:
-        break;
-    }
+    const line = eventLine(event, ctx);
+    if (line !== undefined) lines.push(line);
   }
-  for (const [msg, send] of sends) {
-    if (arrived.has(msg)) continue;
-    lines.push(`  ${of(send.node)}-)${of(send.to)}: ${clean(`${labelOf(msg, send.payload)} (in flight)`)}`);
+  for (const [msg, send] of ctx.sends) {
+    if (ctx.arrived.has(msg)) continue;
+    lines.push(`  ${ctx.of(send.node)}-)${ctx.of(send.to)}: ${clean(`${ctx.labelOf(msg, send.payload)} (in flight)`)}`);
   }
   if (trace.events.length > events.length) {
-    lines.push(`  Note over ${overAll}: ${trace.events.length - events.length} more events not shown`);
+    lines.push(`  Note over ${ctx.overAll}: ${trace.events.length - events.length} more events not shown`);
     for (const event of trace.events.slice(events.length))
       if (event.kind === 'check' && event.verdict === 'violation')
         lines.push(
-          `  Note over ${overAll}: ${clean(`VIOLATION at #${event.seq}, ${event.atMs} ms, ${event.requirement}: ${event.message}`)}`,
+          `  Note over ${ctx.overAll}: ${clean(`VIOLATION at #${event.seq}, ${event.atMs} ms, ${event.requirement}: ${event.message}`)}`,
         );
     options.onTruncated?.(events.length, trace.events.length);
   }

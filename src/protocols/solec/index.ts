@@ -49,6 +49,6 @@ export default definePlugin<SolecConfig, SolecCommand>({
   protocol: solec,
   invariants: solecInvariants,
   fuzz: solecProfile,
-  conformance: async () => (await import('./conformance.js')).solecSuite,
+  conformance: async () => (await import('./conformance/index.js')).solecSuite,
   requirements,
 });

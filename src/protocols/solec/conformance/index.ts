@@ -10,13 +10,13 @@
  *
  * Must not: read a clock (waits go through the Peer).
  */
-import { solec } from './index.js';
-import { challengeText, serverKeys, signChallenge } from './keys.js';
-import { requirements } from './requirements.js';
-import { connType, decodeFrame, encodeFrame, headerBytes, toHex, type Payload } from './wire.js';
-import type { Conn, Peer, Reader } from '../../conformance/peer.js';
-import { concatBytes } from '../../core/bytes.js';
-import { fail, type Case, type Suite } from '../../conformance/types.js';
+import { solec } from '../index.js';
+import { challengeText, serverKeys, signChallenge } from '../keys.js';
+import { requirements } from '../requirements.js';
+import { connType, decodeFrame, encodeFrame, headerBytes, toHex, type Payload } from '../wire.js';
+import type { Conn, Peer, Reader } from '../../../conformance/peer.js';
+import { concatBytes } from '../../../core/bytes.js';
+import { fail, type Case, type Suite } from '../../../conformance/types.js';
 
 const seed = 7;
 const target = 'b.test';
