@@ -208,7 +208,8 @@ export class FmtpClient {
         from: this.node.identity,
         object: job.object,
         transaction,
-        hops: job.hops,
+        // The seed profile's REQUEST has no HOPS (spec.md §11).
+        ...(this.node.config.profile === 'seed' ? {} : { hops: job.hops }),
       });
     } else if (job.kind === 'send') {
       this.awaitAnswer(conn, pendingKey(conn.id, job.message.transaction), job);

@@ -67,6 +67,11 @@ export interface FmtpConfig {
   readonly secretKeyHex?: string;
   /** Whether the descriptor publishes this node's key at `fmtpkey.<domain>`. */
   readonly publishKey: boolean;
+  /**
+   * `fixed` (ours, the default): REQUESTs carry HOPS and a proxy given HOPS 0 refuses to look
+   * (spec.md §5.3). `seed` (faithful): no HOPS, so proxies whose routes point at each other loop.
+   */
+  readonly profile: 'fixed' | 'seed';
 }
 
 export type FmtpCommand =
@@ -151,6 +156,7 @@ export const configSchema = z.strictObject({
     .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
     .optional(),
   publishKey: z.boolean().default(true),
+  profile: z.enum(['fixed', 'seed']).default('fixed'),
 });
 
 export const commandSchema = z.discriminatedUnion('type', [

@@ -107,7 +107,7 @@ export class FmtpServer {
     } else if (domainOf(object) === this.node.domain || !this.node.config.proxy) {
       // Authoritative for our domain; a node that does not proxy does not look further.
       this.node.write(conn.id, { type: 'NOT-FOUND', object, transaction });
-    } else if (hops === 0) {
+    } else if (hops === 0 && this.node.config.profile === 'fixed') {
       // Ours, §5.3: no proxy may look any further for this request (a route loop, or a chain too long).
       this.node.host.emit({
         kind: 'note',
@@ -117,7 +117,9 @@ export class FmtpServer {
       this.node.write(conn.id, { type: 'FAILED', object, transaction, reason: 'hops.exhausted' });
     } else {
       this.node.write(conn.id, { type: 'LOOKING', object, transaction });
-      this.node.lookups.start(object, { downstream: { conn: conn.id, transaction }, hops: hops - 1 });
+      // The seed profile has no hop limit: every proxy looks with the full budget again.
+      const onward = this.node.config.profile === 'seed' ? hopsMax : hops - 1;
+      this.node.lookups.start(object, { downstream: { conn: conn.id, transaction }, hops: onward });
     }
   }
 
