@@ -9,7 +9,7 @@ import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
 import { runCommand } from './run.js';
-import { serveCommand } from './serve.js';
+import { serveCommand, serveLimitsHelp } from './serve.js';
 import { exportCommand, viewCommand } from './view-command.js';
 
 function integer(what: string) {
@@ -115,10 +115,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('serve')
-    .description('run one built-in node on real sockets (see src/cli/serve.ts for the config file)')
+    .description('run one built-in node on real sockets (see docs/serve.md for the config file)')
     .argument('<protocol>', 'the protocol of the node')
     .requiredOption('--config <file>', "the node's config file (YAML or JSON)")
-    .option('--trace <file>', "write the session's trace here on exit")
+    .option('--trace <file>', "stream the session's trace to this file (none is kept without it)")
+    .addHelpText('after', serveLimitsHelp())
     .action(async (protocol: string, options: { config: string; trace?: string }) => {
       setExitCode(await serveCommand(protocol, { ...options, bind: '127.0.0.1' }));
     });

@@ -89,6 +89,7 @@ async function startHost(
 ): Promise<Started> {
   const outputs = new Log<NodeOutput>();
   const host = new RealHost({
+    trace: 'memory',
     id,
     protocol: ambrosia,
     config: ambrosia.configSchema.parse(config),
