@@ -14,8 +14,9 @@
  *   limits: { idleMs: 60000 }    # the host's limits (src/real/limits.ts, docs/serve.md)
  *
  * Errors are one line and exit 2: a missing or malformed config, a port already in use (any listen
- * error), an Ambrosia gateway or service without its own secret (the simulator's default `ambrosia`
- * is for scenarios only; a real server that kept it would let anyone register as its service).
+ * error), an Ambrosia gateway without its own `serviceSecret` and `services` (which service may
+ * register which domains), or a service without its `secret`: the simulator's defaults are for
+ * scenarios only; a real server that kept them would let anyone register as its service.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -42,7 +43,7 @@ export const serveConfigSchema = z.strictObject({
 function missingServeKeys(protocolName: string, config: unknown): string[] {
   if (protocolName !== 'ambrosia' || typeof config !== 'object' || config === null) return [];
   const block = config as Record<string, unknown>;
-  if (block.role === 'gateway' && block.serviceSecret === undefined) return ['serviceSecret'];
+  if (block.role === 'gateway') return ['serviceSecret', 'services'].filter((key) => block[key] === undefined);
   if (block.role === 'service' && block.secret === undefined) return ['secret'];
   return [];
 }

@@ -14,6 +14,7 @@ import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import { channelMachine, readChunk, StallWatch } from './channel.js';
 import { c2sMachine, queueCountMax, s2sMachine, serviceProof, serviceSessionMachine } from './machine.js';
+import { peerAddress, SaslThrottle, type SaslThrottleConfig } from './sasl-throttle.js';
 import { SmSession } from './sm.js';
 import {
   bareJid,
@@ -40,7 +41,7 @@ import {
 
 export type RegistrationType = 'client' | 'server';
 
-export interface GatewayConfig {
+export interface GatewayConfig extends SaslThrottleConfig {
   readonly role: 'gateway';
   /** The "local SASL system configuration" (seed): accounts the gateway authenticates. */
   readonly accounts: readonly { readonly jid: string; readonly password: string }[];
@@ -54,6 +55,15 @@ export interface GatewayConfig {
   /** XEP-0198 on c2s: how long a broken session waits to be resumed (`max` in `<enabled/>`, in seconds). */
   readonly c2sResumeMs: number;
   readonly ports: { readonly c2s: number; readonly s2s: number; readonly service: number };
+  /**
+   * Ours: the services allowed to connect, each with the domains it may register (and its own secret,
+   * else `serviceSecret`). Absent: any service with the secret may register any domain (the seed).
+   */
+  readonly services?: readonly {
+    readonly name: string;
+    readonly secret?: string;
+    readonly domains: readonly string[];
+  }[];
 }
 
 interface C2sConn {
@@ -61,6 +71,10 @@ interface C2sConn {
   readonly parser: XmlStreamParser;
   jid?: string;
   domain: string;
+  /** The peer's address, for the SASL throttle. */
+  readonly address: string;
+  /** A SASL attempt waits out the throttle's delay. */
+  authWaiting?: boolean;
 }
 
 /** A bound resource. With stream management it outlives its connection until resumed or expired. */
@@ -123,11 +137,14 @@ export class GatewayNode implements ProtocolNode {
   private readonly routed: { key: string; service: string; id: string }[] = [];
   private routedTotal = 0;
   private stopped = false;
+  private readonly throttle: SaslThrottle;
 
   constructor(
     private readonly host: NodeHost,
     private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    this.throttle = new SaslThrottle(config, () => host.now());
+  }
 
   start(): void {
     for (const port of [this.config.ports.c2s, this.config.ports.s2s, this.config.ports.service]) {
@@ -167,7 +184,7 @@ export class GatewayNode implements ProtocolNode {
     if (this.stopped) return;
     switch (input.kind) {
       case 'conn.accepted':
-        return this.accepted(input.conn, 'port' in input.local ? input.local.port : 0);
+        return this.accepted(input.conn, 'port' in input.local ? input.local.port : 0, input.remote);
       case 'conn.data':
         return this.data(input.conn, input.bytes);
       case 'conn.closed':
@@ -194,14 +211,14 @@ export class GatewayNode implements ProtocolNode {
 
   // ---- connections ----
 
-  private accepted(conn: string, port: number): void {
+  private accepted(conn: string, port: number, remote: string): void {
     const streamId = `${this.host.id}.${this.host.random.uint32().toString(16)}`;
     if (port === this.config.ports.c2s) {
       const actor = startActor(c2sMachine, this.host, {
         name: `ambrosia.c2s ${conn}`,
         input: { conn, streamId, seeOtherHostTimeoutMs: this.config.seeOtherHostTimeoutMs },
       });
-      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), domain: '' });
+      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), domain: '', address: peerAddress(remote) });
     } else if (port === this.config.ports.service) {
       const session = startActor(serviceSessionMachine, this.host, {
         name: `ambrosia.service-session ${conn}`,
@@ -240,6 +257,7 @@ export class GatewayNode implements ProtocolNode {
     if (!c) return;
     c.actor.stop();
     this.c2s.delete(conn);
+    this.throttle.forget(conn);
     const session = c.jid === undefined ? undefined : this.sessions.get(c.jid);
     if (!session || session.conn !== conn) return;
     session.conn = undefined;
@@ -383,7 +401,29 @@ export class GatewayNode implements ProtocolNode {
     return this.fail(conn, 'unsupported-stanza-type', `<${element.name}> is not supported here`);
   }
 
+  /** A SASL attempt, judged at once or after the throttle's delay (sasl-throttle.ts). */
   private auth(conn: string, c: C2sConn, element: XmlElement): void {
+    if (c.authWaiting) return this.fail(conn, 'policy-violation', 'a second SASL attempt while one waits');
+    const delay = this.throttle.delayFor(c.address);
+    if (delay === 'refuse') return this.fail(conn, 'policy-violation', `too many SASL attempts from ${c.address}`);
+    if (delay === 0) return this.judge(conn, c, element);
+    c.authWaiting = true;
+    this.throttle.waiting(c.address, 1);
+    this.host.clock.setTimeout(() => {
+      this.throttle.waiting(c.address, -1);
+      c.authWaiting = false;
+      if (!this.stopped && this.c2s.get(conn) === c) this.judge(conn, c, element);
+    }, delay);
+  }
+
+  /** A SASL failure: counted, and the connection closed once it has used up its tries. */
+  private saslFailed(conn: string, c: C2sConn, condition: string): void {
+    c.actor.send({ type: 'sasl.reject', condition });
+    if (this.throttle.failed(conn, c.address))
+      this.fail(conn, 'policy-violation', `${this.config.saslFailuresPerConnMax} failed SASL attempts`);
+  }
+
+  private judge(conn: string, c: C2sConn, element: XmlElement): void {
     if (element.attrs.mechanism !== 'PLAIN')
       return c.actor.send({ type: 'sasl.reject', condition: 'invalid-mechanism' });
     const decoded = decodePlain(textOf(element));
@@ -396,14 +436,14 @@ export class GatewayNode implements ProtocolNode {
         c.actor.send({ type: 'sasl.accept', jid });
         c.parser.restart();
       } else {
-        c.actor.send({ type: 'sasl.reject', condition: 'not-authorized' });
+        this.saslFailed(conn, c, 'not-authorized');
       }
       return;
     }
     // Unknown user: ask a service that handles the domain where the user lives instead (seed: "ask a service for a see-other-host value").
     const serviceConn = this.pickService(registrationKey(c.domain, 'client'));
     if (!serviceConn || this.seeOtherHost.size >= seeOtherHostPendingMax) {
-      return c.actor.send({ type: 'sasl.reject', condition: 'not-authorized' });
+      return this.saslFailed(conn, c, 'not-authorized');
     }
     const requestId = `${serviceConn}|${this.requestIds.next()}`;
     this.seeOtherHost.set(requestId, conn);
@@ -564,12 +604,17 @@ export class GatewayNode implements ProtocolNode {
     if (state === 'authenticating' && name === 'handshake') {
       const streamId = s.session.getSnapshot().context.streamId;
       const nonce = element.attrs.nonce ?? '';
+      // With `services` configured, only a listed service may connect, with its own secret if it has one.
+      const listed = this.config.services?.find((service) => service.name === s.name);
+      const secret = listed?.secret ?? this.config.serviceSecret;
       const valid =
-        nonce !== '' && textOf(element) === serviceProof('service', streamId, nonce, this.config.serviceSecret);
+        (this.config.services === undefined || listed !== undefined) &&
+        nonce !== '' &&
+        textOf(element) === serviceProof('service', streamId, nonce, secret);
       s.session.send({
         type: 'svc.handshake',
         valid,
-        proof: serviceProof('gateway', streamId, nonce, this.config.serviceSecret),
+        proof: serviceProof('gateway', streamId, nonce, secret),
       });
       if (!valid) {
         this.host.emit({
@@ -632,6 +677,16 @@ export class GatewayNode implements ProtocolNode {
     const type = element.attrs.type ?? '';
     if (domain === '' || (type !== 'client' && type !== 'server')) {
       this.writeTo(conn, [el('register-error', { domain, type }, [el('bad-request', { xmlns: ns.stanzas })])]);
+      return;
+    }
+    const allowed = this.config.services?.find((service) => service.name === s.name)?.domains;
+    if (this.config.services !== undefined && !allowed?.includes(domain)) {
+      this.writeTo(conn, [el('register-error', { domain, type }, [el('not-allowed', { xmlns: ns.stanzas })])]);
+      this.host.emit({
+        kind: 'reject',
+        code: 'ambrosia.service.domain-not-assigned',
+        reason: `service ${s.name} may not register ${domain}`,
+      });
       return;
     }
     const key = registrationKey(domain, type);

@@ -14,6 +14,21 @@ const gatewayConfig = z.strictObject({
     .array(z.strictObject({ jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/), password: z.string().min(1) }))
     .default([]),
   serviceSecret: z.string().default('ambrosia'),
+  services: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        secret: z.string().min(1).optional(),
+        domains: z.array(z.string().min(1)),
+      }),
+    )
+    .optional(),
+  saslFailuresPerConnMax: z.number().int().min(1).max(100).default(3),
+  saslFailuresPerAddressFree: z.number().int().min(0).default(5),
+  saslDelayMsBase: z.number().int().min(1).default(100),
+  saslDelayMsMax: z.number().int().min(1).default(2_000),
+  saslDelayedPerAddressMax: z.number().int().min(1).default(8),
+  saslFailureWindowMs: z.number().int().min(1).default(60_000),
   seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
   chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
   ackTimeoutMs: z.number().int().min(1).default(1_000),

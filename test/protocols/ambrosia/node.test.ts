@@ -527,3 +527,85 @@ describe('ambrosia: service channel stalls (ManualHost, spec.md §4.8)', () => {
     expect(outputs.at(-1)).toEqual({ kind: 'close', conn: 'svc:1' });
   });
 });
+
+describe('ambrosia: SASL throttle and service domains (ManualHost, sasl-throttle.ts)', () => {
+  const auth = (password: string) =>
+    `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain('alice', password)}</auth>`;
+
+  function open(g: ReturnType<typeof gateway>, conn: string, remote = '10.0.0.1:4000') {
+    g.node.handle({ kind: 'conn.accepted', conn, local: { host: 'gw.test', port: 5222 }, remote });
+    g.send(conn, clientHeader);
+    g.host.take();
+  }
+
+  it('closes a connection after saslFailuresPerConnMax failures, with policy-violation', () => {
+    const g = gateway({ saslFailuresPerConnMax: 3 });
+    g.host.take();
+    open(g, 'in:1');
+    g.send('in:1', auth('w1'));
+    g.send('in:1', auth('w2'));
+    expect(g.host.take().map((o) => o.kind)).toEqual(['write', 'write']);
+    g.send('in:1', auth('w3'));
+    const outputs = g.host.take();
+    expect(texts(outputs).join('')).toContain('<policy-violation');
+    expect(outputs.some((o) => o.kind === 'close' && o.conn === 'in:1')).toBe(true);
+    // The right password on a closed connection is never judged.
+    g.send('in:1', auth('secret'));
+    expect(texts(g.host.take())).toEqual([]);
+  });
+
+  it('delays every attempt from an address past its free failures, doubling, right guesses too; other addresses are not delayed', () => {
+    const g = gateway({ saslFailuresPerConnMax: 100, saslFailuresPerAddressFree: 2, saslDelayMsBase: 100 });
+    g.host.take();
+    open(g, 'in:1');
+    g.send('in:1', auth('w1'));
+    g.send('in:1', auth('w2'));
+    expect(texts(g.host.take())).toHaveLength(2);
+    g.send('in:1', auth('secret'));
+    expect(texts(g.host.take())).toEqual([]);
+    g.host.advanceMs(99);
+    expect(texts(g.host.take())).toEqual([]);
+    g.host.advanceMs(1);
+    expect(texts(g.host.take())).toEqual(["<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"]);
+    // Another address is judged at once; a third failure from the first doubles its delay.
+    open(g, 'in:2', '10.0.0.2:4000');
+    g.send('in:2', auth('secret'));
+    expect(texts(g.host.take())).toHaveLength(1);
+    open(g, 'in:3');
+    g.send('in:3', auth('w3'));
+    g.host.advanceMs(100);
+    expect(texts(g.host.take())).toHaveLength(1);
+    g.send('in:3', auth('w4'));
+    g.host.advanceMs(199);
+    expect(texts(g.host.take())).toEqual([]);
+    g.host.advanceMs(1);
+    expect(texts(g.host.take())).toHaveLength(1);
+    // A second attempt while one waits is a policy violation.
+    g.send('in:3', auth('w5'));
+    g.send('in:3', auth('w6'));
+    expect(texts(g.host.take()).join('')).toContain('<policy-violation');
+  });
+
+  it('with `services`, lets a listed service register only its domains, and refuses an unlisted one', () => {
+    const g = gateway({ serviceSecret: 's3', services: [{ name: 'im', domains: ['a.test'] }] });
+    g.host.take();
+    const connect = (conn: string, name: string) => {
+      g.node.handle({ kind: 'conn.accepted', conn, local: { host: 'gw.test', port: 5347 }, remote: 'svc' });
+      g.send(
+        conn,
+        `<?xml version='1.0'?><stream:stream xmlns='urn:fedsim:ambrosia:service:0' xmlns:stream='http://etherx.jabber.org/streams' from='${name}' version='1.0'>`,
+      );
+      const id = /id='([^']+)'/.exec(texts(g.host.take())[0] ?? '')?.[1] ?? '';
+      g.send(conn, `<handshake nonce='n'>${serviceProof('service', id, 'n', 's3')}</handshake>`);
+      return g.host.take();
+    };
+    expect(connect('in:1', 'im').map((o) => o.kind)).toEqual(['write']);
+    g.send('in:1', `<register domain='b.test' type='client'/>`);
+    expect(texts(g.host.take())).toEqual([
+      "<register-error domain='b.test' type='client'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></register-error>",
+    ]);
+    g.send('in:1', `<register domain='a.test' type='client'/>`);
+    expect(texts(g.host.take())).toEqual(["<registered domain='a.test' type='client'/>"]);
+    expect(connect('in:2', 'intruder').map((o) => o.kind)).toEqual(['write', 'close', 'reject']);
+  });
+});

@@ -285,6 +285,8 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
         'seed: 7',
         'config:',
         '  role: gateway',
+        '  serviceSecret: not-the-default',
+        '  services: []',
         '  accounts:',
         ...accounts.flatMap((a) => [`    - jid: ${a.jid}`, `      password: ${a.password}`]),
         'ports:',
