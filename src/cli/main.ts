@@ -93,6 +93,33 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   program
+    .command('soak')
+    .description('N concurrent loopback clients x M exchanges against `fedsim serve <protocol>` (docs/serve.md)')
+    .argument('<protocol>', 'f140, solec, bester, fmtp or ambrosia')
+    .addOption(new Option('--clients <n>', 'concurrent clients').argParser(integer('--clients')).default(100))
+    .addOption(new Option('--messages <n>', 'exchanges per client').argParser(integer('--messages')).default(10))
+    .addOption(
+      new Option('--time-budget-ms <n>', 'stop after this long')
+        .argParser(integer('--time-budget-ms'))
+        .default(600_000),
+    )
+    .action(async (protocol: string, options: { clients: number; messages: number; timeBudgetMs: number }) => {
+      const { soak } = await import('../bench/soak.js');
+      if (!['f140', 'solec', 'bester', 'fmtp', 'ambrosia'].includes(protocol))
+        throw new UsageError(`no soak for ${JSON.stringify(protocol)} (have: f140, solec, bester, fmtp, ambrosia)`);
+      if (options.clients < 1 || options.clients > 5_000 || options.messages < 1 || options.messages > 10_000)
+        throw new UsageError('--clients must be 1..5000 and --messages 1..10000');
+      const result = await soak(protocol, options);
+      const mb = (bytes: number): string => `${(bytes / 1_000_000).toFixed(0)} MB`;
+      console.log(
+        `${protocol}: ${result.clients} clients x ${result.messages}: delivered ${result.delivered}, lost ${result.lost}, ` +
+          `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${(result.wallMs / 1000).toFixed(1)} s; ` +
+          `RSS idle ${mb(result.idleRssBytes)} peak ${mb(result.peakRssBytes)}; descriptors idle ${result.idleFds} peak ${result.peakFds}`,
+      );
+      setExitCode(result.lost === 0 ? 0 : 1);
+    });
+
+  program
     .command('view')
     .description('open a trace in the viewer: serves it on loopback and prints the URL')
     .argument('<trace>', 'a trace file (.ndjson), such as one under reports/traces/')
@@ -134,10 +161,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       new Option('--timeout-ms <n>', 'how long a case waits for each answer').argParser(integer('--timeout-ms')),
     )
     .option('--out <dir>', 'where to write the reports', 'reports/conformance')
+    .option('--robustness', 'run the robustness cases (docs/serve.md) instead of the suite', false)
     .action(
       async (
         protocol: string | undefined,
-        options: { all: boolean; target?: string; timeoutMs?: number; out: string },
+        options: { all: boolean; target?: string; timeoutMs?: number; out: string; robustness: boolean },
       ) => {
         setExitCode(await conformCommand(protocol, options));
       },

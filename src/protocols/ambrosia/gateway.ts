@@ -409,6 +409,12 @@ export class GatewayNode implements ProtocolNode {
     if (delay === 0) return this.judge(conn, c, element);
     c.authWaiting = true;
     this.throttle.waiting(c.address, 1);
+    // Said out loud: the attempt was read and is waiting, not lost (a host watching for stalled input sees it).
+    this.host.emit({
+      kind: 'note',
+      what: 'ambrosia.sasl.delayed',
+      detail: { conn, address: c.address, delayMs: delay },
+    });
     this.host.clock.setTimeout(() => {
       this.throttle.waiting(c.address, -1);
       c.authWaiting = false;
