@@ -15,10 +15,10 @@
  * and wait is bounded by the options).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countVerdicts } from './run.js';
 import { CaseVerdict, type CaseResult, type ExchangeEntry, type SuiteReport } from './types.js';
@@ -553,6 +553,17 @@ export interface ServedProcess {
   stop(): Promise<void>;
 }
 
+/** bin/fedsim.mjs, found upwards from this module (it runs from src/ through tsx or from the build under dist/). */
+function fedsimBin(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 6; up += 1) {
+    const candidate = join(dir, 'bin', 'fedsim.mjs');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('bin/fedsim.mjs not found above the conformance module');
+}
+
 /** A free loopback port (bound, read and released; the served process binds it next). */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -585,7 +596,7 @@ export async function serveBuiltin(
     file,
     JSON.stringify({ id: node.id, config: node.config, ports, socketDir: join(dir, 'sockets'), seed: 1, limits }),
   );
-  const bin = fileURLToPath(new URL('../../bin/fedsim.mjs', import.meta.url));
+  const bin = fedsimBin();
   const child = spawn(process.execPath, [bin, 'serve', protocol, '--config', file], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
