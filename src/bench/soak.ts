@@ -22,6 +22,8 @@ export interface SoakResult {
   readonly messages: number;
   readonly delivered: number;
   readonly lost: number;
+  /** Why the lost ones were lost: not connected, closed without the answer, no answer in time, out of time budget. */
+  readonly lostBy: { notConnected: number; closed: number; timeout: number; budget: number };
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly wallMs: number;
@@ -51,18 +53,26 @@ export async function soak(protocol: string, options: SoakOptions): Promise<Soak
     const deadline = started + (options.timeBudgetMs ?? 600_000);
     const latencies: number[] = [];
     let lost = 0;
+    const lostBy = { notConnected: 0, closed: 0, timeout: 0, budget: 0 };
     const client = async (): Promise<void> => {
       for (let i = 0; i < options.messages; i += 1) {
         if (Date.now() > deadline) {
           lost += options.messages - i;
+          lostBy.budget += options.messages - i;
           return;
         }
         const at = Date.now();
         const conn = RawConn.open('127.0.0.1', served.port);
-        const ok = (await conn.opened) && (await adapter.exchange(conn, options.answerMs ?? 30_000));
+        const opened = await conn.opened;
+        const ok = opened && (await adapter.exchange(conn, options.answerMs ?? 30_000));
         conn.destroy();
         if (ok) latencies.push(Date.now() - at);
-        else lost += 1;
+        else {
+          lost += 1;
+          if (!opened) lostBy.notConnected += 1;
+          else if (conn.isClosed) lostBy.closed += 1;
+          else lostBy.timeout += 1;
+        }
       }
     };
     await Promise.all(Array.from({ length: options.clients }, () => client()));
@@ -74,6 +84,7 @@ export async function soak(protocol: string, options: SoakOptions): Promise<Soak
       messages: options.messages,
       delivered: latencies.length,
       lost,
+      lostBy,
       p50Ms: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),
       wallMs: Date.now() - started,

@@ -112,7 +112,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       const result = await soak(protocol, options);
       const mb = (bytes: number): string => `${(bytes / 1_000_000).toFixed(0)} MB`;
       console.log(
-        `${protocol}: ${result.clients} clients x ${result.messages}: delivered ${result.delivered}, lost ${result.lost}, ` +
+        `${protocol}: ${result.clients} clients x ${result.messages}: delivered ${result.delivered}, lost ${result.lost} ${JSON.stringify(result.lostBy)}, ` +
           `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${(result.wallMs / 1000).toFixed(1)} s; ` +
           `RSS idle ${mb(result.idleRssBytes)} peak ${mb(result.peakRssBytes)}; descriptors idle ${result.idleFds} peak ${result.peakFds}`,
       );

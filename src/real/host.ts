@@ -335,7 +335,7 @@ export class RealHost {
         const path = this.socketPath(endpoint.path);
         mkdirSync(dirname(path), { recursive: true });
         rmSync(path, { force: true });
-        server.listen(path, () => {
+        server.listen({ path, backlog: this.limits.listenBacklog }, () => {
           this.listening.push({ endpoint, address: path });
           this.record({ kind: 'listen', endpoint: `unix:${path}` });
           resolve();
@@ -343,7 +343,7 @@ export class RealHost {
         return;
       }
       const port = this.options.portMap?.[endpoint.port] ?? endpoint.port;
-      server.listen(port, this.options.bindAddress ?? '127.0.0.1', () => {
+      server.listen({ port, host: this.options.bindAddress ?? '127.0.0.1', backlog: this.limits.listenBacklog }, () => {
         const address = server.address();
         const bound = typeof address === 'object' && address ? address.port : port;
         this.listening.push({ endpoint, address: `${this.options.bindAddress ?? '127.0.0.1'}:${bound}`, port: bound });

@@ -28,6 +28,8 @@ export interface RealLimits {
   readonly connectionsPerAddressMax: number;
   /** Bytes written to a connection that the peer has not read yet; past it the connection is closed. */
   readonly outputPendingMax: number;
+  /** Connections the kernel may hold waiting for accept on one listener (listen(2) backlog). */
+  readonly listenBacklog: number;
 }
 
 export const realLimitDefaults: RealLimits = {
@@ -50,6 +52,11 @@ export const realLimitDefaults: RealLimits = {
   connectionsPerAddressMax: 2_048,
   /** 8 MiB: eight of the largest frames queued for a slow reader; a peer that stops reading is cut off there. */
   outputPendingMax: 8 * 1024 * 1024,
+  /**
+   * 4,096 (Linux caps it at net.core.somaxconn, 4,096 by default): Node's 511 overflowed under 1,000
+   * clients connecting at once, and an overflowed SYN is retried after 1, 3, 7, 15 s.
+   */
+  listenBacklog: 4_096,
 };
 
 const positive = z.number().int().min(1);
@@ -64,6 +71,7 @@ export const realLimitsSchema = z.strictObject({
   connectionsPerListenerMax: positive.optional(),
   connectionsPerAddressMax: positive.optional(),
   outputPendingMax: positive.optional(),
+  listenBacklog: positive.optional(),
 });
 
 /** One line per limit for `serve --help` and the docs: `name (default): what it bounds`. */
@@ -76,4 +84,5 @@ export const realLimitDescriptions: Readonly<Record<keyof RealLimits, string>> =
   connectionsPerListenerMax: 'open connections per listener; more are refused',
   connectionsPerAddressMax: 'open connections per peer address; more are refused',
   outputPendingMax: 'bytes written but not yet read by the peer; past it the connection is closed',
+  listenBacklog: 'connections waiting for accept per listener (the listen(2) backlog)',
 };
