@@ -47,7 +47,14 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     // The real host, the CLI, the bench and the viewer server run on the wall clock; the conformance
     // SocketPeer waits on real sockets with wall-clock timeouts, like src/real/.
-    ignores: ['src/real/**', 'src/cli/**', 'src/bench/**', 'src/view/**', 'src/conformance/socket-peer.ts'],
+    ignores: [
+      'src/real/**',
+      'src/cli/**',
+      'src/bench/**',
+      'src/view/**',
+      'src/conformance/socket-peer.ts',
+      'src/conformance/robustness.ts',
+    ],
     rules: {
       'no-restricted-globals': ['error', ...nondeterministicGlobals],
       'no-restricted-syntax': ['error', ...nondeterministicSyntax],

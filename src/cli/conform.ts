@@ -8,6 +8,8 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { engineOf, type EngineKind } from '../engine/engine.js';
+import { builtinNode, robustnessAdapters } from '../conformance/robustness-adapters.js';
+import { runRobustness, serveBuiltin } from '../conformance/robustness.js';
 import {
   parseTargetUrl,
   runSuite,
@@ -25,6 +27,55 @@ export interface ConformOptions {
   readonly out: string;
   /** The statechart engine of the built-in node. @defaultValue 'compiled' */
   readonly engine?: EngineKind;
+  /** Run the robustness cases (robustness.ts) instead of the suite. */
+  readonly robustness?: boolean;
+}
+
+/** Short host limits for the built-in server under the robustness cases, so each case takes seconds. */
+export const robustnessServeLimits = {
+  partialFrameMs: 1_000,
+  idleMs: 3_000,
+  lingerMs: 500,
+  outputPendingMax: 256 * 1024,
+};
+
+/** `fedsim conform <protocol> --robustness [--target URL]`: the robustness cases against one server. */
+async function robustnessCommand(
+  protocol: string,
+  options: ConformOptions,
+  log: (line: string) => void,
+): Promise<number> {
+  const adapter = robustnessAdapters[protocol];
+  if (!adapter) throw new UsageError(`no robustness adapter for ${JSON.stringify(protocol)}`);
+  let target: { host: string; port: number } | undefined;
+  if (options.target !== undefined) {
+    const match = /^[a-z]+:\/\/([^/:]+):(\d{1,5})\/?$/.exec(options.target);
+    if (!match) throw new UsageError(`--target must look like tcp://127.0.0.1:${adapter.port}`);
+    target = { host: match[1] ?? '', port: Number(match[2]) };
+  }
+  const served = target ? undefined : await serveBuiltin(protocol, await builtinNode(protocol), robustnessServeLimits);
+  try {
+    log(
+      `${adapter.title} robustness against ${target ? options.target : `the built-in server (fedsim serve, pid ${served?.pid})`}`,
+    );
+    const report = await runRobustness(adapter, {
+      host: target?.host ?? '127.0.0.1',
+      port: target?.port ?? served?.port ?? 0,
+      ...(served ? { pid: served.pid, closeMs: 5_000 } : {}),
+      ...(options.timeoutMs === undefined ? {} : { answerMs: options.timeoutMs }),
+      onResult: (r) => {
+        log(`  ${r.verdict.padEnd(13)} ${r.id}: ${r.title}`);
+        log(`      ${r.message}`);
+      },
+    });
+    const file = join(options.out, 'robustness', `${protocol}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+    log(`report: ${file}`);
+    return report.results.some((r) => r.verdict === 'FAILED' && r.level === 'MUST') ? 1 : 0;
+  } finally {
+    await served?.stop();
+  }
 }
 
 function earlierReports(dir: string, except: readonly string[]): SuiteReport[] {
@@ -52,6 +103,10 @@ export async function conformCommand(
   options: ConformOptions,
   log: (line: string) => void = console.log,
 ): Promise<number> {
+  if (options.robustness) {
+    if (protocol === undefined || options.all) throw new UsageError('--robustness runs against one protocol: give it');
+    return robustnessCommand(protocol, options, log);
+  }
   if (!options.all && protocol === undefined) {
     log(`protocols with a conformance suite: ${suiteNames().join(', ')}`);
     log('run one with `fedsim conform <protocol>`, or every one with `fedsim conform --all`');

@@ -13,7 +13,7 @@ import { parseSeedRange, sweepSeedsMax } from '../scenario/sweep.js';
 import { serveCommand } from './serve.js';
 import { exportCommand, viewCommand, type ExportFormat, type ExportOptions } from './view-command.js';
 import { knownProtocols, loadPlugins, pluginOption, protocolArgument } from './plugins.js';
-import { serveConfigHelp } from './serve.js';
+import { serveConfigHelp, serveLimitsHelp } from './serve.js';
 import { fedsimVersion } from './version.js';
 
 function integer(what: string) {
@@ -140,6 +140,33 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   program
+    .command('soak')
+    .description('N concurrent loopback clients x M exchanges against `fedsim serve <protocol>` (docs/serve.md)')
+    .argument('<protocol>', 'f140, solec, bester, fmtp or ambrosia')
+    .addOption(new Option('--clients <n>', 'concurrent clients').argParser(integer('--clients')).default(100))
+    .addOption(new Option('--messages <n>', 'exchanges per client').argParser(integer('--messages')).default(10))
+    .addOption(
+      new Option('--time-budget-ms <n>', 'stop after this long')
+        .argParser(integer('--time-budget-ms'))
+        .default(600_000),
+    )
+    .action(async (protocol: string, options: { clients: number; messages: number; timeBudgetMs: number }) => {
+      const { soak } = await import('../bench/soak.js');
+      if (!['f140', 'solec', 'bester', 'fmtp', 'ambrosia'].includes(protocol))
+        throw new UsageError(`no soak for ${JSON.stringify(protocol)} (have: f140, solec, bester, fmtp, ambrosia)`);
+      if (options.clients < 1 || options.clients > 5_000 || options.messages < 1 || options.messages > 10_000)
+        throw new UsageError('--clients must be 1..5000 and --messages 1..10000');
+      const result = await soak(protocol, options);
+      const mb = (bytes: number): string => `${(bytes / 1_000_000).toFixed(0)} MB`;
+      console.log(
+        `${protocol}: ${result.clients} clients x ${result.messages}: delivered ${result.delivered}, lost ${result.lost} ${JSON.stringify(result.lostBy)}, ` +
+          `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${(result.wallMs / 1000).toFixed(1)} s; ` +
+          `RSS idle ${mb(result.idleRssBytes)} peak ${mb(result.peakRssBytes)}; descriptors idle ${result.idleFds} peak ${result.peakFds}`,
+      );
+      setExitCode(result.lost === 0 ? 0 : 1);
+    });
+
+  program
     .command('view')
     .description('open a trace in the viewer: serves it on loopback and prints the URL')
     .argument('<trace>', 'a trace file (.ndjson), such as one under reports/traces/')
@@ -178,9 +205,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('run one node of a protocol on real sockets')
     .argument('<protocol>', `the protocol of the node (${knownProtocols()}) or a plugin module`)
     .requiredOption('--config <file>', "the node's config file (YAML or JSON; see below)")
-    .option('--trace <file>', "write the session's trace here on exit")
+    .option('--trace <file>', "stream the session's trace to this file (none is kept without it)")
     .addOption(pluginOption())
     .addHelpText('after', serveConfigHelp())
+    .addHelpText('after', serveLimitsHelp())
     .action(async (protocol: string, options: { config: string; trace?: string }) => {
       setExitCode(await serveCommand(await protocolArgument(protocol), { ...options, bind: '127.0.0.1' }));
     });
@@ -197,10 +225,18 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--out <dir>', 'where to write the reports', 'reports/conformance')
     .addOption(engineOption())
     .addOption(pluginOption())
+    .option('--robustness', 'run the robustness cases (docs/serve.md) instead of the suite', false)
     .action(
       async (
         protocol: string | undefined,
-        options: { all: boolean; target?: string; timeoutMs?: number; out: string; engine: EngineKind },
+        options: {
+          all: boolean;
+          target?: string;
+          timeoutMs?: number;
+          out: string;
+          engine: EngineKind;
+          robustness: boolean;
+        },
       ) => {
         setExitCode(
           await conformCommand(protocol === undefined ? undefined : await protocolArgument(protocol), options),

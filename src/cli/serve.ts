@@ -5,12 +5,18 @@
  *
  * The config file (YAML or JSON) is `serveConfigSchema` below; `fedsim serve --help` lists its
  * fields from the schema's descriptions.
+ * Host limits (src/real/limits.ts, docs/serve.md) go under `limits:`.
+ *
+ * Errors are one line and exit 2: a missing or malformed config, a port already in use (any listen
+ * error), an Ambrosia gateway without its own `serviceSecret`, or a service without its `secret`: the simulator's defaults are for
+ * scenarios only; a real server that kept them would let anyone register as its service.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ScenarioError, UsageError } from '../core/errors.js';
 import { protocolNamed, protocolNames } from '../protocols/registry.js';
 import { RealHost } from '../real/host.js';
+import { realLimitDefaults, realLimitDescriptions, realLimitsSchema } from '../real/limits.js';
 import { dnsRecordSchema } from '../scenario/schema.js';
 import { parseLocated, parseWith, zodProblems } from '../scenario/yaml.js';
 
@@ -29,6 +35,7 @@ export const serveConfigSchema = z.strictObject({
   dns: z.array(dnsRecordSchema).optional().describe('DNS records: [ { name, type: A|MX|TXT, value } ]'),
   socketDir: z.string().optional().describe("where the node's UNIX socket paths go"),
   seed: z.number().int().min(0).optional().describe("the node's random stream (default: random)"),
+  limits: realLimitsSchema.optional().describe('the host limits (see below; docs/serve.md)'),
 });
 
 /** The config file's fields, for `fedsim serve --help`, from the schema itself. */
@@ -41,6 +48,15 @@ export function serveConfigHelp(): string {
   return lines.join('\n');
 }
 
+/** Config keys a served node must set itself, where the simulator's default would be unsafe on a real port. */
+function missingServeKeys(protocolName: string, config: unknown): string[] {
+  if (protocolName !== 'ambrosia' || typeof config !== 'object' || config === null) return [];
+  const block = config as Record<string, unknown>;
+  if (block.role === 'gateway' && block.serviceSecret === undefined) return ['serviceSecret'];
+  if (block.role === 'service' && block.secret === undefined) return ['secret'];
+  return [];
+}
+
 export interface ServeOptions {
   readonly config: string;
   readonly bind: string;
@@ -48,7 +64,11 @@ export interface ServeOptions {
 }
 
 /** Loads and validates a serve config for `protocolName`; every problem is located. */
-export function loadServeConfig(protocolName: string, file: string): { host: RealHost; describe: string } {
+export function loadServeConfig(
+  protocolName: string,
+  file: string,
+  trace?: string,
+): { host: RealHost; describe: string } {
   const protocol = protocolNamed(protocolName);
   if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${protocolNames().join(', ')})`);
   let text: string;
@@ -58,6 +78,8 @@ export function loadServeConfig(protocolName: string, file: string): { host: Rea
     throw new UsageError(`cannot read the config file ${file}`);
   }
   const settings = parseWith(serveConfigSchema, text, file);
+  for (const key of missingServeKeys(protocolName, settings.config))
+    throw new UsageError(`${file}: config.${key}: required by serve (the built-in default is for simulation only)`);
   const nodeConfig = protocol.configSchema.safeParse(settings.config);
   if (!nodeConfig.success) {
     const { locator } = parseLocated(text, file);
@@ -74,14 +96,25 @@ export function loadServeConfig(protocolName: string, file: string): { host: Rea
     ...(settings.dns ? { dns: settings.dns } : {}),
     ...(settings.socketDir ? { socketDir: settings.socketDir } : {}),
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
+    ...(settings.limits ? { limits: settings.limits } : {}),
+    ...(trace === undefined ? {} : { trace: { file: trace } }),
     log: (line) => console.log(`${settings.id}: ${line}`),
   });
   return { host, describe: `${protocolName} node ${settings.id}` };
 }
 
 export async function serveCommand(protocolName: string, options: ServeOptions): Promise<number> {
-  const { host, describe } = loadServeConfig(protocolName, options.config);
-  const listening = await host.start();
+  const { host, describe } = loadServeConfig(protocolName, options.config, options.trace);
+  let listening;
+  try {
+    listening = await host.start();
+  } catch (error) {
+    await host.close();
+    const failure = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    const where = failure.port === undefined ? (failure.address ?? '?') : `${failure.address ?? '?'}:${failure.port}`;
+    const reason = failure.code === 'EADDRINUSE' ? 'address already in use' : (failure.code ?? failure.message);
+    throw new UsageError(`cannot listen on ${where}: ${reason}`);
+  }
   for (const endpoint of listening) console.log(`fedsim: ${describe} listening on ${endpoint.address}`);
   if (listening.length === 0) console.log(`fedsim: ${describe} started (it listens on nothing)`);
   console.log('fedsim: press Ctrl-C to stop');
@@ -90,9 +123,14 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
     process.once('SIGTERM', resolve);
   });
   await host.close();
-  if (options.trace) {
-    writeFileSync(options.trace, host.trace.text());
-    console.log(`fedsim: trace written to ${options.trace}`);
-  }
+  if (options.trace) console.log(`fedsim: trace written to ${options.trace}`);
   return 0;
+}
+
+/** The limits part of `serve --help`: each key of the config's `limits:` block, its default and what it bounds. */
+export function serveLimitsHelp(): string {
+  const rows = Object.entries(realLimitDescriptions).map(
+    ([key, text]) => `  ${key} (${realLimitDefaults[key as keyof typeof realLimitDefaults]}): ${text}`,
+  );
+  return `\nLimits (config key limits.<name>, default in parentheses):\n${rows.join('\n')}\n`;
 }

@@ -277,6 +277,7 @@ export class RealHostTarget {
   private createHost(): RealHost {
     const id = this.suite.target.id;
     return new RealHost({
+      trace: 'memory',
       id,
       protocol: this.protocol,
       config: this.config,

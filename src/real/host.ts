@@ -3,12 +3,18 @@
  * (TCP and UNIX domain), node:dgram datagrams, wall-clock timers and a static DNS zone. If a node
  * works in the simulator but needs changes to run here, the node contract is wrong, not the node.
  *
- * Allowed here (and only here and in the CLI): Date, setTimeout, crypto randomness. Everything
- * the node does is also recorded as a trace (times in milliseconds since the host started), so a
- * real session can be opened in the viewer like a simulated one.
+ * Allowed here (and only here and in the CLI): Date, setTimeout, crypto randomness. When asked
+ * (`trace`), everything the node does is also recorded as a trace (times in milliseconds since the
+ * host started), so a real session can be opened in the viewer like a simulated one: kept in memory
+ * (tests, conformance) or streamed to a file with bounded memory (`fedsim serve --trace`). Without
+ * it nothing is kept: a served node's memory does not grow with its traffic.
+ *
+ * Must hold against any peer (src/real/limits.ts names each bound): a connection the node closed is
+ * destroyed after a short linger; idle connections, stalled partial frames, unread output and
+ * connection floods are cut off; a refused or cut-off connection reaches the node as a close.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -29,6 +35,31 @@ import {
 import type { TraceEventBody } from '../trace/events.js';
 import { endpointText, recordOutput } from '../trace/record-output.js';
 import { payloadOf, TraceRecorder } from '../trace/recorder.js';
+import { realLimitDefaults, type RealLimits } from './limits.js';
+
+/** Where a host's trace goes: nowhere (the default), kept in memory, or streamed to a file. */
+export type RealTraceMode = 'none' | 'memory' | { readonly file: string };
+
+/** What the host did to hold its limits, for logs and the robustness report. */
+export interface RealHostStats {
+  refused: number;
+  idleClosed: number;
+  partialFrameClosed: number;
+  inputCapClosed: number;
+  outputCapClosed: number;
+  lingerDestroyed: number;
+}
+
+/** The host's view of one connection, beside its socket. */
+interface ConnState {
+  readonly socket: Socket;
+  /** The peer address counted against `connectionsPerAddressMax` (accepted connections only). */
+  readonly address?: string;
+  readonly listener?: string;
+  /** Input bytes since the node last acted on this connection's input. */
+  pending: number;
+  partialTimer?: ReturnType<typeof setTimeout>;
+}
 
 export interface RealHostOptions {
   readonly id: string;
@@ -55,6 +86,10 @@ export interface RealHostOptions {
   /** Called for every node output after the host carried it out (deliveries, rejects, notes...). */
   readonly onOutput?: (output: NodeOutput) => void;
   readonly log?: (line: string) => void;
+  /** Keep a trace: `memory`, or `{ file }` to stream it there. @defaultValue 'none' */
+  readonly trace?: RealTraceMode;
+  /** Overrides of the host's limits (src/real/limits.ts). */
+  readonly limits?: Partial<RealLimits>;
 }
 
 export interface ListeningEndpoint {
@@ -72,7 +107,24 @@ export class RealHost {
   private readonly servers: Server[] = [];
   /** The listener bound for each endpoint the node listens on, so that `unlisten` can close it. */
   private readonly listeners = new Map<string, Server>();
-  private readonly sockets = new Map<ConnId, Socket>();
+  private readonly sockets = new Map<ConnId, ConnState>();
+  readonly limits: RealLimits;
+  readonly stats: RealHostStats = {
+    refused: 0,
+    idleClosed: 0,
+    partialFrameClosed: 0,
+    inputCapClosed: 0,
+    outputCapClosed: 0,
+    lingerDestroyed: 0,
+  };
+  /** Open accepted connections per listener key and per peer address. */
+  private readonly perListener = new Map<string, number>();
+  private readonly perAddress = new Map<string, number>();
+  private pendingTotal = 0;
+  /** Outputs the node has emitted so far: a handle call that adds none did not act on its input. */
+  private outputs = 0;
+  private traceFd: number | undefined;
+  private traceBuffer = '';
   private readonly udp = new Map<number, UdpSocket>();
   private readonly inbound = new IdSequence('in');
   private readonly node: ProtocolNode;
@@ -81,14 +133,26 @@ export class RealHost {
 
   constructor(private readonly options: RealHostOptions) {
     const hostName = options.hostName ?? options.id;
-    this.trace = new TraceRecorder({
-      format: 'fedsim-trace',
-      version: 1,
-      scenario: `serve/${options.protocol.name}/${options.id}`,
-      seed: options.seed ?? 0,
-      protocols: [options.protocol.name],
-      nodes: [{ id: options.id, host: hostName, protocol: options.protocol.name }],
-    });
+    this.limits = { ...realLimitDefaults, ...options.limits };
+    const mode = options.trace ?? 'none';
+    if (typeof mode === 'object') this.traceFd = openSync(mode.file, 'w');
+    const recorderOptions =
+      mode === 'memory'
+        ? {}
+        : mode === 'none'
+          ? { keepLines: false, keepEvents: false, hash: false }
+          : { keepLines: false, keepEvents: false, sink: (line: string) => this.traceLine(line) };
+    this.trace = new TraceRecorder(
+      {
+        format: 'fedsim-trace',
+        version: 1,
+        scenario: `serve/${options.protocol.name}/${options.id}`,
+        seed: options.seed ?? 0,
+        protocols: [options.protocol.name],
+        nodes: [{ id: options.id, host: hostName, protocol: options.protocol.name }],
+      },
+      recorderOptions,
+    );
     const host: NodeHost = {
       id: options.id,
       hostName,
@@ -100,7 +164,10 @@ export class RealHost {
       engine: options.engine ?? compiledEngine,
       random: new Prng(options.seed ?? randomInt(0, 2 ** 47), `node:${options.id}`),
       store: options.store ?? new MemoryStore(),
-      emit: (output) => this.output(output),
+      emit: (output) => {
+        this.outputs += 1;
+        this.output(output);
+      },
       stateChanged: (machine, value) => this.record({ kind: 'state', machine, value }),
     };
     this.node = options.protocol.createNode(host, options.config);
@@ -133,12 +200,35 @@ export class RealHost {
     if (this.closed) return;
     this.closed = true;
     this.node.stop();
-    for (const socket of this.sockets.values()) socket.destroy();
+    for (const state of this.sockets.values()) {
+      clearTimeout(state.partialTimer);
+      state.socket.destroy();
+    }
     for (const udp of this.udp.values()) udp.close();
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.closed = false;
     this.trace.end(this.elapsedMs());
     this.closed = true;
+    this.flushTrace();
+    if (this.traceFd !== undefined) closeSync(this.traceFd);
+    this.traceFd = undefined;
+  }
+
+  /** Open connections (accepted and outbound) the host holds now. */
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Streams trace lines to the file in chunks of about 64 KiB: memory stays bounded, writes stay few. */
+  private traceLine(line: string): void {
+    this.traceBuffer += line + '\n';
+    if (this.traceBuffer.length >= 64 * 1024) this.flushTrace();
+  }
+
+  private flushTrace(): void {
+    if (this.traceFd === undefined || this.traceBuffer.length === 0) return;
+    writeSync(this.traceFd, this.traceBuffer);
+    this.traceBuffer = '';
   }
 
   private elapsedMs(): number {
@@ -184,23 +274,33 @@ export class RealHost {
         this.connect(output.conn, output.target);
         break;
       case 'write': {
-        this.record({
-          kind: 'send',
-          msg: this.trace.count + 1,
-          transport: 'stream',
-          conn: output.conn,
-          to: output.conn,
-          payload: payloadOf(output.bytes, output.decoded ?? this.options.protocol.describe?.(output.bytes)),
-        });
-        const socket = this.sockets.get(output.conn);
-        if (socket && !socket.destroyed) socket.write(output.bytes);
+        if (this.trace.wants('send')) {
+          this.record({
+            kind: 'send',
+            msg: this.trace.count + 1,
+            transport: 'stream',
+            conn: output.conn,
+            to: output.conn,
+            payload: payloadOf(output.bytes, output.decoded ?? this.options.protocol.describe?.(output.bytes)),
+          });
+        } else this.trace.skip(this.options.id);
+        const state = this.sockets.get(output.conn);
+        if (state && !state.socket.destroyed) {
+          state.socket.write(output.bytes);
+          // A peer that stops reading: its unread output is capped, then it is cut off (the node sees a close).
+          if (state.socket.writableLength > this.limits.outputPendingMax) {
+            this.stats.outputCapClosed += 1;
+            this.log(`${output.conn}: peer stopped reading (over outputPendingMax), closed`);
+            state.socket.destroy();
+          }
+        }
         break;
       }
       case 'close': {
         this.record({ kind: 'conn.close', conn: output.conn, reason: 'closed' });
-        const socket = this.sockets.get(output.conn);
-        this.sockets.delete(output.conn);
-        socket?.end();
+        const state = this.sockets.get(output.conn);
+        if (state) this.release(output.conn, state);
+        if (state && !state.socket.destroyed) this.linger(state.socket);
         break;
       }
       case 'datagram.send':
@@ -230,11 +330,16 @@ export class RealHost {
     this.listeners.set(listenerKey(endpoint), server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
+      server.once('listening', () => {
+        server.off('error', reject);
+        // After it is bound, a listener error (descriptors exhausted) is logged; the node keeps serving.
+        server.on('error', (error: NodeJS.ErrnoException) => this.log(`listener: ${error.code ?? error.message}`));
+      });
       if ('path' in endpoint) {
         const path = this.socketPath(endpoint.path);
         mkdirSync(dirname(path), { recursive: true });
         rmSync(path, { force: true });
-        server.listen(path, () => {
+        server.listen({ path, backlog: this.limits.listenBacklog }, () => {
           this.listening.push({ endpoint, address: path });
           this.record({ kind: 'listen', endpoint: `unix:${path}` });
           resolve();
@@ -242,7 +347,7 @@ export class RealHost {
         return;
       }
       const port = this.options.portMap?.[endpoint.port] ?? endpoint.port;
-      server.listen(port, this.options.bindAddress ?? '127.0.0.1', () => {
+      server.listen({ port, host: this.options.bindAddress ?? '127.0.0.1', backlog: this.limits.listenBacklog }, () => {
         const address = server.address();
         const bound = typeof address === 'object' && address ? address.port : port;
         this.listening.push({ endpoint, address: `${this.options.bindAddress ?? '127.0.0.1'}:${bound}`, port: bound });
@@ -271,9 +376,47 @@ export class RealHost {
     this.record({ kind: 'unlisten', endpoint: 'path' in endpoint ? `unix:${address}` : address });
   }
 
+  /** The node closed `socket`: its side is ended, whatever the peer sends is dropped, and it is destroyed after the linger. */
+  private linger(socket: Socket): void {
+    socket.removeAllListeners('data');
+    socket.on('data', () => undefined);
+    socket.end();
+    const timer = setTimeout(() => {
+      if (socket.destroyed) return;
+      this.stats.lingerDestroyed += 1;
+      socket.destroy();
+    }, this.limits.lingerMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  /** Forgets a connection: its counts against the caps, its pending input, its partial-frame clock. */
+  private release(conn: ConnId, state: ConnState): void {
+    if (!this.sockets.delete(conn)) return;
+    clearTimeout(state.partialTimer);
+    this.pendingTotal -= state.pending;
+    state.pending = 0;
+    if (state.listener !== undefined) decrement(this.perListener, state.listener);
+    if (state.address !== undefined) decrement(this.perAddress, state.address);
+  }
+
   private accept(socket: Socket, endpoint: Endpoint): void {
+    const key = listenerKey(endpoint);
+    const address = socket.remoteAddress ?? 'local';
+    if (
+      (this.perListener.get(key) ?? 0) >= this.limits.connectionsPerListenerMax ||
+      (this.perAddress.get(address) ?? 0) >= this.limits.connectionsPerAddressMax
+    ) {
+      // Refused before the node hears of it: a flood costs a descriptor for an instant, nothing more.
+      this.stats.refused += 1;
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    this.perListener.set(key, (this.perListener.get(key) ?? 0) + 1);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const conn = this.inbound.next();
-    this.sockets.set(conn, socket);
+    this.sockets.set(conn, { socket, address, listener: key, pending: 0 });
     const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'local';
     this.record({ kind: 'conn.accept', conn, peer: remote, peerConn: '?' });
     this.wire(conn, socket);
@@ -290,7 +433,7 @@ export class RealHost {
       const [host, port] = mapped?.includes(':') ? mapped.split(':') : [mapped ?? target.host, String(target.port)];
       socket = netConnect(Number(port), host);
     }
-    this.sockets.set(conn, socket);
+    this.sockets.set(conn, { socket, pending: 0 });
     let opened = false;
     socket.once('connect', () => {
       opened = true;
@@ -299,7 +442,8 @@ export class RealHost {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       if (opened) return;
-      this.sockets.delete(conn);
+      const state = this.sockets.get(conn);
+      if (state) this.release(conn, state);
       const reason =
         error.code === 'ECONNREFUSED' || error.code === 'ENOENT'
           ? 'refused'
@@ -313,27 +457,79 @@ export class RealHost {
   }
 
   private wire(conn: ConnId, socket: Socket, isOpen: () => boolean = () => true): void {
+    socket.setTimeout(this.limits.idleMs);
+    socket.on('timeout', () => {
+      this.stats.idleClosed += 1;
+      socket.destroy();
+    });
     socket.on('data', (chunk: Buffer) => {
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice();
-      this.record({
-        kind: 'receive',
-        msg: 0,
-        transport: 'stream',
-        conn,
-        from: conn,
-        sentLamport: 0,
-        payload: payloadOf(bytes, this.options.protocol.describe?.(bytes)),
-      });
+      if (this.trace.wants('receive')) {
+        this.record({
+          kind: 'receive',
+          msg: 0,
+          transport: 'stream',
+          conn,
+          from: conn,
+          sentLamport: 0,
+          payload: payloadOf(bytes, this.options.protocol.describe?.(bytes)),
+        });
+      } else this.trace.skip(this.options.id, 0);
+      const before = this.outputs;
       this.input({ kind: 'conn.data', conn, bytes });
+      this.progress(conn, bytes, this.outputs > before);
     });
     socket.on('error', () => undefined); // The close event that follows tells the node.
     socket.on('close', (hadError: boolean) => {
-      if (!isOpen() || !this.sockets.has(conn)) return;
-      this.sockets.delete(conn);
+      const state = this.sockets.get(conn);
+      if (!isOpen() || !state || state.socket !== socket) {
+        if (state?.socket === socket) this.release(conn, state);
+        return;
+      }
+      this.release(conn, state);
       const reason = hadError ? 'reset' : 'closed';
       this.record({ kind: 'conn.close', conn, reason });
       this.input({ kind: 'conn.closed', conn, reason });
     });
+  }
+
+  /**
+   * Accounts a connection's input after the node handled it: if the node acted, nothing is pending;
+   * if not, the bytes are pending (a partial frame) under the per-connection and total caps and the
+   * partial-frame clock.
+   */
+  private progress(conn: ConnId, bytes: Uint8Array, acted: boolean): void {
+    const state = this.sockets.get(conn);
+    if (!state || state.socket.destroyed) return;
+    if (acted) {
+      this.pendingTotal -= state.pending;
+      state.pending = 0;
+      clearTimeout(state.partialTimer);
+      state.partialTimer = undefined;
+      return;
+    }
+    if (state.pending === 0 && isWhitespace(bytes)) return;
+    state.pending += bytes.length;
+    this.pendingTotal += bytes.length;
+    if (state.pending > this.limits.inputPendingMax) {
+      this.stats.inputCapClosed += 1;
+      this.log(`${conn}: ${state.pending} bytes of unfinished input (over inputPendingMax), closed`);
+      state.socket.destroy();
+      return;
+    }
+    state.partialTimer ??= setTimeout(() => {
+      this.stats.partialFrameClosed += 1;
+      state.socket.destroy();
+    }, this.limits.partialFrameMs);
+    while (this.pendingTotal > this.limits.inputPendingTotalMax) {
+      let largest: ConnState | undefined;
+      for (const other of this.sockets.values()) if (!largest || other.pending > largest.pending) largest = other;
+      if (!largest || largest.pending === 0) break;
+      this.stats.inputCapClosed += 1;
+      this.pendingTotal -= largest.pending;
+      largest.pending = 0;
+      largest.socket.destroy();
+    }
   }
 
   private bindDatagrams(nodePort: number, realPort: number): void {
@@ -367,6 +563,18 @@ export class RealHost {
       this.input({ kind: 'dns.answer', query, name, type, status, records });
     });
   }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 0) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
+}
+
+/** Only ASCII whitespace (a keepalive): it starts no partial-frame clock. */
+function isWhitespace(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
+  return bytes.length > 0;
 }
 
 function listenerKey(endpoint: Endpoint): string {

@@ -31,6 +31,8 @@ export interface RecorderOptions {
    * events are only counted (bench runs). @defaultValue true
    */
   readonly hash?: boolean;
+  /** Called with every serialised line, the end line included, as it is made (a file written as it goes). */
+  readonly sink?: (line: string) => void;
 }
 
 /**
@@ -60,6 +62,7 @@ export class TraceRecorder {
   private readonly keepLines: boolean;
   private readonly keepEvents: boolean;
   private readonly hashing: boolean;
+  private readonly sink: ((line: string) => void) | undefined;
   /** Lines not yet hashed, each followed by its newline. */
   private pending = '';
 
@@ -70,7 +73,8 @@ export class TraceRecorder {
     this.keepLines = options.keepLines ?? true;
     this.keepEvents = options.keepEvents ?? true;
     this.hashing = options.hash ?? true;
-    this.everyKind = this.hashing || this.keepLines || this.keepEvents;
+    this.sink = options.sink;
+    this.everyKind = this.hashing || this.keepLines || this.keepEvents || this.sink !== undefined;
     this.write(JSON.stringify({ ...header, format: traceFormat, version: traceFormatVersion }));
   }
 
@@ -131,7 +135,7 @@ export class TraceRecorder {
     const lamport = node === 'sim' ? 0 : this.tick(node, body.kind === 'receive' ? body.sentLamport : undefined);
     this.seq += 1;
     const event = { seq: this.seq, atMs, node, lamport, ...body } as TraceEvent;
-    if (this.hashing || this.keepLines) this.write(JSON.stringify(event));
+    if (this.hashing || this.keepLines || this.sink) this.write(JSON.stringify(event));
     if (this.keepEvents) this.events.push(event);
     for (const { observer, kinds } of this.observers) if (kinds === undefined || kinds.has(body.kind)) observer(event);
     return event;
@@ -153,6 +157,7 @@ export class TraceRecorder {
     this.ended = { end: true, events: this.seq, atMs, sha256: digest };
     const line = JSON.stringify(this.ended);
     if (this.keepLines) this.lines.push(line);
+    this.sink?.(line);
     return this.ended;
   }
 
@@ -167,6 +172,7 @@ export class TraceRecorder {
       if (this.pending.length >= hashChunkChars) this.flushHash();
     }
     if (this.keepLines) this.lines.push(line);
+    this.sink?.(line);
   }
 
   private flushHash(): void {

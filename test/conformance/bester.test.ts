@@ -70,6 +70,7 @@ describe('conformance: bester', () => {
 
   it('external: cases needing local sockets or another profile are UNIMPLEMENTED, the rest OK', async () => {
     const host = new RealHost({
+      trace: 'memory',
       id: suite.target.id,
       protocol: suite.builtin,
       config: suite.builtin.configSchema.parse(suite.fixtures.main),

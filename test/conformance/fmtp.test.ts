@@ -92,6 +92,7 @@ describe('conformance: fmtp', () => {
     const fixture = { ...(fmtpSuite.fixtures.main as object), secretKeyHex: targetSecretKeyHex };
     const config = fmtpSuite.builtin.configSchema.parse(fixture) as unknown;
     const host = new RealHost({
+      trace: 'memory',
       id,
       protocol: fmtpSuite.builtin,
       config,

@@ -51,6 +51,7 @@ describe('conformance: real sockets (RealHost on loopback)', () => {
 
   it('fedsim conform f140 --target runs against an external server and writes the reports', async () => {
     const host = new RealHost({
+      trace: 'memory',
       id: f140.target.id,
       protocol: f140.builtin,
       config: f140.builtin.configSchema.parse(f140.fixtures.main),

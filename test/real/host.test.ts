@@ -3,7 +3,10 @@
 // input that never takes the node down.
 // Method: echo nodes in RealHosts on 127.0.0.1 with free ports, driven by a raw node:net client and
 // by each other; every wait is on an event with an explicit timeout.
-import { connect, type Socket } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { Socket, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { echo } from '../../src/protocols/echo/index.js';
 import type { NodeOutput } from '../../src/protocols/protocol.js';
@@ -19,7 +22,7 @@ afterEach(async () => {
 });
 
 function startEcho(id: string, extra: Partial<ConstructorParameters<typeof RealHost>[0]> = {}): RealHost {
-  const host = new RealHost({ id, protocol: echo, config, portMap: { 7: 0 }, seed: 1, ...extra });
+  const host = new RealHost({ trace: 'memory', id, protocol: echo, config, portMap: { 7: 0 }, seed: 1, ...extra });
   hosts.push(host);
   return host;
 }
@@ -99,5 +102,111 @@ describe('real: host (echo on loopback)', () => {
     expect(await within(5_000, 'reject after retries', rejected)).toMatchObject({ code: 'echo.unreachable' });
     const refusals = hosts[0]!.trace.events.filter((event) => event.kind === 'conn.refuse');
     expect(refusals).toHaveLength(3);
+  });
+});
+
+/** Resolves when `socket` closes, with the time it took from now; rejects after `ms`. */
+function closedWithin(socket: Socket, ms: number): Promise<number> {
+  const started = Date.now();
+  return within(
+    ms,
+    'the server to close the connection',
+    new Promise((resolve) => socket.once('close', () => resolve(Date.now() - started))),
+  );
+}
+
+async function until(condition: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    socket.once('error', reject);
+  });
+}
+
+describe('real: host limits (src/real/limits.ts)', () => {
+  it('keeps no trace by default, and streams one to a file when asked', async () => {
+    const quiet = startEcho('b.test', { trace: 'none' });
+    const [listening] = await quiet.start();
+    await exchange(listening!.port!, 'ECHO hello\n', /\n/);
+    expect(quiet.trace.events).toEqual([]);
+    expect(quiet.trace.lines).toEqual([]);
+    const file = join(mkdtempSync(join(tmpdir(), 'fedsim-trace-')), 'serve.ndjson');
+    const traced = startEcho('c.test', { trace: { file } });
+    const [tracedListening] = await traced.start();
+    await exchange(tracedListening!.port!, 'ECHO hello\n', /\n/);
+    await traced.close();
+    expect(traced.trace.lines).toEqual([]);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { kind?: string }).kind)).toEqual(
+      expect.arrayContaining(['node.start', 'conn.accept', 'receive', 'send']),
+    );
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ end: true, events: lines.length - 2 });
+  });
+
+  it('closes a stalled partial frame after partialFrameMs, and an idle connection after idleMs', async () => {
+    const server = startEcho('b.test', { limits: { partialFrameMs: 200, idleMs: 600 } });
+    const [listening] = await server.start();
+    const stalled = await open(listening!.port!);
+    stalled.write('ECHO never finish');
+    expect(await closedWithin(stalled, 3_000)).toBeLessThan(550);
+    const idle = await open(listening!.port!);
+    expect(await closedWithin(idle, 3_000)).toBeGreaterThanOrEqual(550);
+    expect(server.stats).toMatchObject({ partialFrameClosed: 1, idleClosed: 1 });
+    await until(() => server.connectionCount === 0, 'every connection released');
+  });
+
+  it('closes a connection over inputPendingMax, and refuses connections past the per-address cap', async () => {
+    const server = startEcho('b.test', { limits: { inputPendingMax: 1_000, connectionsPerAddressMax: 2 } });
+    const [listening] = await server.start();
+    const port = listening!.port!;
+    const big = await open(port);
+    big.write(`ECHO ${'x'.repeat(2_000)}`);
+    await closedWithin(big, 3_000);
+    const first = await open(port);
+    const second = await open(port);
+    const third = await open(port);
+    await closedWithin(third, 3_000);
+    expect(server.stats).toMatchObject({ inputCapClosed: 1, refused: 1 });
+    first.destroy();
+    second.destroy();
+    await until(() => server.connectionCount === 0, 'the slots to free');
+    expect(await exchange(port, 'ECHO served\n', /\n/)).toBe('REPLY served\n');
+  });
+
+  it('destroys a connection the node closed when the peer does not close within lingerMs', async () => {
+    const server = startEcho('b.test', { limits: { lingerMs: 200 } });
+    const [listening] = await server.start();
+    const stubborn = new Socket({ allowHalfOpen: true });
+    sockets.push(stubborn);
+    await new Promise<void>((resolve) => stubborn.connect(listening!.port!, '127.0.0.1', () => resolve()));
+    stubborn.on('data', () => undefined);
+    stubborn.write(new Uint8Array([0xff, 0x0a])); // a bad line: the node closes the connection
+    await new Promise((resolve) => stubborn.once('end', resolve));
+    expect(server.stats.lingerDestroyed).toBe(0);
+    await until(() => server.stats.lingerDestroyed === 1, 'the socket destroyed after the linger');
+  });
+
+  it('cuts off a peer that stops reading once its unread output passes outputPendingMax', async () => {
+    const server = startEcho('b.test', { limits: { outputPendingMax: 64 * 1024 } });
+    const [listening] = await server.start();
+    const reader = await open(listening!.port!);
+    reader.pause();
+    const line = `ECHO ${'y'.repeat(4_000)}\n`.repeat(250);
+    // Loopback socket buffers hold a few MB; 1 MB a turn until the server cuts the reader off (at most 64 MB).
+    for (let i = 0; i < 64 && server.stats.outputCapClosed === 0; i += 1) {
+      reader.write(line);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(server.stats.outputCapClosed).toBe(1);
+    expect(await exchange(listening!.port!, 'ECHO still\n', /\n/)).toBe('REPLY still\n');
   });
 });

@@ -69,7 +69,7 @@ describe('recordOutput: one mapping of report outputs for both hosts', () => {
     expect(lines(trace.events)).toEqual(expected);
     expect(world.deliveries).toEqual([{ atMs: 0, node: 'r', user: 'a', from: 'b@b.test', body: 'hi' }]);
 
-    const real = new RealHost({ id: 'r', protocol: reporter, config: null, seed: 1 });
+    const real = new RealHost({ trace: 'memory', id: 'r', protocol: reporter, config: null, seed: 1 });
     await real.start();
     await real.close();
     expect(lines(real.trace.events)).toEqual(expected);

@@ -83,6 +83,7 @@ export const httpStatusFor = {
   'http.request-line.invalid': 400,
   'http.header.invalid': 400,
   'http.host.missing': 400,
+  'http.host.duplicate': 400,
   'http.content-length.invalid': 400,
   'http.request-line.too-long': 414,
   'http.head.too-large': 431,
@@ -278,6 +279,20 @@ export class HttpRequestParser {
     if (this.pending.length === 0) return ok(undefined);
     const end = headEnd(this.pending, headBytesMax);
     if (end === -1) {
+      // A complete request line without an HTTP version (HTTP/0.9 `GET /`) ends no head: answer it now.
+      const lineEnd = this.pending.indexOf(0x0a);
+      if (lineEnd !== -1 && lineEnd <= requestLineBytesMax) {
+        const requestLine = withoutCr(latin1.decode(this.pending.subarray(0, lineEnd)));
+        if (!/ HTTP\/\d\.\d$/.test(requestLine)) {
+          return err(
+            httpError(
+              'http.request-line.invalid',
+              `bad request line ${JSON.stringify(requestLine.slice(0, 60))} (no HTTP version: HTTP/0.9 is not served)`,
+              this.consumed,
+            ),
+          );
+        }
+      }
       if (firstLineLength(this.pending) > requestLineBytesMax) {
         return err(
           httpError('http.request-line.too-long', `request line over ${requestLineBytesMax} bytes`, this.consumed),
@@ -317,6 +332,10 @@ export class HttpRequestParser {
     }
     if (version === '1.1' && headerValue(headers, 'host') === undefined) {
       return err(httpError('http.host.missing', 'an HTTP/1.1 request must carry Host'));
+    }
+    // RFC 9112 §3.2: more than one Host field line is a 400.
+    if (headers.filter(([name]) => name === 'host').length > 1) {
+      return err(httpError('http.host.duplicate', 'a request must carry one Host field, not several'));
     }
     const length = contentLength(headers);
     if (!length.ok) return length;

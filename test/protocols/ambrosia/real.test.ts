@@ -89,6 +89,7 @@ async function startHost(
 ): Promise<Started> {
   const outputs = new Log<NodeOutput>();
   const host = new RealHost({
+    trace: 'memory',
     id,
     protocol: ambrosia,
     config: ambrosia.configSchema.parse(config),
@@ -284,6 +285,7 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
         'seed: 7',
         'config:',
         '  role: gateway',
+        '  serviceSecret: not-the-default',
         '  accounts:',
         ...accounts.flatMap((a) => [`    - jid: ${a.jid}`, `      password: ${a.password}`]),
         'ports:',

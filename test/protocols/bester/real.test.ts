@@ -185,6 +185,7 @@ type HostExtra = Partial<Omit<RealHostOptions, 'id' | 'protocol' | 'config'>>;
 
 async function startHost(id: string, config: Record<string, unknown>, extra: HostExtra): Promise<RealHost> {
   const host = new RealHost({
+    trace: 'memory',
     id,
     hostName: 'b.test',
     protocol: bester,

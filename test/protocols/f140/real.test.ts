@@ -110,6 +110,7 @@ describe('f140: real sockets (RealHost on loopback)', () => {
   beforeEach(async () => {
     outputs = [];
     host = new RealHost({
+      trace: 'memory',
       id: 'b.test',
       protocol: f140,
       config: nodeConfig({ [bob]: { friends: [{ user: alice, host: 'a.test' }] } }, { announce: false }),
@@ -213,6 +214,7 @@ describe('f140: real sockets (two RealHost nodes)', () => {
     let resolveDelivery: (output: NodeOutput) => void = () => undefined;
     const delivery = new Promise<NodeOutput>((resolve) => (resolveDelivery = resolve));
     const bobHost = new RealHost({
+      trace: 'memory',
       id: 'b.test',
       protocol: f140,
       config: nodeConfig({ [bob]: { friends: [{ user: alice, host: 'a.test' }] } }, { announce: false }),
@@ -227,6 +229,7 @@ describe('f140: real sockets (two RealHost nodes)', () => {
     try {
       const [bobListening] = await bobHost.start();
       aliceHost = new RealHost({
+        trace: 'memory',
         id: 'a.test',
         protocol: f140,
         config: nodeConfig({ [alice]: { friends: [{ user: bob, host: 'b.test' }] } }, { announce: false }),

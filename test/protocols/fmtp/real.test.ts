@@ -150,6 +150,7 @@ const expectedObject = {
 describe('fmtp: real sockets (loopback)', () => {
   it('RealHost in process: HELLO/WELCOME with verified hashes, then a lookup answered with OBJECT', async () => {
     const host = new RealHost({
+      trace: 'memory',
       id: serverId,
       protocol: fmtp,
       config: fmtpConfig(serverConfig),

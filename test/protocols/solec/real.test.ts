@@ -131,7 +131,14 @@ describe('solec: real sockets (RealHost on 127.0.0.1)', () => {
   });
 
   async function startServer(): Promise<{ host: RealHost; port: number }> {
-    const host = new RealHost({ id: 'b.test', protocol: solec, config: serverConfig, portMap: { 7000: 0 }, seed: 1 });
+    const host = new RealHost({
+      trace: 'memory',
+      id: 'b.test',
+      protocol: solec,
+      config: serverConfig,
+      portMap: { 7000: 0 },
+      seed: 1,
+    });
     cleanups.push(() => host.close());
     const listening = await withTimeout(host.start(), 'RealHost.start');
     const port = listening[0]?.port;

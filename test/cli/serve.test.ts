@@ -1,0 +1,55 @@
+// Goal: `fedsim serve` reports a user's mistake in one line with exit 2, never a stack trace: a port
+// already in use, a missing or malformed config file, an Ambrosia gateway without its own secret.
+// Method: the real command in a child process; the busy port is held by a listener in this process.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fedsim } from '../support/fedsim.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'fedsim-serve-'));
+
+function config(name: string, text: string): string {
+  const file = join(scratch, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function oneLine(result: { code: number | null; stdout: string; stderr: string }): string {
+  expect(result.code).toBe(2);
+  const lines = result.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  return lines[0] ?? '';
+}
+
+describe('cli: serve errors', () => {
+  it('names the address and the reason when the port is already in use', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const address = busy.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const file = config('busy.yaml', `id: b.test\nconfig: { role: server }\nports: { 7000: ${port} }\n`);
+      expect(oneLine(fedsim('serve', 'solec', '--config', file))).toBe(
+        `fedsim: cannot listen on 127.0.0.1:${port}: address already in use`,
+      );
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  }, 60_000);
+
+  it('refuses a missing file, a malformed one, and an Ambrosia gateway without its own serviceSecret', () => {
+    expect(oneLine(fedsim('serve', 'solec', '--config', join(scratch, 'nope.yaml')))).toMatch(
+      /cannot read the config file/,
+    );
+    expect(oneLine(fedsim('serve', 'solec', '--config', config('bad.yaml', 'id: [\n')))).toMatch(/bad\.yaml:\d+:\d+: /);
+    expect(
+      oneLine(fedsim('serve', 'solec', '--config', config('limits.yaml', 'id: b.test\nlimits: { idleMs: -1 }\n'))),
+    ).toMatch(/limits\.yaml:2:\d+: limits\.idleMs/);
+    expect(
+      oneLine(fedsim('serve', 'ambrosia', '--config', config('gw.yaml', 'id: a.test\nconfig: { role: gateway }\n'))),
+    ).toMatch(/config\.serviceSecret: required by serve/);
+  }, 60_000);
+});
