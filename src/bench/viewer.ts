@@ -3,8 +3,8 @@
  * headless Chromium (Debian's, driven by playwright-core), and reads from the page's test hook
  * the time to first render (navigation start to the end of the first frame: fetch, parse, model,
  * layout, draw) and the median frame times of a pan, of a zoom out and back in, and of a fit (the
- * whole trace on screen), each frame drawn synchronously. The page is opened three times and the
- * median of the three runs is reported, the goals being a first render under 1 s and every
+ * whole trace on screen), each frame drawn synchronously. The page is opened `loads` times (3 by
+ * default) and the median of the runs is reported, the goals being a first render under 1 s and every
  * frame under 50 ms.
  *
  * Wall clock is allowed here (bench/ is outside the simulated code). It writes only a temporary
@@ -54,7 +54,7 @@ const median = (values: readonly number[]): number => {
 /** Zoom factors the zoom frames step through: out to the whole trace and back. */
 const zoomSteps = [0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
 
-export async function benchViewer(): Promise<{
+export async function benchViewer(loads = 3): Promise<{
   firstRenderMs: number;
   /** Median frame while panning. */
   panFrameMs: number;
@@ -78,7 +78,7 @@ export async function benchViewer(): Promise<{
       overviewFrameMs: number;
       events: number;
     }[] = [];
-    for (let run = 0; run < 3; run++) {
+    for (let run = 0; run < loads; run++) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       await page.goto(server.url);
       await page.waitForFunction(() => window.__fedsimViewer?.ready === true, undefined, { timeout: 120_000 });
