@@ -66,6 +66,8 @@ const faultFill: Readonly<Record<string, string>> = {
 };
 const violationRed = '#d62728';
 const hitsMax = 60_000; // Beyond this a click picks among the first ones; a frame that dense is an overview anyway.
+/** Where rows are thinner than a pixel and a half, a click can pick among the first links only (a hit object each costs a fitted frame more than its drawing). */
+const denseHitsMax = 5_000;
 
 /** Lane x positions (NaN for hidden lanes). */
 export function laneXs(frame: Pick<Frame, 'model' | 'layout' | 'width' | 'gutterPx'>): number[] {
@@ -396,6 +398,65 @@ function laneLeftEdges(xs: readonly number[], gutter: number): number[] {
   return leftEdges;
 }
 
+/**
+ * The links of a view whose rows are thinner than a pixel and a half (a fitted 100,000-event
+ * trace has ten times more links than pixel rows): links between the same two lanes that start
+ * on the same pixel row draw as one stroke, in the colour of the first, batched by colour; no
+ * heads, no labels, no per-link allocation but the hit list. Drops keep a small cross.
+ */
+function drawDenseLinks(
+  frame: Frame,
+  xs: readonly number[],
+  first: number,
+  baseTop: number,
+  baseBottom: number,
+  stats: FrameStats,
+  painter: Painter,
+): void {
+  const { model, layout, headerPx, ty, k } = frame;
+  const laneCount = model.lanes.length;
+  const lastPixel = new Float64Array(laneCount * laneCount).fill(-1);
+  const byColor = new Map<string, number[]>();
+  const crosses: number[] = [];
+  const { links } = layout;
+  for (let position = first; position < links.length; position++) {
+    const linkIndex = links[position] as number;
+    const link = model.links[linkIndex] as Link;
+    const fromRow = layout.rowOf[link.from] as number;
+    const fromBase = layout.yBase[fromRow] as number;
+    if (fromBase > baseBottom + 1) break;
+    const toBase = layout.yBase[layout.rowOf[link.to] as number] as number;
+    if (toBase < baseTop - 1) continue;
+    const y1 = headerPx + ty + k * fromBase;
+    const pair = link.fromLane * laneCount + link.toLane;
+    const pixel = Math.round(y1);
+    const selected = linkIndex === frame.selectedLink;
+    if (lastPixel[pair] === pixel && !selected) continue;
+    lastPixel[pair] = pixel;
+    const y2 = headerPx + ty + k * toBase;
+    const xa = xs[link.fromLane] as number;
+    const xb = xs[link.toLane] as number;
+    const end = link.ending;
+    let x2 = xb;
+    if (link.style === 'message') {
+      stats.arrows += 1;
+      if (end === 'cross') x2 = xa + (xb - xa) * 0.72;
+      else if (end === 'open') x2 = xa + (xb - xa) * 0.4;
+    } else if (link.style === 'refuse') x2 = xb - Math.sign(xb - xa) * 10;
+    if (selected) painter.segments([xa, y1, x2, y2], link.color, 3);
+    else {
+      let points = byColor.get(link.color);
+      if (points === undefined) byColor.set(link.color, (points = []));
+      points.push(xa, y1, x2, y2);
+    }
+    if (end === 'cross') pushCross(crosses, x2, y2, 2.5);
+    stats.links += 1;
+    if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
+  }
+  for (const [color, points] of byColor) painter.segments(points, color, 1);
+  painter.segments(crosses, violationRed, 1.2);
+}
+
 export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   const { model, layout, width, height, headerPx, gutterPx, ty, k } = frame;
   const stats: FrameStats = {
@@ -503,10 +564,10 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     else high = middle;
   }
   const headLength = dense ? 0 : 8;
-  // When rows are thinner than a pixel and a half, links between the same two lanes that start on
-  // the same pixel row draw as one: a fitted 100,000-event trace has ten times more links than pixels.
-  const laneCount = model.lanes.length;
-  const lastPixel = veryDense ? new Float64Array(laneCount * laneCount).fill(-1) : undefined;
+  if (veryDense) {
+    drawDenseLinks(frame, xs, low, baseTop, baseBottom, stats, painter);
+    low = links.length;
+  }
   for (let position = low; position < links.length; position++) {
     const linkIndex = links[position] as number;
     const link = model.links[linkIndex] as Link;
@@ -519,12 +580,6 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     const xb = xs[link.toLane] as number;
     const y1 = yOf(fromRow);
     const y2 = yOf(toRow);
-    if (lastPixel !== undefined && linkIndex !== frame.selectedLink) {
-      const pair = link.fromLane * laneCount + link.toLane;
-      const pixel = Math.round(y1);
-      if (lastPixel[pair] === pixel) continue;
-      lastPixel[pair] = pixel;
-    }
     let x2 = xb;
     const end = link.ending;
     const selected = linkIndex === frame.selectedLink;
