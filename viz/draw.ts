@@ -414,48 +414,70 @@ function drawDenseLinks(
   painter: Painter,
 ): void {
   const { model, layout, headerPx, ty, k } = frame;
+  const columns = layout.linkColumns;
+  const { fromBase, toBase, fromLane, toLane, color, shape, message } = columns;
   const laneCount = model.lanes.length;
   const lastPixel = new Float64Array(laneCount * laneCount).fill(-1);
-  const byColor = new Map<string, number[]>();
+  // Points per colour, in buffers kept between frames (grown as needed): no allocation per link.
+  const counts = new Int32Array(columns.colors.length);
   const crosses: number[] = [];
-  const { links } = layout;
-  for (let position = first; position < links.length; position++) {
-    const linkIndex = links[position] as number;
-    const link = model.links[linkIndex] as Link;
-    const fromRow = layout.rowOf[link.from] as number;
-    const fromBase = layout.yBase[fromRow] as number;
-    if (fromBase > baseBottom + 1) break;
-    const toBase = layout.yBase[layout.rowOf[link.to] as number] as number;
-    if (toBase < baseTop - 1) continue;
-    const y1 = headerPx + ty + k * fromBase;
-    const pair = link.fromLane * laneCount + link.toLane;
+  const count = fromBase.length;
+  for (let position = first; position < count; position++) {
+    const from = fromBase[position] as number;
+    if (from > baseBottom + 1) break;
+    const to = toBase[position] as number;
+    if (to < baseTop - 1) continue;
+    const y1 = headerPx + ty + k * from;
+    const laneA = fromLane[position] as number;
+    const laneB = toLane[position] as number;
+    const pair = laneA * laneCount + laneB;
     const pixel = Math.round(y1);
+    const linkIndex = layout.links[position] as number;
     const selected = linkIndex === frame.selectedLink;
     if (lastPixel[pair] === pixel && !selected) continue;
     lastPixel[pair] = pixel;
-    const y2 = headerPx + ty + k * toBase;
-    const xa = xs[link.fromLane] as number;
-    const xb = xs[link.toLane] as number;
-    const end = link.ending;
-    let x2 = xb;
-    if (link.style === 'message') {
-      stats.arrows += 1;
-      if (end === 'cross') x2 = xa + (xb - xa) * 0.72;
-      else if (end === 'open') x2 = xa + (xb - xa) * 0.4;
-    } else if (link.style === 'refuse') x2 = xb - Math.sign(xb - xa) * 10;
-    if (selected) painter.segments([xa, y1, x2, y2], link.color, 3);
+    const y2 = headerPx + ty + k * to;
+    const xa = xs[laneA] as number;
+    const xb = xs[laneB] as number;
+    const form = shape[position] as number;
+    const x2 =
+      form === 0
+        ? xb
+        : form === 1
+          ? xa + (xb - xa) * 0.72
+          : form === 2
+            ? xa + (xb - xa) * 0.4
+            : xb - Math.sign(xb - xa) * 10;
+    if (message[position] === 1) stats.arrows += 1;
+    if (selected) painter.segments([xa, y1, x2, y2], model.links[linkIndex]?.color ?? '#888', 3);
     else {
-      let points = byColor.get(link.color);
-      if (points === undefined) byColor.set(link.color, (points = []));
-      points.push(xa, y1, x2, y2);
+      const c = color[position] as number;
+      let buffer = denseBuffers[c];
+      const at = counts[c] as number;
+      if (buffer === undefined || buffer.length < at + 4) {
+        const grown = new Float64Array(Math.max(4096, (buffer?.length ?? 0) * 2));
+        if (buffer !== undefined) grown.set(buffer);
+        denseBuffers[c] = buffer = grown;
+      }
+      buffer[at] = xa;
+      buffer[at + 1] = y1;
+      buffer[at + 2] = x2;
+      buffer[at + 3] = y2;
+      counts[c] = at + 4;
     }
-    if (end === 'cross') pushCross(crosses, x2, y2, 2.5);
+    if (form === 1) pushCross(crosses, x2, y2, 2.5);
     stats.links += 1;
     if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
   }
-  for (const [color, points] of byColor) painter.segments(points, color, 1);
+  columns.colors.forEach((name, c) => {
+    const buffer = denseBuffers[c];
+    if (buffer !== undefined && (counts[c] as number) > 0) painter.segments(buffer.subarray(0, counts[c]), name, 1);
+  });
   painter.segments(crosses, violationRed, 1.2);
 }
+
+/** drawDenseLinks' point buffers, one per colour index, reused from frame to frame. */
+const denseBuffers: Float64Array[] = [];
 
 export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   const { model, layout, width, height, headerPx, gutterPx, ty, k } = frame;

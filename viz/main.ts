@@ -75,6 +75,8 @@ export type ExportScope = 'whole' | 'range';
 declare global {
   interface Window {
     __fedsimViewer?: ViewerHook;
+    /** The trace's and names' fetches, started by index.html before this module loaded. */
+    __fedsimPrefetch?: { trace: Promise<Response>; names: Promise<Response> | null };
   }
 }
 
@@ -836,8 +838,9 @@ function show(
     stats: null,
   };
   byId('drop-hint').hidden = true;
-  byId('trace-name').textContent =
-    `${name} · ${parsed.header.scenario} · seed ${parsed.header.seed} · ${parsed.events.length.toLocaleString('en')} events`;
+  const traceName = byId('trace-name');
+  traceName.textContent = `${name} · ${parsed.header.scenario} · seed ${parsed.header.seed} · ${parsed.events.length.toLocaleString('en')} events`;
+  traceName.title = traceName.textContent;
   buildFilters(model);
   refreshFoldControls();
   showViolationBanner(model);
@@ -920,13 +923,16 @@ if (traceUrl !== null) {
   // The protocols' names for messages come from `fedsim view` beside the trace (names.json),
   // fetched alongside it; without them the viewer falls back to the payload's own type field.
   const namesUrl = new URLSearchParams(location.search).get('names');
+  const prefetch = window.__fedsimPrefetch;
+  window.__fedsimPrefetch = undefined;
+  const namesResponse = prefetch?.names ?? (namesUrl === null ? null : fetch(namesUrl));
   const names: Promise<MessageNames> =
-    namesUrl === null
+    namesResponse === null
       ? Promise.resolve(new Map())
-      : fetch(namesUrl)
+      : namesResponse
           .then(async (answer) => (answer.ok ? parseNames(await answer.json()) : new Map()))
           .catch(() => new Map());
-  void fetch(traceUrl)
+  void (prefetch?.trace ?? fetch(traceUrl))
     .then(async (response) => {
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
       await loadStream(response, decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl), names);
