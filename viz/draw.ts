@@ -465,15 +465,36 @@ function drawDenseLinks(
       buffer[at + 3] = y2;
       counts[c] = at + 4;
     }
-    if (form === 1) pushCross(crosses, x2, y2, 2.5);
+    if (form === 1) pushCross(crosses, x2, y2, 2);
     stats.links += 1;
     if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
   }
+  // Faint strokes, so that overlapping ones build up a density and the lanes and fault bands show through.
   columns.colors.forEach((name, c) => {
     const buffer = denseBuffers[c];
-    if (buffer !== undefined && (counts[c] as number) > 0) painter.segments(buffer.subarray(0, counts[c]), name, 1);
+    if (buffer !== undefined && (counts[c] as number) > 0)
+      painter.segments(buffer.subarray(0, counts[c]), faint(name), 1);
   });
-  painter.segments(crosses, violationRed, 1.2);
+  const laneLines: number[] = [];
+  for (const x of xs) if (!Number.isNaN(x)) laneLines.push(x, headerPx, x, frame.height);
+  painter.segments(laneLines, 'rgba(90, 98, 112, 0.55)', 1);
+  painter.segments(crosses, violationRed, 1);
+}
+
+const faintColors = new Map<string, string>();
+
+/** `#rrggbb` at a third of its opacity (other colours as they are). */
+function faint(color: string): string {
+  let result = faintColors.get(color);
+  if (result === undefined) {
+    const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+    result =
+      hex === null
+        ? color
+        : `rgba(${parseInt(hex[1] as string, 16)}, ${parseInt(hex[2] as string, 16)}, ${parseInt(hex[3] as string, 16)}, 0.35)`;
+    faintColors.set(color, result);
+  }
+  return result;
 }
 
 /** drawDenseLinks' point buffers, one per colour index, reused from frame to frame. */
