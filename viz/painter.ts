@@ -43,9 +43,18 @@ export class CanvasPainter implements Painter {
     if (points.length === 0) return;
     const context = this.context;
     context.beginPath();
-    for (let i = 0; i + 3 < points.length; i += 4) {
-      context.moveTo(points[i] as number, points[i + 1] as number);
-      context.lineTo(points[i + 2] as number, points[i + 3] as number);
+    // Two loops, each over one kind of array, so that each stays monomorphic (a fitted frame's
+    // buffers are Float64Arrays, everything else plain arrays).
+    if (points instanceof Float64Array) {
+      for (let i = 0; i + 3 < points.length; i += 4) {
+        context.moveTo(points[i] as number, points[i + 1] as number);
+        context.lineTo(points[i + 2] as number, points[i + 3] as number);
+      }
+    } else {
+      for (let i = 0; i + 3 < points.length; i += 4) {
+        context.moveTo(points[i] as number, points[i + 1] as number);
+        context.lineTo(points[i + 2] as number, points[i + 3] as number);
+      }
     }
     context.strokeStyle = color;
     context.lineWidth = width;
