@@ -66,6 +66,8 @@ const faultFill: Readonly<Record<string, string>> = {
 };
 const violationRed = '#d62728';
 const hitsMax = 60_000; // Beyond this a click picks among the first ones; a frame that dense is an overview anyway.
+/** Where rows are thinner than a pixel and a half, a click can pick among the first links only (a hit object each costs a fitted frame more than its drawing). */
+const denseHitsMax = 5_000;
 
 /** Lane x positions (NaN for hidden lanes). */
 export function laneXs(frame: Pick<Frame, 'model' | 'layout' | 'width' | 'gutterPx'>): number[] {
@@ -396,6 +398,108 @@ function laneLeftEdges(xs: readonly number[], gutter: number): number[] {
   return leftEdges;
 }
 
+/**
+ * The links of a view whose rows are thinner than a pixel and a half (a fitted 100,000-event
+ * trace has ten times more links than pixel rows): links between the same two lanes that start
+ * on the same pixel row draw as one stroke, in the colour of the first, batched by colour; no
+ * heads, no labels, no per-link allocation but the hit list. Drops keep a small cross.
+ */
+function drawDenseLinks(
+  frame: Frame,
+  xs: readonly number[],
+  first: number,
+  baseTop: number,
+  baseBottom: number,
+  stats: FrameStats,
+  painter: Painter,
+): void {
+  const { model, layout, headerPx, ty, k } = frame;
+  const columns = layout.linkColumns;
+  const { fromBase, toBase, fromLane, toLane, color, shape, message } = columns;
+  const laneCount = model.lanes.length;
+  const lastPixel = new Float64Array(laneCount * laneCount).fill(-1);
+  // Points per colour, in buffers kept between frames (grown as needed): no allocation per link.
+  const counts = new Int32Array(columns.colors.length);
+  const crosses: number[] = [];
+  const count = fromBase.length;
+  for (let position = first; position < count; position++) {
+    const from = fromBase[position] as number;
+    if (from > baseBottom + 1) break;
+    const to = toBase[position] as number;
+    if (to < baseTop - 1) continue;
+    const y1 = headerPx + ty + k * from;
+    const laneA = fromLane[position] as number;
+    const laneB = toLane[position] as number;
+    const pair = laneA * laneCount + laneB;
+    const pixel = Math.round(y1);
+    const linkIndex = layout.links[position] as number;
+    const selected = linkIndex === frame.selectedLink;
+    if (lastPixel[pair] === pixel && !selected) continue;
+    lastPixel[pair] = pixel;
+    const y2 = headerPx + ty + k * to;
+    const xa = xs[laneA] as number;
+    const xb = xs[laneB] as number;
+    const form = shape[position] as number;
+    const x2 =
+      form === 0
+        ? xb
+        : form === 1
+          ? xa + (xb - xa) * 0.72
+          : form === 2
+            ? xa + (xb - xa) * 0.4
+            : xb - Math.sign(xb - xa) * 10;
+    if (message[position] === 1) stats.arrows += 1;
+    if (selected) painter.segments([xa, y1, x2, y2], model.links[linkIndex]?.color ?? '#888', 3);
+    else {
+      const c = color[position] as number;
+      let buffer = denseBuffers[c];
+      const at = counts[c] as number;
+      if (buffer === undefined || buffer.length < at + 4) {
+        const grown = new Float64Array(Math.max(4096, (buffer?.length ?? 0) * 2));
+        if (buffer !== undefined) grown.set(buffer);
+        denseBuffers[c] = buffer = grown;
+      }
+      buffer[at] = xa;
+      buffer[at + 1] = y1;
+      buffer[at + 2] = x2;
+      buffer[at + 3] = y2;
+      counts[c] = at + 4;
+    }
+    if (form === 1) pushCross(crosses, x2, y2, 2);
+    stats.links += 1;
+    if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
+  }
+  // Faint strokes, so that overlapping ones build up a density and the lanes and fault bands show through.
+  columns.colors.forEach((name, c) => {
+    const buffer = denseBuffers[c];
+    if (buffer !== undefined && (counts[c] as number) > 0)
+      painter.segments(buffer.subarray(0, counts[c]), faint(name), 1);
+  });
+  const laneLines: number[] = [];
+  for (const x of xs) if (!Number.isNaN(x)) laneLines.push(x, headerPx, x, frame.height);
+  painter.segments(laneLines, 'rgba(90, 98, 112, 0.55)', 1);
+  painter.segments(crosses, violationRed, 1);
+}
+
+const faintColors = new Map<string, string>();
+
+/** `#rrggbb` at a third of its opacity (other colours as they are). */
+function faint(color: string): string {
+  let result = faintColors.get(color);
+  if (result === undefined) {
+    const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+    result =
+      hex === null
+        ? color
+        : `rgba(${parseInt(hex[1] as string, 16)}, ${parseInt(hex[2] as string, 16)}, ${parseInt(hex[3] as string, 16)}, 0.35)`;
+    faintColors.set(color, result);
+  }
+  return result;
+}
+
+/** drawDenseLinks' point buffers, one per colour index, reused from frame to frame. */
+const denseBuffers: Float64Array[] = [];
+
 export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   const { model, layout, width, height, headerPx, gutterPx, ty, k } = frame;
   const stats: FrameStats = {
@@ -503,10 +607,10 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     else high = middle;
   }
   const headLength = dense ? 0 : 8;
-  // When rows are thinner than a pixel and a half, links between the same two lanes that start on
-  // the same pixel row draw as one: a fitted 100,000-event trace has ten times more links than pixels.
-  const laneCount = model.lanes.length;
-  const lastPixel = veryDense ? new Float64Array(laneCount * laneCount).fill(-1) : undefined;
+  if (veryDense) {
+    drawDenseLinks(frame, xs, low, baseTop, baseBottom, stats, painter);
+    low = links.length;
+  }
   for (let position = low; position < links.length; position++) {
     const linkIndex = links[position] as number;
     const link = model.links[linkIndex] as Link;
@@ -519,12 +623,6 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     const xb = xs[link.toLane] as number;
     const y1 = yOf(fromRow);
     const y2 = yOf(toRow);
-    if (lastPixel !== undefined && linkIndex !== frame.selectedLink) {
-      const pair = link.fromLane * laneCount + link.toLane;
-      const pixel = Math.round(y1);
-      if (lastPixel[pair] === pixel) continue;
-      lastPixel[pair] = pixel;
-    }
     let x2 = xb;
     const end = link.ending;
     const selected = linkIndex === frame.selectedLink;

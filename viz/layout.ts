@@ -50,6 +50,56 @@ export interface Layout {
   readonly breaks: readonly { readonly y: number; readonly skippedMs: number }[];
   /** Detail events folded away per lane (story view). */
   readonly folded: Int32Array;
+  /** The visible links again, as columns (same order as `links`), for frames too dense for more than strokes. */
+  readonly linkColumns: LinkColumns;
+}
+
+/** Per visible link: what a dense frame needs, in typed arrays (no object per link read per frame). */
+export interface LinkColumns {
+  readonly fromBase: Float64Array;
+  readonly toBase: Float64Array;
+  readonly fromLane: Int32Array;
+  readonly toLane: Int32Array;
+  /** Index into `colors`. */
+  readonly color: Int32Array;
+  readonly colors: readonly string[];
+  /** 0: to the lane, 1: a drop (cut short, crossed), 2: in flight (a stub), 3: a refusal (short of the lane). */
+  readonly shape: Uint8Array;
+  /** 1 for a message arrow. */
+  readonly message: Uint8Array;
+}
+
+function linkColumns(model: Model, links: readonly number[], rowOf: Int32Array, yBase: Float64Array): LinkColumns {
+  const count = links.length;
+  const columns = {
+    fromBase: new Float64Array(count),
+    toBase: new Float64Array(count),
+    fromLane: new Int32Array(count),
+    toLane: new Int32Array(count),
+    color: new Int32Array(count),
+    colors: [] as string[],
+    shape: new Uint8Array(count),
+    message: new Uint8Array(count),
+  };
+  const colorIndex = new Map<string, number>();
+  for (let position = 0; position < count; position++) {
+    const link = model.links[links[position] as number] as Link;
+    columns.fromBase[position] = yBase[rowOf[link.from] as number] as number;
+    columns.toBase[position] = yBase[rowOf[link.to] as number] as number;
+    columns.fromLane[position] = link.fromLane;
+    columns.toLane[position] = link.toLane;
+    let color = colorIndex.get(link.color);
+    if (color === undefined) {
+      color = columns.colors.length;
+      colorIndex.set(link.color, color);
+      columns.colors.push(link.color);
+    }
+    columns.color[position] = color;
+    columns.shape[position] =
+      link.style === 'refuse' ? 3 : link.ending === 'cross' ? 1 : link.ending === 'open' ? 2 : 0;
+    columns.message[position] = link.style === 'message' ? 1 : 0;
+  }
+  return columns;
 }
 
 export function emptyFilters(): Filters {
@@ -156,6 +206,7 @@ export function computeLayout(model: Model, filters: Filters, mode: TimeMode): L
     linkSpanBaseMax,
     breaks,
     folded,
+    linkColumns: linkColumns(model, links, rowOf, yBase),
   };
 }
 

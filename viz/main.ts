@@ -20,7 +20,8 @@ import type { Category, MessageNames, Model } from './model.js';
 import { Overview } from './overview.js';
 import { CanvasPainter, SvgPainter } from './painter.js';
 import { showDetails } from './panel.js';
-import { parseTraceText, verifySha256 } from './parse.js';
+import { parseTraceText, TraceStreamParser, verifySha256 } from './parse.js';
+import type { ParsedTrace } from './parse.js';
 
 /** What tests and the benchmark can read and call. */
 export interface ViewerHook {
@@ -36,8 +37,13 @@ export interface ViewerHook {
   glyphsDrawn: number;
   dense: boolean;
   rowsOnScreen: number;
-  /** ms from navigation start to the end of the first frame of the first trace. */
+  /**
+   * ms from navigation start to the end of the first frame of the first trace (drawn from its
+   * first events while a long trace still arrives).
+   */
   firstRenderMs: number;
+  /** ms from navigation start to the first frame of the whole first trace (then `ready`). */
+  loadedMs: number;
   parseMs: number;
   modelMs: number;
   lastFrameMs: number;
@@ -69,6 +75,8 @@ export type ExportScope = 'whole' | 'range';
 declare global {
   interface Window {
     __fedsimViewer?: ViewerHook;
+    /** The trace's and names' fetches, started by index.html before this module loaded. */
+    __fedsimPrefetch?: { trace: Promise<Response>; names: Promise<Response> | null };
   }
 }
 
@@ -102,7 +110,6 @@ let state: ViewState | null = null;
 let width = 0;
 let height = 0;
 let frameRequested = false;
-let sourceText = '';
 
 const hook: ViewerHook = {
   ready: false,
@@ -118,6 +125,7 @@ const hook: ViewerHook = {
   dense: false,
   rowsOnScreen: 0,
   firstRenderMs: -1,
+  loadedMs: -1,
   parseMs: 0,
   modelMs: 0,
   lastFrameMs: 0,
@@ -740,28 +748,84 @@ function showViolationBanner(model: Model): void {
 }
 
 // Loading.
+function showLoadError(name: string, error: unknown): void {
+  hook.error = (error as Error).message;
+  status.textContent = `${name}: ${hook.error}`;
+  details.replaceChildren(
+    Object.assign(document.createElement('p'), {
+      className: 'bad',
+      textContent: `Cannot read ${name}: ${hook.error}`,
+    }),
+  );
+}
+
 function load(text: string, name: string, names: MessageNames = new Map()): void {
   const parseStart = performance.now();
   let parsed;
   try {
     parsed = parseTraceText(text);
   } catch (error) {
-    hook.error = (error as Error).message;
-    status.textContent = `${name}: ${hook.error}`;
-    details.replaceChildren(
-      Object.assign(document.createElement('p'), {
-        className: 'bad',
-        textContent: `Cannot read ${name}: ${hook.error}`,
-      }),
-    );
+    showLoadError(name, error);
     return;
   }
+  show(parsed, () => text, name, names, parseStart, false);
+}
+
+/** Events a first screen is drawn from while a long trace is still arriving. */
+const previewEvents = 3000;
+
+/**
+ * Fetches and parses a trace as it streams in. Once `previewEvents` have arrived (and the
+ * names), the first screen is drawn from them while the rest arrives; the whole trace then
+ * replaces it. `ready` turns true only with the whole trace.
+ */
+async function loadStream(response: Response, name: string, names: Promise<MessageNames>): Promise<void> {
+  const parser = new TraceStreamParser();
+  const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+  if (reader === undefined) return load(await response.text(), name, await names);
+  let previewed = false;
+  let parseMs = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+
+      const start = performance.now();
+      parser.push(value);
+      parseMs += performance.now() - start;
+      if (!previewed && parser.header !== undefined && parser.events.length >= previewEvents) {
+        previewed = true;
+        const header = parser.header;
+        const partial = { header, events: parser.events.slice(), end: undefined, hashedLength: 0, warnings: [] };
+        show(partial, () => '', name, await names, performance.now(), true);
+      }
+    }
+    const start = performance.now();
+    const parsed = parser.finish();
+    parseMs += performance.now() - start;
+    show(parsed, () => parser.text(), name, await names, performance.now() - parseMs, false);
+  } catch (error) {
+    showLoadError(name, error);
+  }
+}
+
+/**
+ * Builds the model and layout of a parsed trace and draws it. A `preview` (the first events of a
+ * trace still arriving) sets the time to first render but not `ready`, and checks no sha256.
+ */
+function show(
+  parsed: ParsedTrace,
+  text: () => string,
+  name: string,
+  names: MessageNames,
+  parseStart: number,
+  preview: boolean,
+): void {
   const modelStart = performance.now();
   const model = buildModel(parsed.header, parsed.events, names);
   const layout = computeLayout(model, emptyFilters(), timeMode.value as TimeMode);
   hook.parseMs = modelStart - parseStart;
   hook.modelMs = performance.now() - modelStart;
-  sourceText = text;
   state = {
     model,
     layout,
@@ -774,8 +838,9 @@ function load(text: string, name: string, names: MessageNames = new Map()): void
     stats: null,
   };
   byId('drop-hint').hidden = true;
-  byId('trace-name').textContent =
-    `${name} · ${parsed.header.scenario} · seed ${parsed.header.seed} · ${parsed.events.length.toLocaleString('en')} events`;
+  const traceName = byId('trace-name');
+  traceName.textContent = `${name} · ${parsed.header.scenario} · seed ${parsed.header.seed} · ${parsed.events.length.toLocaleString('en')} events`;
+  traceName.title = traceName.textContent;
   buildFilters(model);
   refreshFoldControls();
   showViolationBanner(model);
@@ -807,6 +872,11 @@ function load(text: string, name: string, names: MessageNames = new Map()): void
   hook.violationSeqs = model.violations.map((index) => (model.events[index] as TraceEvent).seq);
   hook.error = null;
   if (hook.firstRenderMs < 0) hook.firstRenderMs = performance.now();
+  if (preview) {
+    status.textContent = `loading ${name}… (first ${parsed.events.length.toLocaleString('en')} events shown)`;
+    return;
+  }
+  if (hook.loadedMs < 0) hook.loadedMs = performance.now();
   hook.ready = true;
   status.textContent = [
     `parse ${hook.parseMs.toFixed(0)} ms, model ${hook.modelMs.toFixed(0)} ms, frame ${hook.lastFrameMs.toFixed(1)} ms`,
@@ -816,7 +886,7 @@ function load(text: string, name: string, names: MessageNames = new Map()): void
   const integrity = byId('integrity');
   integrity.textContent = '';
   integrity.className = 'badge';
-  void verifySha256(sourceText, parsed).then((verdict) => {
+  void verifySha256(text(), parsed).then((verdict) => {
     hook.sha256 = verdict === undefined ? 'unchecked' : verdict ? 'ok' : 'mismatch';
     integrity.textContent = verdict === undefined ? 'sha256 unchecked' : verdict ? 'sha256 ok' : 'sha256 MISMATCH';
     integrity.className = `badge ${verdict === false ? 'bad' : verdict === true ? 'ok' : ''}`;
@@ -853,17 +923,19 @@ if (traceUrl !== null) {
   // The protocols' names for messages come from `fedsim view` beside the trace (names.json),
   // fetched alongside it; without them the viewer falls back to the payload's own type field.
   const namesUrl = new URLSearchParams(location.search).get('names');
+  const prefetch = window.__fedsimPrefetch;
+  window.__fedsimPrefetch = undefined;
+  const namesResponse = prefetch?.names ?? (namesUrl === null ? null : fetch(namesUrl));
   const names: Promise<MessageNames> =
-    namesUrl === null
+    namesResponse === null
       ? Promise.resolve(new Map())
-      : fetch(namesUrl)
+      : namesResponse
           .then(async (answer) => (answer.ok ? parseNames(await answer.json()) : new Map()))
           .catch(() => new Map());
-  void fetch(traceUrl)
+  void (prefetch?.trace ?? fetch(traceUrl))
     .then(async (response) => {
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-      const text = await response.text();
-      load(text, decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl), await names);
+      await loadStream(response, decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl), names);
     })
     .catch((error: unknown) => {
       hook.error = `cannot fetch ${traceUrl}: ${(error as Error).message}`;

@@ -18,7 +18,7 @@ export interface TextStyle {
 
 export interface Painter {
   /** Many segments with one stroke style: [x1, y1, x2, y2, ...]. */
-  segments(points: readonly number[], color: string, width: number, dash?: readonly number[]): void;
+  segments(points: ArrayLike<number>, color: string, width: number, dash?: readonly number[]): void;
   /** Many filled triangles with one colour: [x1, y1, x2, y2, x3, y3, ...]. */
   triangles(points: readonly number[], color: string): void;
   rect(x: number, y: number, width: number, height: number, fill: string, stroke?: string, radius?: number): void;
@@ -39,13 +39,22 @@ export class CanvasPainter implements Painter {
 
   constructor(private readonly context: CanvasRenderingContext2D) {}
 
-  segments(points: readonly number[], color: string, width: number, dash: readonly number[] = []): void {
+  segments(points: ArrayLike<number>, color: string, width: number, dash: readonly number[] = []): void {
     if (points.length === 0) return;
     const context = this.context;
     context.beginPath();
-    for (let i = 0; i + 3 < points.length; i += 4) {
-      context.moveTo(points[i] as number, points[i + 1] as number);
-      context.lineTo(points[i + 2] as number, points[i + 3] as number);
+    // Two loops, each over one kind of array, so that each stays monomorphic (a fitted frame's
+    // buffers are Float64Arrays, everything else plain arrays).
+    if (points instanceof Float64Array) {
+      for (let i = 0; i + 3 < points.length; i += 4) {
+        context.moveTo(points[i] as number, points[i + 1] as number);
+        context.lineTo(points[i + 2] as number, points[i + 3] as number);
+      }
+    } else {
+      for (let i = 0; i + 3 < points.length; i += 4) {
+        context.moveTo(points[i] as number, points[i + 1] as number);
+        context.lineTo(points[i + 2] as number, points[i + 3] as number);
+      }
     }
     context.strokeStyle = color;
     context.lineWidth = width;
@@ -141,7 +150,7 @@ export class SvgPainter implements Painter {
     private readonly measurer: Painter,
   ) {}
 
-  segments(points: readonly number[], color: string, width: number, dash: readonly number[] = []): void {
+  segments(points: ArrayLike<number>, color: string, width: number, dash: readonly number[] = []): void {
     if (points.length === 0) return;
     let d = '';
     for (let i = 0; i + 3 < points.length; i += 4)

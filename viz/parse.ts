@@ -29,50 +29,110 @@ export class TraceParseError extends Error {
   }
 }
 
-export function parseTraceText(text: string): ParsedTrace {
-  const warnings: string[] = [];
-  let header: TraceHeader | undefined;
-  let end: TraceEnd | undefined;
-  const events: TraceEvent[] = [];
-  let hashedLength = text.length;
-  let start = 0;
-  let lineNumber = 0;
-  while (start < text.length) {
-    lineNumber += 1;
-    const newline = text.indexOf('\n', start);
-    const stop = newline === -1 ? text.length : newline;
-    const lineStart = start;
-    start = stop + 1;
-    if (stop === lineStart) continue;
+/**
+ * Parses a trace as it arrives, chunk by chunk (`fetch`'s body stream), so that parsing overlaps
+ * the transfer and the first screen can be drawn from the events parsed so far. `parseTraceText`
+ * is the same on the whole text at once.
+ */
+export class TraceStreamParser {
+  header: TraceHeader | undefined;
+  readonly events: TraceEvent[] = [];
+  private end: TraceEnd | undefined;
+  private readonly warnings: string[] = [];
+  private readonly chunks: string[] = [];
+  /** The incomplete last line of the chunks so far. */
+  private rest = '';
+  /** Characters of the chunks before `rest`. */
+  private offset = 0;
+  private lineNumber = 0;
+  private hashedLength = -1;
+
+  /** Parses every complete line of `chunk` (with what was left of the previous one). */
+  push(chunk: string): void {
+    this.chunks.push(chunk);
+    const text = this.rest + chunk;
+    const last = text.lastIndexOf('\n');
+    if (last === -1) {
+      this.rest = text;
+      return;
+    }
+    this.lines(text, last + 1);
+    this.offset += last + 1;
+    this.rest = text.slice(last + 1);
+  }
+
+  /** The whole text pushed so far (for the sha256 check). */
+  text(): string {
+    return this.chunks.join('');
+  }
+
+  finish(): ParsedTrace {
+    if (this.rest !== '') {
+      this.lines(this.rest, this.rest.length);
+      this.offset += this.rest.length;
+      this.rest = '';
+    }
+    const { header, end, events, warnings } = this;
+    if (header === undefined) throw new TraceParseError(1, 'the trace is empty');
+    if (end === undefined) warnings.push('the trace has no end line (cut short?)');
+    else if (end.events !== events.length) warnings.push(`end line says ${end.events} events, found ${events.length}`);
+    return {
+      header,
+      events,
+      end,
+      hashedLength: this.hashedLength < 0 ? this.offset : this.hashedLength,
+      warnings,
+    };
+  }
+
+  /** Parses the lines of `text` up to `stop` (a line end or the end of the text). */
+  private lines(text: string, stop: number): void {
+    let start = 0;
+    while (start < stop && this.end === undefined) {
+      this.lineNumber += 1;
+      const newline = text.indexOf('\n', start);
+      const lineEnd = newline === -1 || newline > stop ? stop : newline;
+      const lineStart = start;
+      start = lineEnd + 1;
+      if (lineEnd === lineStart) continue;
+      this.line(text.slice(lineStart, lineEnd), this.offset + lineStart);
+    }
+  }
+
+  private line(line: string, at: number): void {
+    const lineNumber = this.lineNumber;
     let value: unknown;
     try {
-      value = JSON.parse(text.slice(lineStart, stop));
+      value = JSON.parse(line);
     } catch (error) {
       throw new TraceParseError(lineNumber, `not JSON (${(error as Error).message})`);
     }
     if (typeof value !== 'object' || value === null) throw new TraceParseError(lineNumber, 'not a JSON object');
     const record = value as Record<string, unknown>;
-    if (header === undefined) {
+    if (this.header === undefined) {
       if (record['format'] !== 'fedsim-trace' || !Array.isArray(record['nodes']))
         throw new TraceParseError(lineNumber, 'not a fedsim trace header (format "fedsim-trace" with nodes)');
-      header = value as TraceHeader;
-      continue;
+      this.header = value as TraceHeader;
+      return;
     }
     if (record['end'] === true) {
-      end = value as TraceEnd;
-      hashedLength = lineStart;
-      break;
+      this.end = value as TraceEnd;
+      this.hashedLength = at;
+      return;
     }
     if (typeof record['seq'] !== 'number' || typeof record['kind'] !== 'string' || typeof record['node'] !== 'string')
       throw new TraceParseError(lineNumber, 'an event needs seq, node and kind');
+    const { events, warnings } = this;
     if (record['seq'] !== events.length + 1 && warnings.length < 5)
       warnings.push(`line ${lineNumber}: seq ${String(record['seq'])} where ${events.length + 1} was expected`);
     events.push(value as TraceEvent);
   }
-  if (header === undefined) throw new TraceParseError(1, 'the trace is empty');
-  if (end === undefined) warnings.push('the trace has no end line (cut short?)');
-  else if (end.events !== events.length) warnings.push(`end line says ${end.events} events, found ${events.length}`);
-  return { header, events, end, hashedLength, warnings };
+}
+
+export function parseTraceText(text: string): ParsedTrace {
+  const parser = new TraceStreamParser();
+  parser.push(text);
+  return parser.finish();
 }
 
 /** True when the end line's sha256 matches; undefined when it cannot be checked (no end line, no WebCrypto). */

@@ -1,10 +1,11 @@
 /**
  * The viewer benchmark: serves a 100,000-event synthetic trace with `serveViewer`, opens it in
  * headless Chromium (Debian's, driven by playwright-core), and reads from the page's test hook
- * the time to first render (navigation start to the end of the first frame: fetch, parse, model,
- * layout, draw) and the median frame times of a pan, of a zoom out and back in, and of a fit (the
- * whole trace on screen), each frame drawn synchronously. The page is opened three times and the
- * median of the three runs is reported, the goals being a first render under 1 s and every
+ * the time to first render (navigation start to the end of the first frame, drawn from the first
+ * events while the rest still streams in), the time to the whole trace drawn (fetch, parse, model,
+ * layout, draw of all of it) and the median frame times of a pan, of a zoom out and back in, and of a fit (the
+ * whole trace on screen), each frame drawn synchronously. The page is opened `loads` times (3 by
+ * default) and the median of the runs is reported, the goals being a first render under 1 s and every
  * frame under 50 ms.
  *
  * Wall clock is allowed here (bench/ is outside the simulated code). It writes only a temporary
@@ -54,8 +55,10 @@ const median = (values: readonly number[]): number => {
 /** Zoom factors the zoom frames step through: out to the whole trace and back. */
 const zoomSteps = [0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
 
-export async function benchViewer(): Promise<{
+export async function benchViewer(loads = 3): Promise<{
   firstRenderMs: number;
+  /** Navigation start to the first frame of the whole trace (-1 from a viewer that draws no preview). */
+  loadedMs: number;
   /** Median frame while panning. */
   panFrameMs: number;
   /** Median frame while zooming out to the whole trace and back. */
@@ -73,12 +76,13 @@ export async function benchViewer(): Promise<{
   try {
     const runs: {
       firstRenderMs: number;
+      loadedMs: number;
       panFrameMs: number;
       zoomFrameMs: number;
       overviewFrameMs: number;
       events: number;
     }[] = [];
-    for (let run = 0; run < 3; run++) {
+    for (let run = 0; run < loads; run++) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       await page.goto(server.url);
       await page.waitForFunction(() => window.__fedsimViewer?.ready === true, undefined, { timeout: 120_000 });
@@ -103,6 +107,7 @@ export async function benchViewer(): Promise<{
             }
             return {
               firstRenderMs: hook.firstRenderMs,
+              loadedMs: (hook as { loadedMs?: number }).loadedMs ?? hook.firstRenderMs,
               panFrameMs: middle(pan),
               zoomFrameMs: middle(zoom),
               overviewFrameMs: middle(fit),
@@ -116,6 +121,7 @@ export async function benchViewer(): Promise<{
     }
     return {
       firstRenderMs: median(runs.map((run) => run.firstRenderMs)),
+      loadedMs: median(runs.map((run) => run.loadedMs)),
       panFrameMs: median(runs.map((run) => run.panFrameMs)),
       zoomFrameMs: median(runs.map((run) => run.zoomFrameMs)),
       overviewFrameMs: median(runs.map((run) => run.overviewFrameMs)),

@@ -132,10 +132,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         .default(1),
     )
     .option('--out <dir>', 'where to write the figures', 'reports/bench')
-    .action(async (options: { scale: number; out: string }) => {
+    .addOption(new Option('--only <rows>', 'measure only these rows, print them and write nothing').choices(['viewer']))
+    .addOption(
+      new Option('--loads <n>', 'page loads the viewer rows take the median of')
+        .argParser(integer('--loads'))
+        .default(3),
+    )
+    .action(async (options: { scale: number; out: string; only?: 'viewer'; loads: number }) => {
       // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
       const { runBench } = await import('../bench/run.js');
-      await runBench({ scale: Math.max(1, options.scale), outDir: options.out });
+      await runBench({
+        scale: Math.max(1, options.scale),
+        outDir: options.out,
+        viewerLoads: Math.max(1, options.loads),
+        ...(options.only === undefined ? {} : { only: options.only }),
+      });
       setExitCode(0);
     });
 

@@ -2,7 +2,8 @@
  * `fedsim view <trace>`: serves the built viewer (viz/dist) and one trace on loopback over
  * node:http, and returns the URL that opens the viewer on that trace. Also serves the trace's
  * Mermaid and ShiViz exports, which the viewer's export buttons link to, and names.json: the
- * protocols' names for the trace's messages (names.ts), computed once when it starts. Builds the viewer with
+ * protocols' names for the trace's messages (names.ts), computed once when it starts from the
+ * trace's send lines. Builds the viewer with
  * vite's JS API first when viz/dist is missing.
  *
  * It listens on 127.0.0.1 unless told otherwise, serves only files under viz/dist plus the one
@@ -19,7 +20,7 @@ import { UsageError } from '../core/errors.js';
 import { exportMermaid } from '../trace/export-mermaid.js';
 import { exportShiviz } from '../trace/export-shiviz.js';
 import { readTrace, type Trace } from '../trace/reader.js';
-import { messageNames, namesJson } from './names.js';
+import { messageNames, namesOfFile } from './names.js';
 
 /**
  * The viewer's sources: `viz/` in the project, found above this module, which runs from `src/view/`
@@ -105,18 +106,21 @@ export async function serveViewer(options: {
   const dist = await buildViewer();
   const host = options.host ?? '127.0.0.1';
   const traceName = basename(tracePath).replace(/[^\w.-]/g, '_') || 'trace.ndjson';
-  // Read once, while the browser is still starting: names.json is then ready when the page asks.
-  const loaded: Promise<{ trace: Trace; names: string } | { error: string }> = readFile(tracePath, 'utf8').then(
-    (text) => {
-      const result = readTrace(text);
-      if (!result.ok) return { error: `${tracePath}: ${result.error.message}` };
-      return { trace: result.value, names: namesJson(messageNames(result.value)) };
-    },
-    (error: unknown) => ({ error: `${tracePath}: ${(error as Error).message}` }),
-  );
+  // names.json, computed once while the browser is still starting, from the header and the send
+  // lines only (streamed, nothing else parsed); the whole trace is read only for an export.
+  const names: Promise<string> = namesOfFile(tracePath).catch(() => '{"names":{}}');
+  let loadedTrace: Promise<{ trace: Trace } | { error: string }> | undefined;
+  const loaded = (): Promise<{ trace: Trace } | { error: string }> =>
+    (loadedTrace ??= readFile(tracePath, 'utf8').then(
+      (text) => {
+        const result = readTrace(text);
+        return result.ok ? { trace: result.value } : { error: `${tracePath}: ${result.error.message}` };
+      },
+      (error: unknown) => ({ error: `${tracePath}: ${(error as Error).message}` }),
+    ));
 
   const exportTrace = async (response: ServerResponse, format: 'mermaid' | 'shiviz'): Promise<void> => {
-    const result = await loaded;
+    const result = await loaded();
     if ('error' in result) return send(response, 422, 'text/plain; charset=utf-8', `${result.error}\n`);
     const text =
       format === 'mermaid'
@@ -137,10 +141,7 @@ export async function serveViewer(options: {
       createReadStream(tracePath).pipe(response);
       return;
     }
-    if (path === '/names.json') {
-      const result = await loaded;
-      return send(response, 200, 'application/json', 'error' in result ? '{"names":{}}' : result.names);
-    }
+    if (path === '/names.json') return send(response, 200, 'application/json', await names);
     if (path === '/export/mermaid') return exportTrace(response, 'mermaid');
     if (path === '/export/shiviz') return exportTrace(response, 'shiviz');
     const file = normalize(join(dist, path === '/' ? 'index.html' : path));

@@ -2,6 +2,7 @@
 // causal structure is real (Lamport clocks, sends before receives) and which contain every
 // feature the viewer draws (drops, duplicates, states, faults, a violation).
 // Method: generate, read back with readTrace (format and sha256), and check the invariants.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../../src/trace/events.js';
 import { parseTrace } from '../../src/trace/reader.js';
@@ -15,6 +16,16 @@ describe('trace: synthetic generator', () => {
     expect(trace.header.nodes).toHaveLength(6);
     expect(syntheticTraceText({ seed: 7, events: 5000, nodes: 6 })).toBe(text);
     expect(syntheticTraceText({ seed: 8, events: 5000, nodes: 6 })).not.toBe(text);
+  });
+
+  it('gives the same bytes as it always has (pinned digests: refactors must not change the traces)', () => {
+    const digest = (text: string): string => createHash('sha256').update(text).digest('hex');
+    expect(digest(syntheticTraceText({ seed: 7, events: 5000, nodes: 2, violationAtRatio: null }))).toBe(
+      '0eb9c748c7b9147a07578f1acb4ca31e8b246fd020da984975d47db4c67559dd',
+    );
+    expect(digest(syntheticTraceText({ seed: 3, events: 20_000, nodes: 5, violationAtRatio: 0.1 }))).toBe(
+      'ce8670a30880890b783481790cddda26ac03c37cca5b88a0188a769b3ac9774c',
+    );
   });
 
   it('contains every feature the viewer draws, and one violation where asked', () => {

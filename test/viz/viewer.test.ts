@@ -69,6 +69,27 @@ async function open(browser: Browser, url: string, viewport: { width: number; he
   return page;
 }
 
+/** Every toolbar control on one line: the toolbar is one control high, and each control is inside the window. */
+async function expectToolbarOneLine(page: Page): Promise<void> {
+  const boxes = await page.evaluate(() => {
+    const toolbar = document.getElementById('toolbar')!.getBoundingClientRect();
+    const controls = Array.from(
+      document.querySelectorAll('#toolbar button, #toolbar select, #toolbar input, #toolbar a, #toolbar label.button'),
+    )
+      .map((element) => element.getBoundingClientRect())
+      .filter((box) => box.width > 0);
+    return {
+      toolbar: { height: toolbar.height, width: toolbar.width },
+      controls: controls.map((box) => ({ top: box.top, bottom: box.bottom, right: box.right })),
+    };
+  });
+  expect(boxes.controls.length).toBeGreaterThan(14);
+  expect(boxes.toolbar.height).toBeLessThan(44);
+  const tops = boxes.controls.map((box) => box.top);
+  expect(Math.max(...tops) - Math.min(...tops)).toBeLessThan(6);
+  for (const box of boxes.controls) expect(box.right).toBeLessThanOrEqual(boxes.toolbar.width);
+}
+
 async function labels(page: Page): Promise<ReturnType<Hook['labelBoxes']>> {
   return page.evaluate(() => window.__fedsimViewer!.labelBoxes());
 }
@@ -131,6 +152,7 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
     expect(texts.some((text) => text.startsWith('REDIRECT'))).toBe(true);
     expect(texts.some((text) => text.includes('lost@lenore.org') && text.includes('Nevermore'))).toBe(true); // The delivery.
     expect(texts.some((text) => text.startsWith('▶ lookup'))).toBe(true); // The user's command.
+    await expectToolbarOneLine(page);
     await page.screenshot({ path: join(reports, 'poe-lenore.png') });
 
     await page.locator('#unfold-all').click();
@@ -466,6 +488,8 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
       expect(hook.arrowsDrawn).toBeLessThan(300);
       expect(hook.firstRenderMs).toBeGreaterThan(0);
       expect(hook.firstRenderMs).toBeLessThan(30_000); // Loose: a shared 2-core machine; the benchmark reports the number.
+      expect(hook.firstRenderMs).toBeLessThan(hook.loadedMs); // The first screen was drawn while the rest streamed in.
+      await expectToolbarOneLine(page); // With the longest name and the largest folded count.
       await page.screenshot({ path: join(reports, 'synthetic-100k-violation.png') });
       const pan = await page.evaluate(() => window.__fedsimViewer!.panBench(30, 40));
       expect(pan.meanMs).toBeLessThan(100);
@@ -480,6 +504,7 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
           {
             events: hook.events,
             firstRenderMs: hook.firstRenderMs,
+            loadedMs: hook.loadedMs,
             parseMs: hook.parseMs,
             modelMs: hook.modelMs,
             panFrameMs: pan.meanMs,
