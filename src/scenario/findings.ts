@@ -5,6 +5,7 @@
  * it. The quotes are copied here from the seed designs; nothing outside the repository is read.
  */
 import { join } from 'node:path';
+import { describePattern, eventMatches } from '../check/match.js';
 import { loadScenario } from './load.js';
 import { runScenario, type RunReport } from './run.js';
 
@@ -21,6 +22,11 @@ export interface Flaw {
   readonly fixed: { readonly profile: string; readonly scenario: string };
   /** How the fixed profile refuses it. */
   readonly fix: string;
+  /**
+   * The flaw's mark in a trace, checked apart from the scenarios' own expectations: an event
+   * pattern the faithful run's trace holds and the fixed run's trace does not.
+   */
+  readonly sign: Readonly<Record<string, unknown>>;
 }
 
 /** Every flaw with a scenario pair today. Scenario paths are relative to the scenarios directory. */
@@ -38,6 +44,7 @@ export const flaws: readonly Flaw[] = [
     faithful: { profile: 'seed', scenario: 'solec/impersonation-seed.yaml' },
     fixed: { profile: 'signed', scenario: 'solec/impersonation-signed.yaml' },
     fix: 'Profile `signed` (spec.md §5.2): after ServerAuth names a known server, the receiver sends a Challenge nonce and checks the Proof against the key it holds for that name; evil.test signs with its own key, gets Error 0x03 and a close, and the forgery is never delivered.',
+    sign: { kind: 'deliver', node: 'bob', body: 'please send me your password' },
   },
   {
     protocol: 'bester',
@@ -53,6 +60,7 @@ export const flaws: readonly Flaw[] = [
     faithful: { profile: 'besterd-2020', scenario: 'bester/blog-part2-federation-besterd-2020.yaml' },
     fixed: { profile: 'fixed', scenario: 'bester/blog-part2-federation-fixed.yaml' },
     fix: 'Profile `fixed` (the default): the forwarded message carries its `id`, so S2 and S3 accept it and U2 receives it.',
+    sign: { kind: 'note', what: 'bester.first-message.refused' },
   },
   {
     protocol: 'bester',
@@ -68,6 +76,7 @@ export const flaws: readonly Flaw[] = [
     faithful: { profile: 'besterd-2020', scenario: 'bester/bug2-unknown-command-besterd-2020.yaml' },
     fixed: { profile: 'fixed', scenario: 'bester/bug2-unknown-command-fixed.yaml' },
     fix: 'Profile `fixed` (the default): the unknown command is refused (`bester.dispatch.failed`), T gets a `bad` status report and G receives nothing.',
+    sign: { kind: 'deliver', node: 'g' },
   },
   {
     protocol: 'bester',
@@ -83,6 +92,11 @@ export const flaws: readonly Flaw[] = [
     faithful: { profile: 'besterd-2020', scenario: 'bester/bug3-isclient-besterd-2020.yaml' },
     fixed: { profile: 'fixed', scenario: 'bester/bug3-isclient-fixed.yaml' },
     fix: 'Profile `fixed` (the default): isClient is true exactly for connected usernames ("g" true, "nobody" false).',
+    sign: {
+      kind: 'note',
+      what: 'bester.informer.reply',
+      detail: { request: { type: 'isClient', data: 'nobody' }, reply: { data: true } },
+    },
   },
   {
     protocol: 'fmtp',
@@ -97,6 +111,7 @@ export const flaws: readonly Flaw[] = [
     faithful: { profile: 'seed', scenario: 'fmtp/flaw-proxy-loop-seed.yaml' },
     fixed: { profile: 'fixed', scenario: 'fmtp/flaw-proxy-loop-fixed.yaml' },
     fix: 'Profile `fixed` (the default, spec.md §5.3): REQUESTs carry HOPS (8 at the origin, one less per proxy), the proxy given HOPS 0 answers FAILED hops.exhausted, and Poe gets that answer well before its own timeout.',
+    sign: { kind: 'note', node: 'poe.net', what: 'fmtp.lookup.outcome', detail: { reason: 'looking.timeout' } },
   },
 ];
 
@@ -111,6 +126,8 @@ export interface FindingRun {
   readonly trace: string;
   readonly view: string;
   readonly failures: readonly string[];
+  /** Whether the trace holds the flaw's sign (Flaw.sign). */
+  readonly signSeen: boolean;
 }
 
 export interface Finding {
@@ -121,9 +138,11 @@ export interface Finding {
   readonly seedQuote: Flaw['seedQuote'];
   readonly faithful: FindingRun;
   readonly fixed: FindingRun;
-  /** The faithful scenario asserts the flaw; its passing verdict is the flaw shown. */
+  /** The event pattern that marks the flaw in a trace. */
+  readonly sign: string;
+  /** The faithful scenario (which asserts the flaw) passed, and its trace holds the sign. */
   readonly flawShown: boolean;
-  /** The fixed scenario asserts the refusal; its passing verdict is the fix holding. */
+  /** The fixed scenario (which asserts the refusal) passed, and its trace does not hold the sign. */
   readonly fixRefuses: boolean;
   readonly fix: string;
   readonly fuzzSeed: null;
@@ -148,6 +167,7 @@ function runOf(
   scenariosDir: string,
   outDir: string,
   side: { profile: string; scenario: string },
+  sign: Readonly<Record<string, unknown>>,
   traces: FindingTrace[],
 ): FindingRun {
   const file = join(scenariosDir, side.scenario);
@@ -163,6 +183,7 @@ function runOf(
     trace,
     view: `npx fedsim view ${join(outDir, trace)}`,
     failures: report.results.filter((r) => !r.ok).map((r) => `${r.expectation}: ${r.message}`),
+    signSeen: report.trace.events.some((event) => eventMatches(event, sign)),
   };
 }
 
@@ -173,8 +194,8 @@ export function buildFindings(
 ): { report: FindingsReport; traces: FindingTrace[] } {
   const traces: FindingTrace[] = [];
   const findings = flaws.map((flaw): Finding => {
-    const faithful = runOf(scenariosDir, outDir, flaw.faithful, traces);
-    const fixed = runOf(scenariosDir, outDir, flaw.fixed, traces);
+    const faithful = runOf(scenariosDir, outDir, flaw.faithful, flaw.sign, traces);
+    const fixed = runOf(scenariosDir, outDir, flaw.fixed, flaw.sign, traces);
     return {
       protocol: flaw.protocol,
       id: flaw.id,
@@ -183,8 +204,9 @@ export function buildFindings(
       seedQuote: flaw.seedQuote,
       faithful,
       fixed,
-      flawShown: faithful.verdict === 'pass',
-      fixRefuses: fixed.verdict === 'pass',
+      sign: describePattern(flaw.sign),
+      flawShown: faithful.verdict === 'pass' && faithful.signSeen,
+      fixRefuses: fixed.verdict === 'pass' && !fixed.signSeen,
       fix: flaw.fix,
       fuzzSeed: null,
       fuzzNote: 'not yet found by a campaign',
@@ -202,11 +224,11 @@ function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
-function runCell(run: FindingRun, expect: string): string {
-  const verdict = run.verdict === 'pass' ? expect : `FAIL: ${run.failures.join('; ')}`;
+function runCell(run: FindingRun, ok: boolean, expect: string): string {
+  const verdict = ok ? expect : `FAIL: ${[...run.failures, `sign ${run.signSeen ? 'seen' : 'not seen'}`].join('; ')}`;
   return [
     `<td><code>${escapeHtml(run.scenario)}</code><br>profile <code>${escapeHtml(run.profile)}</code>, seed ${run.seed}, ${run.events} events</td>`,
-    `<td class="${run.verdict}">${escapeHtml(verdict)}</td>`,
+    `<td class="${ok ? 'pass' : 'fail'}">${escapeHtml(verdict)}</td>`,
     `<td><a href="${escapeHtml(run.trace)}">trace</a><br><code>${escapeHtml(run.view)}</code></td>`,
   ].join('');
 }
@@ -222,9 +244,10 @@ export function findingsHtml(report: FindingsReport): string {
       `<blockquote>${escapeHtml(finding.seedQuote.text)}<br><cite>seed ${escapeHtml(finding.seedQuote.file)}</cite></blockquote>`,
       finding.seedQuote.note ? `<p class="note">${escapeHtml(finding.seedQuote.note)}</p>` : '',
       '<table><tr><th></th><th>scenario</th><th>verdict</th><th>trace</th></tr>',
-      `<tr><th>faithful</th>${runCell(finding.faithful, 'pass: the flaw is shown')}</tr>`,
-      `<tr><th>fixed</th>${runCell(finding.fixed, 'pass: the fix refuses it')}</tr>`,
+      `<tr><th>faithful</th>${runCell(finding.faithful, finding.flawShown, 'pass: the flaw is shown')}</tr>`,
+      `<tr><th>fixed</th>${runCell(finding.fixed, finding.fixRefuses, 'pass: the fix refuses it')}</tr>`,
       '</table>',
+      `<p><b>Sign in the trace:</b> <code>${escapeHtml(finding.sign)}</code> (seen under the faithful profile, not under the fixed one)</p>`,
       `<p><b>Fix:</b> ${escapeHtml(finding.fix)}</p>`,
       `<p><b>Fuzz seed:</b> none (${escapeHtml(finding.fuzzNote)})</p>`,
       '</section>',
