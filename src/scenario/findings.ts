@@ -260,7 +260,7 @@ export function findingsHtml(report: FindingsReport): string {
     'table{border-collapse:collapse}.pass{color:#060}.fail{color:#a00}blockquote{border-left:3px solid #999;padding-left:8px;color:#333}</style>',
     '</head><body>',
     '<h1>fedsim findings: where the seed designs break</h1>',
-    '<p>Each flaw is shown by a scenario under the faithful profile and refused by the same scenario under the fixed one. Replay any trace with the <code>npx fedsim view</code> command beside it.</p>',
+    '<p>Each flaw is shown by a scenario under the faithful profile and refused by the same run under the fixed one (its pair). Replay any trace with the <code>npx fedsim view</code> command beside it.</p>',
     ...sections,
     '</body></html>',
     '',
