@@ -8,6 +8,7 @@ import { engineKinds, type EngineKind } from '../engine/engine.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
+import { findingsCommand } from './findings.js';
 import { runCommand, sweepCommand } from './run.js';
 import { parseSeedRange, sweepSeedsMax } from '../scenario/sweep.js';
 import { serveCommand } from './serve.js';
@@ -254,6 +255,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         );
       },
     );
+
+  program
+    .command('findings')
+    .description("run each seed flaw's faithful/fixed scenario pair and write the findings report")
+    .option('--out <dir>', 'where to write index.html, findings.json and the traces', 'reports/findings')
+    .option('--scenarios <dir>', 'where the scenario pairs are', 'scenarios')
+    .action((options: { out: string; scenarios: string }) => {
+      setExitCode(findingsCommand(options));
+    });
 
   return program;
 }
