@@ -4,7 +4,7 @@
  * faults beyond `cut`, and all hosts' clocks move together. Connections are ordered and reliable.
  */
 import type { NodeOutput, ProtocolNode } from '../../../src/protocols/protocol.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
 
 interface Member {

@@ -4,7 +4,7 @@
  * It is not the simulator (src/sim): no latency, loss or faults beyond "nobody listens there".
  */
 import type { ProtocolNode, NodeOutput, Endpoint } from '../../../src/protocols/protocol.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { bester, configSchema } from '../../../src/protocols/bester/index.js';
 
 interface Member {

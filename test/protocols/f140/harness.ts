@@ -5,7 +5,7 @@
  * no loss inside a connection, time moves in fixed steps across all hosts.
  */
 import { MemoryStore, type NodeOutput, type ProtocolNode } from '../../../src/protocols/protocol.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { f140, type F140Config } from '../../../src/protocols/f140/index.js';
 
 export interface Friend {

@@ -5,7 +5,7 @@
  * time moves only when the test calls `advanceMs`. Not a simulator: it only routes values.
  */
 import type { NodeInput, NodeOutput, ProtocolNode } from '../../../src/protocols/protocol.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { fmtp, fmtpConfig } from '../../../src/protocols/fmtp/index.js';
 import type { FmtpConfig } from '../../../src/protocols/fmtp/config.js';
 import { describe as describeBytes } from '../../../src/protocols/fmtp/wire.js';

@@ -3,7 +3,7 @@
  * that wires several ManualHosts together (stream connections only, in order, no faults). The
  * real simulator replaces the pump; it exists so unit tests can run a federation end to end.
  */
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import type { NodeOutput, ProtocolNode } from '../../../src/protocols/protocol.js';
 import { solec, type SolecConfig } from '../../../src/protocols/solec/index.js';
 import {
