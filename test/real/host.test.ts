@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { echo } from '../../src/protocols/echo/index.js';
 import type { NodeOutput } from '../../src/protocols/protocol.js';
 import { RealHost } from '../../src/real/host.js';
+import { within } from '../support/within.js';
 
 const config = { port: 7, idleMs: 5_000, retryMs: 50, attemptsMax: 3 };
 const hosts: RealHost[] = [];
@@ -25,13 +26,6 @@ function startEcho(id: string, extra: Partial<ConstructorParameters<typeof RealH
   const host = new RealHost({ trace: 'memory', id, protocol: echo, config, portMap: { 7: 0 }, seed: 1, ...extra });
   hosts.push(host);
   return host;
-}
-
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
-  ]);
 }
 
 /** Sends `text` on a fresh socket and resolves with everything read until `until` matches. */

@@ -15,7 +15,7 @@ import { protocolThroughput } from '../../src/bench/protocols.js';
 import { startActor, stateName } from '../../src/engine/actor.js';
 import { peerMachine } from '../../src/protocols/f140/machines/peer.js';
 import { sessionMachine } from '../../src/protocols/f140/machines/session.js';
-import { ManualHost } from '../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../support/manual-host.js';
 import { EventQueue } from '../../src/sim/event-queue.js';
 import { TraceRecorder } from '../../src/trace/recorder.js';
 

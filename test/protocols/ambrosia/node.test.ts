@@ -7,7 +7,7 @@ import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
 import { StallWatch } from '../../../src/protocols/ambrosia/machines/channel.js';
 import { serviceProof } from '../../../src/protocols/ambrosia/wire.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const texts = (outputs: NodeOutput[]) =>

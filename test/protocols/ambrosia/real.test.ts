@@ -20,6 +20,7 @@ import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
 import { ports } from '../../../src/protocols/ambrosia/config.js';
 import type { DnsRecord, NodeOutput } from '../../../src/protocols/protocol.js';
 import { RealHost } from '../../../src/real/host.js';
+import { within } from '../../support/within.js';
 
 /** Per operation: generous for a slow machine, short enough that a hang fails fast. */
 const stepMs = 5_000;
@@ -36,14 +37,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<T>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Items that arrive over time, and waits for the first one that matches. */
 class Log<T> {

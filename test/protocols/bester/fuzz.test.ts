@@ -5,7 +5,7 @@
 // server under both profiles, then checks the outputs and that every dispatch has finished.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { bester, configSchema } from '../../../src/protocols/bester/index.js';
 import { encodeFrame } from '../../../src/protocols/bester/wire.js';
 

@@ -3,7 +3,7 @@
 // accept the scenario vocabulary of spec.md §9 and refuse unknown keys.
 // Method: drive one handler node with ManualHost, playing the server; parse configs with zod.
 import { describe, expect, it } from 'vitest';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { bester, commandSchema, configSchema } from '../../../src/protocols/bester/index.js';
 import { encodeFrame } from '../../../src/protocols/bester/wire.js';
 import { requirements } from '../../../src/protocols/bester/requirements.js';

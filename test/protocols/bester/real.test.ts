@@ -27,6 +27,7 @@ import {
 } from '../../../src/protocols/bester/wire.js';
 import { RealHost, type RealHostOptions } from '../../../src/real/host.js';
 import { root } from '../../support/fedsim.js';
+import { within } from '../../support/within.js';
 
 /** Per operation: generous for loopback on a loaded machine; a hang fails fast instead of waiting. */
 const stepMs = 5_000;
@@ -45,14 +46,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** A fresh temporary directory for one test's UNIX sockets, removed afterwards. */
 function socketDirectory(): string {

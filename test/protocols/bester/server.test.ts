@@ -4,7 +4,7 @@
 // servers with raw frames, and read the decoded JSON of every write.
 import { describe, expect, it } from 'vitest';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { bester, configSchema } from '../../../src/protocols/bester/index.js';
 import { encodeFrame } from '../../../src/protocols/bester/wire.js';
 import type { Profile } from '../../../src/protocols/bester/config.js';

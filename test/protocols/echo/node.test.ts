@@ -2,7 +2,7 @@
 // state changes reported under the machine's name, bad peer input rejected without a throw.
 // Method: drive one node by hand with ManualHost, playing the peer.
 import { describe, expect, it } from 'vitest';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { echo } from '../../../src/protocols/echo/index.js';
 
 const config = { port: 7, idleMs: 5_000, retryMs: 500, attemptsMax: 3 };

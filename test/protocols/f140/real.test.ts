@@ -18,6 +18,7 @@ import { encodeBasicMessage, encodeForm } from '../../../src/protocols/f140/wire
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { RealHost } from '../../../src/real/host.js';
 import { root } from '../../support/fedsim.js';
+import { within } from '../../support/within.js';
 import { nodeConfig, pairFor } from './harness.js';
 
 const alice = 'alice@a.test';
@@ -225,7 +226,6 @@ describe('f140: real sockets (two RealHost nodes)', () => {
       },
     });
     let aliceHost: RealHost | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const [bobListening] = await bobHost.start();
       aliceHost = new RealHost({
@@ -239,10 +239,7 @@ describe('f140: real sockets (two RealHost nodes)', () => {
       });
       await aliceHost.start();
       aliceHost.command({ type: 'send', from: alice, to: bob, text: 'across real sockets' });
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no delivery in ${operationMs} ms`)), operationMs);
-      });
-      expect(await Promise.race([delivery, timeout])).toMatchObject({
+      expect(await within(operationMs, 'a delivery to bob', delivery)).toMatchObject({
         kind: 'deliver',
         user: bob,
         from: alice,
@@ -250,7 +247,6 @@ describe('f140: real sockets (two RealHost nodes)', () => {
         id: 'a.test#1',
       });
     } finally {
-      clearTimeout(timer);
       await aliceHost?.close();
       await bobHost.close();
     }

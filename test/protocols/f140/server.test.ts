@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { f140 } from '../../../src/protocols/f140/index.js';
 import { decodedRequest } from '../../../src/protocols/f140/server.js';
 import { encodeBasicMessage, encodeForm } from '../../../src/protocols/f140/wire.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { bytes, get, nodeConfig, pairFor, parseResponse, post, serveRaw } from './harness.js';
 
 const alice = 'alice@a.test';

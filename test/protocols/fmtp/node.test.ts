@@ -14,7 +14,7 @@ import { hopsMax } from '../../../src/protocols/fmtp/config.js';
 import { retryDelayMs } from '../../../src/protocols/fmtp/machines/relay.js';
 import { MemoryStore } from '../../../src/protocols/protocol.js';
 import { encodeFrame, type Frame } from '../../../src/protocols/fmtp/wire.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { Pump } from './pump.js';
 
 function single(id: string, config: Parameters<typeof fmtpConfig>[0] = {}) {

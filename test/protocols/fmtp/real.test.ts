@@ -24,6 +24,7 @@ import {
 import { BlockBuffer, encodeFrame, type Frame } from '../../../src/protocols/fmtp/wire.js';
 import type { DnsRecord } from '../../../src/protocols/protocol.js';
 import { RealHost } from '../../../src/real/host.js';
+import { within } from '../../support/within.js';
 
 const seed = 5;
 const serverId = 'mail.lenore.org';
@@ -46,14 +47,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<T>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** A raw FMTP client over node:net: writes frames and waits for the next one. */
 class Client {

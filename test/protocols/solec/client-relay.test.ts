@@ -4,7 +4,7 @@
 // Method: one client node, or one server node relaying, on a ManualHost; the test plays the
 // server at the other end by feeding conn.* inputs and decoding what the node writes.
 import { describe, expect, it } from 'vitest';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { solec } from '../../../src/protocols/solec/index.js';
 import { challengeText, serverKeys, verifyChallenge } from '../../../src/protocols/solec/keys.js';
 import type { Payload } from '../../../src/protocols/solec/wire.js';

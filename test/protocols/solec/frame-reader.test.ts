@@ -5,7 +5,7 @@
 // Method: a FrameReader on a ManualHost's clock, fed hand-made byte runs; time moved by hand.
 import { describe, expect, it } from 'vitest';
 import type { WireError } from '../../../src/core/errors.js';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { FrameReader, frameTimeoutMsDefault } from '../../../src/protocols/solec/frame-reader.js';
 import { encodeFrame, type Payload, type Sender } from '../../../src/protocols/solec/wire.js';
 

@@ -1,10 +1,9 @@
 /**
- * Test helpers for SOLEC: frame builders, a reader for what a node wrote, and a tiny message pump
- * that wires several ManualHosts together (stream connections only, in order, no faults). The
- * real simulator replaces the pump; it exists so unit tests can run a federation end to end.
+ * Test helpers for SOLEC: frame builders, a reader for what a node wrote, and the test pump
+ * (test/support/pump.ts) set up for SOLEC, so unit tests can run a federation end to end.
  */
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
-import type { NodeOutput, ProtocolNode } from '../../../src/protocols/protocol.js';
+import { Pump as AnyPump, type Member, type Seen } from '../../support/pump.js';
+import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { solec, type SolecConfig } from '../../../src/protocols/solec/index.js';
 import {
   decodePayload,
@@ -56,62 +55,36 @@ export function config(raw: unknown): SolecConfig {
   return solec.configSchema.parse(raw);
 }
 
-interface PumpNode {
-  readonly host: ManualHost;
-  readonly node: ProtocolNode;
-  readonly role: string;
-}
+/** The test pump (test/support/pump.ts) for SOLEC, with the log and lookups its tests read. */
+export class Pump extends AnyPump<SolecConfig> {
+  constructor(seed = 1) {
+    super(solec, { config, command: solec.commandSchema.parse, stepMs: 100, seed });
+  }
 
-interface Wire {
-  readonly node: string;
-  readonly conn: string;
-}
+  get nodes(): Map<string, Member<SolecConfig>> {
+    return this.members;
+  }
 
-/**
- * Nodes on ManualHosts, connected by an in-order pump. Host names are node ids; one listener per
- * node. Every output is also kept in `log` with the node that made it, in the order it happened.
- */
-export class Pump {
-  readonly nodes = new Map<string, PumpNode>();
-  readonly log: { node: string; output: NodeOutput }[] = [];
-  private readonly listening = new Set<string>();
-  /** `node|conn` -> the other end. */
-  private readonly peers = new Map<string, Wire>();
-  private accepted = 0;
-  /** Connections to cut before their next write: `node|conn`. */
-  readonly cutOnWrite = new Set<string>();
+  get log(): Seen[] {
+    return this.seen;
+  }
 
-  constructor(private readonly seed = 1) {}
-
-  add(id: string, raw: unknown): PumpNode {
-    const parsed = config(raw);
-    const host = new ManualHost(id, id, undefined, this.seed);
-    const node = solec.createNode(host, parsed);
-    const entry = { host, node, role: parsed.role };
-    this.nodes.set(id, entry);
-    return entry;
+  add(id: string, raw: unknown): Member<SolecConfig> {
+    return this.addNode(id, raw);
   }
 
   start(): void {
-    for (const { node } of this.nodes.values()) node.start();
-    this.run();
+    this.startAll();
   }
 
-  command(id: string, command: unknown): void {
-    this.get(id).node.handle({ kind: 'command', command: solec.commandSchema.parse(command) });
-    this.run();
-  }
-
-  get(id: string): PumpNode {
-    const entry = this.nodes.get(id);
-    if (!entry) throw new Error(`no node ${id}`);
-    return entry;
+  get(id: string): Member<SolecConfig> {
+    return this.member(id);
   }
 
   /** Outputs of one kind, with the node that made them. */
   outputs<K extends NodeOutput['kind']>(kind: K): { node: string; output: Extract<NodeOutput, { kind: K }> }[] {
-    return this.log.filter(
-      (entry): entry is { node: string; output: Extract<NodeOutput, { kind: K }> } => entry.output.kind === kind,
+    return this.seen.filter(
+      (entry): entry is Seen & { output: Extract<NodeOutput, { kind: K }> } => entry.output.kind === kind,
     );
   }
 
@@ -119,95 +92,10 @@ export class Pump {
     return this.outputs('deliver').map(({ output }) => ({ user: output.user, from: output.from, body: output.body }));
   }
 
-  /** Moves every host's clock forward by `ms`, pumping after each step of `stepMs`. */
-  advanceMs(ms: number, stepMs = 100): void {
-    for (let done = 0; done < ms; done += stepMs) {
-      for (const { host } of this.nodes.values()) host.advanceMs(Math.min(stepMs, ms - done));
-      this.run();
-    }
-  }
-
-  /** Moves outputs between nodes until none is left (bounded: a loop is a test failure). */
-  run(roundsMax = 10_000): void {
-    for (let round = 0; round < roundsMax; round++) {
-      let moved = false;
-      for (const [id, entry] of this.nodes) {
-        for (const out of entry.host.take()) {
-          moved = true;
-          this.log.push({ node: id, output: out });
-          this.apply(id, out);
-        }
-      }
-      if (!moved) return;
-    }
-    throw new Error('pump did not settle');
-  }
-
-  private apply(source: string, out: NodeOutput): void {
-    switch (out.kind) {
-      case 'listen':
-        this.listening.add(source);
-        return;
-      case 'connect': {
-        const target = 'host' in out.target ? out.target.host : '';
-        const peer = this.nodes.get(target);
-        if (!peer || !this.listening.has(target)) {
-          this.get(source).node.handle({ kind: 'conn.failed', conn: out.conn, reason: 'refused' });
-          return;
-        }
-        const conn = `in:${++this.accepted}`;
-        this.peers.set(`${source}|${out.conn}`, { node: target, conn });
-        this.peers.set(`${target}|${conn}`, { node: source, conn: out.conn });
-        peer.node.handle({ kind: 'conn.accepted', conn, local: { host: target, port: 7000 }, remote: source });
-        this.get(source).node.handle({ kind: 'conn.opened', conn: out.conn });
-        return;
-      }
-      case 'write': {
-        const key = `${source}|${out.conn}`;
-        const peer = this.peers.get(key);
-        if (!peer) return;
-        if (this.cutOnWrite.delete(key)) {
-          this.cut(source, out.conn);
-          return;
-        }
-        this.get(peer.node).node.handle({ kind: 'conn.data', conn: peer.conn, bytes: out.bytes });
-        return;
-      }
-      case 'close': {
-        const peer = this.peers.get(`${source}|${out.conn}`);
-        this.peers.delete(`${source}|${out.conn}`);
-        if (!peer) return;
-        this.peers.delete(`${peer.node}|${peer.conn}`);
-        this.get(peer.node).node.handle({ kind: 'conn.closed', conn: peer.conn, reason: 'closed' });
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
   /** Open connections of `node` whose id starts with `prefix`, in the order they were opened. */
   liveConns(prefix: string): { node: string; conn: string }[] {
-    return [...this.peers.keys()]
-      .map((key) => {
-        const [node = '', conn = ''] = key.split('|');
-        return { node, conn };
-      })
-      .filter((entry) => entry.conn.startsWith(prefix));
-  }
-
-  /** The other end of `node`'s connection `conn`. */
-  peerOf(node: string, conn: string): { node: string; conn: string } | undefined {
-    return this.peers.get(`${node}|${conn}`);
-  }
-
-  /** Resets a connection at both ends (as a crash of the link would). */
-  cut(node: string, conn: string): void {
-    const peer = this.peers.get(`${node}|${conn}`);
-    this.peers.delete(`${node}|${conn}`);
-    this.get(node).node.handle({ kind: 'conn.closed', conn, reason: 'reset' });
-    if (!peer) return;
-    this.peers.delete(`${peer.node}|${peer.conn}`);
-    this.get(peer.node).node.handle({ kind: 'conn.closed', conn: peer.conn, reason: 'reset' });
+    return this.ends()
+      .filter((end) => end.conn.startsWith(prefix))
+      .map(({ node, conn }) => ({ node, conn }));
   }
 }

@@ -17,17 +17,10 @@ import { RealHost } from '../../../src/real/host.js';
 import { solec } from '../../../src/protocols/solec/index.js';
 import { decodePayload, encodeFrame, FrameDecoder, type Payload } from '../../../src/protocols/solec/wire.js';
 import { root } from '../../support/fedsim.js';
+import { within } from '../../support/within.js';
 
 /** Generous for loopback on a loaded machine; an operation that takes longer is a failure, not a wait. */
 const operationMs = 5_000;
-
-function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = operationMs): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function bytesOf(...payloads: Payload[]): Uint8Array {
   return Uint8Array.from(payloads.flatMap((payload) => [...encodeFrame(payload)]));
@@ -65,12 +58,13 @@ class RawClient {
   static async open(port: number): Promise<RawClient> {
     const socket = connect(port, '127.0.0.1');
     try {
-      await withTimeout(
+      await within(
+        operationMs,
+        `connect to 127.0.0.1:${port}`,
         new Promise<void>((resolve, reject) => {
           socket.once('connect', resolve);
           socket.once('error', reject);
         }),
-        `connect to 127.0.0.1:${port}`,
       );
     } catch (error) {
       socket.destroy();
@@ -85,7 +79,9 @@ class RawClient {
 
   /** The next payload from the server; fails if the connection closes first or nothing comes in time. */
   async next(what: string): Promise<Payload> {
-    await withTimeout(
+    await within(
+      operationMs,
+      what,
       new Promise<void>((resolve, reject) => {
         const check = () => {
           if (this.payloads.length > 0) resolve();
@@ -94,7 +90,6 @@ class RawClient {
         };
         check();
       }),
-      what,
     );
     this.waiter = undefined;
     const payload = this.payloads.shift();
@@ -104,7 +99,7 @@ class RawClient {
 
   /** Waits until the server closes the connection; returns what it wrote before that. */
   async serverCloses(what: string): Promise<Payload[]> {
-    await withTimeout(this.closed, `the server closes the connection after ${what}`);
+    await within(operationMs, `the server closes the connection after ${what}`, this.closed);
     return this.payloads.splice(0);
   }
 
@@ -140,7 +135,7 @@ describe('solec: real sockets (RealHost on 127.0.0.1)', () => {
       seed: 1,
     });
     cleanups.push(() => host.close());
-    const listening = await withTimeout(host.start(), 'RealHost.start');
+    const listening = await within(operationMs, 'RealHost.start', host.start());
     const port = listening[0]?.port;
     if (port === undefined) throw new Error('the server listens nowhere');
     return { host, port };
@@ -245,7 +240,10 @@ describe('solec: fedsim serve (child process)', () => {
       child = spawned;
       const exited = new Promise<number | null>((resolve) => spawned.once('exit', (code) => resolve(code)));
       let output = '';
-      const port = await withTimeout(
+      const port = await within(
+        // Starting the CLI in a child (a build first, when the sources changed) takes seconds on a slow machine.
+        20_000,
+        'fedsim serve prints its port',
         new Promise<number>((resolve, reject) => {
           spawned.stdout?.on('data', (chunk: Buffer) => {
             output += chunk.toString('utf8');
@@ -257,9 +255,6 @@ describe('solec: fedsim serve (child process)', () => {
             reject(new Error(`fedsim serve exited (${code}) before listening:\n${output}`)),
           );
         }),
-        'fedsim serve prints its port',
-        // Starting the CLI in a child (a build first, when the sources changed) takes seconds on a slow machine.
-        20_000,
       );
       client = await login(port, 'bob', 'pb');
       client.write(
@@ -275,8 +270,8 @@ describe('solec: fedsim serve (child process)', () => {
       expect(await client.next('Success for the Message')).toEqual({ type: 'success' });
       expect(await client.next('the Message pushed back')).toMatchObject({ type: 'message', body: 'hi' });
       spawned.kill('SIGTERM');
-      expect(await withTimeout(exited, 'fedsim serve exits on SIGTERM')).toBe(0);
-      await withTimeout(client.closed, 'the connection closes when the server stops');
+      expect(await within(operationMs, 'fedsim serve exits on SIGTERM', exited)).toBe(0);
+      await within(operationMs, 'the connection closes when the server stops', client.closed);
     } finally {
       client?.destroy();
       if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

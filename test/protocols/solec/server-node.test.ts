@@ -5,7 +5,7 @@
 // Method: one server node on a ManualHost; the test plays clients and servers by feeding
 // conn.accepted / conn.data inputs and decoding what the node writes back.
 import { describe, expect, it } from 'vitest';
-import { ManualHost } from '../../../src/protocols/testing/manual-host.js';
+import { ManualHost } from '../../support/manual-host.js';
 import { solec } from '../../../src/protocols/solec/index.js';
 import { challengeText, serverKeys, signChallenge } from '../../../src/protocols/solec/keys.js';
 import type { Payload } from '../../../src/protocols/solec/wire.js';

@@ -3,11 +3,17 @@
  * `advanceMs`, outputs pile up until the test takes them. No network: the test plays the peers by
  * feeding inputs to the node. (Whole federations run in the simulator instead, under src/sim/.)
  */
-import { assert } from '../../core/assert.js';
-import { Prng } from '../../core/prng.js';
-import type { Ms } from '../../core/time.js';
-import { compiledEngine, type Engine } from '../../engine/engine.js';
-import { MemoryStore, type DurableStore, type HostClock, type NodeHost, type NodeOutput } from '../protocol.js';
+import { assert } from '../../src/core/assert.js';
+import { Prng } from '../../src/core/prng.js';
+import type { Ms } from '../../src/core/time.js';
+import { compiledEngine, type Engine } from '../../src/engine/engine.js';
+import {
+  MemoryStore,
+  type DurableStore,
+  type HostClock,
+  type NodeHost,
+  type NodeOutput,
+} from '../../src/protocols/protocol.js';
 
 interface PendingTimer {
   readonly handle: number;
