@@ -18,6 +18,7 @@
  */
 import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
 import type { TraceEvent } from '../trace/events.js';
+import { faultSpans } from './faults.js';
 import type { FuzzProfile, FuzzUser, Topology } from './profile.js';
 
 export interface PlannedSend {
@@ -244,7 +245,9 @@ export class Plan {
     const { healMs, anyFault } = this.close();
     const marks: FaultMark[] = [...this.marks, ...damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }))];
     const lastFaultMs = marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
-    const { durable, settleMs, withinMs } = this.profile.delivery;
+    const { durable, settleMs, withinMs, underFaults } = this.profile.delivery;
+    const spans = underFaults === undefined ? [] : faultSpans(this.steps);
+    const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
     for (const send of this.sends) {
@@ -252,7 +255,11 @@ export class Plan {
       let byMs: number;
       if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
       else if (this.quietAround(send.atMs, marks)) byMs = send.atMs + withinMs;
-      else continue;
+      else if (underFaults !== undefined && this.quietAround(send.atMs, damageMarks)) {
+        const owed = underFaults({ atMs: send.atMs, from: send.from, to: send.to, topology: this.topology, spans });
+        if (owed === undefined) continue;
+        byMs = Math.max(owed, send.atMs + withinMs);
+      } else continue;
       const entry = promised.get(send.to.address) ?? { bodies: [], byMs: 0 };
       entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body) ?? send.body);
       entry.byMs = Math.max(entry.byMs, byMs);
@@ -277,7 +284,7 @@ export class Plan {
       steps: this.steps,
       expect,
       // The run stops when quiet or at the last deadline plus a margin; events bound a livelock.
-      limits: { timeMsMax: endMs + 1_000, eventsMax: 200_000 },
+      limits: { timeMsMax: endMs + (this.profile.delivery.drainMs ?? 1_000), eventsMax: 200_000 },
     };
   }
 }

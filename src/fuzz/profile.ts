@@ -7,6 +7,7 @@
  */
 import type fc from 'fast-check';
 import type { ScenarioFile, Step } from '../scenario/schema.js';
+import type { FaultedSend } from './faults.js';
 
 /** A user that can send and receive: its address, and the node that acts for it. */
 export interface FuzzUser {
@@ -34,6 +35,16 @@ export interface DeliveryPromise {
   readonly settleMs: number;
   /** How long a message sent on a quiet network may take. */
   readonly withinMs: number;
+  /**
+   * What the protocol promises for a message sent while faults happen, around them or before
+   * the peers notice them (the quiet-network promise above aside): the instant it is owed by,
+   * or undefined when one of the faults may lose it by the spec. Derived from the protocol's own
+   * retries, resumption and timeouts (src/fuzz/faults.ts). A corruption's damage still voids
+   * the promise of what was in flight (`settleMs`, `withinMs` around it).
+   */
+  underFaults?(send: FaultedSend): number | undefined;
+  /** How long the run goes on after its last deadline, for retries and end-of-run invariants. @defaultValue 1000 */
+  readonly drainMs?: number;
 }
 
 export interface FuzzProfile {
