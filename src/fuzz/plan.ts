@@ -261,7 +261,7 @@ export class Plan {
         byMs = Math.max(owed, send.atMs + withinMs);
       } else continue;
       const entry = promised.get(send.to.address) ?? { bodies: [], byMs: 0 };
-      entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body) ?? send.body);
+      entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body, send.from) ?? send.body);
       entry.byMs = Math.max(entry.byMs, byMs);
       promised.set(send.to.address, entry);
     }

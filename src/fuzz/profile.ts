@@ -62,8 +62,11 @@ export interface FuzzProfile {
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;
-  /** The body the recipient sees for a sent `body` (Bester delivers the message's data as JSON). */
-  deliveredBody?(to: FuzzUser, body: string): string;
+  /**
+   * The body the recipient sees for a sent `body` (Bester delivers the message's data as JSON, as
+   * the handlers on its way transformed it).
+   */
+  deliveredBody?(to: FuzzUser, body: string, from: FuzzUser): string;
   /** The first instant the workload may start (sessions log in and services register first). */
   readonly startMs: number;
   /**

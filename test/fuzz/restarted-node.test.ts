@@ -104,7 +104,8 @@ describe('fuzz: a node restarted at the heal is promised again', () => {
       [peer.address, crashed.address, true],
     ]);
     const bodies = Object.values(promised(source)).flat();
-    for (const send of closing) expect(bodies).toContain(profile.deliveredBody?.(send.to, send.body) ?? send.body);
+    for (const send of closing)
+      expect(bodies).toContain(profile.deliveredBody?.(send.to, send.body, send.from) ?? send.body);
     expect(report.results.filter((result) => !result.ok)).toEqual([]);
   });
 });
