@@ -29,6 +29,8 @@ export interface FuzzCommandOptions {
   readonly workers: number;
   readonly shard?: string;
   readonly timeBudget?: string;
+  /** Stop starting runs once this many failed (each failure is shrunk, which is the slow part). */
+  readonly stopAfter?: number;
   readonly canary?: string;
   readonly replay?: string;
   readonly out: string;
@@ -122,6 +124,7 @@ export async function fuzzCommand(
     if (budgetMs === undefined) throw new UsageError('--time-budget must be a duration such as 60s, 2m or 500ms');
   }
   if (options.workers < 1) throw new UsageError('--workers must be at least 1');
+  if (options.stopAfter !== undefined && options.stopAfter < 1) throw new UsageError('--stop-after must be at least 1');
 
   const summaries: ProtocolSummary[] = [];
   let failed = false;
@@ -141,7 +144,9 @@ export async function fuzzCommand(
       seeds,
       workers: options.workers,
       run: canary === undefined ? {} : { canary },
-      shouldStop: () => endMs !== undefined && performance.now() >= endMs,
+      shouldStop: () =>
+        (endMs !== undefined && performance.now() >= endMs) ||
+        (options.stopAfter !== undefined && failures >= options.stopAfter),
       onResult: (result) => {
         done += 1;
         if (!result.ok) failures += 1;
