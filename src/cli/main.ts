@@ -70,6 +70,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         integer('--stop-after'),
       ),
     )
+    .option('--require-sometimes', "fail a campaign that never reached one of its protocol's sometimes assertions")
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
     .option('--replay <file>', 'run one counterexample file (with --canary, over that broken variant)')
     .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')

@@ -7,6 +7,7 @@
  */
 import type fc from 'fast-check';
 import type { ScenarioFile, Step } from '../scenario/schema.js';
+import type { Sometimes } from './coverage.js';
 import type { FaultedSend } from './faults.js';
 
 /** A user that can send and receive: its address, and the node that acts for it. */
@@ -76,4 +77,9 @@ export interface FuzzProfile {
   afterHeal?(topology: Topology, atMs: number): Step[];
   /** Named invariants (src/check/registry.ts) every generated scenario asks for. */
   readonly invariants: readonly string[];
+  /**
+   * Rare paths a campaign must reach at least once (`sometimes` assertions: reconnect, resume,
+   * relay retry, dedup hit), reported in the campaign's summary (src/fuzz/coverage.ts).
+   */
+  readonly sometimes?: readonly Sometimes[];
 }

@@ -13,6 +13,7 @@ import { parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
+import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
 import { planCommands, type CommandOptions } from './commands/index.js';
 import { damageInstants, Plan } from './plan.js';
 import type { FuzzProfile } from './profile.js';
@@ -38,6 +39,8 @@ export interface FuzzRunResult {
   readonly seed: number;
   readonly ok: boolean;
   readonly failure?: FuzzFailure;
+  /** What the run (before any shrinking) reached of the statecharts (src/fuzz/coverage.ts). */
+  readonly coverage?: RunCoverage;
 }
 
 /** The scenario's name, and the file stem under reports/counterexamples/. */
@@ -96,8 +99,10 @@ export function fuzzProperty(
   seed: number,
   options: FuzzRunOptions,
   onFail: (f: Omit<FuzzFailure, 'seed' | 'path' | 'shrinks'>) => void,
+  onCoverage?: (coverage: RunCoverage) => void,
 ) {
   const stem = counterexampleStem(profile.protocol, seed, options.canary);
+  let covered = onCoverage === undefined;
   return fc.property(
     fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     profile.topology,
@@ -105,7 +110,16 @@ export function fuzzProperty(
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
-      const { source, report } = judgePlan(plan, simSeed, stem, options.canary);
+      let judged: ReturnType<typeof judgePlan>;
+      if (covered) judged = judgePlan(plan, simSeed, stem, options.canary);
+      else {
+        // The run as drawn (not the shrinking that may follow) is what the campaign covered.
+        covered = true;
+        const { value, machines } = withMachineDefinitions(() => judgePlan(plan, simSeed, stem, options.canary));
+        judged = value;
+        onCoverage?.(runCoverage(value.report.trace.events, machines, profile.sometimes ?? []));
+      }
+      const { source, report } = judged;
       if (report.verdict === 'pass') return true;
       onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
       return false;
@@ -116,13 +130,23 @@ export function fuzzProperty(
 /** Runs the campaign's run for `seed`: one fast-check run, shrunk if it fails. */
 export function runOne(profile: FuzzProfile, seed: number, options: FuzzRunOptions = {}): FuzzRunResult {
   let last: Omit<FuzzFailure, 'seed' | 'path' | 'shrinks'> | undefined;
+  let coverage: RunCoverage | undefined;
   const details = fc.check(
-    fuzzProperty(profile, seed, options, (failure) => {
-      last = failure;
-    }),
+    fuzzProperty(
+      profile,
+      seed,
+      options,
+      (failure) => {
+        last = failure;
+      },
+      (reached) => {
+        coverage = reached;
+      },
+    ),
     { seed, numRuns: 1 },
   );
-  if (!details.failed) return { seed, ok: true };
+  const covered = coverage === undefined ? {} : { coverage };
+  if (!details.failed) return { seed, ok: true, ...covered };
   if (last === undefined) {
     // The property threw before a scenario ran: a bug in fedsim, reported with fast-check's error.
     throw new Error(`fuzz run ${seed} failed outside a scenario: ${String(details.errorInstance)}`);
@@ -131,5 +155,6 @@ export function runOne(profile: FuzzProfile, seed: number, options: FuzzRunOptio
     seed,
     ok: false,
     failure: { ...last, seed, path: details.counterexamplePath ?? '', shrinks: details.numShrinks },
+    ...covered,
   };
 }

@@ -34,7 +34,8 @@ function scratchCopy(root: string): string {
   for (const entry of ['src', 'bin', 'package.json', 'tsconfig.json']) {
     cpSync(join(root, entry), join(dir, entry), { recursive: true });
   }
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  // Shared, never changed by a mutant: the dependencies, and the viewer the command looks for.
+  for (const entry of ['node_modules', 'viz']) symlinkSync(join(root, entry), join(dir, entry), 'dir');
   return dir;
 }
 
@@ -87,11 +88,9 @@ export function runMutant(mutant: Mutant, options: MutantOptions): MutantResult 
       { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     const output = `${run.stdout}${run.stderr}`;
-    if (run.status === 1) {
-      const lines = output.split('\n');
-      const at = lines.findIndex((line) => line.startsWith('FAIL '));
-      return done('killed', lines.slice(at, at + 2).join(' / '));
-    }
+    const lines = output.split('\n');
+    const at = lines.findIndex((line) => line.startsWith('FAIL '));
+    if (run.status === 1 && at >= 0) return done('killed', lines.slice(at, at + 2).join(' / '));
     if (run.status === 0) return done('survived', output.split('\n').find((line) => line.includes(' runs, ')) ?? '');
     return done('error', `exit ${String(run.status)}: ${output.slice(-500)}`);
   } finally {

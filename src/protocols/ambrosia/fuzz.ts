@@ -123,4 +123,9 @@ export const ambrosiaProfile: FuzzProfile = {
   delivery: { durable: false, settleMs: 6_000, withinMs: 2_000, underFaults, drainMs: 5_000 },
   startMs: 500,
   invariants: ['ambrosia.authentic'],
+  sometimes: [
+    { name: 'client reconnect', note: 'ambrosia.client.reconnect' },
+    { name: 'resume', note: 'ambrosia.sm.resumed' },
+    { name: 'failover', note: 'ambrosia.failover' },
+  ],
 };

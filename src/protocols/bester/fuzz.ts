@@ -112,4 +112,5 @@ export const besterProfile: FuzzProfile = {
   delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
   startMs: 500,
   invariants: ['bester.authentic'],
+  sometimes: [{ name: 'forward failed', note: 'bester.dispatch.failed' }],
 };

@@ -76,4 +76,8 @@ export const fmtpProfile: FuzzProfile = {
   delivery: { durable: false, settleMs: 6_000, withinMs: 3_000, underFaults, drainMs: 5_000 },
   startMs: 100,
   invariants: ['fmtp.authentic'],
+  sometimes: [
+    { name: 'relay retry', note: 'fmtp.relay.retry' },
+    { name: 'dedup hit', note: 'fmtp.message.duplicate' },
+  ],
 };

@@ -99,4 +99,10 @@ export const solecProfile: FuzzProfile = {
   delivery: { durable: false, settleMs: 6_000, withinMs: 2_000, underFaults, drainMs: 30_000 },
   startMs: 500,
   invariants: ['solec.authentic', 'solec.exactlyOnce'],
+  sometimes: [
+    { name: 'client reconnect', note: 'solec.reconnecting' },
+    { name: 'relay retry', state: 'solec.relay backingOff' },
+    { name: 'dedup hit', note: 'solec.duplicate' },
+    { name: 'held for an offline user', note: 'solec.stored' },
+  ],
 };
