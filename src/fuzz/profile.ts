@@ -44,6 +44,13 @@ export interface DeliveryPromise {
    * the promise of what was in flight (`settleMs`, `withinMs` around it).
    */
   underFaults?(send: FaultedSend): number | undefined;
+  /**
+   * How long after a node crashes its peers may still use their old connections to it, when
+   * the protocol only recovers once they notice (the network's reset): the plan then counts the
+   * crash as a fault again at that instant, so the quiet-network promise (and the closing
+   * messages) start after it. Unset: a restart ends the crash.
+   */
+  crashNoticedMs?(topology: Topology): number;
   /** How long the run goes on after its last deadline, for retries and end-of-run invariants. @defaultValue 1000 */
   readonly drainMs?: number;
 }

@@ -15,7 +15,7 @@ import type { ScenarioFile } from '../scenario/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
 import { planCommands, type CommandOptions } from './commands/index.js';
-import { damageInstants, Plan } from './plan.js';
+import { damageInstants, Plan, refusedCommands } from './plan.js';
 import type { FuzzProfile } from './profile.js';
 
 export interface FuzzRunOptions extends CommandOptions {
@@ -67,8 +67,9 @@ function failuresOf(report: RunReport): string[] {
 }
 
 /**
- * Runs a closed plan as a scenario whose expectations know when its corruptions acted. The steps
- * never depend on that, so a first run (as if none acted) shows the instants; when they change
+ * Runs a closed plan as a scenario whose expectations know when its corruptions acted, and which
+ * sends the sender's node refused at once (`refusedCommands`: never accepted). The steps never
+ * depend on either, so a first run (as if none acted) shows them; when they change
  * the expectations, the scenario that has them is run again, and that run is the verdict.
  * Expectations only observe, and every corruption is disarmed before the closing messages, so the
  * second run sees the same instants (checked: a difference is a fedsim bug).
@@ -84,7 +85,8 @@ export function judgePlan(
   const first = plan.scenario(simSeed, name, []);
   const firstReport = run(first);
   const damageMs = damageInstants(firstReport.trace.events);
-  const source = plan.scenario(simSeed, name, damageMs);
+  const refused = refusedCommands(firstReport.trace.events);
+  const source = plan.scenario(simSeed, name, damageMs, refused);
   if (JSON.stringify(source) === JSON.stringify(first)) return { source: first, report: firstReport };
   const report = run(source);
   const again = damageInstants(report.trace.events);

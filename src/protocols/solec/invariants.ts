@@ -5,7 +5,14 @@
  * a `submit` names its sender itself, so it counts as sent by that sender.
  */
 import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
-import { field, text, type InvariantContext, type InvariantFactory, type InvariantNode } from '../../check/context.js';
+import {
+  field,
+  list,
+  text,
+  type InvariantContext,
+  type InvariantFactory,
+  type InvariantNode,
+} from '../../check/context.js';
 import type { Invariant } from '../../check/invariants.js';
 import type { TraceEvent } from '../../trace/events.js';
 
@@ -34,7 +41,8 @@ function noteId(event: TraceEvent): string | undefined {
  * id after a lost connection, a relay retries within its attempts, and a server drops an id it
  * already took. Taken twice is a violation at once; taken never, at the end of the run (after
  * every fault healed and the retries ran out). Nothing is promised for a Message that was never
- * answered (at most once). The same promise as test/protocols/solec/sim.test.ts, on any run.
+ * answered (at most once), nor for one a node reported it could not deliver (a `reject` naming
+ * its id: a relay refused in ServerAuth, which is final, or out of attempts, spec.md §5). The same promise as test/protocols/solec/sim.test.ts, on any run.
  */
 export function exactlyOnce(context: InvariantContext): Invariant {
   const clients = new Set(
@@ -44,10 +52,18 @@ export function exactlyOnce(context: InvariantContext): Invariant {
   const taken = new Map<string, number>();
   /** Ids of Messages some client wrote on the wire (a damaged id was never written). */
   const written = new Set<string>();
+  /** Ids a node reported it could not deliver (a `reject` naming them): the sender was told. */
+  const reported = new Set<string>();
   return {
     name: 'solec.exactlyOnce',
-    kinds: ['note', 'send'],
+    kinds: ['note', 'send', 'reject'],
     observe(event) {
+      if (event.kind === 'reject') {
+        const detail = event.detail;
+        for (const id of [field(detail, 'id'), ...list(field(detail, 'ids'))])
+          if (typeof id === 'string') reported.add(id);
+        return undefined;
+      }
       if (event.kind === 'send') {
         if (!clients.has(event.node)) return undefined;
         const decoded: unknown = event.payload.decoded;
@@ -67,7 +83,7 @@ export function exactlyOnce(context: InvariantContext): Invariant {
       return times > 1 ? `message ${id} taken for delivery ${times} times (at ${event.node})` : undefined;
     },
     finish() {
-      const missing = [...sent].filter(([id]) => !taken.has(id));
+      const missing = [...sent].filter(([id]) => !taken.has(id) && !reported.has(id));
       // A corrupted id is taken under the id the damage wrote, and the Success carries no id
       // (spec.md §2.2): the sender cannot tell. Excused, one for one, by ids nobody wrote.
       const rewritten = [...taken.keys()].filter((id) => !written.has(id)).length;
