@@ -111,6 +111,6 @@ export const besterProfile: FuzzProfile = {
   },
   delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
   startMs: 500,
-  invariants: ['bester.authentic'],
+  invariants: ['bester.authentic', 'bester.addressedOnly'],
   sometimes: [{ name: 'forward failed', note: 'bester.dispatch.failed' }],
 };

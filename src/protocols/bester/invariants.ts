@@ -47,6 +47,31 @@ export function besterAuthentic(context: InvariantContext): Invariant {
   };
 }
 
+/**
+ * `bester.addressedOnly`: a client receives only data addressed to it, when the data names its
+ * recipient in `to` (the fuzz topologies' handlers route by it: sendClients with usernamesField
+ * `to`, spec.md §8). A server that writes to every client, or to the wrong one, breaks it.
+ */
+export function addressedOnly(): Invariant {
+  return {
+    name: 'bester.addressedOnly',
+    kinds: ['deliver'],
+    observe(event) {
+      if (event.kind !== 'deliver') return undefined;
+      let to: unknown;
+      try {
+        to = field(JSON.parse(event.body) as unknown, 'to');
+      } catch {
+        return undefined;
+      }
+      return typeof to === 'string' && to !== event.user
+        ? `${event.user} at ${event.node} received data addressed to ${to}`
+        : undefined;
+    },
+  };
+}
+
 export const besterInvariants: Readonly<Record<string, InvariantFactory>> = {
   'bester.authentic': besterAuthentic,
+  'bester.addressedOnly': () => addressedOnly(),
 };
