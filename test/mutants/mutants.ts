@@ -26,7 +26,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'fmtp-dedup-off',
     protocol: 'fmtp',
-    file: 'src/protocols/fmtp/node.ts',
+    file: 'src/protocols/fmtp/server.ts',
     find: '    if (this.accepted.has(key)) return false;\n',
     replace: '',
     breaks: 'a retried MESSAGE whose ACCEPTED was lost is delivered once (spec.md §8.1)',
@@ -34,7 +34,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'fmtp-mx-failure-final',
     protocol: 'fmtp',
-    file: 'src/protocols/fmtp/relay-machine.ts',
+    file: 'src/protocols/fmtp/machines/relay.ts',
     find: "              { guard: 'canRetry', target: '#relay-waiting', actions: 'storeFailure' },\n              { target: '#relay-failed', actions: 'storeFailure' },",
     replace: "              { target: '#relay-failed', actions: 'storeFailure' },",
     breaks: 'a connection to the MX server that fails or goes unanswered is retried (spec.md §8.1)',
@@ -42,7 +42,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'fmtp-lookup-failure-final',
     protocol: 'fmtp',
-    file: 'src/protocols/fmtp/relay-machine.ts',
+    file: 'src/protocols/fmtp/machines/relay.ts',
     find: "            guard: 'canRetry',\n            target: 'waiting',",
     replace: "            guard: 'canRetry',\n            target: 'failed',",
     breaks: 'a failed lookup is a transient failure, retried (spec.md §8.1)',
@@ -58,7 +58,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'fmtp-deliver-from-recipient',
     protocol: 'fmtp',
-    file: 'src/protocols/fmtp/node.ts',
+    file: 'src/protocols/fmtp/server.ts',
     find: '      user: frame.to,\n      from: frame.from,',
     replace: '      user: frame.to,\n      from: frame.to,',
     breaks: 'a delivery names its authenticated sender (spec.md §7)',
@@ -99,7 +99,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'f140-refusal-unconfirmed',
     protocol: 'f140',
-    file: 'src/protocols/f140/machine.ts',
+    file: 'src/protocols/f140/machines/peer.ts',
     find: '        messageAtStake(context) !== undefined &&\n        context.refusedFrom !== context.pending?.from',
     replace:
       '        messageAtStake(context) !== undefined &&\n        context.refusedFrom !== context.pending?.from &&\n        false',
@@ -109,7 +109,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'solec-dedup-off',
     protocol: 'solec',
-    file: 'src/protocols/solec/node.ts',
+    file: 'src/protocols/solec/server.ts',
     find: '    if (this.seen.has(key)) {',
     replace: '    if (this.seen.has(key) && key === "") {',
     breaks: 'a server drops a Message id it already took (spec.md §4.1, §5.3)',
@@ -117,7 +117,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'solec-client-drops-unanswered',
     protocol: 'solec',
-    file: 'src/protocols/solec/client-machine.ts',
+    file: 'src/protocols/solec/machines/client.ts',
     find: '      queue: ({ context }) => (context.inflight ? [context.inflight, ...context.queue] : context.queue),',
     replace: '      queue: ({ context }) => context.queue,',
     breaks: 'a reconnecting client resends its unanswered Message (spec.md §4.1)',
@@ -125,7 +125,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'solec-relay-no-retry',
     protocol: 'solec',
-    file: 'src/protocols/solec/relay-machine.ts',
+    file: 'src/protocols/solec/machines/relay.ts',
     find: "        { guard: 'hasAttemptsLeft', target: 'backingOff' },",
     replace: "        { guard: 'hasAttemptsLeft', target: 'failed' },",
     breaks: 'a relay retries a lost link within its attempts (spec.md §5)',
@@ -133,7 +133,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'solec-mailbox-not-flushed',
     protocol: 'solec',
-    file: 'src/protocols/solec/node.ts',
+    file: 'src/protocols/solec/server.ts',
     find: '    for (const message of held) this.push(conn, message);\n',
     replace: '',
     breaks: 'messages held for an offline user go out when it logs in (spec.md §4)',
@@ -141,7 +141,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'solec-relay-drops-on-timeout',
     protocol: 'solec',
-    file: 'src/protocols/solec/relay-machine.ts',
+    file: 'src/protocols/solec/machines/relay.ts',
     find: "          after: { responseTimeout: { target: '#relay-retrying', actions: ['closeConnection', 'countFailure'] } },",
     replace:
       "          after: { responseTimeout: { target: '#relay-retrying', actions: ['closeConnection', 'countFailure', 'dropHead'] } },",
@@ -151,7 +151,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'bester-sendclients-request-data',
     protocol: 'bester',
-    file: 'src/protocols/bester/machine.ts',
+    file: 'src/protocols/bester/machines/dispatch.ts',
     find: '        messageType: context.handlerName,\n        data: reply?.data ?? null,',
     replace: '        messageType: context.handlerName,\n        data: context.data,',
     breaks: "sendClients sends the handler reply's data (spec.md §4)",
@@ -159,7 +159,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'bester-forward-request-data',
     protocol: 'bester',
-    file: 'src/protocols/bester/machine.ts',
+    file: 'src/protocols/bester/machines/dispatch.ts',
     find: '        data: reply?.data ?? context.data,',
     replace: '        data: context.data,',
     breaks: "sendServers forwards the handler reply's data (spec.md §4)",
@@ -167,7 +167,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'bester-sendclients-everyone',
     protocol: 'bester',
-    file: 'src/protocols/bester/node.ts',
+    file: 'src/protocols/bester/server.ts',
     find: '        if (!event.usernames.includes(username)) continue;\n',
     replace: '',
     breaks: 'sendClients writes to the named clients only (spec.md §4)',
@@ -175,7 +175,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'bester-deliver-from-self',
     protocol: 'bester',
-    file: 'src/protocols/bester/machine.ts',
+    file: 'src/protocols/bester/machines/client.ts',
     find: '        user: context.username,\n        from: context.server.host,',
     replace: '        user: context.username,\n        from: context.username,',
     breaks: 'a client takes messages from its server (spec.md §4)',
@@ -184,7 +184,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'ambrosia-resume-skips-one',
     protocol: 'ambrosia',
-    file: 'src/protocols/ambrosia/sm.ts',
+    file: 'src/protocols/ambrosia/machines/sm.ts',
     find: '    this.write([resumed, ...this.unacked.map((u) => u.stanza)]);',
     replace: '    this.write([resumed, ...this.unacked.slice(1).map((u) => u.stanza)]);',
     breaks: 'a resumption resends every stanza the client did not ack (spec.md §3)',
@@ -192,7 +192,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'ambrosia-ack-off-by-one',
     protocol: 'ambrosia',
-    file: 'src/protocols/ambrosia/sm.ts',
+    file: 'src/protocols/ambrosia/machines/sm.ts',
     find: "    if (this.state !== 'idle' && this.state !== 'awaitingAck') return;\n    const before = this.unacked.length;\n    this.unacked = this.unacked.filter((u) => !counterAtOrBefore(u.seq, h));",
     replace:
       "    if (this.state !== 'idle' && this.state !== 'awaitingAck') return;\n    const before = this.unacked.length;\n    this.unacked = this.unacked.filter((u) => !counterAtOrBefore(u.seq, h + 1));",
@@ -209,7 +209,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'ambrosia-from-unstamped',
     protocol: 'ambrosia',
-    file: 'src/protocols/ambrosia/gateway.ts',
+    file: 'src/protocols/ambrosia/gateway/index.ts',
     find: "attrs: { ...bareStanza(stanza).attrs, from: c.jid ?? '' } };",
     replace: "attrs: { from: c.jid ?? '', ...bareStanza(stanza).attrs } };",
     breaks: "the gateway stamps the sender's full JID over whatever the client wrote (spec.md §6)",
@@ -218,7 +218,7 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'ambrosia-failover-off',
     protocol: 'ambrosia',
-    file: 'src/protocols/ambrosia/gateway.ts',
+    file: 'src/protocols/ambrosia/gateway/index.ts',
     find: '    for (const { stanza } of unacked) {',
     replace: '    for (const { stanza } of unacked.slice(unacked.length)) {',
     breaks: "a service's unacked stanzas fail over to another service when it disconnects (spec.md §4)",
