@@ -14,6 +14,11 @@ export interface Invariant {
   readonly kinds?: readonly TraceEvent['kind'][];
   /** Returns a violation message when `event` breaks the invariant. */
   observe(event: TraceEvent): string | undefined;
+  /**
+   * Called once when the run is over (quiet, or at its time limit): a violation message for a
+   * promise the whole run had to keep (a message the protocol took is delivered exactly once).
+   */
+  finish?(): string | undefined;
 }
 
 /** No user receives the same message twice (by message id, or by sender and body when there is no id). */

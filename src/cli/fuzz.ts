@@ -22,6 +22,7 @@ import { moduleOf, protocolNames } from '../protocols/registry.js';
 import { withCanary } from '../fuzz/run-one.js';
 import { parseShard, shardSeeds, type Shard } from '../fuzz/seeds.js';
 import { summaryMarkdown, type ProtocolSummary } from '../fuzz/summary.js';
+import { mergeCoverage, type CampaignCoverage } from '../fuzz/coverage.js';
 import { loadScenarioWithPlugins } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 
@@ -31,6 +32,10 @@ export interface FuzzCommandOptions {
   readonly workers: number;
   readonly shard?: string;
   readonly timeBudget?: string;
+  /** Stop starting runs once this many failed (each failure is shrunk, which is the slow part). */
+  readonly stopAfter?: number;
+  /** Fail a campaign (exit 1) that never reached one of its protocol's `sometimes` assertions. */
+  readonly requireSometimes?: boolean;
   readonly canary?: string;
   readonly replay?: string;
   readonly out: string;
@@ -131,6 +136,7 @@ export async function fuzzCommand(
     if (budgetMs === undefined) throw new UsageError('--time-budget must be a duration such as 60s, 2m or 500ms');
   }
   if (options.workers < 1) throw new UsageError('--workers must be at least 1');
+  if (options.stopAfter !== undefined && options.stopAfter < 1) throw new UsageError('--stop-after must be at least 1');
 
   const summaries: ProtocolSummary[] = [];
   let failed = false;
@@ -150,7 +156,9 @@ export async function fuzzCommand(
       seeds,
       workers: options.workers,
       run: canary === undefined ? { engine } : { canary, engine },
-      shouldStop: () => endMs !== undefined && performance.now() >= endMs,
+      shouldStop: () =>
+        (endMs !== undefined && performance.now() >= endMs) ||
+        (options.stopAfter !== undefined && failures >= options.stopAfter),
       onResult: (result) => {
         done += 1;
         if (!result.ok) failures += 1;
@@ -186,6 +194,30 @@ export async function fuzzCommand(
       log(`ERROR ${profile.protocol} seed ${error.seed}: ${error.message}`);
     }
     const runs = outcome.results.length;
+    const coverage = mergeCoverage(
+      outcome.results.flatMap((result) => (result.coverage === undefined ? [] : [result.coverage])),
+      profile.sometimes ?? [],
+    );
+    const count = (
+      pick: (m: CampaignCoverage['machines'][number]) => { reached: readonly string[]; never: readonly string[] },
+    ) =>
+      coverage.machines.reduce(
+        (sum, m) => ({
+          reached: sum.reached + pick(m).reached.length,
+          all: sum.all + pick(m).reached.length + pick(m).never.length,
+        }),
+        { reached: 0, all: 0 },
+      );
+    const states = count((m) => m.states);
+    const transitions = count((m) => m.transitions);
+    const missed = coverage.sometimes.filter((s) => s.runs === 0).map((s) => s.name);
+    log(
+      `${profile.protocol}: coverage ${states.reached}/${states.all} states, ${transitions.reached}/${transitions.all} transitions; sometimes ${coverage.sometimes.map((s) => `${s.name} ${s.runs}`).join(', ') || 'none'}`,
+    );
+    if (options.requireSometimes === true && missed.length > 0 && !outcome.stopped) {
+      failed = true;
+      log(`FAIL ${profile.protocol}: never reached ${missed.join(', ')} (--require-sometimes)`);
+    }
     const summary: ProtocolSummary = {
       protocol: profile.protocol,
       ...(canary === undefined ? {} : { canary }),
@@ -199,6 +231,7 @@ export async function fuzzCommand(
       wallMs: Math.round(wallMs),
       runsPerSecond: runs / Math.max(0.001, wallMs / 1_000),
       counterexamples,
+      coverage,
     };
     summaries.push(summary);
     log(

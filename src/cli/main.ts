@@ -113,6 +113,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integer('--workers')).default(1))
     .option('--shard <i/n>', 'run only the runs whose index is i modulo n')
     .option('--time-budget <duration>', 'stop starting runs after this long (60s, 2m)')
+    .addOption(
+      new Option('--stop-after <n>', 'stop starting runs after this many failed (a mutation campaign)').argParser(
+        integer('--stop-after'),
+      ),
+    )
+    .option('--require-sometimes', "fail a campaign that never reached one of its protocol's sometimes assertions")
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
     .option('--replay <file>', 'run one counterexample file (with --canary, over that broken variant)')
     .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')

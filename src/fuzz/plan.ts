@@ -18,6 +18,7 @@
  */
 import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
 import type { TraceEvent } from '../trace/events.js';
+import { faultSpans } from './faults.js';
 import type { FuzzProfile, FuzzUser, Topology } from './profile.js';
 
 export interface PlannedSend {
@@ -89,6 +90,12 @@ export class Plan {
   add(step: Step, phase?: FaultMark['phase']): void {
     this.steps.push(step);
     if (phase !== undefined) this.marks.push({ atMs: step.atMs, phase });
+    const noticed = this.profile.delivery.crashNoticedMs?.(this.topology);
+    // The peers of a crashed node notice only when their connections reset: until then the crash
+    // is a fault in force, restarted or not (a second span over the crash's own).
+    if (step.do === 'crash' && noticed !== undefined) {
+      this.marks.push({ atMs: step.atMs, phase: 'begin' }, { atMs: step.atMs + noticed, phase: 'end' });
+    }
   }
 
   /**
@@ -240,21 +247,40 @@ export class Plan {
    * when the armed corruptions damaged bytes at the instants `damageMs` (from `damageInstants`
    * over a run of this plan; a corruption that never acted changed nothing).
    */
-  scenario(seed: number, name: string, damageMs: readonly number[]): ScenarioFile {
+  scenario(
+    seed: number,
+    name: string,
+    damageMs: readonly number[],
+    refused: ReadonlySet<string> = new Set(),
+  ): ScenarioFile {
     const { healMs, anyFault } = this.close();
     const marks: FaultMark[] = [...this.marks, ...damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }))];
     const lastFaultMs = marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
-    const { durable, settleMs, withinMs } = this.profile.delivery;
+    const { durable, settleMs, withinMs, underFaults } = this.profile.delivery;
+    const spans = underFaults === undefined ? [] : faultSpans(this.steps);
+    const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
     for (const send of this.sends) {
       if (!send.accepted || !this.profile.promises(this.topology, send.from, send.to)) continue;
+      // Refused at once by the sender's node (a SOLEC client whose login a corruption broke, and
+      // which logs in again only when told, spec.md §4.1): never accepted, so never owed.
+      if (
+        refused.has(
+          commandKey(send.from.node, this.profile.send(this.topology, send.from, send.to, send.body, send.atMs)),
+        )
+      )
+        continue;
       let byMs: number;
       if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
       else if (this.quietAround(send.atMs, marks)) byMs = send.atMs + withinMs;
-      else continue;
+      else if (underFaults !== undefined && this.quietAround(send.atMs, damageMarks)) {
+        const owed = underFaults({ atMs: send.atMs, from: send.from, to: send.to, topology: this.topology, spans });
+        if (owed === undefined) continue;
+        byMs = Math.max(owed, send.atMs + withinMs);
+      } else continue;
       const entry = promised.get(send.to.address) ?? { bodies: [], byMs: 0 };
-      entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body) ?? send.body);
+      entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body, send.from) ?? send.body);
       entry.byMs = Math.max(entry.byMs, byMs);
       promised.set(send.to.address, entry);
     }
@@ -277,9 +303,32 @@ export class Plan {
       steps: this.steps,
       expect,
       // The run stops when quiet or at the last deadline plus a margin; events bound a livelock.
-      limits: { timeMsMax: endMs + 1_000, eventsMax: 200_000 },
+      limits: { timeMsMax: endMs + (this.profile.delivery.drainMs ?? 1_000), eventsMax: 200_000 },
     };
   }
+}
+
+/** A command step, as the key `refusedCommands` names it by. */
+export function commandKey(node: string, step: Step): string {
+  return step.do === 'command' ? `${node} ${JSON.stringify(step.command)}` : '';
+}
+
+/**
+ * The commands a node refused at once: a `reject` from the node right after the `command` event
+ * (the next event it recorded), keyed as `commandKey`. A message refused so was never accepted.
+ */
+export function refusedCommands(events: readonly TraceEvent[]): Set<string> {
+  const refused = new Set<string>();
+  /** Per node, its last command when that was the last event it recorded. */
+  const pending = new Map<string, TraceEvent & { kind: 'command' }>();
+  for (const event of events) {
+    const command = pending.get(event.node);
+    pending.delete(event.node);
+    if (event.kind === 'command') pending.set(event.node, event);
+    else if (command !== undefined && event.kind === 'reject' && event.atMs === command.atMs)
+      refused.add(`${command.node} ${JSON.stringify(command.command)}`);
+  }
+  return refused;
 }
 
 /**

@@ -7,6 +7,8 @@
  */
 import type fc from 'fast-check';
 import type { ScenarioFile, Step } from '../scenario/schema.js';
+import type { Sometimes } from './coverage.js';
+import type { FaultedSend } from './faults.js';
 
 /** A user that can send and receive: its address, and the node that acts for it. */
 export interface FuzzUser {
@@ -34,6 +36,23 @@ export interface DeliveryPromise {
   readonly settleMs: number;
   /** How long a message sent on a quiet network may take. */
   readonly withinMs: number;
+  /**
+   * What the protocol promises for a message sent while faults happen, around them or before
+   * the peers notice them (the quiet-network promise above aside): the instant it is owed by,
+   * or undefined when one of the faults may lose it by the spec. Derived from the protocol's own
+   * retries, resumption and timeouts (src/fuzz/faults.ts). A corruption's damage still voids
+   * the promise of what was in flight (`settleMs`, `withinMs` around it).
+   */
+  underFaults?(send: FaultedSend): number | undefined;
+  /**
+   * How long after a node crashes its peers may still use their old connections to it, when
+   * the protocol only recovers once they notice (the network's reset): the plan then counts the
+   * crash as a fault again at that instant, so the quiet-network promise (and the closing
+   * messages) start after it. Unset: a restart ends the crash.
+   */
+  crashNoticedMs?(topology: Topology): number;
+  /** How long the run goes on after its last deadline, for retries and end-of-run invariants. @defaultValue 1000 */
+  readonly drainMs?: number;
 }
 
 export interface FuzzProfile {
@@ -51,8 +70,11 @@ export interface FuzzProfile {
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;
-  /** The body the recipient sees for a sent `body` (Bester delivers the message's data as JSON). */
-  deliveredBody?(to: FuzzUser, body: string): string;
+  /**
+   * The body the recipient sees for a sent `body` (Bester delivers the message's data as JSON, as
+   * the handlers on its way transformed it).
+   */
+  deliveredBody?(to: FuzzUser, body: string, from: FuzzUser): string;
   /** The first instant the workload may start (sessions log in and services register first). */
   readonly startMs: number;
   /**
@@ -62,4 +84,9 @@ export interface FuzzProfile {
   afterHeal?(topology: Topology, atMs: number): Step[];
   /** Named invariants (src/check/registry.ts) every generated scenario asks for. */
   readonly invariants: readonly string[];
+  /**
+   * Rare paths a campaign must reach at least once (`sometimes` assertions: reconnect, resume,
+   * relay retry, dedup hit), reported in the campaign's summary (src/fuzz/coverage.ts).
+   */
+  readonly sometimes?: readonly Sometimes[];
 }

@@ -14,8 +14,9 @@ import { parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
+import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
 import { planCommands, type CommandOptions } from './commands/index.js';
-import { damageInstants, Plan } from './plan.js';
+import { damageInstants, Plan, refusedCommands } from './plan.js';
 import type { FuzzProfile } from './profile.js';
 
 export interface FuzzRunOptions extends CommandOptions {
@@ -41,6 +42,8 @@ export interface FuzzRunResult {
   readonly seed: number;
   readonly ok: boolean;
   readonly failure?: FuzzFailure;
+  /** What the run (before any shrinking) reached of the statecharts (src/fuzz/coverage.ts). */
+  readonly coverage?: RunCoverage;
 }
 
 /** The scenario's name, and the file stem under reports/counterexamples/. */
@@ -67,8 +70,9 @@ function failuresOf(report: RunReport): string[] {
 }
 
 /**
- * Runs a closed plan as a scenario whose expectations know when its corruptions acted. The steps
- * never depend on that, so a first run (as if none acted) shows the instants; when they change
+ * Runs a closed plan as a scenario whose expectations know when its corruptions acted, and which
+ * sends the sender's node refused at once (`refusedCommands`: never accepted). The steps never
+ * depend on either, so a first run (as if none acted) shows them; when they change
  * the expectations, the scenario that has them is run again, and that run is the verdict.
  * Expectations only observe, and every corruption is disarmed before the closing messages, so the
  * second run sees the same instants (checked: a difference is a fedsim bug).
@@ -86,7 +90,8 @@ export function judgePlan(
   const first = plan.scenario(simSeed, name, []);
   const firstReport = run(first);
   const damageMs = damageInstants(firstReport.trace.events);
-  const source = plan.scenario(simSeed, name, damageMs);
+  const refused = refusedCommands(firstReport.trace.events);
+  const source = plan.scenario(simSeed, name, damageMs, refused);
   if (JSON.stringify(source) === JSON.stringify(first)) return { source: first, report: firstReport };
   const report = run(source);
   const again = damageInstants(report.trace.events);
@@ -101,9 +106,11 @@ export function fuzzProperty(
   seed: number,
   options: FuzzRunOptions,
   onFail: (f: Omit<FuzzFailure, 'seed' | 'path' | 'shrinks'>) => void,
+  onCoverage?: (coverage: RunCoverage) => void,
 ) {
   const stem = counterexampleStem(profile.protocol, seed, options.canary);
   const engine = engineOf(options.engine ?? 'compiled');
+  let covered = onCoverage === undefined;
   return fc.property(
     fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     profile.topology,
@@ -111,7 +118,18 @@ export function fuzzProperty(
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
-      const { source, report } = judgePlan(plan, simSeed, stem, options.canary, engine);
+      let judged: ReturnType<typeof judgePlan>;
+      if (covered) judged = judgePlan(plan, simSeed, stem, options.canary, engine);
+      else {
+        // The run as drawn (not the shrinking that may follow) is what the campaign covered.
+        covered = true;
+        const { value, machines } = withMachineDefinitions(engine, (tapped) =>
+          judgePlan(plan, simSeed, stem, options.canary, tapped),
+        );
+        judged = value;
+        onCoverage?.(runCoverage(value.report.trace.events, machines, profile.sometimes ?? []));
+      }
+      const { source, report } = judged;
       if (report.verdict === 'pass') return true;
       onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
       return false;
@@ -122,13 +140,23 @@ export function fuzzProperty(
 /** Runs the campaign's run for `seed`: one fast-check run, shrunk if it fails. */
 export function runOne(profile: FuzzProfile, seed: number, options: FuzzRunOptions = {}): FuzzRunResult {
   let last: Omit<FuzzFailure, 'seed' | 'path' | 'shrinks'> | undefined;
+  let coverage: RunCoverage | undefined;
   const details = fc.check(
-    fuzzProperty(profile, seed, options, (failure) => {
-      last = failure;
-    }),
+    fuzzProperty(
+      profile,
+      seed,
+      options,
+      (failure) => {
+        last = failure;
+      },
+      (reached) => {
+        coverage = reached;
+      },
+    ),
     { seed, numRuns: 1 },
   );
-  if (!details.failed) return { seed, ok: true };
+  const covered = coverage === undefined ? {} : { coverage };
+  if (!details.failed) return { seed, ok: true, ...covered };
   if (last === undefined) {
     // The property threw before a scenario ran: a bug in fedsim, reported with fast-check's error.
     throw new Error(`fuzz run ${seed} failed outside a scenario: ${String(details.errorInstance)}`);
@@ -137,5 +165,6 @@ export function runOne(profile: FuzzProfile, seed: number, options: FuzzRunOptio
     seed,
     ok: false,
     failure: { ...last, seed, path: details.counterexamplePath ?? '', shrinks: details.numShrinks },
+    ...covered,
   };
 }

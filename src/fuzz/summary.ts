@@ -1,7 +1,9 @@
 /**
  * The summary of fuzz campaigns, for reports/fuzz/: per protocol the runs done, failures, runs
- * per second and the counterexamples written. Pure: the CLI measures time and writes the files.
+ * per second, the counterexamples written, and the statechart coverage with the `sometimes`
+ * assertions. Pure: the CLI measures time and writes the files.
  */
+import { coverageMarkdown, type CampaignCoverage } from './coverage.js';
 
 export interface ProtocolSummary {
   readonly protocol: string;
@@ -22,6 +24,7 @@ export interface ProtocolSummary {
     readonly replay: string;
     readonly steps: number;
   }[];
+  readonly coverage?: CampaignCoverage;
 }
 
 export function summaryMarkdown(summaries: readonly ProtocolSummary[]): string {
@@ -42,5 +45,6 @@ export function summaryMarkdown(summaries: readonly ProtocolSummary[]): string {
     for (const c of found) lines.push(`- ${c.protocol} seed ${c.seed} (${c.steps} steps): \`${c.replay}\``);
     lines.push('');
   }
+  for (const s of summaries) if (s.coverage !== undefined) lines.push(coverageMarkdown(s.protocol, s.coverage));
   return lines.join('\n');
 }

@@ -250,6 +250,13 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   world.startAll();
   const outcome = sim.runUntilQuiet(source.limits);
   for (const entry of safety) {
+    if (entry.failed || entry.invariant.finish === undefined) continue;
+    const violation = entry.invariant.finish();
+    if (violation === undefined) continue;
+    entry.failed = true;
+    fail(entry.name, violation);
+  }
+  for (const entry of safety) {
     if (!entry.failed) results.push({ expectation: entry.name, ok: true, message: 'held', atMs: sim.nowMs });
   }
   for (const expectation of unchecked) {

@@ -27,6 +27,8 @@ const cases: [string, CanaryKind, RegExp][] = [
   ['f140', 'forge', /f140\.friendsOnly/],
   ['solec', 'drop', /received .*missing/],
   ['bester', 'duplicate', /noDuplicateDelivery/],
+  // Never caught before: bester.authentic compared bodies only; now a delivery must come from the client's server.
+  ['bester', 'forge', /bester\.authentic: .* not from its server/],
   ['ambrosia', 'drop', /received .*missing/],
 ];
 

@@ -100,7 +100,7 @@ describe('fuzz: a corruption is drawn on a link that carries traffic', () => {
     const profile = fuzzProfiles.get(name)!;
     let armed = 0;
     let acted = 0;
-    const samples = fc.sample(fc.tuple(profile.topology, planCommands({ commandsMax: 12 })), { seed: 9, numRuns: 60 });
+    const samples = fc.sample(fc.tuple(profile.topology, planCommands({ commandsMax: 12 })), { seed: 9, numRuns: 120 });
     for (const [topology, commands] of samples) {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);

@@ -1,16 +1,20 @@
 /**
  * The fuzzer's command arbitraries: a workload (sends, with time passing) interleaved with a
- * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt). Indices are drawn
+ * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt, loseAnswer: a send
+ * whose way back is cut one way just after it left, bounce: a crash and a restart before the peers
+ * notice). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
 import fc from 'fast-check';
 import { AdvanceCommand } from './advance.js';
+import { BounceCommand } from './bounce.js';
 import { ClogCommand } from './clog.js';
 import type { PlanCommand } from './command.js';
 import { CorruptCommand } from './corrupt.js';
 import { CrashCommand } from './crash.js';
 import { HealCommand } from './heal.js';
+import { LoseAnswerCommand } from './lose-answer.js';
 import { PartitionCommand } from './partition.js';
 import { RestartCommand } from './restart.js';
 import { SendCommand } from './send.js';
@@ -40,6 +44,10 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     index.map((i) => new RestartCommand(i)),
     fc.tuple(index, fc.integer({ min: -2_000, max: 2_000 })).map(([i, ms]) => new SkewCommand(i, ms)),
     fc.tuple(index, fc.boolean()).map(([link, truncate]) => new CorruptCommand(link, truncate)),
+    fc
+      .tuple(index, index, fc.integer({ min: 1, max: 120 }))
+      .map(([from, to, delayMs]) => new LoseAnswerCommand(from, to, delayMs)),
+    fc.tuple(index, fc.integer({ min: 5, max: 3_000 })).map(([node, downMs]) => new BounceCommand(node, downMs)),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).

@@ -8,6 +8,49 @@
 import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { networkArbitrary } from '../../fuzz/profiles/network.js';
+import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend } from '../../fuzz/faults.js';
+
+/** Client defaults (spec.md §6, the config table): reconnect backoff, answer wait, ack timeout. */
+const clientRetryMs = 100;
+const clientRetryMsMax = 30_000;
+const responseTimeoutMs = 3_000;
+const ackTimeoutMs = 1_000;
+/** How long the gateway keeps a detached session for its client to resume (spec.md §3). */
+const c2sResumeMs = 60_000;
+
+/**
+ * Under faults (spec.md §3, §4.8): a client stream that breaks or stalls is resumed, and the
+ * gateway resends what the client did not ack, in order, once; a client reconnects with backoff.
+ * So a message survives faults on the clients' own links (partitions, clogs, a reset) shorter
+ * than `c2sResumeMs`. It is not owed when the sender or recipient client crashed (the session is
+ * volatile on the client: a restarted client binds afresh and the gateway's unacked stanzas are
+ * reported undelivered), nor when a fault touched a service around the send (a crashed service
+ * takes the stanzas it had not acked; the component channel retransmits `retransmitsMax` times,
+ * spec.md §4). Owed by the client's next reconnect after the last heal, plus a login's answer,
+ * an ack timeout and the quiet delay.
+ */
+function underFaults(send: FaultedSend): number | undefined {
+  const { atMs, from, to, spans, topology } = send;
+  const healMs = healedAfter(spans, atMs);
+  const byMs =
+    retryDeadlineMs(atMs, healMs, clientRetryMs, clientRetryMsMax) + responseTimeoutMs + ackTimeoutMs + 2_000;
+  const sinceMs = atMs - resetMs(topology);
+  const services = servicesOf(topology);
+  for (const span of spans) {
+    if (span.kind === 'skew' || span.endMs < sinceMs || span.beginMs >= byMs) continue;
+    if (services.some((service) => span.hosts.includes(service))) return undefined;
+    if (span.kind === 'crash' && (touches(span, from.node, sinceMs, byMs) || touches(span, to.node, sinceMs, byMs)))
+      return undefined;
+    if (span.endMs - span.beginMs >= c2sResumeMs - responseTimeoutMs) return undefined;
+  }
+  return byMs;
+}
+
+function servicesOf(topology: Topology): string[] {
+  return Object.entries(topology.nodes)
+    .filter(([, node]) => (node.config as { role?: string }).role === 'service')
+    .map(([id]) => id);
+}
 
 const topology: fc.Arbitrary<Topology> = fc
   .tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), networkArbitrary)
@@ -69,9 +112,7 @@ export const ambrosiaProfile: FuzzProfile = {
   // stanza (round robin, so any of them), and the recipient's stream; stream management acks
   // flow back on each (spec.md §3, §4.8).
   links: (topology, from, to) => {
-    const services = Object.entries(topology.nodes)
-      .filter(([, node]) => (node.config as { role?: string }).role === 'service')
-      .map(([id]) => id);
+    const services = servicesOf(topology);
     const clients = from.node === to.node ? [from.node] : [from.node, to.node];
     return [...clients, ...services].flatMap((host): [string, string][] => [
       [host, gateway],
@@ -79,7 +120,23 @@ export const ambrosiaProfile: FuzzProfile = {
     ]);
   },
   promises: () => true,
-  delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
+  // A service that restarts registers again on a new stream, but the gateway goes on routing to
+  // its old one until that resets (the network's reset timeout after the crash) or the channel
+  // gives up after `retransmitsMax` tries: what it sends there fails over only then (spec.md §4,
+  // fuzz seed 284), so the quiet-network promise starts once the peers noticed the crash.
+  delivery: {
+    durable: false,
+    settleMs: 6_000,
+    withinMs: 2_000,
+    underFaults,
+    drainMs: 5_000,
+    crashNoticedMs: (topology) => resetMs(topology),
+  },
   startMs: 500,
   invariants: ['ambrosia.authentic'],
+  sometimes: [
+    { name: 'client reconnect', note: 'ambrosia.client.reconnect' },
+    { name: 'resume', note: 'ambrosia.sm.resumed' },
+    { name: 'failover', note: 'ambrosia.failover' },
+  ],
 };

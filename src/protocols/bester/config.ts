@@ -12,8 +12,13 @@ export type Profile = 'fixed' | 'besterd-2020';
 
 /** What a handler answers (spec.md §8, ours: the original's handlers are arbitrary programs). */
 export type HandlerRule =
-  | { readonly command: 'sendClients'; readonly usernames?: readonly string[]; readonly usernamesField?: string }
-  | { readonly command: 'sendServers'; readonly servers: readonly string[] }
+  | {
+      readonly command: 'sendClients';
+      readonly usernames?: readonly string[];
+      readonly usernamesField?: string;
+      readonly tag?: string;
+    }
+  | { readonly command: 'sendServers'; readonly servers: readonly string[]; readonly tag?: string }
   | { readonly command: 'sendHandler'; readonly handler: string }
   /** A command string the server does not know, such as the old spec's `sendClient`. */
   | { readonly command: 'other'; readonly type: string; readonly data: unknown }
@@ -76,8 +81,13 @@ const ruleSchema = z.discriminatedUnion('command', [
     command: z.literal('sendClients'),
     usernames: z.array(z.string()).optional(),
     usernamesField: z.string().min(1).optional(),
+    tag: z.string().min(1).optional(),
   }),
-  z.strictObject({ command: z.literal('sendServers'), servers: z.array(z.string()) }),
+  z.strictObject({
+    command: z.literal('sendServers'),
+    servers: z.array(z.string()),
+    tag: z.string().min(1).optional(),
+  }),
   z.strictObject({ command: z.literal('sendHandler'), handler: z.string().min(1) }),
   z.strictObject({ command: z.literal('other'), type: z.string(), data: z.json() }),
   z.strictObject({ command: z.literal('error'), status: z.string().min(1) }),

@@ -2,7 +2,8 @@
  * Bester topologies: one or two servers on their own hosts, each with handler processes on the
  * same host (local sockets): `M` delivers to local clients (sendClients by the `to` field), and
  * with two servers `X` / `Y` carry a message to the other server (sendServers), where the same
- * type delivers to its clients. One to three clients per server. Bester keeps nothing for a
+ * type delivers to its clients. Every handler transforms the data (its `tag` joins the data's
+ * `via` list), so the data a client gets shows which replies the servers forwarded. One to three clients per server. Bester keeps nothing for a
  * client that is not connected, and reports a failed forward as a bad status: delivery is
  * promised on a quiet network only (spec.md §4).
  */
@@ -23,7 +24,11 @@ const topology: fc.Arbitrary<Topology> = fc
       const handlers: Record<string, { path: string }> = { M: { path: '/m.sock' } };
       nodes[`${id}-m`] = {
         host: server,
-        config: { role: 'handler', path: '/m.sock', rule: { command: 'sendClients', usernamesField: 'to' } },
+        config: {
+          role: 'handler',
+          path: '/m.sock',
+          rule: { command: 'sendClients', usernamesField: 'to', tag: `${id}-m` },
+        },
       };
       if (servers.length === 2) {
         const other = servers[1 - i] ?? server;
@@ -35,11 +40,19 @@ const topology: fc.Arbitrary<Topology> = fc
         handlers[inbound] = { path: '/in.sock' };
         nodes[`${id}-out`] = {
           host: server,
-          config: { role: 'handler', path: '/out.sock', rule: { command: 'sendServers', servers: [`${other}:2223`] } },
+          config: {
+            role: 'handler',
+            path: '/out.sock',
+            rule: { command: 'sendServers', servers: [`${other}:2223`], tag: `${id}-out` },
+          },
         };
         nodes[`${id}-in`] = {
           host: server,
-          config: { role: 'handler', path: '/in.sock', rule: { command: 'sendClients', usernamesField: 'to' } },
+          config: {
+            role: 'handler',
+            path: '/in.sock',
+            rule: { command: 'sendClients', usernamesField: 'to', tag: `${id}-in` },
+          },
         };
       }
       nodes[id] = { host: server, config: { role: 'server', handlers } };
@@ -88,8 +101,16 @@ export const besterProfile: FuzzProfile = {
   links: (_topology, from, to) =>
     serverOf(from) === serverOf(to) ? [] : [[`${serverOf(from)}.test`, `${serverOf(to)}.test`]],
   promises: () => true,
-  deliveredBody: (to, body) => JSON.stringify({ to: to.address, text: body }),
+  // Each handler on the way adds its tag (spec.md §8): the local `M` handler, or the sender's
+  // `out` handler and the recipient's `in` handler.
+  deliveredBody: (to, body, from) => {
+    const source = serverOf(from);
+    const target = serverOf(to);
+    const via = source === target ? [`${source}-m`] : [`${source}-out`, `${target}-in`];
+    return JSON.stringify({ to: to.address, text: body, via });
+  },
   delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
   startMs: 500,
-  invariants: ['bester.authentic'],
+  invariants: ['bester.authentic', 'bester.addressedOnly'],
+  sometimes: [{ name: 'forward failed', note: 'bester.dispatch.failed' }],
 };

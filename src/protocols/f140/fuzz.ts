@@ -99,4 +99,9 @@ export const f140Profile: FuzzProfile = {
   delivery: { durable: true, settleMs: 6_000, withinMs: 3_000 },
   startMs: 100,
   invariants: ['f140.friendsOnly', 'f140.authentic'],
+  sometimes: [
+    { name: 'retry backoff', state: 'f140.peer backingOff' },
+    { name: 'dedup hit', note: 'f140.msg.duplicate' },
+    { name: 'refusal asked again', note: 'f140.refusal.unconfirmed' },
+  ],
 };

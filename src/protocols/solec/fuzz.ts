@@ -7,6 +7,16 @@
 import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
+import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend } from '../../fuzz/faults.js';
+
+/**
+ * Reconnect and relay backoff in generated topologies: 200 ms doubling, 12 attempts (about 800 s
+ * in all), so that retries outlast any generated fault plan (as test/protocols/solec/sim.test.ts).
+ */
+const retryMs = 200;
+const attemptsMax = 12;
+/** How long a client or relay waits for an answer (spec.md §2.3, the default). */
+const responseTimeoutMs = 10_000;
 
 const topology: fc.Arbitrary<Topology> = fc
   .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }), networkArbitrary)
@@ -21,11 +31,15 @@ const topology: fc.Arbitrary<Topology> = fc
           role: 'server',
           accounts: Object.fromEntries(names.map((name) => [name, `pw-${name}`])),
           knownServers: servers.filter((other) => other !== server).map((other) => ({ name: other })),
+          retryMs,
+          attemptsMax,
         },
       };
       for (const name of names) {
         const id = `${name}-${server}`;
-        nodes[id] = { config: { role: 'client', server, username: name, password: `pw-${name}` } };
+        nodes[id] = {
+          config: { role: 'client', server, username: name, password: `pw-${name}`, retryMs, attemptsMax },
+        };
         users.push({ address: `${name}@${server}`, node: id });
       }
     });
@@ -36,6 +50,25 @@ const topology: fc.Arbitrary<Topology> = fc
 /** The server a SOLEC user belongs to: the domain of `u<k>@s<i>.test`. */
 function serverOf(user: FuzzUser): string {
   return user.address.slice(user.address.indexOf('@') + 1);
+}
+
+/**
+ * Under faults (spec.md §4.1, §5): a logged-in client that loses its connection reconnects and
+ * resends its unanswered Message with its id; a relay retries within its attempts; the recipient's
+ * server drops an id it already took. A push has no answer, so one written into a connection a
+ * fault later resets is lost (§4.1): nothing is owed to a recipient whose client had a fault from
+ * a reset before the send until the deadline, nor from a sender whose client crashed (its
+ * unanswered Message is volatile). Owed by the next reconnect after the last heal, plus one
+ * answer's wait and the quiet delay. `solec.exactlyOnce` checks the rest: what was answered is
+ * taken exactly once.
+ */
+function underFaults(send: FaultedSend): number | undefined {
+  const { atMs, from, to, spans, topology } = send;
+  const healMs = healedAfter(spans, atMs);
+  const byMs = retryDeadlineMs(atMs, healMs, retryMs, Number.MAX_SAFE_INTEGER) + responseTimeoutMs + 2_000;
+  const senderLost = spans.some((span) => span.kind === 'crash' && touches(span, from.node, atMs, byMs));
+  const pushLost = spans.some((span) => span.kind !== 'skew' && touches(span, to.node, atMs - resetMs(topology), byMs));
+  return senderLost || pushLost ? undefined : byMs;
 }
 
 export const solecProfile: FuzzProfile = {
@@ -63,7 +96,13 @@ export const solecProfile: FuzzProfile = {
   promises: () => true,
   afterHeal: (topology, atMs) =>
     topology.users.map((user) => ({ atMs, do: 'command', node: user.node, command: { type: 'login' } })),
-  delivery: { durable: false, settleMs: 6_000, withinMs: 2_000 },
+  delivery: { durable: false, settleMs: 6_000, withinMs: 2_000, underFaults, drainMs: 30_000 },
   startMs: 500,
-  invariants: ['solec.authentic'],
+  invariants: ['solec.authentic', 'solec.exactlyOnce'],
+  sometimes: [
+    { name: 'client reconnect', note: 'solec.reconnecting' },
+    { name: 'relay retry', state: 'solec.relay backingOff' },
+    { name: 'dedup hit', note: 'solec.duplicate' },
+    { name: 'held for an offline user', note: 'solec.stored' },
+  ],
 };

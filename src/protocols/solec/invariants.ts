@@ -5,7 +5,16 @@
  * a `submit` names its sender itself, so it counts as sent by that sender.
  */
 import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
-import { field, text, type InvariantFactory, type InvariantNode } from '../../check/context.js';
+import {
+  field,
+  list,
+  text,
+  type InvariantContext,
+  type InvariantFactory,
+  type InvariantNode,
+} from '../../check/context.js';
+import type { Invariant } from '../../check/invariants.js';
+import type { TraceEvent } from '../../trace/events.js';
 
 function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
   const body = text(field(command, 'body'));
@@ -20,6 +29,72 @@ function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[
   return [{ from, to, body }];
 }
 
+function noteId(event: TraceEvent): string | undefined {
+  if (event.kind !== 'note') return undefined;
+  return text(field(event.detail, 'id'));
+}
+
+/**
+ * `solec.exactlyOnce` (spec.md §4.1, §5.3): a Message the sender's client heard Success for
+ * (`solec.sent`) is taken for delivery (`solec.accepted` or `solec.stored`) exactly once, by the
+ * recipient's server, whatever faults happened: the client resends an unanswered Message with its
+ * id after a lost connection, a relay retries within its attempts, and a server drops an id it
+ * already took. Taken twice is a violation at once; taken never, at the end of the run (after
+ * every fault healed and the retries ran out). Nothing is promised for a Message that was never
+ * answered (at most once), nor for one a node reported it could not deliver (a `reject` naming
+ * its id: a relay refused in ServerAuth, which is final, or out of attempts, spec.md §5). The same promise as test/protocols/solec/sim.test.ts, on any run.
+ */
+export function exactlyOnce(context: InvariantContext): Invariant {
+  const clients = new Set(
+    context.nodes.filter((node) => field(node.config, 'role') === 'client').map((node) => node.id),
+  );
+  const sent = new Map<string, string>();
+  const taken = new Map<string, number>();
+  /** Ids of Messages some client wrote on the wire (a damaged id was never written). */
+  const written = new Set<string>();
+  /** Ids a node reported it could not deliver (a `reject` naming them): the sender was told. */
+  const reported = new Set<string>();
+  return {
+    name: 'solec.exactlyOnce',
+    kinds: ['note', 'send', 'reject'],
+    observe(event) {
+      if (event.kind === 'reject') {
+        const detail = event.detail;
+        for (const id of [field(detail, 'id'), ...list(field(detail, 'ids'))])
+          if (typeof id === 'string') reported.add(id);
+        return undefined;
+      }
+      if (event.kind === 'send') {
+        if (!clients.has(event.node)) return undefined;
+        const decoded: unknown = event.payload.decoded;
+        for (const frame of Array.isArray(decoded) ? decoded : [decoded]) {
+          const id = field(frame, 'type') === 'message' ? text(field(frame, 'id')) : undefined;
+          if (id !== undefined) written.add(id);
+        }
+        return undefined;
+      }
+      if (event.kind !== 'note') return undefined;
+      const id = noteId(event);
+      if (id === undefined) return undefined;
+      if (event.what === 'solec.sent') sent.set(id, event.node);
+      if (event.what !== 'solec.accepted' && event.what !== 'solec.stored') return undefined;
+      const times = (taken.get(id) ?? 0) + 1;
+      taken.set(id, times);
+      return times > 1 ? `message ${id} taken for delivery ${times} times (at ${event.node})` : undefined;
+    },
+    finish() {
+      const missing = [...sent].filter(([id]) => !taken.has(id) && !reported.has(id));
+      // A corrupted id is taken under the id the damage wrote, and the Success carries no id
+      // (spec.md §2.2): the sender cannot tell. Excused, one for one, by ids nobody wrote.
+      const rewritten = [...taken.keys()].filter((id) => !written.has(id)).length;
+      if (missing.length <= rewritten) return undefined;
+      const [id, node] = missing[0] ?? ['', ''];
+      return `message ${id} answered Success to ${node} but never taken for delivery`;
+    },
+  };
+}
+
 export const solecInvariants: Readonly<Record<string, InvariantFactory>> = {
   'solec.authentic': (context) => authenticDelivery('solec.authentic', sentBy, context),
+  'solec.exactlyOnce': (context) => exactlyOnce(context),
 };

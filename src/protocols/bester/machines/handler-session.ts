@@ -11,18 +11,28 @@ import type { HandlerRule } from '../config.js';
 import { close } from '../outputs.js';
 import { encodeFrame, handlerReply, isObject, isStringList } from '../wire.js';
 
-/** The handler's reply to `data`; it passes `data` through unchanged. Returns the bytes to write and what they mean. */
+/**
+ * What a handler with a `tag` makes of the data (spec.md §8): an object gains the tag at the end of
+ * its `via` list, so a server that forwards the request's data instead of the reply's shows.
+ */
+function transformed(data: unknown, tag: string | undefined): unknown {
+  if (tag === undefined || !isObject(data)) return data;
+  const via = isStringList(data['via']) ? data['via'] : [];
+  return { ...data, via: [...via, tag] };
+}
+
+/** The handler's reply to `data`: `data` unchanged, or with its `tag` added. Returns the bytes to write and what they mean. */
 export function buildHandlerReply(rule: HandlerRule, data: unknown): { bytes: Uint8Array; decoded: unknown } {
   let value: unknown;
   switch (rule.command) {
     case 'sendClients': {
       const field = rule.usernamesField === undefined || !isObject(data) ? undefined : data[rule.usernamesField];
       const fromField = typeof field === 'string' ? [field] : isStringList(field) ? field : [];
-      value = handlerReply('0', 'sendClients', [...(rule.usernames ?? []), ...fromField], data);
+      value = handlerReply('0', 'sendClients', [...(rule.usernames ?? []), ...fromField], transformed(data, rule.tag));
       break;
     }
     case 'sendServers':
-      value = handlerReply('0', 'sendServers', [...rule.servers], data);
+      value = handlerReply('0', 'sendServers', [...rule.servers], transformed(data, rule.tag));
       break;
     case 'sendHandler':
       value = handlerReply('0', 'sendHandler', rule.handler, data);
