@@ -140,36 +140,51 @@ function evaluateLiveness(expectation: Expectation, events: readonly TraceEvent[
   return undefined;
 }
 
-export function runScenario(scenario: Scenario, options: RunOptions = {}): RunReport {
-  const source = scenario.source;
-  const seed = options.seed ?? source.seed;
-  const protocolNames = [...new Set(scenario.nodes.map((node) => node.protocol.name))];
-  const trace = new TraceRecorder(
-    {
-      format: 'fedsim-trace',
-      version: 1,
-      scenario: source.name,
-      seed,
-      protocols: protocolNames,
-      nodes: scenario.nodes.map((node) => ({ id: node.id, host: node.host, protocol: node.protocol.name })),
-    },
-    options.recorder,
-  );
-  const sim = new Simulator();
-  const network: Partial<NetworkModel> = { ...source.network };
-  const world = new World(sim, seed, trace, network, options.engine ?? compiledEngine);
-  for (const record of source.dns ?? []) world.addDnsRecord(record);
-  for (const node of scenario.nodes)
-    world.addNode({ id: node.id, host: node.host, protocol: node.protocol, config: node.config });
+/** One safety check of a run: an `always` invariant or a `never` pattern, and whether it failed. */
+interface SafetyEntry {
+  readonly name: string;
+  readonly invariant: Invariant;
+  failed: boolean;
+}
 
-  const results: ExpectationResult[] = [];
-  const fail = (expectation: string, message: string) => {
-    results.push({ expectation, ok: false, message, atMs: sim.nowMs });
-    trace.record(sim.nowMs, 'sim', { kind: 'check', requirement: expectation, verdict: 'violation', message });
+/** What the checks of a run share: its clock, its trace and the results so far. */
+interface RunChecks {
+  readonly sim: Simulator;
+  readonly trace: TraceRecorder;
+  readonly results: ExpectationResult[];
+}
+
+/** Records a failed expectation as a result and as a `check` violation in the trace. */
+function failCheck(checks: RunChecks, expectation: string, message: string): void {
+  checks.results.push({ expectation, ok: false, message, atMs: checks.sim.nowMs });
+  checks.trace.record(checks.sim.nowMs, 'sim', {
+    kind: 'check',
+    requirement: expectation,
+    verdict: 'violation',
+    message,
+  });
+}
+
+/** The invariant a `never` expectation stands for: no matching event (checks aside) in its window. */
+function neverInvariant(expectation: Extract<Expectation, { never: unknown }>): Invariant {
+  const pattern = expectation.never;
+  const name = describeExpectation(expectation);
+  const fromMs = expectation.fromMs ?? 0;
+  const untilMs = expectation.untilMs ?? Infinity;
+  return {
+    name,
+    // The schema makes `kind` a string; one that names no event kind matches nothing anyway.
+    kinds: [pattern['kind'] as TraceEvent['kind']],
+    observe: (event) =>
+      event.kind !== 'check' && event.atMs >= fromMs && event.atMs <= untilMs && eventMatches(event, pattern)
+        ? `event #${event.seq} at ${event.node}`
+        : undefined,
   };
+}
 
-  // Safety: checked at every event. A node that throws always fails the run, asked or not.
-  const safety: { name: string; invariant: Invariant; failed: boolean }[] = [];
+/** The run's safety checks: its `always` and `never` expectations, and nodeNeverThrows unless asked already. */
+function safetyChecks(scenario: Scenario): SafetyEntry[] {
+  const safety: SafetyEntry[] = [];
   const explicit = new Set<string>();
   const context: InvariantContext = {
     nodes: scenario.nodes.map((node) => ({
@@ -184,38 +199,22 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       explicit.add(expectation.always);
       const factory = invariantNamed(expectation.always);
       assert(factory !== undefined, `the schema admits known invariants only (${expectation.always})`);
-      safety.push({
-        name: describeExpectation(expectation),
-        invariant: factory(context),
-        failed: false,
-      });
+      safety.push({ name: describeExpectation(expectation), invariant: factory(context), failed: false });
     } else if ('never' in expectation) {
-      const pattern = expectation.never;
-      const name = describeExpectation(expectation);
-      const fromMs = expectation.fromMs ?? 0;
-      const untilMs = expectation.untilMs ?? Infinity;
-      safety.push({
-        name,
-        invariant: {
-          name,
-          // The schema makes `kind` a string; one that names no event kind matches nothing anyway.
-          kinds: [pattern['kind'] as TraceEvent['kind']],
-          observe: (event) =>
-            event.kind !== 'check' && event.atMs >= fromMs && event.atMs <= untilMs && eventMatches(event, pattern)
-              ? `event #${event.seq} at ${event.node}`
-              : undefined,
-        },
-        failed: false,
-      });
+      safety.push({ name: describeExpectation(expectation), invariant: neverInvariant(expectation), failed: false });
     }
   }
   if (!explicit.has('nodeNeverThrows'))
     safety.push({ name: 'always nodeNeverThrows', invariant: nodeNeverThrows(), failed: false });
-  // One observer for them all, of the kinds they read (every kind if one does not say).
+  return safety;
+}
+
+/** Safety is checked at every event: one observer for all checks, of the kinds they read (every kind if one does not say). */
+function watchSafety(checks: RunChecks, safety: readonly SafetyEntry[]): void {
   const kinds = safety.every((entry) => entry.invariant.kinds !== undefined)
     ? [...new Set(safety.flatMap((entry) => entry.invariant.kinds ?? []))]
     : undefined;
-  trace.observe((event) => {
+  checks.trace.observe((event) => {
     for (const entry of safety) {
       if (entry.failed) continue;
       const wanted = entry.invariant.kinds;
@@ -223,12 +222,15 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       const violation = entry.invariant.observe(event);
       if (violation !== undefined) {
         entry.failed = true;
-        fail(entry.name, violation);
+        failCheck(checks, entry.name, violation);
       }
     }
   }, kinds);
+}
 
-  // Liveness: checked at each deadline, after everything else at that instant.
+/** Liveness is checked at each deadline, after everything else at that instant; returns those not yet checked. */
+function scheduleLiveness(checks: RunChecks, scenario: Scenario, world: World): Set<Expectation> {
+  const { sim, trace, results } = checks;
   const unchecked = new Set<Expectation>();
   for (const expectation of scenario.expect) {
     if (!('byMs' in expectation)) continue;
@@ -241,34 +243,85 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
         results.push({ expectation: name, ok: true, message: 'met', atMs: sim.nowMs });
         trace.record(sim.nowMs, 'sim', { kind: 'check', requirement: name, verdict: 'ok', message: 'met' });
       } else {
-        fail(name, missing);
+        failCheck(checks, name, missing);
       }
     });
   }
+  return unchecked;
+}
 
-  for (const step of scenario.steps) sim.at(step.atMs, rank.step, () => applyStep(world, step));
-  world.startAll();
-  const outcome = sim.runUntilQuiet(source.limits);
+/** After the run: end-of-run invariants, the checks that held, deadlines never reached, a hit limit. */
+function closeChecks(
+  checks: RunChecks,
+  safety: readonly SafetyEntry[],
+  unchecked: ReadonlySet<Expectation>,
+  outcome: RunOutcome,
+): void {
   for (const entry of safety) {
     if (entry.failed || entry.invariant.finish === undefined) continue;
     const violation = entry.invariant.finish();
     if (violation === undefined) continue;
     entry.failed = true;
-    fail(entry.name, violation);
+    failCheck(checks, entry.name, violation);
   }
   for (const entry of safety) {
-    if (!entry.failed) results.push({ expectation: entry.name, ok: true, message: 'held', atMs: sim.nowMs });
+    if (!entry.failed)
+      checks.results.push({ expectation: entry.name, ok: true, message: 'held', atMs: checks.sim.nowMs });
   }
   for (const expectation of unchecked) {
-    fail(describeExpectation(expectation), `never checked: the run stopped at ${outcome.atMs}ms (${outcome.reason})`);
+    failCheck(
+      checks,
+      describeExpectation(expectation),
+      `never checked: the run stopped at ${outcome.atMs}ms (${outcome.reason})`,
+    );
   }
   if (outcome.reason === 'eventsMax') {
-    fail(
+    failCheck(
+      checks,
       'limits.eventsMax',
       `stopped after ${outcome.events} events at ${outcome.atMs}ms (a livelock, or raise the limit)`,
     );
   }
+}
+
+/** The trace recorder of a run: its header names the scenario, seed, protocols and nodes. */
+function recorderFor(scenario: Scenario, seed: number, options: RunOptions): TraceRecorder {
+  const protocolNames = [...new Set(scenario.nodes.map((node) => node.protocol.name))];
+  return new TraceRecorder(
+    {
+      format: 'fedsim-trace',
+      version: 1,
+      scenario: scenario.source.name,
+      seed,
+      protocols: protocolNames,
+      nodes: scenario.nodes.map((node) => ({ id: node.id, host: node.host, protocol: node.protocol.name })),
+    },
+    options.recorder,
+  );
+}
+
+export function runScenario(scenario: Scenario, options: RunOptions = {}): RunReport {
+  const source = scenario.source;
+  const seed = options.seed ?? source.seed;
+  const trace = recorderFor(scenario, seed, options);
+  const sim = new Simulator();
+  const network: Partial<NetworkModel> = { ...source.network };
+  const world = new World(sim, seed, trace, network, options.engine ?? compiledEngine);
+  for (const record of source.dns ?? []) world.addDnsRecord(record);
+  for (const node of scenario.nodes)
+    world.addNode({ id: node.id, host: node.host, protocol: node.protocol, config: node.config });
+
+  const checks: RunChecks = { sim, trace, results: [] };
+  const safety = safetyChecks(scenario);
+  watchSafety(checks, safety);
+  const unchecked = scheduleLiveness(checks, scenario, world);
+
+  for (const step of scenario.steps) sim.at(step.atMs, rank.step, () => applyStep(world, step));
+  world.startAll();
+  const outcome = sim.runUntilQuiet(source.limits);
+  closeChecks(checks, safety, unchecked, outcome);
   trace.end(sim.nowMs);
+  const results = checks.results;
   const verdict = results.every((result) => result.ok) ? 'pass' : 'fail';
   return { name: source.name, file: scenario.file, seed, verdict, outcome, results, world, trace };
 }
