@@ -1,5 +1,5 @@
 /**
- * The Ambrosia client node: an XMPP client (RFC 6120 c2s) that logs in with SASL PLAIN, binds a
+ * The Ambrosia client node: an XMPP client (RFC 6120 c2s) that logs in with SASL (SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN), binds a
  * resource, sends chat messages on command and delivers the messages it receives to its user.
  * Follows `<see-other-host/>` to the host it names (RFC 6120 §4.9.3.19). Enables XEP-0198 stream
  * management when the gateway offers it; a stream that breaks (closed, damaged, or silent past
@@ -9,6 +9,7 @@
  * Must not: crash on server input (bad XML ends that stream, which is then reconnected), or retry
  * a refused login (that is the user's decision, made by a new `login` command).
  */
+import { isScramMechanism, nonceOf } from './scram.js';
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
@@ -209,11 +210,17 @@ export class ClientNode implements ProtocolNode {
     const name = localName(element);
     if (name === 'features') {
       const mechanisms = child(element, 'mechanisms');
-      const hasPlain = (mechanisms?.children ?? []).some((m) => typeof m !== 'string' && textOf(m) === 'PLAIN');
+      const offered = new Set(
+        (mechanisms?.children ?? []).flatMap((m) => (typeof m === 'string' ? [] : [textOf(m).trim()])),
+      );
+      // The first of the configured mechanisms the gateway offers (RFC 6120 §6.3.3: the client's choice).
+      const mechanism = mechanisms ? this.config.mechanisms.find((m) => offered.has(m)) : undefined;
+      const nonce = isScramMechanism(mechanism) ? nonceOf([this.host.random.uint32(), this.host.random.uint32()]) : '';
       const sm = child(element, 'sm');
       return actor.send({
         type: 'wire.features',
-        hasPlain,
+        mechanism,
+        nonce,
         hasBind: child(element, 'bind') !== undefined,
         hasSm: sm !== undefined && sm.ns === ns.sm,
       });
@@ -224,8 +231,10 @@ export class ClientNode implements ProtocolNode {
     if (name === 'success' && element.ns === ns.sasl) {
       // RFC 6120 §6.4.6: after <success/> both sides restart the stream.
       this.parser.restart();
-      return actor.send({ type: 'sasl.success' });
+      return actor.send({ type: 'sasl.success', data: textOf(element) });
     }
+    if (name === 'challenge' && element.ns === ns.sasl)
+      return actor.send({ type: 'sasl.challenge', data: textOf(element) });
     if (name === 'failure' && element.ns === ns.sasl) return actor.send({ type: 'sasl.failure' });
     if (name === 'error' && element.ns === ns.stream) {
       const condition = element.children.find((c) => typeof c !== 'string' && c.ns === ns.streams);

@@ -26,6 +26,8 @@ export interface GatewayConfig {
   readonly role: 'gateway';
   /** The "local SASL system configuration" (seed): accounts the gateway authenticates. */
   readonly accounts: readonly { readonly jid: string; readonly password: string }[];
+  /** Offer and accept SASL PLAIN on an unencrypted c2s stream (RFC 6120 §13.8 says not to); SCRAM is always offered. */
+  readonly plainWithoutTls: boolean;
   readonly serviceSecret: string;
   readonly seeOtherHostTimeoutMs: number;
   readonly chunkCharsMax: number;
@@ -60,6 +62,8 @@ export interface ClientConfig {
   readonly jid: string;
   readonly password: string;
   readonly resource: string;
+  /** SASL mechanisms the client will use, in its order of preference. */
+  readonly mechanisms: readonly ('SCRAM-SHA-256' | 'SCRAM-SHA-1' | 'PLAIN')[];
   /** The gateway to connect to; defaults to the JID's domain on port 5222. */
   readonly gateway?: { readonly host: string; readonly port: number };
   readonly redirectsMax: number;
@@ -90,6 +94,7 @@ const gatewayConfig = z.strictObject({
   accounts: z
     .array(z.strictObject({ jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/), password: z.string().min(1) }))
     .default([]),
+  plainWithoutTls: z.boolean().default(false),
   serviceSecret: z.string().default('ambrosia'),
   seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
   chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
@@ -125,6 +130,10 @@ const clientConfig = z.strictObject({
   jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/),
   password: z.string().min(1),
   resource: z.string().min(1).default('fedsim'),
+  mechanisms: z
+    .array(z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']))
+    .min(1)
+    .default(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']),
   gateway: endpoint.optional(),
   redirectsMax: z.number().int().min(0).max(10).default(2),
   autoLogin: z.boolean().default(true),

@@ -21,7 +21,13 @@ function gateway(extra: Record<string, unknown> = {}) {
   const host = new ManualHost('gw.test');
   const node = ambrosia.createNode(
     host,
-    ambrosia.configSchema.parse({ role: 'gateway', accounts: [{ jid: 'alice@a.test', password: 'secret' }], ...extra }),
+    // These cases speak PLAIN byte by byte; SCRAM and the default (no PLAIN without TLS) have their own below.
+    ambrosia.configSchema.parse({
+      role: 'gateway',
+      accounts: [{ jid: 'alice@a.test', password: 'secret' }],
+      plainWithoutTls: true,
+      ...extra,
+    }),
   );
   node.start();
   return {
@@ -50,7 +56,7 @@ describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
       /^<\?xml version='1.0'\?><stream:stream xmlns='jabber:client' xmlns:stream='http:\/\/etherx.jabber.org\/streams' from='a.test' id='[^']+' version='1.0'>/,
     );
     expect(features).toContain(
-      "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>",
+      "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism><mechanism>PLAIN</mechanism></mechanisms>",
     );
     expect(host.stateOf('ambrosia.c2s in:1')).toBe('authenticating');
     send('in:1', `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain('alice', 'wrong')}</auth>`);

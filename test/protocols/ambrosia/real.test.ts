@@ -1,13 +1,15 @@
 // Goal: the Ambrosia gateway the simulator runs is a real XMPP server for a client library nobody
-// here wrote: @xmpp/client logs in over TCP (stream features, SASL PLAIN, stream restart, resource
+// here wrote: @xmpp/client logs in over TCP (stream features, SASL SCRAM with the library's default
+// options, or PLAIN where the gateway allows it, stream restart, resource
 // binding), sends a chat message and the addressee's @xmpp/client receives it, both through a local
 // IM service (seed steps 2-6) and to a second domain's gateway over real s2s (seed step 7); and
 // `fedsim serve ambrosia --config <file>` in a child process serves the same login.
 // Method: gateways and the IM service run in RealHosts on 127.0.0.1 with free ports; the service
-// and the s2s link find their peers through `peers` and the host's static DNS zone. @xmpp/client
-// offers PLAIN only on a secure connection, so the tests pick PLAIN through its documented
-// `credentials` function (@xmpp/sasl README: "Using a SASL mechanism with specific requirements");
-// the gateway itself is unchanged for them. Every wait is on an event with an explicit timeout (no
+// and the s2s link find their peers through `peers` and the host's static DNS zone. Most clients
+// use @xmpp/client's default options (it picks SCRAM-SHA-1, the gateway's only offer without TLS
+// besides SCRAM-SHA-256). One test configures `plainWithoutTls` and picks PLAIN through the library's
+// documented `credentials` function (@xmpp/sasl README: "Using a SASL mechanism with specific
+// requirements"), since the library uses PLAIN only on a secure connection. Every wait is on an event with an explicit timeout (no
 // sleeps), and every client, host, socket and child is closed in afterEach.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,19 +109,33 @@ interface Session {
   readonly stanzas: Log<Element>;
 }
 
-/** Logs in with @xmpp/client over plain TCP, choosing SASL PLAIN (the only mechanism the gateway offers). */
-async function login(port: number, domain: string, username: string, password: string): Promise<Session> {
+/**
+ * Logs in with @xmpp/client over plain TCP: with its default options (username and password, the
+ * library picks the mechanism), or forcing SASL PLAIN through `credentials`.
+ */
+async function login(
+  port: number,
+  domain: string,
+  username: string,
+  password: string,
+  mode: 'default' | 'plain' = 'default',
+): Promise<Session> {
   const stanzas = new Log<Element>();
   const offered: string[] = [];
-  const xmpp = client({
-    service: `xmpp://127.0.0.1:${port}`,
-    domain,
-    resource: 'laptop',
-    timeout: stepMs,
-    credentials: async (authenticate, mechanisms) => {
-      offered.push(...mechanisms);
-      await authenticate({ username, password }, 'PLAIN');
-    },
+  const common = { service: `xmpp://127.0.0.1:${port}`, domain, resource: 'laptop', timeout: stepMs };
+  const xmpp =
+    mode === 'default'
+      ? client({ ...common, username, password })
+      : client({
+          ...common,
+          credentials: async (authenticate, mechanisms) => {
+            offered.push(...mechanisms);
+            await authenticate({ username, password }, 'PLAIN');
+          },
+        });
+  const used: string[] = [];
+  xmpp.on('send', (element: Element) => {
+    if (element.is('auth')) used.push(String(element.attrs.mechanism));
   });
   const errors: Error[] = [];
   xmpp.on('error', (error) => errors.push(error));
@@ -129,9 +145,15 @@ async function login(port: number, domain: string, username: string, password: s
     if (xmpp.status !== 'offline') await within(stepMs, `${username} stop`, xmpp.stop()).catch(() => undefined);
   });
   const jid = await within(stepMs, `${username}@${domain} online`, xmpp.start());
-  // The library's own default would refuse PLAIN here: the connection is not TLS.
   expect(xmpp.isSecure()).toBe(false);
-  expect(offered).toEqual(['PLAIN']);
+  if (mode === 'plain') {
+    // The library's own default would refuse PLAIN here: the connection is not TLS.
+    expect(offered).toContain('PLAIN');
+    expect(used).toEqual(['PLAIN']);
+  } else {
+    // Default options: the library chose SCRAM from the gateway's offer (RFC 5802).
+    expect(used).toEqual(['SCRAM-SHA-1']);
+  }
   expect(errors).toEqual([]);
   return { xmpp, jid: jid.toString(), stanzas };
 }
@@ -198,7 +220,8 @@ function isC2sPort(port: number, domain: string): Promise<boolean> {
 
 describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
   it('two @xmpp/client users on a.test chat through the IM service (RFC 6120 §4-§7, seed steps 2-6)', async () => {
-    const gateway = await startHost('a.test', { role: 'gateway', accounts });
+    // This one logs in with PLAIN, which the gateway offers on an unencrypted stream only when told to.
+    const gateway = await startHost('a.test', { role: 'gateway', accounts, plainWithoutTls: true });
     const service = await startHost(
       'im.a.test',
       {
@@ -217,8 +240,8 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
       (o) => o.kind === 'note' && o.what === 'ambrosia.registered' && JSON.stringify(o.detail).includes('"client"'),
     );
 
-    const alice = await login(gateway.port(ports.c2s), 'a.test', 'alice', 'alice-secret');
-    const bob = await login(gateway.port(ports.c2s), 'a.test', 'bob', 'bob-secret');
+    const alice = await login(gateway.port(ports.c2s), 'a.test', 'alice', 'alice-secret', 'plain');
+    const bob = await login(gateway.port(ports.c2s), 'a.test', 'bob', 'bob-secret', 'plain');
     expect(alice.jid).toBe('alice@a.test/laptop');
     expect(bob.jid).toBe('bob@a.test/laptop');
 
@@ -267,7 +290,7 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
     expect(gateway.host.view()).toMatchObject({ sessions: [] });
   });
 
-  it('`fedsim serve ambrosia --config <file>` in a child process serves an @xmpp/client chat and stops on SIGTERM', async () => {
+  it('`fedsim serve ambrosia --config <file>` in a child process serves a chat to @xmpp/client with default options (SCRAM-SHA-1) and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedsim-ambrosia-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const configFile = join(dir, 'serve.yaml');

@@ -40,6 +40,8 @@ declare module '@xmpp/client' {
     isSecure(): boolean;
     on(event: 'stanza', listener: (stanza: Element) => void): this;
     on(event: 'error', listener: (error: Error) => void): this;
+    /** Every element the client writes (@xmpp/connection `send`). */
+    on(event: 'send', listener: (element: Element) => void): this;
     on(event: 'offline' | 'online' | 'status', listener: (...args: unknown[]) => void): this;
   }
 

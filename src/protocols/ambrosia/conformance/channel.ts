@@ -11,7 +11,7 @@ import {
   login,
   message,
   needsAllPorts,
-  offersPlain,
+  offersSasl,
   openClient,
   openService,
 } from './streams.js';
@@ -78,7 +78,7 @@ export const channelCases: Case<Peer>[] = [
         (e) => localName(e) === 'register-error' && child(e, 'bad-request') !== undefined,
       );
       const { features } = await openClient(peer, 'c.test');
-      if (!offersPlain(features)) fail('the registered domain is not served', 'PLAIN offered', writeElement(features));
+      if (!offersSasl(features)) fail('the registered domain is not served', 'SASL offered', writeElement(features));
     },
   },
   {

@@ -170,6 +170,10 @@ export async function openClient(peer: Peer, domain = target): Promise<{ x: XmlC
   return { x, features };
 }
 
+/** Features that offer any SASL mechanism: the domain is served (RFC 6120 §6.3.3). */
+export const offersSasl = (features: XmlElement) =>
+  (child(features, 'mechanisms')?.children ?? []).some((m) => typeof m !== 'string');
+
 export const offersPlain = (features: XmlElement) =>
   (child(features, 'mechanisms')?.children ?? []).some((m) => typeof m !== 'string' && textOf(m) === 'PLAIN');
 

@@ -1,5 +1,5 @@
 /**
- * The Ambrosia gateway node (spec.md §3): accepts c2s streams (SASL PLAIN, resource binding),
+ * The Ambrosia gateway node (spec.md §3): accepts c2s streams (SASL SCRAM and PLAIN, resource binding),
  * s2s streams and service connections; routes stanzas to services by (domain, type) with round
  * robin, fails over unacked stanzas when a service disconnects, asks a service for see-other-host
  * when a user is unknown, and delivers over s2s to other domains found through DNS (MX, then A).
@@ -13,6 +13,7 @@ import { IdSequence } from '../../../core/ids.js';
 import { startActor, type MachineActor } from '../../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../../protocol.js';
 import { queueCountMax, type GatewayConfig, type RegistrationType } from '../config.js';
+import { nonceOf } from '../scram.js';
 import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from '../machines/c2s.js';
 import { channelMachine, StallWatch } from '../machines/channel.js';
 import {
@@ -178,6 +179,9 @@ export class GatewayNode implements ProtocolNode {
           streamId,
           seeOtherHostTimeoutMs: this.config.seeOtherHostTimeoutMs,
           accounts: this.config.accounts,
+          // No TLS yet: every stream is unencrypted, so PLAIN only where the configuration allows it.
+          plainAllowed: this.config.plainWithoutTls,
+          nonce: nonceOf([this.host.random.uint32(), this.host.random.uint32(), this.host.random.uint32()]),
         },
         on: { effect: (event) => effects.push((event as C2sEffectEvent).effect) },
       });

@@ -1,6 +1,6 @@
 /**
  * The gateway's side of one c2s stream (spec.md §3 "c2s", "c2s stream management", "Bad input"):
- * the stream header, SASL PLAIN, the restart, resource binding or resumption, then stanzas. This
+ * the stream header, SASL (SCRAM-SHA-256, SCRAM-SHA-1, and PLAIN where allowed), the restart, resource binding or resumption, then stanzas. This
  * statechart is where the rules live of which element is legal in which state, and what the
  * answer to each is: the gateway parses the bytes and sends every stream event as it comes
  * (`xml.open`, `xml.element`, `xml.close`), with the facts only it holds (is the domain served here,
@@ -31,11 +31,27 @@ import {
   type StreamCondition,
   type XmlElement,
 } from '../wire.js';
+import {
+  challengeOf,
+  checkClientFinal,
+  isScramMechanism,
+  parseClientFirst,
+  saltFor,
+  scramMechanisms,
+  serverFirst,
+  type ServerExchange,
+} from '../scram.js';
 import { write, writeElements } from './outputs.js';
 
-const saslFeatures = el('stream:features', {}, [
-  el('mechanisms', { xmlns: ns.sasl }, [el('mechanism', {}, ['PLAIN'])]),
-]);
+/** RFC 6120 §6.3.3: the mechanisms on offer, SCRAM first; PLAIN only where the stream may carry a password. */
+const saslFeatures = (plainAllowed: boolean) =>
+  el('stream:features', {}, [
+    el(
+      'mechanisms',
+      { xmlns: ns.sasl },
+      [...scramMechanisms, ...(plainAllowed ? ['PLAIN'] : [])].map((m) => el('mechanism', {}, [m])),
+    ),
+  ]);
 // XEP-0198: stream management is offered after authentication, beside resource binding.
 const bindFeatures = el('stream:features', {}, [el('bind', { xmlns: ns.bind }), el('sm', { xmlns: ns.sm })]);
 
@@ -45,12 +61,20 @@ export interface C2sInput {
   readonly seeOtherHostTimeoutMs: number;
   /** The accounts SASL checks passwords against (the seed's "local SASL system configuration"). */
   readonly accounts: GatewayConfig['accounts'];
+  /** PLAIN is offered and accepted (the stream is not encrypted, so only when configured to). */
+  readonly plainAllowed: boolean;
+  /** The server part of SCRAM nonces on this stream, from the node's seeded random stream. */
+  readonly nonce: string;
 }
 
 interface C2sContext extends C2sInput {
   readonly domain: string;
   readonly jid: string;
   readonly headerSent: boolean;
+  /** The SCRAM exchange under way (RFC 5802 §3), between `<challenge/>` and the client's `<response/>`. */
+  readonly scram: ServerExchange | undefined;
+  /** SCRAM exchanges started on this stream, so each gets its own server nonce. */
+  readonly scramCount: number;
 }
 
 /**
@@ -98,8 +122,12 @@ export interface C2sEffectEvent {
   readonly effect: C2sEffect;
 }
 
-/** How a SASL `<auth/>` fares (RFC 6120 §6.4, RFC 4616); `none` for any other element. */
-type AuthOutcome = 'none' | 'invalid-mechanism' | 'malformed-request' | 'accepted' | 'wrong-password' | 'unknown-user';
+/** How a SASL `<auth/>` fares (RFC 6120 §6.4, RFC 4616, RFC 5802); `none` for any other element. */
+type AuthOutcome =
+  'none' | 'invalid-mechanism' | 'malformed-request' | 'accepted' | 'challenge' | 'wrong-password' | 'unknown-user';
+
+/** How a SCRAM `<response/>` fares (RFC 5802 §5.1, RFC 6120 §6.4.5); `none` for any other element. */
+type ResponseOutcome = 'none' | 'malformed-request' | 'accepted' | 'wrong-proof';
 
 function elementOf(event: C2sEvent): XmlElement | undefined {
   return event.type === 'xml.element' ? event.element : undefined;
@@ -108,7 +136,12 @@ function elementOf(event: C2sEvent): XmlElement | undefined {
 function authOutcome(context: C2sContext, event: C2sEvent): AuthOutcome {
   const element = elementOf(event);
   if (!element || localName(element) !== 'auth' || element.ns !== ns.sasl) return 'none';
-  if (element.attrs.mechanism !== 'PLAIN') return 'invalid-mechanism';
+  const mechanism = element.attrs.mechanism;
+  if (isScramMechanism(mechanism)) {
+    if (!parseClientFirst(textOf(element))) return 'malformed-request';
+    return context.accounts.some((a) => a.jid === authJid(context, event)) ? 'challenge' : 'unknown-user';
+  }
+  if (mechanism !== 'PLAIN' || !context.plainAllowed) return 'invalid-mechanism';
   const decoded = decodePlain(textOf(element));
   if (!decoded) return 'malformed-request';
   const account = context.accounts.find((a) => a.jid === authJid(context, event));
@@ -116,11 +149,40 @@ function authOutcome(context: C2sContext, event: C2sEvent): AuthOutcome {
   return account.password === decoded.password ? 'accepted' : 'wrong-password';
 }
 
-/** The bare JID an `<auth/>` asks for: its authcid at the stream's domain. */
+/** The bare JID an `<auth/>` asks for: its authcid (PLAIN) or user name (SCRAM) at the stream's domain. */
 function authJid(context: C2sContext, event: C2sEvent): string {
-  const decoded = decodePlain(textOf(elementOf(event)));
+  const element = elementOf(event);
+  if (context.scram && element && localName(element) === 'response')
+    return context.scram.clientFirst.user + `@${context.domain}`;
+  if (isScramMechanism(element?.attrs.mechanism)) {
+    return `${parseClientFirst(textOf(element))?.user ?? ''}@${context.domain}`;
+  }
+  const decoded = decodePlain(textOf(element));
   return `${decoded?.authcid ?? ''}@${context.domain}`;
 }
+
+function passwordOf(context: C2sContext, jid: string): string | undefined {
+  return context.accounts.find((a) => a.jid === jid)?.password;
+}
+
+function responseCheck(context: C2sContext, event: C2sEvent) {
+  const element = elementOf(event);
+  if (!element || localName(element) !== 'response' || element.ns !== ns.sasl || !context.scram) return undefined;
+  const jid = authJid(context, event);
+  return checkClientFinal(context.scram, textOf(element), passwordOf(context, jid) ?? '', saltFor(jid));
+}
+
+function responseOutcome(context: C2sContext, event: C2sEvent): ResponseOutcome {
+  const check = responseCheck(context, event);
+  if (!check) return 'none';
+  if (check.outcome === 'malformed') return 'malformed-request';
+  return check.outcome === 'ok' ? 'accepted' : 'wrong-proof';
+}
+
+const isSaslElement = (event: C2sEvent, name: string) => {
+  const element = elementOf(event);
+  return element !== undefined && element.ns === ns.sasl && localName(element) === name;
+};
 
 /** An XEP-0198 counter (`h`) as an element carries it; undefined when it is not one. */
 function counterOf(element: XmlElement | undefined): number | undefined {
@@ -196,6 +258,7 @@ const smWhenBinding = [
 ] as const;
 
 const authIs = (outcome: AuthOutcome) => ({ type: 'authIs', params: { outcome } }) as const;
+const responseIs = (outcome: ResponseOutcome) => ({ type: 'responseIs', params: { outcome } }) as const;
 const saslFailure = (condition: string) => ({ type: 'sendFailure', params: { condition } }) as const;
 
 export const c2sMachine = setup({
@@ -209,6 +272,9 @@ export const c2sMachine = setup({
     isHosted: ({ event }) => event.type === 'xml.open' && event.hosted,
     isWrongNamespace: ({ event }) => event.type === 'xml.open' && event.xmlns !== ns.client,
     authIs: ({ context, event }, params: { outcome: AuthOutcome }) => authOutcome(context, event) === params.outcome,
+    responseIs: ({ context, event }, params: { outcome: ResponseOutcome }) =>
+      responseOutcome(context, event) === params.outcome,
+    isAbort: ({ event }) => isSaslElement(event, 'abort'),
     isBindRequest: ({ event }) => {
       const element = elementOf(event);
       return element?.name === 'iq' && child(element, 'bind') !== undefined;
@@ -233,7 +299,7 @@ export const c2sMachine = setup({
     }),
     sendHeaderAndSaslFeatures: enqueueActions(({ context, enqueue }) => {
       const header = writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain, id: context.streamId }));
-      enqueue.emit(output(write(context.conn, header + writeElement(saslFeatures))));
+      enqueue.emit(output(write(context.conn, header + writeElement(saslFeatures(context.plainAllowed)))));
       enqueue.assign({ headerSent: true });
     }),
     sendHeaderAndBindFeatures: emit(({ context }) =>
@@ -247,6 +313,28 @@ export const c2sMachine = setup({
     ),
     rememberUser: assign({ jid: ({ context, event }) => authJid(context, event) }),
     writeSuccess: emit(({ context }) => output(writeElements(context.conn, [el('success', { xmlns: ns.sasl })]))),
+    /** RFC 5802 §3: the server-first-message, with this stream's next server nonce. */
+    sendChallenge: enqueueActions(({ context, event, enqueue }) => {
+      const element = elementOf(event) ?? el('auth');
+      const first = parseClientFirst(textOf(element));
+      const mechanism = element.attrs.mechanism;
+      if (!first || !isScramMechanism(mechanism)) return;
+      const exchange = serverFirst(
+        mechanism,
+        first,
+        `${context.nonce}${context.scramCount.toString(36)}`,
+        saltFor(authJid(context, event)),
+      );
+      enqueue.assign({ scram: exchange, scramCount: context.scramCount + 1 });
+      enqueue.emit(output(writeElements(context.conn, [el('challenge', { xmlns: ns.sasl }, [challengeOf(exchange)])])));
+    }),
+    /** RFC 6120 §6.4.6: the server-final-message (the server's signature) rides on `<success/>`. */
+    writeScramSuccess: emit(({ context, event }) => {
+      const check = responseCheck(context, event);
+      const data = check?.outcome === 'ok' ? [check.serverFinal] : [];
+      return output(writeElements(context.conn, [el('success', { xmlns: ns.sasl }, data)]));
+    }),
+    forgetScram: assign({ scram: undefined }),
     requestRestart: emit(({ context, event }) => effect({ type: 'authenticated', jid: authJid(context, event) })),
     sendFailure: emit(({ context }, params?: { condition: string }) =>
       output(
@@ -324,7 +412,7 @@ export const c2sMachine = setup({
 }).createMachine({
   id: 'ambrosia.c2s',
   initial: 'opening',
-  context: ({ input }) => ({ ...input, domain: '', jid: '', headerSent: false }),
+  context: ({ input }) => ({ ...input, domain: '', jid: '', headerSent: false, scram: undefined, scramCount: 0 }),
   on: {
     'xml.open': [...otherHeader('.closed')],
     'xml.element': [...otherElement('.closed')],
@@ -353,13 +441,42 @@ export const c2sMachine = setup({
             target: 'restarting',
             actions: ['rememberUser', 'writeSuccess', 'requestRestart'],
           },
+          { guard: authIs('challenge'), target: 'challenged', actions: 'sendChallenge' },
           { guard: authIs('wrong-password'), actions: saslFailure('not-authorized') },
+          // RFC 6120 §6.4.4: nothing to abort, but the answer is the same.
+          { guard: 'isAbort', actions: saslFailure('aborted') },
           // Seed: "if a user is unknown, ask a service for a see-other-host value".
           { guard: authIs('unknown-user'), actions: 'requestLookup' },
           ...otherElement(),
         ],
         'lookup.sent': { target: 'checkingUser' },
         'lookup.unavailable': { actions: saslFailure('not-authorized') },
+      },
+    },
+    /** SCRAM (RFC 5802 §3): the server-first-message is out, the client's proof is awaited. */
+    challenged: {
+      on: {
+        'xml.element': [
+          {
+            guard: responseIs('accepted'),
+            target: 'restarting',
+            actions: ['rememberUser', 'writeScramSuccess', 'requestRestart', 'forgetScram'],
+          },
+          // RFC 6120 §6.4.5: a failed attempt is answered with <failure/>; the client may try again.
+          {
+            guard: responseIs('wrong-proof'),
+            target: 'authenticating',
+            actions: [saslFailure('not-authorized'), 'forgetScram'],
+          },
+          {
+            guard: responseIs('malformed-request'),
+            target: 'authenticating',
+            actions: [saslFailure('malformed-request'), 'forgetScram'],
+          },
+          // RFC 6120 §6.4.4: the client aborts the exchange.
+          { guard: 'isAbort', target: 'authenticating', actions: [saslFailure('aborted'), 'forgetScram'] },
+          ...otherElement(),
+        ],
       },
     },
     checkingUser: {

@@ -7,6 +7,7 @@ import { assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../../../engine/actor.js';
 import type { NodeOutput } from '../../protocol.js';
 import { queueCountMax } from '../config.js';
+import { clientFinal, clientFirst, isScramMechanism, type ClientExchange } from '../scram.js';
 import { el, ns, streamHeaderAttrs, writeStreamHeader, type XmlElement } from '../wire.js';
 import { write, writeElements } from './outputs.js';
 
@@ -54,6 +55,9 @@ interface ClientContext extends ClientInput {
   readonly outSeq: number;
   readonly unacked: readonly ClientUnacked[];
   readonly inH: number;
+  /** The SCRAM exchange under way (RFC 5802 §3), and the server signature (base64 `v=...`) to expect. */
+  readonly scram: ClientExchange | undefined;
+  readonly serverFinal: string;
 }
 
 export type ClientEvent =
@@ -62,8 +66,10 @@ export type ClientEvent =
   | { type: 'conn.opened' }
   | { type: 'conn.failed' }
   | { type: 'conn.closed' }
-  | { type: 'wire.features'; hasPlain: boolean; hasBind: boolean; hasSm: boolean }
-  | { type: 'sasl.success' }
+  /** `mechanism`: the one the client picks from those offered (none: nothing it can use); `nonce`: its SCRAM nonce. */
+  | { type: 'wire.features'; mechanism: string | undefined; nonce: string; hasBind: boolean; hasSm: boolean }
+  | { type: 'sasl.challenge'; data: string }
+  | { type: 'sasl.success'; data: string }
   | { type: 'sasl.failure' }
   | { type: 'bind.result'; jid: string }
   | { type: 'wire.redirect'; host: string; port: number }
@@ -121,7 +127,15 @@ export const clientMachine = setup({
     emitted: {} as { type: 'output'; output: NodeOutput },
   },
   guards: {
-    offersPlain: ({ event }) => event.type === 'wire.features' && event.hasPlain,
+    offersMechanism: ({ event }) => event.type === 'wire.features' && event.mechanism !== undefined,
+    canAnswerChallenge: ({ context, event }) =>
+      event.type === 'sasl.challenge' &&
+      context.scram !== undefined &&
+      clientFinal(context.scram, event.data, context.password) !== undefined,
+    /** RFC 5802 §3: after SCRAM, `<success/>` must carry the server's signature; it proves the server knows the password too. */
+    isServerVerified: ({ context, event }) =>
+      event.type === 'sasl.success' &&
+      (context.scram === undefined || event.data.trim() === Buffer.from(context.serverFinal).toString('base64')),
     offersBind: ({ event }) => event.type === 'wire.features' && event.hasBind,
     canResume: ({ context, event }) => event.type === 'wire.features' && event.hasSm && context.smId !== '',
     hasRedirectsLeft: ({ context }) => context.redirects < context.redirectsMax,
@@ -151,13 +165,38 @@ export const clientMachine = setup({
         ),
       ),
     ),
-    sendAuth: emit(({ context }) =>
-      output(
-        writeElements(clientConn(context), [
-          el('auth', { xmlns: ns.sasl, mechanism: 'PLAIN' }, [plainCredentials(context.jid, context.password)]),
-        ]),
-      ),
-    ),
+    sendAuth: enqueueActions(({ context, event, enqueue }) => {
+      const mechanism = event.type === 'wire.features' ? (event.mechanism ?? 'PLAIN') : 'PLAIN';
+      if (isScramMechanism(mechanism)) {
+        const first = clientFirst(
+          mechanism,
+          context.jid.split('@')[0] ?? '',
+          event.type === 'wire.features' ? event.nonce : '',
+        );
+        enqueue.assign({ scram: first.exchange, serverFinal: '' });
+        enqueue.emit(
+          output(writeElements(clientConn(context), [el('auth', { xmlns: ns.sasl, mechanism }, [first.message])])),
+        );
+        return;
+      }
+      enqueue.assign({ scram: undefined, serverFinal: '' });
+      enqueue.emit(
+        output(
+          writeElements(clientConn(context), [
+            el('auth', { xmlns: ns.sasl, mechanism: 'PLAIN' }, [plainCredentials(context.jid, context.password)]),
+          ]),
+        ),
+      );
+    }),
+    sendResponse: enqueueActions(({ context, event, enqueue }) => {
+      const final =
+        event.type === 'sasl.challenge' && context.scram
+          ? clientFinal(context.scram, event.data, context.password)
+          : undefined;
+      if (!final) return;
+      enqueue.assign({ serverFinal: final.serverFinal });
+      enqueue.emit(output(writeElements(clientConn(context), [el('response', { xmlns: ns.sasl }, [final.message])])));
+    }),
     sendBind: emit(({ context }) =>
       output(
         writeElements(clientConn(context), [
@@ -323,6 +362,8 @@ export const clientMachine = setup({
     outSeq: 0,
     unacked: [],
     inH: 0,
+    scram: undefined,
+    serverFinal: '',
   }),
   entry: 'connect',
   on: {
@@ -356,7 +397,7 @@ export const clientMachine = setup({
       after: { responseDelay: loginTimeout },
       on: {
         'wire.features': [
-          { guard: 'offersPlain', target: 'authenticating', actions: 'sendAuth' },
+          { guard: 'offersMechanism', target: 'authenticating', actions: 'sendAuth' },
           { target: 'failed', actions: ['closeConn', 'rejectLogin'] },
         ],
       },
@@ -364,7 +405,14 @@ export const clientMachine = setup({
     authenticating: {
       after: { responseDelay: loginTimeout },
       on: {
-        'sasl.success': { target: 'restarting', actions: 'sendHeader' },
+        'sasl.challenge': [
+          { guard: 'canAnswerChallenge', actions: 'sendResponse' },
+          { target: 'failed', actions: ['closeConn', 'rejectLogin'] },
+        ],
+        'sasl.success': [
+          { guard: 'isServerVerified', target: 'restarting', actions: 'sendHeader' },
+          { target: 'failed', actions: ['closeConn', 'rejectLogin'] },
+        ],
         'sasl.failure': { target: 'failed', actions: ['closeConn', 'rejectLogin'] },
       },
     },
