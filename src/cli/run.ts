@@ -1,14 +1,15 @@
 /**
  * `fedsim run <file|dir...>`: runs scenario files, writes each trace under reports/traces/, prints
  * a verdict per scenario and a closing `N passed, N failed` line. Exit code 0 when all pass, 1 when
- * an expectation failed, 2 for bad input (a scenario that does not load).
+ * an expectation failed, 2 for bad input (a scenario that does not load), 3 when an external node
+ * process broke the process protocol (docs/process-nodes.md; the run stops, its trace is written).
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
 import { loadScenario, type Scenario } from '../scenario/load.js';
-import { runScenario, type RunReport } from '../scenario/run.js';
+import { RunAborted, runScenario, type RunReport } from '../scenario/run.js';
 
 export interface RunCommandOptions {
   readonly seed?: number;
@@ -81,7 +82,21 @@ export function runCommand(
     [];
   let failed = 0;
   for (const scenario of scenarios) {
-    const report = runScenario(scenario, options.seed === undefined ? {} : { seed: options.seed });
+    let report: RunReport;
+    try {
+      report = runScenario(scenario, options.seed === undefined ? {} : { seed: options.seed });
+    } catch (error) {
+      if (!(error instanceof RunAborted)) throw error;
+      // An external node process broke its protocol: exit 3, with the trace up to that point.
+      log(`ERROR ${scenario.source.name}: ${error.message}`);
+      if (options.traces !== false) {
+        const partial = tracePathFor(options.traces, scenario.source.name);
+        mkdirSync(dirname(partial), { recursive: true });
+        writeFileSync(partial, error.trace.text());
+        log(`  trace up to the failure: ${relative(process.cwd(), partial)}`);
+      }
+      return 3;
+    }
     let tracePath: string | undefined;
     if (options.traces !== false) {
       tracePath = tracePathFor(options.traces, report.name);

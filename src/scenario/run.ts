@@ -5,6 +5,7 @@
  * report and a byte-identical trace.
  */
 import { assert, unreachable } from '../core/assert.js';
+import { ProcessNodeError } from '../core/errors.js';
 import type { Ms } from '../core/time.js';
 import { describePattern, eventMatches } from '../check/match.js';
 import { nodeNeverThrows, type Invariant } from '../check/invariants.js';
@@ -40,6 +41,17 @@ export interface RunOptions {
   /** Overrides the scenario's seed (fuzzing and `fedsim run --seed`). */
   readonly seed?: number;
   readonly recorder?: RecorderOptions;
+}
+
+/** A run stopped by an external node process that broke the process protocol; `trace` holds the events up to it. */
+export class RunAborted extends Error {
+  override name = 'RunAborted';
+  constructor(
+    readonly failure: ProcessNodeError,
+    readonly trace: TraceRecorder,
+  ) {
+    super(failure.message);
+  }
 }
 
 export function describeExpectation(expectation: Expectation): string {
@@ -229,8 +241,24 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   }
 
   for (const step of scenario.steps) sim.at(step.atMs, rank.step, () => applyStep(world, step));
-  world.startAll();
-  const outcome = sim.runUntilQuiet(source.limits);
+  let outcome: RunOutcome;
+  try {
+    world.startAll();
+    outcome = sim.runUntilQuiet(source.limits);
+  } catch (error) {
+    if (!(error instanceof ProcessNodeError)) throw error;
+    // An external node broke the process protocol: the run stops here, with the trace so far.
+    trace.record(sim.nowMs, error.node, {
+      kind: 'check',
+      requirement: 'process-protocol',
+      verdict: 'violation',
+      message: error.message,
+    });
+    trace.end(sim.nowMs);
+    world.shutdown();
+    throw new RunAborted(error, trace);
+  }
+  world.shutdown();
   for (const entry of safety) {
     if (!entry.failed) results.push({ expectation: entry.name, ok: true, message: 'held', atMs: sim.nowMs });
   }
