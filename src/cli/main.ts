@@ -145,10 +145,26 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       new Option('--timeout-ms <n>', 'how long a case waits for each answer').argParser(integer('--timeout-ms')),
     )
     .option('--out <dir>', 'where to write the reports', 'reports/conformance')
+    .option(
+      '--node-process <command>',
+      "run the suite in the simulator against an external process (docs/process-nodes.md), such as 'python3 node.py'",
+    )
+    .addOption(
+      new Option('--process-timeout-ms <n>', 'wall-clock budget of one step of that process (default 5000)').argParser(
+        integer('--process-timeout-ms'),
+      ),
+    )
     .action(
       async (
         protocol: string | undefined,
-        options: { all: boolean; target?: string; timeoutMs?: number; out: string },
+        options: {
+          all: boolean;
+          target?: string;
+          timeoutMs?: number;
+          out: string;
+          nodeProcess?: string;
+          processTimeoutMs?: number;
+        },
       ) => {
         setExitCode(await conformCommand(protocol, options));
       },
