@@ -6,10 +6,14 @@
 // The durable store lives in the simulator; this node mirrors it in memory (read once at start,
 // written through on every change), so its logic never waits for a store read.
 //
-// Canary: F140_CANARY=dedup turns off the msg_id check (spec §3.3), so a retried MSG is delivered twice.
+// Canaries, each one rule broken, for proving that `fedsim fuzz f140 --node-process` catches it:
+// `--canary=volatile` (or F140_CANARY=volatile) forgets its queue on restart (spec §5: queues are
+// durable), so a message queued before a crash is lost; `--canary=dedup` turns off the msg_id check
+// (§3.3), so a retried MSG is delivered twice.
 import { createInterface } from 'node:readline';
 
-const canary = process.env.F140_CANARY ?? '';
+const canary =
+  process.argv.find((arg) => arg.startsWith('--canary='))?.slice('--canary='.length) ?? process.env.F140_CANARY ?? '';
 const CRLF = '\r\n';
 
 // ---------------------------------------------------------------------------------------------------
@@ -670,6 +674,7 @@ async function start(input) {
   config = input.config;
   const { keys } = await ask({ kind: 'store.keys', prefix: '' });
   for (const key of keys) store.set(key, (await ask({ kind: 'store.get', key })).value);
+  if (canary === 'volatile') for (const key of keysWith('f140/outbox/')) del(key);
   emit({ kind: 'listen', endpoint: { host: self.host, port: config.port } });
   for (const remote of remotes()) {
     const p = peerFor(remote);

@@ -6,8 +6,10 @@ lines on stdin and answers on stdout (docs/process-nodes.md). Every step ends wi
 The durable store lives in the simulator; this node mirrors it in memory (read once at start,
 written through on every change), so its logic never waits for a store read.
 
-Canary: F140_CANARY=dedup turns off the msg_id check (spec section 3.3), so a retried MSG is
-delivered twice.
+Canaries, each one rule broken, for proving that `fedsim fuzz f140 --node-process` catches it:
+`--canary=volatile` (or F140_CANARY=volatile) forgets its queue on restart (spec section 5: queues
+are durable), so a message queued before a crash is lost; `--canary=dedup` turns off the msg_id
+check (section 3.3), so a retried MSG is delivered twice.
 """
 import base64
 import json
@@ -16,7 +18,7 @@ import re
 import sys
 from urllib.parse import quote_plus
 
-CANARY = os.environ.get("F140_CANARY", "")
+CANARY = next((a[len("--canary="):] for a in sys.argv if a.startswith("--canary=")), os.environ.get("F140_CANARY", ""))
 CRLF = b"\r\n"
 
 # ---------------------------------------------------------------------------------------------------
@@ -734,6 +736,9 @@ def start(line):
     config = line["config"]
     for key in ask({"kind": "store.keys", "prefix": ""})["keys"]:
         store[key] = ask({"kind": "store.get", "key": key}).get("value")
+    if CANARY == "volatile":
+        for key in keys_with("f140/outbox/"):
+            delete(key)
     emit({"kind": "listen", "endpoint": {"host": me["host"], "port": config["port"]}})
     for remote in remotes():
         p = peer_for(remote)

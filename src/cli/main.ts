@@ -67,6 +67,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--time-budget <duration>', 'stop starting runs after this long (60s, 2m)')
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
     .option('--replay <file>', 'run one counterexample file (with --canary, over that broken variant)')
+    .option(
+      '--node-process <command>',
+      "run the protocol's nodes as this external process (docs/process-nodes.md), such as 'node my-node.mjs'",
+    )
+    .addOption(
+      new Option('--process-timeout-ms <n>', 'wall-clock budget of one step of that process (default 5000)').argParser(
+        integer('--process-timeout-ms'),
+      ),
+    )
     .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')

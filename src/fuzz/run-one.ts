@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
+import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { planCommands, type CommandOptions } from './commands/index.js';
 import { damageInstants, Plan } from './plan.js';
@@ -20,6 +21,23 @@ import type { FuzzProfile } from './profile.js';
 export interface FuzzRunOptions extends CommandOptions {
   /** Run a deliberately broken variant of the protocol (src/fuzz/canary.ts). */
   readonly canary?: CanaryKind;
+  /**
+   * Run every node of the campaign's protocol as this external process (docs/process-nodes.md).
+   * It is written into each generated scenario, so a counterexample replays with `fedsim run`.
+   */
+  readonly nodeProcess?: ProcessSpec;
+}
+
+/** `source` with every node of `protocol` run as the external process `spec` (nothing if none). */
+export function withProcessNodes(source: ScenarioFile, protocol: string, spec: ProcessSpec | undefined): ScenarioFile {
+  if (spec === undefined) return source;
+  const nodes = Object.fromEntries(
+    Object.entries(source.nodes).map(([id, node]) => [
+      id,
+      (node.protocol ?? source.protocol) === protocol ? { ...node, process: spec } : node,
+    ]),
+  );
+  return { ...source, nodes };
 }
 
 export interface FuzzFailure {
@@ -75,13 +93,16 @@ export function judgePlan(
   simSeed: number,
   stem: string,
   canary?: CanaryKind,
+  nodeProcess?: ProcessSpec,
 ): { source: ScenarioFile; report: RunReport } {
   const name = `fuzz/${stem}`;
   const run = (source: ScenarioFile) => runScenario(scenarioOf(source, `reports/counterexamples/${stem}.yaml`, canary));
-  const first = plan.scenario(simSeed, name, []);
+  const scenario = (damage: number[]) =>
+    withProcessNodes(plan.scenario(simSeed, name, damage), plan.profile.protocol, nodeProcess);
+  const first = scenario([]);
   const firstReport = run(first);
   const damageMs = damageInstants(firstReport.trace.events);
-  const source = plan.scenario(simSeed, name, damageMs);
+  const source = scenario(damageMs);
   if (JSON.stringify(source) === JSON.stringify(first)) return { source: first, report: firstReport };
   const report = run(source);
   const again = damageInstants(report.trace.events);
@@ -105,7 +126,7 @@ export function fuzzProperty(
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
-      const { source, report } = judgePlan(plan, simSeed, stem, options.canary);
+      const { source, report } = judgePlan(plan, simSeed, stem, options.canary, options.nodeProcess);
       if (report.verdict === 'pass') return true;
       onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
       return false;
