@@ -750,10 +750,6 @@ async function step(input) {
     case 'command':
       command(input.command);
       break;
-    case 'stop':
-      emit({ kind: 'end' });
-      flush();
-      process.exit(0);
   }
   emit({ kind: 'end' });
   flush();

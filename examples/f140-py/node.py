@@ -800,10 +800,6 @@ def step(line):
         timer(line["id"])
     elif kind == "command":
         command(line["command"])
-    elif kind == "stop":
-        emit({"kind": "end"})
-        flush()
-        sys.exit(0)
     emit({"kind": "end"})
     flush()
 

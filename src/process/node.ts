@@ -15,7 +15,13 @@ import { resolve } from 'node:path';
 import { ProcessNodeError } from '../core/errors.js';
 import type { NodeHost, NodeInput, NodeOutput, Protocol, ProtocolNode } from '../protocols/protocol.js';
 import { ProcessChannel } from './channel.js';
-import { defaultStepTimeoutMs, outputSchema, type ProcessOutput, type ProcessSpec } from './schema.js';
+import {
+  defaultStepTimeoutMs,
+  outputSchema,
+  spawnAllowanceMs,
+  type ProcessOutput,
+  type ProcessSpec,
+} from './schema.js';
 
 /** How long a line is quoted in an error message. */
 const quoteMax = 300;
@@ -110,12 +116,14 @@ export class ProcessNode implements ProtocolNode {
     if (this.stopped) return;
     this.steps += 1;
     const given = JSON.stringify(input);
+    // The first step also waits for the process to start.
+    const budgetMs = this.timeoutMs + (input['kind'] === 'start' ? spawnAllowanceMs : 0);
     let send = given;
     for (;;) {
-      const reply = this.channel.exchange(send, this.timeoutMs);
+      const reply = this.channel.exchange(send, budgetMs);
       switch (reply.kind) {
         case 'timeout':
-          return this.fail(`gave no end-of-step within ${this.timeoutMs}ms (process.stepTimeoutMs)`, given);
+          return this.fail(`gave no end-of-step within ${budgetMs}ms (process.stepTimeoutMs)`, given);
         case 'too-long':
           return this.fail('wrote more in one step than the reply buffer holds', given, reply.start);
         case 'exited': {

@@ -88,9 +88,6 @@ export const inputSchemas = {
       now,
     })
     .describe('A user (a scenario step, the fuzzer, a conformance case) asks the node to do something.'),
-  stop: z
-    .strictObject({ kind: z.literal('stop'), now })
-    .describe('The run is over: answer `end` and exit. (A crash sends nothing: the process is killed.)'),
   'store.value': z
     .strictObject({
       kind: z.literal('store.value'),
@@ -195,6 +192,8 @@ export type ProcessInput = z.infer<(typeof inputSchemas)[keyof typeof inputSchem
 
 /** The default wall-clock budget for one step (an input and the child's lines up to `end`). */
 export const defaultStepTimeoutMs = 5_000;
+/** Added to the budget of an incarnation's first step (`start`), which includes starting the process. */
+export const spawnAllowanceMs = 10_000;
 
 /** A scenario node's `process` block. */
 export const processSpecSchema = z
@@ -208,7 +207,9 @@ export const processSpecSchema = z
       .min(1)
       .max(600_000)
       .optional()
-      .describe(`wall-clock budget of one step, in ms (default ${defaultStepTimeoutMs})`),
+      .describe(
+        `wall-clock budget of one step, in ms (default ${defaultStepTimeoutMs}; the \`start\` step gets ${spawnAllowanceMs} more, for starting the process)`,
+      ),
   })
   .describe(
     "Run this node as an external process speaking the process protocol; the protocol's schemas still check its config and commands.",
