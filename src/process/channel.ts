@@ -8,6 +8,7 @@
  * Must not: block without a timeout, or leave a child running once the node is stopped or the host
  * process exits.
  */
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /** What one exchange gives back. */
@@ -42,11 +43,15 @@ export class ProcessChannel {
   private readonly header: Int32Array;
   private readonly body: Uint8Array;
   private closed = false;
+  /** Something to wait on for a millisecond while the child's stdin pipe is full. */
+  private readonly pause = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(options: ChannelOptions) {
-    const shared = new SharedArrayBuffer(16 + (options.replyBytesMax ?? 8 * 1024 * 1024));
-    this.header = new Int32Array(shared, 0, 4);
-    this.body = new Uint8Array(shared, 16);
+    const shared = new SharedArrayBuffer(32 + (options.replyBytesMax ?? 8 * 1024 * 1024));
+    this.header = new Int32Array(shared, 0, 8);
+    this.body = new Uint8Array(shared, 32);
+    // No reply is awaited yet (worker.mjs describes the header).
+    Atomics.store(this.header, 0, 1);
     this.worker = new Worker(new URL('./worker.mjs', import.meta.url), {
       workerData: { command: [...options.command], cwd: options.cwd, env: options.env ?? {}, shared },
       stdout: false,
@@ -60,7 +65,7 @@ export class ProcessChannel {
   /** Sends one line and waits (at most `timeoutMs` of wall time) for the child's answer. */
   exchange(line: string, timeoutMs: number): Reply {
     Atomics.store(this.header, 0, 0);
-    this.worker.postMessage(line);
+    if (!this.send(`${line}\n`, timeoutMs)) return { kind: 'timeout' };
     const waited = Atomics.wait(this.header, 0, 0, timeoutMs);
     if (waited === 'timed-out' && Atomics.load(this.header, 0) === 0) return { kind: 'timeout' };
     const length = Atomics.load(this.header, 1);
@@ -73,6 +78,36 @@ export class ProcessChannel {
       return { kind: 'exited', ...exited };
     }
     return { kind: 'lines', lines: text.split('\n') };
+  }
+
+  /**
+   * Writes to the child's stdin directly once the worker has published its descriptor (the pipe is
+   * non-blocking: while it is full, this waits 1 ms at a time, at most `timeoutMs` in all); before
+   * that, or on a broken pipe, the worker is told. False when the child read nothing for `timeoutMs`.
+   */
+  private send(text: string, timeoutMs: number): boolean {
+    const fd = Atomics.load(this.header, 4);
+    if (fd <= 0) {
+      this.worker.postMessage(text.slice(0, -1));
+      return true;
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    let written = 0;
+    let waitedMs = 0;
+    while (written < bytes.length) {
+      try {
+        written += writeSync(fd, bytes, written);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          // The child is gone: the worker reports how (its exit comes with what it wrote).
+          this.worker.postMessage(null);
+          return true;
+        }
+        if (waitedMs++ >= timeoutMs) return false;
+        Atomics.wait(this.pause, 0, 0, 1);
+      }
+    }
+    return true;
   }
 
   /** Kills the child (SIGKILL) and ends the worker. Safe to call twice. */

@@ -1,18 +1,20 @@
 // The worker thread that owns one external node process (channel.ts is its other half). Plain
-// JavaScript, so it loads in a worker without TypeScript support. The host thread posts one input
-// line and blocks on the shared buffer; this thread writes the line to the child's stdin, gathers
-// the child's stdout lines up to one the host must act on (`end`, `store.get`, `store.keys`, or a
-// line that is not JSON), copies them into the shared buffer and wakes the host. If the child
-// exits, the host is woken with what the child wrote and the last of its stderr.
+// JavaScript, so it loads in a worker without TypeScript support. The host thread writes one input
+// line straight to the child's stdin (whose descriptor this thread publishes; before that, or once
+// the pipe is broken, it posts the line here instead) and blocks on the shared buffer. This thread
+// gathers the child's stdout lines up to one the host must act on (`end`, `store.get`,
+// `store.keys`, or a line that is not JSON), copies them into the shared buffer and wakes the host.
+// If the child exits, the host is woken with what the child wrote and the last of its stderr.
 import { spawn } from 'node:child_process';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** @type {{ command: string[], cwd?: string, env?: Record<string, string>, shared: SharedArrayBuffer }} */
 const data = workerData;
-const header = new Int32Array(data.shared, 0, 4);
-const body = new Uint8Array(data.shared, 16);
+const header = new Int32Array(data.shared, 0, 8);
+const body = new Uint8Array(data.shared, 32);
 const encoder = new TextEncoder();
-// header[0]: 0 while the host waits, 1 once a reply is ready; [1]: reply length; [2]: 0 lines, 1 exited, 2 too long; [3]: pid.
+// header[0]: 0 while the host waits, 1 once a reply is ready (or before the first exchange);
+// [1]: reply length; [2]: 0 lines, 1 exited, 2 too long; [3]: the child's pid; [4]: its stdin's descriptor.
 const [program, ...args] = data.command;
 const child = spawn(program, args, {
   cwd: data.cwd,
@@ -20,16 +22,19 @@ const child = spawn(program, args, {
   stdio: ['pipe', 'pipe', 'pipe'],
 });
 if (child.pid !== undefined) Atomics.store(header, 3, child.pid);
+// The host writes to the child's stdin itself, synchronously: one hop less per step.
+const stdinFd = child.stdin?._handle?.fd;
+if (typeof stdinFd === 'number' && stdinFd > 0) Atomics.store(header, 4, stdinFd);
 
 let pending = ''; // a partial stdout line
 /** @type {string[]} */
 let lines = []; // complete lines not yet handed to the host
-let waiting = false; // the host waits for a reply
+/** Whether the host waits for a reply. */
+const waiting = () => Atomics.load(header, 0) === 0;
 let exited = ''; // why the child is gone, once it is
 let stderrTail = '';
 
 function reply(status, text) {
-  waiting = false;
   let bytes = encoder.encode(text);
   if (bytes.length > body.length) {
     status = 2;
@@ -52,7 +57,7 @@ function blocking(line) {
 }
 
 function pump() {
-  if (!waiting) return;
+  if (!waiting()) return;
   const at = lines.findIndex(blocking);
   if (at >= 0) {
     const out = lines.slice(0, at + 1);
@@ -89,8 +94,8 @@ child.on('close', (code, signal) => {
   pump();
 });
 
+// A line the host could not write itself (no descriptor yet, or a broken pipe: then `null`).
 parentPort?.on('message', (line) => {
-  waiting = true;
-  if (exited === '') child.stdin.write(`${line}\n`);
+  if (exited === '' && line !== null) child.stdin.write(`${line}\n`);
   pump();
 });
