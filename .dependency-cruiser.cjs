@@ -5,7 +5,7 @@
 //   cli/ bench/ view/                top: may import anything below (bench never imports cli)
 //   scenario/ check/ fuzz/ conformance/, protocols/{registry,plugin}.ts,
 //   protocols/<p>/{invariants,fuzz,conformance}, protocols/<p>/index.ts (the plugin)   the harness
-//   sim/ | real/                     hosts (neither imports the other)
+//   sim/ | real/ | process/          hosts (none imports another; process/ runs external node processes)
 //   trace/                           trace events and the recorder (the hosts record)
 //   protocols/<p>/ (the rest)        sans-IO protocol cores (no protocol imports another)
 //   engine/                          the statechart engine
@@ -17,7 +17,7 @@ const engine = '^src/engine/';
 // A protocol folder's index.ts exports its plugin (src/protocols/plugin.ts), which gathers the harness parts.
 const protocolHarnessPart = '^src/protocols/[^/]+/(invariants|fuzz|conformance|index)(\\.ts$|/)';
 const trace = '^src/trace/';
-const hosts = '^src/(sim|real)/';
+const hosts = '^src/(sim|real|process)/';
 const harness = `^src/(scenario|check|fuzz|conformance)/|^src/protocols/(registry|plugin)\\.ts$|${protocolHarnessPart}`;
 const top = '^src/(cli|bench|view)/';
 
@@ -74,6 +74,18 @@ module.exports = {
     forbid('sim-and-real-apart', 'The simulator and the real host do not import each other.', '^src/sim/', [
       '^src/real/',
     ]),
+    forbid(
+      'process-nodes-apart',
+      'External process nodes and the two hosts do not import each other.',
+      '^src/process/',
+      ['^src/(sim|real)/'],
+    ),
+    forbid(
+      'hosts-do-not-import-process-nodes',
+      'The hosts run any ProtocolNode; they know nothing of processes.',
+      '^src/(sim|real)/',
+      ['^src/process/'],
+    ),
     forbid('real-and-sim-apart', 'The real host and the simulator do not import each other.', '^src/real/', [
       '^src/sim/',
     ]),

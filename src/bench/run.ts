@@ -21,6 +21,7 @@ import { linkMachine } from '../protocols/echo/machine.js';
 import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 import { solecFederation } from './federation.js';
+import { externalNodes, processNodeSteps } from './process-nodes.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
 import { World } from '../sim/world.js';
@@ -323,6 +324,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   const messages = 100 * scale;
   const federationMessages = 5_000 * scale;
   const protocolMessages = 2_000 * scale;
+  const processNodeMessages = 2_000 * scale;
   const endToEnd = ['fmtp', 'f140', 'solec', 'bester', 'ambrosia'];
   const hourMessagesPerClientMinute = 1;
   // 500 clients, one message each per minute of the hour: 30,000 messages.
@@ -340,6 +342,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   actorSends('xstate', 20_000);
   actorSends('compiled', 20_000);
   for (const protocol of endToEnd) protocolThroughput(protocol, 200);
+  for (const kind of Object.keys(externalNodes)) processNodeSteps(kind, 50);
   echoFederation(5, 5, false, xstateEngine);
   for (const suite of suites.values()) for (const scenario of suite) runScenario(scenario);
 
@@ -528,6 +531,17 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
           viaXstate.delivered / viaXstate.runSeconds,
         );
       }
+    }
+
+    // F140 nodes as external processes (examples/), beside the built-in node on the same workload.
+    for (const kind of Object.keys(externalNodes)) {
+      const run = processNodeSteps(kind, processNodeMessages);
+      add(
+        `f140 node steps, ${kind === 'in-process' ? 'built-in node in-process' : `external ${kind} node`}`,
+        'steps/s',
+        `${run.steps} node steps (inputs handled, timers fired) for ${run.delivered} messages on F140's fuzz topology, every node ${kind === 'in-process' ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`}; process start included${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+        run.steps / run.seconds,
+      );
     }
 
     // The one-hour federation is the longest figure: once by default, every heavy repetition from --scale 2.

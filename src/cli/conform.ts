@@ -2,14 +2,19 @@
  * `fedsim conform <protocol> [--target URL] [--timeout-ms N]` and `fedsim conform --all`: runs a
  * protocol's conformance suite against the built-in node in the simulator (default) or an external server
  * on a real socket, prints one line per case, and writes reports/conformance/<protocol>.{json,html}, the
- * index page and each case's trace. Exit 0 when no case FAILED, 1 when a MUST failed, 2 on bad usage.
+ * index page and each case's trace. With `--node-process '<command>'` the suite runs in the simulator
+ * against that external process (docs/process-nodes.md), control-channel cases included. Exit 0 when
+ * no case FAILED, 1 when a MUST failed, 2 on bad usage, 3 when the external process broke the process
+ * protocol.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { ProcessNodeError, UsageError } from '../core/errors.js';
 import { engineOf, type EngineKind } from '../engine/engine.js';
 import { builtinNode, robustnessAdapters } from '../conformance/robustness-adapters.js';
 import { runRobustness, serveBuiltin } from '../conformance/robustness.js';
+import { splitCommandLine } from '../process/command-line.js';
+import { processProtocol } from '../process/node.js';
 import {
   parseTargetUrl,
   runSuite,
@@ -29,6 +34,10 @@ export interface ConformOptions {
   readonly engine?: EngineKind;
   /** Run the robustness cases (robustness.ts) instead of the suite. */
   readonly robustness?: boolean;
+  /** Run the suite in the simulator against this external process (docs/process-nodes.md) instead of the built-in node. */
+  readonly nodeProcess?: string;
+  /** The wall-clock budget of one step of that process. */
+  readonly processTimeoutMs?: number;
 }
 
 /** Short host limits for the built-in server under the robustness cases, so each case takes seconds. */
@@ -116,6 +125,11 @@ export async function conformCommand(
     throw new UsageError(`give a protocol (${suiteNames().join(', ')}) or --all, not both`);
   if (options.all && options.target !== undefined)
     throw new UsageError('--target names one server: give its protocol, not --all');
+  if (options.nodeProcess !== undefined && (options.all || options.target !== undefined))
+    throw new UsageError('--node-process runs one protocol in the simulator: give its protocol, not --all or --target');
+  const command = options.nodeProcess === undefined ? undefined : splitCommandLine(options.nodeProcess);
+  if (options.nodeProcess !== undefined && command === undefined)
+    throw new UsageError(`--node-process: no command in ${JSON.stringify(options.nodeProcess)} (or a quote left open)`);
   const names = options.all ? suiteNames() : [protocol ?? ''];
   for (const name of names) {
     if (!suiteNames().includes(name))
@@ -133,27 +147,50 @@ export async function conformCommand(
         throw new UsageError(`--target for ${name} must look like ${suite.scheme}://127.0.0.1:${suite.target.port}`);
       spec = parsed;
     }
+    if (command !== undefined) {
+      spec = {
+        kind: 'sim',
+        protocol: processProtocol(suite.builtin, {
+          command,
+          ...(options.processTimeoutMs === undefined ? {} : { stepTimeoutMs: options.processTimeoutMs }),
+        }),
+      };
+    }
     const traceDir = join(options.out, 'traces', name);
     rmSync(traceDir, { recursive: true, force: true });
-    log(`${suite.title} conformance against ${spec.kind === 'external' ? spec.url : 'the built-in node (simulator)'}`);
-    const report = await runSuite(suite, spec, {
-      traceDir,
-      reportDir: options.out,
-      engine: engineOf(options.engine ?? 'compiled'),
-      ...(options.timeoutMs === undefined ? {} : { answerMs: options.timeoutMs }),
-      writeTrace: (path, text) => {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, text);
-      },
-      onResult: (r) => {
-        log(`  ${r.verdict.padEnd(13)} ${r.id}: ${r.title}`);
-        if (r.verdict === 'FAILED' || r.verdict === 'NON-STRICT') {
-          log(`      ${r.message}`);
-          if (r.expected !== undefined) log(`      expected: ${r.expected}`);
-          if (r.actual !== undefined) log(`      actual:   ${r.actual}`);
-        }
-      },
-    });
+    const against =
+      spec.kind === 'external'
+        ? spec.url
+        : command !== undefined
+          ? `the external process ${command.join(' ')} (simulator)`
+          : 'the built-in node (simulator)';
+    log(`${suite.title} conformance against ${against}`);
+    let report: SuiteReport;
+    try {
+      report = await runSuite(suite, spec, {
+        traceDir,
+        reportDir: options.out,
+        engine: engineOf(options.engine ?? 'compiled'),
+        ...(options.timeoutMs === undefined ? {} : { answerMs: options.timeoutMs }),
+        writeTrace: (path, text) => {
+          mkdirSync(dirname(path), { recursive: true });
+          writeFileSync(path, text);
+        },
+        onResult: (r) => {
+          log(`  ${r.verdict.padEnd(13)} ${r.id}: ${r.title}`);
+          if (r.verdict === 'FAILED' || r.verdict === 'NON-STRICT') {
+            log(`      ${r.message}`);
+            if (r.expected !== undefined) log(`      expected: ${r.expected}`);
+            if (r.actual !== undefined) log(`      actual:   ${r.actual}`);
+          }
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof ProcessNodeError)) throw error;
+      log(`ERROR ${error.message}`);
+      log(`  traces up to the failure: ${traceDir}`);
+      return 3;
+    }
     const counts = Object.entries(report.counts)
       .map(([verdict, n]) => `${n} ${verdict}`)
       .join(', ');

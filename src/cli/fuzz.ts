@@ -3,7 +3,8 @@
  * plans), shrinks each failing run, writes it as a scenario file under reports/counterexamples/
  * with its trace, prints the one command that replays it, and writes a summary (runs per second
  * per protocol) under reports/fuzz/. Exit 0 when every run passed, 1 when a run failed, 2 for bad
- * usage, 3 for an internal error. `--replay <file>` runs a counterexample (with `--canary`, over
+ * usage, 3 for an internal error or an external node process (`--node-process`) that broke the
+ * process protocol. `--replay <file>` runs a counterexample (with `--canary`, over
  * the broken variant it was found against).
  *
  * Wall time lives here only: the progress line and `--time-budget`.
@@ -14,6 +15,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { engineOf, type EngineKind } from '../engine/engine.js';
+import { splitCommandLine } from '../process/command-line.js';
+import type { ProcessSpec } from '../process/schema.js';
 import { runCampaign } from '../fuzz/campaign.js';
 import { canaryKinds, type CanaryKind } from '../fuzz/canary.js';
 import { writeCounterexample } from '../fuzz/counterexample.js';
@@ -43,6 +46,9 @@ export interface FuzzCommandOptions {
   readonly progress?: boolean;
   /** The statechart engine. @defaultValue 'compiled' */
   readonly engine?: EngineKind;
+  /** Run the protocol's nodes as this external process (a command line). */
+  readonly nodeProcess?: string;
+  readonly processTimeoutMs?: number;
 }
 
 /** What draws progress: a cli-progress bar on a terminal, plain lines elsewhere (CI logs). */
@@ -118,6 +124,21 @@ export async function fuzzCommand(
   const engine = options.engine ?? 'compiled';
   if (options.replay !== undefined) return replay(options.replay, canary, engine, log);
 
+  let nodeProcess: ProcessSpec | undefined;
+  if (options.nodeProcess !== undefined) {
+    if (protocol === 'all') throw new UsageError('--node-process runs one protocol: give its name, not `all`');
+    const command = splitCommandLine(options.nodeProcess);
+    if (command === undefined)
+      throw new UsageError(
+        `--node-process: no command in ${JSON.stringify(options.nodeProcess)} (or a quote left open)`,
+      );
+    // The working directory is written into each counterexample, so that it replays from anywhere.
+    nodeProcess = {
+      command,
+      cwd: process.cwd(),
+      ...(options.processTimeoutMs === undefined ? {} : { stepTimeoutMs: options.processTimeoutMs }),
+    };
+  }
   const names = protocol === 'all' ? [...fuzzProfiles.keys()] : [protocol];
   const profiles = names.map((name) => {
     const profile = fuzzProfileNamed(name);
@@ -155,7 +176,11 @@ export async function fuzzCommand(
     const outcome = await runCampaign(profile, {
       seeds,
       workers: options.workers,
-      run: canary === undefined ? { engine } : { canary, engine },
+      run: {
+        engine,
+        ...(canary === undefined ? {} : { canary }),
+        ...(nodeProcess === undefined ? {} : { nodeProcess }),
+      },
       shouldStop: () =>
         (endMs !== undefined && performance.now() >= endMs) ||
         (options.stopAfter !== undefined && failures >= options.stopAfter),

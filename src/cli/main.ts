@@ -121,6 +121,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--require-sometimes', "fail a campaign that never reached one of its protocol's sometimes assertions")
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
     .option('--replay <file>', 'run one counterexample file (with --canary, over that broken variant)')
+    .option(
+      '--node-process <command>',
+      "run the protocol's nodes as this external process (docs/process-nodes.md), such as 'node my-node.mjs'",
+    )
+    .addOption(
+      new Option('--process-timeout-ms <n>', 'wall-clock budget of one step of that process (default 5000)').argParser(
+        integer('--process-timeout-ms'),
+      ),
+    )
     .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')
@@ -244,6 +253,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(engineOption())
     .addOption(pluginOption())
     .option('--robustness', 'run the robustness cases (docs/serve.md) instead of the suite', false)
+    .option(
+      '--node-process <command>',
+      "run the suite in the simulator against an external process (docs/process-nodes.md), such as 'python3 node.py'",
+    )
+    .addOption(
+      new Option('--process-timeout-ms <n>', 'wall-clock budget of one step of that process (default 5000)').argParser(
+        integer('--process-timeout-ms'),
+      ),
+    )
     .action(
       async (
         protocol: string | undefined,
@@ -254,6 +272,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
           out: string;
           engine: EngineKind;
           robustness: boolean;
+          nodeProcess?: string;
+          processTimeoutMs?: number;
         },
       ) => {
         setExitCode(

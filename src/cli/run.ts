@@ -3,7 +3,8 @@
  * a verdict per scenario and a closing `N passed, N failed` line. With `--seeds A..B` it sweeps
  * every scenario over those seeds instead (no traces) and prints `passed N of M` per scenario.
  * Exit code 0 when all pass, 1 when an expectation failed, 2 for bad input (a scenario that does
- * not load; the others still run, and 2 wins over 1).
+ * not load; the others still run, and 2 wins over 1), 3 when an external node process broke the
+ * process protocol (docs/process-nodes.md; the run stops, its trace is written).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { ScenarioError, UsageError, formatProblem } from '../core/errors.js';
 import { formatMs } from '../core/time.js';
 import { engineOf, type EngineKind } from '../engine/engine.js';
 import { loadScenarioWithPlugins, type Scenario } from '../scenario/load.js';
-import { runScenario, type RunReport } from '../scenario/run.js';
+import { RunAborted, runScenario, type RunReport } from '../scenario/run.js';
 import { runSweep } from '../scenario/sweep.js';
 import { printable } from '../scenario/yaml.js';
 
@@ -176,7 +177,21 @@ export async function runCommand(
   let failed = 0;
   for (const scenario of scenarios) {
     const engine = engineOf(options.engine ?? 'compiled');
-    const report = runScenario(scenario, options.seed === undefined ? { engine } : { seed: options.seed, engine });
+    let report: RunReport;
+    try {
+      report = runScenario(scenario, options.seed === undefined ? { engine } : { seed: options.seed, engine });
+    } catch (error) {
+      if (!(error instanceof RunAborted)) throw error;
+      // An external node process broke its protocol: exit 3, with the trace up to that point.
+      log(`ERROR ${scenario.source.name}: ${error.message}`);
+      if (options.traces !== false) {
+        const partial = tracePathFor(options.traces, scenario.source.name);
+        mkdirSync(dirname(partial), { recursive: true });
+        writeFileSync(partial, error.trace.text());
+        log(`  trace up to the failure: ${relative(process.cwd(), partial)}`);
+      }
+      return 3;
+    }
     let tracePath: string | undefined;
     if (options.traces !== false) {
       tracePath = tracePathFor(options.traces, report.name);

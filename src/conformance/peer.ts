@@ -511,6 +511,8 @@ export class SimPeer implements Peer {
   /** Ends the trace and returns its NDJSON text. */
   finish(): string {
     this.trace.end(this.sim.nowMs);
+    // External node processes exit with the case.
+    this.world.shutdown();
     return this.trace.text();
   }
 }

@@ -7,6 +7,7 @@
  * socket open after a case.
  */
 import type { Engine } from '../engine/engine.js';
+import { ProcessNodeError } from '../core/errors.js';
 import type { Protocol } from '../protocols/protocol.js';
 import { SimPeer, type Peer } from './peer.js';
 import { RealHostTarget, SocketPeer } from './socket-peer.js';
@@ -140,6 +141,7 @@ export async function runCase(
   let message = 'as the rule says';
   let expected: string | undefined;
   let actual: string | undefined;
+  let aborted: ProcessNodeError | undefined;
   try {
     if (testCase.needsControl && !peer.control) {
       verdict = 'UNIMPLEMENTED';
@@ -152,6 +154,7 @@ export async function runCase(
       }
     }
   } catch (error) {
+    if (error instanceof ProcessNodeError) aborted = error;
     if (error instanceof CaseVerdict) {
       verdict = error.verdict;
       message = error.message;
@@ -173,6 +176,8 @@ export async function runCase(
     trace =
       options.reportDir && path.startsWith(`${options.reportDir}/`) ? path.slice(options.reportDir.length + 1) : path;
   }
+  // An external node process that broke the process protocol stops the whole run (its trace is written).
+  if (aborted) throw aborted;
   return {
     ...base,
     verdict,

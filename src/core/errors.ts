@@ -54,3 +54,19 @@ export class ScenarioError extends TestbedError {
 export class UsageError extends TestbedError {
   override name = 'UsageError';
 }
+
+/**
+ * An external node process broke the process protocol (it exited, wrote a line that is not JSON or
+ * not in the schema, or gave no end-of-step in time). The host cannot go on with that node: the run
+ * stops (the CLI exits 3) and the trace up to that point is kept. Never caught as a node bug.
+ */
+export class ProcessNodeError extends TestbedError {
+  override name = 'ProcessNodeError';
+  constructor(
+    /** The node whose process failed. */
+    readonly node: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -13,6 +13,7 @@ import { compiledEngine, engineOf, type Engine, type EngineKind } from '../engin
 import { parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
+import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
 import { planCommands, type CommandOptions } from './commands/index.js';
@@ -24,6 +25,23 @@ export interface FuzzRunOptions extends CommandOptions {
   readonly canary?: CanaryKind;
   /** The statechart engine the runs use (named, as the options cross to worker threads). @defaultValue 'compiled' */
   readonly engine?: EngineKind;
+  /**
+   * Run every node of the campaign's protocol as this external process (docs/process-nodes.md).
+   * It is written into each generated scenario, so a counterexample replays with `fedsim run`.
+   */
+  readonly nodeProcess?: ProcessSpec;
+}
+
+/** `source` with every node of `protocol` run as the external process `spec` (nothing if none). */
+export function withProcessNodes(source: ScenarioFile, protocol: string, spec: ProcessSpec | undefined): ScenarioFile {
+  if (spec === undefined) return source;
+  const nodes = Object.fromEntries(
+    Object.entries(source.nodes).map(([id, node]) => [
+      id,
+      (node.protocol ?? source.protocol) === protocol ? { ...node, process: spec } : node,
+    ]),
+  );
+  return { ...source, nodes };
 }
 
 export interface FuzzFailure {
@@ -83,15 +101,18 @@ export function judgePlan(
   stem: string,
   canary?: CanaryKind,
   engine: Engine = compiledEngine,
+  nodeProcess?: ProcessSpec,
 ): { source: ScenarioFile; report: RunReport } {
   const name = `fuzz/${stem}`;
   const run = (source: ScenarioFile) =>
     runScenario(scenarioOf(source, `reports/counterexamples/${stem}.yaml`, canary), { engine });
-  const first = plan.scenario(simSeed, name, []);
+  const scenario = (damage: number[], refused?: Parameters<Plan['scenario']>[3]) =>
+    withProcessNodes(plan.scenario(simSeed, name, damage, refused), plan.profile.protocol, nodeProcess);
+  const first = scenario([]);
   const firstReport = run(first);
   const damageMs = damageInstants(firstReport.trace.events);
   const refused = refusedCommands(firstReport.trace.events);
-  const source = plan.scenario(simSeed, name, damageMs, refused);
+  const source = scenario(damageMs, refused);
   if (JSON.stringify(source) === JSON.stringify(first)) return { source: first, report: firstReport };
   const report = run(source);
   const again = damageInstants(report.trace.events);
@@ -119,12 +140,12 @@ export function fuzzProperty(
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
       let judged: ReturnType<typeof judgePlan>;
-      if (covered) judged = judgePlan(plan, simSeed, stem, options.canary, engine);
+      if (covered) judged = judgePlan(plan, simSeed, stem, options.canary, engine, options.nodeProcess);
       else {
         // The run as drawn (not the shrinking that may follow) is what the campaign covered.
         covered = true;
         const { value, machines } = withMachineDefinitions(engine, (tapped) =>
-          judgePlan(plan, simSeed, stem, options.canary, tapped),
+          judgePlan(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
         );
         judged = value;
         onCoverage?.(runCoverage(value.report.trace.events, machines, profile.sometimes ?? []));

@@ -4,7 +4,8 @@
  * runs a scenario; a scenario that loads is one the runner can execute.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { processProtocol } from '../process/node.js';
 import { limits } from '../core/limits.js';
 import { ScenarioError, type Problem } from '../core/errors.js';
 import { fieldName, parseLocated, zodProblems, type Locator } from './yaml.js';
@@ -175,7 +176,9 @@ export function parseScenario(text: string, file: string): Scenario {
     }
     const host = node.host ?? id;
     hostNames.add(host);
-    nodes.push({ id, host, protocol, config: config.data });
+    // A node with a `process` block runs as that external process, under the protocol's schemas.
+    const runs = node.process ? processProtocol(protocol, node.process, { baseDir: dirname(resolve(file)) }) : protocol;
+    nodes.push({ id, host, protocol: runs, config: config.data });
   }
   if (!protocolFor(scenario.protocol, file) && !problems.some((p) => p.pointer === 'protocol')) {
     problems.push(

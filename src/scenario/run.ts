@@ -5,6 +5,7 @@
  * report and a byte-identical trace.
  */
 import { assert, unreachable } from '../core/assert.js';
+import { ProcessNodeError } from '../core/errors.js';
 import type { Ms } from '../core/time.js';
 import { compiledEngine, type Engine } from '../engine/engine.js';
 import { describePattern, eventMatches } from '../check/match.js';
@@ -45,6 +46,17 @@ export interface RunOptions {
   readonly recorder?: RecorderOptions;
   /** The statechart engine the nodes run on. @defaultValue compiledEngine */
   readonly engine?: Engine;
+}
+
+/** A run stopped by an external node process that broke the process protocol; `trace` holds the events up to it. */
+export class RunAborted extends Error {
+  override name = 'RunAborted';
+  constructor(
+    readonly failure: ProcessNodeError,
+    readonly trace: TraceRecorder,
+  ) {
+    super(failure.message);
+  }
 }
 
 export function describeExpectation(expectation: Expectation): string {
@@ -300,6 +312,36 @@ function recorderFor(scenario: Scenario, seed: number, options: RunOptions): Tra
   );
 }
 
+/**
+ * Starts the world and runs it until quiet. An external node that broke the process protocol stops
+ * the run there: the trace so far ends with the violation, and `RunAborted` carries it.
+ */
+function runWorld(
+  world: World,
+  sim: Simulator,
+  trace: TraceRecorder,
+  limits: Scenario['source']['limits'],
+): RunOutcome {
+  let outcome: RunOutcome;
+  try {
+    world.startAll();
+    outcome = sim.runUntilQuiet(limits);
+  } catch (error) {
+    if (!(error instanceof ProcessNodeError)) throw error;
+    trace.record(sim.nowMs, error.node, {
+      kind: 'check',
+      requirement: 'process-protocol',
+      verdict: 'violation',
+      message: error.message,
+    });
+    trace.end(sim.nowMs);
+    world.shutdown();
+    throw new RunAborted(error, trace);
+  }
+  world.shutdown();
+  return outcome;
+}
+
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunReport {
   const source = scenario.source;
   const seed = options.seed ?? source.seed;
@@ -317,8 +359,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const unchecked = scheduleLiveness(checks, scenario, world);
 
   for (const step of scenario.steps) sim.at(step.atMs, rank.step, () => applyStep(world, step));
-  world.startAll();
-  const outcome = sim.runUntilQuiet(source.limits);
+  const outcome = runWorld(world, sim, trace, source.limits);
   closeChecks(checks, safety, unchecked, outcome);
   trace.end(sim.nowMs);
   const results = checks.results;

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { limits } from '../core/limits.js';
+import { processSpecSchema } from '../process/schema.js';
 import { invariantNamed, invariantNames } from '../check/registry.js';
 import { didYouMean } from './patterns.js';
 
@@ -110,6 +111,8 @@ export const nodeSchema = z.strictObject({
   protocol: name.optional(),
   host: name.optional(),
   config: z.unknown().optional(),
+  /** Run the node as an external process speaking the process protocol (docs/process-nodes.md). */
+  process: processSpecSchema.optional(),
 });
 
 export const dnsRecordSchema = z.strictObject({

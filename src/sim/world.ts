@@ -22,6 +22,7 @@
  * the labelled streams (`link:a>b`, `fault:corrupt:a>b`, `node:<id>`).
  */
 import { assert } from '../core/assert.js';
+import { ProcessNodeError } from '../core/errors.js';
 import { IdSequence, type NodeId } from '../core/ids.js';
 import { streamFor } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
@@ -133,6 +134,22 @@ export class World {
   /** The durable store of a node (kept across crash and restart). */
   storeOf(node: NodeId): MemoryStore {
     return this.runtime(node).store;
+  }
+
+  /**
+   * Stops every live node without recording anything (the run is over): external node processes
+   * exit. Call it once the run's last event is done; the world is not used afterwards.
+   */
+  shutdown(): void {
+    for (const runtime of this.runtimes.values()) {
+      if (!runtime.alive) continue;
+      const node = runtime.node;
+      try {
+        node?.stop();
+      } catch {
+        // A node that throws while stopping at the end of a run has nothing left to spoil.
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -266,6 +283,8 @@ export class World {
     try {
       fn();
     } catch (error) {
+      // An external node process that broke its protocol stops the run: it is no bug of the node's.
+      if (error instanceof ProcessNodeError) throw error;
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       this.ctx.record(runtime.spec.id, {
         kind: 'check',

@@ -1,0 +1,763 @@
+#!/usr/bin/env node
+// An F140 node in plain JavaScript (Node, no dependencies), written from the F140 spec
+// (src/protocols/f140/spec.md) and run by fedsim as an external process: it reads process-protocol
+// lines on stdin and answers on stdout (docs/process-nodes.md). Every step ends with {"kind":"end"}.
+//
+// The durable store lives in the simulator; this node mirrors it in memory (read once at start,
+// written through on every change), so its logic never waits for a store read.
+//
+// Canaries, each one rule broken, for proving that `fedsim fuzz f140 --node-process` catches it:
+// `--canary=volatile` (or F140_CANARY=volatile) forgets its queue on restart (spec §5: queues are
+// durable), so a message queued before a crash is lost; `--canary=dedup` turns off the msg_id check
+// (§3.3), so a retried MSG is delivered twice.
+import { createInterface } from 'node:readline';
+
+const canary =
+  process.argv.find((arg) => arg.startsWith('--canary='))?.slice('--canary='.length) ?? process.env.F140_CANARY ?? '';
+const CRLF = '\r\n';
+
+// ---------------------------------------------------------------------------------------------------
+// The process protocol.
+
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+let out = [];
+const emit = (line) => out.push(JSON.stringify(line));
+function flush() {
+  if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+  out = [];
+}
+async function ask(line) {
+  emit(line);
+  flush();
+  const next = await lines.next();
+  if (next.done) process.exit(0);
+  return JSON.parse(next.value);
+}
+
+const store = new Map();
+const put = (key, value) => {
+  store.set(key, value);
+  emit({ kind: 'store.put', key, value });
+};
+const del = (key) => {
+  if (!store.delete(key)) return;
+  emit({ kind: 'store.delete', key });
+};
+const keysWith = (prefix) => [...store.keys()].filter((k) => k.startsWith(prefix)).sort();
+
+const b64 = (text) => Buffer.from(text, 'utf8').toString('base64');
+let now = 0;
+let self = { node: '', host: '' };
+let config;
+
+// ---------------------------------------------------------------------------------------------------
+// Forms and messages.
+
+function percentDecode(text) {
+  const bytes = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '+') bytes.push(0x20);
+    else if (c === '%') {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      for (const b of Buffer.from(c, 'utf8')) bytes.push(b);
+    }
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Adds `text`'s fields to `into` (names lower-cased); an error string on a bad form. */
+function decodeForm(text, into) {
+  if (text === '') return undefined;
+  for (const part of text.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = percentDecode(eq < 0 ? part : part.slice(0, eq));
+    const value = percentDecode(eq < 0 ? '' : part.slice(eq + 1));
+    if (name === undefined || value === undefined) return 'bad percent escape or UTF-8 in the form';
+    const key = name.toLowerCase();
+    if (into.has(key)) return `argument ${key} given twice`;
+    into.set(key, value);
+    if (into.size > 32) return 'more than 32 form fields';
+  }
+  return undefined;
+}
+
+const encodeComponent = (text) => encodeURIComponent(text).replace(/%20/g, '+');
+const encodeForm = (fields) => fields.map(([k, v]) => `${encodeComponent(k)}=${encodeComponent(v)}`).join('&');
+const escapeXml = (text) =>
+  text.replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c]};`);
+const named = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeMessage(xml) {
+  const m =
+    /^\s*(?:<\?xml[^?]*\?>\s*)?<msg\s+kind\s*=\s*(?:"([^"]*)"|'([^']*)')\s*>\s*(?:<text>([^]*?)<\/text>|<text\s*\/>)\s*<\/msg>\s*$/.exec(
+      xml,
+    );
+  if (!m) {
+    if (/^\s*(?:<\?xml[^?]*\?>\s*)?<msg\b/.test(xml))
+      return { status: 400, code: 'bad-message', reason: 'malformed <msg>' };
+    return { status: 415, code: 'unsupported-message', reason: 'not a <msg> document' };
+  }
+  const kind = m[1] ?? m[2] ?? '';
+  if (kind !== 'basic') return { status: 415, code: 'unsupported-message', reason: `kind ${kind} is not supported` };
+  const raw = m[3] ?? '';
+  if (raw.includes('<')) return { status: 400, code: 'bad-message', reason: 'raw < inside <text>' };
+  let bad = false;
+  const text = raw.replace(/&([^;&]{0,10});?/g, (whole, body) => {
+    if (!whole.endsWith(';')) bad = true;
+    if (named[body] !== undefined) return named[body];
+    const n = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(body);
+    const code = n ? (n[1] !== undefined ? parseInt(n[1], 16) : Number(n[2])) : -1;
+    const ok = code === 9 || code === 10 || code === 13 || (code >= 0x20 && code <= 0x10ffff);
+    if (!ok || (code >= 0xd800 && code <= 0xdfff)) {
+      bad = true;
+      return '';
+    }
+    return String.fromCodePoint(code);
+  });
+  if (bad) return { status: 400, code: 'bad-message', reason: 'bad entity in <text>' };
+  return { text };
+}
+
+const codePoints = (text) => [...text].length;
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP requests (server side).
+
+const reasons = {
+  200: 'OK',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  505: 'HTTP Version Not Supported',
+};
+
+function response(status, fields, headers = []) {
+  const body = Buffer.from(encodeForm(fields), 'utf8');
+  const head = [
+    `HTTP/1.1 ${status} ${reasons[status] ?? 'Status'}`,
+    ...headers.map(([k, v]) => `${k}: ${v}`),
+    `Content-Length: ${body.length}`,
+  ];
+  return Buffer.concat([Buffer.from(head.join(CRLF) + CRLF + CRLF, 'latin1'), body]);
+}
+
+/** Parses one request from the front of `buf`: {request, used}, {more}, or {error: {status, reason}}. */
+function parseRequest(buf) {
+  const lineEnd = buf.indexOf('\r\n');
+  if (lineEnd < 0)
+    return buf.length > 4096 ? { error: { status: 414, reason: 'request line over 4 KiB' } } : { more: true };
+  if (lineEnd > 4096) return { error: { status: 414, reason: 'request line over 4 KiB' } };
+  const headEnd = buf.indexOf('\r\n\r\n');
+  if (headEnd < 0) return buf.length > 8192 ? { error: { status: 431, reason: 'head over 8 KiB' } } : { more: true };
+  if (headEnd + 4 > 8192) return { error: { status: 431, reason: 'head over 8 KiB' } };
+  const head = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const start = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(\d)\.(\d)$/.exec(head[0]);
+  if (!start) return { error: { status: 400, reason: 'malformed request line' } };
+  const version = `${start[3]}.${start[4]}`;
+  if (version !== '1.0' && version !== '1.1')
+    return { error: { status: 505, reason: `HTTP/${version} is not supported` } };
+  if (head.length - 1 > 64) return { error: { status: 431, reason: 'over 64 header lines' } };
+  const headers = new Map();
+  let length;
+  for (const line of head.slice(1)) {
+    const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/.exec(line);
+    if (!m) return { error: { status: 400, reason: 'malformed header line' } };
+    const name = m[1].toLowerCase();
+    if (name === 'content-length') {
+      if (!/^\d{1,10}$/.test(m[2])) return { error: { status: 400, reason: 'bad Content-Length' } };
+      if (length !== undefined && length !== Number(m[2]))
+        return { error: { status: 400, reason: 'conflicting Content-Length' } };
+      length = Number(m[2]);
+    }
+    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${m[2]}` : m[2]);
+  }
+  if (headers.has('transfer-encoding')) return { error: { status: 501, reason: 'Transfer-Encoding is not supported' } };
+  if (version === '1.1' && !headers.has('host')) return { error: { status: 400, reason: 'HTTP/1.1 without Host' } };
+  length ??= 0;
+  if (length > 16384) return { error: { status: 413, reason: 'body over 16 KiB' } };
+  if (buf.length < headEnd + 4 + length) return { more: true };
+  const connection = (headers.get('connection') ?? '').toLowerCase();
+  const keepAlive = version === '1.1' ? !connection.includes('close') : connection.includes('keep-alive');
+  return {
+    request: {
+      method: start[1],
+      target: start[2],
+      headers,
+      body: buf.subarray(headEnd + 4, headEnd + 4 + length),
+      keepAlive,
+    },
+    used: headEnd + 4 + length,
+  };
+}
+
+function refusal(status, code, reason, decoded, headers = []) {
+  emit({ kind: 'reject', code: `f140.${code}`, reason, detail: decoded });
+  return {
+    status,
+    fields: [
+      ['error', code],
+      ['reason', reason],
+    ],
+    headers,
+    decoded,
+  };
+}
+
+function serve(request) {
+  const method = request.method.toUpperCase();
+  if (method !== 'GET' && method !== 'POST')
+    return refusal(405, 'method-not-allowed', `method ${request.method} is not GET or POST`, { method }, [
+      ['Allow', 'GET, POST'],
+    ]);
+  const args = new Map();
+  const q = request.target.indexOf('?');
+  let problem = decodeForm(q < 0 ? '' : request.target.slice(q + 1), args);
+  if (!problem && method === 'POST' && request.body.length > 0) {
+    const type = (request.headers.get('content-type') ?? 'application/x-www-form-urlencoded')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded')
+      return refusal(415, 'bad-request', `Content-Type ${type} is not a form`, { method });
+    let body;
+    try {
+      body = new TextDecoder('utf-8', { fatal: true }).decode(request.body);
+    } catch {
+      return refusal(400, 'bad-request', 'the form body is not valid UTF-8', { method });
+    }
+    problem = decodeForm(body, args);
+  }
+  if (problem) return refusal(400, 'bad-request', problem, { method });
+  const decoded = { method, ...Object.fromEntries(args) };
+  const command = args.get('command');
+  if (command === undefined) return refusal(400, 'missing-argument', 'no command argument', decoded);
+  const verb = command.toUpperCase();
+  if (verb !== 'PING' && verb !== 'MSG')
+    return refusal(400, 'unknown-command', `command ${JSON.stringify(command)} is not PING or MSG`, decoded);
+  for (const name of ['from_user', 'challenge', 'to_user', ...(verb === 'MSG' ? ['message'] : [])])
+    if (!args.has(name)) return refusal(400, 'missing-argument', `${verb} needs ${name}`, decoded);
+  const from = args.get('from_user');
+  const to = args.get('to_user');
+  const friend = friendOf(to, from);
+  if (!friend || friend.inbound.challenge !== args.get('challenge'))
+    return refusal(403, 'refused', `${from}:<challenge>:${to} is not a known friendship`, decoded);
+  const accepted = [['response', friend.inbound.response]];
+  if (verb === 'PING') {
+    const replyTo = args.get('reply_to');
+    let address;
+    if (replyTo !== undefined) {
+      const m = /^([A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(replyTo);
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+        return refusal(400, 'bad-argument', `reply_to ${JSON.stringify(replyTo)} is not host:port`, decoded);
+      address = { host: m[1], port: Number(m[2]) };
+      put(`f140/address/${from}`, address);
+    }
+    emit({ kind: 'note', what: 'f140.ping.accepted', detail: { from, to, ...(address ? { address } : {}) } });
+    return { status: 200, fields: accepted, headers: [], decoded, pinged: from };
+  }
+  const message = decodeMessage(args.get('message'));
+  if (message.text === undefined) return refusal(message.status, message.code, message.reason, decoded);
+  const length = codePoints(message.text);
+  if (length > 140) return refusal(422, 'too-long', `text of ${length} code points is over 140`, decoded);
+  const id = args.get('msg_id');
+  const group = args.get('group');
+  const seenKey = `f140/seen/${to}/${from}`;
+  const seen = store.get(seenKey) ?? [];
+  if (id !== undefined && canary !== 'dedup' && seen.includes(id)) {
+    emit({ kind: 'note', what: 'f140.msg.duplicate', detail: { from, to, id } });
+    return { status: 200, fields: accepted, headers: [], decoded };
+  }
+  if (id !== undefined) put(seenKey, [...seen, id].slice(-1024));
+  emit({
+    kind: 'deliver',
+    user: to,
+    from,
+    body: message.text,
+    ...(id === undefined ? {} : { id }),
+    ...(group === undefined ? {} : { detail: { group } }),
+  });
+  return { status: 200, fields: accepted, headers: [], decoded };
+}
+
+// Inbound sessions: conn -> { buf, closing }
+const sessions = new Map();
+
+function accept(conn) {
+  sessions.set(conn, { buf: Buffer.alloc(0), closing: false });
+  emit({ kind: 'state', machine: `f140.session ${conn}`, value: 'open' });
+  emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
+}
+
+function endSession(conn, byUs) {
+  const s = sessions.get(conn);
+  if (!s) return;
+  sessions.delete(conn);
+  emit({ kind: 'timer.cancel', id: `idle:${conn}` });
+  emit({ kind: 'state', machine: `f140.session ${conn}`, value: 'closed' });
+  if (byUs) emit({ kind: 'close', conn });
+}
+
+function sessionData(conn, bytes) {
+  const s = sessions.get(conn);
+  if (!s || s.closing) return;
+  s.buf = Buffer.concat([s.buf, bytes]);
+  emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
+  for (;;) {
+    const parsed = parseRequest(s.buf);
+    if (parsed.more) return;
+    let answer;
+    let keepAlive = false;
+    if (parsed.error)
+      answer = refusal(parsed.error.status, 'bad-request', parsed.error.reason, { error: parsed.error.reason });
+    else {
+      s.buf = s.buf.subarray(parsed.used);
+      answer = serve(parsed.request);
+      keepAlive = parsed.request.keepAlive;
+    }
+    const headers = [
+      ['Content-Type', 'application/x-www-form-urlencoded'],
+      ...answer.headers,
+      ...(keepAlive ? [] : [['Connection', 'close']]),
+    ];
+    const bytesOut = response(answer.status, answer.fields, headers);
+    emit({
+      kind: 'write',
+      conn,
+      bytes: bytesOut.toString('base64'),
+      decoded: { status: answer.status, request: answer.decoded, response: Object.fromEntries(answer.fields) },
+    });
+    if (answer.pinged) pinged(answer.pinged);
+    if (!keepAlive) {
+      s.closing = true;
+      return endSession(conn, true);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Users, friends, queues (client side).
+
+function friendOf(local, remote) {
+  const user = config.users.find((u) => u.name === local);
+  return user?.friends.find((f) => f.user === remote);
+}
+/** Remote users in order of first appearance among the local users' friends. */
+function remotes() {
+  const seen = [];
+  for (const u of config.users) for (const f of u.friends) if (!seen.includes(f.user)) seen.push(f.user);
+  return seen;
+}
+const outboxPrefix = (remote) => `f140/outbox/${remote}/`;
+const queued = (remote) => keysWith(outboxPrefix(remote)).map((key) => ({ key, ...store.get(key) }));
+
+// One peer machine per remote user.
+const peers = new Map();
+function peerFor(remote) {
+  let p = peers.get(remote);
+  if (!p) {
+    p = { remote, state: '', failures: 0, call: undefined, refusals: new Map() };
+    peers.set(remote, p);
+  }
+  return p;
+}
+function setState(p, state) {
+  if (p.state === state) return;
+  p.state = state;
+  emit({ kind: 'state', machine: `f140.peer ${p.remote}`, value: state });
+}
+function addressOf(local, remote) {
+  const learned = store.get(`f140/address/${remote}`);
+  if (learned) return learned;
+  const f = friendOf(local, remote);
+  return { host: f.host, port: f.port };
+}
+
+let nextConn = 1;
+// Outbound calls: conn -> { peer?, raw?, buf, verb, msg }
+const calls = new Map();
+
+function request(target, fields, decoded) {
+  const body = Buffer.from(encodeForm(fields), 'utf8');
+  const head = [
+    'POST /f140 HTTP/1.1',
+    `Host: ${target.host}`,
+    'Connection: close',
+    'Content-Type: application/x-www-form-urlencoded',
+    `Content-Length: ${body.length}`,
+  ];
+  return { bytes: Buffer.concat([Buffer.from(head.join(CRLF) + CRLF + CRLF, 'latin1'), body]), decoded };
+}
+
+function openCall(target, bytes, decoded, info) {
+  const conn = `o${nextConn++}`;
+  calls.set(conn, { ...info, bytes, decoded, buf: Buffer.alloc(0), opened: false });
+  emit({ kind: 'connect', conn, target });
+  emit({ kind: 'timer.set', id: `call:${conn}`, delayMs: config.requestTimeoutMs });
+  return conn;
+}
+
+/** The oldest queued message for `remote` whose sender still friends it; drops the others. */
+function oldest(remote) {
+  for (const m of queued(remote)) {
+    if (friendOf(m.from, remote)) return m;
+    del(m.key);
+    emit({ kind: 'timer.cancel', id: `expire:${m.key}` });
+    emit({
+      kind: 'reject',
+      code: 'f140.unfriended',
+      reason: `${m.from} no longer friends ${remote}`,
+      detail: { id: m.id, to: remote },
+    });
+  }
+  return undefined;
+}
+
+function ping(p) {
+  const m = oldest(p.remote);
+  const local = m?.from ?? config.users.find((u) => u.friends.some((f) => f.user === p.remote))?.name;
+  if (!local) return setState(p, 'idle');
+  const f = friendOf(local, p.remote);
+  const target = addressOf(local, p.remote);
+  const fields = [
+    ['command', 'PING'],
+    ['from_user', local],
+    ['challenge', f.outbound.challenge],
+    ['to_user', p.remote],
+    ['reply_to', `${config.advertiseHost ?? self.host}:${config.port}`],
+  ];
+  const req = request(target, fields, { command: 'PING', from: local, to: p.remote });
+  setState(p, 'pinging');
+  p.call = openCall(target, req.bytes, req.decoded, { peer: p.remote, verb: 'PING', local, msgKey: m?.key });
+}
+
+function push(p) {
+  const m = oldest(p.remote);
+  if (!m) return setState(p, 'idle');
+  const f = friendOf(m.from, p.remote);
+  const target = addressOf(m.from, p.remote);
+  const fields = [
+    ['command', 'MSG'],
+    ['from_user', m.from],
+    ['challenge', f.outbound.challenge],
+    ['to_user', p.remote],
+    ['message', `<msg kind="basic"><text>${escapeXml(m.text)}</text></msg>`],
+    ['msg_id', m.id],
+    ...(m.group === undefined ? [] : [['group', m.group]]),
+  ];
+  const req = request(target, fields, { command: 'MSG', from: m.from, to: p.remote, id: m.id });
+  setState(p, 'pushing');
+  p.call = openCall(target, req.bytes, req.decoded, { peer: p.remote, verb: 'MSG', local: m.from, msgKey: m.key });
+}
+
+/** Starts work for `remote` unless a call is on or a backoff waits. */
+function kick(remote) {
+  const p = peerFor(remote);
+  if (p.call !== undefined || p.state === 'backingOff') return;
+  ping(p);
+}
+
+function pinged(remote) {
+  if (!remotes().includes(remote)) return;
+  const p = peerFor(remote);
+  if (p.call !== undefined) return;
+  emit({ kind: 'timer.cancel', id: `backoff:${remote}` });
+  p.failures = 0;
+  if (oldest(remote)) push(p);
+  else setState(p, 'idle');
+}
+
+function transient(p, why) {
+  p.failures += 1;
+  setState(p, 'failing');
+  const delay = Math.min(config.retryMsBase * 2 ** (p.failures - 1), config.retryMsMax);
+  emit({ kind: 'note', what: 'f140.call.failed', detail: { to: p.remote, why, retryInMs: delay } });
+  setState(p, 'backingOff');
+  emit({ kind: 'timer.set', id: `backoff:${p.remote}`, delayMs: delay });
+}
+
+/** Classifies an answer: 'accepted', 'refused' or 'transient'. */
+function classify(status, fields, local, remote) {
+  const f = friendOf(local, remote);
+  if (status === 200) {
+    if (!fields.has('response') || fields.has('error')) return 'transient';
+    return f && fields.get('response') === f.outbound.response ? 'accepted' : 'refused';
+  }
+  if (!fields.has('error') || fields.has('response')) return 'transient';
+  if (status === 408 || status === 429 || status >= 500) return 'transient';
+  if (status >= 400 && status < 500) return 'refused';
+  return 'transient';
+}
+
+function callDone(conn, status, fields) {
+  const c = calls.get(conn);
+  calls.delete(conn);
+  emit({ kind: 'timer.cancel', id: `call:${conn}` });
+  if (c.raw) {
+    if (status === undefined) emit({ kind: 'reject', code: 'f140.raw.failed', reason: fields, detail: { conn } });
+    else
+      emit({ kind: 'note', what: 'f140.raw.response', detail: { conn, status, fields: Object.fromEntries(fields) } });
+    return;
+  }
+  const p = peerFor(c.peer);
+  if (p.call !== conn) return;
+  p.call = undefined;
+  if (status === undefined) return transient(p, fields);
+  const verdict = classify(status, fields, c.local, c.peer);
+  if (verdict === 'transient') return transient(p, `answer ${status}`);
+  if (verdict === 'accepted') {
+    p.failures = 0;
+    if (c.verb === 'MSG') {
+      p.refusals.delete(c.local);
+      if (store.has(c.msgKey)) {
+        const m = store.get(c.msgKey);
+        del(c.msgKey);
+        emit({ kind: 'timer.cancel', id: `expire:${c.msgKey}` });
+        emit({ kind: 'note', what: 'f140.msg.accepted', detail: { from: m.from, to: c.peer, id: m.id } });
+      }
+    }
+    setState(p, 'settling');
+    return push(p);
+  }
+  // Refused.
+  if (c.verb === 'PING' && c.msgKey === undefined) {
+    emit({
+      kind: 'reject',
+      code: 'f140.ping.refused',
+      reason: `${c.peer} refused our PING`,
+      detail: { to: c.peer, status },
+    });
+    return setState(p, 'idle');
+  }
+  if (!p.refusals.get(c.local)) {
+    p.refusals.set(c.local, 1);
+    emit({ kind: 'note', what: 'f140.refusal.unconfirmed', detail: { from: c.local, to: c.peer, status } });
+    return transient(p, `refusal ${status}`);
+  }
+  p.refusals.delete(c.local);
+  if (store.has(c.msgKey)) {
+    const m = store.get(c.msgKey);
+    del(c.msgKey);
+    emit({ kind: 'timer.cancel', id: `expire:${c.msgKey}` });
+    emit({
+      kind: 'reject',
+      code: 'f140.refused',
+      reason: `${c.peer} refused the message`,
+      detail: { from: m.from, to: c.peer, id: m.id, status },
+    });
+  }
+  if (oldest(p.remote)) return ping(p);
+  setState(p, 'idle');
+}
+
+/** Reads one response from the front of `buf`; `closed` when the connection ended. */
+function parseResponse(buf, closed) {
+  const headEnd = buf.indexOf('\r\n\r\n');
+  if (headEnd < 0) return closed ? { bad: 'truncated answer' } : undefined;
+  const head = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(head[0]);
+  if (!m) return { bad: 'malformed status line' };
+  let length;
+  for (const line of head.slice(1)) {
+    const h = /^([^:]+):\s*(.*?)\s*$/.exec(line);
+    if (h && h[1].toLowerCase() === 'content-length') length = Number(h[2]);
+  }
+  const body = buf.subarray(headEnd + 4);
+  if (length !== undefined && body.length < length) return closed ? { bad: 'truncated body' } : undefined;
+  if (length === undefined && !closed) return undefined;
+  const fields = new Map();
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(length === undefined ? body : body.subarray(0, length));
+  } catch {
+    return { bad: 'answer not UTF-8' };
+  }
+  const problem = decodeForm(text.trim(), fields);
+  if (problem) return { bad: problem };
+  return { status: Number(m[1]), fields };
+}
+
+function callData(conn, bytes, closed) {
+  const c = calls.get(conn);
+  if (!c) return;
+  c.buf = Buffer.concat([c.buf, bytes]);
+  const got = parseResponse(c.buf, closed);
+  if (!got) return;
+  if (!closed) emit({ kind: 'close', conn });
+  if (got.bad) return callDone(conn, undefined, got.bad);
+  callDone(conn, got.status, got.fields);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Commands.
+
+function queueMessage(from, to, text, group) {
+  if (keysWith(outboxPrefix(to)).length >= 1000) {
+    emit({
+      kind: 'reject',
+      code: 'f140.local.queue-full',
+      reason: `the queue for ${to} is full`,
+      detail: { from, to },
+    });
+    return;
+  }
+  const seq = (store.get('f140/seq') ?? 0) + 1;
+  put('f140/seq', seq);
+  const id = `${self.node}#${seq}`;
+  const key = `${outboxPrefix(to)}${String(seq).padStart(12, '0')}`;
+  put(key, { from, to, text, id, queuedAt: now, ...(group === undefined ? {} : { group }) });
+  emit({ kind: 'timer.set', id: `expire:${key}`, delayMs: config.queueExpiryMs });
+  emit({ kind: 'note', what: 'f140.msg.queued', detail: { from, to, id } });
+  kick(to);
+}
+
+function localReject(code, reason, detail) {
+  emit({ kind: 'reject', code: `f140.local.${code}`, reason, detail });
+}
+
+function command(cmd) {
+  if (cmd?.type === 'send' || cmd?.type === 'broadcast') {
+    const user = config.users.find((u) => u.name === cmd.from);
+    if (!user) return localReject('unknown-user', `${cmd.from} is not a user of this node`, cmd);
+    if (codePoints(cmd.text) > 140)
+      return localReject('too-long', `text of ${codePoints(cmd.text)} code points is over 140`, cmd);
+    if (cmd.type === 'send') {
+      if (!friendOf(cmd.from, cmd.to))
+        return localReject('not-friend', `${cmd.to} is not a friend of ${cmd.from}`, cmd);
+      return queueMessage(cmd.from, cmd.to, cmd.text);
+    }
+    const members = user.groups[cmd.group];
+    if (!members) return localReject('unknown-group', `${cmd.from} has no group ${cmd.group}`, cmd);
+    for (const member of members) queueMessage(cmd.from, member, cmd.text, cmd.group);
+    return;
+  }
+  if (cmd?.type === 'ping') {
+    if (!remotes().includes(cmd.to)) return localReject('not-friend', `${cmd.to} is no local user's friend`, cmd);
+    const p = peerFor(cmd.to);
+    if (p.call !== undefined) return;
+    emit({ kind: 'timer.cancel', id: `backoff:${cmd.to}` });
+    return ping(p);
+  }
+  if (cmd?.type === 'raw') {
+    const conn = openCall(
+      { host: cmd.host, port: cmd.port },
+      Buffer.from(cmd.request, 'utf8'),
+      { raw: true },
+      { raw: true },
+    );
+    return conn;
+  }
+  localReject('command-invalid', 'not an F140 command', cmd);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inputs.
+
+async function start(input) {
+  self = { node: input.node, host: input.host };
+  config = input.config;
+  const { keys } = await ask({ kind: 'store.keys', prefix: '' });
+  for (const key of keys) store.set(key, (await ask({ kind: 'store.get', key })).value);
+  if (canary === 'volatile') for (const key of keysWith('f140/outbox/')) del(key);
+  emit({ kind: 'listen', endpoint: { host: self.host, port: config.port } });
+  for (const remote of remotes()) {
+    const p = peerFor(remote);
+    setState(p, 'starting');
+    for (const m of queued(remote)) {
+      const left = m.queuedAt + config.queueExpiryMs - now;
+      emit({ kind: 'timer.set', id: `expire:${m.key}`, delayMs: Math.max(0, left) });
+    }
+    if (config.announce || oldest(remote)) ping(p);
+    else setState(p, 'idle');
+  }
+}
+
+function timer(id) {
+  const colon = id.indexOf(':');
+  const what = id.slice(0, colon);
+  const rest = id.slice(colon + 1);
+  if (what === 'idle') return endSession(rest, true);
+  if (what === 'backoff') {
+    const p = peerFor(rest);
+    if (p.call === undefined) ping(p);
+    return;
+  }
+  if (what === 'call') {
+    if (!calls.has(rest)) return;
+    emit({ kind: 'close', conn: rest });
+    return callDone(rest, undefined, 'timeout');
+  }
+  if (what === 'expire') {
+    if (!store.has(rest)) return;
+    const m = store.get(rest);
+    del(rest);
+    emit({
+      kind: 'reject',
+      code: 'f140.expired',
+      reason: `not delivered within ${config.queueExpiryMs}ms`,
+      detail: { from: m.from, to: m.to, id: m.id },
+    });
+  }
+}
+
+async function step(input) {
+  if (input.now !== undefined) now = input.now;
+  switch (input.kind) {
+    case 'start':
+      await start(input);
+      break;
+    case 'conn.accepted':
+      accept(input.conn);
+      break;
+    case 'conn.opened': {
+      const c = calls.get(input.conn);
+      if (c) emit({ kind: 'write', conn: input.conn, bytes: c.bytes.toString('base64'), decoded: c.decoded });
+      break;
+    }
+    case 'conn.failed':
+      if (calls.has(input.conn)) {
+        emit({ kind: 'timer.cancel', id: `call:${input.conn}` });
+        callDone(input.conn, undefined, `connect ${input.reason}`);
+      }
+      break;
+    case 'conn.data':
+      if (sessions.has(input.conn)) sessionData(input.conn, Buffer.from(input.bytes, 'base64'));
+      else callData(input.conn, Buffer.from(input.bytes, 'base64'), false);
+      break;
+    case 'conn.closed':
+      if (sessions.has(input.conn)) endSession(input.conn, false);
+      else if (calls.has(input.conn)) callData(input.conn, Buffer.alloc(0), true);
+      break;
+    case 'timer':
+      timer(input.id);
+      break;
+    case 'command':
+      command(input.command);
+      break;
+  }
+  emit({ kind: 'end' });
+  flush();
+}
+
+for (;;) {
+  const next = await lines.next();
+  if (next.done) break;
+  await step(JSON.parse(next.value));
+}
+void b64;

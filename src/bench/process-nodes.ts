@@ -1,0 +1,117 @@
+/**
+ * Node steps per second of F140 nodes run as external processes (examples/f140-js, examples/f140-py)
+ * beside the built-in F140 node in-process, on the same workload: F140's fuzz topology (drawn once,
+ * fixed seed), a steady stream of messages between every pair that may talk, no faults, no trace
+ * kept. A node step is one input the node handles: its start, each connection event, each fired
+ * timer, each command. For a process node each step is one synchronous exchange with the child
+ * (src/process/channel.ts). The whole run is timed, the children's start included: with enough
+ * messages it is a small part (subtracting a run without messages, as protocols.ts does, gave
+ * negative and wild figures on a loaded machine, where a start costs what a thousand steps do).
+ *
+ * Wall clock is allowed here (benchmarks only); nothing here runs inside a simulation.
+ */
+import fc from 'fast-check';
+import { performance } from 'node:perf_hooks';
+import { Plan } from '../fuzz/plan.js';
+import { fuzzProfileNamed } from '../fuzz/profiles/index.js';
+import { scenarioOf, withProcessNodes } from '../fuzz/run-one.js';
+import type { ProcessSpec } from '../process/schema.js';
+import type { HostClock, NodeHost, ProtocolNode } from '../protocols/protocol.js';
+import type { AnyProtocol } from '../protocols/registry.js';
+import { runScenario } from '../scenario/run.js';
+
+/** The external nodes measured, by name, and how to start each (from the repository's root). */
+export const externalNodes: Readonly<Record<string, ProcessSpec | undefined>> = {
+  'in-process': undefined,
+  javascript: { command: ['node', 'examples/f140-js/node.mjs'] },
+  python: { command: ['python3', 'examples/f140-py/node.py'] },
+};
+
+export interface NodeSteps {
+  readonly steps: number;
+  readonly seconds: number;
+  readonly delivered: number;
+}
+
+/** `protocol` with every node's steps counted (inputs handled, timers fired, starts). */
+function counting(protocol: AnyProtocol, counter: { steps: number }): AnyProtocol {
+  return {
+    ...protocol,
+    createNode(host: NodeHost, config: unknown): ProtocolNode {
+      const clock: HostClock = {
+        setTimeout: (fn, ms) =>
+          host.clock.setTimeout(() => {
+            counter.steps += 1;
+            fn();
+          }, ms),
+        clearTimeout: (handle) => host.clock.clearTimeout(handle),
+      };
+      const node = protocol.createNode(
+        {
+          id: host.id,
+          hostName: host.hostName,
+          now: () => host.now(),
+          clock,
+          engine: host.engine,
+          random: host.random,
+          store: host.store,
+          emit: (output) => host.emit(output),
+          stateChanged: (machine, value) => host.stateChanged(machine, value),
+        },
+        config,
+      );
+      return {
+        start: () => {
+          counter.steps += 1;
+          node.start();
+        },
+        handle: (input) => {
+          counter.steps += 1;
+          node.handle(input);
+        },
+        stop: () => node.stop(),
+        view: () => node.view(),
+      };
+    },
+  };
+}
+
+function runOnce(spec: ProcessSpec | undefined, messages: number): NodeSteps {
+  const profile = fuzzProfileNamed('f140');
+  if (profile === undefined) throw new Error('no fuzz profile for f140');
+  const drawn = fc.sample(profile.topology, { seed: 20_261_123, numRuns: 30 });
+  const topology = drawn.reduce((best, next) => (next.users.length > best.users.length ? next : best));
+  const pairs = topology.users.flatMap((from) =>
+    topology.users.filter((to) => profile.promises(topology, from, to)).map((to) => ({ from, to })),
+  );
+  const plan = new Plan(profile, topology);
+  for (let i = 0; i < messages && pairs.length > 0; i++) {
+    const pair = pairs[i % pairs.length] as (typeof pairs)[number];
+    plan.send(pair.from, pair.to);
+    plan.nowMs += 5;
+  }
+  const finished = plan.finish(1, 'bench/f140-process-nodes');
+  const source = withProcessNodes(
+    { ...finished, expect: [], limits: { timeMsMax: finished.limits.timeMsMax + 60_000, eventsMax: 100_000_000 } },
+    'f140',
+    spec === undefined ? undefined : { ...spec, cwd: process.cwd() },
+  );
+  const scenario = scenarioOf(source, 'bench/f140-process-nodes.yaml');
+  const counter = { steps: 0 };
+  const counted = {
+    ...scenario,
+    nodes: scenario.nodes.map((node) => ({ ...node, protocol: counting(node.protocol, counter) })),
+  };
+  const started = performance.now();
+  const report = runScenario(counted, { recorder: { keepLines: false, keepEvents: false, hash: false } });
+  return {
+    steps: counter.steps,
+    seconds: (performance.now() - started) / 1000,
+    delivered: report.world.deliveries.length,
+  };
+}
+
+/** Steps and wall seconds of one kind of node (`externalNodes`) over `messages` messages. */
+export function processNodeSteps(kind: string, messages: number): NodeSteps {
+  return runOnce(externalNodes[kind], messages);
+}

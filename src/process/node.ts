@@ -1,0 +1,268 @@
+/**
+ * A node that runs as an external process: a `ProtocolNode` that turns each `NodeInput` into one
+ * line of the process protocol (schema.ts), and the child's lines back into `NodeOutput`s, timers,
+ * state reports and durable-store calls on its `NodeHost`. `processProtocol` wraps a protocol so
+ * that its nodes are such processes while its schemas, DNS records and describe hooks stay.
+ *
+ * Each incarnation is one child: `stop()` (a crash) kills it, and a restart spawns a new one, which
+ * finds its durable store where the last left it, since the store belongs to the host.
+ *
+ * Must not: let a broken child hang the run or pass as a node bug: every protocol breach throws a
+ * `ProcessNodeError` naming the node, the input and the offending line.
+ */
+import { Buffer } from 'node:buffer';
+import { resolve } from 'node:path';
+import { ProcessNodeError } from '../core/errors.js';
+import type { NodeHost, NodeInput, NodeOutput, Protocol, ProtocolNode } from '../protocols/protocol.js';
+import { ProcessChannel } from './channel.js';
+import {
+  defaultStepTimeoutMs,
+  outputSchema,
+  spawnAllowanceMs,
+  type ProcessOutput,
+  type ProcessSpec,
+} from './schema.js';
+
+/** How long a line is quoted in an error message. */
+const quoteMax = 300;
+
+function quote(line: string): string {
+  return line.length > quoteMax ? `${line.slice(0, quoteMax)}…` : line;
+}
+
+const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+
+/** The process-protocol line for a node input (without `now`). */
+export function inputLine(input: NodeInput): Record<string, unknown> {
+  switch (input.kind) {
+    case 'conn.data':
+      return { kind: input.kind, conn: input.conn, bytes: base64(input.bytes) };
+    case 'datagram':
+      return { kind: input.kind, source: input.source, port: input.port, bytes: base64(input.bytes) };
+    default:
+      return { ...input };
+  }
+}
+
+export class ProcessNode implements ProtocolNode {
+  private readonly channel: ProcessChannel;
+  private readonly timers = new Map<string, unknown>();
+  private readonly states = new Map<string, string>();
+  private readonly timeoutMs: number;
+  private stopped = false;
+  private steps = 0;
+
+  constructor(
+    private readonly host: NodeHost,
+    private readonly config: unknown,
+    private readonly spec: ProcessSpec,
+    /** The folder `spec.cwd` is relative to. */
+    baseDir: string,
+    private readonly incarnation: number,
+  ) {
+    this.timeoutMs = spec.stepTimeoutMs ?? defaultStepTimeoutMs;
+    this.channel = new ProcessChannel({
+      command: spec.command,
+      cwd: resolve(baseDir, spec.cwd ?? '.'),
+      ...(spec.env ? { env: spec.env } : {}),
+    });
+  }
+
+  start(): void {
+    this.step({
+      kind: 'start',
+      node: this.host.id,
+      host: this.host.hostName,
+      seed: this.host.random.uint32(),
+      incarnation: this.incarnation,
+      now: this.host.now(),
+      config: this.config,
+    });
+  }
+
+  handle(input: NodeInput): void {
+    this.step({ ...inputLine(input), now: this.host.now() });
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const handle of this.timers.values()) this.host.clock.clearTimeout(handle);
+    this.timers.clear();
+    this.channel.close();
+  }
+
+  view(): unknown {
+    return { process: this.spec.command, steps: this.steps, states: Object.fromEntries(this.states) };
+  }
+
+  /** How many steps this incarnation has run (the bench counts them). */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  private fail(what: string, given: string, line?: string): never {
+    this.stop();
+    const offending = line === undefined ? '' : `; offending line: ${quote(line)}`;
+    throw new ProcessNodeError(
+      this.host.id,
+      `node ${this.host.id}: external process ${JSON.stringify(this.spec.command.join(' '))} ${what}; given: ${quote(given)}${offending}`,
+    );
+  }
+
+  /** Runs one step: the input line, then the child's lines up to `end`. */
+  private step(input: Record<string, unknown>): void {
+    if (this.stopped) return;
+    this.steps += 1;
+    const given = JSON.stringify(input);
+    // The first step also waits for the process to start.
+    const budgetMs = this.timeoutMs + (input['kind'] === 'start' ? spawnAllowanceMs : 0);
+    let send = given;
+    for (;;) {
+      const reply = this.channel.exchange(send, budgetMs);
+      switch (reply.kind) {
+        case 'timeout':
+          return this.fail(`gave no end-of-step within ${budgetMs}ms (process.stepTimeoutMs)`, given);
+        case 'too-long':
+          return this.fail('wrote more in one step than the reply buffer holds', given, reply.start);
+        case 'exited': {
+          for (const line of reply.lines) this.apply(line, given);
+          const stderr =
+            reply.stderr.trim() === '' ? '' : `; its stderr ends: ${quote(reply.stderr.trim().slice(-quoteMax))}`;
+          return this.fail(`${reply.why} before its end-of-step${stderr}`, given, reply.lines.at(-1));
+        }
+        case 'lines': {
+          let answer: string | undefined;
+          for (const line of reply.lines) {
+            const output = this.apply(line, given);
+            if (output.kind === 'end') return;
+            if (output.kind === 'store.get') {
+              const value = this.host.store.get(output.key);
+              answer = JSON.stringify(
+                value === undefined
+                  ? { kind: 'store.value', key: output.key, found: false }
+                  : { kind: 'store.value', key: output.key, found: true, value },
+              );
+            } else if (output.kind === 'store.keys') {
+              answer = JSON.stringify({
+                kind: 'store.keys',
+                prefix: output.prefix,
+                keys: this.host.store.keys(output.prefix),
+              });
+            }
+          }
+          if (answer === undefined) return this.fail('sent lines without an end-of-step', given, reply.lines.at(-1));
+          send = answer;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Parses one line of the child and carries it out. */
+  private apply(line: string, given: string): ProcessOutput {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return this.fail('wrote a line that is not JSON', given, line);
+    }
+    const checked = outputSchema.safeParse(parsed);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+      return this.fail(
+        `wrote a line outside the process protocol (${where}${issue?.message ?? 'invalid'})`,
+        given,
+        line,
+      );
+    }
+    const output = checked.data;
+    const host = this.host;
+    switch (output.kind) {
+      case 'end':
+      case 'store.get':
+      case 'store.keys':
+        break;
+      case 'store.put':
+        host.store.put(output.key, output.value);
+        break;
+      case 'store.delete':
+        host.store.delete(output.key);
+        break;
+      case 'state':
+        this.states.set(output.machine, output.value);
+        host.stateChanged(output.machine, output.value);
+        break;
+      case 'timer.set': {
+        const old = this.timers.get(output.id);
+        if (old !== undefined) host.clock.clearTimeout(old);
+        const id = output.id;
+        this.timers.set(
+          id,
+          host.clock.setTimeout(() => {
+            this.timers.delete(id);
+            this.step({ kind: 'timer', id, now: this.host.now() });
+          }, output.delayMs),
+        );
+        break;
+      }
+      case 'timer.cancel': {
+        const handle = this.timers.get(output.id);
+        if (handle !== undefined) host.clock.clearTimeout(handle);
+        this.timers.delete(output.id);
+        break;
+      }
+      case 'write':
+        host.emit({
+          kind: 'write',
+          conn: output.conn,
+          bytes: fromBase64(output.bytes),
+          ...(output.decoded === undefined ? {} : { decoded: output.decoded }),
+        });
+        break;
+      case 'datagram.send':
+        host.emit({
+          kind: 'datagram.send',
+          port: output.port,
+          target: output.target,
+          bytes: fromBase64(output.bytes),
+          ...(output.decoded === undefined ? {} : { decoded: output.decoded }),
+        });
+        break;
+      default:
+        // The remaining kinds are NodeOutputs as they are (zod strips nothing: the objects are strict).
+        host.emit(output as NodeOutput);
+    }
+    return output;
+  }
+}
+
+/** Incarnations so far, per node: keyed by its durable store, which lives as long as the node's runtime. */
+const incarnations = new WeakMap<object, number>();
+
+export interface ProcessProtocolOptions {
+  /** The folder `spec.cwd` is relative to (the scenario file's folder). @defaultValue process.cwd() */
+  readonly baseDir?: string;
+}
+
+/**
+ * `base` with its nodes run as the external process `spec`: schemas, DNS records and describe
+ * hooks are `base`'s, so scenarios, checkers and the viewer see the same protocol.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- wraps a protocol of any config and command types
+export function processProtocol<P extends Protocol<any, any>>(
+  base: P,
+  spec: ProcessSpec,
+  options: ProcessProtocolOptions = {},
+): P {
+  return {
+    ...base,
+    createNode: (host: NodeHost, config: unknown) => {
+      const incarnation = (incarnations.get(host.store) ?? 0) + 1;
+      incarnations.set(host.store, incarnation);
+      return new ProcessNode(host, config, spec, options.baseDir ?? process.cwd(), incarnation);
+    },
+  };
+}
