@@ -113,6 +113,7 @@ export const requirements: readonly Requirement[] = [
       `${node} > proxy loop: two proxies routing *@* to each other stop after hopsMax and the requester fails with hops.exhausted (3 nodes, spec §5.3)`,
       `${node} > a chain of proxies longer than hopsMax ends at the proxy that gets HOPS 0 (hopsMax + 2 proxies, spec §5.3)`,
       'scenarios/fmtp/proxy-loop.yaml',
+      'scenarios/fmtp/flaw-proxy-loop-fixed.yaml',
       property,
     ],
   },
