@@ -25,6 +25,16 @@ function integer(what: string) {
   };
 }
 
+/** A count that must be at least 1 (`--runs 0` is a mistake, not an empty campaign). */
+function positiveInteger(what: string) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${what} is too large`);
+    return value;
+  };
+}
+
 function seedRange(text: string): number[] {
   const seeds = parseSeedRange(text);
   if (seeds === undefined)
@@ -43,7 +53,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('fedsim')
     .description('Deterministic simulation and conformance testbed for federated messaging protocols')
     .version(fedsimVersion(), '-V, --version', 'print the version')
-    .showHelpAfterError('(run with --help for usage)')
+    // A usage error is one line on standard error (`fedsim: ...`), never the help or a stack trace.
+    .configureOutput({
+      outputError: (text, write) => write(`fedsim: ${text.replace(/^error: /, '').trimEnd()}\n`),
+    })
     .exitOverride()
     .action(() => {
       // `fedsim` alone: the help, and success.
@@ -68,7 +81,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'sweep: run every scenario on each seed from A to B and tally the verdicts (no traces)',
       ).argParser(seedRange),
     )
-    .addOption(new Option('--workers <n>', 'worker threads for --seeds').argParser(integer('--workers')).default(1))
+    .addOption(
+      new Option('--workers <n>', 'worker threads for --seeds').argParser(positiveInteger('--workers')).default(1),
+    )
     .option('--traces <dir>', 'where to write traces', 'reports/traces')
     .option('--no-traces', 'do not write traces')
     .option('--json', 'print a JSON summary instead of text', false)
@@ -105,11 +120,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'fuzz a protocol with generated topologies, workloads and fault plans; shrink failures to scenario files',
     )
     .argument('<protocol>', `a protocol (${knownProtocols()}), a plugin module, or \`all\``)
-    .addOption(new Option('--runs <n>', 'runs in the campaign').argParser(integer('--runs')).default(100))
+    .addOption(new Option('--runs <n>', 'runs in the campaign').argParser(positiveInteger('--runs')).default(100))
     .addOption(
       new Option('--seed <n>', 'fuzz seed of run 0 (run i uses seed + i)').argParser(integer('--seed')).default(1),
     )
-    .addOption(new Option('--workers <n>', 'worker threads').argParser(integer('--workers')).default(1))
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(positiveInteger('--workers')).default(1))
     .option('--shard <i/n>', 'run only the runs whose index is i modulo n')
     .option('--time-budget <duration>', 'stop starting runs after this long (60s, 2m)')
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
@@ -128,14 +143,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('measure the simulator against a bare event loop; writes reports/bench/')
     .addOption(
       new Option('--scale <n>', 'work per measurement, as a multiple of the default')
-        .argParser(integer('--scale'))
+        .argParser(positiveInteger('--scale'))
         .default(1),
     )
     .option('--out <dir>', 'where to write the figures', 'reports/bench')
     .action(async (options: { scale: number; out: string }) => {
       // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
       const { runBench } = await import('../bench/run.js');
-      await runBench({ scale: Math.max(1, options.scale), outDir: options.out });
+      await runBench({ scale: options.scale, outDir: options.out });
       setExitCode(0);
     });
 
