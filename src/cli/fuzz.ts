@@ -20,6 +20,7 @@ import { writeCounterexample } from '../fuzz/counterexample.js';
 import { fuzzProfileNamed, fuzzProfiles } from '../fuzz/profiles/index.js';
 import { moduleOf, protocolNames } from '../protocols/registry.js';
 import { withCanary } from '../fuzz/run-one.js';
+import { groupFailures, groupLines, shapeOf } from '../fuzz/groups.js';
 import { parseShard, shardSeeds, type Shard } from '../fuzz/seeds.js';
 import { summaryMarkdown, type ProtocolSummary } from '../fuzz/summary.js';
 import { loadScenarioWithPlugins } from '../scenario/load.js';
@@ -174,12 +175,9 @@ export async function fuzzCommand(
         file,
         replay: replayLine,
         steps: result.failure.source.steps?.length ?? 0,
+        failures: result.failure.failures,
+        shape: shapeOf(result.failure.source),
       });
-      log(
-        `FAIL ${profile.protocol} seed ${result.seed} (${result.failure.shrinks} shrinks, ${result.failure.source.steps?.length ?? 0} steps)`,
-      );
-      for (const line of result.failure.failures) log(`  x ${line}`);
-      log(`  replay: ${replayLine}`);
     }
     for (const error of outcome.errors) {
       broken = true;
@@ -201,6 +199,8 @@ export async function fuzzCommand(
       counterexamples,
     };
     summaries.push(summary);
+    // Each failure signature once, with its count and smallest counterexample (groups.ts).
+    for (const group of groupFailures([summary])) for (const line of groupLines(group)) log(line);
     log(
       `${profile.protocol}: ${runs} runs${outcome.stopped ? ' (time budget spent)' : ''}, ${summary.failures} failed, ${summary.runsPerSecond.toFixed(1)} runs/s, seeds ${seeds.join(',').length > 60 ? `${seeds[0]}..${seeds[seeds.length - 1]} step ${shard.count}` : seeds.join(',')}`,
     );
