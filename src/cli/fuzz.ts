@@ -22,6 +22,7 @@ import { moduleOf, protocolNames } from '../protocols/registry.js';
 import { withCanary } from '../fuzz/run-one.js';
 import { groupFailures, groupLines, shapeOf } from '../fuzz/groups.js';
 import { parseShard, shardSeeds, type Shard } from '../fuzz/seeds.js';
+import { parseReporters, report, reporterFiles, reporterKinds, type ReporterKind } from '../fuzz/reporters.js';
 import { summaryMarkdown, type ProtocolSummary } from '../fuzz/summary.js';
 import { loadScenarioWithPlugins } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
@@ -39,6 +40,55 @@ export interface FuzzCommandOptions {
   readonly progress?: boolean;
   /** The statechart engine. @defaultValue 'compiled' */
   readonly engine?: EngineKind;
+  /** `--reporter`, repeated or comma lists: text (always), junit, github, json. */
+  readonly reporter?: readonly string[];
+  /** Where the reports go (one file each); without it, standard output. */
+  readonly reporterOut?: string;
+}
+
+/** Which reports to write, and whether they take standard output (the text then goes to stderr). */
+export interface ReportChoice {
+  readonly kinds: readonly Exclude<ReporterKind, 'text'>[];
+  readonly out?: string;
+}
+
+export function reportChoice(reporter: readonly string[] | undefined, out: string | undefined): ReportChoice {
+  const parsed = parseReporters(reporter ?? []);
+  if ('unknown' in parsed)
+    throw new UsageError(`--reporter must be one of ${reporterKinds.join(', ')} (got \`${parsed.unknown}\`)`);
+  const kinds = parsed.kinds.filter((kind): kind is Exclude<ReporterKind, 'text'> => kind !== 'text');
+  if (out === undefined && kinds.length > 1)
+    throw new UsageError('--reporter: more than one report needs --reporter-out <dir> (one file each)');
+  return out === undefined ? { kinds } : { kinds, out };
+}
+
+/** The text log: standard output, or standard error when a report takes standard output. */
+export function textLog(choice: ReportChoice, log: (line: string) => void): (line: string) => void {
+  return choice.out === undefined && choice.kinds.length > 0 ? (line) => console.error(line) : log;
+}
+
+/** Writes summary.json and summary.md, and the reports chosen. */
+export function writeReports(
+  summaries: readonly ProtocolSummary[],
+  summaryDir: string,
+  choice: ReportChoice,
+  log: (line: string) => void,
+): void {
+  mkdirSync(summaryDir, { recursive: true });
+  writeFileSync(join(summaryDir, 'summary.json'), JSON.stringify(summaries, null, 2) + '\n');
+  writeFileSync(join(summaryDir, 'summary.md'), summaryMarkdown(summaries));
+  log(`summary: ${relative(process.cwd(), join(summaryDir, 'summary.md'))}`);
+  for (const kind of choice.kinds) {
+    const text = report(kind, summaries);
+    if (choice.out === undefined) {
+      process.stdout.write(text);
+      continue;
+    }
+    mkdirSync(choice.out, { recursive: true });
+    const file = join(choice.out, reporterFiles[kind]);
+    writeFileSync(file, text);
+    log(`${kind} report: ${relative(process.cwd(), file)}`);
+  }
 }
 
 /** What draws progress: a cli-progress bar on a terminal, plain lines elsewhere (CI logs). */
@@ -112,6 +162,8 @@ export async function fuzzCommand(
     throw new UsageError(`--canary must be one of ${canaryKinds.join(', ')}`);
   const canary = options.canary as CanaryKind | undefined;
   const engine = options.engine ?? 'compiled';
+  const choice = reportChoice(options.reporter, options.reporterOut);
+  log = textLog(choice, log);
   if (options.replay !== undefined) return replay(options.replay, canary, engine, log);
 
   const names = protocol === 'all' ? [...fuzzProfiles.keys()] : [protocol];
@@ -205,9 +257,6 @@ export async function fuzzCommand(
       `${profile.protocol}: ${runs} runs${outcome.stopped ? ' (time budget spent)' : ''}, ${summary.failures} failed, ${summary.runsPerSecond.toFixed(1)} runs/s, seeds ${seeds.join(',').length > 60 ? `${seeds[0]}..${seeds[seeds.length - 1]} step ${shard.count}` : seeds.join(',')}`,
     );
   }
-  mkdirSync(options.summary, { recursive: true });
-  writeFileSync(join(options.summary, 'summary.json'), JSON.stringify(summaries, null, 2) + '\n');
-  writeFileSync(join(options.summary, 'summary.md'), summaryMarkdown(summaries));
-  log(`summary: ${relative(process.cwd(), join(options.summary, 'summary.md'))}`);
+  writeReports(summaries, options.summary, choice, log);
   return broken ? 3 : failed ? 1 : 0;
 }

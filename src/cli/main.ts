@@ -132,6 +132,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')
+    .option(
+      '--reporter <names>',
+      'reports besides the text: junit, github, json (repeat it, or a comma list)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option('--reporter-out <dir>', 'write each report to a file here (junit.xml, github-annotations.txt, report.json)')
     .addOption(engineOption())
     .addOption(pluginOption())
     .action(async (protocol: string, options: FuzzCommandOptions) => {
