@@ -10,7 +10,8 @@
  */
 import { Presets, SingleBar } from 'cli-progress';
 import { parseDurationMs } from '../core/time.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { MergeError, mergeSummaries } from '../fuzz/merge.js';
 import { join, relative } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { engineOf, type EngineKind } from '../engine/engine.js';
@@ -259,4 +260,51 @@ export async function fuzzCommand(
   }
   writeReports(summaries, options.summary, choice, log);
   return broken ? 3 : failed ? 1 : 0;
+}
+
+/**
+ * `fedsim fuzz merge <summaries…>`: each a summary.json (or the directory holding one) of a
+ * shard; writes the merged summary and reports as one run would. Exit as `fuzz` does.
+ */
+export function mergeCommand(
+  paths: readonly string[],
+  options: { readonly summary: string; readonly reporter?: readonly string[]; readonly reporterOut?: string },
+  log: (line: string) => void = console.log,
+): number {
+  const choice = reportChoice(options.reporter, options.reporterOut);
+  log = textLog(choice, log);
+  if (paths.length === 0) throw new UsageError('fuzz merge needs at least one summary.json');
+  const files = paths.map((path) => {
+    const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'summary.json') : path;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new UsageError(
+        `${file}: not a readable summary.json (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+      );
+    }
+    if (
+      !Array.isArray(parsed) ||
+      !parsed.every((s) => typeof s === 'object' && s !== null && Array.isArray((s as ProtocolSummary).seeds))
+    )
+      throw new UsageError(`${file}: not a fedsim fuzz summary (a list of protocol summaries)`);
+    return { name: file, summaries: parsed as ProtocolSummary[] };
+  });
+  let merged: ProtocolSummary[];
+  try {
+    merged = mergeSummaries(files);
+  } catch (error) {
+    if (error instanceof MergeError) throw new UsageError(error.message);
+    throw error;
+  }
+  for (const summary of merged) {
+    for (const group of groupFailures([summary])) for (const line of groupLines(group)) log(line);
+    log(
+      `${summary.protocol}${summary.canary === undefined ? '' : ` (canary ${summary.canary})`}: ${summary.runs} runs from ${files.length} summaries, shard ${summary.shard}, ${summary.failures} failed, ${summary.errors} errors`,
+    );
+    if (summary.shard !== '0/1') log(`  warning: shards missing (have ${summary.shard})`);
+  }
+  writeReports(merged, options.summary, choice, log);
+  return merged.some((s) => s.errors > 0) ? 3 : merged.some((s) => s.failures > 0) ? 1 : 0;
 }

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { engineKinds, type EngineKind } from '../engine/engine.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
-import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
+import { fuzzCommand, mergeCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
 import { runCommand, sweepCommand } from './run.js';
 import { parseSeedRange, sweepSeedsMax } from '../scenario/sweep.js';
@@ -119,7 +119,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description(
       'fuzz a protocol with generated topologies, workloads and fault plans; shrink failures to scenario files',
     )
-    .argument('<protocol>', `a protocol (${knownProtocols()}), a plugin module, or \`all\``)
+    .argument('<protocol>', `a protocol (${knownProtocols()}), a plugin module, \`all\`, or \`merge\``)
+    .argument('[summaries...]', "with `merge`: the shards' summary.json files (or their directories)")
     .addOption(new Option('--runs <n>', 'runs in the campaign').argParser(positiveInteger('--runs')).default(100))
     .addOption(
       new Option('--seed <n>', 'fuzz seed of run 0 (run i uses seed + i)').argParser(integer('--seed')).default(1),
@@ -141,7 +142,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--reporter-out <dir>', 'write each report to a file here (junit.xml, github-annotations.txt, report.json)')
     .addOption(engineOption())
     .addOption(pluginOption())
-    .action(async (protocol: string, options: FuzzCommandOptions) => {
+    .action(async (protocol: string, summaries: string[], options: FuzzCommandOptions) => {
+      if (protocol === 'merge') return setExitCode(mergeCommand(summaries, options));
+      if (summaries.length > 0) throw new UsageError(`fuzz takes one protocol (got ${summaries.length + 1} arguments)`);
       setExitCode(await fuzzCommand(await protocolArgument(protocol), options));
     });
 
