@@ -22,7 +22,7 @@ import { fuzzProfileNamed, fuzzProfiles } from '../fuzz/profiles/index.js';
 import { moduleOf, protocolNames } from '../protocols/registry.js';
 import { withCanary } from '../fuzz/run-one.js';
 import { groupFailures, groupLines, shapeOf } from '../fuzz/groups.js';
-import { parseShard, shardSeeds, type Shard } from '../fuzz/seeds.js';
+import { parseShard, shardFromEnv, shardSeeds, type Shard } from '../fuzz/seeds.js';
 import { parseReporters, report, reporterFiles, reporterKinds, type ReporterKind } from '../fuzz/reporters.js';
 import { summaryMarkdown, type ProtocolSummary } from '../fuzz/summary.js';
 import { loadScenarioWithPlugins } from '../scenario/load.js';
@@ -32,7 +32,10 @@ export interface FuzzCommandOptions {
   readonly runs: number;
   readonly seed: number;
   readonly workers: number;
-  readonly shard?: string;
+  /** `i/n`, or true (`--shard` alone): read from CI's environment (shardFromEnv). */
+  readonly shard?: string | true;
+  /** The shard count with `JOB_COMPLETION_INDEX`. */
+  readonly shards?: number;
   readonly timeBudget?: string;
   readonly canary?: string;
   readonly replay?: string;
@@ -174,7 +177,13 @@ export async function fuzzCommand(
     return profile;
   });
   let shard: Shard = { index: 0, count: 1 };
-  if (options.shard !== undefined) {
+  if (options.shard === true) {
+    const read = shardFromEnv(process.env, options.shards);
+    if ('problem' in read) throw new UsageError(read.problem);
+    shard = read;
+  } else if (options.shards !== undefined) {
+    throw new UsageError('--shards goes with --shard given no value (JOB_COMPLETION_INDEX)');
+  } else if (options.shard !== undefined) {
     const parsed = parseShard(options.shard);
     if (!parsed) throw new UsageError('--shard must be i/n with 0 <= i < n, such as 0/4');
     shard = parsed;

@@ -126,7 +126,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       new Option('--seed <n>', 'fuzz seed of run 0 (run i uses seed + i)').argParser(integer('--seed')).default(1),
     )
     .addOption(new Option('--workers <n>', 'worker threads').argParser(positiveInteger('--workers')).default(1))
-    .option('--shard <i/n>', 'run only the runs whose index is i modulo n')
+    .option(
+      '--shard [i/n]',
+      'run only the runs whose index is i modulo n; alone, from FEDSIM_SHARD=i/n or JOB_COMPLETION_INDEX',
+    )
+    .addOption(
+      new Option('--shards <n>', 'the shard count with JOB_COMPLETION_INDEX (else FEDSIM_SHARDS)').argParser(
+        positiveInteger('--shards'),
+      ),
+    )
     .option('--time-budget <duration>', 'stop starting runs after this long (60s, 2m)')
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
     .option('--replay <file>', 'run one counterexample file (with --canary, over that broken variant)')
