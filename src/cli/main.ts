@@ -69,6 +69,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     await loadPlugins((command.opts() as { plugin?: string[] }).plugin);
   });
 
+  addRunCommand(program, setExitCode);
+  addFuzzCommand(program, setExitCode);
+  addBenchCommand(program, setExitCode);
+  addSoakCommand(program, setExitCode);
+  addViewCommand(program, setExitCode);
+  addExportCommand(program, setExitCode);
+  addServeCommand(program, setExitCode);
+  addConformCommand(program, setExitCode);
+  addFindingsCommand(program, setExitCode);
+  return program;
+}
+
+function addRunCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('run')
     .description('run scenario files (or every scenario below a directory) and write their traces')
@@ -114,7 +127,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         );
       },
     );
+}
 
+function addFuzzCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('fuzz')
     .description(
@@ -171,7 +186,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       if (summaries.length > 0) throw new UsageError(`fuzz takes one protocol (got ${summaries.length + 1} arguments)`);
       setExitCode(await fuzzCommand(await protocolArgument(protocol), options));
     });
+}
 
+function addBenchCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('bench')
     .description('measure the simulator against a bare event loop; writes reports/bench/')
@@ -198,7 +215,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       });
       setExitCode(0);
     });
+}
 
+function addSoakCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('soak')
     .description('N concurrent loopback clients x M exchanges against `fedsim serve <protocol>` (docs/serve.md)')
@@ -225,7 +244,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       );
       setExitCode(result.lost === 0 ? 0 : 1);
     });
+}
 
+function addViewCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('view')
     .description('open a trace in the viewer: serves it on loopback and prints the URL')
@@ -237,7 +258,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (trace: string, options: { port: number }) => {
       setExitCode(await viewCommand(trace, options.port));
     });
+}
 
+function addExportCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('export')
     .description("write a trace as a Mermaid sequence diagram or in ShiViz's log format")
@@ -259,7 +282,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (trace: string, options: ExportOptions & { format: ExportFormat }) => {
       setExitCode(await exportCommand(trace, options.format, options));
     });
+}
 
+function addServeCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('serve')
     .description('run one node of a protocol on real sockets')
@@ -272,7 +297,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (protocol: string, options: { config: string; trace?: string }) => {
       setExitCode(await serveCommand(await protocolArgument(protocol), { ...options, bind: '127.0.0.1' }));
     });
+}
 
+function addConformCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('conform')
     .description('run a conformance suite against the built-in node (simulator) or a server on a real socket')
@@ -314,7 +341,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         );
       },
     );
+}
 
+function addFindingsCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('findings')
     .description("run each seed flaw's faithful/fixed scenario pair and write the findings report")
@@ -323,8 +352,6 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action((options: { out: string; scenarios: string }) => {
       setExitCode(findingsCommand(options));
     });
-
-  return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
