@@ -310,31 +310,43 @@ function figureTable(figures: readonly BenchFigure[]): string {
   return ['| measurement | median | ratio to bare loop | note |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
-  const log = options.log ?? console.log;
-  if (options.only === 'viewer') {
-    const figures = await viewerFigures(options.viewerLoads ?? 3, log);
-    log(figureTable(figures));
-    log('only the viewer rows were measured: nothing written (run the whole bench to update reports/bench)');
-    return figures;
-  }
-  const scale = options.scale;
-  const loopEvents = 1_000_000 * scale;
-  const clients = 100;
-  const messages = 100 * scale;
-  const federationMessages = 5_000 * scale;
-  const protocolMessages = 2_000 * scale;
-  const processNodeMessages = 2_000 * scale;
-  const endToEnd = ['fmtp', 'f140', 'solec', 'bester', 'ambrosia'];
-  const hourMessagesPerClientMinute = 1;
-  // 500 clients, one message each per minute of the hour: 30,000 messages.
-  const fuzzCases = 100 * scale;
-  const protocolNames = ['echo', 'fmtp', 'f140', 'solec', 'bester', 'ambrosia'];
-  const suites = new Map(protocolNames.map((name) => [name, scenariosOf(name)]));
-  const poe = loadScenario(join('scenarios', 'fmtp', 'poe-lenore.yaml'));
-  const fuzz = parseScenario(fuzzCase, 'bench/fuzz-3-nodes.yaml');
+interface BenchContext {
+  readonly scale: number;
+  readonly loopEvents: number;
+  readonly clients: number;
+  readonly messages: number;
+  readonly federationMessages: number;
+  readonly protocolMessages: number;
+  readonly processNodeMessages: number;
+  readonly endToEnd: readonly string[];
+  readonly hourMessagesPerClientMinute: number;
+  readonly fuzzCases: number;
+  readonly suites: ReadonlyMap<string, ReturnType<typeof scenariosOf>>;
+  readonly poe: ReturnType<typeof loadScenario>;
+  readonly fuzz: ReturnType<typeof parseScenario>;
+  readonly series: Map<string, Series>;
+  readonly add: (name: string, unit: string, note: string, value: number, rate?: boolean) => void;
+  /** The simulator loop's median events/s, once the quick repetitions are done. */
+  loopRate: number;
+}
 
-  // Warm up the JIT on every path before measuring.
+function seconds(fn: () => void): number {
+  const started = performance.now();
+  fn();
+  return (performance.now() - started) / 1000;
+}
+
+function bare({ add, loopEvents }: BenchContext): void {
+  add(
+    'bare heap event loop',
+    'events/s',
+    `${loopEvents} closure events`,
+    timed(() => bareEventLoop(loopEvents)).perSecond,
+  );
+}
+
+/** Warm up the JIT on every path before measuring. */
+function warmUp({ endToEnd, suites }: BenchContext): void {
   bareEventLoop(100_000);
   simulatorLoop(100_000);
   echoFederation(5, 5, true);
@@ -345,229 +357,288 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   for (const kind of Object.keys(externalNodes)) processNodeSteps(kind, 50);
   echoFederation(5, 5, false, xstateEngine);
   for (const suite of suites.values()) for (const scenario of suite) runScenario(scenario);
+}
 
-  const series = new Map<string, Series>();
-  const add = (name: string, unit: string, note: string, value: number, rate = true) => {
-    const entry = series.get(name) ?? { name, unit, note, values: [], rate };
-    entry.values.push(value);
-    series.set(name, entry);
-  };
-  const seconds = (fn: () => void): number => {
-    const started = performance.now();
-    fn();
-    return (performance.now() - started) / 1000;
-  };
-  const bare = () =>
-    add(
-      'bare heap event loop',
-      'events/s',
-      `${loopEvents} closure events`,
-      timed(() => bareEventLoop(loopEvents)).perSecond,
-    );
+/** The loops, actor sends and the echo federation. */
+function quickFigures({ add, scale, loopEvents, clients, messages }: BenchContext): void {
+  add(
+    'simulator event loop',
+    'events/s',
+    "same workload on fedsim's EventQueue + Simulator",
+    timed(() => simulatorLoop(loopEvents)).perSecond,
+  );
+  const sends = 50_000 * scale;
+  add(
+    'actor sends, xstate interpreter',
+    'sends/s',
+    `${sends} sends to one echo link actor (state re-entered, timer cancelled and set, enqueueActions)`,
+    timed(() => actorSends('xstate', sends)).perSecond,
+  );
+  add(
+    'actor sends, compiled engine',
+    'sends/s',
+    'the same sends, the same machine definition, on the compiled engine',
+    timed(() => actorSends('compiled', sends)).perSecond,
+  );
+  const on = echoRates(clients, messages, true, compiledEngine);
+  add(
+    'echo federation, trace recorded',
+    'events/s',
+    `${clients} clients x ${messages} messages over streams`,
+    on.events,
+  );
+  const off = echoRates(clients, messages, false, compiledEngine);
+  add('echo federation, trace off', 'events/s', 'same run, recording off (events counted only)', off.events);
+  add(
+    'echo federation, messages delivered, trace off',
+    'messages/s',
+    'end-to-end deliveries per wall second, recording off',
+    off.messages,
+  );
+  add(
+    'echo federation, messages delivered, trace off, xstate interpreter',
+    'messages/s',
+    "the same run with every machine on xstate's interpreter",
+    echoRates(clients, messages, false, xstateEngine).messages,
+  );
+  add(
+    'echo federation, messages delivered',
+    'messages/s',
+    'end-to-end deliveries per wall second, trace recorded',
+    on.messages,
+  );
+}
 
-  for (let r = 0; r < repetitions; r++) {
-    log(`repetition ${r + 1}/${repetitions}`);
-    bare();
-    add(
-      'simulator event loop',
-      'events/s',
-      "same workload on fedsim's EventQueue + Simulator",
-      timed(() => simulatorLoop(loopEvents)).perSecond,
-    );
-    const sends = 50_000 * scale;
-    add(
-      'actor sends, xstate interpreter',
-      'sends/s',
-      `${sends} sends to one echo link actor (state re-entered, timer cancelled and set, enqueueActions)`,
-      timed(() => actorSends('xstate', sends)).perSecond,
-    );
-    add(
-      'actor sends, compiled engine',
-      'sends/s',
-      'the same sends, the same machine definition, on the compiled engine',
-      timed(() => actorSends('compiled', sends)).perSecond,
-    );
-    const on = echoRates(clients, messages, true, compiledEngine);
-    add(
-      'echo federation, trace recorded',
-      'events/s',
-      `${clients} clients x ${messages} messages over streams`,
-      on.events,
-    );
-    const off = echoRates(clients, messages, false, compiledEngine);
-    add('echo federation, trace off', 'events/s', 'same run, recording off (events counted only)', off.events);
-    add(
-      'echo federation, messages delivered, trace off',
-      'messages/s',
-      'end-to-end deliveries per wall second, recording off',
-      off.messages,
-    );
-    add(
-      'echo federation, messages delivered, trace off, xstate interpreter',
-      'messages/s',
-      "the same run with every machine on xstate's interpreter",
-      echoRates(clients, messages, false, xstateEngine).messages,
-    );
-    add(
-      'echo federation, messages delivered',
-      'messages/s',
-      'end-to-end deliveries per wall second, trace recorded',
-      on.messages,
-    );
-
-    for (const [name, suite] of suites) {
-      let count = 0;
-      const wall = seconds(() => {
-        for (const scenario of suite)
-          count += runScenario(scenario, { recorder: { keepLines: false } }).world.deliveries.length;
-      });
-      add(
-        `${name} scenarios, messages delivered`,
-        'messages/s',
-        `all ${suite.length} bundled scenarios, checkers on, lines not kept; includes setup`,
-        count / wall,
-      );
-    }
-
-    let poeVirtualMs = 0;
-    const poeWall = seconds(() => {
-      for (let k = 0; k < 20; k++) poeVirtualMs += runScenario(poe).outcome.atMs;
+/** The bundled scenarios, Poe/Lenore and the fuzz cases. */
+function scenarioFigures({ add, suites, poe, fuzz, fuzzCases }: BenchContext, r: number): void {
+  for (const [name, suite] of suites) {
+    let count = 0;
+    const wall = seconds(() => {
+      for (const scenario of suite)
+        count += runScenario(scenario, { recorder: { keepLines: false } }).world.deliveries.length;
     });
     add(
-      'Poe/Lenore scenario, virtual time',
-      'virtual s per wall s',
-      'fmtp/poe-lenore with full recording, run 20 times',
-      poeVirtualMs / 1000 / poeWall,
-    );
-
-    let fuzzOk = 0;
-    const fuzzWall = seconds(() => {
-      for (let k = 0; k < fuzzCases; k++) {
-        if (runScenario(fuzz, { seed: r * fuzzCases + k + 1, recorder: { keepLines: false } }).verdict === 'pass')
-          fuzzOk += 1;
-      }
-    });
-    add(
-      'fuzz cases, 3 nodes with faults',
-      'cases/s',
-      `${fuzzCases} seeds of a 3-node echo case (partition, heal, crash, restart), checkers on; ${fuzzOk} passed`,
-      fuzzCases / fuzzWall,
+      `${name} scenarios, messages delivered`,
+      'messages/s',
+      `all ${suite.length} bundled scenarios, checkers on, lines not kept; includes setup`,
+      count / wall,
     );
   }
 
-  // The protocols' ceilings below divide it by each message's simulator events.
-  const loopRate = median(series.get('simulator event loop')?.values ?? []);
-  for (let r = 0; r < heavyRepetitions; r++) {
-    log(`heavy repetition ${r + 1}/${heavyRepetitions}`);
-    bare();
-    let result: ReturnType<typeof solecFederation> | undefined;
-    const wall = seconds(() => {
-      result = solecFederation({
-        nodes: 1_000,
-        messages: federationMessages,
-        spanMs: 60_000,
-        recorder: { keepLines: false, keepEvents: false, hash: false },
-      });
+  let poeVirtualMs = 0;
+  const poeWall = seconds(() => {
+    for (let k = 0; k < 20; k++) poeVirtualMs += runScenario(poe).outcome.atMs;
+  });
+  add(
+    'Poe/Lenore scenario, virtual time',
+    'virtual s per wall s',
+    'fmtp/poe-lenore with full recording, run 20 times',
+    poeVirtualMs / 1000 / poeWall,
+  );
+
+  let fuzzOk = 0;
+  const fuzzWall = seconds(() => {
+    for (let k = 0; k < fuzzCases; k++) {
+      if (runScenario(fuzz, { seed: r * fuzzCases + k + 1, recorder: { keepLines: false } }).verdict === 'pass')
+        fuzzOk += 1;
+    }
+  });
+  add(
+    'fuzz cases, 3 nodes with faults',
+    'cases/s',
+    `${fuzzCases} seeds of a 3-node echo case (partition, heal, crash, restart), checkers on; ${fuzzOk} passed`,
+    fuzzCases / fuzzWall,
+  );
+}
+
+/** The SOLEC 1,000-node federation. */
+function solecFigures({ add, federationMessages }: BenchContext, r: number): void {
+  let result: ReturnType<typeof solecFederation> | undefined;
+  const wall = seconds(() => {
+    result = solecFederation({
+      nodes: 1_000,
+      messages: federationMessages,
+      spanMs: 60_000,
+      recorder: { keepLines: false, keepEvents: false, hash: false },
     });
-    const delivered = result?.delivered ?? 0;
+  });
+  const delivered = result?.delivered ?? 0;
+  add(
+    'SOLEC 1,000-node federation, messages delivered',
+    'messages/s',
+    `${delivered} of ${federationMessages} messages (1,000,000 at --scale 200), recording off; build and key derivation included`,
+    delivered / wall,
+  );
+  add(
+    'SOLEC 1,000-node federation, run phase',
+    'messages/s',
+    'the same, counting only the run (setup excluded)',
+    delivered / (result?.runSeconds ?? wall),
+  );
+  if (r === 0) {
+    // The same federation on xstate's interpreter, once: what the compiled engine gains here.
+    const viaXstate = solecFederation({
+      nodes: 1_000,
+      messages: federationMessages,
+      spanMs: 60_000,
+      recorder: { keepLines: false, keepEvents: false, hash: false },
+      engine: xstateEngine,
+    });
     add(
-      'SOLEC 1,000-node federation, messages delivered',
+      'SOLEC 1,000-node federation, run phase, xstate interpreter',
       'messages/s',
-      `${delivered} of ${federationMessages} messages (1,000,000 at --scale 200), recording off; build and key derivation included`,
-      delivered / wall,
+      "the same run with every machine on xstate's interpreter",
+      viaXstate.delivered / viaXstate.runSeconds,
+    );
+  }
+}
+
+/** Each protocol end to end, and its ceiling with free nodes. */
+function endToEndFigures({ add, endToEnd, protocolMessages, loopRate }: BenchContext, r: number): void {
+  for (const protocol of endToEnd) {
+    const run = protocolThroughput(protocol, protocolMessages);
+    add(
+      `${protocol} end to end, messages delivered`,
+      'messages/s',
+      `its fuzz topology (${run.nodes} nodes), ${run.delivered} of ${run.sent} messages, one every 5 ms, no faults; nothing kept or hashed (the built-in throw check reads only check events, so no other event is built); setup measured apart and excluded`,
+      run.delivered / run.runSeconds,
     );
     add(
-      'SOLEC 1,000-node federation, run phase',
+      `${protocol} end to end, trace events`,
+      'events/s',
+      `the same run: ${(run.events / Math.max(run.delivered, 1)).toFixed(1)} trace events and ${(run.simulatorEvents / Math.max(run.delivered, 1)).toFixed(1)} simulator events per message`,
+      run.events / run.runSeconds,
+    );
+    // What the simulator alone allows: each message needs this many network arrivals, timers and steps
+    // (fewer would be a different trace), each at least the cost of a simulator loop event.
+    const simulatorEventsPerMessage = run.simulatorEvents / Math.max(run.delivered, 1);
+    add(
+      `${protocol} end to end, ceiling with free nodes`,
       'messages/s',
-      'the same, counting only the run (setup excluded)',
-      delivered / (result?.runSeconds ?? wall),
+      `the simulator loop's median events/s over the ${simulatorEventsPerMessage.toFixed(1)} simulator events a message needs: the rate if nodes, codecs, links and counting cost nothing`,
+      loopRate / Math.max(simulatorEventsPerMessage, 1e-9),
     );
     if (r === 0) {
-      // The same federation on xstate's interpreter, once: what the compiled engine gains here.
-      const viaXstate = solecFederation({
-        nodes: 1_000,
-        messages: federationMessages,
-        spanMs: 60_000,
-        recorder: { keepLines: false, keepEvents: false, hash: false },
-        engine: xstateEngine,
-      });
+      const viaXstate = protocolThroughput(protocol, protocolMessages, xstateEngine);
       add(
-        'SOLEC 1,000-node federation, run phase, xstate interpreter',
+        `${protocol} end to end, messages delivered, xstate interpreter`,
         'messages/s',
         "the same run with every machine on xstate's interpreter",
         viaXstate.delivered / viaXstate.runSeconds,
       );
     }
+  }
+}
 
-    for (const protocol of endToEnd) {
-      const run = protocolThroughput(protocol, protocolMessages);
-      add(
-        `${protocol} end to end, messages delivered`,
-        'messages/s',
-        `its fuzz topology (${run.nodes} nodes), ${run.delivered} of ${run.sent} messages, one every 5 ms, no faults; nothing kept or hashed (the built-in throw check reads only check events, so no other event is built); setup measured apart and excluded`,
-        run.delivered / run.runSeconds,
-      );
-      add(
-        `${protocol} end to end, trace events`,
-        'events/s',
-        `the same run: ${(run.events / Math.max(run.delivered, 1)).toFixed(1)} trace events and ${(run.simulatorEvents / Math.max(run.delivered, 1)).toFixed(1)} simulator events per message`,
-        run.events / run.runSeconds,
-      );
-      // What the simulator alone allows: each message needs this many network arrivals, timers and steps
-      // (fewer would be a different trace), each at least the cost of a simulator loop event.
-      const simulatorEventsPerMessage = run.simulatorEvents / Math.max(run.delivered, 1);
-      add(
-        `${protocol} end to end, ceiling with free nodes`,
-        'messages/s',
-        `the simulator loop's median events/s over the ${simulatorEventsPerMessage.toFixed(1)} simulator events a message needs: the rate if nodes, codecs, links and counting cost nothing`,
-        loopRate / Math.max(simulatorEventsPerMessage, 1e-9),
-      );
-      if (r === 0) {
-        const viaXstate = protocolThroughput(protocol, protocolMessages, xstateEngine);
-        add(
-          `${protocol} end to end, messages delivered, xstate interpreter`,
-          'messages/s',
-          "the same run with every machine on xstate's interpreter",
-          viaXstate.delivered / viaXstate.runSeconds,
-        );
-      }
-    }
+/** F140 nodes as external processes (examples/), beside the built-in node on the same workload. */
+function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
+  for (const kind of Object.keys(externalNodes)) {
+    const run = processNodeSteps(kind, processNodeMessages);
+    add(
+      `f140 node steps, ${kind === 'in-process' ? 'built-in node in-process' : `external ${kind} node`}`,
+      'steps/s',
+      `${run.steps} node steps (inputs handled, timers fired) for ${run.delivered} messages on F140's fuzz topology, every node ${kind === 'in-process' ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`}; process start included${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+      run.steps / run.seconds,
+    );
+  }
+}
 
-    // F140 nodes as external processes (examples/), beside the built-in node on the same workload.
-    for (const kind of Object.keys(externalNodes)) {
-      const run = processNodeSteps(kind, processNodeMessages);
-      add(
-        `f140 node steps, ${kind === 'in-process' ? 'built-in node in-process' : `external ${kind} node`}`,
-        'steps/s',
-        `${run.steps} node steps (inputs handled, timers fired) for ${run.delivered} messages on F140's fuzz topology, every node ${kind === 'in-process' ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`}; process start included${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
-        run.steps / run.seconds,
-      );
-    }
-
-    // The one-hour federation is the longest figure: once by default, every heavy repetition from --scale 2.
-    if (r > 0 && scale < 2) continue;
-    let hour: ReturnType<typeof solecFederation> | undefined;
-    const hourWall = seconds(() => {
-      hour = solecFederation({
-        nodes: 1_000,
-        messages: 500 * 60 * hourMessagesPerClientMinute,
-        spanMs: 3_600_000,
-        recorder: { keepLines: false, keepEvents: false, hash: false },
-      });
+/** The one-hour federation. */
+function hourFigures({ add, scale, hourMessagesPerClientMinute }: BenchContext, r: number): void {
+  // The one-hour federation is the longest figure: once by default, every heavy repetition from --scale 2.
+  if (r > 0 && scale < 2) return;
+  let hour: ReturnType<typeof solecFederation> | undefined;
+  const hourWall = seconds(() => {
+    hour = solecFederation({
+      nodes: 1_000,
+      messages: 500 * 60 * hourMessagesPerClientMinute,
+      spanMs: 3_600_000,
+      recorder: { keepLines: false, keepEvents: false, hash: false },
     });
-    add(
-      'one-hour 1,000-node SOLEC federation, wall time',
-      's',
-      `${hour?.delivered ?? 0} messages, one per client per minute, recording off (goal: under 60 s)`,
-      hourWall,
-      false,
-    );
-    add(
-      'one-hour 1,000-node SOLEC federation, virtual time',
-      'virtual s per wall s',
-      'the same run',
-      (hour?.virtualMs ?? 0) / 1000 / hourWall,
-    );
+  });
+  add(
+    'one-hour 1,000-node SOLEC federation, wall time',
+    's',
+    `${hour?.delivered ?? 0} messages, one per client per minute, recording off (goal: under 60 s)`,
+    hourWall,
+    false,
+  );
+  add(
+    'one-hour 1,000-node SOLEC federation, virtual time',
+    'virtual s per wall s',
+    'the same run',
+    (hour?.virtualMs ?? 0) / 1000 / hourWall,
+  );
+}
+
+function writeFigures(options: BenchOptions, figures: readonly BenchFigure[], scale: number): void {
+  const log = options.log ?? console.log;
+  const table = figureTable(figures);
+  log(table);
+  mkdirSync(options.outDir, { recursive: true });
+  const payload = { node: process.version, scale, repetitions, heavyRepetitions, figures };
+  writeFileSync(join(options.outDir, 'simulator.json'), JSON.stringify(payload, null, 2) + '\n');
+  writeFileSync(
+    join(options.outDir, 'simulator.md'),
+    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run.\n\n${table}\n`,
+  );
+  log(`figures written to ${join(options.outDir, 'simulator.json')} and simulator.md`);
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
+  const log = options.log ?? console.log;
+  if (options.only === 'viewer') {
+    const figures = await viewerFigures(options.viewerLoads ?? 3, log);
+    log(figureTable(figures));
+    log('only the viewer rows were measured: nothing written (run the whole bench to update reports/bench)');
+    return figures;
+  }
+  const scale = options.scale;
+  const protocolNames = ['echo', 'fmtp', 'f140', 'solec', 'bester', 'ambrosia'];
+  const suites = new Map(protocolNames.map((name) => [name, scenariosOf(name)]));
+  const series = new Map<string, Series>();
+  const add = (name: string, unit: string, note: string, value: number, rate = true): void => {
+    const entry = series.get(name) ?? { name, unit, note, values: [], rate };
+    entry.values.push(value);
+    series.set(name, entry);
+  };
+  const context: BenchContext = {
+    scale,
+    loopEvents: 1_000_000 * scale,
+    clients: 100,
+    messages: 100 * scale,
+    federationMessages: 5_000 * scale,
+    protocolMessages: 2_000 * scale,
+    processNodeMessages: 2_000 * scale,
+    endToEnd: ['fmtp', 'f140', 'solec', 'bester', 'ambrosia'],
+    hourMessagesPerClientMinute: 1,
+    // 500 clients, one message each per minute of the hour: 30,000 messages.
+    fuzzCases: 100 * scale,
+    suites,
+    poe: loadScenario(join('scenarios', 'fmtp', 'poe-lenore.yaml')),
+    fuzz: parseScenario(fuzzCase, 'bench/fuzz-3-nodes.yaml'),
+    series,
+    add,
+    loopRate: 0,
+  };
+  warmUp(context);
+
+  for (let r = 0; r < repetitions; r++) {
+    log(`repetition ${r + 1}/${repetitions}`);
+    bare(context);
+    quickFigures(context);
+    scenarioFigures(context, r);
+  }
+
+  // The protocols' ceilings below divide it by each message's simulator events.
+  context.loopRate = median(series.get('simulator event loop')?.values ?? []);
+  for (let r = 0; r < heavyRepetitions; r++) {
+    log(`heavy repetition ${r + 1}/${heavyRepetitions}`);
+    bare(context);
+    solecFigures(context, r);
+    endToEndFigures(context, r);
+    processNodeFigures(context);
+    hourFigures(context, r);
   }
 
   // Memory varies little between runs and costs a child process of 100,000 nodes: measured once.
@@ -594,15 +665,6 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
 
   if (!options.skipViewer) figures.push(...(await viewerFigures(options.viewerLoads ?? 3, log)));
 
-  const table = figureTable(figures);
-  log(table);
-  mkdirSync(options.outDir, { recursive: true });
-  const payload = { node: process.version, scale, repetitions, heavyRepetitions, figures };
-  writeFileSync(join(options.outDir, 'simulator.json'), JSON.stringify(payload, null, 2) + '\n');
-  writeFileSync(
-    join(options.outDir, 'simulator.md'),
-    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run.\n\n${table}\n`,
-  );
-  log(`figures written to ${join(options.outDir, 'simulator.json')} and simulator.md`);
+  writeFigures(options, figures, scale);
   return figures;
 }

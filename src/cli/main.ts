@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { engineKinds, type EngineKind } from '../engine/engine.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
-import { fuzzCommand, type FuzzCommandOptions } from './fuzz.js';
+import { fuzzCommand, mergeCommand, type FuzzCommandOptions } from './fuzz.js';
 import { conformCommand } from './conform.js';
 import { findingsCommand } from './findings.js';
 import { runCommand, sweepCommand } from './run.js';
@@ -20,6 +20,16 @@ import { fedsimVersion } from './version.js';
 function integer(what: string) {
   return (text: string): number => {
     if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`${what} must be a non-negative integer`);
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${what} is too large`);
+    return value;
+  };
+}
+
+/** A count that must be at least 1 (`--runs 0` is a mistake, not an empty campaign). */
+function positiveInteger(what: string) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
     const value = Number(text);
     if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${what} is too large`);
     return value;
@@ -44,7 +54,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('fedsim')
     .description('Deterministic simulation and conformance testbed for federated messaging protocols')
     .version(fedsimVersion(), '-V, --version', 'print the version')
-    .showHelpAfterError('(run with --help for usage)')
+    // A usage error is one line on standard error (`fedsim: ...`), never the help or a stack trace.
+    .configureOutput({
+      outputError: (text, write) => write(`fedsim: ${text.replace(/^error: /, '').trimEnd()}\n`),
+    })
     .exitOverride()
     .action(() => {
       // `fedsim` alone: the help, and success.
@@ -56,6 +69,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     await loadPlugins((command.opts() as { plugin?: string[] }).plugin);
   });
 
+  addRunCommand(program, setExitCode);
+  addFuzzCommand(program, setExitCode);
+  addBenchCommand(program, setExitCode);
+  addSoakCommand(program, setExitCode);
+  addViewCommand(program, setExitCode);
+  addExportCommand(program, setExitCode);
+  addServeCommand(program, setExitCode);
+  addConformCommand(program, setExitCode);
+  addFindingsCommand(program, setExitCode);
+  return program;
+}
+
+function addRunCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('run')
     .description('run scenario files (or every scenario below a directory) and write their traces')
@@ -69,7 +95,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'sweep: run every scenario on each seed from A to B and tally the verdicts (no traces)',
       ).argParser(seedRange),
     )
-    .addOption(new Option('--workers <n>', 'worker threads for --seeds').argParser(integer('--workers')).default(1))
+    .addOption(
+      new Option('--workers <n>', 'worker threads for --seeds').argParser(positiveInteger('--workers')).default(1),
+    )
     .option('--traces <dir>', 'where to write traces', 'reports/traces')
     .option('--no-traces', 'do not write traces')
     .option('--json', 'print a JSON summary instead of text', false)
@@ -99,19 +127,30 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         );
       },
     );
+}
 
+function addFuzzCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('fuzz')
     .description(
       'fuzz a protocol with generated topologies, workloads and fault plans; shrink failures to scenario files',
     )
-    .argument('<protocol>', `a protocol (${knownProtocols()}), a plugin module, or \`all\``)
-    .addOption(new Option('--runs <n>', 'runs in the campaign').argParser(integer('--runs')).default(100))
+    .argument('<protocol>', `a protocol (${knownProtocols()}), a plugin module, \`all\`, or \`merge\``)
+    .argument('[summaries...]', "with `merge`: the shards' summary.json files (or their directories)")
+    .addOption(new Option('--runs <n>', 'runs in the campaign').argParser(positiveInteger('--runs')).default(100))
     .addOption(
       new Option('--seed <n>', 'fuzz seed of run 0 (run i uses seed + i)').argParser(integer('--seed')).default(1),
     )
-    .addOption(new Option('--workers <n>', 'worker threads').argParser(integer('--workers')).default(1))
-    .option('--shard <i/n>', 'run only the runs whose index is i modulo n')
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(positiveInteger('--workers')).default(1))
+    .option(
+      '--shard [i/n]',
+      'run only the runs whose index is i modulo n; alone, from FEDSIM_SHARD=i/n or JOB_COMPLETION_INDEX',
+    )
+    .addOption(
+      new Option('--shards <n>', 'the shard count with JOB_COMPLETION_INDEX (else FEDSIM_SHARDS)').argParser(
+        positiveInteger('--shards'),
+      ),
+    )
     .option('--time-budget <duration>', 'stop starting runs after this long (60s, 2m)')
     .addOption(
       new Option('--stop-after <n>', 'stop starting runs after this many failed (a mutation campaign)').argParser(
@@ -133,18 +172,29 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--out <dir>', 'where counterexamples go', 'reports/counterexamples')
     .option('--summary <dir>', 'where the summary goes', 'reports/fuzz')
     .option('--no-progress', 'no progress line')
+    .option(
+      '--reporter <names>',
+      'reports besides the text: junit, github, json (repeat it, or a comma list)',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option('--reporter-out <dir>', 'write each report to a file here (junit.xml, github-annotations.txt, report.json)')
     .addOption(engineOption())
     .addOption(pluginOption())
-    .action(async (protocol: string, options: FuzzCommandOptions) => {
+    .action(async (protocol: string, summaries: string[], options: FuzzCommandOptions) => {
+      if (protocol === 'merge') return setExitCode(mergeCommand(summaries, options));
+      if (summaries.length > 0) throw new UsageError(`fuzz takes one protocol (got ${summaries.length + 1} arguments)`);
       setExitCode(await fuzzCommand(await protocolArgument(protocol), options));
     });
+}
 
+function addBenchCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('bench')
     .description('measure the simulator against a bare event loop; writes reports/bench/')
     .addOption(
       new Option('--scale <n>', 'work per measurement, as a multiple of the default')
-        .argParser(integer('--scale'))
+        .argParser(positiveInteger('--scale'))
         .default(1),
     )
     .option('--out <dir>', 'where to write the figures', 'reports/bench')
@@ -158,14 +208,16 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
       const { runBench } = await import('../bench/run.js');
       await runBench({
-        scale: Math.max(1, options.scale),
+        scale: options.scale,
         outDir: options.out,
         viewerLoads: Math.max(1, options.loads),
         ...(options.only === undefined ? {} : { only: options.only }),
       });
       setExitCode(0);
     });
+}
 
+function addSoakCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('soak')
     .description('N concurrent loopback clients x M exchanges against `fedsim serve <protocol>` (docs/serve.md)')
@@ -192,7 +244,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       );
       setExitCode(result.lost === 0 ? 0 : 1);
     });
+}
 
+function addViewCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('view')
     .description('open a trace in the viewer: serves it on loopback and prints the URL')
@@ -204,7 +258,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (trace: string, options: { port: number }) => {
       setExitCode(await viewCommand(trace, options.port));
     });
+}
 
+function addExportCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('export')
     .description("write a trace as a Mermaid sequence diagram or in ShiViz's log format")
@@ -226,7 +282,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (trace: string, options: ExportOptions & { format: ExportFormat }) => {
       setExitCode(await exportCommand(trace, options.format, options));
     });
+}
 
+function addServeCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('serve')
     .description('run one node of a protocol on real sockets')
@@ -239,7 +297,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (protocol: string, options: { config: string; trace?: string }) => {
       setExitCode(await serveCommand(await protocolArgument(protocol), { ...options, bind: '127.0.0.1' }));
     });
+}
 
+function addConformCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('conform')
     .description('run a conformance suite against the built-in node (simulator) or a server on a real socket')
@@ -281,7 +341,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         );
       },
     );
+}
 
+function addFindingsCommand(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('findings')
     .description("run each seed flaw's faithful/fixed scenario pair and write the findings report")
@@ -290,8 +352,6 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action((options: { out: string; scenarios: string }) => {
       setExitCode(findingsCommand(options));
     });
-
-  return program;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

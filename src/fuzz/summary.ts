@@ -4,6 +4,7 @@
  * assertions. Pure: the CLI measures time and writes the files.
  */
 import { coverageMarkdown, type CampaignCoverage } from './coverage.js';
+import { groupFailures, groupLines, type CounterexampleRecord } from './groups.js';
 
 export interface ProtocolSummary {
   readonly protocol: string;
@@ -18,12 +19,8 @@ export interface ProtocolSummary {
   readonly errors: number;
   readonly wallMs: number;
   readonly runsPerSecond: number;
-  readonly counterexamples: readonly {
-    readonly seed: number;
-    readonly file: string;
-    readonly replay: string;
-    readonly steps: number;
-  }[];
+  /** Ascending by seed; with their broken expectations and shape, for grouping (groups.ts). */
+  readonly counterexamples: readonly CounterexampleRecord[];
   readonly coverage?: CampaignCoverage;
 }
 
@@ -39,6 +36,12 @@ export function summaryMarkdown(summaries: readonly ProtocolSummary[]): string {
     ),
     '',
   ];
+  const groups = groupFailures(summaries);
+  if (groups.length > 0) {
+    lines.push('## Failures by signature', '', '```');
+    for (const group of groups) lines.push(...groupLines(group));
+    lines.push('```', '');
+  }
   const found = summaries.flatMap((s) => s.counterexamples.map((c) => ({ protocol: s.protocol, ...c })));
   if (found.length > 0) {
     lines.push('## Counterexamples', '');

@@ -155,6 +155,30 @@ export function parseScenario(text: string, file: string): Scenario {
   const scenario: ScenarioFile = { ...parsed.data, expect: (parsed.data.expect ?? []) as Expectation[] };
 
   // Semantic checks: things a schema cannot see.
+  const { nodes, nodeIds, hostNames } = checkNodes(scenario, file, locator, problems);
+  checkNetwork(scenario, locator, problems);
+  const steps = scenario.steps ?? [];
+  checkSteps(scenario, steps, nodes, nodeIds, hostNames, locator, problems);
+  const expectations = (scenario.expect ?? []) as Expectation[];
+  checkExpectations(scenario, expectations, nodeIds, locator, problems);
+  if (problems.length > 0) throw new ScenarioError(problems.slice(0, limits.problemsPerFileMax));
+
+  const commandSteps = steps.map((step): Step => {
+    if (step.do !== 'command') return step;
+    const node = nodes.find((n) => n.id === step.node);
+    const command = node?.protocol.commandSchema.parse(step.command) as unknown;
+    return { ...step, command };
+  });
+  return { file, source: scenario, nodes, steps: commandSteps, expect: expectations };
+}
+
+/** Each node's protocol and config; the nodes that passed, their ids and their host names. */
+function checkNodes(
+  scenario: ScenarioFile,
+  file: string,
+  locator: Locator,
+  problems: Problem[],
+): { nodes: ScenarioNode[]; nodeIds: Set<string>; hostNames: Set<string> } {
   const nodes: ScenarioNode[] = [];
   const nodeIds = new Set(Object.keys(scenario.nodes));
   const hostNames = new Set<string>();
@@ -185,6 +209,11 @@ export function parseScenario(text: string, file: string): Scenario {
       locator.problem(['protocol'], `unknown protocol \`${scenario.protocol}\` (known: ${protocolNames().join(', ')})`),
     );
   }
+  return { nodes, nodeIds, hostNames };
+}
+
+/** Delay ranges that run backwards. */
+function checkNetwork(scenario: ScenarioFile, locator: Locator, problems: Problem[]): void {
   const network = scenario.network;
   if (
     network?.delayMsMin !== undefined &&
@@ -197,8 +226,18 @@ export function parseScenario(text: string, file: string): Scenario {
     if (link.delayMsMin > link.delayMsMax)
       problems.push(locator.problem(['network', 'links', index, 'delayMsMax'], 'must not be less than delayMsMin'));
   });
+}
 
-  const steps = scenario.steps ?? [];
+/** Step times, the nodes and hosts steps name, corrupt fields and command payloads. */
+function checkSteps(
+  scenario: ScenarioFile,
+  steps: NonNullable<ScenarioFile['steps']>,
+  nodes: readonly ScenarioNode[],
+  nodeIds: ReadonlySet<string>,
+  hostNames: ReadonlySet<string>,
+  locator: Locator,
+  problems: Problem[],
+): void {
   let previousMs = 0;
   steps.forEach((step, index) => {
     const path = ['steps', index];
@@ -240,7 +279,16 @@ export function parseScenario(text: string, file: string): Scenario {
       if (command && !command.success) problems.push(...zodProblems(locator, [...path, 'command'], command.error));
     }
   });
-  const expectations = (scenario.expect ?? []) as Expectation[];
+}
+
+/** The nodes expectations name and their time windows. */
+function checkExpectations(
+  scenario: ScenarioFile,
+  expectations: readonly Expectation[],
+  nodeIds: ReadonlySet<string>,
+  locator: Locator,
+  problems: Problem[],
+): void {
   expectations.forEach((expectation, index) => {
     if (
       'delivered' in expectation &&
@@ -266,15 +314,6 @@ export function parseScenario(text: string, file: string): Scenario {
       );
     }
   });
-  if (problems.length > 0) throw new ScenarioError(problems.slice(0, limits.problemsPerFileMax));
-
-  const commandSteps = steps.map((step): Step => {
-    if (step.do !== 'command') return step;
-    const node = nodes.find((n) => n.id === step.node);
-    const command = node?.protocol.commandSchema.parse(step.command) as unknown;
-    return { ...step, command };
-  });
-  return { file, source: scenario, nodes, steps: commandSteps, expect: expectations };
 }
 
 /** The text of a scenario file's bytes, or the one problem that says it is not text (without echoing it). */

@@ -1,8 +1,8 @@
 /**
  * F140 wire formats (see ./spec.md §2 and §3): a small HTTP/1.1 request and response codec that works
  * incrementally on raw stream bytes (the real host feeds it bytes from node:net, not node:http), the
- * URL-encoded form codec that carries commands, arguments and results, and the basic XML payload codec
- * `<msg kind="basic"><text>...</text></msg>`.
+ * URL-encoded form codec that carries commands, arguments and results, and (from ./message.ts,
+ * re-exported here) the basic XML payload codec `<msg kind="basic"><text>...</text></msg>`.
  *
  * Rule 1: pure. No I/O, no clock, no randomness.
  * Rule 2: decoders never throw on peer bytes and never buffer without bound: every failure is a
@@ -11,6 +11,8 @@
 import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
+
+export { decodeBasicMessage, encodeBasicMessage, textLength, type BasicMessage } from './message.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Limits (all ours: F140 names none).
@@ -72,11 +74,6 @@ export interface ResponseSpec {
 
 /** Form fields with lower-cased names (F140 argument names are case-insensitive), in arrival order. */
 export type Form = ReadonlyMap<string, string>;
-
-export interface BasicMessage {
-  readonly kind: 'basic';
-  readonly text: string;
-}
 
 /** Every HTTP-level decoding failure and the status a server answers it with (spec.md §2.3). */
 export const httpStatusFor = {
@@ -633,71 +630,6 @@ export function formOfBody(body: Uint8Array): Result<Map<string, string>, WireEr
     return err(httpError('form.utf8.invalid', 'the form body is not valid UTF-8'));
   }
   return decodeForm(text.trim());
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Basic XML message codec.
-
-function escapeXml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (char) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[char]};`,
-  );
-}
-
-const namedEntities: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-function unescapeXml(text: string): Result<string, WireError> {
-  if (text.includes('<')) return err(new WireError('xml.text.invalid', 'raw < inside <text>'));
-  let failure: WireError | undefined;
-  const out = text.replace(/&([^;&]{0,10});?/g, (whole, body: string) => {
-    if (!whole.endsWith(';')) failure ??= new WireError('xml.entity.invalid', `unterminated entity ${whole}`);
-    const named = namedEntities[body];
-    if (named !== undefined) return named;
-    const numeric = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(body);
-    const code = numeric ? (numeric[1] !== undefined ? parseInt(numeric[1], 16) : Number(numeric[2])) : -1;
-    const allowed = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0x10ffff);
-    if (!allowed || (code >= 0xd800 && code <= 0xdfff)) {
-      failure ??= new WireError('xml.entity.invalid', `unknown or invalid entity ${whole}`);
-      return '';
-    }
-    return String.fromCodePoint(code);
-  });
-  return failure ? err(failure) : ok(out);
-}
-
-export function encodeBasicMessage(text: string): string {
-  return `<msg kind="basic"><text>${escapeXml(text)}</text></msg>`;
-}
-
-/**
- * Decodes the basic payload. Whitespace between elements and an XML declaration are allowed; the
- * text is kept exactly (entities resolved). Any other element, attribute or kind is an error.
- */
-export function decodeBasicMessage(xml: string): Result<BasicMessage, WireError> {
-  const match =
-    /^\s*(?:<\?xml[^?]*\?>\s*)?<msg\s+kind\s*=\s*(?:"([^"]*)"|'([^']*)')\s*>\s*(?:<text>([^]*?)<\/text>|<text\s*\/>)\s*<\/msg>\s*$/.exec(
-      xml,
-    );
-  if (!match) {
-    if (/^\s*(?:<\?xml[^?]*\?>\s*)?<msg\b/.test(xml)) {
-      return err(new WireError('xml.invalid', 'not a well-formed <msg kind="..."><text>...</text></msg>'));
-    }
-    return err(new WireError('xml.not-msg', 'the message is not a <msg> document'));
-  }
-  const kind = match[1] ?? match[2] ?? '';
-  if (kind !== 'basic')
-    return err(new WireError('xml.kind.unsupported', `message kind ${JSON.stringify(kind)} is not supported`));
-  const text = unescapeXml(match[3] ?? '');
-  if (!text.ok) return text;
-  return ok({ kind: 'basic', text: text.value });
-}
-
-/** Length under the 140-character rule: Unicode code points (ours, spec.md §3.4). */
-export function textLength(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
 }
 
 /** Best-effort view of bytes on an F140 connection, for traces: the start line and the form, if any. */
