@@ -200,16 +200,52 @@ export function mergeCoverage(runs: readonly RunCoverage[], sometimes: readonly 
       return {
         kind,
         states: {
-          reached: definition.states.filter(stateReached),
-          never: definition.states.filter((state) => !stateReached(state)),
+          reached: definition.states.filter(stateReached).sort(),
+          never: definition.states.filter((state) => !stateReached(state)).sort(),
         },
         transitions: {
-          reached: definition.transitions.filter(transitionReached),
-          never: definition.transitions.filter((transition) => !transitionReached(transition)),
+          reached: definition.transitions.filter(transitionReached).sort(),
+          never: definition.transitions.filter((transition) => !transitionReached(transition)).sort(),
         },
       };
     });
   return { machines, sometimes: sometimes.map((s) => ({ name: s.name, runs: hits.get(s.name) ?? 0 })) };
+}
+
+/** Reached and never-reached lists of one kind across campaigns: reached by any, never by none. */
+function unionReached(parts: readonly { readonly reached: readonly string[]; readonly never: readonly string[] }[]): {
+  reached: string[];
+  never: string[];
+} {
+  const reached = new Set(parts.flatMap((part) => part.reached));
+  const all = new Set(parts.flatMap((part) => [...part.reached, ...part.never]));
+  return { reached: [...reached].sort(), never: [...all].filter((item) => !reached.has(item)).sort() };
+}
+
+/**
+ * The coverage of campaigns over disjoint seeds (shards) as one campaign's: what any reached, and
+ * each `sometimes` count summed. Lists are sorted, as `mergeCoverage` gives them, so the merge of
+ * shards equals the unsharded campaign's coverage.
+ */
+export function combineCoverage(parts: readonly CampaignCoverage[]): CampaignCoverage | undefined {
+  if (parts.length === 0) return undefined;
+  const kinds = [...new Set(parts.flatMap((part) => part.machines.map((m) => m.kind)))].sort((a, b) =>
+    a.localeCompare(b),
+  );
+  const machines = kinds.map((kind) => {
+    const of = parts.flatMap((part) => part.machines.filter((m) => m.kind === kind));
+    return {
+      kind,
+      states: unionReached(of.map((m) => m.states)),
+      transitions: unionReached(of.map((m) => m.transitions)),
+    };
+  });
+  const names = [...new Set(parts.flatMap((part) => part.sometimes.map((s) => s.name)))];
+  const sometimes = names.map((name) => ({
+    name,
+    runs: parts.reduce((sum, part) => sum + (part.sometimes.find((s) => s.name === name)?.runs ?? 0), 0),
+  }));
+  return { machines, sometimes };
 }
 
 /** The coverage as Markdown: a table per protocol, then what was never reached. */

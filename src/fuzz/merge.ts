@@ -5,6 +5,7 @@
  * unsharded run's summary (but for wall time, runs per second and workers). Groups and reports
  * are rebuilt from it (groups.ts, reporters.ts). Pure: the CLI reads the files.
  */
+import { combineCoverage } from './coverage.js';
 import type { ProtocolSummary } from './summary.js';
 
 export class MergeError extends Error {}
@@ -64,6 +65,13 @@ export function mergeSummaries(
       wallMs,
       runsPerSecond: runs / Math.max(0.001, busyMs / 1_000),
       counterexamples: parts.flatMap((part) => part.counterexamples).sort((a, b) => a.seed - b.seed),
+      ...coverageOf(parts),
     };
   });
+}
+
+/** The shards' coverage, combined, when they report one. */
+function coverageOf(parts: readonly ProtocolSummary[]): Pick<ProtocolSummary, 'coverage'> {
+  const coverage = combineCoverage(parts.flatMap((part) => (part.coverage === undefined ? [] : [part.coverage])));
+  return coverage === undefined ? {} : { coverage };
 }
