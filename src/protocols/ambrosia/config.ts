@@ -80,7 +80,14 @@ export interface ClientConfig {
 
 export type ClientCommand =
   | { readonly type: 'login' }
-  | { readonly type: 'send'; readonly to: string; readonly body: string; readonly id?: string }
+  | {
+      readonly type: 'send';
+      readonly to: string;
+      readonly body: string;
+      readonly id?: string;
+      /** The body is `body` this many times over: a large stanza a scenario file could not hold. */
+      readonly repeat?: number;
+    }
   | { readonly type: 'logout' };
 
 export type AmbrosiaConfig = GatewayConfig | ServiceConfig | ClientConfig;
@@ -153,6 +160,7 @@ export const commandSchema = z.discriminatedUnion('type', [
     to: z.string().min(1),
     body: z.string(),
     id: z.string().min(1).optional(),
+    repeat: z.number().int().min(1).max(256 * 1024).optional(),
   }),
   z.strictObject({ type: z.literal('disconnect') }),
 ]);

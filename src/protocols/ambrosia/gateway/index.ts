@@ -15,7 +15,7 @@ import type { NodeHost, NodeInput, ProtocolNode } from '../../protocol.js';
 import { queueCountMax, type GatewayConfig, type RegistrationType } from '../config.js';
 import { nonceOf } from '../scram.js';
 import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from '../machines/c2s.js';
-import { channelMachine, StallWatch } from '../machines/channel.js';
+import { channelMachine, ChunkWriter, StallWatch } from '../machines/channel.js';
 import {
   serviceSessionMachine,
   type ServiceSessionEffect,
@@ -63,6 +63,8 @@ interface ServiceConn {
   /** What the session machine asked for while it processed the last event, done in order right after it. */
   readonly effects: ServiceSessionEffect[];
   channel?: MachineActor<typeof channelMachine>;
+  /** Writes the channel's chunks under flow control (spec.md §4.4). */
+  writer?: ChunkWriter;
   name: string;
   readonly registrations: string[];
 }
@@ -148,6 +150,9 @@ export class GatewayNode implements ProtocolNode {
         return this.data(input.conn, input.bytes);
       case 'conn.closed':
         return this.closed(input.conn);
+      case 'conn.drain':
+        // Flow control: only a service channel writes more than the mark at once (spec.md §4.4).
+        return this.services.get(input.conn)?.writer?.pump();
       case 'conn.opened':
         return this.s2s.connEvent(input.conn, 'conn.opened');
       case 'conn.failed':
@@ -524,6 +529,7 @@ export class GatewayNode implements ProtocolNode {
   }
 
   private openChannel(conn: string, s: ServiceConn): void {
+    const writer = new ChunkWriter(this.host, conn, this.config.chunkCharsMax);
     const channel = startActor(channelMachine, this.host, {
       name: `ambrosia.channel ${conn}`,
       input: {
@@ -531,8 +537,11 @@ export class GatewayNode implements ProtocolNode {
         chunkCharsMax: this.config.chunkCharsMax,
         ackTimeoutMs: this.config.ackTimeoutMs,
         retransmitsMax: this.config.retransmitsMax,
+        writing: () => writer.writing,
       },
     });
+    channel.on('channel.transmit', (e) => writer.stanza(e.seq, e.stanza));
+    channel.on('channel.retransmit', (e) => writer.retransmit(e.stanzas));
     channel.on('channel.stanza', (e) => this.fromService(conn, e.stanza));
     channel.on('channel.acked', (e) => {
       for (const stanza of e.stanzas) this.inFlight.delete(stanza);
@@ -544,6 +553,7 @@ export class GatewayNode implements ProtocolNode {
       this.dropService(conn);
     });
     s.channel = channel;
+    s.writer = writer;
   }
 
   private register(conn: string, s: ServiceConn, domain: string, type: RegistrationType): void {
