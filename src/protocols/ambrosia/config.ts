@@ -160,7 +160,12 @@ export const commandSchema = z.discriminatedUnion('type', [
     to: z.string().min(1),
     body: z.string(),
     id: z.string().min(1).optional(),
-    repeat: z.number().int().min(1).max(256 * 1024).optional(),
+    repeat: z
+      .number()
+      .int()
+      .min(1)
+      .max(256 * 1024)
+      .optional(),
   }),
   z.strictObject({ type: z.literal('disconnect') }),
 ]);
