@@ -7,9 +7,16 @@
 // Method: a ManualHost plays the host (its `buffered` map is the connection's unsent bytes); the
 // channel machine runs on it as the gateway and service run it.
 import { describe, expect, it } from 'vitest';
+import { Prng } from '../../../src/core/prng.js';
 import { startActor } from '../../../src/engine/actor.js';
 import { ChunkWriter, channelMachine } from '../../../src/protocols/ambrosia/machines/channel.js';
-import { el, readChunk, parseStanzaText, type XmlElement } from '../../../src/protocols/ambrosia/wire.js';
+import {
+  el,
+  readChunk,
+  parseStanzaText,
+  XmlStreamParser,
+  type XmlElement,
+} from '../../../src/protocols/ambrosia/wire.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { ManualHost } from '../../support/manual-host.js';
 
@@ -172,6 +179,65 @@ describe('ambrosia: channel receiver with interleaved stanzas', () => {
     // A single-chunk stanza 2 is no different: handled only once stanza 1 is there.
     feed(2, message('c@x/r', 'd@x', 'x', ''), [0]);
     expect(stanzas).toEqual([]);
+  });
+});
+
+describe('ambrosia: writer to receiver under random drains (property, 200 seeds)', () => {
+  it('every stanza arrives once and whole, one lane keeps its order, and the last ack counts them all', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const random = new Prng(seed, 'channel-property');
+      const sender = new BufferingHost('gw.test');
+      sender.writeHighWaterBytes = random.int(40, 400);
+      const writer = new ChunkWriter(sender, 'c', random.int(8, 64));
+      const receiverHost = new ManualHost('svc.test');
+      const got: string[] = [];
+      const receiver = startActor(channelMachine, receiverHost, {
+        input: { conn: 'r', chunkCharsMax: 16, ackTimeoutMs: 1000, retransmitsMax: 3 },
+        on: {
+          'channel.stanza': (e) => got.push((e as unknown as { stanza: XmlElement }).stanza.attrs.id ?? ''),
+        },
+      });
+      const parser = new XmlStreamParser();
+      parser.pushText(
+        "<stream:stream xmlns='urn:fedsim:ambrosia:service:0' xmlns:stream='http://etherx.jabber.org/streams'>",
+      );
+      /** The network: what the writer wrote reaches the receiver, and the host's buffer empties. */
+      const deliver = () => {
+        for (const output of sender.take()) {
+          if (output.kind !== 'write') continue;
+          const events = parser.push(output.bytes);
+          if (!events.ok) throw new Error(`seed ${seed}: unparsable chunks`);
+          for (const event of events.value) {
+            const chunk = event.type === 'element' ? readChunk(event.element) : undefined;
+            if (chunk) receiver.send({ type: 'wire.chunk', chunk });
+          }
+        }
+        sender.buffered.set('c', 0);
+        writer.pump();
+      };
+      const sent: { id: string; lane: string }[] = [];
+      const count = random.int(1, 12);
+      for (let seq = 1; seq <= count; seq++) {
+        const lane = `u${random.int(1, 3)}`;
+        const id = `m${seq}`;
+        sent.push({ id, lane });
+        writer.stanza(seq, message(`${lane}@x/r`, 'b@x', id, 'y'.repeat(random.int(0, 300))));
+        if (random.chance(0.5)) deliver();
+      }
+      for (let i = 0; i < 10_000 && (writer.waiting > 0 || sender.outputs.length > 0); i++) deliver();
+      const acks = receiverHost
+        .take()
+        .filter((o): o is Extract<NodeOutput, { kind: 'write' }> => o.kind === 'write')
+        .map((o) => Number(/h='(\d+)'/.exec((o.decoded as string[]).join(''))?.[1]));
+      const where = `seed ${seed}`;
+      expect([where, [...got].sort()]).toEqual([where, sent.map((s) => s.id).sort()]);
+      for (const lane of new Set(sent.map((s) => s.lane))) {
+        const order = sent.filter((s) => s.lane === lane).map((s) => s.id);
+        expect([where, got.filter((id) => order.includes(id))]).toEqual([where, order]);
+      }
+      expect([where, acks.at(-1)]).toEqual([where, count]);
+      expect([where, acks]).toEqual([where, [...acks].sort((a, b) => a - b)]);
+    }
   });
 });
 
