@@ -372,7 +372,12 @@ export class ChunkWriter {
    */
   private take(): XmlElement | undefined {
     const count = this.runs.length;
-    const heads = this.runs.map((run, at) => this.runs.findIndex((r) => r.lane === run.lane) === at);
+    const lanes = new Set<string>();
+    const heads = this.runs.map((run) => {
+      const head = !lanes.has(run.lane);
+      lanes.add(run.lane);
+      return head;
+    });
     const firstUnbegun = this.runs.findIndex((run, at) => heads[at] && run.next === 0);
     for (let step = 0; step < count; step++) {
       const at = (this.turn + step) % count;
