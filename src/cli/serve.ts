@@ -9,7 +9,8 @@
  *
  * Errors are one line and exit 2: a missing or malformed config, a port already in use (any listen
  * error), an Ambrosia gateway without its own `serviceSecret`, or a service without its `secret`: the simulator's defaults are for
- * scenarios only; a real server that kept them would let anyone register as its service.
+ * scenarios only; a real server that kept them would let anyone register as its service. A served
+ * gateway runs the `assigned` profile (only a service's own domains), never `seed`.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -57,6 +58,22 @@ function missingServeKeys(protocolName: string, config: unknown): string[] {
   return [];
 }
 
+/**
+ * A served Ambrosia gateway runs the `assigned` profile (spec.md "Profiles"): a service registers
+ * only the domains its `services` entry lists. The faithful `seed` profile, where any service takes
+ * any domain, is for scenarios; asking serve for it is an error.
+ */
+function serveDefaults(protocolName: string, config: unknown, file: string): unknown {
+  if (protocolName !== 'ambrosia' || typeof config !== 'object' || config === null) return config;
+  const block = config as Record<string, unknown>;
+  if (block.role !== 'gateway') return config;
+  if (block.profile === 'seed')
+    throw new UsageError(
+      `${file}: config.profile: serve runs the assigned profile (under seed any service could register any domain)`,
+    );
+  return { profile: 'assigned', ...block };
+}
+
 export interface ServeOptions {
   readonly config: string;
   readonly bind: string;
@@ -80,7 +97,7 @@ export function loadServeConfig(
   const settings = parseWith(serveConfigSchema, text, file);
   for (const key of missingServeKeys(protocolName, settings.config))
     throw new UsageError(`${file}: config.${key}: required by serve (the built-in default is for simulation only)`);
-  const nodeConfig = protocol.configSchema.safeParse(settings.config);
+  const nodeConfig = protocol.configSchema.safeParse(serveDefaults(protocolName, settings.config, file));
   if (!nodeConfig.success) {
     const { locator } = parseLocated(text, file);
     throw new ScenarioError(zodProblems(locator, ['config'], nodeConfig.error));
