@@ -109,6 +109,8 @@ export class RawConn {
   }
 }
 
+export type LoginAnswer = 'accepted' | 'refused' | 'throttled' | 'closed' | 'timeout';
+
 /** How one protocol is spoken for the robustness cases (robustness-adapters.ts). */
 export interface RobustnessAdapter {
   readonly protocol: string;
@@ -131,13 +133,13 @@ export interface RobustnessAdapter {
   /** Logging in, where the protocol authenticates a password. */
   readonly login?: {
     readonly right: string;
-    /** One attempt on `conn` (opening the stream first if `fresh`): what the server said, or closed/timeout. */
-    attempt(
-      conn: RawConn,
-      password: string,
-      fresh: boolean,
-      ms: number,
-    ): Promise<'accepted' | 'refused' | 'closed' | 'timeout'>;
+    /** Attempts the protocol allows on one connection (SOLEC: 1); more are made on a fresh one. */
+    readonly attemptsPerConnection?: number;
+    /**
+     * One attempt on `conn` (opening the stream first if `fresh`): what the server said (`throttled`:
+     * refused without a check, where the protocol says so), or closed/timeout.
+     */
+    attempt(conn: RawConn, password: string, fresh: boolean, ms: number): Promise<LoginAnswer>;
   };
 }
 
@@ -154,8 +156,12 @@ export interface RobustnessOptions {
   readonly floodCount?: number;
   /** Bytes of the partial frame each flood connection holds. @defaultValue 64 KiB */
   readonly floodBytes?: number;
-  /** Wrong passwords tried in the brute force. @defaultValue 30 */
+  /** Wrong passwords tried in the brute force (at most; it also stops after `bruteForceMs`). @defaultValue 30 */
   readonly guesses?: number;
+  /** How long the brute force may go on. @defaultValue 60000 */
+  readonly bruteForceMs?: number;
+  /** How long the right password may take to get in after the brute force (a throttle's longest block). @defaultValue 35000 */
+  readonly loginWaitMs?: number;
   /** Bytes a never-reading peer pushes at most. @defaultValue 32 MiB */
   readonly neverReadBytes?: number;
   /** How long RSS and descriptors have to come back after an attack. @defaultValue 10000 */
@@ -356,42 +362,74 @@ const cases: RobustnessCase[] = [
 const bruteForce: RobustnessCase = {
   id: 'auth-brute-force',
   title: 'Wrong passwords tried again and again',
-  must: 'throttle: close a connection after a few failures, or answer later failures slower; the right password from a well-behaved peer still gets in',
+  must: 'throttle: close a connection after a few failures, refuse or slow down an address that keeps failing, so that the guesses cannot be tried quickly; the right password from a well-behaved peer on a fresh connection gets in within loginWaitMs after the attack',
   level: 'SHOULD',
   async run(ctx) {
     const login = ctx.adapter.login;
     if (!login) throw new CaseVerdict('UNIMPLEMENTED', 'the protocol authenticates no password here');
+    const perConnection = login.attemptsPerConnection ?? Number.POSITIVE_INFINITY;
     let conn = ctx.open();
-    let fresh = true;
+    let onConn = 0;
     let closes = 0;
+    const answers = { refused: 0, throttled: 0, lost: 0 };
     const times: number[] = [];
-    for (let i = 0; i < ctx.options.guesses; i += 1) {
-      const started = Date.now();
-      const answer = await login.attempt(conn, `wrong-${i}`, fresh, ctx.options.answerMs);
-      times.push(Date.now() - started);
-      fresh = false;
-      if (answer === 'accepted') failed('a wrong password was accepted', 'refused', 'accepted');
-      if (answer === 'closed' || answer === 'timeout' || conn.isClosed) {
-        closes += 1;
+    const started = Date.now();
+    let tried = 0;
+    for (; tried < ctx.options.guesses && Date.now() - started < ctx.options.bruteForceMs; tried += 1) {
+      if (onConn >= perConnection || conn.isClosed) {
+        // A protocol with one attempt per connection closes right after its answer.
+        if (!conn.isClosed && onConn > 0) await conn.closedWithin(100);
+        if (conn.isClosed) closes += 1;
         conn.destroy();
         conn = ctx.open();
-        fresh = true;
+        onConn = 0;
       }
+      const at = Date.now();
+      const answer = await login.attempt(conn, `wrong-${tried}`, onConn === 0, ctx.options.answerMs);
+      times.push(Date.now() - at);
+      onConn += 1;
+      if (answer === 'accepted') failed('a wrong password was accepted', 'refused', 'accepted');
+      if (answer === 'refused' || answer === 'throttled') answers[answer] += 1;
+      else answers.lost += 1;
+      if (answer === 'closed' || answer === 'timeout') onConn = perConnection;
+      // Forget what the server sent: a tester that keeps a flood's answers would fill itself.
+      conn.clear();
     }
+    const tookMs = Date.now() - started;
     const first = Math.max(1, Math.min(...times.slice(0, 3)));
     const slowest = Math.max(...times);
-    ctx.note(`${ctx.options.guesses} wrong passwords: ${closes} connections closed, answers ${first}..${slowest} ms`);
+    const perSecond = (tried / Math.max(1, tookMs)) * 1000;
+    ctx.note(
+      `${tried} wrong passwords in ${tookMs} ms (${perSecond.toFixed(0)}/s): ${answers.refused} refused, ${answers.throttled} refused unchecked (throttled), ${answers.lost} closed or unanswered; ${closes} connections closed by the server; answers ${first}..${slowest} ms`,
+    );
     conn.destroy();
-    const good = ctx.open();
-    const right = await login.attempt(good, login.right, true, ctx.options.closeMs);
-    if (right !== 'accepted') failed('the right password was not accepted after the attack', 'accepted', right);
-    if (closes === 0 && slowest < 4 * first + 50)
+    // A well-behaved peer that knows the password: a fresh connection, again after each refusal, within loginWaitMs.
+    const waitStarted = Date.now();
+    let right: LoginAnswer = 'timeout';
+    let rightTries = 0;
+    while (Date.now() - waitStarted < ctx.options.loginWaitMs) {
+      const good = ctx.open();
+      right = await login.attempt(good, login.right, true, ctx.options.answerMs);
+      rightTries += 1;
+      good.destroy();
+      if (right === 'accepted') break;
+      await sleep(250);
+    }
+    const waited = Date.now() - waitStarted;
+    if (right !== 'accepted')
+      failed(
+        `the right password was not accepted within ${ctx.options.loginWaitMs} ms after the attack`,
+        'accepted',
+        right,
+      );
+    const throttled = closes > 0 || answers.throttled > 0 || slowest >= 4 * first + 50;
+    if (!throttled)
       failed(
         'no throttling',
-        'closes after a few failures, or slower answers',
-        `every answer within ${slowest} ms, no close`,
+        'closes after a few failures, refusals unchecked, or slower answers',
+        `every answer within ${slowest} ms, no close, nothing refused unchecked`,
       );
-    return `${closes} closes; answers slowed from ${first} to ${slowest} ms; the right password then got in`;
+    return `${tried} guesses in ${tookMs} ms: ${answers.refused} refused, ${answers.throttled} refused unchecked as throttled, ${closes} closes; the right password then got in after ${waited} ms (${rightTries} tries)`;
   },
 };
 
@@ -426,6 +464,8 @@ export async function runRobustness(adapter: RobustnessAdapter, given: Robustnes
     floodCount: given.floodCount ?? 200,
     floodBytes: given.floodBytes ?? 64 * 1024,
     guesses: given.guesses ?? 30,
+    bruteForceMs: given.bruteForceMs ?? 60_000,
+    loginWaitMs: given.loginWaitMs ?? 35_000,
     neverReadBytes: given.neverReadBytes ?? 32 * 1024 * 1024,
     recoverMs: given.recoverMs ?? 10_000,
     rssSlackBytes: given.rssSlackBytes ?? 100_000_000,
