@@ -156,6 +156,8 @@ export interface RobustnessOptions {
   readonly floodCount?: number;
   /** Bytes of the partial frame each flood connection holds. @defaultValue 64 KiB */
   readonly floodBytes?: number;
+  /** Connections in the half-open flood (each a partial frame and a FIN); 0 leaves the case out. @defaultValue 100 */
+  readonly halfOpenCount?: number;
   /** Wrong passwords tried in the brute force (at most; it also stops after `bruteForceMs`). @defaultValue 30 */
   readonly guesses?: number;
   /** How long the brute force may go on. @defaultValue 60000 */
@@ -299,7 +301,9 @@ const cases: RobustnessCase[] = [
       await ctx.served('while the peer does not read');
       if (conn.isClosed) return `disconnected after ${mb(sent)} of requests`;
       if (conn.socket.writableLength > 0) return `the server stopped reading (back-pressure) after ${mb(sent)}`;
-      if (sent >= ctx.options.neverReadBytes)
+      // It read everything we could push in the time allowed and answered it: its unread output is
+      // bounded by its own cap (a server past it cuts the peer off), so that is a pass too.
+      if (sent >= ctx.options.neverReadBytes || Date.now() >= deadline)
         return `the server answered ${mb(sent)} of requests into a peer that does not read, without failing`;
       failed('the never-reading peer was neither cut off nor held back', 'a close or back-pressure', 'neither');
     },
@@ -358,6 +362,51 @@ const cases: RobustnessCase[] = [
     },
   },
 ];
+
+/** This process's soft limit on open descriptors (Linux /proc), or undefined when unreadable. */
+function openFilesLimit(): number | undefined {
+  try {
+    const line = /Max open files\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return line?.[1] === undefined ? undefined : line[1] === 'unlimited' ? Infinity : Number(line[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+const halfOpenFlood: RobustnessCase = {
+  id: 'half-open-flood',
+  title: 'Many peers that each send a partial frame and a FIN, then neither read nor close',
+  must: 'release every one within closeMs (its descriptor freed), and serve a well-behaved peer meanwhile, even when the flood outnumbers its descriptor limit',
+  level: 'MUST',
+  async run(ctx) {
+    // The tester needs a descriptor per connection too: stay under our own limit, and say so.
+    const limit = openFilesLimit() ?? Infinity;
+    const count = Math.max(1, Math.min(ctx.options.halfOpenCount, limit - 200));
+    const flood: RawConn[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const conn = ctx.open(0);
+      conn.write(ctx.adapter.partial);
+      conn.socket.end();
+      flood.push(conn);
+      if (i % 50 === 49) await sleep(10);
+    }
+    const opened = (await Promise.all(flood.map((conn) => conn.opened))).filter(Boolean).length;
+    ctx.note(
+      `${opened} of ${count} half-open connections opened${count < ctx.options.halfOpenCount ? ` (capped from ${ctx.options.halfOpenCount} by this process's descriptor limit ${limit})` : ''}`,
+    );
+    await ctx.served('during the half-open flood');
+    const took = await waitFor(() => flood.every((conn) => conn.isClosed), ctx.options.closeMs);
+    const open = flood.filter((conn) => !conn.isClosed).length;
+    if (took === undefined)
+      failed(
+        'the server kept half-open connections',
+        `all ${count} released within ${ctx.options.closeMs} ms`,
+        `${open} still open`,
+      );
+    await ctx.served('after the half-open flood');
+    return `all ${count} released within ${took} ms`;
+  },
+};
 
 const bruteForce: RobustnessCase = {
   id: 'auth-brute-force',
@@ -451,7 +500,7 @@ async function waitFor(condition: () => boolean, ms: number): Promise<number | u
 
 /** The robustness cases for one adapter (the brute force only where the protocol authenticates). */
 export function robustnessCases(adapter: RobustnessAdapter): readonly RobustnessCase[] {
-  return adapter.login ? [...cases, bruteForce] : cases;
+  return adapter.login ? [...cases, halfOpenFlood, bruteForce] : [...cases, halfOpenFlood];
 }
 
 /** Runs every robustness case against one server; never throws. */
@@ -463,6 +512,7 @@ export async function runRobustness(adapter: RobustnessAdapter, given: Robustnes
     answerMs: given.answerMs ?? 5_000,
     floodCount: given.floodCount ?? 200,
     floodBytes: given.floodBytes ?? 64 * 1024,
+    halfOpenCount: given.halfOpenCount ?? 100,
     guesses: given.guesses ?? 30,
     bruteForceMs: given.bruteForceMs ?? 60_000,
     loginWaitMs: given.loginWaitMs ?? 35_000,
@@ -474,6 +524,7 @@ export async function runRobustness(adapter: RobustnessAdapter, given: Robustnes
   const results: CaseResult[] = [];
   for (const testCase of robustnessCases(adapter)) {
     if (given.only && !given.only.some((suffix) => testCase.id.endsWith(suffix))) continue;
+    if (testCase.id === 'half-open-flood' && options.halfOpenCount === 0) continue;
     const result = await runOne(adapter, options, testCase);
     given.onResult?.(result);
     results.push(result);
@@ -627,6 +678,8 @@ export async function serveBuiltin(
   },
   limits: Record<string, number> = {},
   startMs = 60_000,
+  /** Run the served process under `ulimit -n` this many descriptors (as the issue's attack did). */
+  openFilesMax?: number,
 ): Promise<ServedProcess> {
   const dir = mkdtempSync(join(tmpdir(), `fedsim-robust-${protocol}-`));
   const ports: Record<string, number> = {};
@@ -637,9 +690,13 @@ export async function serveBuiltin(
     JSON.stringify({ id: node.id, config: node.config, ports, socketDir: join(dir, 'sockets'), seed: 1, limits }),
   );
   const bin = fedsimBin();
-  const child = spawn(process.execPath, [bin, 'serve', protocol, '--config', file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [bin, 'serve', protocol, '--config', file];
+  const child =
+    openFilesMax === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('/bin/sh', ['-c', `ulimit -n ${Math.floor(openFilesMax)} && exec "$0" "$@"`, process.execPath, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
