@@ -135,6 +135,7 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
   for (const endpoint of listening) console.log(`fedsim: ${describe} listening on ${endpoint.address}`);
   if (listening.length === 0) console.log(`fedsim: ${describe} started (it listens on nothing)`);
   console.log('fedsim: press Ctrl-C to stop');
+  reportMemoryOnSignal();
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -142,6 +143,29 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
   await host.close();
   if (options.trace) console.log(`fedsim: trace written to ${options.trace}`);
   return 0;
+}
+
+/**
+ * Measurement only: under `node --expose-gc`, SIGUSR2 runs a full garbage collection and prints
+ * the process's memory (RSS, V8 heap, external and ArrayBuffer bytes), so that memory left after an
+ * attack can be told apart as live JS objects or allocator slack (docs/serve.md). Without
+ * `--expose-gc` nothing is installed.
+ */
+function reportMemoryOnSignal(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') return;
+  process.on('SIGUSR2', () => {
+    const before = process.memoryUsage();
+    gc();
+    const after = process.memoryUsage();
+    const mb = (bytes: number): string => `${(bytes / 1_000_000).toFixed(1)} MB`;
+    console.log(
+      `fedsim: memory before gc: rss ${mb(before.rss)} heapUsed ${mb(before.heapUsed)} heapTotal ${mb(before.heapTotal)} external ${mb(before.external)} arrayBuffers ${mb(before.arrayBuffers)}`,
+    );
+    console.log(
+      `fedsim: memory after gc: rss ${mb(after.rss)} heapUsed ${mb(after.heapUsed)} heapTotal ${mb(after.heapTotal)} external ${mb(after.external)} arrayBuffers ${mb(after.arrayBuffers)}`,
+    );
+  });
 }
 
 /** The limits part of `serve --help`: each key of the config's `limits:` block, its default and what it bounds. */
