@@ -687,7 +687,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     };
     for (let row = rowFirst; row < rowEnd; row++) {
       const index = layout.eventAt[row] as number;
-      const event = model.events[index] as TraceEvent;
+      const event = model.events.at(index);
       const lane = model.laneOf[index] as number;
       const x = lane >= 0 ? (xs[lane] as number) : left;
       const y = yOf(row);
@@ -863,7 +863,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     for (const index of model.violations) {
       const row = layout.rowOf[index] as number;
       if (row < rowFirst || row >= rowEnd) continue;
-      const event = model.events[index] as TraceEvent & { kind: 'check' };
+      const event = model.events.at(index) as TraceEvent & { kind: 'check' };
       labels.candidate(0, () => ({
         text: `✖ VIOLATION ${event.requirement}: ${event.message}`,
         x: left,
@@ -916,19 +916,19 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   let lastAtMs = -1;
   if (!dense) {
     for (let row = rowFirst; row < rowEnd; row++) {
-      const event = model.events[layout.eventAt[row] as number] as TraceEvent;
+      const atMs = model.atMs[layout.eventAt[row] as number] as number;
       const y = yOf(row);
-      if (event.atMs === lastAtMs || y - lastY < 13 || y < headerPx + 6 || nearBreak(y)) continue;
-      painter.text(gutterPx - 6, y, `${event.atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
+      if (atMs === lastAtMs || y - lastY < 13 || y < headerPx + 6 || nearBreak(y)) continue;
+      painter.text(gutterPx - 6, y, `${atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
       lastY = y;
-      lastAtMs = event.atMs;
+      lastAtMs = atMs;
     }
   } else {
     for (let y = headerPx + 14; y < height; y += 48) {
       const row = rowAtOrAfter(layout, (y - headerPx - ty) / k);
       if (row >= layout.rowCount) break;
-      const event = model.events[layout.eventAt[row] as number] as TraceEvent;
-      painter.text(gutterPx - 6, y, `${event.atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
+      const atMs = model.atMs[layout.eventAt[row] as number] as number;
+      painter.text(gutterPx - 6, y, `${atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
     }
   }
 
