@@ -272,6 +272,29 @@ export function parseNames(value: unknown): Map<number, MessageName> {
   return names;
 }
 
+/**
+ * A number per msg id (-1 when unset): a typed array for ids up to a few times the trace's length
+ * (msg ids count up from 1), a Map for any others.
+ */
+class MsgTable {
+  private readonly dense: Int32Array;
+  private readonly sparse = new Map<number, number>();
+
+  constructor(events: number) {
+    this.dense = new Int32Array(4 * events + 16).fill(-1);
+  }
+
+  get(msg: number): number {
+    if (msg >= 0 && msg < this.dense.length && Number.isInteger(msg)) return this.dense[msg] as number;
+    return this.sparse.get(msg) ?? -1;
+  }
+
+  set(msg: number, value: number): void {
+    if (msg >= 0 && msg < this.dense.length && Number.isInteger(msg)) this.dense[msg] = value;
+    else this.sparse.set(msg, value);
+  }
+}
+
 export function buildModel(header: TraceHeader, events: readonly TraceEvent[], names: MessageNames = new Map()): Model {
   const labelOf = (send: TraceEvent & { kind: 'send' }): string =>
     names.get(send.msg)?.name ?? payloadLabel(send.payload.decoded, send.payload.size);
@@ -300,9 +323,10 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
   const kindsPerProtocol = new Map<string, number>();
   const violations: number[] = [];
   const kindKeyOf: string[] = new Array<string>(events.length).fill('');
-  const sends = new Map<number, number>(); // msg -> event index of its send
-  const ended = new Set<number>(); // msgs that reached a receive or a drop
-  const duplicated = new Set<number>();
+  const sends = new MsgTable(events.length); // msg -> event index of its (last) send
+  const sendOrder: number[] = []; // event indexes of the sends
+  const ended = new MsgTable(events.length); // 1: msgs that reached a receive or a drop
+  const duplicated = new MsgTable(events.length); // 1: a duplicate is on its way
   const connects = new Map<string, number>(); // `${node} ${conn}` -> event index of conn.connect
   const dnsQueries = new Map<string, number>(); // `${node} ${query}` -> event index of dns.query
   const openFaults = new Map<string, number>(); // span -> index in faults
@@ -341,6 +365,7 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
     switch (event.kind) {
       case 'send': {
         sends.set(event.msg, index);
+        sendOrder.push(index);
         const protocol = header.nodes[lane]?.protocol ?? 'unknown';
         const kind = kindFor(protocol, labelOf(event));
         kind.count += 1;
@@ -350,21 +375,22 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
       case 'receive':
       case 'drop':
       case 'duplicate': {
-        const sendIndex = sends.get(event.msg);
+        const sent = sends.get(event.msg);
+        const sendIndex = sent < 0 ? undefined : sent;
         const send = sendIndex === undefined ? undefined : (events[sendIndex] as TraceEvent & { kind: 'send' });
         const key = sendIndex === undefined ? 'unknown/?' : (kindKeyOf[sendIndex] as string);
         kindKeyOf[index] = key;
         if (event.kind === 'duplicate') {
-          duplicated.add(event.msg);
+          duplicated.set(event.msg, 1);
           break;
         }
         const kind = kinds.get(key);
         const fromLane = sendIndex === undefined ? -1 : (laneOf[sendIndex] as number);
         const toLane = event.kind === 'receive' ? lane : (laneById.get(event.to) ?? -1);
         if (fromLane < 0 || toLane < 0) break;
-        const duplicate = event.kind === 'receive' && (ended.has(event.msg) || duplicated.has(event.msg));
-        if (event.kind === 'receive' && duplicated.has(event.msg)) duplicated.delete(event.msg);
-        ended.add(event.msg);
+        const duplicate = event.kind === 'receive' && (ended.get(event.msg) === 1 || duplicated.get(event.msg) === 1);
+        if (event.kind === 'receive' && duplicated.get(event.msg) === 1) duplicated.set(event.msg, 0);
+        ended.set(event.msg, 1);
         const label = send === undefined ? `#${event.msg}` : (kind?.label ?? labelOf(send));
         links.push({
           style: 'message',
@@ -484,9 +510,10 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
         break;
     }
   }
-  for (const [msg, sendIndex] of sends) {
-    if (ended.has(msg)) continue;
+  for (const sendIndex of sendOrder) {
     const send = events[sendIndex] as TraceEvent & { kind: 'send' };
+    const msg = send.msg;
+    if (sends.get(msg) !== sendIndex || ended.get(msg) === 1) continue;
     const toLane = laneById.get(send.to) ?? -1;
     if (toLane < 0) continue;
     const key = kindKeyOf[sendIndex] as string;

@@ -187,7 +187,7 @@ export class TraceStreamParser {
       Number(head[2]),
       head[3] as string,
       Number(head[4]),
-      head[5] as 'send' | 'receive',
+      head[5] === 'send' ? 'send' : 'receive', // The literals, not the match's copies: compared often.
       Number(head[6]),
       head[7] as string,
       line,
