@@ -240,7 +240,8 @@ function updateZoomLimits(): void {
   });
 }
 
-function resize(): void {
+/** Sizes the canvas to the diagram; then redraws, unless `draw` is false (the caller draws next). */
+function resize(draw = true): void {
   const rect = diagram.getBoundingClientRect();
   width = Math.max(200, Math.floor(rect.width));
   height = Math.max(200, Math.floor(rect.height));
@@ -253,6 +254,7 @@ function resize(): void {
     [width, height],
   ]);
   updateZoomLimits();
+  if (!draw) return;
   if (state !== null) overview.draw(state.model, state.layout);
   render();
 }
@@ -338,7 +340,7 @@ function messageLinkAt(index: number): number {
   return state === null ? -1 : (state.model.linkAt[index] ?? -1);
 }
 
-function select(index: number, linkIndex: number, scroll: boolean): void {
+function select(index: number, linkIndex: number, scroll: boolean, draw = true): void {
   if (state === null) return;
   if (index < 0 || index >= state.model.events.length) return;
   const event = state.model.events.at(index);
@@ -347,7 +349,7 @@ function select(index: number, linkIndex: number, scroll: boolean): void {
   hook.selectedSeq = event.seq;
   showDetails(details, state.model, index, state.selectedLink);
   if (scroll) reveal(state.layout.rowOf[index] as number, false);
-  render();
+  if (draw) render();
 }
 
 function step(delta: number): void {
@@ -912,7 +914,7 @@ function show(model: Model, name: string, warnings: readonly string[], parseMs: 
   buildFilters(model);
   refreshFoldControls();
   showViolationBanner(model);
-  resize(); // The banner takes room from the diagram.
+  resize(false); // The banner takes room from the diagram; the first frame is drawn below.
   updateZoomLimits();
   overview.draw(model, layout);
   details.replaceChildren(
@@ -925,7 +927,7 @@ function show(model: Model, name: string, warnings: readonly string[], parseMs: 
   const firstViolation = model.violations[0];
   if (firstViolation !== undefined) {
     setTransform(16, 1);
-    select(firstViolation, -1, false);
+    select(firstViolation, -1, false, false);
     reveal(layout.rowOf[firstViolation] as number, true);
   } else if (layout.totalBase * 0.55 <= view - 32) {
     setTransform(16, Math.min(1, (view - 32) / layout.totalBase));
