@@ -413,6 +413,46 @@ function drawDenseLinks(
   stats: FrameStats,
   painter: Painter,
 ): void {
+  // The same view of the same layout draws the same strokes: a canvas keeps them as a layer (a
+  // fitted 100,000-event trace is tens of thousands of them), with what the frame counted.
+  if (painter.layer !== undefined) {
+    const key = `${layoutId(frame.layout)} ${frame.width} ${frame.height} ${frame.headerPx} ${frame.ty} ${frame.k} ${frame.selectedLink} ${first} ${xs.join(',')}`;
+    const fresh = painter.layer(key, (layerPainter) => {
+      const own: FrameStats = { ...stats, arrows: 0, links: 0, hits: [] };
+      drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, own, layerPainter);
+      denseCounts.set(painter, { key, arrows: own.arrows, links: own.links, hits: own.hits });
+    });
+    const counted = denseCounts.get(painter);
+    if (fresh || counted?.key === key) {
+      stats.arrows += counted?.arrows ?? 0;
+      stats.links += counted?.links ?? 0;
+      for (const hit of counted?.hits ?? []) stats.hits.push(hit);
+      return;
+    }
+  }
+  drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, stats, painter);
+}
+
+/** What each painter's kept layer of dense links counted when it was drawn. */
+const denseCounts = new WeakMap<Painter, { key: string; arrows: number; links: number; hits: Hit[] }>();
+const layoutIds = new WeakMap<Layout, number>();
+let layoutCount = 0;
+
+function layoutId(layout: Layout): number {
+  let id = layoutIds.get(layout);
+  if (id === undefined) layoutIds.set(layout, (id = ++layoutCount));
+  return id;
+}
+
+function drawDenseLinksNow(
+  frame: Frame,
+  xs: readonly number[],
+  first: number,
+  baseTop: number,
+  baseBottom: number,
+  stats: FrameStats,
+  painter: Painter,
+): void {
   const { model, layout, headerPx, ty, k } = frame;
   const columns = layout.linkColumns;
   const { fromBase, toBase, fromLane, toLane, color, shape, message } = columns;
@@ -687,7 +727,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     };
     for (let row = rowFirst; row < rowEnd; row++) {
       const index = layout.eventAt[row] as number;
-      const event = model.events[index] as TraceEvent;
+      const event = model.events.at(index);
       const lane = model.laneOf[index] as number;
       const x = lane >= 0 ? (xs[lane] as number) : left;
       const y = yOf(row);
@@ -867,7 +907,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     for (const index of model.violations) {
       const row = layout.rowOf[index] as number;
       if (row < rowFirst || row >= rowEnd) continue;
-      const event = model.events[index] as TraceEvent & { kind: 'check' };
+      const event = model.events.at(index) as TraceEvent & { kind: 'check' };
       labels.candidate(0, () => ({
         text: `✖ VIOLATION ${event.requirement}: ${event.message}`,
         x: left,
@@ -920,19 +960,19 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   let lastAtMs = -1;
   if (!dense) {
     for (let row = rowFirst; row < rowEnd; row++) {
-      const event = model.events[layout.eventAt[row] as number] as TraceEvent;
+      const atMs = model.atMs[layout.eventAt[row] as number] as number;
       const y = yOf(row);
-      if (event.atMs === lastAtMs || y - lastY < 13 || y < headerPx + 6 || nearBreak(y)) continue;
-      painter.text(gutterPx - 6, y, `${event.atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
+      if (atMs === lastAtMs || y - lastY < 13 || y < headerPx + 6 || nearBreak(y)) continue;
+      painter.text(gutterPx - 6, y, `${atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
       lastY = y;
-      lastAtMs = event.atMs;
+      lastAtMs = atMs;
     }
   } else {
     for (let y = headerPx + 14; y < height; y += 48) {
       const row = rowAtOrAfter(layout, (y - headerPx - ty) / k);
       if (row >= layout.rowCount) break;
-      const event = model.events[layout.eventAt[row] as number] as TraceEvent;
-      painter.text(gutterPx - 6, y, `${event.atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
+      const atMs = model.atMs[layout.eventAt[row] as number] as number;
+      painter.text(gutterPx - 6, y, `${atMs} ms`, { color: '#5a6270', size: 10, align: 'right' });
     }
   }
 

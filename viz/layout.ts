@@ -5,8 +5,7 @@
  *
  * Recomputed when filters or the time mode change, never per frame. No DOM here.
  */
-import type { TraceEvent } from '../src/trace/events.js';
-import { categoryOf, isDetail } from './model.js';
+import { categories } from './model.js';
 import type { Category, Link, Model } from './model.js';
 
 /** Height of one row at zoom 1, in CSS pixels. */
@@ -130,16 +129,17 @@ export function computeLayout(model: Model, filters: Filters, mode: TimeMode): L
   const count = model.events.length;
   const rowOf = new Int32Array(count).fill(-1);
   const eventAtAll = new Int32Array(count);
+  const categoryHidden = categories.map((category) => filters.hiddenCategories.has(category));
+  const { category, detail } = model;
   let rows = 0;
   for (let index = 0; index < count; index++) {
-    const event = model.events[index] as TraceEvent;
     const lane = model.laneOf[index] as number;
     if (lane >= 0 && !laneVisible[lane]) continue;
-    if (lane >= 0 && !laneUnfolded[lane] && isDetail(event)) {
+    if (lane >= 0 && detail[index] === 1 && !laneUnfolded[lane]) {
       folded[lane] = (folded[lane] as number) + 1;
       continue;
     }
-    if (filters.hiddenCategories.has(categoryOf(event))) continue;
+    if (categoryHidden[category[index] as number] === true) continue;
     const kindKey = model.kindKeyOf[index] as string;
     if (kindKey !== '' && filters.hiddenKinds.has(kindKey)) continue;
     rowOf[index] = rows;
@@ -158,9 +158,7 @@ export function computeLayout(model: Model, filters: Filters, mode: TimeMode): L
     // marked. Rows at the same instant still get their own line, so nothing piles up.
     const gaps: number[] = [];
     for (let row = 1; row < rows; row++) {
-      const gap =
-        (model.events[eventAt[row] as number] as TraceEvent).atMs -
-        (model.events[eventAt[row - 1] as number] as TraceEvent).atMs;
+      const gap = (model.atMs[eventAt[row] as number] as number) - (model.atMs[eventAt[row - 1] as number] as number);
       if (gap > 0) gaps.push(gap);
     }
     gaps.sort((a, b) => a - b);
@@ -169,9 +167,7 @@ export function computeLayout(model: Model, filters: Filters, mode: TimeMode): L
     let y = rowPx / 2;
     for (let row = 0; row < rows; row++) {
       if (row > 0) {
-        const gap =
-          (model.events[eventAt[row] as number] as TraceEvent).atMs -
-          (model.events[eventAt[row - 1] as number] as TraceEvent).atMs;
+        const gap = (model.atMs[eventAt[row] as number] as number) - (model.atMs[eventAt[row - 1] as number] as number);
         const scaled = gap * perMs;
         if (scaled > breakBase) {
           breaks.push({ y: y + (sameInstantBase + breakBase) / 2, skippedMs: gap });

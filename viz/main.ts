@@ -10,18 +10,17 @@
  * from src/ but the trace types (it is built for the browser on its own).
  */
 import * as d3 from 'd3';
-import type { TraceEvent } from '../src/trace/events.js';
 import { drawFrame } from './draw.js';
 import type { FrameStats, Hit, PlacedLabel } from './draw.js';
 import { computeLayout, emptyFilters, rowAtOrAfter, rowPx } from './layout.js';
 import type { Filters, Layout, TimeMode } from './layout.js';
-import { buildModel, categories, categoryOf, parseNames } from './model.js';
+import type { LoadReply, LoadRequest } from './load-worker.js';
+import { buildModel, categories, parseNames, TraceEvents, unpackModel } from './model.js';
 import type { Category, MessageNames, Model } from './model.js';
 import { Overview } from './overview.js';
 import { CanvasPainter, SvgPainter } from './painter.js';
 import { showDetails } from './panel.js';
-import { parseTraceText, TraceStreamParser, verifySha256 } from './parse.js';
-import type { ParsedTrace } from './parse.js';
+import { parseTraceText, verifySha256 } from './parse.js';
 
 /** What tests and the benchmark can read and call. */
 export interface ViewerHook {
@@ -46,6 +45,8 @@ export interface ViewerHook {
   loadedMs: number;
   parseMs: number;
   modelMs: number;
+  /** When each step of the first load ended, in ms from navigation start (worker's and page's). */
+  loadSteps: Record<string, number>;
   lastFrameMs: number;
   selectedSeq: number | null;
   violationSeqs: number[];
@@ -76,7 +77,13 @@ declare global {
   interface Window {
     __fedsimViewer?: ViewerHook;
     /** The trace's and names' fetches, started by index.html before this module loaded. */
-    __fedsimPrefetch?: { trace: Promise<Response>; names: Promise<Response> | null };
+    __fedsimPrefetch?: {
+      /** The trace's fetch, when no loader worker could be started early. */
+      trace?: Promise<Response>;
+      names: Promise<Response> | null;
+      /** The loader worker, already fetching the trace, and the messages it posted before this module ran. */
+      loader?: { worker: Worker; early: Event[] };
+    };
   }
 }
 
@@ -128,6 +135,7 @@ const hook: ViewerHook = {
   loadedMs: -1,
   parseMs: 0,
   modelMs: 0,
+  loadSteps: {},
   lastFrameMs: 0,
   selectedSeq: null,
   violationSeqs: [],
@@ -232,7 +240,8 @@ function updateZoomLimits(): void {
   });
 }
 
-function resize(): void {
+/** Sizes the canvas to the diagram; then redraws, unless `draw` is false (the caller draws next). */
+function resize(draw = true): void {
   const rect = diagram.getBoundingClientRect();
   width = Math.max(200, Math.floor(rect.width));
   height = Math.max(200, Math.floor(rect.height));
@@ -245,6 +254,7 @@ function resize(): void {
     [width, height],
   ]);
   updateZoomLimits();
+  if (!draw) return;
   if (state !== null) overview.draw(state.model, state.layout);
   render();
 }
@@ -330,16 +340,16 @@ function messageLinkAt(index: number): number {
   return state === null ? -1 : (state.model.linkAt[index] ?? -1);
 }
 
-function select(index: number, linkIndex: number, scroll: boolean): void {
+function select(index: number, linkIndex: number, scroll: boolean, draw = true): void {
   if (state === null) return;
-  const event = state.model.events[index];
-  if (event === undefined) return;
+  if (index < 0 || index >= state.model.events.length) return;
+  const event = state.model.events.at(index);
   state.selected = index;
   state.selectedLink = linkIndex >= 0 ? linkIndex : messageLinkAt(index);
   hook.selectedSeq = event.seq;
   showDetails(details, state.model, index, state.selectedLink);
   if (scroll) reveal(state.layout.rowOf[index] as number, false);
-  render();
+  if (draw) render();
 }
 
 function step(delta: number): void {
@@ -464,11 +474,12 @@ canvas.addEventListener('mousemove', (event) => {
   if (canvas.title !== title) canvas.title = title;
 });
 
-// Search: matches the description, payload and state text of each event.
-function searchText(event: TraceEvent, names: MessageNames): string {
-  const text = JSON.stringify(event).toLowerCase();
-  if (event.kind !== 'send' && event.kind !== 'receive') return text;
-  const name = names.get(event.msg);
+// Search: matches the text of each event (its trace line) and, for a message, the protocol's name and summary.
+function searchText(model: Model, index: number): string {
+  const text = model.events.line(index).toLowerCase();
+  if (model.names.size === 0 || !(text.includes('"kind":"send"') || text.includes('"kind":"receive"'))) return text;
+  const msg = /"msg":(\d+)/.exec(text);
+  const name = msg === null ? undefined : model.names.get(Number(msg[1]));
   return name === undefined ? text : `${name.name} ${name.summary} ${text}`.toLowerCase();
 }
 
@@ -482,10 +493,9 @@ function runSearch(): void {
     return;
   }
   const matches = new Set<number>();
-  state.model.events.forEach((event, index) => {
-    if ((state?.layout.rowOf[index] ?? -1) >= 0 && searchText(event, state?.model.names ?? new Map()).includes(query))
-      matches.add(index);
-  });
+  const { model, layout } = state;
+  for (let index = 0; index < model.events.length; index++)
+    if ((layout.rowOf[index] as number) >= 0 && searchText(model, index).includes(query)) matches.add(index);
   state.matches = matches;
   searchCount.textContent = `${matches.size} found`;
   render();
@@ -617,7 +627,8 @@ function buildFilters(model: Model): void {
       relayout();
     });
   kinds.append(Object.assign(document.createElement('span'), { className: 'muted', textContent: 'events' }));
-  const present = new Set<Category>(model.events.map(categoryOf));
+  const present = new Set<Category>();
+  for (const code of new Set(model.category)) present.add(categories[code] as Category);
   for (const category of categories.filter((candidate) => present.has(candidate)))
     checkbox(kinds, category, true, (on) => {
       if (state === null) return;
@@ -728,7 +739,7 @@ function setServerExports(traceUrl: string | null): void {
 function showViolationBanner(model: Model): void {
   const banner = byId<HTMLDivElement>('violation-banner');
   const first = model.violations[0];
-  const event = first === undefined ? undefined : model.events[first];
+  const event = first === undefined ? undefined : model.events.at(first);
   if (event === undefined || event.kind !== 'check') {
     banner.hidden = true;
     banner.replaceChildren();
@@ -759,7 +770,8 @@ function showLoadError(name: string, error: unknown): void {
   );
 }
 
-function load(text: string, name: string, names: MessageNames = new Map()): void {
+/** Loading in the page itself: when no worker can be started (the file picker still works). */
+function loadInPage(text: string, name: string, names: MessageNames): void {
   const parseStart = performance.now();
   let parsed;
   try {
@@ -768,64 +780,122 @@ function load(text: string, name: string, names: MessageNames = new Map()): void
     showLoadError(name, error);
     return;
   }
-  show(parsed, () => text, name, names, parseStart, false);
-}
-
-/** Events a first screen is drawn from while a long trace is still arriving. */
-const previewEvents = 3000;
-
-/**
- * Fetches and parses a trace as it streams in. Once `previewEvents` have arrived (and the
- * names), the first screen is drawn from them while the rest arrives; the whole trace then
- * replaces it. `ready` turns true only with the whole trace.
- */
-async function loadStream(response: Response, name: string, names: Promise<MessageNames>): Promise<void> {
-  const parser = new TraceStreamParser();
-  const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
-  if (reader === undefined) return load(await response.text(), name, await names);
-  let previewed = false;
-  let parseMs = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-
-      const start = performance.now();
-      parser.push(value);
-      parseMs += performance.now() - start;
-      if (!previewed && parser.header !== undefined && parser.events.length >= previewEvents) {
-        previewed = true;
-        const header = parser.header;
-        const partial = { header, events: parser.events.slice(), end: undefined, hashedLength: 0, warnings: [] };
-        show(partial, () => '', name, await names, performance.now(), true);
-      }
-    }
-    const start = performance.now();
-    const parsed = parser.finish();
-    parseMs += performance.now() - start;
-    show(parsed, () => parser.text(), name, await names, performance.now() - parseMs, false);
-  } catch (error) {
-    showLoadError(name, error);
-  }
-}
-
-/**
- * Builds the model and layout of a parsed trace and draws it. A `preview` (the first events of a
- * trace still arriving) sets the time to first render but not `ready`, and checks no sha256.
- */
-function show(
-  parsed: ParsedTrace,
-  text: () => string,
-  name: string,
-  names: MessageNames,
-  parseStart: number,
-  preview: boolean,
-): void {
   const modelStart = performance.now();
   const model = buildModel(parsed.header, parsed.events, names);
+  show(model, name, parsed.warnings, modelStart - parseStart, performance.now() - modelStart);
+  void verifySha256(text, parsed).then(showIntegrity);
+}
+
+let loader: Worker | null = null;
+
+type TraceSource = { stream: ReadableStream<Uint8Array> } | { text: string } | { url: string };
+
+/**
+ * Loads a trace in the loader worker (load-worker.ts): it fetches the trace itself (or is given
+ * the body stream, or the opened file's text), parses and models the whole trace off this thread,
+ * and posts the model back as columns; the first frame is drawn from it at once. `namesText` is
+ * names.json's text, passed on when it arrives; `parsedNames` the same, parsed here meanwhile.
+ * `started` is a worker index.html started before this module loaded, already fetching `source`.
+ */
+function loadInWorker(
+  source: TraceSource,
+  name: string,
+  namesText: Promise<string | null>,
+  parsedNames: Promise<MessageNames>,
+  started?: { worker: Worker; early: Event[] },
+): void {
+  loader?.terminate();
+  let created: Worker | null = started?.worker ?? null;
+  if (created === null)
+    try {
+      created = new Worker(new URL('./load-worker.ts', import.meta.url), { type: 'module' });
+    } catch {
+      // No workers here (an old browser, a file: page): parse in the page.
+    }
+  if (created === null) {
+    const text =
+      'text' in source
+        ? Promise.resolve(source.text)
+        : 'url' in source
+          ? fetch(source.url).then((response) => response.text())
+          : new Response(source.stream).text();
+    void Promise.all([text, parsedNames]).then(([whole, names]) => loadInPage(whole, name, names));
+    return;
+  }
+  const worker = created;
+  loader = worker;
+  let replied = false;
+  const onMessage = (event: MessageEvent<LoadReply>): void => {
+    if (loader !== worker) return;
+    replied = true;
+    const reply = event.data;
+    if (reply.type === 'error') {
+      showLoadError(name, new Error(reply.message));
+      worker.terminate();
+    } else if (reply.type === 'sha256') {
+      showIntegrity(reply.verdict);
+      worker.terminate();
+      loader = null;
+    } else {
+      const first = hook.loadedMs < 0;
+      if (first)
+        for (const [step, at] of Object.entries(reply.steps)) hook.loadSteps[step] = at - performance.timeOrigin;
+      if (first) hook.loadSteps['model received'] = performance.now();
+      void parsedNames.then((names) => {
+        if (loader !== worker) return;
+        const events = TraceEvents.lines(reply.text, reply.starts, reply.ends);
+        const model = unpackModel(reply.packed, events, names);
+        if (first) hook.loadSteps['model unpacked'] = performance.now();
+        show(model, name, reply.warnings, reply.parseMs, reply.modelMs);
+      });
+    }
+  };
+  const onError = (event: Event): void => {
+    event.preventDefault();
+    if (loader !== worker) return;
+    worker.terminate();
+    loader = null;
+    // The early worker's script missing (the dev server names it otherwise): start one from here.
+    if (started !== undefined && !replied) loadInWorker(source, name, namesText, parsedNames);
+    else showLoadError(name, new Error(`the loader stopped: ${(event as ErrorEvent).message ?? 'error'}`));
+  };
+  worker.onmessage = onMessage;
+  worker.onerror = onError;
+  if (started !== undefined) {
+    for (const event of started.early.splice(0)) {
+      if (event.type === 'message') onMessage(event as MessageEvent<LoadReply>);
+      else onError(event);
+    }
+  } else {
+    try {
+      if ('text' in source) worker.postMessage({ type: 'trace', text: source.text } satisfies LoadRequest);
+      else if ('url' in source) worker.postMessage({ type: 'trace', url: source.url } satisfies LoadRequest);
+      else worker.postMessage({ type: 'trace', stream: source.stream } satisfies LoadRequest, [source.stream]);
+    } catch {
+      // A browser that cannot transfer streams: read the body here and post the text.
+      if ('stream' in source) {
+        void new Response(source.stream).text().then((text) => loadInWorker({ text }, name, namesText, parsedNames));
+        return;
+      }
+    }
+  }
+  void namesText.then((text) => worker.postMessage({ type: 'names', text } satisfies LoadRequest));
+}
+
+function showIntegrity(verdict: boolean | undefined): void {
+  hook.sha256 = verdict === undefined ? 'unchecked' : verdict ? 'ok' : 'mismatch';
+  const integrity = byId('integrity');
+  integrity.textContent = verdict === undefined ? 'sha256 unchecked' : verdict ? 'sha256 ok' : 'sha256 MISMATCH';
+  integrity.className = `badge ${verdict === false ? 'bad' : verdict === true ? 'ok' : ''}`;
+}
+
+/** Lays out a trace's model and draws its first frame (then `ready`; the sha256 verdict follows). */
+function show(model: Model, name: string, warnings: readonly string[], parseMs: number, modelMs: number): void {
+  const layoutStart = performance.now();
   const layout = computeLayout(model, emptyFilters(), timeMode.value as TimeMode);
-  hook.parseMs = modelStart - parseStart;
-  hook.modelMs = performance.now() - modelStart;
+  if (hook.loadedMs < 0) hook.loadSteps['laid out'] = performance.now();
+  hook.parseMs = parseMs;
+  hook.modelMs = modelMs + (performance.now() - layoutStart);
   state = {
     model,
     layout,
@@ -839,12 +909,12 @@ function show(
   };
   byId('drop-hint').hidden = true;
   const traceName = byId('trace-name');
-  traceName.textContent = `${name} · ${parsed.header.scenario} · seed ${parsed.header.seed} · ${parsed.events.length.toLocaleString('en')} events`;
+  traceName.textContent = `${name} · ${model.header.scenario} · seed ${model.header.seed} · ${model.events.length.toLocaleString('en')} events`;
   traceName.title = traceName.textContent;
   buildFilters(model);
   refreshFoldControls();
   showViolationBanner(model);
-  resize(); // The banner takes room from the diagram.
+  resize(false); // The banner takes room from the diagram; the first frame is drawn below.
   updateZoomLimits();
   overview.draw(model, layout);
   details.replaceChildren(
@@ -857,7 +927,7 @@ function show(
   const firstViolation = model.violations[0];
   if (firstViolation !== undefined) {
     setTransform(16, 1);
-    select(firstViolation, -1, false);
+    select(firstViolation, -1, false, false);
     reveal(layout.rowOf[firstViolation] as number, true);
   } else if (layout.totalBase * 0.55 <= view - 32) {
     setTransform(16, Math.min(1, (view - 32) / layout.totalBase));
@@ -866,38 +936,37 @@ function show(
   }
   render();
   hook.traceName = name;
-  hook.events = parsed.events.length;
+  hook.events = model.events.length;
   hook.lanes = model.lanes.filter((lane) => !lane.pseudo).length;
   hook.laneIds = model.lanes.map((lane) => lane.id);
-  hook.violationSeqs = model.violations.map((index) => (model.events[index] as TraceEvent).seq);
+  hook.violationSeqs = model.violations.map((index) => model.events.at(index).seq);
   hook.error = null;
+  // The whole trace is in, and its first screen drawn: both times are that moment.
   if (hook.firstRenderMs < 0) hook.firstRenderMs = performance.now();
-  if (preview) {
-    status.textContent = `loading ${name}… (first ${parsed.events.length.toLocaleString('en')} events shown)`;
-    return;
-  }
-  if (hook.loadedMs < 0) hook.loadedMs = performance.now();
+  if (hook.loadedMs < 0) hook.loadedMs = hook.firstRenderMs;
   hook.ready = true;
   status.textContent = [
     `parse ${hook.parseMs.toFixed(0)} ms, model ${hook.modelMs.toFixed(0)} ms, frame ${hook.lastFrameMs.toFixed(1)} ms`,
-    ...parsed.warnings,
+    ...warnings,
   ].join(' · ');
   hook.sha256 = 'pending';
   const integrity = byId('integrity');
   integrity.textContent = '';
   integrity.className = 'badge';
-  void verifySha256(text(), parsed).then((verdict) => {
-    hook.sha256 = verdict === undefined ? 'unchecked' : verdict ? 'ok' : 'mismatch';
-    integrity.textContent = verdict === undefined ? 'sha256 unchecked' : verdict ? 'sha256 ok' : 'sha256 MISMATCH';
-    integrity.className = `badge ${verdict === false ? 'bad' : verdict === true ? 'ok' : ''}`;
-  });
+}
+
+function openFile(file: File): void {
+  setServerExports(null);
+  void file
+    .text()
+    .then((text) =>
+      loadInWorker({ text }, file.name, Promise.resolve(null), Promise.resolve(new Map<number, never>())),
+    );
 }
 
 byId<HTMLInputElement>('file-input').addEventListener('change', (event) => {
   const file = (event.target as HTMLInputElement).files?.[0];
-  if (file === undefined) return;
-  setServerExports(null);
-  void file.text().then((text) => load(text, file.name));
+  if (file !== undefined) openFile(file);
 });
 
 diagram.addEventListener('dragover', (event) => {
@@ -909,9 +978,7 @@ diagram.addEventListener('drop', (event) => {
   event.preventDefault();
   diagram.classList.remove('dragover');
   const file = event.dataTransfer?.files[0];
-  if (file === undefined) return;
-  setServerExports(null);
-  void file.text().then((text) => load(text, file.name));
+  if (file !== undefined) openFile(file);
 });
 
 new ResizeObserver(() => resize()).observe(diagram);
@@ -926,19 +993,30 @@ if (traceUrl !== null) {
   const prefetch = window.__fedsimPrefetch;
   window.__fedsimPrefetch = undefined;
   const namesResponse = prefetch?.names ?? (namesUrl === null ? null : fetch(namesUrl));
-  const names: Promise<MessageNames> =
+  const namesText: Promise<string | null> =
     namesResponse === null
-      ? Promise.resolve(new Map())
-      : namesResponse
-          .then(async (answer) => (answer.ok ? parseNames(await answer.json()) : new Map()))
-          .catch(() => new Map());
-  void (prefetch?.trace ?? fetch(traceUrl))
-    .then(async (response) => {
-      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-      await loadStream(response, decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl), names);
-    })
-    .catch((error: unknown) => {
-      hook.error = `cannot fetch ${traceUrl}: ${(error as Error).message}`;
-      status.textContent = hook.error;
-    });
+      ? Promise.resolve(null)
+      : namesResponse.then((answer) => (answer.ok ? answer.text() : null)).catch(() => null);
+  const names: Promise<MessageNames> = namesText.then((text) => {
+    try {
+      return text === null ? new Map() : parseNames(JSON.parse(text));
+    } catch {
+      return new Map();
+    }
+  });
+  const name = decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl);
+  hook.loadSteps['page script ran'] = performance.now();
+  if (prefetch?.loader !== undefined)
+    loadInWorker({ url: new URL(traceUrl, location.href).href }, name, namesText, names, prefetch.loader);
+  else
+    void (prefetch?.trace ?? fetch(traceUrl))
+      .then((response) => {
+        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+        if (response.body === null) throw new Error('empty response');
+        loadInWorker({ stream: response.body }, name, namesText, names);
+      })
+      .catch((error: unknown) => {
+        hook.error = `cannot fetch ${traceUrl}: ${(error as Error).message}`;
+        status.textContent = hook.error;
+      });
 }

@@ -63,9 +63,79 @@ export interface MessageKind {
   count: number;
 }
 
+/**
+ * The events of a trace, read by index. Loaded by the worker (load-worker.ts), they stay JSON
+ * text until something needs one (a row on screen, the details panel): the model's columns hold
+ * what every frame and every layout reads, so a 100,000-event trace is parsed once, off the page's
+ * thread, and only the few events drawn are parsed again here.
+ */
+export class TraceEvents {
+  private readonly parsed: (TraceEvent | undefined)[];
+  private readonly decoder = new TextDecoder();
+
+  private constructor(
+    readonly length: number,
+    parsed: (TraceEvent | undefined)[],
+    private readonly text: string | Uint8Array,
+    private readonly starts: Float64Array,
+    private readonly ends: Float64Array,
+  ) {
+    this.parsed = parsed;
+  }
+
+  /** Events already parsed (the page's own parse, tests). */
+  static of(events: readonly TraceEvent[]): TraceEvents {
+    return new TraceEvents(events.length, events as TraceEvent[], '', new Float64Array(0), new Float64Array(0));
+  }
+
+  /**
+   * Event `i` is the JSON from `starts[i]` to `ends[i]` of `text`: characters of a string, or
+   * bytes of UTF-8 (lines the worker has checked).
+   */
+  static lines(text: string | Uint8Array, starts: Float64Array, ends: Float64Array): TraceEvents {
+    return new TraceEvents(starts.length, new Array<TraceEvent | undefined>(starts.length), text, starts, ends);
+  }
+
+  at(index: number): TraceEvent {
+    let event = this.parsed[index];
+    if (event === undefined) {
+      const line = this.line(index);
+      try {
+        event = JSON.parse(line) as TraceEvent;
+      } catch {
+        // A line the worker read by its head only, damaged further on: shown as a note.
+        const head = /"seq":(\d+),"atMs":([\d.]+),"node":"([^"]*)"/.exec(line);
+        event = {
+          seq: Number(head?.[1] ?? index + 1),
+          atMs: Number(head?.[2] ?? 0),
+          node: head?.[3] ?? 'sim',
+          lamport: 0,
+          kind: 'note',
+          what: `unreadable line: ${line.slice(0, 80)}`,
+        } as TraceEvent;
+      }
+      this.parsed[index] = event;
+    }
+    return event;
+  }
+
+  /** The event's JSON text (its trace line when loaded from text). */
+  line(index: number): string {
+    if (this.starts.length === 0) return JSON.stringify(this.parsed[index]);
+    const { text } = this;
+    return typeof text === 'string'
+      ? text.slice(this.starts[index], this.ends[index])
+      : this.decoder.decode(text.subarray(this.starts[index], this.ends[index]));
+  }
+}
+
 export interface Model {
   readonly header: TraceHeader;
-  readonly events: readonly TraceEvent[];
+  readonly events: TraceEvents;
+  /** Per event: virtual time, category (index into `categories`), and 1 for a detail (`isDetail`). */
+  readonly atMs: Float64Array;
+  readonly category: Uint8Array;
+  readonly detail: Uint8Array;
   readonly lanes: readonly Lane[];
   /** Lane index of each event, -1 for world (`sim`) events. */
   readonly laneOf: Int32Array;
@@ -204,6 +274,29 @@ export function parseNames(value: unknown): Map<number, MessageName> {
   return names;
 }
 
+/**
+ * A number per msg id (-1 when unset): a typed array for ids up to a few times the trace's length
+ * (msg ids count up from 1), a Map for any others.
+ */
+class MsgTable {
+  private readonly dense: Int32Array;
+  private readonly sparse = new Map<number, number>();
+
+  constructor(events: number) {
+    this.dense = new Int32Array(4 * events + 16).fill(-1);
+  }
+
+  get(msg: number): number {
+    if (msg >= 0 && msg < this.dense.length && Number.isInteger(msg)) return this.dense[msg] as number;
+    return this.sparse.get(msg) ?? -1;
+  }
+
+  set(msg: number, value: number): void {
+    if (msg >= 0 && msg < this.dense.length && Number.isInteger(msg)) this.dense[msg] = value;
+    else this.sparse.set(msg, value);
+  }
+}
+
 export function buildModel(header: TraceHeader, events: readonly TraceEvent[], names: MessageNames = new Map()): Model {
   const labelOf = (send: TraceEvent & { kind: 'send' }): string =>
     names.get(send.msg)?.name ?? payloadLabel(send.payload.decoded, send.payload.size);
@@ -222,6 +315,9 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
     if (!protocolIndex.has(protocol)) protocolIndex.set(protocol, protocolIndex.size);
 
   const laneOf = new Int32Array(events.length);
+  const atMs = new Float64Array(events.length);
+  const category = new Uint8Array(events.length);
+  const detail = new Uint8Array(events.length);
   const links: Link[] = [];
   const faults: FaultSpan[] = [];
   const states: StateChange[][] = lanes.map(() => []);
@@ -229,9 +325,10 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
   const kindsPerProtocol = new Map<string, number>();
   const violations: number[] = [];
   const kindKeyOf: string[] = new Array<string>(events.length).fill('');
-  const sends = new Map<number, number>(); // msg -> event index of its send
-  const ended = new Set<number>(); // msgs that reached a receive or a drop
-  const duplicated = new Set<number>();
+  const sends = new MsgTable(events.length); // msg -> event index of its (last) send
+  const sendOrder: number[] = []; // event indexes of the sends
+  const ended = new MsgTable(events.length); // 1: msgs that reached a receive or a drop
+  const duplicated = new MsgTable(events.length); // 1: a duplicate is on its way
   const connects = new Map<string, number>(); // `${node} ${conn}` -> event index of conn.connect
   const dnsQueries = new Map<string, number>(); // `${node} ${query}` -> event index of dns.query
   const openFaults = new Map<string, number>(); // span -> index in faults
@@ -264,9 +361,13 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
     const event = events[index] as TraceEvent;
     const lane = event.node === 'sim' ? -1 : (laneById.get(event.node) ?? -1);
     laneOf[index] = lane;
+    atMs[index] = event.atMs;
+    category[index] = categories.indexOf(categoryOf(event));
+    detail[index] = isDetail(event) ? 1 : 0;
     switch (event.kind) {
       case 'send': {
         sends.set(event.msg, index);
+        sendOrder.push(index);
         const protocol = header.nodes[lane]?.protocol ?? 'unknown';
         const kind = kindFor(protocol, labelOf(event));
         kind.count += 1;
@@ -276,22 +377,23 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
       case 'receive':
       case 'drop':
       case 'duplicate': {
-        const sendIndex = sends.get(event.msg);
+        const sent = sends.get(event.msg);
+        const sendIndex = sent < 0 ? undefined : sent;
         const send = sendIndex === undefined ? undefined : (events[sendIndex] as TraceEvent & { kind: 'send' });
         const key = sendIndex === undefined ? 'unknown/?' : (kindKeyOf[sendIndex] as string);
         kindKeyOf[index] = key;
         if (event.kind === 'duplicate') {
-          duplicated.add(event.msg);
+          duplicated.set(event.msg, 1);
           break;
         }
         const kind = kinds.get(key);
         const fromLane = sendIndex === undefined ? -1 : (laneOf[sendIndex] as number);
         const toLane = event.kind === 'receive' ? lane : (laneById.get(event.to) ?? -1);
         if (fromLane < 0 || toLane < 0) break;
-        const duplicate = event.kind === 'receive' && (ended.has(event.msg) || duplicated.has(event.msg));
-        if (event.kind === 'receive' && duplicated.has(event.msg)) duplicated.delete(event.msg);
-        ended.add(event.msg);
-        const label = send === undefined ? `#${event.msg}` : labelOf(send);
+        const duplicate = event.kind === 'receive' && (ended.get(event.msg) === 1 || duplicated.get(event.msg) === 1);
+        if (event.kind === 'receive' && duplicated.get(event.msg) === 1) duplicated.set(event.msg, 0);
+        ended.set(event.msg, 1);
+        const label = send === undefined ? `#${event.msg}` : (kind?.label ?? labelOf(send));
         links.push({
           style: 'message',
           from: sendIndex as number,
@@ -410,9 +512,10 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
         break;
     }
   }
-  for (const [msg, sendIndex] of sends) {
-    if (ended.has(msg)) continue;
+  for (const sendIndex of sendOrder) {
     const send = events[sendIndex] as TraceEvent & { kind: 'send' };
+    const msg = send.msg;
+    if (sends.get(msg) !== sendIndex || ended.get(msg) === 1) continue;
     const toLane = laneById.get(send.to) ?? -1;
     if (toLane < 0) continue;
     const key = kindKeyOf[sendIndex] as string;
@@ -438,7 +541,198 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
       if (current < 0 || (link.style === 'message' && links[current]?.style !== 'message')) linkAt[at] = linkIndex;
     }
   });
-  return { header, events, lanes, laneOf, links, linkAt, faults, states, kinds, violations, kindKeyOf, names };
+  return {
+    header,
+    events: TraceEvents.of(events),
+    atMs,
+    category,
+    detail,
+    lanes,
+    laneOf,
+    links,
+    linkAt,
+    faults,
+    states,
+    kinds,
+    violations,
+    kindKeyOf,
+    names,
+  };
+}
+
+const linkStyles: readonly LinkStyle[] = ['message', 'connect', 'refuse', 'dns.query', 'dns.answer'];
+const linkEndings: readonly LinkEnding[] = ['arrow', 'cross', 'open'];
+
+/**
+ * A model as the worker posts it to the page: typed arrays (transferred, not copied) for
+ * everything per event and per link, plain values for the few faults, states and kinds. The
+ * events themselves travel as the trace text (see `TraceEvents.lines`).
+ */
+export interface PackedModel {
+  readonly header: TraceHeader;
+  readonly lanes: readonly Lane[];
+  readonly faults: readonly FaultSpan[];
+  readonly states: readonly (readonly StateChange[])[];
+  readonly kinds: readonly MessageKind[];
+  readonly violations: readonly number[];
+  readonly laneOf: Int32Array;
+  readonly linkAt: Int32Array;
+  readonly atMs: Float64Array;
+  readonly category: Uint8Array;
+  readonly detail: Uint8Array;
+  /** Index into `keys` of each event's kind key, -1 for ''. */
+  readonly kindKey: Int32Array;
+  readonly keys: readonly string[];
+  readonly colors: readonly string[];
+  readonly link: {
+    readonly from: Int32Array;
+    readonly to: Int32Array;
+    readonly fromLane: Int32Array;
+    readonly toLane: Int32Array;
+    readonly style: Uint8Array;
+    readonly ending: Uint8Array;
+    readonly duplicate: Uint8Array;
+    readonly msg: Float64Array;
+    /** Into `keys`. */
+    readonly key: Int32Array;
+    /** Into `colors`. */
+    readonly color: Int32Array;
+    readonly label: readonly string[];
+  };
+}
+
+/** The model as columns, and the buffers to transfer with it. */
+export function packModel(model: Model): { packed: PackedModel; transfer: ArrayBuffer[] } {
+  const keys: string[] = [];
+  const keyIndex = new Map<string, number>();
+  const keyOf = (key: string): number => {
+    let index = keyIndex.get(key);
+    if (index === undefined) {
+      index = keys.length;
+      keys.push(key);
+      keyIndex.set(key, index);
+    }
+    return index;
+  };
+  const colors: string[] = [];
+  const colorIndex = new Map<string, number>();
+  const count = model.laneOf.length;
+  const kindKey = new Int32Array(count);
+  for (let index = 0; index < count; index++) {
+    const key = model.kindKeyOf[index] as string;
+    kindKey[index] = key === '' ? -1 : keyOf(key);
+  }
+  const links = model.links;
+  const link = {
+    from: new Int32Array(links.length),
+    to: new Int32Array(links.length),
+    fromLane: new Int32Array(links.length),
+    toLane: new Int32Array(links.length),
+    style: new Uint8Array(links.length),
+    ending: new Uint8Array(links.length),
+    duplicate: new Uint8Array(links.length),
+    msg: new Float64Array(links.length),
+    key: new Int32Array(links.length),
+    color: new Int32Array(links.length),
+    label: links.map((one) => one.label),
+  };
+  links.forEach((one, index) => {
+    link.from[index] = one.from;
+    link.to[index] = one.to;
+    link.fromLane[index] = one.fromLane;
+    link.toLane[index] = one.toLane;
+    link.style[index] = linkStyles.indexOf(one.style);
+    link.ending[index] = linkEndings.indexOf(one.ending);
+    link.duplicate[index] = one.duplicate ? 1 : 0;
+    link.msg[index] = one.msg;
+    link.key[index] = keyOf(one.kindKey);
+    let color = colorIndex.get(one.color);
+    if (color === undefined) {
+      color = colors.length;
+      colors.push(one.color);
+      colorIndex.set(one.color, color);
+    }
+    link.color[index] = color;
+  });
+  const packed: PackedModel = {
+    header: model.header,
+    lanes: model.lanes,
+    faults: model.faults,
+    states: model.states,
+    kinds: [...model.kinds.values()],
+    violations: model.violations,
+    laneOf: model.laneOf,
+    linkAt: model.linkAt,
+    atMs: model.atMs,
+    category: model.category,
+    detail: model.detail,
+    kindKey,
+    keys,
+    colors,
+    link,
+  };
+  const transfer = [
+    model.laneOf,
+    model.linkAt,
+    model.atMs,
+    model.category,
+    model.detail,
+    kindKey,
+    link.from,
+    link.to,
+    link.fromLane,
+    link.toLane,
+    link.style,
+    link.ending,
+    link.duplicate,
+    link.msg,
+    link.key,
+    link.color,
+  ].map((array) => array.buffer as ArrayBuffer);
+  return { packed, transfer };
+}
+
+/** The model again from its columns (on the page, from the worker's message). */
+export function unpackModel(packed: PackedModel, events: TraceEvents, names: MessageNames): Model {
+  const { keys, colors, link } = packed;
+  const count = packed.laneOf.length;
+  const kindKeyOf = new Array<string>(count);
+  for (let index = 0; index < count; index++) {
+    const key = packed.kindKey[index] as number;
+    kindKeyOf[index] = key < 0 ? '' : (keys[key] as string);
+  }
+  const links = new Array<Link>(link.from.length);
+  for (let index = 0; index < links.length; index++)
+    links[index] = {
+      style: linkStyles[link.style[index] as number] as LinkStyle,
+      from: link.from[index] as number,
+      to: link.to[index] as number,
+      fromLane: link.fromLane[index] as number,
+      toLane: link.toLane[index] as number,
+      ending: linkEndings[link.ending[index] as number] as LinkEnding,
+      label: link.label[index] as string,
+      color: colors[link.color[index] as number] as string,
+      kindKey: keys[link.key[index] as number] as string,
+      msg: link.msg[index] as number,
+      duplicate: link.duplicate[index] === 1,
+    };
+  return {
+    header: packed.header,
+    events,
+    atMs: packed.atMs,
+    category: packed.category,
+    detail: packed.detail,
+    lanes: packed.lanes,
+    laneOf: packed.laneOf,
+    links,
+    linkAt: packed.linkAt,
+    faults: packed.faults,
+    states: packed.states,
+    kinds: new Map(packed.kinds.map((kind) => [kind.key, kind])),
+    violations: packed.violations,
+    kindKeyOf,
+    names,
+  };
 }
 
 /** The latest value of each machine of `lane` at event `index` (inclusive), in machine order of first appearance. */

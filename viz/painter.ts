@@ -26,6 +26,12 @@ export interface Painter {
   text(x: number, y: number, text: string, style: TextStyle): void;
   /** Width of `text` in pixels at `size`. */
   measure(text: string, size: number, weight?: 'normal' | 'bold'): number;
+  /**
+   * Draws `draw`'s output as one layer, which a painter may keep and draw again, without calling
+   * `draw`, for as long as `key` stays the same (the canvas keeps one bitmap; SVG just draws).
+   * Returns false when `draw` was not called.
+   */
+  layer?(key: string, draw: (painter: Painter) => void): boolean;
 }
 
 const fontFamily = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
@@ -36,6 +42,8 @@ function font(size: number, weight: 'normal' | 'bold' = 'normal', italic = false
 
 export class CanvasPainter implements Painter {
   private readonly widths = new Map<string, number>();
+  private layerCanvas: HTMLCanvasElement | null = null;
+  private layerKey = '';
 
   constructor(private readonly context: CanvasRenderingContext2D) {}
 
@@ -119,6 +127,33 @@ export class CanvasPainter implements Painter {
     }
     context.fillStyle = style.color;
     context.fillText(text, x, y);
+  }
+
+  layer(key: string, draw: (painter: Painter) => void): boolean {
+    const context = this.context;
+    const { width, height } = context.canvas;
+    let layer = this.layerCanvas;
+    const fullKey = `${width}x${height} ${key}`;
+    const fresh = layer === null || this.layerKey !== fullKey;
+    if (fresh) {
+      layer ??= this.layerCanvas = document.createElement('canvas');
+      const layerContext = layer.getContext('2d') as CanvasRenderingContext2D;
+      if (layer.width !== width || layer.height !== height) {
+        layer.width = width;
+        layer.height = height;
+      } else {
+        layerContext.setTransform(1, 0, 0, 1, 0, 0);
+        layerContext.clearRect(0, 0, width, height);
+      }
+      layerContext.setTransform(context.getTransform());
+      draw(new CanvasPainter(layerContext));
+      this.layerKey = fullKey;
+    }
+    context.save();
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.drawImage(layer as HTMLCanvasElement, 0, 0);
+    context.restore();
+    return fresh;
   }
 
   measure(text: string, size: number, weight: 'normal' | 'bold' = 'normal'): number {

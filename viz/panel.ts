@@ -69,12 +69,12 @@ function eventLine(event: TraceEvent): string {
 /** Fills `container` with the details of event `index` (and of `linkIndex` when a link was picked). */
 export function showDetails(container: HTMLElement, model: Model, index: number, linkIndex: number): void {
   container.replaceChildren();
-  const event = model.events[index];
-  if (event === undefined) return;
+  if (index < 0 || index >= model.events.length) return;
+  const event = model.events.at(index);
   const link: Link | undefined = linkIndex >= 0 ? model.links[linkIndex] : undefined;
   if (link !== undefined && link.style === 'message') {
-    const send = model.events[link.from] as TraceEvent & { kind: 'send' };
-    const end = model.events[link.to] as TraceEvent;
+    const send = model.events.at(link.from) as TraceEvent & { kind: 'send' };
+    const end = model.events.at(link.to);
     const fate =
       link.ending === 'cross'
         ? 'dropped'

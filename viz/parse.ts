@@ -34,9 +34,60 @@ export class TraceParseError extends Error {
  * the transfer and the first screen can be drawn from the events parsed so far. `parseTraceText`
  * is the same on the whole text at once.
  */
+/**
+ * A send or receive line as `TraceStreamParser` reads it in `skeletons` mode: the fields of its
+ * head, read without parsing the rest; the payload is parsed only when asked for (the model asks
+ * only when no protocol name labels the message).
+ */
+class MessageSkeleton {
+  constructor(
+    readonly seq: number,
+    readonly atMs: number,
+    readonly node: string,
+    readonly lamport: number,
+    readonly kind: 'send' | 'receive',
+    readonly msg: number,
+    /** `to` of a send, `from` of a receive. */
+    peer: string,
+    private readonly source: string,
+    /** The payload when its head was enough (size and a `type` first), else undefined: parsed on demand. */
+    payload: unknown,
+  ) {
+    if (kind === 'send') this.to = peer;
+    else this.from = peer;
+    this.parsedPayload = payload;
+  }
+
+  readonly to: string = '';
+  readonly from: string = '';
+  private parsedPayload: unknown;
+
+  get payload(): unknown {
+    this.parsedPayload ??= (JSON.parse(this.source) as { payload: unknown }).payload;
+    return this.parsedPayload;
+  }
+}
+
+/**
+ * The head of a send or receive line as `JSON.stringify` writes it (trace/reader.ts's
+ * `formatTrace`): seq, atMs, node, lamport, kind, msg, transport, then `to` or `from`. Sticky (it
+ * matches at `lastIndex` only); a line that does not start so is parsed in full.
+ */
+const messageHead =
+  /\{"seq":(\d+),"atMs":(\d+(?:\.\d+)?),"node":"([^"\\\n]*)","lamport":(\d+),"kind":"(send|receive)","msg":(\d+),"transport":"[^"\\\n]*","(?:to|from)":"([^"\\\n]*)",/y;
+
+/**
+ * What follows a send's head when its decoded payload is an object whose first field is `type`:
+ * the size and the type, all the model's label needs from it (`payloadLabel`).
+ */
+const payloadHead = /"payload":\{"size":(\d+),"base64":"[\w+/=]*","decoded":\{"type":"([^"\\\n]*)"/y;
+
 export class TraceStreamParser {
   header: TraceHeader | undefined;
   readonly events: TraceEvent[] = [];
+  /** Where each event's line starts and ends in the text pushed (characters), for `TraceEvents.lines`. */
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
   private end: TraceEnd | undefined;
   private readonly warnings: string[] = [];
   private readonly chunks: string[] = [];
@@ -47,9 +98,20 @@ export class TraceStreamParser {
   private lineNumber = 0;
   private hashedLength = -1;
 
+  /**
+   * `skeletons`: send and receive lines in the usual form are read by their head only, into
+   * objects that parse their payload on demand (for building the model off the page's thread,
+   * where the events themselves are not kept). Their tail is not checked as JSON.
+   */
+  constructor(private readonly options: { readonly skeletons?: boolean } = {}) {}
+
+  /** Characters pushed so far. */
+  textLength = 0;
+
   /** Parses every complete line of `chunk` (with what was left of the previous one). */
   push(chunk: string): void {
     this.chunks.push(chunk);
+    this.textLength += chunk.length;
     const text = this.rest + chunk;
     const last = text.lastIndexOf('\n');
     if (last === -1) {
@@ -95,8 +157,45 @@ export class TraceStreamParser {
       const lineStart = start;
       start = lineEnd + 1;
       if (lineEnd === lineStart) continue;
+      if (this.options.skeletons === true && this.header !== undefined && text.charCodeAt(lineEnd - 1) === 125) {
+        messageHead.lastIndex = lineStart;
+        const head = messageHead.exec(text);
+        if (head !== null && messageHead.lastIndex <= lineEnd) {
+          this.skeleton(head, text, lineStart, lineEnd);
+          continue;
+        }
+      }
       this.line(text.slice(lineStart, lineEnd), this.offset + lineStart);
     }
+  }
+
+  private skeleton(head: RegExpExecArray, text: string, lineStart: number, lineEnd: number): void {
+    const { events, warnings } = this;
+    const seq = Number(head[1]);
+    if (seq !== events.length + 1 && warnings.length < 5)
+      warnings.push(`line ${this.lineNumber}: seq ${seq} where ${events.length + 1} was expected`);
+    const line = text.slice(lineStart, lineEnd);
+    let payload: unknown;
+    if (head[5] === 'send') {
+      payloadHead.lastIndex = messageHead.lastIndex;
+      const found = payloadHead.exec(text);
+      if (found !== null && payloadHead.lastIndex <= lineEnd)
+        payload = { size: Number(found[1]), decoded: { type: found[2] as string } };
+    }
+    const event = new MessageSkeleton(
+      seq,
+      Number(head[2]),
+      head[3] as string,
+      Number(head[4]),
+      head[5] === 'send' ? 'send' : 'receive', // The literals, not the match's copies: compared often.
+      Number(head[6]),
+      head[7] as string,
+      line,
+      payload,
+    );
+    events.push(event as unknown as TraceEvent);
+    this.starts.push(this.offset + lineStart);
+    this.ends.push(this.offset + lineEnd);
   }
 
   private line(line: string, at: number): void {
@@ -126,6 +225,8 @@ export class TraceStreamParser {
     if (record['seq'] !== events.length + 1 && warnings.length < 5)
       warnings.push(`line ${lineNumber}: seq ${String(record['seq'])} where ${events.length + 1} was expected`);
     events.push(value as TraceEvent);
+    this.starts.push(at);
+    this.ends.push(at + line.length);
   }
 }
 

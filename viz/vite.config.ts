@@ -17,5 +17,7 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 1024,
   },
+  // The loader worker keeps a fixed name: index.html starts it before the page's module loads.
+  worker: { rollupOptions: { output: { entryFileNames: 'assets/[name].js' } } },
   server: { host: '127.0.0.1' },
 });

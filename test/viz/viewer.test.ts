@@ -487,8 +487,12 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
       expect(hook.arrowsDrawn).toBeGreaterThan(5);
       expect(hook.arrowsDrawn).toBeLessThan(300);
       expect(hook.firstRenderMs).toBeGreaterThan(0);
-      expect(hook.firstRenderMs).toBeLessThan(30_000); // Loose: a shared 2-core machine; the benchmark reports the number.
-      expect(hook.firstRenderMs).toBeLessThan(hook.loadedMs); // The first screen was drawn while the rest streamed in.
+      // Loose: a shared 2-core machine, other test files' browsers beside it; the benchmark reports the number.
+      expect(hook.loadedMs).toBeLessThan(60_000);
+      expect(hook.firstRenderMs).toBe(hook.loadedMs); // The first screen is the whole trace's (loaded off the page's thread).
+      expect(Object.keys(hook.loadSteps)).toEqual(
+        expect.arrayContaining(['trace read and parsed', 'model built', 'laid out']),
+      );
       await expectToolbarOneLine(page); // With the longest name and the largest folded count.
       await page.screenshot({ path: join(reports, 'synthetic-100k-violation.png') });
       const pan = await page.evaluate(() => window.__fedsimViewer!.panBench(30, 40));
