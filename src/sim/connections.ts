@@ -21,7 +21,7 @@ import { assert } from '../core/assert.js';
 import type { ConnId } from '../core/ids.js';
 import { limits } from '../core/limits.js';
 import type { Ms } from '../core/time.js';
-import type { CloseReason, ConnectFailure, Endpoint, Protocol } from '../protocols/protocol.js';
+import type { CloseReason, ConnectFailure, Endpoint, Protocol, TlsRole } from '../protocols/protocol.js';
 import { endpointText } from '../trace/record-output.js';
 import { payloadOf } from '../trace/recorder.js';
 import { endpointKey, type NodeRuntime, type SimContext } from './context.js';
@@ -53,6 +53,11 @@ export interface ConnEnd {
   /** Arrival time of the latest segment sent toward the peer (keeps the stream ordered). */
   lastArrivalMs: Ms;
   resetTimer: ReturnType<Simulator['at']> | undefined;
+  /** STARTTLS: none yet, a handshake this end began (as `tlsRole`), or done. */
+  tls: 'none' | 'handshaking' | 'up';
+  tlsRole: TlsRole | undefined;
+  /** Segments written during the handshake: they go out inside TLS once it is up. */
+  readonly tlsHeld: Segment[];
 }
 
 function newEnd(runtime: NodeRuntime, conn: ConnId, peer: ConnEnd | undefined, state: ConnEnd['state']): ConnEnd {
@@ -66,6 +71,9 @@ function newEnd(runtime: NodeRuntime, conn: ConnId, peer: ConnEnd | undefined, s
     held: [],
     lastArrivalMs: 0,
     resetTimer: undefined,
+    tls: 'none',
+    tlsRole: undefined,
+    tlsHeld: [],
   };
 }
 
@@ -203,7 +211,67 @@ export class Connections {
       end.early.push(segment);
       return;
     }
+    if (end.tls === 'handshaking') {
+      end.tlsHeld.push(segment);
+      return;
+    }
     this.transmit(end, segment);
+  }
+
+  /**
+   * STARTTLS: `runtime`'s end of `conn` begins a TLS handshake as `role`. Once both ends have
+   * begun, the handshake takes a round trip on the link; then both ends hear `conn.tls` at the same
+   * instant: ok, or failed (a `tlsFail` fault between the hosts, or both ends in the same role),
+   * and then the connection is reset at both ends. Writes made during the handshake wait and go
+   * out once it is up; plaintext that reaches an end after it began the handshake fails it, as
+   * bytes that are no TLS record would. Bytes after the handshake cross the fault layer as any do.
+   */
+  startTls(runtime: NodeRuntime, conn: ConnId, role: TlsRole): void {
+    const end = runtime.conns.get(conn);
+    this.ctx.record(runtime.spec.id, { kind: 'tls.start', conn, role });
+    if (!end || end.state !== 'open' || end.tls !== 'none') {
+      if (end && end.state === 'open') this.finishTls(end, 'already-started');
+      return;
+    }
+    end.tls = 'handshaking';
+    end.tlsRole = role;
+    const peer = end.peer;
+    if (!peer || peer.tls !== 'handshaking') return;
+    const link = this.links.between(end.runtime, peer.runtime);
+    const roundTrip = link
+      ? this.links.delayOf(link) + this.links.delayOf(this.links.link(link.target, link.source))
+      : 0;
+    const failure =
+      peer.tlsRole === role ? 'role-mismatch' : this.faults.tlsFaultOf(end.runtime.hostName, peer.runtime.hostName);
+    this.ctx.sim.after(roundTrip, rank.network, () => {
+      if (end.tls !== 'handshaking' || peer.tls !== 'handshaking') return;
+      this.finishTls(end, failure);
+    });
+  }
+
+  /**
+   * Ends the handshake of `end` and its peer: both up, or (with a `failure`) both reset. Only an
+   * end that began the handshake hears how it ended.
+   */
+  private finishTls(end: ConnEnd, failure: string | undefined): void {
+    const ends = end.peer ? [end, end.peer] : [end];
+    const ok = failure === undefined;
+    const detail = ok ? {} : { reason: failure };
+    const began = ends.filter((each) => each.tls === 'handshaking' || each === end);
+    for (const each of ends) each.tls = ok ? 'up' : 'none';
+    // What was written during the handshake goes first (or is lost with the connection).
+    for (const each of ends) {
+      const held = each.tlsHeld.splice(0);
+      if (ok) for (const segment of held) if (each.state === 'open') this.transmit(each, segment);
+      if (!ok) for (const segment of held) this.ctx.drop(segment.msg, each.peer?.runtime.spec.id ?? '?', 'tls-failed');
+    }
+    for (const each of began) {
+      const runtime = each.runtime;
+      if (each.state === 'closed' || !runtime.alive || runtime.incarnation !== each.incarnation) continue;
+      this.ctx.record(runtime.spec.id, { kind: 'tls.done', conn: each.conn, ok, ...detail });
+      this.ctx.input(runtime, each.incarnation, { kind: 'conn.tls', conn: each.conn, ok, ...detail });
+    }
+    if (!ok) for (const each of ends) this.resetEnd(each);
   }
 
   close(runtime: NodeRuntime, conn: ConnId): void {
@@ -242,6 +310,11 @@ export class Connections {
       if (peer.state === 'closed' || !target.alive || target.incarnation !== peer.incarnation) {
         if (!segment.fin) ctx.drop(segment.msg, target.spec.id, target.alive ? 'reset' : 'crashed');
         return;
+      }
+      if (!segment.fin && peer.tls === 'handshaking') {
+        // Plaintext where TLS records are due: the handshake fails.
+        ctx.drop(segment.msg, target.spec.id, 'tls-handshake');
+        return this.finishTls(peer, 'unexpected-data');
       }
       if (segment.fin) {
         peer.state = 'closed';

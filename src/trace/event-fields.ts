@@ -19,6 +19,8 @@ const table = {
   'conn.open': ['conn', 'peer', 'peerConn'],
   'conn.refuse': ['conn', 'target', 'reason'],
   'conn.close': ['conn', 'reason'],
+  'tls.start': ['conn', 'role'],
+  'tls.done': ['conn', 'ok', 'reason'],
   send: ['msg', 'transport', 'conn', 'to', 'payload'],
   receive: ['msg', 'transport', 'conn', 'from', 'sentLamport', 'payload'],
   drop: ['msg', 'to', 'reason'],

@@ -95,6 +95,10 @@ function eventLine(event: TraceEvent, ctx: MermaidContext): string | undefined {
       return note(event.node, `connection ${event.conn} to ${event.peer} open`);
     case 'conn.close':
       return note(event.node, `connection ${event.conn} closed (${event.reason})`);
+    case 'tls.start':
+      return note(event.node, `TLS handshake on ${event.conn} (${event.role})`);
+    case 'tls.done':
+      return note(event.node, `TLS on ${event.conn} ${event.ok ? 'up' : `failed (${event.reason ?? '?'})`}`);
     case 'dns.query':
       return `  ${of(event.node)}->>dns: ${clean(`${event.type} ${event.name}?`)}`;
     case 'dns.answer':

@@ -36,6 +36,10 @@ export function describeEvent(event: TraceEvent): string {
       return `refused ${event.conn} to ${event.target} (${event.reason})`;
     case 'conn.close':
       return `close ${event.conn} (${event.reason})`;
+    case 'tls.start':
+      return `TLS start ${event.conn} (${event.role})`;
+    case 'tls.done':
+      return `TLS ${event.ok ? 'up' : `failed (${event.reason ?? '?'})`} ${event.conn}`;
     case 'dns.query':
       return `DNS ${event.type} ${event.name}?`;
     case 'dns.answer':
