@@ -9,10 +9,15 @@
 // use @xmpp/client's default options (it picks SCRAM-SHA-1, the gateway's only offer without TLS
 // besides SCRAM-SHA-256). One test configures `plainWithoutTls` and picks PLAIN through the library's
 // documented `credentials` function (@xmpp/sasl README: "Using a SASL mechanism with specific
-// requirements"), since the library uses PLAIN only on a secure connection. Every wait is on an event with an explicit timeout (no
-// sleeps), and every client, host, socket and child is closed in afterEach.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// requirements"), since the library uses PLAIN only on a secure connection. With `tls: optional`,
+// the served gateway offers STARTTLS with a self-signed certificate made at start: @xmpp/client,
+// still with default options, upgrades the stream; it trusts the certificate only as a user would
+// make it, through NODE_EXTRA_CA_CERTS in its own process (test/protocols/ambrosia/fixtures/
+// xmpp-tls-chat.mjs), and without that it refuses the certificate. Every wait is on an event with
+// an explicit timeout (no sleeps), and every client, host, socket and child is closed in afterEach.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -336,6 +341,90 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
 
     await within(stepMs, 'alice stop', alice.xmpp.stop());
     await within(stepMs, 'bob stop', bob.xmpp.stop());
+    child.kill('SIGTERM');
+    expect(await within(stepMs, 'exit after SIGTERM', exited)).toBe(0);
+  });
+
+  it('`fedsim serve ambrosia` with tls: optional: @xmpp/client with default options does STARTTLS against the self-signed certificate it trusts through NODE_EXTRA_CA_CERTS, then SCRAM, and chats (RFC 6120 §5)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedsim-ambrosia-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const configFile = join(dir, 'serve.yaml');
+    const certFile = join(dir, 'cert.pem');
+    writeFileSync(
+      configFile,
+      [
+        'id: a.test',
+        'seed: 7',
+        'config:',
+        '  role: gateway',
+        '  serviceSecret: not-the-default',
+        '  tls: optional',
+        '  accounts:',
+        ...accounts.flatMap((a) => [`    - jid: ${a.jid}`, `      password: ${a.password}`]),
+        'ports:',
+        `  ${ports.c2s}: 0`,
+        `  ${ports.s2s}: 0`,
+        `  ${ports.service}: 0`,
+        `tls: { certOut: ${certFile} }`,
+        '',
+      ].join('\n'),
+    );
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['bin/fedsim.mjs', 'serve', 'ambrosia', '--config', configFile],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let printedText = '';
+    child.stdout?.on('data', (chunk: Buffer) => (printedText += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await within(stepMs, 'child exit', exited);
+    });
+    const printed = await listeningPorts(child, 3);
+    const c2s: number[] = [];
+    for (const port of printed) if (await isC2sPort(port, 'a.test')) c2s.push(port);
+    expect(c2s).toHaveLength(1);
+    // The fingerprint serve prints is the certificate's it saved.
+    const fingerprint = new X509Certificate(readFileSync(certFile)).fingerprint256;
+    await within(
+      stepMs,
+      'fingerprint line',
+      (async () => {
+        while (!printedText.includes('SHA-256 fingerprint')) await new Promise((resolve) => setImmediate(resolve));
+      })(),
+    );
+    expect(printedText).toContain(`TLS certificate self-signed for a.test, SHA-256 fingerprint ${fingerprint}`);
+
+    const chat = (env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> =>
+      within(
+        childStartMs,
+        'the @xmpp/client child',
+        new Promise((resolve, reject) => {
+          execFile(
+            process.execPath,
+            [
+              'test/protocols/ambrosia/fixtures/xmpp-tls-chat.mjs',
+              String(c2s[0]),
+              'a.test',
+              accounts[0]!.password,
+              accounts[1]!.password,
+            ],
+            { env, timeout: childStartMs },
+            (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout.trim()) as Record<string, unknown>)),
+          );
+        }),
+      );
+    const withoutCa = { ...process.env };
+    delete withoutCa.NODE_EXTRA_CA_CERTS;
+    // Untrusted, the self-signed certificate is refused by the library's default TLS checks.
+    expect(await chat(withoutCa)).toMatchObject({ error: expect.stringMatching(/self[- ]signed/i) });
+    expect(await chat({ ...withoutCa, NODE_EXTRA_CA_CERTS: certFile })).toEqual({
+      aliceSecure: true,
+      bobSecure: true,
+      aliceSent: ['starttls', 'auth SCRAM-SHA-1'],
+      bodyFrom: 'alice@a.test/laptop',
+    });
     child.kill('SIGTERM');
     expect(await within(stepMs, 'exit after SIGTERM', exited)).toBe(0);
   });
