@@ -27,6 +27,7 @@ import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
 import { ports } from '../../../src/protocols/ambrosia/config.js';
 import type { DnsRecord, NodeOutput } from '../../../src/protocols/protocol.js';
 import { RealHost } from '../../../src/real/host.js';
+import { selfSignedTls } from '../../../src/real/tls.js';
 import { within } from '../../support/within.js';
 
 /** Per operation: generous for a slow machine, short enough that a hang fails fast. */
@@ -85,7 +86,7 @@ interface Started {
 async function startHost(
   id: string,
   config: unknown,
-  extra: { peers?: Record<string, string>; dns?: DnsRecord[] } = {},
+  extra: { peers?: Record<string, string>; dns?: DnsRecord[]; tls?: { cert: string; key: string } } = {},
 ): Promise<Started> {
   const outputs = new Log<NodeOutput>();
   const host = new RealHost({
@@ -282,6 +283,57 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
     expect(received.attrs).toMatchObject({ from: 'alice@a.test/laptop', to: 'carol@c.test', type: 'chat', id: 'm2' });
     expect(gateway.host.trace.events.some((e) => e.kind === 'dns.query')).toBe(true);
     for (const side of [gateway, remote]) {
+      expect(side.outputs.items.filter((o) => o.kind === 'reject')).toEqual([]);
+      expect(side.host.trace.events.filter((e) => e.kind === 'check')).toEqual([]);
+    }
+  });
+
+  it('with tls: required everywhere, c2s and s2s go through STARTTLS on node:tls and alice@a.test reaches carol@c.test (Ambrosia client nodes)', async () => {
+    // The clients here are fedsim's own client nodes on RealHosts (their TLS checks no certificate), so that
+    // both gateways can present self-signed certificates; @xmpp/client's STARTTLS is the serve test below.
+    const tls = (name: string) => selfSignedTls([name]).then((m) => ({ cert: m.cert, key: m.key }));
+    const remote = await startHost(
+      'c.test',
+      { role: 'gateway', tls: 'required', accounts: [{ jid: 'carol@c.test', password: 'carol-secret' }] },
+      { tls: await tls('c.test') },
+    );
+    const gateway = await startHost(
+      'a.test',
+      { role: 'gateway', tls: 'required', accounts },
+      {
+        dns: [{ name: 'c.test', type: 'A', value: '127.0.0.1' }],
+        peers: { [`c.test:${ports.s2s}`]: `127.0.0.1:${remote.port(ports.s2s)}` },
+        tls: await tls('a.test'),
+      },
+    );
+    const userOn = (id: string, jid: string, password: string, port: number) =>
+      startHost(
+        id,
+        { role: 'client', jid, password, tls: 'required' },
+        { peers: { [jid.split('@')[1]!]: `127.0.0.1:${port}` } },
+      );
+    const carol = await userOn('carol.c.test', 'carol@c.test', 'carol-secret', remote.port(ports.c2s));
+    const alice = await userOn('alice.a.test', 'alice@a.test', 'alice-secret', gateway.port(ports.c2s));
+    const online = (side: Started) =>
+      within(
+        stepMs,
+        'online',
+        (async () => {
+          while ((side.host.view() as { boundJid: string }).boundJid === '')
+            await new Promise((r) => setTimeout(r, 20));
+        })(),
+      );
+    await online(carol);
+    await online(alice);
+    alice.host.command({ type: 'send', to: 'carol@c.test', body: 'hello over tls', id: 't2' });
+    const delivered = await carol.outputs.waitFor('carol receives', (o) => o.kind === 'deliver');
+    expect(delivered).toMatchObject({ kind: 'deliver', from: 'alice@a.test/fedsim', body: 'hello over tls' });
+    const handshakes = (side: Started) =>
+      side.host.trace.events.flatMap((e) => (e.kind === 'tls.done' ? [`${e.conn.replace(/\d+$/, '')} ${e.ok}`] : []));
+    // Each gateway upgraded its client's c2s stream; a.test's outgoing s2s stream and c.test's incoming one too.
+    expect(handshakes(gateway)).toEqual(['in: true', 's2s: true']);
+    expect(handshakes(remote).sort()).toEqual(['in: true', 'in: true']);
+    for (const side of [gateway, remote, alice, carol]) {
       expect(side.outputs.items.filter((o) => o.kind === 'reject')).toEqual([]);
       expect(side.host.trace.events.filter((e) => e.kind === 'check')).toEqual([]);
     }
