@@ -427,7 +427,20 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let printedText = '';
-    child.stdout?.on('data', (chunk: Buffer) => (printedText += chunk.toString('utf8')));
+    const printedWaiters: (() => void)[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => {
+      printedText += chunk.toString('utf8');
+      for (const waiter of printedWaiters.splice(0)) waiter();
+    });
+    const printedLine = (text: string): Promise<void> =>
+      within(
+        stepMs,
+        `serve prints ${text}`,
+        new Promise<void>((resolve) => {
+          const check = (): void => (printedText.includes(text) ? resolve() : void printedWaiters.push(check));
+          check();
+        }),
+      );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     cleanups.push(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -439,13 +452,7 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
     expect(c2s).toHaveLength(1);
     // The fingerprint serve prints is the certificate's it saved.
     const fingerprint = new X509Certificate(readFileSync(certFile)).fingerprint256;
-    await within(
-      stepMs,
-      'fingerprint line',
-      (async () => {
-        while (!printedText.includes('SHA-256 fingerprint')) await new Promise((resolve) => setImmediate(resolve));
-      })(),
-    );
+    await printedLine('SHA-256 fingerprint');
     expect(printedText).toContain(`TLS certificate self-signed for a.test, SHA-256 fingerprint ${fingerprint}`);
 
     const chat = (env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> =>
