@@ -790,6 +790,18 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
           painter.circle(x, y, 3.5, '#ffffff', '#6b6b6b');
           plain(5, () => `drained ${event.conn}`, '#555');
           break;
+        case 'tls.start':
+          painter.circle(x, y, 3.5, '#ffffff', '#6b6b6b');
+          plain(5, () => `TLS ${event.role} on ${event.conn}`, '#555');
+          break;
+        case 'tls.done':
+          painter.circle(x, y, 3.5, event.ok ? '#6b6b6b' : violationRed);
+          plain(
+            5,
+            () => (event.ok ? `TLS up on ${event.conn}` : `TLS failed on ${event.conn} (${event.reason ?? '?'})`),
+            event.ok ? '#555' : violationRed,
+          );
+          break;
         case 'conn.refuse': {
           const cross: number[] = [];
           pushCross(cross, x, y, 4);

@@ -172,6 +172,8 @@ export function categoryOf(event: TraceEvent): Category {
     case 'conn.refuse':
     case 'conn.close':
     case 'conn.drain':
+    case 'tls.start':
+    case 'tls.done':
     case 'listen':
     case 'unlisten':
       return 'connection';
@@ -206,11 +208,14 @@ export function isDetail(event: TraceEvent): boolean {
     case 'conn.open':
     case 'conn.close':
     case 'conn.drain':
+    case 'tls.start':
     case 'listen':
     case 'unlisten':
     case 'note':
     case 'timer':
       return true;
+    case 'tls.done':
+      return event.ok;
     case 'node.start':
       return event.incarnation <= 1;
     default:

@@ -7,17 +7,21 @@
  * fields from the schema's descriptions.
  * Host limits (src/real/limits.ts, docs/serve.md) go under `limits:`.
  *
- * Errors are one line and exit 2: a missing or malformed config, a port already in use (any listen
+ * STARTTLS (`tls:`): the certificate and key files given, or, for a node that offers TLS, a
+ * self-signed certificate generated at start; its SHA-256 fingerprint is printed.
+ *
+ * Errors are one line and exit 2: a missing or malformed config or TLS file, a port already in use (any listen
  * error), an Ambrosia gateway without its own `serviceSecret`, or a service without its `secret`: the simulator's defaults are for
  * scenarios only; a real server that kept them would let anyone register as its service. A served
  * gateway runs the `assigned` profile (only a service's own domains), never `seed`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ScenarioError, UsageError } from '../core/errors.js';
 import { protocolNamed, protocolNames } from '../protocols/registry.js';
 import { RealHost } from '../real/host.js';
 import { realLimitDefaults, realLimitDescriptions, realLimitsSchema } from '../real/limits.js';
+import { readTlsFiles, selfSignedTls, type TlsMaterial } from '../real/tls.js';
 import { dnsRecordSchema } from '../scenario/schema.js';
 import { parseLocated, parseWith, zodProblems } from '../scenario/yaml.js';
 
@@ -37,6 +41,17 @@ export const serveConfigSchema = z.strictObject({
   socketDir: z.string().optional().describe("where the node's UNIX socket paths go"),
   seed: z.number().int().min(0).optional().describe("the node's random stream (default: random)"),
   limits: realLimitsSchema.optional().describe('the host limits (see below; docs/serve.md)'),
+  tls: z
+    .strictObject({
+      cert: z.string().min(1).optional().describe('PEM certificate file'),
+      key: z.string().min(1).optional().describe('PEM private key file'),
+      certOut: z.string().min(1).optional().describe('write the certificate in use there (PEM), for clients to trust'),
+    })
+    .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), {
+      message: 'give both cert and key, or neither',
+    })
+    .optional()
+    .describe('STARTTLS: { cert, key } files, or a self-signed certificate made at start; { certOut } saves it'),
 });
 
 /** The config file's fields, for `fedsim serve --help`, from the schema itself. */
@@ -74,6 +89,13 @@ function serveDefaults(protocolName: string, config: unknown, file: string): unk
   return { profile: 'assigned', ...block };
 }
 
+/** A node that offers STARTTLS and so needs a certificate as a TLS server (an Ambrosia gateway with `tls` on). */
+function needsCertificate(protocolName: string, config: unknown): boolean {
+  if (protocolName !== 'ambrosia' || typeof config !== 'object' || config === null) return false;
+  const block = config as Record<string, unknown>;
+  return block.role === 'gateway' && block.tls !== undefined && block.tls !== 'off';
+}
+
 export interface ServeOptions {
   readonly config: string;
   readonly bind: string;
@@ -81,11 +103,11 @@ export interface ServeOptions {
 }
 
 /** Loads and validates a serve config for `protocolName`; every problem is located. */
-export function loadServeConfig(
+export async function loadServeConfig(
   protocolName: string,
   file: string,
   trace?: string,
-): { host: RealHost; describe: string } {
+): Promise<{ host: RealHost; describe: string; tls: string[] }> {
   const protocol = protocolNamed(protocolName);
   if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${protocolNames().join(', ')})`);
   let text: string;
@@ -102,10 +124,29 @@ export function loadServeConfig(
     const { locator } = parseLocated(text, file);
     throw new ScenarioError(zodProblems(locator, ['config'], nodeConfig.error));
   }
+  const hostName = settings.host ?? settings.id;
+  // STARTTLS: the configured files, else (where the node offers TLS) a certificate made now.
+  let material: TlsMaterial | undefined;
+  const tls: string[] = [];
+  if (settings.tls?.cert !== undefined && settings.tls.key !== undefined) {
+    material = readTlsFiles(settings.tls.cert, settings.tls.key);
+    tls.push(`TLS certificate ${settings.tls.cert}, SHA-256 fingerprint ${material.fingerprint256}`);
+  } else if (settings.tls !== undefined || needsCertificate(protocolName, settings.config)) {
+    material = await selfSignedTls([hostName]);
+    tls.push(`TLS certificate self-signed for ${hostName}, SHA-256 fingerprint ${material.fingerprint256}`);
+  }
+  if (material && settings.tls?.certOut !== undefined) {
+    try {
+      writeFileSync(settings.tls.certOut, material.cert);
+    } catch {
+      throw new UsageError(`cannot write the TLS certificate to ${settings.tls.certOut}`);
+    }
+    tls.push(`TLS certificate written to ${settings.tls.certOut}`);
+  }
   const portMap = Object.fromEntries(Object.entries(settings.ports ?? {}).map(([from, to]) => [Number(from), to]));
   const host = new RealHost({
     id: settings.id,
-    hostName: settings.host ?? settings.id,
+    hostName,
     protocol,
     config: nodeConfig.data,
     portMap,
@@ -115,13 +156,14 @@ export function loadServeConfig(
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
     ...(settings.limits ? { limits: settings.limits } : {}),
     ...(trace === undefined ? {} : { trace: { file: trace } }),
+    ...(material ? { tls: { cert: material.cert, key: material.key } } : {}),
     log: (line) => console.log(`${settings.id}: ${line}`),
   });
-  return { host, describe: `${protocolName} node ${settings.id}` };
+  return { host, describe: `${protocolName} node ${settings.id}`, tls };
 }
 
 export async function serveCommand(protocolName: string, options: ServeOptions): Promise<number> {
-  const { host, describe } = loadServeConfig(protocolName, options.config, options.trace);
+  const { host, describe, tls } = await loadServeConfig(protocolName, options.config, options.trace);
   let listening;
   try {
     listening = await host.start();
@@ -134,6 +176,7 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
   }
   for (const endpoint of listening) console.log(`fedsim: ${describe} listening on ${endpoint.address}`);
   if (listening.length === 0) console.log(`fedsim: ${describe} started (it listens on nothing)`);
+  for (const line of tls) console.log(`fedsim: ${line}`);
   console.log('fedsim: press Ctrl-C to stop');
   reportMemoryOnSignal();
   await new Promise<void>((resolve) => {

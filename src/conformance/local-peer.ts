@@ -128,6 +128,10 @@ class SimLocal implements LocalAccess {
         this.command({ op: 'write', conn: connId, size: bytes.length, decoded: text });
       },
       () => this.command({ op: 'close', conn: connId }),
+      // Local sockets between a node and its own host carry no TLS.
+      () => {
+        buffer.tls = 'failed';
+      },
     );
   }
 

@@ -56,6 +56,11 @@ export interface Conn {
   /** True once the target has closed (or reset) this connection. */
   readonly closed: boolean;
   close(): Promise<void>;
+  /**
+   * STARTTLS as the client (RFC 6120 §5): the connection is handed to a TLS handshake; true when it
+   * succeeded in time, and every byte after it goes inside TLS. The peer checks no certificate.
+   */
+  startTls(options: WaitOptions): Promise<boolean>;
 }
 
 export interface Listener {
@@ -143,6 +148,8 @@ function hexPreview(bytes: Uint8Array): string {
 export class ReadBuffer {
   unread: Uint8Array = new Uint8Array(0);
   closed = false;
+  /** STARTTLS: not asked, under way, up, or failed. */
+  tls: 'none' | 'pending' | 'up' | 'failed' = 'none';
   push(bytes: Uint8Array): void {
     this.unread = concatBytes(this.unread, bytes);
   }
@@ -182,6 +189,7 @@ export function bufferConn(
   buffer: ReadBuffer,
   write: (bytes: Uint8Array, text: string) => void,
   end: () => void,
+  tls: () => void,
 ): Conn {
   return {
     id: label,
@@ -216,6 +224,15 @@ export function bufferConn(
       end();
       return Promise.resolve();
     },
+    startTls: async (options) => {
+      logEvent(log, peer.nowMs(), label, 'peer starts TLS');
+      buffer.tls = 'pending';
+      tls();
+      await peer.waitUntil(() => buffer.tls !== 'pending' || buffer.closed, options);
+      const up = (buffer.tls as ReadBuffer['tls']) === 'up';
+      logEvent(log, peer.nowMs(), label, up ? 'TLS is up' : `TLS failed (${buffer.tls})`);
+      return up;
+    },
   };
 }
 
@@ -242,7 +259,8 @@ type PeerCommand =
   | { readonly op: 'unlisten'; readonly port: number }
   /** Writes the bytes SimPeer handed over with `stage` (kept out of the command so the trace stays small). */
   | { readonly op: 'write'; readonly conn: string; readonly size: number; readonly decoded: string }
-  | { readonly op: 'close'; readonly conn: string };
+  | { readonly op: 'close'; readonly conn: string }
+  | { readonly op: 'tls'; readonly conn: string };
 
 /**
  * A scripted node's connections, shared by SimPeer's peer node and the local node of local-peer.ts: keeps
@@ -296,6 +314,11 @@ export abstract class BufferingNode<K, C> implements ProtocolNode {
         if (buffer) buffer.closed = true;
         return;
       }
+      case 'conn.tls': {
+        const buffer = this.buffers.get(input.conn);
+        if (buffer) buffer.tls = input.ok ? 'up' : 'failed';
+        return;
+      }
       default:
         return;
     }
@@ -334,6 +357,9 @@ class ScriptedNode extends BufferingNode<number, PeerCommand> {
         return;
       case 'close':
         this.host.emit({ kind: 'close', conn: command.conn });
+        return;
+      case 'tls':
+        this.host.emit({ kind: 'tls.start', conn: command.conn, role: 'client' });
         return;
     }
   }
@@ -505,6 +531,7 @@ export class SimPeer implements Peer {
         this.command({ op: 'write', conn: connId, size: bytes.length, decoded: text });
       },
       () => this.command({ op: 'close', conn: connId }),
+      () => this.command({ op: 'tls', conn: connId }),
     );
   }
 

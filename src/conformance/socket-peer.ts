@@ -8,10 +8,12 @@
  * the timeouts. Must not: judge anything (cases do), or leave a socket, server or timer behind `close()`.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { DurableStore, NodeOutput, Protocol } from '../protocols/protocol.js';
 import { MemoryStore } from '../protocols/protocol.js';
 import { compiledEngine, type Engine } from '../engine/engine.js';
 import { RealHost } from '../real/host.js';
+import { selfSignedTls, type TlsMaterial } from '../real/tls.js';
 import {
   ReadBuffer,
   bufferConn,
@@ -83,9 +85,10 @@ export function socketConn(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- describes bytes only
   protocol: Protocol<any, any>,
   label: string,
-  socket: Socket,
+  raw: Socket,
   buffer: ReadBuffer,
 ): Conn {
+  let socket = raw;
   return bufferConn(
     peer,
     log,
@@ -96,6 +99,25 @@ export function socketConn(
       if (!socket.destroyed) socket.write(bytes);
     },
     () => socket.end(),
+    () => {
+      // STARTTLS: a TLS client over the same TCP socket, which reads into the same buffer from here on.
+      raw.removeAllListeners('data');
+      raw.removeAllListeners('close');
+      const secure = tlsConnect({ socket: raw, rejectUnauthorized: false });
+      socket = secure;
+      secure.once('secureConnect', () => {
+        if (buffer.tls === 'pending') buffer.tls = 'up';
+      });
+      secure.on('error', () => {
+        if (buffer.tls === 'pending') buffer.tls = 'failed';
+      });
+      secure.on('data', (chunk: Buffer) =>
+        buffer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice()),
+      );
+      secure.on('close', () => {
+        buffer.closed = true;
+      });
+    },
   );
 }
 
@@ -221,6 +243,8 @@ export class SocketPeer implements Peer {
   }
 }
 
+let certificate: Promise<TlsMaterial> | undefined;
+
 /**
  * The project's own node on real loopback sockets (RealHost), as a target: a free port for its service,
  * the fixture's peer host name mapped to wherever the SocketPeer listens, and a control channel.
@@ -242,6 +266,7 @@ export class RealHostTarget {
     private readonly config: unknown,
     answerMs: number | undefined,
     private readonly engine: Engine,
+    private readonly tls: TlsMaterial,
   ) {
     this.host = this.createHost();
     this.peer = new SocketPeer({
@@ -269,7 +294,9 @@ export class RealHostTarget {
     engine: Engine = compiledEngine,
   ): Promise<RealHostTarget> {
     const config = protocol.configSchema.parse(suite.fixtures[variant]) as unknown;
-    const target = new RealHostTarget(suite, protocol, config, answerMs, engine);
+    // A certificate for the node's STARTTLS, made once per process (the peer checks none).
+    certificate ??= selfSignedTls([suite.target.id]);
+    const target = new RealHostTarget(suite, protocol, config, answerMs, engine, await certificate);
     await target.start();
     return target;
   }
@@ -288,6 +315,7 @@ export class RealHostTarget {
       seed: this.suite.seed,
       dns: this.protocol.dnsRecords?.({ id, hostName: id, config: this.config, seed: this.suite.seed }) ?? [],
       onOutput: (output) => this.record(output),
+      tls: { cert: this.tls.cert, key: this.tls.key },
     });
   }
 

@@ -71,6 +71,17 @@ export const inputSchemas = {
     .describe(
       'Flow control: a write had brought the bytes the host holds for the connection to the high-water mark, and they have all left since (see `conn.buffered`).',
     ),
+  'conn.tls': z
+    .strictObject({
+      kind: z.literal('conn.tls'),
+      conn,
+      ok: z.boolean(),
+      reason: z.string().optional().describe('why the handshake failed (absent when `ok`)'),
+      now,
+    })
+    .describe(
+      'The TLS handshake the node began with `tls.start` is over: from here on the bytes are inside TLS; not ok: a `conn.closed` follows.',
+    ),
   datagram: z
     .strictObject({ kind: z.literal('datagram'), source: address, port: z.number().int(), bytes, now })
     .describe('A datagram arrived on `port`.'),
@@ -136,6 +147,15 @@ export const outputSchemas = {
     })
     .describe('Write bytes on a connection.'),
   close: z.strictObject({ kind: z.literal('close'), conn }).describe('Close a connection.'),
+  'tls.start': z
+    .strictObject({
+      kind: z.literal('tls.start'),
+      conn,
+      role: z.enum(['server', 'client']).describe('the end of the handshake the node plays'),
+    })
+    .describe(
+      'Upgrade an open connection to TLS (STARTTLS): writes wait for the handshake; `conn.tls` follows in a later step.',
+    ),
   'datagram.send': z
     .strictObject({
       kind: z.literal('datagram.send'),

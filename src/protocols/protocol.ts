@@ -33,6 +33,9 @@ export type ConnectFailure = 'refused' | 'timeout' | 'unresolved';
 /** Why an open connection ended: the peer closed it, or the host reset it (crash or partition outlasted a timeout). */
 export type CloseReason = 'closed' | 'reset';
 
+/** Which end of a TLS handshake a node plays on a connection (the acceptor is usually the server). */
+export type TlsRole = 'server' | 'client';
+
 /** Everything a node can be told. Hosts build these; nodes never do. */
 export type NodeInput =
   /** An outbound connection this node asked for is established. */
@@ -56,6 +59,12 @@ export type NodeInput =
    * crossing of the mark, never on a connection that closed first.
    */
   | { readonly kind: 'conn.drain'; readonly conn: ConnId }
+  /**
+   * The TLS handshake this node started with `tls.start` is over. `ok`: the connection is now
+   * encrypted, and every byte after this is carried inside TLS (still `conn.data` and `write`).
+   * Not ok: `reason` says why, and a `conn.closed` follows (the host tears the connection down).
+   */
+  | { readonly kind: 'conn.tls'; readonly conn: ConnId; readonly ok: boolean; readonly reason?: string }
   /** A datagram arrived (transports that allow loss, duplication and reordering). */
   | {
       readonly kind: 'datagram';
@@ -83,6 +92,11 @@ export type NodeOutput =
   /** Write bytes. `decoded` is what the node meant to say, recorded in the trace for people. */
   | { readonly kind: 'write'; readonly conn: ConnId; readonly bytes: Uint8Array; readonly decoded?: unknown }
   | { readonly kind: 'close'; readonly conn: ConnId }
+  /**
+   * Upgrade an open stream connection to TLS, as STARTTLS does (RFC 6120 §5): the node has written
+   * its last plaintext byte. Writes made before `conn.tls` wait for the handshake; `conn.tls` follows.
+   */
+  | { readonly kind: 'tls.start'; readonly conn: ConnId; readonly role: TlsRole }
   | {
       readonly kind: 'datagram.send';
       readonly port: number;

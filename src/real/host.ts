@@ -19,6 +19,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { getDefaultHighWaterMark } from 'node:stream';
 import { dirname } from 'node:path';
 import { randomInt } from 'node:crypto';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { IdSequence, type ConnId } from '../core/ids.js';
 import { Prng } from '../core/prng.js';
 import { compiledEngine, type Engine } from '../engine/engine.js';
@@ -53,7 +54,10 @@ export interface RealHostStats {
 
 /** The host's view of one connection, beside its socket. */
 interface ConnState {
-  readonly socket: Socket;
+  /** The connection's socket: the TCP one, or the TLS socket over it after `tls.start`. */
+  socket: Socket;
+  /** The host name an outbound connection was made to (the TLS client's server name). */
+  readonly target?: string;
   /** The peer address counted against `connectionsPerAddressMax` (accepted connections only). */
   readonly address?: string;
   readonly listener?: string;
@@ -93,6 +97,17 @@ export interface RealHostOptions {
   readonly trace?: RealTraceMode;
   /** Overrides of the host's limits (src/real/limits.ts). */
   readonly limits?: Partial<RealLimits>;
+  /**
+   * TLS for `tls.start` (STARTTLS): the certificate and key (PEM) the node presents as a TLS
+   * server; as a client it checks the peer's certificate against `ca` (PEM) only when `verifyPeer`.
+   * Without `cert`, a server-side `tls.start` fails (`no-certificate`).
+   */
+  readonly tls?: {
+    readonly cert?: string;
+    readonly key?: string;
+    readonly ca?: string;
+    readonly verifyPeer?: boolean;
+  };
 }
 
 export interface ListeningEndpoint {
@@ -133,6 +148,7 @@ export class RealHost {
   private readonly node: ProtocolNode;
   private readonly pending: Promise<void>[] = [];
   private closed = false;
+  private secureContext: SecureContext | undefined;
 
   constructor(private readonly options: RealHostOptions) {
     const hostName = options.hostName ?? options.id;
@@ -309,6 +325,9 @@ export class RealHost {
         if (state && !state.socket.destroyed) this.linger(state.socket);
         break;
       }
+      case 'tls.start':
+        this.startTls(output.conn, output.role);
+        break;
       case 'datagram.send':
         this.sendDatagram(output.port, output.target, output.bytes);
         break;
@@ -439,7 +458,7 @@ export class RealHost {
       const [host, port] = mapped?.includes(':') ? mapped.split(':') : [mapped ?? target.host, String(target.port)];
       socket = netConnect(Number(port), host);
     }
-    this.sockets.set(conn, { socket, pending: 0 });
+    this.sockets.set(conn, { socket, pending: 0, target: 'path' in target ? 'localhost' : target.host });
     let opened = false;
     socket.once('connect', () => {
       opened = true;
@@ -460,6 +479,58 @@ export class RealHost {
       this.input({ kind: 'conn.failed', conn, reason });
     });
     this.wire(conn, socket, () => opened);
+  }
+
+  /**
+   * STARTTLS: the connection's TCP socket is handed to a TLS socket (server: the configured
+   * certificate; client: the target's name for SNI), which takes its place for every later read and
+   * write. The handshake's end reaches the node as `conn.tls`; a failure is followed by the close.
+   */
+  private startTls(conn: ConnId, role: 'server' | 'client'): void {
+    this.record({ kind: 'tls.start', conn, role });
+    const state = this.sockets.get(conn);
+    if (!state || state.socket.destroyed) return;
+    const raw = state.socket;
+    const finish = (ok: boolean, reason?: string): void => {
+      this.record({ kind: 'tls.done', conn, ok, ...(reason === undefined ? {} : { reason }) });
+      this.input({ kind: 'conn.tls', conn, ok, ...(reason === undefined ? {} : { reason }) });
+    };
+    const tls = this.options.tls;
+    if (role === 'server' && (tls?.cert === undefined || tls.key === undefined)) {
+      finish(false, 'no-certificate');
+      raw.destroy();
+      return;
+    }
+    // The TCP socket's own listeners go: from here on the TLS socket reads, times out and closes.
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('timeout');
+    raw.removeAllListeners('close');
+    raw.setTimeout(0);
+    let secure: TLSSocket;
+    if (role === 'server') {
+      this.secureContext ??= createSecureContext({ cert: tls?.cert, key: tls?.key });
+      secure = new TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    } else {
+      secure = tlsConnect({
+        socket: raw,
+        ...(state.target === undefined || /^[\d.:]+$/.test(state.target) ? {} : { servername: state.target }),
+        rejectUnauthorized: tls?.verifyPeer ?? false,
+        ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
+      });
+    }
+    state.socket = secure;
+    let settled = false;
+    secure.once(role === 'server' ? 'secure' : 'secureConnect', () => {
+      if (settled) return;
+      settled = true;
+      finish(true);
+    });
+    secure.on('error', (error: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      finish(false, error.code ?? error.message);
+    });
+    this.wire(conn, secure);
   }
 
   private wire(conn: ConnId, socket: Socket, isOpen: () => boolean = () => true): void {

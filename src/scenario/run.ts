@@ -117,6 +117,10 @@ function applyStep(world: World, step: Step): void {
       return world.dnsFail(step.name, step.mode ?? 'servfail');
     case 'dnsRestore':
       return world.dnsRestore(step.name);
+    case 'tlsFail':
+      return world.tlsFail(step.between[0], step.between[1], step.reason);
+    case 'tlsRestore':
+      return world.tlsRestore(step.between[0], step.between[1]);
     default:
       return unreachable(step);
   }

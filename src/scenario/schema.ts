@@ -71,6 +71,8 @@ export const stepSchema = z.discriminatedUnion('do', [
     mode: z.enum(['servfail', 'nxdomain', 'timeout']).optional(),
   }),
   z.strictObject({ atMs: ms, do: z.literal('dnsRestore'), name }),
+  z.strictObject({ atMs: ms, do: z.literal('tlsFail'), between: pair, reason: name.optional() }),
+  z.strictObject({ atMs: ms, do: z.literal('tlsRestore'), between: pair }),
 ]);
 
 /** A named invariant from src/check/registry.ts, such as `noDuplicateDelivery` or `f140.friendsOnly`. */

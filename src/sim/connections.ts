@@ -26,7 +26,7 @@ import { assert } from '../core/assert.js';
 import type { ConnId } from '../core/ids.js';
 import { limits } from '../core/limits.js';
 import type { Ms } from '../core/time.js';
-import type { CloseReason, ConnectFailure, Endpoint, Protocol } from '../protocols/protocol.js';
+import type { CloseReason, ConnectFailure, Endpoint, Protocol, TlsRole } from '../protocols/protocol.js';
 import { endpointText } from '../trace/record-output.js';
 import { payloadOf } from '../trace/recorder.js';
 import { endpointKey, type NodeRuntime, type SimContext } from './context.js';
@@ -66,6 +66,11 @@ export interface ConnEnd {
   bufferedBytes: number;
   /** A write reached the high-water mark: `conn.drain` is owed once `bufferedBytes` is back to 0. */
   needDrain: boolean;
+  /** STARTTLS: none yet, a handshake this end began (as `tlsRole`), or done. */
+  tls: 'none' | 'handshaking' | 'up';
+  tlsRole: TlsRole | undefined;
+  /** Segments written during the handshake: they go out inside TLS once it is up. */
+  readonly tlsHeld: Segment[];
 }
 
 function newEnd(
@@ -89,6 +94,9 @@ function newEnd(
     sending: [],
     bufferedBytes: 0,
     needDrain: false,
+    tls: 'none',
+    tlsRole: undefined,
+    tlsHeld: [],
   };
 }
 
@@ -231,6 +239,9 @@ export class Connections {
     if (end.state === 'connecting') {
       end.early.push(segment);
       if (end.paced) end.bufferedBytes += bytes.length;
+    } else if (end.tls === 'handshaking') {
+      // Held until the handshake is up, then sent (paced, if the link has a bandwidth).
+      end.tlsHeld.push(segment);
     } else this.send(end, segment);
     if (end.paced && end.bufferedBytes >= ctx.network.writeHighWaterBytes) end.needDrain = true;
   }
@@ -238,6 +249,62 @@ export class Connections {
   /** Flow control: bytes `runtime` wrote on `conn` that have not left yet (0 unless its link has a bandwidth). */
   bufferedBytes(runtime: NodeRuntime, conn: ConnId): number {
     return runtime.conns.get(conn)?.bufferedBytes ?? 0;
+  }
+
+  /**
+   * STARTTLS: `runtime`'s end of `conn` begins a TLS handshake as `role`. Once both ends have
+   * begun, the handshake takes a round trip on the link; then both ends hear `conn.tls` at the same
+   * instant: ok, or failed (a `tlsFail` fault between the hosts, or both ends in the same role),
+   * and then the connection is reset at both ends. Writes made during the handshake wait and go
+   * out once it is up; plaintext that reaches an end after it began the handshake fails it, as
+   * bytes that are no TLS record would. Bytes after the handshake cross the fault layer as any do.
+   */
+  startTls(runtime: NodeRuntime, conn: ConnId, role: TlsRole): void {
+    const end = runtime.conns.get(conn);
+    this.ctx.record(runtime.spec.id, { kind: 'tls.start', conn, role });
+    if (!end || end.state !== 'open' || end.tls !== 'none') {
+      if (end && end.state === 'open') this.finishTls(end, 'already-started');
+      return;
+    }
+    end.tls = 'handshaking';
+    end.tlsRole = role;
+    const peer = end.peer;
+    if (!peer || peer.tls !== 'handshaking') return;
+    const link = this.links.between(end.runtime, peer.runtime);
+    const roundTrip = link
+      ? this.links.delayOf(link) + this.links.delayOf(this.links.link(link.target, link.source))
+      : 0;
+    const failure =
+      peer.tlsRole === role ? 'role-mismatch' : this.faults.tlsFaultOf(end.runtime.hostName, peer.runtime.hostName);
+    this.ctx.sim.after(roundTrip, rank.network, () => {
+      if (end.tls !== 'handshaking' || peer.tls !== 'handshaking') return;
+      this.finishTls(end, failure);
+    });
+  }
+
+  /**
+   * Ends the handshake of `end` and its peer: both up, or (with a `failure`) both reset. Only an
+   * end that began the handshake hears how it ended.
+   */
+  private finishTls(end: ConnEnd, failure: string | undefined): void {
+    const ends = end.peer ? [end, end.peer] : [end];
+    const ok = failure === undefined;
+    const detail = ok ? {} : { reason: failure };
+    const began = ends.filter((each) => each.tls === 'handshaking' || each === end);
+    for (const each of ends) each.tls = ok ? 'up' : 'none';
+    // What was written during the handshake goes first (or is lost with the connection).
+    for (const each of ends) {
+      const held = each.tlsHeld.splice(0);
+      if (ok) for (const segment of held) if (each.state === 'open') this.send(each, segment);
+      if (!ok) for (const segment of held) this.ctx.drop(segment.msg, each.peer?.runtime.spec.id ?? '?', 'tls-failed');
+    }
+    for (const each of began) {
+      const runtime = each.runtime;
+      if (each.state === 'closed' || !runtime.alive || runtime.incarnation !== each.incarnation) continue;
+      this.ctx.record(runtime.spec.id, { kind: 'tls.done', conn: each.conn, ok, ...detail });
+      this.ctx.input(runtime, each.incarnation, { kind: 'conn.tls', conn: each.conn, ok, ...detail });
+    }
+    if (!ok) for (const each of ends) this.resetEnd(each);
   }
 
   close(runtime: NodeRuntime, conn: ConnId): void {
@@ -324,6 +391,11 @@ export class Connections {
       if (peer.state === 'closed' || !target.alive || target.incarnation !== peer.incarnation) {
         if (!segment.fin) ctx.drop(segment.msg, target.spec.id, target.alive ? 'reset' : 'crashed');
         return;
+      }
+      if (!segment.fin && peer.tls === 'handshaking') {
+        // Plaintext where TLS records are due: the handshake fails.
+        ctx.drop(segment.msg, target.spec.id, 'tls-handshake');
+        return this.finishTls(peer, 'unexpected-data');
       }
       if (segment.fin) {
         peer.state = 'closed';

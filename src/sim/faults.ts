@@ -29,6 +29,8 @@ export class Faults {
   /** Each link's `fault:corrupt:` stream, made when a fault first acts there and kept after. */
   private readonly corruptRandoms = new Map<Link, Prng>();
   private readonly dnsFaults = new Map<string, DnsFailMode>();
+  /** Host pairs (`a|b`, sorted) whose TLS handshakes fail, with the reason they fail for. */
+  private readonly tlsFaults = new Map<string, string>();
 
   constructor(
     private readonly ctx: SimContext,
@@ -129,8 +131,30 @@ export class Faults {
     this.ctx.endSpan(`dns:${lower}`, 'dns', { name: lower });
   }
 
+  /** TLS handshakes between hosts `ha` and `hb` (either way round) fail with `reason` until restored. */
+  tlsFail(ha: string, hb: string, reason: string): void {
+    const key = tlsKey(ha, hb);
+    this.tlsFaults.set(key, reason);
+    this.ctx.beginSpan(`tls:${key}`, 'tls', { between: [ha, hb], reason });
+  }
+
+  tlsRestore(ha: string, hb: string): void {
+    const key = tlsKey(ha, hb);
+    this.tlsFaults.delete(key);
+    this.ctx.endSpan(`tls:${key}`, 'tls', { between: [ha, hb] });
+  }
+
+  /** Why a TLS handshake between hosts `ha` and `hb` fails now, or undefined when it succeeds. */
+  tlsFaultOf(ha: string, hb: string): string | undefined {
+    return this.tlsFaults.get(tlsKey(ha, hb));
+  }
+
   /** The failure set for a (lower-case) name, if any. */
   dnsFaultOf(name: string): DnsFailMode | undefined {
     return this.dnsFaults.get(name);
   }
+}
+
+function tlsKey(ha: string, hb: string): string {
+  return ha < hb ? `${ha}|${hb}` : `${hb}|${ha}`;
 }

@@ -9,13 +9,13 @@
  *
  * | output | goes to |
  * |---|---|
- * | `listen`, `unlisten`, `connect`, `write`, `close`, `datagram.send` | connections.ts |
+ * | `listen`, `unlisten`, `connect`, `write`, `close`, `tls.start`, `datagram.send` | connections.ts |
  * | `dns.query` | dns.ts |
  * | `deliver`, `reject`, `note` | the trace (`recordOutput`, trace/record-output.ts); deliveries also to `deliveries` |
  *
  * Scenario steps and fuzzer commands call the methods below at the current instant: `command` and
  * `crash` / `restart` act here; `partition`, `heal`, `clog`, `unclog` on links.ts; `skew`,
- * `corruptNext`, `disarm`, `dnsFail`, `dnsRestore` on faults.ts. The transport model is in
+ * `corruptNext`, `disarm`, `dnsFail`, `dnsRestore`, `tlsFail`, `tlsRestore` on faults.ts. The transport model is in
  * docs/simulator.md.
  *
  * Must not: let a node see anything but `NodeInput` values, or draw randomness from anything but
@@ -228,6 +228,15 @@ export class World {
     this.faults.dnsRestore(name);
   }
 
+  /** TLS handshakes between `a` and `b` (nodes or hosts, either way round) fail with `reason` until restored. */
+  tlsFail(a: string, b: string, reason = 'handshake-failure'): void {
+    this.faults.tlsFail(this.hostNameOf(a), this.hostNameOf(b), reason);
+  }
+
+  tlsRestore(a: string, b: string): void {
+    this.faults.tlsRestore(this.hostNameOf(a), this.hostNameOf(b));
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Node lifecycle and the NodeHost each incarnation gets.
 
@@ -331,6 +340,8 @@ export class World {
         return connections.write(runtime, output.conn, output.bytes, output.decoded);
       case 'close':
         return connections.close(runtime, output.conn);
+      case 'tls.start':
+        return connections.startTls(runtime, output.conn, output.role);
       case 'datagram.send':
         return connections.sendDatagram(runtime, output.port, output.target, output.bytes, output.decoded);
       case 'dns.query':

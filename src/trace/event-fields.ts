@@ -20,6 +20,8 @@ const table = {
   'conn.refuse': ['conn', 'target', 'reason'],
   'conn.close': ['conn', 'reason'],
   'conn.drain': ['conn'],
+  'tls.start': ['conn', 'role'],
+  'tls.done': ['conn', 'ok', 'reason'],
   send: ['msg', 'transport', 'conn', 'to', 'payload'],
   receive: ['msg', 'transport', 'conn', 'from', 'sentLamport', 'payload'],
   drop: ['msg', 'to', 'reason'],

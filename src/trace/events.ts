@@ -54,6 +54,10 @@ export type TraceEventBody =
   | { readonly kind: 'conn.close'; readonly conn: string; readonly reason: string }
   /** Flow control: everything written on `conn` has left, after a write had reached the high-water mark; the node is told (`conn.drain`). */
   | { readonly kind: 'conn.drain'; readonly conn: string }
+  /** `node` began a TLS handshake on `conn` (STARTTLS) as `role`; bytes it writes from here on are inside TLS. */
+  | { readonly kind: 'tls.start'; readonly conn: string; readonly role: string }
+  /** The TLS handshake on `conn` ended: `ok`, or failed for `reason` (the connection is then torn down). */
+  | { readonly kind: 'tls.done'; readonly conn: string; readonly ok: boolean; readonly reason?: string }
   /** A message left `node`. `msg` identifies it; the matching `receive` (or `drop`) names the same `msg`. */
   | {
       readonly kind: 'send';

@@ -97,6 +97,10 @@ function eventLine(event: TraceEvent, ctx: MermaidContext): string | undefined {
       return note(event.node, `connection ${event.conn} closed (${event.reason})`);
     case 'conn.drain':
       return note(event.node, `connection ${event.conn} drained`);
+    case 'tls.start':
+      return note(event.node, `TLS handshake on ${event.conn} (${event.role})`);
+    case 'tls.done':
+      return note(event.node, `TLS on ${event.conn} ${event.ok ? 'up' : `failed (${event.reason ?? '?'})`}`);
     case 'dns.query':
       return `  ${of(event.node)}->>dns: ${clean(`${event.type} ${event.name}?`)}`;
     case 'dns.answer':

@@ -38,6 +38,10 @@ export function describeEvent(event: TraceEvent): string {
       return `close ${event.conn} (${event.reason})`;
     case 'conn.drain':
       return `drained ${event.conn}`;
+    case 'tls.start':
+      return `TLS start ${event.conn} (${event.role})`;
+    case 'tls.done':
+      return `TLS ${event.ok ? 'up' : `failed (${event.reason ?? '?'})`} ${event.conn}`;
     case 'dns.query':
       return `DNS ${event.type} ${event.name}?`;
     case 'dns.answer':

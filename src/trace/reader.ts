@@ -43,7 +43,7 @@ export class TraceError extends TestbedError {
   }
 }
 
-type FieldType = 'string' | 'number' | 'integer' | 'object' | 'array' | 'unknown' | 'string?' | 'unknown?';
+type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'unknown' | 'string?' | 'unknown?';
 
 /** Required fields per event kind, beyond the base fields. Kept beside events.ts by hand: a new kind needs a row. */
 const fieldsByKind: Readonly<Record<TraceEventKind, Readonly<Record<string, FieldType>>>> = {
@@ -57,6 +57,8 @@ const fieldsByKind: Readonly<Record<TraceEventKind, Readonly<Record<string, Fiel
   'conn.refuse': { conn: 'string', target: 'string', reason: 'string' },
   'conn.close': { conn: 'string', reason: 'string' },
   'conn.drain': { conn: 'string' },
+  'tls.start': { conn: 'string', role: 'string' },
+  'tls.done': { conn: 'string', ok: 'boolean', reason: 'string?' },
   send: { msg: 'integer', transport: 'string', conn: 'string?', to: 'string', payload: 'object' },
   receive: {
     msg: 'integer',
@@ -103,15 +105,17 @@ function badField(record: Record<string, unknown>, fields: Readonly<Record<strin
           ? typeof value === 'number' && Number.isFinite(value)
           : type === 'integer'
             ? Number.isSafeInteger(value)
-            : type === 'object'
-              ? isRecord(value)
-              : type === 'array'
-                ? Array.isArray(value)
-                : type === 'string?'
-                  ? value === undefined || typeof value === 'string'
-                  : type === 'unknown'
-                    ? name in record
-                    : true;
+            : type === 'boolean'
+              ? typeof value === 'boolean'
+              : type === 'object'
+                ? isRecord(value)
+                : type === 'array'
+                  ? Array.isArray(value)
+                  : type === 'string?'
+                    ? value === undefined || typeof value === 'string'
+                    : type === 'unknown'
+                      ? name in record
+                      : true;
     if (!fits) return `${name} (${type.replace('?', '')})`;
   }
   return undefined;

@@ -1,6 +1,8 @@
 // Goal: `fedsim serve` reports a user's mistake in one line with exit 2, never a stack trace: a port
 // already in use, a missing or malformed config file, an Ambrosia gateway without its own secret or
 // asking for the faithful `seed` profile.
+// already in use, a missing or malformed config file, an Ambrosia gateway without its own secret, a
+// missing or malformed TLS file.
 // Method: the real command in a child process; the busy port is held by a listener in this process.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -63,5 +65,34 @@ describe('cli: serve errors', () => {
         ),
       ),
     ).toMatch(/config\.profile: serve runs the assigned profile/);
+  }, 60_000);
+
+  it('refuses a missing or malformed TLS certificate or key file, naming the file', () => {
+    const gateway = 'id: a.test\nconfig: { role: gateway, tls: optional, serviceSecret: s }\n';
+    const notPem = config('not.pem', 'hello\n');
+    const missing = join(scratch, 'missing.pem');
+    expect(
+      oneLine(
+        fedsim(
+          'serve',
+          'ambrosia',
+          '--config',
+          config('t1.yaml', `${gateway}tls: { cert: ${missing}, key: ${notPem} }\n`),
+        ),
+      ),
+    ).toBe(`fedsim: cannot read the TLS certificate file ${missing} (ENOENT)`);
+    expect(
+      oneLine(
+        fedsim(
+          'serve',
+          'ambrosia',
+          '--config',
+          config('t2.yaml', `${gateway}tls: { cert: ${notPem}, key: ${notPem} }\n`),
+        ),
+      ),
+    ).toBe(`fedsim: ${notPem}: not a PEM certificate`);
+    expect(
+      oneLine(fedsim('serve', 'ambrosia', '--config', config('t3.yaml', `${gateway}tls: { cert: ${notPem} }\n`))),
+    ).toMatch(/t3\.yaml:3:\d+: tls: give both cert and key, or neither/);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 /**
  * A probe protocol for simulator tests: a node that does exactly what a test command tells it
- * (listen, connect, write, close, query DNS, send a datagram, read its clock or its buffered bytes, store a value) and
+ * (listen, connect, write, close, start TLS, query DNS, send a datagram, read its clock or its buffered bytes, store a value) and
  * reports every input it gets, so that tests can watch the network and the faults precisely.
  */
 import { z } from 'zod';
@@ -15,6 +15,7 @@ export type ProbeCommand =
   | { op: 'connect'; conn: string; host?: string; port?: number; path?: string }
   | { op: 'write'; conn: string; text: string }
   | { op: 'close'; conn: string }
+  | { op: 'tls'; conn: string; role: 'server' | 'client' }
   | { op: 'dns'; query: string; name: string; type: 'A' | 'MX' | 'TXT' }
   | { op: 'datagram'; host: string; port: number; text: string }
   | { op: 'now' }
@@ -89,6 +90,9 @@ export class ProbeNode implements ProtocolNode {
         return;
       case 'close':
         host.emit({ kind: 'close', conn: command.conn });
+        return;
+      case 'tls':
+        host.emit({ kind: 'tls.start', conn: command.conn, role: command.role });
         return;
       case 'dns':
         host.emit({ kind: 'dns.query', query: command.query, name: command.name, type: command.type });

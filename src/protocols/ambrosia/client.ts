@@ -1,7 +1,7 @@
 /**
  * The Ambrosia client node: an XMPP client (RFC 6120 c2s) that logs in with SASL (SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN), binds a
  * resource, sends chat messages on command and delivers the messages it receives to its user.
- * Follows `<see-other-host/>` to the host it names (RFC 6120 §4.9.3.19). Enables XEP-0198 stream
+ * Uses STARTTLS when the gateway offers it (RFC 6120 §5; config `tls`). Follows `<see-other-host/>` to the host it names (RFC 6120 §4.9.3.19). Enables XEP-0198 stream
  * management when the gateway offers it; a stream that breaks (closed, damaged, or silent past
  * `ackTimeoutMs`) is reconnected with backoff and the session resumed, so what the gateway had
  * not handled is sent again (spec.md §6).
@@ -89,6 +89,16 @@ export class ClientNode implements ProtocolNode {
       case 'conn.data':
         if (this.isCurrent(input.conn)) this.data(input.conn, input.bytes);
         return;
+      case 'conn.tls':
+        if (!this.isCurrent(input.conn)) return;
+        // RFC 6120 §5.4.3.3: over TLS, a new stream.
+        if (input.ok) this.parser.restart();
+        this.actor?.send({
+          type: 'tls.done',
+          ok: input.ok,
+          ...(input.reason === undefined ? {} : { reason: input.reason }),
+        });
+        return;
       default:
         return;
     }
@@ -119,6 +129,7 @@ export class ClientNode implements ProtocolNode {
         responseTimeoutMs: this.config.responseTimeoutMs,
         retryMs: this.config.retryMs,
         retryMsMax: this.config.retryMsMax,
+        tls: this.config.tls,
       },
     });
   }
@@ -218,14 +229,18 @@ export class ClientNode implements ProtocolNode {
       const mechanism = mechanisms ? this.config.mechanisms.find((m) => offered.has(m)) : undefined;
       const nonce = isScramMechanism(mechanism) ? nonceOf([this.host.random.uint32(), this.host.random.uint32()]) : '';
       const sm = child(element, 'sm');
+      const starttls = child(element, 'starttls');
       return actor.send({
         type: 'wire.features',
         mechanism,
         nonce,
         hasBind: child(element, 'bind') !== undefined,
         hasSm: sm !== undefined && sm.ns === ns.sm,
+        starttls: starttls?.ns !== ns.tls ? 'none' : child(starttls, 'required') ? 'required' : 'optional',
       });
     }
+    if (element.ns === ns.tls && name === 'proceed') return actor.send({ type: 'tls.proceed' });
+    if (element.ns === ns.tls && name === 'failure') return actor.send({ type: 'tls.failure' });
     if (element.ns === ns.sm) return this.streamManagement(actor, element);
     // XEP-0198: every stanza received counts in `h`, whatever becomes of it below.
     if (stanzaNames.has(element.name)) actor.send({ type: 'sm.stanza' });

@@ -36,6 +36,10 @@ export interface ServiceAssignment {
   /** The domains it may register (under the `assigned` profile). */
   readonly domains: readonly string[];
 }
+ * STARTTLS (RFC 6120 §5): `off` never offers or uses it; `optional` offers it (a gateway) or uses
+ * it when offered (a client, an s2s initiator); `required` also refuses to go on without it.
+ */
+export type TlsMode = 'off' | 'optional' | 'required';
 
 export interface GatewayConfig {
   readonly role: 'gateway';
@@ -46,6 +50,8 @@ export interface GatewayConfig {
   readonly accounts: readonly { readonly jid: string; readonly password: string }[];
   /** Offer and accept SASL PLAIN on an unencrypted c2s stream (RFC 6120 §13.8 says not to); SCRAM is always offered. */
   readonly plainWithoutTls: boolean;
+  /** STARTTLS on c2s and s2s (offered to clients and servers, used toward servers that offer it). */
+  readonly tls: TlsMode;
   readonly serviceSecret: string;
   readonly seeOtherHostTimeoutMs: number;
   readonly chunkCharsMax: number;
@@ -91,6 +97,8 @@ export interface ClientConfig {
   readonly resource: string;
   /** SASL mechanisms the client will use, in its order of preference. */
   readonly mechanisms: readonly ('SCRAM-SHA-256' | 'SCRAM-SHA-1' | 'PLAIN')[];
+  /** STARTTLS: used when the gateway offers it (`optional`), or demanded (`required`). */
+  readonly tls: TlsMode;
   /** The gateway to connect to; defaults to the JID's domain on port 5222. */
   readonly gateway?: { readonly host: string; readonly port: number };
   readonly redirectsMax: number;
@@ -122,6 +130,7 @@ export type AmbrosiaCommand = ClientCommand | ServiceCommand;
 
 const endpoint = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) });
 const registrationType = z.enum(['client', 'server']);
+const tlsMode = z.enum(['off', 'optional', 'required']);
 
 const gatewayConfig = z.strictObject({
   role: z.literal('gateway'),
@@ -136,6 +145,7 @@ const gatewayConfig = z.strictObject({
     .array(z.strictObject({ jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/), password: z.string().min(1) }))
     .default([]),
   plainWithoutTls: z.boolean().default(false),
+  tls: tlsMode.default('off'),
   serviceSecret: z.string().default('ambrosia'),
   seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
   chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
@@ -180,6 +190,7 @@ const clientConfig = z.strictObject({
     .array(z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']))
     .min(1)
     .default(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']),
+  tls: tlsMode.default('optional'),
   gateway: endpoint.optional(),
   redirectsMax: z.number().int().min(0).max(10).default(2),
   autoLogin: z.boolean().default(true),

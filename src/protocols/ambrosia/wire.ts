@@ -24,6 +24,7 @@ export const ns = {
   bind: 'urn:ietf:params:xml:ns:xmpp-bind',
   stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
   sm: 'urn:xmpp:sm:3',
+  tls: 'urn:ietf:params:xml:ns:xmpp-tls',
 } as const;
 
 /**

@@ -279,6 +279,66 @@ describe('ambrosia: which element is legal when (the c2s statechart, RFC 6120 §
   });
 });
 
+describe('ambrosia: gateway STARTTLS on c2s (ManualHost, RFC 6120 §5)', () => {
+  const tlsNs = "xmlns='urn:ietf:params:xml:ns:xmpp-tls'";
+  const sasl = "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
+  function opened(tls: 'off' | 'optional' | 'required') {
+    const g = gateway({ tls, plainWithoutTls: false });
+    g.node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    g.send('in:1', clientHeader);
+    return { ...g, features: texts(g.host.take()).join('') };
+  }
+
+  it('offers STARTTLS before SCRAM (no PLAIN), proceeds, asks the host, and after TLS offers PLAIN on a new stream', () => {
+    const g = opened('optional');
+    expect(g.features).toContain(`<stream:features><starttls ${tlsNs}/><mechanisms`);
+    expect(g.features).not.toContain('PLAIN');
+    g.send('in:1', `<starttls ${tlsNs}/>`);
+    const asked = g.host.take();
+    expect(texts(asked)).toEqual([`<proceed ${tlsNs}/>`]);
+    expect(asked.at(-1)).toEqual({ kind: 'tls.start', conn: 'in:1', role: 'server' });
+    expect(g.host.stateOf('ambrosia.c2s in:1')).toBe('securing');
+    g.node.handle({ kind: 'conn.tls', conn: 'in:1', ok: true });
+    g.send('in:1', clientHeader);
+    const secured = texts(g.host.take()).join('');
+    expect(secured).toContain("id='gw.test.");
+    expect(secured).toMatch(/id='[^']*\.tls'/);
+    expect(secured).not.toContain('starttls');
+    expect(secured).toContain('<mechanism>PLAIN</mechanism>');
+    g.send('in:1', `<auth ${sasl} mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`);
+    expect(texts(g.host.take())).toEqual([`<success ${sasl}/>`]);
+  });
+
+  it('reports a failed handshake and ends the stream without writing (RFC 6120 §5.4.3.2)', () => {
+    const g = opened('optional');
+    g.send('in:1', `<starttls ${tlsNs}/>`);
+    g.host.take();
+    g.node.handle({ kind: 'conn.tls', conn: 'in:1', ok: false, reason: 'bad-certificate' });
+    const outputs = g.host.take();
+    expect(outputs.find((o) => o.kind === 'reject')).toMatchObject({ code: 'ambrosia.tls.failed' });
+    expect(texts(outputs)).toEqual([]);
+    expect(g.host.stateOf('ambrosia.c2s in:1')).toBe('closed');
+  });
+
+  it('answers <starttls/> where TLS is off with <failure/>, the stream end and a close (RFC 6120 §5.4.2.2)', () => {
+    const g = opened('off');
+    expect(g.features).not.toContain('starttls');
+    g.send('in:1', `<starttls ${tlsNs}/>`);
+    const outputs = g.host.take();
+    expect(texts(outputs).join('')).toBe(`<failure ${tlsNs}/></stream:stream>`);
+    expect(outputs.at(-1)).toEqual({ kind: 'close', conn: 'in:1' });
+  });
+
+  it('with tls: required offers only <starttls><required/>, and refuses SASL before it with encryption-required (RFC 6120 §6.5.3)', () => {
+    const g = opened('required');
+    expect(g.features).toContain(`<stream:features><starttls ${tlsNs}><required/></starttls></stream:features>`);
+    expect(g.features).not.toContain('mechanism');
+    g.send('in:1', `<auth ${sasl} mechanism='SCRAM-SHA-1'>biwsbj1hbGljZSxyPWFiYw==</auth>`);
+    expect(texts(g.host.take())).toEqual([`<failure ${sasl}><encryption-required/></failure>`]);
+    expect(g.host.stateOf('ambrosia.c2s in:1')).toBe('authenticating');
+  });
+});
+
 describe('ambrosia: service channel acks (ManualHost, XEP-0198 counters)', () => {
   it('retransmits an unacked stanza after ackTimeoutMs with <r/>, and a duplicate is processed once (ack lost, 300 ms)', () => {
     const host = new ManualHost('svc.test');

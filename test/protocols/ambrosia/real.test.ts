@@ -9,10 +9,15 @@
 // use @xmpp/client's default options (it picks SCRAM-SHA-1, the gateway's only offer without TLS
 // besides SCRAM-SHA-256). One test configures `plainWithoutTls` and picks PLAIN through the library's
 // documented `credentials` function (@xmpp/sasl README: "Using a SASL mechanism with specific
-// requirements"), since the library uses PLAIN only on a secure connection. Every wait is on an event with an explicit timeout (no
-// sleeps), and every client, host, socket and child is closed in afterEach.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// requirements"), since the library uses PLAIN only on a secure connection. With `tls: optional`,
+// the served gateway offers STARTTLS with a self-signed certificate made at start: @xmpp/client,
+// still with default options, upgrades the stream; it trusts the certificate only as a user would
+// make it, through NODE_EXTRA_CA_CERTS in its own process (test/protocols/ambrosia/fixtures/
+// xmpp-tls-chat.mjs), and without that it refuses the certificate. Every wait is on an event with
+// an explicit timeout (no sleeps), and every client, host, socket and child is closed in afterEach.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +27,7 @@ import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
 import { ports } from '../../../src/protocols/ambrosia/config.js';
 import type { DnsRecord, NodeOutput } from '../../../src/protocols/protocol.js';
 import { RealHost } from '../../../src/real/host.js';
+import { selfSignedTls } from '../../../src/real/tls.js';
 import { within } from '../../support/within.js';
 
 /** Per operation: generous for a slow machine, short enough that a hang fails fast. */
@@ -80,7 +86,7 @@ interface Started {
 async function startHost(
   id: string,
   config: unknown,
-  extra: { peers?: Record<string, string>; dns?: DnsRecord[] } = {},
+  extra: { peers?: Record<string, string>; dns?: DnsRecord[]; tls?: { cert: string; key: string } } = {},
 ): Promise<Started> {
   const outputs = new Log<NodeOutput>();
   const host = new RealHost({
@@ -282,6 +288,57 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
     }
   });
 
+  it('with tls: required everywhere, c2s and s2s go through STARTTLS on node:tls and alice@a.test reaches carol@c.test (Ambrosia client nodes)', async () => {
+    // The clients here are fedsim's own client nodes on RealHosts (their TLS checks no certificate), so that
+    // both gateways can present self-signed certificates; @xmpp/client's STARTTLS is the serve test below.
+    const tls = (name: string) => selfSignedTls([name]).then((m) => ({ cert: m.cert, key: m.key }));
+    const remote = await startHost(
+      'c.test',
+      { role: 'gateway', tls: 'required', accounts: [{ jid: 'carol@c.test', password: 'carol-secret' }] },
+      { tls: await tls('c.test') },
+    );
+    const gateway = await startHost(
+      'a.test',
+      { role: 'gateway', tls: 'required', accounts },
+      {
+        dns: [{ name: 'c.test', type: 'A', value: '127.0.0.1' }],
+        peers: { [`c.test:${ports.s2s}`]: `127.0.0.1:${remote.port(ports.s2s)}` },
+        tls: await tls('a.test'),
+      },
+    );
+    const userOn = (id: string, jid: string, password: string, port: number) =>
+      startHost(
+        id,
+        { role: 'client', jid, password, tls: 'required' },
+        { peers: { [jid.split('@')[1]!]: `127.0.0.1:${port}` } },
+      );
+    const carol = await userOn('carol.c.test', 'carol@c.test', 'carol-secret', remote.port(ports.c2s));
+    const alice = await userOn('alice.a.test', 'alice@a.test', 'alice-secret', gateway.port(ports.c2s));
+    const online = (side: Started) =>
+      within(
+        stepMs,
+        'online',
+        (async () => {
+          while ((side.host.view() as { boundJid: string }).boundJid === '')
+            await new Promise((r) => setTimeout(r, 20));
+        })(),
+      );
+    await online(carol);
+    await online(alice);
+    alice.host.command({ type: 'send', to: 'carol@c.test', body: 'hello over tls', id: 't2' });
+    const delivered = await carol.outputs.waitFor('carol receives', (o) => o.kind === 'deliver');
+    expect(delivered).toMatchObject({ kind: 'deliver', from: 'alice@a.test/fedsim', body: 'hello over tls' });
+    const handshakes = (side: Started) =>
+      side.host.trace.events.flatMap((e) => (e.kind === 'tls.done' ? [`${e.conn.replace(/\d+$/, '')} ${e.ok}`] : []));
+    // Each gateway upgraded its client's c2s stream; a.test's outgoing s2s stream and c.test's incoming one too.
+    expect(handshakes(gateway)).toEqual(['in: true', 's2s: true']);
+    expect(handshakes(remote).sort()).toEqual(['in: true', 'in: true']);
+    for (const side of [gateway, remote, alice, carol]) {
+      expect(side.outputs.items.filter((o) => o.kind === 'reject')).toEqual([]);
+      expect(side.host.trace.events.filter((e) => e.kind === 'check')).toEqual([]);
+    }
+  });
+
   it('a wrong password gets <not-authorized/> from SASL and no session (RFC 6120 §6.5.10)', async () => {
     const gateway = await startHost('a.test', { role: 'gateway', accounts });
     await expect(login(gateway.port(ports.c2s), 'a.test', 'alice', 'wrong')).rejects.toMatchObject({
@@ -336,6 +393,97 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
 
     await within(stepMs, 'alice stop', alice.xmpp.stop());
     await within(stepMs, 'bob stop', bob.xmpp.stop());
+    child.kill('SIGTERM');
+    expect(await within(stepMs, 'exit after SIGTERM', exited)).toBe(0);
+  });
+
+  it('`fedsim serve ambrosia` with tls: optional: @xmpp/client with default options does STARTTLS against the self-signed certificate it trusts through NODE_EXTRA_CA_CERTS, then SCRAM, and chats (RFC 6120 §5)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedsim-ambrosia-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const configFile = join(dir, 'serve.yaml');
+    const certFile = join(dir, 'cert.pem');
+    writeFileSync(
+      configFile,
+      [
+        'id: a.test',
+        'seed: 7',
+        'config:',
+        '  role: gateway',
+        '  serviceSecret: not-the-default',
+        '  tls: optional',
+        '  accounts:',
+        ...accounts.flatMap((a) => [`    - jid: ${a.jid}`, `      password: ${a.password}`]),
+        'ports:',
+        `  ${ports.c2s}: 0`,
+        `  ${ports.s2s}: 0`,
+        `  ${ports.service}: 0`,
+        `tls: { certOut: ${certFile} }`,
+        '',
+      ].join('\n'),
+    );
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['bin/fedsim.mjs', 'serve', 'ambrosia', '--config', configFile],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let printedText = '';
+    const printedWaiters: (() => void)[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => {
+      printedText += chunk.toString('utf8');
+      for (const waiter of printedWaiters.splice(0)) waiter();
+    });
+    const printedLine = (text: string): Promise<void> =>
+      within(
+        stepMs,
+        `serve prints ${text}`,
+        new Promise<void>((resolve) => {
+          const check = (): void => (printedText.includes(text) ? resolve() : void printedWaiters.push(check));
+          check();
+        }),
+      );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await within(stepMs, 'child exit', exited);
+    });
+    const printed = await listeningPorts(child, 3);
+    const c2s: number[] = [];
+    for (const port of printed) if (await isC2sPort(port, 'a.test')) c2s.push(port);
+    expect(c2s).toHaveLength(1);
+    // The fingerprint serve prints is the certificate's it saved.
+    const fingerprint = new X509Certificate(readFileSync(certFile)).fingerprint256;
+    await printedLine('SHA-256 fingerprint');
+    expect(printedText).toContain(`TLS certificate self-signed for a.test, SHA-256 fingerprint ${fingerprint}`);
+
+    const chat = (env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> =>
+      within(
+        childStartMs,
+        'the @xmpp/client child',
+        new Promise((resolve, reject) => {
+          execFile(
+            process.execPath,
+            [
+              'test/protocols/ambrosia/fixtures/xmpp-tls-chat.mjs',
+              String(c2s[0]),
+              'a.test',
+              accounts[0]!.password,
+              accounts[1]!.password,
+            ],
+            { env, timeout: childStartMs },
+            (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout.trim()) as Record<string, unknown>)),
+          );
+        }),
+      );
+    const withoutCa = { ...process.env };
+    delete withoutCa.NODE_EXTRA_CA_CERTS;
+    // Untrusted, the self-signed certificate is refused by the library's default TLS checks.
+    expect(await chat(withoutCa)).toMatchObject({ error: expect.stringMatching(/self[- ]signed/i) });
+    expect(await chat({ ...withoutCa, NODE_EXTRA_CA_CERTS: certFile })).toEqual({
+      aliceSecure: true,
+      bobSecure: true,
+      aliceSent: ['starttls', 'auth SCRAM-SHA-1'],
+      bodyFrom: 'alice@a.test/laptop',
+    });
     child.kill('SIGTERM');
     expect(await within(stepMs, 'exit after SIGTERM', exited)).toBe(0);
   });

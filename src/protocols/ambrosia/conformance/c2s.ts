@@ -1,7 +1,7 @@
 /** Ambrosia conformance cases. Client streams (spec.md §3 "c2s", "Bad input"): login, binding, stamping, stream errors. */
 import { type Peer } from '../../../conformance/peer.js';
 import { type Case, fail } from '../../../conformance/types.js';
-import { ns, validJid, writeElement } from '../wire.js';
+import { child, el, localName, ns, validJid, writeElement } from '../wire.js';
 import { target } from './fixture.js';
 import {
   auth,
@@ -53,6 +53,43 @@ export const c2sCases: Case<Peer>[] = [
       if (!offersPlain(features)) fail('PLAIN is not offered', 'SASL mechanism PLAIN', writeElement(features));
       await x.conn.close();
       await login(peer, 'bob', 'pb');
+    },
+  },
+  {
+    id: 'ambrosia/3/starttls',
+    title: 'STARTTLS is offered before SASL, <proceed/> leads to TLS and a new stream, and PLAIN waits for TLS',
+    section: '3',
+    quote:
+      'RFC 6120 §5.4.2.3: if the proceed case occurs, the receiving entity MUST return a <proceed/> element; §5.4.3.3: the initiating entity MUST initiate a new stream over the secured connection; §13.8: PLAIN only over TLS.',
+    requirements: ['AMB-3-c2s-sasl-bind'],
+    level: 'MUST',
+    variant: 'tls',
+    async run(peer) {
+      const { x, features } = await openClient(peer);
+      const tlsOffer = "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+      if (child(features, 'starttls')?.ns !== ns.tls) fail('STARTTLS is not offered', tlsOffer, writeElement(features));
+      if (offersPlain(features)) fail('PLAIN is offered before TLS', 'SCRAM mechanisms only', writeElement(features));
+      await x.send(writeElement(el('starttls', { xmlns: ns.tls })));
+      await x.element(
+        '<starttls/> was not answered with <proceed/>',
+        "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+        (e) => localName(e) === 'proceed' && e.ns === ns.tls,
+      );
+      if (!(await x.conn.startTls({ timeoutMs: x.answerMs })))
+        fail('the TLS handshake did not succeed', 'a TLS connection', 'the handshake failed or timed out');
+      x.restart();
+      await x.send(header(ns.client, { to: target }));
+      await x.header('no stream header over TLS', ns.client);
+      const secured = await x.element(
+        'no stream features over TLS',
+        '<stream:features>',
+        (e) => e.name === 'stream:features',
+      );
+      if (child(secured, 'starttls'))
+        fail('STARTTLS is offered again over TLS', 'no <starttls/>', writeElement(secured));
+      if (!offersPlain(secured)) fail('PLAIN is not offered over TLS', 'SASL mechanism PLAIN', writeElement(secured));
+      await x.send(auth('bob', 'pb'));
+      await x.element('PLAIN over TLS did not log in', '<success/>', isSuccess);
     },
   },
   {

@@ -28,6 +28,9 @@ export const mainFixture = {
   ports: { c2s: 5222, s2s: 5269, service: 5347 },
 };
 
+/** The main fixture with STARTTLS on offer (RFC 6120 §5) and PLAIN only over TLS: the testbed's own targets only. */
+export const tlsFixture = { ...mainFixture, tls: 'optional', plainWithoutTls: false };
+
 /** The gateway with no configuration at all (seed: "it needs no configuration"). */
 export const bareFixture = { role: 'gateway' };
 

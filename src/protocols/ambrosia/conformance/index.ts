@@ -21,7 +21,7 @@ import type { Suite } from '../../../conformance/types.js';
 import { requirements } from '../requirements.js';
 import { c2sCases } from './c2s.js';
 import { channelCases } from './channel.js';
-import { bareFixture, mainFixture, peerHost, seed, target } from './fixture.js';
+import { bareFixture, mainFixture, peerHost, seed, target, tlsFixture } from './fixture.js';
 import { routingCases } from './routing.js';
 import { ambrosiaTarget } from './target.js';
 
@@ -35,7 +35,7 @@ export const ambrosiaSuite: Suite<Peer> = {
   scheme: 'tcp',
   target: { id: target, port: 5222 },
   peerHost,
-  fixtures: { main: mainFixture, bare: bareFixture },
+  fixtures: { main: mainFixture, bare: bareFixture, tls: tlsFixture },
   seed,
   cases,
 };

@@ -172,6 +172,8 @@ export class GatewayNode implements ProtocolNode {
       case 'conn.drain':
         // Flow control: only a service channel writes more than the mark at once (spec.md §4.4).
         return this.services.get(input.conn)?.writer?.pump();
+      case 'conn.tls':
+        return this.tlsDone(input.conn, input.ok, input.reason);
       case 'conn.opened':
         return this.s2s.connEvent(input.conn, 'conn.opened');
       case 'conn.failed':
@@ -203,8 +205,8 @@ export class GatewayNode implements ProtocolNode {
           streamId,
           seeOtherHostTimeoutMs: this.config.seeOtherHostTimeoutMs,
           accounts: this.config.accounts,
-          // No TLS yet: every stream is unencrypted, so PLAIN only where the configuration allows it.
-          plainAllowed: this.config.plainWithoutTls,
+          plainWithoutTls: this.config.plainWithoutTls,
+          tls: this.config.tls,
           nonce: nonceOf([this.host.random.uint32(), this.host.random.uint32(), this.host.random.uint32()]),
           saslFailuresMax: this.config.saslFailuresPerStreamMax,
         },
@@ -235,6 +237,14 @@ export class GatewayNode implements ProtocolNode {
     } else {
       this.s2s.accepted(conn);
     }
+  }
+
+  /** The TLS handshake a c2s or s2s stream asked for is over (RFC 6120 §5.4.3.3: on success, the stream restarts). */
+  private tlsDone(conn: string, ok: boolean, reason: string | undefined): void {
+    const c = this.c2s.get(conn);
+    if (!c) return this.s2s.tlsDone(conn, ok, reason);
+    if (ok) c.parser.restart();
+    this.toC2s(conn, c, { type: 'tls.done', ok, ...(reason === undefined ? {} : { reason }) });
   }
 
   private closed(conn: string): void {
@@ -373,6 +383,9 @@ export class GatewayNode implements ProtocolNode {
 
   private c2sEffect(conn: string, c: C2sConn, effect: C2sEffect): void {
     switch (effect.type) {
+      case 'starttls':
+        this.host.emit({ kind: 'tls.start', conn, role: 'server' });
+        return;
       case 'authenticated':
         c.jid = effect.jid;
         c.parser.restart();

@@ -14,7 +14,9 @@ import type { GatewayConfig } from '../config.js';
 import { s2sMachine } from '../machines/s2s.js';
 import {
   bareStanza,
+  child,
   el,
+  localName,
   ns,
   parseJid,
   stanzaErrorReply,
@@ -42,6 +44,8 @@ interface S2sIn {
   headerSent: boolean;
   readonly parser: XmlStreamParser;
   from: string;
+  /** STARTTLS (RFC 6120 §5): `<proceed/>` is out and the handshake runs, or TLS is up. */
+  tls: 'none' | 'handshaking' | 'up';
 }
 
 export interface S2sHandlers {
@@ -73,7 +77,7 @@ export class S2sStreams {
 
   /** Another server connected to the s2s port. */
   accepted(conn: string): void {
-    this.incoming.set(conn, { parser: new XmlStreamParser(), from: '', headerSent: false });
+    this.incoming.set(conn, { parser: new XmlStreamParser(), from: '', headerSent: false, tls: 'none' });
   }
 
   parserOf(conn: string): XmlStreamParser | undefined {
@@ -122,7 +126,7 @@ export class S2sStreams {
       const from = parseJid(stanza.attrs.from)?.domain ?? this.host.hostName;
       const actor = startActor(s2sMachine, this.host, {
         name: `ambrosia.s2s ${domain}`,
-        input: { conn, localDomain: from, remoteDomain: domain, port: this.config.ports.s2s },
+        input: { conn, localDomain: from, remoteDomain: domain, port: this.config.ports.s2s, tls: this.config.tls },
       });
       actor.on('s2s.undelivered', (e) => {
         for (const s of e.stanzas) {
@@ -139,6 +143,33 @@ export class S2sStreams {
       this.byConn.set(conn, out);
     }
     out.actor.send({ type: 's2s.send', stanza });
+  }
+
+  /** The TLS handshake on an s2s connection is over: on success its stream restarts (RFC 6120 §5.4.3.3). */
+  tlsDone(conn: string, ok: boolean, reason: string | undefined): void {
+    const incoming = this.incoming.get(conn);
+    const out = this.byConn.get(conn);
+    if (!ok) {
+      this.host.emit({
+        kind: 'reject',
+        code: 'ambrosia.tls.failed',
+        reason: `TLS handshake failed: ${reason ?? 'unknown'}`,
+        detail: { conn },
+      });
+    }
+    if (incoming) {
+      if (!ok) {
+        this.incoming.delete(conn);
+        return;
+      }
+      incoming.parser.restart();
+      incoming.tls = 'up';
+      incoming.headerSent = false;
+    }
+    if (out) {
+      if (ok) out.parser.restart();
+      out.actor.send({ type: 'tls.done', ok });
+    }
   }
 
   dnsAnswer(answer: Extract<NodeInput, { kind: 'dns.answer' }>): void {
@@ -158,6 +189,13 @@ export class S2sStreams {
     if (!out) return;
     if (event.type === 'open') out.actor.send({ type: 's2s.header' });
     if (event.type === 'close') this.host.emit({ kind: 'close', conn });
+    if (event.type !== 'element') return;
+    const element = event.element;
+    // The receiver's features and its STARTTLS answers (RFC 6120 §4.3.2, §5.4.2); a TLS-off stream ignores them.
+    if (element.ns === ns.stream && localName(element) === 'features') {
+      out.actor.send({ type: 's2s.features', starttls: child(element, 'starttls')?.ns === ns.tls });
+    } else if (element.ns === ns.tls && localName(element) === 'proceed') out.actor.send({ type: 's2s.proceed' });
+    else if (element.ns === ns.tls && localName(element) === 'failure') out.actor.send({ type: 's2s.tls-refused' });
     // The receiving server sends nothing else on our outgoing stream (RFC 6120 §4.1: streams are unidirectional).
   }
 
@@ -176,7 +214,7 @@ export class S2sStreams {
             to: s.from,
             id: `${this.host.id}.${this.host.random.uint32().toString(16)}`,
           }),
-        ) + writeElement(el('stream:features'));
+        ) + writeElement(el('stream:features', {}, this.tlsFeature(s)));
       s.headerSent = true;
       this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
       return;
@@ -188,6 +226,10 @@ export class S2sStreams {
       return;
     }
     const stanza = event.element;
+    if (stanza.ns === ns.tls && localName(stanza) === 'starttls') return this.startTls(conn, s);
+    // RFC 6120 §5.3.1: where TLS is mandatory, nothing goes over the stream before it.
+    if (this.config.tls === 'required' && s.tls !== 'up')
+      return this.handlers.fail(conn, 'policy-violation', `<${stanza.name}> before STARTTLS on s2s`);
     if (!stanzaNames.has(stanza.name))
       return this.handlers.fail(conn, 'unsupported-stanza-type', `<${stanza.name}> on s2s`);
     const from = parseJid(stanza.attrs.from);
@@ -202,6 +244,27 @@ export class S2sStreams {
       return;
     }
     this.handlers.toService(to.domain, bareStanza(stanza));
+  }
+
+  /** STARTTLS in an incoming stream's features, where TLS is on and not up yet (RFC 6120 §5.3.1). */
+  private tlsFeature(s: S2sIn): XmlElement[] {
+    if (this.config.tls === 'off' || s.tls === 'up') return [];
+    return [el('starttls', { xmlns: ns.tls }, this.config.tls === 'required' ? [el('required')] : [])];
+  }
+
+  /** `<starttls/>`: `<proceed/>` and the handshake where offered, else `<failure/>` and the end (RFC 6120 §5.4.2). */
+  private startTls(conn: string, s: S2sIn): void {
+    if (this.config.tls === 'off' || s.tls !== 'none') {
+      const text = writeElement(el('failure', { xmlns: ns.tls })) + streamClose;
+      this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
+      this.host.emit({ kind: 'close', conn });
+      this.incoming.delete(conn);
+      return;
+    }
+    const text = writeElement(el('proceed', { xmlns: ns.tls }));
+    this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
+    s.tls = 'handshaking';
+    this.host.emit({ kind: 'tls.start', conn, role: 'server' });
   }
 }
 

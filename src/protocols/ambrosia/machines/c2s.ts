@@ -14,7 +14,7 @@
  */
 import { and, assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../../../engine/actor.js';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayConfig, TlsMode } from '../config.js';
 import {
   child,
   decodePlain,
@@ -43,15 +43,32 @@ import {
 } from '../scram.js';
 import { write, writeElements } from './outputs.js';
 
-/** RFC 6120 §6.3.3: the mechanisms on offer, SCRAM first; PLAIN only where the stream may carry a password. */
-const saslFeatures = (plainAllowed: boolean) =>
-  el('stream:features', {}, [
+/**
+ * The features before authentication: STARTTLS where it is on and the stream is not yet encrypted
+ * (RFC 6120 §5.3.1; with `<required/>` and nothing else where it is mandatory), then the SASL
+ * mechanisms, SCRAM first, PLAIN only where the stream may carry a password (RFC 6120 §6.3.3).
+ */
+function saslFeatures(context: C2sContext): XmlElement {
+  const offerTls = context.tls !== 'off' && !context.secure;
+  const starttls = offerTls
+    ? [el('starttls', { xmlns: ns.tls }, context.tls === 'required' ? [el('required')] : [])]
+    : [];
+  if (offerTls && context.tls === 'required') return el('stream:features', {}, starttls);
+  const mechanisms = [...scramMechanisms, ...(plainAllowed(context) ? ['PLAIN'] : [])];
+  return el('stream:features', {}, [
+    ...starttls,
     el(
       'mechanisms',
       { xmlns: ns.sasl },
-      [...scramMechanisms, ...(plainAllowed ? ['PLAIN'] : [])].map((m) => el('mechanism', {}, [m])),
+      mechanisms.map((m) => el('mechanism', {}, [m])),
     ),
   ]);
+}
+
+/** PLAIN is offered and accepted on an encrypted stream, or where the configuration allows it without (RFC 6120 §13.8). */
+function plainAllowed(context: C2sContext): boolean {
+  return context.secure || context.plainWithoutTls;
+}
 // XEP-0198: stream management is offered after authentication, beside resource binding.
 const bindFeatures = el('stream:features', {}, [el('bind', { xmlns: ns.bind }), el('sm', { xmlns: ns.sm })]);
 
@@ -61,8 +78,10 @@ export interface C2sInput {
   readonly seeOtherHostTimeoutMs: number;
   /** The accounts SASL checks passwords against (the seed's "local SASL system configuration"). */
   readonly accounts: GatewayConfig['accounts'];
-  /** PLAIN is offered and accepted (the stream is not encrypted, so only when configured to). */
-  readonly plainAllowed: boolean;
+  /** PLAIN is offered and accepted before TLS (RFC 6120 §13.8 says not to, so only when configured to). */
+  readonly plainWithoutTls: boolean;
+  /** STARTTLS (RFC 6120 §5): offered (`optional`), demanded before SASL (`required`), or not offered. */
+  readonly tls: TlsMode;
   /** The server part of SCRAM nonces on this stream, from the node's seeded random stream. */
   readonly nonce: string;
   /** SASL failures this stream may have; the last is followed by `<policy-violation/>` and the close (RFC 6120 §6.4.5). */
@@ -70,6 +89,8 @@ export interface C2sInput {
 }
 
 interface C2sContext extends C2sInput {
+  /** TLS is up on this connection (after STARTTLS, RFC 6120 §5.4.3.3). */
+  readonly secure: boolean;
   readonly domain: string;
   readonly jid: string;
   readonly headerSent: boolean;
@@ -105,11 +126,15 @@ export type C2sEvent =
   | { type: 'c2s.resumed'; jid: string }
   | { type: 'resume.unknown'; previd: string }
   // The connection, as the gateway sees it.
+  /** The TLS handshake the machine asked for (`starttls`) is over (RFC 6120 §5.4.3). */
+  | { type: 'tls.done'; ok: boolean; reason?: string }
   | { type: 'c2s.fail'; condition: StreamCondition; text?: string }
   | { type: 'conn.closed' };
 
 /** What the machine asks the gateway to do (emitted as `effect`); see the module comment. */
 export type C2sEffect =
+  /** `<proceed/>` is written: the host upgrades the connection to TLS (RFC 6120 §5.4.3.1). */
+  | { type: 'starttls' }
   /** SASL succeeded: the stream restarts (RFC 6120 §4.3.3), the connection belongs to `jid`. */
   | { type: 'authenticated'; jid: string }
   /** An unknown user: ask a service registered for `(domain, client)` for see-other-host. */
@@ -151,7 +176,7 @@ function authOutcome(context: C2sContext, event: C2sEvent): AuthOutcome {
     if (!parseClientFirst(textOf(element))) return 'malformed-request';
     return context.accounts.some((a) => a.jid === authJid(context, event)) ? 'challenge' : 'unknown-user';
   }
-  if (mechanism !== 'PLAIN' || !context.plainAllowed) return 'invalid-mechanism';
+  if (mechanism !== 'PLAIN' || !plainAllowed(context)) return 'invalid-mechanism';
   const decoded = decodePlain(textOf(element));
   if (!decoded) return 'malformed-request';
   const account = context.accounts.find((a) => a.jid === authJid(context, event));
@@ -206,11 +231,21 @@ const smFailed = (condition: string) => el('failed', { xmlns: ns.sm }, [el(condi
 function streamError(context: C2sContext, condition: StreamCondition) {
   const header = context.headerSent
     ? ''
-    : writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain || undefined, id: context.streamId }));
+    : writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain || undefined, id: streamIdOf(context) }));
   return write(context.conn, header + writeElement(streamErrorElement(condition)) + streamClose);
 }
 
 const effect = (value: C2sEffect): C2sEffectEvent => ({ type: 'effect', effect: value });
+
+function isStartTls(event: C2sEvent): boolean {
+  const element = elementOf(event);
+  return element !== undefined && element.ns === ns.tls && localName(element) === 'starttls';
+}
+
+/** The id of the stream's first header, and of the one after TLS (RFC 6120 §4.3.3: a restart gets a new id). */
+function streamIdOf(context: C2sContext): string {
+  return context.secure ? `${context.streamId}.tls` : context.streamId;
+}
 
 /** The final state, as a state names it and as the root does. */
 type Closed = 'closed' | '.closed';
@@ -304,6 +339,13 @@ export const c2sMachine = setup({
     isBlockedAttempt: ({ event }, params: { name: string }) =>
       event.type === 'xml.element' && event.authBlocked === true && isSaslElement(event, params.name),
     hasTooManyFailures: ({ context }) => context.saslFailures >= context.saslFailuresMax,
+    /** RFC 6120 §5.4.2.1: `<starttls/>` on a stream that offered it. */
+    isStartTlsOffered: ({ context, event }) => isStartTls(event) && context.tls !== 'off' && !context.secure,
+    isStartTls: ({ event }) => isStartTls(event),
+    isAuth: ({ event }) => isSaslElement(event, 'auth'),
+    /** RFC 6120 §5.3.1: TLS is mandatory-to-negotiate here and the stream is not encrypted yet. */
+    needsTls: ({ context }) => context.tls === 'required' && !context.secure,
+    isTlsUp: ({ event }) => event.type === 'tls.done' && event.ok,
     isBindRequest: ({ event }) => {
       const element = elementOf(event);
       return element?.name === 'iq' && child(element, 'bind') !== undefined;
@@ -327,8 +369,8 @@ export const c2sMachine = setup({
       domain: ({ context, event }) => (event.type === 'xml.open' ? event.domain : context.domain),
     }),
     sendHeaderAndSaslFeatures: enqueueActions(({ context, enqueue }) => {
-      const header = writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain, id: context.streamId }));
-      enqueue.emit(output(write(context.conn, header + writeElement(saslFeatures(context.plainAllowed)))));
+      const header = writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain, id: streamIdOf(context) }));
+      enqueue.emit(output(write(context.conn, header + writeElement(saslFeatures(context)))));
       enqueue.assign({ headerSent: true });
     }),
     sendHeaderAndBindFeatures: emit(({ context }) =>
@@ -364,6 +406,36 @@ export const c2sMachine = setup({
       return output(writeElements(context.conn, [el('success', { xmlns: ns.sasl }, data)]));
     }),
     forgetScram: assign({ scram: undefined }),
+    /** RFC 6120 §5.4.2.3: `<proceed/>`, the last plaintext byte; then the host's handshake. */
+    proceedToTls: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit(output(writeElements(context.conn, [el('proceed', { xmlns: ns.tls })])));
+      enqueue.emit(effect({ type: 'starttls' }));
+    }),
+    /** RFC 6120 §5.4.3.3: TLS is up; the client opens a new stream, which gets a new header. */
+    secureStream: assign({ secure: true, headerSent: false }),
+    /** RFC 6120 §5.4.2.2: `<failure/>` in the TLS namespace, then the stream and the connection close. */
+    refuseTls: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit(
+        output({
+          kind: 'reject',
+          code: 'ambrosia.tls.refused',
+          reason: context.secure ? 'TLS is already up' : 'STARTTLS is not offered here',
+          detail: { conn: context.conn },
+        }),
+      );
+      enqueue.emit(output(writeElements(context.conn, [el('failure', { xmlns: ns.tls })])));
+      enqueue.emit(output(write(context.conn, streamClose)));
+      enqueue.emit(output({ kind: 'close', conn: context.conn }));
+    }),
+    /** RFC 6120 §5.4.3.2: a failed handshake ends the TCP connection (no stream error can be read). */
+    reportTlsFailure: emit(({ context, event }) =>
+      output({
+        kind: 'reject',
+        code: 'ambrosia.tls.failed',
+        reason: `TLS handshake failed: ${event.type === 'tls.done' ? (event.reason ?? 'unknown') : 'unknown'}`,
+        detail: { conn: context.conn },
+      }),
+    ),
     requestRestart: emit(({ context, event }) => effect({ type: 'authenticated', jid: authJid(context, event) })),
     /** RFC 6120 §6.4.5: `<failure/>`, counted as its kind says (FailureKind). */
     sendFailure: enqueueActions(({ context, enqueue }, params?: { condition: string; kind: FailureKind }) => {
@@ -449,6 +521,7 @@ export const c2sMachine = setup({
   initial: 'opening',
   context: ({ input }) => ({
     ...input,
+    secure: false,
     domain: '',
     jid: '',
     headerSent: false,
@@ -483,6 +556,10 @@ export const c2sMachine = setup({
             guard: { type: 'isBlockedAttempt', params: { name: 'auth' } },
             actions: saslFailure('temporary-auth-failure', 'throttled'),
           },
+          { guard: 'isStartTlsOffered', target: 'securing', actions: 'proceedToTls' },
+          { guard: 'isStartTls', target: 'closed', actions: 'refuseTls' },
+          // RFC 6120 §6.5.3: no SASL before the mandatory TLS.
+          { guard: and(['needsTls', 'isAuth']), actions: saslFailure('encryption-required') },
           { guard: authIs('invalid-mechanism'), actions: saslFailure('invalid-mechanism') },
           { guard: authIs('malformed-request'), actions: saslFailure('malformed-request') },
           {
@@ -530,6 +607,15 @@ export const c2sMachine = setup({
           // RFC 6120 §6.4.4: the client aborts the exchange.
           { guard: 'isAbort', target: 'authenticating', actions: [saslFailure('aborted'), 'forgetScram'] },
           ...otherElement(),
+        ],
+      },
+    },
+    /** STARTTLS (RFC 6120 §5.4.3): `<proceed/>` is out, the host runs the handshake. */
+    securing: {
+      on: {
+        'tls.done': [
+          { guard: 'isTlsUp', target: 'opening', actions: 'secureStream' },
+          { target: 'closed', actions: ['reportTlsFailure', 'closeConn'] },
         ],
       },
     },

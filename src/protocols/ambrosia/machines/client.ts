@@ -6,7 +6,7 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../../../engine/actor.js';
 import type { NodeOutput } from '../../protocol.js';
-import { queueCountMax } from '../config.js';
+import { queueCountMax, type TlsMode } from '../config.js';
 import { clientFinal, clientFirst, isScramMechanism, type ClientExchange } from '../scram.js';
 import { el, ns, streamHeaderAttrs, writeStreamHeader, type XmlElement } from '../wire.js';
 import { write, writeElements } from './outputs.js';
@@ -26,6 +26,8 @@ export interface ClientInput {
   /** Reconnection backoff (RFC 6120 §3.3): the first delay, doubled per failed attempt up to the max. */
   readonly retryMs: number;
   readonly retryMsMax: number;
+  /** STARTTLS (RFC 6120 §5): used when offered (`optional`), demanded (`required`), or never used. */
+  readonly tls: TlsMode;
 }
 
 interface ClientUnacked {
@@ -58,6 +60,8 @@ interface ClientContext extends ClientInput {
   /** The SCRAM exchange under way (RFC 5802 §3), and the server signature (base64 `v=...`) to expect. */
   readonly scram: ClientExchange | undefined;
   readonly serverFinal: string;
+  /** TLS is up on the current connection (RFC 6120 §5.4.3.3). */
+  readonly secure: boolean;
 }
 
 export type ClientEvent =
@@ -67,7 +71,20 @@ export type ClientEvent =
   | { type: 'conn.failed' }
   | { type: 'conn.closed' }
   /** `mechanism`: the one the client picks from those offered (none: nothing it can use); `nonce`: its SCRAM nonce. */
-  | { type: 'wire.features'; mechanism: string | undefined; nonce: string; hasBind: boolean; hasSm: boolean }
+  | {
+      type: 'wire.features';
+      mechanism: string | undefined;
+      nonce: string;
+      hasBind: boolean;
+      hasSm: boolean;
+      /** STARTTLS on offer (RFC 6120 §5.3.1): not, as an option, or mandatory-to-negotiate. */
+      starttls: 'none' | 'optional' | 'required';
+    }
+  /** `<proceed/>` or `<failure/>` in the TLS namespace (RFC 6120 §5.4.2). */
+  | { type: 'tls.proceed' }
+  | { type: 'tls.failure' }
+  /** The host's handshake is over. */
+  | { type: 'tls.done'; ok: boolean; reason?: string }
   | { type: 'sasl.challenge'; data: string }
   | { type: 'sasl.success'; data: string }
   | { type: 'sasl.failure' }
@@ -128,6 +145,16 @@ export const clientMachine = setup({
   },
   guards: {
     offersMechanism: ({ event }) => event.type === 'wire.features' && event.mechanism !== undefined,
+    /** STARTTLS is offered, this client uses it and the stream is not encrypted yet. */
+    takesTls: ({ context, event }) =>
+      event.type === 'wire.features' && event.starttls !== 'none' && context.tls !== 'off' && !context.secure,
+    /** No TLS where one side demands it: this client (`required`, none offered) or the gateway (`required`, client off). */
+    lacksTls: ({ context, event }) =>
+      event.type === 'wire.features' &&
+      !context.secure &&
+      ((context.tls === 'required' && event.starttls === 'none') ||
+        (context.tls === 'off' && event.starttls === 'required')),
+    isTlsUp: ({ event }) => event.type === 'tls.done' && event.ok,
     canAnswerChallenge: ({ context, event }) =>
       event.type === 'sasl.challenge' &&
       context.scram !== undefined &&
@@ -157,6 +184,22 @@ export const clientMachine = setup({
       }),
     ),
     nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    writeStartTls: emit(({ context }) =>
+      output(writeElements(clientConn(context), [el('starttls', { xmlns: ns.tls })])),
+    ),
+    startTls: emit(({ context }) => output({ kind: 'tls.start', conn: clientConn(context), role: 'client' })),
+    markSecure: assign({ secure: true }),
+    markPlain: assign({ secure: false }),
+    rejectTls: emit(({ context, event }) =>
+      output({
+        kind: 'reject',
+        code: event.type === 'tls.done' ? 'ambrosia.tls.failed' : 'ambrosia.tls.unavailable',
+        reason:
+          event.type === 'tls.done'
+            ? `TLS handshake with ${context.targetHost} failed: ${event.reason ?? 'unknown'}`
+            : `no TLS with ${context.targetHost}: ${context.tls === 'required' ? 'this client requires it' : 'the gateway requires it'}`,
+      }),
+    ),
     sendHeader: emit(({ context }) =>
       output(
         write(
@@ -364,6 +407,7 @@ export const clientMachine = setup({
     inH: 0,
     scram: undefined,
     serverFinal: '',
+    secure: false,
   }),
   entry: 'connect',
   on: {
@@ -389,7 +433,7 @@ export const clientMachine = setup({
   states: {
     connecting: {
       on: {
-        'conn.opened': { target: 'opening', actions: 'sendHeader' },
+        'conn.opened': { target: 'opening', actions: ['markPlain', 'sendHeader'] },
         'conn.failed': { target: 'backingOff', actions: 'noteReconnect' },
       },
     },
@@ -397,8 +441,30 @@ export const clientMachine = setup({
       after: { responseDelay: loginTimeout },
       on: {
         'wire.features': [
+          { guard: 'takesTls', target: 'securing', actions: 'writeStartTls' },
+          { guard: 'lacksTls', target: 'failed', actions: ['closeConn', 'rejectTls'] },
           { guard: 'offersMechanism', target: 'authenticating', actions: 'sendAuth' },
           { target: 'failed', actions: ['closeConn', 'rejectLogin'] },
+        ],
+      },
+    },
+    /** `<starttls/>` is out (RFC 6120 §5.4.2.1). */
+    securing: {
+      after: { responseDelay: loginTimeout },
+      on: {
+        'tls.proceed': { target: 'handshaking', actions: 'startTls' },
+        // RFC 6120 §5.4.2.2: the gateway closes the stream after <failure/>.
+        'tls.failure': { target: 'failed', actions: ['closeConn', 'rejectLogin'] },
+      },
+    },
+    /** The host's TLS handshake; then a new stream over TLS (RFC 6120 §5.4.3.3). */
+    handshaking: {
+      after: { responseDelay: loginTimeout },
+      on: {
+        'tls.done': [
+          { guard: 'isTlsUp', target: 'opening', actions: ['markSecure', 'sendHeader'] },
+          // RFC 6120 §5.4.3.2: the connection is gone; the client may try again (ours: with backoff).
+          { target: 'backingOff', actions: ['rejectTls', { type: 'noteReconnect', params: { reason: 'TLS failed' } }] },
         ],
       },
     },
