@@ -36,6 +36,8 @@ export interface ServiceAssignment {
   /** The domains it may register (under the `assigned` profile). */
   readonly domains: readonly string[];
 }
+
+/**
  * STARTTLS (RFC 6120 §5): `off` never offers or uses it; `optional` offers it (a gateway) or uses
  * it when offered (a client, an s2s initiator); `required` also refuses to go on without it.
  */
