@@ -6,7 +6,7 @@
  * Must not: read a clock (waits go through the Peer).
  */
 import { type Conn, type Peer, type Reader } from '../../../conformance/peer.js';
-import { fail, unimplemented } from '../../../conformance/types.js';
+import { CaseVerdict, fail, unimplemented } from '../../../conformance/types.js';
 import {
   child,
   type Chunk,
@@ -109,12 +109,23 @@ export class XmlConn {
 
   /** A stream error with `condition` (RFC 6120 §4.9), the stream's end, and the connection closed. */
   async streamError(condition: string, what: string, headerFirst = false): Promise<XmlElement> {
-    if (headerFirst) await this.header(`${what}: no stream header before the stream error`, ns.client);
-    const error = await this.element(
+    return this.streamErrorOf(
       what,
       `<stream:error><${condition}/></stream:error>`,
-      (e) => e.name === 'stream:error' && child(e, condition)?.ns === ns.streams,
+      (e) => child(e, condition)?.ns === ns.streams,
+      headerFirst,
     );
+  }
+
+  /** A stream error whose condition `check` accepts, the stream's end, and the connection closed. */
+  async streamErrorOf(
+    what: string,
+    expected: string,
+    check: (error: XmlElement) => boolean,
+    headerFirst = false,
+  ): Promise<XmlElement> {
+    if (headerFirst) await this.header(`${what}: no stream header before the stream error`, ns.client);
+    const error = await this.element(what, expected, (e) => e.name === 'stream:error' && check(e));
     const end = await this.next();
     if (!end.ok || end.event.type !== 'close')
       fail(`${what}: the stream did not end`, '</stream:stream>', end.ok ? show(end.event) : end.actual);
@@ -144,6 +155,17 @@ export function needsAllPorts(peer: Peer): void {
 
 export const header = (xmlns: string, fields: { from?: string; to?: string; id?: string }) =>
   writeStreamHeader(streamHeaderAttrs(xmlns, fields));
+
+/** The defined condition of a `<stream:error>` (RFC 6120 §4.9.3), or undefined. */
+export function streamCondition(error: XmlElement): string | undefined {
+  const condition = error.children.find((c): c is XmlElement => typeof c !== 'string' && c.ns === ns.streams);
+  return condition === undefined ? undefined : localName(condition);
+}
+
+/** Ends the case NON-STRICT: the target keeps the rule's MUST but not its SHOULD. */
+export function missedShould(message: string, expected: string, actual: string): never {
+  throw new CaseVerdict('NON-STRICT', message, expected, actual);
+}
 
 export const plain = (user: string, password: string) =>
   Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64');
