@@ -29,6 +29,8 @@ export interface GatewayConfig {
   /** Offer and accept SASL PLAIN on an unencrypted c2s stream (RFC 6120 §13.8 says not to); SCRAM is always offered. */
   readonly plainWithoutTls: boolean;
   readonly serviceSecret: string;
+  /** XEP-0185's dialback secret; derived from the host name and `serviceSecret` when absent (../dialback.ts). */
+  readonly dialbackSecret?: string;
   readonly seeOtherHostTimeoutMs: number;
   readonly chunkCharsMax: number;
   readonly ackTimeoutMs: number;
@@ -96,6 +98,7 @@ const gatewayConfig = z.strictObject({
     .default([]),
   plainWithoutTls: z.boolean().default(false),
   serviceSecret: z.string().default('ambrosia'),
+  dialbackSecret: z.string().min(1).optional(),
   seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
   chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
   ackTimeoutMs: z.number().int().min(1).default(1_000),

@@ -4,6 +4,7 @@
 // Method: one node on a ManualHost, the test playing the peer with literal XML bytes.
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
+import { derivedDialbackSecret, dialbackKey } from '../../../src/protocols/ambrosia/dialback.js';
 import { StallWatch } from '../../../src/protocols/ambrosia/machines/channel.js';
 import { serviceProof } from '../../../src/protocols/ambrosia/wire.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
@@ -77,8 +78,20 @@ describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
       "<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/home</jid></bind></iq>",
     ]);
     expect(host.stateOf('ambrosia.c2s in:1')).toBe('bound');
-    // No service registered for a.test and the target is remote: the gateway routes out itself over s2s (MX first).
+    // No service registered for a.test and the target is remote: the gateway routes out itself over s2s
+    // (SRV first, RFC 6120 §3.2.1; then MX, ours), authenticated with dialback (XEP-0220).
     send('in:1', `<message to='bob@b.test' from='mallory@evil.test' id='m1'><body>hi</body></message>`);
+    expect(host.take()).toEqual([
+      expect.objectContaining({ kind: 'dns.query', name: '_xmpp-server._tcp.b.test', type: 'SRV' }),
+    ]);
+    node.handle({
+      kind: 'dns.answer',
+      query: 's2s:1:srv',
+      name: '_xmpp-server._tcp.b.test',
+      type: 'SRV',
+      status: 'nxdomain',
+      records: [],
+    });
     expect(host.take()).toEqual([expect.objectContaining({ kind: 'dns.query', name: 'b.test', type: 'MX' })]);
     node.handle({
       kind: 'dns.answer',
@@ -90,11 +103,16 @@ describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
     });
     expect(host.take()).toEqual([{ kind: 'connect', conn: 's2s:1', target: { host: 'mx1.b.test', port: 5269 } }]);
     node.handle({ kind: 'conn.opened', conn: 's2s:1' });
-    expect(texts(host.take())[0]).toContain("xmlns='jabber:server'");
+    const header = texts(host.take())[0];
+    expect(header).toContain("xmlns='jabber:server'");
+    expect(header).toContain("xmlns:db='jabber:server:dialback'");
     send(
       's2s:1',
-      `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='b.test' id='x' version='1.0'><stream:features/>`,
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' from='b.test' id='x' version='1.0'><stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>`,
     );
+    const key = dialbackKey(derivedDialbackSecret('gw.test', 'ambrosia'), 'b.test', 'a.test', 'x');
+    expect(texts(host.take())).toEqual([`<db:result from='a.test' to='b.test'>${key}</db:result>`]);
+    send('s2s:1', `<db:result from='b.test' to='a.test' type='valid'/>`);
     expect(texts(host.take())).toEqual([
       "<message to='bob@b.test' from='alice@a.test/home' id='m1'><body>hi</body></message>",
     ]);

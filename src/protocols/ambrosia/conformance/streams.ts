@@ -5,7 +5,7 @@
  *
  * Must not: read a clock (waits go through the Peer).
  */
-import { type Conn, type Peer, type Reader } from '../../../conformance/peer.js';
+import { type Conn, type Listener, type Peer, type Reader } from '../../../conformance/peer.js';
 import { CaseVerdict, fail, unimplemented } from '../../../conformance/types.js';
 import {
   child,
@@ -352,14 +352,69 @@ export async function openService(
 }
 
 /** Opens an s2s stream from `from` (RFC 6120 §4; spec.md §3 s2s). */
-export async function openServer(peer: Peer, from = peerHost): Promise<XmlConn> {
+/** An s2s stream header that declares the dialback prefix (XEP-0220 §2.1). */
+export const s2sHeader = (fields: { from?: string; to?: string; id?: string }) =>
+  writeStreamHeader({ ...streamHeaderAttrs(ns.server, fields), 'xmlns:db': ns.dialback });
+
+/** The key the peer claims peer.test with; its authoritative server (the peer again) says it is valid. */
+const peerKey = 'peer-dialback-key';
+
+/** The peer's listener on peer.test:5269, one per case (the gateway's dialback verifications come here). */
+const authoritative = new WeakMap<Peer, Promise<Listener>>();
+
+function authoritativeListener(peer: Peer): Promise<Listener> {
+  let listener = authoritative.get(peer);
+  if (!listener) {
+    listener = peer.listen(5269);
+    authoritative.set(peer, listener);
+  }
+  return listener;
+}
+
+/**
+ * An s2s stream to the gateway from peer.test, authenticated with Server Dialback (XEP-0220): the
+ * peer sends `<db:result>` with its key, answers the gateway's `<db:verify>` on peer.test:5269 as the
+ * authoritative server, and returns the stream once the gateway says `type='valid'`.
+ */
+export async function openServer(peer: Peer): Promise<XmlConn> {
   needsAllPorts(peer);
+  const listener = await authoritativeListener(peer);
   const x = await connect(peer);
-  await x.send(header(ns.server, { from, to: target }));
-  await x.header('no s2s stream header', ns.server);
-  await x.element('no stream features', '<stream:features/>', (e) => e.name === 'stream:features');
+  await x.send(s2sHeader({ from: peerHost, to: target }));
+  const attrs = await x.header('no s2s stream header', ns.server);
+  const features = await x.element('no stream features', '<stream:features>', (e) => e.name === 'stream:features');
+  if (!child(features, 'dialback'))
+    fail(
+      'the s2s features do not offer dialback',
+      "<dialback xmlns='urn:xmpp:features:dialback'/>",
+      show({ type: 'element', element: features }),
+    );
+  await x.send(writeElement(el('db:result', { from: peerHost, to: target }, [peerKey])));
+  const conn = await listener.accept({ timeoutMs: peer.answerMs });
+  if (!conn) fail('the gateway did not verify the dialback key', `a connection to ${peerHost}:5269`, 'none');
+  const verifier = new XmlConn(conn, peer);
+  await verifier.header('no stream header on the verification stream', ns.server);
+  await verifier.send(s2sHeader({ from: peerHost, to: target, id: 'verify-1' }) + '<stream:features/>');
+  const verify = await verifier.element('no <db:verify> on the verification stream', '<db:verify>', (e) =>
+    isDialbackElement(e, 'verify'),
+  );
+  if (verify.attrs.id !== attrs.id || textOf(verify) !== peerKey || verify.attrs.to !== peerHost)
+    fail(
+      '<db:verify> does not carry the stream id and key',
+      `<db:verify from='${target}' to='${peerHost}' id='${attrs.id}'>${peerKey}</db:verify>`,
+      writeElement(verify),
+    );
+  await verifier.send(writeElement(el('db:verify', { from: peerHost, to: target, id: attrs.id ?? '', type: 'valid' })));
+  await x.element(
+    'dialback was not accepted',
+    `<db:result from='${target}' to='${peerHost}' type='valid'/>`,
+    (e) => isDialbackElement(e, 'result') && e.attrs.type === 'valid',
+  );
   return x;
 }
+
+export const isDialbackElement = (e: XmlElement, local: 'result' | 'verify') =>
+  e.ns === ns.dialback && localName(e) === local;
 
 /** The next stanza on a c2s stream must be a message with `body`; returns it. */
 export function expectMessage(x: XmlConn, body: string, what: string): Promise<XmlElement> {

@@ -102,6 +102,9 @@ export class GatewayNode implements ProtocolNode {
     this.s2s = new S2sStreams(host, config, {
       toService: (domain, stanza) => this.toService(registrationKey(domain, 'server'), stanza),
       fail: (conn, condition, reason) => this.fail(conn, condition, reason),
+      // Ours: a domain is ours for dialback when it is served (c2s) or a service takes its s2s traffic.
+      hosts: (domain) =>
+        domain === this.host.hostName || this.isHosted(domain) || this.registry.has(registrationKey(domain, 'server')),
     });
   }
 

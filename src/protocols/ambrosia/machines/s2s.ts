@@ -1,45 +1,78 @@
 /**
- * The gateway's outgoing s2s stream to one remote domain (spec.md §3 "s2s"): MX, then A lookup,
- * connect, stream header, then the queued stanzas. Streams are one-way (RFC 6120 §4.1).
+ * The gateway's outgoing s2s stream to one remote domain (spec.md §3 "s2s"): SRV (`_xmpp-server._tcp`,
+ * RFC 6120 §3.2.1), then MX (ours), then A (§3.2.2) lookup; connect, trying the SRV targets in order;
+ * stream header; then Server Dialback (XEP-0220): `<db:result>` with the key, and the queued stanzas
+ * once the receiving server answers `type='valid'`. Streams are one-way (RFC 6120 §4.1).
+ *
+ * The same chart runs a receiving server's verification stream to an authoritative server (`verify`
+ * in the input): after the header it sends `<db:verify>` and reports the answer (`s2s.verified`).
  */
 import { assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../../../engine/actor.js';
 import type { NodeOutput } from '../../protocol.js';
 import { queueCountMax } from '../config.js';
-import { ns, streamHeaderAttrs, writeStreamHeader, type XmlElement } from '../wire.js';
+import { dbResultKey, dbVerifyKey, dialbackKey, type SrvTarget } from '../dialback.js';
+import { ns, streamClose, streamHeaderAttrs, writeStreamHeader, type XmlElement } from '../wire.js';
 import { write, writeElements } from './outputs.js';
 
 export interface S2sInput {
   readonly conn: string;
   readonly localDomain: string;
   readonly remoteDomain: string;
+  /** The port when DNS gives none (MX, A): 5269 by default (RFC 6120 §3.2.2). */
   readonly port: number;
+  /** Our dialback secret (XEP-0185), for the key of `<db:result>`. */
+  readonly secret: string;
+  /** A verification stream: the stream id and key an originating server claimed on our incoming stream. */
+  readonly verify?: { readonly id: string; readonly key: string };
 }
 
 interface S2sContext extends S2sInput {
+  /** The connection now tried: `conn`, then `conn.2`, `conn.3`... for further SRV targets. */
+  readonly current: string;
+  readonly attempt: number;
   readonly queue: readonly XmlElement[];
-  readonly target: string;
+  readonly targets: readonly SrvTarget[];
+  /** The receiving server's stream id (its header's `id`), which the dialback key covers. */
+  readonly streamId: string;
 }
+
+export type DialbackOutcome = 'valid' | 'invalid' | 'error';
 
 export type S2sEvent =
   | { type: 's2s.send'; stanza: XmlElement }
+  | { type: 'dns.srv'; targets: readonly SrvTarget[] | 'none' }
   | { type: 'dns.mx'; host: string | undefined }
   | { type: 'dns.a'; found: boolean }
   | { type: 'conn.opened' }
   | { type: 'conn.failed' }
-  | { type: 's2s.header' }
+  | { type: 's2s.header'; id: string }
+  | { type: 's2s.features' }
+  | { type: 'db.result'; outcome: DialbackOutcome }
+  | { type: 'db.verify'; outcome: 'valid' | 'invalid' }
   | { type: 'conn.closed' };
+
+export type S2sEmitted =
+  | { type: 'output'; output: NodeOutput }
+  | { type: 's2s.undelivered'; stanzas: readonly XmlElement[]; reason: string }
+  | { type: 's2s.conn'; conn: string }
+  | { type: 's2s.verified'; outcome: DialbackOutcome };
 
 export const s2sMachine = setup({
   types: {
     context: {} as S2sContext,
     input: {} as S2sInput,
     events: {} as S2sEvent,
-    emitted: {} as { type: 'output'; output: NodeOutput } | { type: 's2s.undelivered'; stanzas: readonly XmlElement[] },
+    emitted: {} as S2sEmitted,
   },
   guards: {
+    hasSrv: ({ event }) => event.type === 'dns.srv' && event.targets !== 'none' && event.targets.length > 0,
+    srvNone: ({ event }) => event.type === 'dns.srv' && event.targets === 'none',
     hasMx: ({ event }) => event.type === 'dns.mx' && event.host !== undefined,
     hasA: ({ event }) => event.type === 'dns.a' && event.found,
+    hasMoreTargets: ({ context }) => context.targets.length > 1,
+    isVerify: ({ context }) => context.verify !== undefined,
+    isValid: ({ event }) => event.type === 'db.result' && event.outcome === 'valid',
     isQueueFull: ({ context }) => context.queue.length >= queueCountMax,
   },
   actions: {
@@ -47,7 +80,15 @@ export const s2sMachine = setup({
       queue: ({ context, event }) => (event.type === 's2s.send' ? [...context.queue, event.stanza] : context.queue),
     }),
     writeStanza: emit(({ context, event }) =>
-      output(writeElements(context.conn, event.type === 's2s.send' ? [event.stanza] : [])),
+      output(writeElements(context.current, event.type === 's2s.send' ? [event.stanza] : [])),
+    ),
+    querySrv: emit(({ context }) =>
+      output({
+        kind: 'dns.query',
+        query: `${context.conn}:srv`,
+        name: `_xmpp-server._tcp.${context.remoteDomain}`,
+        type: 'SRV',
+      }),
     ),
     queryMx: emit(({ context }) =>
       output({ kind: 'dns.query', query: `${context.conn}:mx`, name: context.remoteDomain, type: 'MX' }),
@@ -55,25 +96,80 @@ export const s2sMachine = setup({
     queryA: emit(({ context }) =>
       output({ kind: 'dns.query', query: `${context.conn}:a`, name: context.remoteDomain, type: 'A' }),
     ),
-    useMxHost: assign({
-      target: ({ context, event }) => (event.type === 'dns.mx' && event.host ? event.host : context.target),
+    useSrv: assign({
+      targets: ({ context, event }) =>
+        event.type === 'dns.srv' && event.targets !== 'none' ? event.targets : context.targets,
     }),
-    connect: emit(({ context }) =>
-      output({ kind: 'connect', conn: context.conn, target: { host: context.target, port: context.port } }),
-    ),
+    useMx: assign({
+      targets: ({ context, event }) =>
+        event.type === 'dns.mx' && event.host ? [{ host: event.host, port: context.port }] : context.targets,
+    }),
+    useA: assign({ targets: ({ context }) => [{ host: context.remoteDomain, port: context.port }] }),
+    nextTarget: enqueueActions(({ context, enqueue }) => {
+      const attempt = context.attempt + 1;
+      const current = `${context.conn}.${attempt}`;
+      enqueue.assign({ targets: context.targets.slice(1), attempt, current });
+      enqueue.emit({ type: 's2s.conn' as const, conn: current });
+    }),
+    connect: emit(({ context }) => {
+      const target = context.targets[0] ?? { host: context.remoteDomain, port: context.port };
+      return output({ kind: 'connect', conn: context.current, target: { host: target.host, port: target.port } });
+    }),
     sendHeader: emit(({ context }) =>
       output(
         write(
-          context.conn,
-          writeStreamHeader(streamHeaderAttrs(ns.server, { from: context.localDomain, to: context.remoteDomain })),
+          context.current,
+          writeStreamHeader({
+            ...streamHeaderAttrs(ns.server, { from: context.localDomain, to: context.remoteDomain }),
+            'xmlns:db': ns.dialback,
+          }),
         ),
       ),
     ),
+    useStreamId: assign({
+      streamId: ({ context, event }) => (event.type === 's2s.header' ? event.id : context.streamId),
+    }),
+    sendResult: emit(({ context }) =>
+      output(
+        writeElements(context.current, [
+          dbResultKey(
+            context.localDomain,
+            context.remoteDomain,
+            dialbackKey(context.secret, context.remoteDomain, context.localDomain, context.streamId),
+          ),
+        ]),
+      ),
+    ),
+    sendVerify: emit(({ context }) =>
+      output(
+        writeElements(context.current, [
+          dbVerifyKey(context.localDomain, context.remoteDomain, context.verify?.id ?? '', context.verify?.key ?? ''),
+        ]),
+      ),
+    ),
+    reportVerified: emit(({ event }) => ({
+      type: 's2s.verified' as const,
+      outcome: event.type === 'db.verify' ? event.outcome : ('error' as const),
+    })),
+    closeStream: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit(output(write(context.current, streamClose)));
+      enqueue.emit(output({ kind: 'close', conn: context.current }));
+    }),
     flushQueue: enqueueActions(({ context, enqueue }) => {
-      if (context.queue.length > 0) enqueue.emit(output(writeElements(context.conn, context.queue)));
+      if (context.queue.length > 0) enqueue.emit(output(writeElements(context.current, context.queue)));
       enqueue.assign({ queue: [] });
     }),
-    reportUndelivered: emit(({ context }) => ({ type: 's2s.undelivered' as const, stanzas: context.queue })),
+    reportFailure: enqueueActions(({ context, event, enqueue }) => {
+      if (context.verify) {
+        enqueue.emit({ type: 's2s.verified' as const, outcome: 'error' as const });
+        return;
+      }
+      const reason =
+        event.type === 'db.result'
+          ? `${context.remoteDomain} refused our dialback (${event.outcome})`
+          : `${context.remoteDomain} is unreachable`;
+      enqueue.emit({ type: 's2s.undelivered' as const, stanzas: context.queue, reason });
+    }),
     rejectFull: emit(() =>
       output({
         kind: 'reject',
@@ -84,39 +180,73 @@ export const s2sMachine = setup({
   },
 }).createMachine({
   id: 'ambrosia.s2s',
-  initial: 'resolvingMx',
-  context: ({ input }) => ({ ...input, queue: [], target: input.remoteDomain }),
-  entry: 'queryMx',
+  initial: 'resolvingSrv',
+  context: ({ input }) => ({ ...input, current: input.conn, attempt: 1, queue: [], targets: [], streamId: '' }),
+  entry: 'querySrv',
   on: {
     's2s.send': [{ guard: 'isQueueFull', actions: 'rejectFull' }, { actions: 'queueStanza' }],
   },
   states: {
+    resolvingSrv: {
+      on: {
+        'dns.srv': [
+          { guard: 'hasSrv', target: 'connecting', actions: ['useSrv', 'connect'] },
+          { guard: 'srvNone', target: 'failed' },
+          { target: 'resolvingMx', actions: 'queryMx' },
+        ],
+      },
+    },
     resolvingMx: {
       on: {
         'dns.mx': [
-          { guard: 'hasMx', target: 'connecting', actions: ['useMxHost', 'connect'] },
+          { guard: 'hasMx', target: 'connecting', actions: ['useMx', 'connect'] },
           { target: 'resolvingA', actions: 'queryA' },
         ],
       },
     },
     resolvingA: {
       on: {
-        'dns.a': [
-          { guard: 'hasA', target: 'connecting', actions: 'connect' },
-          { target: 'failed', actions: 'reportUndelivered' },
-        ],
+        'dns.a': [{ guard: 'hasA', target: 'connecting', actions: ['useA', 'connect'] }, { target: 'failed' }],
       },
     },
     connecting: {
       on: {
         'conn.opened': { target: 'opening', actions: 'sendHeader' },
-        'conn.failed': { target: 'failed', actions: 'reportUndelivered' },
+        'conn.failed': [
+          // RFC 6120 §3.2.1: on failure, the next SRV target in order.
+          { guard: 'hasMoreTargets', target: 'connecting', actions: ['nextTarget', 'connect'] },
+          { target: 'failed' },
+        ],
       },
     },
     opening: {
       on: {
-        's2s.header': { target: 'established', actions: 'flushQueue' },
-        'conn.closed': { target: 'failed', actions: 'reportUndelivered' },
+        's2s.header': { target: 'features', actions: 'useStreamId' },
+        'conn.closed': { target: 'failed' },
+      },
+    },
+    features: {
+      on: {
+        's2s.features': [
+          { guard: 'isVerify', target: 'verifying', actions: 'sendVerify' },
+          { target: 'authenticating', actions: 'sendResult' },
+        ],
+        'conn.closed': { target: 'failed' },
+      },
+    },
+    authenticating: {
+      on: {
+        'db.result': [
+          { guard: 'isValid', target: 'established', actions: 'flushQueue' },
+          { target: 'failed', actions: 'closeStream' },
+        ],
+        'conn.closed': { target: 'failed' },
+      },
+    },
+    verifying: {
+      on: {
+        'db.verify': { target: 'verified', actions: ['reportVerified', 'closeStream'] },
+        'conn.closed': { target: 'failed' },
       },
     },
     established: {
@@ -125,7 +255,8 @@ export const s2sMachine = setup({
         'conn.closed': { target: 'closed' },
       },
     },
-    failed: { type: 'final' },
+    verified: { type: 'final' },
+    failed: { type: 'final', entry: 'reportFailure' },
     closed: { type: 'final' },
   },
 });
