@@ -15,7 +15,7 @@
 import { IdSequence } from '../../../core/ids.js';
 import { startActor, type MachineActor } from '../../../engine/actor.js';
 import type { NodeHost, NodeInput } from '../../protocol.js';
-import type { GatewayConfig } from '../config.js';
+import { ports, type GatewayConfig } from '../config.js';
 import {
   dbResultError,
   dbResultType,
@@ -83,7 +83,7 @@ export class S2sStreams {
 
   constructor(
     private readonly host: NodeHost,
-    private readonly config: GatewayConfig,
+    config: GatewayConfig,
     private readonly handlers: S2sHandlers,
   ) {
     this.secret = config.dialbackSecret ?? derivedDialbackSecret(host.hostName, config.serviceSecret);
@@ -174,7 +174,8 @@ export class S2sStreams {
         conn,
         localDomain: from,
         remoteDomain: domain,
-        port: this.config.ports.s2s,
+        // RFC 6120 §3.2.2: without SRV, the registered port (not our own listener's, which may differ).
+        port: ports.s2s,
         secret: this.secret,
         ...(verify ? { verify } : {}),
       },
@@ -280,8 +281,12 @@ export class S2sStreams {
     const verifier = this.startOut(from, to, { id: s.streamId, key: textOf(element) });
     verifier.actor.on('s2s.verified', (e) => {
       if (this.incoming.get(conn) !== s) return;
-      if (e.outcome === 'error') return this.writeIn(conn, [dbResultError(to, from)]);
+      if (e.outcome === 'error') {
+        this.host.emit({ kind: 'note', what: 'ambrosia.dialback.error', detail: { from, to } });
+        return this.writeIn(conn, [dbResultError(to, from)]);
+      }
       this.writeIn(conn, [dbResultType(to, from, e.outcome)]);
+      this.host.emit({ kind: 'note', what: `ambrosia.dialback.${e.outcome}`, detail: { from, to } });
       if (e.outcome === 'valid') {
         s.verified.add(from);
         return;

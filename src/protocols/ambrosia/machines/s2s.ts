@@ -155,6 +155,13 @@ export const s2sMachine = setup({
       enqueue.emit(output(write(context.current, streamClose)));
       enqueue.emit(output({ kind: 'close', conn: context.current }));
     }),
+    noteAuthenticated: emit(({ context }) =>
+      output({
+        kind: 'note',
+        what: 'ambrosia.s2s.authenticated',
+        detail: { from: context.localDomain, to: context.remoteDomain },
+      }),
+    ),
     flushQueue: enqueueActions(({ context, enqueue }) => {
       if (context.queue.length > 0) enqueue.emit(output(writeElements(context.current, context.queue)));
       enqueue.assign({ queue: [] });
@@ -237,7 +244,7 @@ export const s2sMachine = setup({
     authenticating: {
       on: {
         'db.result': [
-          { guard: 'isValid', target: 'established', actions: 'flushQueue' },
+          { guard: 'isValid', target: 'established', actions: ['noteAuthenticated', 'flushQueue'] },
           { target: 'failed', actions: 'closeStream' },
         ],
         'conn.closed': { target: 'failed' },
