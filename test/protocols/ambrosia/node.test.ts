@@ -779,3 +779,48 @@ describe('ambrosia: gateway s2s with Server Dialback (ManualHost, XEP-0220)', ()
     );
   });
 });
+
+describe('ambrosia: client server lookup (ManualHost, RFC 6120 §3.2)', () => {
+  function client() {
+    const host = new ManualHost('alice.test');
+    const node = ambrosia.createNode(
+      host,
+      ambrosia.configSchema.parse({ role: 'client', jid: 'alice@a.test', password: 'secret' }),
+    );
+    node.start();
+    return { host, node };
+  }
+  const answer = (status: 'ok' | 'nxdomain', records: string[]) =>
+    ({
+      kind: 'dns.answer',
+      query: 'client:srv',
+      name: '_xmpp-client._tcp.a.test',
+      type: 'SRV',
+      status,
+      records,
+    }) as const;
+
+  it('client: with no gateway configured, asks _xmpp-client._tcp SRV and connects to its first target', () => {
+    const { host, node } = client();
+    expect(host.take()).toEqual([
+      expect.objectContaining({ kind: 'dns.query', name: '_xmpp-client._tcp.a.test', type: 'SRV' }),
+    ]);
+    node.handle(answer('ok', ['20 0 5222 slow.a.test', '10 0 5223 gw.a.test']));
+    expect(host.take()).toEqual([
+      expect.objectContaining({ kind: 'connect', target: { host: 'gw.a.test', port: 5223 } }),
+    ]);
+  });
+
+  it('client: without an SRV record, connects to the domain itself on 5222; a target of . refuses the login', () => {
+    const plain = client();
+    plain.host.take();
+    plain.node.handle(answer('nxdomain', []));
+    expect(plain.host.take()).toEqual([
+      expect.objectContaining({ kind: 'connect', target: { host: 'a.test', port: 5222 } }),
+    ]);
+    const none = client();
+    none.host.take();
+    none.node.handle(answer('ok', ['0 0 0 .']));
+    expect(none.host.take()).toEqual([expect.objectContaining({ kind: 'reject', code: 'ambrosia.login.failed' })]);
+  });
+});
