@@ -144,6 +144,13 @@ export class ProcessNode implements ProtocolNode {
                   ? { kind: 'store.value', key: output.key, found: false }
                   : { kind: 'store.value', key: output.key, found: true, value },
               );
+            } else if (output.kind === 'conn.buffered') {
+              answer = JSON.stringify({
+                kind: 'conn.buffered',
+                conn: output.conn,
+                bytes: this.host.bufferedBytes(output.conn),
+                highWaterBytes: this.host.writeHighWaterBytes,
+              });
             } else if (output.kind === 'store.keys') {
               answer = JSON.stringify({
                 kind: 'store.keys',
@@ -184,6 +191,7 @@ export class ProcessNode implements ProtocolNode {
       case 'end':
       case 'store.get':
       case 'store.keys':
+      case 'conn.buffered':
         break;
       case 'store.put':
         host.store.put(output.key, output.value);
