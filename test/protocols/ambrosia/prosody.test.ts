@@ -56,6 +56,7 @@ const expected: Readonly<Record<string, string>> = {
   'ambrosia/4.2/bad-handshake': 'UNIMPLEMENTED',
   'ambrosia/4.3/register': 'UNIMPLEMENTED',
   'ambrosia/4.4/chunking': 'UNIMPLEMENTED',
+  'ambrosia/4.4/interleaved': 'UNIMPLEMENTED',
   'ambrosia/4.5/acks': 'UNIMPLEMENTED',
   'ambrosia/4.5/retransmit': 'UNIMPLEMENTED',
   'ambrosia/W/round-trip': 'NON-STRICT',
