@@ -37,7 +37,11 @@ export const serveConfigSchema = z.strictObject({
     .record(z.string(), z.string())
     .optional()
     .describe('where the names the node connects to really are: { b.test: "127.0.0.1:9001" }'),
-  dns: z.array(dnsRecordSchema).optional().describe('DNS records: [ { name, type: A|MX|TXT, value } ]'),
+  dns: z.array(dnsRecordSchema).optional().describe('DNS records: [ { name, type: A|MX|SRV|TXT, value } ]'),
+  systemDns: z
+    .boolean()
+    .optional()
+    .describe("names not in `dns` are asked of the system's resolver (SRV, MX, A, TXT; default false)"),
   socketDir: z.string().optional().describe("where the node's UNIX socket paths go"),
   seed: z.number().int().min(0).optional().describe("the node's random stream (default: random)"),
   limits: realLimitsSchema.optional().describe('the host limits (see below; docs/serve.md)'),
@@ -152,6 +156,7 @@ export async function loadServeConfig(
     portMap,
     ...(settings.peers ? { peers: settings.peers } : {}),
     ...(settings.dns ? { dns: settings.dns } : {}),
+    ...(settings.systemDns ? { systemDns: true } : {}),
     ...(settings.socketDir ? { socketDir: settings.socketDir } : {}),
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
     ...(settings.limits ? { limits: settings.limits } : {}),

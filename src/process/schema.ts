@@ -9,6 +9,7 @@
  * Must not: change a field without regenerating the reference (test/process/doc.test.ts checks it).
  */
 import { z } from 'zod';
+import { dnsRecordTypes } from '../protocols/protocol.js';
 
 const bytes = z.string().describe('the bytes, base64-encoded');
 const conn = z
@@ -90,9 +91,13 @@ export const inputSchemas = {
       kind: z.literal('dns.answer'),
       query: z.string().describe('the id the node gave its `dns.query`'),
       name: z.string(),
-      type: z.enum(['A', 'MX', 'TXT']),
+      type: z.enum(dnsRecordTypes),
       status: z.enum(['ok', 'nxdomain', 'servfail']),
-      records: z.array(z.string()).describe('A: addresses; MX: `"<preference> <host>"`; TXT: texts'),
+      records: z
+        .array(z.string())
+        .describe(
+          'A: addresses; MX: `"<preference> <host>"`; SRV: `"<priority> <weight> <port> <target>"`; TXT: texts',
+        ),
       now,
     })
     .describe('The answer to a DNS query of the node.'),
@@ -170,7 +175,7 @@ export const outputSchemas = {
       kind: z.literal('dns.query'),
       query: z.string().describe('an id the answer names'),
       name: z.string(),
-      type: z.enum(['A', 'MX', 'TXT']),
+      type: z.enum(dnsRecordTypes),
     })
     .describe('Ask DNS; `dns.answer` follows in a later step.'),
   'timer.set': z

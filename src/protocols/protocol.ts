@@ -22,9 +22,15 @@ export type { HostClock };
 /** Where a stream connection goes: a host name or address and a TCP port, or a local socket path on the same host. */
 export type Endpoint = { readonly host: string; readonly port: number } | { readonly path: string };
 
-export type DnsRecordType = 'A' | 'MX' | 'TXT';
+/** The record types of the simulated DNS (and of a RealHost's static zone). */
+export const dnsRecordTypes = ['A', 'MX', 'SRV', 'TXT'] as const;
 
-/** An MX answer is `"<preference> <host>"`, an A answer an address, a TXT answer the text. */
+export type DnsRecordType = (typeof dnsRecordTypes)[number];
+
+/**
+ * An MX answer is `"<preference> <host>"`, an SRV answer `"<priority> <weight> <port> <target>"` (RFC 2782's
+ * presentation order), an A answer an address, a TXT answer the text.
+ */
 export type DnsStatus = 'ok' | 'nxdomain' | 'servfail';
 
 /** Why a connection attempt failed. */
@@ -235,7 +241,7 @@ export interface ProtocolNode {
 export interface DnsRecord {
   readonly name: string;
   readonly type: DnsRecordType;
-  /** A: an address; MX: `"<preference> <host>"`; TXT: the text. */
+  /** A: an address; MX: `"<preference> <host>"`; SRV: `"<priority> <weight> <port> <target>"`; TXT: the text. */
   readonly value: string;
 }
 

@@ -20,12 +20,15 @@ import { getDefaultHighWaterMark } from 'node:stream';
 import { dirname } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { promises as systemDns } from 'node:dns';
 import { IdSequence, type ConnId } from '../core/ids.js';
 import { Prng } from '../core/prng.js';
 import { compiledEngine, type Engine } from '../engine/engine.js';
 import {
   MemoryStore,
   type DnsRecord,
+  type DnsRecordType,
+  type DnsStatus,
   type DurableStore,
   type Endpoint,
   type NodeHost,
@@ -85,6 +88,11 @@ export interface RealHostOptions {
   readonly socketDir?: string;
   /** The DNS zone the node's queries are answered from (no real resolver is reachable from a test bed). */
   readonly dns?: readonly DnsRecord[];
+  /**
+   * Names the static zone does not hold are asked of the system's resolver (node:dns: `resolveSrv`,
+   * `resolveMx`, `resolve4`, `resolveTxt`), as a served node on the Internet would. @defaultValue false
+   */
+  readonly systemDns?: boolean;
   readonly store?: DurableStore;
   /** The statechart engine the node's actors run on. @defaultValue compiledEngine */
   readonly engine?: Engine;
@@ -634,18 +642,44 @@ export class RealHost {
     udp?.send(bytes, Number(realPort), host);
   }
 
-  private answerDns(query: string, rawName: string, type: 'A' | 'MX' | 'TXT'): void {
+  private answerDns(query: string, rawName: string, type: DnsRecordType): void {
     const name = rawName.toLowerCase();
     this.record({ kind: 'dns.query', query, name, type });
     const zone = (this.options.dns ?? []).map((r) => ({ ...r, name: r.name.toLowerCase() }));
     const named = zone.filter((record) => record.name === name);
     const records = named.filter((record) => record.type === type).map((record) => record.value);
-    const status = named.length === 0 ? 'nxdomain' : 'ok';
-    // Answered on a later turn of the event loop, as a resolver would.
-    setImmediate(() => {
+    const answer = (status: DnsStatus, records: string[]): void => {
       this.record({ kind: 'dns.answer', query, name, type, status, records });
       this.input({ kind: 'dns.answer', query, name, type, status, records });
-    });
+    };
+    if (named.length === 0 && this.options.systemDns) {
+      systemLookup(name, type).then(
+        (records) => answer('ok', records),
+        (error: NodeJS.ErrnoException) =>
+          error.code === 'ENODATA'
+            ? answer('ok', [])
+            : error.code === 'ENOTFOUND'
+              ? answer('nxdomain', [])
+              : answer('servfail', []),
+      );
+      return;
+    }
+    // Answered on a later turn of the event loop, as a resolver would.
+    setImmediate(() => answer(named.length === 0 ? 'nxdomain' : 'ok', records));
+  }
+}
+
+/** One query to the system resolver, its records written as the simulated DNS writes them. */
+async function systemLookup(name: string, type: DnsRecordType): Promise<string[]> {
+  switch (type) {
+    case 'A':
+      return systemDns.resolve4(name);
+    case 'MX':
+      return (await systemDns.resolveMx(name)).map((mx) => `${mx.priority} ${mx.exchange}`);
+    case 'SRV':
+      return (await systemDns.resolveSrv(name)).map((s) => `${s.priority} ${s.weight} ${s.port} ${s.name || '.'}`);
+    case 'TXT':
+      return (await systemDns.resolveTxt(name)).map((chunks) => chunks.join(''));
   }
 }
 

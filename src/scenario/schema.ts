@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { limits } from '../core/limits.js';
+import { dnsRecordTypes } from '../protocols/protocol.js';
 import { processSpecSchema } from '../process/schema.js';
 import { invariantNamed, invariantNames } from '../check/registry.js';
 import { didYouMean } from './patterns.js';
@@ -119,11 +120,25 @@ export const nodeSchema = z.strictObject({
   process: processSpecSchema.optional(),
 });
 
-export const dnsRecordSchema = z.strictObject({
-  name,
-  type: z.enum(['A', 'MX', 'TXT']),
-  value: z.string(),
-});
+/** An SRV record's value (RFC 2782): priority, weight and port (0..65535 each), then the target host. */
+const srvValue = /^(\d{1,5}) (\d{1,5}) (\d{1,5}) (\S+)$/;
+
+export const dnsRecordSchema = z
+  .strictObject({
+    name,
+    type: z.enum(dnsRecordTypes),
+    value: z.string(),
+  })
+  .superRefine((record, ctx) => {
+    if (record.type !== 'SRV') return;
+    const match = srvValue.exec(record.value);
+    if (!match || match.slice(1, 4).some((n) => Number(n) > 65535))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `an SRV value is "<priority> <weight> <port> <target>" (numbers 0..65535), not "${record.value}"`,
+      });
+  });
 
 export const networkSchema = z.strictObject({
   delayMsMin: ms.optional(),

@@ -9,6 +9,7 @@
  * Must not: crash on server input (bad XML ends that stream, which is then reconnected), or retry
  * a refused login (that is the user's decision, made by a new `login` command).
  */
+import { srvTargets } from './dialback.js';
 import { isScramMechanism, nonceOf } from './scram.js';
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
@@ -37,6 +38,9 @@ export function parseHostPort(text: string, defaultPort: number): { host: string
   return { host: match[1] ?? match[2] ?? '', port };
 }
 
+/** The id of the client's one SRV query. */
+const clientSrvQuery = 'client:srv';
+
 export class ClientNode implements ProtocolNode {
   private actor: MachineActor<typeof clientMachine> | undefined;
   private parser = new XmlStreamParser();
@@ -44,6 +48,8 @@ export class ClientNode implements ProtocolNode {
   private readonly messageIds = new IdSequence('m');
   private received = 0;
   private stopped = false;
+  /** Waiting for the `_xmpp-client._tcp` SRV answer (no gateway configured). */
+  private resolving = false;
 
   constructor(
     private readonly host: NodeHost,
@@ -99,6 +105,8 @@ export class ClientNode implements ProtocolNode {
           ...(input.reason === undefined ? {} : { reason: input.reason }),
         });
         return;
+      case 'dns.answer':
+        return this.srvAnswer(input);
       default:
         return;
     }
@@ -113,8 +121,42 @@ export class ClientNode implements ProtocolNode {
 
   private login(): void {
     if (this.actor && this.actor.getSnapshot().status === 'active') return;
-    const domain = this.config.jid.split('@')[1] ?? this.config.jid;
-    const target = this.config.gateway ?? { host: domain, port: ports.c2s };
+    if (this.config.gateway) return this.startLogin(this.config.gateway);
+    if (this.resolving) return;
+    // RFC 6120 §3.2.1: with no gateway configured, the domain's `_xmpp-client._tcp` SRV record first.
+    this.resolving = true;
+    this.host.emit({
+      kind: 'dns.query',
+      query: clientSrvQuery,
+      name: `_xmpp-client._tcp.${this.domain()}`,
+      type: 'SRV',
+    });
+  }
+
+  private domain(): string {
+    return this.config.jid.split('@')[1] ?? this.config.jid;
+  }
+
+  /**
+   * The SRV answer: its first target in order (../dialback.ts `srvTargets`), else the domain itself on
+   * 5222 (RFC 6120 §3.2.2). Ours: the client keeps that one target across reconnections (no next target).
+   */
+  private srvAnswer(answer: Extract<NodeInput, { kind: 'dns.answer' }>): void {
+    if (!this.resolving || answer.query !== clientSrvQuery) return;
+    this.resolving = false;
+    const targets = answer.status === 'ok' ? srvTargets(answer.records) : [];
+    if (targets === 'none') {
+      this.host.emit({
+        kind: 'reject',
+        code: 'ambrosia.login.failed',
+        reason: `${this.domain()} offers no XMPP client service (SRV target '.')`,
+      });
+      return;
+    }
+    this.startLogin(targets[0] ?? { host: this.domain(), port: ports.c2s });
+  }
+
+  private startLogin(target: { readonly host: string; readonly port: number }): void {
     this.actor = startActor(clientMachine, this.host, {
       name: 'ambrosia.client',
       input: {

@@ -55,6 +55,8 @@ export interface GatewayConfig {
   /** STARTTLS on c2s and s2s (offered to clients and servers, used toward servers that offer it). */
   readonly tls: TlsMode;
   readonly serviceSecret: string;
+  /** XEP-0185's dialback secret; derived from the host name and `serviceSecret` when absent (../dialback.ts). */
+  readonly dialbackSecret?: string;
   readonly seeOtherHostTimeoutMs: number;
   readonly chunkCharsMax: number;
   readonly ackTimeoutMs: number;
@@ -149,6 +151,7 @@ const gatewayConfig = z.strictObject({
   plainWithoutTls: z.boolean().default(false),
   tls: tlsMode.default('off'),
   serviceSecret: z.string().default('ambrosia'),
+  dialbackSecret: z.string().min(1).optional(),
   seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
   chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
   ackTimeoutMs: z.number().int().min(1).default(1_000),

@@ -135,10 +135,23 @@ export const requirements: readonly Requirement[] = [
   {
     id: 'AMB-3-s2s-dns',
     section: '§3',
-    text: 'make outgoing xmpp-server connections if necessary (found by MX, then A; our DNS has no SRV).',
+    text: 'make outgoing xmpp-server connections if necessary (found by SRV _xmpp-server._tcp, RFC 6120 §3.2, then MX, then A).',
     level: 'MUST',
     source: 'seed',
-    covers: [`${node}: negotiates a stream`, `${federation}: runs the seed seven steps`, scenario('seven-steps.yaml')],
+    covers: [
+      `${node}: negotiates a stream`,
+      `${federation}: runs the seed seven steps`,
+      scenario('seven-steps.yaml'),
+      scenario('s2s-srv.yaml'),
+    ],
+  },
+  {
+    id: 'AMB-3-dialback',
+    section: '§3',
+    text: 'Server Dialback (XEP-0220) on s2s: our streams prove their domain with a key, and stanzas are accepted only from a domain its authoritative server verified.',
+    level: 'MUST',
+    source: 'original',
+    covers: [`${node}: dialback`, scenario('dialback-ok.yaml'), scenario('dialback-forged.yaml')],
   },
   {
     id: 'AMB-4-mutual-auth',

@@ -18,6 +18,8 @@ export const ns = {
   stream: 'http://etherx.jabber.org/streams',
   client: 'jabber:client',
   server: 'jabber:server',
+  dialback: 'jabber:server:dialback',
+  dialbackFeature: 'urn:xmpp:features:dialback',
   service: 'urn:fedsim:ambrosia:service:0',
   streams: 'urn:ietf:params:xml:ns:xmpp-streams',
   sasl: 'urn:ietf:params:xml:ns:xmpp-sasl',

@@ -68,9 +68,18 @@ describe('ambrosia: federation (Pump)', () => {
     pump.command('alice.client', { type: 'send', to: 'bob@b.test', body: 'hello from a', id: 'm1' });
     // Steps 5-6: the gateway routed it to the IM service, which routed it back out.
     expect(view(pump, 'im1.a.test').processed).toEqual([expect.objectContaining({ id: 'm1', to: 'bob@b.test' })]);
-    // Step 7: gw-a connected to b.test's gateway (found by MX) over s2s; gw-b's service saw it; bob got it once.
-    expect(pump.outputs('gw-a.test', 'dns.query')).toEqual([expect.objectContaining({ name: 'b.test', type: 'MX' })]);
+    // Step 7: gw-a connected to b.test's gateway (no SRV record, found by MX) over s2s; gw-b verified gw-a's
+    // dialback key with a.test's gateway (found by MX too) on a second connection; gw-b's service saw it; bob got it once.
+    expect(pump.outputs('gw-a.test', 'dns.query')).toEqual([
+      expect.objectContaining({ name: '_xmpp-server._tcp.b.test', type: 'SRV' }),
+      expect.objectContaining({ name: 'b.test', type: 'MX' }),
+    ]);
+    expect(pump.outputs('gw-b.test', 'dns.query')).toEqual([
+      expect.objectContaining({ name: '_xmpp-server._tcp.a.test', type: 'SRV' }),
+      expect.objectContaining({ name: 'a.test', type: 'MX' }),
+    ]);
     expect(pump.connsBetween('gw-a.test', 'gw-b.test')).toHaveLength(1);
+    expect(pump.connsBetween('gw-b.test', 'gw-a.test')).toHaveLength(1);
     expect(view(pump, 'im.b.test').processed).toEqual([expect.objectContaining({ id: 'm1' })]);
     expect(pump.delivered('bob.client')).toEqual([{ from: 'alice@a.test/fedsim', body: 'hello from a', id: 'm1' }]);
     // Every stanza on the service channels was acked: nothing left to retransmit (a retransmission

@@ -4,6 +4,7 @@
 // Method: one node on a ManualHost, the test playing the peer with literal XML bytes.
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
+import { derivedDialbackSecret, dialbackKey } from '../../../src/protocols/ambrosia/dialback.js';
 import { StallWatch } from '../../../src/protocols/ambrosia/machines/channel.js';
 import { serviceProof } from '../../../src/protocols/ambrosia/wire.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
@@ -77,8 +78,20 @@ describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
       "<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/home</jid></bind></iq>",
     ]);
     expect(host.stateOf('ambrosia.c2s in:1')).toBe('bound');
-    // No service registered for a.test and the target is remote: the gateway routes out itself over s2s (MX first).
+    // No service registered for a.test and the target is remote: the gateway routes out itself over s2s
+    // (SRV first, RFC 6120 §3.2.1; then MX, ours), authenticated with dialback (XEP-0220).
     send('in:1', `<message to='bob@b.test' from='mallory@evil.test' id='m1'><body>hi</body></message>`);
+    expect(host.take()).toEqual([
+      expect.objectContaining({ kind: 'dns.query', name: '_xmpp-server._tcp.b.test', type: 'SRV' }),
+    ]);
+    node.handle({
+      kind: 'dns.answer',
+      query: 's2s:1:srv',
+      name: '_xmpp-server._tcp.b.test',
+      type: 'SRV',
+      status: 'nxdomain',
+      records: [],
+    });
     expect(host.take()).toEqual([expect.objectContaining({ kind: 'dns.query', name: 'b.test', type: 'MX' })]);
     node.handle({
       kind: 'dns.answer',
@@ -90,11 +103,16 @@ describe('ambrosia: gateway c2s (ManualHost, RFC 6120)', () => {
     });
     expect(host.take()).toEqual([{ kind: 'connect', conn: 's2s:1', target: { host: 'mx1.b.test', port: 5269 } }]);
     node.handle({ kind: 'conn.opened', conn: 's2s:1' });
-    expect(texts(host.take())[0]).toContain("xmlns='jabber:server'");
+    const header = texts(host.take())[0];
+    expect(header).toContain("xmlns='jabber:server'");
+    expect(header).toContain("xmlns:db='jabber:server:dialback'");
     send(
       's2s:1',
-      `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' from='b.test' id='x' version='1.0'><stream:features/>`,
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' from='b.test' id='x' version='1.0'><stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>`,
     );
+    const key = dialbackKey(derivedDialbackSecret('gw.test', 'ambrosia'), 'b.test', 'a.test', 'x');
+    expect(texts(host.take())).toEqual([`<db:result from='a.test' to='b.test'>${key}</db:result>`]);
+    send('s2s:1', `<db:result from='b.test' to='a.test' type='valid'/>`);
     expect(texts(host.take())).toEqual([
       "<message to='bob@b.test' from='alice@a.test/home' id='m1'><body>hi</body></message>",
     ]);
@@ -671,5 +689,198 @@ describe('ambrosia: service channel stalls (ManualHost, spec.md §4.8)', () => {
       "<stream:error><bad-format xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
     ]);
     expect(outputs.at(-1)).toEqual({ kind: 'close', conn: 'svc:1' });
+  });
+});
+
+describe('ambrosia: gateway s2s with Server Dialback (ManualHost, XEP-0220)', () => {
+  const serverHeader = (from: string, to: string, id?: string) =>
+    `<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' from='${from}' to='${to}'${id === undefined ? '' : ` id='${id}'`} version='1.0'>`;
+  const streamIdOf = (text: string) => /<stream:stream[^>]* id='([^']+)'/.exec(text)?.[1] ?? '';
+
+  /** An incoming s2s stream from b.test to a.test: returns the gateway's stream id. */
+  function incoming(g: ReturnType<typeof gateway>, conn = 'in:s2s'): string {
+    g.node.handle({ kind: 'conn.accepted', conn, local: { host: 'gw.test', port: 5269 }, remote: 'b' });
+    g.send(conn, serverHeader('b.test', 'a.test'));
+    const [answer] = texts(g.host.take());
+    expect(answer).toContain("xmlns:db='jabber:server:dialback'");
+    expect(answer).toContain("<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>");
+    return streamIdOf(answer ?? '');
+  }
+
+  /** The verification stream the gateway opened to b.test's authoritative server, up to its <db:verify>. */
+  function verification(g: ReturnType<typeof gateway>, key: string, streamId: string): string {
+    const query = g.host.take();
+    expect(query).toEqual([
+      expect.objectContaining({ kind: 'dns.query', name: '_xmpp-server._tcp.b.test', type: 'SRV' }),
+    ]);
+    const { query: id } = query[0] as Extract<NodeOutput, { kind: 'dns.query' }>;
+    g.node.handle({
+      kind: 'dns.answer',
+      query: id,
+      name: '_xmpp-server._tcp.b.test',
+      type: 'SRV',
+      status: 'ok',
+      records: ['0 0 5269 gw-b.test'],
+    });
+    const [connect] = g.host.take();
+    expect(connect).toMatchObject({ kind: 'connect', target: { host: 'gw-b.test', port: 5269 } });
+    const conn = (connect as Extract<NodeOutput, { kind: 'connect' }>).conn;
+    g.node.handle({ kind: 'conn.opened', conn });
+    expect(texts(g.host.take())[0]).toContain("from='a.test' to='b.test'");
+    g.send(conn, `${serverHeader('b.test', 'a.test', 'v1')}<stream:features/>`);
+    expect(texts(g.host.take())).toEqual([`<db:verify from='a.test' to='b.test' id='${streamId}'>${key}</db:verify>`]);
+    return conn;
+  }
+
+  it('dialback: refuses a stanza before any domain is verified, with <not-authorized/>', () => {
+    const g = gateway();
+    g.host.take();
+    incoming(g);
+    g.send('in:s2s', `<message from='bob@b.test' to='alice@a.test'><body>early</body></message>`);
+    const outputs = g.host.take();
+    expect(texts(outputs)).toEqual([
+      "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+    ]);
+    expect(outputs.map((o) => o.kind)).toEqual(['reject', 'write', 'close']);
+  });
+
+  it('dialback: verifies a key with the authoritative server, then accepts stanzas from that domain only', () => {
+    const g = gateway();
+    g.host.take();
+    const streamId = incoming(g);
+    g.send('in:s2s', `<db:result from='b.test' to='a.test'>k3y</db:result>`);
+    const conn = verification(g, 'k3y', streamId);
+    g.send(conn, `<db:verify from='b.test' to='a.test' id='${streamId}' type='valid'/>`);
+    const outputs = g.host.take();
+    expect(texts(outputs)).toEqual(["<db:result from='a.test' to='b.test' type='valid'/>", '</stream:stream>']);
+    expect(outputs).toContainEqual({ kind: 'close', conn });
+    expect(outputs).toContainEqual(expect.objectContaining({ kind: 'note', what: 'ambrosia.dialback.valid' }));
+    // A verified domain's stanza goes on (no service, no session: the gateway reports it offline).
+    g.send('in:s2s', `<message from='bob@b.test/x' to='alice@a.test'><body>hi</body></message>`);
+    expect(g.host.take()).toEqual([expect.objectContaining({ kind: 'reject', code: 'ambrosia.route.offline' })]);
+    // Another domain on the same stream is not verified.
+    g.send('in:s2s', `<message from='eve@c.test/x' to='alice@a.test'><body>hi</body></message>`);
+    expect(texts(g.host.take())).toEqual([
+      "<stream:error><invalid-from xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+    ]);
+  });
+
+  it('dialback: a key the authoritative server calls invalid gets <db:result type=invalid/>, <not-authorized/> and the close', () => {
+    const g = gateway();
+    g.host.take();
+    const streamId = incoming(g);
+    g.send('in:s2s', `<db:result from='b.test' to='a.test'>forged</db:result>`);
+    const conn = verification(g, 'forged', streamId);
+    g.send(conn, `<db:verify from='b.test' to='a.test' id='${streamId}' type='invalid'/>`);
+    const outputs = g.host.take();
+    expect(texts(outputs)).toEqual([
+      "<db:result from='a.test' to='b.test' type='invalid'/>",
+      "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+      '</stream:stream>',
+    ]);
+    expect(outputs.filter((o) => o.kind === 'close')).toEqual([
+      { kind: 'close', conn: 'in:s2s' },
+      { kind: 'close', conn },
+    ]);
+  });
+
+  it('dialback: answers <db:verify> as the authoritative server, valid for its own key only', () => {
+    const g = gateway();
+    g.host.take();
+    incoming(g);
+    const key = dialbackKey(derivedDialbackSecret('gw.test', 'ambrosia'), 'b.test', 'a.test', 's-1');
+    g.send('in:s2s', `<db:verify from='b.test' to='a.test' id='s-1'>${key}</db:verify>`);
+    g.send('in:s2s', `<db:verify from='b.test' to='a.test' id='s-2'>${key}</db:verify>`);
+    g.send('in:s2s', `<db:verify from='b.test' to='c.test' id='s-1'>${key}</db:verify>`);
+    expect(texts(g.host.take())).toEqual([
+      "<db:verify from='a.test' to='b.test' id='s-1' type='valid'/>",
+      "<db:verify from='a.test' to='b.test' id='s-2' type='invalid'/>",
+      "<db:verify from='c.test' to='b.test' id='s-1' type='invalid'/>",
+    ]);
+  });
+
+  it('dialback: a configured dialbackSecret makes the key, and a refusal by the receiving server ends the outgoing stream', () => {
+    const g = gateway({ dialbackSecret: 'configured' });
+    g.host.take();
+    g.node.handle({ kind: 'conn.accepted', conn: 'in:1', local: { host: 'gw.test', port: 5222 }, remote: 'c' });
+    g.send('in:1', clientHeader);
+    g.send(
+      'in:1',
+      `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain('alice', 'secret')}</auth>`,
+    );
+    g.send('in:1', clientHeader);
+    g.send('in:1', `<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>`);
+    g.host.take();
+    g.send('in:1', `<message to='bob@b.test' id='m1'><body>hi</body></message>`);
+    g.host.take();
+    g.node.handle({
+      kind: 'dns.answer',
+      query: 's2s:1:srv',
+      name: '_xmpp-server._tcp.b.test',
+      type: 'SRV',
+      status: 'ok',
+      records: ['0 0 5269 gw-b.test'],
+    });
+    g.host.take();
+    g.node.handle({ kind: 'conn.opened', conn: 's2s:1' });
+    g.host.take();
+    g.send('s2s:1', `${serverHeader('b.test', 'a.test', 'x')}<stream:features/>`);
+    const key = dialbackKey('configured', 'b.test', 'a.test', 'x');
+    expect(texts(g.host.take())).toEqual([`<db:result from='a.test' to='b.test'>${key}</db:result>`]);
+    g.send('s2s:1', `<db:result from='b.test' to='a.test' type='invalid'/>`);
+    const outputs = g.host.take();
+    expect(texts(outputs)).toEqual(['</stream:stream>']);
+    expect(outputs).toContainEqual(
+      expect.objectContaining({
+        kind: 'reject',
+        code: 'ambrosia.s2s.remote-server-not-found',
+        detail: { id: 'm1', to: 'bob@b.test' },
+      }),
+    );
+  });
+});
+
+describe('ambrosia: client server lookup (ManualHost, RFC 6120 §3.2)', () => {
+  function client() {
+    const host = new ManualHost('alice.test');
+    const node = ambrosia.createNode(
+      host,
+      ambrosia.configSchema.parse({ role: 'client', jid: 'alice@a.test', password: 'secret' }),
+    );
+    node.start();
+    return { host, node };
+  }
+  const answer = (status: 'ok' | 'nxdomain', records: string[]) =>
+    ({
+      kind: 'dns.answer',
+      query: 'client:srv',
+      name: '_xmpp-client._tcp.a.test',
+      type: 'SRV',
+      status,
+      records,
+    }) as const;
+
+  it('client: with no gateway configured, asks _xmpp-client._tcp SRV and connects to its first target', () => {
+    const { host, node } = client();
+    expect(host.take()).toEqual([
+      expect.objectContaining({ kind: 'dns.query', name: '_xmpp-client._tcp.a.test', type: 'SRV' }),
+    ]);
+    node.handle(answer('ok', ['20 0 5222 slow.a.test', '10 0 5223 gw.a.test']));
+    expect(host.take()).toEqual([
+      expect.objectContaining({ kind: 'connect', target: { host: 'gw.a.test', port: 5223 } }),
+    ]);
+  });
+
+  it('client: without an SRV record, connects to the domain itself on 5222; a target of . refuses the login', () => {
+    const plain = client();
+    plain.host.take();
+    plain.node.handle(answer('nxdomain', []));
+    expect(plain.host.take()).toEqual([
+      expect.objectContaining({ kind: 'connect', target: { host: 'a.test', port: 5222 } }),
+    ]);
+    const none = client();
+    none.host.take();
+    none.node.handle(answer('ok', ['0 0 0 .']));
+    expect(none.host.take()).toEqual([expect.objectContaining({ kind: 'reject', code: 'ambrosia.login.failed' })]);
   });
 });

@@ -28,6 +28,7 @@ import { ports } from '../../../src/protocols/ambrosia/config.js';
 import type { DnsRecord, NodeOutput } from '../../../src/protocols/protocol.js';
 import { RealHost } from '../../../src/real/host.js';
 import { selfSignedTls } from '../../../src/real/tls.js';
+import { freePort } from '../../support/prosody.js';
 import { within } from '../../support/within.js';
 
 /** Per operation: generous for a slow machine, short enough that a hang fails fast. */
@@ -86,7 +87,12 @@ interface Started {
 async function startHost(
   id: string,
   config: unknown,
-  extra: { peers?: Record<string, string>; dns?: DnsRecord[]; tls?: { cert: string; key: string } } = {},
+  extra: {
+    peers?: Record<string, string>;
+    dns?: DnsRecord[];
+    tls?: { cert: string; key: string };
+    portMap?: Record<number, number>;
+  } = {},
 ): Promise<Started> {
   const outputs = new Log<NodeOutput>();
   const host = new RealHost({
@@ -262,17 +268,24 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
     for (const side of [gateway, service]) expect(side.host.trace.events.filter((e) => e.kind === 'check')).toEqual([]);
   });
 
-  it('alice@a.test reaches carol@c.test on a second gateway over real s2s (seed step 7, DNS A record)', async () => {
-    const remote = await startHost('c.test', {
-      role: 'gateway',
-      accounts: [{ jid: 'carol@c.test', password: 'carol-secret' }],
-    });
+  it('alice@a.test reaches carol@c.test on a second gateway over real s2s with dialback (seed step 7, DNS A record)', async () => {
+    // c.test verifies a.test's dialback key with a.test itself (XEP-0220), so each finds the other.
+    const aS2s = await freePort();
+    const remote = await startHost(
+      'c.test',
+      { role: 'gateway', accounts: [{ jid: 'carol@c.test', password: 'carol-secret' }] },
+      {
+        dns: [{ name: 'a.test', type: 'A', value: '127.0.0.1' }],
+        peers: { [`a.test:${ports.s2s}`]: `127.0.0.1:${aS2s}` },
+      },
+    );
     const gateway = await startHost(
       'a.test',
       { role: 'gateway', accounts },
       {
         dns: [{ name: 'c.test', type: 'A', value: '127.0.0.1' }],
         peers: { [`c.test:${ports.s2s}`]: `127.0.0.1:${remote.port(ports.s2s)}` },
+        portMap: { [ports.c2s]: 0, [ports.s2s]: aS2s, [ports.service]: 0 },
       },
     );
     const alice = await login(gateway.port(ports.c2s), 'a.test', 'alice', 'alice-secret');
@@ -282,6 +295,8 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
     const received = await carol.stanzas.waitFor('carol receives the message', isMessageWithBody('hello carol'));
     expect(received.attrs).toMatchObject({ from: 'alice@a.test/laptop', to: 'carol@c.test', type: 'chat', id: 'm2' });
     expect(gateway.host.trace.events.some((e) => e.kind === 'dns.query')).toBe(true);
+    // c.test asked a.test to verify the key (XEP-0220 §2.3) and accepted the stream.
+    expect(JSON.stringify(remote.host.trace.events)).toContain("<db:result from='c.test' to='a.test' type='valid'/>");
     for (const side of [gateway, remote]) {
       expect(side.outputs.items.filter((o) => o.kind === 'reject')).toEqual([]);
       expect(side.host.trace.events.filter((e) => e.kind === 'check')).toEqual([]);

@@ -1,19 +1,22 @@
 /** Ambrosia conformance cases. Routing (spec.md §3): s2s streams, see-other-host, routing to services and out, failover, DNS. */
 import { type Peer } from '../../../conformance/peer.js';
-import { type Case, fail } from '../../../conformance/types.js';
+import { type Case, fail, unimplemented } from '../../../conformance/types.js';
 import { child, el, localName, ns, textOf, writeElement } from '../wire.js';
 import { peerHost, quietMs, seeOtherHostTimeoutMs, target } from './fixture.js';
 import {
   auth,
   bodyOf,
+  connect,
   expectMessage,
-  header,
   isNotAuthorized,
   login,
   message,
+  needsAllPorts,
   openClient,
   openServer,
   openService,
+  isDialbackElement,
+  s2sHeader,
   show,
   XmlConn,
 } from './streams.js';
@@ -21,10 +24,10 @@ import {
 export const routingCases: Case<Peer>[] = [
   {
     id: 'ambrosia/3/s2s-invalid-from',
-    title: 'An s2s stanza from another domain than its stream’s gets <invalid-from/>',
+    title: 'An s2s stanza from a domain dialback did not verify on its stream gets <invalid-from/>',
     section: '3',
     quote:
-      'the receiver only checks that each stanza’s from domain equals the stream header’s from (<invalid-from/> otherwise).',
+      'only stanzas from a domain dialback verified on that stream are accepted (<invalid-from/> otherwise; XEP-0220 §2.4).',
     requirements: ['AMB-3-stream-errors'],
     level: 'MUST',
     async run(peer) {
@@ -33,6 +36,68 @@ export const routingCases: Case<Peer>[] = [
       await s2s.send(writeElement(message('bob@b.test', 'forged', { from: 'mallory@evil.test' })));
       await s2s.streamError('invalid-from', 'a stanza from another domain was not refused');
       await bob.quiet(quietMs, 'the forged stanza was delivered');
+    },
+  },
+  {
+    id: 'ambrosia/3/dialback-refused',
+    title:
+      'A stanza before dialback gets <not-authorized/>; a key its authoritative server calls invalid gets <db:result type=invalid/> and <not-authorized/>; a wrong key to verify is invalid',
+    section: '3',
+    quote:
+      "an invalid key gets <db:result type='invalid'/>, then <not-authorized/> and the stream closes; stanzas from an unverified domain are refused (XEP-0220 §2.4, §2.3).",
+    requirements: ['AMB-3-dialback'],
+    level: 'MUST',
+    async run(peer) {
+      needsAllPorts(peer);
+      const bob = await login(peer, 'bob', 'pb');
+      const early = await connect(peer);
+      await early.send(s2sHeader({ from: peerHost, to: target }));
+      await early.header('no s2s stream header', ns.server);
+      await early.element('no stream features', '<stream:features>', (e) => e.name === 'stream:features');
+      await early.send(writeElement(message('bob@b.test', 'unverified', { from: `pat@${peerHost}` })));
+      await early.streamError('not-authorized', 'a stanza before dialback was not refused');
+
+      const listener = await peer.listen(5269);
+      const forged = await connect(peer);
+      await forged.send(s2sHeader({ from: peerHost, to: target }));
+      const attrs = await forged.header('no s2s stream header', ns.server);
+      await forged.element('no stream features', '<stream:features>', (e) => e.name === 'stream:features');
+      await forged.send(writeElement(el('db:result', { from: peerHost, to: target }, ['forged-key'])));
+      const conn = await listener.accept({ timeoutMs: peer.answerMs });
+      if (!conn) fail('the gateway did not verify the dialback key', `a connection to ${peerHost}:5269`, 'none');
+      const verifier = new XmlConn(conn, peer);
+      await verifier.header('no stream header on the verification stream', ns.server);
+      await verifier.send(s2sHeader({ from: peerHost, to: target, id: 'verify-1' }) + '<stream:features/>');
+      await verifier.element('no <db:verify>', '<db:verify>', (e) => isDialbackElement(e, 'verify'));
+      await verifier.send(
+        writeElement(el('db:verify', { from: peerHost, to: target, id: attrs.id ?? '', type: 'invalid' })),
+      );
+      await forged.element(
+        'the invalid key was not reported',
+        `<db:result from='${target}' to='${peerHost}' type='invalid'/>`,
+        (e) => isDialbackElement(e, 'result') && e.attrs.type === 'invalid',
+      );
+      await forged.streamError('not-authorized', 'the stream with an invalid key was not closed');
+      await bob.quiet(quietMs, 'a stanza from an unverified domain was delivered');
+
+      // As the authoritative server for b.test: a key it never gave is invalid.
+      const asked = await connect(peer);
+      await asked.send(s2sHeader({ from: peerHost, to: target }));
+      await asked.header('no s2s stream header', ns.server);
+      await asked.element('no stream features', '<stream:features>', (e) => e.name === 'stream:features');
+      await asked.send(
+        writeElement(el('db:verify', { from: peerHost, to: target, id: 'some-stream' }, ['not-our-key'])),
+      );
+      await asked.element(
+        'a key the gateway never gave was not called invalid',
+        `<db:verify from='${target}' to='${peerHost}' id='some-stream' type='invalid'/>`,
+        (e) =>
+          isDialbackElement(e, 'verify') &&
+          e.attrs.type === 'invalid' &&
+          e.attrs.id === 'some-stream' &&
+          e.attrs.from === target &&
+          e.attrs.to === peerHost,
+      );
     },
   },
   {
@@ -197,24 +262,52 @@ export const routingCases: Case<Peer>[] = [
   },
   {
     id: 'ambrosia/3/s2s-dns',
-    title: 'A stanza for another domain goes out over s2s to its MX host (lowest preference), or its A record',
+    title:
+      'A stanza for another domain goes out over s2s to its SRV target, else its MX host (lowest preference), else its A record, with dialback',
     section: '3',
-    quote: 'make outgoing xmpp-server connections if necessary (found by MX, then A; our DNS has no SRV).',
+    quote:
+      'make outgoing xmpp-server connections if necessary (found by SRV _xmpp-server._tcp, RFC 6120 §3.2, then MX, then A), authenticated with Server Dialback (XEP-0220).',
     requirements: ['AMB-3-s2s-dns', 'AMB-3-route-out'],
     level: 'MUST',
     async run(peer) {
-      const listener = await peer.listen(5269);
+      // The fixture's zone (peer.test, far.test, srv.test) exists only where the testbed runs the target.
+      if (!peer.control)
+        unimplemented(
+          'needs the fixture’s DNS zone (peer.test, far.test, srv.test), which an external server does not resolve',
+        );
+      const listeners = { 5269: await peer.listen(5269), 5270: await peer.listen(5270) };
       const bob = await login(peer, 'bob', 'pb');
-      for (const domain of ['peer.test', 'far.test']) {
+      for (const [domain, port] of [
+        ['peer.test', 5269],
+        ['far.test', 5269],
+        ['srv.test', 5270],
+      ] as const) {
         await bob.send(writeElement(message(`pat@${domain}`, `to ${domain}`)));
-        const conn = await listener.accept({ timeoutMs: peer.answerMs });
-        if (!conn) fail(`the gateway did not connect for ${domain}`, `an s2s connection to ${peerHost}:5269`, 'none');
+        const conn = await listeners[port].accept({ timeoutMs: peer.answerMs });
+        if (!conn)
+          fail(`the gateway did not connect for ${domain}`, `an s2s connection to ${peerHost}:${port}`, 'none');
         const x = new XmlConn(conn, peer);
         const attrs = await x.header('no s2s stream header', ns.server);
         if (attrs.to !== domain || attrs.from !== target)
           fail('the s2s stream names the wrong domains', `from='${target}' to='${domain}'`, JSON.stringify(attrs));
-        await x.send(header(ns.server, { from: domain, to: target, id: `s-${domain}` }) + '<stream:features/>');
-        const got = await expectMessage(x, `to ${domain}`, `the stanza for ${domain} was not sent`);
+        await x.send(
+          s2sHeader({ from: domain, to: target, id: `s-${domain}` }) +
+            "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>",
+        );
+        const result = await x.element(
+          'no <db:result> with a dialback key',
+          `<db:result from='${target}' to='${domain}'>key</db:result>`,
+          (e) => isDialbackElement(e, 'result'),
+        );
+        if (result.attrs.from !== target || result.attrs.to !== domain || textOf(result).length === 0)
+          fail(
+            'the dialback claim names the wrong domains or no key',
+            `from='${target}' to='${domain}'`,
+            writeElement(result),
+          );
+        // As the receiving server, the peer takes the key as verified (the gateway's own verification has its cases).
+        await x.send(writeElement(el('db:result', { from: domain, to: target, type: 'valid' })));
+        const got = await expectMessage(x, `to ${domain}`, `the stanza for ${domain} was not sent after dialback`);
         if (got.attrs.from !== 'bob@b.test/conf' || got.attrs.to !== `pat@${domain}`)
           fail('the stanza changed on its way out', `from bob@b.test/conf to pat@${domain}`, writeElement(got));
       }

@@ -5,8 +5,8 @@
  *
  * Must not: read a clock (waits go through the Peer).
  */
-import { type Conn, type Peer, type Reader } from '../../../conformance/peer.js';
-import { fail, unimplemented } from '../../../conformance/types.js';
+import { type Conn, type Listener, type Peer, type Reader } from '../../../conformance/peer.js';
+import { CaseVerdict, fail, unimplemented } from '../../../conformance/types.js';
 import {
   child,
   type Chunk,
@@ -109,12 +109,23 @@ export class XmlConn {
 
   /** A stream error with `condition` (RFC 6120 §4.9), the stream's end, and the connection closed. */
   async streamError(condition: string, what: string, headerFirst = false): Promise<XmlElement> {
-    if (headerFirst) await this.header(`${what}: no stream header before the stream error`, ns.client);
-    const error = await this.element(
+    return this.streamErrorOf(
       what,
       `<stream:error><${condition}/></stream:error>`,
-      (e) => e.name === 'stream:error' && child(e, condition)?.ns === ns.streams,
+      (e) => child(e, condition)?.ns === ns.streams,
+      headerFirst,
     );
+  }
+
+  /** A stream error whose condition `check` accepts, the stream's end, and the connection closed. */
+  async streamErrorOf(
+    what: string,
+    expected: string,
+    check: (error: XmlElement) => boolean,
+    headerFirst = false,
+  ): Promise<XmlElement> {
+    if (headerFirst) await this.header(`${what}: no stream header before the stream error`, ns.client);
+    const error = await this.element(what, expected, (e) => e.name === 'stream:error' && check(e));
     const end = await this.next();
     if (!end.ok || end.event.type !== 'close')
       fail(`${what}: the stream did not end`, '</stream:stream>', end.ok ? show(end.event) : end.actual);
@@ -144,6 +155,17 @@ export function needsAllPorts(peer: Peer): void {
 
 export const header = (xmlns: string, fields: { from?: string; to?: string; id?: string }) =>
   writeStreamHeader(streamHeaderAttrs(xmlns, fields));
+
+/** The defined condition of a `<stream:error>` (RFC 6120 §4.9.3), or undefined. */
+export function streamCondition(error: XmlElement): string | undefined {
+  const condition = error.children.find((c): c is XmlElement => typeof c !== 'string' && c.ns === ns.streams);
+  return condition === undefined ? undefined : localName(condition);
+}
+
+/** Ends the case NON-STRICT: the target keeps the rule's MUST but not its SHOULD. */
+export function missedShould(message: string, expected: string, actual: string): never {
+  throw new CaseVerdict('NON-STRICT', message, expected, actual);
+}
 
 export const plain = (user: string, password: string) =>
   Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64');
@@ -330,14 +352,69 @@ export async function openService(
 }
 
 /** Opens an s2s stream from `from` (RFC 6120 §4; spec.md §3 s2s). */
-export async function openServer(peer: Peer, from = peerHost): Promise<XmlConn> {
+/** An s2s stream header that declares the dialback prefix (XEP-0220 §2.1). */
+export const s2sHeader = (fields: { from?: string; to?: string; id?: string }) =>
+  writeStreamHeader({ ...streamHeaderAttrs(ns.server, fields), 'xmlns:db': ns.dialback });
+
+/** The key the peer claims peer.test with; its authoritative server (the peer again) says it is valid. */
+const peerKey = 'peer-dialback-key';
+
+/** The peer's listener on peer.test:5269, one per case (the gateway's dialback verifications come here). */
+const authoritative = new WeakMap<Peer, Promise<Listener>>();
+
+function authoritativeListener(peer: Peer): Promise<Listener> {
+  let listener = authoritative.get(peer);
+  if (!listener) {
+    listener = peer.listen(5269);
+    authoritative.set(peer, listener);
+  }
+  return listener;
+}
+
+/**
+ * An s2s stream to the gateway from peer.test, authenticated with Server Dialback (XEP-0220): the
+ * peer sends `<db:result>` with its key, answers the gateway's `<db:verify>` on peer.test:5269 as the
+ * authoritative server, and returns the stream once the gateway says `type='valid'`.
+ */
+export async function openServer(peer: Peer): Promise<XmlConn> {
   needsAllPorts(peer);
+  const listener = await authoritativeListener(peer);
   const x = await connect(peer);
-  await x.send(header(ns.server, { from, to: target }));
-  await x.header('no s2s stream header', ns.server);
-  await x.element('no stream features', '<stream:features/>', (e) => e.name === 'stream:features');
+  await x.send(s2sHeader({ from: peerHost, to: target }));
+  const attrs = await x.header('no s2s stream header', ns.server);
+  const features = await x.element('no stream features', '<stream:features>', (e) => e.name === 'stream:features');
+  if (!child(features, 'dialback'))
+    fail(
+      'the s2s features do not offer dialback',
+      "<dialback xmlns='urn:xmpp:features:dialback'/>",
+      show({ type: 'element', element: features }),
+    );
+  await x.send(writeElement(el('db:result', { from: peerHost, to: target }, [peerKey])));
+  const conn = await listener.accept({ timeoutMs: peer.answerMs });
+  if (!conn) fail('the gateway did not verify the dialback key', `a connection to ${peerHost}:5269`, 'none');
+  const verifier = new XmlConn(conn, peer);
+  await verifier.header('no stream header on the verification stream', ns.server);
+  await verifier.send(s2sHeader({ from: peerHost, to: target, id: 'verify-1' }) + '<stream:features/>');
+  const verify = await verifier.element('no <db:verify> on the verification stream', '<db:verify>', (e) =>
+    isDialbackElement(e, 'verify'),
+  );
+  if (verify.attrs.id !== attrs.id || textOf(verify) !== peerKey || verify.attrs.to !== peerHost)
+    fail(
+      '<db:verify> does not carry the stream id and key',
+      `<db:verify from='${target}' to='${peerHost}' id='${attrs.id}'>${peerKey}</db:verify>`,
+      writeElement(verify),
+    );
+  await verifier.send(writeElement(el('db:verify', { from: peerHost, to: target, id: attrs.id ?? '', type: 'valid' })));
+  await x.element(
+    'dialback was not accepted',
+    `<db:result from='${target}' to='${peerHost}' type='valid'/>`,
+    (e) => isDialbackElement(e, 'result') && e.attrs.type === 'valid',
+  );
   return x;
 }
+
+export const isDialbackElement = (e: XmlElement, local: 'result' | 'verify') =>
+  e.ns === ns.dialback && localName(e) === local;
 
 /** The next stanza on a c2s stream must be a message with `body`; returns it. */
 export function expectMessage(x: XmlConn, body: string, what: string): Promise<XmlElement> {

@@ -9,8 +9,9 @@
  * is what a client reaching port 5222 gets. On a RealHost it keeps the two other ports from binding
  * fixed real ports, so that several test runs on one machine never collide.
  *
- * It also publishes the fixture's DNS zone (docs/conformance.md): `peer.test` has an A record, and
- * `far.test` an MX to `peer.test` (preference 10, below an unreachable one at 20).
+ * It also publishes the fixture's DNS zone (docs/conformance.md): `peer.test` has an A record,
+ * `far.test` an MX to `peer.test` (preference 10, below an unreachable one at 20), and `srv.test` an
+ * SRV record to `peer.test:5270` (priority 10, below an unreachable one at 20; its MX is unreachable).
  *
  * Must not: change, drop or reorder a byte the peer or the gateway sends, or read a clock.
  */
@@ -129,5 +130,9 @@ export const ambrosiaTarget: Protocol<AmbrosiaConfig, AmbrosiaCommand> = {
     { name: 'peer.test', type: 'A', value: 'peer.test' },
     { name: 'far.test', type: 'MX', value: '20 nowhere.test' },
     { name: 'far.test', type: 'MX', value: '10 peer.test' },
+    // SRV comes first (RFC 6120 §3.2.1): its port, and the target of lowest priority.
+    { name: '_xmpp-server._tcp.srv.test', type: 'SRV', value: '20 0 5269 nowhere.test' },
+    { name: '_xmpp-server._tcp.srv.test', type: 'SRV', value: '10 0 5270 peer.test' },
+    { name: 'srv.test', type: 'MX', value: '10 nowhere.test' },
   ],
 };

@@ -2,7 +2,8 @@
  * The Ambrosia gateway node (spec.md §3): accepts c2s streams (SASL SCRAM and PLAIN, resource binding),
  * s2s streams and service connections; routes stanzas to services by (domain, type) with round
  * robin, fails over unacked stanzas when a service disconnects, asks a service for see-other-host
- * when a user is unknown, and delivers over s2s to other domains found through DNS (MX, then A).
+ * when a user is unknown, and delivers over s2s to other domains found through DNS (SRV, then MX,
+ * then A) and authenticated with Server Dialback (XEP-0220).
  * Offers XEP-0198 on c2s: a client's session outlives a broken stream and is resumed with what the
  * client never acked (../machines/sm.ts); s2s streams are in ./s2s.ts; a service stream stuck inside a damaged element is given up (§4.8).
  *
@@ -123,6 +124,9 @@ export class GatewayNode implements ProtocolNode {
     this.s2s = new S2sStreams(host, config, {
       toService: (domain, stanza) => this.toService(registrationKey(domain, 'server'), stanza),
       fail: (conn, condition, reason) => this.fail(conn, condition, reason),
+      // Ours: a domain is ours for dialback when it is served (c2s) or a service takes its s2s traffic.
+      hosts: (domain) =>
+        domain === this.host.hostName || this.isHosted(domain) || this.registry.has(registrationKey(domain, 'server')),
     });
   }
 

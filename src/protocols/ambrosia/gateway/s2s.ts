@@ -1,17 +1,32 @@
 /**
  * The gateway's server-to-server streams (spec.md §3 "s2s"): one outgoing stream per remote domain,
- * found through DNS (MX, then A) and run by its statechart (../machines/s2s.ts), and the incoming
- * streams other servers open, whose stanzas go to the services registered for `(domain, server)`.
- * Streams are one-way (RFC 6120 §4.1). No s2s authentication (ours, a known gap): a stanza's `from`
- * domain must be the one its stream's header named.
+ * found through DNS (SRV, then MX, then A) and run by its statechart (../machines/s2s.ts), and the
+ * incoming streams other servers open, whose stanzas go to the services registered for
+ * `(domain, server)`. Streams are one-way (RFC 6120 §4.1).
+ *
+ * Server Dialback (XEP-0220) both ways: our outgoing streams send `<db:result>` with a key
+ * (../dialback.ts) and wait for `type='valid'`; on an incoming stream a `<db:result>` key is checked
+ * with the claimed domain's authoritative server over a verification stream (the same chart), and
+ * only stanzas from domains verified on that stream are accepted; a `<db:verify>` that reaches us is
+ * answered as the authoritative server.
  *
  * Must not: crash on peer input (bad XML gets the stream error, through the gateway's `fail`).
  */
 import { IdSequence } from '../../../core/ids.js';
 import { startActor, type MachineActor } from '../../../engine/actor.js';
 import type { NodeHost, NodeInput } from '../../protocol.js';
-import type { GatewayConfig } from '../config.js';
-import { s2sMachine } from '../machines/s2s.js';
+import { ports, type GatewayConfig } from '../config.js';
+import {
+  dbResultError,
+  dbResultType,
+  dbVerifyType,
+  derivedDialbackSecret,
+  dialbackFeature,
+  dialbackKeyValid,
+  isDialback,
+  srvTargets,
+} from '../dialback.js';
+import { s2sMachine, type DialbackOutcome } from '../machines/s2s.js';
 import {
   bareStanza,
   child,
@@ -22,6 +37,7 @@ import {
   stanzaErrorReply,
   stanzaNames,
   streamClose,
+  textOf,
   streamErrorElement,
   streamHeaderAttrs,
   toBytes,
@@ -46,6 +62,10 @@ interface S2sIn {
   from: string;
   /** STARTTLS (RFC 6120 §5): `<proceed/>` is out and the handshake runs, or TLS is up. */
   tls: 'none' | 'handshaking' | 'up';
+  /** The id of our response stream header, which the originating server's dialback key covers. */
+  streamId: string;
+  /** Domains dialback verified on this stream (XEP-0220 §2.4; several may share one stream). */
+  readonly verified: Set<string>;
 }
 
 export interface S2sHandlers {
@@ -53,6 +73,8 @@ export interface S2sHandlers {
   readonly toService: (domain: string, stanza: XmlElement) => void;
   /** Ends a stream with a stream error (reported first; the stream itself is ended by `failIncoming`). */
   readonly fail: (conn: string, condition: StreamCondition, reason: string) => void;
+  /** Whether this gateway serves `domain` (a dialback claim or verification for another one is refused). */
+  readonly hosts: (domain: string) => boolean;
 }
 
 export class S2sStreams {
@@ -60,12 +82,16 @@ export class S2sStreams {
   private readonly out = new Map<string, S2sOut>();
   private readonly byConn = new Map<string, S2sOut>();
   private readonly ids = new IdSequence('s2s');
+  /** XEP-0185's secret: configured, or derived (../dialback.ts). */
+  private readonly secret: string;
 
   constructor(
     private readonly host: NodeHost,
     private readonly config: GatewayConfig,
     private readonly handlers: S2sHandlers,
-  ) {}
+  ) {
+    this.secret = this.config.dialbackSecret ?? derivedDialbackSecret(host.hostName, this.config.serviceSecret);
+  }
 
   stop(): void {
     for (const s of this.out.values()) s.actor.stop();
@@ -77,7 +103,14 @@ export class S2sStreams {
 
   /** Another server connected to the s2s port. */
   accepted(conn: string): void {
-    this.incoming.set(conn, { parser: new XmlStreamParser(), from: '', headerSent: false, tls: 'none' });
+    this.incoming.set(conn, {
+      parser: new XmlStreamParser(),
+      from: '',
+      headerSent: false,
+      streamId: '',
+      verified: new Set(),
+      tls: 'none',
+    });
   }
 
   parserOf(conn: string): XmlStreamParser | undefined {
@@ -109,9 +142,7 @@ export class S2sStreams {
   failIncoming(conn: string, condition: StreamCondition): void {
     const incoming = this.incoming.get(conn);
     if (!incoming || !this.incoming.delete(conn)) return;
-    const header = incoming.headerSent
-      ? ''
-      : writeStreamHeader(streamHeaderAttrs(ns.server, { from: this.host.hostName }));
+    const header = incoming.headerSent ? '' : writeStreamHeader(s2sHeaderAttrs({ from: this.host.hostName }));
     const text = header + writeElement(streamErrorElement(condition)) + streamClose;
     this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
     this.host.emit({ kind: 'close', conn });
@@ -122,25 +153,19 @@ export class S2sStreams {
     let out = this.out.get(domain);
     const status = out?.actor.getSnapshot().status;
     if (!out || status !== 'active') {
-      const conn = this.ids.next();
       const from = parseJid(stanza.attrs.from)?.domain ?? this.host.hostName;
-      const actor = startActor(s2sMachine, this.host, {
-        name: `ambrosia.s2s ${domain}`,
-        input: { conn, localDomain: from, remoteDomain: domain, port: this.config.ports.s2s, tls: this.config.tls },
-      });
-      actor.on('s2s.undelivered', (e) => {
+      out = this.startOut(domain, from);
+      out.actor.on('s2s.undelivered', (e) => {
         for (const s of e.stanzas) {
           this.host.emit({
             kind: 'reject',
             code: 'ambrosia.s2s.remote-server-not-found',
-            reason: `${domain} is unreachable`,
+            reason: e.reason,
             detail: { id: s.attrs.id, to: s.attrs.to },
           });
         }
       });
-      out = { actor, parser: new XmlStreamParser(), domain };
       this.out.set(domain, out);
-      this.byConn.set(conn, out);
     }
     out.actor.send({ type: 's2s.send', stanza });
   }
@@ -172,31 +197,62 @@ export class S2sStreams {
     }
   }
 
+  /** An outgoing stream's chart: to send stanzas, or (with `verify`) to ask an authoritative server. */
+  private startOut(domain: string, from: string, verify?: { id: string; key: string }): S2sOut {
+    const conn = this.ids.next();
+    const actor = startActor(s2sMachine, this.host, {
+      name: `ambrosia.s2s ${domain}`,
+      input: {
+        conn,
+        localDomain: from,
+        remoteDomain: domain,
+        // RFC 6120 §3.2.2: without SRV, the registered port (not our own listener's, which may differ).
+        port: ports.s2s,
+        secret: this.secret,
+        tls: this.config.tls,
+        ...(verify ? { verify } : {}),
+      },
+    });
+    const out: S2sOut = { actor, parser: new XmlStreamParser(), domain };
+    this.byConn.set(conn, out);
+    // A further SRV target is a new connection of the same stream (RFC 6120 §3.2.1).
+    actor.on('s2s.conn', (e) => this.byConn.set(e.conn, { ...out, parser: new XmlStreamParser() }));
+    return out;
+  }
+
   dnsAnswer(answer: Extract<NodeInput, { kind: 'dns.answer' }>): void {
-    const conn = answer.query.replace(/:(mx|a)$/, '');
+    const conn = answer.query.replace(/:(srv|mx|a)$/, '');
     const out = this.byConn.get(conn);
     if (!out) return;
-    if (answer.type === 'MX') {
-      const best = answer.status === 'ok' ? bestMx(answer.records) : undefined;
-      out.actor.send({ type: 'dns.mx', host: best });
+    const ok = answer.status === 'ok';
+    if (answer.type === 'SRV') {
+      out.actor.send({ type: 'dns.srv', targets: ok ? srvTargets(answer.records) : [] });
+    } else if (answer.type === 'MX') {
+      out.actor.send({ type: 'dns.mx', host: ok ? bestMx(answer.records) : undefined });
     } else if (answer.type === 'A') {
-      out.actor.send({ type: 'dns.a', found: answer.status === 'ok' && answer.records.length > 0 });
+      out.actor.send({ type: 'dns.a', found: ok && answer.records.length > 0 });
     }
   }
 
   private outEvent(conn: string, event: StreamEvent): void {
     const out = this.byConn.get(conn);
     if (!out) return;
-    if (event.type === 'open') out.actor.send({ type: 's2s.header' });
-    if (event.type === 'close') this.host.emit({ kind: 'close', conn });
-    if (event.type !== 'element') return;
+    if (event.type === 'open') return out.actor.send({ type: 's2s.header', id: event.header.attrs.id ?? '' });
+    if (event.type === 'close') return this.host.emit({ kind: 'close', conn });
+    // The receiving server sends only stream-level elements on our outgoing stream (RFC 6120 §4.1: streams
+    // are one-way): its features, its STARTTLS answers (§5.4.2), the dialback answers, a stream error (then the close).
     const element = event.element;
-    // The receiver's features and its STARTTLS answers (RFC 6120 §4.3.2, §5.4.2); a TLS-off stream ignores them.
-    if (element.ns === ns.stream && localName(element) === 'features') {
-      out.actor.send({ type: 's2s.features', starttls: child(element, 'starttls')?.ns === ns.tls });
-    } else if (element.ns === ns.tls && localName(element) === 'proceed') out.actor.send({ type: 's2s.proceed' });
-    else if (element.ns === ns.tls && localName(element) === 'failure') out.actor.send({ type: 's2s.tls-refused' });
-    // The receiving server sends nothing else on our outgoing stream (RFC 6120 §4.1: streams are unidirectional).
+    if (element.ns === ns.stream && localName(element) === 'features')
+      return out.actor.send({ type: 's2s.features', starttls: child(element, 'starttls')?.ns === ns.tls });
+    if (element.ns === ns.tls && localName(element) === 'proceed') return out.actor.send({ type: 's2s.proceed' });
+    if (element.ns === ns.tls && localName(element) === 'failure') return out.actor.send({ type: 's2s.tls-refused' });
+    if (isDialback(element, 'result')) {
+      const type = element.attrs.type;
+      const outcome: DialbackOutcome = type === 'valid' ? 'valid' : type === 'invalid' ? 'invalid' : 'error';
+      return out.actor.send({ type: 'db.result', outcome });
+    }
+    if (isDialback(element, 'verify') && (element.attrs.type === 'valid' || element.attrs.type === 'invalid'))
+      return out.actor.send({ type: 'db.verify', outcome: element.attrs.type });
   }
 
   private inEvent(conn: string, event: StreamEvent): void {
@@ -206,15 +262,11 @@ export class S2sStreams {
       if (event.header.attrs.xmlns !== ns.server)
         return this.handlers.fail(conn, 'invalid-namespace', 's2s streams use jabber:server');
       s.from = event.header.attrs.from ?? '';
+      s.streamId = `${this.host.id}.${this.host.random.uint32().toString(16)}`;
       const to = event.header.attrs.to ?? this.host.hostName;
       const text =
-        writeStreamHeader(
-          streamHeaderAttrs(ns.server, {
-            from: to,
-            to: s.from,
-            id: `${this.host.id}.${this.host.random.uint32().toString(16)}`,
-          }),
-        ) + writeElement(el('stream:features', {}, this.tlsFeature(s)));
+        writeStreamHeader(s2sHeaderAttrs({ from: to, to: s.from, id: s.streamId })) +
+        writeElement(el('stream:features', {}, [...this.tlsFeature(s), dialbackFeature()]));
       s.headerSent = true;
       this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
       return;
@@ -230,13 +282,21 @@ export class S2sStreams {
     // RFC 6120 §5.3.1: where TLS is mandatory, nothing goes over the stream before it.
     if (this.config.tls === 'required' && s.tls !== 'up')
       return this.handlers.fail(conn, 'policy-violation', `<${stanza.name}> before STARTTLS on s2s`);
+    if (isDialback(stanza, 'result')) return this.dialbackResult(conn, s, stanza);
+    if (isDialback(stanza, 'verify')) return this.dialbackVerify(conn, stanza);
     if (!stanzaNames.has(stanza.name))
       return this.handlers.fail(conn, 'unsupported-stanza-type', `<${stanza.name}> on s2s`);
+    // XEP-0220 §2.4: only stanzas from a domain dialback verified on this stream.
+    if (s.verified.size === 0)
+      return this.handlers.fail(conn, 'not-authorized', `a stanza on an s2s stream no domain has verified yet`);
     const from = parseJid(stanza.attrs.from);
     const to = parseJid(stanza.attrs.to);
-    // Ours: with no s2s authentication, the stream's `from` is the only claim we can hold a stanza to.
-    if (!from || from.domain !== s.from)
-      return this.handlers.fail(conn, 'invalid-from', `stanza from ${stanza.attrs.from} on a stream from ${s.from}`);
+    if (!from || !s.verified.has(from.domain))
+      return this.handlers.fail(
+        conn,
+        'invalid-from',
+        `stanza from ${stanza.attrs.from} on a stream verified for ${[...s.verified].join(', ')}`,
+      );
     if (!to) {
       if (stanza.name === 'iq' && stanza.attrs.type !== 'error' && stanza.attrs.type !== 'result') {
         this.send(from.domain, stanzaErrorReply(bareStanza(stanza), 'service-unavailable'));
@@ -266,6 +326,55 @@ export class S2sStreams {
     s.tls = 'handshaking';
     this.host.emit({ kind: 'tls.start', conn, role: 'server' });
   }
+
+  /**
+   * XEP-0220 §2.1-2.4, as the receiving server: an originating server claims `from` with a key; its
+   * authoritative server (found through DNS like any s2s peer) says whether the key is its own.
+   */
+  private dialbackResult(conn: string, s: S2sIn, element: XmlElement): void {
+    const from = element.attrs.from ?? '';
+    const to = element.attrs.to ?? '';
+    if (element.attrs.type !== undefined) return; // An answer is never sent to a receiving server.
+    if (!this.handlers.hosts(to))
+      return this.handlers.fail(conn, 'host-unknown', `dialback for ${to}, not served here`);
+    if (parseJid(from)?.domain !== from || from === '')
+      return this.handlers.fail(conn, 'invalid-from', `dialback claims '${from}', not a domain`);
+    const verifier = this.startOut(from, to, { id: s.streamId, key: textOf(element) });
+    verifier.actor.on('s2s.verified', (e) => {
+      if (this.incoming.get(conn) !== s) return;
+      if (e.outcome === 'error') {
+        this.host.emit({ kind: 'note', what: 'ambrosia.dialback.error', detail: { from, to } });
+        return this.writeIn(conn, [dbResultError(to, from)]);
+      }
+      this.writeIn(conn, [dbResultType(to, from, e.outcome)]);
+      this.host.emit({ kind: 'note', what: `ambrosia.dialback.${e.outcome}`, detail: { from, to } });
+      if (e.outcome === 'valid') {
+        s.verified.add(from);
+        return;
+      }
+      this.handlers.fail(conn, 'not-authorized', `${from}'s authoritative server refused the dialback key`);
+    });
+  }
+
+  /** XEP-0220 §2.3, as the authoritative server: is this the key we gave for that stream? */
+  private dialbackVerify(conn: string, element: XmlElement): void {
+    const from = element.attrs.from ?? '';
+    const to = element.attrs.to ?? '';
+    const id = element.attrs.id ?? '';
+    if (element.attrs.type !== undefined) return;
+    const valid = this.handlers.hosts(to) && dialbackKeyValid(this.secret, from, to, id, textOf(element));
+    this.writeIn(conn, [dbVerifyType(to, from, id, valid ? 'valid' : 'invalid')]);
+  }
+
+  private writeIn(conn: string, elements: readonly XmlElement[]): void {
+    const text = elements.map(writeElement).join('');
+    this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
+  }
+}
+
+/** An s2s stream header: jabber:server, with the dialback prefix declared (XEP-0220 §2.1). */
+export function s2sHeaderAttrs(fields: { from?: string; to?: string; id?: string }): Record<string, string> {
+  return { ...streamHeaderAttrs(ns.server, fields), 'xmlns:db': ns.dialback };
 }
 
 /** The host of the MX record with the lowest preference (RFC 5321 §5.1 order; ties keep answer order). */
