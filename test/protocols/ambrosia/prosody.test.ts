@@ -44,6 +44,7 @@ const expected: Readonly<Record<string, string>> = {
   'ambrosia/3/not-authorized': 'NON-STRICT',
   'ambrosia/3/s2s-invalid-from': 'UNIMPLEMENTED',
   'ambrosia/3/dialback-refused': 'UNIMPLEMENTED',
+  'ambrosia/3/starttls': 'UNIMPLEMENTED',
   'ambrosia/3/see-other-host': 'UNIMPLEMENTED',
   'ambrosia/3/see-other-host-none': 'UNIMPLEMENTED',
   'ambrosia/3/route-to-service/client': 'UNIMPLEMENTED',

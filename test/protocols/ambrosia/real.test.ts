@@ -306,11 +306,17 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
   it('with tls: required everywhere, c2s and s2s go through STARTTLS on node:tls and alice@a.test reaches carol@c.test (Ambrosia client nodes)', async () => {
     // The clients here are fedsim's own client nodes on RealHosts (their TLS checks no certificate), so that
     // both gateways can present self-signed certificates; @xmpp/client's STARTTLS is the serve test below.
+    // c.test verifies a.test's dialback key with a.test itself (XEP-0220), over TLS as well.
     const tls = (name: string) => selfSignedTls([name]).then((m) => ({ cert: m.cert, key: m.key }));
+    const aS2s = await freePort();
     const remote = await startHost(
       'c.test',
       { role: 'gateway', tls: 'required', accounts: [{ jid: 'carol@c.test', password: 'carol-secret' }] },
-      { tls: await tls('c.test') },
+      {
+        dns: [{ name: 'a.test', type: 'A', value: '127.0.0.1' }],
+        peers: { [`a.test:${ports.s2s}`]: `127.0.0.1:${aS2s}` },
+        tls: await tls('c.test'),
+      },
     );
     const gateway = await startHost(
       'a.test',
@@ -318,6 +324,7 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
       {
         dns: [{ name: 'c.test', type: 'A', value: '127.0.0.1' }],
         peers: { [`c.test:${ports.s2s}`]: `127.0.0.1:${remote.port(ports.s2s)}` },
+        portMap: { [ports.c2s]: 0, [ports.s2s]: aS2s, [ports.service]: 0 },
         tls: await tls('a.test'),
       },
     );
@@ -345,9 +352,11 @@ describe('ambrosia: real gateway with @xmpp/client (loopback)', () => {
     expect(delivered).toMatchObject({ kind: 'deliver', from: 'alice@a.test/fedsim', body: 'hello over tls' });
     const handshakes = (side: Started) =>
       side.host.trace.events.flatMap((e) => (e.kind === 'tls.done' ? [`${e.conn.replace(/\d+$/, '')} ${e.ok}`] : []));
-    // Each gateway upgraded its client's c2s stream; a.test's outgoing s2s stream and c.test's incoming one too.
-    expect(handshakes(gateway)).toEqual(['in: true', 's2s: true']);
-    expect(handshakes(remote).sort()).toEqual(['in: true', 'in: true']);
+    // Each gateway upgraded its client's c2s stream and its s2s streams: a.test's outgoing one (and c.test's
+    // end of it), and c.test's verification stream to a.test (and a.test's end of it).
+    expect(handshakes(gateway).sort()).toEqual(['in: true', 'in: true', 's2s: true']);
+    expect(handshakes(remote).sort()).toEqual(['in: true', 'in: true', 's2s: true']);
+    expect(JSON.stringify(remote.host.trace.events)).toContain("<db:result from='c.test' to='a.test' type='valid'/>");
     for (const side of [gateway, remote, alice, carol]) {
       expect(side.outputs.items.filter((o) => o.kind === 'reject')).toEqual([]);
       expect(side.host.trace.events.filter((e) => e.kind === 'check')).toEqual([]);
