@@ -84,7 +84,9 @@ export class FrameDecoder {
   push(chunk: Uint8Array): Result<Uint8Array[], WireError> {
     if (this.failed) return err(this.failed);
     if (this.needBytes > 0 && this.heldBytes + chunk.length < this.needBytes) {
-      this.held.push(chunk.slice());
+      // A chunk that is its whole buffer (the real host's copy of a socket read) is held as it is:
+      // a second copy per chunk doubled the allocations of a flood of large partial frames.
+      this.held.push(chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice());
       this.heldBytes += chunk.length;
       return ok([]);
     }

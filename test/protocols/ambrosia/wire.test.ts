@@ -333,6 +333,84 @@ describe('ambrosia: wire', () => {
     );
   });
 
+  it('reads plain character data in bulk exactly as saxes does one character at a time (property, 300 runs)', () => {
+    // The fast path (XmlStreamParser.plainText) against the same parser with it switched off: the
+    // same results, pendingChars and atElementEnd after every push, and every field of saxes equal.
+    const slow = (): XmlStreamParser => {
+      const parser = new XmlStreamParser();
+      (parser as unknown as { plainText: () => boolean }).plainText = () => false;
+      return parser;
+    };
+    const saxesFields = (parser: XmlStreamParser): Record<string, unknown> => {
+      const saxes = (parser as unknown as { parser: Record<string, unknown> }).parser;
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(saxes)) if (typeof value !== 'function') out[key] = value;
+      return out;
+    };
+    const run = fc.tuple(
+      fc.constantFrom('a', 'é', ' ', '\t', '\u20ac', '\ue000', 'x'),
+      fc.integer({ min: 1, max: 9000 }),
+    );
+    const fragment = fc.oneof(
+      run.map(([c, n]) => c.repeat(n)),
+      fc.constantFrom(
+        '<message>',
+        '<body>',
+        '</body>',
+        '</message>',
+        '<x a="1">',
+        '</x>',
+        '&amp;',
+        '&bogus;',
+        ']',
+        ']]',
+        ']]>',
+        '>',
+        '\r',
+        '\r\n',
+        '\n',
+        '😀',
+        '\u0001',
+        '\uffff',
+        '<![CDATA[c]]>',
+        '<!--c-->',
+        '</stream:stream>',
+      ),
+    );
+    const headers = fc.constantFrom(header, `<?xml version='1.1'?>${header}`, '');
+    fc.assert(
+      fc.property(
+        headers,
+        fc.array(fragment, { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 20_000 }), { maxLength: 6 }),
+        (head, parts, cuts) => {
+          const bytes = toBytes(head + parts.join(''));
+          const fast = new XmlStreamParser();
+          const reference = slow();
+          let at = 0;
+          for (const size of [...cuts, bytes.length]) {
+            const chunk = bytes.subarray(at, at + size);
+            expect(fast.push(chunk)).toEqual(reference.push(chunk));
+            expect([fast.pendingChars, fast.atElementEnd]).toEqual([reference.pendingChars, reference.atElementEnd]);
+            expect(saxesFields(fast)).toEqual(saxesFields(reference));
+            at += size;
+            if (at >= bytes.length) break;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Near the size bound: the policy violation falls on the same push.
+    const big = toBytes(`${header}<message><body>${'y'.repeat(stanzaCharsMax - 5000)}`);
+    const fast = new XmlStreamParser();
+    const reference = slow();
+    for (let at = 0; at < big.length + 20_000; at += 1_000) {
+      const chunk = at < big.length ? big.subarray(at, at + 1_000) : toBytes('z'.repeat(1_000));
+      expect(fast.push(chunk)).toEqual(reference.push(chunk));
+    }
+    expect(fast.push(toBytes('z')).ok).toBe(false);
+  });
+
   it('escapes text and attribute values as the chain of replaces does, for any string (property, 1000 runs)', () => {
     // The writer's escapes as first written: every replace on every string.
     const invalid =
