@@ -7,6 +7,7 @@
  */
 import { cpus } from 'node:os';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -22,6 +23,7 @@ import { linkMachine } from '../protocols/echo/machine.js';
 import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 import { solecFederation } from './federation.js';
+import { campaignFuzzRate, fuzzCasesGoal, steadyFuzzRate } from './fuzz.js';
 import { externalNodes, processNodeSteps } from './process-nodes.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
@@ -158,6 +160,10 @@ export function echoFederation(
   return { events: trace.count, delivered: world.deliveries.length };
 }
 
+/** The sections `--only` can pick. */
+export const benchSections = ['viewer', 'fuzz'] as const;
+export type BenchSection = (typeof benchSections)[number];
+
 export interface BenchOptions {
   readonly scale: number;
   readonly outDir: string;
@@ -165,10 +171,11 @@ export interface BenchOptions {
   /** Skip the headless-Chromium viewer figure. */
   readonly skipViewer?: boolean;
   /**
-   * Measure only these rows (`viewer`: the headless-Chromium viewer rows). A partial run prints
-   * its table and writes nothing, so reports/bench keeps the figures of the last whole run.
+   * Measure only these rows (`viewer`: the headless-Chromium viewer rows; `fuzz`: fuzz cases per
+   * second per core). A partial run prints its table and writes nothing, so reports/bench keeps
+   * the figures of the last whole run.
    */
-  readonly only?: 'viewer';
+  readonly only?: BenchSection;
   /** Page loads the viewer rows take the median of. @defaultValue 3 */
   readonly viewerLoads?: number;
 }
@@ -257,7 +264,7 @@ interface Series {
 }
 
 function format(value: number, unit: string): string {
-  if (unit === 'ms' || unit === 's') return value.toFixed(1);
+  if (unit === 'ms' || unit === 's' || unit === 'load') return value.toFixed(1);
   if (unit === 'MiB' || unit === 'KiB') return value.toFixed(2);
   return Math.round(value).toLocaleString('en-US');
 }
@@ -334,6 +341,10 @@ interface BenchContext {
   readonly endToEnd: readonly string[];
   readonly hourMessagesPerClientMinute: number;
   readonly fuzzCases: number;
+  /** Fuzz rows: cases run before timing, cases timed, and the runs of the whole campaign. */
+  readonly fuzzWarmUp: number;
+  readonly fuzzMeasured: number;
+  readonly fuzzCampaignRuns: number;
   readonly suites: ReadonlyMap<string, ReturnType<typeof scenariosOf>>;
   readonly poe: ReturnType<typeof loadScenario>;
   readonly fuzz: ReturnType<typeof parseScenario>;
@@ -449,18 +460,65 @@ function scenarioFigures({ add, suites, poe, fuzz, fuzzCases }: BenchContext, r:
     poeVirtualMs / 1000 / poeWall,
   );
 
-  let fuzzOk = 0;
-  const fuzzWall = seconds(() => {
-    for (let k = 0; k < fuzzCases; k++) {
-      if (runScenario(fuzz, { seed: r * fuzzCases + k + 1, recorder: { keepLines: false } }).verdict === 'pass')
-        fuzzOk += 1;
-    }
-  });
+  const echoCase = echoFuzzCases(fuzz, r * fuzzCases + 1, fuzzCases);
   add(
     'fuzz cases, 3 nodes with faults',
     'cases/s',
-    `${fuzzCases} seeds of a 3-node echo case (partition, heal, crash, restart), checkers on; ${fuzzOk} passed`,
-    fuzzCases / fuzzWall,
+    `${fuzzCases} seeds of a 3-node echo case (partition, heal, crash, restart), checkers on; ${echoCase.passed} passed`,
+    echoCase.perSecond,
+  );
+}
+
+/** The 3-node echo case (`fuzzCase`) run for `count` seeds from `seed`: cases per second. */
+function echoFuzzCases(
+  fuzz: ReturnType<typeof parseScenario>,
+  seed: number,
+  count: number,
+): { perSecond: number; passed: number } {
+  let passed = 0;
+  const wall = seconds(() => {
+    for (let k = 0; k < count; k++)
+      if (runScenario(fuzz, { seed: seed + k, recorder: { keepLines: false } }).verdict === 'pass') passed += 1;
+  });
+  return { perSecond: count / wall, passed };
+}
+
+/**
+ * Fuzz cases per second per core for each protocol on its default profile (src/bench/fuzz.ts):
+ * steady state in this process after a warm-up, and a whole `fedsim fuzz --workers 1` campaign
+ * as a child process; the bare 3-node echo case and the load average of the same repetition beside.
+ */
+function fuzzFigures({ add, endToEnd, fuzz, fuzzWarmUp, fuzzMeasured, fuzzCampaignRuns }: BenchContext): void {
+  const goal = `goal ${fuzzCasesGoal.toLocaleString('en-US')} cases/s per core`;
+  for (const protocol of endToEnd) {
+    const steady = steadyFuzzRate(protocol, fuzzWarmUp, fuzzMeasured);
+    add(
+      `fuzz ${protocol}, steady state`,
+      'cases/s',
+      `default profile, one core, in-process: ${fuzzWarmUp} cases of warm-up, then ${fuzzMeasured} timed (${steady.passed} passed); ${goal}`,
+      steady.casesPerSecond,
+    );
+    const campaign = campaignFuzzRate(protocol, fuzzCampaignRuns);
+    add(
+      `fuzz ${protocol}, whole campaign`,
+      'cases/s',
+      `\`fedsim fuzz ${protocol} --runs ${fuzzCampaignRuns} --workers 1\` as a child process, spawn to exit (node start-up, build check, module loading included; exit ${campaign.status}); ${goal}`,
+      campaign.casesPerSecond,
+    );
+  }
+  const echoCase = echoFuzzCases(fuzz, 1, fuzzMeasured);
+  add(
+    'fuzz, 3-node echo case beside them',
+    'cases/s',
+    `the bench's 3-node echo case (partition, heal, crash, restart), ${fuzzMeasured} seeds, measured in the same repetition`,
+    echoCase.perSecond,
+  );
+  add(
+    'load average during the fuzz rows',
+    'load',
+    '1-minute load average at the end of the repetition',
+    loadavg()[0] ?? 0,
+    false,
   );
 }
 
@@ -584,16 +642,22 @@ function hourFigures({ add, scale, hourMessagesPerClientMinute }: BenchContext, 
   );
 }
 
-function writeFigures(options: BenchOptions, figures: readonly BenchFigure[], scale: number): void {
+function writeFigures(
+  options: BenchOptions,
+  figures: readonly BenchFigure[],
+  scale: number,
+  load: readonly [number, number],
+): void {
   const log = options.log ?? console.log;
   const table = figureTable(figures);
   log(table);
   mkdirSync(options.outDir, { recursive: true });
-  const payload = { node: process.version, scale, repetitions, heavyRepetitions, figures };
+  const loadAverage = { start: load[0], end: load[1] };
+  const payload = { node: process.version, scale, repetitions, heavyRepetitions, loadAverage, figures };
   writeFileSync(join(options.outDir, 'simulator.json'), JSON.stringify(payload, null, 2) + '\n');
   writeFileSync(
     join(options.outDir, 'simulator.md'),
-    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run.\n\n${table}\n`,
+    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run. 1-minute load average ${load[0].toFixed(1)} at the start, ${load[1].toFixed(1)} at the end.\n\n${table}\n`,
   );
   log(`figures written to ${join(options.outDir, 'simulator.json')} and simulator.md`);
 }
@@ -627,6 +691,9 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     hourMessagesPerClientMinute: 1,
     // 500 clients, one message each per minute of the hour: 30,000 messages.
     fuzzCases: 100 * scale,
+    fuzzWarmUp: 20,
+    fuzzMeasured: 50 * scale,
+    fuzzCampaignRuns: 100 * scale,
     suites,
     poe: loadScenario(join('scenarios', 'fmtp', 'poe-lenore.yaml')),
     fuzz: parseScenario(fuzzCase, 'bench/fuzz-3-nodes.yaml'),
@@ -634,6 +701,17 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     add,
     loopRate: 0,
   };
+  if (options.only === 'fuzz') {
+    for (let r = 0; r < heavyRepetitions; r++) {
+      log(`fuzz repetition ${r + 1}/${heavyRepetitions}`);
+      fuzzFigures(context);
+    }
+    const figures = medianFigures(series);
+    log(figureTable(figures));
+    log('only the fuzz rows were measured: nothing written (run the whole bench to update reports/bench)');
+    return figures;
+  }
+  const loadAtStart = loadavg()[0] ?? 0;
   warmUp(context);
 
   for (let r = 0; r < repetitions; r++) {
@@ -652,6 +730,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     endToEndFigures(context, r);
     processNodeFigures(context);
     hourFigures(context, r);
+    fuzzFigures(context);
   }
 
   // Memory varies little between runs and costs a child process of 100,000 nodes: measured once.
@@ -664,20 +743,25 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     false,
   );
 
+  const figures = medianFigures(series);
+  if (!options.skipViewer) figures.push(...(await viewerFigures(options.viewerLoads ?? 3, log)));
+
+  writeFigures(options, figures, scale, [loadAtStart, loadavg()[0] ?? 0]);
+  return figures;
+}
+
+/** Each series' median, rates also as a ratio to the bare loop's median (when it was measured). */
+function medianFigures(series: ReadonlyMap<string, Series>): BenchFigure[] {
   const bareMedian = median(series.get('bare heap event loop')?.values ?? []);
-  const figures: BenchFigure[] = [...series.values()].map((entry) => {
+  return [...series.values()].map((entry) => {
     const value = median(entry.values);
+    const ratio = entry.rate && entry.unit !== 'virtual s per wall s' && bareMedian > 0;
     return {
       name: entry.name,
       value,
       unit: entry.unit,
-      ...(entry.rate && entry.unit !== 'virtual s per wall s' ? { ratioToBare: value / bareMedian } : {}),
+      ...(ratio ? { ratioToBare: value / bareMedian } : {}),
       note: `${entry.note} (median of ${entry.values.length})`,
     };
   });
-
-  if (!options.skipViewer) figures.push(...(await viewerFigures(options.viewerLoads ?? 3, log)));
-
-  writeFigures(options, figures, scale);
-  return figures;
 }

@@ -198,13 +198,15 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
         .default(1),
     )
     .option('--out <dir>', 'where to write the figures', 'reports/bench')
-    .addOption(new Option('--only <rows>', 'measure only these rows, print them and write nothing').choices(['viewer']))
+    .addOption(
+      new Option('--only <rows>', 'measure only these rows, print them and write nothing').choices(['viewer', 'fuzz']),
+    )
     .addOption(
       new Option('--loads <n>', 'page loads the viewer rows take the median of')
         .argParser(integer('--loads'))
         .default(3),
     )
-    .action(async (options: { scale: number; out: string; only?: 'viewer'; loads: number }) => {
+    .action(async (options: { scale: number; out: string; only?: 'viewer' | 'fuzz'; loads: number }) => {
       // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
       const { runBench } = await import('../bench/run.js');
       await runBench({

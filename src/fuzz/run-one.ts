@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { compiledEngine, engineOf, type Engine, type EngineKind } from '../engine/engine.js';
-import { parseScenario, type Scenario } from '../scenario/load.js';
+import { parseScenarioSource, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
 import type { ProcessSpec } from '../process/schema.js';
@@ -71,7 +71,7 @@ export function counterexampleStem(protocol: string, seed: number, canary?: Cana
 
 /** Parses a scenario source as a file would be, with the canary's nodes swapped in if asked. */
 export function scenarioOf(source: ScenarioFile, file: string, canary?: CanaryKind): Scenario {
-  const scenario = parseScenario(JSON.stringify(source), file);
+  const scenario = parseScenarioSource(source, file);
   return withCanary(scenario, canary);
 }
 

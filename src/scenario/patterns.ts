@@ -6,7 +6,7 @@
  */
 import type { Problem } from '../core/errors.js';
 import { eventFields, eventKinds, payloadFields } from '../trace/event-fields.js';
-import type { Locator } from './yaml.js';
+import type { ProblemLocator } from './yaml.js';
 
 type Path = readonly (string | number)[];
 
@@ -41,7 +41,7 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 /** Problems of one event pattern at `path`. */
-export function checkPattern(locator: Locator, path: Path, raw: unknown): Problem[] {
+export function checkPattern(locator: ProblemLocator, path: Path, raw: unknown): Problem[] {
   if (!isMapping(raw)) return [locator.problem(path, 'an event pattern is a mapping with a `kind`')];
   const kind = raw['kind'];
   if (typeof kind !== 'string') {
@@ -89,7 +89,7 @@ export function checkPattern(locator: Locator, path: Path, raw: unknown): Proble
 }
 
 /** Problems of a `sequence`: each item is a pattern, or a group `{unordered: [...]}` / `{sequence: [...]}`. */
-export function checkOrderItems(locator: Locator, path: Path, items: readonly unknown[]): Problem[] {
+export function checkOrderItems(locator: ProblemLocator, path: Path, items: readonly unknown[]): Problem[] {
   return items.flatMap((item, index): Problem[] => {
     const at = [...path, index];
     if (isMapping(item) && !('kind' in item) && ('unordered' in item || 'sequence' in item)) {

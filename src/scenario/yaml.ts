@@ -43,7 +43,12 @@ export function fieldName(path: Path): string {
   return out === '' ? '(file)' : out;
 }
 
-export class Locator {
+/** Where a problem is: a Locator, or (for sources fedsim generated) one that defers to the text. */
+export interface ProblemLocator {
+  problem(path: Path, message: string, key?: string): Problem;
+}
+
+export class Locator implements ProblemLocator {
   constructor(
     private readonly file: string,
     private readonly doc: Document,
@@ -71,7 +76,7 @@ export class Locator {
   }
 }
 
-export function zodProblems(locator: Locator, base: Path, error: z.ZodError): Problem[] {
+export function zodProblems(locator: ProblemLocator, base: Path, error: z.ZodError): Problem[] {
   const problems: Problem[] = [];
   for (const issue of error.issues) {
     const path = [...base, ...issue.path];

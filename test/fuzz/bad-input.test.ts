@@ -26,4 +26,5 @@ describe('cli: bad input to fedsim fuzz and bench', () => {
   for (const scale of ['0', '1.5', '-2', 'big'])
     it(`refuses --scale ${scale}`, () =>
       oneLineError(['bench', `--scale=${scale}`], /--scale must be a positive integer/));
+  it('refuses an unknown bench section', () => oneLineError(['bench', '--only', 'nope'], /--only.*nope.*viewer, fuzz/));
 });

@@ -1,0 +1,86 @@
+// Goal: a scenario source fedsim builds as an object (a fuzz plan) parses to exactly what its JSON
+// text parses to through the YAML loader, and a bad one fails with the same located errors.
+// Method: fuzz plans of every protocol, and a source whose strings are arbitrary (lone surrogates,
+// control characters, quotes, YAML indicators), each parsed both ways and compared.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
+import { planCommands } from '../../src/fuzz/commands/index.js';
+import { Plan } from '../../src/fuzz/plan.js';
+import { parseScenario, parseScenarioSource } from '../../src/scenario/load.js';
+import type { ScenarioFile } from '../../src/scenario/schema.js';
+
+/** Either the scenario or the error message, from each parse. */
+function both(source: ScenarioFile): { fast: unknown; text: unknown } {
+  const attempt = (parse: () => unknown): unknown => {
+    try {
+      return parse();
+    } catch (error) {
+      return { error: String(error) };
+    }
+  };
+  return {
+    fast: attempt(() => parseScenarioSource(source, 'gen.yaml')),
+    text: attempt(() => parseScenario(JSON.stringify(source), 'gen.yaml')),
+  };
+}
+
+function echoSource(body: string, node: string, extra: Record<string, unknown> = {}): ScenarioFile {
+  return {
+    name: 'gen',
+    protocol: 'echo',
+    seed: 1,
+    nodes: { 'a.test': {}, [node]: {} },
+    steps: [{ atMs: 0, do: 'command', node: 'a.test', command: { type: 'send', to: node, body } }],
+    expect: [{ always: 'noDuplicateDelivery' }],
+    ...extra,
+  } as unknown as ScenarioFile;
+}
+
+describe('scenario: sources built as objects', () => {
+  it('fuzz plans of every protocol parse as their JSON text does (10 seeds each)', () => {
+    for (const [protocol, profile] of fuzzProfiles) {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          profile.topology,
+          planCommands({}),
+          (seed, topology, commands) => {
+            const plan = new Plan(profile, topology);
+            fc.modelRun(() => ({ model: plan, real: plan }), commands);
+            const { fast, text } = both(plan.scenario(seed, `fuzz/${protocol}`, [], undefined));
+            expect(fast).not.toHaveProperty('error');
+            expect(fast).toEqual(text);
+          },
+        ),
+        { seed: 26, numRuns: 10 },
+      );
+    }
+  });
+
+  it('arbitrary strings in bodies and node names parse as their JSON text does (200 seeds)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary', maxLength: 12 }), (body, node) => {
+        const { fast, text } = both(echoSource(body, node));
+        expect(fast).toEqual(text);
+      }),
+      { seed: 26, numRuns: 200 },
+    );
+  });
+
+  it('a bad source fails with the located errors of its text', () => {
+    const bad = echoSource('x', 'b.test', { limits: { timeMsMax: -1 }, surplus: true });
+    const { fast, text } = both(bad);
+    expect(fast).toHaveProperty('error');
+    expect(String((fast as { error: string }).error)).toMatch(/gen\.yaml:\d+:\d+/);
+    expect(fast).toEqual(text);
+  });
+
+  it('a source nested past the YAML depth limit fails as its text does', () => {
+    let deep: unknown = 'x';
+    for (let k = 0; k < 70; k++) deep = [deep];
+    const { fast, text } = both(echoSource('x', 'b.test', { extra: deep }));
+    expect(fast).toHaveProperty('error');
+    expect(fast).toEqual(text);
+  });
+});
