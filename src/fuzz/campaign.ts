@@ -53,6 +53,7 @@ function runWorkers(profile: FuzzProfile, options: CampaignOptions): Promise<Cam
   const workers = parts.map((seeds) => {
     const task: WorkerTask = {
       protocol: profile.protocol,
+      ...(profile.variant === undefined ? {} : { variant: profile.variant }),
       plugins: loadedPluginModules(),
       seeds,
       options: options.run,

@@ -89,4 +89,16 @@ export interface FuzzProfile {
    * relay retry, dedup hit), reported in the campaign's summary (src/fuzz/coverage.ts).
    */
   readonly sometimes?: readonly Sometimes[];
+  /**
+   * Set on a variant (below): the protocol profile (a node config `profile`) its topologies run,
+   * such as F140's `seed`. Counterexamples of a variant are named `<protocol>-<variant>-<seed>`.
+   */
+  readonly variant?: string;
+  /**
+   * This protocol's campaigns under a named protocol profile (`fedsim fuzz <protocol> --profile
+   * <name>`): topologies whose nodes run that profile, with the attacker roles and the flaw
+   * invariants of spec.md's Profiles section, so that a campaign on the faithful profile finds
+   * each flaw by itself and one on the fixed profile shows it refused.
+   */
+  readonly variants?: Readonly<Record<string, FuzzProfile>>;
 }

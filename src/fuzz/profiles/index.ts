@@ -9,8 +9,16 @@ import { pluginNamed, plugins } from '../../protocols/registry.js';
 
 const derived = new WeakMap<AnyPlugin, FuzzProfile>();
 
-/** The profile `fedsim fuzz <name>` uses: the plugin's own, or the generic one (undefined for an unknown name). */
-export function fuzzProfileNamed(name: string): FuzzProfile | undefined {
+/**
+ * The profile `fedsim fuzz <name>` uses: the plugin's own, or the generic one (undefined for an
+ * unknown name); with `variant` (`--profile`), its campaign under that protocol profile (undefined
+ * when it has none of that name).
+ */
+export function fuzzProfileNamed(name: string, variant?: string): FuzzProfile | undefined {
+  if (variant !== undefined) {
+    const variants = fuzzProfileNamed(name)?.variants;
+    return variants !== undefined && Object.hasOwn(variants, variant) ? variants[variant] : undefined;
+  }
   const plugin = pluginNamed(name);
   if (plugin === undefined) return undefined;
   if (isFuzzProfile(plugin.fuzz)) return plugin.fuzz;
