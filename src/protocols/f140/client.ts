@@ -39,6 +39,21 @@ const encoder = new TextEncoder();
 
 type Fields = readonly (readonly [string, string])[];
 
+/**
+ * Profile `bound` (spec.md §8): the call's fields with `nonce` added and, in place of the static
+ * challenge, the proof of its arguments; and the proof a friend must answer. A pure function.
+ */
+function bind(fields: Fields, pair: ChallengePair, nonce: string): { fields: Fields; expected: string } {
+  const withNonce: Fields = [...fields.filter(([name]) => name !== 'challenge'), ['nonce', nonce]];
+  const args = new Map(withNonce);
+  const command = args.get('command') ?? '';
+  const proof = requestProof(pair.challenge, command, (name) => args.get(name));
+  return {
+    fields: withNonce.flatMap((field): Fields => (field[0] === 'from_user' ? [field, ['challenge', proof]] : [field])),
+    expected: responseProof(pair.response, nonce, proof),
+  };
+}
+
 export class F140Client {
   private readonly peers = new Map<string, Peer>();
   private readonly peersByName = new Map<string, Peer>();
@@ -144,9 +159,7 @@ export class F140Client {
           queueExpiryMs: this.config.queueExpiryMs,
         },
         announce: this.config.announce,
-        ...(this.config.profile === 'bound'
-          ? { bind: (fields: Fields, pair: ChallengePair) => this.bind(fields, pair) }
-          : {}),
+        ...(this.config.profile === 'bound' ? { bind, nonceSalt: this.nonceSalt() } : {}),
       },
     });
     const peer: Peer = { name, remote, outbox, actor, parser: undefined };
@@ -155,22 +168,9 @@ export class F140Client {
     return peer;
   }
 
-  /**
-   * Profile `bound` (spec.md §8): a fresh nonce from the node's random stream, and the proof of the
-   * call's arguments in place of the static challenge.
-   */
-  private bind(fields: Fields, pair: ChallengePair): { fields: Fields; expected: string } {
-    const nonce = Array.from(this.host.random.bytes(16), (byte) => byte.toString(16).padStart(2, '0')).join('');
-    const withNonce: Fields = [...fields.filter(([name]) => name !== 'challenge'), ['nonce', nonce]];
-    const args = new Map(withNonce);
-    const command = args.get('command') ?? '';
-    const proof = requestProof(pair.challenge, command, (name) => args.get(name));
-    return {
-      fields: withNonce.flatMap((field): Fields =>
-        field[0] === 'from_user' ? [field, ['challenge', proof]] : [field],
-      ),
-      expected: responseProof(pair.response, nonce, proof),
-    };
+  /** Profile `bound`: 16 bytes from the node's random stream, drawn once per peer and start (hex). */
+  private nonceSalt(): string {
+    return Array.from(this.host.random.bytes(16), (byte) => byte.toString(16).padStart(2, '0')).join('');
   }
 
   private addressOf(remote: string): Endpoint {

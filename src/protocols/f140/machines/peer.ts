@@ -41,17 +41,21 @@ export interface PeerInput {
   readonly announce: boolean;
   /**
    * Profile `bound` (spec.md §8): turns a call's fields, made with the static pair, into the fields
-   * sent (a nonce, and a proof as `challenge`) and the `response` a friend must answer. Unset: the
-   * seed's static pair travels as it is.
+   * sent (the nonce, and a proof as `challenge`) and the `response` a friend must answer. A pure
+   * function. Unset: the seed's static pair travels as it is.
    */
-  readonly bind?: (fields: Fields, pair: ChallengePair) => { fields: Fields; expected: string };
+  readonly bind?: (fields: Fields, pair: ChallengePair, nonce: string) => { fields: Fields; expected: string };
+  /** Profile `bound`: drawn once per start; a call's nonce is this and the exchange's number. */
+  readonly nonceSalt?: string;
 }
 
 type Fields = readonly (readonly [string, string])[];
 
 /** The fields and expected answer of a call with the pair `pair` (bound when the profile says so). */
 function sealed(context: PeerContext, fields: Fields, pair: ChallengePair): { fields: Fields; expected: string } {
-  return context.bind ? context.bind(fields, pair) : { fields, expected: pair.response };
+  return context.bind
+    ? context.bind(fields, pair, `${context.nonceSalt ?? ''}-${context.exchange}`)
+    : { fields, expected: pair.response };
 }
 
 /** One HTTP call in flight: what was asked and what a friend must answer. */
