@@ -46,6 +46,8 @@ export interface FuzzCommandOptions {
   /** Fail a campaign (exit 1) that never reached one of its protocol's `sometimes` assertions. */
   readonly requireSometimes?: boolean;
   readonly canary?: string;
+  /** `--profile`: fuzz under this protocol profile (the fuzz profile's variant of that name). */
+  readonly profile?: string;
   readonly replay?: string;
   readonly out: string;
   readonly summary: string;
@@ -183,10 +185,20 @@ export async function fuzzCommand(
 
   const nodeProcess = nodeProcessOf(protocol, options);
   const names = protocol === 'all' ? [...fuzzProfiles.keys()] : [protocol];
+  if (options.profile !== undefined && protocol === 'all')
+    throw new UsageError("--profile names one protocol's profile: give the protocol, not `all`");
   const profiles = names.map((name) => {
     const profile = fuzzProfileNamed(name);
     if (!profile) throw new UsageError(`no fuzz profile for \`${name}\` (known: ${protocolNames().join(', ')}, all)`);
-    return profile;
+    if (options.profile === undefined) return profile;
+    const variant = fuzzProfileNamed(name, options.profile);
+    if (!variant) {
+      const known = Object.keys(profile.variants ?? {});
+      throw new UsageError(
+        `--profile: ${name} has no fuzz campaign for profile \`${options.profile}\` (${known.length > 0 ? `known: ${known.join(', ')}` : 'it has none'})`,
+      );
+    }
+    return variant;
   });
   const shard = shardOf(options);
   let budgetMs: number | undefined;
@@ -347,7 +359,7 @@ function writeCounterexamples(
   const counterexamples: ProtocolSummary['counterexamples'][number][] = [];
   for (const result of outcome.results) {
     if (result.failure === undefined) continue;
-    const written = writeCounterexample(out, profile.protocol, result.failure, canary);
+    const written = writeCounterexample(out, profile.protocol, result.failure, canary, profile.variant);
     const file = relative(process.cwd(), written.file);
     // A plugin's protocol is named by its module: the replay loads it again.
     const module = moduleOf(profile.protocol);

@@ -159,6 +159,10 @@ function addFuzzCommand(program: Command, setExitCode: (code: number) => void): 
     )
     .option('--require-sometimes', "fail a campaign that never reached one of its protocol's sometimes assertions")
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
+    .option(
+      '--profile <name>',
+      'fuzz under this protocol profile (such as a faithful `seed`), with its attackers and flaw invariants',
+    )
     .option('--replay <file>', 'run one counterexample file (with --canary, over that broken variant)')
     .option(
       '--node-process <command>',

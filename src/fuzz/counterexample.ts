@@ -36,9 +36,10 @@ export function writeCounterexample(
   protocol: string,
   failure: FuzzFailure,
   canary?: CanaryKind,
+  variant?: string,
 ): WrittenCounterexample {
   mkdirSync(directory, { recursive: true });
-  const stem = counterexampleStem(protocol, failure.seed, canary);
+  const stem = counterexampleStem(protocol, failure.seed, canary, variant);
   const file = join(directory, `${stem}.yaml`);
   const trace = join(directory, `${stem}.ndjson`);
   const replay = replayCommand(protocol, file, canary);

@@ -90,13 +90,18 @@ export interface FuzzProfile {
    */
   readonly sometimes?: readonly Sometimes[];
   /**
-   * Campaigns under another protocol profile, by name: `fedsim fuzz <protocol>:<name>` runs
-   * `variants[name]` (Ambrosia's `seed`: the faithful gateway with a rogue service, whose flaw the
-   * campaign must find). The default campaign (`fedsim fuzz <protocol>`, `all`) runs this profile.
+   * Set on a variant (below): the protocol profile (a node config `profile`) its topologies run,
+   * such as F140's `seed`. Counterexamples of a variant are named `<protocol>-<variant>-<seed>`.
+   */
+  readonly variant?: string;
+  /**
+   * This protocol's campaigns under a named protocol profile (`fedsim fuzz <protocol> --profile
+   * <name>`, or `fedsim fuzz <protocol>:<name>`): topologies whose nodes run that profile, with the
+   * attacker roles and the flaw invariants of spec.md's Profiles section, so that a campaign on the
+   * faithful profile finds each flaw by itself and one on the fixed profile shows it refused. The
+   * default campaign (`fedsim fuzz <protocol>`, `all`) runs this profile.
    */
   readonly variants?: Readonly<Record<string, FuzzProfile>>;
-  /** The variant's name, on a profile that is one (workers look it up again by `<protocol>:<variant>`). */
-  readonly variant?: string;
 }
 
 /** The name `fedsim fuzz` takes for `profile`: `<protocol>`, or `<protocol>:<variant>`. */

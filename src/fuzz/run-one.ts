@@ -64,9 +64,10 @@ export interface FuzzRunResult {
   readonly coverage?: RunCoverage;
 }
 
-/** The scenario's name, and the file stem under reports/counterexamples/. */
-export function counterexampleStem(protocol: string, seed: number, canary?: CanaryKind): string {
-  return canary === undefined ? `${protocol}-${seed}` : `${protocol}-canary-${canary}-${seed}`;
+/** The scenario's name, and the file stem under reports/counterexamples/ (a variant's: `<protocol>-<variant>-<seed>`). */
+export function counterexampleStem(protocol: string, seed: number, canary?: CanaryKind, variant?: string): string {
+  const named = variant === undefined ? protocol : `${protocol}-${variant}`;
+  return canary === undefined ? `${named}-${seed}` : `${named}-canary-${canary}-${seed}`;
 }
 
 /** Parses a scenario source as a file would be, with the canary's nodes swapped in if asked. */
@@ -129,7 +130,7 @@ export function fuzzProperty(
   onFail: (f: Omit<FuzzFailure, 'seed' | 'path' | 'shrinks'>) => void,
   onCoverage?: (coverage: RunCoverage) => void,
 ) {
-  const stem = counterexampleStem(profile.protocol, seed, options.canary);
+  const stem = counterexampleStem(profile.protocol, seed, options.canary, profile.variant);
   const engine = engineOf(options.engine ?? 'compiled');
   let covered = onCoverage === undefined;
   return fc.property(

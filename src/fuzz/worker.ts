@@ -9,6 +9,8 @@ import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 
 export interface WorkerTask {
   readonly protocol: string;
+  /** The protocol profile's variant of its fuzz profile (`--profile`), if any. */
+  readonly variant?: string;
   /** Plugin modules (URLs) the campaign loaded: a worker thread loads them again before it starts. */
   readonly plugins: readonly string[];
   readonly seeds: readonly number[];
@@ -24,7 +26,7 @@ export type WorkerMessage =
 const task = workerData as WorkerTask;
 const port = parentPort;
 for (const module of task.plugins) await loadPlugin(module);
-const profile = fuzzProfileNamed(task.protocol);
+const profile = fuzzProfileNamed(task.protocol, task.variant);
 if (port !== null && profile !== undefined) {
   for (const seed of task.seeds) {
     try {

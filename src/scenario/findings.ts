@@ -1,11 +1,15 @@
 /**
  * The findings report (`fedsim findings`, docs/findings.md): for each protocol and seed flaw that
  * has a faithful/fixed scenario pair in scenarios/, what breaks (quoting the seed text it comes
- * from), both runs of the pair on their own seeds with their verdicts, and the profile that refuses
- * it. The quotes are copied here from the seed designs; nothing outside the repository is read.
+ * from), both runs of the pair on their own seeds with their verdicts, the profile that refuses
+ * it, and the fuzz seed at which a campaign on the faithful profile found it, replayed (that one
+ * run, as drawn) to check that it still breaks the flaw's invariant. The quotes are copied here
+ * from the seed designs; nothing outside the repository is read.
  */
 import { join } from 'node:path';
 import { describePattern, eventMatches } from '../check/match.js';
+import { fuzzProfileNamed } from '../fuzz/profiles/index.js';
+import { breaksInvariant, replayUnshrunk } from '../fuzz/replay-seed.js';
 import { loadScenario } from './load.js';
 import { runScenario, type RunReport } from './run.js';
 
@@ -27,8 +31,12 @@ export interface Flaw {
    * pattern the faithful run's trace holds and the fixed run's trace does not.
    */
   readonly sign: Readonly<Record<string, unknown>>;
-  /** The fuzz campaign that finds the flaw by itself on the faithful profile, and the seed of its first failing run. */
-  readonly fuzz?: { readonly seed: number; readonly command: string };
+  /**
+   * How a fuzz campaign finds it: the invariant it breaks (src/check/registry.ts), and the first
+   * seed of `fedsim fuzz <protocol> --profile <profile>` (seeds 1..) whose run, as drawn, breaks it
+   * (found with scripts/flaw-seeds.ts).
+   */
+  readonly fuzz: { readonly invariant: string; readonly profile: string; readonly seed: number };
 }
 
 /** Ambrosia: any service may register any domain on the zero-config gateway (issue 25). */
@@ -46,7 +54,7 @@ const ambrosiaDomainHijack: Flaw = {
   fixed: { profile: 'assigned', scenario: 'ambrosia/flaw-domain-hijack-fixed.yaml' },
   fix: 'Profile `assigned` (spec.md "Profiles"; what `fedsim serve` runs): the gateway\u2019s `services` lists each service\u2019s own secret and the domains it may register; rogue.b.test\u2019s registration of a.test is answered <register-error><forbidden/>, and every stanza for a.test goes to im.a.test.',
   sign: { kind: 'note', node: 'rogue.b.test', what: 'ambrosia.service.processed' },
-  fuzz: { seed: 2, command: 'fedsim fuzz ambrosia:seed --seed 1 --runs 20 (invariant ambrosia.registration-owned)' },
+  fuzz: { invariant: 'ambrosia.registration-owned', profile: 'seed', seed: 2 },
 };
 
 /** Every flaw with a scenario pair today. Scenario paths are relative to the scenarios directory. */
@@ -65,6 +73,7 @@ export const flaws: readonly Flaw[] = [
     fixed: { profile: 'signed', scenario: 'solec/impersonation-signed.yaml' },
     fix: 'Profile `signed` (spec.md §5.2): after ServerAuth names a known server, the receiver sends a Challenge nonce and checks the Proof against the key it holds for that name; evil.test signs with its own key, gets Error 0x03 and a close, and the forgery is never delivered.',
     sign: { kind: 'deliver', node: 'bob', body: 'please send me your password' },
+    fuzz: { invariant: 'solec.server-auth-bound', profile: 'seed', seed: 1 },
   },
   {
     protocol: 'bester',
@@ -81,6 +90,7 @@ export const flaws: readonly Flaw[] = [
     fixed: { profile: 'fixed', scenario: 'bester/blog-part2-federation-fixed.yaml' },
     fix: 'Profile `fixed` (the default): the forwarded message carries its `id`, so S2 and S3 accept it and U2 receives it.',
     sign: { kind: 'note', what: 'bester.first-message.refused' },
+    fuzz: { invariant: 'bester.forward-has-id', profile: 'besterd-2020', seed: 5 },
   },
   {
     protocol: 'bester',
@@ -97,6 +107,7 @@ export const flaws: readonly Flaw[] = [
     fixed: { profile: 'fixed', scenario: 'bester/bug2-unknown-command-fixed.yaml' },
     fix: 'Profile `fixed` (the default): the unknown command is refused (`bester.dispatch.failed`), T gets a `bad` status report and G receives nothing.',
     sign: { kind: 'deliver', node: 'g' },
+    fuzz: { invariant: 'bester.known-commands-only', profile: 'besterd-2020', seed: 2 },
   },
   {
     protocol: 'bester',
@@ -117,6 +128,24 @@ export const flaws: readonly Flaw[] = [
       what: 'bester.informer.reply',
       detail: { request: { type: 'isClient', data: 'nobody' }, reply: { data: true } },
     },
+    fuzz: { invariant: 'bester.informer-truthful', profile: 'besterd-2020', seed: 8 },
+  },
+  {
+    protocol: 'bester',
+    id: 'bester-bug4-handler-hang',
+    title: 'Bester bug 4: a handler that never answers hangs its client (issue #10)',
+    breaks:
+      'Handler S takes 9 s to answer, nine times the timeout. The server waits on it with no timer: T hears nothing all that time, and m2, sent after m1 on the same connection, waits behind it undispatched; only S\u2019s late answer lets them go on. A handler that never answers hangs them for ever.',
+    seedQuote: {
+      file: '003_3a374b41164679ce.txt',
+      text: 'J then sends the message to the respective handler (we will call it S) ... S then sends a response back to J',
+      note: 'The hang is the original besterd code of 2020 (issue #10: an unreachable handler socket makes the server hang), not the blog text, which never says what happens when S does not answer.',
+    },
+    faithful: { profile: 'besterd-2020', scenario: 'bester/handler-hang-besterd-2020.yaml' },
+    fixed: { profile: 'fixed', scenario: 'bester/handler-hang-fixed.yaml' },
+    fix: 'Profile `fixed` (the default, spec.md §4): the server gives up on the handler at handlerTimeoutMs, T gets `bad` for m1 a second after sending it, m2 is dispatched next and gets its own `bad` a second later, and the handler\u2019s late answer goes nowhere.',
+    sign: { kind: 'note', node: 't', what: 'bester.status', detail: { id: 'm1', status: 'good' } },
+    fuzz: { invariant: 'bester.no-hang', profile: 'besterd-2020', seed: 6 },
   },
   {
     protocol: 'fmtp',
@@ -132,6 +161,23 @@ export const flaws: readonly Flaw[] = [
     fixed: { profile: 'fixed', scenario: 'fmtp/flaw-proxy-loop-fixed.yaml' },
     fix: 'Profile `fixed` (the default, spec.md §5.3): REQUESTs carry HOPS (8 at the origin, one less per proxy), the proxy given HOPS 0 answers FAILED hops.exhausted, and Poe gets that answer well before its own timeout.',
     sign: { kind: 'note', node: 'poe.net', what: 'fmtp.lookup.outcome', detail: { reason: 'looking.timeout' } },
+    fuzz: { invariant: 'fmtp.proxy-bounded', profile: 'seed', seed: 1 },
+  },
+  {
+    protocol: 'f140',
+    id: 'f140-replay-redirect',
+    title: 'F140: a replayed PING redirects a friend\u2019s messages',
+    breaks:
+      'The challenge and response travel in the clear, and an accepted PING re-points its sender\u2019s address. mallory replays bob\u2019s PING to alice with her own reply_to: alice\u2019s node points bob at m.test, and alice\u2019s next message to bob is delivered at mallory\u2019s node (which answers with the response it also saw). bob never gets it.',
+    seedQuote: {
+      file: '001_c4b417e4d5580241.txt',
+      text: 'When contacting another node via a PING message, the user\u2019s node is essentially notifying the remote node of its current address and is requesting that any queued messages for the user be sent in return.',
+    },
+    faithful: { profile: 'seed', scenario: 'f140/flaw-replay-redirect-seed.yaml' },
+    fixed: { profile: 'bound', scenario: 'f140/flaw-replay-redirect-fixed.yaml' },
+    fix: 'Profile `bound` (opt-in, spec.md §8): every call carries a fresh nonce and, instead of the static challenge, an HMAC keyed with it over the call\u2019s arguments (reply_to among them); the answer is an HMAC too. A replay with another reply_to breaks the proof, a replay as it is finds its nonce taken, and neither secret ever travels.',
+    sign: { kind: 'note', node: 'a.test', what: 'f140.ping.accepted', detail: { address: { host: 'm.test' } } },
+    fuzz: { invariant: 'f140.no-redirect-by-replay', profile: 'seed', seed: 1 },
   },
   ambrosiaDomainHijack,
 ];
@@ -166,8 +212,16 @@ export interface Finding {
   /** The fixed scenario (which asserts the refusal) passed, and its trace does not hold the sign. */
   readonly fixRefuses: boolean;
   readonly fix: string;
-  readonly fuzzSeed: number | null;
-  readonly fuzzNote: string;
+  /** The first seed of the campaign on the faithful profile whose run breaks the flaw's invariant. */
+  readonly fuzzSeed: number;
+  readonly fuzzProfile: string;
+  readonly fuzzInvariant: string;
+  /** The command that runs that seed's campaign run (and shrinks it). */
+  readonly fuzzCommand: string;
+  /** The seed's run, replayed as drawn, broke the invariant (checked by every report). */
+  readonly fuzzReplays: boolean;
+  /** What that run broke, as `name: message`. */
+  readonly fuzzFailures: readonly string[];
 }
 
 export interface FindingsReport {
@@ -208,6 +262,15 @@ function runOf(
   };
 }
 
+/** The flaw's fuzz seed, replayed as drawn under its profile's campaign: one run, no shrinking. */
+function replayFuzzSeed(flaw: Flaw): { replays: boolean; failures: readonly string[] } {
+  const profile = fuzzProfileNamed(flaw.protocol, flaw.fuzz.profile);
+  if (profile === undefined)
+    return { replays: false, failures: [`no fuzz campaign for ${flaw.protocol} --profile ${flaw.fuzz.profile}`] };
+  const run = replayUnshrunk(profile, flaw.fuzz.seed);
+  return { replays: breaksInvariant(run, flaw.fuzz.invariant), failures: run.failures };
+}
+
 /** Runs every pair on its own seed. `outDir` only shapes the printed `fedsim view` commands. */
 export function buildFindings(
   scenariosDir: string,
@@ -217,6 +280,7 @@ export function buildFindings(
   const findings = flaws.map((flaw): Finding => {
     const faithful = runOf(scenariosDir, outDir, flaw.faithful, flaw.sign, traces);
     const fixed = runOf(scenariosDir, outDir, flaw.fixed, flaw.sign, traces);
+    const fuzz = replayFuzzSeed(flaw);
     return {
       protocol: flaw.protocol,
       id: flaw.id,
@@ -229,8 +293,12 @@ export function buildFindings(
       flawShown: faithful.verdict === 'pass' && faithful.signSeen,
       fixRefuses: fixed.verdict === 'pass' && !fixed.signSeen,
       fix: flaw.fix,
-      fuzzSeed: flaw.fuzz?.seed ?? null,
-      fuzzNote: flaw.fuzz?.command ?? 'not yet found by a campaign',
+      fuzzSeed: flaw.fuzz.seed,
+      fuzzProfile: flaw.fuzz.profile,
+      fuzzInvariant: flaw.fuzz.invariant,
+      fuzzCommand: `npx fedsim fuzz ${flaw.protocol} --profile ${flaw.fuzz.profile} --seed ${flaw.fuzz.seed} --runs 1`,
+      fuzzReplays: fuzz.replays,
+      fuzzFailures: fuzz.failures,
     };
   });
   return { report: { findings }, traces };
@@ -270,7 +338,9 @@ export function findingsHtml(report: FindingsReport): string {
       '</table>',
       `<p><b>Sign in the trace:</b> <code>${escapeHtml(finding.sign)}</code> (seen under the faithful profile, not under the fixed one)</p>`,
       `<p><b>Fix:</b> ${escapeHtml(finding.fix)}</p>`,
-      `<p><b>Fuzz seed:</b> ${finding.fuzzSeed === null ? 'none' : String(finding.fuzzSeed)} (${escapeHtml(finding.fuzzNote)})</p>`,
+      `<p><b>Found by fuzzing:</b> seed ${finding.fuzzSeed} of the campaign on profile <code>${escapeHtml(finding.fuzzProfile)}</code> breaks <code>${escapeHtml(finding.fuzzInvariant)}</code> `,
+      `(<span class="${finding.fuzzReplays ? 'pass' : 'fail'}">${finding.fuzzReplays ? 'replayed: it still does' : 'replayed: it no longer does'}</span>); `,
+      `run it with <code>${escapeHtml(finding.fuzzCommand)}</code></p>`,
       '</section>',
     ].join('\n'),
   );

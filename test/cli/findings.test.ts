@@ -6,19 +6,26 @@ import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fuzzProfileNamed } from '../../src/fuzz/profiles/index.js';
+import { breaksInvariant, replayUnshrunk } from '../../src/fuzz/replay-seed.js';
 import { flaws, type FindingsReport } from '../../src/scenario/findings.js';
 import { fedsim, root } from '../support/fedsim.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fedsim-findings-'));
 
-/** Every pair the task names: SOLEC's ServerAuth, Bester's three 2020 bugs, the FMTP proxy loop. */
+/**
+ * Every pair the task names: SOLEC's ServerAuth, Bester's three 2020 bugs and its handler hang,
+ * the FMTP proxy loop, F140's replay-and-redirect.
+ */
 const pairs = [
   ['solec/impersonation-seed.yaml', 'solec/impersonation-signed.yaml'],
   ['bester/blog-part2-federation-besterd-2020.yaml', 'bester/blog-part2-federation-fixed.yaml'],
   ['bester/bug2-unknown-command-besterd-2020.yaml', 'bester/bug2-unknown-command-fixed.yaml'],
   ['bester/bug3-isclient-besterd-2020.yaml', 'bester/bug3-isclient-fixed.yaml'],
+  ['bester/handler-hang-besterd-2020.yaml', 'bester/handler-hang-fixed.yaml'],
   ['fmtp/flaw-proxy-loop-seed.yaml', 'fmtp/flaw-proxy-loop-fixed.yaml'],
   ['ambrosia/flaw-domain-hijack-seed.yaml', 'ambrosia/flaw-domain-hijack-fixed.yaml'],
+  ['f140/flaw-replay-redirect-seed.yaml', 'f140/flaw-replay-redirect-fixed.yaml'],
 ];
 
 describe('cli: fedsim findings', () => {
@@ -27,18 +34,29 @@ describe('cli: fedsim findings', () => {
     const result = fedsim('findings', '--out', out);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^6 of 6 flaws shown and refused/);
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^8 of 8 flaws shown, refused and found by fuzzing/);
 
     const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as FindingsReport;
     expect(report.findings.map((f) => [f.faithful.scenario, f.fixed.scenario])).toEqual(
       pairs.map(([faithful, fixed]) => [join('scenarios', faithful!), join('scenarios', fixed!)]),
     );
-    expect(new Set(report.findings.map((f) => f.protocol))).toEqual(new Set(['solec', 'bester', 'fmtp', 'ambrosia']));
+    expect(new Set(report.findings.map((f) => f.protocol))).toEqual(
+      new Set(['solec', 'bester', 'fmtp', 'f140', 'ambrosia']),
+    );
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     for (const finding of report.findings) {
       expect(finding.faithful, finding.id).toMatchObject({ verdict: 'pass', signSeen: true });
       expect(finding.fixed, finding.id).toMatchObject({ verdict: 'pass', signSeen: false });
-      expect(finding).toMatchObject({ flawShown: true, fixRefuses: true });
+      expect(finding).toMatchObject({ flawShown: true, fixRefuses: true, fuzzReplays: true });
+      // The seed's run, replayed as drawn, broke the flaw's own invariant.
+      expect(
+        finding.fuzzFailures.some((f) => f.startsWith(`always ${finding.fuzzInvariant}:`)),
+        finding.id,
+      ).toBe(true);
+      expect(finding.fuzzCommand).toBe(
+        `npx fedsim fuzz ${finding.protocol} --profile ${finding.fuzzProfile} --seed ${finding.fuzzSeed} --runs 1`,
+      );
+      expect(html).toContain(finding.fuzzCommand);
       expect(finding.seedQuote.text.length).toBeGreaterThan(20);
       expect(finding.seedQuote.file).toMatch(/^00\d_[0-9a-f]{16}\.txt$/);
       for (const run of [finding.faithful, finding.fixed]) {
@@ -73,6 +91,19 @@ describe('cli: fedsim findings', () => {
     const loop = report.findings.find((f) => f.id === 'fmtp-proxy-loop');
     expect(loop).toMatchObject({ flawShown: true, fixRefuses: false, fixed: { verdict: 'pass', signSeen: true } });
     expect(existsSync(join(out, 'index.html'))).toBe(true);
+  });
+
+  it("each flaw's fuzz seed breaks its invariant under the faithful profile's campaign, and the same seed under the fixed profile's does not", () => {
+    for (const flaw of flaws) {
+      expect(flaw.fuzz.profile, flaw.id).toBe(flaw.faithful.profile);
+      const faithful = fuzzProfileNamed(flaw.protocol, flaw.fuzz.profile);
+      const fixed = fuzzProfileNamed(flaw.protocol, flaw.fixed.profile);
+      expect(faithful?.invariants, flaw.id).toContain(flaw.fuzz.invariant);
+      expect(fixed?.invariants, flaw.id).toContain(flaw.fuzz.invariant);
+      expect(breaksInvariant(replayUnshrunk(faithful!, flaw.fuzz.seed), flaw.fuzz.invariant), flaw.id).toBe(true);
+      const refused = replayUnshrunk(fixed!, flaw.fuzz.seed);
+      expect(breaksInvariant(refused, flaw.fuzz.invariant), `${flaw.id}: ${refused.failures.join('; ')}`).toBe(false);
+    }
   });
 
   it('names each flaw once, with both scenarios of its pair in the repository', () => {

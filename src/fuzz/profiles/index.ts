@@ -10,12 +10,17 @@ import { pluginNamed, plugins } from '../../protocols/registry.js';
 const derived = new WeakMap<AnyPlugin, FuzzProfile>();
 
 /**
- * The profile `fedsim fuzz <name>` uses: the plugin's own, or the generic one; `<protocol>:<variant>`
- * names one of its variants (undefined for an unknown name).
+ * The profile `fedsim fuzz <name>` uses: the plugin's own, or the generic one (undefined for an
+ * unknown name); with `variant` (`--profile`), or a name `<protocol>:<variant>`, its campaign under
+ * that protocol profile (undefined when it has none of that name).
  */
-export function fuzzProfileNamed(name: string): FuzzProfile | undefined {
+export function fuzzProfileNamed(name: string, variant?: string): FuzzProfile | undefined {
   const colon = name.indexOf(':');
-  if (colon > 0) return fuzzProfileNamed(name.slice(0, colon))?.variants?.[name.slice(colon + 1)];
+  if (colon > 0 && variant === undefined) return fuzzProfileNamed(name.slice(0, colon), name.slice(colon + 1));
+  if (variant !== undefined) {
+    const variants = fuzzProfileNamed(name)?.variants;
+    return variants !== undefined && Object.hasOwn(variants, variant) ? variants[variant] : undefined;
+  }
   const plugin = pluginNamed(name);
   if (plugin === undefined) return undefined;
   if (isFuzzProfile(plugin.fuzz)) return plugin.fuzz;

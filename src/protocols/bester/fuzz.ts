@@ -83,7 +83,7 @@ function serverOf(user: FuzzUser): string {
   return user.address.slice(0, user.address.indexOf('u'));
 }
 
-export const besterProfile: FuzzProfile = {
+const baseProfile: FuzzProfile = {
   protocol: 'bester',
   topology,
   send: (_topology, from, to, body, atMs) => {
@@ -113,4 +113,116 @@ export const besterProfile: FuzzProfile = {
   startMs: 500,
   invariants: ['bester.authentic', 'bester.addressedOnly'],
   sometimes: [{ name: 'forward failed', note: 'bester.dispatch.failed' }],
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Profile variants (spec.md §7, §11): the original's four bugs, each with its invariant.
+
+type BesterProfile = 'fixed' | 'besterd-2020';
+
+/** Server s1's extra handlers and the users that reach them (all on s1: every topology has it). */
+const hangUser: FuzzUser = { address: 's1uh', node: 's1uh' };
+const unknownUser: FuzzUser = { address: 's1uk', node: 's1uk' };
+const informer: FuzzUser = { address: 's1ui', node: 's1ui' };
+const attackers = new Set([hangUser.node, unknownUser.node, informer.node]);
+/** Every server's handler timeout in the variants: a hang shows within a few seconds of a run. */
+const variantHandlerTimeoutMs = 2_000;
+
+/**
+ * The topology under `profile`, with what each bug needs: on s1, a handler `H` that never answers
+ * (bug 4) and a handler `K` that answers the unknown command `sendClient` naming no one (bug 2); a
+ * client for each, whose every message is of that type; and an informer client on s1's host that
+ * asks whether `nobody` is a client (bug 3). Bug 1 needs only the two-server topologies' forwards.
+ */
+function withBugs(base: Topology, profile: BesterProfile): Topology {
+  const nodes: Topology['nodes'] = {};
+  for (const [id, node] of Object.entries(base.nodes)) {
+    const config = node.config as { role?: string; handlers?: Record<string, { path: string }> };
+    nodes[id] =
+      config.role === 'server'
+        ? {
+            ...node,
+            config: {
+              ...config,
+              profile,
+              handlerTimeoutMs: variantHandlerTimeoutMs,
+              ...(id === 's1'
+                ? { handlers: { ...config.handlers, H: { path: '/h.sock' }, K: { path: '/k.sock' } } }
+                : {}),
+            },
+          }
+        : node;
+  }
+  const host = 's1.test';
+  nodes['s1-h'] = {
+    host,
+    config: {
+      role: 'handler',
+      path: '/h.sock',
+      rule: { command: 'sendClients', usernames: [] },
+      delayMs: 1_000_000_000,
+    },
+  };
+  nodes['s1-k'] = {
+    host,
+    config: { role: 'handler', path: '/k.sock', rule: { command: 'other', type: 'sendClient', data: [] } },
+  };
+  for (const user of [hangUser, unknownUser]) {
+    nodes[user.node] = {
+      host: `${user.node}.test`,
+      config: { role: 'client', server: { host }, username: user.address, password: 'pw' },
+    };
+  }
+  nodes[informer.node] = { host, config: { role: 'informerClient' } };
+  return { ...base, nodes, users: [...base.users, hangUser, unknownUser, informer] };
+}
+
+function variant(base: FuzzProfile, profile: BesterProfile): FuzzProfile {
+  return {
+    ...base,
+    variant: profile,
+    topology: base.topology.map((topology) => withBugs(topology, profile)),
+    send: (topology, from, to, body, atMs) => {
+      if (from.node === informer.node)
+        return {
+          atMs,
+          do: 'command',
+          node: from.node,
+          command: { type: 'ask', request: { type: 'isClient', data: 'nobody' } },
+        };
+      if (from.node === hangUser.node || from.node === unknownUser.node) {
+        const messageType = from.node === hangUser.node ? 'H' : 'K';
+        return {
+          atMs,
+          do: 'command',
+          node: from.node,
+          command: { type: 'send', messageType, id: body, data: { text: body } },
+        };
+      }
+      // Nothing is addressed to the informer, which is no client: a send to it goes to its server's
+      // handler M all the same, addressed to a name no client uses.
+      return base.send(
+        topology,
+        from,
+        to.node === informer.node ? { address: 's1unobody', node: 's1' } : to,
+        body,
+        atMs,
+      );
+    },
+    links: (topology, from, to) =>
+      attackers.has(from.node) || attackers.has(to.node) ? [] : base.links(topology, from, to),
+    promises: (_topology, from, to) => !attackers.has(from.node) && to.node !== informer.node,
+    invariants: [
+      ...base.invariants,
+      'bester.forward-has-id',
+      'bester.known-commands-only',
+      'bester.informer-truthful',
+      'bester.no-hang',
+    ],
+  };
+}
+
+export const besterProfile: FuzzProfile = {
+  ...baseProfile,
+  variants: { 'besterd-2020': variant(baseProfile, 'besterd-2020'), fixed: variant(baseProfile, 'fixed') },
 };

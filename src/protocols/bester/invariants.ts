@@ -71,7 +71,149 @@ export function addressedOnly(): Invariant {
   };
 }
 
+/** Dispatch states that wait on a handler or a peer server (spec.md §4), bounded by handlerTimeoutMs. */
+const waitingStates = new Set(['connecting', 'awaitingReply', 'forwarding']);
+/** Slack past handlerTimeoutMs before a wait counts as a hang: the timer's own event and a round trip. */
+const hangGraceMs = 1_000;
+
+/**
+ * `bester.no-hang` (spec.md §11, the original's issue #10): no server dispatch waits on a handler or
+ * a peer server longer than its handlerTimeoutMs (plus a second), so no client message goes without
+ * its status report for ever, nor the messages queued behind it on that connection. Judged at every
+ * later event of the run and at its end; a crashed server's waits end with it.
+ */
+export function noHang(context: InvariantContext): Invariant {
+  const timeoutOf = new Map(
+    context.nodes.flatMap((node) => {
+      if (node.protocol !== 'bester' || field(node.config, 'role') !== 'server') return [];
+      const ms = field(node.config, 'handlerTimeoutMs');
+      return [[node.id, typeof ms === 'number' ? ms : 5_000] as const];
+    }),
+  );
+  /** By `node machine`: when the dispatch began its current wait. */
+  const waiting = new Map<string, { node: string; machine: string; value: string; sinceMs: number }>();
+  let lastMs = 0;
+  const judge = (): string | undefined => {
+    for (const wait of waiting.values()) {
+      const limitMs = (timeoutOf.get(wait.node) ?? 5_000) + hangGraceMs;
+      if (lastMs - wait.sinceMs > limitMs) {
+        return `${wait.machine} at ${wait.node} has been ${wait.value} since ${wait.sinceMs}ms (${lastMs - wait.sinceMs}ms, over handlerTimeoutMs + ${hangGraceMs}ms): its client's message hangs`;
+      }
+    }
+    return undefined;
+  };
+  return {
+    name: 'bester.no-hang',
+    observe(event) {
+      lastMs = Math.max(lastMs, event.atMs);
+      if (event.kind === 'state' && timeoutOf.has(event.node) && event.machine.startsWith('bester.dispatch ')) {
+        const key = `${event.node} ${event.machine}`;
+        if (waitingStates.has(event.value))
+          waiting.set(key, { node: event.node, machine: event.machine, value: event.value, sinceMs: event.atMs });
+        else waiting.delete(key);
+      } else if (event.kind === 'fault' && event.fault === 'crash' && event.phase === 'begin') {
+        const crashed = field(event.detail, 'node');
+        for (const [key, wait] of waiting) if (wait.node === crashed) waiting.delete(key);
+      }
+      return judge();
+    },
+    finish: judge,
+  };
+}
+
+/**
+ * `bester.forward-has-id` (spec.md §7 bug 1): every message a server forwards to another server
+ * (scope `server`) carries the message `id` that every receiver requires.
+ */
+export function forwardHasId(context: InvariantContext): Invariant {
+  const servers = new Set(
+    context.nodes.flatMap((node) =>
+      node.protocol === 'bester' && field(node.config, 'role') === 'server' ? [node.id] : [],
+    ),
+  );
+  return {
+    name: 'bester.forward-has-id',
+    kinds: ['send'],
+    observe(event) {
+      if (event.kind !== 'send' || !servers.has(event.node)) return undefined;
+      const decoded = event.payload.decoded;
+      if (field(field(decoded, 'header'), 'scope') !== 'server') return undefined;
+      const payload = field(decoded, 'payload');
+      return text(field(payload, 'id')) === undefined
+        ? `${event.node} forwarded a ${JSON.stringify(field(payload, 'type'))} message to ${event.to} without its id`
+        : undefined;
+    },
+  };
+}
+
+/** The handler commands a server knows (spec.md §4). */
+const knownCommands = new Set(['sendClients', 'sendServers', 'sendHandler']);
+
+/**
+ * `bester.known-commands-only` (spec.md §7 bug 2): a dispatch whose handler answered with a command
+ * the server does not know never ends well: it is refused, not run as sendClients.
+ */
+export function knownCommandsOnly(context: InvariantContext): Invariant {
+  const servers = new Set(
+    context.nodes.flatMap((node) =>
+      node.protocol === 'bester' && field(node.config, 'role') === 'server' ? [node.id] : [],
+    ),
+  );
+  /** `node dispatch` to the unknown command its handler answered. */
+  const unknown = new Map<string, string>();
+  return {
+    name: 'bester.known-commands-only',
+    kinds: ['receive', 'state'],
+    observe(event) {
+      if (!servers.has(event.node)) return undefined;
+      if (event.kind === 'receive') {
+        const match = /^(out:d:\d+)\/h\d+$/.exec(event.conn ?? '');
+        const header = field(event.payload.decoded, 'header');
+        const type = field(field(header, 'command'), 'type');
+        if (match && field(header, 'status') === '0' && typeof type === 'string' && !knownCommands.has(type))
+          unknown.set(`${event.node} ${match[1]}`, type);
+        return undefined;
+      }
+      if (event.kind !== 'state' || !event.machine.startsWith('bester.dispatch ')) return undefined;
+      const key = `${event.node} ${event.machine.slice('bester.dispatch '.length)}`;
+      const command = unknown.get(key);
+      if (command === undefined || event.value !== 'succeeded') return undefined;
+      return `${event.machine} at ${event.node} ran the unknown handler command ${JSON.stringify(command)} and succeeded`;
+    },
+  };
+}
+
+/**
+ * `bester.informer-truthful` (spec.md §7 bug 3): the informer's isClient is false for a username no
+ * client of the run uses (the usernames the run's client nodes log in with).
+ */
+export function informerTruthful(context: InvariantContext): Invariant {
+  const usernames = new Set(
+    context.nodes.flatMap((node) => {
+      const username = text(field(node.config, 'username'));
+      return node.protocol === 'bester' && username !== undefined ? [username] : [];
+    }),
+  );
+  return {
+    name: 'bester.informer-truthful',
+    kinds: ['note'],
+    observe(event) {
+      if (event.kind !== 'note' || event.what !== 'bester.informer.reply') return undefined;
+      const request = field(event.detail, 'request');
+      const name = field(request, 'data');
+      if (field(request, 'type') !== 'isClient' || typeof name !== 'string' || usernames.has(name)) return undefined;
+      return field(field(event.detail, 'reply'), 'data') === true
+        ? `the informer says ${JSON.stringify(name)} is a client, but no client uses that name`
+        : undefined;
+    },
+  };
+}
+
 export const besterInvariants: Readonly<Record<string, InvariantFactory>> = {
   'bester.authentic': besterAuthentic,
   'bester.addressedOnly': () => addressedOnly(),
+  'bester.no-hang': noHang,
+  'bester.forward-has-id': forwardHasId,
+  'bester.known-commands-only': knownCommandsOnly,
+  'bester.informer-truthful': informerTruthful,
 };

@@ -134,6 +134,7 @@ export const requirements: readonly Requirement[] = [
       'bester/bug2-unknown-command-fixed',
       'bester/federation-partition-fixed',
       'bester/handler-down',
+      'bester/handler-hang-fixed',
       'bester/handler-slow',
     ],
   },
@@ -188,5 +189,14 @@ export const requirements: readonly Requirement[] = [
     source: 'ours',
     covers: ['server.test.ts: bug 3'],
     scenarios: ['bester/bug3-isclient-besterd-2020', 'bester/bug3-isclient-fixed'],
+  },
+  {
+    id: 'BESTER-7-bug4-handler-hang',
+    section: '§7',
+    text: "fixed gives up on a silent handler at handlerTimeoutMs with a bad status report; besterd-2020 waits for ever (issue #10), and the client's later messages wait behind it.",
+    level: 'MUST',
+    source: 'ours',
+    covers: ['server.test.ts: gives a bad status report when the handler is slow'],
+    scenarios: ['bester/handler-hang-besterd-2020', 'bester/handler-hang-fixed'],
   },
 ];

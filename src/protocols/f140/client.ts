@@ -11,7 +11,8 @@
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { Endpoint, NodeHost } from '../protocol.js';
 import { commandSchema, type F140Command, type F140Config } from './config.js';
-import type { Directory } from './directory.js';
+import type { ChallengePair, Directory } from './directory.js';
+import { requestProof, responseProof } from './proof.js';
 import { peerConnId, peerMachine, type PeerEvent } from './machines/peer.js';
 import { nextSeq, Outbox, queuedPerRemoteMax, type LearnedAddresses, type QueuedMessage } from './store.js';
 import { describe, formOfBody, HttpResponseParser, textCodePointsMax, textLength } from './wire.js';
@@ -35,6 +36,23 @@ interface RawCall {
 const rawCallsMax = 16;
 
 const encoder = new TextEncoder();
+
+type Fields = readonly (readonly [string, string])[];
+
+/**
+ * Profile `bound` (spec.md §8): the call's fields with `nonce` added and, in place of the static
+ * challenge, the proof of its arguments; and the proof a friend must answer. A pure function.
+ */
+function bind(fields: Fields, pair: ChallengePair, nonce: string): { fields: Fields; expected: string } {
+  const withNonce: Fields = [...fields.filter(([name]) => name !== 'challenge'), ['nonce', nonce]];
+  const args = new Map(withNonce);
+  const command = args.get('command') ?? '';
+  const proof = requestProof(pair.challenge, command, (name) => args.get(name));
+  return {
+    fields: withNonce.flatMap((field): Fields => (field[0] === 'from_user' ? [field, ['challenge', proof]] : [field])),
+    expected: responseProof(pair.response, nonce, proof),
+  };
+}
 
 export class F140Client {
   private readonly peers = new Map<string, Peer>();
@@ -141,12 +159,18 @@ export class F140Client {
           queueExpiryMs: this.config.queueExpiryMs,
         },
         announce: this.config.announce,
+        ...(this.config.profile === 'bound' ? { bind, nonceSalt: this.nonceSalt() } : {}),
       },
     });
     const peer: Peer = { name, remote, outbox, actor, parser: undefined };
     this.peers.set(remote, peer);
     this.peersByName.set(name, peer);
     return peer;
+  }
+
+  /** Profile `bound`: 16 bytes from the node's random stream, drawn once per peer and start (hex). */
+  private nonceSalt(): string {
+    return Array.from(this.host.random.bytes(16), (byte) => byte.toString(16).padStart(2, '0')).join('');
   }
 
   private addressOf(remote: string): Endpoint {

@@ -41,6 +41,12 @@ export const configSchema = z
     queueExpiryMs: z.number().int().min(1).default(86_400_000),
     idleMs: z.number().int().min(1).default(30_000),
     announce: z.boolean().default(true),
+    /**
+     * `seed` (faithful, the default): the static challenge and response travel in the clear and an
+     * accepted PING re-points its sender's address. `bound` (ours, spec.md §8): proofs over a fresh
+     * nonce instead, bound to the call's arguments, and each nonce taken once.
+     */
+    profile: z.enum(['seed', 'bound']).default('seed'),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();

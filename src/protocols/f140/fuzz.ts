@@ -8,6 +8,8 @@
 import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
+import type { Step } from '../../scenario/schema.js';
+import { encodeForm } from './wire.js';
 
 interface Friendship {
   readonly a: FuzzUser;
@@ -77,7 +79,80 @@ const topology: fc.Arbitrary<Topology> = fc
     return { nodes, dns: [], network, users, hosts, crashable: hosts };
   });
 
-export const f140Profile: FuzzProfile = {
+// ---------------------------------------------------------------------------------------------------
+// Profile variants (spec.md §8): the replay-and-redirect attacker.
+
+/** The attacker's node and user; the node is no fault host, so faults never touch it. */
+const attackerNode = 'm';
+const attacker: FuzzUser = { address: 'mallory@m', node: attackerNode };
+
+interface FriendEntry {
+  readonly user: string;
+  readonly inbound: { readonly challenge: string };
+}
+interface UserEntry {
+  readonly name: string;
+  readonly friends: readonly FriendEntry[];
+}
+
+function usersOf(topology: Topology, node: string): readonly UserEntry[] {
+  return (topology.nodes[node]?.config as { users?: UserEntry[] } | undefined)?.users ?? [];
+}
+
+/**
+ * The topology under `profile`, with mallory's node: it passes for every user, with the pairs it saw
+ * in the clear (spec.md §8), announces nothing, and its user is the attacker.
+ */
+function withAttacker(base: Topology, profile: 'seed' | 'bound'): Topology {
+  const nodes: Topology['nodes'] = {};
+  for (const [id, node] of Object.entries(base.nodes)) {
+    nodes[id] = { ...node, config: { ...(node.config as object), profile } };
+  }
+  nodes[attackerNode] = {
+    config: {
+      profile,
+      announce: false,
+      retryMsBase: 200,
+      retryMsMax: 2_000,
+      requestTimeoutMs: 2_000,
+      users: Object.keys(base.nodes).flatMap((id) => usersOf(base, id)),
+    },
+  };
+  return { ...base, nodes, users: [...base.users, attacker] };
+}
+
+/**
+ * What mallory does when the plan has her "send" to `to`: she replays the PING she saw `to`'s first
+ * friend send it (its static challenge), with her own `reply_to`. Under `seed` it is accepted and
+ * re-points that friend to her node; under `bound` it has no nonce or proof and is refused.
+ */
+function replayStep(topology: Topology, to: FuzzUser, atMs: number): Step {
+  const friend = usersOf(topology, to.node).find((user) => user.name === to.address)?.friends[0];
+  const body = encodeForm([
+    ['command', 'PING'],
+    ['from_user', friend?.user ?? attacker.address],
+    ['challenge', friend?.inbound.challenge ?? 'guess'],
+    ['to_user', to.address],
+    ['reply_to', `${attackerNode}:8140`],
+  ]);
+  const request = `POST /f140 HTTP/1.1\r\nHost: ${to.node}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${new TextEncoder().encode(body).length}\r\n\r\n${body}`;
+  return { atMs, do: 'command', node: attackerNode, command: { type: 'raw', host: to.node, request } };
+}
+
+function variant(base: FuzzProfile, profile: 'seed' | 'bound'): FuzzProfile {
+  return {
+    ...base,
+    variant: profile,
+    topology: base.topology.map((topology) => withAttacker(topology, profile)),
+    send: (topology, from, to, body, atMs) =>
+      from.node === attackerNode ? replayStep(topology, to, atMs) : base.send(topology, from, to, body, atMs),
+    links: (topology, from, to) =>
+      from.node === attackerNode || to.node === attackerNode ? [] : base.links(topology, from, to),
+    invariants: [...base.invariants, 'f140.no-redirect-by-replay'],
+  };
+}
+
+const baseProfile: FuzzProfile = {
   protocol: 'f140',
   topology,
   send: (_topology, from, to, body, atMs) => ({
@@ -104,4 +179,9 @@ export const f140Profile: FuzzProfile = {
     { name: 'dedup hit', note: 'f140.msg.duplicate' },
     { name: 'refusal asked again', note: 'f140.refusal.unconfirmed' },
   ],
+};
+
+export const f140Profile: FuzzProfile = {
+  ...baseProfile,
+  variants: { seed: variant(baseProfile, 'seed'), bound: variant(baseProfile, 'bound') },
 };

@@ -2,6 +2,11 @@
  * F140 invariants (src/protocols/f140/spec.md §4, §5). `f140.friendsOnly`: a user receives
  * messages only from users its node lists as its friends (challenge-response admits friends
  * only). `f140.authentic`: every delivered message was sent by a user, as that user.
+ * `f140.no-redirect-by-replay` (spec.md §8): an accepted PING re-points its sender only to the
+ * sender's own node, so no one who replays a PING with its own `reply_to` receives a friend's
+ * messages. It knows a user's node by the convention of fedsim's F140 scenarios and fuzz
+ * topologies, a user `name@host` on the node at `host`; users whose domain names no node are not
+ * judged.
  */
 import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
 import { field, list, text, type InvariantContext, type InvariantFactory } from '../../check/context.js';
@@ -48,7 +53,38 @@ export const friendsOnly: InvariantFactory = (context) => {
   };
 };
 
+/** The hosts each user's own node answers at (its host and advertised host), by the user's domain. */
+function homeHosts(context: InvariantContext): Map<string, Set<string>> {
+  const byDomain = new Map<string, Set<string>>();
+  for (const node of context.nodes) {
+    if (node.protocol !== 'f140') continue;
+    const hosts = new Set([node.host.toLowerCase()]);
+    const advertised = text(field(node.config, 'advertiseHost'));
+    if (advertised !== undefined) hosts.add(advertised.toLowerCase());
+    byDomain.set(node.host.toLowerCase(), hosts);
+  }
+  return byDomain;
+}
+
+export const noRedirectByReplay: InvariantFactory = (context) => {
+  const homes = homeHosts(context);
+  return {
+    name: 'f140.no-redirect-by-replay',
+    kinds: ['note'],
+    observe(event) {
+      if (event.kind !== 'note' || event.what !== 'f140.ping.accepted') return undefined;
+      const from = text(field(event.detail, 'from'));
+      const host = text(field(field(event.detail, 'address'), 'host'));
+      if (from === undefined || host === undefined) return undefined;
+      const home = homes.get(from.slice(from.lastIndexOf('@') + 1).toLowerCase());
+      if (home === undefined || home.has(host.toLowerCase())) return undefined;
+      return `${event.node} re-pointed ${from} to ${host}, which is not ${from}'s node: a replayed PING redirected its messages`;
+    },
+  };
+};
+
 export const f140Invariants: Readonly<Record<string, InvariantFactory>> = {
   'f140.friendsOnly': friendsOnly,
   'f140.authentic': (context) => authenticDelivery('f140.authentic', sentBy, context),
+  'f140.no-redirect-by-replay': noRedirectByReplay,
 };

@@ -29,8 +29,12 @@ export class F140Node implements ProtocolNode {
     const seen = new SeenIds(host.store);
     const addresses = new LearnedAddresses(host.store);
     this.client = new F140Client(host, config, this.directory, addresses);
-    this.server = new F140Server(host, config, { directory: this.directory, addresses, seen }, (user) =>
-      this.client.pinged(user),
+    const bound = config.profile === 'bound' ? { nonces: new SeenIds(host.store, 'nonce') } : undefined;
+    this.server = new F140Server(
+      host,
+      config,
+      { directory: this.directory, addresses, seen, ...(bound ? { bound } : {}) },
+      (user) => this.client.pinged(user),
     );
   }
 

@@ -15,6 +15,7 @@ import type { NodeHost, NodeOutput } from '../protocol.js';
 import type { F140Config } from './config.js';
 import type { Directory } from './directory.js';
 import { sessionMachine } from './machines/session.js';
+import { requestProof, responseProof, sameProof } from './proof.js';
 import type { LearnedAddresses, SeenIds } from './store.js';
 import {
   decodeBasicMessage,
@@ -91,6 +92,8 @@ export interface ServeContext {
   readonly addresses: LearnedAddresses;
   /** The node's delivered-id windows, over its durable store. */
   readonly seen: SeenIds;
+  /** Profile `bound` (spec.md §8): proofs over nonces, and the nonces taken, per friendship. */
+  readonly bound?: { readonly nonces: SeenIds };
 }
 
 /**
@@ -107,6 +110,41 @@ export function decodedRequest(method: string, args: ReadonlyMap<string, string>
     else decoded[name] = value;
   }
   return decoded;
+}
+
+/** The seed's check (F140 §4.3): the static challenge, answered by the static response. */
+function verifySeed(
+  from: string,
+  challenge: string,
+  to: string,
+  directory: Directory,
+): { response: string } | undefined {
+  const friend = directory.verify(from, challenge, to);
+  return friend && { response: friend.inbound.response };
+}
+
+/**
+ * The `bound` profile's check (spec.md §8): the challenge is a proof, keyed with the agreed challenge,
+ * over the call's arguments and a nonce this friendship has not used before; the answer proves the
+ * agreed response over them in turn. The nonce is taken only by a call whose proof holds.
+ */
+function verifyBound(
+  verb: string,
+  args: ReadonlyMap<string, string>,
+  directory: Directory,
+  nonces: SeenIds,
+): { response: string } | { replayed: string } | undefined {
+  const from = args.get('from_user') ?? '';
+  const to = args.get('to_user') ?? '';
+  const nonce = args.get('nonce');
+  const friend = directory.friendOf(to, from);
+  if (!friend || nonce === undefined || nonce === '') return undefined;
+  const proof = requestProof(friend.inbound.challenge, verb, (name) => args.get(name));
+  const challenge = args.get('challenge') ?? '';
+  if (!sameProof(proof, challenge)) return undefined;
+  if (nonces.has(to, from, nonce)) return { replayed: nonce };
+  nonces.mark(to, from, nonce);
+  return { response: responseProof(friend.inbound.response, nonce, challenge) };
 }
 
 export function serveRequest(request: HttpRequest, context: ServeContext): ServerAnswer {
@@ -137,10 +175,13 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
   }
   const from = args.get('from_user') ?? '';
   const to = args.get('to_user') ?? '';
-  const friend = context.directory.verify(from, args.get('challenge') ?? '', to);
+  const checked = context.bound
+    ? verifyBound(verb, args, context.directory, context.bound.nonces)
+    : verifySeed(from, args.get('challenge') ?? '', to, context.directory);
   // One answer for unknown users, strangers and wrong challenges, so a caller cannot probe which it was.
-  if (!friend) return refusal(403, 'refused', `${from}:<challenge>:${to} is not a known friendship`, decoded);
-  const accepted = [['response', friend.inbound.response] as const];
+  if (!checked) return refusal(403, 'refused', `${from}:<challenge>:${to} is not a known friendship`, decoded);
+  if ('replayed' in checked) return refusal(403, 'refused', `nonce ${checked.replayed} was already taken`, decoded);
+  const accepted = [['response', checked.response] as const];
 
   if (verb === 'PING') {
     const replyTo = args.get('reply_to');

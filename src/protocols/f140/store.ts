@@ -203,8 +203,8 @@ export function nextSeq(store: DurableStore): number {
   return seq;
 }
 
-function seenKey(to: string, from: string): string {
-  return `f140/seen/${encodeURIComponent(to)}/${encodeURIComponent(from)}`;
+function seenKey(to: string, from: string, kind: string): string {
+  return `f140/${kind}/${encodeURIComponent(to)}/${encodeURIComponent(from)}`;
 }
 
 /**
@@ -218,7 +218,11 @@ export class SeenIds {
    */
   private windows: Map<string, Map<string, DurableWindow>> | undefined;
 
-  constructor(private readonly store: DurableStore) {}
+  /** `kind` names the windows in the store: `seen` for delivered ids, `nonce` for the bound profile's nonces. */
+  constructor(
+    private readonly store: DurableStore,
+    private readonly kind: 'seen' | 'nonce' = 'seen',
+  ) {}
 
   private window(to: string, from: string): DurableWindow {
     const windows = (this.windows ??= new Map());
@@ -229,7 +233,7 @@ export class SeenIds {
     }
     let window = senders.get(from);
     if (window === undefined) {
-      window = new DurableWindow(this.store, seenKey(to, from), seenIdsPerPairMax);
+      window = new DurableWindow(this.store, seenKey(to, from, this.kind), seenIdsPerPairMax);
       senders.set(from, window);
     }
     return window;

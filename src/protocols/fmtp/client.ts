@@ -7,7 +7,7 @@
  */
 import { IdSequence } from '../../core/ids.js';
 import { startActor } from '../../engine/actor.js';
-import { connectionsMax, queuedPerConnMax } from './config.js';
+import { queuedPerConnMax } from './config.js';
 import { toHex } from './keys.js';
 import { connectionMachine, type ConnectionTarget } from './machines/connection.js';
 import { pendingKey, type Conn, type Downstream, type FmtpShared, type Job } from './shared.js';
@@ -51,7 +51,7 @@ export class FmtpClient {
       existing.queued.push(job);
       return;
     }
-    if (conns.size >= connectionsMax) return this.failJob(job, 'connections.full');
+    if (conns.size >= config.connectionsMax) return this.failJob(job, 'connections.full');
     const conn = this.open(target, poolKey, config.keepOpenMs);
     conn.queued.push(job);
     conn.actor.send({ type: 'conn.start' });

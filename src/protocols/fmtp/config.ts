@@ -72,6 +72,12 @@ export interface FmtpConfig {
    * (spec.md §5.3). `seed` (faithful): no HOPS, so proxies whose routes point at each other loop.
    */
   readonly profile: 'fixed' | 'seed';
+  /**
+   * Connections this node holds at most, accepted and opened together (the seed's "until a
+   * connection limit is reached"): past it an accepted connection is closed at once and new
+   * outbound work fails (spec.md §2). At most `connectionsMax`.
+   */
+  readonly connectionsMax: number;
 }
 
 export type FmtpCommand =
@@ -157,6 +163,7 @@ export const configSchema = z.strictObject({
     .optional(),
   publishKey: z.boolean().default(true),
   profile: z.enum(['fixed', 'seed']).default('fixed'),
+  connectionsMax: z.number().int().min(1).max(connectionsMax).default(connectionsMax),
 });
 
 export const commandSchema = z.discriminatedUnion('type', [

@@ -54,7 +54,7 @@ const topology: fc.Arbitrary<Topology> = fc
     };
   });
 
-export const fmtpProfile: FuzzProfile = {
+const baseProfile: FuzzProfile = {
   protocol: 'fmtp',
   topology,
   send: (_topology, from, to, body, atMs) => ({
@@ -80,4 +80,50 @@ export const fmtpProfile: FuzzProfile = {
     { name: 'relay retry', note: 'fmtp.relay.retry' },
     { name: 'dedup hit', note: 'fmtp.message.duplicate' },
   ],
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Profile variants (spec.md §5.3, §11): two proxies that route to each other.
+
+type FmtpProfile = 'seed' | 'fixed';
+
+/** poe.test's user looks up an object no one has, through its gateway p1.test. */
+const poe: FuzzUser = { address: 'poe@poe.test', node: 'poe.test' };
+const loopNodes = new Set([poe.node, 'p1.test', 'p2.test']);
+
+/**
+ * The topology under `profile`, with two proxies, p1.test routing every address to p2.test and
+ * p2.test back to p1.test, and poe.test, whose gateway is p1.test (as flaw-proxy-loop-seed.yaml).
+ */
+function withProxyLoop(base: Topology, profile: FmtpProfile): Topology {
+  const nodes: Topology['nodes'] = {};
+  for (const [id, node] of Object.entries(base.nodes))
+    nodes[id] = { ...node, config: { ...(node.config as object), profile } };
+  nodes['p1.test'] = { config: { profile, proxy: true, routes: [{ pattern: '*@*', gateway: 'p2.test' }] } };
+  nodes['p2.test'] = { config: { profile, proxy: true, routes: [{ pattern: '*@*', gateway: 'p1.test' }] } };
+  nodes[poe.node] = {
+    config: { profile, users: [{ address: poe.address }], routes: [{ pattern: '*@*', gateway: 'p1.test' }] },
+  };
+  return { ...base, nodes, users: [...base.users, poe] };
+}
+
+function variant(base: FuzzProfile, profile: FmtpProfile): FuzzProfile {
+  return {
+    ...base,
+    variant: profile,
+    topology: base.topology.map((topology) => withProxyLoop(topology, profile)),
+    send: (topology, from, to, body, atMs) =>
+      from.node === poe.node
+        ? { atMs, do: 'command', node: poe.node, command: { type: 'lookup', object: `${body}@nowhere.test` } }
+        : base.send(topology, from, to, body, atMs),
+    links: (topology, from, to) =>
+      loopNodes.has(from.node) || loopNodes.has(to.node) ? [] : base.links(topology, from, to),
+    promises: (_topology, from, to) => from.node !== poe.node && to.node !== poe.node,
+    invariants: [...base.invariants, 'fmtp.proxy-bounded'],
+  };
+}
+
+export const fmtpProfile: FuzzProfile = {
+  ...baseProfile,
+  variants: { seed: variant(baseProfile, 'seed'), fixed: variant(baseProfile, 'fixed') },
 };

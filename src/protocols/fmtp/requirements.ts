@@ -210,6 +210,7 @@ export const requirements: readonly Requirement[] = [
     covers: [
       `${poe} > plays the seven steps in order and delivers over the logged-in connection (lost.lenore.org unreachable)`,
       'scenarios/fmtp/poe-lenore.yaml',
+      'scenarios/fmtp/udp-route.yaml',
     ],
   },
   {

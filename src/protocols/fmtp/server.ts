@@ -9,7 +9,7 @@
 import { startActor } from '../../engine/actor.js';
 import { DurableWindow } from '../durable-window.js';
 import type { NodeOutput } from '../protocol.js';
-import { acceptedRememberedMax, connectionsMax, hopsMax, type FmtpUserConfig } from './config.js';
+import { acceptedRememberedMax, hopsMax, type FmtpUserConfig } from './config.js';
 import { toHex } from './keys.js';
 import { connectionMachine } from './machines/connection.js';
 import { pendingKey, type Conn, type FmtpShared } from './shared.js';
@@ -52,9 +52,9 @@ export class FmtpServer {
 
   accept(id: string): void {
     const { host, config } = this.node;
-    if (this.node.conns.size >= connectionsMax) {
+    if (this.node.conns.size >= config.connectionsMax) {
       host.emit({ kind: 'close', conn: id });
-      return this.node.reject('fmtp.connections.full', `over ${connectionsMax} connections`, { conn: id });
+      return this.node.reject('fmtp.connections.full', `over ${config.connectionsMax} connections`, { conn: id });
     }
     const actor = startActor(connectionMachine, host, {
       name: `fmtp.connection ${id}`,

@@ -71,7 +71,7 @@ function underFaults(send: FaultedSend): number | undefined {
   return senderLost || pushLost ? undefined : byMs;
 }
 
-export const solecProfile: FuzzProfile = {
+const baseProfile: FuzzProfile = {
   protocol: 'solec',
   topology,
   send: (_topology, from, to, body, atMs) => ({
@@ -105,4 +105,66 @@ export const solecProfile: FuzzProfile = {
     { name: 'dedup hit', note: 'solec.duplicate' },
     { name: 'held for an offline user', note: 'solec.stored' },
   ],
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Profile variants (spec.md §5, §8): the impersonating server.
+
+type SolecProfile = 'seed' | 'signed';
+
+/** evil.test claims to be s1.test in ServerAuth; its user is the attacker. */
+const evilNode = 'evil.test';
+const evil: FuzzUser = { address: 'mallory@evil.test', node: evilNode };
+
+function isServer(config: unknown): boolean {
+  return (config as { role?: string }).role === 'server';
+}
+
+/** The topology under `profile`, with evil.test, a server that knows every server and presents itself as s1.test. */
+function withImpersonator(base: Topology, profile: SolecProfile): Topology {
+  const nodes: Topology['nodes'] = {};
+  const servers: string[] = [];
+  for (const [id, node] of Object.entries(base.nodes)) {
+    const config = node.config as { role?: string };
+    if (config.role === 'server') servers.push(id);
+    nodes[id] = config.role === 'server' ? { ...node, config: { ...config, profile } } : node;
+  }
+  nodes[evilNode] = {
+    config: {
+      role: 'server',
+      profile,
+      claimName: 's1.test',
+      knownServers: servers.map((name) => ({ name })),
+      retryMs,
+      attemptsMax: 1,
+    },
+  };
+  return { ...base, nodes, users: [...base.users, evil] };
+}
+
+function variant(base: FuzzProfile, profile: SolecProfile): FuzzProfile {
+  return {
+    ...base,
+    variant: profile,
+    // Two servers always: evil.test claims s1.test to s2.test (a server never knows its own name).
+    topology: base.topology
+      .filter((topology) => Object.values(topology.nodes).filter((node) => isServer(node.config)).length === 2)
+      .map((topology) => withImpersonator(topology, profile)),
+    // evil.test submits a Message "from" s1's first user to the recipient's server, as s1.test.
+    send: (topology, from, to, body, atMs) =>
+      from.node === evilNode
+        ? { atMs, do: 'command', node: evilNode, command: { type: 'submit', from: 'u1@s1.test', to: to.address, body } }
+        : base.send(topology, from, to, body, atMs),
+    links: (topology, from, to) =>
+      from.node === evilNode || to.node === evilNode ? [] : base.links(topology, from, to),
+    promises: (_topology, from, to) => from.node !== evilNode && to.node !== evilNode,
+    afterHeal: (topology, atMs) =>
+      (base.afterHeal?.(topology, atMs) ?? []).filter((step) => !('node' in step) || step.node !== evilNode),
+    invariants: [...base.invariants, 'solec.server-auth-bound'],
+  };
+}
+
+export const solecProfile: FuzzProfile = {
+  ...baseProfile,
+  variants: { seed: variant(baseProfile, 'seed'), signed: variant(baseProfile, 'signed') },
 };

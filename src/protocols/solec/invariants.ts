@@ -94,7 +94,38 @@ export function exactlyOnce(context: InvariantContext): Invariant {
   };
 }
 
+/**
+ * `solec.server-auth-bound` (spec.md §5, the seed's flaw): a server authenticates a peer as server
+ * N only on a connection from N's own host (a server's name is its node id). Under `seed` a server
+ * that names another in ServerAuth breaks it; `signed` refuses such a peer.
+ */
+export function serverAuthBound(context: InvariantContext): Invariant {
+  const hostOf = new Map(
+    context.nodes.flatMap((node) =>
+      node.protocol === 'solec' && field(node.config, 'role') === 'server'
+        ? [[node.id.toLowerCase(), node.host.toLowerCase()] as const]
+        : [],
+    ),
+  );
+  return {
+    name: 'solec.server-auth-bound',
+    kinds: ['note'],
+    observe(event) {
+      if (event.kind !== 'note' || event.what !== 'solec.authenticated') return undefined;
+      const peer = field(event.detail, 'peer');
+      const name = text(field(peer, 'name'));
+      const remote = text(field(event.detail, 'remote'));
+      if (field(peer, 'kind') !== 'server' || name === undefined || remote === undefined) return undefined;
+      const host = hostOf.get(name.toLowerCase());
+      return host === undefined || host === remote.toLowerCase()
+        ? undefined
+        : `${event.node} authenticated a connection from ${remote} as server ${name}, whose host is ${host}`;
+    },
+  };
+}
+
 export const solecInvariants: Readonly<Record<string, InvariantFactory>> = {
   'solec.authentic': (context) => authenticDelivery('solec.authentic', sentBy, context),
   'solec.exactlyOnce': (context) => exactlyOnce(context),
+  'solec.server-auth-bound': serverAuthBound,
 };

@@ -131,14 +131,14 @@ export const requirements: readonly Requirement[] = [
   {
     id: 'SOLEC-VERSION-CLOSE',
     section: '4',
-    text: 'If [ver_major] does not match server protocol version close the connection.',
+    text: 'If [ver_major] does not match server protocol version close the connection (client and server Handshakes alike).',
     level: 'MUST',
     source: 'seed',
     covers: [
       `${serverNode}: closes the connection without an answer on a ver_major mismatch`,
       `${clientRelay}: reports a close during initialisation`,
     ],
-    scenarios: [scenario('version-mismatch.yaml')],
+    scenarios: [scenario('version-mismatch.yaml'), scenario('s2s-version-mismatch.yaml')],
   },
   {
     id: 'SOLEC-USERAUTH-ERROR',

@@ -77,7 +77,7 @@ const input = fc.oneof(
 );
 
 describe.each(['fixed', 'besterd-2020'] as const)('bester: server fuzz (%s)', (profile) => {
-  it('never throws and never leaves a dispatch hanging, whatever arrives on a client, informer or handler connection (property, 150 runs)', () => {
+  it('never throws and never leaves a dispatch hanging (besterd-2020: only on a silent handler), whatever arrives on a client, informer or handler connection (property, 150 runs)', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.constantFrom('in:1', 'in:inf', 'handler'), input), { maxLength: 12 }),
@@ -92,8 +92,12 @@ describe.each(['fixed', 'besterd-2020'] as const)('bester: server fuzz (%s)', (p
             node.handle({ kind: 'conn.data', conn, bytes });
           }
           host.advanceMs(10_000);
-          const view = node.view() as { dispatches: unknown[] };
-          expect(view.dispatches).toEqual([]);
+          const view = node.view() as { dispatches: { state: unknown }[] };
+          // besterd-2020 has no handler timeout (spec.md §7 bug 4): a dispatch may still wait on a
+          // handler that never answered, and only on one; the fixed profile leaves none.
+          if (profile === 'fixed') expect(view.dispatches).toEqual([]);
+          else
+            for (const dispatch of view.dispatches) expect(['connecting', 'awaitingReply']).toContain(dispatch.state);
           expect(host.pendingTimers()).toBe(0);
           for (const write of host.outputsOf('write')) expect(write.bytes.length).toBeGreaterThan(4);
         },

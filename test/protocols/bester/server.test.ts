@@ -173,13 +173,22 @@ describe.each(profiles)('bester: server (%s)', (profile) => {
     expect(host.outputsOf('write')).toHaveLength(2);
   });
 
-  it('gives a bad status report when the handler is slow (handlerTimeoutMs = 1000), not before', () => {
+  it('gives a bad status report when the handler is slow (handlerTimeoutMs = 1000), not before (besterd-2020: waits for ever, bug 4)', () => {
     const { host, node, send } = setup(profile);
     send('t', 'afrikaans', 'm1', 'x');
     node.handle({ kind: 'conn.opened', conn: 'out:d:1/h1' });
     host.take();
     host.advanceMs(999);
     expect(host.take()).toEqual([]);
+    if (profile === 'besterd-2020') {
+      // Issue #10: no timer at all; the dispatch still waits a day later, and a late reply is run.
+      host.advanceMs(86_400_000);
+      expect(host.take()).toEqual([]);
+      expect(host.pendingTimers()).toBe(0);
+      node.handle({ kind: 'conn.data', conn: 'out:d:1/h1', bytes: encodeFrame(reply('sendClients', ['g'], 'late')) });
+      expect(summary(host.outputsOf('write')).at(-1)).toEqual({ write: 'in:t', json: good('m1') });
+      return;
+    }
     host.advanceMs(1);
     expect(summary(host.take())).toEqual([
       expect.objectContaining({ kind: 'note', what: 'bester.dispatch.failed' }),

@@ -28,7 +28,7 @@ const scenarioDir = 'scenarios/fmtp';
 const scenarioFiles = scenarioFilesIn(scenarioDir);
 
 describe('fmtp: scenarios (simulator)', () => {
-  it('finds the seven scenario files the issue asks for, the proxy loop (fixed and faithful), and the fuzz regressions', () => {
+  it('finds the seven scenario files the issue asks for, the proxy loop (fixed and faithful), the udp route, and the fuzz regressions', () => {
     expect(scenarioFiles).toEqual([
       'flaw-proxy-loop-fixed.yaml',
       'flaw-proxy-loop-seed.yaml',
@@ -47,6 +47,7 @@ describe('fmtp: scenarios (simulator)', () => {
       'truncated-hello.yaml',
       'truncated-message.yaml',
       'truncated-welcome.yaml',
+      'udp-route.yaml',
     ]);
   });
 

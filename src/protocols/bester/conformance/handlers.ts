@@ -194,7 +194,7 @@ export const handlerCases: Case<Peer>[] = [
     section: '4',
     quote:
       'the handler does not answer within handlerTimeoutMs (default 5000; the original hangs, issue #10) … each a bad status report and never a hung server.',
-    requirements: ['BESTER-4-no-hang'],
+    requirements: ['BESTER-4-no-hang', 'BESTER-7-bug4-handler-hang'],
     level: 'MUST',
     async run(peer) {
       await withLocal(peer, async (local) => {

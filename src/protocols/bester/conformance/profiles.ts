@@ -1,12 +1,13 @@
 /**
- * Bester conformance cases on the original's three bugs (spec.md §7): what the fixed profile does
+ * Bester conformance cases on the original's four bugs (spec.md §7): what the fixed profile does
  * instead, and that the `besterd-2020` fixture keeps them.
  */
 import { encodeFrame, forwardedMessage, handlerReply } from '../wire.js';
 import type { Peer } from '../../../conformance/peer.js';
 import { fail, type Case } from '../../../conformance/types.js';
-import { paths, peerPort, peerServer, quietMs } from './fixture.js';
+import { handlerTimeoutMs, paths, peerPort, peerServer, quietMs } from './fixture.js';
 import {
+  acceptHandler,
   connect,
   expectMessage,
   expectNothing,
@@ -130,6 +131,32 @@ export const profileCases: Case<Peer>[] = [
         await expectReply(peer, informer, 'isClient', 'zed', { status: '0', data: true });
       });
       return { verdict: 'OK', message: 'the wrong way round, as besterd-2020 does (use profile: fixed)' };
+    },
+  },
+  {
+    id: 'bester/7/bug4-besterd-2020',
+    title: 'besterd-2020 waits on a silent handler past handlerTimeoutMs, and runs its late answer (faithful bug 4)',
+    section: '7',
+    quote:
+      'no timeout on a handler (issue #10: an unreachable handler socket makes the server hang): a dispatch waits on a silent handler for ever.',
+    requirements: ['BESTER-7-bug4-handler-hang'],
+    level: 'MUST',
+    variant: 'besterd-2020',
+    async run(peer) {
+      await withLocal(peer, async (local) => {
+        const relay = await local.listen(paths.relay);
+        const alice = await login(peer, 'alice');
+        await alice.send(message('relay', 'h-9', 'are you there'));
+        const silent = await acceptHandler(peer, relay, 'relay');
+        // Twice the fixed profile's timeout, and nothing: no status report, the handler still connected.
+        await expectNothing(alice, 2 * handlerTimeoutMs, 'the server gave up on the silent handler');
+        await silent.conn.send(encodeFrame(handlerReply('0', 'sendClients', [], null)));
+        await expectStatus(peer, alice, 'good', 'h-9', 'the late answer was not run');
+      });
+      return {
+        verdict: 'OK',
+        message: 'waits on the handler with no timeout, as besterd-2020 does (use profile: fixed)',
+      };
     },
   },
 ];

@@ -95,6 +95,8 @@ export const dispatchMachine = setup({
     emitted: {} as OutputEvent | ClientsSend | DispatchFinished,
   },
   guards: {
+    // besterd-2020 (issue #10) waits on a handler or a peer server for ever; the fixed profile gives up.
+    timesOut: ({ context }) => context.profile !== 'besterd-2020',
     isHandlerConn: ({ context, event }) => event.conn === handlerConn(context),
     isStaleConn: ({ context, event }) => event.conn !== handlerConn(context),
     isOutstanding: ({ context, event }) => context.outstanding.includes(event.conn),
@@ -252,7 +254,7 @@ export const dispatchMachine = setup({
         'conn.opened': { guard: 'isHandlerConn', target: 'awaitingReply', actions: 'writeData' },
         'conn.failed': { guard: 'isHandlerConn', target: 'failed', actions: 'noteFailure' },
       },
-      after: { handlerTimeout: { target: 'failed', actions: ['noteTimeout', 'closeHandlerConn'] } },
+      after: { handlerTimeout: { guard: 'timesOut', target: 'failed', actions: ['noteTimeout', 'closeHandlerConn'] } },
     },
     awaitingReply: {
       on: {
@@ -267,7 +269,7 @@ export const dispatchMachine = setup({
         'handler.malformed': { guard: 'isHandlerConn', target: 'failed', actions: ['closeHandlerConn', 'noteFailure'] },
         'conn.closed': { guard: 'isHandlerConn', target: 'failed', actions: 'noteFailure' },
       },
-      after: { handlerTimeout: { target: 'failed', actions: ['noteTimeout', 'closeHandlerConn'] } },
+      after: { handlerTimeout: { guard: 'timesOut', target: 'failed', actions: ['noteTimeout', 'closeHandlerConn'] } },
     },
     forwarding: {
       entry: 'connectServers',
@@ -279,7 +281,7 @@ export const dispatchMachine = setup({
         'conn.opened': { guard: 'isOutstanding', actions: 'forwardAndClose' },
         'conn.failed': { guard: 'isOutstanding', actions: 'markServerFailed' },
       },
-      after: { handlerTimeout: { target: 'failed', actions: ['noteTimeout', 'abandonServers'] } },
+      after: { handlerTimeout: { guard: 'timesOut', target: 'failed', actions: ['noteTimeout', 'abandonServers'] } },
     },
     succeeded: { type: 'final', entry: 'finishGood' },
     failed: { type: 'final', entry: 'finishBad' },

@@ -14,7 +14,7 @@ import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { Ms } from '../../../core/time.js';
 import { output } from '../../../engine/actor.js';
 import type { Endpoint } from '../../protocol.js';
-import type { Directory } from '../directory.js';
+import type { ChallengePair, Directory } from '../directory.js';
 import type { Outbox, QueuedMessage } from '../store.js';
 import { encodeBasicMessage, encodeForm, encodeRequest } from '../wire.js';
 
@@ -39,6 +39,23 @@ export interface PeerInput {
   readonly timing: PeerTiming;
   /** PING the remote user on start even with nothing queued (F140: a node announces itself). */
   readonly announce: boolean;
+  /**
+   * Profile `bound` (spec.md §8): turns a call's fields, made with the static pair, into the fields
+   * sent (the nonce, and a proof as `challenge`) and the `response` a friend must answer. A pure
+   * function. Unset: the seed's static pair travels as it is.
+   */
+  readonly bind?: (fields: Fields, pair: ChallengePair, nonce: string) => { fields: Fields; expected: string };
+  /** Profile `bound`: drawn once per start; a call's nonce is this and the exchange's number. */
+  readonly nonceSalt?: string;
+}
+
+type Fields = readonly (readonly [string, string])[];
+
+/** The fields and expected answer of a call with the pair `pair` (bound when the profile says so). */
+function sealed(context: PeerContext, fields: Fields, pair: ChallengePair): { fields: Fields; expected: string } {
+  return context.bind
+    ? context.bind(fields, pair, `${context.nonceSalt ?? ''}-${context.exchange}`)
+    : { fields, expected: pair.response };
 }
 
 /** One HTTP call in flight: what was asked and what a friend must answer. */
@@ -126,32 +143,27 @@ function pingExchange(context: PeerContext): Exchange | undefined {
     ? { local: head.from, friend: context.directory.friendOf(head.from, context.remote) }
     : context.directory.firstFriendship(context.remote);
   if (!pair?.friend) return undefined;
-  return {
-    command: 'PING',
-    from: pair.local,
-    to: context.remote,
-    expected: pair.friend.outbound.response,
-    fields: [
+  const call = sealed(
+    context,
+    [
       ['command', 'PING'],
       ['from_user', pair.local],
       ['challenge', pair.friend.outbound.challenge],
       ['to_user', context.remote],
       ['reply_to', context.replyTo],
     ],
-  };
+    pair.friend.outbound,
+  );
+  return { command: 'PING', from: pair.local, to: context.remote, ...call };
 }
 
 function msgExchange(context: PeerContext): Exchange | undefined {
   const message = headDeliverable(context);
   const friend = message && context.directory.friendOf(message.from, message.to);
   if (!message || !friend) return undefined;
-  return {
-    command: 'MSG',
-    from: message.from,
-    to: message.to,
-    expected: friend.outbound.response,
-    message,
-    fields: [
+  const call = sealed(
+    context,
+    [
       ['command', 'MSG'],
       ['from_user', message.from],
       ['challenge', friend.outbound.challenge],
@@ -160,7 +172,9 @@ function msgExchange(context: PeerContext): Exchange | undefined {
       ...(message.group === undefined ? [] : [['group', message.group] as const]),
       ['message', encodeBasicMessage(message.text)],
     ],
-  };
+    friend.outbound,
+  );
+  return { command: 'MSG', from: message.from, to: message.to, message, ...call };
 }
 
 export const peerMachine = setup({

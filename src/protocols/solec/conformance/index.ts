@@ -279,6 +279,20 @@ const cases: Case<Peer>[] = [
     },
   },
   {
+    id: 'solec/5.1/version-mismatch',
+    title: 'A server Handshake with another ver_major is closed, without Success',
+    section: '5.1',
+    quote:
+      'Server-Server connection initialisation … If [ver_major] does not match server protocol version close the connection.',
+    requirements: ['SOLEC-VERSION-CLOSE'],
+    level: 'MUST',
+    async run(peer) {
+      const conn = await connect(peer);
+      await conn.send(frames(handshake(2, 1), { type: 'serverAuth', name: peerServer }));
+      await expectClosedOnly(conn, peer.answerMs, 'a server ver_major mismatch was not closed');
+    },
+  },
+  {
     id: 'solec/5.1/unknown-server',
     title: 'ServerAuth naming an unknown server gets Error 0x03; nothing it sends is delivered',
     section: '5.1, 5.3',
