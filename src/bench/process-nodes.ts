@@ -70,6 +70,7 @@ function counting(protocol: AnyProtocol, counter: { steps: number }): AnyProtoco
           node.handle(input);
         },
         stop: () => node.stop(),
+        ...(node.finish === undefined ? {} : { finish: () => node.finish?.() }),
         view: () => node.view(),
       };
     },

@@ -18,10 +18,14 @@ import { ProcessChannel } from './channel.js';
 import {
   defaultStepTimeoutMs,
   outputSchema,
+  stopGraceMs,
   spawnAllowanceMs,
   type ProcessOutput,
   type ProcessSpec,
 } from './schema.js';
+
+/** What counts of a child's lines in its `stop` step. */
+const finishOutputs: ReadonlySet<string> = new Set(['end', 'store.put', 'store.delete', 'store.get', 'store.keys']);
 
 /** How long a line is quoted in an error message. */
 const quoteMax = 300;
@@ -51,6 +55,8 @@ export class ProcessNode implements ProtocolNode {
   private readonly states = new Map<string, string>();
   private readonly timeoutMs: number;
   private stopped = false;
+  /** In the `stop` step: the child may save durable state; everything else it says is dropped. */
+  private finishing = false;
   private steps = 0;
 
   constructor(
@@ -83,6 +89,18 @@ export class ProcessNode implements ProtocolNode {
 
   handle(input: NodeInput): void {
     this.step({ ...inputLine(input), now: this.host.now() });
+  }
+
+  /** A graceful stop: a `stop` step (only its durable-store lines count), then the child's stdin closes. */
+  finish(): void {
+    if (this.stopped) return;
+    this.finishing = true;
+    this.step({ kind: 'stop', now: this.host.now() });
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const handle of this.timers.values()) this.host.clock.clearTimeout(handle);
+    this.timers.clear();
+    this.channel.close(stopGraceMs);
   }
 
   stop(): void {
@@ -118,44 +136,46 @@ export class ProcessNode implements ProtocolNode {
     const given = JSON.stringify(input);
     // The first step also waits for the process to start.
     const budgetMs = this.timeoutMs + (input['kind'] === 'start' ? spawnAllowanceMs : 0);
-    let send = given;
+    const channel = this.channel;
+    channel.arm(budgetMs);
+    channel.write(given);
+    let last: string | undefined;
     for (;;) {
-      const reply = this.channel.exchange(send, budgetMs);
-      switch (reply.kind) {
-        case 'timeout':
-          return this.fail(`gave no end-of-step within ${budgetMs}ms (process.stepTimeoutMs)`, given);
-        case 'too-long':
-          return this.fail('wrote more in one step than the reply buffer holds', given, reply.start);
-        case 'exited': {
-          for (const line of reply.lines) this.apply(line, given);
-          const stderr =
-            reply.stderr.trim() === '' ? '' : `; its stderr ends: ${quote(reply.stderr.trim().slice(-quoteMax))}`;
-          return this.fail(`${reply.why} before its end-of-step${stderr}`, given, reply.lines.at(-1));
-        }
-        case 'lines': {
-          let answer: string | undefined;
-          for (const line of reply.lines) {
-            const output = this.apply(line, given);
-            if (output.kind === 'end') return;
-            if (output.kind === 'store.get') {
-              const value = this.host.store.get(output.key);
-              answer = JSON.stringify(
-                value === undefined
-                  ? { kind: 'store.value', key: output.key, found: false }
-                  : { kind: 'store.value', key: output.key, found: true, value },
-              );
-            } else if (output.kind === 'store.keys') {
-              answer = JSON.stringify({
-                kind: 'store.keys',
-                prefix: output.prefix,
-                keys: this.host.store.keys(output.prefix),
-              });
-            }
+      const line = channel.readLine();
+      if (typeof line !== 'string') {
+        channel.disarm();
+        switch (line.kind) {
+          case 'timeout':
+            return this.fail(`gave no end-of-step within ${budgetMs}ms (process.stepTimeoutMs)`, given);
+          case 'too-long':
+            return this.fail('wrote a line longer than the process protocol allows', given, line.start);
+          case 'exited': {
+            if (line.partial.trim() !== '') this.apply(line.partial, given);
+            const stderr =
+              line.stderr.trim() === '' ? '' : `; its stderr ends: ${quote(line.stderr.trim().slice(-quoteMax))}`;
+            return this.fail(`${line.why} before its end-of-step${stderr}`, given, line.partial || last);
           }
-          if (answer === undefined) return this.fail('sent lines without an end-of-step', given, reply.lines.at(-1));
-          send = answer;
-          break;
         }
+      }
+      last = line;
+      const output = this.apply(line, given);
+      if (output.kind === 'end') {
+        channel.disarm();
+        return;
+      }
+      if (output.kind === 'store.get') {
+        const value = this.host.store.get(output.key);
+        channel.write(
+          JSON.stringify(
+            value === undefined
+              ? { kind: 'store.value', key: output.key, found: false }
+              : { kind: 'store.value', key: output.key, found: true, value },
+          ),
+        );
+      } else if (output.kind === 'store.keys') {
+        channel.write(
+          JSON.stringify({ kind: 'store.keys', prefix: output.prefix, keys: this.host.store.keys(output.prefix) }),
+        );
       }
     }
   }
@@ -180,6 +200,7 @@ export class ProcessNode implements ProtocolNode {
     }
     const output = checked.data;
     const host = this.host;
+    if (this.finishing && !finishOutputs.has(output.kind)) return output;
     switch (output.kind) {
       case 'end':
       case 'store.get':
