@@ -1,7 +1,8 @@
 /**
  * `fedsim serve <protocol> --config <file>`: runs one built-in node on real sockets, so that curl,
  * a raw TCP client, a real XMPP client or another implementation can talk to it. The node code is
- * the one the simulator runs; only the host differs (src/real/host.ts).
+ * the one the simulator runs; only the host differs (src/real/host.ts). With `process:` in the
+ * config the node is an external process (src/process/), under wall-clock time on real sockets.
  *
  * The config file (YAML or JSON) is `serveConfigSchema` below; `fedsim serve --help` lists its
  * fields from the schema's descriptions.
@@ -12,11 +13,14 @@
  * scenarios only; a real server that kept them would let anyone register as its service.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { ScenarioError, UsageError } from '../core/errors.js';
+import { ProcessNodeError, ScenarioError, UsageError } from '../core/errors.js';
 import { protocolNamed, protocolNames } from '../protocols/registry.js';
 import { RealHost } from '../real/host.js';
 import { realLimitDefaults, realLimitDescriptions, realLimitsSchema } from '../real/limits.js';
+import { processProtocol } from '../process/node.js';
+import { processSpecSchema } from '../process/schema.js';
 import { dnsRecordSchema } from '../scenario/schema.js';
 import { parseLocated, parseWith, zodProblems } from '../scenario/yaml.js';
 
@@ -36,6 +40,11 @@ export const serveConfigSchema = z.strictObject({
   socketDir: z.string().optional().describe("where the node's UNIX socket paths go"),
   seed: z.number().int().min(0).optional().describe("the node's random stream (default: random)"),
   limits: realLimitsSchema.optional().describe('the host limits (see below; docs/serve.md)'),
+  process: processSpecSchema
+    .optional()
+    .describe(
+      'run the node as an external process speaking the process protocol (docs/process-nodes.md): { command: [node, my-node.mjs] }, cwd relative to this file',
+    ),
 });
 
 /** The config file's fields, for `fedsim serve --help`, from the schema itself. */
@@ -68,6 +77,7 @@ export function loadServeConfig(
   protocolName: string,
   file: string,
   trace?: string,
+  onProcessFailure?: (error: ProcessNodeError) => void,
 ): { host: RealHost; describe: string } {
   const protocol = protocolNamed(protocolName);
   if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${protocolNames().join(', ')})`);
@@ -86,10 +96,13 @@ export function loadServeConfig(
     throw new ScenarioError(zodProblems(locator, ['config'], nodeConfig.error));
   }
   const portMap = Object.fromEntries(Object.entries(settings.ports ?? {}).map(([from, to]) => [Number(from), to]));
+  const runs = settings.process
+    ? processProtocol(protocol, settings.process, { baseDir: dirname(resolve(file)) })
+    : protocol;
   const host = new RealHost({
     id: settings.id,
     hostName: settings.host ?? settings.id,
-    protocol,
+    protocol: runs,
     config: nodeConfig.data,
     portMap,
     ...(settings.peers ? { peers: settings.peers } : {}),
@@ -99,12 +112,16 @@ export function loadServeConfig(
     ...(settings.limits ? { limits: settings.limits } : {}),
     ...(trace === undefined ? {} : { trace: { file: trace } }),
     log: (line) => console.log(`${settings.id}: ${line}`),
+    ...(onProcessFailure ? { onProcessFailure } : {}),
   });
-  return { host, describe: `${protocolName} node ${settings.id}` };
+  const kind = settings.process ? ` (external process ${JSON.stringify(settings.process.command.join(' '))})` : '';
+  return { host, describe: `${protocolName} node ${settings.id}${kind}` };
 }
 
 export async function serveCommand(protocolName: string, options: ServeOptions): Promise<number> {
-  const { host, describe } = loadServeConfig(protocolName, options.config, options.trace);
+  // An external node process that breaks the process protocol ends the server with exit 3.
+  let failed: ((error: ProcessNodeError) => void) | undefined;
+  const { host, describe } = loadServeConfig(protocolName, options.config, options.trace, (error) => failed?.(error));
   let listening;
   try {
     listening = await host.start();
@@ -118,13 +135,17 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
   for (const endpoint of listening) console.log(`fedsim: ${describe} listening on ${endpoint.address}`);
   if (listening.length === 0) console.log(`fedsim: ${describe} started (it listens on nothing)`);
   console.log('fedsim: press Ctrl-C to stop');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const code = await new Promise<number>((resolve) => {
+    failed = (error) => {
+      console.error(`fedsim: ${error.message}`);
+      resolve(3);
+    };
+    process.once('SIGINT', () => resolve(0));
+    process.once('SIGTERM', () => resolve(0));
   });
   await host.close();
   if (options.trace) console.log(`fedsim: trace written to ${options.trace}`);
-  return 0;
+  return code;
 }
 
 /** The limits part of `serve --help`: each key of the config's `limits:` block, its default and what it bounds. */

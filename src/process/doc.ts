@@ -81,6 +81,8 @@ export function processProtocolDoc(): string {
     "every node of the campaign's topologies as the process. Two complete examples, written from",
     "F140's spec: `examples/f140-js/node.mjs` (plain JavaScript) and `examples/f140-py/node.py` (Python 3,",
     'standard library only); `examples/f140/mixed.yaml` runs them beside the built-in node.',
+    '`fedsim serve <p> --config file` with a `process:` block serves such a node on real sockets',
+    '(wall-clock timers; docs/serve.md), so it can be checked with `fedsim conform <p> --target` too.',
     '',
     '## The exchange',
     '',

@@ -18,6 +18,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { randomInt } from 'node:crypto';
+import { ProcessNodeError } from '../core/errors.js';
 import { IdSequence, type ConnId } from '../core/ids.js';
 import { Prng } from '../core/prng.js';
 import { compiledEngine, type Engine } from '../engine/engine.js';
@@ -86,6 +87,11 @@ export interface RealHostOptions {
   /** Called for every node output after the host carried it out (deliveries, rejects, notes...). */
   readonly onOutput?: (output: NodeOutput) => void;
   readonly log?: (line: string) => void;
+  /**
+   * Called when an external node process broke the process protocol (it is stopped then): `serve`
+   * exits with code 3. Without it, the failure is logged like a node that threw.
+   */
+  readonly onProcessFailure?: (error: ProcessNodeError) => void;
   /** Keep a trace: `memory`, or `{ file }` to stream it there. @defaultValue 'none' */
   readonly trace?: RealTraceMode;
   /** Overrides of the host's limits (src/real/limits.ts). */
@@ -199,6 +205,12 @@ export class RealHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A graceful stop first (an external process gets `stop` and may save its durable state).
+    try {
+      this.node.finish?.();
+    } catch {
+      // Stopping anyway.
+    }
     this.node.stop();
     for (const state of this.sockets.values()) {
       clearTimeout(state.partialTimer);
@@ -250,6 +262,10 @@ export class RealHost {
     try {
       fn();
     } catch (error) {
+      if (error instanceof ProcessNodeError) {
+        this.record({ kind: 'check', requirement: 'process-protocol', verdict: 'violation', message: error.message });
+        if (this.options.onProcessFailure) return this.options.onProcessFailure(error);
+      }
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       this.record({ kind: 'check', requirement: 'node-never-throws', verdict: 'violation', message });
       this.log(`node threw: ${message}`);
