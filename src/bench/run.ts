@@ -6,6 +6,7 @@
  * Wall clock is allowed here (benchmarks only); nothing here runs inside a simulation.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -576,11 +577,14 @@ function writeFigures(options: BenchOptions, figures: readonly BenchFigure[], sc
   const table = figureTable(figures);
   log(table);
   mkdirSync(options.outDir, { recursive: true });
-  const payload = { node: process.version, scale, repetitions, heavyRepetitions, figures };
+  // The machine's load (1, 5 and 15 minutes) as the figures were written: wall-clock rates, the
+  // process-node ones most (each step is two process switches), fall as it rises.
+  const loadAverage = loadavg().map((load) => Number(load.toFixed(2)));
+  const payload = { node: process.version, scale, repetitions, heavyRepetitions, loadAverage, figures };
   writeFileSync(join(options.outDir, 'simulator.json'), JSON.stringify(payload, null, 2) + '\n');
   writeFileSync(
     join(options.outDir, 'simulator.md'),
-    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run.\n\n${table}\n`,
+    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run. Load average at the end: ${loadAverage.join(', ')} (${cpus().length} cores).\n\n${table}\n`,
   );
   log(`figures written to ${join(options.outDir, 'simulator.json')} and simulator.md`);
 }
