@@ -7,7 +7,7 @@
  * A watchdog worker thread (worker.mjs) spawns the child (so that it sees the child's exit and
  * stderr), and enforces the wall-clock budget of a step: the host arms it with a budget before a
  * step and disarms it after, through a shared buffer, and the worker polls it. On a blown budget it
- * kills the child's process group, so the host's blocked read ends (end of file) and finds the
+ * kills the child, so the host's blocked read ends (end of file) and finds the
  * timeout flag set. When the child exits, the host's read ends the same way and the worker hands
  * over the exit status and the last of stderr.
  *
@@ -244,7 +244,7 @@ export class ProcessChannel {
     const pid = Atomics.load(this.words, control.pid);
     if (pid > 0) {
       try {
-        process.kill(-pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         // Already gone.
       }
