@@ -746,6 +746,10 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
           painter.rect(x - 3, y - 3, 6, 6, '#6b6b6b');
           plain(5, () => `close ${event.conn} (${event.reason})`, '#555');
           break;
+        case 'conn.drain':
+          painter.circle(x, y, 3.5, '#ffffff', '#6b6b6b');
+          plain(5, () => `drained ${event.conn}`, '#555');
+          break;
         case 'conn.refuse': {
           const cross: number[] = [];
           pushCross(cross, x, y, 4);

@@ -101,6 +101,7 @@ export function categoryOf(event: TraceEvent): Category {
     case 'conn.open':
     case 'conn.refuse':
     case 'conn.close':
+    case 'conn.drain':
     case 'listen':
     case 'unlisten':
       return 'connection';
@@ -134,6 +135,7 @@ export function isDetail(event: TraceEvent): boolean {
     case 'conn.accept':
     case 'conn.open':
     case 'conn.close':
+    case 'conn.drain':
     case 'listen':
     case 'unlisten':
     case 'note':

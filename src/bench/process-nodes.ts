@@ -58,6 +58,8 @@ function counting(protocol: AnyProtocol, counter: { steps: number }): AnyProtoco
           random: host.random,
           store: host.store,
           emit: (output) => host.emit(output),
+          bufferedBytes: (conn) => host.bufferedBytes(conn),
+          writeHighWaterBytes: host.writeHighWaterBytes,
           stateChanged: (machine, value) => host.stateChanged(machine, value),
         },
         config,

@@ -34,6 +34,8 @@ export interface ConformOptions {
   readonly engine?: EngineKind;
   /** Run the robustness cases (robustness.ts) instead of the suite. */
   readonly robustness?: boolean;
+  /** With `robustness`: the attacks at issue 22's full counts (`robustnessFullCounts`). */
+  readonly full?: boolean;
   /** Run the suite in the simulator against this external process (docs/process-nodes.md) instead of the built-in node. */
   readonly nodeProcess?: string;
   /** The wall-clock budget of one step of that process. */
@@ -48,7 +50,25 @@ export const robustnessServeLimits = {
   outputPendingMax: 256 * 1024,
 };
 
-/** `fedsim conform <protocol> --robustness [--target URL]`: the robustness cases against one server. */
+/**
+ * `--robustness --full`: issue 22's attacks at their full counts (npm test runs smaller ones): 200
+ * connections each holding a partial 1 MiB frame, 1,100 half-open peers against a built-in server
+ * limited to 1,024 descriptors (`robustnessFullOpenFiles`), 5,000 wrong passwords, 100 MB pushed at
+ * a server by a peer that never reads. Recovery gets 30 s.
+ */
+export const robustnessFullCounts = {
+  floodCount: 200,
+  floodBytes: 1024 * 1024,
+  halfOpenCount: 1_100,
+  guesses: 5_000,
+  bruteForceMs: 120_000,
+  neverReadBytes: 100 * 1024 * 1024,
+  closeMs: 10_000,
+  recoverMs: 30_000,
+};
+export const robustnessFullOpenFiles = 1_024;
+
+/** `fedsim conform <protocol> --robustness [--full] [--target URL]`: the robustness cases against one server. */
 async function robustnessCommand(
   protocol: string,
   options: ConformOptions,
@@ -62,7 +82,15 @@ async function robustnessCommand(
     if (!match) throw new UsageError(`--target must look like tcp://127.0.0.1:${adapter.port}`);
     target = { host: match[1] ?? '', port: Number(match[2]) };
   }
-  const served = target ? undefined : await serveBuiltin(protocol, await builtinNode(protocol), robustnessServeLimits);
+  const served = target
+    ? undefined
+    : await serveBuiltin(
+        protocol,
+        await builtinNode(protocol),
+        robustnessServeLimits,
+        undefined,
+        options.full ? robustnessFullOpenFiles : undefined,
+      );
   try {
     log(
       `${adapter.title} robustness against ${target ? options.target : `the built-in server (fedsim serve, pid ${served?.pid})`}`,
@@ -71,6 +99,7 @@ async function robustnessCommand(
       host: target?.host ?? '127.0.0.1',
       port: target?.port ?? served?.port ?? 0,
       ...(served ? { pid: served.pid, closeMs: 5_000 } : {}),
+      ...(options.full ? robustnessFullCounts : {}),
       ...(options.timeoutMs === undefined ? {} : { answerMs: options.timeoutMs }),
       onResult: (r) => {
         log(`  ${r.verdict.padEnd(13)} ${r.id}: ${r.title}`);
@@ -112,6 +141,7 @@ export async function conformCommand(
   options: ConformOptions,
   log: (line: string) => void = console.log,
 ): Promise<number> {
+  if (options.full && !options.robustness) throw new UsageError('--full goes with --robustness');
   if (options.robustness) {
     if (protocol === undefined || options.all) throw new UsageError('--robustness runs against one protocol: give it');
     return robustnessCommand(protocol, options, log);

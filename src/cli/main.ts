@@ -315,6 +315,11 @@ function addConformCommand(program: Command, setExitCode: (code: number) => void
     .addOption(pluginOption())
     .option('--robustness', 'run the robustness cases (docs/serve.md) instead of the suite', false)
     .option(
+      '--full',
+      "with --robustness: the issue's full counts (200 x 1 MiB partial frames, 1,100 half-open peers, 5,000 passwords; a built-in server under ulimit -n 1024)",
+      false,
+    )
+    .option(
       '--node-process <command>',
       "run the suite in the simulator against an external process (docs/process-nodes.md), such as 'python3 node.py'",
     )
@@ -333,6 +338,7 @@ function addConformCommand(program: Command, setExitCode: (code: number) => void
           out: string;
           engine: EngineKind;
           robustness: boolean;
+          full: boolean;
           nodeProcess?: string;
           processTimeoutMs?: number;
         },

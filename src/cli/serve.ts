@@ -10,7 +10,8 @@
  *
  * Errors are one line and exit 2: a missing or malformed config, a port already in use (any listen
  * error), an Ambrosia gateway without its own `serviceSecret`, or a service without its `secret`: the simulator's defaults are for
- * scenarios only; a real server that kept them would let anyone register as its service.
+ * scenarios only; a real server that kept them would let anyone register as its service. A served
+ * gateway runs the `assigned` profile (only a service's own domains), never `seed`.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -66,6 +67,22 @@ function missingServeKeys(protocolName: string, config: unknown): string[] {
   return [];
 }
 
+/**
+ * A served Ambrosia gateway runs the `assigned` profile (spec.md "Profiles"): a service registers
+ * only the domains its `services` entry lists. The faithful `seed` profile, where any service takes
+ * any domain, is for scenarios; asking serve for it is an error.
+ */
+function serveDefaults(protocolName: string, config: unknown, file: string): unknown {
+  if (protocolName !== 'ambrosia' || typeof config !== 'object' || config === null) return config;
+  const block = config as Record<string, unknown>;
+  if (block.role !== 'gateway') return config;
+  if (block.profile === 'seed')
+    throw new UsageError(
+      `${file}: config.profile: serve runs the assigned profile (under seed any service could register any domain)`,
+    );
+  return { profile: 'assigned', ...block };
+}
+
 export interface ServeOptions {
   readonly config: string;
   readonly bind: string;
@@ -90,7 +107,7 @@ export function loadServeConfig(
   const settings = parseWith(serveConfigSchema, text, file);
   for (const key of missingServeKeys(protocolName, settings.config))
     throw new UsageError(`${file}: config.${key}: required by serve (the built-in default is for simulation only)`);
-  const nodeConfig = protocol.configSchema.safeParse(settings.config);
+  const nodeConfig = protocol.configSchema.safeParse(serveDefaults(protocolName, settings.config, file));
   if (!nodeConfig.success) {
     const { locator } = parseLocated(text, file);
     throw new ScenarioError(zodProblems(locator, ['config'], nodeConfig.error));
@@ -135,6 +152,7 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
   for (const endpoint of listening) console.log(`fedsim: ${describe} listening on ${endpoint.address}`);
   if (listening.length === 0) console.log(`fedsim: ${describe} started (it listens on nothing)`);
   console.log('fedsim: press Ctrl-C to stop');
+  reportMemoryOnSignal();
   const code = await new Promise<number>((resolve) => {
     failed = (error) => {
       console.error(`fedsim: ${error.message}`);
@@ -146,6 +164,29 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
   await host.close();
   if (options.trace) console.log(`fedsim: trace written to ${options.trace}`);
   return code;
+}
+
+/**
+ * Measurement only: under `node --expose-gc`, SIGUSR2 runs a full garbage collection and prints
+ * the process's memory (RSS, V8 heap, external and ArrayBuffer bytes), so that memory left after an
+ * attack can be told apart as live JS objects or allocator slack (docs/serve.md). Without
+ * `--expose-gc` nothing is installed.
+ */
+function reportMemoryOnSignal(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') return;
+  process.on('SIGUSR2', () => {
+    const before = process.memoryUsage();
+    gc();
+    const after = process.memoryUsage();
+    const mb = (bytes: number): string => `${(bytes / 1_000_000).toFixed(1)} MB`;
+    console.log(
+      `fedsim: memory before gc: rss ${mb(before.rss)} heapUsed ${mb(before.heapUsed)} heapTotal ${mb(before.heapTotal)} external ${mb(before.external)} arrayBuffers ${mb(before.arrayBuffers)}`,
+    );
+    console.log(
+      `fedsim: memory after gc: rss ${mb(after.rss)} heapUsed ${mb(after.heapUsed)} heapTotal ${mb(after.heapTotal)} external ${mb(after.external)} arrayBuffers ${mb(after.arrayBuffers)}`,
+    );
+  });
 }
 
 /** The limits part of `serve --help`: each key of the config's `limits:` block, its default and what it bounds. */

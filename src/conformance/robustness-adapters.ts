@@ -102,7 +102,8 @@ const solec: RobustnessAdapter = {
       body: 'x',
     }),
   },
-  login: { right: 'pb', attempt: solecLogin },
+  // One UserAuth per connection (spec.md, ours); a blocked address gets the same Error 0x01.
+  login: { right: 'pb', attempt: solecLogin, attemptsPerConnection: 1 },
 };
 
 // ---- Bester (length-prefixed JSON) --------------------------------------------------------------
@@ -176,6 +177,7 @@ async function ambrosiaLogin(conn: RawConn, password: string, fresh: boolean, ms
   await conn.until((bytes) => /<success|<failure/.test(latin1(bytes)), ms);
   const answer = latin1(conn.received());
   if (answer.includes('<success')) return 'accepted' as const;
+  if (answer.includes('<temporary-auth-failure')) return 'throttled' as const;
   if (answer.includes('<failure')) return 'refused' as const;
   return conn.isClosed ? ('closed' as const) : ('timeout' as const);
 }

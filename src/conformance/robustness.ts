@@ -109,6 +109,8 @@ export class RawConn {
   }
 }
 
+export type LoginAnswer = 'accepted' | 'refused' | 'throttled' | 'closed' | 'timeout';
+
 /** How one protocol is spoken for the robustness cases (robustness-adapters.ts). */
 export interface RobustnessAdapter {
   readonly protocol: string;
@@ -131,13 +133,13 @@ export interface RobustnessAdapter {
   /** Logging in, where the protocol authenticates a password. */
   readonly login?: {
     readonly right: string;
-    /** One attempt on `conn` (opening the stream first if `fresh`): what the server said, or closed/timeout. */
-    attempt(
-      conn: RawConn,
-      password: string,
-      fresh: boolean,
-      ms: number,
-    ): Promise<'accepted' | 'refused' | 'closed' | 'timeout'>;
+    /** Attempts the protocol allows on one connection (SOLEC: 1); more are made on a fresh one. */
+    readonly attemptsPerConnection?: number;
+    /**
+     * One attempt on `conn` (opening the stream first if `fresh`): what the server said (`throttled`:
+     * refused without a check, where the protocol says so), or closed/timeout.
+     */
+    attempt(conn: RawConn, password: string, fresh: boolean, ms: number): Promise<LoginAnswer>;
   };
 }
 
@@ -154,8 +156,14 @@ export interface RobustnessOptions {
   readonly floodCount?: number;
   /** Bytes of the partial frame each flood connection holds. @defaultValue 64 KiB */
   readonly floodBytes?: number;
-  /** Wrong passwords tried in the brute force. @defaultValue 30 */
+  /** Connections in the half-open flood (each a partial frame and a FIN); 0 leaves the case out. @defaultValue 100 */
+  readonly halfOpenCount?: number;
+  /** Wrong passwords tried in the brute force (at most; it also stops after `bruteForceMs`). @defaultValue 30 */
   readonly guesses?: number;
+  /** How long the brute force may go on. @defaultValue 60000 */
+  readonly bruteForceMs?: number;
+  /** How long the right password may take to get in after the brute force (a throttle's longest block). @defaultValue 35000 */
+  readonly loginWaitMs?: number;
   /** Bytes a never-reading peer pushes at most. @defaultValue 32 MiB */
   readonly neverReadBytes?: number;
   /** How long RSS and descriptors have to come back after an attack. @defaultValue 10000 */
@@ -293,7 +301,9 @@ const cases: RobustnessCase[] = [
       await ctx.served('while the peer does not read');
       if (conn.isClosed) return `disconnected after ${mb(sent)} of requests`;
       if (conn.socket.writableLength > 0) return `the server stopped reading (back-pressure) after ${mb(sent)}`;
-      if (sent >= ctx.options.neverReadBytes)
+      // It read everything we could push in the time allowed and answered it: its unread output is
+      // bounded by its own cap (a server past it cuts the peer off), so that is a pass too.
+      if (sent >= ctx.options.neverReadBytes || Date.now() >= deadline)
         return `the server answered ${mb(sent)} of requests into a peer that does not read, without failing`;
       failed('the never-reading peer was neither cut off nor held back', 'a close or back-pressure', 'neither');
     },
@@ -353,45 +363,122 @@ const cases: RobustnessCase[] = [
   },
 ];
 
+/** This process's soft limit on open descriptors (Linux /proc), or undefined when unreadable. */
+function openFilesLimit(): number | undefined {
+  try {
+    const line = /Max open files\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return line?.[1] === undefined ? undefined : line[1] === 'unlimited' ? Infinity : Number(line[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+const halfOpenFlood: RobustnessCase = {
+  id: 'half-open-flood',
+  title: 'Many peers that each send a partial frame and a FIN, then neither read nor close',
+  must: 'release every one within closeMs (its descriptor freed), and serve a well-behaved peer meanwhile, even when the flood outnumbers its descriptor limit',
+  level: 'MUST',
+  async run(ctx) {
+    // The tester needs a descriptor per connection too: stay under our own limit, and say so.
+    const limit = openFilesLimit() ?? Infinity;
+    const count = Math.max(1, Math.min(ctx.options.halfOpenCount, limit - 200));
+    const flood: RawConn[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const conn = ctx.open(0);
+      conn.write(ctx.adapter.partial);
+      conn.socket.end();
+      flood.push(conn);
+      if (i % 50 === 49) await sleep(10);
+    }
+    const opened = (await Promise.all(flood.map((conn) => conn.opened))).filter(Boolean).length;
+    ctx.note(
+      `${opened} of ${count} half-open connections opened${count < ctx.options.halfOpenCount ? ` (capped from ${ctx.options.halfOpenCount} by this process's descriptor limit ${limit})` : ''}`,
+    );
+    await ctx.served('during the half-open flood');
+    const took = await waitFor(() => flood.every((conn) => conn.isClosed), ctx.options.closeMs);
+    const open = flood.filter((conn) => !conn.isClosed).length;
+    if (took === undefined)
+      failed(
+        'the server kept half-open connections',
+        `all ${count} released within ${ctx.options.closeMs} ms`,
+        `${open} still open`,
+      );
+    await ctx.served('after the half-open flood');
+    return `all ${count} released within ${took} ms`;
+  },
+};
+
 const bruteForce: RobustnessCase = {
   id: 'auth-brute-force',
   title: 'Wrong passwords tried again and again',
-  must: 'throttle: close a connection after a few failures, or answer later failures slower; the right password from a well-behaved peer still gets in',
+  must: 'throttle: close a connection after a few failures, refuse or slow down an address that keeps failing, so that the guesses cannot be tried quickly; the right password from a well-behaved peer on a fresh connection gets in within loginWaitMs after the attack',
   level: 'SHOULD',
   async run(ctx) {
     const login = ctx.adapter.login;
     if (!login) throw new CaseVerdict('UNIMPLEMENTED', 'the protocol authenticates no password here');
+    const perConnection = login.attemptsPerConnection ?? Number.POSITIVE_INFINITY;
     let conn = ctx.open();
-    let fresh = true;
+    let onConn = 0;
     let closes = 0;
+    const answers = { refused: 0, throttled: 0, lost: 0 };
     const times: number[] = [];
-    for (let i = 0; i < ctx.options.guesses; i += 1) {
-      const started = Date.now();
-      const answer = await login.attempt(conn, `wrong-${i}`, fresh, ctx.options.answerMs);
-      times.push(Date.now() - started);
-      fresh = false;
-      if (answer === 'accepted') failed('a wrong password was accepted', 'refused', 'accepted');
-      if (answer === 'closed' || answer === 'timeout' || conn.isClosed) {
-        closes += 1;
+    const started = Date.now();
+    let tried = 0;
+    for (; tried < ctx.options.guesses && Date.now() - started < ctx.options.bruteForceMs; tried += 1) {
+      if (onConn >= perConnection || conn.isClosed) {
+        // A protocol with one attempt per connection closes right after its answer.
+        if (!conn.isClosed && onConn > 0) await conn.closedWithin(100);
+        if (conn.isClosed) closes += 1;
         conn.destroy();
         conn = ctx.open();
-        fresh = true;
+        onConn = 0;
       }
+      const at = Date.now();
+      const answer = await login.attempt(conn, `wrong-${tried}`, onConn === 0, ctx.options.answerMs);
+      times.push(Date.now() - at);
+      onConn += 1;
+      if (answer === 'accepted') failed('a wrong password was accepted', 'refused', 'accepted');
+      if (answer === 'refused' || answer === 'throttled') answers[answer] += 1;
+      else answers.lost += 1;
+      if (answer === 'closed' || answer === 'timeout') onConn = perConnection;
+      // Forget what the server sent: a tester that keeps a flood's answers would fill itself.
+      conn.clear();
     }
+    const tookMs = Date.now() - started;
     const first = Math.max(1, Math.min(...times.slice(0, 3)));
     const slowest = Math.max(...times);
-    ctx.note(`${ctx.options.guesses} wrong passwords: ${closes} connections closed, answers ${first}..${slowest} ms`);
+    const perSecond = (tried / Math.max(1, tookMs)) * 1000;
+    ctx.note(
+      `${tried} wrong passwords in ${tookMs} ms (${perSecond.toFixed(0)}/s): ${answers.refused} refused, ${answers.throttled} refused unchecked (throttled), ${answers.lost} closed or unanswered; ${closes} connections closed by the server; answers ${first}..${slowest} ms`,
+    );
     conn.destroy();
-    const good = ctx.open();
-    const right = await login.attempt(good, login.right, true, ctx.options.closeMs);
-    if (right !== 'accepted') failed('the right password was not accepted after the attack', 'accepted', right);
-    if (closes === 0 && slowest < 4 * first + 50)
+    // A well-behaved peer that knows the password: a fresh connection, again after each refusal, within loginWaitMs.
+    const waitStarted = Date.now();
+    let right: LoginAnswer = 'timeout';
+    let rightTries = 0;
+    while (Date.now() - waitStarted < ctx.options.loginWaitMs) {
+      const good = ctx.open();
+      right = await login.attempt(good, login.right, true, ctx.options.answerMs);
+      rightTries += 1;
+      good.destroy();
+      if (right === 'accepted') break;
+      await sleep(250);
+    }
+    const waited = Date.now() - waitStarted;
+    if (right !== 'accepted')
+      failed(
+        `the right password was not accepted within ${ctx.options.loginWaitMs} ms after the attack`,
+        'accepted',
+        right,
+      );
+    const throttled = closes > 0 || answers.throttled > 0 || slowest >= 4 * first + 50;
+    if (!throttled)
       failed(
         'no throttling',
-        'closes after a few failures, or slower answers',
-        `every answer within ${slowest} ms, no close`,
+        'closes after a few failures, refusals unchecked, or slower answers',
+        `every answer within ${slowest} ms, no close, nothing refused unchecked`,
       );
-    return `${closes} closes; answers slowed from ${first} to ${slowest} ms; the right password then got in`;
+    return `${tried} guesses in ${tookMs} ms: ${answers.refused} refused, ${answers.throttled} refused unchecked as throttled, ${closes} closes; the right password then got in after ${waited} ms (${rightTries} tries)`;
   },
 };
 
@@ -413,7 +500,7 @@ async function waitFor(condition: () => boolean, ms: number): Promise<number | u
 
 /** The robustness cases for one adapter (the brute force only where the protocol authenticates). */
 export function robustnessCases(adapter: RobustnessAdapter): readonly RobustnessCase[] {
-  return adapter.login ? [...cases, bruteForce] : cases;
+  return adapter.login ? [...cases, halfOpenFlood, bruteForce] : [...cases, halfOpenFlood];
 }
 
 /** Runs every robustness case against one server; never throws. */
@@ -425,7 +512,10 @@ export async function runRobustness(adapter: RobustnessAdapter, given: Robustnes
     answerMs: given.answerMs ?? 5_000,
     floodCount: given.floodCount ?? 200,
     floodBytes: given.floodBytes ?? 64 * 1024,
+    halfOpenCount: given.halfOpenCount ?? 100,
     guesses: given.guesses ?? 30,
+    bruteForceMs: given.bruteForceMs ?? 60_000,
+    loginWaitMs: given.loginWaitMs ?? 35_000,
     neverReadBytes: given.neverReadBytes ?? 32 * 1024 * 1024,
     recoverMs: given.recoverMs ?? 10_000,
     rssSlackBytes: given.rssSlackBytes ?? 100_000_000,
@@ -434,6 +524,7 @@ export async function runRobustness(adapter: RobustnessAdapter, given: Robustnes
   const results: CaseResult[] = [];
   for (const testCase of robustnessCases(adapter)) {
     if (given.only && !given.only.some((suffix) => testCase.id.endsWith(suffix))) continue;
+    if (testCase.id === 'half-open-flood' && options.halfOpenCount === 0) continue;
     const result = await runOne(adapter, options, testCase);
     given.onResult?.(result);
     results.push(result);
@@ -587,6 +678,8 @@ export async function serveBuiltin(
   },
   limits: Record<string, number> = {},
   startMs = 60_000,
+  /** Run the served process under `ulimit -n` this many descriptors (as the issue's attack did). */
+  openFilesMax?: number,
 ): Promise<ServedProcess> {
   const dir = mkdtempSync(join(tmpdir(), `fedsim-robust-${protocol}-`));
   const ports: Record<string, number> = {};
@@ -597,9 +690,13 @@ export async function serveBuiltin(
     JSON.stringify({ id: node.id, config: node.config, ports, socketDir: join(dir, 'sockets'), seed: 1, limits }),
   );
   const bin = fedsimBin();
-  const child = spawn(process.execPath, [bin, 'serve', protocol, '--config', file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [bin, 'serve', protocol, '--config', file];
+  const child =
+    openFilesMax === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('/bin/sh', ['-c', `ulimit -n ${Math.floor(openFilesMax)} && exec "$0" "$@"`, process.execPath, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(

@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { loadedPluginModules } from '../protocols/registry.js';
-import type { FuzzProfile } from './profile.js';
+import { fuzzProfileName, type FuzzProfile } from './profile.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 import { splitSeeds } from './seeds.js';
 import type { WorkerMessage, WorkerTask } from './worker.js';
@@ -52,7 +52,7 @@ function runWorkers(profile: FuzzProfile, options: CampaignOptions): Promise<Cam
   let stopped = false;
   const workers = parts.map((seeds) => {
     const task: WorkerTask = {
-      protocol: profile.protocol,
+      protocol: fuzzProfileName(profile),
       plugins: loadedPluginModules(),
       seeds,
       options: options.run,

@@ -39,6 +39,8 @@ export function canaryProtocol(protocol: AnyProtocol, kind: CanaryKind): AnyProt
         emit: (output) => {
           for (const each of tamper(kind, output)) host.emit(each);
         },
+        bufferedBytes: (conn) => host.bufferedBytes(conn),
+        writeHighWaterBytes: host.writeHighWaterBytes,
         stateChanged: (machine, value) => host.stateChanged(machine, value),
       };
       return protocol.createNode(tampered, config);

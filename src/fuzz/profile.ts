@@ -89,4 +89,17 @@ export interface FuzzProfile {
    * relay retry, dedup hit), reported in the campaign's summary (src/fuzz/coverage.ts).
    */
   readonly sometimes?: readonly Sometimes[];
+  /**
+   * Campaigns under another protocol profile, by name: `fedsim fuzz <protocol>:<name>` runs
+   * `variants[name]` (Ambrosia's `seed`: the faithful gateway with a rogue service, whose flaw the
+   * campaign must find). The default campaign (`fedsim fuzz <protocol>`, `all`) runs this profile.
+   */
+  readonly variants?: Readonly<Record<string, FuzzProfile>>;
+  /** The variant's name, on a profile that is one (workers look it up again by `<protocol>:<variant>`). */
+  readonly variant?: string;
+}
+
+/** The name `fedsim fuzz` takes for `profile`: `<protocol>`, or `<protocol>:<variant>`. */
+export function fuzzProfileName(profile: FuzzProfile): string {
+  return profile.variant === undefined ? profile.protocol : `${profile.protocol}:${profile.variant}`;
 }

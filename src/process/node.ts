@@ -243,6 +243,15 @@ export class ProcessNode implements ProtocolNode {
         channel.write(
           JSON.stringify({ kind: 'store.keys', prefix: output.prefix, keys: this.host.store.keys(output.prefix) }),
         );
+      } else if (output.kind === 'conn.buffered') {
+        channel.write(
+          JSON.stringify({
+            kind: 'conn.buffered',
+            conn: output.conn,
+            bytes: this.host.bufferedBytes(output.conn),
+            highWaterBytes: this.host.writeHighWaterBytes,
+          }),
+        );
       }
     }
   }
@@ -273,6 +282,7 @@ export class ProcessNode implements ProtocolNode {
       case 'end':
       case 'store.get':
       case 'store.keys':
+      case 'conn.buffered':
         break;
       case 'store.put':
         host.store.put(output.key, output.value);

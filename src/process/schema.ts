@@ -2,8 +2,8 @@
  * The process protocol: how fedsim drives a node that runs as a child process, in any language,
  * under virtual time. One JSON object per line on the child's stdin (inputs) and stdout (outputs).
  * Every input opens a step; the child answers with any number of output lines and then one
- * `{"kind":"end"}`. A `store.get` or `store.keys` output is answered at once by one input line
- * (`store.value` / `store.keys`) before the child goes on. docs/process-nodes.md is generated from
+ * `{"kind":"end"}`. A `store.get`, `store.keys` or `conn.buffered` output is answered at once by
+ * one input line (`store.value` / `store.keys` / `conn.buffered`) before the child goes on. docs/process-nodes.md is generated from
  * these schemas (scripts/process-doc.ts); each `.describe()` text below is what the reference says.
  *
  * Must not: change a field without regenerating the reference (test/process/doc.test.ts checks it).
@@ -66,6 +66,11 @@ export const inputSchemas = {
   'conn.closed': z
     .strictObject({ kind: z.literal('conn.closed'), conn, reason: z.enum(['closed', 'reset']), now })
     .describe('The connection is gone: no more data arrives, writes are dropped.'),
+  'conn.drain': z
+    .strictObject({ kind: z.literal('conn.drain'), conn, now })
+    .describe(
+      'Flow control: a write had brought the bytes the host holds for the connection to the high-water mark, and they have all left since (see `conn.buffered`).',
+    ),
   datagram: z
     .strictObject({ kind: z.literal('datagram'), source: address, port: z.number().int(), bytes, now })
     .describe('A datagram arrived on `port`.'),
@@ -104,6 +109,20 @@ export const inputSchemas = {
   'store.keys': z
     .strictObject({ kind: z.literal('store.keys'), prefix: z.string(), keys: z.array(z.string()).describe('sorted') })
     .describe('The answer to a `store.keys`, given at once, inside the same step.'),
+  'conn.buffered': z
+    .strictObject({
+      kind: z.literal('conn.buffered'),
+      conn,
+      bytes: z
+        .number()
+        .int()
+        .describe('bytes written on the connection that have not left yet (always 0 on a link without a bandwidth)'),
+      highWaterBytes: z
+        .number()
+        .int()
+        .describe('the mark: a write that brings `bytes` to it is followed by `conn.drain`'),
+    })
+    .describe('The answer to a `conn.buffered`, given at once, inside the same step.'),
 } as const;
 
 /** Lines the child writes to its stdout. */
@@ -180,6 +199,11 @@ export const outputSchemas = {
   'store.keys': z
     .strictObject({ kind: z.literal('store.keys'), prefix: z.string() })
     .describe('List durable keys starting with `prefix`: the host answers at once with a `store.keys` input line.'),
+  'conn.buffered': z
+    .strictObject({ kind: z.literal('conn.buffered'), conn })
+    .describe(
+      'Flow control: ask how many bytes written on a connection have not left yet; the host answers at once with a `conn.buffered` input line. Write while below the mark, then wait for `conn.drain`.',
+    ),
   end: z
     .strictObject({ kind: z.literal('end') })
     .describe('End of step: the node has nothing more to say about this input.'),

@@ -7,7 +7,8 @@
  * Rule 1: nothing under src/protocols/ imports from src/sim/, src/real/ or node:* I/O modules.
  * Rule 2: everything a node needs from the world arrives through `NodeHost`: the injected clock for
  * xstate's `after` timers, the statechart engine its actors run on, its seeded random stream, its
- * durable store and `emit` for outputs.
+ * durable store, `emit` for outputs, and the flow-control reading `bufferedBytes` (with its
+ * `conn.drain` input).
  */
 import type { z } from 'zod';
 import type { ConnId, NodeId } from '../core/ids.js';
@@ -49,6 +50,12 @@ export type NodeInput =
   | { readonly kind: 'conn.data'; readonly conn: ConnId; readonly bytes: Uint8Array }
   /** The connection is gone; no more data will arrive on it and writes to it are dropped. */
   | { readonly kind: 'conn.closed'; readonly conn: ConnId; readonly reason: CloseReason }
+  /**
+   * Flow control: a write left `NodeHost.bufferedBytes(conn)` at or above `writeHighWaterBytes`, and
+   * the host has since sent every byte it held for the connection (Node's `'drain'`). Comes once per
+   * crossing of the mark, never on a connection that closed first.
+   */
+  | { readonly kind: 'conn.drain'; readonly conn: ConnId }
   /** A datagram arrived (transports that allow loss, duplication and reordering). */
   | {
       readonly kind: 'datagram';
@@ -186,6 +193,16 @@ export interface NodeHost {
   readonly random: Prng;
   readonly store: DurableStore;
   emit(output: NodeOutput): void;
+  /**
+   * Flow control: bytes written on `conn` that the host holds and has not yet sent on (0 for a
+   * connection it does not know). A node that has much to write writes while this is below
+   * `writeHighWaterBytes`, then waits for `conn.drain`; writing more is never refused, only queued
+   * (Node's `socket.writableLength`). The simulator holds bytes only on links given a bandwidth
+   * (`bytesPerMs`); everywhere else writes leave at once and this is always 0.
+   */
+  bufferedBytes(conn: ConnId): number;
+  /** The mark `bufferedBytes` is compared with: a write that reaches it is followed by `conn.drain` (Node's `writableHighWaterMark`). */
+  readonly writeHighWaterBytes: number;
   /** Report a statechart state change (machine name and state value as the statechart names it). */
   stateChanged(machine: string, value: string): void;
 }

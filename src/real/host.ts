@@ -16,6 +16,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { getDefaultHighWaterMark } from 'node:stream';
 import { dirname } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { ProcessNodeError } from '../core/errors.js';
@@ -60,6 +61,8 @@ interface ConnState {
   /** Input bytes since the node last acted on this connection's input. */
   pending: number;
   partialTimer?: ReturnType<typeof setTimeout>;
+  /** A write returned false (its buffer reached the high-water mark): the socket's `'drain'` becomes `conn.drain`. */
+  needDrain?: boolean;
 }
 
 export interface RealHostOptions {
@@ -174,6 +177,9 @@ export class RealHost {
         this.outputs += 1;
         this.output(output);
       },
+      // Flow control is the socket's own: its unsent bytes, its mark, and its 'drain' (see `wire`).
+      bufferedBytes: (conn) => this.sockets.get(conn)?.socket.writableLength ?? 0,
+      writeHighWaterBytes: getDefaultHighWaterMark(false),
       stateChanged: (machine, value) => this.record({ kind: 'state', machine, value }),
     };
     this.node = options.protocol.createNode(host, options.config);
@@ -302,7 +308,7 @@ export class RealHost {
         } else this.trace.skip(this.options.id);
         const state = this.sockets.get(output.conn);
         if (state && !state.socket.destroyed) {
-          state.socket.write(output.bytes);
+          if (!state.socket.write(output.bytes)) state.needDrain = true;
           // A peer that stops reading: its unread output is capped, then it is cut off (the node sees a close).
           if (state.socket.writableLength > this.limits.outputPendingMax) {
             this.stats.outputCapClosed += 1;
@@ -494,6 +500,13 @@ export class RealHost {
       const before = this.outputs;
       this.input({ kind: 'conn.data', conn, bytes });
       this.progress(conn, bytes, this.outputs > before);
+    });
+    socket.on('drain', () => {
+      const state = this.sockets.get(conn);
+      if (!state || state.socket !== socket || !state.needDrain) return;
+      state.needDrain = false;
+      this.record({ kind: 'conn.drain', conn });
+      this.input({ kind: 'conn.drain', conn });
     });
     socket.on('error', () => undefined); // The close event that follows tells the node.
     socket.on('close', (hadError: boolean) => {

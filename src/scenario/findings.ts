@@ -27,7 +27,27 @@ export interface Flaw {
    * pattern the faithful run's trace holds and the fixed run's trace does not.
    */
   readonly sign: Readonly<Record<string, unknown>>;
+  /** The fuzz campaign that finds the flaw by itself on the faithful profile, and the seed of its first failing run. */
+  readonly fuzz?: { readonly seed: number; readonly command: string };
 }
+
+/** Ambrosia: any service may register any domain on the zero-config gateway (issue 25). */
+const ambrosiaDomainHijack: Flaw = {
+  protocol: 'ambrosia',
+  id: 'ambrosia-domain-hijack',
+  title: 'Ambrosia: any service can register any domain',
+  breaks:
+    'rogue.b.test, a service of another domain that reaches the gateway\u2019s service port with the shared secret, registers a.test for client traffic beside im.a.test. The gateway\u2019s round robin hands it every other stanza alice sends; it reads them and routes them back out, so bob still gets all of them and nobody notices.',
+  seedQuote: {
+    file: '004_2569d55a49d73474.txt',
+    text: 'a service can: handle administration of the gateway register any number of domain/type pairs to handle ... if there are multiple services registered with the same domain name, the gateway picks one (round robin load balance, or whatever) ... launch the gateway process. it needs no configuration.',
+  },
+  faithful: { profile: 'seed', scenario: 'ambrosia/flaw-domain-hijack-seed.yaml' },
+  fixed: { profile: 'assigned', scenario: 'ambrosia/flaw-domain-hijack-fixed.yaml' },
+  fix: 'Profile `assigned` (spec.md "Profiles"; what `fedsim serve` runs): the gateway\u2019s `services` lists each service\u2019s own secret and the domains it may register; rogue.b.test\u2019s registration of a.test is answered <register-error><forbidden/>, and every stanza for a.test goes to im.a.test.',
+  sign: { kind: 'note', node: 'rogue.b.test', what: 'ambrosia.service.processed' },
+  fuzz: { seed: 2, command: 'fedsim fuzz ambrosia:seed --seed 1 --runs 20 (invariant ambrosia.registration-owned)' },
+};
 
 /** Every flaw with a scenario pair today. Scenario paths are relative to the scenarios directory. */
 export const flaws: readonly Flaw[] = [
@@ -113,6 +133,7 @@ export const flaws: readonly Flaw[] = [
     fix: 'Profile `fixed` (the default, spec.md §5.3): REQUESTs carry HOPS (8 at the origin, one less per proxy), the proxy given HOPS 0 answers FAILED hops.exhausted, and Poe gets that answer well before its own timeout.',
     sign: { kind: 'note', node: 'poe.net', what: 'fmtp.lookup.outcome', detail: { reason: 'looking.timeout' } },
   },
+  ambrosiaDomainHijack,
 ];
 
 /** One run of a pair. */
@@ -145,7 +166,7 @@ export interface Finding {
   /** The fixed scenario (which asserts the refusal) passed, and its trace does not hold the sign. */
   readonly fixRefuses: boolean;
   readonly fix: string;
-  readonly fuzzSeed: null;
+  readonly fuzzSeed: number | null;
   readonly fuzzNote: string;
 }
 
@@ -208,8 +229,8 @@ export function buildFindings(
       flawShown: faithful.verdict === 'pass' && faithful.signSeen,
       fixRefuses: fixed.verdict === 'pass' && !fixed.signSeen,
       fix: flaw.fix,
-      fuzzSeed: null,
-      fuzzNote: 'not yet found by a campaign',
+      fuzzSeed: flaw.fuzz?.seed ?? null,
+      fuzzNote: flaw.fuzz?.command ?? 'not yet found by a campaign',
     };
   });
   return { report: { findings }, traces };
@@ -249,7 +270,7 @@ export function findingsHtml(report: FindingsReport): string {
       '</table>',
       `<p><b>Sign in the trace:</b> <code>${escapeHtml(finding.sign)}</code> (seen under the faithful profile, not under the fixed one)</p>`,
       `<p><b>Fix:</b> ${escapeHtml(finding.fix)}</p>`,
-      `<p><b>Fuzz seed:</b> none (${escapeHtml(finding.fuzzNote)})</p>`,
+      `<p><b>Fuzz seed:</b> ${finding.fuzzSeed === null ? 'none' : String(finding.fuzzSeed)} (${escapeHtml(finding.fuzzNote)})</p>`,
       '</section>',
     ].join('\n'),
   );

@@ -14,6 +14,8 @@ import { didYouMean } from './patterns.js';
 const ms = z.number().int().min(0).max(limits.timeMsMaxCeiling);
 const name = z.string().min(1);
 const ratio = z.number().min(0).max(1);
+/** A link's bandwidth in bytes per virtual ms (1 = 1 MB/s): flow control is off without one. */
+const bandwidth = z.number().positive().max(1_000_000_000);
 
 /**
  * Matches a trace event: every given field must equal the event's (objects match as subsets). Its
@@ -129,7 +131,11 @@ export const networkSchema = z.strictObject({
   connectTimeoutMs: ms.optional(),
   resetTimeoutMs: ms.optional(),
   dnsDelayMs: ms.optional(),
-  links: z.array(z.strictObject({ between: pair, delayMsMin: ms, delayMsMax: ms })).optional(),
+  bytesPerMs: bandwidth.optional(),
+  writeHighWaterBytes: z.number().int().min(1).max(limits.writeBytesMax).optional(),
+  links: z
+    .array(z.strictObject({ between: pair, delayMsMin: ms, delayMsMax: ms, bytesPerMs: bandwidth.optional() }))
+    .optional(),
 });
 
 export const scenarioSchema = z.strictObject({

@@ -13,6 +13,11 @@
  * - Datagrams may be lost, duplicated and reordered (each copy draws its own latency). A partition
  *   drops them; a clog holds them.
  * - Local sockets cross no link: no latency, no network faults.
+ * - Flow control (opt-in per link, `bytesPerMs`): a link with a bandwidth sends one write after
+ *   another at that rate, shared by every connection on it; what a connection has written and not
+ *   yet sent (queued, or held by a cut) is its `bufferedBytes`. A write that brings it to the
+ *   network's `writeHighWaterBytes` is followed by `conn.drain` (traced) once it is back to 0. On a
+ *   link without a bandwidth every write leaves at once: nothing is buffered and no drain comes.
  *
  * How long a crossing takes and whether a cut holds or drops it is the link's (links.ts); what a
  * byte fault does to it is `Faults.tamper` (faults.ts); names resolve through dns.ts.
@@ -53,9 +58,23 @@ export interface ConnEnd {
   /** Arrival time of the latest segment sent toward the peer (keeps the stream ordered). */
   lastArrivalMs: Ms;
   resetTimer: ReturnType<Simulator['at']> | undefined;
+  /** The link toward the peer when it has a bandwidth (flow control); undefined: writes leave at once. */
+  readonly paced: Link | undefined;
+  /** Segments written and waiting to leave on the paced link, in order, each with its departure event. */
+  readonly sending: { readonly segment: Segment; readonly event: ReturnType<Simulator['at']> }[];
+  /** Bytes of `early`, `sending` and `held` (counted on a paced connection only). */
+  bufferedBytes: number;
+  /** A write reached the high-water mark: `conn.drain` is owed once `bufferedBytes` is back to 0. */
+  needDrain: boolean;
 }
 
-function newEnd(runtime: NodeRuntime, conn: ConnId, peer: ConnEnd | undefined, state: ConnEnd['state']): ConnEnd {
+function newEnd(
+  runtime: NodeRuntime,
+  conn: ConnId,
+  peer: ConnEnd | undefined,
+  state: ConnEnd['state'],
+  link: Link | undefined,
+): ConnEnd {
   return {
     runtime,
     incarnation: runtime.incarnation,
@@ -66,6 +85,10 @@ function newEnd(runtime: NodeRuntime, conn: ConnId, peer: ConnEnd | undefined, s
     held: [],
     lastArrivalMs: 0,
     resetTimer: undefined,
+    paced: link?.bytesPerMs === undefined ? undefined : link,
+    sending: [],
+    bufferedBytes: 0,
+    needDrain: false,
   };
 }
 
@@ -76,6 +99,8 @@ export class Connections {
    * hold data and the FIN that must follow it.
    */
   private readonly holding = new Set<ConnEnd>();
+  /** Connection ends with segments waiting to leave a paced link (an end its node closed may still send). */
+  private readonly sending = new Set<ConnEnd>();
 
   constructor(
     private readonly ctx: SimContext,
@@ -103,7 +128,11 @@ export class Connections {
     assert(!runtime.conns.has(conn), `${id} reused connection id ${conn}`);
     assert(runtime.conns.size < limits.connectionsPerNodeMax, `${id} holds too many connections`);
     const incarnation = runtime.incarnation;
-    const end = newEnd(runtime, conn, undefined, 'connecting');
+    const targetHost = 'path' in target ? runtime.hostName : this.dns.resolveHost(target.host);
+    const local = targetHost === undefined || targetHost === runtime.hostName;
+    const forward = local ? undefined : this.links.link(runtime.hostName, targetHost);
+    const backward = local ? undefined : this.links.link(targetHost, runtime.hostName);
+    const end = newEnd(runtime, conn, undefined, 'connecting', forward);
     runtime.conns.set(conn, end);
     ctx.record(id, { kind: 'conn.connect', conn, target: endpointText(target) });
 
@@ -115,15 +144,12 @@ export class Connections {
         if (!runtime.alive || runtime.incarnation !== incarnation) return;
         ctx.record(id, { kind: 'conn.refuse', conn, target: endpointText(target), reason });
         for (const segment of end.early.splice(0)) ctx.drop(segment.msg, endpointText(target), reason);
+        end.bufferedBytes = 0;
         ctx.input(runtime, incarnation, { kind: 'conn.failed', conn, reason });
       });
     };
 
-    const targetHost = 'path' in target ? runtime.hostName : this.dns.resolveHost(target.host);
     if (targetHost === undefined) return fail('unresolved', 0);
-    const local = targetHost === runtime.hostName;
-    const forward = local ? undefined : this.links.link(runtime.hostName, targetHost);
-    const backward = local ? undefined : this.links.link(targetHost, runtime.hostName);
     if (forward && backward && (forward.blocked || forward.clogged || backward.blocked || backward.clogged)) {
       return fail('timeout', ctx.network.connectTimeoutMs);
     }
@@ -136,17 +162,18 @@ export class Connections {
       const listener = ctx.listenerOn(targetHost, key);
       const back = backward ? this.links.delayOf(backward) : 0;
       if (!listener) return fail('refused', back);
-      this.accept(end, listener, target, back, local);
+      this.accept(end, listener, target, back, backward);
     });
   }
 
   /** The SYN of `end` reached `listener`: both ends open (the caller's one latency `back` later). */
-  private accept(end: ConnEnd, listener: NodeRuntime, target: Endpoint, back: Ms, local: boolean): void {
+  private accept(end: ConnEnd, listener: NodeRuntime, target: Endpoint, back: Ms, backward: Link | undefined): void {
     const ctx = this.ctx;
     const { runtime, incarnation, conn } = end;
     const id = runtime.spec.id;
+    const local = backward === undefined;
     const accepted = listener.inboundIds.next();
-    const peer = newEnd(listener, accepted, end, 'open');
+    const peer = newEnd(listener, accepted, end, 'open', backward);
     listener.conns.set(accepted, peer);
     end.peer = peer;
     end.lastArrivalMs = ctx.sim.nowMs;
@@ -159,7 +186,9 @@ export class Connections {
       end.state = 'open';
       ctx.record(id, { kind: 'conn.open', conn, peer: listener.spec.id, peerConn: accepted });
       ctx.input(runtime, incarnation, { kind: 'conn.opened', conn });
-      for (const segment of end.early.splice(0)) this.transmit(end, segment);
+      const early = end.early.splice(0);
+      end.bufferedBytes = 0;
+      for (const segment of early) this.send(end, segment);
     });
     ctx.record(listener.spec.id, { kind: 'conn.accept', conn: accepted, peer: id, peerConn: conn });
     ctx.input(listener, listener.incarnation, {
@@ -201,9 +230,14 @@ export class Connections {
     if (!end || end.state === 'closed') return ctx.drop(msg, to, 'not-open');
     if (end.state === 'connecting') {
       end.early.push(segment);
-      return;
-    }
-    this.transmit(end, segment);
+      if (end.paced) end.bufferedBytes += bytes.length;
+    } else this.send(end, segment);
+    if (end.paced && end.bufferedBytes >= ctx.network.writeHighWaterBytes) end.needDrain = true;
+  }
+
+  /** Flow control: bytes `runtime` wrote on `conn` that have not left yet (0 unless its link has a bandwidth). */
+  bufferedBytes(runtime: NodeRuntime, conn: ConnId): number {
+    return runtime.conns.get(conn)?.bufferedBytes ?? 0;
   }
 
   close(runtime: NodeRuntime, conn: ConnId): void {
@@ -214,7 +248,55 @@ export class Connections {
     runtime.conns.delete(conn);
     this.ctx.record(runtime.spec.id, { kind: 'conn.close', conn, reason: 'closed' });
     if (wasConnecting) return;
-    this.transmit(end, { msg: 0, bytes: new Uint8Array(0), decoded: undefined, sentLamport: 0, fin: true });
+    this.send(end, { msg: 0, bytes: new Uint8Array(0), decoded: undefined, sentLamport: 0, fin: true });
+  }
+
+  /**
+   * Sends a segment (or FIN) from an open `end`: at once, or on a paced link once the link has sent
+   * everything written on it before (its departure), counting it in `bufferedBytes` until then.
+   */
+  private send(end: ConnEnd, segment: Segment): void {
+    const link = end.paced;
+    if (!link) return this.transmit(end, segment);
+    const size = segment.bytes.length;
+    end.bufferedBytes += size;
+    const entry = {
+      segment,
+      event: this.ctx.sim.at(this.links.departureOf(link, size), rank.network, () => this.depart(end)),
+    };
+    end.sending.push(entry);
+    this.sending.add(end);
+  }
+
+  /** The oldest segment waiting on `end`'s paced link leaves now. */
+  private depart(end: ConnEnd): void {
+    const entry = end.sending.shift();
+    assert(entry !== undefined, 'a departure without a waiting segment');
+    if (end.sending.length === 0) this.sending.delete(end);
+    end.bufferedBytes -= entry.segment.bytes.length;
+    this.transmit(end, entry.segment);
+    this.drained(end);
+  }
+
+  /** Gives the node `conn.drain` if a write reached the mark and nothing is buffered any more. */
+  private drained(end: ConnEnd): void {
+    if (!end.needDrain || end.bufferedBytes > 0) return;
+    end.needDrain = false;
+    const runtime = end.runtime;
+    if (end.state !== 'open' || !runtime.alive || runtime.incarnation !== end.incarnation) return;
+    this.ctx.record(runtime.spec.id, { kind: 'conn.drain', conn: end.conn });
+    this.ctx.input(runtime, end.incarnation, { kind: 'conn.drain', conn: end.conn });
+  }
+
+  /** Drops what waits to leave `end`'s paced link (its node crashed or the connection was reset). */
+  private dropSending(end: ConnEnd, reason: string): void {
+    this.sending.delete(end);
+    for (const { segment, event } of end.sending.splice(0)) {
+      this.ctx.sim.cancel(event);
+      this.ctx.drop(segment.msg, end.peer?.runtime.spec.id ?? '?', reason);
+    }
+    end.bufferedBytes = 0;
+    end.needDrain = false;
   }
 
   /** Sends a segment (or FIN) from `end` toward its peer, holding it if the link is cut or clogged. */
@@ -269,6 +351,7 @@ export class Connections {
   /** Holds `segment` behind a cut, a clog, or earlier held segments; a partition arms the reset. */
   private hold(end: ConnEnd, link: Link, segment: Segment): void {
     end.held.push(segment);
+    if (end.paced) end.bufferedBytes += segment.bytes.length;
     this.holding.add(end);
     assert(end.held.length <= limits.heldSegmentsPerLinkMax, 'too many held segments on one connection');
     if (link.blocked && end.resetTimer === undefined) {
@@ -288,7 +371,9 @@ export class Connections {
       this.cancelResetTimer(end);
       this.holding.delete(end);
       const held = end.held.splice(0);
+      if (end.paced) end.bufferedBytes -= held.reduce((sum, segment) => sum + segment.bytes.length, 0);
       for (const segment of held) this.transmit(end, segment);
+      this.drained(end);
     }
   }
 
@@ -297,10 +382,13 @@ export class Connections {
    * is closed with its held data dropped, and each open peer is reset `resetTimeoutMs` later.
    */
   crashed(runtime: NodeRuntime): void {
-    const closing = [...this.holding].filter((end) => end.runtime === runtime && !runtime.conns.has(end.conn));
+    const closing = [...new Set([...this.holding, ...this.sending])].filter(
+      (end) => end.runtime === runtime && !runtime.conns.has(end.conn),
+    );
     for (const end of [...runtime.conns.values(), ...closing]) {
       end.state = 'closed';
       this.cancelResetTimer(end);
+      this.dropSending(end, 'crashed');
       this.dropHeld(end, 'crashed');
       const peer = end.peer;
       if (peer && peer.state !== 'closed') {
@@ -314,6 +402,7 @@ export class Connections {
 
   /** A partition outlasted the reset timeout on `end`'s held data: both ends are reset. */
   private resetConnection(end: ConnEnd): void {
+    this.dropSending(end, 'reset');
     this.dropHeld(end, 'reset');
     this.resetEnd(end);
     if (end.peer && end.peer.state !== 'closed') this.resetEnd(end.peer);
@@ -321,7 +410,9 @@ export class Connections {
 
   private dropHeld(end: ConnEnd, reason: string): void {
     this.holding.delete(end);
-    for (const segment of end.held.splice(0)) this.ctx.drop(segment.msg, end.peer?.runtime.spec.id ?? '?', reason);
+    const held = end.held.splice(0);
+    if (end.paced) end.bufferedBytes -= held.reduce((sum, segment) => sum + segment.bytes.length, 0);
+    for (const segment of held) this.ctx.drop(segment.msg, end.peer?.runtime.spec.id ?? '?', reason);
   }
 
   private resetEnd(end: ConnEnd): void {
@@ -330,6 +421,7 @@ export class Connections {
     this.cancelResetTimer(end);
     const runtime = end.runtime;
     runtime.conns.delete(end.conn);
+    this.dropSending(end, 'reset');
     this.dropHeld(end, 'reset');
     if (!runtime.alive || runtime.incarnation !== end.incarnation) return;
     const reason: CloseReason = 'reset';

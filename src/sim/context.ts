@@ -31,11 +31,19 @@ export interface NetworkModel {
   readonly resetTimeoutMs: Ms;
   /** Latency of a DNS answer. */
   readonly dnsDelayMs: Ms;
-  /** Per-link latency overrides (both directions). */
+  /**
+   * Bandwidth of every link, in bytes per virtual ms (each direction its own); absent: unlimited,
+   * so a write leaves at once and no connection ever buffers (flow control never acts).
+   */
+  readonly bytesPerMs?: number;
+  /** The flow-control mark nodes read as `NodeHost.writeHighWaterBytes` (Node's default for a socket). */
+  readonly writeHighWaterBytes: number;
+  /** Per-link overrides (both directions): latency, and optionally bandwidth. */
   readonly links: readonly {
     readonly between: readonly [string, string];
     readonly delayMsMin: Ms;
     readonly delayMsMax: Ms;
+    readonly bytesPerMs?: number;
   }[];
 }
 
@@ -47,6 +55,7 @@ export const defaultNetwork: NetworkModel = {
   connectTimeoutMs: 3_000,
   resetTimeoutMs: 10_000,
   dnsDelayMs: 5,
+  writeHighWaterBytes: 16 * 1024,
   links: [],
 };
 

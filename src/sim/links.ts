@@ -1,7 +1,8 @@
 /**
  * Links between hosts: one per direction, created on first use. A link has a latency range
- * (the network model's, or a per-link override), its own random stream `link:<source>><target>`
- * for latency, loss and duplication, and two cuts: blocked (a partition) and clogged.
+ * (the network model's, or a per-link override), an optional bandwidth (opt-in: none by default),
+ * its own random stream `link:<source>><target>` for latency, loss and duplication, and two cuts:
+ * blocked (a partition) and clogged.
  *
  * This module decides what a link does to one crossing (how long it takes; whether a partition
  * drops or holds it) and keeps the partition and clog state and spans. What is held on a stream
@@ -10,6 +11,7 @@
  *
  * Must not: draw from any stream but the link's own.
  */
+import { assert } from '../core/assert.js';
 import { streamFor, type Prng } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
 import type { NodeRuntime, SimContext } from './context.js';
@@ -20,6 +22,10 @@ export interface Link {
   readonly random: Prng;
   readonly delayMsMin: Ms;
   readonly delayMsMax: Ms;
+  /** Bandwidth in bytes per virtual ms; undefined: unlimited (writes leave at once). */
+  readonly bytesPerMs: number | undefined;
+  /** When the link finishes sending what was written on it so far (fractional ms; bandwidth links only). */
+  busyUntilMs: number;
   /** Cut by a partition: datagrams are dropped, stream segments held (and reset after a timeout). */
   blocked: boolean;
   /** Clogged: everything is held until unclogged, never dropped or reset. */
@@ -54,6 +60,8 @@ export class Links {
         random: streamFor(this.ctx.seed, `link:${source}>${target}`),
         delayMsMin: override?.delayMsMin ?? network.delayMsMin,
         delayMsMax: override?.delayMsMax ?? network.delayMsMax,
+        bytesPerMs: override?.bytesPerMs ?? network.bytesPerMs,
+        busyUntilMs: 0,
         blocked: false,
         clogged: false,
         heldDatagrams: [],
@@ -71,6 +79,18 @@ export class Links {
   /** The link from `a`'s host to `b`'s; undefined on one host (local sockets cross no link). */
   between(a: NodeRuntime, b: NodeRuntime): Link | undefined {
     return a.hostName === b.hostName ? undefined : this.link(a.hostName, b.hostName);
+  }
+
+  /**
+   * When a write of `size` bytes made now has left the link's sender (flow control): the link sends
+   * one write after another at `bytesPerMs`, shared by every connection on it, in write order. The
+   * instant is rounded up to a whole ms; the link's own account stays exact. No draw from any stream.
+   */
+  departureOf(link: Link, size: number): Ms {
+    const rate = link.bytesPerMs;
+    assert(rate !== undefined, 'departureOf on a link without a bandwidth');
+    link.busyUntilMs = Math.max(this.ctx.sim.nowMs, link.busyUntilMs) + size / rate;
+    return Math.ceil(link.busyUntilMs);
   }
 
   /** One crossing's latency, drawn from the link's stream. */

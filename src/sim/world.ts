@@ -4,8 +4,8 @@
  * fuzzer, the conformance peer and the bench drive.
  *
  * This module keeps the node runtimes: it boots each incarnation with its `NodeHost` (clock,
- * random stream, durable store, `emit`), crashes and restarts nodes, runs all node code under a
- * guard, and routes each output to the part that carries it out:
+ * random stream, durable store, `emit`, the flow-control reading `bufferedBytes`), crashes and
+ * restarts nodes, runs all node code under a guard, and routes each output to the part that carries it out:
  *
  * | output | goes to |
  * |---|---|
@@ -253,6 +253,8 @@ export class World {
       emit: (output) => {
         if (current()) this.output(runtime, output);
       },
+      bufferedBytes: (conn) => (current() ? this.connections.bufferedBytes(runtime, conn) : 0),
+      writeHighWaterBytes: this.ctx.network.writeHighWaterBytes,
       stateChanged: (machine, value) => {
         if (current()) this.ctx.record(runtime.spec.id, { kind: 'state', machine, value });
       },

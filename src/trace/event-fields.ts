@@ -19,6 +19,7 @@ const table = {
   'conn.open': ['conn', 'peer', 'peerConn'],
   'conn.refuse': ['conn', 'target', 'reason'],
   'conn.close': ['conn', 'reason'],
+  'conn.drain': ['conn'],
   send: ['msg', 'transport', 'conn', 'to', 'payload'],
   receive: ['msg', 'transport', 'conn', 'from', 'sentLamport', 'payload'],
   drop: ['msg', 'to', 'reason'],

@@ -58,6 +58,8 @@ export type TraceEventBody =
   | { readonly kind: 'conn.open'; readonly conn: string; readonly peer: string; readonly peerConn: string }
   | { readonly kind: 'conn.refuse'; readonly conn: string; readonly target: string; readonly reason: string }
   | { readonly kind: 'conn.close'; readonly conn: string; readonly reason: string }
+  /** Flow control: everything written on `conn` has left, after a write had reached the high-water mark; the node is told (`conn.drain`). */
+  | { readonly kind: 'conn.drain'; readonly conn: string }
   /** A message left `node`. `msg` identifies it; the matching `receive` (or `drop`) names the same `msg`. */
   | {
       readonly kind: 'send';

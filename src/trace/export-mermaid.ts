@@ -95,6 +95,8 @@ function eventLine(event: TraceEvent, ctx: MermaidContext): string | undefined {
       return note(event.node, `connection ${event.conn} to ${event.peer} open`);
     case 'conn.close':
       return note(event.node, `connection ${event.conn} closed (${event.reason})`);
+    case 'conn.drain':
+      return note(event.node, `connection ${event.conn} drained`);
     case 'dns.query':
       return `  ${of(event.node)}->>dns: ${clean(`${event.type} ${event.name}?`)}`;
     case 'dns.answer':

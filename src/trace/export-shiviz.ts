@@ -36,6 +36,8 @@ export function describeEvent(event: TraceEvent): string {
       return `refused ${event.conn} to ${event.target} (${event.reason})`;
     case 'conn.close':
       return `close ${event.conn} (${event.reason})`;
+    case 'conn.drain':
+      return `drained ${event.conn}`;
     case 'dns.query':
       return `DNS ${event.type} ${event.name}?`;
     case 'dns.answer':

@@ -56,6 +56,7 @@ const fieldsByKind: Readonly<Record<TraceEventKind, Readonly<Record<string, Fiel
   'conn.open': { conn: 'string', peer: 'string', peerConn: 'string' },
   'conn.refuse': { conn: 'string', target: 'string', reason: 'string' },
   'conn.close': { conn: 'string', reason: 'string' },
+  'conn.drain': { conn: 'string' },
   send: { msg: 'integer', transport: 'string', conn: 'string?', to: 'string', payload: 'object' },
   receive: {
     msg: 'integer',

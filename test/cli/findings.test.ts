@@ -18,6 +18,7 @@ const pairs = [
   ['bester/bug2-unknown-command-besterd-2020.yaml', 'bester/bug2-unknown-command-fixed.yaml'],
   ['bester/bug3-isclient-besterd-2020.yaml', 'bester/bug3-isclient-fixed.yaml'],
   ['fmtp/flaw-proxy-loop-seed.yaml', 'fmtp/flaw-proxy-loop-fixed.yaml'],
+  ['ambrosia/flaw-domain-hijack-seed.yaml', 'ambrosia/flaw-domain-hijack-fixed.yaml'],
 ];
 
 describe('cli: fedsim findings', () => {
@@ -26,18 +27,18 @@ describe('cli: fedsim findings', () => {
     const result = fedsim('findings', '--out', out);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^5 of 5 flaws shown and refused/);
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^6 of 6 flaws shown and refused/);
 
     const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as FindingsReport;
     expect(report.findings.map((f) => [f.faithful.scenario, f.fixed.scenario])).toEqual(
       pairs.map(([faithful, fixed]) => [join('scenarios', faithful!), join('scenarios', fixed!)]),
     );
-    expect(new Set(report.findings.map((f) => f.protocol))).toEqual(new Set(['solec', 'bester', 'fmtp']));
+    expect(new Set(report.findings.map((f) => f.protocol))).toEqual(new Set(['solec', 'bester', 'fmtp', 'ambrosia']));
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     for (const finding of report.findings) {
       expect(finding.faithful, finding.id).toMatchObject({ verdict: 'pass', signSeen: true });
       expect(finding.fixed, finding.id).toMatchObject({ verdict: 'pass', signSeen: false });
-      expect(finding).toMatchObject({ flawShown: true, fixRefuses: true, fuzzSeed: null });
+      expect(finding).toMatchObject({ flawShown: true, fixRefuses: true });
       expect(finding.seedQuote.text.length).toBeGreaterThan(20);
       expect(finding.seedQuote.file).toMatch(/^00\d_[0-9a-f]{16}\.txt$/);
       for (const run of [finding.faithful, finding.fixed]) {
@@ -52,6 +53,10 @@ describe('cli: fedsim findings', () => {
     expect(html).toContain('ServerAuth carries only a name');
     expect(html).toContain('proxies that route to each other loop');
     expect(html).toContain('sendServers forwards without the message id');
+    // A flaw a campaign found gives its fuzz seed and the campaign; the others say none yet.
+    const hijack = report.findings.find((f) => f.id === 'ambrosia-domain-hijack');
+    expect(hijack).toMatchObject({ fuzzSeed: 2, fuzzNote: expect.stringContaining('fedsim fuzz ambrosia:seed') });
+    expect(html).toContain('<b>Fuzz seed:</b> 2 (');
   });
 
   it('fails when a fixed run still shows the flaw, even though that scenario passes', () => {

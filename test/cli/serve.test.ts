@@ -1,5 +1,6 @@
 // Goal: `fedsim serve` reports a user's mistake in one line with exit 2, never a stack trace: a port
-// already in use, a missing or malformed config file, an Ambrosia gateway without its own secret.
+// already in use, a missing or malformed config file, an Ambrosia gateway without its own secret or
+// asking for the faithful `seed` profile.
 // Method: the real command in a child process; the busy port is held by a listener in this process.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -51,5 +52,16 @@ describe('cli: serve errors', () => {
     expect(
       oneLine(fedsim('serve', 'ambrosia', '--config', config('gw.yaml', 'id: a.test\nconfig: { role: gateway }\n'))),
     ).toMatch(/config\.serviceSecret: required by serve/);
+    // The faithful profile (any service registers any domain) is for scenarios only.
+    expect(
+      oneLine(
+        fedsim(
+          'serve',
+          'ambrosia',
+          '--config',
+          config('seed.yaml', 'id: a.test\nconfig: { role: gateway, serviceSecret: s3cret, profile: seed }\n'),
+        ),
+      ),
+    ).toMatch(/config\.profile: serve runs the assigned profile/);
   }, 60_000);
 });

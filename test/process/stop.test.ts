@@ -37,4 +37,27 @@ describe('an external node at the end of a run', () => {
     for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((done) => setTimeout(done, 20));
     expect(existsSync(marker) ? readFileSync(marker, 'utf8') : 'still running or killed').toBe('exited');
   });
+
+  it('answers a conn.buffered question within the step', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedsim-query-'));
+    copyFileSync(join(fixtures, 'query-node.mjs'), join(dir, 'query-node.mjs'));
+    const file = join(dir, 'query.yaml');
+    const text = [
+      'name: process/query',
+      'protocol: f140',
+      'seed: 1',
+      'nodes:',
+      '  a.test:',
+      '    process: { command: [node, query-node.mjs] }',
+      '    config: { announce: false }',
+      'steps:',
+      '  - { atMs: 100, do: command, node: a.test, command: { type: ping, to: nobody@b.test } }',
+      'limits: { timeMsMax: 2000, eventsMax: 100 }',
+    ].join('\n');
+    writeFileSync(file, text);
+    const trace = runScenario(parseScenario(text, file)).trace.text();
+    expect(trace).toMatch(
+      /"what":"answer","detail":\{"kind":"conn.buffered","conn":"nope","bytes":0,"highWaterBytes":\d+\}/,
+    );
+  });
 });

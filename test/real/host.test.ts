@@ -1,6 +1,6 @@
 // Goal: the real host runs the same node code as the simulator on real loopback sockets: listeners,
-// outbound connections by mapped peer name, data both ways, timers on the wall clock, and bad peer
-// input that never takes the node down.
+// outbound connections by mapped peer name, data both ways, timers on the wall clock, flow control
+// (the socket's buffered bytes and 'drain'), and bad peer input that never takes the node down.
 // Method: echo nodes in RealHosts on 127.0.0.1 with free ports, driven by a raw node:net client and
 // by each other; every wait is on an event with an explicit timeout.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { echo } from '../../src/protocols/echo/index.js';
-import type { NodeOutput } from '../../src/protocols/protocol.js';
+import { z } from 'zod';
+import type { NodeHost, NodeInput, NodeOutput, Protocol } from '../../src/protocols/protocol.js';
 import { RealHost } from '../../src/real/host.js';
 import { within } from '../support/within.js';
 
@@ -204,3 +205,78 @@ describe('real: host limits (src/real/limits.ts)', () => {
     expect(await exchange(listening!.port!, 'ECHO still\n', /\n/)).toBe('REPLY still\n');
   });
 });
+
+describe('real: host flow control (NodeHost.bufferedBytes, conn.drain)', () => {
+  /** A node that writes `size` bytes to whoever connects, reports its buffered bytes, and notes each drain. */
+  const flood: Protocol<{ size: number }> = {
+    name: 'flood',
+    configSchema: z.strictObject({ size: z.number() }),
+    commandSchema: z.unknown(),
+    createNode: (host: NodeHost, { size }: { size: number }) => ({
+      start: () => host.emit({ kind: 'listen', endpoint: { host: host.hostName, port: 7 } }),
+      stop: () => undefined,
+      view: () => ({}),
+      handle: (input: NodeInput) => {
+        if (input.kind === 'conn.accepted') {
+          host.emit({ kind: 'write', conn: input.conn, bytes: new Uint8Array(size).fill(0x61) });
+          const buffered = host.bufferedBytes(input.conn);
+          host.emit({ kind: 'note', what: 'buffered', detail: { buffered, mark: host.writeHighWaterBytes } });
+        }
+        if (input.kind === 'conn.drain') host.emit({ kind: 'note', what: 'drained', detail: input.conn });
+      },
+    }),
+  };
+
+  it('a write the peer does not read yet stays buffered over the mark; once it reads, the node gets conn.drain', async () => {
+    const notes: NodeOutput[] = [];
+    const drained = new Promise<void>((resolve) => {
+      const host = new RealHost({
+        trace: 'memory',
+        id: 'flood.test',
+        protocol: flood,
+        config: { size: 4 * 1024 * 1024 },
+        portMap: { 7: 0 },
+        seed: 1,
+        onOutput: (output) => {
+          if (output.kind !== 'note') return;
+          notes.push(output);
+          if (output.what === 'drained') resolve();
+        },
+      });
+      hosts.push(host);
+    });
+    const [listening] = await hosts[0]!.start();
+    const socket = connect(listening!.port!, '127.0.0.1');
+    sockets.push(socket);
+    socket.pause();
+    await within(5_000, 'the buffered note', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
+    await within(
+      5_000,
+      'the write',
+      waitFor(() => notes.length > 0),
+    );
+    const first = notes[0] as Extract<NodeOutput, { kind: 'note' }>;
+    const { buffered, mark } = first.detail as { buffered: number; mark: number };
+    expect(mark).toBeGreaterThan(0);
+    expect(buffered).toBeGreaterThanOrEqual(mark);
+    let read = 0;
+    socket.on('data', (chunk: Buffer) => (read += chunk.length));
+    socket.resume();
+    await within(10_000, 'conn.drain', drained);
+    expect(notes.filter((n) => n.kind === 'note' && n.what === 'drained')).toHaveLength(1);
+    expect(hosts[0]!.trace.events.filter((e) => e.kind === 'conn.drain')).toHaveLength(1);
+    await within(
+      5_000,
+      'every byte',
+      waitFor(() => read === 4 * 1024 * 1024),
+    );
+  });
+});
+
+/** Resolves once `done()` holds (checked every 10 ms). */
+function waitFor(done: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (done() ? resolve() : setTimeout(check, 10));
+    check();
+  });
+}

@@ -54,6 +54,14 @@ export class ManualHost implements NodeHost {
     return this.nowMs;
   }
 
+  /** What `bufferedBytes` answers per connection: a test sets it to play a host whose peer is slow. */
+  readonly buffered = new Map<string, number>();
+  writeHighWaterBytes = 16 * 1024;
+
+  bufferedBytes(conn: string): number {
+    return this.buffered.get(conn) ?? 0;
+  }
+
   emit(output: NodeOutput): void {
     this.outputs.push(output);
   }

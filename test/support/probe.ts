@@ -1,6 +1,6 @@
 /**
  * A probe protocol for simulator tests: a node that does exactly what a test command tells it
- * (listen, connect, write, close, query DNS, send a datagram, read its clock, store a value) and
+ * (listen, connect, write, close, query DNS, send a datagram, read its clock or its buffered bytes, store a value) and
  * reports every input it gets, so that tests can watch the network and the faults precisely.
  */
 import { z } from 'zod';
@@ -18,6 +18,7 @@ export type ProbeCommand =
   | { op: 'dns'; query: string; name: string; type: 'A' | 'MX' | 'TXT' }
   | { op: 'datagram'; host: string; port: number; text: string }
   | { op: 'now' }
+  | { op: 'buffered'; conn: string }
   | { op: 'remember'; value: string }
   | { op: 'store'; key: string; value: string }
   | { op: 'throw' };
@@ -102,6 +103,9 @@ export class ProbeNode implements ProtocolNode {
         return;
       case 'now':
         host.emit({ kind: 'note', what: 'now', detail: host.now() });
+        return;
+      case 'buffered':
+        host.emit({ kind: 'note', what: 'buffered', detail: host.bufferedBytes(command.conn) });
         return;
       case 'remember':
         this.remembered.push(command.value);

@@ -9,8 +9,13 @@ import { pluginNamed, plugins } from '../../protocols/registry.js';
 
 const derived = new WeakMap<AnyPlugin, FuzzProfile>();
 
-/** The profile `fedsim fuzz <name>` uses: the plugin's own, or the generic one (undefined for an unknown name). */
+/**
+ * The profile `fedsim fuzz <name>` uses: the plugin's own, or the generic one; `<protocol>:<variant>`
+ * names one of its variants (undefined for an unknown name).
+ */
 export function fuzzProfileNamed(name: string): FuzzProfile | undefined {
+  const colon = name.indexOf(':');
+  if (colon > 0) return fuzzProfileNamed(name.slice(0, colon))?.variants?.[name.slice(colon + 1)];
   const plugin = pluginNamed(name);
   if (plugin === undefined) return undefined;
   if (isFuzzProfile(plugin.fuzz)) return plugin.fuzz;

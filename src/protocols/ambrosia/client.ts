@@ -152,7 +152,8 @@ export class ClientNode implements ProtocolNode {
           return;
         }
         const id = command.id ?? this.messageIds.next();
-        const stanza = el('message', { to: command.to, type: 'chat', id }, [el('body', {}, [command.body])]);
+        const body = command.body.repeat(command.repeat ?? 1);
+        const stanza = el('message', { to: command.to, type: 'chat', id }, [el('body', {}, [body])]);
         this.actor.send({ type: 'user.send', stanza });
         return;
       }

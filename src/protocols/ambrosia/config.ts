@@ -22,8 +22,26 @@ export const queueCountMax = 1000;
 
 export type RegistrationType = 'client' | 'server';
 
+/**
+ * `seed` (faithful, the simulator's default): any service that passes the handshake may register any
+ * domain (seed: "register any number of domain/type pairs"). `assigned` (ours, what `serve` runs):
+ * a service registers only the domains its entry in `services` lists (spec.md "Profiles").
+ */
+export type GatewayProfile = 'seed' | 'assigned';
+
+/** One service the gateway knows by name (the `from` of its stream header). */
+export interface ServiceAssignment {
+  /** Its own handshake secret; without one it uses the gateway's `serviceSecret`. */
+  readonly secret?: string | undefined;
+  /** The domains it may register (under the `assigned` profile). */
+  readonly domains: readonly string[];
+}
+
 export interface GatewayConfig {
   readonly role: 'gateway';
+  readonly profile: GatewayProfile;
+  /** Services by name: their own secret and the domains assigned to them. */
+  readonly services: Readonly<Record<string, ServiceAssignment>>;
   /** The "local SASL system configuration" (seed): accounts the gateway authenticates. */
   readonly accounts: readonly { readonly jid: string; readonly password: string }[];
   /** Offer and accept SASL PLAIN on an unencrypted c2s stream (RFC 6120 §13.8 says not to); SCRAM is always offered. */
@@ -37,6 +55,15 @@ export interface GatewayConfig {
   readonly c2sAckTimeoutMs: number;
   /** XEP-0198 on c2s: how long a broken session waits to be resumed (`max` in `<enabled/>`, in seconds). */
   readonly c2sResumeMs: number;
+  /** SASL failures one c2s stream may have; the last is followed by `<policy-violation/>` and the close. */
+  readonly saslFailuresPerStreamMax: number;
+  /** Failed SASL attempts one peer address may make before it is shut out (src/core/auth-throttle.ts). */
+  readonly saslFailuresPerAddressFree: number;
+  /** The first shut-out of an address; doubled per further failure up to `saslBlockMsMax`. */
+  readonly saslBlockMs: number;
+  readonly saslBlockMsMax: number;
+  /** An address's failures are forgotten this long after its last one. */
+  readonly saslFailureWindowMs: number;
   readonly ports: { readonly c2s: number; readonly s2s: number; readonly service: number };
 }
 
@@ -80,7 +107,14 @@ export interface ClientConfig {
 
 export type ClientCommand =
   | { readonly type: 'login' }
-  | { readonly type: 'send'; readonly to: string; readonly body: string; readonly id?: string }
+  | {
+      readonly type: 'send';
+      readonly to: string;
+      readonly body: string;
+      readonly id?: string;
+      /** The body is `body` this many times over: a large stanza a scenario file could not hold. */
+      readonly repeat?: number;
+    }
   | { readonly type: 'logout' };
 
 export type AmbrosiaConfig = GatewayConfig | ServiceConfig | ClientConfig;
@@ -91,6 +125,13 @@ const registrationType = z.enum(['client', 'server']);
 
 const gatewayConfig = z.strictObject({
   role: z.literal('gateway'),
+  profile: z.enum(['seed', 'assigned']).default('seed'),
+  services: z
+    .record(
+      z.string().min(1),
+      z.strictObject({ secret: z.string().min(1).optional(), domains: z.array(z.string().min(1)).default([]) }),
+    )
+    .default({}),
   accounts: z
     .array(z.strictObject({ jid: z.string().regex(/^[^@/\s]+@[^@/\s]+$/), password: z.string().min(1) }))
     .default([]),
@@ -102,6 +143,11 @@ const gatewayConfig = z.strictObject({
   retransmitsMax: z.number().int().min(0).max(100).default(5),
   c2sAckTimeoutMs: z.number().int().min(1).default(1_000),
   c2sResumeMs: z.number().int().min(1).default(60_000),
+  saslFailuresPerStreamMax: z.number().int().min(1).max(100).default(3),
+  saslFailuresPerAddressFree: z.number().int().min(0).max(10_000).default(5),
+  saslBlockMs: z.number().int().min(1).default(1_000),
+  saslBlockMsMax: z.number().int().min(1).default(30_000),
+  saslFailureWindowMs: z.number().int().min(1).default(300_000),
   ports: z
     .strictObject({
       c2s: z.number().int().min(1).max(65_535).default(ports.c2s),
@@ -153,6 +199,12 @@ export const commandSchema = z.discriminatedUnion('type', [
     to: z.string().min(1),
     body: z.string(),
     id: z.string().min(1).optional(),
+    repeat: z
+      .number()
+      .int()
+      .min(1)
+      .max(256 * 1024)
+      .optional(),
   }),
   z.strictObject({ type: z.literal('disconnect') }),
 ]);

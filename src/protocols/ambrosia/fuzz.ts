@@ -52,54 +52,100 @@ function servicesOf(topology: Topology): string[] {
     .map(([id]) => id);
 }
 
-const topology: fc.Arbitrary<Topology> = fc
-  .tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), networkArbitrary)
-  .map(([userCount, serviceCount, network]) => {
-    const names = Array.from({ length: userCount }, (_, k) => `u${k + 1}`);
-    const nodes: Topology['nodes'] = {
-      'gw.test': {
-        config: { role: 'gateway', accounts: names.map((name) => ({ jid: `${name}@a.test`, password: `pw-${name}` })) },
-      },
-    };
-    const services = Array.from({ length: serviceCount }, (_, k) => `im${k + 1}.a.test`);
-    for (const service of services) {
-      nodes[service] = {
-        config: {
-          role: 'service',
-          name: service,
-          gateways: [{ host: 'gw.test', port: 5347 }],
-          registrations: [
-            { domain: 'a.test', type: 'client' },
-            { domain: 'a.test', type: 'server' },
-          ],
+/**
+ * The attacker role (issue 25): a service of another domain, `rogue.b.test`, that reaches the
+ * gateway's service port with the shared secret and registers its own domain and, as drawn, a.test
+ * for client and/or server traffic. `gateway` is the gateway's profile: under `seed` (faithful) it
+ * takes the registration and the rogue gets a round-robin share of a.test's traffic, which
+ * `ambrosia.registration-owned` reports; under `assigned` it answers `<forbidden/>`.
+ */
+interface Attacker {
+  readonly gateway: 'seed' | 'assigned';
+  readonly takes: readonly ('client' | 'server')[];
+}
+
+const rogue = 'rogue.b.test';
+
+function topologyArbitrary(attacker: fc.Arbitrary<Attacker | undefined>): fc.Arbitrary<Topology> {
+  return fc
+    .tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), networkArbitrary, attacker)
+    .map(([userCount, serviceCount, network, attack]) => {
+      const names = Array.from({ length: userCount }, (_, k) => `u${k + 1}`);
+      const nodes: Topology['nodes'] = {
+        'gw.test': {
+          config: {
+            role: 'gateway',
+            accounts: names.map((name) => ({ jid: `${name}@a.test`, password: `pw-${name}` })),
+          },
         },
       };
-    }
-    const users: FuzzUser[] = names.map((name) => ({ address: `${name}@a.test`, node: `${name}.a.test` }));
-    for (const user of users) {
-      nodes[user.node] = {
-        config: {
-          role: 'client',
-          jid: user.address,
-          password: `pw-${user.address.split('@')[0] ?? ''}`,
-          gateway: { host: 'gw.test', port: 5222 },
-        },
+      const services = Array.from({ length: serviceCount }, (_, k) => `im${k + 1}.a.test`);
+      for (const service of services) {
+        nodes[service] = {
+          config: {
+            role: 'service',
+            name: service,
+            gateways: [{ host: 'gw.test', port: 5347 }],
+            registrations: [
+              { domain: 'a.test', type: 'client' },
+              { domain: 'a.test', type: 'server' },
+            ],
+          },
+        };
+      }
+      if (attack) {
+        nodes[rogue] = {
+          config: {
+            role: 'service',
+            name: rogue,
+            gateways: [{ host: 'gw.test', port: 5347 }],
+            registrations: [
+              { domain: 'b.test', type: 'client' },
+              ...attack.takes.map((type) => ({ domain: 'a.test', type })),
+            ],
+          },
+        };
+        const gatewayNode = nodes['gw.test'];
+        if (gatewayNode && attack.gateway === 'assigned') {
+          gatewayNode.config = {
+            ...(gatewayNode.config as Record<string, unknown>),
+            profile: 'assigned',
+            services: {
+              ...Object.fromEntries(services.map((service) => [service, { domains: ['a.test'] }])),
+              [rogue]: { domains: ['b.test'] },
+            },
+          };
+        }
+      }
+      const users: FuzzUser[] = names.map((name) => ({ address: `${name}@a.test`, node: `${name}.a.test` }));
+      for (const user of users) {
+        nodes[user.node] = {
+          config: {
+            role: 'client',
+            jid: user.address,
+            password: `pw-${user.address.split('@')[0] ?? ''}`,
+            gateway: { host: 'gw.test', port: 5222 },
+          },
+        };
+      }
+      const clients = users.map((user) => user.node);
+      return {
+        nodes,
+        dns: [],
+        network,
+        users,
+        hosts: ['gw.test', ...services, ...(attack ? [rogue] : []), ...clients],
+        crashable: [...services, ...clients],
       };
-    }
-    const clients = users.map((user) => user.node);
-    return {
-      nodes,
-      dns: [],
-      network,
-      users,
-      hosts: ['gw.test', ...services, ...clients],
-      crashable: [...services, ...clients],
-    };
-  });
+    });
+}
+
+const takes = fc.constantFrom<readonly ('client' | 'server')[]>([], ['client'], ['server'], ['client', 'server']);
+const topology = topologyArbitrary(fc.constant(undefined));
 
 const gateway = 'gw.test';
 
-export const ambrosiaProfile: FuzzProfile = {
+const baseProfile: FuzzProfile = {
   protocol: 'ambrosia',
   topology,
   send: (_topology, from, to, body, atMs) => ({
@@ -133,10 +179,27 @@ export const ambrosiaProfile: FuzzProfile = {
     crashNoticedMs: (topology) => resetMs(topology),
   },
   startMs: 500,
-  invariants: ['ambrosia.authentic'],
+  invariants: ['ambrosia.authentic', 'ambrosia.registration-owned'],
   sometimes: [
     { name: 'client reconnect', note: 'ambrosia.client.reconnect' },
     { name: 'resume', note: 'ambrosia.sm.resumed' },
     { name: 'failover', note: 'ambrosia.failover' },
   ],
+};
+
+/**
+ * The attacker's campaigns (`fedsim fuzz ambrosia:seed`, `ambrosia:assigned`): the topologies above
+ * plus the rogue service. Under `seed` the campaign must find the hijack by itself
+ * (`ambrosia.registration-owned`; the finding's seed is in src/scenario/findings.ts); under
+ * `assigned` it must find nothing. The default campaign has no attacker, so its runs are unchanged.
+ */
+const withAttacker = (gateway: Attacker['gateway']): FuzzProfile => ({
+  ...baseProfile,
+  variant: gateway,
+  topology: topologyArbitrary(takes.map((t): Attacker => ({ gateway, takes: t }))),
+});
+
+export const ambrosiaProfile: FuzzProfile = {
+  ...baseProfile,
+  variants: { seed: withAttacker('seed'), assigned: withAttacker('assigned') },
 };

@@ -1,10 +1,12 @@
 /**
  * Ambrosia invariants (src/protocols/ambrosia/spec.md). `ambrosia.authentic`: a client receives
  * only what a client sent, from the JID that client logged in as (the gateway stamps `from` from
- * the authenticated stream, so a client can never speak for another).
+ * the authenticated stream, so a client can never speak for another). `ambrosia.registration-owned`:
+ * a gateway accepts a service's registration only for a domain that service owns (spec.md
+ * "Profiles"); under the faithful `seed` profile a rogue service breaks it.
  */
 import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
-import { field, text, type InvariantFactory, type InvariantNode } from '../../check/context.js';
+import { field, list, text, type InvariantFactory, type InvariantNode } from '../../check/context.js';
 
 function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
   const body = text(field(command, 'body'));
@@ -12,6 +14,39 @@ function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[
   return [{ from: text(field(node?.config, 'jid')), to: text(field(command, 'to')), body }];
 }
 
+/**
+ * Whether `service` owns `domain` at the gateway configured with `gatewayConfig`: the domain is
+ * assigned to it in the gateway's `services`, or, where the gateway assigns nothing (the seed's
+ * zero configuration), the service's name lies in the domain (`im.a.test` owns `a.test`: seed step 2,
+ * "the IM service connects and registers its domain").
+ */
+export function ownsDomain(gatewayConfig: unknown, service: string, domain: string): boolean {
+  const services = field(gatewayConfig, 'services');
+  const assigned = services !== null && typeof services === 'object' && Object.keys(services).length > 0;
+  if (assigned) return list(field(field(services, service), 'domains')).includes(domain);
+  return service === domain || service.endsWith(`.${domain}`);
+}
+
+const registrationOwned: InvariantFactory = (context) => {
+  const gateways = new Map(
+    context.nodes
+      .filter((node) => node.protocol === 'ambrosia' && field(node.config, 'role') === 'gateway')
+      .map((node) => [node.id, node.config] as const),
+  );
+  return {
+    name: 'ambrosia.registration-owned',
+    kinds: ['note'],
+    observe(event) {
+      if (event.kind !== 'note' || event.what !== 'ambrosia.registered' || !gateways.has(event.node)) return undefined;
+      const service = text(field(event.detail, 'service')) ?? '';
+      const domain = text(field(event.detail, 'domain')) ?? '';
+      if (ownsDomain(gateways.get(event.node), service, domain)) return undefined;
+      return `${event.node} registered ${service} for ${domain} (${text(field(event.detail, 'type')) ?? '?'}), a domain it does not own: it now gets a share of ${domain}'s traffic`;
+    },
+  };
+};
+
 export const ambrosiaInvariants: Readonly<Record<string, InvariantFactory>> = {
   'ambrosia.authentic': (context) => authenticDelivery('ambrosia.authentic', sentBy, context),
+  'ambrosia.registration-owned': registrationOwned,
 };

@@ -10,6 +10,7 @@ const wire = 'test/protocols/ambrosia/wire.test.ts';
 const node = 'test/protocols/ambrosia/node.test.ts';
 const federation = 'test/protocols/ambrosia/federation.test.ts';
 const sim = 'test/protocols/ambrosia/sim.test.ts';
+const channel = 'test/protocols/ambrosia/channel.test.ts';
 /** A scenario file under scenarios/ambrosia/ (run by `fedsim run` and by sim.test.ts). */
 const scenario = (file: string) => `scenarios/ambrosia/${file}`;
 
@@ -175,7 +176,10 @@ export const requirements: readonly Requirement[] = [
     covers: [
       `${federation}: chunks a stanza larger than one chunk`,
       `${wire}: splits a stanza into chunks`,
+      `${channel}: writes only while below the mark, round robin between stanzas`,
+      `${channel}: handles a small stanza interleaved in a large one at once`,
       scenario('large-stanza.yaml'),
+      scenario('chunk-interleave.yaml'),
     ],
   },
   {
@@ -186,6 +190,8 @@ export const requirements: readonly Requirement[] = [
     source: 'seed',
     covers: [
       `${node}: retransmits an unacked stanza`,
+      `${channel}: a retransmission drops what still waited`,
+      `${channel}: a stanza ahead of the counter with nothing in progress is a gap`,
       `${federation}: runs the seed seven steps`,
       scenario('large-stanza.yaml'),
       scenario('lost-ack.yaml'),

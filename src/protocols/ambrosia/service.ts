@@ -12,7 +12,7 @@ import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import type { ServiceCommand, ServiceConfig } from './config.js';
-import { channelMachine, StallWatch } from './machines/channel.js';
+import { channelMachine, ChunkWriter, StallWatch } from './machines/channel.js';
 import { serviceLinkConn, serviceLinkMachine } from './machines/service-link.js';
 import {
   bareStanza,
@@ -38,6 +38,8 @@ interface Link {
   parser: XmlStreamParser;
   stall: StallWatch;
   channel?: MachineActor<typeof channelMachine>;
+  /** Writes the channel's chunks under flow control (spec.md §4.4). */
+  writer?: ChunkWriter;
 }
 
 /** Processed stanzas remembered for `view()`: the first ones; later ones are only counted (counts stay exact). */
@@ -122,6 +124,9 @@ export class ServiceNode implements ProtocolNode {
       }
       case 'conn.data':
         return this.data(input.conn, input.bytes);
+      case 'conn.drain':
+        this.current(input.conn)?.writer?.pump();
+        return;
       default:
         return;
     }
@@ -151,6 +156,7 @@ export class ServiceNode implements ProtocolNode {
 
   private openChannel(link: Link): void {
     const conn = serviceLinkConn(link.actor.getSnapshot().context);
+    const writer = new ChunkWriter(this.host, conn, this.config.chunkCharsMax);
     const channel = startActor(channelMachine, this.host, {
       name: `ambrosia.channel ${conn}`,
       input: {
@@ -158,17 +164,22 @@ export class ServiceNode implements ProtocolNode {
         chunkCharsMax: this.config.chunkCharsMax,
         ackTimeoutMs: this.config.ackTimeoutMs,
         retransmitsMax: this.config.retransmitsMax,
+        writing: () => writer.writing,
       },
     });
+    channel.on('channel.transmit', (e) => writer.stanza(e.seq, e.stanza));
+    channel.on('channel.retransmit', (e) => writer.retransmit(e.stanzas));
     channel.on('channel.stanza', (e) => this.process(link, e.stanza));
     channel.on('channel.malformed', (e) => this.drop(link, e.reason));
     channel.on('channel.failed', (e) => this.drop(link, e.reason));
     link.channel = channel;
+    link.writer = writer;
   }
 
   private closeChannel(link: Link): void {
     link.channel?.stop();
     link.channel = undefined;
+    link.writer = undefined;
   }
 
   private drop(link: Link, reason: string): void {

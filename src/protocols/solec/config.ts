@@ -52,6 +52,15 @@ export const serverConfigSchema = z.strictObject({
   attemptsMax: z.number().int().min(1).max(20).default(3),
   /** Messages held for one offline user; past this the sender gets Error 0x02. */
   mailboxMessagesMax: z.number().int().min(1).max(100_000).default(1_000),
+  /**
+   * Ours (issue 22): failed UserAuths one peer address may make before it is shut out; then each
+   * UserAuth from it is refused unchecked (Error 0x01) for `authBlockMs`, doubled per further failure
+   * up to `authBlockMsMax`; its failures are forgotten `authFailureWindowMs` after the last one.
+   */
+  authFailuresPerAddressFree: z.number().int().min(0).max(10_000).default(5),
+  authBlockMs: durationMs.default(1_000),
+  authBlockMsMax: durationMs.default(30_000),
+  authFailureWindowMs: durationMs.default(300_000),
 });
 
 export const clientConfigSchema = z.strictObject({

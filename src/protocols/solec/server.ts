@@ -9,6 +9,7 @@
  * through its NodeHost, and it must not throw on peer input: a bad frame becomes `wire.invalid`,
  * which the connection's machine answers with a `reject` and a close.
  */
+import { AuthThrottle, peerAddressOf } from '../../core/auth-throttle.js';
 import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
@@ -56,6 +57,8 @@ interface Session {
   /** How frames on this connection are read: as from a client until a Handshake says server. */
   sender: Sender;
   peer: Peer | undefined;
+  /** The peer's address (the host's `remote` without a port), for the per-address login throttle. */
+  readonly address: string;
 }
 
 interface Link {
@@ -73,6 +76,8 @@ export class SolecServerNode implements ProtocolNode {
   /** The known public keys list: server name -> hex Ed25519 public key. */
   private readonly knownKeys: Record<string, string> = {};
   private readonly sessions = new Map<string, Session>();
+  /** Issue 22: failed UserAuths per peer address; an address that fails too often is shut out for a while. */
+  private readonly authThrottle: AuthThrottle;
   private readonly links = new Map<string, Link>();
   private readonly linksById = new Map<string, Link>();
   private readonly linkIds = new IdSequence('s2s');
@@ -93,6 +98,12 @@ export class SolecServerNode implements ProtocolNode {
     private readonly config: ServerConfig,
   ) {
     this.name = host.id;
+    this.authThrottle = new AuthThrottle({
+      failuresFree: config.authFailuresPerAddressFree,
+      blockMs: config.authBlockMs,
+      blockMsMax: config.authBlockMsMax,
+      windowMs: config.authFailureWindowMs,
+    });
     this.keys = serverKeys(host.random.seed, this.name);
     for (const known of config.knownServers) {
       // Ours: without a configured key, the list holds the key the `dnsRecords` hook publishes.
@@ -213,9 +224,15 @@ export class SolecServerNode implements ProtocolNode {
       reader: new FrameReader(conn, this.host.clock, this.config.payloadBytesMax, this.config.frameTimeoutMs),
       sender: 'client',
       peer: undefined,
+      address: peerAddressOf(remote),
     };
     this.sessions.set(conn, session);
     actor.on('session.authenticated', (event) => this.authenticated(event.conn, event.peer));
+    actor.on('session.authFailed', () => {
+      const blockedMs = this.authThrottle.failed(session.address, this.host.now());
+      if (blockedMs > 0)
+        this.host.emit({ kind: 'note', what: 'solec.auth-blocked', detail: { address: session.address, blockedMs } });
+    });
     actor.on('session.message', (event) => {
       const answering = { conn, pushes: [] as SessionMessage[] };
       this.answering = answering;
@@ -439,7 +456,9 @@ export class SolecServerNode implements ProtocolNode {
         if (payload.connType === connType.serverToServer) session.sender = 'server';
         return { type: 'wire.handshake', payload };
       case 'userAuth':
-        return { type: 'wire.userAuth', payload };
+        return this.authThrottle.blockedMs(session.address, this.host.now()) > 0
+          ? { type: 'wire.userAuth', payload, blocked: true }
+          : { type: 'wire.userAuth', payload };
       case 'serverAuth':
         // The nonce is drawn only under the signed profile, so the seed profile draws nothing.
         return {

@@ -144,8 +144,12 @@ describe('ambrosia: federation (Pump)', () => {
     const body = 'x<&>'.repeat(1_250);
     pump.command('alice.client', { type: 'send', to: 'bob@b.test', body, id: 'big' });
     const chunksToService = pump.wire.filter((w) => w.from === 'im1.a.test' && w.text.startsWith('<chunk'));
-    expect(chunksToService.length).toBe(1);
-    expect((chunksToService[0]?.text.match(/<chunk /g) ?? []).length).toBeGreaterThan(50);
+    // Over 32 KB of chunk elements: written back to back (nothing is ever buffered here), in writes
+    // that each stop at the first element reaching the 16 KiB high-water mark (spec.md §4.4).
+    expect(chunksToService.length).toBe(3);
+    for (const write of chunksToService) expect(write.text.length).toBeLessThan(16 * 1024 + 200);
+    expect(chunksToService[0]?.text.length).toBeGreaterThanOrEqual(16 * 1024);
+    expect(chunksToService.flatMap((w) => w.text.match(/<chunk /g) ?? []).length).toBeGreaterThan(50);
     expect(pump.delivered('bob.client')).toEqual([{ from: 'alice@a.test/fedsim', body, id: 'big' }]);
   });
 

@@ -39,6 +39,33 @@ const message = (from: string, to: string, body: string, id = 'm1'): Payload => 
 });
 
 describe('solec: server node: client-server initialisation (ManualHost, seed §2.5)', () => {
+  it('shuts a peer address out after authFailuresPerAddressFree failed UserAuths, refusing even the right password unchecked until the block passes (issue 22)', () => {
+    const { host, open, send } = server({ authFailuresPerAddressFree: 2, authBlockMs: 1_000, authBlockMsMax: 4_000 });
+    const login = (conn: string, remote: string, password: string) => {
+      open(conn, remote);
+      send(conn, hello(1), { type: 'userAuth', username: 'bob', password });
+      return host.take();
+    };
+    for (let i = 1; i <= 3; i += 1)
+      expect(written(login(`in:${i}`, `10.0.0.1:${i}`, 'wrong'), `in:${i}`, 'server')).toEqual([
+        { type: 'error', code: 1 },
+      ]);
+    // The third failure shut 10.0.0.1 out for 1 s: the right password is refused without a check.
+    const blocked = login('in:4', '10.0.0.1:4', 'pb');
+    expect(written(blocked, 'in:4', 'server')).toEqual([{ type: 'error', code: 1 }]);
+    expect(blocked).toContainEqual(expect.objectContaining({ kind: 'reject', code: 'solec.auth-throttled' }));
+    // Another address is served.
+    expect(writtenTypes(login('in:5', '10.0.0.2:1', 'pb'), 'in:5', 'server')).toEqual(['success']);
+    host.advanceMs(1_000);
+    expect(writtenTypes(login('in:6', '10.0.0.1:6', 'pb'), 'in:6', 'server')).toEqual(['success']);
+    // A fourth failure doubles the block to 2 s.
+    login('in:7', '10.0.0.1:7', 'wrong');
+    host.advanceMs(1_999);
+    expect(written(login('in:8', '10.0.0.1:8', 'pb'), 'in:8', 'server')).toEqual([{ type: 'error', code: 1 }]);
+    host.advanceMs(1);
+    expect(writtenTypes(login('in:9', '10.0.0.1:9', 'pb'), 'in:9', 'server')).toEqual(['success']);
+  });
+
   it('logs a user in: Handshake then UserAuth answered by Success', () => {
     const { host, open, send } = server();
     open('in:1');

@@ -1,7 +1,7 @@
 /** Ambrosia conformance cases. The service channel (spec.md §4): mutual handshake, registration, chunks, acks, retransmission. */
 import { type Peer } from '../../../conformance/peer.js';
 import { type Case, fail } from '../../../conformance/types.js';
-import { child, el, localName, ns, serviceProof, writeElement } from '../wire.js';
+import { child, chunkElements, el, localName, ns, serviceProof, writeElement } from '../wire.js';
 import { ackTimeoutMs, chunkCharsMax, quietMs, target } from './fixture.js';
 import {
   bodyOf,
@@ -106,6 +106,28 @@ export const channelCases: Case<Peer>[] = [
       if (bodyOf(got.stanza) !== body) fail('the chunks do not join into the stanza', body, bodyOf(got.stanza));
       await service.send(message('bob@b.test/conf', body.toUpperCase()));
       await expectMessage(bob, body.toUpperCase(), 'a chunked stanza from the service did not reach bob');
+    },
+  },
+  {
+    id: 'ambrosia/4.4/interleaved',
+    title:
+      'Chunks of stanzas may interleave: a small stanza inside a large one is handled at once, and h moves once the large one is whole',
+    section: '4.4',
+    quote: "stanzas should be chunked so that large stanzas don't block the channel",
+    requirements: ['AMB-4-chunking', 'AMB-4-acks'],
+    level: 'SHOULD',
+    async run(peer) {
+      const service = await openService(peer, 'svc1.peer.test', [[target, 'client']]);
+      const bob = await login(peer, 'bob', 'pb');
+      const long = 'a large stanza '.repeat(20);
+      const big = chunkElements(1, message('bob@b.test/conf', long), chunkCharsMax).map(writeElement);
+      const small = chunkElements(2, message('bob@b.test/conf', 'small'), chunkCharsMax).map(writeElement);
+      await service.x.send([...big.slice(0, 2), ...small].join(''));
+      await expectMessage(bob, 'small', 'a stanza whose chunks came between a larger one’s was not delivered at once');
+      await service.x.quiet(quietMs, 'the gateway acked while stanza 1 was still partial');
+      await service.x.send(big.slice(2).join(''));
+      await service.ackOf('h did not move past both stanzas once the large one was whole', 2);
+      await expectMessage(bob, long, 'the large stanza was not delivered once whole');
     },
   },
   {

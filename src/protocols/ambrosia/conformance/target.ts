@@ -82,6 +82,10 @@ function muxNode(host: NodeHost, config: AmbrosiaConfig): ProtocolNode {
         if (port !== undefined && port !== ports.c2s) return;
         host.emit(output);
       },
+      bufferedBytes: (conn) => host.bufferedBytes(conn),
+      get writeHighWaterBytes() {
+        return host.writeHighWaterBytes;
+      },
       stateChanged: (machine, value) => host.stateChanged(machine, value),
     },
     config,

@@ -9,13 +9,14 @@
  * Must not: crash on peer input (bad XML gets the RFC 6120 stream error and a close), keep
  * unbounded buffers, or read a clock or random source other than the host's.
  */
+import { AuthThrottle, peerAddressOf } from '../../../core/auth-throttle.js';
 import { IdSequence } from '../../../core/ids.js';
 import { startActor, type MachineActor } from '../../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../../protocol.js';
 import { queueCountMax, type GatewayConfig, type RegistrationType } from '../config.js';
 import { nonceOf } from '../scram.js';
 import { c2sMachine, type C2sEffect, type C2sEffectEvent, type C2sEvent } from '../machines/c2s.js';
-import { channelMachine, StallWatch } from '../machines/channel.js';
+import { channelMachine, ChunkWriter, StallWatch } from '../machines/channel.js';
 import {
   serviceSessionMachine,
   type ServiceSessionEffect,
@@ -27,6 +28,7 @@ import { S2sStreams } from './s2s.js';
 import {
   bareJid,
   bareStanza,
+  localName,
   el,
   ns,
   parseJid,
@@ -45,6 +47,8 @@ interface C2sConn {
   readonly parser: XmlStreamParser;
   /** What the machine asked for while it processed the last event, done in order right after it. */
   readonly effects: C2sEffect[];
+  /** The peer's address (the host's `remote` without a port), for the per-address SASL throttle. */
+  readonly address: string;
   jid?: string;
 }
 
@@ -63,6 +67,8 @@ interface ServiceConn {
   /** What the session machine asked for while it processed the last event, done in order right after it. */
   readonly effects: ServiceSessionEffect[];
   channel?: MachineActor<typeof channelMachine>;
+  /** Writes the channel's chunks under flow control (spec.md §4.4). */
+  writer?: ChunkWriter;
   name: string;
   readonly registrations: string[];
 }
@@ -94,11 +100,26 @@ export class GatewayNode implements ProtocolNode {
   private routedTotal = 0;
   private stopped = false;
   private readonly s2s: S2sStreams;
+  /** Services with a secret of their own (`services` in the config), by name. */
+  private readonly serviceSecrets: Readonly<Record<string, string>>;
+  /** Issue 22: SASL failures per peer address; an address that fails too often is shut out for a while. */
+  private readonly saslThrottle: AuthThrottle;
 
   constructor(
     private readonly host: NodeHost,
     private readonly config: GatewayConfig,
   ) {
+    this.serviceSecrets = Object.fromEntries(
+      Object.entries(config.services).flatMap(([name, entry]) =>
+        entry.secret === undefined ? [] : [[name, entry.secret]],
+      ),
+    );
+    this.saslThrottle = new AuthThrottle({
+      failuresFree: config.saslFailuresPerAddressFree,
+      blockMs: config.saslBlockMs,
+      blockMsMax: config.saslBlockMsMax,
+      windowMs: config.saslFailureWindowMs,
+    });
     this.s2s = new S2sStreams(host, config, {
       toService: (domain, stanza) => this.toService(registrationKey(domain, 'server'), stanza),
       fail: (conn, condition, reason) => this.fail(conn, condition, reason),
@@ -143,11 +164,14 @@ export class GatewayNode implements ProtocolNode {
     if (this.stopped) return;
     switch (input.kind) {
       case 'conn.accepted':
-        return this.accepted(input.conn, 'port' in input.local ? input.local.port : 0);
+        return this.accepted(input.conn, 'port' in input.local ? input.local.port : 0, input.remote);
       case 'conn.data':
         return this.data(input.conn, input.bytes);
       case 'conn.closed':
         return this.closed(input.conn);
+      case 'conn.drain':
+        // Flow control: only a service channel writes more than the mark at once (spec.md §4.4).
+        return this.services.get(input.conn)?.writer?.pump();
       case 'conn.opened':
         return this.s2s.connEvent(input.conn, 'conn.opened');
       case 'conn.failed':
@@ -168,7 +192,7 @@ export class GatewayNode implements ProtocolNode {
 
   // ---- connections ----
 
-  private accepted(conn: string, port: number): void {
+  private accepted(conn: string, port: number, remote: string): void {
     const streamId = `${this.host.id}.${this.host.random.uint32().toString(16)}`;
     if (port === this.config.ports.c2s) {
       const effects: C2sEffect[] = [];
@@ -182,15 +206,22 @@ export class GatewayNode implements ProtocolNode {
           // No TLS yet: every stream is unencrypted, so PLAIN only where the configuration allows it.
           plainAllowed: this.config.plainWithoutTls,
           nonce: nonceOf([this.host.random.uint32(), this.host.random.uint32(), this.host.random.uint32()]),
+          saslFailuresMax: this.config.saslFailuresPerStreamMax,
         },
         on: { effect: (event) => effects.push((event as C2sEffectEvent).effect) },
       });
-      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), effects });
+      this.c2s.set(conn, { actor, parser: new XmlStreamParser(), effects, address: peerAddressOf(remote) });
     } else if (port === this.config.ports.service) {
       const effects: ServiceSessionEffect[] = [];
       const session = startActor(serviceSessionMachine, this.host, {
         name: `ambrosia.service-session ${conn}`,
-        input: { conn, streamId, localDomain: this.host.hostName, secret: this.config.serviceSecret },
+        input: {
+          conn,
+          streamId,
+          localDomain: this.host.hostName,
+          secret: this.config.serviceSecret,
+          secrets: this.serviceSecrets,
+        },
         on: { effect: (event) => effects.push((event as ServiceSessionEffectEvent).effect) },
       });
       this.services.set(conn, {
@@ -323,7 +354,10 @@ export class GatewayNode implements ProtocolNode {
     }
     const session = this.sessionOf(conn, c);
     const fact = !session ? 'none' : session.sm ? 'sm' : 'plain';
-    this.toC2s(conn, c, { type: 'xml.element', element: event.element, session: fact });
+    const element = event.element;
+    const attempt = element.ns === ns.sasl && ['auth', 'response'].includes(localName(element));
+    const authBlocked = attempt && this.saslThrottle.blockedMs(c.address, this.host.now()) > 0;
+    this.toC2s(conn, c, { type: 'xml.element', element, session: fact, ...(authBlocked ? { authBlocked } : {}) });
   }
 
   /**
@@ -362,6 +396,17 @@ export class GatewayNode implements ProtocolNode {
         return this.sessionOf(conn, c)?.sm?.request();
       case 'sm.ack':
         return this.sessionOf(conn, c)?.sm?.ack(effect.h);
+      case 'sasl.failed': {
+        const blockedMs = this.saslThrottle.failed(c.address, this.host.now());
+        if (blockedMs > 0) {
+          this.host.emit({
+            kind: 'note',
+            what: 'ambrosia.sasl.throttled',
+            detail: { address: c.address, blockedMs },
+          });
+        }
+        return;
+      }
     }
   }
 
@@ -524,6 +569,7 @@ export class GatewayNode implements ProtocolNode {
   }
 
   private openChannel(conn: string, s: ServiceConn): void {
+    const writer = new ChunkWriter(this.host, conn, this.config.chunkCharsMax);
     const channel = startActor(channelMachine, this.host, {
       name: `ambrosia.channel ${conn}`,
       input: {
@@ -531,8 +577,11 @@ export class GatewayNode implements ProtocolNode {
         chunkCharsMax: this.config.chunkCharsMax,
         ackTimeoutMs: this.config.ackTimeoutMs,
         retransmitsMax: this.config.retransmitsMax,
+        writing: () => writer.writing,
       },
     });
+    channel.on('channel.transmit', (e) => writer.stanza(e.seq, e.stanza));
+    channel.on('channel.retransmit', (e) => writer.retransmit(e.stanzas));
     channel.on('channel.stanza', (e) => this.fromService(conn, e.stanza));
     channel.on('channel.acked', (e) => {
       for (const stanza of e.stanzas) this.inFlight.delete(stanza);
@@ -544,9 +593,25 @@ export class GatewayNode implements ProtocolNode {
       this.dropService(conn);
     });
     s.channel = channel;
+    s.writer = writer;
   }
 
+  /**
+   * Registration (spec.md §4.3). Under the `assigned` profile a service registers only the domains
+   * its `services` entry lists (`<forbidden/>` otherwise); under `seed` any service may take any
+   * domain (the flaw of spec.md "Profiles": a share of that domain's traffic goes to it).
+   */
   private register(conn: string, s: ServiceConn, domain: string, type: RegistrationType): void {
+    if (this.config.profile === 'assigned' && !this.isAssigned(s.name, domain)) {
+      this.writeTo(conn, [el('register-error', { domain, type }, [el('forbidden', { xmlns: ns.stanzas })])]);
+      this.host.emit({
+        kind: 'reject',
+        code: 'ambrosia.register.not-assigned',
+        reason: `service ${s.name} may not register ${domain}: it is not among its assigned domains`,
+        detail: { service: s.name, domain, type },
+      });
+      return;
+    }
     const key = registrationKey(domain, type);
     if (!s.registrations.includes(key)) {
       s.registrations.push(key);
@@ -554,6 +619,11 @@ export class GatewayNode implements ProtocolNode {
     }
     this.writeTo(conn, [el('registered', { domain, type })]);
     this.host.emit({ kind: 'note', what: 'ambrosia.registered', detail: { service: s.name, domain, type } });
+  }
+
+  private isAssigned(service: string, domain: string): boolean {
+    const entry = Object.hasOwn(this.config.services, service) ? this.config.services[service] : undefined;
+    return entry?.domains.includes(domain) ?? false;
   }
 
   private seeOtherHostAnswer(conn: string, element: XmlElement): void {

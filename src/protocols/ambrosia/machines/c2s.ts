@@ -65,6 +65,8 @@ export interface C2sInput {
   readonly plainAllowed: boolean;
   /** The server part of SCRAM nonces on this stream, from the node's seeded random stream. */
   readonly nonce: string;
+  /** SASL failures this stream may have; the last is followed by `<policy-violation/>` and the close (RFC 6120 §6.4.5). */
+  readonly saslFailuresMax: number;
 }
 
 interface C2sContext extends C2sInput {
@@ -75,6 +77,8 @@ interface C2sContext extends C2sInput {
   readonly scram: ServerExchange | undefined;
   /** SCRAM exchanges started on this stream, so each gets its own server nonce. */
   readonly scramCount: number;
+  /** `<failure/>`s sent on this stream (issue 22's SASL throttle, per stream). */
+  readonly saslFailures: number;
 }
 
 /**
@@ -86,7 +90,11 @@ export type C2sSession = 'none' | 'plain' | 'sm';
 export type C2sEvent =
   // The client's stream, parsed by the gateway.
   | { type: 'xml.open'; xmlns: string | undefined; domain: string; hosted: boolean }
-  | { type: 'xml.element'; element: XmlElement; session: C2sSession }
+  /**
+   * `authBlocked`: the peer's address is shut out by the gateway's per-address throttle just now, so
+   * a SASL attempt is refused unchecked (`<temporary-auth-failure/>`).
+   */
+  | { type: 'xml.element'; element: XmlElement; session: C2sSession; authBlocked?: boolean }
   | { type: 'xml.close' }
   // The gateway's answers to the machine's effects.
   | { type: 'lookup.sent' }
@@ -115,7 +123,9 @@ export type C2sEffect =
   /** A stanza from the bound client, to be stamped and routed. */
   | { type: 'stanza'; stanza: XmlElement }
   | { type: 'sm.request' }
-  | { type: 'sm.ack'; h: number };
+  | { type: 'sm.ack'; h: number }
+  /** A password (or SCRAM proof, or unknown user) was checked and failed: counted against the peer's address. */
+  | { type: 'sasl.failed' };
 
 export interface C2sEffectEvent {
   readonly type: 'effect';
@@ -259,7 +269,22 @@ const smWhenBinding = [
 
 const authIs = (outcome: AuthOutcome) => ({ type: 'authIs', params: { outcome } }) as const;
 const responseIs = (outcome: ResponseOutcome) => ({ type: 'responseIs', params: { outcome } }) as const;
-const saslFailure = (condition: string) => ({ type: 'sendFailure', params: { condition } }) as const;
+/**
+ * How a SASL failure counts against the throttle: `checked`, a password (proof, user) was checked and
+ * failed (counted on the stream and against the peer's address); `throttled`, the address is shut
+ * out and nothing was checked (counted on the stream only); `other`, a malformed request, an unknown
+ * mechanism or an abort (not counted: it tests no password).
+ */
+type FailureKind = 'checked' | 'throttled' | 'other';
+
+/** A SASL `<failure/>` with `condition`. */
+const saslFailure = (condition: string, kind: FailureKind = 'other') =>
+  ({ type: 'sendFailure', params: { condition, kind } }) as const;
+/** Once a stream has had `saslFailuresMax` failures it ends (RFC 6120 §6.4.5: a stream error after too many retries). */
+const tooManyFailures = {
+  guard: 'hasTooManyFailures',
+  ...failStream('policy-violation', () => 'too many failed SASL attempts on this stream'),
+} as const;
 
 export const c2sMachine = setup({
   types: {
@@ -275,6 +300,10 @@ export const c2sMachine = setup({
     responseIs: ({ context, event }, params: { outcome: ResponseOutcome }) =>
       responseOutcome(context, event) === params.outcome,
     isAbort: ({ event }) => isSaslElement(event, 'abort'),
+    /** A SASL attempt (`<auth/>`, or SCRAM's `<response/>`) from an address the gateway shuts out just now. */
+    isBlockedAttempt: ({ event }, params: { name: string }) =>
+      event.type === 'xml.element' && event.authBlocked === true && isSaslElement(event, params.name),
+    hasTooManyFailures: ({ context }) => context.saslFailures >= context.saslFailuresMax,
     isBindRequest: ({ event }) => {
       const element = elementOf(event);
       return element?.name === 'iq' && child(element, 'bind') !== undefined;
@@ -336,11 +365,17 @@ export const c2sMachine = setup({
     }),
     forgetScram: assign({ scram: undefined }),
     requestRestart: emit(({ context, event }) => effect({ type: 'authenticated', jid: authJid(context, event) })),
-    sendFailure: emit(({ context }, params?: { condition: string }) =>
-      output(
-        writeElements(context.conn, [el('failure', { xmlns: ns.sasl }, [el(params?.condition ?? 'not-authorized')])]),
-      ),
-    ),
+    /** RFC 6120 §6.4.5: `<failure/>`, counted as its kind says (FailureKind). */
+    sendFailure: enqueueActions(({ context, enqueue }, params?: { condition: string; kind: FailureKind }) => {
+      enqueue.emit(
+        output(
+          writeElements(context.conn, [el('failure', { xmlns: ns.sasl }, [el(params?.condition ?? 'not-authorized')])]),
+        ),
+      );
+      if (params?.kind === 'other') return;
+      enqueue.assign({ saslFailures: context.saslFailures + 1 });
+      if (params?.kind === 'checked') enqueue.emit(effect({ type: 'sasl.failed' }));
+    }),
     requestLookup: emit(({ context, event }) =>
       effect({ type: 'lookup', jid: authJid(context, event), domain: context.domain }),
     ),
@@ -412,7 +447,15 @@ export const c2sMachine = setup({
 }).createMachine({
   id: 'ambrosia.c2s',
   initial: 'opening',
-  context: ({ input }) => ({ ...input, domain: '', jid: '', headerSent: false, scram: undefined, scramCount: 0 }),
+  context: ({ input }) => ({
+    ...input,
+    domain: '',
+    jid: '',
+    headerSent: false,
+    scram: undefined,
+    scramCount: 0,
+    saslFailures: 0,
+  }),
   on: {
     'xml.open': [...otherHeader('.closed')],
     'xml.element': [...otherElement('.closed')],
@@ -432,8 +475,14 @@ export const c2sMachine = setup({
       },
     },
     authenticating: {
+      always: tooManyFailures,
       on: {
         'xml.element': [
+          // Issue 22: an address that failed too often is shut out for a while; its attempts are not checked.
+          {
+            guard: { type: 'isBlockedAttempt', params: { name: 'auth' } },
+            actions: saslFailure('temporary-auth-failure', 'throttled'),
+          },
           { guard: authIs('invalid-mechanism'), actions: saslFailure('invalid-mechanism') },
           { guard: authIs('malformed-request'), actions: saslFailure('malformed-request') },
           {
@@ -442,7 +491,7 @@ export const c2sMachine = setup({
             actions: ['rememberUser', 'writeSuccess', 'requestRestart'],
           },
           { guard: authIs('challenge'), target: 'challenged', actions: 'sendChallenge' },
-          { guard: authIs('wrong-password'), actions: saslFailure('not-authorized') },
+          { guard: authIs('wrong-password'), actions: saslFailure('not-authorized', 'checked') },
           // RFC 6120 §6.4.4: nothing to abort, but the answer is the same.
           { guard: 'isAbort', actions: saslFailure('aborted') },
           // Seed: "if a user is unknown, ask a service for a see-other-host value".
@@ -450,13 +499,18 @@ export const c2sMachine = setup({
           ...otherElement(),
         ],
         'lookup.sent': { target: 'checkingUser' },
-        'lookup.unavailable': { actions: saslFailure('not-authorized') },
+        'lookup.unavailable': { actions: saslFailure('not-authorized', 'checked') },
       },
     },
     /** SCRAM (RFC 5802 §3): the server-first-message is out, the client's proof is awaited. */
     challenged: {
       on: {
         'xml.element': [
+          {
+            guard: { type: 'isBlockedAttempt', params: { name: 'response' } },
+            target: 'authenticating',
+            actions: [saslFailure('temporary-auth-failure', 'throttled'), 'forgetScram'],
+          },
           {
             guard: responseIs('accepted'),
             target: 'restarting',
@@ -466,7 +520,7 @@ export const c2sMachine = setup({
           {
             guard: responseIs('wrong-proof'),
             target: 'authenticating',
-            actions: [saslFailure('not-authorized'), 'forgetScram'],
+            actions: [saslFailure('not-authorized', 'checked'), 'forgetScram'],
           },
           {
             guard: responseIs('malformed-request'),
@@ -482,9 +536,9 @@ export const c2sMachine = setup({
     checkingUser: {
       on: {
         'soh.found': { target: 'closed', actions: ['sendSeeOtherHost', 'closeConn'] },
-        'soh.none': { target: 'authenticating', actions: 'sendFailure' },
+        'soh.none': { target: 'authenticating', actions: saslFailure('not-authorized', 'checked') },
       },
-      after: { seeOtherHostDelay: { target: 'authenticating', actions: 'sendFailure' } },
+      after: { seeOtherHostDelay: { target: 'authenticating', actions: saslFailure('not-authorized', 'checked') } },
     },
     restarting: {
       on: { 'xml.open': [otherHeader()[0], { target: 'binding', actions: 'sendHeaderAndBindFeatures' }] },

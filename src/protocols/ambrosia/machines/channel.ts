@@ -3,16 +3,24 @@
  * or more `<chunk seq index last>` elements (their codec is in ../wire.ts), and every stanza is acked
  * with XEP-0198 counters (`<a h/>`, `<r/>`). One `channelMachine` runs at each end of an
  * authenticated service connection. The sender keeps the unacked stanzas and retransmits them all
- * (go-back-N) when no ack arrives in `ackTimeoutMs`; the receiver reassembles chunks in order, drops
- * duplicates by `seq`, and acks. `StallWatch` is the receiving end's check for a damaged segment (§4.8).
+ * (go-back-N) when no ack arrives in `ackTimeoutMs` after its last write; the receiver reassembles
+ * chunks (of several stanzas at once when the sender interleaves them), drops duplicates by `seq`,
+ * and acks the seq up to which every stanza is whole. `StallWatch` is the receiving end's check for
+ * a damaged segment (§4.8).
  *
- * No I/O: it emits `output` writes, `channel.stanza` for each whole stanza received, and
- * `channel.failed` when retransmissions run out. Must not throw on peer input: a bad chunk is
- * reported as a `channel.malformed` emission and the node closes with a stream error.
+ * `ChunkWriter` writes what the machine sends under the host's flow control (§4.4): chunk by chunk,
+ * round robin between the stanzas waiting, while the connection is below its high-water mark, and
+ * the rest after `conn.drain`. So a large stanza no longer holds the channel: the chunks of later
+ * stanzas go out between its own.
+ *
+ * No I/O in the machine: it emits `channel.transmit` and `channel.retransmit` (for its writer),
+ * `output` writes of acks, `channel.stanza` for each whole stanza received, and `channel.failed`
+ * when retransmissions run out. Must not throw on peer input: a bad chunk is reported as a
+ * `channel.malformed` emission and the node closes with a stream error.
  */
 import { emit, enqueueActions, setup } from 'xstate';
 import { output } from '../../../engine/actor.js';
-import type { NodeOutput } from '../../protocol.js';
+import type { NodeHost, NodeOutput } from '../../protocol.js';
 import {
   chunkElements,
   counterAtOrBefore,
@@ -57,11 +65,23 @@ export class StallWatch {
 /** Unacked stanzas a sender keeps per channel; past this the channel is failed (a peer that never acks). */
 export const unackedCountMax = 1024;
 
+/**
+ * Stanzas a receiver reassembles at once (spec.md §4.4): the one the ack counter waits for and the
+ * ones interleaved after it, partial or whole. Beyond it a chunk is treated as following a gap.
+ */
+export const interleavedCountMax = 64;
+
 export interface ChannelInput {
   readonly conn: string;
   readonly chunkCharsMax: number;
   readonly ackTimeoutMs: number;
   readonly retransmitsMax: number;
+  /**
+   * Whether the node is still writing what it sent (its `ChunkWriter` holds chunks, or the host has
+   * not sent them on yet): the ack timeout then starts again instead of retransmitting, since no
+   * ack can be due for a stanza that has not left. Absent: never.
+   */
+  readonly writing?: () => boolean;
 }
 
 interface Unacked {
@@ -69,16 +89,26 @@ interface Unacked {
   readonly stanza: XmlElement;
 }
 
+/** A stanza the receiver is reassembling, or has handled ahead of the ack counter (`done`). */
+interface Inbound {
+  readonly seq: number;
+  readonly texts: readonly string[];
+  readonly chars: number;
+  readonly done: boolean;
+}
+
 export interface ChannelContext extends ChannelInput {
   /** The seq of the last stanza sent (0 before the first). */
   readonly outSeq: number;
   readonly unacked: readonly Unacked[];
   readonly attempt: number;
-  /** XEP-0198 `h`: stanzas received and handled. */
+  /** XEP-0198 `h`: the seq up to which every stanza was received whole and handled. */
   readonly inH: number;
-  /** Chunks of the stanza `inH + 1` received so far. */
-  readonly partial: readonly string[];
-  readonly partialChars: number;
+  /**
+   * Stanzas after `inH`, by seq: partial ones (chunks so far), and whole ones handled ahead of
+   * `inH + 1` (interleaved by the sender); empty when nothing is interleaved.
+   */
+  readonly inbound: readonly Inbound[];
   readonly sentCount: number;
   readonly receivedCount: number;
 }
@@ -92,6 +122,10 @@ export type ChannelEvent =
 
 export type ChannelEmitted =
   | { type: 'output'; output: NodeOutput }
+  /** A new stanza for the writer (`ChunkWriter.stanza`). */
+  | { type: 'channel.transmit'; seq: number; stanza: XmlElement }
+  /** Go-back-N: the writer drops what it still held and writes these again, in order, then `<r/>`. */
+  | { type: 'channel.retransmit'; stanzas: readonly Unacked[] }
   | { type: 'channel.stanza'; stanza: XmlElement; seq: number }
   | { type: 'channel.acked'; stanzas: readonly XmlElement[] }
   | { type: 'channel.malformed'; reason: string }
@@ -118,13 +152,14 @@ export const channelMachine = setup({
     isAckWithProgress: ({ context, event }) =>
       event.type === 'wire.ack' && context.unacked.some((u) => counterAtOrBefore(u.seq, event.h)),
     hasRetransmitsLeft: ({ context }) => context.attempt < context.retransmitsMax,
+    isWriting: ({ context }) => context.writing?.() ?? false,
     isUnackedFull: ({ context }) => context.unacked.length >= unackedCountMax,
   },
   actions: {
     sendStanza: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'channel.send') return;
       const seq = nextCounter(context.outSeq);
-      enqueue.emit(output(writeOut(context.conn, chunkElements(seq, event.stanza, context.chunkCharsMax))));
+      enqueue.emit({ type: 'channel.transmit', seq, stanza: event.stanza });
       enqueue.assign({
         outSeq: seq,
         unacked: [...context.unacked, { seq, stanza: event.stanza }],
@@ -139,32 +174,50 @@ export const channelMachine = setup({
       enqueue.assign({ unacked: context.unacked.filter((u) => !counterAtOrBefore(u.seq, event.h)), attempt: 0 });
     }),
     retransmitUnacked: enqueueActions(({ context, enqueue }) => {
-      const elements = context.unacked.flatMap((u) => chunkElements(u.seq, u.stanza, context.chunkCharsMax));
-      enqueue.emit(output(writeOut(context.conn, [...elements, requestElement()])));
+      enqueue.emit({ type: 'channel.retransmit', stanzas: context.unacked });
       enqueue.assign({ attempt: context.attempt + 1 });
     }),
     answerRequest: emit(({ context }) => output(writeOut(context.conn, [ackElement(context.inH)]))),
     takeChunk: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.chunk') return;
       const { chunk } = event;
-      // Anything but the next chunk of the next stanza is a duplicate or follows a gap: the sender's
-      // go-back-N retransmission fills it, so we only re-ack our counter.
-      if (chunk.seq !== nextCounter(context.inH) || chunk.index !== context.partial.length) {
-        if (chunk.seq !== nextCounter(context.inH) || chunk.index > context.partial.length) {
-          enqueue.emit(output(writeOut(context.conn, [ackElement(context.inH)])));
-        }
+      const ack = () => enqueue.emit(output(writeOut(context.conn, [ackElement(context.inH)])));
+      const next = nextCounter(context.inH);
+      const at = context.inbound.findIndex((entry) => entry.seq === chunk.seq);
+      const entry: Inbound = context.inbound[at] ?? { seq: chunk.seq, texts: [], chars: 0, done: false };
+      // A stanza handled already (up to `inH`, or ahead of it) is a duplicate: the sender's go-back-N
+      // retransmission, answered by our counter. A stanza after `inH + 1` may start only while an
+      // earlier one is being reassembled (the sender starts stanzas in seq order and interleaves only
+      // behind one it has begun), within `interleavedCountMax` stanzas: anything else follows a gap
+      // (or a damaged seq), which the sender's retransmission fills, so it too only gets our counter.
+      const ahead = chunk.seq !== next && at < 0;
+      if (
+        counterAtOrBefore(chunk.seq, context.inH) ||
+        entry.done ||
+        (ahead &&
+          (context.inbound.length >= interleavedCountMax ||
+            !context.inbound.some((e) => !e.done && counterAtOrBefore(e.seq, chunk.seq))))
+      ) {
+        ack();
         return;
       }
-      const partialChars = context.partialChars + chunk.text.length;
-      if (partialChars > reassemblyCharsMax) {
+      if (chunk.index !== entry.texts.length) {
+        if (chunk.index > entry.texts.length) ack();
+        return;
+      }
+      const chars = entry.chars + chunk.text.length;
+      const pendingChars = context.inbound.reduce((sum, e) => sum + e.chars, 0) + chunk.text.length;
+      if (chars > reassemblyCharsMax || pendingChars > 2 * reassemblyCharsMax) {
         enqueue.emit({ type: 'channel.malformed', reason: `stanza over ${reassemblyCharsMax} characters` });
         return;
       }
+      const texts = [...entry.texts, chunk.text];
+      const others = context.inbound.filter((e) => e.seq !== chunk.seq);
       if (!chunk.last) {
-        enqueue.assign({ partial: [...context.partial, chunk.text], partialChars });
+        enqueue.assign({ inbound: sortedInbound([...others, { seq: chunk.seq, texts, chars, done: false }]) });
         return;
       }
-      const stanza = parseStanzaText([...context.partial, chunk.text].join(''));
+      const stanza = parseStanzaText(texts.join(''));
       if (!stanza) {
         enqueue.emit({
           type: 'channel.malformed',
@@ -172,9 +225,16 @@ export const channelMachine = setup({
         });
         return;
       }
-      enqueue.assign({ inH: chunk.seq, partial: [], partialChars: 0, receivedCount: context.receivedCount + 1 });
+      // The counter moves past this stanza and every whole one handled ahead of it.
+      let inH = context.inH;
+      let inbound = sortedInbound([...others, { seq: chunk.seq, texts: [], chars: 0, done: true }]);
+      while (inbound[0]?.seq === nextCounter(inH) && inbound[0].done) {
+        inH = inbound[0].seq;
+        inbound = inbound.slice(1);
+      }
+      enqueue.assign({ inH, inbound, receivedCount: context.receivedCount + 1 });
       enqueue.emit({ type: 'channel.stanza', stanza, seq: chunk.seq });
-      enqueue.emit(output(writeOut(context.conn, [ackElement(chunk.seq)])));
+      if (inH !== context.inH) enqueue.emit(output(writeOut(context.conn, [ackElement(inH)])));
     }),
     reportFailed: emit(({ context }) => ({
       type: 'channel.failed' as const,
@@ -194,8 +254,7 @@ export const channelMachine = setup({
     unacked: [],
     attempt: 0,
     inH: 0,
-    partial: [],
-    partialChars: 0,
+    inbound: [],
     sentCount: 0,
     receivedCount: 0,
   }),
@@ -224,6 +283,7 @@ export const channelMachine = setup({
       },
       after: {
         ackDelay: [
+          { guard: 'isWriting', target: 'awaitingAck', reenter: true },
           { guard: 'hasRetransmitsLeft', target: 'awaitingAck', reenter: true, actions: 'retransmitUnacked' },
           { target: 'closed', actions: 'reportFailed' },
         ],
@@ -232,3 +292,105 @@ export const channelMachine = setup({
     closed: { type: 'final' },
   },
 });
+
+/** Seq order after the ack counter (serial arithmetic, so a wrap past 2^32 keeps the order). */
+function sortedInbound(entries: readonly Inbound[]): Inbound[] {
+  return [...entries].sort((a, b) => (a.seq === b.seq ? 0 : counterAtOrBefore(a.seq, b.seq) ? -1 : 1));
+}
+
+/** One run of elements a `ChunkWriter` writes in order: a stanza's chunks, or a retransmission. */
+interface Run {
+  /** Stanzas of one lane keep their order (RFC 6120 §10.1: same sender, same recipient). */
+  readonly lane: string;
+  readonly elements: readonly XmlElement[];
+  next: number;
+}
+
+/**
+ * Writes a channel's chunks under the host's flow control (spec.md §4.4, ours): while the bytes the
+ * host holds for the connection are below `writeHighWaterBytes`, one write takes the next chunk of
+ * each waiting stanza in turn (round robin) until it fills the room left; the rest waits for
+ * `pump()` on `conn.drain`. A stanza waits behind an earlier one with the same `from` and `to`, so
+ * interleaving never reorders one sender's stanzas to one recipient. Where the host never holds
+ * bytes (a simulated link without a bandwidth), everything is written at once, as one write when it
+ * fits under the mark, which is what a channel without flow control wrote.
+ */
+export class ChunkWriter {
+  private runs: Run[] = [];
+  private turn = 0;
+
+  constructor(
+    private readonly host: NodeHost,
+    private readonly conn: string,
+    private readonly chunkCharsMax: number,
+  ) {}
+
+  /** Chunks still to write, or bytes the host still holds: no ack can be due yet. */
+  get writing(): boolean {
+    return this.runs.length > 0 || this.host.bufferedBytes(this.conn) > 0;
+  }
+
+  /** Stanzas waiting to be written whole. */
+  get waiting(): number {
+    return this.runs.length;
+  }
+
+  stanza(seq: number, stanza: XmlElement): void {
+    const lane = `${stanza.attrs.from ?? ''}>${stanza.attrs.to ?? ''}`;
+    this.runs.push({ lane, elements: chunkElements(seq, stanza, this.chunkCharsMax), next: 0 });
+    this.pump();
+  }
+
+  /** Go-back-N: what was still waiting is among `stanzas`, so it is dropped and all of them go again, in order. */
+  retransmit(stanzas: readonly { readonly seq: number; readonly stanza: XmlElement }[]): void {
+    const elements = stanzas.flatMap((u) => chunkElements(u.seq, u.stanza, this.chunkCharsMax));
+    this.runs = [{ lane: '', elements: [...elements, requestElement()], next: 0 }];
+    this.turn = 0;
+    this.pump();
+  }
+
+  /** Writes while the connection is below its mark (call it again on `conn.drain`). */
+  pump(): void {
+    while (this.runs.length > 0) {
+      const room = this.host.writeHighWaterBytes - this.host.bufferedBytes(this.conn);
+      if (room <= 0) return;
+      const elements: XmlElement[] = [];
+      for (let bytes = 0; bytes < room;) {
+        const element = this.take();
+        if (!element) break;
+        elements.push(element);
+        bytes += toBytes(writeElement(element)).length;
+      }
+      this.host.emit(writeOut(this.conn, elements));
+    }
+  }
+
+  /**
+   * The next element in round-robin order among the runs that may go: the first of their lane, and,
+   * for one not begun yet, with no run before it that could begin first (stanzas begin in seq order,
+   * which the receiver relies on to tell an interleaved stanza from a gap).
+   */
+  private take(): XmlElement | undefined {
+    const count = this.runs.length;
+    const lanes = new Set<string>();
+    const heads = this.runs.map((run) => {
+      const head = !lanes.has(run.lane);
+      lanes.add(run.lane);
+      return head;
+    });
+    const firstUnbegun = this.runs.findIndex((run, at) => heads[at] && run.next === 0);
+    for (let step = 0; step < count; step++) {
+      const at = (this.turn + step) % count;
+      const run = this.runs[at] as Run;
+      if (!heads[at] || (run.next === 0 && at !== firstUnbegun)) continue;
+      const element = run.elements[run.next] as XmlElement;
+      run.next += 1;
+      if (run.next === run.elements.length) {
+        this.runs.splice(at, 1);
+        this.turn = this.runs.length === 0 ? 0 : at % this.runs.length;
+      } else this.turn = (at + 1) % count;
+      return element;
+    }
+    return undefined;
+  }
+}

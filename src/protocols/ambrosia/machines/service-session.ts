@@ -7,7 +7,7 @@
  * registry, see-other-host answers, the chunk/ack layer in ./channel.ts), which the gateway does in
  * order once the event is processed.
  */
-import { emit, enqueueActions, setup } from 'xstate';
+import { assign, emit, enqueueActions, setup } from 'xstate';
 import { output } from '../../../engine/actor.js';
 import {
   el,
@@ -33,6 +33,13 @@ export interface ServiceSessionInput {
   readonly localDomain: string;
   /** The secret both ends prove they hold (spec.md §4.2). */
   readonly secret: string;
+  /** Services with a secret of their own, by the name their stream header gives (`from`); the rest use `secret`. */
+  readonly secrets?: Readonly<Record<string, string>>;
+}
+
+interface ServiceSessionContext extends ServiceSessionInput {
+  /** The name the stream header gave (`from`), which picks the secret. */
+  readonly name: string;
 }
 
 export type ServiceSessionEvent =
@@ -80,10 +87,17 @@ function ackCounter(element: XmlElement | undefined): number | undefined {
   return !Number.isSafeInteger(h) || h < 0 ? undefined : h;
 }
 
+/** The secret of the service the stream header named: its own, or the gateway's shared one. */
+function secretOf(context: ServiceSessionContext): string {
+  return context.secrets && Object.hasOwn(context.secrets, context.name)
+    ? (context.secrets[context.name] ?? context.secret)
+    : context.secret;
+}
+
 /** `<handshake nonce>` proves the secret (spec.md §4.2). */
-function isValidProof(context: ServiceSessionInput, element: XmlElement | undefined): boolean {
+function isValidProof(context: ServiceSessionContext, element: XmlElement | undefined): boolean {
   const nonce = element?.attrs.nonce ?? '';
-  return nonce !== '' && textOf(element) === serviceProof('service', context.streamId, nonce, context.secret);
+  return nonce !== '' && textOf(element) === serviceProof('service', context.streamId, nonce, secretOf(context));
 }
 
 function registrationOf(element: XmlElement | undefined): { domain: string; type: string } {
@@ -111,7 +125,7 @@ const isNamed = (name: string, namespace?: string) => ({ type: 'isNamed', params
 
 export const serviceSessionMachine = setup({
   types: {
-    context: {} as ServiceSessionInput,
+    context: {} as ServiceSessionContext,
     input: {} as ServiceSessionInput,
     events: {} as ServiceSessionEvent,
     emitted: {} as ReturnType<typeof output> | ServiceSessionEffectEvent,
@@ -141,9 +155,10 @@ export const serviceSessionMachine = setup({
       ),
     ),
     reportOpened: emit(({ event }) => effect({ type: 'opened', name: event.type === 'xml.open' ? event.from : '' })),
+    rememberName: assign({ name: ({ event }) => (event.type === 'xml.open' ? (event.from ?? '') : '') }),
     sendHandshake: emit(({ context, event }) => {
       const nonce = elementOf(event)?.attrs.nonce ?? '';
-      const proof = serviceProof('gateway', context.streamId, nonce, context.secret);
+      const proof = serviceProof('gateway', context.streamId, nonce, secretOf(context));
       return output(writeElements(context.conn, [el('handshake', {}, [proof])]));
     }),
     reportAuthenticated: emit(() => effect({ type: 'authenticated' })),
@@ -197,7 +212,7 @@ export const serviceSessionMachine = setup({
 }).createMachine({
   id: 'ambrosia.service-session',
   initial: 'opening',
-  context: ({ input }) => input,
+  context: ({ input }) => ({ ...input, name: '' }),
   on: {
     // Ours: one header per service stream, in the service namespace.
     'xml.open': failStream('invalid-namespace', () => `service streams use ${ns.service}`, '.closed'),
@@ -209,7 +224,11 @@ export const serviceSessionMachine = setup({
     opening: {
       on: {
         'xml.open': [
-          { guard: 'isServiceNamespace', target: 'authenticating', actions: ['sendHeader', 'reportOpened'] },
+          {
+            guard: 'isServiceNamespace',
+            target: 'authenticating',
+            actions: ['rememberName', 'sendHeader', 'reportOpened'],
+          },
           failStream('invalid-namespace', () => `service streams use ${ns.service}`),
         ],
       },

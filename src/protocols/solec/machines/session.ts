@@ -41,7 +41,8 @@ interface SessionContext extends SessionInput {
 
 export type SessionEvent =
   | { type: 'wire.handshake'; payload: Extract<Payload, { type: 'handshake' }> }
-  | { type: 'wire.userAuth'; payload: Extract<Payload, { type: 'userAuth' }> }
+  /** `blocked`: the peer's address is shut out by the server's per-address throttle just now (issue 22). */
+  | { type: 'wire.userAuth'; payload: Extract<Payload, { type: 'userAuth' }>; blocked?: boolean }
   | { type: 'wire.serverAuth'; payload: Extract<Payload, { type: 'serverAuth' }>; nonce: Uint8Array }
   | { type: 'wire.proof'; payload: Extract<Payload, { type: 'proof' }> }
   | { type: 'wire.message'; payload: SessionMessage }
@@ -56,6 +57,8 @@ export type SessionEvent =
 export type SessionEmitted =
   | { type: 'output'; output: NodeOutput }
   | { type: 'session.authenticated'; conn: string; peer: Peer }
+  /** A UserAuth's password was checked and failed: counted against the peer's address. */
+  | { type: 'session.authFailed'; conn: string }
   | { type: 'session.message'; conn: string; peer: Peer; message: SessionMessage };
 
 function write(conn: string, payload: Payload) {
@@ -83,6 +86,7 @@ export const sessionMachine = setup({
       event.type === 'wire.userAuth' &&
       Object.hasOwn(context.accounts, event.payload.username) &&
       context.accounts[event.payload.username] === event.payload.password,
+    isBlocked: ({ event }) => event.type === 'wire.userAuth' && event.blocked === true,
     isKnownServer: ({ context, event }) =>
       event.type === 'wire.serverAuth' && Object.hasOwn(context.knownKeys, event.payload.name),
     isSignedProfile: ({ context }) => context.profile === 'signed',
@@ -134,6 +138,15 @@ export const sessionMachine = setup({
         detail: { conn: context.conn },
       }),
     ),
+    rejectThrottled: emit(({ context }) =>
+      output({
+        kind: 'reject',
+        code: 'solec.auth-throttled',
+        reason: 'too many failed logins from this address lately; UserAuth refused unchecked',
+        detail: { conn: context.conn, remote: context.remote },
+      }),
+    ),
+    announceAuthFailed: emit(({ context }) => ({ type: 'session.authFailed' as const, conn: context.conn })),
     rejectServerAuth: emit(({ context, event }) =>
       output({
         kind: 'reject',
@@ -217,13 +230,22 @@ export const sessionMachine = setup({
       after: { authTimeout: { target: 'closed', actions: ['rejectTimeout', 'closeConnection'] } },
       on: {
         'wire.userAuth': [
+          // Ours (issue 22): an address that failed too often is shut out for a while; nothing is checked.
+          {
+            guard: 'isBlocked',
+            target: 'closed',
+            actions: ['rejectThrottled', 'writeClientAuthFailed', 'closeConnection'],
+          },
           {
             guard: 'hasValidCredentials',
             target: 'userEstablished',
             actions: ['acceptUser', 'writeSuccess', 'noteAuthenticated', 'announcePeer'],
           },
           // Ours: one attempt per connection; the client starts over with a new Handshake.
-          { target: 'closed', actions: ['rejectUserAuth', 'writeClientAuthFailed', 'closeConnection'] },
+          {
+            target: 'closed',
+            actions: ['rejectUserAuth', 'writeClientAuthFailed', 'announceAuthFailed', 'closeConnection'],
+          },
         ],
         'wire.handshake': { target: 'closed', actions: ['rejectUnexpected', 'closeConnection'] },
         'wire.serverAuth': { target: 'closed', actions: ['rejectUnexpected', 'closeConnection'] },
