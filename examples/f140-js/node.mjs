@@ -10,28 +10,73 @@
 // `--canary=volatile` (or F140_CANARY=volatile) forgets its queue on restart (spec §5: queues are
 // durable), so a message queued before a crash is lost; `--canary=dedup` turns off the msg_id check
 // (§3.3), so a retried MSG is delivered twice.
-import { createInterface } from 'node:readline';
+import { readSync, writeSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 
 const canary =
   process.argv.find((arg) => arg.startsWith('--canary='))?.slice('--canary='.length) ?? process.env.F140_CANARY ?? '';
 const CRLF = '\r\n';
 
 // ---------------------------------------------------------------------------------------------------
-// The process protocol.
+// The process protocol. Plain blocking reads and writes: a step is one read of stdin (the input
+// line) and one write of stdout (the step's lines, `end` last).
 
-const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+const chunk = Buffer.alloc(64 * 1024);
+const decoder = new StringDecoder('utf8');
+const nap = new Int32Array(new SharedArrayBuffer(4));
+let buffered = '';
+
+/** The next input line, or undefined once stdin ends. */
+function readLine() {
+  for (;;) {
+    const nl = buffered.indexOf('\n');
+    if (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line.trim() !== '') return line;
+      continue;
+    }
+    let count;
+    try {
+      count = readSync(0, chunk, 0, chunk.length, null);
+    } catch (error) {
+      if (error.code === 'EAGAIN') {
+        // A non-blocking stdin (a terminal, say): wait a millisecond.
+        Atomics.wait(nap, 0, 0, 1);
+        continue;
+      }
+      if (error.code === 'EOF') return undefined;
+      throw error;
+    }
+    if (count === 0) return undefined;
+    buffered += decoder.write(chunk.subarray(0, count));
+  }
+}
+
+function writeAll(text) {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let written = 0; written < bytes.length;) {
+    try {
+      written += writeSync(1, bytes, written);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+      Atomics.wait(nap, 0, 0, 1);
+    }
+  }
+}
+
 let out = [];
 const emit = (line) => out.push(JSON.stringify(line));
 function flush() {
-  if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+  if (out.length > 0) writeAll(out.join('\n') + '\n');
   out = [];
 }
-async function ask(line) {
+function ask(line) {
   emit(line);
   flush();
-  const next = await lines.next();
-  if (next.done) process.exit(0);
-  return JSON.parse(next.value);
+  const next = readLine();
+  if (next === undefined) process.exit(0);
+  return JSON.parse(next);
 }
 
 const store = new Map();
@@ -669,11 +714,11 @@ function command(cmd) {
 // ---------------------------------------------------------------------------------------------------
 // Inputs.
 
-async function start(input) {
+function start(input) {
   self = { node: input.node, host: input.host };
   config = input.config;
-  const { keys } = await ask({ kind: 'store.keys', prefix: '' });
-  for (const key of keys) store.set(key, (await ask({ kind: 'store.get', key })).value);
+  const { keys } = ask({ kind: 'store.keys', prefix: '' });
+  for (const key of keys) store.set(key, ask({ kind: 'store.get', key }).value);
   if (canary === 'volatile') for (const key of keysWith('f140/outbox/')) del(key);
   emit({ kind: 'listen', endpoint: { host: self.host, port: config.port } });
   for (const remote of remotes()) {
@@ -716,11 +761,11 @@ function timer(id) {
   }
 }
 
-async function step(input) {
+function step(input) {
   if (input.now !== undefined) now = input.now;
   switch (input.kind) {
     case 'start':
-      await start(input);
+      start(input);
       break;
     case 'conn.accepted':
       accept(input.conn);
@@ -750,14 +795,13 @@ async function step(input) {
     case 'command':
       command(input.command);
       break;
+    case 'stop':
+      // A graceful stop: the store is written through already, so there is nothing to save.
+      break;
   }
   emit({ kind: 'end' });
   flush();
 }
 
-for (;;) {
-  const next = await lines.next();
-  if (next.done) break;
-  await step(JSON.parse(next.value));
-}
+for (let line = readLine(); line !== undefined; line = readLine()) step(JSON.parse(line));
 void b64;

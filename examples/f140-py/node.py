@@ -800,6 +800,9 @@ def step(line):
         timer(line["id"])
     elif kind == "command":
         command(line["command"])
+    elif kind == "stop":
+        # A graceful stop: the store is written through already, so there is nothing to save.
+        pass
     emit({"kind": "end"})
     flush()
 

@@ -111,6 +111,16 @@ export default definePlugin<PingConfig, PingCommand>({
     commandSchema,
     createNode: (host, config) => new PingNode(host, config),
     describe: (bytes) => decoder.decode(bytes).trim(),
+    // The viewer's and the Mermaid export's name for a message (whether this plugin is given to
+    // `fedsim view` or only to the run that wrote the trace: the trace header names the module).
+    nameMessage: (_decoded, bytes) => {
+      const line = decoder.decode(bytes).trim();
+      return line.startsWith('PING ')
+        ? { name: 'PING', summary: line }
+        : line === 'PONG'
+          ? { name: 'PONG', summary: 'the answer' }
+          : undefined;
+    },
   },
   invariants: {
     // A node delivers only to its own user: the one named after its host.

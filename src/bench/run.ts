@@ -5,9 +5,8 @@
  *
  * Wall clock is allowed here (benchmarks only); nothing here runs inside a simulation.
  */
-import { cpus } from 'node:os';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -652,12 +651,14 @@ function writeFigures(
   const table = figureTable(figures);
   log(table);
   mkdirSync(options.outDir, { recursive: true });
-  const loadAverage = { start: load[0], end: load[1] };
+  // The machine's load (1, 5 and 15 minutes) as the figures were written: wall-clock rates, the
+  // process-node ones most (each step is two process switches), fall as it rises.
+  const loadAverage = { start: load[0], end: load[1], atEnd: loadavg().map((each) => Number(each.toFixed(2))) };
   const payload = { node: process.version, scale, repetitions, heavyRepetitions, loadAverage, figures };
   writeFileSync(join(options.outDir, 'simulator.json'), JSON.stringify(payload, null, 2) + '\n');
   writeFileSync(
     join(options.outDir, 'simulator.md'),
-    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run. 1-minute load average ${load[0].toFixed(1)} at the start, ${load[1].toFixed(1)} at the end.\n\n${table}\n`,
+    `# Simulator benchmark\n\nNode ${process.version}, --scale ${scale}; quick figures median of ${repetitions} runs, federations and memory median of ${heavyRepetitions}. Ratios are against the bare loop measured in the same run. 1-minute load average ${load[0].toFixed(1)} at the start, ${load[1].toFixed(1)} at the end; 1, 5 and 15 minutes at the end: ${loadAverage.atEnd.join(', ')} (${cpus().length} cores).\n\n${table}\n`,
   );
   log(`figures written to ${join(options.outDir, 'simulator.json')} and simulator.md`);
 }

@@ -285,6 +285,7 @@ function addExportCommand(program: Command, setExitCode: (code: number) => void)
     )
     .option('--details', 'svg/png: unfold every lane (states, DNS, connections, notes)', false)
     .addOption(new Option('--width <px>', 'svg/png: picture width').argParser(integer('--width')))
+    .addOption(pluginOption())
     .action(async (trace: string, options: ExportOptions & { format: ExportFormat }) => {
       setExitCode(await exportCommand(trace, options.format, options));
     });

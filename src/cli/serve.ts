@@ -1,7 +1,8 @@
 /**
  * `fedsim serve <protocol> --config <file>`: runs one built-in node on real sockets, so that curl,
  * a raw TCP client, a real XMPP client or another implementation can talk to it. The node code is
- * the one the simulator runs; only the host differs (src/real/host.ts).
+ * the one the simulator runs; only the host differs (src/real/host.ts). With `process:` in the
+ * config the node is an external process (src/process/), under wall-clock time on real sockets.
  *
  * The config file (YAML or JSON) is `serveConfigSchema` below; `fedsim serve --help` lists its
  * fields from the schema's descriptions.
@@ -16,12 +17,15 @@
  * gateway runs the `assigned` profile (only a service's own domains), never `seed`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { ScenarioError, UsageError } from '../core/errors.js';
+import { ProcessNodeError, ScenarioError, UsageError } from '../core/errors.js';
 import { protocolNamed, protocolNames } from '../protocols/registry.js';
 import { RealHost } from '../real/host.js';
 import { realLimitDefaults, realLimitDescriptions, realLimitsSchema } from '../real/limits.js';
 import { readTlsFiles, selfSignedTls, type TlsMaterial } from '../real/tls.js';
+import { processProtocol } from '../process/node.js';
+import { processSpecSchema } from '../process/schema.js';
 import { dnsRecordSchema } from '../scenario/schema.js';
 import { parseLocated, parseWith, zodProblems } from '../scenario/yaml.js';
 
@@ -56,6 +60,11 @@ export const serveConfigSchema = z.strictObject({
     })
     .optional()
     .describe('STARTTLS: { cert, key } files, or a self-signed certificate made at start; { certOut } saves it'),
+  process: processSpecSchema
+    .optional()
+    .describe(
+      'run the node as an external process speaking the process protocol (docs/process-nodes.md): { command: [node, my-node.mjs] }, cwd relative to this file',
+    ),
 });
 
 /** The config file's fields, for `fedsim serve --help`, from the schema itself. */
@@ -111,6 +120,7 @@ export async function loadServeConfig(
   protocolName: string,
   file: string,
   trace?: string,
+  onProcessFailure?: (error: ProcessNodeError) => void,
 ): Promise<{ host: RealHost; describe: string; tls: string[] }> {
   const protocol = protocolNamed(protocolName);
   if (!protocol) throw new UsageError(`unknown protocol ${protocolName} (known: ${protocolNames().join(', ')})`);
@@ -148,10 +158,13 @@ export async function loadServeConfig(
     tls.push(`TLS certificate written to ${settings.tls.certOut}`);
   }
   const portMap = Object.fromEntries(Object.entries(settings.ports ?? {}).map(([from, to]) => [Number(from), to]));
+  const runs = settings.process
+    ? processProtocol(protocol, settings.process, { baseDir: dirname(resolve(file)) })
+    : protocol;
   const host = new RealHost({
     id: settings.id,
     hostName,
-    protocol,
+    protocol: runs,
     config: nodeConfig.data,
     portMap,
     ...(settings.peers ? { peers: settings.peers } : {}),
@@ -163,12 +176,18 @@ export async function loadServeConfig(
     ...(trace === undefined ? {} : { trace: { file: trace } }),
     ...(material ? { tls: { cert: material.cert, key: material.key } } : {}),
     log: (line) => console.log(`${settings.id}: ${line}`),
+    ...(onProcessFailure ? { onProcessFailure } : {}),
   });
-  return { host, describe: `${protocolName} node ${settings.id}`, tls };
+  const kind = settings.process ? ` (external process ${JSON.stringify(settings.process.command.join(' '))})` : '';
+  return { host, describe: `${protocolName} node ${settings.id}${kind}`, tls };
 }
 
 export async function serveCommand(protocolName: string, options: ServeOptions): Promise<number> {
-  const { host, describe, tls } = await loadServeConfig(protocolName, options.config, options.trace);
+  // An external node process that breaks the process protocol ends the server with exit 3.
+  let failed: ((error: ProcessNodeError) => void) | undefined;
+  const { host, describe, tls } = await loadServeConfig(protocolName, options.config, options.trace, (error) =>
+    failed?.(error),
+  );
   let listening;
   try {
     listening = await host.start();
@@ -184,13 +203,17 @@ export async function serveCommand(protocolName: string, options: ServeOptions):
   for (const line of tls) console.log(`fedsim: ${line}`);
   console.log('fedsim: press Ctrl-C to stop');
   reportMemoryOnSignal();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const code = await new Promise<number>((resolve) => {
+    failed = (error) => {
+      console.error(`fedsim: ${error.message}`);
+      resolve(3);
+    };
+    process.once('SIGINT', () => resolve(0));
+    process.once('SIGTERM', () => resolve(0));
   });
   await host.close();
   if (options.trace) console.log(`fedsim: trace written to ${options.trace}`);
-  return 0;
+  return code;
 }
 
 /**

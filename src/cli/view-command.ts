@@ -8,6 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
+import { loadPlugin, protocolNamed } from '../protocols/registry.js';
 import { exportMermaid } from '../trace/export-mermaid.js';
 import { exportShiviz } from '../trace/export-shiviz.js';
 import { readTrace, type Trace } from '../trace/reader.js';
@@ -40,8 +41,27 @@ function loadTrace(path: string): Trace {
   return result.value;
 }
 
+/**
+ * Loads the plugin modules the trace header names (`plugins`) that are not registered yet (none
+ * given with --plugin), so that their messages get their protocol's names. One that cannot be
+ * loaded only costs the names: a warning says how to give it.
+ */
+export async function loadTracePlugins(trace: Trace): Promise<void> {
+  for (const [name, where] of Object.entries(trace.header.plugins ?? {})) {
+    if (protocolNamed(name) !== undefined) continue;
+    try {
+      await loadPlugin(where);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      console.error(
+        `fedsim: messages of ${name} are shown unnamed: its plugin ${where} did not load (${reason}); give it with --plugin`,
+      );
+    }
+  }
+}
+
 export async function viewCommand(tracePath: string, port: number): Promise<number> {
-  loadTrace(tracePath);
+  await loadTracePlugins(loadTrace(tracePath));
   const server = await serveViewer({ tracePath, port });
   console.log(`fedsim: viewing ${tracePath}`);
   console.log(`fedsim: open ${server.url}`);
@@ -60,6 +80,7 @@ export async function exportCommand(
   options: ExportOptions = {},
 ): Promise<number> {
   const trace = loadTrace(tracePath);
+  await loadTracePlugins(trace);
   if (format === 'svg' || format === 'png') {
     const picture = await exportPicture(tracePath, format, options);
     if (options.out) writeFileSync(options.out, picture);

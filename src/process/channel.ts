@@ -1,20 +1,29 @@
 /**
  * A synchronous line exchange with one child process. The simulator is synchronous, so the host
- * thread cannot wait for a pipe with callbacks: a worker thread (worker.mjs) owns the child and its
- * pipes, and the host thread posts a line and blocks in `Atomics.wait` on a shared buffer, with a
- * wall-clock budget, until the worker hands back the child's lines up to the next one that needs the
- * host (`end`, `store.get`, `store.keys`, or a line that is not JSON).
+ * thread talks to the child over two named pipes (FIFOs) with blocking reads and writes of its own:
+ * one step costs the child's work and two pipe hops, nothing more. The child's stdin and stdout are
+ * the far ends of those FIFOs; its stderr is an ordinary pipe.
  *
- * Must not: block without a timeout, or leave a child running once the node is stopped or the host
+ * A watchdog worker thread (worker.mjs) spawns the child (so that it sees the child's exit and
+ * stderr), and enforces the wall-clock budget of a step: the host arms it with a budget before a
+ * step and disarms it after, through a shared buffer, and the worker polls it. On a blown budget it
+ * kills the child, so the host's blocked read ends (end of file) and finds the
+ * timeout flag set. When the child exits, the host's read ends the same way and the worker hands
+ * over the exit status and the last of stderr.
+ *
+ * Must not: block without a budget, or leave a child running once the node is stopped or the host
  * process exits.
  */
-import { writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 
-/** What one exchange gives back. */
-export type Reply =
-  | { readonly kind: 'lines'; readonly lines: readonly string[] }
-  | { readonly kind: 'exited'; readonly why: string; readonly lines: readonly string[]; readonly stderr: string }
+/** Why no line came. */
+export type Gone =
+  | { readonly kind: 'exited'; readonly why: string; readonly stderr: string; readonly partial: string }
   | { readonly kind: 'timeout' }
   | { readonly kind: 'too-long'; readonly start: string };
 
@@ -22,9 +31,31 @@ export interface ChannelOptions {
   readonly command: readonly string[];
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string>>;
-  /** Room for one reply (the lines of a step up to `end`). @defaultValue 8 MiB */
-  readonly replyBytesMax?: number;
+  /** The longest line the child may write. @defaultValue 8 MiB */
+  readonly lineBytesMax?: number;
 }
+
+/**
+ * The shared control words (worker.mjs reads the same layout): the step generation, whether a step
+ * is running, its budget in ms, the child's pid, the timeout flag, the exit flag, and the length of
+ * the exit report that follows the words, the handshake (1: the worker opened the child's ends, 2:
+ * the host opened its own) and the host's read descriptor.
+ */
+export const control = {
+  generation: 0,
+  armed: 1,
+  budgetMs: 2,
+  pid: 3,
+  timedOut: 4,
+  exited: 5,
+  reportLength: 6,
+  ready: 7,
+  hostFd: 8,
+  words: 10,
+} as const;
+/** How long the host waits for the watchdog to open the child's ends. */
+const handshakeMs = 10_000;
+const reportBytesMax = 16 * 1024;
 
 const live = new Set<ProcessChannel>();
 let exitHookInstalled = false;
@@ -40,82 +71,177 @@ function installExitHook(): void {
 
 export class ProcessChannel {
   private readonly worker: Worker;
-  private readonly header: Int32Array;
-  private readonly body: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly report: Uint8Array;
+  /** The host's ends: it writes the child's stdin and reads its stdout. */
+  private toChild = -1;
+  private fromChild = -1;
+  private readonly chunk = Buffer.allocUnsafe(64 * 1024);
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly lineBytesMax: number;
+  /** Complete lines read but not yet taken, and the partial line after them. */
+  private lines: string[] = [];
+  private taken = 0;
+  private pending = '';
+  private ended = false;
   private closed = false;
-  /** Something to wait on for a millisecond while the child's stdin pipe is full. */
-  private readonly pause = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(options: ChannelOptions) {
-    const shared = new SharedArrayBuffer(32 + (options.replyBytesMax ?? 8 * 1024 * 1024));
-    this.header = new Int32Array(shared, 0, 8);
-    this.body = new Uint8Array(shared, 32);
-    // No reply is awaited yet (worker.mjs describes the header).
-    Atomics.store(this.header, 0, 1);
+    this.lineBytesMax = options.lineBytesMax ?? 8 * 1024 * 1024;
+    const dir = mkdtempSync(join(tmpdir(), 'fedsim-process-'));
+    const stdinPath = join(dir, 'stdin');
+    const stdoutPath = join(dir, 'stdout');
+    execFileSync('mkfifo', ['-m', '600', stdinPath, stdoutPath]);
+    const shared = new SharedArrayBuffer(control.words * 4 + reportBytesMax);
+    this.words = new Int32Array(shared, 0, control.words);
+    this.report = new Uint8Array(shared, control.words * 4);
     this.worker = new Worker(new URL('./worker.mjs', import.meta.url), {
-      workerData: { command: [...options.command], cwd: options.cwd, env: options.env ?? {}, shared },
+      workerData: {
+        command: [...options.command],
+        cwd: options.cwd,
+        env: options.env ?? {},
+        dir,
+        stdinPath,
+        stdoutPath,
+        shared,
+      },
       stdout: false,
       stderr: false,
     });
     this.worker.unref();
+    // A watchdog that failed shows as a child that does not answer; the error itself must not
+    // take the host down.
+    this.worker.on('error', () => undefined);
+    // The handshake (worker.mjs says why): the worker opens both FIFOs read-write, then the host its
+    // own ends, then the worker the child's ends; it removes the folder.
+    if (Atomics.wait(this.words, control.ready, 0, handshakeMs) === 'timed-out') {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`the process watchdog did not start within ${handshakeMs}ms`);
+    }
+    this.toChild = openSync(stdinPath, constants.O_WRONLY);
+    this.fromChild = openSync(stdoutPath, constants.O_RDONLY);
+    Atomics.store(this.words, control.hostFd, this.fromChild);
+    Atomics.store(this.words, control.ready, 2);
+    Atomics.notify(this.words, control.ready);
     installExitHook();
     live.add(this);
   }
 
-  /** Sends one line and waits (at most `timeoutMs` of wall time) for the child's answer. */
-  exchange(line: string, timeoutMs: number): Reply {
-    Atomics.store(this.header, 0, 0);
-    if (!this.send(`${line}\n`, timeoutMs)) return { kind: 'timeout' };
-    const waited = Atomics.wait(this.header, 0, 0, timeoutMs);
-    if (waited === 'timed-out' && Atomics.load(this.header, 0) === 0) return { kind: 'timeout' };
-    const length = Atomics.load(this.header, 1);
-    const status = Atomics.load(this.header, 2);
-    // TextDecoder refuses views of shared memory: copy the reply out first.
-    const text = Buffer.from(this.body.slice(0, length)).toString('utf8');
-    if (status === 2) return { kind: 'too-long', start: text };
-    if (status === 1) {
-      const exited = JSON.parse(text) as { why: string; lines: string[]; stderr: string };
-      return { kind: 'exited', ...exited };
-    }
-    return { kind: 'lines', lines: text.split('\n') };
+  /** Starts a step's wall-clock budget: the child is killed if the step is not over within it. */
+  arm(budgetMs: number): void {
+    Atomics.store(this.words, control.budgetMs, budgetMs);
+    Atomics.add(this.words, control.generation, 1);
+    Atomics.store(this.words, control.armed, 1);
   }
 
-  /**
-   * Writes to the child's stdin directly once the worker has published its descriptor (the pipe is
-   * non-blocking: while it is full, this waits 1 ms at a time, at most `timeoutMs` in all); before
-   * that, or on a broken pipe, the worker is told. False when the child read nothing for `timeoutMs`.
-   */
-  private send(text: string, timeoutMs: number): boolean {
-    const fd = Atomics.load(this.header, 4);
-    if (fd <= 0) {
-      this.worker.postMessage(text.slice(0, -1));
-      return true;
-    }
-    const bytes = Buffer.from(text, 'utf8');
+  /** Ends the step's budget. */
+  disarm(): void {
+    Atomics.store(this.words, control.armed, 0);
+  }
+
+  /** Writes one line to the child's stdin; false when the child is gone (its exit is read next). */
+  write(line: string): boolean {
+    if (this.ended) return false;
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
     let written = 0;
-    let waitedMs = 0;
-    while (written < bytes.length) {
-      try {
-        written += writeSync(fd, bytes, written);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
-          // The child is gone: the worker reports how (its exit comes with what it wrote).
-          this.worker.postMessage(null);
-          return true;
-        }
-        if (waitedMs++ >= timeoutMs) return false;
-        Atomics.wait(this.pause, 0, 0, 1);
-      }
+    try {
+      while (written < bytes.length) written += writeSync(this.toChild, bytes, written);
+    } catch {
+      // EPIPE: nobody reads the child's stdin any more.
+      return false;
     }
     return true;
   }
 
-  /** Kills the child (SIGKILL) and ends the worker. Safe to call twice. */
-  close(): void {
+  /** The child's next line, waiting for it within the armed budget; or why there is none. */
+  readLine(): string | Gone {
+    for (;;) {
+      if (this.taken < this.lines.length) {
+        const line = this.lines[this.taken++] as string;
+        if (this.taken === this.lines.length) {
+          this.lines = [];
+          this.taken = 0;
+        }
+        return line;
+      }
+      if (this.ended) return this.gone();
+      let count: number;
+      try {
+        count = readSync(this.fromChild, this.chunk, 0, this.chunk.length, null);
+      } catch {
+        count = 0;
+      }
+      if (Atomics.load(this.words, control.timedOut) === 1) {
+        this.ended = true;
+        return { kind: 'timeout' };
+      }
+      if (count === 0) {
+        this.ended = true;
+        this.pending += this.decoder.end();
+        continue;
+      }
+      this.take(this.decoder.write(this.chunk.subarray(0, count)));
+      if (this.pending.length > this.lineBytesMax) {
+        this.ended = true;
+        return { kind: 'too-long', start: this.pending.slice(0, 2000) };
+      }
+    }
+  }
+
+  /** Splits what was read into lines (empty lines skipped, a CR before the LF dropped). */
+  private take(text: string): void {
+    let from = 0;
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', from)) {
+      let line = from === 0 && this.pending !== '' ? this.pending + text.slice(0, at) : text.slice(from, at);
+      if (from === 0) this.pending = '';
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.trim() !== '') this.lines.push(line);
+      from = at + 1;
+    }
+    this.pending = from === 0 ? this.pending + text : text.slice(from);
+  }
+
+  /** After the end of the child's stdout: its exit status and stderr, from the worker. */
+  private gone(): Gone {
+    if (Atomics.load(this.words, control.timedOut) === 1) return { kind: 'timeout' };
+    // The exit comes a moment after the end of file; a child that closed its stdout and lives on
+    // is reported as such.
+    Atomics.wait(this.words, control.exited, 0, 2_000);
+    const partial = this.pending;
+    this.pending = '';
+    if (Atomics.load(this.words, control.exited) === 0)
+      return { kind: 'exited', why: 'closed its stdout', stderr: '', partial };
+    const length = Atomics.load(this.words, control.reportLength);
+    // TextDecoder refuses views of shared memory: copy the report out first.
+    const report = JSON.parse(Buffer.from(this.report.slice(0, length)).toString('utf8')) as {
+      why: string;
+      stderr: string;
+    };
+    return { kind: 'exited', why: report.why, stderr: report.stderr, partial };
+  }
+
+  /**
+   * Ends the conversation: closes the child's stdin (a child that reads on sees the end of it and
+   * exits), then kills what is left of it after `graceMs` (at once with 0). Safe to call twice.
+   */
+  close(graceMs = 0): void {
     if (this.closed) return;
     this.closed = true;
     live.delete(this);
-    const pid = Atomics.load(this.header, 3);
+    for (const fd of [this.toChild, this.fromChild]) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Already closed.
+      }
+    }
+    this.toChild = -1;
+    this.fromChild = -1;
+    if (graceMs > 0) {
+      this.worker.postMessage({ stop: graceMs });
+      return;
+    }
+    const pid = Atomics.load(this.words, control.pid);
     if (pid > 0) {
       try {
         process.kill(pid, 'SIGKILL');

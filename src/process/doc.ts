@@ -4,7 +4,7 @@
  * committed file is not what the schemas give. The prose around the tables lives here too.
  */
 import { z } from 'zod';
-import { inputSchemas, outputSchemas, processSpecSchema } from './schema.js';
+import { inputSchemas, outputSchemas, processSpecSchema, stopGraceMs } from './schema.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -81,6 +81,8 @@ export function processProtocolDoc(): string {
     "every node of the campaign's topologies as the process. Two complete examples, written from",
     "F140's spec: `examples/f140-js/node.mjs` (plain JavaScript) and `examples/f140-py/node.py` (Python 3,",
     'standard library only); `examples/f140/mixed.yaml` runs them beside the built-in node.',
+    '`fedsim serve <p> --config file` with a `process:` block serves such a node on real sockets',
+    '(wall-clock timers; docs/serve.md), so it can be checked with `fedsim conform <p> --target` too.',
     '',
     '## The exchange',
     '',
@@ -97,9 +99,13 @@ export function processProtocolDoc(): string {
     '  node and incarnation). Read no clock and no other random source, or traces stop repeating.',
     '- Each incarnation is one process. A **crash** kills it (SIGKILL; nothing is sent) and forgets its',
     '  timers and connections; a **restart** spawns a new one, whose `start` has `incarnation` one higher',
-    '  and whose durable store holds what the last one put. At the end of a run the process is killed',
-    '  the same way: there is no shutdown input, so keep everything that must last in the durable store.',
-    '  A process should also exit when its stdin closes.',
+    '  and whose durable store holds what the last one put. At the end of a run the process gets a',
+    '  **`stop`** input instead: a graceful stop, in which it may still write its durable store (nothing',
+    '  else it says counts any more); after its `end` its stdin closes and it should exit (it is killed',
+    `  after ${stopGraceMs} ms). A process should always exit when its stdin closes.`,
+    "- The host reads and writes the child's stdin and stdout with blocking calls, so one step costs",
+    "  little more than the child's own work: write each step's lines at once (one `write` call, or",
+    '  flush after `end`) and read stdin in whole chunks rather than byte by byte.',
     '',
     '## When the child breaks the protocol',
     '',

@@ -109,6 +109,11 @@ export const inputSchemas = {
       now,
     })
     .describe('A user (a scenario step, the fuzzer, a conformance case) asks the node to do something.'),
+  stop: z
+    .strictObject({ kind: z.literal('stop'), now })
+    .describe(
+      'A graceful stop (the run is over): save what must outlive the process with `store.put` (only durable-store lines count now; everything else is dropped), end the step, then exit once stdin ends. A process still running after the grace period is killed. A crash gives no `stop`: the process is killed.',
+    ),
   'store.value': z
     .strictObject({
       kind: z.literal('store.value'),
@@ -241,6 +246,8 @@ export type ProcessInput = z.infer<(typeof inputSchemas)[keyof typeof inputSchem
 
 /** The default wall-clock budget for one step (an input and the child's lines up to `end`). */
 export const defaultStepTimeoutMs = 5_000;
+/** How long a process may take to exit after its `stop` step before it is killed. */
+export const stopGraceMs = 1_000;
 /** Added to the budget of an incarnation's first step (`start`), which includes starting the process. */
 export const spawnAllowanceMs = 10_000;
 

@@ -233,6 +233,11 @@ export interface ProtocolNode {
   handle(input: NodeInput): void;
   /** The node is crashing or shutting down: stop every actor. It must emit nothing after this. */
   stop(): void;
+  /**
+   * A graceful stop, before `stop()`: the run is over, so the node may save what it keeps in its
+   * durable store; nothing it emits now reaches the network or the trace. Optional.
+   */
+  finish?(): void;
   /** A JSON snapshot for checkers, the viewer and `fedsim` reports. */
   view(): unknown;
 }

@@ -10,8 +10,8 @@
  * and every missing or wrong field.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import ambrosia from './ambrosia/index.js';
 import bester from './bester/index.js';
@@ -90,6 +90,20 @@ export function isBuiltin(name: string): boolean {
 export function moduleOf(name: string): string | undefined {
   const source = registered.get(name)?.source;
   return source === 'builtin' ? undefined : source;
+}
+
+/**
+ * Where a plugin protocol's module is, for a trace header: a file's path relative to `cwd` (with
+ * `/`), or a package name. Undefined for a built-in protocol or one registered without a module.
+ */
+export function moduleLocationOf(name: string, cwd: string = process.cwd()): string | undefined {
+  for (const [url, protocol] of modules) {
+    if (protocol !== name) continue;
+    if (!url.startsWith('file:')) return url;
+    const path = relative(cwd, fileURLToPath(url)).split(sep).join('/');
+    return path.startsWith('.') || isAbsolute(path) ? path : `./${path}`;
+  }
+  return undefined;
 }
 
 /** The URLs of the plugin modules loaded so far (a fuzz worker thread loads them again). */

@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { promises as systemDns } from 'node:dns';
+import { ProcessNodeError } from '../core/errors.js';
 import { IdSequence, type ConnId } from '../core/ids.js';
 import { Prng } from '../core/prng.js';
 import { compiledEngine, type Engine } from '../engine/engine.js';
@@ -101,6 +102,11 @@ export interface RealHostOptions {
   /** Called for every node output after the host carried it out (deliveries, rejects, notes...). */
   readonly onOutput?: (output: NodeOutput) => void;
   readonly log?: (line: string) => void;
+  /**
+   * Called when an external node process broke the process protocol (it is stopped then): `serve`
+   * exits with code 3. Without it, the failure is logged like a node that threw.
+   */
+  readonly onProcessFailure?: (error: ProcessNodeError) => void;
   /** Keep a trace: `memory`, or `{ file }` to stream it there. @defaultValue 'none' */
   readonly trace?: RealTraceMode;
   /** Overrides of the host's limits (src/real/limits.ts). */
@@ -229,6 +235,12 @@ export class RealHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A graceful stop first (an external process gets `stop` and may save its durable state).
+    try {
+      this.node.finish?.();
+    } catch {
+      // Stopping anyway.
+    }
     this.node.stop();
     for (const state of this.sockets.values()) {
       clearTimeout(state.partialTimer);
@@ -280,6 +292,10 @@ export class RealHost {
     try {
       fn();
     } catch (error) {
+      if (error instanceof ProcessNodeError) {
+        this.record({ kind: 'check', requirement: 'process-protocol', verdict: 'violation', message: error.message });
+        if (this.options.onProcessFailure) return this.options.onProcessFailure(error);
+      }
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       this.record({ kind: 'check', requirement: 'node-never-throws', verdict: 'violation', message });
       this.log(`node threw: ${message}`);

@@ -11,6 +11,7 @@ import { compiledEngine, type Engine } from '../engine/engine.js';
 import { describePattern, eventMatches } from '../check/match.js';
 import { nodeNeverThrows, type Invariant } from '../check/invariants.js';
 import { invariantNamed } from '../check/registry.js';
+import { moduleLocationOf } from '../protocols/registry.js';
 import type { InvariantContext } from '../check/context.js';
 import type { AimedFault } from '../sim/aimed-fault.js';
 import { World, type NetworkModel } from '../sim/world.js';
@@ -303,6 +304,14 @@ function closeChecks(
 /** The trace recorder of a run: its header names the scenario, seed, protocols and nodes. */
 function recorderFor(scenario: Scenario, seed: number, options: RunOptions): TraceRecorder {
   const protocolNames = [...new Set(scenario.nodes.map((node) => node.protocol.name))];
+  // Where each plugin protocol's module is, so that `fedsim view` can name its messages without
+  // being given the plugin again (built-in protocols are not listed: their traces are unchanged).
+  const plugins = Object.fromEntries(
+    protocolNames.flatMap((name) => {
+      const where = moduleLocationOf(name);
+      return where === undefined ? [] : [[name, where]];
+    }),
+  );
   return new TraceRecorder(
     {
       format: 'fedsim-trace',
@@ -311,6 +320,7 @@ function recorderFor(scenario: Scenario, seed: number, options: RunOptions): Tra
       seed,
       protocols: protocolNames,
       nodes: scenario.nodes.map((node) => ({ id: node.id, host: node.host, protocol: node.protocol.name })),
+      ...(Object.keys(plugins).length === 0 ? {} : { plugins }),
     },
     options.recorder,
   );

@@ -137,17 +137,23 @@ export class World {
   }
 
   /**
-   * Stops every live node without recording anything (the run is over): external node processes
-   * exit. Call it once the run's last event is done; the world is not used afterwards.
+   * Stops every live node without recording anything (the run is over): each is told to finish
+   * (external node processes get a `stop` input), then stopped. Call it once the run's last event is done; the world is not used afterwards.
    */
   shutdown(): void {
     for (const runtime of this.runtimes.values()) {
       if (!runtime.alive) continue;
       const node = runtime.node;
+      // A node that throws while finishing or stopping at the end of a run has nothing left to spoil.
+      try {
+        node?.finish?.();
+      } catch {
+        // As above.
+      }
       try {
         node?.stop();
       } catch {
-        // A node that throws while stopping at the end of a run has nothing left to spoil.
+        // As above.
       }
     }
   }

@@ -20,6 +20,12 @@ export interface TraceHeader {
   readonly protocols: readonly string[];
   /** Every node of the run, in declaration order (the viewer's lanes). */
   readonly nodes: readonly { readonly id: string; readonly host: string; readonly protocol: string }[];
+  /**
+   * Plugin protocols' modules, by protocol name: a path relative to the working directory of the
+   * run, or a package name (`fedsim view` loads them for message names). Absent when every
+   * protocol is built in.
+   */
+  readonly plugins?: Readonly<Record<string, string>>;
 }
 
 /** Fields every event has. */

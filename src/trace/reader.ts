@@ -130,6 +130,9 @@ function validateHeader(value: unknown): string | undefined {
   const protocols = value['protocols'];
   if (!Array.isArray(protocols) || !protocols.every((p) => typeof p === 'string'))
     return 'protocols must be a list of strings';
+  const plugins = value['plugins'];
+  if (plugins !== undefined && (!isRecord(plugins) || !Object.values(plugins).every((p) => typeof p === 'string')))
+    return 'plugins must map protocol names to module names';
   const nodes = value['nodes'];
   if (!Array.isArray(nodes)) return 'nodes must be a list';
   const seen = new Set<string>();
