@@ -18,7 +18,7 @@
  */
 import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
 import type { TraceEvent } from '../trace/events.js';
-import { faultSpans } from './faults.js';
+import { faultSpans, recoveries } from './faults.js';
 import type { FuzzProfile, FuzzUser, Topology } from './profile.js';
 
 export interface PlannedSend {
@@ -158,9 +158,25 @@ export class Plan {
     this.sends.push({ atMs: this.nowMs, from, to, body, accepted: !this.crashed.has(from.node) });
   }
 
+  /**
+   * Each run of faults so far, with when the protocol has recovered from it by `settleAfterMs`
+   * (none when the profile's settle time does not grow with the faults).
+   */
+  private recovered(): readonly { readonly beginMs: number; readonly recoveredMs: number }[] {
+    const { settleAfterMs, settleMs } = this.profile.delivery;
+    if (settleAfterMs === undefined) return [];
+    return recoveries(faultSpans(this.steps), (run) => Math.max(settleMs, settleAfterMs(run)));
+  }
+
   /** Whether a message sent at `atMs` falls in a quiet window the protocol promises delivery in. */
-  private quietAround(atMs: number, marks: readonly FaultMark[]): boolean {
+  private quietAround(
+    atMs: number,
+    marks: readonly FaultMark[],
+    recovered: readonly { readonly beginMs: number; readonly recoveredMs: number }[] = [],
+  ): boolean {
     const { settleMs, withinMs } = this.profile.delivery;
+    // In flight when a run of faults begins, or sent before the protocol recovered from one.
+    if (recovered.some((run) => atMs >= run.beginMs - withinMs && atMs < run.recoveredMs)) return false;
     let open = 0;
     for (const mark of marks) {
       if (mark.atMs > atMs) {
@@ -228,7 +244,8 @@ export class Plan {
     if (anyFault) {
       // Liveness once faults heal: each pair of users that talked sends once more on the healed,
       // quiet network, and that message is promised whatever the protocol keeps across faults.
-      const probeMs = Math.max(cleanMs, lastFaultMs) + settleMs;
+      const recoveredMs = this.recovered().reduce((last, run) => Math.max(last, run.recoveredMs), 0);
+      const probeMs = Math.max(Math.max(cleanMs, lastFaultMs) + settleMs, recoveredMs);
       for (const step of this.profile.afterHeal?.(this.topology, probeMs - settleMs / 2) ?? []) this.add(step);
       this.nowMs = probeMs;
       for (const send of talked) this.send(send.from, send.to);
@@ -259,6 +276,7 @@ export class Plan {
     const { durable, settleMs, withinMs, underFaults } = this.profile.delivery;
     const spans = underFaults === undefined ? [] : faultSpans(this.steps);
     const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
+    const recovered = this.recovered();
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
     for (const send of this.sends) {
@@ -273,7 +291,7 @@ export class Plan {
         continue;
       let byMs: number;
       if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
-      else if (this.quietAround(send.atMs, marks)) byMs = send.atMs + withinMs;
+      else if (this.quietAround(send.atMs, marks, recovered)) byMs = send.atMs + withinMs;
       else if (underFaults !== undefined && this.quietAround(send.atMs, damageMarks)) {
         const owed = underFaults({ atMs: send.atMs, from: send.from, to: send.to, topology: this.topology, spans });
         if (owed === undefined) continue;

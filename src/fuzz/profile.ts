@@ -34,6 +34,13 @@ export interface DeliveryPromise {
   readonly durable: boolean;
   /** How long after the last fault ends the protocol needs before its promise holds again. */
   readonly settleMs: number;
+  /**
+   * How long after a run of faults (spans merged while the protocol had not recovered, from the
+   * first one's beginning to the last one's end) the quiet-network promise holds again, when that
+   * grows with the faults (a reconnect's backoff doubles for as long as they last): the plan then
+   * waits for the larger of this and `settleMs` (src/fuzz/faults.ts `recoveries`).
+   */
+  settleAfterMs?(run: { readonly beginMs: number; readonly endMs: number }): number;
   /** How long a message sent on a quiet network may take. */
   readonly withinMs: number;
   /**

@@ -127,6 +127,11 @@ export const ambrosiaProfile: FuzzProfile = {
   delivery: {
     durable: false,
     settleMs: 6_000,
+    // A client that lost its stream reconnects with doubling backoff for as long as the faults
+    // last: its next attempt after the heal is at most the time it spent failing plus one first
+    // delay (capped), then a login's answer.
+    settleAfterMs: (run) =>
+      retryDeadlineMs(run.beginMs, run.endMs, clientRetryMs, clientRetryMsMax) - run.endMs + responseTimeoutMs + 2_000,
     withinMs: 2_000,
     underFaults,
     drainMs: 5_000,

@@ -96,7 +96,17 @@ export const solecProfile: FuzzProfile = {
   promises: () => true,
   afterHeal: (topology, atMs) =>
     topology.users.map((user) => ({ atMs, do: 'command', node: user.node, command: { type: 'login' } })),
-  delivery: { durable: false, settleMs: 6_000, withinMs: 2_000, underFaults, drainMs: 30_000 },
+  delivery: {
+    durable: false,
+    settleMs: 6_000,
+    // A client (or relay) that lost its link backs off, doubling, for as long as the faults last:
+    // its next attempt after the heal is at most the time it spent failing plus one first delay.
+    settleAfterMs: (run) =>
+      retryDeadlineMs(run.beginMs, run.endMs, retryMs, Number.MAX_SAFE_INTEGER) - run.endMs + 2_000,
+    withinMs: 2_000,
+    underFaults,
+    drainMs: 30_000,
+  },
   startMs: 500,
   invariants: ['solec.authentic', 'solec.exactlyOnce'],
   sometimes: [
