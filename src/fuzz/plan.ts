@@ -49,6 +49,8 @@ export class Plan {
   /** Links (one direction, `a>b`) a corruption or truncation was armed on: it may not have acted yet. */
   readonly corrupting = new Map<string, readonly [string, string]>();
   private readonly marks: FaultMark[] = [];
+  /** How many attacks the plan made (their bodies are `x<n>`). */
+  private attacks = 0;
   /**
    * Links (`a>b`, among the fault hosts) that the sends so far of the pairs that send again at
    * the heal (the first `probesMax` pairs that talked) carry bytes on, in order of first use.
@@ -145,6 +147,14 @@ export class Plan {
     for (const [a, b] of this.profile.links(this.topology, from, to)) {
       if (a !== b && hosts.includes(a) && hosts.includes(b) && !into.has(`${a}>${b}`)) into.set(`${a}>${b}`, [a, b]);
     }
+  }
+
+  /** An attack (`FuzzProfile.attack`) by `from` on `to`: a step of its own, never owed to anyone. */
+  attack(from: FuzzUser, to: FuzzUser, variant: number): void {
+    const step = this.profile.attack?.(this.topology, from, to, `x${this.attacks + 1}`, this.nowMs, variant);
+    if (step === undefined) return;
+    this.attacks += 1;
+    this.add(step);
   }
 
   send(from: FuzzUser, to: FuzzUser): void {

@@ -68,6 +68,20 @@ export interface FuzzProfile {
   /** The step that makes `from` send `body` to `to` at `atMs`. */
   send(topology: Topology, from: FuzzUser, to: FuzzUser, body: string, atMs: number): Step;
   /**
+   * Attacker roles (src/fuzz/commands/attack.ts): the step with which `from`, turned adversary,
+   * sends `body` to `to` by one of the protocol's attacks (`variant`, modulo their number: a
+   * forged sender, a replayed frame, a wrong challenge), or undefined when it has none against
+   * them. Never owed; the invariants say what it must not achieve under the fixed profiles.
+   */
+  attack?(
+    topology: Topology,
+    from: FuzzUser,
+    to: FuzzUser,
+    body: string,
+    atMs: number,
+    variant: number,
+  ): Step | undefined;
+  /**
    * The links (`[a, b]`: bytes from host `a` to host `b`) that carry bytes when `from` sends to
    * `to` on a quiet network: the message, each hop it is relayed over, and their answers. The
    * plan keeps those among `topology.hosts`; a corruption is drawn among the links the plan's

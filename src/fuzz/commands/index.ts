@@ -2,13 +2,14 @@
  * The fuzzer's command arbitraries: a workload (sends, with time passing) interleaved with a
  * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt, loseAnswer: a send
  * whose way back is cut one way just after it left, bounce: a crash and a restart before the peers
- * notice, around: a fault on one hop of a message sent just before or during it). Indices are drawn
+ * notice, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
 import fc from 'fast-check';
 import { AdvanceCommand } from './advance.js';
 import { AroundFaultCommand, type AroundKind } from './around.js';
+import { AttackCommand } from './attack.js';
 import { BounceCommand } from './bounce.js';
 import { ClogCommand } from './clog.js';
 import type { PlanCommand } from './command.js';
@@ -68,6 +69,7 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     fc.tuple(index, fc.integer({ min: 5, max: 3_000 })).map(([node, downMs]) => new BounceCommand(node, downMs)),
     around,
     around,
+    fc.tuple(index, index, index).map(([from, to, variant]) => new AttackCommand(from, to, variant)),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).

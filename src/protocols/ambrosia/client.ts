@@ -152,7 +152,8 @@ export class ClientNode implements ProtocolNode {
           return;
         }
         const id = command.id ?? this.messageIds.next();
-        const stanza = el('message', { to: command.to, type: 'chat', id }, [el('body', {}, [command.body])]);
+        const forged: Record<string, string> = command.from === undefined ? {} : { from: command.from };
+        const stanza = el('message', { to: command.to, type: 'chat', id, ...forged }, [el('body', {}, [command.body])]);
         this.actor.send({ type: 'user.send', stanza });
         return;
       }

@@ -80,7 +80,7 @@ export interface ClientConfig {
 
 export type ClientCommand =
   | { readonly type: 'login' }
-  | { readonly type: 'send'; readonly to: string; readonly body: string; readonly id?: string }
+  | { readonly type: 'send'; readonly to: string; readonly body: string; readonly id?: string; readonly from?: string }
   | { readonly type: 'logout' };
 
 export type AmbrosiaConfig = GatewayConfig | ServiceConfig | ClientConfig;
@@ -153,6 +153,8 @@ export const commandSchema = z.discriminatedUnion('type', [
     to: z.string().min(1),
     body: z.string(),
     id: z.string().min(1).optional(),
+    /** A `from` the client writes itself (an attacker's forgery: the gateway stamps over it). */
+    from: z.string().min(1).optional(),
   }),
   z.strictObject({ type: z.literal('disconnect') }),
 ]);

@@ -108,6 +108,22 @@ export const ambrosiaProfile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', to: to.address, body, id: body },
   }),
+  // The attacker: a client that writes a `from` of its own into its stanza, naming another user's
+  // full JID (as that user's client binds it) or a user of a domain the gateway does not serve.
+  // The gateway stamps the sender's full JID over it (spec.md §3), so under any profile the
+  // recipient sees the attacker's own JID (`ambrosia.authentic`).
+  attack: (topology, from, to, body, atMs, variant) => {
+    const forged = [
+      ...topology.users.filter((user) => user.address !== from.address).map((user) => `${user.address}/fedsim`),
+      'admin@elsewhere.test/fedsim',
+    ];
+    return {
+      atMs,
+      do: 'command',
+      node: from.node,
+      command: { type: 'send', to: to.address, body, id: body, from: forged[variant % forged.length] },
+    };
+  },
   // The sender's stream to the gateway, the component stream of whichever service takes the
   // stanza (round robin, so any of them), and the recipient's stream; stream management acks
   // flow back on each (spec.md §3, §4.8).
