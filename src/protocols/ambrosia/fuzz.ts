@@ -15,6 +15,8 @@ const clientRetryMs = 100;
 const clientRetryMsMax = 30_000;
 const responseTimeoutMs = 3_000;
 const ackTimeoutMs = 1_000;
+/** How long the gateway's component channel retransmits before it gives up (spec.md §4: 6 s by default). */
+const channelGiveUpMs = 6 * ackTimeoutMs;
 /** How long the gateway keeps a detached session for its client to resume (spec.md §3). */
 const c2sResumeMs = 60_000;
 
@@ -24,26 +26,44 @@ const c2sResumeMs = 60_000;
  * So a message survives faults on the clients' own links (partitions, clogs, a reset) shorter
  * than `c2sResumeMs`. It is not owed when the sender or recipient client crashed (the session is
  * volatile on the client: a restarted client binds afresh and the gateway's unacked stanzas are
- * reported undelivered), nor when a fault touched a service around the send (a crashed service
- * takes the stanzas it had not acked; the component channel retransmits `retransmitsMax` times,
- * spec.md §4). Owed by the client's next reconnect after the last heal, plus a login's answer,
+ * reported undelivered). A fault on a service (a crash, a cut or clogged component stream) is
+ * survived when another service of the same registrations had none meanwhile: the gateway fails
+ * what the faulted one had not acked over to it once its stream resets or its channel gives up
+ * after `retransmitsMax` tries (spec.md §4, failover), so the message is owed that much later;
+ * with every service faulted it is not owed (what a service had sent and not got acked is lost
+ * with its link). Owed by the client's next reconnect after the last heal, plus a login's answer,
  * an ack timeout and the quiet delay.
  */
 function underFaults(send: FaultedSend): number | undefined {
   const { atMs, from, to, spans, topology } = send;
   const healMs = healedAfter(spans, atMs);
-  const byMs =
-    retryDeadlineMs(atMs, healMs, clientRetryMs, clientRetryMsMax) + responseTimeoutMs + ackTimeoutMs + 2_000;
+  let byMs = retryDeadlineMs(atMs, healMs, clientRetryMs, clientRetryMsMax) + responseTimeoutMs + ackTimeoutMs + 2_000;
   const sinceMs = atMs - resetMs(topology);
   const services = servicesOf(topology);
+  const faulted = new Set<string>();
+  let failoverMs = 0;
   for (const span of spans) {
     if (span.kind === 'skew' || span.endMs < sinceMs || span.beginMs >= byMs) continue;
-    if (services.some((service) => span.hosts.includes(service))) return undefined;
+    const hit = services.filter((service) => span.hosts.includes(service));
+    if (hit.length > 0) {
+      for (const service of hit) faulted.add(service);
+      failoverMs = Math.max(failoverMs, span.endMs + resetMs(topology) + channelGiveUpMs);
+      continue;
+    }
     if (span.kind === 'crash' && (touches(span, from.node, sinceMs, byMs) || touches(span, to.node, sinceMs, byMs)))
       return undefined;
     if (span.endMs - span.beginMs >= c2sResumeMs - responseTimeoutMs) return undefined;
   }
-  return byMs;
+  if (faulted.size === 0) return byMs;
+  if (faulted.size === services.length) return undefined;
+  // The failover, then the healthy service's answer and the recipient's stream; the healthy ones
+  // must stay so until then.
+  byMs = Math.max(byMs, failoverMs + ackTimeoutMs + 2_000);
+  const healthy = services.filter((service) => !faulted.has(service));
+  const hit = spans.some(
+    (span) => span.kind !== 'skew' && healthy.some((service) => touches(span, service, sinceMs, byMs)),
+  );
+  return hit ? undefined : byMs;
 }
 
 function servicesOf(topology: Topology): string[] {
