@@ -14,7 +14,8 @@ import type { Step } from '../scenario/schema.js';
 import type { FuzzUser, Topology } from './profile.js';
 
 export interface FaultSpan {
-  readonly kind: 'partition' | 'clog' | 'crash' | 'skew';
+  /** `damage`: a corruption or truncation acted (an instant, on no host in particular). */
+  readonly kind: 'partition' | 'clog' | 'crash' | 'skew' | 'damage';
   /** The two hosts a link fault cuts apart; the node a crash or skew hits. */
   readonly hosts: readonly string[];
   readonly beginMs: number;

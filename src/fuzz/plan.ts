@@ -16,6 +16,7 @@
  *
  * Must not: read a clock or a random source; everything comes from fast-check's draws.
  */
+import type { FieldOp } from '../core/wire-fields.js';
 import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
 import type { TraceEvent } from '../trace/events.js';
 import { faultSpans, recoveries } from './faults.js';
@@ -101,12 +102,13 @@ export class Plan {
   }
 
   /**
-   * Arms a corruption (`corrupt`: one byte changed) or truncation of the next bytes sent from `a`
+   * Arms a corruption (`corrupt`: one byte changed, or the named `field` edited) or truncation of the next bytes sent from `a`
    * to `b`. No fault mark: the damage happens when it acts, read from the run (`damageInstants`).
    */
-  arm(mode: 'corrupt' | 'truncate', a: string, b: string): void {
+  arm(mode: 'corrupt' | 'truncate', a: string, b: string, field?: { field: string; op: FieldOp }): void {
     this.corrupting.set(`${a}>${b}`, [a, b]);
-    this.add({ atMs: this.nowMs, do: mode, between: [a, b] });
+    if (mode === 'corrupt' && field !== undefined) this.add({ atMs: this.nowMs, do: mode, between: [a, b], ...field });
+    else this.add({ atMs: this.nowMs, do: mode, between: [a, b] });
   }
 
   /**
@@ -284,7 +286,14 @@ export class Plan {
     const marks: FaultMark[] = [...this.marks, ...damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }))];
     const lastFaultMs = marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
     const { durable, settleMs, withinMs, underFaults } = this.profile.delivery;
-    const spans = underFaults === undefined ? [] : faultSpans(this.steps);
+    // A damage is an instant fault too: a retry it broke backs off again from then on.
+    const spans =
+      underFaults === undefined
+        ? []
+        : [
+            ...faultSpans(this.steps),
+            ...damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs })),
+          ];
     const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
     const recovered = this.recovered();
 

@@ -88,6 +88,11 @@ export interface FuzzProfile {
    * sends use, so that it acts on traffic (src/fuzz/commands/corrupt.ts).
    */
   links(topology: Topology, from: FuzzUser, to: FuzzUser): readonly (readonly [string, string])[];
+  /**
+   * The wire fields (`Protocol.wireFields` names: lengths, types, ids, counters) the fuzzer's
+   * structure-aware corruption edits (src/fuzz/commands/corrupt-field.ts).
+   */
+  readonly wireFields?: readonly string[];
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

@@ -2,7 +2,7 @@
  * The fuzzer's command arbitraries: a workload (sends, with time passing) interleaved with a
  * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt, loseAnswer: a send
  * whose way back is cut one way just after it left, bounce: a crash and a restart before the peers
- * notice, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it). Indices are drawn
+ * notice, corruptField: a named field of a frame edited, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
@@ -14,6 +14,8 @@ import { BounceCommand } from './bounce.js';
 import { ClogCommand } from './clog.js';
 import type { PlanCommand } from './command.js';
 import { CorruptCommand } from './corrupt.js';
+import { CorruptFieldCommand } from './corrupt-field.js';
+import { fieldOps } from '../../core/wire-fields.js';
 import { CrashCommand } from './crash.js';
 import { HealCommand } from './heal.js';
 import { LoseAnswerCommand } from './lose-answer.js';
@@ -63,6 +65,9 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     index.map((i) => new RestartCommand(i)),
     fc.tuple(index, fc.integer({ min: -2_000, max: 2_000 })).map(([i, ms]) => new SkewCommand(i, ms)),
     fc.tuple(index, fc.boolean()).map(([link, truncate]) => new CorruptCommand(link, truncate)),
+    fc
+      .tuple(index, index, fc.constantFrom(...fieldOps))
+      .map(([link, field, op]) => new CorruptFieldCommand(link, field, op)),
     fc
       .tuple(index, index, fc.integer({ min: 1, max: 120 }))
       .map(([from, to, delayMs]) => new LoseAnswerCommand(from, to, delayMs)),

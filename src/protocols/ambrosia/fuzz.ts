@@ -155,6 +155,8 @@ export const ambrosiaProfile: FuzzProfile = {
       [gateway, host],
     ]);
   },
+  // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
+  wireFields: ['h', 'seq', 'id', 'from', 'to'],
   promises: () => true,
   // A service that restarts registers again on a new stream, but the gateway goes on routing to
   // its old one until that resets (the network's reset timeout after the crash) or the channel

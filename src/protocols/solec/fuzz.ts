@@ -93,6 +93,8 @@ export const solecProfile: FuzzProfile = {
     links.push([target, to.node]);
     return links;
   },
+  // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
+  wireFields: ['type', 'length', 'idLength', 'id', 'from', 'to', 'time', 'code'],
   promises: () => true,
   afterHeal: (topology, atMs) =>
     topology.users.map((user) => ({ atMs, do: 'command', node: user.node, command: { type: 'login' } })),
