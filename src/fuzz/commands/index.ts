@@ -34,7 +34,7 @@ export interface CommandOptions {
 
 const index = fc.nat({ max: 15 });
 
-const aroundKinds: readonly AroundKind[] = ['cut', 'cutBack', 'cutThere', 'clog'];
+const aroundKinds: readonly AroundKind[] = ['cut', 'cutBack', 'cutThere', 'clog', 'crash'];
 
 /**
  * A fault on a message's own path (src/fuzz/commands/around.ts): a blip, or longer than the reset
@@ -46,7 +46,8 @@ const around: fc.Arbitrary<PlanCommand> = fc
     index,
     index,
     fc.constantFrom(...aroundKinds),
-    fc.integer({ min: -300, max: 3_000 }),
+    // Often just before: the fault then begins while the message's first hops are on the wire.
+    fc.oneof(fc.integer({ min: -300, max: 3_000 }), fc.integer({ min: -80, max: 0 })),
     fc.oneof(fc.integer({ min: 20, max: 3_000 }), fc.integer({ min: 8_000, max: 25_000 })),
   )
   .map(([from, to, hop, kind, leadMs, durationMs]) => new AroundFaultCommand(from, to, hop, kind, leadMs, durationMs));
