@@ -315,6 +315,9 @@ export class Plan {
         const owed = underFaults({ atMs: send.atMs, from: send.from, to: send.to, topology: this.topology, spans });
         if (owed === undefined) continue;
         byMs = Math.max(owed, send.atMs + withinMs);
+        // A damage while it may still be retried may have hit the retry itself (a resent stanza
+        // with its address edited): not owed.
+        if (damageMs.some((atMs) => atMs >= send.atMs - settleMs && atMs <= byMs)) continue;
       } else continue;
       const entry = promised.get(send.to.address) ?? { bodies: [], byMs: 0 };
       entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body, send.from) ?? send.body);

@@ -180,7 +180,9 @@ export const ambrosiaProfile: FuzzProfile = {
   // Not `h`: an ack count edited upwards (inc, max) makes a client's stanza delivered twice
   // (fuzz seeds 355, 376, 400 of --runs 400), a count XEP-0198 answers with
   // <handled-count-too-high/> and fedsim's gateway takes; left out until the spec decides.
-  wireFields: ['seq', 'id', 'from', 'to'],
+  // Nor `to`: edited in a reconnecting client's stream header it draws <host-unknown/>, and the
+  // client takes a failed login as final (fuzz seed 653 of --runs 1000): no promise then.
+  wireFields: ['seq', 'id', 'from'],
   promises: () => true,
   // A service that restarts registers again on a new stream, but the gateway goes on routing to
   // its old one until that resets (the network's reset timeout after the crash) or the channel
