@@ -14,7 +14,8 @@ import type { Step } from '../scenario/schema.js';
 import type { FuzzUser, Topology } from './profile.js';
 
 export interface FaultSpan {
-  readonly kind: 'partition' | 'clog' | 'crash' | 'skew';
+  /** `damage`: a corruption or truncation acted (an instant, on no host in particular). */
+  readonly kind: 'partition' | 'clog' | 'crash' | 'skew' | 'damage';
   /** The two hosts a link fault cuts apart; the node a crash or skew hits. */
   readonly hosts: readonly string[];
   readonly beginMs: number;
@@ -95,4 +96,30 @@ export function retryDeadlineMs(sentMs: number, healMs: number, firstMs: number,
 /** How long after a crash its peers see their connections to it reset (the network's `resetTimeoutMs`). */
 export function resetMs(topology: Topology): number {
   return topology.network.resetTimeoutMs ?? 10_000;
+}
+
+/**
+ * When the protocol has recovered from each run of faults: spans (but skews) are merged while
+ * one begins before the protocol recovered from the ones before it (its backoff then goes on
+ * growing from the first one's beginning), and each run is recovered from `settle(run)` after it
+ * ended, at the latest. Sorted by the runs' beginnings.
+ */
+export function recoveries(
+  spans: readonly FaultSpan[],
+  settle: (run: { readonly beginMs: number; readonly endMs: number }) => number,
+): { readonly beginMs: number; readonly endMs: number; readonly recoveredMs: number }[] {
+  const runs: { beginMs: number; endMs: number; recoveredMs: number }[] = [];
+  for (const span of [...spans].sort((a, b) => a.beginMs - b.beginMs)) {
+    if (span.kind === 'skew') continue;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && span.beginMs <= last.recoveredMs) {
+      last.endMs = Math.max(last.endMs, span.endMs);
+      last.recoveredMs = last.endMs + settle(last);
+      continue;
+    }
+    const run = { beginMs: span.beginMs, endMs: span.endMs, recoveredMs: 0 };
+    run.recoveredMs = run.endMs + settle(run);
+    runs.push(run);
+  }
+  return runs;
 }

@@ -16,9 +16,10 @@
  *
  * Must not: read a clock or a random source; everything comes from fast-check's draws.
  */
+import type { FieldOp } from '../core/wire-fields.js';
 import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
 import type { TraceEvent } from '../trace/events.js';
-import { faultSpans } from './faults.js';
+import { faultSpans, recoveries } from './faults.js';
 import type { FuzzProfile, FuzzUser, Topology } from './profile.js';
 
 export interface PlannedSend {
@@ -49,6 +50,8 @@ export class Plan {
   /** Links (one direction, `a>b`) a corruption or truncation was armed on: it may not have acted yet. */
   readonly corrupting = new Map<string, readonly [string, string]>();
   private readonly marks: FaultMark[] = [];
+  /** How many attacks the plan made (their bodies are `x<n>`). */
+  private attacks = 0;
   /**
    * Links (`a>b`, among the fault hosts) that the sends so far of the pairs that send again at
    * the heal (the first `probesMax` pairs that talked) carry bytes on, in order of first use.
@@ -99,12 +102,13 @@ export class Plan {
   }
 
   /**
-   * Arms a corruption (`corrupt`: one byte changed) or truncation of the next bytes sent from `a`
+   * Arms a corruption (`corrupt`: one byte changed, or the named `field` edited) or truncation of the next bytes sent from `a`
    * to `b`. No fault mark: the damage happens when it acts, read from the run (`damageInstants`).
    */
-  arm(mode: 'corrupt' | 'truncate', a: string, b: string): void {
+  arm(mode: 'corrupt' | 'truncate', a: string, b: string, field?: { field: string; op: FieldOp }): void {
     this.corrupting.set(`${a}>${b}`, [a, b]);
-    this.add({ atMs: this.nowMs, do: mode, between: [a, b] });
+    if (mode === 'corrupt' && field !== undefined) this.add({ atMs: this.nowMs, do: mode, between: [a, b], ...field });
+    else this.add({ atMs: this.nowMs, do: mode, between: [a, b] });
   }
 
   /**
@@ -147,6 +151,14 @@ export class Plan {
     }
   }
 
+  /** An attack (`FuzzProfile.attack`) by `from` on `to`: a step of its own, never owed to anyone. */
+  attack(from: FuzzUser, to: FuzzUser, variant: number): void {
+    const step = this.profile.attack?.(this.topology, from, to, `x${this.attacks + 1}`, this.nowMs, variant);
+    if (step === undefined) return;
+    this.attacks += 1;
+    this.add(step);
+  }
+
   send(from: FuzzUser, to: FuzzUser): void {
     const body = `m${this.sends.length + 1}`;
     const pair = `${from.address}>${to.address}`;
@@ -158,9 +170,25 @@ export class Plan {
     this.sends.push({ atMs: this.nowMs, from, to, body, accepted: !this.crashed.has(from.node) });
   }
 
+  /**
+   * Each run of faults so far, with when the protocol has recovered from it by `settleAfterMs`
+   * (none when the profile's settle time does not grow with the faults).
+   */
+  private recovered(): readonly { readonly beginMs: number; readonly recoveredMs: number }[] {
+    const { settleAfterMs, settleMs } = this.profile.delivery;
+    if (settleAfterMs === undefined) return [];
+    return recoveries(faultSpans(this.steps), (run) => Math.max(settleMs, settleAfterMs(run)));
+  }
+
   /** Whether a message sent at `atMs` falls in a quiet window the protocol promises delivery in. */
-  private quietAround(atMs: number, marks: readonly FaultMark[]): boolean {
+  private quietAround(
+    atMs: number,
+    marks: readonly FaultMark[],
+    recovered: readonly { readonly beginMs: number; readonly recoveredMs: number }[] = [],
+  ): boolean {
     const { settleMs, withinMs } = this.profile.delivery;
+    // In flight when a run of faults begins, or sent before the protocol recovered from one.
+    if (recovered.some((run) => atMs >= run.beginMs - withinMs && atMs < run.recoveredMs)) return false;
     let open = 0;
     for (const mark of marks) {
       if (mark.atMs > atMs) {
@@ -228,7 +256,8 @@ export class Plan {
     if (anyFault) {
       // Liveness once faults heal: each pair of users that talked sends once more on the healed,
       // quiet network, and that message is promised whatever the protocol keeps across faults.
-      const probeMs = Math.max(cleanMs, lastFaultMs) + settleMs;
+      const recoveredMs = this.recovered().reduce((last, run) => Math.max(last, run.recoveredMs), 0);
+      const probeMs = Math.max(Math.max(cleanMs, lastFaultMs) + settleMs, recoveredMs);
       for (const step of this.profile.afterHeal?.(this.topology, probeMs - settleMs / 2) ?? []) this.add(step);
       this.nowMs = probeMs;
       for (const send of talked) this.send(send.from, send.to);
@@ -257,8 +286,16 @@ export class Plan {
     const marks: FaultMark[] = [...this.marks, ...damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }))];
     const lastFaultMs = marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
     const { durable, settleMs, withinMs, underFaults } = this.profile.delivery;
-    const spans = underFaults === undefined ? [] : faultSpans(this.steps);
+    // A damage is an instant fault too: a retry it broke backs off again from then on.
+    const spans =
+      underFaults === undefined
+        ? []
+        : [
+            ...faultSpans(this.steps),
+            ...damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs })),
+          ];
     const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
+    const recovered = this.recovered();
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
     for (const send of this.sends) {
@@ -273,11 +310,14 @@ export class Plan {
         continue;
       let byMs: number;
       if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
-      else if (this.quietAround(send.atMs, marks)) byMs = send.atMs + withinMs;
+      else if (this.quietAround(send.atMs, marks, recovered)) byMs = send.atMs + withinMs;
       else if (underFaults !== undefined && this.quietAround(send.atMs, damageMarks)) {
         const owed = underFaults({ atMs: send.atMs, from: send.from, to: send.to, topology: this.topology, spans });
         if (owed === undefined) continue;
         byMs = Math.max(owed, send.atMs + withinMs);
+        // A damage while it may still be retried may have hit the retry itself (a resent stanza
+        // with its address edited): not owed.
+        if (damageMs.some((atMs) => atMs >= send.atMs - settleMs && atMs <= byMs)) continue;
       } else continue;
       const entry = promised.get(send.to.address) ?? { bodies: [], byMs: 0 };
       entry.bodies.push(this.profile.deliveredBody?.(send.to, send.body, send.from) ?? send.body);

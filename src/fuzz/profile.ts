@@ -34,6 +34,13 @@ export interface DeliveryPromise {
   readonly durable: boolean;
   /** How long after the last fault ends the protocol needs before its promise holds again. */
   readonly settleMs: number;
+  /**
+   * How long after a run of faults (spans merged while the protocol had not recovered, from the
+   * first one's beginning to the last one's end) the quiet-network promise holds again, when that
+   * grows with the faults (a reconnect's backoff doubles for as long as they last): the plan then
+   * waits for the larger of this and `settleMs` (src/fuzz/faults.ts `recoveries`).
+   */
+  settleAfterMs?(run: { readonly beginMs: number; readonly endMs: number }): number;
   /** How long a message sent on a quiet network may take. */
   readonly withinMs: number;
   /**
@@ -61,12 +68,31 @@ export interface FuzzProfile {
   /** The step that makes `from` send `body` to `to` at `atMs`. */
   send(topology: Topology, from: FuzzUser, to: FuzzUser, body: string, atMs: number): Step;
   /**
+   * Attacker roles (src/fuzz/commands/attack.ts): the step with which `from`, turned adversary,
+   * sends `body` to `to` by one of the protocol's attacks (`variant`, modulo their number: a
+   * forged sender, a replayed frame, a wrong challenge), or undefined when it has none against
+   * them. Never owed; the invariants say what it must not achieve under the fixed profiles.
+   */
+  attack?(
+    topology: Topology,
+    from: FuzzUser,
+    to: FuzzUser,
+    body: string,
+    atMs: number,
+    variant: number,
+  ): Step | undefined;
+  /**
    * The links (`[a, b]`: bytes from host `a` to host `b`) that carry bytes when `from` sends to
    * `to` on a quiet network: the message, each hop it is relayed over, and their answers. The
    * plan keeps those among `topology.hosts`; a corruption is drawn among the links the plan's
    * sends use, so that it acts on traffic (src/fuzz/commands/corrupt.ts).
    */
   links(topology: Topology, from: FuzzUser, to: FuzzUser): readonly (readonly [string, string])[];
+  /**
+   * The wire fields (`Protocol.wireFields` names: lengths, types, ids, counters) the fuzzer's
+   * structure-aware corruption edits (src/fuzz/commands/corrupt-field.ts).
+   */
+  readonly wireFields?: readonly string[];
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

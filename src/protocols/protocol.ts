@@ -16,6 +16,7 @@ import type { Prng } from '../core/prng.js';
 import type { HostClock, Ms } from '../core/time.js';
 import { jsonClone } from '../core/json-clone.js';
 import type { Engine } from '../engine/engine.js';
+import type { WireField } from '../core/wire-fields.js';
 
 export type { HostClock };
 
@@ -274,6 +275,12 @@ export interface Protocol<Config = unknown, Command = unknown> {
   dnsRecords?(node: NodeDeclaration<Config>): DnsRecord[];
   /** Best-effort decoding of bytes seen on the wire, for traces and the viewer. */
   describe?(bytes: Uint8Array): unknown;
+  /**
+   * The named fields (lengths, types, ids, counters) of a segment this protocol's nodes write,
+   * from its wire format, for structure-aware corruption (an aimed `corrupt` with `field`,
+   * src/core/wire-fields.ts). Best effort; never throws.
+   */
+  wireFields?(bytes: Uint8Array): readonly WireField[];
   /** A message's short name and one-line summary for people (viewer, legend, search, Mermaid): see each protocol's describe.ts. */
   nameMessage?(decoded: unknown, bytes: Uint8Array): MessageName | undefined;
 }

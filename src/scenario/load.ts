@@ -321,6 +321,10 @@ function checkSteps(
         problems.push(locator.problem([...path, 'replace'], '`replace` needs `find`: the text it replaces'));
       if (step.xor !== undefined && step.offset === undefined)
         problems.push(locator.problem([...path, 'xor'], '`xor` needs `offset`: the byte it flips'));
+      if (step.field !== undefined && (step.find !== undefined || step.offset !== undefined))
+        problems.push(locator.problem([...path, 'field'], 'give `field` (a named field) or `find`/`offset`, not both'));
+      if (step.op !== undefined && step.field === undefined)
+        problems.push(locator.problem([...path, 'op'], '`op` needs `field`: the field it edits'));
     }
     if (step.do === 'command' && nodeIds.has(step.node)) {
       const node = nodes.find((n) => n.id === step.node);

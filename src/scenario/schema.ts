@@ -56,6 +56,8 @@ export const stepSchema = z.discriminatedUnion('do', [
     replace: z.string().optional(),
     offset: z.number().int().min(0).optional(),
     xor: z.number().int().min(1).max(255).optional(),
+    field: z.string().min(1).optional(),
+    op: z.enum(['inc', 'dec', 'zero', 'max']).optional(),
   }),
   z.strictObject({
     atMs: ms,

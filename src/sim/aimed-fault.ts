@@ -14,11 +14,15 @@
  *   field or value of a text protocol; the lengths may differ);
  * - corrupt `offset` (+ `xor`, default 0xff): one byte flipped, counted from the segment's start,
  *   or with `find` from where that text starts (a byte inside a named field);
- * - truncate `keepBytes`: only the first N bytes are sent.
+ * - truncate `keepBytes`: only the first N bytes are sent;
+ * - corrupt `field` (+ `op`, default `inc`): one named field of the segment, as its protocol's
+ *   wire format lays it out (`Protocol.wireFields`), edited (src/core/wire-fields.ts): a length, type, id
+ *   or counter made wrong while the rest still frames; it applies only to a segment that has it.
  *
  * Pure: no randomness at all, so an aimed fault damages the same bytes on every seed.
  */
 import { subsetMatches } from '../core/subset.js';
+import { editField, type FieldOp, type WireField } from '../core/wire-fields.js';
 
 export interface AimedFault {
   readonly mode: 'corrupt' | 'truncate';
@@ -29,6 +33,13 @@ export interface AimedFault {
   readonly offset?: number;
   readonly xor?: number;
   readonly keepBytes?: number;
+  readonly field?: string;
+  readonly op?: FieldOp;
+}
+
+/** The first field of `fields` named `name`. */
+function fieldNamed(fields: readonly WireField[], name: string): WireField | undefined {
+  return fields.find((field) => field.name === name);
 }
 
 function indexOf(haystack: Uint8Array, text: string): number {
@@ -47,8 +58,14 @@ export function aimDetail(fault: AimedFault): Record<string, unknown> {
 }
 
 /** True when `fault` applies to a segment of `bytes` (whose decoding `describe` works out on demand). */
-export function aimedApplies(fault: AimedFault, bytes: Uint8Array, describe: () => unknown): boolean {
+export function aimedApplies(
+  fault: AimedFault,
+  bytes: Uint8Array,
+  describe: () => unknown,
+  fields: () => readonly WireField[] = () => [],
+): boolean {
   if (bytes.length === 0) return false;
+  if (fault.field !== undefined && fieldNamed(fields(), fault.field) === undefined) return false;
   if (fault.contains !== undefined && indexOf(bytes, fault.contains) < 0) return false;
   if (fault.find !== undefined && indexOf(bytes, fault.find) < 0) return false;
   if (fault.offset !== undefined && flipAt(fault, bytes) >= bytes.length) return false;
@@ -64,7 +81,13 @@ export function aimedApplies(fault: AimedFault, bytes: Uint8Array, describe: () 
 export function applyAimed(
   fault: AimedFault,
   bytes: Uint8Array,
+  fields: () => readonly WireField[] = () => [],
 ): { readonly bytes: Uint8Array; readonly detail: Record<string, unknown> } {
+  const named = fault.field === undefined ? undefined : fieldNamed(fields(), fault.field);
+  if (named !== undefined) {
+    const op = fault.op ?? 'inc';
+    return { bytes: editField(bytes, named, op), detail: { field: named.name, op, offset: named.offset } };
+  }
   if (fault.mode === 'truncate') {
     const keptBytes = fault.keepBytes ?? bytes.length >> 1;
     return { bytes: bytes.slice(0, keptBytes), detail: { keptBytes, ofBytes: bytes.length } };

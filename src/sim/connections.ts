@@ -377,7 +377,8 @@ export class Connections {
     let corrupted = false;
     if (link && !segment.fin && bytes.length > 0) {
       const describe = () => segment.decoded ?? end.runtime.spec.protocol.describe?.(segment.bytes);
-      const tampered = this.faults.tamper(link, bytes, describe);
+      const fields = () => end.runtime.spec.protocol.wireFields?.(segment.bytes) ?? [];
+      const tampered = this.faults.tamper(link, bytes, describe, fields);
       if (tampered !== undefined) {
         bytes = tampered;
         corrupted = true;

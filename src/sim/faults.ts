@@ -15,6 +15,7 @@ import type { Ms } from '../core/time.js';
 import type { NodeRuntime, SimContext } from './context.js';
 import { aimDetail, aimedApplies, applyAimed, type AimedFault } from './aimed-fault.js';
 import type { Link, Links } from './links.js';
+import type { WireField } from '../core/wire-fields.js';
 
 export type DnsFailMode = 'servfail' | 'nxdomain' | 'timeout';
 
@@ -81,14 +82,19 @@ export class Faults {
    * when they arrive as sent. An aimed fault acts only on bytes it applies to (`describe` gives
    * their decoded form, asked only when the aim matches on it) and stays armed past the others.
    */
-  tamper(link: Link, bytes: Uint8Array, describe: () => unknown): Uint8Array | undefined {
+  tamper(
+    link: Link,
+    bytes: Uint8Array,
+    describe: () => unknown,
+    fields?: () => readonly WireField[],
+  ): Uint8Array | undefined {
     const mode = this.armed.get(link);
     if (mode === undefined) return undefined;
-    if (typeof mode === 'object' && !aimedApplies(mode, bytes, describe)) return undefined;
+    if (typeof mode === 'object' && !aimedApplies(mode, bytes, describe, fields)) return undefined;
     this.armed.delete(link);
     const detail = { between: [link.source, link.target] };
     if (typeof mode === 'object') {
-      const aimed = applyAimed(mode, bytes);
+      const aimed = applyAimed(mode, bytes, fields);
       this.ctx.record('sim', { kind: 'fault', fault: mode.mode, phase: 'end', detail: { ...detail, ...aimed.detail } });
       return aimed.bytes;
     }

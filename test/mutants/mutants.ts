@@ -6,8 +6,8 @@
  *
  * A mutant is a text edit: `find` must occur exactly once in `file` (a mutant whose text moved is
  * reported as stale, never silently skipped; test/mutants/mutants.test.ts checks every one).
- * `attacker` marks a bug only an adversarial peer can show; the fuzz topologies have none yet, so
- * those are expected to survive and say what the fuzzer still misses.
+ * `attacker` marks a bug only an adversarial peer can show: the fuzz profiles' attacker roles
+ * (`FuzzProfile.attack`, src/fuzz/commands/attack.ts) are what catch it.
  */
 export interface Mutant {
   readonly id: string;
@@ -213,6 +213,7 @@ export const mutants: readonly Mutant[] = [
     find: "attrs: { ...bareStanza(stanza).attrs, from: c.jid ?? '' } };",
     replace: "attrs: { from: c.jid ?? '', ...bareStanza(stanza).attrs } };",
     breaks: "the gateway stamps the sender's full JID over whatever the client wrote (spec.md §6)",
+    // Shown by the Ambrosia profile's forging attacker (src/protocols/ambrosia/fuzz.ts `attack`).
     attacker: true,
   },
   {

@@ -206,7 +206,8 @@ export class ClientNode implements ProtocolNode {
         }
         const id = command.id ?? this.messageIds.next();
         const body = command.body.repeat(command.repeat ?? 1);
-        const stanza = el('message', { to: command.to, type: 'chat', id }, [el('body', {}, [body])]);
+        const forged: Record<string, string> = command.from === undefined ? {} : { from: command.from };
+        const stanza = el('message', { to: command.to, type: 'chat', id, ...forged }, [el('body', {}, [body])]);
         this.actor.send({ type: 'user.send', stanza });
         return;
       }

@@ -126,6 +126,8 @@ export type ClientCommand =
       readonly id?: string;
       /** The body is `body` this many times over: a large stanza a scenario file could not hold. */
       readonly repeat?: number;
+      /** A `from` the client writes itself (an attacker's forgery: the gateway stamps over it). */
+      readonly from?: string;
     }
   | { readonly type: 'logout' };
 
@@ -221,6 +223,8 @@ export const commandSchema = z.discriminatedUnion('type', [
       .min(1)
       .max(256 * 1024)
       .optional(),
+    /** A `from` the client writes itself (an attacker's forgery: the gateway stamps over it). */
+    from: z.string().min(1).optional(),
   }),
   z.strictObject({ type: z.literal('disconnect') }),
 ]);

@@ -8,13 +8,15 @@
 import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { networkArbitrary } from '../../fuzz/profiles/network.js';
-import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend } from '../../fuzz/faults.js';
+import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend, type FaultSpan } from '../../fuzz/faults.js';
 
 /** Client defaults (spec.md §6, the config table): reconnect backoff, answer wait, ack timeout. */
 const clientRetryMs = 100;
 const clientRetryMsMax = 30_000;
 const responseTimeoutMs = 3_000;
 const ackTimeoutMs = 1_000;
+/** How long the gateway's component channel retransmits before it gives up (spec.md §4: 6 s by default). */
+const channelGiveUpMs = 6 * ackTimeoutMs;
 /** How long the gateway keeps a detached session for its client to resume (spec.md §3). */
 const c2sResumeMs = 60_000;
 
@@ -24,26 +26,65 @@ const c2sResumeMs = 60_000;
  * So a message survives faults on the clients' own links (partitions, clogs, a reset) shorter
  * than `c2sResumeMs`. It is not owed when the sender or recipient client crashed (the session is
  * volatile on the client: a restarted client binds afresh and the gateway's unacked stanzas are
- * reported undelivered), nor when a fault touched a service around the send (a crashed service
- * takes the stanzas it had not acked; the component channel retransmits `retransmitsMax` times,
- * spec.md §4). Owed by the client's next reconnect after the last heal, plus a login's answer,
+ * reported undelivered). A fault on a service (a crash, a cut or clogged component stream) is
+ * survived when another service of the same registrations had none meanwhile: the gateway fails
+ * what the faulted one had not acked over to it once its stream resets or its channel gives up
+ * after `retransmitsMax` tries (spec.md §4, failover), so the message is owed that much later;
+ * with every service faulted it is not owed (what a service had sent and not got acked is lost
+ * with its link). Owed by the client's next reconnect after the last heal, plus a login's answer,
  * an ack timeout and the quiet delay.
  */
 function underFaults(send: FaultedSend): number | undefined {
   const { atMs, from, to, spans, topology } = send;
   const healMs = healedAfter(spans, atMs);
-  const byMs =
-    retryDeadlineMs(atMs, healMs, clientRetryMs, clientRetryMsMax) + responseTimeoutMs + ackTimeoutMs + 2_000;
+  let byMs = retryDeadlineMs(atMs, healMs, clientRetryMs, clientRetryMsMax) + responseTimeoutMs + ackTimeoutMs + 2_000;
   const sinceMs = atMs - resetMs(topology);
   const services = servicesOf(topology);
+  const faulted = new Set<string>();
+  let failoverMs = 0;
   for (const span of spans) {
-    if (span.kind === 'skew' || span.endMs < sinceMs || span.beginMs >= byMs) continue;
-    if (services.some((service) => span.hosts.includes(service))) return undefined;
-    if (span.kind === 'crash' && (touches(span, from.node, sinceMs, byMs) || touches(span, to.node, sinceMs, byMs)))
+    if (span.kind === 'crash' && [from.node, to.node].some((node) => crashTouches(spans, span, node, sinceMs, byMs)))
       return undefined;
+    if (span.kind === 'skew' || span.endMs < sinceMs || span.beginMs >= byMs) continue;
+    const hit = services.filter((service) => span.hosts.includes(service));
+    if (hit.length > 0) {
+      for (const service of hit) faulted.add(service);
+      failoverMs = Math.max(failoverMs, span.endMs + resetMs(topology) + channelGiveUpMs);
+      continue;
+    }
     if (span.endMs - span.beginMs >= c2sResumeMs - responseTimeoutMs) return undefined;
   }
-  return byMs;
+  if (faulted.size === 0) return byMs;
+  if (faulted.size === services.length) return undefined;
+  // The failover, then the healthy service's answer and the recipient's stream; the healthy ones
+  // must stay so until then.
+  byMs = Math.max(byMs, failoverMs + ackTimeoutMs + 2_000);
+  const healthy = services.filter((service) => !faulted.has(service));
+  const hit = spans.some(
+    (span) => span.kind !== 'skew' && healthy.some((service) => touches(span, service, sinceMs, byMs)),
+  );
+  return hit ? undefined : byMs;
+}
+
+/**
+ * Whether a crash of `node` bears on [fromMs, toMs): a restarted client binds afresh only once it
+ * logs in again, so the crash lasts, for the gateway's old session, until the end of the faults on
+ * that client that follow it without a quiet gap in which it could log in.
+ */
+function crashTouches(
+  spans: readonly FaultSpan[],
+  crash: FaultSpan,
+  node: string,
+  fromMs: number,
+  toMs: number,
+): boolean {
+  if (!crash.hosts.includes(node)) return false;
+  let endMs = crash.endMs;
+  for (const span of spans) {
+    if (span.kind !== 'skew' && span.hosts.includes(node) && span.beginMs <= endMs + 6_000 && span.endMs > endMs)
+      endMs = span.endMs;
+  }
+  return endMs >= fromMs && crash.beginMs < toMs;
 }
 
 function servicesOf(topology: Topology): string[] {
@@ -154,6 +195,22 @@ const baseProfile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', to: to.address, body, id: body },
   }),
+  // The attacker: a client that writes a `from` of its own into its stanza, naming another user's
+  // full JID (as that user's client binds it) or a user of a domain the gateway does not serve.
+  // The gateway stamps the sender's full JID over it (spec.md §3), so under any profile the
+  // recipient sees the attacker's own JID (`ambrosia.authentic`).
+  attack: (topology, from, to, body, atMs, variant) => {
+    const forged = [
+      ...topology.users.filter((user) => user.address !== from.address).map((user) => `${user.address}/fedsim`),
+      'admin@elsewhere.test/fedsim',
+    ];
+    return {
+      atMs,
+      do: 'command',
+      node: from.node,
+      command: { type: 'send', to: to.address, body, id: body, from: forged[variant % forged.length] },
+    };
+  },
   // The sender's stream to the gateway, the component stream of whichever service takes the
   // stanza (round robin, so any of them), and the recipient's stream; stream management acks
   // flow back on each (spec.md §3, §4.8).
@@ -165,6 +222,13 @@ const baseProfile: FuzzProfile = {
       [gateway, host],
     ]);
   },
+  // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
+  // Not `h`: an ack count edited upwards (inc, max) makes a client's stanza delivered twice
+  // (fuzz seeds 355, 376, 400 of --runs 400), a count XEP-0198 answers with
+  // <handled-count-too-high/> and fedsim's gateway takes; left out until the spec decides.
+  // Nor `to`: edited in a reconnecting client's stream header it draws <host-unknown/>, and the
+  // client takes a failed login as final (fuzz seed 653 of --runs 1000): no promise then.
+  wireFields: ['seq', 'id', 'from'],
   promises: () => true,
   // A service that restarts registers again on a new stream, but the gateway goes on routing to
   // its old one until that resets (the network's reset timeout after the crash) or the channel
@@ -173,6 +237,11 @@ const baseProfile: FuzzProfile = {
   delivery: {
     durable: false,
     settleMs: 6_000,
+    // A client that lost its stream reconnects with doubling backoff for as long as the faults
+    // last: its next attempt after the heal is at most the time it spent failing plus one first
+    // delay (capped), then a login's answer.
+    settleAfterMs: (run) =>
+      retryDeadlineMs(run.beginMs, run.endMs, clientRetryMs, clientRetryMsMax) - run.endMs + responseTimeoutMs + 2_000,
     withinMs: 2_000,
     underFaults,
     drainMs: 5_000,

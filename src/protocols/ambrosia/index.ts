@@ -10,7 +10,7 @@ import { ClientNode } from './client.js';
 import { commandSchema, configSchema, type AmbrosiaCommand, type AmbrosiaConfig } from './config.js';
 import { GatewayNode } from './gateway/index.js';
 import { ServiceNode } from './service.js';
-import { describe } from './wire.js';
+import { describe, wireFields } from './wire.js';
 import { nameMessage } from './describe.js';
 import { definePlugin } from '../plugin.js';
 import { ambrosiaInvariants } from './invariants.js';
@@ -36,6 +36,7 @@ export const ambrosia: Protocol<AmbrosiaConfig, AmbrosiaCommand> = {
   commandSchema: commandSchema as z.ZodType<AmbrosiaCommand>,
   createNode: createAmbrosiaNode,
   describe,
+  wireFields,
   nameMessage,
 };
 

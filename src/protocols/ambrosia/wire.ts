@@ -13,6 +13,7 @@ import { utf8Bytes } from '../../core/bytes.js';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
+import { textFields, type WireField } from '../../core/wire-fields.js';
 
 export const ns = {
   stream: 'http://etherx.jabber.org/streams',
@@ -639,4 +640,24 @@ export function parseStanzaText(text: string): XmlElement | undefined {
   }
   if (only && parser.atElementEnd) parkedStanzaParser = parser;
   return only;
+}
+
+/**
+ * The named fields of the XML in `bytes` (structure-aware corruption, src/core/wire-fields.ts):
+ * the stream-management and component counters `h` and `seq` (as digits) and the `id`, `from`
+ * and `to` attributes (as text).
+ */
+export function wireFields(bytes: Uint8Array): WireField[] {
+  return textFields(bytes, [
+    ...['h', 'seq'].map((key) => ({
+      name: key,
+      pattern: new RegExp(`\\s${key}=['"]([0-9]+)['"]`, 'g'),
+      kind: 'digits' as const,
+    })),
+    ...['id', 'from', 'to'].map((key) => ({
+      name: key,
+      pattern: new RegExp(`\\s${key}=['"]([^'"]+)['"]`, 'g'),
+      kind: 'text' as const,
+    })),
+  ]);
 }

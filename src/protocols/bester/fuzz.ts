@@ -100,6 +100,8 @@ const baseProfile: FuzzProfile = {
   // one frame from the sender's server to the recipient's, with no answer (spec.md §4).
   links: (_topology, from, to) =>
     serverOf(from) === serverOf(to) ? [] : [[`${serverOf(from)}.test`, `${serverOf(to)}.test`]],
+  // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
+  wireFields: ['length', 'type', 'id', 'messageType', 'username', 'to'],
   promises: () => true,
   // Each handler on the way adds its tag (spec.md §8): the local `M` handler, or the sender's
   // `out` handler and the recipient's `in` handler.

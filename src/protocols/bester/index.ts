@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { Protocol } from '../protocol.js';
 import { commandSchema, configSchema, type BesterCommand, type BesterConfig } from './config.js';
 import { createBesterNode } from './node.js';
-import { describe } from './wire.js';
+import { describe, wireFields } from './wire.js';
 import { nameMessage } from './describe.js';
 import { definePlugin } from '../plugin.js';
 import { besterInvariants } from './invariants.js';
@@ -20,6 +20,7 @@ export const bester: Protocol<BesterConfig, BesterCommand> = {
   commandSchema: commandSchema as z.ZodType<BesterCommand>,
   createNode: (host, config) => createBesterNode(host, config),
   describe,
+  wireFields,
   nameMessage,
 };
 

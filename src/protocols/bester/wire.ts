@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
+import { textFields, type WireField } from '../../core/wire-fields.js';
 
 /**
  * Largest frame body we accept (ours: the original has no limit and trusts a signed 32-bit length).
@@ -491,4 +492,34 @@ export function describe(bytes: Uint8Array): unknown {
   });
   if (decoder.pendingBytes > 0) return { frames, partialBytes: decoder.pendingBytes };
   return frames.length === 1 ? frames[0] : frames;
+}
+
+/**
+ * The named fields of the frames in `bytes` (structure-aware corruption, src/core/wire-fields.ts):
+ * each frame's `length` prefix (int32 little-endian), and the JSON string values of the keys
+ * `type`, `id`, `messageType`, `username`, `to` (as text).
+ */
+export function wireFields(bytes: Uint8Array): WireField[] {
+  const fields: WireField[] = [];
+  let at = 0;
+  while (at + lengthPrefixBytes <= bytes.length) {
+    fields.push({ name: 'length', offset: at, size: lengthPrefixBytes, kind: 'uintLE' });
+    const length = int32At(bytes, at);
+    const end = at + lengthPrefixBytes + length;
+    if (length < 0 || end > bytes.length) break;
+    fields.push(
+      ...textFields(
+        bytes,
+        ['type', 'id', 'messageType', 'username', 'to'].map((key) => ({
+          name: key,
+          pattern: new RegExp(`"${key}":"([^"\\\\]+)"`, 'g'),
+          kind: 'text' as const,
+        })),
+        at + lengthPrefixBytes,
+        end,
+      ),
+    );
+    at = end;
+  }
+  return fields;
 }

@@ -170,6 +170,8 @@ const baseProfile: FuzzProfile = {
           [from.node, to.node],
           [to.node, from.node],
         ],
+  // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
+  wireFields: ['status', 'Content-Length', 'command', 'msg_id', 'from_user', 'to_user', 'challenge', 'response'],
   promises: (topology, from, to) => friendsOf(topology, from).has(to.address),
   delivery: { durable: true, settleMs: 6_000, withinMs: 3_000 },
   startMs: 100,

@@ -2,7 +2,7 @@
 import type { Protocol } from '../protocol.js';
 import { commandSchema, configSchema, type F140Command, type F140Config } from './config.js';
 import { F140Node } from './node.js';
-import { describe } from './wire.js';
+import { describe, wireFields } from './wire.js';
 import { nameMessage } from './describe.js';
 import { definePlugin } from '../plugin.js';
 import { f140Invariants } from './invariants.js';
@@ -18,6 +18,7 @@ export const f140: Protocol<F140Config, F140Command> = {
   commandSchema,
   createNode: (host, config) => new F140Node(host, config),
   describe,
+  wireFields,
   nameMessage,
 };
 

@@ -11,6 +11,7 @@
 import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
+import { textFields, type WireField } from '../../core/wire-fields.js';
 
 export { decodeBasicMessage, encodeBasicMessage, textLength, type BasicMessage } from './message.js';
 
@@ -647,4 +648,21 @@ export function describe(bytes: Uint8Array): unknown {
     ...(queryForm?.ok && queryForm.value.size > 0 ? { query: Object.fromEntries(queryForm.value) } : {}),
     ...(form.ok && form.value.size > 0 ? { form: Object.fromEntries(form.value) } : {}),
   };
+}
+
+/**
+ * The named fields of an HTTP request or response in `bytes` (structure-aware corruption,
+ * src/core/wire-fields.ts): `status`, `Content-Length` (as digits), and the form arguments
+ * `command`, `msg_id`, `from_user`, `to_user`, `challenge`, `response` (as text).
+ */
+export function wireFields(bytes: Uint8Array): WireField[] {
+  return textFields(bytes, [
+    { name: 'status', pattern: /^HTTP\/1\.[01] ([0-9]{3})/g, kind: 'digits' },
+    { name: 'Content-Length', pattern: /\r\ncontent-length: *([0-9]+)/gi, kind: 'digits' },
+    ...['command', 'msg_id', 'from_user', 'to_user', 'challenge', 'response'].map((key) => ({
+      name: key,
+      pattern: new RegExp(`(?:^|[?&\\n])${key}=([^&\\s]+)`, 'g'),
+      kind: 'text' as const,
+    })),
+  ]);
 }

@@ -72,6 +72,8 @@ const baseProfile: FuzzProfile = {
           [from.node, to.node],
           [to.node, from.node],
         ],
+  // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
+  wireFields: ['TYPE', 'TRANSACTION', 'HOPS', 'ID', 'FROM', 'TO', 'OBJECT', 'CODE', 'NONCE', 'HASH'],
   promises: () => true,
   delivery: { durable: false, settleMs: 6_000, withinMs: 3_000, underFaults, drainMs: 5_000 },
   startMs: 100,

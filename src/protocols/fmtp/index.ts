@@ -8,7 +8,7 @@ import type { DnsRecord, Protocol } from '../protocol.js';
 import { formatKeyRecord, keyRecordName, publicKeyOf, secretKeyFor } from './keys.js';
 import { commandSchema, configSchema, type FmtpCommand, type FmtpConfig } from './config.js';
 import { FmtpNode } from './node.js';
-import { describe } from './wire.js';
+import { describe, wireFields } from './wire.js';
 import { nameMessage } from './describe.js';
 import { definePlugin } from '../plugin.js';
 import { fmtpInvariants } from './invariants.js';
@@ -32,6 +32,7 @@ export const fmtp: Protocol<FmtpConfig, FmtpCommand> = {
   createNode: (host, config) => new FmtpNode(host, config),
   dnsRecords,
   describe,
+  wireFields,
   nameMessage,
 };
 

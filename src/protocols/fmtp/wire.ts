@@ -9,6 +9,7 @@
 import { concatBytes, noBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
+import { textFields, type WireField } from '../../core/wire-fields.js';
 
 /** One line longer than this is a peer error. Our longest legitimate line is a long BLACKLIST or BODY; 4 KiB leaves room. */
 export const lineBytesMax = 4096;
@@ -538,4 +539,21 @@ export function describe(bytes: Uint8Array): unknown {
   const decoded = new BlockBuffer().push(bytes);
   if (decoded.ok) return decoded.value.length === 1 ? decoded.value[0] : decoded.value;
   return { error: decoded.error.code, text: new TextDecoder().decode(bytes) };
+}
+
+/**
+ * The named fields of the blocks in `bytes` (structure-aware corruption, src/core/wire-fields.ts):
+ * each line's value by its key (`TYPE`, `TRANSACTION`, `HOPS`, `ID`, `FROM`, `TO`, ...); numbers
+ * are edited as digits, the rest as text.
+ */
+export function wireFields(bytes: Uint8Array): WireField[] {
+  return textFields(bytes, [
+    { name: 'HOPS', pattern: /^HOPS: ([0-9]+)\r?$/gm, kind: 'digits' },
+    { name: 'TRANSACTION', pattern: /^TRANSACTION: ([0-9]+)\r?$/gm, kind: 'digits' },
+    ...['TYPE', 'ID', 'FROM', 'TO', 'OBJECT', 'CODE', 'NONCE', 'HASH'].map((key) => ({
+      name: key,
+      pattern: new RegExp(`^${key}: ([^\\r\\n]+)\\r?$`, 'gm'),
+      kind: 'text' as const,
+    })),
+  ]);
 }

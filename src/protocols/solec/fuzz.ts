@@ -58,17 +58,33 @@ function serverOf(user: FuzzUser): string {
  * server drops an id it already took. A push has no answer, so one written into a connection a
  * fault later resets is lost (§4.1): nothing is owed to a recipient whose client had a fault from
  * a reset before the send until the deadline, nor from a sender whose client crashed (its
- * unanswered Message is volatile). Owed by the next reconnect after the last heal, plus one
+ * unanswered Message is volatile), except a recipient whose client was down (and its server had
+ * noticed) when the message came: the server holds it for the offline user and pushes it at the
+ * next login. Owed by the next reconnect after the last heal, plus one
  * answer's wait and the quiet delay. `solec.exactlyOnce` checks the rest: what was answered is
  * taken exactly once.
  */
 function underFaults(send: FaultedSend): number | undefined {
   const { atMs, from, to, spans, topology } = send;
   const healMs = healedAfter(spans, atMs);
-  const byMs = retryDeadlineMs(atMs, healMs, retryMs, Number.MAX_SAFE_INTEGER) + responseTimeoutMs + 2_000;
-  const senderLost = spans.some((span) => span.kind === 'crash' && touches(span, from.node, atMs, byMs));
-  const pushLost = spans.some((span) => span.kind !== 'skew' && touches(span, to.node, atMs - resetMs(topology), byMs));
-  return senderLost || pushLost ? undefined : byMs;
+  let byMs = retryDeadlineMs(atMs, healMs, retryMs, Number.MAX_SAFE_INTEGER) + responseTimeoutMs + 2_000;
+  const reset = resetMs(topology);
+  const senderLost = () => spans.some((span) => span.kind === 'crash' && touches(span, from.node, atMs, byMs));
+  const onRecipient = () =>
+    spans.filter(
+      (span) => span.kind !== 'skew' && span.kind !== 'damage' && touches(span, to.node, atMs - reset, byMs),
+    );
+  if (senderLost()) return undefined;
+  const hits = onRecipient();
+  if (hits.length === 0) return byMs;
+  // The recipient's client was down, and its server had seen its connection reset, before the
+  // message could reach that server: it is held for the offline user and goes out when the
+  // restarted client logs in (spec.md §4, the mailbox), on a connection no fault touches after.
+  const [crash] = hits;
+  if (hits.length !== 1 || crash === undefined || crash.kind !== 'crash' || crash.beginMs + reset + 500 > atMs)
+    return undefined;
+  byMs = Math.max(byMs, crash.endMs + responseTimeoutMs + 2_000);
+  return onRecipient().length === 1 && !senderLost() ? byMs : undefined;
 }
 
 const baseProfile: FuzzProfile = {
@@ -93,10 +109,22 @@ const baseProfile: FuzzProfile = {
     links.push([target, to.node]);
     return links;
   },
+  // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
+  wireFields: ['type', 'length', 'idLength', 'id', 'from', 'to', 'time', 'code'],
   promises: () => true,
   afterHeal: (topology, atMs) =>
     topology.users.map((user) => ({ atMs, do: 'command', node: user.node, command: { type: 'login' } })),
-  delivery: { durable: false, settleMs: 6_000, withinMs: 2_000, underFaults, drainMs: 30_000 },
+  delivery: {
+    durable: false,
+    settleMs: 6_000,
+    // A client (or relay) that lost its link backs off, doubling, for as long as the faults last:
+    // its next attempt after the heal is at most the time it spent failing plus one first delay.
+    settleAfterMs: (run) =>
+      retryDeadlineMs(run.beginMs, run.endMs, retryMs, Number.MAX_SAFE_INTEGER) - run.endMs + 2_000,
+    withinMs: 2_000,
+    underFaults,
+    drainMs: 30_000,
+  },
   startMs: 500,
   invariants: ['solec.authentic', 'solec.exactlyOnce'],
   sometimes: [

@@ -4,7 +4,7 @@ import { commandSchema, configSchema, type SolecCommand, type SolecConfig } from
 import { serverKeys } from './keys.js';
 import { SolecClientNode } from './client.js';
 import { SolecServerNode } from './server.js';
-import { describe, toHex } from './wire.js';
+import { describe, toHex, wireFields } from './wire.js';
 import { nameMessage } from './describe.js';
 import { definePlugin } from '../plugin.js';
 import { solecInvariants } from './invariants.js';
@@ -34,6 +34,7 @@ export const solec: Protocol<SolecConfig, SolecCommand> = {
   createNode: createSolecNode,
   dnsRecords,
   describe,
+  wireFields,
   nameMessage,
 };
 

@@ -11,6 +11,7 @@ import { concatBytes, utf8Bytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import type { Prng } from '../../core/prng.js';
 import { err, ok, type Result } from '../../core/result.js';
+import type { WireField } from '../../core/wire-fields.js';
 
 /** Payload type numbers. 0x10 and 0x11 are ours (signed profile), chosen clear of later SOLEC numbers. */
 export const payloadTypeCode = {
@@ -594,4 +595,42 @@ export function parseAddress(address: string): { readonly user: string; readonly
   const parts = address.split('@');
   if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
   return { user: parts[0], server: parts[1] };
+}
+
+/**
+ * The named fields of the frames in `bytes` (structure-aware corruption, src/core/wire-fields.ts):
+ * each frame's `type` and `length`; a Message's `idLength`, `id`, `from`, `to` and `time`; an
+ * Error's `code`; a ServerAuth's `name`. Stops at the first frame that does not fit.
+ */
+export function wireFields(bytes: Uint8Array): WireField[] {
+  const fields: WireField[] = [];
+  let at = 0;
+  while (at + headerBytes <= bytes.length) {
+    const length = ((bytes[at + 1] ?? 0) << 8) | (bytes[at + 2] ?? 0);
+    const type = bytes[at];
+    fields.push({ name: 'type', offset: at, size: 1, kind: 'uintBE' });
+    fields.push({ name: 'length', offset: at + 1, size: 2, kind: 'uintBE' });
+    const end = at + headerBytes + length;
+    if (end > bytes.length) break;
+    let p = at + headerBytes;
+    const str = (name: string, lengthName?: string): boolean => {
+      if (p + 2 > end) return false;
+      const size = ((bytes[p] ?? 0) << 8) | (bytes[p + 1] ?? 0);
+      if (lengthName !== undefined) fields.push({ name: lengthName, offset: p, size: 2, kind: 'uintBE' });
+      if (p + 2 + size > end) return false;
+      fields.push({ name, offset: p + 2, size, kind: 'text' });
+      p += 2 + size;
+      return true;
+    };
+    if (type === payloadTypeCode.message) {
+      if (str('id', 'idLength') && str('from') && str('to') && p + 8 <= end)
+        fields.push({ name: 'time', offset: p, size: 8, kind: 'uintBE' });
+    } else if (type === payloadTypeCode.error && p < end) {
+      fields.push({ name: 'code', offset: p, size: 1, kind: 'uintBE' });
+    } else if (type === payloadTypeCode.serverAuth) {
+      str('name');
+    }
+    at = end;
+  }
+  return fields;
 }

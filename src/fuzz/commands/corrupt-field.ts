@@ -1,0 +1,34 @@
+/**
+ * CorruptFieldCommand: structure-aware corruption. The next segment on one link (drawn as a
+ * CorruptCommand's is, among the links the plan's traffic uses) that has the named field, as its
+ * protocol's wire format lays it out (`Protocol.wireFields`: a length, a type, an id, a counter;
+ * the names a profile offers are `FuzzProfile.wireFields`), arrives with that field one more, one
+ * less, zero or its largest value (src/core/wire-fields.ts), the rest well framed. The damage
+ * reaches the code that reads the field, where a random byte mostly breaks the framing first.
+ * Armed until a segment has the field; disarmed at the heal like any corruption.
+ */
+import type { FieldOp } from '../../core/wire-fields.js';
+import type { Plan } from '../plan.js';
+import type { PlanCommand } from './command.js';
+
+export class CorruptFieldCommand implements PlanCommand {
+  constructor(
+    readonly link: number,
+    readonly field: number,
+    readonly op: FieldOp,
+  ) {}
+  check(plan: Readonly<Plan>): boolean {
+    return plan.trafficLinks().length > 0 && (plan.profile.wireFields?.length ?? 0) > 0;
+  }
+  run(plan: Plan): void {
+    const links = plan.trafficLinks();
+    const link = links[this.link % links.length];
+    const names = plan.profile.wireFields ?? [];
+    const field = names[this.field % Math.max(1, names.length)];
+    if (link === undefined || field === undefined) return;
+    plan.arm('corrupt', link[0], link[1], { field, op: this.op });
+  }
+  toString(): string {
+    return `corruptField(link ${this.link}, field ${this.field}, ${this.op})`;
+  }
+}
