@@ -24,8 +24,8 @@ const pairs = [
   ['bester/bug3-isclient-besterd-2020.yaml', 'bester/bug3-isclient-fixed.yaml'],
   ['bester/handler-hang-besterd-2020.yaml', 'bester/handler-hang-fixed.yaml'],
   ['fmtp/flaw-proxy-loop-seed.yaml', 'fmtp/flaw-proxy-loop-fixed.yaml'],
-  ['ambrosia/flaw-domain-hijack-seed.yaml', 'ambrosia/flaw-domain-hijack-fixed.yaml'],
   ['f140/flaw-replay-redirect-seed.yaml', 'f140/flaw-replay-redirect-fixed.yaml'],
+  ['ambrosia/flaw-domain-hijack-seed.yaml', 'ambrosia/flaw-domain-hijack-fixed.yaml'],
 ];
 
 describe('cli: fedsim findings', () => {
@@ -71,10 +71,10 @@ describe('cli: fedsim findings', () => {
     expect(html).toContain('ServerAuth carries only a name');
     expect(html).toContain('proxies that route to each other loop');
     expect(html).toContain('sendServers forwards without the message id');
-    // A flaw a campaign found gives its fuzz seed and the campaign; the others say none yet.
+    // Ambrosia's hijack is found by the campaign on its faithful profile at seed 2.
     const hijack = report.findings.find((f) => f.id === 'ambrosia-domain-hijack');
-    expect(hijack).toMatchObject({ fuzzSeed: 2, fuzzNote: expect.stringContaining('fedsim fuzz ambrosia:seed') });
-    expect(html).toContain('<b>Fuzz seed:</b> 2 (');
+    expect(hijack).toMatchObject({ fuzzSeed: 2, fuzzProfile: 'seed', fuzzInvariant: 'ambrosia.registration-owned' });
+    expect(html).toContain('npx fedsim fuzz ambrosia --profile seed --seed 2 --runs 1');
   });
 
   it('fails when a fixed run still shows the flaw, even though that scenario passes', () => {
