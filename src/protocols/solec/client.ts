@@ -11,7 +11,8 @@ import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import type { ClientConfig, SolecCommand } from './config.js';
 import { FrameReader, invalid } from './frame-reader.js';
 import { clientConnId, clientMachine, type ClientEvent } from './machines/client.js';
-import { decodePayload, drawMessageId, payloadBytes, wireTimeMs, type Payload } from './wire.js';
+import { draftMessage } from './draft.js';
+import { decodePayload, type Payload } from './wire.js';
 
 /** Turns one decoded payload on a connection to a client into a client machine event. */
 function clientEvent(payload: Payload): ClientEvent {
@@ -115,23 +116,9 @@ export class SolecClientNode implements ProtocolNode {
           });
           return;
         }
-        const payload = {
-          type: 'message' as const,
-          id: drawMessageId(this.host.random),
-          from: this.address,
-          to: command.to,
-          timeMs: wireTimeMs(this.host.now()),
-          body: command.body,
-        };
-        if (payloadBytes(payload) > this.config.payloadBytesMax) {
-          this.host.emit({
-            kind: 'reject',
-            code: 'solec.too-large',
-            reason: `message over ${this.config.payloadBytesMax} bytes`,
-          });
-          return;
-        }
-        this.actor?.send({ type: 'user.send', payload });
+        const fields = { from: this.address, to: command.to, body: command.body };
+        const payload = draftMessage(this.host, fields, this.config.payloadBytesMax);
+        if (payload) this.actor?.send({ type: 'user.send', payload });
         return;
       }
       case 'submit':

@@ -14,6 +14,7 @@ import { IdSequence } from '../../core/ids.js';
 import { startActor, type MachineActor } from '../../engine/actor.js';
 import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import type { ServerConfig, SolecCommand } from './config.js';
+import { draftMessage } from './draft.js';
 import { FrameReader, invalid } from './frame-reader.js';
 import { nonceBytes, serverKeys, type ServerKeys } from './keys.js';
 import { relayConnId, relayMachine, relayQueueMessagesMax, type RelayEvent } from './machines/relay.js';
@@ -22,11 +23,8 @@ import {
   connType,
   errorCode,
   decodePayload,
-  drawMessageId,
   parseAddress,
-  payloadBytes,
   toHex,
-  wireTimeMs,
   type ErrorCode,
   type Payload,
   type Sender,
@@ -178,22 +176,8 @@ export class SolecServerNode implements ProtocolNode {
       this.host.emit({ kind: 'reject', code: 'solec.command-role', reason: `a server does not take ${command.type}` });
       return;
     }
-    const message: SessionMessage = {
-      type: 'message',
-      id: drawMessageId(this.host.random),
-      from: command.from,
-      to: command.to,
-      timeMs: wireTimeMs(this.host.now()),
-      body: command.body,
-    };
-    if (payloadBytes(message) > this.config.payloadBytesMax) {
-      this.host.emit({
-        kind: 'reject',
-        code: 'solec.too-large',
-        reason: `message over ${this.config.payloadBytesMax} bytes`,
-      });
-      return;
-    }
+    const message = draftMessage(this.host, command, this.config.payloadBytesMax);
+    if (!message) return;
     const code = this.route(message, undefined);
     if (code !== undefined) {
       this.host.emit({

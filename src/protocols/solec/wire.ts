@@ -260,27 +260,27 @@ function encodeBody(payload: Payload): Uint8Array {
   return w.bytes();
 }
 
-/**
- * Encodes one payload as a whole frame. Precondition (our bug otherwise, not a peer's): the
- * payload fits the uint16 length; callers bound user strings before they get here.
- * @example encodeFrame({ type: 'success' }) // Uint8Array [0x01, 0x00, 0x00]
- */
+/** Draws a 64-bit message id as 16 hex digits from the node's seeded stream. */
+export function drawMessageId(random: Prng): string {
+  return random.uint32().toString(16).padStart(8, '0') + random.uint32().toString(16).padStart(8, '0');
+}
+
 /**
  * The Message `time_ms` a sender writes for its clock reading (spec.md §2.2, ours): whole
  * milliseconds in 0..2^53-1, the range every receiver accepts. A clock that reads before the
  * epoch writes 0 (uint64 has no negative; its two's complement is past 2^53-1 and refused as
  * `message.time-range`); a fractional reading is truncated.
  */
-/** Draws a 64-bit message id as 16 hex digits from the node's seeded stream. */
-export function drawMessageId(random: Prng): string {
-  return random.uint32().toString(16).padStart(8, '0') + random.uint32().toString(16).padStart(8, '0');
-}
-
 export function wireTimeMs(clockMs: number): number {
   if (!Number.isFinite(clockMs) || clockMs <= 0) return 0;
   return Math.min(Math.trunc(clockMs), Number.MAX_SAFE_INTEGER);
 }
 
+/**
+ * Encodes one payload as a whole frame. Precondition (our bug otherwise, not a peer's): the
+ * payload fits the uint16 length; callers bound user strings before they get here.
+ * @example encodeFrame({ type: 'success' }) // Uint8Array [0x01, 0x00, 0x00]
+ */
 export function encodeFrame(payload: Payload): Uint8Array {
   const body = encodeBody(payload);
   if (body.length > payloadBytesCeiling)
