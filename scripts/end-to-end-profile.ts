@@ -154,5 +154,6 @@ function summarise(profile: CpuProfile): void {
   for (const [name, us] of [...perFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
     console.log(`  ${share(us)}  ${name}`);
   console.log('self time per file:');
-  for (const [name, us] of [...perFile].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${share(us)}  ${name}`);
+  for (const [name, us] of [...perFile].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${share(us)}  ${name}`);
 }
