@@ -4,13 +4,15 @@
  * CPU time, and optionally profiled.
  *
  *   npx tsx scripts/end-to-end-profile.ts [protocols…] [--messages N] [--runs K] [--root DIR]
- *                                         [--profile DIR] [--top N]
+ *                                         [--against DIR] [--profile DIR] [--top N]
  *
  * - Prints, per protocol, the messages delivered per CPU second of the run (setup taken out, as
  *   the bench does), best and median of K runs after a warm-up, and per wall second.
- * - `--root DIR` runs another checkout's sources (its own bin/build.mjs and src/): an A/B of two
- *   builds is this script run on each, back to back. That checkout needs this one's
- *   src/bench/protocols.ts (the CPU-time field).
+ * - `--root DIR` runs another checkout's sources (its own bin/build.mjs and src/).
+ * - `--against DIR` is an A/B: that checkout's build (A) and this one's (B) in one process, each
+ *   protocol run by A then B in every round, and per round B's CPU time over A's. On a machine
+ *   shared with other work this is the comparison that holds (the two builds see the same
+ *   minutes). The other checkout needs this one's src/bench/protocols.ts (the CPU-time field).
  * - `--profile DIR` runs the child under `node --cpu-prof`, writes the .cpuprofile files to DIR,
  *   and prints the self time of the samples inside `runScenario` per function and per file
  *   (GC, and the program and idle ticks, apart).
@@ -25,7 +27,7 @@ const flag = (name: string, fallback: string): string => {
   const at = args.indexOf(name);
   return (at >= 0 ? args[at + 1] : undefined) ?? fallback;
 };
-const valued = new Set(['--messages', '--runs', '--root', '--profile', '--top']);
+const valued = new Set(['--messages', '--runs', '--root', '--against', '--profile', '--top']);
 const protocols = args.filter((arg, i) => !arg.startsWith('--') && !valued.has(args[i - 1] ?? ''));
 const chosen = protocols.length > 0 ? protocols : ['fmtp', 'f140', 'solec', 'bester', 'ambrosia'];
 const messages = Number(flag('--messages', '2000'));
@@ -34,33 +36,50 @@ const root = resolve(flag('--root', '.'));
 const profileDir = args.includes('--profile') ? resolve(flag('--profile', 'reports/profile')) : undefined;
 const top = Number(flag('--top', '25'));
 
-const { ensureBuilt } = (await import(pathToFileURL(join(root, 'bin', 'build.mjs')).href)) as {
-  ensureBuilt: (options: { srcDir: string; distDir: string }) => Promise<string>;
-};
-const built = await ensureBuilt({ srcDir: join(root, 'src'), distDir: join(root, 'dist') });
+/** The builds to run: this checkout's (or `--root`'s), and with `--against DIR` that checkout's too. */
+async function buildOf(dir: string): Promise<string> {
+  const { ensureBuilt } = (await import(pathToFileURL(join(dir, 'bin', 'build.mjs')).href)) as {
+    ensureBuilt: (options: { srcDir: string; distDir: string }) => Promise<string>;
+  };
+  return ensureBuilt({ srcDir: join(dir, 'src'), distDir: join(dir, 'dist') });
+}
+const against = args.includes('--against') ? resolve(flag('--against', '.')) : undefined;
+const roots = against === undefined ? [root] : [against, root];
+const builds = await Promise.all(roots.map(buildOf));
 
 interface Measured {
   readonly protocol: string;
+  readonly build: number;
   readonly delivered: number;
   readonly cpu: number[];
   readonly wall: number[];
   readonly simulatorEventsPerMessage: number;
 }
 
-/** The child: a warm-up, then `runs` measured runs of each protocol. */
+/**
+ * The child: per protocol, a warm-up run of each build, then `runs` rounds in which each build
+ * runs once, in turn (two builds are two module trees in one process, each with its own JIT
+ * state): both see the same minutes of a shared machine.
+ */
 const driver = `
-const { protocolThroughput } = await import(${JSON.stringify(pathToFileURL(join(built, 'bench', 'protocols.js')).href)});
+const builds = [];
+for (const url of ${JSON.stringify(builds.map((dir) => pathToFileURL(join(dir, 'bench', 'protocols.js')).href))})
+  builds.push((await import(url)).protocolThroughput);
 const out = [];
 for (const protocol of ${JSON.stringify(chosen)}) {
-  protocolThroughput(protocol, ${messages});
-  const cpu = [], wall = [];
-  let last;
+  const results = builds.map((_, build) => ({ protocol, build, delivered: 0, cpu: [], wall: [], simulatorEventsPerMessage: 0 }));
+  for (const run of builds) run(protocol, ${messages});
   for (let r = 0; r < ${runs}; r++) {
-    last = protocolThroughput(protocol, ${messages});
-    cpu.push(last.runCpuSeconds);
-    wall.push(last.runSeconds);
+    builds.forEach((run, build) => {
+      const last = run(protocol, ${messages});
+      const each = results[build];
+      each.cpu.push(last.runCpuSeconds);
+      each.wall.push(last.runSeconds);
+      each.delivered = last.delivered;
+      each.simulatorEventsPerMessage = last.simulatorEvents / Math.max(last.delivered, 1);
+    });
   }
-  out.push({ protocol, delivered: last.delivered, cpu, wall, simulatorEventsPerMessage: last.simulatorEvents / Math.max(last.delivered, 1) });
+  out.push(...results);
 }
 process.stdout.write(JSON.stringify(out));
 `;
@@ -85,12 +104,27 @@ if (child.status !== 0) {
 }
 const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
 const medianOf = (values: number[]): number => sorted(values)[Math.floor(values.length / 2)] ?? 0;
-console.log(`${root} (build ${built.split('/').pop()}), ${messages} messages, ${runs} runs; load ${loadText()}`);
-for (const each of JSON.parse(child.stdout) as Measured[]) {
+console.log(
+  `${roots.map((dir, i) => `${String.fromCharCode(65 + i)}: ${dir} (build ${builds[i]?.split('/').pop()})`).join('; ')}; ${messages} messages, ${runs} rounds; load ${loadText()}`,
+);
+const measured = JSON.parse(child.stdout) as Measured[];
+for (const each of measured) {
   const bestCpu = sorted(each.cpu)[0] ?? 1;
+  const label = roots.length > 1 ? ` ${String.fromCharCode(65 + each.build)}` : '';
   console.log(
-    `${each.protocol.padEnd(9)} ${String(each.delivered).padStart(6)} delivered; per CPU s best ${Math.round(each.delivered / bestCpu)}, median ${Math.round(each.delivered / medianOf(each.cpu))}; per wall s median ${Math.round(each.delivered / medianOf(each.wall))}; CPU s ${each.cpu.map((s) => s.toFixed(3)).join(' ')}; ${each.simulatorEventsPerMessage.toFixed(1)} simulator events per message`,
+    `${each.protocol.padEnd(9)}${label} ${String(each.delivered).padStart(6)} delivered; per CPU s best ${Math.round(each.delivered / bestCpu)}, median ${Math.round(each.delivered / medianOf(each.cpu))}; per wall s median ${Math.round(each.delivered / medianOf(each.wall))}; ${each.simulatorEventsPerMessage.toFixed(1)} simulator events per message; CPU s ${each.cpu.map((s) => s.toFixed(3)).join(' ')}`,
   );
+}
+if (roots.length > 1) {
+  for (const protocol of chosen) {
+    const [a, b] = [0, 1].map((build) => measured.find((m) => m.protocol === protocol && m.build === build));
+    if (a === undefined || b === undefined) continue;
+    // Per round, B's CPU time over A's (the two ran back to back): the median of those ratios.
+    const ratios = a.cpu.map((cpuA, i) => (b.cpu[i] ?? 0) / cpuA);
+    console.log(
+      `${protocol.padEnd(9)} B/A CPU per round ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${medianOf(ratios).toFixed(3)}; best ${((sorted(b.cpu)[0] ?? 0) / (sorted(a.cpu)[0] ?? 1)).toFixed(3)}`,
+    );
+  }
 }
 if (profileDir !== undefined) {
   for (const file of readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile')))
