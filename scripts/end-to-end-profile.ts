@@ -58,8 +58,8 @@ interface Measured {
 
 /**
  * The child: per protocol, a warm-up run of each build, then `runs` rounds in which each build
- * runs once, in turn (two builds are two module trees in one process, each with its own JIT
- * state): both see the same minutes of a shared machine.
+ * runs once, in turn, in reverse order every other round (two builds are two module trees in one
+ * process, each with its own JIT state): both see the same minutes of a shared machine.
  */
 const driver = `
 const builds = [];
@@ -70,8 +70,11 @@ for (const protocol of ${JSON.stringify(chosen)}) {
   const results = builds.map((_, build) => ({ protocol, build, delivered: 0, cpu: [], wall: [], simulatorEventsPerMessage: 0 }));
   for (const run of builds) run(protocol, ${messages});
   for (let r = 0; r < ${runs}; r++) {
-    builds.forEach((run, build) => {
-      const last = run(protocol, ${messages});
+    // Odd rounds run the builds in reverse: the one run second also collects the first one's garbage.
+    const order = builds.map((_, build) => build);
+    if (r % 2 === 1) order.reverse();
+    order.forEach((build) => {
+      const last = builds[build](protocol, ${messages});
       const each = results[build];
       each.cpu.push(last.runCpuSeconds);
       each.wall.push(last.runSeconds);
