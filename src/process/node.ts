@@ -182,6 +182,11 @@ export class ProcessNode implements ProtocolNode {
     return { process: this.spec.command, steps: this.steps, states: Object.fromEntries(this.states) };
   }
 
+  /** CPU seconds the child has used so far (Linux; 0 elsewhere): the bench reports it. */
+  childCpuSeconds(): number {
+    return this.channel.childCpuSeconds();
+  }
+
   /** How many steps this incarnation has run (the bench counts them). */
   get stepCount(): number {
     return this.steps;
