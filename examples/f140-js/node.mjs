@@ -118,6 +118,9 @@ let config;
 // ---------------------------------------------------------------------------------------------------
 // Forms and messages.
 
+/** Decodes UTF-8 and throws on a bad sequence (one decoder for every call: it keeps no state between them). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function percentDecode(text) {
   // Nothing to decode (the common case): the text as it is, unless it starts with a byte order
   // mark, which the UTF-8 decoder below drops.
@@ -136,7 +139,7 @@ function percentDecode(text) {
     }
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    return strictUtf8.decode(Uint8Array.from(bytes));
   } catch {
     return undefined;
   }
@@ -332,7 +335,7 @@ function serve(request) {
       return refusal(415, 'bad-request', `Content-Type ${type} is not a form`, { method });
     let body;
     try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(request.body);
+      body = strictUtf8.decode(request.body);
     } catch {
       return refusal(400, 'bad-request', 'the form body is not valid UTF-8', { method });
     }
@@ -677,7 +680,7 @@ function parseResponse(buf, closed) {
   const fields = new Map();
   let text;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(length === undefined ? body : body.subarray(0, length));
+    text = strictUtf8.decode(length === undefined ? body : body.subarray(0, length));
   } catch {
     return { bad: 'answer not UTF-8' };
   }
