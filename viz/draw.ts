@@ -852,18 +852,20 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
           plain(1, () => `reject ${event.code}: ${event.reason}`, violationRed);
           break;
         case 'node.crash':
+        case 'node.stop':
         case 'node.start': {
           const crash = event.kind === 'node.crash';
-          painter.rect(x - 14, y - 2.5, 28, 5, crash ? violationRed : '#2ca02c');
+          const stop = event.kind === 'node.stop';
+          painter.rect(x - 14, y - 2.5, 28, 5, crash ? violationRed : stop ? '#777777' : '#2ca02c');
           labels.candidate(crash ? 1 : 3, () => ({
-            text: crash ? 'crash' : event.incarnation > 1 ? 'restart' : 'start',
+            text: crash ? 'crash' : stop ? 'stop' : event.incarnation > 1 ? 'restart' : 'start',
             x: x + 18,
             y,
             align: 'left',
             maxWidth: maxWidth - 10,
             size: 10,
             weight: 'bold',
-            color: crash ? violationRed : '#2c7a2c',
+            color: crash ? violationRed : stop ? '#555555' : '#2c7a2c',
           }));
           break;
         }

@@ -616,15 +616,37 @@ function endToEndFigures(
   }
 }
 
-/** F140 nodes as external processes (examples/), beside the built-in node on the same workload. */
+/**
+ * F140 nodes as external processes (examples/), beside the built-in node on the same workload:
+ * the whole run (the children's start included), the steady exchange after the last start, and
+ * its CPU per step (this process's, and the children's from /proc).
+ */
 function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
   for (const kind of Object.keys(externalNodes)) {
     const run = processNodeSteps(kind, processNodeMessages);
+    const builtIn = kind === 'in-process';
+    const who = builtIn ? 'built-in node in-process' : `external ${kind} node`;
+    const where = builtIn ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`;
     add(
-      `f140 node steps, ${kind === 'in-process' ? 'built-in node in-process' : `external ${kind} node`}`,
+      `f140 node steps, ${who}`,
       'steps/s',
-      `${run.steps} node steps (inputs handled, timers fired) for ${run.delivered} messages on F140's fuzz topology, every node ${kind === 'in-process' ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`}; process start included${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+      `${run.steps} node steps (inputs handled, timers fired) for ${run.delivered} messages on F140's fuzz topology, every node ${where}; the ${run.starts} process starts included`,
       run.steps / run.seconds,
+    );
+    add(
+      `f140 node steps after start, ${who}`,
+      'steps/s',
+      `the same run from the last node's start on: ${run.steadySteps} steps, the step exchange alone${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+      run.steadySteps / run.steadySeconds,
+    );
+    add(
+      `f140 node step CPU after start, ${who}`,
+      'µs/step',
+      builtIn
+        ? 'CPU time (user + system) of the same steps, in this process'
+        : `CPU time (user + system) of the same steps: ${Math.round((run.steadyHostCpuSeconds * 1e6) / Math.max(1, run.steadySteps))} µs in fedsim, ${Math.round((run.steadyChildCpuSeconds * 1e6) / Math.max(1, run.steadySteps))} µs in the children (/proc)`,
+      ((run.steadyHostCpuSeconds + run.steadyChildCpuSeconds) * 1e6) / Math.max(1, run.steadySteps),
+      false,
     );
   }
 }

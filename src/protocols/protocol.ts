@@ -239,8 +239,9 @@ export interface ProtocolNode {
   /** The node is crashing or shutting down: stop every actor. It must emit nothing after this. */
   stop(): void;
   /**
-   * A graceful stop, before `stop()`: the run is over, so the node may save what it keeps in its
-   * durable store; nothing it emits now reaches the network or the trace. Optional.
+   * A graceful stop, before `stop()`: the run is over (or a scenario's `stop` step), so the node
+   * may save what it keeps in its durable store; nothing it emits now reaches the network or the
+   * trace. Optional.
    */
   finish?(): void;
   /** A JSON snapshot for checkers, the viewer and `fedsim` reports. */

@@ -203,6 +203,28 @@ export class World {
     this.connections.crashed(runtime);
   }
 
+  /**
+   * Stops a node gracefully, as an operator would: it is told to finish first (an external process
+   * gets the `stop` input, may still write its durable store, and exits; a built-in node's
+   * `finish`), then its connections are closed (FIN after what was written, as the kernel does
+   * when a process exits: peers see them close at once, not after the reset timeout) and its
+   * listeners go. Durable store kept; `restart` boots it again. Unlike `crash`, not a fault.
+   */
+  stop(node: NodeId): void {
+    const runtime = this.runtime(node);
+    if (!runtime.alive) return;
+    const stopping = runtime.node;
+    if (stopping?.finish) this.guard(runtime, () => stopping.finish?.());
+    // A node that threw while finishing was crashed by the guard.
+    if (!runtime.alive) return;
+    this.ctx.record(node, { kind: 'node.stop', incarnation: runtime.incarnation });
+    for (const conn of [...runtime.conns.keys()]) this.connections.close(runtime, conn);
+    runtime.alive = false;
+    runtime.node?.stop();
+    runtime.node = undefined;
+    runtime.listening.clear();
+  }
+
   restart(node: NodeId): void {
     const runtime = this.runtime(node);
     if (runtime.alive) return;
