@@ -16,7 +16,7 @@ import type { ScenarioFile } from '../scenario/schema.js';
 import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
-import { planCommands, type CommandOptions } from './commands/index.js';
+import { generatorOf, planCommands, type CommandOptions } from './commands/index.js';
 import { damageInstants, Plan, refusedCommands } from './plan.js';
 import type { FuzzProfile } from './profile.js';
 
@@ -149,7 +149,8 @@ export function fuzzProperty(
           judgePlan(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
         );
         judged = value;
-        onCoverage?.(runCoverage(value.report.trace.events, machines, profile.sometimes ?? []));
+        const generators = [...new Set([...commands].map(generatorOf))].sort();
+        onCoverage?.({ ...runCoverage(value.report.trace.events, machines, profile.sometimes ?? []), generators });
       }
       const { source, report } = judged;
       if (report.verdict === 'pass') return true;
