@@ -372,6 +372,51 @@ export function refusedCommands(events: readonly TraceEvent[]): Set<string> {
 }
 
 /**
+ * The commands whose message the sender's node dropped, with a reject whose code is in `codes`,
+ * after at least `damagesMin` corruptions or truncations acted (`DeliveryPromise.refusalCodes`:
+ * a refusal confirmed by two answers in a row, each of which a damage may have made). Keyed as
+ * `commandKey`. A reject names its message by `detail.id`; the id is the one the node gave the
+ * command, read from the first event carrying a `detail.id` that the node recorded right after it.
+ */
+export function droppedAfterDamage(
+  events: readonly TraceEvent[],
+  codes: readonly string[],
+  damagesMin = 2,
+): Set<string> {
+  const dropped = new Set<string>();
+  if (codes.length === 0) return dropped;
+  const commandOf = new Map<string, string>();
+  /** Per node, its last command when that was the last event it recorded. */
+  const pending = new Map<string, TraceEvent & { kind: 'command' }>();
+  let damages = 0;
+  for (const event of events) {
+    if (
+      event.kind === 'fault' &&
+      event.phase === 'end' &&
+      (event.fault === 'corrupt' || event.fault === 'truncate') &&
+      event.detail['disarmed'] !== true
+    )
+      damages += 1;
+    const command = pending.get(event.node);
+    pending.delete(event.node);
+    if (event.kind === 'command') {
+      pending.set(event.node, event);
+      continue;
+    }
+    const detail = 'detail' in event ? (event.detail as Record<string, unknown> | undefined) : undefined;
+    const id = typeof detail?.['id'] === 'string' ? `${event.node} ${detail['id']}` : undefined;
+    if (id === undefined) continue;
+    if (command !== undefined && event.atMs === command.atMs && !commandOf.has(id))
+      commandOf.set(id, `${command.node} ${JSON.stringify(command.command)}`);
+    if (event.kind === 'reject' && codes.includes(event.code) && damages >= damagesMin) {
+      const key = commandOf.get(id);
+      if (key !== undefined) dropped.add(key);
+    }
+  }
+  return dropped;
+}
+
+/**
  * When armed corruptions and truncations acted in a run: the `end` of each that changed bytes,
  * not one a `disarm` step dropped. Sorted, as the trace is.
  */
