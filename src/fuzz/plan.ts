@@ -171,13 +171,19 @@ export class Plan {
   }
 
   /**
-   * Each run of faults so far, with when the protocol has recovered from it by `settleAfterMs`
-   * (none when the profile's settle time does not grow with the faults).
+   * Each run of faults so far (with the damages at `damageMs`), with when the protocol has
+   * recovered from it by `settleAfterMs` (none when the profile's settle time does not grow with
+   * the faults).
    */
-  private recovered(): readonly { readonly beginMs: number; readonly recoveredMs: number }[] {
+  private recovered(
+    damageMs: readonly number[] = [],
+  ): readonly { readonly beginMs: number; readonly recoveredMs: number }[] {
     const { settleAfterMs, settleMs } = this.profile.delivery;
     if (settleAfterMs === undefined) return [];
-    return recoveries(faultSpans(this.steps), (run) => Math.max(settleMs, settleAfterMs(run)));
+    // A damage before the protocol recovered is one more failure for a backoff that is still
+    // doubling: it extends the run of faults like any other fault.
+    const damage = damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs }));
+    return recoveries([...faultSpans(this.steps), ...damage], (run) => Math.max(settleMs, settleAfterMs(run)));
   }
 
   /** Whether a message sent at `atMs` falls in a quiet window the protocol promises delivery in. */
@@ -295,7 +301,7 @@ export class Plan {
             ...damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs })),
           ];
     const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
-    const recovered = this.recovered();
+    const recovered = this.recovered(damageMs);
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
     for (const send of this.sends) {
