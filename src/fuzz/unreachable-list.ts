@@ -89,7 +89,17 @@ export const unreachableList: Readonly<Record<string, string>> = {
   'bester.client connecting>failed': 'as `failed`: the server is always up and the client link never faulted',
   'bester.client authenticating>failed':
     'as `failed`: every client has the right password and its link is never damaged',
+  'bester.dispatch awaitingReply>connecting':
+    "needs a handler whose rule is sendHandler (a chain of handlers); the default topologies' handlers use sendClients and sendServers only",
+  'bester.dispatch connecting>failed':
+    "handlers are processes on the server's own host, reached over local sockets that no fault crosses, and never crash (only clients are crashable), so connecting to one never fails, and they answer long before the handler timeout",
+  'bester.dispatch awaitingReply>failed':
+    'the default handlers answer every request at once with a valid reply of their fixed rule, over a local socket no fault crosses (the failing and silent handlers are in the besterd-2020 and fixed variants)',
+  'bester.handler.session reading>closed':
+    'the server writes the data as soon as a handler connection opens and never crashes, and local sockets carry no faults, so a handler never sees its connection close before the frame',
   // ---- Ambrosia ------------------------------------------------------------------------------
+  'ambrosia.c2s authenticating>restarting':
+    'a PLAIN login accepted: the fuzz clients prefer SCRAM-SHA-256 (the default `mechanisms`), which the gateway offers, so every login goes through `challenged`',
   'ambrosia.s2s *':
     'never started: the default topology has one gateway serving one domain, so no stanza leaves for another domain (server-to-server streams need several gateways and domains)',
   'ambrosia.c2s securing': ambrosiaNoTls,
