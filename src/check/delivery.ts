@@ -49,6 +49,27 @@ function writtenBy(damage: Damaged, value: string): boolean {
 }
 
 /**
+ * Which values a scenario's own corruption wrote: fed every `send` and `receive` event, `written`
+ * tells whether a value (UTF-8) lies over a byte that a segment received so far arrived with
+ * changed. For invariants that excuse what a damage wrote, as `authenticDelivery` does.
+ */
+export function damageWriter(): { observe(event: TraceEvent): void; written(value: string): boolean } {
+  const inFlight = new Map<number, string>();
+  const damaged: Damaged[] = [];
+  return {
+    observe(event) {
+      if (event.kind === 'send') inFlight.set(event.msg, event.payload.base64);
+      if (event.kind !== 'receive') return;
+      const sentBase64 = inFlight.get(event.msg);
+      if (event.transport === 'stream') inFlight.delete(event.msg);
+      if (sentBase64 !== undefined && sentBase64 !== event.payload.base64)
+        damaged.push(damageOf(sentBase64, event.payload.base64));
+    },
+    written: (value) => damaged.some((damage) => writtenBy(damage, value)),
+  };
+}
+
+/**
  * The part of `got` that differs from `want` (their common prefix and suffix taken off), with up
  * to `context` characters of each around it: what a damage must have written for `want` to arrive
  * as `got` when the field was decoded and encoded again on the way (JSON data a handler passed on).

@@ -69,3 +69,13 @@ describe('fuzz: SOLEC promises after the 5,000-run soak', () => {
     expect(result.failure?.failures ?? []).toEqual([]);
   });
 });
+
+// Ambrosia: a corruption that edits an honest service's name in its stream header makes the
+// faithful gateway register a domain that name does not own; a changed byte wrote it, so
+// `ambrosia.registration-owned` excuses it (an attacker's own name is never written by damage).
+describe('fuzz: Ambrosia registrations under damage after the 5,000-run soak', () => {
+  it.each([1700, 3751])('Ambrosia fuzz seed %i passes', (seed) => {
+    const result = runOne(fuzzProfileNamed('ambrosia')!, seed);
+    expect(result.failure?.failures ?? []).toEqual([]);
+  });
+});
