@@ -158,6 +158,7 @@ function addFuzzCommand(program: Command, setExitCode: (code: number) => void): 
       ),
     )
     .option('--require-sometimes', "fail a campaign that never reached one of its protocol's sometimes assertions")
+    .option('--steer', 'steer generation towards rare statechart coverage, weighted from the first 100 runs')
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
     .option(
       '--profile <name>',

@@ -58,6 +58,13 @@ export interface DeliveryPromise {
    * messages) start after it. Unset: a restart ends the crash.
    */
   crashNoticedMs?(topology: Topology): number;
+  /**
+   * Reject codes with which a sender's node drops a message its peer refused, where a refusal is
+   * confirmed by two answers in a row (F140's `f140.refused`, spec.md §5): two damaged exchanges
+   * look the same, so a message dropped with one of them after two corruptions acted is not owed
+   * (`droppedAfterDamage` in plan.ts). One damage never excuses it.
+   */
+  readonly refusalCodes?: readonly string[];
   /** How long the run goes on after its last deadline, for retries and end-of-run invariants. @defaultValue 1000 */
   readonly drainMs?: number;
 }
