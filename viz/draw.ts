@@ -9,6 +9,7 @@
  * owns the transform and the selection.
  */
 import type { TraceEvent } from '../src/trace/events.js';
+import { DenseRaster, parseHexColor } from './density.js';
 import { rowAtOrAfter } from './layout.js';
 import type { Layout } from './layout.js';
 import type { Link, Model } from './model.js';
@@ -419,7 +420,8 @@ function drawDenseLinks(
     const key = `${layoutId(frame.layout)} ${frame.width} ${frame.height} ${frame.headerPx} ${frame.ty} ${frame.k} ${frame.selectedLink} ${first} ${xs.join(',')}`;
     const fresh = painter.layer(key, (layerPainter) => {
       const own: FrameStats = { ...stats, arrows: 0, links: 0, hits: [] };
-      drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, own, layerPainter);
+      if (!drawDenseLinksRaster(frame, xs, first, baseTop, baseBottom, own, layerPainter))
+        drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, own, layerPainter);
       denseCounts.set(painter, { key, arrows: own.arrows, links: own.links, hits: own.hits });
     });
     const counted = denseCounts.get(painter);
@@ -442,6 +444,75 @@ function layoutId(layout: Layout): number {
   let id = layoutIds.get(layout);
   if (id === undefined) layoutIds.set(layout, (id = ++layoutCount));
   return id;
+}
+
+/** Larger layers (a PNG export of a whole long trace) are stroked: their pixels would take too much memory at once. */
+const rasterPixelsMax = 16_000_000;
+/** The last raster's pixels, reused by the next one of the same size. */
+let rasterPixels: Uint8ClampedArray<ArrayBuffer> | undefined;
+
+/**
+ * drawDenseLinksNow's picture written as pixels (density.ts) rather than stroked: every link, one
+ * CSS pixel thick, each pixel taking each colour covering it once at a third of its opacity, as the
+ * strokes batched by colour did; then the selected link, the drops' crosses and the lanes over it,
+ * stroked. Returns false, having drawn nothing, when the painter takes no pixels, the layer is too
+ * large, or a colour is not `#rrggbb`.
+ */
+function drawDenseLinksRaster(
+  frame: Frame,
+  xs: readonly number[],
+  first: number,
+  baseTop: number,
+  baseBottom: number,
+  stats: FrameStats,
+  painter: Painter,
+): boolean {
+  const size = painter.pixelSize?.();
+  if (size === undefined || painter.putPixels === undefined) return false;
+  if (size.width * size.height > rasterPixelsMax || size.ratio <= 0) return false;
+  const { model, layout, headerPx, ty, k } = frame;
+  const columns = layout.linkColumns;
+  if (!columns.colors.every((color) => parseHexColor(color) !== null)) return false;
+  const raster = new DenseRaster(size.width, size.height, columns.colors, size.ratio);
+  const ratio = size.ratio;
+  const { fromBase, toBase, fromLane, toLane, color, shape, message } = columns;
+  const crosses: number[] = [];
+  let selectedLine: number[] | undefined;
+  const count = fromBase.length;
+  for (let position = first; position < count; position++) {
+    const from = fromBase[position] as number;
+    if (from > baseBottom + 1) break;
+    const to = toBase[position] as number;
+    if (to < baseTop - 1) continue;
+    const y1 = headerPx + ty + k * from;
+    const y2 = headerPx + ty + k * to;
+    const xa = xs[fromLane[position] as number] as number;
+    const xb = xs[toLane[position] as number] as number;
+    const form = shape[position] as number;
+    const x2 =
+      form === 0
+        ? xb
+        : form === 1
+          ? xa + (xb - xa) * 0.72
+          : form === 2
+            ? xa + (xb - xa) * 0.4
+            : xb - Math.sign(xb - xa) * 10;
+    const linkIndex = layout.links[position] as number;
+    if (message[position] === 1) stats.arrows += 1;
+    if (linkIndex === frame.selectedLink) selectedLine = [xa, y1, x2, y2];
+    else raster.line(xa * ratio, y1 * ratio, x2 * ratio, y2 * ratio, color[position] as number);
+    if (form === 1) pushCross(crosses, x2, y2, 2);
+    stats.links += 1;
+    if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
+  }
+  rasterPixels = raster.finish(rasterPixels);
+  painter.putPixels(rasterPixels);
+  if (selectedLine !== undefined) painter.segments(selectedLine, model.links[frame.selectedLink]?.color ?? '#888', 3);
+  const laneLines: number[] = [];
+  for (const x of xs) if (!Number.isNaN(x)) laneLines.push(x, headerPx, x, frame.height);
+  painter.segments(laneLines, 'rgba(90, 98, 112, 0.55)', 1);
+  painter.segments(crosses, violationRed, 1);
+  return true;
 }
 
 function drawDenseLinksNow(

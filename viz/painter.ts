@@ -32,6 +32,13 @@ export interface Painter {
    * Returns false when `draw` was not called.
    */
   layer?(key: string, draw: (painter: Painter) => void): boolean;
+  /**
+   * For painters that take raster images (a canvas): the device pixel ratio and the size in
+   * device pixels of what they draw on.
+   */
+  pixelSize?(): { readonly ratio: number; readonly width: number; readonly height: number };
+  /** Puts RGBA device pixels (`pixelSize`'s width and height) at the origin, replacing what was there. */
+  putPixels?(pixels: Uint8ClampedArray<ArrayBuffer>): void;
 }
 
 const fontFamily = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
@@ -154,6 +161,16 @@ export class CanvasPainter implements Painter {
     context.drawImage(layer as HTMLCanvasElement, 0, 0);
     context.restore();
     return fresh;
+  }
+
+  pixelSize(): { ratio: number; width: number; height: number } {
+    const { canvas } = this.context;
+    return { ratio: this.context.getTransform().a, width: canvas.width, height: canvas.height };
+  }
+
+  putPixels(pixels: Uint8ClampedArray<ArrayBuffer>): void {
+    const { width, height } = this.context.canvas;
+    this.context.putImageData(new ImageData(pixels, width, height), 0, 0);
   }
 
   measure(text: string, size: number, weight: 'normal' | 'bold' = 'normal'): number {
