@@ -36,7 +36,16 @@ if (!haveChromium)
 type Hook = NonNullable<Window['__fedsimViewer']>;
 type HookData = Omit<
   Hook,
-  'arrowPoint' | 'panBench' | 'fit' | 'zoomTo' | 'selectSeq' | 'svgText' | 'pngDataUrl' | 'labelBoxes'
+  | 'arrowPoint'
+  | 'panBench'
+  | 'fit'
+  | 'fitReady'
+  | 'dropLayers'
+  | 'zoomTo'
+  | 'selectSeq'
+  | 'svgText'
+  | 'pngDataUrl'
+  | 'labelBoxes'
 >;
 
 async function hookOf(page: Page): Promise<HookData> {
@@ -45,6 +54,8 @@ async function hookOf(page: Page): Promise<HookData> {
       arrowPoint: _a,
       panBench: _p,
       fit: _f,
+      fitReady: _r,
+      dropLayers: _d,
       zoomTo: _z,
       selectSeq: _s,
       svgText: _t,
