@@ -265,7 +265,9 @@ export class World {
       bufferedBytes: (conn) => (current() ? this.connections.bufferedBytes(runtime, conn) : 0),
       writeHighWaterBytes: this.ctx.network.writeHighWaterBytes,
       stateChanged: (machine, value) => {
-        if (current()) this.ctx.record(runtime.spec.id, { kind: 'state', machine, value });
+        if (!current()) return;
+        if (this.trace.wants('state')) this.ctx.record(runtime.spec.id, { kind: 'state', machine, value });
+        else this.trace.skip(runtime.spec.id);
       },
     };
     this.ctx.record(runtime.spec.id, { kind: 'node.start', incarnation });
@@ -323,14 +325,16 @@ export class World {
   private output(runtime: NodeRuntime, output: NodeOutput): void {
     if (isReport(output)) {
       if (output.kind === 'deliver') {
-        this.deliveries.push({
+        // Built field by field: a conditional spread into the literal costs a second object.
+        const delivery: { -readonly [K in keyof Delivery]: Delivery[K] } = {
           atMs: this.sim.nowMs,
           node: runtime.spec.id,
           user: output.user,
           from: output.from,
           body: output.body,
-          ...(output.id === undefined ? {} : { id: output.id }),
-        });
+        };
+        if (output.id !== undefined) delivery.id = output.id;
+        this.deliveries.push(delivery);
       }
       return recordOutput(this.trace, this.sim.nowMs, runtime.spec.id, output);
     }
