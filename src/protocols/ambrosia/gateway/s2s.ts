@@ -238,7 +238,14 @@ export class S2sStreams {
     const out = this.byConn.get(conn);
     if (!out) return;
     if (event.type === 'open') return out.actor.send({ type: 's2s.header', id: event.header.attrs.id ?? '' });
-    if (event.type === 'close') return this.host.emit({ kind: 'close', conn });
+    // The receiving server closed the stream (after a stream error, say): our side closes too, and
+    // the stream's chart ends, so that the next stanza for the domain opens a new stream (before,
+    // the chart waited on a connection that was gone and held every later stanza for good).
+    if (event.type === 'close') {
+      this.host.emit({ kind: 'close', conn });
+      out.actor.send({ type: 'conn.closed' });
+      return;
+    }
     // The receiving server sends only stream-level elements on our outgoing stream (RFC 6120 §4.1: streams
     // are one-way): its features, its STARTTLS answers (§5.4.2), the dialback answers, a stream error (then the close).
     const element = event.element;
