@@ -138,8 +138,20 @@ export class S2sStreams {
     return out !== undefined;
   }
 
-  /** The stream error on an incoming stream (after our header if none went out, RFC 6120 §4.9.1.1), then close. */
+  /**
+   * The stream error on an incoming stream (after our header if none went out, RFC 6120 §4.9.1.1),
+   * then close. On an outgoing one (what the receiver sent us did not parse) the stream closes and
+   * its chart ends, so that the next stanza for that domain opens a new stream.
+   */
   failIncoming(conn: string, condition: StreamCondition): void {
+    const out = this.byConn.get(conn);
+    if (out) {
+      const text = writeElement(streamErrorElement(condition)) + streamClose;
+      this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
+      this.host.emit({ kind: 'close', conn });
+      out.actor.send({ type: 'conn.closed' });
+      return;
+    }
     const incoming = this.incoming.get(conn);
     if (!incoming || !this.incoming.delete(conn)) return;
     const header = incoming.headerSent ? '' : writeStreamHeader(s2sHeaderAttrs({ from: this.host.hostName }));
@@ -210,6 +222,7 @@ export class S2sStreams {
         port: ports.s2s,
         secret: this.secret,
         tls: this.config.tls,
+        answerMs: this.config.s2sAnswerMs,
         ...(verify ? { verify } : {}),
       },
     });
