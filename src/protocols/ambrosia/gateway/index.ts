@@ -344,6 +344,8 @@ export class GatewayNode implements ProtocolNode {
       else if (this.services.has(conn)) this.serviceEvent(conn, event);
       else this.s2s.event(conn, event);
     }
+    // spec.md §3: the same on an incoming s2s stream, by a timer (nothing else would come).
+    if (!this.stopped) this.s2s.progress(conn, !parser.atElementEnd);
     // spec.md §4.8: a service channel element that never completes means a damaged segment.
     const service = this.services.get(conn);
     if (!this.stopped && service?.parser === parser) {

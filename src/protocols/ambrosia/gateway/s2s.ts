@@ -66,6 +66,8 @@ interface S2sIn {
   streamId: string;
   /** Domains dialback verified on this stream (XEP-0220 §2.4; several may share one stream). */
   readonly verified: Set<string>;
+  /** Runs while the stream is inside an element and no byte came since (`progress`). */
+  stallTimer?: unknown;
 }
 
 export interface S2sHandlers {
@@ -95,6 +97,30 @@ export class S2sStreams {
 
   stop(): void {
     for (const s of this.out.values()) s.actor.stop();
+    for (const s of this.incoming.values()) this.clearStall(s);
+  }
+
+  /**
+   * After data on an incoming stream: one left inside an element with no further byte for
+   * `s2sAnswerMs` is stuck on a damaged segment (a cut element swallows every later stanza, and
+   * s2s has no acks to tell the sender), so it ends with `<bad-format/>` and the sender opens a new
+   * stream for its next stanza (spec.md §3, ours, as the service channel's stall watch of §4.8).
+   */
+  progress(conn: string, pending: boolean): void {
+    const s = this.incoming.get(conn);
+    if (!s) return;
+    this.clearStall(s);
+    if (!pending) return;
+    s.stallTimer = this.host.clock.setTimeout(() => {
+      s.stallTimer = undefined;
+      if (this.incoming.get(conn) !== s) return;
+      this.handlers.fail(conn, 'bad-format', 'an element on the s2s stream never completes (a damaged segment)');
+    }, this.config.s2sAnswerMs);
+  }
+
+  private clearStall(s: S2sIn): void {
+    if (s.stallTimer !== undefined) this.host.clock.clearTimeout(s.stallTimer);
+    s.stallTimer = undefined;
   }
 
   view(): unknown {
@@ -132,7 +158,12 @@ export class S2sStreams {
 
   /** The connection closed; true when it was one of ours. */
   closed(conn: string): boolean {
-    if (this.incoming.delete(conn)) return true;
+    const incoming = this.incoming.get(conn);
+    if (incoming) {
+      this.clearStall(incoming);
+      this.incoming.delete(conn);
+      return true;
+    }
     const out = this.byConn.get(conn);
     if (out) out.actor.send({ type: 'conn.closed' });
     return out !== undefined;
@@ -154,6 +185,7 @@ export class S2sStreams {
     }
     const incoming = this.incoming.get(conn);
     if (!incoming || !this.incoming.delete(conn)) return;
+    this.clearStall(incoming);
     const header = incoming.headerSent ? '' : writeStreamHeader(s2sHeaderAttrs({ from: this.host.hostName }));
     const text = header + writeElement(streamErrorElement(condition)) + streamClose;
     this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
