@@ -193,9 +193,9 @@ export const mutants: readonly Mutant[] = [
     id: 'ambrosia-ack-off-by-one',
     protocol: 'ambrosia',
     file: 'src/protocols/ambrosia/machines/sm.ts',
-    find: "    if (this.state !== 'idle' && this.state !== 'awaitingAck') return;\n    const before = this.unacked.length;\n    this.unacked = this.unacked.filter((u) => !counterAtOrBefore(u.seq, h));",
+    find: '    const before = this.unacked.length;\n    this.unacked = this.unacked.filter((u) => !counterAtOrBefore(u.seq, h));',
     replace:
-      "    if (this.state !== 'idle' && this.state !== 'awaitingAck') return;\n    const before = this.unacked.length;\n    this.unacked = this.unacked.filter((u) => !counterAtOrBefore(u.seq, h + 1));",
+      '    const before = this.unacked.length;\n    this.unacked = this.unacked.filter((u) => !counterAtOrBefore(u.seq, h + 1));',
     breaks: 'an ack drops only the stanzas it counts (spec.md §3)',
   },
   {

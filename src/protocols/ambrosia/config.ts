@@ -58,6 +58,8 @@ export interface GatewayConfig {
   /** XEP-0185's dialback secret; derived from the host name and `serviceSecret` when absent (../dialback.ts). */
   readonly dialbackSecret?: string;
   readonly seeOtherHostTimeoutMs: number;
+  /** How long an outgoing s2s stream waits for each answer before it is set up (header, features, dialback). */
+  readonly s2sAnswerMs: number;
   readonly chunkCharsMax: number;
   readonly ackTimeoutMs: number;
   readonly retransmitsMax: number;
@@ -155,6 +157,7 @@ const gatewayConfig = z.strictObject({
   serviceSecret: z.string().default('ambrosia'),
   dialbackSecret: z.string().min(1).optional(),
   seeOtherHostTimeoutMs: z.number().int().min(1).default(2_000),
+  s2sAnswerMs: z.number().int().min(1).default(3_000),
   chunkCharsMax: z.number().int().min(16).max(65_536).default(4_096),
   ackTimeoutMs: z.number().int().min(1).default(1_000),
   retransmitsMax: z.number().int().min(0).max(100).default(5),

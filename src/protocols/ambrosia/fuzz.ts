@@ -1,9 +1,14 @@
 /**
- * Ambrosia topologies: one gateway for domain a.test with two or three client accounts, and one
- * or two services registered for (a.test, client) and (a.test, server), taking turns (round
- * robin, spec.md §3). Clients send to each other through the gateway and a service. Delivery is
- * promised on a quiet network only: a service that crashes takes its unacked stanzas with it
- * unless another retransmits them (spec.md §4).
+ * Ambrosia topologies, two shapes (`topology`):
+ * - one gateway for domain a.test with two or three client accounts, and one or two services
+ *   registered for (a.test, client) and (a.test, server), taking turns (round robin, spec.md §3);
+ * - a federation: two or three gateways, gw-a.test for a.test, gw-b.test for b.test (and gw-c.test
+ *   for c.test), each with one or two users and none or one service of its own domain, found
+ *   through MX records. Users write across domains, so stanzas cross real s2s streams with Server
+ *   Dialback (spec.md §3 "s2s"), and faults cut, clog and crash gateways too.
+ * Clients send to each other through the gateways and services. Delivery is promised on a quiet
+ * network, and through the faults stream management and failover carry a message over
+ * (`underFaults`); s2s has no acks, so a fault on a message's s2s hop voids its promise (spec.md §3).
  */
 import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
@@ -19,6 +24,8 @@ const ackTimeoutMs = 1_000;
 const channelGiveUpMs = 6 * ackTimeoutMs;
 /** How long the gateway keeps a detached session for its client to resume (spec.md §3). */
 const c2sResumeMs = 60_000;
+/** A service's reconnect backoff (spec.md §7 config: `retryMs`, doubling up to `retryMsMax`). */
+const serviceRetryMs = 500;
 
 /**
  * Under faults (spec.md §3, §4.8): a client stream that breaks or stalls is resumed, and the
@@ -39,13 +46,21 @@ function underFaults(send: FaultedSend): number | undefined {
   const healMs = healedAfter(spans, atMs);
   let byMs = retryDeadlineMs(atMs, healMs, clientRetryMs, clientRetryMsMax) + responseTimeoutMs + ackTimeoutMs + 2_000;
   const sinceMs = atMs - resetMs(topology);
-  const services = servicesOf(topology);
+  // The services on the message's way: those of the sender's domain (client traffic) and, across
+  // domains, those of the recipient's (server traffic, spec.md §3 routing).
+  const services = [...new Set([...servicesOf(topology, from), ...servicesOf(topology, to)])];
+  const gateways = [...new Set([gatewayOf(topology, from), gatewayOf(topology, to)])];
   const faulted = new Set<string>();
   let failoverMs = 0;
   for (const span of spans) {
     if (span.kind === 'crash' && [from.node, to.node].some((node) => crashTouches(spans, span, node, sinceMs, byMs)))
       return undefined;
     if (span.kind === 'skew' || span.endMs < sinceMs || span.beginMs >= byMs) continue;
+    // A gateway on the way crashed: its sessions, queues and s2s streams are volatile (spec.md §3).
+    if (span.kind === 'crash' && gateways.some((gateway) => span.hosts.includes(gateway))) return undefined;
+    // The s2s hop: no acks and no resumption, so nothing is promised about a stanza on an s2s
+    // stream that a fault cuts or holds (spec.md §3, XEP-0198 is c2s only here).
+    if (gateways.length > 1 && gateways.every((gateway) => span.hosts.includes(gateway))) return undefined;
     const hit = services.filter((service) => span.hosts.includes(service));
     if (hit.length > 0) {
       for (const service of hit) faulted.add(service);
@@ -55,7 +70,9 @@ function underFaults(send: FaultedSend): number | undefined {
     if (span.endMs - span.beginMs >= c2sResumeMs - responseTimeoutMs) return undefined;
   }
   if (faulted.size === 0) return byMs;
-  if (faulted.size === services.length) return undefined;
+  // Failover is among the services of one domain: each domain on the way needs one unfaulted.
+  const domains = [from, to].map((user) => servicesOf(topology, user));
+  if (domains.some((own) => own.length > 0 && own.every((service) => faulted.has(service)))) return undefined;
   // The failover, then the healthy service's answer and the recipient's stream; the healthy ones
   // must stay so until then.
   byMs = Math.max(byMs, failoverMs + ackTimeoutMs + 2_000);
@@ -87,10 +104,22 @@ function crashTouches(
   return endMs >= fromMs && crash.beginMs < toMs;
 }
 
-function servicesOf(topology: Topology): string[] {
+/** The services of the topology, or those registered for `user`'s domain. */
+function servicesOf(topology: Topology, user?: FuzzUser): string[] {
+  const domain = user?.address.split('@')[1];
   return Object.entries(topology.nodes)
-    .filter(([, node]) => (node.config as { role?: string }).role === 'service')
+    .filter(([, node]) => {
+      const config = node.config as { role?: string; registrations?: { domain: string }[] };
+      if (config.role !== 'service') return false;
+      return domain === undefined || (config.registrations ?? []).some((r) => r.domain === domain);
+    })
     .map(([id]) => id);
+}
+
+/** The gateway `user`'s client logs in to. */
+function gatewayOf(topology: Topology, user: FuzzUser): string {
+  const config = topology.nodes[user.node]?.config as { gateway?: { host?: string } } | undefined;
+  return config?.gateway?.host ?? gateway;
 }
 
 /**
@@ -181,8 +210,77 @@ function topologyArbitrary(attacker: fc.Arbitrary<Attacker | undefined>): fc.Arb
     });
 }
 
+/**
+ * A federation: gateways gw-a.test, gw-b.test (and gw-c.test) for a.test, b.test (and c.test), each
+ * with its domain's accounts, one or two users, and none or one service registered for its domain
+ * (with none, the gateway routes itself, spec.md §3). MX records name each domain's gateway, so a
+ * stanza for another domain opens an s2s stream with Server Dialback both ways. Gateways are fault
+ * hosts and may crash (their sessions are volatile: clients bind afresh).
+ */
+const federation: fc.Arbitrary<Topology> = fc
+  .tuple(
+    fc.array(fc.tuple(fc.integer({ min: 1, max: 2 }), fc.boolean()), { minLength: 2, maxLength: 3 }),
+    networkArbitrary,
+  )
+  .map(([domains, network]) => {
+    const nodes: Topology['nodes'] = {};
+    const dns: Topology['dns'][number][] = [];
+    const users: FuzzUser[] = [];
+    const gateways: string[] = [];
+    const services: string[] = [];
+    domains.forEach(([userCount, hasService], i) => {
+      const letter = String.fromCharCode(97 + i);
+      const domain = `${letter}.test`;
+      const gw = `gw-${letter}.test`;
+      const names = Array.from({ length: userCount }, (_, k) => `u${k + 1}`);
+      gateways.push(gw);
+      dns.push({ name: domain, type: 'MX', value: `10 ${gw}` });
+      nodes[gw] = {
+        config: {
+          role: 'gateway',
+          accounts: names.map((name) => ({ jid: `${name}@${domain}`, password: `pw-${name}` })),
+        },
+      };
+      if (hasService) {
+        const service = `im1.${domain}`;
+        services.push(service);
+        nodes[service] = {
+          config: {
+            role: 'service',
+            name: service,
+            gateways: [{ host: gw, port: 5347 }],
+            registrations: [
+              { domain, type: 'client' },
+              { domain, type: 'server' },
+            ],
+          },
+        };
+      }
+      for (const name of names) {
+        const user: FuzzUser = { address: `${name}@${domain}`, node: `${name}.${domain}` };
+        users.push(user);
+        nodes[user.node] = {
+          config: { role: 'client', jid: user.address, password: `pw-${name}`, gateway: { host: gw, port: 5222 } },
+        };
+      }
+    });
+    const clients = users.map((user) => user.node);
+    return {
+      nodes,
+      dns,
+      network,
+      users,
+      hosts: [...gateways, ...services, ...clients],
+      crashable: [...services, ...clients, ...gateways],
+    };
+  });
+
 const takes = fc.constantFrom<readonly ('client' | 'server')[]>([], ['client'], ['server'], ['client', 'server']);
-const topology = topologyArbitrary(fc.constant(undefined));
+/** The default campaign: mostly one gateway, a federation in two runs of five. */
+const topology = fc.oneof(
+  { weight: 3, arbitrary: topologyArbitrary(fc.constant(undefined)) },
+  { weight: 2, arbitrary: federation },
+);
 
 const gateway = 'gw.test';
 
@@ -214,18 +312,38 @@ const baseProfile: FuzzProfile = {
   // The sender's stream to the gateway, the component stream of whichever service takes the
   // stanza (round robin, so any of them), and the recipient's stream; stream management acks
   // flow back on each (spec.md §3, §4.8).
+  // Across domains (a federation), also the s2s hop between the two gateways: the stanza one
+  // way, the receiving server's stream header, features and dialback answers the other (spec.md §3).
   links: (topology, from, to) => {
-    const services = servicesOf(topology);
-    const clients = from.node === to.node ? [from.node] : [from.node, to.node];
-    return [...clients, ...services].flatMap((host): [string, string][] => [
-      [host, gateway],
-      [gateway, host],
-    ]);
+    const fromGateway = gatewayOf(topology, from);
+    const toGateway = gatewayOf(topology, to);
+    const sides: (readonly [string, readonly string[]])[] = [
+      [fromGateway, [from.node, ...servicesOf(topology, from)]],
+      ...(toGateway === fromGateway ? [] : [[toGateway, servicesOf(topology, to)] as const]),
+      [toGateway, [to.node]],
+    ];
+    const links = new Map<string, [string, string]>();
+    const add = (a: string, b: string) => links.set(`${a}>${b}`, [a, b]);
+    for (const [gw, hosts] of sides) {
+      for (const host of hosts) {
+        add(host, gw);
+        add(gw, host);
+      }
+    }
+    if (toGateway !== fromGateway) {
+      add(fromGateway, toGateway);
+      add(toGateway, fromGateway);
+    }
+    return [...links.values()];
   },
   // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
-  // Not `h`: an ack count edited upwards (inc, max) makes a client's stanza delivered twice
-  // (fuzz seeds 355, 376, 400 of --runs 400), a count XEP-0198 answers with
-  // <handled-count-too-high/> and fedsim's gateway takes; left out until the spec decides.
+  // Not `h`. A count past the stanzas sent now ends the stream with <handled-count-too-high/>
+  // (XEP-0198 §4, both ends of c2s) and nothing is dropped, but an edit that stays within the
+  // unacked window cannot be told from a true count: a <resumed h/> one too high makes the client
+  // drop a stanza the gateway never had and the two counts disagree from then on, so the next
+  // resumption sends one again (fuzz seed 376, `h` alone, of --runs 600); an ack lost to an edit on a
+  // service channel whose link then fails is failed over, at least once by spec.md §4 (seed 400).
+  // Neither is detectable without integrity on the stream, and both break `noDuplicateDelivery`.
   // Nor `to`: edited in a reconnecting client's stream header it draws <host-unknown/>, and the
   // client takes a failed login as final (fuzz seed 653 of --runs 1000): no promise then.
   wireFields: ['seq', 'id', 'from'],
@@ -240,8 +358,9 @@ const baseProfile: FuzzProfile = {
     // A client that lost its stream reconnects with doubling backoff for as long as the faults
     // last: its next attempt after the heal is at most the time it spent failing plus one first
     // delay (capped), then a login's answer.
+    // A service that lost its gateway reconnects the same way, from a longer first delay.
     settleAfterMs: (run) =>
-      retryDeadlineMs(run.beginMs, run.endMs, clientRetryMs, clientRetryMsMax) - run.endMs + responseTimeoutMs + 2_000,
+      retryDeadlineMs(run.beginMs, run.endMs, serviceRetryMs, clientRetryMsMax) - run.endMs + responseTimeoutMs + 2_000,
     withinMs: 2_000,
     underFaults,
     drainMs: 5_000,

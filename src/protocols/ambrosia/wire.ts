@@ -102,7 +102,8 @@ export type StreamCondition =
   | 'restricted-xml'
   | 'see-other-host'
   | 'unsupported-encoding'
-  | 'unsupported-stanza-type';
+  | 'unsupported-stanza-type'
+  | 'undefined-condition';
 
 /** A WireError whose code is the stream error condition to send. */
 export class StreamError extends WireError {
@@ -442,9 +443,22 @@ export function streamHeaderAttrs(
 }
 
 /** `<stream:error><condition/>[<text/>]</stream:error>` (RFC 6120 §4.9.2); see-other-host carries the host as text. */
-export function streamErrorElement(condition: StreamCondition, hostText?: string): XmlElement {
+export function streamErrorElement(
+  condition: StreamCondition,
+  hostText?: string,
+  appCondition?: XmlElement,
+): XmlElement {
   const conditionEl = el(condition, { xmlns: ns.streams }, hostText === undefined ? [] : [hostText]);
-  return el('stream:error', {}, [conditionEl]);
+  // RFC 6120 §4.9.4: an application-specific condition follows the defined one.
+  return el('stream:error', {}, appCondition === undefined ? [conditionEl] : [conditionEl, appCondition]);
+}
+
+/**
+ * XEP-0198 §4: the application-specific condition of the `undefined-condition` stream error that
+ * answers an `h` counting more stanzas than were sent (`sendCount`).
+ */
+export function handledCountTooHigh(h: number, sendCount: number): XmlElement {
+  return el('handled-count-too-high', { xmlns: ns.sm, h: String(h), 'send-count': String(sendCount) });
 }
 
 /** A stanza error reply (RFC 6120 §8.3): `to`/`from` swapped, `type='error'`, the original children kept. */
@@ -559,6 +573,17 @@ const counterModulo = 0x1_0000_0000;
 
 export function nextCounter(value: number): number {
   return (value + 1) % counterModulo;
+}
+
+/**
+ * Whether an `h` counts more stanzas than were sent (XEP-0198 §4 `<handled-count-too-high/>`): the
+ * stanzas up to `sendCount` are numbered in order and the last `unackedCount` of them are not acked
+ * yet, so a true `h` lies from `sendCount - unackedCount` to `sendCount` (modulo 2^32). Acks on an
+ * ordered stream never go back, so any other value reads as a count past `sendCount`.
+ */
+export function handledCountBeyond(h: number, sendCount: number, unackedCount: number): boolean {
+  const ackedBefore = (sendCount - unackedCount + counterModulo) % counterModulo;
+  return (h - ackedBefore + counterModulo) % counterModulo > unackedCount;
 }
 
 /** True when counter `a` is at or before `b` in serial-number arithmetic (RFC 1982 style, window 2^31). */

@@ -1,14 +1,17 @@
 /**
  * FMTP topologies: two or three domains, each served by its own node (MX to itself), with one or
  * two users each. Users send across domains (spec.md §10 `send`; a user's server relays to the
- * recipient's MX) and within their own (the home server delivers itself, spec.md §8). A relay
- * retries in memory but FMTP keeps no durable outbox (spec.md §8.1), so delivery is promised for
- * messages sent on a quiet network only.
+ * recipient's MX) and within their own (the home server delivers itself, spec.md §8). In two
+ * topologies of five a further domain, hid.test, has no MX record: its users' objects are found
+ * only through the route table (spec.md §5 step 4, §6), by a gateway that caches them, a proxy
+ * that looks them up itself, or a chain of two proxies (§5.2 "looking"), and the object's ROUTE
+ * takes the MESSAGE straight to hid.test (§8 "Recommended"). A relay retries in memory but FMTP
+ * keeps no durable outbox (spec.md §8.1), so what is owed under faults is stated in `underFaults`.
  */
 import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
-import { healedAfter, retryDeadlineMs, touches, type FaultedSend } from '../../fuzz/faults.js';
+import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend } from '../../fuzz/faults.js';
 
 /** The relay's backoff and the per-attempt limits (spec.md §2, §8.1 defaults; connect timeout from the network). */
 const retryMsBase = 1_000;
@@ -25,15 +28,88 @@ const answerMs = 1_000;
  * the last heal, plus one attempt (connect, greeting, answer) and the quiet-network delay.
  */
 function underFaults(send: FaultedSend): number | undefined {
-  const { atMs, from, spans, topology } = send;
+  const { atMs, from, to, spans, topology } = send;
   const healMs = healedAfter(spans, atMs);
-  const attemptMs = (topology.network.connectTimeoutMs ?? 1_000) + handshakeMs + answerMs;
-  const byMs = retryDeadlineMs(atMs, healMs, retryMsBase, retryMsMax) + attemptMs + 3_000;
+  const route = to.node === hidden && from.node !== hidden ? routeOf(topology) : [];
+  // One attempt: connect, greeting and answer, on each hop of a lookup through the route table too.
+  const attemptMs = ((topology.network.connectTimeoutMs ?? 1_000) + handshakeMs + answerMs) * (1 + route.length);
+  let byMs = retryDeadlineMs(atMs, healMs, retryMsBase, retryMsMax) + attemptMs + 3_000;
   const lost = spans.some((span) => span.kind === 'crash' && touches(span, from.node, atMs, byMs));
-  return lost ? undefined : byMs;
+  if (lost) return undefined;
+  if (route.length === 0) return byMs;
+  // To hid.test: a relay that found the object goes to its ROUTE, and when that connection fails
+  // it falls back on the domain's MX, which hid.test has none of: an answer, so the relay gives up
+  // (spec.md §8, §8.1). A fault on that hop (or hid.test down) may lose the message.
+  const sinceMs = atMs - resetMs(topology);
+  const direct = spans.some(
+    (span) =>
+      span.kind !== 'skew' &&
+      span.endMs >= sinceMs &&
+      span.beginMs < byMs &&
+      (span.kind === 'crash'
+        ? span.hosts.includes(hidden)
+        : span.hosts.includes(from.node) && span.hosts.includes(hidden)),
+  );
+  if (direct) return undefined;
+  // A fault on a gateway or proxy fails the lookup, retried like any (§8.1); a proxy that went
+  // away after its LOOKING leaves the asker waiting `lookingMs` first (§5.2).
+  if (spans.some((span) => span.kind !== 'skew' && route.some((node) => touches(span, node, sinceMs, byMs))))
+    byMs += lookingMs;
+  return byMs;
 }
 
-const topology: fc.Arbitrary<Topology> = fc
+/** The domain reached through the route table only, and its node. */
+const hidden = 'hid.test';
+/** How long an asker waits for the answer a proxy promised with LOOKING (spec.md §5.2 default). */
+const lookingMs = 30_000;
+
+/** The gateways and proxies a lookup for a hid.test user goes through, in order (none without hid.test). */
+function routeOf(topology: Topology): string[] {
+  return ['gw.test', 'p1.test', 'p2.test'].filter((node) => topology.nodes[node] !== undefined);
+}
+
+type RouteKind = 'gateway' | 'proxy' | 'chain';
+
+/**
+ * `base` with hid.test: its users (ONLINE, with a TCP ROUTE to hid.test), no MX record, and every
+ * other domain's route table sending `*@hid.test` to the first node of the route: gw.test, which has
+ * the objects in its cache (`gateway`), or p1.test, a proxy that asks hid.test (`proxy`) or p2.test,
+ * a proxy that asks hid.test (`chain`).
+ */
+function withHiddenDomain(base: Topology, kind: RouteKind, userCount: number): Topology {
+  const objects = Array.from({ length: userCount }, (_, k) => ({
+    address: `u${k + 1}@${hidden}`,
+    status: 'ONLINE' as const,
+    route: { host: hidden, port: 7465, transport: 'tcp' as const },
+  }));
+  const first = kind === 'gateway' ? 'gw.test' : 'p1.test';
+  const nodes: Topology['nodes'] = {};
+  for (const [id, node] of Object.entries(base.nodes)) {
+    nodes[id] = {
+      ...node,
+      config: { ...(node.config as object), routes: [{ pattern: `*@${hidden}`, gateway: first }] },
+    };
+  }
+  nodes[hidden] = { config: { users: objects } };
+  if (kind === 'gateway') nodes['gw.test'] = { config: { cache: objects } };
+  else {
+    const next = kind === 'chain' ? 'p2.test' : hidden;
+    nodes['p1.test'] = { config: { proxy: true, routes: [{ pattern: `*@${hidden}`, gateway: next }] } };
+    if (kind === 'chain')
+      nodes['p2.test'] = { config: { proxy: true, routes: [{ pattern: `*@${hidden}`, gateway: hidden }] } };
+  }
+  const route = routeOf({ ...base, nodes });
+  const users = objects.map((object): FuzzUser => ({ address: object.address, node: hidden }));
+  return {
+    ...base,
+    nodes,
+    users: [...base.users, ...users],
+    hosts: [...base.hosts, hidden, ...route],
+    crashable: [...base.crashable, hidden, ...route],
+  };
+}
+
+const domainsOnly: fc.Arbitrary<Topology> = fc
   .tuple(fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 3 }), networkArbitrary)
   .map(([usersPerDomain, network]) => {
     const domains = hostNames('d', usersPerDomain.length);
@@ -54,6 +130,17 @@ const topology: fc.Arbitrary<Topology> = fc
     };
   });
 
+/** The default campaign: MX-only domains in three topologies of five, a domain behind the route table in two. */
+const topology: fc.Arbitrary<Topology> = fc.oneof(
+  { weight: 3, arbitrary: domainsOnly },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(domainsOnly, fc.constantFrom<RouteKind>('gateway', 'proxy', 'chain'), fc.integer({ min: 1, max: 2 }))
+      .map(([base, kind, users]) => withHiddenDomain(base, kind, users)),
+  },
+);
+
 const baseProfile: FuzzProfile = {
   protocol: 'fmtp',
   topology,
@@ -65,6 +152,9 @@ const baseProfile: FuzzProfile = {
   }),
   // Across domains, the sender's server relays to the recipient's on one connection (handshake,
   // MESSAGE and answer: both ways); within a domain the home server delivers itself (spec.md §8).
+  // To hid.test, the MESSAGE goes to the object's ROUTE, hid.test itself; the lookup through the
+  // route table carries bytes only until the object is cached (spec.md §5.1), so a corruption armed
+  // there would mostly never act: it is left to the partitions, clogs and crashes.
   links: (_topology, from, to) =>
     from.node === to.node
       ? []
@@ -127,5 +217,9 @@ function variant(base: FuzzProfile, profile: FmtpProfile): FuzzProfile {
 
 export const fmtpProfile: FuzzProfile = {
   ...baseProfile,
-  variants: { seed: variant(baseProfile, 'seed'), fixed: variant(baseProfile, 'fixed') },
+  // The flaw campaigns keep the MX-only domains: their proxies p1.test and p2.test are the loop.
+  variants: {
+    seed: variant({ ...baseProfile, topology: domainsOnly }, 'seed'),
+    fixed: variant({ ...baseProfile, topology: domainsOnly }, 'fixed'),
+  },
 };

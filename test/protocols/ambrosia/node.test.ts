@@ -511,6 +511,45 @@ describe('ambrosia: c2s stream management (ManualHost, XEP-0198)', () => {
     gw.host.take();
     expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('ended');
   });
+  it('ends the stream with <handled-count-too-high/> for an <a/> or <resume/> counting more than was sent, and drops nothing (XEP-0198 §4)', () => {
+    const gw = gateway({});
+    gw.host.take();
+    login(gw, 'in:1');
+    gw.send('in:1', bindIq);
+    gw.send('in:1', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+    const id = /id='([^']+)'/.exec(texts(gw.host.take()).at(-1) ?? '')?.[1] ?? '';
+    gw.send('in:1', "<message to='alice@a.test/home' id='m1'><body>hi</body></message>");
+    const m1 = "<message to='alice@a.test/home' id='m1' from='alice@a.test/home'><body>hi</body></message>";
+    gw.host.take();
+    // One stanza sent; she claims two (a damaged count).
+    gw.send('in:1', "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    const tooHigh =
+      "<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" +
+      "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='2' send-count='1'/></stream:error></stream:stream>";
+    const out = gw.host.take();
+    expect(texts(out)).toEqual([tooHigh]);
+    expect(out.map((o) => o.kind)).toEqual(['reject', 'write', 'close']);
+    expect(out[0]).toMatchObject({ code: 'ambrosia.stream.undefined-condition' });
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('detached');
+    // A resume that counts too high is refused the same way, and the session stays for a right one.
+    login(gw, 'in:2');
+    gw.send('in:2', `<resume xmlns='urn:xmpp:sm:3' previd='${id}' h='5'/>`);
+    expect(texts(gw.host.take())).toEqual([tooHigh.replace("h='2'", "h='5'")]);
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('detached');
+    // A count that went back (below what she acked) reads as one past the stanzas sent, too.
+    login(gw, 'in:3');
+    gw.send('in:3', `<resume xmlns='urn:xmpp:sm:3' previd='${id}' h='4294967295'/>`);
+    expect(texts(gw.host.take())[0]).toContain("<handled-count-too-high xmlns='urn:xmpp:sm:3' h='4294967295'");
+    // m1 was never dropped as acked: the right count gets it again.
+    login(gw, 'in:4');
+    gw.send('in:4', `<resume xmlns='urn:xmpp:sm:3' previd='${id}' h='0'/>`);
+    expect(texts(gw.host.take())).toEqual([
+      `<resumed xmlns='urn:xmpp:sm:3' previd='${id}' h='1'/>${m1}`,
+      "<r xmlns='urn:xmpp:sm:3'/>",
+    ]);
+    gw.send('in:4', "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    expect(gw.host.stateOf('ambrosia.sm alice@a.test/home')).toBe('idle');
+  });
 });
 
 describe('ambrosia: client reconnection (ManualHost, RFC 6120 §3.3, XEP-0198)', () => {
@@ -624,6 +663,44 @@ describe('ambrosia: client reconnection (ManualHost, RFC 6120 §3.3, XEP-0198)',
       "<message to='bob@a.test' type='chat' id='m1'><body>one</body></message>",
       "<r xmlns='urn:xmpp:sm:3'/>",
     ]);
+  });
+
+  it('ends the stream with <handled-count-too-high/> when the gateway counts more than it sent, keeps the stanza and resumes (XEP-0198 §4)', () => {
+    const { host, node, send, open } = client();
+    host.take();
+    open('c2s:1#1');
+    send(
+      'c2s:1#1',
+      "<iq type='result' id='bind.1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@a.test/fedsim</jid></bind></iq>",
+    );
+    send('c2s:1#1', "<enabled xmlns='urn:xmpp:sm:3' id='S' resume='true'/>");
+    node.handle({ kind: 'command', command: { type: 'send', to: 'bob@a.test', body: 'one', id: 'm1' } });
+    host.take();
+    send('c2s:1#1', "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    const out = host.take();
+    expect(out.map((o) => o.kind)).toEqual(['reject', 'write', 'close', 'note']);
+    expect(out[0]).toMatchObject({ code: 'ambrosia.stream.undefined-condition' });
+    expect(texts(out)).toEqual([
+      "<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" +
+        "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='2' send-count='1'/></stream:error></stream:stream>",
+    ]);
+    expect(host.stateOf('ambrosia.client')).toBe('backingOff');
+    host.advanceMs(100);
+    host.take();
+    expect(open('c2s:1#2').at(-1)).toBe("<resume xmlns='urn:xmpp:sm:3' previd='S' h='0'/>");
+    // <resumed/> counting too high is refused the same way; m1 is still kept.
+    send('c2s:1#2', "<resumed xmlns='urn:xmpp:sm:3' previd='S' h='3'/>");
+    expect(host.take().map((o) => o.kind)).toEqual(['reject', 'write', 'close', 'note']);
+    host.advanceMs(200);
+    host.take();
+    open('c2s:1#3');
+    send('c2s:1#3', "<resumed xmlns='urn:xmpp:sm:3' previd='S' h='0'/>");
+    expect(texts(host.take())).toEqual([
+      "<message to='bob@a.test' type='chat' id='m1'><body>one</body></message>",
+      "<r xmlns='urn:xmpp:sm:3'/>",
+    ]);
+    send('c2s:1#3', "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    expect(host.stateOf('ambrosia.client')).toBe('online');
   });
 
   it('does not reconnect after a refusal: a wrong password, or its session taken over by another bind', () => {

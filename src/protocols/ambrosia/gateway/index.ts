@@ -29,6 +29,7 @@ import { S2sStreams } from './s2s.js';
 import {
   bareJid,
   bareStanza,
+  handledCountTooHigh,
   localName,
   el,
   ns,
@@ -311,11 +312,17 @@ export class GatewayNode implements ProtocolNode {
     }
   }
 
-  private fail(conn: string, condition: StreamCondition, reason: string, how: 'detach' | 'end' = 'detach'): void {
+  private fail(
+    conn: string,
+    condition: StreamCondition,
+    reason: string,
+    how: 'detach' | 'end' = 'detach',
+    appCondition?: XmlElement,
+  ): void {
     this.host.emit({ kind: 'reject', code: `ambrosia.stream.${condition}`, reason, detail: { conn } });
     const c = this.c2s.get(conn);
     if (c) {
-      c.actor.send({ type: 'c2s.fail', condition });
+      c.actor.send({ type: 'c2s.fail', condition, ...(appCondition === undefined ? {} : { appCondition }) });
       return this.dropC2s(conn, how);
     }
     const s = this.services.get(conn);
@@ -337,6 +344,8 @@ export class GatewayNode implements ProtocolNode {
       else if (this.services.has(conn)) this.serviceEvent(conn, event);
       else this.s2s.event(conn, event);
     }
+    // spec.md §3: the same on an incoming s2s stream, by a timer (nothing else would come).
+    if (!this.stopped) this.s2s.progress(conn, !parser.atElementEnd);
     // spec.md §4.8: a service channel element that never completes means a damaged segment.
     const service = this.services.get(conn);
     if (!this.stopped && service?.parser === parser) {
@@ -486,6 +495,14 @@ export class GatewayNode implements ProtocolNode {
           reason: `${session.jid} has ${queueCountMax} stanzas unacked`,
           detail: { id: stanza.attrs.id },
         }),
+      tooHigh: (conn, h, sendCount) =>
+        this.fail(
+          conn,
+          'undefined-condition',
+          `${session.jid} acked ${h} stanzas, ${sendCount} were sent`,
+          'detach',
+          handledCountTooHigh(h, sendCount),
+        ),
       ended: (stanzas, reason) => {
         if (this.sessions.get(session.jid) === session) this.sessions.delete(session.jid);
         for (const stanza of stanzas) {
@@ -508,6 +525,18 @@ export class GatewayNode implements ProtocolNode {
     const bare = c.jid ?? '';
     if (!session?.sm || !session.sm.active || !session.jid.startsWith(`${bare}/`)) {
       return c.actor.send({ type: 'resume.unknown', previd });
+    }
+    // XEP-0198 §4 (ours for `<resume/>` too): an `h` above what the session sent would drop
+    // stanzas the client never had. The stream ends; the session stays for a resume that counts right.
+    if (session.sm.handledTooHigh(h)) {
+      const sendCount = session.sm.sendCount;
+      return this.fail(
+        conn,
+        'undefined-condition',
+        `${session.jid} resumed having handled ${h} stanzas, ${sendCount} were sent`,
+        'detach',
+        handledCountTooHigh(h, sendCount),
+      );
     }
     // The old stream may not have broken on our side yet: the client has left it, so close it.
     if (session.conn !== undefined) {

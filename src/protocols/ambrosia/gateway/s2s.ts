@@ -66,6 +66,8 @@ interface S2sIn {
   streamId: string;
   /** Domains dialback verified on this stream (XEP-0220 §2.4; several may share one stream). */
   readonly verified: Set<string>;
+  /** Runs while the stream is inside an element and no byte came since (`progress`). */
+  stallTimer?: unknown;
 }
 
 export interface S2sHandlers {
@@ -95,6 +97,30 @@ export class S2sStreams {
 
   stop(): void {
     for (const s of this.out.values()) s.actor.stop();
+    for (const s of this.incoming.values()) this.clearStall(s);
+  }
+
+  /**
+   * After data on an incoming stream: one left inside an element with no further byte for
+   * `s2sAnswerMs` is stuck on a damaged segment (a cut element swallows every later stanza, and
+   * s2s has no acks to tell the sender), so it ends with `<bad-format/>` and the sender opens a new
+   * stream for its next stanza (spec.md §3, ours, as the service channel's stall watch of §4.8).
+   */
+  progress(conn: string, pending: boolean): void {
+    const s = this.incoming.get(conn);
+    if (!s) return;
+    this.clearStall(s);
+    if (!pending) return;
+    s.stallTimer = this.host.clock.setTimeout(() => {
+      s.stallTimer = undefined;
+      if (this.incoming.get(conn) !== s) return;
+      this.handlers.fail(conn, 'bad-format', 'an element on the s2s stream never completes (a damaged segment)');
+    }, this.config.s2sAnswerMs);
+  }
+
+  private clearStall(s: S2sIn): void {
+    if (s.stallTimer !== undefined) this.host.clock.clearTimeout(s.stallTimer);
+    s.stallTimer = undefined;
   }
 
   view(): unknown {
@@ -132,16 +158,34 @@ export class S2sStreams {
 
   /** The connection closed; true when it was one of ours. */
   closed(conn: string): boolean {
-    if (this.incoming.delete(conn)) return true;
+    const incoming = this.incoming.get(conn);
+    if (incoming) {
+      this.clearStall(incoming);
+      this.incoming.delete(conn);
+      return true;
+    }
     const out = this.byConn.get(conn);
     if (out) out.actor.send({ type: 'conn.closed' });
     return out !== undefined;
   }
 
-  /** The stream error on an incoming stream (after our header if none went out, RFC 6120 §4.9.1.1), then close. */
+  /**
+   * The stream error on an incoming stream (after our header if none went out, RFC 6120 §4.9.1.1),
+   * then close. On an outgoing one (what the receiver sent us did not parse) the stream closes and
+   * its chart ends, so that the next stanza for that domain opens a new stream.
+   */
   failIncoming(conn: string, condition: StreamCondition): void {
+    const out = this.byConn.get(conn);
+    if (out) {
+      const text = writeElement(streamErrorElement(condition)) + streamClose;
+      this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
+      this.host.emit({ kind: 'close', conn });
+      out.actor.send({ type: 'conn.closed' });
+      return;
+    }
     const incoming = this.incoming.get(conn);
     if (!incoming || !this.incoming.delete(conn)) return;
+    this.clearStall(incoming);
     const header = incoming.headerSent ? '' : writeStreamHeader(s2sHeaderAttrs({ from: this.host.hostName }));
     const text = header + writeElement(streamErrorElement(condition)) + streamClose;
     this.host.emit({ kind: 'write', conn, bytes: toBytes(text), decoded: text });
@@ -210,6 +254,7 @@ export class S2sStreams {
         port: ports.s2s,
         secret: this.secret,
         tls: this.config.tls,
+        answerMs: this.config.s2sAnswerMs,
         ...(verify ? { verify } : {}),
       },
     });
@@ -238,7 +283,14 @@ export class S2sStreams {
     const out = this.byConn.get(conn);
     if (!out) return;
     if (event.type === 'open') return out.actor.send({ type: 's2s.header', id: event.header.attrs.id ?? '' });
-    if (event.type === 'close') return this.host.emit({ kind: 'close', conn });
+    // The receiving server closed the stream (after a stream error, say): our side closes too, and
+    // the stream's chart ends, so that the next stanza for the domain opens a new stream (before,
+    // the chart waited on a connection that was gone and held every later stanza for good).
+    if (event.type === 'close') {
+      this.host.emit({ kind: 'close', conn });
+      out.actor.send({ type: 'conn.closed' });
+      return;
+    }
     // The receiving server sends only stream-level elements on our outgoing stream (RFC 6120 §4.1: streams
     // are one-way): its features, its STARTTLS answers (§5.4.2), the dialback answers, a stream error (then the close).
     const element = event.element;

@@ -128,7 +128,8 @@ export type C2sEvent =
   // The connection, as the gateway sees it.
   /** The TLS handshake the machine asked for (`starttls`) is over (RFC 6120 §5.4.3). */
   | { type: 'tls.done'; ok: boolean; reason?: string }
-  | { type: 'c2s.fail'; condition: StreamCondition; text?: string }
+  /** `appCondition`: an application-specific condition after `condition` (RFC 6120 §4.9.4). */
+  | { type: 'c2s.fail'; condition: StreamCondition; text?: string; appCondition?: XmlElement }
   | { type: 'conn.closed' };
 
 /** What the machine asks the gateway to do (emitted as `effect`); see the module comment. */
@@ -228,11 +229,14 @@ function counterOf(element: XmlElement | undefined): number | undefined {
 const smFailed = (condition: string) => el('failed', { xmlns: ns.sm }, [el(condition, { xmlns: ns.stanzas })]);
 
 /** The stream error (after our header if none went out yet, RFC 6120 §4.9.1.1) and the stream's end. */
-function streamError(context: C2sContext, condition: StreamCondition) {
+function streamError(context: C2sContext, condition: StreamCondition, appCondition?: XmlElement) {
   const header = context.headerSent
     ? ''
     : writeStreamHeader(streamHeaderAttrs(ns.client, { from: context.domain || undefined, id: streamIdOf(context) }));
-  return write(context.conn, header + writeElement(streamErrorElement(condition)) + streamClose);
+  return write(
+    context.conn,
+    header + writeElement(streamErrorElement(condition, undefined, appCondition)) + streamClose,
+  );
 }
 
 const effect = (value: C2sEffect): C2sEffectEvent => ({ type: 'effect', effect: value });
@@ -495,7 +499,11 @@ export const c2sMachine = setup({
       ),
     ),
     sendStreamError: emit(({ context, event }) =>
-      output(streamError(context, event.type === 'c2s.fail' ? event.condition : 'host-unknown')),
+      output(
+        event.type === 'c2s.fail'
+          ? streamError(context, event.condition, event.appCondition)
+          : streamError(context, 'host-unknown'),
+      ),
     ),
     /** A stream error the machine decides on: reported (`ambrosia.stream.<condition>`), written, closed. */
     failStream: enqueueActions(({ context, enqueue }, params: { condition: StreamCondition; reason: string }) => {

@@ -8,7 +8,18 @@ import { output } from '../../../engine/actor.js';
 import type { NodeOutput } from '../../protocol.js';
 import { queueCountMax, type TlsMode } from '../config.js';
 import { clientFinal, clientFirst, isScramMechanism, type ClientExchange } from '../scram.js';
-import { el, ns, streamHeaderAttrs, writeStreamHeader, type XmlElement } from '../wire.js';
+import {
+  el,
+  handledCountBeyond,
+  handledCountTooHigh,
+  ns,
+  streamClose,
+  streamErrorElement,
+  streamHeaderAttrs,
+  writeElement,
+  writeStreamHeader,
+  type XmlElement,
+} from '../wire.js';
 import { write, writeElements } from './outputs.js';
 
 export interface ClientInput {
@@ -170,6 +181,11 @@ export const clientMachine = setup({
     isRetriable: ({ event }) => event.type === 'wire.streamError' && !finalStreamConditions.has(event.condition),
     isSmEnabled: ({ context }) => context.smEnabled,
     hasUnacked: ({ context }) => context.unacked.length > 0,
+    /** XEP-0198 §4: an `<a/>` or `<resumed/>` whose `h` counts more stanzas than we sent. */
+    isCountTooHigh: ({ context, event }) =>
+      (event.type === 'sm.ack' || event.type === 'sm.resumed') &&
+      context.smEnabled &&
+      handledCountBeyond(event.h, context.outSeq, context.unacked.length),
     isAckForAll: ({ context, event }) =>
       event.type === 'sm.ack' && context.unacked.every((u) => ackedBy(u.seq, event.h)),
     isAckWithProgress: ({ context, event }) =>
@@ -373,6 +389,20 @@ export const clientMachine = setup({
         detail: { unsent: context.queue.length + context.unacked.length },
       }),
     ),
+    /**
+     * XEP-0198 §4: the stream ends with `<undefined-condition/>` and `<handled-count-too-high/>`
+     * (reported as `ambrosia.stream.undefined-condition`); nothing is dropped as acked, and the
+     * client resumes on a new stream, where the gateway's count is asked again.
+     */
+    failCountTooHigh: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'sm.ack' && event.type !== 'sm.resumed') return;
+      const reason = `the gateway counts ${event.h} stanzas handled, ${context.outSeq} were sent`;
+      enqueue.emit(
+        output({ kind: 'reject', code: 'ambrosia.stream.undefined-condition', reason, detail: { h: event.h } }),
+      );
+      const error = streamErrorElement('undefined-condition', undefined, handledCountTooHigh(event.h, context.outSeq));
+      enqueue.emit(output(write(clientConn(context), writeElement(error) + streamClose)));
+    }),
     rejectFull: emit(() =>
       output({
         kind: 'reject',
@@ -425,7 +455,18 @@ export const clientMachine = setup({
     'wire.broken': { target: '.backingOff', actions: ['closeConn', 'noteReconnect'] },
     'conn.closed': { target: '.backingOff', actions: 'noteReconnect' },
     'sm.enabled': { actions: 'takeEnabled' },
-    'sm.ack': { actions: 'dropAcked' },
+    'sm.ack': [
+      {
+        guard: 'isCountTooHigh',
+        target: '.backingOff',
+        actions: [
+          'failCountTooHigh',
+          'closeConn',
+          { type: 'noteReconnect', params: { reason: 'handled count too high' } },
+        ],
+      },
+      { actions: 'dropAcked' },
+    ],
     'sm.request': { actions: 'answerRequest' },
     'sm.stanza': { actions: 'countStanza' },
     'sm.failed': { actions: 'dropSm' },
@@ -495,7 +536,18 @@ export const clientMachine = setup({
     resuming: {
       after: { responseDelay: loginTimeout },
       on: {
-        'sm.resumed': { target: 'settling', actions: ['takeResumed', 'sendPending', 'backToOnline'] },
+        'sm.resumed': [
+          {
+            guard: 'isCountTooHigh',
+            target: 'backingOff',
+            actions: [
+              'failCountTooHigh',
+              'closeConn',
+              { type: 'noteReconnect', params: { reason: 'handled count too high' } },
+            ],
+          },
+          { target: 'settling', actions: ['takeResumed', 'sendPending', 'backToOnline'] },
+        ],
         'sm.failed': { target: 'binding', actions: ['forgetSession', 'sendBind'] },
       },
     },
@@ -521,6 +573,15 @@ export const clientMachine = setup({
       on: {
         'user.send': [{ guard: 'isQueueFull', actions: 'rejectFull' }, { actions: 'writeStanza' }],
         'sm.ack': [
+          {
+            guard: 'isCountTooHigh',
+            target: 'backingOff',
+            actions: [
+              'failCountTooHigh',
+              'closeConn',
+              { type: 'noteReconnect', params: { reason: 'handled count too high' } },
+            ],
+          },
           { guard: 'isAckForAll', target: 'online', actions: 'dropAcked' },
           { guard: 'isAckWithProgress', target: 'awaitingAck', reenter: true, actions: 'dropAcked' },
         ],

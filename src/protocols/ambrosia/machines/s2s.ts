@@ -29,6 +29,12 @@ export interface S2sInput {
   readonly verify?: { readonly id: string; readonly key: string };
   /** STARTTLS toward a receiver that offers it (`optional`), or no stream without it (`required`). */
   readonly tls: TlsMode;
+  /**
+   * How long each step of setting the stream up (header, features, STARTTLS, dialback) waits for
+   * the receiver's answer; then the stream fails and closes (a damaged segment can leave the
+   * receiver waiting inside an element, answering nothing). Ours: RFC 6120 names no such limit.
+   */
+  readonly answerMs: number;
 }
 
 interface S2sContext extends S2sInput {
@@ -75,6 +81,9 @@ export const s2sMachine = setup({
     input: {} as S2sInput,
     events: {} as S2sEvent,
     emitted: {} as S2sEmitted,
+  },
+  delays: {
+    answerDelay: ({ context }) => context.answerMs,
   },
   guards: {
     hasSrv: ({ event }) => event.type === 'dns.srv' && event.targets !== 'none' && event.targets.length > 0,
@@ -267,12 +276,14 @@ export const s2sMachine = setup({
       },
     },
     opening: {
+      after: { answerDelay: { target: 'failed', actions: 'closeStream' } },
       on: {
         's2s.header': { target: 'features', actions: 'useStreamId' },
         'conn.closed': { target: 'failed' },
       },
     },
     features: {
+      after: { answerDelay: { target: 'failed', actions: 'closeStream' } },
       on: {
         's2s.features': [
           { guard: 'offersTls', target: 'securing', actions: 'writeStartTls' },
@@ -285,6 +296,7 @@ export const s2sMachine = setup({
     },
     /** `<starttls/>` is out (RFC 6120 §5.4.2.1): `<proceed/>`, then the handshake, then a new stream. */
     securing: {
+      after: { answerDelay: { target: 'failed', actions: 'closeStream' } },
       on: {
         's2s.proceed': { target: 'handshaking', actions: 'startTls' },
         's2s.tls-refused': { target: 'failed', actions: 'closeWithoutTls' },
@@ -301,6 +313,7 @@ export const s2sMachine = setup({
       },
     },
     authenticating: {
+      after: { answerDelay: { target: 'failed', actions: 'closeStream' } },
       on: {
         'db.result': [
           { guard: 'isValid', target: 'established', actions: ['noteAuthenticated', 'flushQueue'] },
@@ -310,6 +323,7 @@ export const s2sMachine = setup({
       },
     },
     verifying: {
+      after: { answerDelay: { target: 'failed', actions: 'closeStream' } },
       on: {
         'db.verify': { target: 'verified', actions: ['reportVerified', 'closeStream'] },
         'conn.closed': { target: 'failed' },

@@ -16,7 +16,16 @@
  */
 import type { NodeHost } from '../../protocol.js';
 import { queueCountMax } from '../config.js';
-import { counterAtOrBefore, el, nextCounter, ns, toBytes, writeElement, type XmlElement } from '../wire.js';
+import {
+  counterAtOrBefore,
+  el,
+  handledCountBeyond,
+  nextCounter,
+  ns,
+  toBytes,
+  writeElement,
+  type XmlElement,
+} from '../wire.js';
 
 export interface SmInput {
   /** The id given in `<enabled/>`, drawn by the node from the host's seeded stream. */
@@ -35,6 +44,12 @@ export interface SmHandlers {
   readonly overflow: (stanza: XmlElement) => void;
   /** The session is over; these stanzas were never acked. */
   readonly ended: (stanzas: readonly XmlElement[], reason: string) => void;
+  /**
+   * XEP-0198 §4: an `<a/>` on `conn` whose `h` counts more stanzas than were sent (`sendCount`):
+   * the node ends the stream with `<undefined-condition/>` and `<handled-count-too-high/>`, which
+   * detaches the session. Nothing is dropped as acked.
+   */
+  readonly tooHigh: (conn: string, h: number, sendCount: number) => void;
 }
 
 export type SmState = 'idle' | 'awaitingAck' | 'detached' | 'ended';
@@ -78,6 +93,11 @@ export class SmSession {
     return this.state;
   }
 
+  /** Stanzas sent since `<enabled/>`, modulo 2^32 (XEP-0198's `send-count`). */
+  get sendCount(): number {
+    return this.outSeq;
+  }
+
   get active(): boolean {
     return this.state !== 'ended';
   }
@@ -104,13 +124,23 @@ export class SmSession {
     if (this.state === 'idle' || this.state === 'awaitingAck') this.write([smAck(this.inH)]);
   }
 
-  /** `<a h/>` from the client: what it handled is dropped; progress restarts the ack timer. */
+  /**
+   * `<a h/>` from the client: what it handled is dropped; progress restarts the ack timer. An `h`
+   * past the stanzas sent (`handledCountBeyond`) is no ack at all: a damaged or confused count
+   * that would drop stanzas the client never had (`handlers.tooHigh`, XEP-0198 §4).
+   */
   ack(h: number): void {
     if (this.state !== 'idle' && this.state !== 'awaitingAck') return;
+    if (this.handledTooHigh(h)) return this.handlers.tooHigh(this.conn, h, this.outSeq);
     const before = this.unacked.length;
     this.unacked = this.unacked.filter((u) => !counterAtOrBefore(u.seq, h));
     if (this.state !== 'awaitingAck' || this.unacked.length === before) return;
     this.enter(this.unacked.length === 0 ? 'idle' : 'awaitingAck');
+  }
+
+  /** Whether `h` counts more stanzas than the session sent (XEP-0198 §4, §5: `<handled-count-too-high/>`). */
+  handledTooHigh(h: number): boolean {
+    return handledCountBeyond(h, this.outSeq, this.unacked.length);
   }
 
   /** The stream broke: keep everything for a resumption. */
