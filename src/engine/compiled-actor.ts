@@ -74,7 +74,8 @@ export class CompiledActor implements ActionTarget {
   /** Events waiting their turn; undefined when none are. */
   private mailbox: EventObject[] | undefined;
   private initCustom: (() => void)[] | undefined;
-  private timers: Map<string, unknown> | undefined;
+  /** Pending delayed events: id, clock handle, id, handle, ... in the order first set (a Map's order; an actor holds a few at most). */
+  private timers: unknown[] | undefined;
   /** `on` registrations in order; replaced (never changed in place) by `on` and `unsubscribe`. */
   private listeners: readonly ListenerEntry[] | undefined;
   private observers: readonly Observer[] = noObservers;
@@ -386,10 +387,14 @@ export class CompiledActor implements ActionTarget {
       case 'schedule': {
         const { id, event, delayMs } = effect;
         const handle = this.clock.setTimeout(() => {
-          this.timers?.delete(id);
+          this.forgetTimer(id);
           this.receive(event);
         }, delayMs);
-        (this.timers ??= new Map()).set(id, handle);
+        const timers = (this.timers ??= []);
+        const at = this.timerIndex(id);
+        // As Map.set: a timer set again under its id keeps its place.
+        if (at >= 0) timers[at + 1] = handle;
+        else timers.push(id, handle);
         return undefined;
       }
       case 'cancel':
@@ -398,17 +403,35 @@ export class CompiledActor implements ActionTarget {
     }
   }
 
-  private cancel(id: string): void {
+  /** Where timer `id` is in `timers` (an even index), or -1. */
+  private timerIndex(id: string): number {
     const timers = this.timers;
-    if (timers === undefined) return;
-    const handle = timers.get(id);
-    timers.delete(id);
+    if (timers !== undefined) for (let i = 0; i < timers.length; i += 2) if (timers[i] === id) return i;
+    return -1;
+  }
+
+  /** Drops timer `id` from the pending ones; returns its clock handle (undefined if none). */
+  private forgetTimer(id: string): unknown {
+    const timers = this.timers;
+    if (timers === undefined) return undefined;
+    const at = this.timerIndex(id);
+    if (at < 0) return undefined;
+    const handle = timers[at + 1];
+    timers.splice(at, 2);
+    if (timers.length === 0) this.timers = undefined;
+    return handle;
+  }
+
+  private cancel(id: string): void {
+    const handle = this.forgetTimer(id);
     if (handle !== undefined) this.clock.clearTimeout(handle);
   }
 
   private stopProcedure(): void {
     if (!this.running) return;
-    if (this.timers !== undefined) for (const id of [...this.timers.keys()]) this.cancel(id);
+    // The ids first: cancelling takes each out of the list.
+    const ids = (this.timers ?? []).filter((_, i) => i % 2 === 0) as string[];
+    for (const id of ids) this.cancel(id);
     this.mailbox = undefined;
     this.running = false;
     this.stopped = true;
