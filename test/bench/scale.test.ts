@@ -26,7 +26,8 @@ describe('bench: the one-hour federation at scale', () => {
     expect(child.events).toBe(here.events);
     expect(child.simEvents).toBe(here.simEvents);
     expect(heapLimitMiB(1_000)).toBe(2_048);
-    expect(heapLimitMiB(1_000_000)).toBe(11_719);
+    expect(heapLimitMiB(100_000)).toBe(3_907);
+    expect(heapLimitMiB(1_000_000)).toBe(12_288);
     expect(heapLimitMiB(10_000_000)).toBe(12_288);
   }, 120_000);
 
