@@ -26,6 +26,7 @@ import { campaignFuzzRate, fuzzCasesGoal, steadyFuzzRate } from './fuzz.js';
 import { externalNodes, processNodeSteps } from './process-nodes.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
+import { federationInChild, perNodeBytes } from './scale.js';
 import { World } from '../sim/world.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder } from '../trace/recorder.js';
@@ -160,7 +161,7 @@ export function echoFederation(
 }
 
 /** The sections `--only` can pick. */
-export const benchSections = ['viewer', 'fuzz', 'end-to-end'] as const;
+export const benchSections = ['viewer', 'fuzz', 'end-to-end', 'scale'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchOptions {
@@ -178,7 +179,15 @@ export interface BenchOptions {
   readonly only?: BenchSection;
   /** Page loads the viewer rows take the median of. @defaultValue 3 */
   readonly viewerLoads?: number;
+  /**
+   * Node counts of the one-hour federation rows (`scale` section), each run once in a child
+   * process of its own. @defaultValue defaultFederationNodes
+   */
+  readonly federationNodes?: readonly number[];
 }
+
+/** The one-hour federation's sizes in a default bench; a million (minutes, up to 12 GiB) is asked for by name. */
+export const defaultFederationNodes: readonly number[] = [1_000, 10_000, 100_000];
 
 /** A three-node echo scenario with a partition, a heal, a crash and a restart: the fuzz figure's case. */
 const fuzzCase = `
@@ -685,6 +694,44 @@ function hourFigures({ add, scale, hourMessagesPerClientMinute }: BenchContext, 
   );
 }
 
+/**
+ * The one-hour SOLEC federation, one message per node, at each size (scale.ts): wall time, CPU
+ * per node and peak memory, so that the growth from the smallest size can be read. Once each:
+ * the largest takes minutes.
+ */
+function scaleFigures({ add }: BenchContext, sizes: readonly number[], log: (line: string) => void): void {
+  let firstCpuPerNode: number | undefined;
+  for (const nodes of sizes) {
+    log(`one-hour federation, ${nodes} nodes (child process)`);
+    const figure = federationInChild(nodes);
+    const size = `${nodes.toLocaleString('en-US')}-node`;
+    const perNode = perNodeBytes(figure);
+    const cpuPerNode = figure.cpuSeconds / figure.nodes;
+    firstCpuPerNode ??= cpuPerNode;
+    add(
+      `one-hour ${size} SOLEC federation, one message per node, wall time`,
+      's',
+      `${figure.delivered} of ${figure.messages} messages delivered, ${figure.events} trace events, recording off, in a child process; build ${figure.buildSeconds.toFixed(1)} s (keys derived, nodes started) and run ${figure.runSeconds.toFixed(1)} s, ${figure.cpuSeconds.toFixed(1)} CPU s (goal at 1,000,000 nodes: under 600 s)`,
+      figure.buildSeconds + figure.runSeconds,
+      false,
+    );
+    add(
+      `one-hour ${size} SOLEC federation, CPU per node`,
+      'µs',
+      `CPU time of build and run per node; ${(cpuPerNode / firstCpuPerNode).toFixed(2)} times the first size's (${sizes[0]?.toLocaleString('en-US')} nodes; goal: no more than linear growth)`,
+      cpuPerNode * 1e6,
+      false,
+    );
+    add(
+      `one-hour ${size} SOLEC federation, peak RSS`,
+      'MiB',
+      `peak heap ${(figure.peakHeapBytes / 2 ** 20).toFixed(0)} MiB, heap after the run and a full GC ${(figure.heapAfterBytes / 2 ** 20).toFixed(0)} MiB; per node above the child's start: ${(perNode.peakRss / 1024).toFixed(1)} KiB RSS, ${(perNode.heapAfter / 1024).toFixed(1)} KiB heap after the run (goal at 1,000,000 nodes: under 12 GiB)`,
+      figure.peakRssBytes / 2 ** 20,
+      false,
+    );
+  }
+}
+
 function writeFigures(
   options: BenchOptions,
   figures: readonly BenchFigure[],
@@ -746,6 +793,16 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     add,
     loopRate: 0,
   };
+  const federationNodes = options.federationNodes ?? defaultFederationNodes;
+  if (options.only === 'scale') {
+    scaleFigures(context, federationNodes, log);
+    const figures = medianFigures(series);
+    log(figureTable(figures));
+    log(
+      `only the scale rows were measured (1-minute load average ${(loadavg()[0] ?? 0).toFixed(1)}): nothing written (run the whole bench to update reports/bench)`,
+    );
+    return figures;
+  }
   if (options.only === 'fuzz') {
     for (let r = 0; r < heavyRepetitions; r++) {
       log(`fuzz repetition ${r + 1}/${heavyRepetitions}`);
@@ -788,6 +845,8 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     (memory.heapBytes - memory.baselineHeapBytes) / memory.nodes / 1024,
     false,
   );
+
+  scaleFigures(context, federationNodes, log);
 
   const figures = medianFigures(series);
   if (!options.skipViewer) figures.push(...(await viewerFigures(options.viewerLoads ?? 3, log)));

@@ -36,6 +36,13 @@ function positiveInteger(what: string) {
   };
 }
 
+/** `--federation-nodes`: positive node counts, comma-separated. */
+function nodeCounts(text: string): number[] {
+  const counts = text.split(',').map((each) => positiveInteger('--federation-nodes')(each.trim().replace(/_/g, '')));
+  if (counts.some((count) => count < 4)) throw new InvalidArgumentError('--federation-nodes counts must be at least 4');
+  return counts;
+}
+
 function seedRange(text: string): number[] {
   const seeds = parseSeedRange(text);
   if (seeds === undefined)
@@ -208,6 +215,7 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
         'viewer',
         'fuzz',
         'end-to-end',
+        'scale',
       ]),
     )
     .addOption(
@@ -215,17 +223,32 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
         .argParser(integer('--loads'))
         .default(3),
     )
-    .action(async (options: { scale: number; out: string; only?: 'viewer' | 'fuzz' | 'end-to-end'; loads: number }) => {
-      // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
-      const { runBench } = await import('../bench/run.js');
-      await runBench({
-        scale: options.scale,
-        outDir: options.out,
-        viewerLoads: Math.max(1, options.loads),
-        ...(options.only === undefined ? {} : { only: options.only }),
-      });
-      setExitCode(0);
-    });
+    .addOption(
+      new Option(
+        '--federation-nodes <list>',
+        'node counts of the one-hour federation rows, comma-separated (default 1000,10000,100000; 1000000 takes minutes and up to 12 GiB)',
+      ).argParser(nodeCounts),
+    )
+    .action(
+      async (options: {
+        scale: number;
+        out: string;
+        only?: 'viewer' | 'fuzz' | 'end-to-end' | 'scale';
+        loads: number;
+        federationNodes?: number[];
+      }) => {
+        // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
+        const { runBench } = await import('../bench/run.js');
+        await runBench({
+          scale: options.scale,
+          outDir: options.out,
+          viewerLoads: Math.max(1, options.loads),
+          ...(options.only === undefined ? {} : { only: options.only }),
+          ...(options.federationNodes === undefined ? {} : { federationNodes: options.federationNodes }),
+        });
+        setExitCode(0);
+      },
+    );
 }
 
 function addSoakCommand(program: Command, setExitCode: (code: number) => void): void {

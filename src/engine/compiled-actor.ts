@@ -34,10 +34,14 @@ interface Observer {
 
 type Listener = (event: EventObject) => void;
 
-/** One `on` call: its own object, so that the same listener registered twice is called twice. */
-interface Registration {
+/** One `on` registration: the entry itself is its identity, so the same function twice is two listeners. */
+interface ListenerEntry {
+  readonly type: string;
   readonly listener: Listener;
 }
+
+/** What an actor without observers holds (shared: observer lists are replaced, never changed in place). */
+const noObservers: readonly Observer[] = Object.freeze([]);
 
 export interface CompiledActorOptions {
   readonly clock: HostClock;
@@ -64,11 +68,17 @@ export class CompiledActor implements ActionTarget {
   private running = false;
   private stopped = false;
   private processing = false;
-  private readonly mailbox: EventObject[] = [];
-  private readonly initCustom: (() => void)[] = [];
-  private readonly timers = new Map<string, unknown>();
-  private readonly listeners = new Map<string, Registration[]>();
-  private observers: Observer[] = [];
+  // A federation holds millions of actors, most of them idle: what an actor needs only now and
+  // then (events waiting, deferred actions, timers, listeners) is made when first needed, and
+  // lists that rarely change are copied at their exact size instead of grown in place.
+  /** Events waiting their turn; undefined when none are. */
+  private mailbox: EventObject[] | undefined;
+  private initCustom: (() => void)[] | undefined;
+  /** Pending delayed events: id, clock handle, id, handle, ... in the order first set (a Map's order; an actor holds a few at most). */
+  private timers: unknown[] | undefined;
+  /** `on` registrations in order; replaced (never changed in place) by `on` and `unsubscribe`. */
+  private listeners: readonly ListenerEntry[] | undefined;
+  private observers: readonly Observer[] = noObservers;
   private timerCount = 0;
   private readonly compiled: CompiledMachine;
   private readonly clock: HostClock;
@@ -103,7 +113,7 @@ export class CompiledActor implements ActionTarget {
 
   /** Defers a custom (non built-in) action taken before `start` until `start` runs it. */
   deferToStart(run: () => void): void {
-    this.initCustom.push(run);
+    (this.initCustom ??= []).push(run);
   }
 
   /** The id a delayed raise is scheduled under (xstate makes one up when none is given). */
@@ -119,7 +129,9 @@ export class CompiledActor implements ActionTarget {
     // As xstate's mailbox starts only after this first update: an event a listener sends now waits.
     this.processing = true;
     try {
-      for (const run of this.initCustom.splice(0)) run();
+      const deferred = this.initCustom ?? [];
+      this.initCustom = undefined;
+      for (const run of deferred) run();
       this.update();
     } finally {
       this.processing = false;
@@ -135,19 +147,20 @@ export class CompiledActor implements ActionTarget {
   /** What `send` does; timers deliver through here, so wrapping `send` on an instance sees only sends. */
   private receive(event: EventObject): void {
     if (this.stopped) return;
-    this.mailbox.push(event);
+    // Nothing waiting and nothing running: the event is processed at once, without a mailbox.
+    if (this.running && !this.processing && this.mailbox === undefined) return this.drain(event);
+    (this.mailbox ??= []).push(event);
     if (this.running && !this.processing) this.drain();
   }
 
   stop(): this {
     if (this.stopped) return this;
     if (!this.running) {
-      this.mailbox.length = 0;
+      this.mailbox = undefined;
       this.stopped = true;
       return this;
     }
-    this.mailbox.length = 0;
-    this.mailbox.push({ type: xstateStop });
+    this.mailbox = [{ type: xstateStop }];
     if (!this.processing) this.drain();
     return this;
   }
@@ -168,19 +181,16 @@ export class CompiledActor implements ActionTarget {
   }
 
   on(type: string, listener: Listener): { unsubscribe(): void } {
-    let list = this.listeners.get(type);
-    if (list === undefined) {
-      list = [];
-      this.listeners.set(type, list);
-    }
-    // One registration object per call, as xstate binds each handler: the same function twice is
-    // two listeners. An object, not a wrapping closure, so that emitting calls the listener itself.
-    const registration: Registration = { listener };
-    list.push(registration);
+    // An entry per registration, as xstate binds each handler: the same function twice is two listeners.
+    const entry: ListenerEntry = { type, listener };
+    this.listeners = this.listeners === undefined ? [entry] : this.listeners.concat(entry);
     return {
       unsubscribe: () => {
-        const at = list.indexOf(registration);
-        if (at >= 0) list.splice(at, 1);
+        const listeners = this.listeners;
+        if (listeners?.includes(entry)) {
+          const rest = listeners.filter((each) => each !== entry);
+          this.listeners = rest.length === 0 ? undefined : rest;
+        }
       },
     };
   }
@@ -190,7 +200,7 @@ export class CompiledActor implements ActionTarget {
       if (this.status === 'done') observer.complete?.();
       return { unsubscribe: () => undefined };
     }
-    this.observers.push(observer);
+    this.observers = this.observers.concat(observer);
     return {
       unsubscribe: () => {
         this.observers = this.observers.filter((o) => o !== observer);
@@ -200,12 +210,15 @@ export class CompiledActor implements ActionTarget {
 
   // Processing.
 
-  private drain(): void {
+  /** Processes `first` (if given), then every event waiting, in order. */
+  private drain(first?: EventObject): void {
     this.processing = true;
     try {
-      while (this.mailbox.length > 0 && !this.stopped) {
-        const event = this.mailbox.shift() as EventObject;
-        this.process(event);
+      if (first !== undefined) this.process(first);
+      while (this.mailbox !== undefined && !this.stopped) {
+        const event = this.mailbox.shift();
+        if (this.mailbox.length === 0) this.mailbox = undefined;
+        if (event !== undefined) this.process(event);
       }
     } finally {
       this.processing = false;
@@ -227,8 +240,8 @@ export class CompiledActor implements ActionTarget {
       this.error = err;
       this.effects.length = 0;
       this.stopProcedure();
-      this.observers = [];
-      this.listeners.clear();
+      this.observers = noObservers;
+      this.listeners = undefined;
       throw err;
     }
     this.update();
@@ -334,23 +347,35 @@ export class CompiledActor implements ActionTarget {
   private apply(effect: Effect): { err: unknown } | undefined {
     switch (effect.kind) {
       case 'emit': {
-        const own = this.listeners.get(effect.event.type);
-        const any = this.listeners.get('*');
-        if (own === undefined && any === undefined) return undefined;
+        const listeners = this.listeners;
+        if (listeners === undefined) return undefined;
+        const type = effect.event.type;
+        // Listeners of the event's type in order, then those of every type (`*`), as xstate calls them.
+        let count = 0;
+        let only: Listener | undefined;
+        for (const entry of listeners) {
+          // An entry of type `*` counts twice when the event's type is `*` itself, as in xstate.
+          const matches = (entry.type === type ? 1 : 0) + (entry.type === '*' ? 1 : 0);
+          if (matches === 0) continue;
+          count += matches;
+          only = entry.listener;
+        }
+        if (count === 0) return undefined;
         let failure: { err: unknown } | undefined;
-        const only = any === undefined && own?.length === 1 ? own[0] : undefined;
-        if (only !== undefined) {
-          // One listener (the usual case): called without copying the list, with the same effect.
+        if (count === 1 && only !== undefined) {
+          // One listener (the usual case): called without building a list, with the same effect.
           try {
-            only.listener(effect.event);
+            only(effect.event);
           } catch (err) {
             failure = { err };
           }
           return failure;
         }
-        // A copy, as xstate takes one: a listener that unsubscribes does not skip the next.
-        const all = any === undefined ? (own as Registration[]).slice() : [...(own ?? []), ...any];
-        for (const { listener } of all) {
+        // A list of its own, as xstate takes a copy: a listener that unsubscribes does not skip the next.
+        const all: Listener[] = [];
+        for (const entry of listeners) if (entry.type === type) all.push(entry.listener);
+        for (const entry of listeners) if (entry.type === '*') all.push(entry.listener);
+        for (const listener of all) {
           try {
             listener(effect.event);
           } catch (err) {
@@ -362,10 +387,14 @@ export class CompiledActor implements ActionTarget {
       case 'schedule': {
         const { id, event, delayMs } = effect;
         const handle = this.clock.setTimeout(() => {
-          this.timers.delete(id);
+          this.forgetTimer(id);
           this.receive(event);
         }, delayMs);
-        this.timers.set(id, handle);
+        const timers = (this.timers ??= []);
+        const at = this.timerIndex(id);
+        // As Map.set: a timer set again under its id keeps its place.
+        if (at >= 0) timers[at + 1] = handle;
+        else timers.push(id, handle);
         return undefined;
       }
       case 'cancel':
@@ -374,24 +403,44 @@ export class CompiledActor implements ActionTarget {
     }
   }
 
+  /** Where timer `id` is in `timers` (an even index), or -1. */
+  private timerIndex(id: string): number {
+    const timers = this.timers;
+    if (timers !== undefined) for (let i = 0; i < timers.length; i += 2) if (timers[i] === id) return i;
+    return -1;
+  }
+
+  /** Drops timer `id` from the pending ones; returns its clock handle (undefined if none). */
+  private forgetTimer(id: string): unknown {
+    const timers = this.timers;
+    if (timers === undefined) return undefined;
+    const at = this.timerIndex(id);
+    if (at < 0) return undefined;
+    const handle = timers[at + 1];
+    timers.splice(at, 2);
+    if (timers.length === 0) this.timers = undefined;
+    return handle;
+  }
+
   private cancel(id: string): void {
-    const handle = this.timers.get(id);
-    this.timers.delete(id);
+    const handle = this.forgetTimer(id);
     if (handle !== undefined) this.clock.clearTimeout(handle);
   }
 
   private stopProcedure(): void {
     if (!this.running) return;
-    for (const id of [...this.timers.keys()]) this.cancel(id);
-    this.mailbox.length = 0;
+    // The ids first: cancelling takes each out of the list.
+    const ids = (this.timers ?? []).filter((_, i) => i % 2 === 0) as string[];
+    for (const id of ids) this.cancel(id);
+    this.mailbox = undefined;
     this.running = false;
     this.stopped = true;
   }
 
   private complete(): void {
     for (const observer of this.observers) observer.complete?.();
-    this.observers = [];
-    this.listeners.clear();
+    this.observers = noObservers;
+    this.listeners = undefined;
   }
 }
 

@@ -23,7 +23,7 @@
  */
 import { assert } from '../core/assert.js';
 import { ProcessNodeError } from '../core/errors.js';
-import { IdSequence, type NodeId } from '../core/ids.js';
+import { IdSequence, type ConnId, type NodeId } from '../core/ids.js';
 import { streamFor } from '../core/prng.js';
 import type { Ms } from '../core/time.js';
 import { compiledEngine, type Engine } from '../engine/engine.js';
@@ -47,6 +47,89 @@ export interface Delivery {
   readonly from: string;
   readonly body: string;
   readonly id?: string;
+}
+
+/** The world's parts a node's host calls (private to World, so handed over as functions). */
+interface HostParts {
+  readonly world: World;
+  readonly output: (runtime: NodeRuntime, output: NodeOutput) => void;
+  readonly guard: (runtime: NodeRuntime, fn: () => void) => void;
+  readonly bufferedBytes: (runtime: NodeRuntime, conn: ConnId) => number;
+}
+
+/**
+ * The `NodeHost` one incarnation of a node gets, and its timer clock. Methods on a shared
+ * prototype rather than closures made per node (a federation has a million hosts). Everything it
+ * does is dropped once the incarnation is over (crashed, or a newer one booted); its timers are
+ * simulator events that do nothing then.
+ */
+class SimNodeHost implements NodeHost, HostClock {
+  readonly id: NodeId;
+  readonly hostName: string;
+  readonly engine: Engine;
+  readonly random: NodeHost['random'];
+  readonly store: NodeHost['store'];
+  readonly writeHighWaterBytes: number;
+
+  constructor(
+    private readonly parts: HostParts,
+    private readonly runtime: NodeRuntime,
+    private readonly incarnation: number,
+  ) {
+    this.id = runtime.spec.id;
+    this.hostName = runtime.hostName;
+    this.engine = parts.world.engine;
+    this.random = runtime.random;
+    this.store = runtime.store;
+    this.writeHighWaterBytes = parts.world.network.writeHighWaterBytes;
+  }
+
+  /** xstate's clock for this incarnation: the host itself. */
+  get clock(): HostClock {
+    return this;
+  }
+
+  private current(): boolean {
+    return this.runtime.alive && this.runtime.incarnation === this.incarnation;
+  }
+
+  now(): Ms {
+    return this.parts.world.sim.nowMs + this.runtime.skewMs;
+  }
+
+  emit(output: NodeOutput): void {
+    if (this.current()) this.parts.output(this.runtime, output);
+  }
+
+  bufferedBytes(conn: ConnId): number {
+    return this.current() ? this.parts.bufferedBytes(this.runtime, conn) : 0;
+  }
+
+  stateChanged(machine: string, value: string): void {
+    if (!this.current()) return;
+    const { trace, sim } = this.parts.world;
+    if (trace.wants('state')) trace.record(sim.nowMs, this.id, { kind: 'state', machine, value });
+    else trace.skip(this.id);
+  }
+
+  /** Timers are simulator events, dead once the incarnation is over. */
+  setTimeout(fn: () => void, timeoutMs: number): unknown {
+    const { world, guard } = this.parts;
+    const { runtime, incarnation } = this;
+    return world.sim.after(Math.max(0, Math.round(timeoutMs)), rank.timer, () => {
+      if (!runtime.alive || runtime.incarnation !== incarnation) return;
+      // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
+      const trace = world.trace;
+      if (trace.wants('timer')) {
+        trace.record(world.sim.nowMs, runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
+      } else trace.skip(runtime.spec.id);
+      guard(runtime, fn);
+    });
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.parts.world.sim.cancel(handle as ReturnType<Simulator['at']>);
+  }
 }
 
 export class World {
@@ -272,26 +355,13 @@ export class World {
     runtime.incarnation += 1;
     runtime.alive = true;
     const incarnation = runtime.incarnation;
-    const current = () => runtime.alive && runtime.incarnation === incarnation;
-    const host: NodeHost = {
-      id: runtime.spec.id,
-      hostName: runtime.hostName,
-      now: () => this.sim.nowMs + runtime.skewMs,
-      clock: this.clockFor(runtime, incarnation),
-      engine: this.engine,
-      random: runtime.random,
-      store: runtime.store,
-      emit: (output) => {
-        if (current()) this.output(runtime, output);
-      },
-      bufferedBytes: (conn) => (current() ? this.connections.bufferedBytes(runtime, conn) : 0),
-      writeHighWaterBytes: this.ctx.network.writeHighWaterBytes,
-      stateChanged: (machine, value) => {
-        if (!current()) return;
-        if (this.trace.wants('state')) this.ctx.record(runtime.spec.id, { kind: 'state', machine, value });
-        else this.trace.skip(runtime.spec.id);
-      },
+    this.hostParts ??= {
+      world: this,
+      output: (each, output) => this.output(each, output),
+      guard: (each, fn) => this.guard(each, fn),
+      bufferedBytes: (each, conn) => this.connections.bufferedBytes(each, conn),
     };
+    const host = new SimNodeHost(this.hostParts, runtime, incarnation);
     this.ctx.record(runtime.spec.id, { kind: 'node.start', incarnation });
     this.guard(runtime, () => {
       runtime.node = runtime.spec.protocol.createNode(host, runtime.spec.config);
@@ -299,21 +369,8 @@ export class World {
     });
   }
 
-  /** The timer clock of one incarnation: timers are simulator events, dead once it crashes. */
-  private clockFor(runtime: NodeRuntime, incarnation: number): HostClock {
-    return {
-      setTimeout: (fn, timeoutMs) =>
-        this.sim.after(Math.max(0, Math.round(timeoutMs)), rank.timer, () => {
-          if (!runtime.alive || runtime.incarnation !== incarnation) return;
-          // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
-          if (this.trace.wants('timer')) {
-            this.ctx.record(runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
-          } else this.trace.skip(runtime.spec.id);
-          this.guard(runtime, fn);
-        }),
-      clearTimeout: (handle) => this.sim.cancel(handle as ReturnType<Simulator['at']>),
-    };
-  }
+  /** What every node's `SimNodeHost` reaches the world through (made once per world). */
+  private hostParts: HostParts | undefined;
 
   /**
    * Runs node code. A node that throws has a bug (peer input must never make it throw): the
@@ -383,6 +440,11 @@ export class World {
 
   // ---------------------------------------------------------------------------------------------
   // Helpers.
+
+  /** The network model (read by each node's host). */
+  get network(): NetworkModel {
+    return this.ctx.network;
+  }
 
   private runtime(node: NodeId): NodeRuntime {
     const runtime = this.runtimes.get(node);

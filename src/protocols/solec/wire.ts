@@ -485,8 +485,14 @@ export function headerType(
  * payload over `payloadBytesMax` is `frame.oversize` at once, before any of it is buffered. After
  * an error the decoder stays failed (the connection is to be closed).
  */
+/**
+ * What a decoder holds between frames: one shared empty array (never written to; `push` joins
+ * into a new one), not an array and buffer of its own per connection.
+ */
+const noPendingBytes = new Uint8Array(0);
+
 export class FrameDecoder {
-  private pending: Uint8Array = new Uint8Array(0);
+  private pending: Uint8Array = noPendingBytes;
   private failed: WireError | undefined;
 
   constructor(readonly payloadBytesMax: number = payloadBytesMaxDefault) {}
@@ -506,14 +512,14 @@ export class FrameDecoder {
           `payload of ${length} bytes over the ${this.payloadBytesMax}-byte limit`,
           at,
         );
-        this.pending = new Uint8Array(0);
+        this.pending = noPendingBytes;
         return err(this.failed);
       }
       if (joined.length - at < headerBytes + length) break;
       frames.push({ type, payload: joined.slice(at + headerBytes, at + headerBytes + length) });
       at += headerBytes + length;
     }
-    this.pending = joined.slice(at);
+    this.pending = at === joined.length ? noPendingBytes : joined.slice(at);
     return ok(frames);
   }
 

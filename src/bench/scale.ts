@@ -1,0 +1,180 @@
+/**
+ * The one-hour federation at scale (issue 26): a SOLEC federation of `nodes` nodes (half servers,
+ * half clients) where the clients send one message per node in all, spread over one virtual hour,
+ * recording off. Each size runs in a child process of its own (`node --expose-gc`, a heap limit
+ * sized for it), so that one size's garbage and the bench's own heap count for nothing in
+ * another's figures, and the child runs the compiled JavaScript when the caller does.
+ *
+ * The child reports wall and CPU seconds of the build (nodes declared, keys derived, nodes
+ * started) and of the run, the events, the peak RSS (`maxRSS`), the peak heap (sampled every
+ * `sampleEvents` simulator events, and after the build) and the heap after a full GC at the end.
+ *
+ * Wall clock is read here only to time the phases (bench/ may read it); the simulation itself
+ * runs in virtual time.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { buildSolecFederation } from './federation.js';
+
+/** One virtual hour, the span the messages are spread over. */
+export const hourMs = 3_600_000;
+
+/** Simulator events between two heap samples. */
+const sampleEvents = 50_000;
+
+export interface ScaleFigure {
+  readonly nodes: number;
+  readonly messages: number;
+  readonly delivered: number;
+  /** Trace events (counted, not kept). */
+  readonly events: number;
+  readonly simEvents: number;
+  readonly buildSeconds: number;
+  readonly runSeconds: number;
+  /** CPU seconds (user and system) of build and run together. */
+  readonly cpuSeconds: number;
+  readonly peakHeapBytes: number;
+  readonly peakRssBytes: number;
+  /** Heap after the run and a full GC, the world still reachable. */
+  readonly heapAfterBytes: number;
+  /** Heap and RSS of the child before anything was built (modules loaded). */
+  readonly baselineHeapBytes: number;
+  readonly baselineRssBytes: number;
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Runs in the child (or in-process, for tests): builds and runs one federation, sampling memory. */
+export function measureFederation(nodes: number): ScaleFigure {
+  gc();
+  const baseline = process.memoryUsage();
+  const cpuBefore = process.cpuUsage();
+  const built = performance.now();
+  const { world, sim, trace } = buildSolecFederation({
+    nodes,
+    messages: nodes,
+    spanMs: hourMs,
+    recorder: { keepLines: false, keepEvents: false, hash: false },
+  });
+  const buildSeconds = (performance.now() - built) / 1000;
+  let peakHeap = process.memoryUsage().heapUsed;
+  const started = performance.now();
+  const limits = { timeMsMax: 1_000 + hourMs + 600_000, eventsMax: 1_000_000_000 };
+  // Run in slices to sample the heap between them; slicing changes nothing the run does.
+  while (true) {
+    const outcome = sim.runUntilQuiet({ ...limits, eventsMax: Math.min(limits.eventsMax, sim.events + sampleEvents) });
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    if (outcome.reason !== 'eventsMax' || sim.events >= limits.eventsMax) break;
+  }
+  const runSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  gc();
+  const after = process.memoryUsage();
+  return {
+    nodes,
+    messages: nodes,
+    delivered: world.deliveries.length,
+    events: trace.count,
+    simEvents: sim.events,
+    buildSeconds,
+    runSeconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakHeapBytes: peakHeap,
+    // maxRSS is in KiB.
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    heapAfterBytes: after.heapUsed,
+    baselineHeapBytes: baseline.heapUsed,
+    baselineRssBytes: baseline.rss,
+  };
+}
+
+/**
+ * The heap limit a child of `nodes` nodes gets: at least 2 GiB, at most 12 GiB (the goal's bound),
+ * and otherwise about 40 KiB a node. A node keeps about 12 KiB live, but the heap between two full
+ * collections peaks at two to three times that; a limit at the live size makes V8 collect again
+ * and again and the run crawl.
+ */
+export function heapLimitMiB(nodes: number): number {
+  return Math.min(12_288, Math.max(2_048, Math.ceil((nodes * 40) / 1024)));
+}
+
+/** Runs `measureFederation(nodes)` in a fresh `node --expose-gc` and returns its figure. */
+export function federationInChild(nodes: number, heapMiB = heapLimitMiB(nodes)): ScaleFigure {
+  const self = fileURLToPath(import.meta.url);
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      `--max-old-space-size=${heapMiB}`,
+      // A larger young generation: fewer short-lived objects promoted into the old one, which a
+      // heap of millions of live objects pays to mark again at every major GC.
+      '--max-semi-space-size=64',
+      // From the sources this module is TypeScript and needs tsx; from the command's build it is not.
+      ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []),
+      self,
+      String(nodes),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  if (child.status !== 0) throw new Error(`federation child (${nodes} nodes) failed: ${child.stderr || child.signal}`);
+  const line = child.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as ScaleFigure;
+}
+
+/** A figure's memory above the child's baseline, per node, in bytes. */
+export function perNodeBytes(figure: ScaleFigure): { peakHeap: number; peakRss: number; heapAfter: number } {
+  return {
+    peakHeap: (figure.peakHeapBytes - figure.baselineHeapBytes) / figure.nodes,
+    peakRss: (figure.peakRssBytes - figure.baselineRssBytes) / figure.nodes,
+    heapAfter: (figure.heapAfterBytes - figure.baselineHeapBytes) / figure.nodes,
+  };
+}
+
+/** Rows of a Markdown table: one per figure, with its cost per node and that cost against the first (smallest) row. */
+export function scaleTable(figures: readonly ScaleFigure[]): string {
+  const first = figures[0];
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  const rows = figures.map((figure) => {
+    const perNode = perNodeBytes(figure);
+    const secondsPerNode = (figure.buildSeconds + figure.runSeconds) / figure.nodes;
+    const cpuPerNode = figure.cpuSeconds / figure.nodes;
+    const growth =
+      first === undefined
+        ? ''
+        : `${(cpuPerNode / (first.cpuSeconds / first.nodes)).toFixed(2)} / ${(perNode.peakRss / perNodeBytes(first).peakRss).toFixed(2)}`;
+    return [
+      figure.nodes.toLocaleString('en-US'),
+      `${figure.delivered.toLocaleString('en-US')} of ${figure.messages.toLocaleString('en-US')}`,
+      figure.events.toLocaleString('en-US'),
+      figure.buildSeconds.toFixed(1),
+      figure.runSeconds.toFixed(1),
+      figure.cpuSeconds.toFixed(1),
+      mib(figure.peakHeapBytes),
+      mib(figure.peakRssBytes),
+      (perNode.peakRss / 1024).toFixed(1),
+      (secondsPerNode * 1e6).toFixed(0),
+      growth,
+    ];
+  });
+  const header = [
+    'nodes',
+    'delivered',
+    'trace events',
+    'build s',
+    'run s',
+    'CPU s',
+    'peak heap MiB',
+    'peak RSS MiB',
+    'RSS KiB/node',
+    'wall µs/node',
+    'CPU, RSS per node vs first',
+  ];
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(JSON.stringify(measureFederation(Number(process.argv[2] ?? 1_000))));
+}
