@@ -113,6 +113,8 @@ export function judgePlan(
   const firstReport = run(first);
   const damageMs = damageInstants(firstReport.trace.events);
   const refused = refusedCommands(firstReport.trace.events);
+  // Nothing acted and nothing was refused: the scenario is the first one (most runs).
+  if (damageMs.length === 0 && refused.size === 0) return { source: first, report: firstReport };
   const source = scenario(damageMs, refused);
   if (JSON.stringify(source) === JSON.stringify(first)) return { source: first, report: firstReport };
   const report = run(source);
