@@ -1,5 +1,7 @@
 // Compiles src/ to plain JavaScript under dist/ for the fedsim command, once per state of the
-// sources, with esbuild (one module per file, no bundling, inline source maps).
+// sources, with esbuild (one module per file, no bundling, inline source maps). The maps carry no
+// copy of the sources (stack traces need only their lines): Node decodes every module's map as it
+// loads it, and without the copies that is half the bytes and about 45 ms less of each start.
 //
 // Why not run the sources through tsx, as tests and scratch scripts do: tsx compiles with
 // esbuild's keepNames, which wraps every function expression in a `__name(fn, "name")` call that
@@ -30,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Bumped when the build's options change, so that older builds are not reused. */
-const buildFormat = 1;
+const buildFormat = 2;
 
 /** Builds older than this, beyond the newest few, are removed when a new build is made. */
 const pruneAfterMs = 10 * 60 * 1000;
@@ -92,6 +94,7 @@ export async function ensureBuilt({ srcDir = join(root, 'src'), distDir = join(r
     platform: 'node',
     target: 'node20',
     sourcemap: 'inline',
+    sourcesContent: false,
     logLevel: 'error',
   });
   // Plain JavaScript entries (the fuzz worker's) are copied as they are.
@@ -139,6 +142,7 @@ export async function buildPackage({ srcDir = join(root, 'src'), outDir = join(r
     platform: 'node',
     target: 'node20',
     sourcemap: 'inline',
+    sourcesContent: false,
     logLevel: 'error',
   });
   for (const name of files.filter((file) => file.endsWith('.mjs')))
