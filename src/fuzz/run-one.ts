@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { compiledEngine, engineOf, type Engine, type EngineKind } from '../engine/engine.js';
-import { parseScenarioSource, type Scenario } from '../scenario/load.js';
+import { parseScenarioSource, plannedScenario, type Scenario } from '../scenario/load.js';
 import { runScenario, type RunReport } from '../scenario/run.js';
 import type { ScenarioFile } from '../scenario/schema.js';
 import type { ProcessSpec } from '../process/schema.js';
@@ -105,8 +105,14 @@ export function judgePlan(
   nodeProcess?: ProcessSpec,
 ): { source: ScenarioFile; report: RunReport } {
   const name = `fuzz/${stem}`;
-  const run = (source: ScenarioFile) =>
-    runScenario(scenarioOf(source, `reports/counterexamples/${stem}.yaml`, canary), { engine });
+  const file = `reports/counterexamples/${stem}.yaml`;
+  const run = (source: ScenarioFile) => {
+    const report = runScenario(withCanary(plannedScenario(source, file), canary), { engine });
+    // A plan's source is valid by construction, so runs skip the loader's checks; a failure's is
+    // checked in full (a ScenarioError here is a fedsim bug), as it becomes a counterexample file.
+    if (report.verdict === 'fail') parseScenarioSource(source, file);
+    return report;
+  };
   const scenario = (damage: number[], refused?: Parameters<Plan['scenario']>[3]) =>
     withProcessNodes(plan.scenario(simSeed, name, damage, refused), plan.profile.protocol, nodeProcess);
   const first = scenario([]);

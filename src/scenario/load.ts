@@ -211,14 +211,38 @@ function scenarioFrom(raw: unknown, locator: ProblemLocator, file: string): Scen
   const expectations = (scenario.expect ?? []) as Expectation[];
   checkExpectations(scenario, expectations, nodeIds, locator, problems);
   if (problems.length > 0) throw new ScenarioError(problems.slice(0, limits.problemsPerFileMax));
+  return built(scenario, nodes, file);
+}
 
-  const commandSteps = steps.map((step): Step => {
+/** The scenario of a checked source: its command steps with their payloads as the protocols read them. */
+function built(scenario: ScenarioFile, nodes: readonly ScenarioNode[], file: string): Scenario {
+  const commandSteps = (scenario.steps ?? []).map((step): Step => {
     if (step.do !== 'command') return step;
     const node = nodes.find((n) => n.id === step.node);
     const command = node?.protocol.commandSchema.parse(step.command) as unknown;
     return { ...step, command };
   });
-  return { file, source: scenario, nodes, steps: commandSteps, expect: expectations };
+  return { file, source: scenario, nodes, steps: commandSteps, expect: (scenario.expect ?? []) as Expectation[] };
+}
+
+/**
+ * A scenario source that is valid by construction (a fuzz plan: src/fuzz/plan.ts), made a
+ * scenario without being checked: only what a run reads is done (each node's protocol and config
+ * through the protocol's schema, and each command's payload). The scenario file schema, the
+ * expectations and the semantic checks were about a tenth of a fuzz case, for sources that pass
+ * them every time (test/scenario/source.test.ts compares this with `parseScenarioSource` over
+ * plans of every protocol, and a fuzz run checks the source of a failure in full). A node or
+ * command this cannot read is parsed in full, with its located errors.
+ */
+export function plannedScenario(source: ScenarioFile, file: string): Scenario {
+  // A copy, as a parse gives: the run never shares the plan's arrays.
+  const scenario = JSON.parse(JSON.stringify(source)) as ScenarioFile;
+  try {
+    const { nodes } = checkNodes(scenario, file, unlocated, []);
+    return built({ ...scenario, expect: scenario.expect ?? [] }, nodes, file);
+  } catch {
+    return parseScenarioSource(source, file);
+  }
 }
 
 /** Each node's protocol and config; the nodes that passed, their ids and their host names. */
