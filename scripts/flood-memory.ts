@@ -11,7 +11,7 @@
  * Loopback only; the served process is stopped at the end.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinNode, robustnessAdapters } from '../src/conformance/robustness-adapters.js';
@@ -55,6 +55,7 @@ const port = Number(lines.map((line) => /listening on 127\.0\.0\.1:(\d+)/.exec(l
 const pid = child.pid ?? 0;
 const rss = (): string => mb(sampleProcess(pid)?.rssBytes ?? 0);
 console.log(`${protocol} served on ${port}, pid ${pid}; idle RSS ${rss()}`);
+console.log(`where it is: ${residentBy(pid)}`);
 const report = await runRobustness(adapter, {
   host: '127.0.0.1',
   port,
@@ -76,6 +77,26 @@ for (let i = 0; i < 50 && lines.length < before + 2; i += 1) await sleep(100);
 for (const line of lines.slice(before)) console.log(line);
 await sleep(2_000);
 console.log(`2 s after the full gc: RSS ${rss()}`);
+console.log(`where it is: ${residentBy(pid)}`);
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
 rmSync(dir, { recursive: true, force: true });
+
+/**
+ * The process's resident memory by kind of mapping (/proc/PID/smaps): glibc's main arena (`[heap]`),
+ * anonymous mappings (V8's heap pages, glibc's thread arenas and mmapped chunks) and files.
+ */
+function residentBy(pid: number): string {
+  const kB: Record<string, number> = {};
+  let kind = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) kind = mapping[1] === '' ? 'anon' : mapping[1]?.startsWith('[') ? mapping[1] : 'files';
+    const rssKb = /^Rss:\s+(\d+) kB/.exec(line)?.[1];
+    if (rssKb !== undefined) kB[kind] = (kB[kind] ?? 0) + Number(rssKb);
+  }
+  return Object.entries(kB)
+    .filter(([, n]) => n >= 1024)
+    .map(([k, n]) => `${k} ${(n / 1024).toFixed(0)} MiB`)
+    .join(', ');
+}

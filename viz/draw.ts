@@ -9,6 +9,7 @@
  * owns the transform and the selection.
  */
 import type { TraceEvent } from '../src/trace/events.js';
+import { DenseRaster, parseHexColor } from './density.js';
 import { rowAtOrAfter } from './layout.js';
 import type { Layout } from './layout.js';
 import type { Link, Model } from './model.js';
@@ -400,9 +401,10 @@ function laneLeftEdges(xs: readonly number[], gutter: number): number[] {
 
 /**
  * The links of a view whose rows are thinner than a pixel and a half (a fitted 100,000-event
- * trace has ten times more links than pixel rows): links between the same two lanes that start
- * on the same pixel row draw as one stroke, in the colour of the first, batched by colour; no
- * heads, no labels, no per-link allocation but the hit list. Drops keep a small cross.
+ * trace has ten times more links than pixel rows): plain lines, no heads, no labels, no per-link
+ * allocation but the hit list; drops keep a small cross. A canvas rasterizes them itself
+ * (drawDenseLinksRaster); other painters stroke them (drawDenseLinksNow). The selected link is
+ * drawn over them, thicker.
  */
 function drawDenseLinks(
   frame: Frame,
@@ -413,28 +415,129 @@ function drawDenseLinks(
   stats: FrameStats,
   painter: Painter,
 ): void {
-  // The same view of the same layout draws the same strokes: a canvas keeps them as a layer (a
-  // fitted 100,000-event trace is tens of thousands of them), with what the frame counted.
+  // The same view of the same layout draws the same lines: a canvas keeps them as a layer, with
+  // what the frame counted, and draws the layer again while the view stays.
   if (painter.layer !== undefined) {
-    const key = `${layoutId(frame.layout)} ${frame.width} ${frame.height} ${frame.headerPx} ${frame.ty} ${frame.k} ${frame.selectedLink} ${first} ${xs.join(',')}`;
-    const fresh = painter.layer(key, (layerPainter) => {
-      const own: FrameStats = { ...stats, arrows: 0, links: 0, hits: [] };
-      drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, own, layerPainter);
-      denseCounts.set(painter, { key, arrows: own.arrows, links: own.links, hits: own.hits });
-    });
-    const counted = denseCounts.get(painter);
-    if (fresh || counted?.key === key) {
-      stats.arrows += counted?.arrows ?? 0;
-      stats.links += counted?.links ?? 0;
-      for (const hit of counted?.hits ?? []) stats.hits.push(hit);
+    const key = denseLayerKey(frame, xs, first);
+    let counts = denseCounts.get(painter);
+    if (counts === undefined) denseCounts.set(painter, (counts = new Map()));
+    const known = counts;
+    const fresh = painter.layer(key, (layerPainter) =>
+      known.set(key, drawDenseLayer(frame, xs, first, baseTop, baseBottom, stats, layerPainter)),
+    );
+    const counted = counts.get(key);
+    if (counted !== undefined) {
+      stats.arrows += counted.arrows;
+      stats.links += counted.links;
+      for (const hit of counted.hits) stats.hits.push(hit);
+      while (counts.size > 4) counts.delete(counts.keys().next().value as string);
+      drawSelectedDenseLink(frame, xs, baseTop, baseBottom, painter);
       return;
     }
+    if (fresh) return; // Not reached: a fresh layer counted itself.
   }
   drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, stats, painter);
+  drawSelectedDenseLink(frame, xs, baseTop, baseBottom, painter);
 }
 
-/** What each painter's kept layer of dense links counted when it was drawn. */
-const denseCounts = new WeakMap<Painter, { key: string; arrows: number; links: number; hits: Hit[] }>();
+/** A kept layer of dense links: the same for every frame with the same layout, size, lanes, zoom and first link. */
+function denseLayerKey(frame: Frame, xs: readonly number[], first: number): string {
+  return `${layoutId(frame.layout)} ${frame.width} ${frame.height} ${frame.headerPx} ${frame.ty} ${frame.k} ${first} ${xs.join(',')}`;
+}
+
+interface DenseCounts {
+  readonly arrows: number;
+  readonly links: number;
+  readonly hits: Hit[];
+}
+
+/** Draws a layer of dense links on `painter` and returns what it counted (the caller's stats are left alone). */
+function drawDenseLayer(
+  frame: Frame,
+  xs: readonly number[],
+  first: number,
+  baseTop: number,
+  baseBottom: number,
+  stats: FrameStats,
+  painter: Painter,
+): DenseCounts {
+  const own: FrameStats = { ...stats, arrows: 0, links: 0, hits: [] };
+  if (!drawDenseLinksRaster(frame, xs, first, baseTop, baseBottom, own, painter))
+    drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, own, painter);
+  return { arrows: own.arrows, links: own.links, hits: own.hits };
+}
+
+/** The selected link over the dense ones, three pixels wide, when it is on screen. */
+function drawSelectedDenseLink(
+  frame: Frame,
+  xs: readonly number[],
+  baseTop: number,
+  baseBottom: number,
+  painter: Painter,
+): void {
+  const { model, layout, headerPx, ty, k } = frame;
+  const link = model.links[frame.selectedLink];
+  if (link === undefined) return;
+  const fromRow = layout.rowOf[link.from] as number;
+  const toRow = layout.rowOf[link.to] as number;
+  if (fromRow < 0 || toRow < 0) return;
+  const from = layout.yBase[fromRow] as number;
+  const to = layout.yBase[toRow] as number;
+  if (from > baseBottom + 1 || to < baseTop - 1) return;
+  const xa = xs[link.fromLane] as number;
+  const xb = xs[link.toLane] as number;
+  if (Number.isNaN(xa) || Number.isNaN(xb)) return;
+  const x2 =
+    link.style === 'refuse'
+      ? xb - Math.sign(xb - xa) * 10
+      : link.ending === 'cross'
+        ? xa + (xb - xa) * 0.72
+        : link.ending === 'open'
+          ? xa + (xb - xa) * 0.4
+          : xb;
+  painter.segments([xa, headerPx + ty + k * from, x2, headerPx + ty + k * to], link.color, 3);
+}
+
+/**
+ * Draws, in idle time, the layer of dense links of `frame` (the fitted view) on a painter that
+ * keeps layers, so that showing that view later draws the layer again at once. Returns false when
+ * the frame is not dense enough to draw its links as a layer, or the painter keeps none.
+ */
+export function prepareFrame(frame: Frame, painter: Painter): boolean {
+  if (painter.prepare === undefined) return false;
+  const view = viewOf(frame);
+  if (!view.veryDense) return false;
+  const first = firstLinkReaching(frame, view.baseTop);
+  const key = denseLayerKey(frame, view.xs, first);
+  let counts = denseCounts.get(painter);
+  if (counts === undefined) denseCounts.set(painter, (counts = new Map()));
+  const known = counts;
+  const stats: FrameStats = {
+    arrows: 0,
+    links: 0,
+    stateLabels: 0,
+    glyphs: 0,
+    rowFirst: 0,
+    rowLast: -1,
+    dense: true,
+    hits: [],
+    labels: [],
+  };
+  painter.prepare(key, (layerPainter) =>
+    known.set(key, drawDenseLayer(frame, view.xs, first, view.baseTop, view.baseBottom, stats, layerPainter)),
+  );
+  return true;
+}
+
+/** Whether `prepareFrame` would find the frame's layer kept already (false for a frame drawn without one). */
+export function framePrepared(frame: Frame, painter: Painter): boolean {
+  if (painter.hasLayer === undefined) return false;
+  const view = viewOf(frame);
+  return view.veryDense && painter.hasLayer(denseLayerKey(frame, view.xs, firstLinkReaching(frame, view.baseTop)));
+}
+
+/** What each painter's kept layers of dense links counted when they were drawn, by layer key. */
+const denseCounts = new WeakMap<Painter, Map<string, DenseCounts>>();
 const layoutIds = new WeakMap<Layout, number>();
 let layoutCount = 0;
 
@@ -444,6 +547,87 @@ function layoutId(layout: Layout): number {
   return id;
 }
 
+/** Larger layers (a PNG export of a whole long trace) are stroked: their pixels would take too much memory at once. */
+const rasterPixelsMax = 16_000_000;
+/** Below this many links on screen, stroking them is faster than rasterizing. */
+const rasterLinksMin = 3000;
+/** The last raster's pixels, reused by the next one of the same size. */
+let rasterPixels: Uint8ClampedArray<ArrayBuffer> | undefined;
+
+/**
+ * drawDenseLinksNow's picture written as pixels (density.ts) rather than stroked: every link, one
+ * CSS pixel thick, each pixel taking each colour covering it once at a third of its opacity, as the
+ * strokes batched by colour did; then the drops' crosses and the lanes over it, stroked. Returns false, having drawn nothing, when the painter takes no pixels, the layer is too
+ * large, or a colour is not `#rrggbb`.
+ */
+function drawDenseLinksRaster(
+  frame: Frame,
+  xs: readonly number[],
+  first: number,
+  baseTop: number,
+  baseBottom: number,
+  stats: FrameStats,
+  painter: Painter,
+): boolean {
+  const size = painter.pixelSize?.();
+  if (size === undefined || painter.putPixels === undefined) return false;
+  if (size.width * size.height > rasterPixelsMax || size.ratio <= 0) return false;
+  const { layout, headerPx, ty, k } = frame;
+  const columns = layout.linkColumns;
+  if (!columns.colors.every((color) => parseHexColor(color) !== null)) return false;
+  // Few links stroke faster than a whole layer of pixels is cleared, swept and put.
+  let low = first;
+  let high = columns.fromBase.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((columns.fromBase[middle] as number) <= baseBottom + 1) low = middle + 1;
+    else high = middle;
+  }
+  if (low - first < rasterLinksMin) return false;
+  const raster = new DenseRaster(size.width, size.height, columns.colors, size.ratio);
+  const ratio = size.ratio;
+  const { fromBase, toBase, fromLane, toLane, color, shape, message } = columns;
+  const crosses: number[] = [];
+  const count = fromBase.length;
+  for (let position = first; position < count; position++) {
+    const from = fromBase[position] as number;
+    if (from > baseBottom + 1) break;
+    const to = toBase[position] as number;
+    if (to < baseTop - 1) continue;
+    const y1 = headerPx + ty + k * from;
+    const y2 = headerPx + ty + k * to;
+    const xa = xs[fromLane[position] as number] as number;
+    const xb = xs[toLane[position] as number] as number;
+    const form = shape[position] as number;
+    const x2 =
+      form === 0
+        ? xb
+        : form === 1
+          ? xa + (xb - xa) * 0.72
+          : form === 2
+            ? xa + (xb - xa) * 0.4
+            : xb - Math.sign(xb - xa) * 10;
+    const linkIndex = layout.links[position] as number;
+    if (message[position] === 1) stats.arrows += 1;
+    raster.line(xa * ratio, y1 * ratio, x2 * ratio, y2 * ratio, color[position] as number);
+    if (form === 1) pushCross(crosses, x2, y2, 2);
+    stats.links += 1;
+    if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
+  }
+  rasterPixels = raster.finish(rasterPixels);
+  painter.putPixels(rasterPixels);
+  const laneLines: number[] = [];
+  for (const x of xs) if (!Number.isNaN(x)) laneLines.push(x, headerPx, x, frame.height);
+  painter.segments(laneLines, 'rgba(90, 98, 112, 0.55)', 1);
+  painter.segments(crosses, violationRed, 1);
+  return true;
+}
+
+/**
+ * Dense links stroked (an SVG export; a canvas too large to rasterize): links between the same
+ * two lanes that start and end on the same pixel rows draw as one stroke, in the colour of the
+ * first, batched by colour, each colour faint.
+ */
 function drawDenseLinksNow(
   frame: Frame,
   xs: readonly number[],
@@ -458,6 +642,7 @@ function drawDenseLinksNow(
   const { fromBase, toBase, fromLane, toLane, color, shape, message } = columns;
   const laneCount = model.lanes.length;
   const lastPixel = new Float64Array(laneCount * laneCount).fill(-1);
+  const lastEnd = new Float64Array(laneCount * laneCount).fill(-1);
   // Points per colour, in buffers kept between frames (grown as needed): no allocation per link.
   const counts = new Int32Array(columns.colors.length);
   const crosses: number[] = [];
@@ -473,10 +658,11 @@ function drawDenseLinksNow(
     const pair = laneA * laneCount + laneB;
     const pixel = Math.round(y1);
     const linkIndex = layout.links[position] as number;
-    const selected = linkIndex === frame.selectedLink;
-    if (lastPixel[pair] === pixel && !selected) continue;
-    lastPixel[pair] = pixel;
     const y2 = headerPx + ty + k * to;
+    const end = Math.round(y2);
+    if (lastPixel[pair] === pixel && lastEnd[pair] === end) continue;
+    lastPixel[pair] = pixel;
+    lastEnd[pair] = end;
     const xa = xs[laneA] as number;
     const xb = xs[laneB] as number;
     const form = shape[position] as number;
@@ -489,22 +675,19 @@ function drawDenseLinksNow(
             ? xa + (xb - xa) * 0.4
             : xb - Math.sign(xb - xa) * 10;
     if (message[position] === 1) stats.arrows += 1;
-    if (selected) painter.segments([xa, y1, x2, y2], model.links[linkIndex]?.color ?? '#888', 3);
-    else {
-      const c = color[position] as number;
-      let buffer = denseBuffers[c];
-      const at = counts[c] as number;
-      if (buffer === undefined || buffer.length < at + 4) {
-        const grown = new Float64Array(Math.max(4096, (buffer?.length ?? 0) * 2));
-        if (buffer !== undefined) grown.set(buffer);
-        denseBuffers[c] = buffer = grown;
-      }
-      buffer[at] = xa;
-      buffer[at + 1] = y1;
-      buffer[at + 2] = x2;
-      buffer[at + 3] = y2;
-      counts[c] = at + 4;
+    const c = color[position] as number;
+    let buffer = denseBuffers[c];
+    const at = counts[c] as number;
+    if (buffer === undefined || buffer.length < at + 4) {
+      const grown = new Float64Array(Math.max(4096, (buffer?.length ?? 0) * 2));
+      if (buffer !== undefined) grown.set(buffer);
+      denseBuffers[c] = buffer = grown;
     }
+    buffer[at] = xa;
+    buffer[at + 1] = y1;
+    buffer[at + 2] = x2;
+    buffer[at + 3] = y2;
+    counts[c] = at + 4;
     if (form === 1) pushCross(crosses, x2, y2, 2);
     stats.links += 1;
     if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
@@ -540,6 +723,36 @@ function faint(color: string): string {
 /** drawDenseLinks' point buffers, one per colour index, reused from frame to frame. */
 const denseBuffers: Float64Array[] = [];
 
+/** Where a frame looks: its lanes' x, its range in base units, its rows, and how dense they are. */
+function viewOf(frame: Frame) {
+  const { layout, height, headerPx, ty, k } = frame;
+  const xs = laneXs(frame);
+  const baseTop = -ty / k;
+  const baseBottom = (height - headerPx - ty) / k;
+  const rowFirst = rowAtOrAfter(layout, baseTop - 2 * k);
+  const rowEnd = Math.min(layout.rowCount, rowAtOrAfter(layout, baseBottom + 2) + 1);
+  const visibleRows = rowEnd - rowFirst;
+  const pixelsPerRow = visibleRows > 0 ? (height - headerPx) / visibleRows : 100;
+  const rowScreenPx = Math.min(k * 20, pixelsPerRow * 1.0);
+  return { xs, baseTop, baseBottom, rowFirst, rowEnd, dense: rowScreenPx < 7, veryDense: rowScreenPx < 1.5 };
+}
+
+/** Position in `layout.links` of the first link that can reach `baseTop` (links are ordered by their start). */
+function firstLinkReaching(frame: Frame, baseTop: number): number {
+  const { model, layout } = frame;
+  const links = layout.links;
+  const reachTop = baseTop - layout.linkSpanBaseMax - 1;
+  let low = 0;
+  let high = links.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const link = model.links[links[middle] as number] as Link;
+    if ((layout.yBase[layout.rowOf[link.from] as number] as number) < reachTop) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   const { model, layout, width, height, headerPx, gutterPx, ty, k } = frame;
   const stats: FrameStats = {
@@ -553,19 +766,10 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     hits: [],
     labels: [],
   };
-  const xs = laneXs(frame);
+  const { xs, baseTop, baseBottom, rowFirst, rowEnd, dense, veryDense } = viewOf(frame);
   const yOf = (row: number): number => headerPx + ty + k * (layout.yBase[row] as number);
-  const baseTop = -ty / k;
-  const baseBottom = (height - headerPx - ty) / k;
-  const rowFirst = rowAtOrAfter(layout, baseTop - 2 * k);
-  const rowEnd = Math.min(layout.rowCount, rowAtOrAfter(layout, baseBottom + 2) + 1);
   stats.rowFirst = rowFirst;
   stats.rowLast = rowEnd - 1;
-  const visibleRows = rowEnd - rowFirst;
-  const pixelsPerRow = visibleRows > 0 ? (height - headerPx) / visibleRows : 100;
-  const rowScreenPx = Math.min(k * 20, pixelsPerRow * 1.0);
-  const dense = rowScreenPx < 7;
-  const veryDense = rowScreenPx < 1.5;
   stats.dense = dense;
   const rowBand = Math.max(2, Math.min(k * 20, 22));
   const left = gutterPx + 4;
@@ -637,15 +841,7 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   // commands first, then arrows; when even glyphs give way, only the violations.
   const labels = new LabelPlacer(painter, gutterPx + 2, width, veryDense ? 14 : dense ? 6 : 0, veryDense ? 0 : 5);
   const links = layout.links;
-  const reachTop = baseTop - layout.linkSpanBaseMax - 1;
-  let low = 0;
-  let high = links.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    const link = model.links[links[middle] as number] as Link;
-    if ((layout.yBase[layout.rowOf[link.from] as number] as number) < reachTop) low = middle + 1;
-    else high = middle;
-  }
+  let low = firstLinkReaching(frame, baseTop);
   const headLength = dense ? 0 : 8;
   if (veryDense) {
     drawDenseLinks(frame, xs, low, baseTop, baseBottom, stats, painter);
@@ -852,18 +1048,20 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
           plain(1, () => `reject ${event.code}: ${event.reason}`, violationRed);
           break;
         case 'node.crash':
+        case 'node.stop':
         case 'node.start': {
           const crash = event.kind === 'node.crash';
-          painter.rect(x - 14, y - 2.5, 28, 5, crash ? violationRed : '#2ca02c');
+          const stop = event.kind === 'node.stop';
+          painter.rect(x - 14, y - 2.5, 28, 5, crash ? violationRed : stop ? '#777777' : '#2ca02c');
           labels.candidate(crash ? 1 : 3, () => ({
-            text: crash ? 'crash' : event.incarnation > 1 ? 'restart' : 'start',
+            text: crash ? 'crash' : stop ? 'stop' : event.incarnation > 1 ? 'restart' : 'start',
             x: x + 18,
             y,
             align: 'left',
             maxWidth: maxWidth - 10,
             size: 10,
             weight: 'bold',
-            color: crash ? violationRed : '#2c7a2c',
+            color: crash ? violationRed : stop ? '#555555' : '#2c7a2c',
           }));
           break;
         }

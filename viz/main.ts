@@ -10,7 +10,7 @@
  * from src/ but the trace types (it is built for the browser on its own).
  */
 import * as d3 from 'd3';
-import { drawFrame } from './draw.js';
+import { drawFrame, framePrepared, prepareFrame } from './draw.js';
 import type { FrameStats, Hit, PlacedLabel } from './draw.js';
 import { computeLayout, emptyFilters, rowAtOrAfter, rowPx } from './layout.js';
 import type { Filters, Layout, TimeMode } from './layout.js';
@@ -56,6 +56,16 @@ export interface ViewerHook {
   /** Pans `frames` times by `stepPx`, drawing each frame synchronously; returns per-frame times. */
   panBench(frames: number, stepPx: number): { meanMs: number; maxMs: number };
   fit(): void;
+  /**
+   * Whether the fitted view's layer of links is drawn already (in idle time after a load or a
+   * change of layout), so that a fit now draws it again at once. False for a view that fits
+   * without such a layer (a short trace).
+   */
+  fitReady(): boolean;
+  /** Forgets the kept layers (for the benchmark: a fit drawn from scratch). */
+  dropLayers(): void;
+  /** How long the last idle task that drew the fitted view's layer took, ms (-1: none yet). */
+  fitPrepareMs: number;
   zoomTo(k: number): void;
   selectSeq(seq: number): void;
   /** The view (`range`, what the main view shows) or the whole trace as SVG. */
@@ -166,6 +176,9 @@ const hook: ViewerHook = {
     return { meanMs: times.reduce((a, b) => a + b, 0) / Math.max(times.length, 1), maxMs: Math.max(0, ...times) };
   },
   fit: () => fit(),
+  fitReady: () => state !== null && framePrepared(fitFrame(state), painter),
+  dropLayers: () => painter.dropLayers(),
+  fitPrepareMs: -1,
   zoomTo: (k) => {
     if (state === null) return;
     zoomBehavior.transform(canvasSelection, d3.zoomIdentity.translate(0, state.ty).scale(k));
@@ -299,6 +312,31 @@ function render(): void {
   hook.viewRange = [-state.ty / state.k, (height - headerPx - state.ty) / state.k];
   hook.k = state.k;
   overview.show(hook.viewRange[0], hook.viewRange[1]);
+  prepareFitWhenIdle();
+}
+
+let preparing = false;
+
+/**
+ * Draws the fitted view's layer of links when the page is next idle, unless it is kept already:
+ * a long trace's fit then shows at once instead of drawing tens of thousands of links. Asked
+ * after every frame (the check is a few binary searches); the painter keeps that layer beside
+ * the current view's, so zooming and panning do not push it out, and a new layout, size or
+ * lane set makes a new one.
+ */
+function prepareFitWhenIdle(): void {
+  if (preparing) return;
+  preparing = true;
+  const prepare = (): void => {
+    preparing = false;
+    if (state === null) return;
+    const frame = fitFrame(state);
+    if (framePrepared(frame, painter)) return;
+    const start = performance.now();
+    if (prepareFrame(frame, painter)) hook.fitPrepareMs = performance.now() - start;
+  };
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(prepare);
+  else setTimeout(prepare, 100);
 }
 
 const overview = new Overview(
@@ -319,12 +357,21 @@ const overview = new Overview(
   },
 );
 
+/** The zoom that shows the whole trace. */
+function fitK(current: ViewState): number {
+  return Math.min(1, (height - headerPx - 32) / current.layout.totalBase);
+}
+
 function fit(): void {
   if (state === null) return;
-  const view = height - headerPx;
-  const k = Math.min(1, (view - 32) / state.layout.totalBase);
-  setTransform(16, k);
+  setTransform(16, fitK(state));
   render();
+}
+
+/** The frame `fit` draws. */
+function fitFrame(current: ViewState) {
+  const k = fitK(current);
+  return { ...frameOf(current, width, height), ty: constrainY(16, k, current.layout.totalBase), k };
 }
 
 /** Scrolls so that `row` is on screen (centred when it was off screen). */

@@ -32,6 +32,23 @@ export interface Painter {
    * Returns false when `draw` was not called.
    */
   layer?(key: string, draw: (painter: Painter) => void): boolean;
+  /**
+   * Draws a layer as `layer` would, without showing it, and keeps it until `prepare` is called
+   * with another key (other layers do not push it out): the fitted view's, drawn in idle time so
+   * that a fit shows at once. Does nothing when that layer is kept already.
+   */
+  prepare?(key: string, draw: (painter: Painter) => void): void;
+  /** Whether the layer of `key` is kept (`layer` would not call its `draw`). */
+  hasLayer?(key: string): boolean;
+  /** Forgets every kept layer. */
+  dropLayers?(): void;
+  /**
+   * For painters that take raster images (a canvas): the device pixel ratio and the size in
+   * device pixels of what they draw on.
+   */
+  pixelSize?(): { readonly ratio: number; readonly width: number; readonly height: number };
+  /** Puts RGBA device pixels (`pixelSize`'s width and height) at the origin, replacing what was there. */
+  putPixels?(pixels: Uint8ClampedArray<ArrayBuffer>): void;
 }
 
 const fontFamily = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
@@ -42,8 +59,9 @@ function font(size: number, weight: 'normal' | 'bold' = 'normal', italic = false
 
 export class CanvasPainter implements Painter {
   private readonly widths = new Map<string, number>();
-  private layerCanvas: HTMLCanvasElement | null = null;
-  private layerKey = '';
+  /** Kept layers by key, least recently used first: the prepared one and one other. */
+  private readonly layers = new Map<string, HTMLCanvasElement>();
+  private preparedKey = '';
 
   constructor(private readonly context: CanvasRenderingContext2D) {}
 
@@ -129,31 +147,84 @@ export class CanvasPainter implements Painter {
     context.fillText(text, x, y);
   }
 
-  layer(key: string, draw: (painter: Painter) => void): boolean {
+  private fullKey(key: string): string {
+    const { width, height } = this.context.canvas;
+    return `${width}x${height} ${key}`;
+  }
+
+  /** Draws a layer into a canvas of its own: a new one, or the least recently used one that is not the prepared layer. */
+  private drawLayer(fullKey: string, draw: (painter: Painter) => void): HTMLCanvasElement {
     const context = this.context;
     const { width, height } = context.canvas;
-    let layer = this.layerCanvas;
-    const fullKey = `${width}x${height} ${key}`;
-    const fresh = layer === null || this.layerKey !== fullKey;
-    if (fresh) {
-      layer ??= this.layerCanvas = document.createElement('canvas');
-      const layerContext = layer.getContext('2d') as CanvasRenderingContext2D;
-      if (layer.width !== width || layer.height !== height) {
-        layer.width = width;
-        layer.height = height;
-      } else {
-        layerContext.setTransform(1, 0, 0, 1, 0, 0);
-        layerContext.clearRect(0, 0, width, height);
-      }
-      layerContext.setTransform(context.getTransform());
-      draw(new CanvasPainter(layerContext));
-      this.layerKey = fullKey;
+    let layer: HTMLCanvasElement | undefined;
+    if (this.layers.size >= 2)
+      for (const [key, canvas] of this.layers)
+        if (key !== this.preparedKey) {
+          this.layers.delete(key);
+          layer = canvas;
+          break;
+        }
+    layer ??= document.createElement('canvas');
+    const layerContext = layer.getContext('2d') as CanvasRenderingContext2D;
+    if (layer.width !== width || layer.height !== height) {
+      layer.width = width;
+      layer.height = height;
+    } else {
+      layerContext.setTransform(1, 0, 0, 1, 0, 0);
+      layerContext.clearRect(0, 0, width, height);
+    }
+    layerContext.setTransform(context.getTransform());
+    draw(new CanvasPainter(layerContext));
+    this.layers.set(fullKey, layer);
+    return layer;
+  }
+
+  layer(key: string, draw: (painter: Painter) => void): boolean {
+    const context = this.context;
+    const fullKey = this.fullKey(key);
+    let layer = this.layers.get(fullKey);
+    const fresh = layer === undefined;
+    if (layer === undefined) layer = this.drawLayer(fullKey, draw);
+    else {
+      this.layers.delete(fullKey);
+      this.layers.set(fullKey, layer);
     }
     context.save();
     context.setTransform(1, 0, 0, 1, 0, 0);
-    context.drawImage(layer as HTMLCanvasElement, 0, 0);
+    context.drawImage(layer, 0, 0);
     context.restore();
     return fresh;
+  }
+
+  prepare(key: string, draw: (painter: Painter) => void): void {
+    const fullKey = this.fullKey(key);
+    if (this.layers.has(fullKey)) {
+      this.preparedKey = fullKey;
+      return;
+    }
+    this.layers.delete(this.preparedKey);
+    this.preparedKey = '';
+    this.drawLayer(fullKey, draw);
+    this.preparedKey = fullKey;
+  }
+
+  hasLayer(key: string): boolean {
+    return this.layers.has(this.fullKey(key));
+  }
+
+  dropLayers(): void {
+    this.layers.clear();
+    this.preparedKey = '';
+  }
+
+  pixelSize(): { ratio: number; width: number; height: number } {
+    const { canvas } = this.context;
+    return { ratio: this.context.getTransform().a, width: canvas.width, height: canvas.height };
+  }
+
+  putPixels(pixels: Uint8ClampedArray<ArrayBuffer>): void {
+    const { width, height } = this.context.canvas;
+    this.context.putImageData(new ImageData(pixels, width, height), 0, 0);
   }
 
   measure(text: string, size: number, weight: 'normal' | 'bold' = 'normal'): number {

@@ -80,12 +80,32 @@ function ask(line) {
 }
 
 const store = new Map();
+// Indexes kept beside the mirror, so that no step scans the whole store: each remote user's
+// outbox keys, oldest first (their sequence numbers only grow), and each (to, from) pair's window
+// of message ids seen, oldest first.
+const outboxPrefixAll = 'f140/outbox/';
+const outboxes = new Map();
+const seenPrefix = 'f140/seen/';
+const seenWindows = new Map();
+const seenWindow = 1024;
+/** The outbox of `key` (`f140/outbox/<remote>/<12-digit seq>`), or undefined for other keys. */
+const outboxOf = (key) => (key.startsWith(outboxPrefixAll) ? key.slice(outboxPrefixAll.length, -13) : undefined);
+function indexed(key, added) {
+  const remote = outboxOf(key);
+  if (remote === undefined) return;
+  let keys = outboxes.get(remote);
+  if (!keys) outboxes.set(remote, (keys = []));
+  if (added) keys.push(key);
+  else keys.splice(keys.indexOf(key), 1);
+}
 const put = (key, value) => {
+  if (!store.has(key)) indexed(key, true);
   store.set(key, value);
   emit({ kind: 'store.put', key, value });
 };
 const del = (key) => {
   if (!store.delete(key)) return;
+  indexed(key, false);
   emit({ kind: 'store.delete', key });
 };
 const keysWith = (prefix) => [...store.keys()].filter((k) => k.startsWith(prefix)).sort();
@@ -98,7 +118,13 @@ let config;
 // ---------------------------------------------------------------------------------------------------
 // Forms and messages.
 
+/** Decodes UTF-8 and throws on a bad sequence (one decoder for every call: it keeps no state between them). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function percentDecode(text) {
+  // Nothing to decode (the common case): the text as it is, unless it starts with a byte order
+  // mark, which the UTF-8 decoder below drops.
+  if (!text.includes('%') && !text.includes('+') && text.charCodeAt(0) !== 0xfeff) return text;
   const bytes = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -113,7 +139,7 @@ function percentDecode(text) {
     }
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    return strictUtf8.decode(Uint8Array.from(bytes));
   } catch {
     return undefined;
   }
@@ -265,6 +291,32 @@ function refusal(status, code, reason, decoded, headers = []) {
   };
 }
 
+// The ids seen, per (to, from) pair: the last 1024 of each, durable. Each id is a store entry of its
+// own (`f140/seen/<12-digit seq>` holding {to, from, id}), so that marking one writes one small
+// line, not the whole window.
+function seenOf(to, from) {
+  const pair = JSON.stringify([to, from]);
+  let seen = seenWindows.get(pair);
+  if (!seen) seenWindows.set(pair, (seen = { ids: new Set(), keys: [] }));
+  return seen;
+}
+function remember(seen, key, id) {
+  seen.ids.add(id);
+  seen.keys.push(key);
+  if (seen.keys.length > seenWindow) {
+    const oldest = seen.keys.shift();
+    seen.ids.delete(store.get(oldest).id);
+    del(oldest);
+  }
+}
+function markSeen(seen, to, from, id) {
+  const seq = (store.get('f140/seen-seq') ?? 0) + 1;
+  put('f140/seen-seq', seq);
+  const key = `${seenPrefix}${String(seq).padStart(12, '0')}`;
+  put(key, { to, from, id });
+  remember(seen, key, id);
+}
+
 function serve(request) {
   const method = request.method.toUpperCase();
   if (method !== 'GET' && method !== 'POST')
@@ -283,7 +335,7 @@ function serve(request) {
       return refusal(415, 'bad-request', `Content-Type ${type} is not a form`, { method });
     let body;
     try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(request.body);
+      body = strictUtf8.decode(request.body);
     } catch {
       return refusal(400, 'bad-request', 'the form body is not valid UTF-8', { method });
     }
@@ -323,13 +375,12 @@ function serve(request) {
   if (length > 140) return refusal(422, 'too-long', `text of ${length} code points is over 140`, decoded);
   const id = args.get('msg_id');
   const group = args.get('group');
-  const seenKey = `f140/seen/${to}/${from}`;
-  const seen = store.get(seenKey) ?? [];
-  if (id !== undefined && canary !== 'dedup' && seen.includes(id)) {
+  const seen = seenOf(to, from);
+  if (id !== undefined && canary !== 'dedup' && seen.ids.has(id)) {
     emit({ kind: 'note', what: 'f140.msg.duplicate', detail: { from, to, id } });
     return { status: 200, fields: accepted, headers: [], decoded };
   }
-  if (id !== undefined) put(seenKey, [...seen, id].slice(-1024));
+  if (id !== undefined) markSeen(seen, to, from, id);
   emit({
     kind: 'deliver',
     user: to,
@@ -410,7 +461,7 @@ function remotes() {
   return seen;
 }
 const outboxPrefix = (remote) => `f140/outbox/${remote}/`;
-const queued = (remote) => keysWith(outboxPrefix(remote)).map((key) => ({ key, ...store.get(key) }));
+const queued = (remote) => (outboxes.get(remote) ?? []).map((key) => ({ key, ...store.get(key) }));
 
 // One peer machine per remote user.
 const peers = new Map();
@@ -629,7 +680,7 @@ function parseResponse(buf, closed) {
   const fields = new Map();
   let text;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(length === undefined ? body : body.subarray(0, length));
+    text = strictUtf8.decode(length === undefined ? body : body.subarray(0, length));
   } catch {
     return { bad: 'answer not UTF-8' };
   }
@@ -653,7 +704,7 @@ function callData(conn, bytes, closed) {
 // Commands.
 
 function queueMessage(from, to, text, group) {
-  if (keysWith(outboxPrefix(to)).length >= 1000) {
+  if ((outboxes.get(to)?.length ?? 0) >= 1000) {
     emit({
       kind: 'reject',
       code: 'f140.local.queue-full',
@@ -718,7 +769,12 @@ function start(input) {
   self = { node: input.node, host: input.host };
   config = input.config;
   const { keys } = ask({ kind: 'store.keys', prefix: '' });
-  for (const key of keys) store.set(key, ask({ kind: 'store.get', key }).value);
+  for (const key of [...keys].sort()) {
+    const value = ask({ kind: 'store.get', key }).value;
+    store.set(key, value);
+    indexed(key, true);
+    if (key.startsWith(seenPrefix)) remember(seenOf(value.to, value.from), key, value.id);
+  }
   if (canary === 'volatile') for (const key of keysWith('f140/outbox/')) del(key);
   emit({ kind: 'listen', endpoint: { host: self.host, port: config.port } });
   for (const remote of remotes()) {

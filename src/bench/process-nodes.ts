@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { Plan } from '../fuzz/plan.js';
 import { fuzzProfileNamed } from '../fuzz/profiles/index.js';
 import { scenarioOf, withProcessNodes } from '../fuzz/run-one.js';
+import { ProcessNode } from '../process/node.js';
 import type { ProcessSpec } from '../process/schema.js';
 import type { HostClock, NodeHost, ProtocolNode } from '../protocols/protocol.js';
 import type { AnyProtocol } from '../protocols/registry.js';
@@ -30,13 +31,42 @@ export const externalNodes: Readonly<Record<string, ProcessSpec | undefined>> = 
 };
 
 export interface NodeSteps {
+  /** Every node step of the run, the starts included. */
   readonly steps: number;
+  /** Wall seconds of the whole run, the children's start included. */
   readonly seconds: number;
   readonly delivered: number;
+  /** Node starts (one per node: the bench has no faults). */
+  readonly starts: number;
+  /** The steps after the last node started, and their wall seconds: the steady exchange, no process starts. */
+  readonly steadySteps: number;
+  readonly steadySeconds: number;
+  /** CPU seconds of the steady part: this process's (user + system), and every child's (Linux only; 0 elsewhere). */
+  readonly steadyHostCpuSeconds: number;
+  readonly steadyChildCpuSeconds: number;
 }
 
+/** What one run counts as it goes. */
+interface Counter {
+  steps: number;
+  starts: number;
+  /** At the end of the last start: steps, wall ms, host CPU µs. */
+  bootSteps: number;
+  bootMs: number;
+  bootCpuMicros: number;
+  /** Child CPU seconds: of all children at the last start, and of each child at its end. */
+  childCpuAtBoot: number;
+  readonly children: Set<ProcessNode>;
+  readonly childCpuAtEnd: Map<ProcessNode, number>;
+}
+
+const cpuMicros = (): number => {
+  const used = process.cpuUsage();
+  return used.user + used.system;
+};
+
 /** `protocol` with every node's steps counted (inputs handled, timers fired, starts). */
-function counting(protocol: AnyProtocol, counter: { steps: number }): AnyProtocol {
+function counting(protocol: AnyProtocol, counter: Counter): AnyProtocol {
   return {
     ...protocol,
     createNode(host: NodeHost, config: unknown): ProtocolNode {
@@ -67,14 +97,33 @@ function counting(protocol: AnyProtocol, counter: { steps: number }): AnyProtoco
       return {
         start: () => {
           counter.steps += 1;
+          counter.starts += 1;
           node.start();
+          counter.bootSteps = counter.steps;
+          counter.bootMs = performance.now();
+          counter.bootCpuMicros = cpuMicros();
+          if (node instanceof ProcessNode) counter.children.add(node);
+          counter.childCpuAtBoot = 0;
+          for (const child of counter.children) counter.childCpuAtBoot += child.childCpuSeconds();
         },
         handle: (input) => {
           counter.steps += 1;
           node.handle(input);
         },
-        stop: () => node.stop(),
-        ...(node.finish === undefined ? {} : { finish: () => node.finish?.() }),
+        stop: () => {
+          if (node instanceof ProcessNode && !counter.childCpuAtEnd.has(node))
+            counter.childCpuAtEnd.set(node, node.childCpuSeconds());
+          node.stop();
+        },
+        ...(node.finish === undefined
+          ? {}
+          : {
+              finish: () => {
+                if (node instanceof ProcessNode && !counter.childCpuAtEnd.has(node))
+                  counter.childCpuAtEnd.set(node, node.childCpuSeconds());
+                node.finish?.();
+              },
+            }),
         view: () => node.view(),
       };
     },
@@ -105,17 +154,34 @@ function runOnce(spec: ProcessSpec | undefined, messages: number): NodeSteps {
   // scenario is parsed without them, and they are checked by the step schema alone.
   const parsed = scenarioOf({ ...source, steps: [] }, 'bench/f140-process-nodes.yaml');
   const scenario = { ...parsed, steps: z.array(stepSchema).parse(source.steps ?? []) };
-  const counter = { steps: 0 };
+  const counter: Counter = {
+    steps: 0,
+    starts: 0,
+    bootSteps: 0,
+    bootMs: 0,
+    bootCpuMicros: 0,
+    childCpuAtBoot: 0,
+    children: new Set(),
+    childCpuAtEnd: new Map(),
+  };
   const counted = {
     ...scenario,
     nodes: scenario.nodes.map((node) => ({ ...node, protocol: counting(node.protocol, counter) })),
   };
   const started = performance.now();
   const report = runScenario(counted, { recorder: { keepLines: false, keepEvents: false, hash: false } });
+  const ended = performance.now();
+  const endCpu = cpuMicros();
   return {
     steps: counter.steps,
-    seconds: (performance.now() - started) / 1000,
+    seconds: (ended - started) / 1000,
     delivered: report.world.deliveries.length,
+    starts: counter.starts,
+    steadySteps: counter.steps - counter.bootSteps,
+    steadySeconds: (ended - counter.bootMs) / 1000,
+    steadyHostCpuSeconds: (endCpu - counter.bootCpuMicros) / 1e6,
+    steadyChildCpuSeconds:
+      [...counter.childCpuAtEnd.values()].reduce((sum, cpu) => sum + cpu, 0) - counter.childCpuAtBoot,
   };
 }
 

@@ -160,7 +160,7 @@ export function echoFederation(
 }
 
 /** The sections `--only` can pick. */
-export const benchSections = ['viewer', 'fuzz'] as const;
+export const benchSections = ['viewer', 'fuzz', 'end-to-end'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchOptions {
@@ -171,8 +171,9 @@ export interface BenchOptions {
   readonly skipViewer?: boolean;
   /**
    * Measure only these rows (`viewer`: the headless-Chromium viewer rows; `fuzz`: fuzz cases per
-   * second per core). A partial run prints its table and writes nothing, so reports/bench keeps
-   * the figures of the last whole run.
+   * second per core; `end-to-end`: each protocol end to end with its ceiling, beside the loops
+   * the ceilings are measured against). A partial run prints its table and writes nothing, so
+   * reports/bench keeps the figures of the last whole run.
    */
   readonly only?: BenchSection;
   /** Page loads the viewer rows take the median of. @defaultValue 3 */
@@ -264,6 +265,7 @@ interface Series {
 
 function format(value: number, unit: string): string {
   if (unit === 'ms' || unit === 's' || unit === 'load') return value.toFixed(1);
+  if (unit === 'of the ceiling') return value.toFixed(3);
   if (unit === 'MiB' || unit === 'KiB') return value.toFixed(2);
   return Math.round(value).toLocaleString('en-US');
 }
@@ -310,13 +312,19 @@ async function viewerFigures(loads: number, log: (line: string) => void): Promis
       name: 'viewer fitted frame',
       value: viewer.fitted.median,
       unit: 'ms',
-      note: `median frame with the whole trace on screen, drawn and rasterized (a fit drawn again reuses its kept layer of strokes), ${p95(viewer.fitted)} (goal < 50 ms)`,
+      note: `median frame with the whole trace on screen, drawn and rasterized (a fit drawn again reuses its kept layer of links), ${p95(viewer.fitted)} (goal < 50 ms)`,
     },
     {
       name: 'viewer first fitted frame',
       value: viewer.firstFit.median,
       unit: 'ms',
-      note: `the first fit of each load: every stroke drawn and rasterized, slowest ${viewer.firstFit.p95.toFixed(1)} ms (goal < 50 ms)`,
+      note: `the first fit of each load, pressed once the page is idle (its links were rasterized in idle time ${viewer.fitReadyAfter.median.toFixed(0)} ms after the first screen, taking ${viewer.fitPrepare.median.toFixed(0)} ms): slowest ${viewer.firstFit.p95.toFixed(1)} ms, main-thread CPU ${viewer.firstFitCpu.median.toFixed(1)} ms (goal < 50 ms)`,
+    },
+    {
+      name: 'viewer fit from scratch',
+      value: viewer.scratchFit.median,
+      unit: 'ms',
+      note: `a fit with no kept layer: every link rasterized in the frame, ${p95(viewer.scratchFit)}, main-thread CPU ${viewer.scratchFitCpu.median.toFixed(1)} ms (p95 ${viewer.scratchFitCpu.p95.toFixed(1)}) (goal < 50 ms)`,
     },
   ];
 }
@@ -563,8 +571,15 @@ function solecFigures({ add, federationMessages }: BenchContext, r: number): voi
   }
 }
 
-/** Each protocol end to end, and its ceiling with free nodes. */
-function endToEndFigures({ add, endToEnd, protocolMessages, loopRate }: BenchContext, r: number): void {
+/**
+ * Each protocol end to end, and its ceiling with free nodes. The xstate-interpreter rows are
+ * measured in the first repetition only, and not at all when `withXstate` is false.
+ */
+function endToEndFigures(
+  { add, endToEnd, protocolMessages, loopRate }: BenchContext,
+  r: number,
+  withXstate = true,
+): void {
   for (const protocol of endToEnd) {
     const run = protocolThroughput(protocol, protocolMessages);
     add(
@@ -588,7 +603,14 @@ function endToEndFigures({ add, endToEnd, protocolMessages, loopRate }: BenchCon
       `the simulator loop's median events/s over the ${simulatorEventsPerMessage.toFixed(1)} simulator events a message needs: the rate if nodes, codecs, links and counting cost nothing`,
       loopRate / Math.max(simulatorEventsPerMessage, 1e-9),
     );
-    if (r === 0) {
+    add(
+      `${protocol} end to end, share of its ceiling`,
+      'of the ceiling',
+      'messages delivered per second over the ceiling with free nodes above (goal: at least 0.10)',
+      run.delivered / run.runSeconds / (loopRate / Math.max(simulatorEventsPerMessage, 1e-9)),
+      false,
+    );
+    if (r === 0 && withXstate) {
       const viaXstate = protocolThroughput(protocol, protocolMessages, xstateEngine);
       add(
         `${protocol} end to end, messages delivered, xstate interpreter`,
@@ -600,15 +622,37 @@ function endToEndFigures({ add, endToEnd, protocolMessages, loopRate }: BenchCon
   }
 }
 
-/** F140 nodes as external processes (examples/), beside the built-in node on the same workload. */
+/**
+ * F140 nodes as external processes (examples/), beside the built-in node on the same workload:
+ * the whole run (the children's start included), the steady exchange after the last start, and
+ * its CPU per step (this process's, and the children's from /proc).
+ */
 function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
   for (const kind of Object.keys(externalNodes)) {
     const run = processNodeSteps(kind, processNodeMessages);
+    const builtIn = kind === 'in-process';
+    const who = builtIn ? 'built-in node in-process' : `external ${kind} node`;
+    const where = builtIn ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`;
     add(
-      `f140 node steps, ${kind === 'in-process' ? 'built-in node in-process' : `external ${kind} node`}`,
+      `f140 node steps, ${who}`,
       'steps/s',
-      `${run.steps} node steps (inputs handled, timers fired) for ${run.delivered} messages on F140's fuzz topology, every node ${kind === 'in-process' ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`}; process start included${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+      `${run.steps} node steps (inputs handled, timers fired) for ${run.delivered} messages on F140's fuzz topology, every node ${where}; the ${run.starts} process starts included`,
       run.steps / run.seconds,
+    );
+    add(
+      `f140 node steps after start, ${who}`,
+      'steps/s',
+      `the same run from the last node's start on: ${run.steadySteps} steps, the step exchange alone${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+      run.steadySteps / run.steadySeconds,
+    );
+    add(
+      `f140 node step CPU after start, ${who}`,
+      'µs/step',
+      builtIn
+        ? 'CPU time (user + system) of the same steps, in this process'
+        : `CPU time (user + system) of the same steps: ${Math.round((run.steadyHostCpuSeconds * 1e6) / Math.max(1, run.steadySteps))} µs in fedsim, ${Math.round((run.steadyChildCpuSeconds * 1e6) / Math.max(1, run.steadySteps))} µs in the children (/proc)`,
+      ((run.steadyHostCpuSeconds + run.steadyChildCpuSeconds) * 1e6) / Math.max(1, run.steadySteps),
+      false,
     );
   }
 }
@@ -712,6 +756,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     log('only the fuzz rows were measured: nothing written (run the whole bench to update reports/bench)');
     return figures;
   }
+  if (options.only === 'end-to-end') return endToEndOnly(context, log);
   const loadAtStart = loadavg()[0] ?? 0;
   warmUp(context);
 
@@ -748,6 +793,32 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   if (!options.skipViewer) figures.push(...(await viewerFigures(options.viewerLoads ?? 3, log)));
 
   writeFigures(options, figures, scale, [loadAtStart, loadavg()[0] ?? 0]);
+  return figures;
+}
+
+/**
+ * `--only end-to-end`: the bare and simulator loops, then each protocol end to end, its ceiling and
+ * its share of the ceiling, in each of the heavy repetitions (the ceiling of a repetition uses
+ * that repetition's simulator loop), with the load average at the start and the end.
+ */
+function endToEndOnly(context: BenchContext, log: (line: string) => void): BenchFigure[] {
+  const loadAtStart = loadavg()[0] ?? 0;
+  bareEventLoop(100_000);
+  simulatorLoop(100_000);
+  for (const protocol of context.endToEnd) protocolThroughput(protocol, 200);
+  for (let r = 0; r < heavyRepetitions; r++) {
+    log(`end-to-end repetition ${r + 1}/${heavyRepetitions}`);
+    bare(context);
+    const loop = timed(() => simulatorLoop(context.loopEvents)).perSecond;
+    context.add('simulator event loop', 'events/s', "same workload on fedsim's EventQueue + Simulator", loop);
+    endToEndFigures({ ...context, loopRate: loop }, r, false);
+  }
+  const figures = medianFigures(context.series);
+  log(figureTable(figures));
+  log(
+    `load average ${loadAtStart.toFixed(1)} at the start, ${(loadavg()[0] ?? 0).toFixed(1)} at the end (${cpus().length} cores)`,
+  );
+  log('only the end-to-end rows were measured: nothing written (run the whole bench to update reports/bench)');
   return figures;
 }
 

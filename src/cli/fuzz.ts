@@ -29,6 +29,8 @@ import { parseShard, shardFromEnv, shardSeeds, type Shard } from '../fuzz/seeds.
 import { parseReporters, report, reporterFiles, reporterKinds, type ReporterKind } from '../fuzz/reporters.js';
 import { summaryMarkdown, type ProtocolSummary } from '../fuzz/summary.js';
 import { mergeCoverage, type CampaignCoverage } from '../fuzz/coverage.js';
+import { pilotSeeds } from '../fuzz/steer.js';
+import { classifyCoverage } from '../fuzz/unreachable.js';
 import { loadScenarioWithPlugins } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
 
@@ -45,6 +47,8 @@ export interface FuzzCommandOptions {
   readonly stopAfter?: number;
   /** Fail a campaign (exit 1) that never reached one of its protocol's `sometimes` assertions. */
   readonly requireSometimes?: boolean;
+  /** Coverage-steered generation (src/fuzz/steer.ts): the first runs of the campaign weigh the generators. */
+  readonly steer?: boolean;
   readonly canary?: string;
   /** `--profile`: fuzz under this protocol profile (the fuzz profile's variant of that name). */
   readonly profile?: string;
@@ -298,6 +302,7 @@ async function fuzzProfile(
   const outcome = await runCampaign(profile, {
     seeds,
     workers: options.workers,
+    ...(options.steer === true ? { steer: { pilot: pilotSeeds(options.seed, options.runs) } } : {}),
     run: {
       engine,
       ...(canary === undefined ? {} : { canary }),
@@ -397,8 +402,9 @@ function logCoverage(
   const states = count((m) => m.states);
   const transitions = count((m) => m.transitions);
   const missed = coverage.sometimes.filter((s) => s.runs === 0).map((s) => s.name);
+  const { gaps } = classifyCoverage(coverage);
   log(
-    `${profile.protocol}: coverage ${states.reached}/${states.all} states, ${transitions.reached}/${transitions.all} transitions; sometimes ${coverage.sometimes.map((s) => `${s.name} ${s.runs}`).join(', ') || 'none'}`,
+    `${profile.protocol}: coverage ${states.reached}/${states.all} states, ${transitions.reached}/${transitions.all} transitions, ${gaps.length} not reached and not listed unreachable; sometimes ${coverage.sometimes.map((s) => `${s.name} ${s.runs}`).join(', ') || 'none'}`,
   );
   if (options.requireSometimes === true && missed.length > 0 && !outcome.stopped) {
     log(`FAIL ${profile.protocol}: never reached ${missed.join(', ')} (--require-sometimes)`);

@@ -158,6 +158,7 @@ function addFuzzCommand(program: Command, setExitCode: (code: number) => void): 
       ),
     )
     .option('--require-sometimes', "fail a campaign that never reached one of its protocol's sometimes assertions")
+    .option('--steer', 'steer generation towards rare statechart coverage, weighted from the first 100 runs')
     .option('--canary <kind>', 'fuzz a deliberately broken variant: duplicate, drop or forge')
     .option(
       '--profile <name>',
@@ -203,14 +204,18 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
     )
     .option('--out <dir>', 'where to write the figures', 'reports/bench')
     .addOption(
-      new Option('--only <rows>', 'measure only these rows, print them and write nothing').choices(['viewer', 'fuzz']),
+      new Option('--only <rows>', 'measure only these rows, print them and write nothing').choices([
+        'viewer',
+        'fuzz',
+        'end-to-end',
+      ]),
     )
     .addOption(
       new Option('--loads <n>', 'page loads the viewer rows take the median of')
         .argParser(integer('--loads'))
         .default(3),
     )
-    .action(async (options: { scale: number; out: string; only?: 'viewer' | 'fuzz'; loads: number }) => {
+    .action(async (options: { scale: number; out: string; only?: 'viewer' | 'fuzz' | 'end-to-end'; loads: number }) => {
       // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
       const { runBench } = await import('../bench/run.js');
       await runBench({

@@ -23,7 +23,7 @@ import { ProcessNodeError, ScenarioError, UsageError } from '../core/errors.js';
 import { protocolNamed, protocolNames } from '../protocols/registry.js';
 import { RealHost } from '../real/host.js';
 import { realLimitDefaults, realLimitDescriptions, realLimitsSchema } from '../real/limits.js';
-import { readTlsFiles, selfSignedTls, type TlsMaterial } from '../real/tls.js';
+import { readCaFile, readTlsFiles, selfSignedTls, type TlsMaterial } from '../real/tls.js';
 import { processProtocol } from '../process/node.js';
 import { processSpecSchema } from '../process/schema.js';
 import { dnsRecordSchema } from '../scenario/schema.js';
@@ -54,12 +54,23 @@ export const serveConfigSchema = z.strictObject({
       cert: z.string().min(1).optional().describe('PEM certificate file'),
       key: z.string().min(1).optional().describe('PEM private key file'),
       certOut: z.string().min(1).optional().describe('write the certificate in use there (PEM), for clients to trust'),
+      verifyPeer: z
+        .boolean()
+        .optional()
+        .describe("as a TLS client (outgoing STARTTLS), check the peer's certificate and host name (default false)"),
+      ca: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("PEM file of the CAs verifyPeer trusts (default: Node's, plus NODE_EXTRA_CA_CERTS)"),
     })
     .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), {
       message: 'give both cert and key, or neither',
     })
     .optional()
-    .describe('STARTTLS: { cert, key } files, or a self-signed certificate made at start; { certOut } saves it'),
+    .describe(
+      'STARTTLS: { cert, key } files, or a self-signed certificate made at start; { certOut } saves it; { verifyPeer, ca } check the certificates of peers this node connects to',
+    ),
   process: processSpecSchema
     .optional()
     .describe(
@@ -174,7 +185,15 @@ export async function loadServeConfig(
     ...(settings.seed === undefined ? {} : { seed: settings.seed }),
     ...(settings.limits ? { limits: settings.limits } : {}),
     ...(trace === undefined ? {} : { trace: { file: trace } }),
-    ...(material ? { tls: { cert: material.cert, key: material.key } } : {}),
+    ...(material || settings.tls?.verifyPeer !== undefined
+      ? {
+          tls: {
+            ...(material ? { cert: material.cert, key: material.key } : {}),
+            ...(settings.tls?.verifyPeer === undefined ? {} : { verifyPeer: settings.tls.verifyPeer }),
+            ...(settings.tls?.ca === undefined ? {} : { ca: readCaFile(settings.tls.ca) }),
+          },
+        }
+      : {}),
     log: (line) => console.log(`${settings.id}: ${line}`),
     ...(onProcessFailure ? { onProcessFailure } : {}),
   });

@@ -57,7 +57,7 @@ export function compileAction(ref: unknown, machine: AnyStateMachine): Op {
     return (actor, event) => {
       // Arguments are taken now, as xstate resolves them, even when the call is deferred to `start`.
       const args = actionArgs(actor, event);
-      const p = params(actor, event);
+      const p = usesParams ? paramsOf(ref, actor.context, event) : undefined;
       // Run at once when started (no closure per call: this runs on every such transition).
       if (actor.started) resolved(args, p);
       else actor.deferToStart(() => resolved(args, p));

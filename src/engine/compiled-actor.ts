@@ -34,6 +34,11 @@ interface Observer {
 
 type Listener = (event: EventObject) => void;
 
+/** One `on` call: its own object, so that the same listener registered twice is called twice. */
+interface Registration {
+  readonly listener: Listener;
+}
+
 export interface CompiledActorOptions {
   readonly clock: HostClock;
   readonly input?: unknown;
@@ -62,7 +67,7 @@ export class CompiledActor implements ActionTarget {
   private readonly mailbox: EventObject[] = [];
   private readonly initCustom: (() => void)[] = [];
   private readonly timers = new Map<string, unknown>();
-  private readonly listeners = new Map<string, Listener[]>();
+  private readonly listeners = new Map<string, Registration[]>();
   private observers: Observer[] = [];
   private timerCount = 0;
   private readonly compiled: CompiledMachine;
@@ -168,12 +173,13 @@ export class CompiledActor implements ActionTarget {
       list = [];
       this.listeners.set(type, list);
     }
-    // A wrapper per registration, as xstate binds each handler: the same function twice is two listeners.
-    const wrapped: Listener = (event) => listener(event);
-    list.push(wrapped);
+    // One registration object per call, as xstate binds each handler: the same function twice is
+    // two listeners. An object, not a wrapping closure, so that emitting calls the listener itself.
+    const registration: Registration = { listener };
+    list.push(registration);
     return {
       unsubscribe: () => {
-        const at = list.indexOf(wrapped);
+        const at = list.indexOf(registration);
         if (at >= 0) list.splice(at, 1);
       },
     };
@@ -336,15 +342,15 @@ export class CompiledActor implements ActionTarget {
         if (only !== undefined) {
           // One listener (the usual case): called without copying the list, with the same effect.
           try {
-            only(effect.event);
+            only.listener(effect.event);
           } catch (err) {
             failure = { err };
           }
           return failure;
         }
         // A copy, as xstate takes one: a listener that unsubscribes does not skip the next.
-        const all = any === undefined ? (own as Listener[]).slice() : [...(own ?? []), ...any];
-        for (const listener of all) {
+        const all = any === undefined ? (own as Registration[]).slice() : [...(own ?? []), ...any];
+        for (const { listener } of all) {
           try {
             listener(effect.event);
           } catch (err) {

@@ -11,6 +11,7 @@ import { loadedPluginModules } from '../protocols/registry.js';
 import type { FuzzProfile } from './profile.js';
 import { runOne, type FuzzRunOptions, type FuzzRunResult } from './run-one.js';
 import { splitSeeds } from './seeds.js';
+import { steerWeights } from './steer.js';
 import type { WorkerMessage, WorkerTask } from './worker.js';
 
 export interface CampaignOptions {
@@ -20,6 +21,12 @@ export interface CampaignOptions {
   /** Asked after each run; true ends the campaign early (runs in flight are abandoned). */
   readonly shouldStop?: () => boolean;
   readonly onResult?: (result: FuzzRunResult) => void;
+  /**
+   * Coverage steering (src/fuzz/steer.ts): the seeds of the whole campaign's pilot (`pilotSeeds`),
+   * run first, unsteered (those of another shard too, reported by that shard only); the rest of
+   * `seeds` then draw their commands with the weights the pilot's coverage gives.
+   */
+  readonly steer?: { readonly pilot: readonly number[] };
 }
 
 export interface CampaignResult {
@@ -95,8 +102,42 @@ function runWorkers(profile: FuzzProfile, options: CampaignOptions): Promise<Cam
   });
 }
 
+async function runSeeds(profile: FuzzProfile, options: CampaignOptions): Promise<CampaignResult> {
+  if (options.seeds.length === 0) return { results: [], errors: [], stopped: false };
+  return options.workers <= 1 ? runInline(profile, options) : await runWorkers(profile, options);
+}
+
 /** Runs a campaign's seeds; results arrive in completion order, and are sorted by seed at the end. */
 export async function runCampaign(profile: FuzzProfile, options: CampaignOptions): Promise<CampaignResult> {
-  const outcome = options.workers <= 1 ? runInline(profile, options) : await runWorkers(profile, options);
+  const outcome = options.steer === undefined ? await runSeeds(profile, options) : await runSteered(profile, options);
   return { ...outcome, results: [...outcome.results].sort((a, b) => a.seed - b.seed) };
+}
+
+/** The pilot, then the shard's other seeds with the weights it gives (`CampaignOptions.steer`). */
+async function runSteered(profile: FuzzProfile, options: CampaignOptions): Promise<CampaignResult> {
+  const pilot = [...(options.steer?.pilot ?? [])].sort((a, b) => a - b);
+  const own = new Set(options.seeds);
+  const first = await runSeeds(profile, {
+    ...options,
+    seeds: pilot,
+    onResult: (result) => {
+      if (own.has(result.seed)) options.onResult?.(result);
+    },
+  });
+  const mine = <T extends { readonly seed: number }>(list: readonly T[]) => list.filter((item) => own.has(item.seed));
+  if (first.stopped) return { results: mine(first.results), errors: mine(first.errors), stopped: true };
+  const coverage = [...first.results]
+    .sort((a, b) => a.seed - b.seed)
+    .flatMap((result) => (result.coverage === undefined ? [] : [result.coverage]));
+  const inPilot = new Set(pilot);
+  const rest = await runSeeds(profile, {
+    ...options,
+    seeds: options.seeds.filter((seed) => !inPilot.has(seed)),
+    run: { ...options.run, weights: steerWeights(coverage) },
+  });
+  return {
+    results: [...mine(first.results), ...rest.results],
+    errors: [...mine(first.errors), ...rest.errors],
+    stopped: rest.stopped,
+  };
 }

@@ -16,6 +16,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { withTap, type Engine } from '../engine/engine.js';
 import type { TraceEvent } from '../trace/events.js';
+import { unreachableReason } from './unreachable.js';
 
 /** A machine kind's definition: its state paths and the transitions that change state. */
 export interface MachineDefinition {
@@ -33,6 +34,8 @@ export interface RunCoverage {
   readonly changes: readonly string[];
   /** Names of the profile's `sometimes` assertions the run reached. */
   readonly sometimes: readonly string[];
+  /** The command generators the run drew (src/fuzz/commands/index.ts), what steering weighs. */
+  readonly generators?: readonly string[];
 }
 
 /** A rare path a campaign must reach at least once: a note, or a machine kind in a state. */
@@ -264,9 +267,14 @@ export function coverageMarkdown(protocol: string, coverage: CampaignCoverage): 
   }
   for (const m of coverage.machines) {
     if (m.states.never.length === 0 && m.transitions.never.length === 0) continue;
+    // A gap is never reached and not listed unreachable (src/fuzz/unreachable-list.ts).
+    const mark = (item: string) => {
+      const reason = unreachableReason(m.kind, item);
+      return reason === undefined ? `${item} (gap)` : `${item} (unreachable: ${reason})`;
+    };
     lines.push(`- ${m.kind} never reached:`);
-    if (m.states.never.length > 0) lines.push(`  - states: ${m.states.never.join(', ')}`);
-    if (m.transitions.never.length > 0) lines.push(`  - transitions: ${m.transitions.never.join(', ')}`);
+    if (m.states.never.length > 0) lines.push(`  - states: ${m.states.never.map(mark).join('; ')}`);
+    if (m.transitions.never.length > 0) lines.push(`  - transitions: ${m.transitions.never.map(mark).join('; ')}`);
   }
   lines.push('');
   return lines.join('\n');

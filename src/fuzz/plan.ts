@@ -171,13 +171,19 @@ export class Plan {
   }
 
   /**
-   * Each run of faults so far, with when the protocol has recovered from it by `settleAfterMs`
-   * (none when the profile's settle time does not grow with the faults).
+   * Each run of faults so far (with the damages at `damageMs`), with when the protocol has
+   * recovered from it by `settleAfterMs` (none when the profile's settle time does not grow with
+   * the faults).
    */
-  private recovered(): readonly { readonly beginMs: number; readonly recoveredMs: number }[] {
+  private recovered(
+    damageMs: readonly number[] = [],
+  ): readonly { readonly beginMs: number; readonly recoveredMs: number }[] {
     const { settleAfterMs, settleMs } = this.profile.delivery;
     if (settleAfterMs === undefined) return [];
-    return recoveries(faultSpans(this.steps), (run) => Math.max(settleMs, settleAfterMs(run)));
+    // A damage before the protocol recovered is one more failure for a backoff that is still
+    // doubling: it extends the run of faults like any other fault.
+    const damage = damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs }));
+    return recoveries([...faultSpans(this.steps), ...damage], (run) => Math.max(settleMs, settleAfterMs(run)));
   }
 
   /** Whether a message sent at `atMs` falls in a quiet window the protocol promises delivery in. */
@@ -295,7 +301,7 @@ export class Plan {
             ...damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs })),
           ];
     const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
-    const recovered = this.recovered();
+    const recovered = this.recovered(damageMs);
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
     for (const send of this.sends) {
@@ -369,6 +375,51 @@ export function refusedCommands(events: readonly TraceEvent[]): Set<string> {
       refused.add(`${command.node} ${JSON.stringify(command.command)}`);
   }
   return refused;
+}
+
+/**
+ * The commands whose message the sender's node dropped, with a reject whose code is in `codes`,
+ * after at least `damagesMin` corruptions or truncations acted (`DeliveryPromise.refusalCodes`:
+ * a refusal confirmed by two answers in a row, each of which a damage may have made). Keyed as
+ * `commandKey`. A reject names its message by `detail.id`; the id is the one the node gave the
+ * command, read from the first event carrying a `detail.id` that the node recorded right after it.
+ */
+export function droppedAfterDamage(
+  events: readonly TraceEvent[],
+  codes: readonly string[],
+  damagesMin = 2,
+): Set<string> {
+  const dropped = new Set<string>();
+  if (codes.length === 0) return dropped;
+  const commandOf = new Map<string, string>();
+  /** Per node, its last command when that was the last event it recorded. */
+  const pending = new Map<string, TraceEvent & { kind: 'command' }>();
+  let damages = 0;
+  for (const event of events) {
+    if (
+      event.kind === 'fault' &&
+      event.phase === 'end' &&
+      (event.fault === 'corrupt' || event.fault === 'truncate') &&
+      event.detail['disarmed'] !== true
+    )
+      damages += 1;
+    const command = pending.get(event.node);
+    pending.delete(event.node);
+    if (event.kind === 'command') {
+      pending.set(event.node, event);
+      continue;
+    }
+    const detail = 'detail' in event ? (event.detail as Record<string, unknown> | undefined) : undefined;
+    const id = typeof detail?.['id'] === 'string' ? `${event.node} ${detail['id']}` : undefined;
+    if (id === undefined) continue;
+    if (command !== undefined && event.atMs === command.atMs && !commandOf.has(id))
+      commandOf.set(id, `${command.node} ${JSON.stringify(command.command)}`);
+    if (event.kind === 'reject' && codes.includes(event.code) && damages >= damagesMin) {
+      const key = commandOf.get(id);
+      if (key !== undefined) dropped.add(key);
+    }
+  }
+  return dropped;
 }
 
 /**

@@ -58,6 +58,13 @@ export interface DeliveryPromise {
    * messages) start after it. Unset: a restart ends the crash.
    */
   crashNoticedMs?(topology: Topology): number;
+  /**
+   * Reject codes with which a sender's node drops a message its peer refused, where a refusal is
+   * confirmed by two answers in a row (F140's `f140.refused`, spec.md §5): two damaged exchanges
+   * look the same, so a message dropped with one of them after two corruptions acted is not owed
+   * (`droppedAfterDamage` in plan.ts). One damage never excuses it.
+   */
+  readonly refusalCodes?: readonly string[];
   /** How long the run goes on after its last deadline, for retries and end-of-run invariants. @defaultValue 1000 */
   readonly drainMs?: number;
 }
@@ -93,6 +100,22 @@ export interface FuzzProfile {
    * structure-aware corruption edits (src/fuzz/commands/corrupt-field.ts).
    */
   readonly wireFields?: readonly string[];
+  /**
+   * Where a `loseAnswer` fault aims (src/fuzz/commands/lose-answer.ts), for a protocol whose
+   * message goes out after a few round trips, where a cut 1 to 120 ms after the send almost never
+   * catches the answer and the retry-after-a-lost-answer path (dedup) goes untested. A cut holds
+   * what is sent after it begins, not what is already on the wire, and a node answers the instant
+   * the message arrives: so the cut must begin while the way back is quiet just before the answer.
+   * F140 pings first, each exchange on a connection of its own: the MSG connection's SYN-ACK leaves
+   * the recipient 5 one-way delays after the send, its answer 7. Unset: that fixed span, cut until
+   * healed.
+   */
+  readonly lostAnswer?: {
+    /** The quiet span of the way back before the answer leaves, in one-way delays after the send on a quiet network (scaled by the topology's mean latency). */
+    readonly quiet: readonly [number, number];
+    /** How long the sender waits for an answer before it gives up and retries: the cut lasts longer, then heals. */
+    readonly timeoutMs: number;
+  };
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

@@ -16,8 +16,8 @@ import type { ScenarioFile } from '../scenario/schema.js';
 import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
-import { planCommands, type CommandOptions } from './commands/index.js';
-import { damageInstants, Plan, refusedCommands } from './plan.js';
+import { generatorOf, planCommands, type CommandOptions } from './commands/index.js';
+import { damageInstants, droppedAfterDamage, Plan, refusedCommands } from './plan.js';
 import type { FuzzProfile } from './profile.js';
 
 export interface FuzzRunOptions extends CommandOptions {
@@ -119,6 +119,8 @@ export function judgePlan(
   const firstReport = run(first);
   const damageMs = damageInstants(firstReport.trace.events);
   const refused = refusedCommands(firstReport.trace.events);
+  for (const key of droppedAfterDamage(firstReport.trace.events, plan.profile.delivery.refusalCodes ?? []))
+    refused.add(key);
   // Nothing acted and nothing was refused: the scenario is the first one (most runs).
   if (damageMs.length === 0 && refused.size === 0) return { source: first, report: firstReport };
   const source = scenario(damageMs, refused);
@@ -157,7 +159,8 @@ export function fuzzProperty(
           judgePlan(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
         );
         judged = value;
-        onCoverage?.(runCoverage(value.report.trace.events, machines, profile.sometimes ?? []));
+        const generators = [...new Set([...commands].map(generatorOf))].sort();
+        onCoverage?.({ ...runCoverage(value.report.trace.events, machines, profile.sometimes ?? []), generators });
       }
       const { source, report } = judged;
       if (report.verdict === 'pass') return true;

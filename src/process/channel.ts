@@ -15,7 +15,7 @@
  * process exits.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -56,6 +56,8 @@ export const control = {
 /** How long the host waits for the watchdog to open the child's ends. */
 const handshakeMs = 10_000;
 const reportBytesMax = 16 * 1024;
+/** The unit of /proc's CPU times (USER_HZ, 100 on every Linux build in use). */
+const clockTicksPerSecond = 100;
 
 const live = new Set<ProcessChannel>();
 let exitHookInstalled = false;
@@ -125,6 +127,23 @@ export class ProcessChannel {
     Atomics.notify(this.words, control.ready);
     installExitHook();
     live.add(this);
+  }
+
+  /**
+   * CPU seconds (user + system) the child has used so far, from /proc (benchmarks use it); 0 when
+   * it cannot be read (not Linux, the child gone).
+   */
+  childCpuSeconds(): number {
+    const pid = Atomics.load(this.words, control.pid);
+    if (pid <= 0) return 0;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state is the 3rd, utime the 14th, stime the 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+    } catch {
+      return 0;
+    }
   }
 
   /** Starts a step's wall-clock budget: the child is killed if the step is not over within it. */

@@ -46,6 +46,22 @@ function hasKeys(
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 
+/** `{host, port}` (a port from 0 to 65535) or `{path}` (not empty), nothing more. */
+function isEndpoint(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const endpoint = value as Record<string, unknown>;
+  if ('path' in endpoint) return hasKeys(endpoint, ['path']) && isString(endpoint['path']) && endpoint['path'] !== '';
+  const port = endpoint['port'];
+  return (
+    hasKeys(endpoint, ['host', 'port']) &&
+    isString(endpoint['host']) &&
+    typeof port === 'number' &&
+    Number.isInteger(port) &&
+    port >= 0 &&
+    port <= 65_535
+  );
+}
+
 /**
  * The most frequent output lines, checked by hand (a few times faster than the zod schema); any
  * line this does not accept goes to the schema, which accepts or words the problem. Accepts only
@@ -89,6 +105,25 @@ export function quickOutput(value: unknown): ProcessOutput | undefined {
       return hasKeys(line, ['kind', 'key', 'value']) && isString(line['key']) ? (line as ProcessOutput) : undefined;
     case 'store.delete':
       return hasKeys(line, ['kind', 'key']) && isString(line['key']) ? (line as ProcessOutput) : undefined;
+    case 'deliver':
+      return hasKeys(line, ['kind', 'user', 'from', 'body'], ['id', 'detail']) &&
+        isString(line['user']) &&
+        isString(line['from']) &&
+        isString(line['body']) &&
+        (!('id' in line) || isString(line['id']))
+        ? (line as ProcessOutput)
+        : undefined;
+    case 'reject':
+      return hasKeys(line, ['kind', 'code', 'reason'], ['detail']) && isString(line['code']) && isString(line['reason'])
+        ? (line as ProcessOutput)
+        : undefined;
+    case 'connect':
+      return hasKeys(line, ['kind', 'conn', 'target']) &&
+        isString(line['conn']) &&
+        line['conn'] !== '' &&
+        isEndpoint(line['target'])
+        ? (line as ProcessOutput)
+        : undefined;
     default:
       return undefined;
   }
@@ -180,6 +215,11 @@ export class ProcessNode implements ProtocolNode {
 
   view(): unknown {
     return { process: this.spec.command, steps: this.steps, states: Object.fromEntries(this.states) };
+  }
+
+  /** CPU seconds the child has used so far (Linux; 0 elsewhere): the bench reports it. */
+  childCpuSeconds(): number {
+    return this.channel.childCpuSeconds();
   }
 
   /** How many steps this incarnation has run (the bench counts them). */

@@ -112,7 +112,7 @@ export const inputSchemas = {
   stop: z
     .strictObject({ kind: z.literal('stop'), now })
     .describe(
-      'A graceful stop (the run is over): save what must outlive the process with `store.put` (only durable-store lines count now; everything else is dropped), end the step, then exit once stdin ends. A process still running after the grace period is killed. A crash gives no `stop`: the process is killed.',
+      'A graceful stop (the run is over, or a scenario `stop` step; a `restart` step spawns the process again): save what must outlive the process with `store.put` (only durable-store lines count now; everything else is dropped), end the step, then exit once stdin ends. A process still running after the grace period is killed. A crash gives no `stop`: the process is killed.',
     ),
   'store.value': z
     .strictObject({

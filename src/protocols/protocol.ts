@@ -148,9 +148,12 @@ export abstract class FrozenJson {
 }
 
 /**
- * A store held in memory; the sim's default. Keys are also kept sorted, so `keys(prefix)` is a
- * binary search and a scan of the matches rather than a sort of every key (an F140 node lists its
- * outbox on every exchange).
+ * A store held in memory; the sim's default. `keys(prefix)` lists keys in ascending code-unit
+ * order (the order `Array.prototype.sort` gives) by a binary search and a scan of the matches. The
+ * sorted list is made when `keys` is asked for after a key came or went, not on each `put` and
+ * `delete`: F140's outbox adds and removes one key per message and lists its keys only when it
+ * loads (after a start or a crash), and an insertion into a sorted list of the backlog's keys per
+ * message was a twentieth of an F140 run.
  */
 export class MemoryStore implements DurableStore {
   /**
@@ -158,8 +161,8 @@ export class MemoryStore implements DurableStore {
    * kept as it was given (it cannot change) and copied only when read.
    */
   private readonly entries = new Map<string, unknown>();
-  /** Every key, in ascending code-unit order (the order `Array.prototype.sort` gives). */
-  private readonly sorted: string[] = [];
+  /** Every key, in ascending code-unit order; undefined when a key came or went since it was made. */
+  private sorted: string[] | undefined = [];
   get(key: string): unknown {
     const value = this.entries.get(key);
     // `toJSON()` is what a JSON round trip of the value would write, and the copy reads it as such.
@@ -167,33 +170,34 @@ export class MemoryStore implements DurableStore {
   }
   put(key: string, value: unknown): void {
     // Copied in and out, as JSON would, so that a node cannot keep a live reference across a crash.
-    if (!this.entries.has(key)) this.sorted.splice(this.lowerBound(key), 0, key);
+    if (this.sorted !== undefined && !this.entries.has(key)) this.sorted = undefined;
     this.entries.set(key, value instanceof FrozenJson ? value : jsonClone(value));
   }
   delete(key: string): void {
-    if (!this.entries.delete(key)) return;
-    this.sorted.splice(this.lowerBound(key), 1);
+    if (this.entries.delete(key)) this.sorted = undefined;
   }
   keys(prefix = ''): string[] {
+    const sorted = (this.sorted ??= [...this.entries.keys()].sort());
     const found: string[] = [];
-    for (let i = this.lowerBound(prefix); i < this.sorted.length; i++) {
-      const key = this.sorted[i] as string;
+    for (let i = lowerBound(sorted, prefix); i < sorted.length; i++) {
+      const key = sorted[i] as string;
       if (!key.startsWith(prefix)) break;
       found.push(key);
     }
     return found;
   }
-  /** The first index whose key is not below `key`. */
-  private lowerBound(key: string): number {
-    let low = 0;
-    let high = this.sorted.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if ((this.sorted[mid] as string) < key) low = mid + 1;
-      else high = mid;
-    }
-    return low;
+}
+
+/** The first index of `sorted` whose key is not below `key`. */
+function lowerBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((sorted[mid] as string) < key) low = mid + 1;
+    else high = mid;
   }
+  return low;
 }
 
 /** What a host gives a node: its only window on the world. */
@@ -235,8 +239,9 @@ export interface ProtocolNode {
   /** The node is crashing or shutting down: stop every actor. It must emit nothing after this. */
   stop(): void;
   /**
-   * A graceful stop, before `stop()`: the run is over, so the node may save what it keeps in its
-   * durable store; nothing it emits now reaches the network or the trace. Optional.
+   * A graceful stop, before `stop()`: the run is over (or a scenario's `stop` step), so the node
+   * may save what it keeps in its durable store; nothing it emits now reaches the network or the
+   * trace. Optional.
    */
   finish?(): void;
   /** A JSON snapshot for checkers, the viewer and `fedsim` reports. */

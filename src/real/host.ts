@@ -11,7 +11,9 @@
  *
  * Must hold against any peer (src/real/limits.ts names each bound): a connection the node closed is
  * destroyed after a short linger; idle connections, stalled partial frames, unread output and
- * connection floods are cut off; a refused or cut-off connection reaches the node as a close.
+ * connection floods are cut off; a refused or cut-off connection reaches the node as a close. Past a
+ * bound on unanswered input over all connections, the host stops reading from those adding to it,
+ * and once a flood's input has been dropped it asks for a full collection (./reclaim.ts).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -42,6 +44,7 @@ import type { TraceEventBody } from '../trace/events.js';
 import { endpointText, recordOutput } from '../trace/record-output.js';
 import { payloadOf, TraceRecorder } from '../trace/recorder.js';
 import { realLimitDefaults, type RealLimits } from './limits.js';
+import { fullCollection } from './reclaim.js';
 
 /** Where a host's trace goes: nowhere (the default), kept in memory, or streamed to a file. */
 export type RealTraceMode = 'none' | 'memory' | { readonly file: string };
@@ -54,6 +57,10 @@ export interface RealHostStats {
   inputCapClosed: number;
   outputCapClosed: number;
   lingerDestroyed: number;
+  /** Times reading from a connection was paused because all pending input was over `inputPendingReadMax`. */
+  readPaused: number;
+  /** Full collections asked for after dropped input (src/real/reclaim.ts). */
+  collections: number;
 }
 
 /** The host's view of one connection, beside its socket. */
@@ -68,6 +75,8 @@ interface ConnState {
   /** Input bytes since the node last acted on this connection's input. */
   pending: number;
   partialTimer?: ReturnType<typeof setTimeout>;
+  /** Reading is paused (pending input of all connections over `inputPendingReadMax`). */
+  paused?: boolean;
   /** A write returned false (its buffer reached the high-water mark): the socket's `'drain'` becomes `conn.drain`. */
   needDrain?: boolean;
 }
@@ -148,11 +157,18 @@ export class RealHost {
     inputCapClosed: 0,
     outputCapClosed: 0,
     lingerDestroyed: 0,
+    readPaused: 0,
+    collections: 0,
   };
   /** Open accepted connections per listener key and per peer address. */
   private readonly perListener = new Map<string, number>();
   private readonly perAddress = new Map<string, number>();
   private pendingTotal = 0;
+  /** Connections whose reading is paused, oldest pause first: resumed in this order. */
+  private readonly pausedConns = new Set<ConnId>();
+  /** Pending input dropped with its connection since the last full collection, and the collection's timer. */
+  private droppedBytes = 0;
+  private collectTimer: ReturnType<typeof setTimeout> | undefined;
   /** Outputs the node has emitted so far: a handle call that adds none did not act on its input. */
   private outputs = 0;
   private traceFd: number | undefined;
@@ -242,6 +258,7 @@ export class RealHost {
       // Stopping anyway.
     }
     this.node.stop();
+    clearTimeout(this.collectTimer);
     for (const state of this.sockets.values()) {
       clearTimeout(state.partialTimer);
       state.socket.destroy();
@@ -429,6 +446,7 @@ export class RealHost {
   private linger(socket: Socket): void {
     socket.removeAllListeners('data');
     socket.on('data', () => undefined);
+    socket.resume(); // Paused for back-pressure, it would not see the peer's close.
     socket.end();
     const timer = setTimeout(() => {
       if (socket.destroyed) return;
@@ -444,9 +462,12 @@ export class RealHost {
     if (!this.sockets.delete(conn)) return;
     clearTimeout(state.partialTimer);
     this.pendingTotal -= state.pending;
+    this.dropped(state.pending);
     state.pending = 0;
+    this.pausedConns.delete(conn);
     if (state.listener !== undefined) decrement(this.perListener, state.listener);
     if (state.address !== undefined) decrement(this.perAddress, state.address);
+    this.resumeReading();
   }
 
   private accept(socket: Socket, endpoint: Endpoint): void {
@@ -617,6 +638,8 @@ export class RealHost {
       state.pending = 0;
       clearTimeout(state.partialTimer);
       state.partialTimer = undefined;
+      if (state.paused) this.unpause(conn, state);
+      this.resumeReading();
       return;
     }
     if (state.pending === 0 && isWhitespace(bytes)) return;
@@ -638,9 +661,59 @@ export class RealHost {
       if (!largest || largest.pending === 0) break;
       this.stats.inputCapClosed += 1;
       this.pendingTotal -= largest.pending;
+      this.dropped(largest.pending);
       largest.pending = 0;
       largest.socket.destroy();
     }
+    if (this.pendingTotal > this.limits.inputPendingReadMax && !state.paused && !state.socket.destroyed) {
+      // Back-pressure: the bytes wait in the kernel and the peer's sends stall, instead of every
+      // connection of a flood of partial frames being read into memory and then shed. The
+      // partial-frame clock keeps running, so a paused connection that never finishes is still closed.
+      state.paused = true;
+      state.socket.pause();
+      this.pausedConns.add(conn);
+      this.stats.readPaused += 1;
+    }
+  }
+
+  /**
+   * Counts pending input dropped with its connection; once `collectAfterBytes` of it has been, asks for
+   * one full collection `collectDelayMs` later (so at most one per that interval during a flood, and one
+   * just after it): the dropped reads are garbage V8 would otherwise keep while the server is quiet.
+   */
+  private dropped(bytes: number): void {
+    this.droppedBytes += bytes;
+    if (this.droppedBytes < collectAfterBytes || this.collectTimer !== undefined || this.closed) return;
+    const gc = fullCollection();
+    if (gc === undefined) return;
+    this.collectTimer = setTimeout(() => {
+      this.collectTimer = undefined;
+      this.droppedBytes = 0;
+      this.stats.collections += 1;
+      // Twice: after one, V8 still held the emptied heap pages (70 MB of heap in all where 38 MB
+      // remained after a second, scripts/flood-memory.ts).
+      gc();
+      gc();
+    }, collectDelayMs);
+    this.collectTimer.unref();
+  }
+
+  /** Resumes paused connections, oldest first, while the pending total leaves room for a socket read each. */
+  private resumeReading(): void {
+    let room = this.limits.inputPendingReadMax - this.pendingTotal;
+    for (const conn of this.pausedConns) {
+      if (room <= 0) break;
+      const state = this.sockets.get(conn);
+      if (state) this.unpause(conn, state);
+      else this.pausedConns.delete(conn);
+      room -= socketReadBytes;
+    }
+  }
+
+  private unpause(conn: ConnId, state: ConnState): void {
+    this.pausedConns.delete(conn);
+    state.paused = false;
+    if (!state.socket.destroyed) state.socket.resume();
   }
 
   private bindDatagrams(nodePort: number, realPort: number): void {
@@ -701,6 +774,14 @@ async function systemLookup(name: string, type: DnsRecordType): Promise<string[]
       return (await systemDns.resolveTxt(name)).map((chunks) => chunks.join(''));
   }
 }
+
+/** Pending input dropped with connections after which the host asks for a full collection (src/real/reclaim.ts). */
+const collectAfterBytes = 8 * 1024 * 1024;
+/** How long after that the collection runs: a flood still going on is collected once per this interval. */
+const collectDelayMs = 1_000;
+
+/** The most one socket read hands over (libuv's read size for streams). */
+const socketReadBytes = 64 * 1024;
 
 function decrement(counts: Map<string, number>, key: string): void {
   const left = (counts.get(key) ?? 0) - 1;

@@ -22,6 +22,12 @@ export interface RealLimits {
   readonly inputPendingMax: number;
   /** Pending input all connections together may hold; past it the connection holding most is closed. */
   readonly inputPendingTotalMax: number;
+  /**
+   * Pending input all connections together may hold before the host stops reading from a connection
+   * that adds to it (back-pressure: the kernel keeps the bytes, the peer's sends stall); reading
+   * resumes, oldest pause first, as the total falls back under it.
+   */
+  readonly inputPendingReadMax: number;
   /** Open connections accepted on one listener; a connection past it is refused (closed at once). */
   readonly connectionsPerListenerMax: number;
   /** Open connections accepted from one peer address (over all listeners); past it, refused. */
@@ -43,6 +49,12 @@ export const realLimitDefaults: RealLimits = {
   inputPendingMax: 2 * 1024 * 1024,
   /** 64 MiB: sixty-four such frames in flight at once; past it a flood of partial frames sheds the largest. */
   inputPendingTotalMax: 64 * 1024 * 1024,
+  /**
+   * 16 MiB: sixteen of the largest frames arriving at full speed at once. A flood of partial frames
+   * then costs the process what it read before the pause (this, plus one socket read per connection),
+   * not what the flood sends: memory a process has taken, glibc's allocator does not all hand back.
+   */
+  inputPendingReadMax: 16 * 1024 * 1024,
   /** 4,096: well under the descriptor limit of a default system (the host needs some for itself). */
   connectionsPerListenerMax: 4_096,
   /**
@@ -68,6 +80,7 @@ export const realLimitsSchema = z.strictObject({
   partialFrameMs: positive.optional(),
   inputPendingMax: positive.optional(),
   inputPendingTotalMax: positive.optional(),
+  inputPendingReadMax: positive.optional(),
   connectionsPerListenerMax: positive.optional(),
   connectionsPerAddressMax: positive.optional(),
   outputPendingMax: positive.optional(),
@@ -81,6 +94,7 @@ export const realLimitDescriptions: Readonly<Record<keyof RealLimits, string>> =
   partialFrameMs: 'ms input may stay unanswered (a partial frame) before the connection is closed',
   inputPendingMax: 'unanswered input bytes one connection may hold',
   inputPendingTotalMax: 'unanswered input bytes all connections may hold; past it the largest is closed',
+  inputPendingReadMax: 'unanswered input bytes of all connections past which reading from those adding to it pauses',
   connectionsPerListenerMax: 'open connections per listener; more are refused',
   connectionsPerAddressMax: 'open connections per peer address; more are refused',
   outputPendingMax: 'bytes written but not yet read by the peer; past it the connection is closed',

@@ -49,6 +49,23 @@ export function readTlsFiles(certFile: string, keyFile: string): TlsMaterial {
   return { cert, key, fingerprint256: x509.fingerprint256 };
 }
 
+/** Reads a PEM file of CA certificates (`tls.ca`); a missing or malformed file is a usage error naming it. */
+export function readCaFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read the TLS CA file ${file}${code === undefined ? '' : ` (${code})`}`);
+  }
+  try {
+    new X509Certificate(text);
+  } catch {
+    throw new UsageError(`${file}: not a PEM certificate`);
+  }
+  return text;
+}
+
 /**
  * A self-signed certificate for `names` (its subject and DNS names), valid for a year: an ECDSA
  * P-256 key, made with the `selfsigned` package (X.509 encoding is not ours to write). The

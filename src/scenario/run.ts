@@ -107,6 +107,8 @@ function applyStep(world: World, step: Step): void {
       return world.crash(step.node);
     case 'restart':
       return world.restart(step.node);
+    case 'stop':
+      return world.stop(step.node);
     case 'skew':
       return world.skew(step.node, step.skewMs);
     case 'corrupt':

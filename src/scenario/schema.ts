@@ -46,6 +46,7 @@ export const stepSchema = z.discriminatedUnion('do', [
   z.strictObject({ atMs: ms, do: z.literal('unclog'), between: pair }),
   z.strictObject({ atMs: ms, do: z.literal('crash'), node: name }),
   z.strictObject({ atMs: ms, do: z.literal('restart'), node: name }),
+  z.strictObject({ atMs: ms, do: z.literal('stop'), node: name }),
   z.strictObject({ atMs: ms, do: z.literal('skew'), node: name, skewMs: z.number().int() }),
   z.strictObject({
     atMs: ms,

@@ -375,7 +375,7 @@ export class Connections {
     if (link && (link.blocked || link.clogged || end.held.length > 0)) return this.hold(end, link, segment);
     let bytes = segment.bytes;
     let corrupted = false;
-    if (link && !segment.fin && bytes.length > 0) {
+    if (link && !segment.fin && bytes.length > 0 && this.faults.isArmed(link)) {
       const describe = () => segment.decoded ?? end.runtime.spec.protocol.describe?.(segment.bytes);
       const fields = () => end.runtime.spec.protocol.wireFields?.(segment.bytes) ?? [];
       const tampered = this.faults.tamper(link, bytes, describe, fields);

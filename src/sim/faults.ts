@@ -82,6 +82,11 @@ export class Faults {
    * when they arrive as sent. An aimed fault acts only on bytes it applies to (`describe` gives
    * their decoded form, asked only when the aim matches on it) and stays armed past the others.
    */
+  /** Whether a byte fault is armed on `link` (else `tamper` returns undefined at once, and callers may skip building its arguments). */
+  isArmed(link: Link): boolean {
+    return this.armed.has(link);
+  }
+
   tamper(
     link: Link,
     bytes: Uint8Array,

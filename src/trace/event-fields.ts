@@ -12,6 +12,7 @@ type FieldTable = { readonly [K in TraceEventKind]: readonly FieldsOf<K>[] };
 const table = {
   'node.start': ['incarnation'],
   'node.crash': ['incarnation'],
+  'node.stop': ['incarnation'],
   listen: ['endpoint'],
   unlisten: ['endpoint'],
   'conn.connect': ['conn', 'target'],

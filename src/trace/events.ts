@@ -50,6 +50,8 @@ export interface Payload {
 export type TraceEventBody =
   | { readonly kind: 'node.start'; readonly incarnation: number }
   | { readonly kind: 'node.crash'; readonly incarnation: number }
+  /** A graceful stop (a scenario's `stop` step): the node finished, its connections closed. */
+  | { readonly kind: 'node.stop'; readonly incarnation: number }
   | { readonly kind: 'listen'; readonly endpoint: string }
   | { readonly kind: 'unlisten'; readonly endpoint: string }
   /** `conn` is the id at `node`; `peer` the node id at the other end once known. */

@@ -65,6 +65,7 @@ export function describeEvent(event: TraceEvent): string {
       return `${event.kind} ${event.endpoint}`;
     case 'node.start':
     case 'node.crash':
+    case 'node.stop':
       return `${event.kind} (incarnation ${event.incarnation})`;
     case 'command':
       return `command ${JSON.stringify(event.command)}`;

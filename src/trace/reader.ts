@@ -49,6 +49,7 @@ type FieldType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array
 const fieldsByKind: Readonly<Record<TraceEventKind, Readonly<Record<string, FieldType>>>> = {
   'node.start': { incarnation: 'integer' },
   'node.crash': { incarnation: 'integer' },
+  'node.stop': { incarnation: 'integer' },
   listen: { endpoint: 'string' },
   unlisten: { endpoint: 'string' },
   'conn.connect': { conn: 'string', target: 'string' },

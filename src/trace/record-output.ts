@@ -49,9 +49,10 @@ export function reportEvent(output: NodeReport): TraceEventBody {
   }
 }
 
-/** Records a report output of `node` at `atMs`. */
+/** Records a report output of `node` at `atMs` (only counted, its event not built, when nothing reads its kind). */
 export function recordOutput(trace: TraceRecorder, atMs: number, node: string, output: NodeReport): void {
-  trace.record(atMs, node, reportEvent(output));
+  if (trace.wants(output.kind)) trace.record(atMs, node, reportEvent(output));
+  else trace.skip(node);
 }
 
 /** An endpoint a node names (a connect target), as the trace shows it: `host:port` or `unix:<path>`. */

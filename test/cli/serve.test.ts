@@ -2,13 +2,16 @@
 // already in use, a missing or malformed config file, an Ambrosia gateway without its own secret or
 // asking for the faithful `seed` profile.
 // already in use, a missing or malformed config file, an Ambrosia gateway without its own secret, a
-// missing or malformed TLS file.
+// missing or malformed TLS file (certificate, key or CA); and the TLS client settings reach the host.
 // Method: the real command in a child process; the busy port is held by a listener in this process.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadServeConfig } from '../../src/cli/serve.js';
+import type { RealHostOptions } from '../../src/real/host.js';
+import { selfSignedTls } from '../../src/real/tls.js';
 import { fedsim } from '../support/fedsim.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'fedsim-serve-'));
@@ -94,5 +97,41 @@ describe('cli: serve errors', () => {
     expect(
       oneLine(fedsim('serve', 'ambrosia', '--config', config('t3.yaml', `${gateway}tls: { cert: ${notPem} }\n`))),
     ).toMatch(/t3\.yaml:3:\d+: tls: give both cert and key, or neither/);
+    expect(
+      oneLine(
+        fedsim(
+          'serve',
+          'ambrosia',
+          '--config',
+          config('t4.yaml', `${gateway}tls: { verifyPeer: true, ca: ${missing} }\n`),
+        ),
+      ),
+    ).toBe(`fedsim: cannot read the TLS CA file ${missing} (ENOENT)`);
+    expect(
+      oneLine(
+        fedsim(
+          'serve',
+          'ambrosia',
+          '--config',
+          config('t5.yaml', `${gateway}tls: { verifyPeer: true, ca: ${notPem} }\n`),
+        ),
+      ),
+    ).toBe(`fedsim: ${notPem}: not a PEM certificate`);
+  }, 60_000);
+
+  it('hands tls.verifyPeer and the tls.ca file to the host (checked in test/real/tls.test.ts)', async () => {
+    const gateway = 'id: a.test\nconfig: { role: gateway, tls: optional, serviceSecret: s }\n';
+    const ca = (await selfSignedTls(['b.test'])).cert;
+    const caFile = config('ca.pem', ca);
+    const tlsOf = async (file: string): Promise<RealHostOptions['tls']> => {
+      const { host } = await loadServeConfig('ambrosia', file);
+      // The options the host was built with are private: read them for this check only.
+      return (host as unknown as { options: RealHostOptions }).options.tls;
+    };
+    expect(await tlsOf(config('v1.yaml', gateway))).not.toHaveProperty('verifyPeer');
+    expect(await tlsOf(config('v2.yaml', `${gateway}tls: { verifyPeer: true, ca: ${caFile} }\n`))).toMatchObject({
+      verifyPeer: true,
+      ca,
+    });
   }, 60_000);
 });

@@ -5,7 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { quickOutput } from '../../src/process/node.js';
 import { outputSchema } from '../../src/process/schema.js';
 
-const kinds = ['write', 'close', 'timer.set', 'timer.cancel', 'state', 'note', 'store.put', 'store.delete', 'end', 'x'];
+const kinds = [
+  'write',
+  'close',
+  'timer.set',
+  'timer.cancel',
+  'state',
+  'note',
+  'store.put',
+  'store.delete',
+  'deliver',
+  'reject',
+  'connect',
+  'end',
+  'x',
+];
 const keys = [
   'kind',
   'conn',
@@ -18,6 +32,12 @@ const keys = [
   'what',
   'detail',
   'key',
+  'user',
+  'from',
+  'body',
+  'code',
+  'reason',
+  'target',
   'extra',
 ];
 const values = fc.oneof(
@@ -27,6 +47,15 @@ const values = fc.oneof(
   fc.constant(null),
   fc.constant({ nested: 1 }),
   fc.constant([1]),
+  fc.constantFrom(
+    { host: 'a.test', port: 80 },
+    { host: 'a.test', port: 70_000 },
+    { host: 'a.test', port: 1.5 },
+    { host: 'a.test' },
+    { host: 'a.test', port: 80, path: '/x' },
+    { path: '/run/x.sock' },
+    { path: '' },
+  ),
 );
 const line = fc
   .tuple(fc.constantFrom(...kinds), fc.dictionary(fc.constantFrom(...keys.slice(1)), values, { maxKeys: 4 }))
@@ -53,6 +82,10 @@ describe('quickOutput', () => {
       { kind: 'note', what: 'f140.msg.queued', detail: { id: 'a#1' } },
       { kind: 'store.put', key: 'f140/seq', value: 3 },
       { kind: 'store.delete', key: 'f140/seq' },
+      { kind: 'deliver', user: 'b@n2', from: 'a@n1', body: 'hi', id: 'n1#3', detail: { group: 'g' } },
+      { kind: 'reject', code: 'f140.refused', reason: 'no', detail: { to: 'b' } },
+      { kind: 'connect', conn: 'o1', target: { host: 'n2.test', port: 4140 } },
+      { kind: 'connect', conn: 'o2', target: { path: '/run/x.sock' } },
     ])
       expect(quickOutput(value)).toBe(value);
     expect(quickOutput({ kind: 'close', conn: '' })).toBeUndefined();

@@ -177,6 +177,61 @@ describe('real: host limits (src/real/limits.ts)', () => {
     expect(await exchange(port, 'ECHO served\n', /\n/)).toBe('REPLY served\n');
   });
 
+  it('stops reading partial input past inputPendingReadMax, serves others, and resumes as room frees', async () => {
+    const server = startEcho('b.test', { limits: { inputPendingReadMax: 1_000 } });
+    const [listening] = await server.start();
+    const port = listening!.port!;
+    const big = await open(port);
+    big.write(`ECHO ${'x'.repeat(2_000)}`);
+    await until(() => server.stats.readPaused === 1, 'reading from the big partial line paused');
+    const waiting = await open(port);
+    const replies: string[] = [];
+    waiting.on('data', (chunk: Buffer) => replies.push(chunk.toString('utf8')));
+    waiting.write('ECHO waiting');
+    await until(() => server.stats.readPaused === 2, 'a second partial line paused while over the total');
+    waiting.write('\n');
+    // A complete exchange is still served: nothing it sends stays pending.
+    expect(await exchange(port, 'ECHO served\n', /\n/)).toBe('REPLY served\n');
+    expect(replies).toEqual([]); // its line end waits in the kernel, unread
+    big.destroy(); // its pending input is released: the paused connection is read again
+    await until(() => replies.join('') === 'REPLY waiting\n', 'the paused connection answered once resumed');
+    expect(server.stats.inputCapClosed).toBe(0);
+  });
+
+  /** A node that reads and never answers: every byte a peer sends stays pending input. */
+  const holder: Protocol<Record<string, never>> = {
+    name: 'holder',
+    configSchema: z.strictObject({}),
+    commandSchema: z.unknown(),
+    createNode: (host: NodeHost) => ({
+      start: () => host.emit({ kind: 'listen', endpoint: { host: host.hostName, port: 7 } }),
+      stop: () => undefined,
+      view: () => ({}),
+      handle: () => undefined,
+    }),
+  };
+
+  it('asks for one full collection once 8 MiB of pending input was dropped with its connections', async () => {
+    const server = new RealHost({ id: 'hold.test', protocol: holder, config: {}, portMap: { 7: 0 }, seed: 1 });
+    hosts.push(server);
+    const [listening] = await server.start();
+    const port = listening!.port!;
+    const partial = new Uint8Array(1_500_000).fill(0x61);
+    const peers = await Promise.all(Array.from({ length: 6 }, () => open(port)));
+    await until(() => server.connectionCount === 6, 'all six accepted');
+    const sendAndDrop = async (peer: Socket): Promise<void> => {
+      await new Promise<void>((resolve) => peer.write(partial, () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      peer.destroy();
+    };
+    await Promise.all(peers.slice(0, 5).map(sendAndDrop)); // 7.5 MB dropped: under the threshold
+    await until(() => server.connectionCount === 1, 'five released');
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(server.stats.collections).toBe(0);
+    await sendAndDrop(peers[5]!); // 9 MB in all
+    await until(() => server.stats.collections === 1, 'one full collection');
+  });
+
   it('destroys a connection the node closed when the peer does not close within lingerMs', async () => {
     const server = startEcho('b.test', { limits: { lingerMs: 200 } });
     const [listening] = await server.start();

@@ -36,7 +36,16 @@ if (!haveChromium)
 type Hook = NonNullable<Window['__fedsimViewer']>;
 type HookData = Omit<
   Hook,
-  'arrowPoint' | 'panBench' | 'fit' | 'zoomTo' | 'selectSeq' | 'svgText' | 'pngDataUrl' | 'labelBoxes'
+  | 'arrowPoint'
+  | 'panBench'
+  | 'fit'
+  | 'fitReady'
+  | 'dropLayers'
+  | 'zoomTo'
+  | 'selectSeq'
+  | 'svgText'
+  | 'pngDataUrl'
+  | 'labelBoxes'
 >;
 
 async function hookOf(page: Page): Promise<HookData> {
@@ -45,6 +54,8 @@ async function hookOf(page: Page): Promise<HookData> {
       arrowPoint: _a,
       panBench: _p,
       fit: _f,
+      fitReady: _r,
+      dropLayers: _d,
       zoomTo: _z,
       selectSeq: _s,
       svgText: _t,
@@ -497,10 +508,31 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
       await page.screenshot({ path: join(reports, 'synthetic-100k-violation.png') });
       const pan = await page.evaluate(() => window.__fedsimViewer!.panBench(30, 40));
       expect(pan.meanMs).toBeLessThan(100);
+      // The fitted view's layer is drawn in idle time after the load; the fit then shows it.
+      await page.waitForFunction(() => window.__fedsimViewer!.fitReady(), undefined, { timeout: 60_000 });
+      expect((await hookOf(page)).fitPrepareMs).toBeGreaterThan(0);
       await page.locator('#fit').click();
       const fitted = await hookOf(page);
       expect(fitted.dense).toBe(true);
-      expect(fitted.arrowsDrawn).toBeGreaterThan(20_000);
+      // Every message arrow drawn, none merged with another (stroking merged those sharing a pixel row: 27,472).
+      expect(fitted.arrowsDrawn).toBe(33_916);
+      // The rasterized links fill the space between the lanes: most pixels there are not white.
+      const inked = await page.evaluate(() => {
+        const canvas = document.getElementById('canvas') as HTMLCanvasElement;
+        const ratio = window.devicePixelRatio || 1;
+        const data = canvas
+          .getContext('2d')!
+          .getImageData(
+            Math.round(300 * ratio),
+            Math.round(100 * ratio),
+            Math.round(400 * ratio),
+            Math.round(400 * ratio),
+          ).data;
+        let count = 0;
+        for (let at = 0; at < data.length; at += 4) if (data[at]! < 240 || data[at + 1]! < 240) count++;
+        return count / (data.length / 4);
+      });
+      expect(inked).toBeGreaterThan(0.5);
       await page.screenshot({ path: join(reports, 'synthetic-100k-overview.png') });
       writeFileSync(
         join(reports, 'synthetic-100k.json'),

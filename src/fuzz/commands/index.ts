@@ -30,6 +30,11 @@ export interface CommandOptions {
   readonly commandsMax?: number;
   /** Draw faults at all (false: a workload on a quiet network). @defaultValue true */
   readonly faults?: boolean;
+  /**
+   * Coverage steering (src/fuzz/steer.ts): how often to draw each generator, relative to the
+   * others (integers; a generator left out or at 0 is never drawn). Unset: the unsteered draw.
+   */
+  readonly weights?: Readonly<Partial<Record<GeneratorName, number>>>;
 }
 
 const index = fc.nat({ max: 15 });
@@ -52,30 +57,117 @@ const around: fc.Arbitrary<PlanCommand> = fc
   )
   .map(([from, to, hop, kind, leadMs, durationMs]) => new AroundFaultCommand(from, to, hop, kind, leadMs, durationMs));
 
+/** The fuzzer's command generators, by name: what coverage steering weighs (src/fuzz/steer.ts). */
+export const generatorNames = [
+  'send',
+  'advance',
+  'partition',
+  'heal',
+  'clog',
+  'unclog',
+  'crash',
+  'restart',
+  'skew',
+  'corrupt',
+  'corruptField',
+  'loseAnswer',
+  'bounce',
+  'around',
+  'attack',
+] as const;
+export type GeneratorName = (typeof generatorNames)[number];
+
+/**
+ * How often each generator is drawn without steering, relative to the others: the workload
+ * (send, advance) four fifths of the commands, `around` twice as often as the other faults.
+ */
+export const defaultGeneratorWeights: Readonly<Record<GeneratorName, number>> = {
+  send: 8,
+  advance: 8,
+  partition: 1,
+  heal: 1,
+  clog: 1,
+  unclog: 1,
+  crash: 1,
+  restart: 1,
+  skew: 1,
+  corrupt: 1,
+  corruptField: 1,
+  loseAnswer: 1,
+  bounce: 1,
+  around: 2,
+  attack: 1,
+};
+
+const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
+  send: fc.tuple(index, index).map(([from, to]) => new SendCommand(from, to)),
+  advance: fc.integer({ min: 1, max: 4_000 }).map((ms) => new AdvanceCommand(ms)),
+  partition: fc.tuple(index, index, fc.boolean()).map(([a, b, oneWay]) => new PartitionCommand(a, b, oneWay)),
+  heal: index.map((i) => new HealCommand(i)),
+  clog: fc.tuple(index, index).map(([a, b]) => new ClogCommand(a, b)),
+  unclog: index.map((i) => new UnclogCommand(i)),
+  crash: index.map((i) => new CrashCommand(i)),
+  restart: index.map((i) => new RestartCommand(i)),
+  skew: fc.tuple(index, fc.integer({ min: -2_000, max: 2_000 })).map(([i, ms]) => new SkewCommand(i, ms)),
+  corrupt: fc.tuple(index, fc.boolean()).map(([link, truncate]) => new CorruptCommand(link, truncate)),
+  corruptField: fc
+    .tuple(index, index, fc.constantFrom(...fieldOps))
+    .map(([link, field, op]) => new CorruptFieldCommand(link, field, op)),
+  loseAnswer: fc
+    .tuple(index, index, fc.integer({ min: 1, max: 120 }))
+    .map(([from, to, delayMs]) => new LoseAnswerCommand(from, to, delayMs)),
+  bounce: fc.tuple(index, fc.integer({ min: 5, max: 3_000 })).map(([node, downMs]) => new BounceCommand(node, downMs)),
+  around,
+  attack: fc.tuple(index, index, index).map(([from, to, variant]) => new AttackCommand(from, to, variant)),
+};
+
+/** The generator that made `command`, by its class (a command class has one generator). */
+export function generatorOf(command: PlanCommand): GeneratorName {
+  if (command instanceof SendCommand) return 'send';
+  if (command instanceof AdvanceCommand) return 'advance';
+  if (command instanceof PartitionCommand) return 'partition';
+  if (command instanceof HealCommand) return 'heal';
+  if (command instanceof ClogCommand) return 'clog';
+  if (command instanceof UnclogCommand) return 'unclog';
+  if (command instanceof CrashCommand) return 'crash';
+  if (command instanceof RestartCommand) return 'restart';
+  if (command instanceof SkewCommand) return 'skew';
+  if (command instanceof CorruptFieldCommand) return 'corruptField';
+  if (command instanceof CorruptCommand) return 'corrupt';
+  if (command instanceof LoseAnswerCommand) return 'loseAnswer';
+  if (command instanceof BounceCommand) return 'bounce';
+  if (command instanceof AroundFaultCommand) return 'around';
+  return 'attack';
+}
+
 export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterable<PlanCommand>> {
-  const workload: fc.Arbitrary<PlanCommand>[] = [
-    fc.tuple(index, index).map(([from, to]) => new SendCommand(from, to)),
-    fc.integer({ min: 1, max: 4_000 }).map((ms) => new AdvanceCommand(ms)),
-  ];
+  const maxCommands = options.commandsMax ?? 24;
+  if (options.weights !== undefined) {
+    // Steered (src/fuzz/steer.ts): one weighted choice per command. Not the unsteered draw below
+    // with other weights: that one stays as it was, so campaigns without steering are unchanged.
+    const weights = options.weights;
+    const pool = generatorNames
+      .filter((name) => options.faults !== false || name === 'send' || name === 'advance')
+      .map((name) => ({ arbitrary: generators[name], weight: Math.max(0, Math.round(weights[name] ?? 0)) }))
+      .filter((entry) => entry.weight > 0);
+    return fc.commands([fc.oneof(...pool)], { maxCommands });
+  }
+  const workload: fc.Arbitrary<PlanCommand>[] = [generators.send, generators.advance];
   const faults: fc.Arbitrary<PlanCommand>[] = [
-    fc.tuple(index, index, fc.boolean()).map(([a, b, oneWay]) => new PartitionCommand(a, b, oneWay)),
-    index.map((i) => new HealCommand(i)),
-    fc.tuple(index, index).map(([a, b]) => new ClogCommand(a, b)),
-    index.map((i) => new UnclogCommand(i)),
-    index.map((i) => new CrashCommand(i)),
-    index.map((i) => new RestartCommand(i)),
-    fc.tuple(index, fc.integer({ min: -2_000, max: 2_000 })).map(([i, ms]) => new SkewCommand(i, ms)),
-    fc.tuple(index, fc.boolean()).map(([link, truncate]) => new CorruptCommand(link, truncate)),
-    fc
-      .tuple(index, index, fc.constantFrom(...fieldOps))
-      .map(([link, field, op]) => new CorruptFieldCommand(link, field, op)),
-    fc
-      .tuple(index, index, fc.integer({ min: 1, max: 120 }))
-      .map(([from, to, delayMs]) => new LoseAnswerCommand(from, to, delayMs)),
-    fc.tuple(index, fc.integer({ min: 5, max: 3_000 })).map(([node, downMs]) => new BounceCommand(node, downMs)),
+    generators.partition,
+    generators.heal,
+    generators.clog,
+    generators.unclog,
+    generators.crash,
+    generators.restart,
+    generators.skew,
+    generators.corrupt,
+    generators.corruptField,
+    generators.loseAnswer,
+    generators.bounce,
     around,
     around,
-    fc.tuple(index, index, index).map(([from, to, variant]) => new AttackCommand(from, to, variant)),
+    generators.attack,
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).
@@ -83,5 +175,5 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     ...Array.from({ length: 16 }, (_, i) => workload[i % workload.length]).filter((a) => a !== undefined),
     ...(options.faults === false ? [] : faults),
   ];
-  return fc.commands(pool, { maxCommands: options.commandsMax ?? 24 });
+  return fc.commands(pool, { maxCommands });
 }

@@ -457,15 +457,21 @@ export function stanzaErrorReply(stanza: XmlElement, condition: string, errorTyp
 }
 
 /** A stanza without its namespace bookkeeping, as it travels inside another stream (the default namespace is re-established there). */
-export function bareStanza(stanza: XmlElement): XmlElement {
+export function bareStanza(stanza: XmlElement, from?: string): XmlElement {
   const attrs: Record<string, string> = {};
   for (const [name, value] of Object.entries(stanza.attrs)) if (name !== 'xmlns') attrs[name] = value;
+  // Stamped (RFC 6120 §8.1.2.1): in the place of a `from` it had, else last.
+  if (from !== undefined) attrs.from = from;
   return { name: stanza.name, attrs, children: stanza.children.map((c) => (typeof c === 'string' ? c : stripNs(c))) };
 }
 
+/** An element without its resolved namespace: its fields named, in the order a parsed element has them. */
 function stripNs(element: XmlElement): XmlElement {
-  const { ns: _ns, ...rest } = element;
-  return { ...rest, children: element.children.map((c) => (typeof c === 'string' ? c : stripNs(c))) };
+  return {
+    name: element.name,
+    attrs: element.attrs,
+    children: element.children.map((c) => (typeof c === 'string' ? c : stripNs(c))),
+  };
 }
 
 export const stanzaNames = new Set(['message', 'presence', 'iq']);

@@ -173,7 +173,12 @@ const baseProfile: FuzzProfile = {
   // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
   wireFields: ['status', 'Content-Length', 'command', 'msg_id', 'from_user', 'to_user', 'challenge', 'response'],
   promises: (topology, from, to) => friendsOf(topology, from).has(to.address),
-  delivery: { durable: true, settleMs: 6_000, withinMs: 3_000 },
+  // A send is a PING and then the MSG, each on a connection of its own (connect, request,
+  // answer): the MSG connection's SYN-ACK leaves the recipient 5 one-way delays after the send,
+  // the MSG's answer 7. The sender gives up on it after requestTimeoutMs (the topology's 2 s).
+  lostAnswer: { quiet: [5, 7], timeoutMs: 2_000 },
+  // Two damaged exchanges in a row read as a confirmed refusal (spec.md §5): not owed then.
+  delivery: { durable: true, settleMs: 6_000, withinMs: 3_000, refusalCodes: ['f140.refused'] },
   startMs: 100,
   invariants: ['f140.friendsOnly', 'f140.authentic'],
   sometimes: [

@@ -152,7 +152,8 @@ export class FmtpLookups {
     }
     if (job.relay) {
       const mxHost = done.mxHost ?? cache.mx(domainOf(done.object));
-      this.node.relays.tell(job.relay, { ...done, ...(mxHost ? { mxHost } : {}) });
+      // Object.assign, not `{ ...done, mxHost }`: on Node 20 a spread that then adds a property costs microseconds.
+      this.node.relays.tell(job.relay, mxHost ? Object.assign({}, done, { mxHost }) : { ...done });
     }
     if (job.downstream) this.answerRequester(job.downstream, done);
   }

@@ -81,7 +81,8 @@ export class FmtpRelays {
     this.node.host.emit({
       kind: 'note',
       what: 'fmtp.message.accepted',
-      detail: { ...detail, by: this.node.domain, local: true },
+      // Fields named, not `{ ...detail, by, local }`: on Node 20 a spread that then adds properties costs microseconds.
+      detail: { transaction: detail.transaction, to: detail.to, by: this.node.domain, local: true },
     });
   }
 }

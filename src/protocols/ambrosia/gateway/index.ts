@@ -526,7 +526,7 @@ export class GatewayNode implements ProtocolNode {
     const from = parseJid(c.jid);
     if (!from) return;
     // RFC 6120 §8.1.2.1: the server stamps the sender's full JID.
-    const stamped: XmlElement = { ...bareStanza(stanza), attrs: { ...bareStanza(stanza).attrs, from: c.jid ?? '' } };
+    const stamped: XmlElement = bareStanza(stanza, c.jid ?? '');
     this.toService(registrationKey(from.domain, 'client'), stamped);
   }
 

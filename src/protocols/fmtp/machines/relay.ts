@@ -97,15 +97,16 @@ export const relayMachine = setup({
       relay: context.id,
       object: context.message.to,
     })),
-    storeLookup: assign(({ event }) =>
-      event.type === 'fmtp.lookup.done'
-        ? {
-            ...(event.properties ? { properties: event.properties } : {}),
-            ...(event.mxHost ? { mxHost: event.mxHost } : {}),
-            reason: `lookup.${event.outcome}: ${event.reason}`,
-          }
-        : {},
-    ),
+    storeLookup: assign(({ event }) => {
+      if (event.type !== 'fmtp.lookup.done') return {};
+      // Set field by field: an object literal that opens with a spread and then adds properties
+      // costs about a microsecond on Node 20 (docs/performance.md), against tens of nanoseconds.
+      const found: { -readonly [K in 'properties' | 'mxHost' | 'reason']?: RelayContext[K] } = {};
+      if (event.properties) found.properties = event.properties;
+      if (event.mxHost) found.mxHost = event.mxHost;
+      found.reason = `lookup.${event.outcome}: ${event.reason}`;
+      return found;
+    }),
     sendDirect: emit(({ context }) => ({
       type: 'fmtp.send' as const,
       relay: context.id,
