@@ -7,12 +7,11 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { engineKinds, type EngineKind } from '../engine/engine.js';
 import { AssertionError, ScenarioError, UsageError } from '../core/errors.js';
 import { fuzzCommand, mergeCommand, type FuzzCommandOptions } from './fuzz.js';
-import { conformCommand } from './conform.js';
-import { findingsCommand } from './findings.js';
-import { runCommand, sweepCommand } from './run.js';
 import { parseSeedRange, sweepSeedsMax } from '../scenario/sweep.js';
 import { serveCommand } from './serve.js';
-import { exportCommand, viewCommand, type ExportFormat, type ExportOptions } from './view-command.js';
+// run, view, export, conform and findings load their modules when they run (`await import` in
+// their actions): every command pays for what it loads at start-up, a short fuzz campaign most.
+import type { ExportFormat, ExportOptions } from './view-command.js';
 import { knownProtocols, loadPlugins, pluginOption, protocolArgument } from './plugins.js';
 import { serveConfigHelp, serveLimitsHelp } from './serve.js';
 import { fedsimVersion } from './version.js';
@@ -122,6 +121,7 @@ function addRunCommand(program: Command, setExitCode: (code: number) => void): v
           engine: EngineKind;
         },
       ) => {
+        const { runCommand, sweepCommand } = await import('./run.js');
         if (options.seeds === undefined) return setExitCode(await runCommand(paths, options));
         if (options.seed !== undefined) throw new UsageError('--seed and --seeds do not go together');
         setExitCode(
@@ -290,6 +290,7 @@ function addViewCommand(program: Command, setExitCode: (code: number) => void): 
     )
     .addOption(pluginOption())
     .action(async (trace: string, options: { port: number }) => {
+      const { viewCommand } = await import('./view-command.js');
       setExitCode(await viewCommand(trace, options.port));
     });
 }
@@ -315,6 +316,7 @@ function addExportCommand(program: Command, setExitCode: (code: number) => void)
     .addOption(new Option('--width <px>', 'svg/png: picture width').argParser(integer('--width')))
     .addOption(pluginOption())
     .action(async (trace: string, options: ExportOptions & { format: ExportFormat }) => {
+      const { exportCommand } = await import('./view-command.js');
       setExitCode(await exportCommand(trace, options.format, options));
     });
 }
@@ -377,6 +379,7 @@ function addConformCommand(program: Command, setExitCode: (code: number) => void
           processTimeoutMs?: number;
         },
       ) => {
+        const { conformCommand } = await import('./conform.js');
         setExitCode(
           await conformCommand(protocol === undefined ? undefined : await protocolArgument(protocol), options),
         );
@@ -390,7 +393,8 @@ function addFindingsCommand(program: Command, setExitCode: (code: number) => voi
     .description("run each seed flaw's faithful/fixed scenario pair and write the findings report")
     .option('--out <dir>', 'where to write index.html, findings.json and the traces', 'reports/findings')
     .option('--scenarios <dir>', 'where the scenario pairs are', 'scenarios')
-    .action((options: { out: string; scenarios: string }) => {
+    .action(async (options: { out: string; scenarios: string }) => {
+      const { findingsCommand } = await import('./findings.js');
       setExitCode(findingsCommand(options));
     });
 }

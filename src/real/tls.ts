@@ -8,7 +8,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
 import { UsageError } from '../core/errors.js';
 
 /** A certificate and its private key, PEM-encoded, and the certificate's SHA-256 fingerprint. */
@@ -69,12 +68,15 @@ export function readCaFile(file: string): string {
 
 /**
  * A self-signed certificate for `names` (its subject and DNS names), valid for a year: an ECDSA
- * P-256 key, made with the `selfsigned` package (X.509 encoding is not ours to write).
+ * P-256 key, made with the `selfsigned` package (X.509 encoding is not ours to write). The
+ * package is loaded here, when first asked: with its X.509 and ASN.1 dependencies it took about a
+ * quarter of every fedsim command's start-up, and only `serve` and socket conformance use it.
  */
 export async function selfSignedTls(names: readonly string[]): Promise<TlsMaterial> {
   const [first = 'localhost'] = names;
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + 365 * 24 * 3600_000);
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: first }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -5,6 +5,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { z } from 'zod';
 import { processProtocol } from '../process/node.js';
 import { limits } from '../core/limits.js';
 import { ScenarioError, type Problem } from '../core/errors.js';
@@ -211,14 +213,80 @@ function scenarioFrom(raw: unknown, locator: ProblemLocator, file: string): Scen
   const expectations = (scenario.expect ?? []) as Expectation[];
   checkExpectations(scenario, expectations, nodeIds, locator, problems);
   if (problems.length > 0) throw new ScenarioError(problems.slice(0, limits.problemsPerFileMax));
+  return built(scenario, nodes, file);
+}
 
-  const commandSteps = steps.map((step): Step => {
+/** The scenario of a checked source: its command steps with their payloads as the protocols read them. */
+function built(
+  scenario: ScenarioFile,
+  nodes: readonly ScenarioNode[],
+  file: string,
+  parse: SchemaParse = fullParse,
+): Scenario {
+  const commandSteps = (scenario.steps ?? []).map((step): Step => {
     if (step.do !== 'command') return step;
     const node = nodes.find((n) => n.id === step.node);
-    const command = node?.protocol.commandSchema.parse(step.command) as unknown;
-    return { ...step, command };
+    if (node === undefined) return { ...step, command: undefined };
+    const parsed = parse(node.protocol.commandSchema, step.command);
+    if (!parsed.success) throw parsed.error;
+    return { ...step, command: parsed.data };
   });
-  return { file, source: scenario, nodes, steps: commandSteps, expect: expectations };
+  return { file, source: scenario, nodes, steps: commandSteps, expect: (scenario.expect ?? []) as Expectation[] };
+}
+
+/** A protocol schema's parse of a node config or command payload. */
+type SchemaParse = (schema: z.ZodType, value: unknown) => z.ZodSafeParseResult<unknown>;
+
+const fullParse: SchemaParse = (schema, value) => schema.safeParse(value);
+
+/** Per schema, the parses of plans' payloads: by input JSON text, the output's (undefined: not JSON). */
+const planParses = new WeakMap<z.ZodType, Map<string, string | undefined>>();
+/** Payload texts kept per schema before its cache starts again. */
+const planParsesMax = 4096;
+
+/**
+ * A schema's parse of a payload a plan carries, remembered by the payload's JSON text: fuzz plans
+ * repeat the same node configs and commands, and their schemas (defaults filled in) were most
+ * of what `plannedScenario` still cost. A parse is a pure function of the input, so the output,
+ * kept as JSON text where it is plain JSON, is given again as a fresh copy each time. A payload
+ * that is not JSON, or that fails, or whose output is not plain JSON, is parsed every time.
+ */
+const plannedParse: SchemaParse = (schema, value) => {
+  const input = JSON.stringify(value) as string | undefined;
+  if (input === undefined) return schema.safeParse(value);
+  let known = planParses.get(schema);
+  if (known === undefined) planParses.set(schema, (known = new Map()));
+  const output = known.get(input);
+  if (output !== undefined) return { success: true, data: JSON.parse(output) as unknown };
+  if (known.has(input)) return schema.safeParse(value);
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) return parsed;
+  const text = JSON.stringify(parsed.data) as string | undefined;
+  const plain = text !== undefined && isDeepStrictEqual(JSON.parse(text), parsed.data);
+  if (known.size >= planParsesMax) known.clear();
+  known.set(input, plain ? text : undefined);
+  return parsed;
+};
+
+/**
+ * A scenario source that is valid by construction (a fuzz plan: src/fuzz/plan.ts), made a
+ * scenario without being checked: only what a run reads is done (each node's protocol and config
+ * through the protocol's schema, and each command's payload). The scenario file schema, the
+ * expectations and the semantic checks were about a tenth of a fuzz case, for sources that pass
+ * them every time (test/scenario/source.test.ts compares this with `parseScenarioSource` over
+ * plans of every protocol, and a fuzz run checks the source of a failure in full). Configs and
+ * commands are parsed through `plannedParse`. A node or command this cannot read is parsed in
+ * full, with its located errors.
+ */
+export function plannedScenario(source: ScenarioFile, file: string): Scenario {
+  // A copy, as a parse gives: the run never shares the plan's arrays.
+  const scenario = JSON.parse(JSON.stringify(source)) as ScenarioFile;
+  try {
+    const { nodes } = checkNodes(scenario, file, unlocated, [], plannedParse);
+    return built({ ...scenario, expect: scenario.expect ?? [] }, nodes, file, plannedParse);
+  } catch {
+    return parseScenarioSource(source, file);
+  }
 }
 
 /** Each node's protocol and config; the nodes that passed, their ids and their host names. */
@@ -227,6 +295,7 @@ function checkNodes(
   file: string,
   locator: ProblemLocator,
   problems: Problem[],
+  parse: SchemaParse = fullParse,
 ): { nodes: ScenarioNode[]; nodeIds: Set<string>; hostNames: Set<string> } {
   const nodes: ScenarioNode[] = [];
   const nodeIds = new Set(Object.keys(scenario.nodes));
@@ -242,7 +311,7 @@ function checkNodes(
         );
       continue;
     }
-    const config = protocol.configSchema.safeParse(node.config);
+    const config = parse(protocol.configSchema, node.config);
     if (!config.success) {
       problems.push(...zodProblems(locator, ['nodes', id, 'config'], config.error));
       continue;

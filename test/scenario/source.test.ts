@@ -1,5 +1,7 @@
 // Goal: a scenario source fedsim builds as an object (a fuzz plan) parses to exactly what its JSON
-// text parses to through the YAML loader, and a bad one fails with the same located errors.
+// text parses to through the YAML loader, and a bad one fails with the same located errors. A
+// plan's source made a scenario unchecked (`plannedScenario`, what fuzz runs use) is that same
+// scenario, and one it cannot read falls back to the full parse and its errors.
 // Method: fuzz plans of every protocol, and a source whose strings are arbitrary (lone surrogates,
 // control characters, quotes, YAML indicators), each parsed both ways and compared.
 import fc from 'fast-check';
@@ -7,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
 import { planCommands } from '../../src/fuzz/commands/index.js';
 import { Plan } from '../../src/fuzz/plan.js';
-import { parseScenario, parseScenarioSource } from '../../src/scenario/load.js';
+import { parseScenario, parseScenarioSource, plannedScenario } from '../../src/scenario/load.js';
 import type { ScenarioFile } from '../../src/scenario/schema.js';
 
 /** Either the scenario or the error message, from each parse. */
@@ -55,6 +57,47 @@ describe('scenario: sources built as objects', () => {
         ),
         { seed: 26, numRuns: 10 },
       );
+    }
+  });
+
+  it('fuzz plans of every protocol, made scenarios unchecked, are the scenarios a full parse gives (20 seeds each)', () => {
+    for (const [protocol, profile] of fuzzProfiles) {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          profile.topology,
+          planCommands({}),
+          (seed, topology, commands) => {
+            const plan = new Plan(profile, topology);
+            fc.modelRun(() => ({ model: plan, real: plan }), commands);
+            const source = plan.scenario(seed, `fuzz/${protocol}`, [], undefined);
+            const planned = plannedScenario(source, 'gen.yaml');
+            expect(planned).toEqual(parseScenarioSource(source, 'gen.yaml'));
+            // A copy: the run shares no array with the plan.
+            expect(planned.source.steps).not.toBe(source.steps);
+          },
+        ),
+        { seed: 2026, numRuns: 20 },
+      );
+    }
+  });
+
+  it('a source made a scenario unchecked, with a node config or command its protocol refuses, fails as a full parse does', () => {
+    const badConfig = { ...echoSource('x', 'b.test'), nodes: { 'a.test': { config: { nope: 1 } }, 'b.test': {} } };
+    const badCommand = echoSource('x', 'b.test');
+    (badCommand.steps as unknown[])[0] = { atMs: 0, do: 'command', node: 'a.test', command: { type: 'fly' } };
+    for (const source of [badConfig as ScenarioFile, badCommand]) {
+      const error = (parse: () => unknown) => {
+        try {
+          parse();
+        } catch (thrown) {
+          return String(thrown);
+        }
+        return 'no error';
+      };
+      const expected = error(() => parseScenarioSource(source, 'gen.yaml'));
+      expect(expected).toMatch(/gen\.yaml:\d+:\d+/);
+      expect(error(() => plannedScenario(source, 'gen.yaml'))).toBe(expected);
     }
   });
 

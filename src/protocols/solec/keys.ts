@@ -5,8 +5,8 @@
  * Must not draw randomness from anywhere but `streamFor(seed, 'solec-key:<name>')`, so that the
  * protocol descriptor's `dnsRecords` hook and every node derive the same public keys before the run.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes } from '../../core/bytes.js';
+import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../../core/ed25519.js';
 import { streamFor } from '../../core/prng.js';
 
 export interface ServerKeys {
@@ -35,7 +35,7 @@ export function serverKeys(seed: number, name: string): ServerKeys {
   const known = derived.get(key);
   if (known) return known;
   const secretKey = streamFor(seed, keyLabel(name)).bytes(32);
-  const pair = { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+  const pair = { secretKey, publicKey: ed25519PublicKey(secretKey) };
   if (derived.size >= derivedKeysMax) derived.clear();
   derived.set(key, pair);
   return pair;
@@ -54,15 +54,12 @@ export function challengeText(nonce: Uint8Array, claimedName: string, verifierNa
   return concatBytes(encoder.encode('solec-serverauth-v1\0'), nonce, encoder.encode(`${claimedName}\0${verifierName}`));
 }
 
+/** noble's signature, byte for byte, made through OpenSSL (core/ed25519.ts). */
 export function signChallenge(secretKey: Uint8Array, text: Uint8Array): Uint8Array {
-  return ed25519.sign(text, secretKey);
+  return ed25519Sign(text, secretKey);
 }
 
 /** True only for a valid signature; malformed signatures or keys (peer input) give false, never a throw. */
 export function verifyChallenge(publicKey: Uint8Array, text: Uint8Array, signature: Uint8Array): boolean {
-  try {
-    return signature.length === 64 && ed25519.verify(signature, text, publicKey);
-  } catch {
-    return false;
-  }
+  return signature.length === 64 && ed25519Verify(signature, text, publicKey);
 }
