@@ -8,7 +8,9 @@
  */
 
 const ambrosiaNoTls =
-  'needs STARTTLS: the fuzz gateway runs the default `tls: off` and offers none, so no client takes it';
+  "needs STARTTLS: the fuzz gateways run the default `tls: off`, so none offers it, and neither a client nor an outgoing s2s stream (which takes its gateway's `tls`) ever takes it";
+const ambrosiaNoSrv =
+  'needs an SRV record (a target, or the "no service" answer): the fuzz DNS holds only MX records, one per domain naming its gateway, so the SRV query of an s2s stream finds none and it goes on to MX';
 const besterPromptHandlers =
   'reachable only with a handler that takes time to answer (the besterd-2020 and fixed variants); the default handlers answer at once (delayMs 0), so a session goes from reading straight to replied';
 const besterClientLinkSafe =
@@ -25,30 +27,14 @@ const solecReadyEmpty =
 export const unreachableList: Readonly<Record<string, string>> = {
   // ---- FMTP ----------------------------------------------------------------------------------
   'fmtp.lookup owner':
-    "step 2 needs the owner's object cached with a route; the fuzz users publish no object properties, so a lookup goes from the cache to the MX step",
-  'fmtp.lookup owner.asking': 'as `owner`: no user object with a route is ever cached',
-  'fmtp.lookup idle>owner': 'as `owner`: no user object with a route is ever cached',
-  'fmtp.lookup owner.asking>mx': 'as `owner`: no user object with a route is ever cached',
-  'fmtp.lookup gateway':
-    'step 4 needs a route-table gateway; the default topologies configure none (a lookup that fails at the MX step ends `route.none`)',
-  'fmtp.lookup gateway.asking': 'as `gateway`: no route table in the default topologies',
-  'fmtp.lookup gateway.asking>failed': 'as `gateway`: no route table in the default topologies',
-  'fmtp.lookup mx.asking>gateway': 'as `gateway`: no route table in the default topologies',
-  'fmtp.lookup mx.querying>gateway':
-    'needs an MX query without a usable answer and a route-table gateway: every fuzz domain has an MX record, partitions and clogs do not reach the resolver, and there is no route table',
-  'fmtp.lookup waiting':
-    'needs an "I will look for it" answer, which only a proxying server gives; every default server is the authority for its own domain and answers at once',
-  'fmtp.lookup waiting>failed': 'as `waiting`: no proxying server in the default topologies',
-  'fmtp.lookup waiting>found': 'as `waiting`: no proxying server in the default topologies',
-  'fmtp.lookup waiting>notFound': 'as `waiting`: no proxying server in the default topologies',
-  'fmtp.lookup looking':
-    'a lookup made on behalf of a proxied request (byProxy); no proxy in the default topologies (the seed and fixed variants have proxies)',
-  'fmtp.relay direct':
-    'needs a recipient object with a recommended tcp route; the fuzz users publish no route property',
-  'fmtp.relay direct>delivered': 'as `direct`: no user publishes a route',
-  'fmtp.relay direct>domain': 'as `direct`: no user publishes a route',
-  'fmtp.relay direct>failed': 'as `direct`: no user publishes a route',
-  'fmtp.relay resolving>direct': 'as `direct`: no user publishes a route',
+    "step 2 asks the owner of an object that is not its own owner (`1.u1@d1.test`, `u1@d1.test/x`, wire.ts ownerOf); every fuzz lookup is for a user's own address (a message's recipient), whose owner is itself, so a lookup goes from the cache to the MX step",
+  'fmtp.lookup owner.asking': 'as `owner`: every fuzz lookup is for an object that is its own owner',
+  'fmtp.lookup idle>owner': 'as `owner`: every fuzz lookup is for an object that is its own owner',
+  'fmtp.lookup owner.asking>mx': 'as `owner`: every fuzz lookup is for an object that is its own owner',
+  'fmtp.lookup mx.asking>gateway':
+    'needs a domain with both an MX record and a route-table gateway: the fuzz route tables route only `*@hid.test`, which has no MX record, so a lookup that asks an MX host has no gateway to fall back on (`mx.asking>failed`)',
+  'fmtp.relay domain.querying>waiting':
+    'needs the MX query to fail (servfail): the fuzz campaign draws no DNS fault (world.dnsFail is a scenario step only), so an MX query is answered, with a record or without',
   // ---- F140 ----------------------------------------------------------------------------------
   'f140.peer idle>pushing':
     'dead: idle is entered only when nothing is deliverable, and a message queued while idle sends queue.added, which leaves idle for pinging before a PING from the friend can settle into pushing',
@@ -100,8 +86,15 @@ export const unreachableList: Readonly<Record<string, string>> = {
   // ---- Ambrosia ------------------------------------------------------------------------------
   'ambrosia.c2s authenticating>restarting':
     'a PLAIN login accepted: the fuzz clients prefer SCRAM-SHA-256 (the default `mechanisms`), which the gateway offers, so every login goes through `challenged`',
-  'ambrosia.s2s *':
-    'never started: the default topology has one gateway serving one domain, so no stanza leaves for another domain (server-to-server streams need several gateways and domains)',
+  'ambrosia.s2s resolvingSrv>connecting': ambrosiaNoSrv,
+  'ambrosia.s2s resolvingSrv>failed': ambrosiaNoSrv,
+  'ambrosia.s2s features>securing': ambrosiaNoTls,
+  'ambrosia.s2s securing': ambrosiaNoTls,
+  'ambrosia.s2s securing>failed': ambrosiaNoTls,
+  'ambrosia.s2s securing>handshaking': ambrosiaNoTls,
+  'ambrosia.s2s handshaking': ambrosiaNoTls,
+  'ambrosia.s2s handshaking>failed': ambrosiaNoTls,
+  'ambrosia.s2s handshaking>opening': ambrosiaNoTls,
   'ambrosia.c2s securing': ambrosiaNoTls,
   'ambrosia.c2s securing>closed': ambrosiaNoTls,
   'ambrosia.c2s securing>opening': ambrosiaNoTls,
@@ -114,11 +107,6 @@ export const unreachableList: Readonly<Record<string, string>> = {
   'ambrosia.client securing>failed': ambrosiaNoTls,
   'ambrosia.client handshaking>backingOff': ambrosiaNoTls,
   'ambrosia.client handshaking>opening': ambrosiaNoTls,
-  'ambrosia.c2s checkingUser':
-    'needs another gateway to ask about an unknown user (the see-other-host lookup); with one gateway the lookup is unavailable and the login fails at once, and every fuzz client logs in as an account the gateway has',
-  'ambrosia.c2s authenticating>checkingUser': 'as `checkingUser`: one gateway only',
-  'ambrosia.c2s checkingUser>authenticating': 'as `checkingUser`: one gateway only',
-  'ambrosia.c2s checkingUser>closed': 'as `checkingUser`: one gateway only',
   'ambrosia.client offline':
     'needs the user to log out; the profile never issues logout (its commands are send and the attacks)',
   'ambrosia.service-link stopped': "needs the service's disconnect command, which the profile never issues",

@@ -38,7 +38,10 @@ export interface ClassifiedCoverage {
   readonly listed: readonly string[];
   /** `kind item` for every item never reached and not listed. */
   readonly gaps: readonly string[];
-  /** `kind item` for every listed item a run reached all the same (the entry is out of date). */
+  /**
+   * `kind item` for every listed item a run reached all the same (the entry is out of date), and
+   * `kind *` for a machine listed whole that a run started.
+   */
   readonly stale: readonly string[];
 }
 
@@ -72,9 +75,12 @@ export function classifyCoverage(
       const { reached: yes, never } = m[pick];
       all += yes.length + never.length;
       reached += yes.length;
+      // A whole machine listed (`kind *`) is out of date once a run started it: reported once, as
+      // `kind *`, on its first reached state.
       for (const item of yes)
-        if (unreachableReason(m.kind, item, list) !== undefined && list[`${m.kind} *`] === undefined)
-          stale.push(`${m.kind} ${item}`);
+        if (list[`${m.kind} *`] !== undefined) {
+          if (pick === 'states' && item === yes[0]) stale.push(`${m.kind} *`);
+        } else if (unreachableReason(m.kind, item, list) !== undefined) stale.push(`${m.kind} ${item}`);
       for (const item of never) {
         const reason = unreachableReason(m.kind, item, list);
         if (reason === undefined) gaps.push(`${m.kind} ${item}`);

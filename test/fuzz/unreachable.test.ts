@@ -1,7 +1,8 @@
 // Goal: the committed unreachable list (src/fuzz/unreachable-list.ts) names only states and
 // transitions the protocols' statecharts define, each with a reason, so a renamed state or
 // transition breaks it; and a campaign's coverage sorts what it never reached into listed
-// unreachable (with the reason) and gaps, and flags a listed item that a run reached.
+// unreachable (with the reason) and gaps, and flags a listed item that a run reached (a machine
+// listed whole included).
 // Method: every key against the machine catalog (each statechart's definition, read from xstate);
 // a synthetic campaign coverage classified against a small list.
 import { describe, expect, it } from 'vitest';
@@ -50,6 +51,10 @@ describe('fuzz: the unreachable list', () => {
     expect(classified.stale).toEqual(['toy idle>busy']);
     expect(classified.listed).toContain('toy busy>failed (dead: nothing fails)');
     expect(unreachableReason('other', 'a>b', { 'other *': 'never started' })).toBe('never started');
+    // A machine listed whole that a run started is out of date, named once.
+    const started = classifyCoverage(coverage, {}, { ...list, 'toy *': 'never started' });
+    expect(started.stale).toEqual(['toy *']);
+    expect(started.gaps).toEqual([]);
   });
 
   it('marks gaps in the campaign report', () => {

@@ -209,9 +209,9 @@ export const mutants: readonly Mutant[] = [
   {
     id: 'ambrosia-from-unstamped',
     protocol: 'ambrosia',
-    file: 'src/protocols/ambrosia/gateway/index.ts',
-    find: "attrs: { ...bareStanza(stanza).attrs, from: c.jid ?? '' } };",
-    replace: "attrs: { from: c.jid ?? '', ...bareStanza(stanza).attrs } };",
+    file: 'src/protocols/ambrosia/wire.ts',
+    find: '  if (from !== undefined) attrs.from = from;',
+    replace: '  if (from !== undefined && attrs.from === undefined) attrs.from = from;',
     breaks: "the gateway stamps the sender's full JID over whatever the client wrote (spec.md §6)",
     // Shown by the Ambrosia profile's forging attacker (src/protocols/ambrosia/fuzz.ts `attack`).
     attacker: true,
