@@ -27,8 +27,9 @@ export function parseHexColor(color: string): [number, number, number] | null {
     : [parseInt(hex[1] as string, 16), parseInt(hex[2] as string, 16), parseInt(hex[3] as string, 16)];
 }
 
-/** Growable span columns. */
-class Spans {
+/** Growable span columns: one set is shared by every raster drawn in one piece; a raster drawn in
+ * slices (in idle time, with frames in between) takes its own. */
+export class Spans {
   count = 0;
   row = new Int32Array(1 << 14);
   x1 = new Int32Array(1 << 14);
@@ -66,7 +67,7 @@ const spans = new Spans();
  * pixels thick (the device pixel ratio, for lines one CSS pixel thick).
  */
 export class DenseRaster {
-  private readonly spans = spans;
+  private readonly spans: Spans;
   private readonly rgb: [number, number, number][];
   private readonly thickness: number;
 
@@ -76,14 +77,17 @@ export class DenseRaster {
     readonly height: number,
     colors: readonly string[],
     thickness: number,
+    ownSpans?: Spans,
   ) {
+    this.spans = ownSpans ?? spans;
     this.rgb = colors.map((color) => {
       const rgb = parseHexColor(color);
       if (rgb === null) throw new Error(`not a #rrggbb colour: ${color}`);
       return rgb;
     });
     this.thickness = Math.max(1, Math.round(thickness));
-    spans.count = 0;
+    this.active = new Int32Array(colors.length);
+    this.spans.count = 0;
   }
 
   /** A line from (xa, ya) to (xb, yb), device pixels, in colour `color` (an index into the colours). */
@@ -130,17 +134,42 @@ export class DenseRaster {
     }
   }
 
+  /** The image being swept (set by `start`). */
+  private image: Uint8ClampedArray<ArrayBuffer> = new Uint8ClampedArray(0);
+  private words: Uint32Array = new Uint32Array(0);
+  /** Span index by row: row r's spans are `order[perRow[r]]` up to `order[perRow[r + 1]]`. */
+  private perRow: Int32Array = new Int32Array(0);
+  private order: Int32Array = new Int32Array(0);
+  /** The colour of each set of covering colours, as an RGBA word, by bit mask (0: not composed yet). */
+  private cacheSmall: Uint32Array = new Uint32Array(0);
+  private readonly hashMasks = new Int32Array(4096);
+  private readonly hashWords = new Uint32Array(4096);
+  private hashed = 0;
+  private readonly active: Int32Array;
+
   /**
    * The image: each row's spans sorted by where they start and end, then swept once, each run of
    * pixels between two span ends filled with the colours covering it, composed over transparent.
-   * `pixels` is reused when it has the right size.
+   * `pixels` is reused when it has the right size. The same as `start`, then `rows` over every row.
    */
   finish(pixels?: Uint8ClampedArray<ArrayBuffer>): Uint8ClampedArray<ArrayBuffer> {
+    this.start(pixels);
+    this.rows(0, this.height);
+    return this.result();
+  }
+
+  /**
+   * Ends the lines and readies the sweep (`rows`), into `pixels` when it has the right size: the
+   * image is cleared and the spans ordered by row. `finish` in pieces: `start`, then `rows` over
+   * consecutive ranges of rows (in idle time, a slice each), then `image`.
+   */
+  start(pixels?: Uint8ClampedArray<ArrayBuffer>): void {
     const { width, height, spans } = this;
     const size = width * height * 4;
     const image = pixels !== undefined && pixels.length === size ? pixels : new Uint8ClampedArray(size);
-    const words = new Uint32Array(image.buffer, image.byteOffset, width * height);
-    words.fill(0);
+    this.image = image;
+    this.words = new Uint32Array(image.buffer, image.byteOffset, width * height);
+    this.words.fill(0);
     // Spans by row (a counting sort).
     const perRow = new Int32Array(height + 1);
     for (let span = 0; span < spans.count; span++) {
@@ -156,14 +185,33 @@ export class DenseRaster {
       next[row] = at + 1;
       order[at] = span;
     }
+    this.perRow = perRow;
+    this.order = order;
+    if (this.cacheSmall.length === 0 && this.rgb.length <= 16) this.cacheSmall = new Uint32Array(1 << this.rgb.length);
+  }
+
+  /** The image, once `rows` has swept every row. Forgets the spans. */
+  result(): Uint8ClampedArray<ArrayBuffer> {
+    this.spans.count = 0;
+    return this.image;
+  }
+
+  /** Sweeps rows `from` to `to` (exclusive) of the image `start` readied. */
+  rows(from: number, to: number): void {
+    const { width, spans, perRow, order, words, active, cacheSmall, hashMasks, hashWords } = this;
+    const hashMask = hashMasks.length - 1;
+    const hashShift = 32 - Math.log2(hashMasks.length);
+    let lastMask = -1;
+    let lastWord = 0;
     // Sweep keys, integers: x in the high bits, then the colour, then 1 for a start and 0 for an end.
     const colorCount = this.rgb.length;
     const shift = Math.max(1, Math.ceil(Math.log2(colorCount + 1))) + 1;
-    const masked = colorCount <= 16; // The set of colours covering a pixel as a bit mask, its colour cached per mask.
-    const cache = new Uint32Array(masked ? 1 << colorCount : 0);
+    // The set of colours covering a pixel as a bit mask, its colour cached per mask: in an array
+    // for up to 16 colours, in a hash table for up to 30.
+    const small = colorCount <= 16;
+    const masked = colorCount <= 30;
     let keys = spans.keys;
-    const active = new Int32Array(colorCount);
-    for (let row = 0; row < height; row++) {
+    for (let row = from; row < to; row++) {
       const first = perRow[row] as number;
       const last = perRow[row + 1] as number;
       if (first === last) continue;
@@ -201,14 +249,31 @@ export class DenseRaster {
         }
         x = x0;
         if (covering === 0) word = 0;
-        else if (masked) {
-          word = cache[mask] as number;
-          if (word === 0) cache[mask] = word = this.compose(active);
+        else if (small) {
+          word = cacheSmall[mask] as number;
+          if (word === 0) cacheSmall[mask] = word = this.compose(active);
+        } else if (masked) {
+          if (mask !== lastMask) {
+            // Open addressing on the mask's hash; a mask is stored plus one (0: an empty slot).
+            let slot = Math.imul(mask, 0x9e3779b1) >>> hashShift;
+            while ((hashMasks[slot] as number) !== 0 && (hashMasks[slot] as number) !== mask + 1)
+              slot = (slot + 1) & hashMask;
+            if ((hashMasks[slot] as number) === 0) {
+              hashMasks[slot] = mask + 1;
+              hashWords[slot] = this.compose(active);
+              this.hashed += 1;
+              if (this.hashed > hashMask >> 1) {
+                hashMasks.fill(0); // Half full: start afresh (the word just composed stays in lastWord).
+                this.hashed = 0;
+              }
+            }
+            lastMask = mask;
+            lastWord = hashWords[slot] as number;
+          }
+          word = lastWord;
         } else word = this.compose(active);
       }
     }
-    spans.count = 0;
-    return image;
   }
 
   private readonly little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -219,16 +284,20 @@ export class DenseRaster {
     let g = 0;
     let b = 0;
     let a = 0;
-    for (let color = 0; color < this.rgb.length; color++) {
+    const rgb = this.rgb;
+    for (let color = 0; color < rgb.length; color++) {
       if ((active[color] as number) === 0) continue;
-      const [cr, cg, cb] = this.rgb[color] as [number, number, number];
+      const components = rgb[color] as [number, number, number];
       const out = denseAlpha + a * (1 - denseAlpha);
-      r = (cr * denseAlpha + r * a * (1 - denseAlpha)) / out;
-      g = (cg * denseAlpha + g * a * (1 - denseAlpha)) / out;
-      b = (cb * denseAlpha + b * a * (1 - denseAlpha)) / out;
+      r = (components[0] * denseAlpha + r * a * (1 - denseAlpha)) / out;
+      g = (components[1] * denseAlpha + g * a * (1 - denseAlpha)) / out;
+      b = (components[2] * denseAlpha + b * a * (1 - denseAlpha)) / out;
       a = out;
     }
-    const [R, G, B, A] = [Math.round(r), Math.round(g), Math.round(b), Math.round(a * 255)];
+    const R = Math.round(r);
+    const G = Math.round(g);
+    const B = Math.round(b);
+    const A = Math.round(a * 255);
     return this.little ? (R | (G << 8) | (B << 16) | (A << 24)) >>> 0 : ((R << 24) | (G << 16) | (B << 8) | A) >>> 0;
   }
 }

@@ -9,7 +9,7 @@
  * owns the transform and the selection.
  */
 import type { TraceEvent } from '../src/trace/events.js';
-import { DenseRaster, parseHexColor } from './density.js';
+import { DenseRaster, Spans, parseHexColor } from './density.js';
 import { rowAtOrAfter } from './layout.js';
 import type { Layout } from './layout.js';
 import type { Link, Model } from './model.js';
@@ -419,6 +419,8 @@ function drawDenseLinks(
   // what the frame counted, and draws the layer again while the view stays.
   if (painter.layer !== undefined) {
     const key = denseLayerKey(frame, xs, first);
+    // The idle task was drawing this very layer: finish it rather than start again.
+    if (pending !== null && pending.painter === painter && pending.key === key) runPending(pending, () => Infinity);
     let counts = denseCounts.get(painter);
     if (counts === undefined) denseCounts.set(painter, (counts = new Map()));
     const known = counts;
@@ -498,35 +500,81 @@ function drawSelectedDenseLink(
   painter.segments([xa, headerPx + ty + k * from, x2, headerPx + ty + k * to], link.color, 3);
 }
 
-/**
- * Draws, in idle time, the layer of dense links of `frame` (the fitted view) on a painter that
- * keeps layers, so that showing that view later draws the layer again at once. Returns false when
- * the frame is not dense enough to draw its links as a layer, or the painter keeps none.
- */
-export function prepareFrame(frame: Frame, painter: Painter): boolean {
-  if (painter.prepare === undefined) return false;
-  const view = viewOf(frame);
-  if (!view.veryDense) return false;
-  const first = firstLinkReaching(frame, view.baseTop);
-  const key = denseLayerKey(frame, view.xs, first);
-  let counts = denseCounts.get(painter);
-  if (counts === undefined) denseCounts.set(painter, (counts = new Map()));
-  const known = counts;
-  const stats: FrameStats = {
+/** A fresh, empty FrameStats. */
+function emptyStats(): FrameStats {
+  return {
     arrows: 0,
     links: 0,
     stateLabels: 0,
     glyphs: 0,
     rowFirst: 0,
     rowLast: -1,
-    dense: true,
+    dense: false,
     hits: [],
     labels: [],
   };
-  painter.prepare(key, (layerPainter) =>
-    known.set(key, drawDenseLayer(frame, view.xs, first, view.baseTop, view.baseBottom, stats, layerPainter)),
-  );
-  return true;
+}
+
+/** The fitted view's layer being drawn in idle time, between two of its slices. */
+interface Pending {
+  readonly painter: Painter;
+  readonly key: string;
+  /** Null when its links are stroked (in one piece) rather than rasterized. */
+  readonly job: DenseJob | null;
+  readonly frame: Frame;
+  readonly xs: readonly number[];
+  readonly first: number;
+  readonly baseTop: number;
+  readonly baseBottom: number;
+}
+let pending: Pending | null = null;
+
+/**
+ * Draws, in idle time, the layer of dense links of `frame` (the fitted view) on a painter that
+ * keeps layers, so that showing that view later draws the layer again at once. The work is done
+ * in slices: each call works until `timeLeft()` (ms) falls under 1, and says `more` when it
+ * stopped before the end (call again, with the same frame, to resume where it stopped; another
+ * frame starts over). A frame that shows the same layer before it is done finishes it at once.
+ * `none` when the frame is not dense enough to draw its links as a layer, or the painter keeps none.
+ */
+export function prepareFrame(
+  frame: Frame,
+  painter: Painter,
+  timeLeft: () => number = () => Infinity,
+): 'done' | 'more' | 'none' {
+  if (painter.prepare === undefined) return 'none';
+  const view = viewOf(frame);
+  if (!view.veryDense) return 'none';
+  const first = firstLinkReaching(frame, view.baseTop);
+  const key = denseLayerKey(frame, view.xs, first);
+  if (painter.hasLayer?.(key) === true) {
+    painter.prepare(key, () => undefined); // Kept already: marks it as the prepared layer.
+    if (pending?.painter === painter) pending = null;
+    return 'done';
+  }
+  if (pending === null || pending.painter !== painter || pending.key !== key) {
+    const { xs, baseTop, baseBottom } = view;
+    const job = DenseJob.start(frame, xs, first, baseTop, baseBottom, painter, true);
+    pending = { painter, key, job, frame, xs, first, baseTop, baseBottom };
+  }
+  return runPending(pending, timeLeft);
+}
+
+/** Works on `job` until `timeLeft()` runs out; when done, keeps its layer as the painter's prepared one. */
+function runPending(job: Pending, timeLeft: () => number): 'done' | 'more' {
+  if (job.job !== null && !job.job.step(timeLeft)) return 'more';
+  if (pending === job) pending = null;
+  const { painter, key, frame, xs, first, baseTop, baseBottom } = job;
+  let counts = denseCounts.get(painter);
+  if (counts === undefined) denseCounts.set(painter, (counts = new Map()));
+  const known = counts;
+  (painter.prepare as NonNullable<Painter['prepare']>)(key, (layerPainter) => {
+    const own = emptyStats();
+    if (job.job !== null) preparedPixels = job.job.draw(layerPainter, own);
+    else drawDenseLinksNow(frame, xs, first, baseTop, baseBottom, own, layerPainter);
+    known.set(key, { arrows: own.arrows, links: own.links, hits: own.hits });
+  });
+  return 'done';
 }
 
 /** Whether `prepareFrame` would find the frame's layer kept already (false for a frame drawn without one). */
@@ -557,8 +605,9 @@ let rasterPixels: Uint8ClampedArray<ArrayBuffer> | undefined;
 /**
  * drawDenseLinksNow's picture written as pixels (density.ts) rather than stroked: every link, one
  * CSS pixel thick, each pixel taking each colour covering it once at a third of its opacity, as the
- * strokes batched by colour did; then the drops' crosses and the lanes over it, stroked. Returns false, having drawn nothing, when the painter takes no pixels, the layer is too
- * large, or a colour is not `#rrggbb`.
+ * strokes batched by colour did; then the drops' crosses and the lanes over it, stroked. Returns
+ * false, having drawn nothing, when the painter takes no pixels, the layer is too large, or a
+ * colour is not `#rrggbb`.
  */
 function drawDenseLinksRaster(
   frame: Frame,
@@ -569,59 +618,136 @@ function drawDenseLinksRaster(
   stats: FrameStats,
   painter: Painter,
 ): boolean {
-  const size = painter.pixelSize?.();
-  if (size === undefined || painter.putPixels === undefined) return false;
-  if (size.width * size.height > rasterPixelsMax || size.ratio <= 0) return false;
-  const { layout, headerPx, ty, k } = frame;
-  const columns = layout.linkColumns;
-  if (!columns.colors.every((color) => parseHexColor(color) !== null)) return false;
-  // Few links stroke faster than a whole layer of pixels is cleared, swept and put.
-  let low = first;
-  let high = columns.fromBase.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((columns.fromBase[middle] as number) <= baseBottom + 1) low = middle + 1;
-    else high = middle;
-  }
-  if (low - first < rasterLinksMin) return false;
-  const raster = new DenseRaster(size.width, size.height, columns.colors, size.ratio);
-  const ratio = size.ratio;
-  const { fromBase, toBase, fromLane, toLane, color, shape, message } = columns;
-  const crosses: number[] = [];
-  const count = fromBase.length;
-  for (let position = first; position < count; position++) {
-    const from = fromBase[position] as number;
-    if (from > baseBottom + 1) break;
-    const to = toBase[position] as number;
-    if (to < baseTop - 1) continue;
-    const y1 = headerPx + ty + k * from;
-    const y2 = headerPx + ty + k * to;
-    const xa = xs[fromLane[position] as number] as number;
-    const xb = xs[toLane[position] as number] as number;
-    const form = shape[position] as number;
-    const x2 =
-      form === 0
-        ? xb
-        : form === 1
-          ? xa + (xb - xa) * 0.72
-          : form === 2
-            ? xa + (xb - xa) * 0.4
-            : xb - Math.sign(xb - xa) * 10;
-    const linkIndex = layout.links[position] as number;
-    if (message[position] === 1) stats.arrows += 1;
-    raster.line(xa * ratio, y1 * ratio, x2 * ratio, y2 * ratio, color[position] as number);
-    if (form === 1) pushCross(crosses, x2, y2, 2);
-    stats.links += 1;
-    if (stats.hits.length < denseHitsMax) stats.hits.push({ kind: 'link', link: linkIndex, x1: xa, y1, x2, y2 });
-  }
-  rasterPixels = raster.finish(rasterPixels);
-  painter.putPixels(rasterPixels);
-  const laneLines: number[] = [];
-  for (const x of xs) if (!Number.isNaN(x)) laneLines.push(x, headerPx, x, frame.height);
-  painter.segments(laneLines, 'rgba(90, 98, 112, 0.55)', 1);
-  painter.segments(crosses, violationRed, 1);
+  const job = DenseJob.start(frame, xs, first, baseTop, baseBottom, painter, false);
+  if (job === null) return false;
+  job.step(() => Infinity);
+  rasterPixels = job.draw(painter, stats);
   return true;
 }
+
+/**
+ * A raster of dense links (drawDenseLinksRaster) drawn in steps: its lines a slice of links at a
+ * time, then its rows a slice at a time, so that the idle task drawing the fitted view's layer
+ * yields to input between slices; a frame drawn meanwhile rasterizes with its own spans and pixels.
+ */
+class DenseJob {
+  private position: number;
+  private row = -1;
+  private readonly crosses: number[] = [];
+  private readonly counted: FrameStats;
+
+  private constructor(
+    private readonly frame: Frame,
+    private readonly xs: readonly number[],
+    first: number,
+    private readonly baseTop: number,
+    private readonly baseBottom: number,
+    private readonly raster: DenseRaster,
+    private readonly ratio: number,
+    private readonly pixels: Uint8ClampedArray<ArrayBuffer> | undefined,
+  ) {
+    this.position = first;
+    this.counted = emptyStats();
+  }
+
+  /** A job for the frame's dense links on `painter`, or null when they are to be stroked instead. */
+  static start(
+    frame: Frame,
+    xs: readonly number[],
+    first: number,
+    baseTop: number,
+    baseBottom: number,
+    painter: Painter,
+    own: boolean,
+  ): DenseJob | null {
+    const size = painter.pixelSize?.();
+    if (size === undefined || painter.putPixels === undefined) return null;
+    if (size.width * size.height > rasterPixelsMax || size.ratio <= 0) return null;
+    const columns = frame.layout.linkColumns;
+    if (!columns.colors.every((color) => parseHexColor(color) !== null)) return null;
+    // Few links stroke faster than a whole layer of pixels is cleared, swept and put.
+    let low = first;
+    let high = columns.fromBase.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((columns.fromBase[middle] as number) <= baseBottom + 1) low = middle + 1;
+      else high = middle;
+    }
+    if (low - first < rasterLinksMin) return null;
+    const spans = own ? new Spans() : undefined;
+    const raster = new DenseRaster(size.width, size.height, columns.colors, size.ratio, spans);
+    const pixels = own ? preparedPixels : rasterPixels;
+    return new DenseJob(frame, xs, first, baseTop, baseBottom, raster, size.ratio, pixels);
+  }
+
+  /** Works until done or until `timeLeft()` (ms) falls under 1; returns true when done. */
+  step(timeLeft: () => number): boolean {
+    const { frame, xs, baseTop, baseBottom, raster, ratio, crosses, counted } = this;
+    const { layout, headerPx, ty, k } = frame;
+    const { fromBase, toBase, fromLane, toLane, color, shape, message } = layout.linkColumns;
+    const count = fromBase.length;
+    while (this.row < 0) {
+      const until = Math.min(count, this.position + 2048);
+      let position = this.position;
+      for (; position < until; position++) {
+        const from = fromBase[position] as number;
+        if (from > baseBottom + 1) break;
+        const to = toBase[position] as number;
+        if (to < baseTop - 1) continue;
+        const y1 = headerPx + ty + k * from;
+        const y2 = headerPx + ty + k * to;
+        const xa = xs[fromLane[position] as number] as number;
+        const xb = xs[toLane[position] as number] as number;
+        const form = shape[position] as number;
+        const x2 =
+          form === 0
+            ? xb
+            : form === 1
+              ? xa + (xb - xa) * 0.72
+              : form === 2
+                ? xa + (xb - xa) * 0.4
+                : xb - Math.sign(xb - xa) * 10;
+        if (message[position] === 1) counted.arrows += 1;
+        raster.line(xa * ratio, y1 * ratio, x2 * ratio, y2 * ratio, color[position] as number);
+        if (form === 1) pushCross(crosses, x2, y2, 2);
+        counted.links += 1;
+        if (counted.hits.length < denseHitsMax)
+          counted.hits.push({ kind: 'link', link: layout.links[position] as number, x1: xa, y1, x2, y2 });
+      }
+      this.position = position;
+      if (position < until || position === count) {
+        raster.start(this.pixels);
+        this.row = 0;
+      }
+      if (timeLeft() < 1) return false;
+    }
+    while (this.row < raster.height) {
+      const until = Math.min(raster.height, this.row + 32);
+      raster.rows(this.row, until);
+      this.row = until;
+      if (this.row < raster.height && timeLeft() < 1) return false;
+    }
+    return true;
+  }
+
+  /** Draws the finished raster on `painter`, then the lanes and drops' crosses; adds what it counted to `stats`; returns its pixels. */
+  draw(painter: Painter, stats: FrameStats): Uint8ClampedArray<ArrayBuffer> {
+    const pixels = this.raster.result();
+    (painter.putPixels as (pixels: Uint8ClampedArray<ArrayBuffer>) => void)(pixels);
+    const { frame, xs } = this;
+    const laneLines: number[] = [];
+    for (const x of xs) if (!Number.isNaN(x)) laneLines.push(x, frame.headerPx, x, frame.height);
+    painter.segments(laneLines, 'rgba(90, 98, 112, 0.55)', 1);
+    painter.segments(this.crosses, violationRed, 1);
+    stats.arrows += this.counted.arrows;
+    stats.links += this.counted.links;
+    for (const hit of this.counted.hits) stats.hits.push(hit);
+    return pixels;
+  }
+}
+
+/** The idle task's raster pixels, kept apart from the frames' (a frame may be drawn between two slices). */
+let preparedPixels: Uint8ClampedArray<ArrayBuffer> | undefined;
 
 /**
  * Dense links stroked (an SVG export; a canvas too large to rasterize): links between the same
@@ -755,17 +881,7 @@ function firstLinkReaching(frame: Frame, baseTop: number): number {
 
 export function drawFrame(frame: Frame, painter: Painter): FrameStats {
   const { model, layout, width, height, headerPx, gutterPx, ty, k } = frame;
-  const stats: FrameStats = {
-    arrows: 0,
-    links: 0,
-    stateLabels: 0,
-    glyphs: 0,
-    rowFirst: 0,
-    rowLast: -1,
-    dense: false,
-    hits: [],
-    labels: [],
-  };
+  const stats = emptyStats();
   const { xs, baseTop, baseBottom, rowFirst, rowEnd, dense, veryDense } = viewOf(frame);
   const yOf = (row: number): number => headerPx + ty + k * (layout.yBase[row] as number);
   stats.rowFirst = rowFirst;

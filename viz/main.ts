@@ -64,8 +64,13 @@ export interface ViewerHook {
   fitReady(): boolean;
   /** Forgets the kept layers (for the benchmark: a fit drawn from scratch). */
   dropLayers(): void;
-  /** How long the last idle task that drew the fitted view's layer took, ms (-1: none yet). */
+  /**
+   * How long the idle task that last drew the fitted view's layer took in all, ms (-1: none yet),
+   * its longest slice and how many slices it took.
+   */
   fitPrepareMs: number;
+  fitPrepareSliceMs: number;
+  fitPrepareSlices: number;
   zoomTo(k: number): void;
   selectSeq(seq: number): void;
   /** The view (`range`, what the main view shows) or the whole trace as SVG. */
@@ -179,6 +184,8 @@ const hook: ViewerHook = {
   fitReady: () => state !== null && framePrepared(fitFrame(state), painter),
   dropLayers: () => painter.dropLayers(),
   fitPrepareMs: -1,
+  fitPrepareSliceMs: -1,
+  fitPrepareSlices: 0,
   zoomTo: (k) => {
     if (state === null) return;
     zoomBehavior.transform(canvasSelection, d3.zoomIdentity.translate(0, state.ty).scale(k));
@@ -316,27 +323,51 @@ function render(): void {
 }
 
 let preparing = false;
+/** The idle task's slices so far for the layer being drawn: their total and longest time, ms. */
+let prepareTotalMs = 0;
+let prepareLongestMs = 0;
+let prepareSlices = 0;
 
 /**
- * Draws the fitted view's layer of links when the page is next idle, unless it is kept already:
- * a long trace's fit then shows at once instead of drawing tens of thousands of links. Asked
- * after every frame (the check is a few binary searches); the painter keeps that layer beside
- * the current view's, so zooming and panning do not push it out, and a new layout, size or
- * lane set makes a new one.
+ * Draws the fitted view's layer of links when the page is idle, unless it is kept already: a
+ * long trace's fit then shows at once instead of drawing tens of thousands of links. Asked after
+ * every frame (the check is a few binary searches); the painter keeps that layer beside the
+ * current view's, so zooming and panning do not push it out, and a new layout, size or lane set
+ * makes a new one. The work goes in slices, each within its idle period
+ * (`deadline.timeRemaining()`), resumed at the next one, so that input never waits on more than
+ * a slice; a fit pressed meanwhile finishes the layer in its own frame.
  */
 function prepareFitWhenIdle(): void {
   if (preparing) return;
   preparing = true;
-  const prepare = (): void => {
+  const prepare = (timeLeft: () => number): void => {
     preparing = false;
     if (state === null) return;
     const frame = fitFrame(state);
     if (framePrepared(frame, painter)) return;
     const start = performance.now();
-    if (prepareFrame(frame, painter)) hook.fitPrepareMs = performance.now() - start;
+    const result = prepareFrame(frame, painter, timeLeft);
+    const took = performance.now() - start;
+    if (result === 'none') return;
+    prepareTotalMs += took;
+    prepareLongestMs = Math.max(prepareLongestMs, took);
+    prepareSlices += 1;
+    if (result === 'more') {
+      prepareFitWhenIdle();
+      return;
+    }
+    hook.fitPrepareMs = prepareTotalMs;
+    hook.fitPrepareSliceMs = prepareLongestMs;
+    hook.fitPrepareSlices = prepareSlices;
+    prepareTotalMs = prepareLongestMs = prepareSlices = 0;
   };
-  if (typeof requestIdleCallback === 'function') requestIdleCallback(prepare);
-  else setTimeout(prepare, 100);
+  if (typeof requestIdleCallback === 'function')
+    requestIdleCallback((deadline) => prepare(() => deadline.timeRemaining()));
+  else
+    setTimeout(() => {
+      const start = performance.now();
+      prepare(() => 10 - (performance.now() - start));
+    }, 100);
 }
 
 const overview = new Overview(

@@ -40,7 +40,7 @@ export interface Painter {
   prepare?(key: string, draw: (painter: Painter) => void): void;
   /** Whether the layer of `key` is kept (`layer` would not call its `draw`). */
   hasLayer?(key: string): boolean;
-  /** Forgets every kept layer. */
+  /** Forgets every kept layer (a canvas may keep their bitmaps' memory to draw the next ones in). */
   dropLayers?(): void;
   /**
    * For painters that take raster images (a canvas): the device pixel ratio and the size in
@@ -62,6 +62,8 @@ export class CanvasPainter implements Painter {
   /** Kept layers by key, least recently used first: the prepared one and one other. */
   private readonly layers = new Map<string, HTMLCanvasElement>();
   private preparedKey = '';
+  /** Canvases of dropped layers, drawn into again rather than allocated anew. */
+  private readonly spare: HTMLCanvasElement[] = [];
 
   constructor(private readonly context: CanvasRenderingContext2D) {}
 
@@ -164,7 +166,7 @@ export class CanvasPainter implements Painter {
           layer = canvas;
           break;
         }
-    layer ??= document.createElement('canvas');
+    layer ??= this.spare.pop() ?? document.createElement('canvas');
     const layerContext = layer.getContext('2d') as CanvasRenderingContext2D;
     if (layer.width !== width || layer.height !== height) {
       layer.width = width;
@@ -213,6 +215,7 @@ export class CanvasPainter implements Painter {
   }
 
   dropLayers(): void {
+    for (const canvas of this.layers.values()) if (this.spare.length < 2) this.spare.push(canvas);
     this.layers.clear();
     this.preparedKey = '';
   }

@@ -97,6 +97,9 @@ export interface ViewerBench {
    */
   readonly fitReadyAfter: Figure;
   readonly fitPrepare: Figure;
+  /** The idle task works in slices: its longest slice (ms) and how many it took. */
+  readonly fitPrepareSlice: Figure;
+  readonly fitPrepareSlices: Figure;
   /** Median of each step of the load (ms from navigation start), from the viewer's hook. */
   readonly steps: Readonly<Record<string, number>>;
   /** The machine's 1-minute load average, lowest and highest seen during the run (os.loadavg). */
@@ -126,6 +129,8 @@ export async function benchViewer(loads = 3): Promise<ViewerBench> {
       scratchFitCpu: number[];
       fitReadyAfter: number;
       fitPrepare: number;
+      fitPrepareSlice: number;
+      fitPrepareSlices: number;
     }[] = [];
     for (let run = 0; run < loads; run++) {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -159,6 +164,8 @@ export async function benchViewer(loads = 3): Promise<ViewerBench> {
       await page.waitForFunction(() => window.__fedsimViewer?.fitReady() === true, undefined, { timeout: 60_000 });
       const fitReadyAfter = await page.evaluate(() => performance.now() - (window.__fedsimViewer?.loadedMs ?? 0));
       const fitPrepare = await page.evaluate(() => window.__fedsimViewer?.fitPrepareMs ?? Number.NaN);
+      const fitPrepareSlice = await page.evaluate(() => window.__fedsimViewer?.fitPrepareSliceMs ?? Number.NaN);
+      const fitPrepareSlices = await page.evaluate(() => window.__fedsimViewer?.fitPrepareSlices ?? Number.NaN);
       const flushCanvas = "void document.getElementById('canvas')?.getContext('2d')?.getImageData(0, 0, 1, 1)";
       const [firstFit, firstFitCpu] = await timedFit(flushCanvas);
       await page.evaluate(`window.__fedsimViewer.zoomTo(1); ${flushCanvas}`);
@@ -206,7 +213,17 @@ export async function benchViewer(loads = 3): Promise<ViewerBench> {
         scratchFit.push(wall);
         scratchFitCpu.push(cpu);
       }
-      runs.push({ ...measured, firstFit, firstFitCpu, scratchFit, scratchFitCpu, fitReadyAfter, fitPrepare });
+      runs.push({
+        ...measured,
+        firstFit,
+        firstFitCpu,
+        scratchFit,
+        scratchFitCpu,
+        fitReadyAfter,
+        fitPrepare,
+        fitPrepareSlice,
+        fitPrepareSlices,
+      });
       loadAverages.push(loadavg()[0] ?? 0);
       await page.close();
     }
@@ -233,6 +250,8 @@ export async function benchViewer(loads = 3): Promise<ViewerBench> {
       scratchFitCpu: frames((run) => run.scratchFitCpu),
       fitReadyAfter: over((run) => run.fitReadyAfter),
       fitPrepare: over((run) => run.fitPrepare),
+      fitPrepareSlice: over((run) => run.fitPrepareSlice),
+      fitPrepareSlices: over((run) => run.fitPrepareSlices),
       steps: Object.fromEntries(
         stepNames.map((name) => [name, median(runs.map((run) => run.steps[name] ?? Number.NaN))]),
       ),

@@ -134,6 +134,35 @@ describe('DenseRaster', () => {
     expect(failures).toEqual([]);
   });
 
+  it('gives the same pixels whichever way it caches composed colours (array, hash table, none), and in slices', () => {
+    // 12 colours cache in an array, 24 in a hash table, 40 compose every run; the lines use the
+    // first 12 only, so the three pictures must be identical, pixel for pixel.
+    const palette = (count: number): string[] =>
+      Array.from(
+        { length: count },
+        (_, i) => `#${((i * 0x2f4a1b + 0x103050) & 0xffffff).toString(16).padStart(6, '0')}`,
+      );
+    const draw = (raster: DenseRaster): void => {
+      let state = 7;
+      const random = (): number => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
+      for (let i = 0; i < 300; i++)
+        raster.line(random() * 80, random() * 40, random() * 80, random() * 40, Math.floor(random() * 12));
+    };
+    const images = [12, 24, 40].map((count) => {
+      const raster = new DenseRaster(80, 40, palette(count), 1);
+      draw(raster);
+      return Array.from(raster.finish());
+    });
+    expect(images[1]).toEqual(images[0]);
+    expect(images[2]).toEqual(images[0]);
+    const sliced = new DenseRaster(80, 40, palette(24), 1);
+    draw(sliced);
+    sliced.start();
+    for (let row = 0; row < 40; row += 7) sliced.rows(row, Math.min(40, row + 7));
+    expect(Array.from(sliced.result())).toEqual(images[0]);
+    expect(images[0]?.some((value) => value > 0)).toBe(true);
+  });
+
   it('refuses colours it cannot compose', () => {
     expect(() => new DenseRaster(4, 4, ['rgba(1, 2, 3, 0.5)'], 1)).toThrow(/#rrggbb/);
   });
