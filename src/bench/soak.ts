@@ -38,10 +38,22 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/**
+ * The conformance fixture's config with its short timers left out, so the server soaked runs with
+ * the protocol's defaults: SOLEC's fixture gives a client 2 s to log in (real-socket conformance runs
+ * take seconds), where a served SOLEC server gives 10 s; with 2 s, a loaded machine's queue alone
+ * lost exchanges (issue 22).
+ */
+export function withDefaultTimers(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null) return config;
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !/TimeoutMs$|^retryMs$|^attemptsMax$/.test(key)));
+}
+
 export async function soak(protocol: string, options: SoakOptions): Promise<SoakResult> {
   const adapter = robustnessAdapters[protocol];
   if (!adapter) throw new Error(`no soak adapter for ${protocol}`);
-  const served = await serveBuiltin(protocol, await builtinNode(protocol), {});
+  const node = await builtinNode(protocol);
+  const served = await serveBuiltin(protocol, { ...node, config: withDefaultTimers(node.config) }, {});
   try {
     const idle = sampleProcess(served.pid) ?? { rssBytes: 0, fds: 0 };
     let peak = idle;

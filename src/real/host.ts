@@ -49,6 +49,12 @@ import { fullCollection } from './reclaim.js';
 /** Where a host's trace goes: nowhere (the default), kept in memory, or streamed to a file. */
 export type RealTraceMode = 'none' | 'memory' | { readonly file: string };
 
+/** A node's timer: the wall-clock timeout, then the deferred callback (see `setNodeTimer`). */
+interface NodeTimer {
+  cancelled: boolean;
+  handle: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+}
+
 /** What the host did to hold its limits, for logs and the robustness report. */
 export interface RealHostStats {
   refused: number;
@@ -207,8 +213,8 @@ export class RealHost {
       hostName,
       now: () => Date.now(),
       clock: {
-        setTimeout: (fn, timeoutMs) => setTimeout(() => this.guard(fn), timeoutMs),
-        clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+        setTimeout: (fn, timeoutMs) => this.setNodeTimer(fn, timeoutMs),
+        clearTimeout: (handle) => this.clearNodeTimer(handle as NodeTimer),
       },
       engine: options.engine ?? compiledEngine,
       random: new Prng(options.seed ?? randomInt(0, 2 ** 47), `node:${options.id}`),
@@ -302,6 +308,31 @@ export class RealHost {
 
   private log(line: string): void {
     this.options.log?.(line);
+  }
+
+  /**
+   * A node timer fires only after the input that was waiting at its deadline has been read: the
+   * callback is deferred from the timers phase to the check phase (setImmediate), after the poll
+   * phase, and dropped if the node cancels the timer meanwhile. Without this a timeout measured
+   * the server's own queue, not the peer: a process starved of CPU (a burst of 1,000 accepts on a
+   * loaded machine) reached an auth timer of a connection whose UserAuth had sat in the kernel's
+   * buffer all along, and closed it (issue 22, the SOLEC soak's losses).
+   */
+  private setNodeTimer(fn: () => void, timeoutMs: number): NodeTimer {
+    const timer: NodeTimer = { cancelled: false, handle: undefined };
+    timer.handle = setTimeout(() => {
+      timer.handle = setImmediate(() => {
+        if (!timer.cancelled) this.guard(fn);
+      });
+    }, timeoutMs);
+    return timer;
+  }
+
+  private clearNodeTimer(timer: NodeTimer | undefined): void {
+    if (!timer) return;
+    timer.cancelled = true;
+    clearTimeout(timer.handle as ReturnType<typeof setTimeout>);
+    clearImmediate(timer.handle as ReturnType<typeof setImmediate>);
   }
 
   /** Node code that throws on peer input is a bug; the real host logs it and keeps serving. */

@@ -335,3 +335,101 @@ function waitFor(done: () => boolean): Promise<void> {
     check();
   });
 }
+
+describe('real: host timers (NodeHost.clock)', () => {
+  /** A node that gives each connection `timeoutMs` to send a byte (an auth timeout), then closes it. */
+  const deadline: Protocol<{ timeoutMs: number }> = {
+    name: 'deadline',
+    configSchema: z.strictObject({ timeoutMs: z.number() }),
+    commandSchema: z.unknown(),
+    createNode: (host: NodeHost, { timeoutMs }: { timeoutMs: number }) => {
+      const timers = new Map<string, unknown>();
+      return {
+        start: () => host.emit({ kind: 'listen', endpoint: { host: host.hostName, port: 7 } }),
+        stop: () => undefined,
+        view: () => ({}),
+        handle: (input: NodeInput) => {
+          if (input.kind === 'conn.accepted') {
+            const conn = input.conn;
+            const timer = host.clock.setTimeout(() => {
+              host.emit({ kind: 'reject', code: 'deadline.timeout', reason: 'no byte in time' });
+              host.emit({ kind: 'close', conn });
+            }, timeoutMs);
+            timers.set(conn, timer);
+            host.emit({ kind: 'note', what: 'accepted', detail: conn });
+          }
+          if (input.kind === 'conn.data') {
+            host.clock.clearTimeout(timers.get(input.conn));
+            host.emit({ kind: 'write', conn: input.conn, bytes: new TextEncoder().encode('OK\n') });
+          }
+        },
+      };
+    },
+  };
+
+  // Issue 22: a starved server reached a connection's auth timer before reading the UserAuth that had
+  // sat in its kernel buffer since well within the timeout, and closed an honest client.
+  it('runs a node timer whose deadline passed while input waited only after that input is handled', async () => {
+    let accepted = false;
+    const host = new RealHost({
+      trace: 'memory',
+      id: 'deadline.test',
+      protocol: deadline,
+      config: { timeoutMs: 50 },
+      portMap: { 7: 0 },
+      seed: 1,
+      onOutput: (output) => {
+        if (output.kind === 'note' && output.what === 'accepted') accepted = true;
+      },
+    });
+    hosts.push(host);
+    const [listening] = await host.start();
+    const socket = connect(listening!.port!, '127.0.0.1');
+    sockets.push(socket);
+    let got = '';
+    socket.on('data', (chunk: Buffer) => (got += chunk.toString('utf8')));
+    await within(
+      5_000,
+      'the accept',
+      waitFor(() => accepted),
+    );
+    // The byte is in the server's kernel buffer at once; then the process is busy past the deadline.
+    socket.write('x');
+    const busyUntil = Date.now() + 150;
+    while (Date.now() < busyUntil) {
+      // A server busy with other work (on a loaded machine, or 1,000 accepts at once).
+    }
+    await within(
+      5_000,
+      'the answer',
+      waitFor(() => got === 'OK\n'),
+    );
+    expect(host.trace.events.filter((event) => event.kind === 'reject')).toHaveLength(0);
+  });
+
+  it('still fires a timer when no input came, and not one the node cleared', async () => {
+    const host = new RealHost({
+      trace: 'memory',
+      id: 'deadline.test',
+      protocol: deadline,
+      config: { timeoutMs: 50 },
+      portMap: { 7: 0 },
+      seed: 1,
+    });
+    hosts.push(host);
+    const [listening] = await host.start();
+    const silent = connect(listening!.port!, '127.0.0.1');
+    sockets.push(silent);
+    let closed = false;
+    silent.on('close', () => (closed = true));
+    await within(
+      5_000,
+      'the timeout close',
+      waitFor(() => closed),
+    );
+    expect(host.trace.events.filter((event) => event.kind === 'reject')).toHaveLength(1);
+    expect(await exchange(listening!.port!, 'x', /OK\n/)).toBe('OK\n');
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(host.trace.events.filter((event) => event.kind === 'reject')).toHaveLength(1);
+  });
+});
