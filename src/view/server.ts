@@ -10,7 +10,7 @@
  * trace it was given, and never writes anything but viz/dist.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import { access, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,12 +59,33 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
+ * Whether viz/dist was built after every source file of the viewer was last changed (a clone
+ * updated with `git pull` keeps its old viz/dist, which would otherwise be served as it was).
+ */
+export async function distIsCurrent(
+  sourceDirectory = vizDirectory,
+  distDirectory = vizDistDirectory,
+): Promise<boolean> {
+  const built = await stat(join(distDirectory, 'index.html')).catch(() => undefined);
+  if (built === undefined) return false;
+  const sources = (await readdir(sourceDirectory)).filter((name) => /\.(ts|html|css)$/.test(name));
+  for (const name of sources) {
+    const source = await stat(join(sourceDirectory, name)).catch(() => undefined);
+    if (source !== undefined && source.mtimeMs > built.mtimeMs) return false;
+  }
+  return true;
+}
+
+/**
  * Builds the viewer into viz/dist with vite (into a temporary directory first, then renamed, so
  * that two processes building at once never serve a half-written directory).
- * @defaultValue force false: an existing viz/dist is kept.
+ * @defaultValue force false: a viz/dist newer than every viewer source is kept.
  */
 export async function buildViewer(options: { force?: boolean } = {}): Promise<string> {
-  if (options.force !== true && (await exists(join(vizDistDirectory, 'index.html')))) return vizDistDirectory;
+  // An old build is replaced; a missing one is made, and a process that loses the race to make
+  // it keeps the winner's (the rename below fails on a directory that is there).
+  const replace = options.force === true || (await exists(join(vizDistDirectory, 'index.html')));
+  if (options.force !== true && (await distIsCurrent())) return vizDistDirectory;
   const { build } = await import('vite');
   const temporary = join(vizDirectory, `dist.tmp-${process.pid}-${Date.now()}`);
   await build({
@@ -72,7 +93,7 @@ export async function buildViewer(options: { force?: boolean } = {}): Promise<st
     logLevel: 'warn',
     build: { outDir: temporary, emptyOutDir: true },
   });
-  if (options.force === true) await rm(vizDistDirectory, { recursive: true, force: true });
+  if (replace) await rm(vizDistDirectory, { recursive: true, force: true });
   try {
     await rename(temporary, vizDistDirectory);
   } catch {
