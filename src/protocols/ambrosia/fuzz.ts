@@ -275,6 +275,33 @@ const federation: fc.Arbitrary<Topology> = fc
     };
   });
 
+/**
+ * In one default topology of three, two clients that are no users of the campaign try to log in to
+ * the first gateway and fail (RFC 6120 §6.5.10 not-authorized, final for the client, spec.md §6):
+ * one with an account's wrong password (its SCRAM proof is wrong), one as a user the gateway has no
+ * account for, whom it asks a client-registered service about (see-other-host) when it has one.
+ * They send nothing and are sent nothing, so nothing is owed to them, and they are neither fault
+ * hosts nor crashable. The attacker campaigns keep the plain topologies.
+ */
+function withFailedLogins(base: Topology): Topology {
+  const entry = Object.entries(base.nodes).find(([, node]) => (node.config as { role?: string }).role === 'gateway');
+  if (entry === undefined) return base;
+  const [gw, node] = entry;
+  const account = (node.config as { accounts?: readonly { jid: string }[] }).accounts?.[0]?.jid ?? 'u1@a.test';
+  const domain = account.slice(account.indexOf('@') + 1);
+  const client = (jid: string, password: string) => ({
+    config: { role: 'client', jid, password, gateway: { host: gw, port: 5222 } },
+  });
+  return {
+    ...base,
+    nodes: {
+      ...base.nodes,
+      [`wrong.${domain}`]: client(account, 'not-the-password'),
+      [`nobody.${domain}`]: client(`nobody@${domain}`, 'pw-nobody'),
+    },
+  };
+}
+
 const takes = fc.constantFrom<readonly ('client' | 'server')[]>([], ['client'], ['server'], ['client', 'server']);
 /** The default campaign: mostly one gateway, a federation in two runs of five. */
 const topology = fc.oneof(
@@ -389,5 +416,8 @@ const withAttacker = (gateway: Attacker['gateway']): FuzzProfile => ({
 
 export const ambrosiaProfile: FuzzProfile = {
   ...baseProfile,
+  topology: fc
+    .tuple(topology, fc.constantFrom(false, false, true))
+    .map(([base, failing]) => (failing ? withFailedLogins(base) : base)),
   variants: { seed: withAttacker('seed'), assigned: withAttacker('assigned') },
 };
