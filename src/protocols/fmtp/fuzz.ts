@@ -202,8 +202,9 @@ const baseProfile: FuzzProfile = {
   // To hid.test, the MESSAGE goes to the object's ROUTE, hid.test itself; the lookup through the
   // route table carries bytes only until the object is cached (spec.md §5.1), so a corruption armed
   // there would mostly never act: it is left to the partitions, clogs and crashes.
+  // None to a recipient nothing is owed to: its lookup may end before any MESSAGE (NOT-FOUND).
   links: (_topology, from, to) =>
-    from.node === to.node
+    from.node === to.node || unowed.has(to.address)
       ? []
       : [
           [from.node, to.node],
