@@ -35,6 +35,8 @@ export const unreachableList: Readonly<Record<string, string>> = {
     'needs a domain with both an MX record and a route-table gateway: the fuzz route tables route only `*@hid.test`, which has no MX record, so a lookup that asks an MX host has no gateway to fall back on (`mx.asking>failed`)',
   'fmtp.relay domain.querying>waiting':
     'needs the MX query to fail (servfail): the fuzz campaign draws no DNS fault (world.dnsFail is a scenario step only), so an MX query is answered, with a record or without',
+  'fmtp.relay domain.querying>domain.sending':
+    "dead under the fuzz topologies: the relay queries the MX itself only when its lookup brought no MX host and the cache has none for the domain (lookups.ts `done`: `done.mxHost ?? cache.mx(...)`); a lookup found at the MX step caches the MX host and the object at the same instant with the same TTL (lookups.ts putMx, then putObject; one `cacheTtlMs` for both, cache.ts), and every later lookup that asks the MX refreshes it, so a cached object never outlives its domain's MX entry; the objects found otherwise (the route table, gw.test's configured cache, a proxy's LOOKING) are hid.test's, which has no MX record, so that query ends in `domain.querying>failed`",
   // ---- F140 ----------------------------------------------------------------------------------
   'f140.peer idle>pushing':
     'dead: idle is entered only when nothing is deliverable, and a message queued while idle sends queue.added, which leaves idle for pinging before a PING from the friend can settle into pushing',
@@ -86,7 +88,6 @@ export const unreachableList: Readonly<Record<string, string>> = {
   // ---- Ambrosia ------------------------------------------------------------------------------
   'ambrosia.c2s authenticating>restarting':
     'a PLAIN login accepted: the fuzz clients prefer SCRAM-SHA-256 (the default `mechanisms`), which the gateway offers, so every login goes through `challenged`',
-  'ambrosia.s2s resolvingSrv>connecting': ambrosiaNoSrv,
   'ambrosia.s2s resolvingSrv>failed': ambrosiaNoSrv,
   'ambrosia.s2s features>securing': ambrosiaNoTls,
   'ambrosia.s2s securing': ambrosiaNoTls,

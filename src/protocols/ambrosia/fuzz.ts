@@ -275,6 +275,48 @@ const federation: fc.Arbitrary<Topology> = fc
     };
   });
 
+/**
+ * In one default topology of three, three clients that are no users of the campaign try to log in
+ * to the first gateway and fail (RFC 6120 §6.5.10 not-authorized, final for the client, spec.md §6):
+ * one with an account's wrong password (its SCRAM proof is wrong), one as a user the gateway has no
+ * account for, whom it asks a client-registered service about (see-other-host) when it has one,
+ * and one the service knows moved: it names a host that does not answer, which the client follows
+ * and fails to reach.
+ * They send nothing and are sent nothing, so nothing is owed to them, and they are neither fault
+ * hosts nor crashable. The attacker campaigns keep the plain topologies.
+ */
+function withFailedLogins(base: Topology): Topology {
+  const entry = Object.entries(base.nodes).find(([, node]) => (node.config as { role?: string }).role === 'gateway');
+  if (entry === undefined) return base;
+  const [gw, node] = entry;
+  const account = (node.config as { accounts?: readonly { jid: string }[] }).accounts?.[0]?.jid ?? 'u1@a.test';
+  const domain = account.slice(account.indexOf('@') + 1);
+  const client = (jid: string, password: string) => ({
+    config: { role: 'client', jid, password, gateway: { host: gw, port: 5222 } },
+  });
+  // The domain's client-registered services know where `moved` went (not `nobody`): see-other-host to a host
+  // that does not answer (RFC 6120 §4.9.3.19), which the client follows and fails to reach.
+  const nodes: Topology['nodes'] = { ...base.nodes };
+  for (const [id, service] of Object.entries(base.nodes)) {
+    const config = service.config as {
+      role?: string;
+      registrations?: readonly { domain: string; type: string }[];
+    };
+    if (config.role !== 'service' || !config.registrations?.some((r) => r.domain === domain && r.type === 'client'))
+      continue;
+    nodes[id] = { ...service, config: { ...config, seeOtherHost: { [`moved@${domain}`]: `gw-moved.${domain}` } } };
+  }
+  return {
+    ...base,
+    nodes: {
+      ...nodes,
+      [`wrong.${domain}`]: client(account, 'not-the-password'),
+      [`nobody.${domain}`]: client(`nobody@${domain}`, 'pw-nobody'),
+      [`moved.${domain}`]: client(`moved@${domain}`, 'pw-moved'),
+    },
+  };
+}
+
 const takes = fc.constantFrom<readonly ('client' | 'server')[]>([], ['client'], ['server'], ['client', 'server']);
 /** The default campaign: mostly one gateway, a federation in two runs of five. */
 const topology = fc.oneof(
@@ -389,5 +431,8 @@ const withAttacker = (gateway: Attacker['gateway']): FuzzProfile => ({
 
 export const ambrosiaProfile: FuzzProfile = {
   ...baseProfile,
+  topology: fc
+    .tuple(topology, fc.constantFrom(false, false, true))
+    .map(([base, failing]) => (failing ? withFailedLogins(base) : base)),
   variants: { seed: withAttacker('seed'), assigned: withAttacker('assigned') },
 };

@@ -130,16 +130,63 @@ const domainsOnly: fc.Arbitrary<Topology> = fc
     };
   });
 
+/**
+ * A recipient no delivery is owed to, in two topologies of three (spec.md §5, §7): an address of
+ * the first domain that has no account (`nobody@d1.test`: its MX answers NOT-FOUND and the relay
+ * gives up, `recipient-unknown`), or a user whose policy is REJECT (`closed@d1.test`: found, and
+ * its MESSAGE answered REJECTED). With hid.test, also an address hid.test no longer has
+ * (`gone@hid.test`), which gw.test still holds in its cache (a stale entry: found, with its ROUTE,
+ * and REJECTED by hid.test) and which the proxies look for in vain (LOOKING, then NOT-FOUND).
+ * Sends to them are drawn like any; none is owed (`promises`). Only the default campaign has them.
+ */
+type Unowed = 'none' | 'unknown' | 'refusing';
+
+const unowed = new Set(['nobody@d1.test', 'closed@d1.test', `gone@${hidden}`]);
+
+function withUnowed(base: Topology, kind: Unowed): Topology {
+  const nodes: Topology['nodes'] = { ...base.nodes };
+  const users: FuzzUser[] = [...base.users];
+  const first = nodes['d1.test'];
+  if (kind === 'unknown') users.push({ address: 'nobody@d1.test', node: 'd1.test' });
+  if (kind === 'refusing' && first !== undefined) {
+    const config = first.config as { users: readonly object[] };
+    nodes['d1.test'] = {
+      ...first,
+      config: { ...config, users: [...config.users, { address: 'closed@d1.test', policy: 'REJECT' }] },
+    };
+    users.push({ address: 'closed@d1.test', node: 'd1.test' });
+  }
+  const gateway = nodes['gw.test'];
+  if (nodes[hidden] !== undefined) {
+    if (gateway !== undefined) {
+      const config = gateway.config as { cache: readonly object[] };
+      const stale = {
+        address: `gone@${hidden}`,
+        status: 'ONLINE',
+        route: { host: hidden, port: 7465, transport: 'tcp' },
+      };
+      nodes['gw.test'] = { ...gateway, config: { ...config, cache: [...config.cache, stale] } };
+    }
+    users.push({ address: `gone@${hidden}`, node: hidden });
+  }
+  return { ...base, nodes, users };
+}
+
 /** The default campaign: MX-only domains in three topologies of five, a domain behind the route table in two. */
-const topology: fc.Arbitrary<Topology> = fc.oneof(
-  { weight: 3, arbitrary: domainsOnly },
-  {
-    weight: 2,
-    arbitrary: fc
-      .tuple(domainsOnly, fc.constantFrom<RouteKind>('gateway', 'proxy', 'chain'), fc.integer({ min: 1, max: 2 }))
-      .map(([base, kind, users]) => withHiddenDomain(base, kind, users)),
-  },
-);
+const topology: fc.Arbitrary<Topology> = fc
+  .tuple(
+    fc.oneof(
+      { weight: 3, arbitrary: domainsOnly },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(domainsOnly, fc.constantFrom<RouteKind>('gateway', 'proxy', 'chain'), fc.integer({ min: 1, max: 2 }))
+          .map(([base, kind, users]) => withHiddenDomain(base, kind, users)),
+      },
+    ),
+    fc.constantFrom<Unowed>('none', 'unknown', 'refusing'),
+  )
+  .map(([base, kind]) => withUnowed(base, kind));
 
 const baseProfile: FuzzProfile = {
   protocol: 'fmtp',
@@ -155,8 +202,9 @@ const baseProfile: FuzzProfile = {
   // To hid.test, the MESSAGE goes to the object's ROUTE, hid.test itself; the lookup through the
   // route table carries bytes only until the object is cached (spec.md §5.1), so a corruption armed
   // there would mostly never act: it is left to the partitions, clogs and crashes.
+  // None to a recipient nothing is owed to: its lookup may end before any MESSAGE (NOT-FOUND).
   links: (_topology, from, to) =>
-    from.node === to.node
+    from.node === to.node || unowed.has(to.address)
       ? []
       : [
           [from.node, to.node],
@@ -164,7 +212,7 @@ const baseProfile: FuzzProfile = {
         ],
   // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
   wireFields: ['TYPE', 'TRANSACTION', 'HOPS', 'ID', 'FROM', 'TO', 'OBJECT', 'CODE', 'NONCE', 'HASH'],
-  promises: () => true,
+  promises: (_topology, _from, to) => !unowed.has(to.address),
   delivery: { durable: false, settleMs: 6_000, withinMs: 3_000, underFaults, drainMs: 5_000 },
   startMs: 100,
   invariants: ['fmtp.authentic'],

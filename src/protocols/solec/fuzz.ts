@@ -208,7 +208,47 @@ function variant(base: FuzzProfile, profile: SolecProfile): FuzzProfile {
   };
 }
 
+/**
+ * In one default topology of three, x.test: a server no other server knows (it is in none of
+ * their `knownServers`; it knows them), with one user. Its relays present ServerAuth under its own
+ * name and are refused with Error 0x03, which is final (spec.md §5): nothing its user sends to
+ * another server is ever delivered, and the honest servers must go on as before. Messages to or
+ * from its user are owed to no one (`promises`). It is no fault host. The flaw campaigns keep the
+ * plain topologies.
+ */
+const stranger = 'x.test';
+const strangerUser: FuzzUser = { address: `u1@${stranger}`, node: `u1-${stranger}` };
+
+function withStranger(base: Topology): Topology {
+  const servers = Object.entries(base.nodes)
+    .filter(([, node]) => isServer(node.config))
+    .map(([id]) => id);
+  const nodes: Topology['nodes'] = {
+    ...base.nodes,
+    [stranger]: {
+      config: {
+        role: 'server',
+        accounts: { u1: 'pw-u1' },
+        knownServers: servers.map((name) => ({ name })),
+        retryMs,
+        attemptsMax,
+      },
+    },
+    [strangerUser.node]: {
+      config: { role: 'client', server: stranger, username: 'u1', password: 'pw-u1', retryMs, attemptsMax },
+    },
+  };
+  return { ...base, nodes, users: [...base.users, strangerUser] };
+}
+
 export const solecProfile: FuzzProfile = {
   ...baseProfile,
+  topology: fc
+    .tuple(topology, fc.constantFrom(false, false, true))
+    .map(([base, strange]) => (strange ? withStranger(base) : base)),
+  promises: (_topology, from, to) => from.node !== strangerUser.node && to.node !== strangerUser.node,
+  // None for x.test's user: its relays end at the refused ServerAuth, and no server relays to it.
+  links: (topology, from, to) =>
+    from.node === strangerUser.node || to.node === strangerUser.node ? [] : baseProfile.links(topology, from, to),
   variants: { seed: variant(baseProfile, 'seed'), signed: variant(baseProfile, 'signed') },
 };
