@@ -13,7 +13,7 @@
  * destroyed after a short linger; idle connections, stalled partial frames, unread output and
  * connection floods are cut off; a refused or cut-off connection reaches the node as a close. Past a
  * bound on unanswered input over all connections, the host stops reading from those adding to it,
- * and once a flood's input has been dropped it asks for a full collection (./reclaim.ts).
+ * and once connections that carried a lot have gone it asks for a full collection (./reclaim.ts).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -172,7 +172,7 @@ export class RealHost {
   private pendingTotal = 0;
   /** Connections whose reading is paused, oldest pause first: resumed in this order. */
   private readonly pausedConns = new Set<ConnId>();
-  /** Pending input dropped with its connection since the last full collection, and the collection's timer. */
+  /** Bytes carried by connections released since the last full collection, and the collection's timer. */
   private droppedBytes = 0;
   private collectTimer: ReturnType<typeof setTimeout> | undefined;
   /** Outputs the node has emitted so far: a handle call that adds none did not act on its input. */
@@ -493,7 +493,8 @@ export class RealHost {
     if (!this.sockets.delete(conn)) return;
     clearTimeout(state.partialTimer);
     this.pendingTotal -= state.pending;
-    this.dropped(state.pending);
+    // What it read (answered or not) and what it left unsent: garbage once it is gone.
+    this.dropped(state.socket.bytesRead + state.socket.writableLength);
     state.pending = 0;
     this.pausedConns.delete(conn);
     if (state.listener !== undefined) decrement(this.perListener, state.listener);
@@ -708,9 +709,11 @@ export class RealHost {
   }
 
   /**
-   * Counts pending input dropped with its connection; once `collectAfterBytes` of it has been, asks for
-   * one full collection `collectDelayMs` later (so at most one per that interval during a flood, and one
-   * just after it): the dropped reads are garbage V8 would otherwise keep while the server is quiet.
+   * Counts the bytes a released connection read and left unsent; once `collectAfterBytes` of them
+   * have gone, asks for one full collection `collectDelayMs` later (so at most one per that interval
+   * during a flood, and one just after it): its socket reads and unsent output are garbage that V8
+   * would otherwise keep while the server is quiet (a flood of partial frames, a peer that never
+   * read its answers).
    */
   private dropped(bytes: number): void {
     this.droppedBytes += bytes;
@@ -806,7 +809,7 @@ async function systemLookup(name: string, type: DnsRecordType): Promise<string[]
   }
 }
 
-/** Pending input dropped with connections after which the host asks for a full collection (src/real/reclaim.ts). */
+/** Bytes carried by released connections after which the host asks for a full collection (src/real/reclaim.ts). */
 const collectAfterBytes = 8 * 1024 * 1024;
 /** How long after that the collection runs: a flood still going on is collected once per this interval. */
 const collectDelayMs = 1_000;
