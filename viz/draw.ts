@@ -699,14 +699,7 @@ class DenseJob {
         const xa = xs[fromLane[position] as number] as number;
         const xb = xs[toLane[position] as number] as number;
         const form = shape[position] as number;
-        const x2 =
-          form === 0
-            ? xb
-            : form === 1
-              ? xa + (xb - xa) * 0.72
-              : form === 2
-                ? xa + (xb - xa) * 0.4
-                : xb - Math.sign(xb - xa) * 10;
+        const x2 = linkEndX(form, xa, xb);
         if (message[position] === 1) counted.arrows += 1;
         raster.line(xa * ratio, y1 * ratio, x2 * ratio, y2 * ratio, color[position] as number);
         if (form === 1) pushCross(crosses, x2, y2, 2);
@@ -792,14 +785,7 @@ function drawDenseLinksNow(
     const xa = xs[laneA] as number;
     const xb = xs[laneB] as number;
     const form = shape[position] as number;
-    const x2 =
-      form === 0
-        ? xb
-        : form === 1
-          ? xa + (xb - xa) * 0.72
-          : form === 2
-            ? xa + (xb - xa) * 0.4
-            : xb - Math.sign(xb - xa) * 10;
+    const x2 = linkEndX(form, xa, xb);
     if (message[position] === 1) stats.arrows += 1;
     const c = color[position] as number;
     let buffer = denseBuffers[c];
@@ -1333,4 +1319,15 @@ export function drawFrame(frame: Frame, painter: Painter): FrameStats {
     }
   });
   return stats;
+}
+
+/**
+ * Where a link drawn from lane x `xa` towards lane x `xb` ends, by its shape (`LinkColumns.shape`):
+ * at the lane, a drop cut short at 72%, a stub in flight at 40%, a refusal 10 px short of the lane.
+ */
+function linkEndX(form: number, xa: number, xb: number): number {
+  if (form === 0) return xb;
+  if (form === 1) return xa + (xb - xa) * 0.72;
+  if (form === 2) return xa + (xb - xa) * 0.4;
+  return xb - Math.sign(xb - xa) * 10;
 }
