@@ -21,13 +21,28 @@ export interface Invariant {
   finish?(): string | undefined;
 }
 
-/** No user receives the same message twice (by message id, or by sender and body when there is no id). */
-export function noDuplicateDelivery(): Invariant {
+/**
+ * What a protocol's spec allows as a second copy of a message (`noDuplicateDelivery`'s excuse):
+ * it watches the events of `kinds` and answers, for a delivery that repeats one seen before,
+ * whether the spec allows it (using the allowance up: each excuse covers one extra copy).
+ */
+export interface DuplicateExcuse {
+  readonly kinds: readonly TraceEvent['kind'][];
+  observe(event: TraceEvent): void;
+  excuses(event: TraceEvent & { readonly kind: 'deliver' }): boolean;
+}
+
+/**
+ * No user receives the same message twice (by message id, or by sender and body when there is no
+ * id), unless `excuse` allows that copy (a protocol's own variant, registered under its own `name`).
+ */
+export function noDuplicateDelivery(excuse?: DuplicateExcuse, name = 'noDuplicateDelivery'): Invariant {
   const seen = new Set<string>();
   return {
-    name: 'noDuplicateDelivery',
-    kinds: ['deliver'],
+    name,
+    kinds: excuse === undefined ? ['deliver'] : [...new Set<TraceEvent['kind']>(['deliver', ...excuse.kinds])],
     observe(event) {
+      if (excuse !== undefined && excuse.kinds.includes(event.kind)) excuse.observe(event);
       if (event.kind !== 'deliver') return undefined;
       const key = JSON.stringify([
         event.node,
@@ -35,8 +50,10 @@ export function noDuplicateDelivery(): Invariant {
         event.id ?? null,
         event.id === undefined ? [event.from, event.body] : null,
       ]);
-      if (seen.has(key))
+      if (seen.has(key)) {
+        if (excuse?.excuses(event) === true) return undefined;
         return `${event.user} at ${event.node} received ${event.id ?? JSON.stringify(event.body)} twice`;
+      }
       seen.add(key);
       return undefined;
     },

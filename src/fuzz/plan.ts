@@ -331,7 +331,7 @@ export class Plan {
       promised.set(send.to.address, entry);
     }
     const expect: Expectation[] = [
-      { always: 'noDuplicateDelivery' },
+      { always: this.profile.noDuplicate ?? 'noDuplicateDelivery' },
       ...this.profile.invariants.map((invariant): Expectation => ({ always: invariant })),
     ];
     let endMs = Math.max(healMs, this.nowMs);

@@ -134,6 +134,12 @@ export interface FuzzProfile {
   /** Named invariants (src/check/registry.ts) every generated scenario asks for. */
   readonly invariants: readonly string[];
   /**
+   * The invariant every generated scenario asks for in place of `noDuplicateDelivery`: the same
+   * check with the second copies the protocol's spec allows (Ambrosia's resend after a failed
+   * resumption). @defaultValue 'noDuplicateDelivery'
+   */
+  readonly noDuplicate?: string;
+  /**
    * Rare paths a campaign must reach at least once (`sometimes` assertions: reconnect, resume,
    * relay retry, dedup hit), reported in the campaign's summary (src/fuzz/coverage.ts).
    */

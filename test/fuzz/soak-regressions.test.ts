@@ -4,7 +4,12 @@
 // 4116, 4230: a damaged request, then an edited `response`, and the message dropped).
 // Method: those fuzz seeds run as drawn and must pass; droppedAfterDamage over synthetic traces
 // with one and with two damages before the reject.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { InvariantNode } from '../../src/check/context.js';
+import { ambrosiaInvariants } from '../../src/protocols/ambrosia/invariants.js';
+import { parseScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/scenario/run.js';
 import { droppedAfterDamage } from '../../src/fuzz/plan.js';
 import { fuzzProfileNamed } from '../../src/fuzz/profiles/index.js';
 import { runOne } from '../../src/fuzz/run-one.js';
@@ -77,5 +82,97 @@ describe('fuzz: Ambrosia registrations under damage after the 5,000-run soak', (
   it.each([1700, 3751])('Ambrosia fuzz seed %i passes', (seed) => {
     const result = runOne(fuzzProfileNamed('ambrosia')!, seed);
     expect(result.failure?.failures ?? []).toEqual([]);
+  });
+});
+
+// Goal: the Ambrosia profile allows a second copy only as XEP-0198 §5 does (spec.md §3): a message
+// its sender's client resent on a new session after the gateway answered its <resume/> with
+// <failed/> while the message was unacked. Regression for the soak's last false failure (seed 4351,
+// shrunk: test/fixtures/ambrosia/failed-resume-resend.yaml); any other duplicate still fails.
+// Method: the shrunk case runs and passes under ambrosia.no-duplicate-delivery and fails under the
+// generic noDuplicateDelivery (the copy is really there); the excuse over synthetic wire traces:
+// a successful resumption, an acked message resent, a <failed/> to <enable/>, a third copy.
+describe('fuzz: Ambrosia at least once after a failed resumption', () => {
+  const fixture = readFileSync('test/fixtures/ambrosia/failed-resume-resend.yaml', 'utf8');
+
+  it('the shrunk seed 4351 passes, and shows the copy to the generic invariant', () => {
+    const report = runScenario(parseScenario(fixture, 'failed-resume-resend.yaml'));
+    expect(report.results.filter((r) => !r.ok).map((r) => r.message)).toEqual([]);
+    const generic = fixture.replace('always: ambrosia.no-duplicate-delivery', 'always: noDuplicateDelivery');
+    const strict = runScenario(parseScenario(generic, 'failed-resume-resend.yaml'));
+    expect(strict.results.filter((r) => !r.ok).map((r) => r.message)).toEqual([
+      'u1@b.test at u1.b.test received m2 twice',
+    ]);
+  });
+
+  const client: InvariantNode = {
+    id: 'u1.a.test',
+    host: 'u1.a.test',
+    protocol: 'ambrosia',
+    config: { role: 'client', jid: 'u1@a.test' },
+  };
+  let seq = 0;
+  const wire = (kind: 'send' | 'receive', conn: string, xml: string): TraceEvent =>
+    ({
+      seq: ++seq,
+      atMs: seq,
+      node: client.id,
+      lamport: seq,
+      kind,
+      msg: seq,
+      transport: 'stream',
+      conn,
+      ...(kind === 'send' ? { to: 'gw-a.test' } : { from: 'gw-a.test', sentLamport: 0 }),
+      payload: { size: xml.length, base64: Buffer.from(xml).toString('base64') },
+    }) as TraceEvent;
+  const deliver = (): TraceEvent =>
+    ({
+      seq: ++seq,
+      atMs: seq,
+      node: 'u1.b.test',
+      lamport: seq,
+      kind: 'deliver',
+      user: 'u1@b.test',
+      from: 'u1@a.test/fedsim',
+      body: 'm2',
+      id: 'm2',
+    }) as TraceEvent;
+  const header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' to='a.test' version='1.0'>";
+  const m2 = "<message to='u1@b.test' type='chat' id='m2'><body>m2</body></message>";
+  /** A session with m2 sent and acked up to `h`, a new stream, then `answer` to `<resume/>` or `<enable/>`, then m2 again. */
+  const run = (h: number, ask: 'resume' | 'enable', answer: string, copies = 2): (string | undefined)[] => {
+    const invariant = ambrosiaInvariants['ambrosia.no-duplicate-delivery']!({ nodes: [client] });
+    const events = [
+      wire('send', 'c2s:1#1', header),
+      wire('send', 'c2s:1#1', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"),
+      wire('receive', 'c2s:1#1', "<enabled xmlns='urn:xmpp:sm:3' id='s1' resume='true'/>"),
+      wire('send', 'c2s:1#1', `${m2}<r xmlns='urn:xmpp:sm:3'/>`),
+      deliver(),
+      wire('receive', 'c2s:1#1', `<a xmlns='urn:xmpp:sm:3' h='${h}'/>`),
+      wire('send', 'c2s:1#2', header),
+      wire(
+        'send',
+        'c2s:1#2',
+        ask === 'resume' ? "<resume xmlns='urn:xmpp:sm:3' previd='s1' h='0'/>" : "<enable xmlns='urn:xmpp:sm:3'/>",
+      ),
+      wire('receive', 'c2s:1#2', answer),
+      wire('send', 'c2s:1#2', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"),
+      wire('send', 'c2s:1#2', m2),
+      ...Array.from({ length: copies - 1 }, deliver),
+    ];
+    return events.map((event) => invariant.observe(event)).filter((v) => v !== undefined);
+  };
+  const failed = "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>";
+
+  it('excuses one copy of an unacked message resent after <failed/> to <resume/>', () => {
+    expect(run(0, 'resume', failed)).toEqual([]);
+  });
+
+  it('still fails a third copy, an acked message resent, a <failed/> to <enable/>, and a copy after <resumed/>', () => {
+    const twice = ['u1@b.test at u1.b.test received m2 twice'];
+    expect(run(0, 'resume', failed, 3)).toEqual(twice);
+    expect(run(1, 'resume', failed)).toEqual(twice);
+    expect(run(0, 'enable', failed)).toEqual(twice);
+    expect(run(0, 'resume', "<resumed xmlns='urn:xmpp:sm:3' previd='s1' h='0'/>")).toEqual(twice);
   });
 });

@@ -410,6 +410,10 @@ const baseProfile: FuzzProfile = {
   },
   startMs: 500,
   invariants: ['ambrosia.authentic', 'ambrosia.registration-owned'],
+  // At least once after a failed resumption (XEP-0198 §5, spec.md §3): a message the sender's
+  // client resent on a new session because the gateway lost the old one (a crash: its sessions are
+  // volatile) may arrive twice (fuzz seed 4351 of a 5,000-run soak); any other second copy fails.
+  noDuplicate: 'ambrosia.no-duplicate-delivery',
   sometimes: [
     { name: 'client reconnect', note: 'ambrosia.client.reconnect' },
     { name: 'resume', note: 'ambrosia.sm.resumed' },

@@ -4,9 +4,14 @@
  * the authenticated stream, so a client can never speak for another). `ambrosia.registration-owned`:
  * a gateway accepts a service's registration only for a domain that service owns (spec.md
  * "Profiles"); under the faithful `seed` profile a rogue service breaks it.
+ * `ambrosia.no-duplicate-delivery`: `noDuplicateDelivery` with the one second copy XEP-0198 allows
+ * (spec.md §3): a message the sender's client resent on a new session because its old one was lost
+ * (`<failed/>` to its `<resume/>`) while the message was unacked.
  */
 import { authenticDelivery, damageWriter, type SentMessage } from '../../check/delivery.js';
 import { field, list, text, type InvariantFactory, type InvariantNode } from '../../check/context.js';
+import { noDuplicateDelivery, type DuplicateExcuse } from '../../check/invariants.js';
+import type { TraceEvent } from '../../trace/events.js';
 
 function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
   const body = text(field(command, 'body'));
@@ -51,7 +56,127 @@ const registrationOwned: InvariantFactory = (context) => {
   };
 };
 
+/** Top-level elements of a stream's text that matter to stream management, in order. */
+const smElement = /<(stream:stream|message|presence|iq|enable|resume|resumed|failed|a)\b([^>]*)>/g;
+
+function attr(attrs: string, name: string): string | undefined {
+  const found = new RegExp(`\\s${name}=(?:'([^']*)'|"([^"]*)")`).exec(attrs);
+  return found === null ? undefined : (found[1] ?? found[2]);
+}
+
+function bareJid(jid: string): string {
+  const slash = jid.indexOf('/');
+  return slash < 0 ? jid : jid.slice(0, slash);
+}
+
+/** One client's stream management, as read off the wire it sends and receives. */
+interface ClientSm {
+  readonly jid: string;
+  /** The connection of its last stream header: what comes on other connections is stale. */
+  conn: string | undefined;
+  /** Counting stanzas: after `<enable/>`, or after `<resumed/>` on a resumed stream. */
+  counting: boolean;
+  /** What its last `<enable/>` or `<resume/>` asked for, until the answer. */
+  asked: 'enable' | 'resume' | undefined;
+  /** The stanzas of its session since `<enable/>`, in order: a message's id, or '' (XEP-0198 counts all). */
+  sent: string[];
+  /** How many of them the gateway acked (`h` of its last `<a/>` or `<resumed/>`). */
+  acked: number;
+  /** Messages unacked when the session was lost: a send of one again is the resend XEP-0198 §5 allows. */
+  readonly lost: Map<string, number>;
+}
+
+/**
+ * XEP-0198 §5: when the server answers `<resume/>` with `<failed/>`, the client may resend what
+ * the old session left unacked on a new one, and the server may have handled it before: at least
+ * once, not exactly once (spec.md §3; the gateway's sessions are volatile, so a gateway crash is
+ * the usual cause, a detached session past its `resumeMs` the other). Derived from the wire only:
+ * the sender's client sent the message on a session, it was not acked by the `h` the gateway gave,
+ * the gateway answered the client's `<resume/>` with `<failed/>`, and the client sent the same
+ * message again. Each such resend excuses one extra copy of that message (its sender and id); a
+ * copy for any other reason (a resend after a successful resume, a gateway or service that delivers
+ * twice) is still a violation.
+ */
+export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateExcuse {
+  const clients = new Map<string, ClientSm>();
+  for (const node of nodes) {
+    const jid = text(field(node.config, 'jid'));
+    if (node.protocol !== 'ambrosia' || field(node.config, 'role') !== 'client' || jid === undefined) continue;
+    clients.set(node.id, {
+      jid: bareJid(jid),
+      conn: undefined,
+      counting: false,
+      asked: undefined,
+      sent: [],
+      acked: 0,
+      lost: new Map(),
+    });
+  }
+  /** Per sender and message id (`jid id`): copies allowed beyond the first. */
+  const allowed = new Map<string, number>();
+  const textOf = (base64: string) => Buffer.from(base64, 'base64').toString('utf8');
+  const sent = (sm: ClientSm, name: string, attrs: string) => {
+    if (name === 'stream:stream') {
+      sm.counting = false;
+      return;
+    }
+    if (name === 'enable' || name === 'resume') {
+      sm.asked = name;
+      if (name === 'enable') Object.assign(sm, { counting: true, sent: [], acked: 0 });
+      return;
+    }
+    if (name !== 'message' && name !== 'presence' && name !== 'iq') return;
+    const id = name === 'message' ? (attr(attrs, 'id') ?? '') : '';
+    const lost = sm.lost.get(id) ?? 0;
+    if (id !== '' && lost > 0) {
+      sm.lost.set(id, lost - 1);
+      const key = `${sm.jid} ${id}`;
+      allowed.set(key, (allowed.get(key) ?? 0) + 1);
+    }
+    if (sm.counting) sm.sent.push(id);
+  };
+  const received = (sm: ClientSm, name: string, attrs: string) => {
+    const h = Number(attr(attrs, 'h'));
+    if (name === 'a' && sm.counting && Number.isSafeInteger(h)) sm.acked = Math.max(sm.acked, h);
+    if (name === 'resumed' && Number.isSafeInteger(h)) {
+      // The stanzas past `h` go again with the same numbers: they are counted anew as they are sent.
+      Object.assign(sm, { counting: true, asked: undefined, acked: h, sent: sm.sent.slice(0, h) });
+    }
+    if (name === 'failed') {
+      if (sm.asked === 'resume') {
+        for (const id of sm.sent.slice(sm.acked)) if (id !== '') sm.lost.set(id, (sm.lost.get(id) ?? 0) + 1);
+      }
+      Object.assign(sm, { counting: false, asked: undefined, sent: [], acked: 0 });
+    }
+  };
+  return {
+    kinds: ['send', 'receive'],
+    observe(event: TraceEvent) {
+      if (event.kind !== 'send' && event.kind !== 'receive') return;
+      const sm = clients.get(event.node);
+      if (sm === undefined || event.transport !== 'stream') return;
+      const stream = textOf(event.payload.base64);
+      if (event.kind === 'send' && stream.includes('<stream:stream')) sm.conn = event.conn;
+      if (event.conn !== sm.conn) return;
+      for (const [, name = '', attrs = ''] of stream.matchAll(smElement)) {
+        if (event.kind === 'send') sent(sm, name, attrs);
+        else received(sm, name, attrs);
+      }
+    },
+    excuses(event) {
+      if (event.id === undefined || event.from === undefined) return false;
+      const key = `${bareJid(event.from)} ${event.id}`;
+      const left = allowed.get(key) ?? 0;
+      if (left === 0) return false;
+      allowed.set(key, left - 1);
+      return true;
+    },
+  };
+}
+
 export const ambrosiaInvariants: Readonly<Record<string, InvariantFactory>> = {
   'ambrosia.authentic': (context) => authenticDelivery('ambrosia.authentic', sentBy, context),
   'ambrosia.registration-owned': registrationOwned,
+  'ambrosia.no-duplicate-delivery': (context) =>
+    noDuplicateDelivery(lostSessionResends(context.nodes), 'ambrosia.no-duplicate-delivery'),
 };
