@@ -139,23 +139,29 @@ describe('fuzz: Ambrosia at least once after a failed resumption', () => {
     }) as TraceEvent;
   const header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' to='a.test' version='1.0'>";
   const m2 = "<message to='u1@b.test' type='chat' id='m2'><body>m2</body></message>";
-  /** A session with m2 sent and acked up to `h`, a new stream, then `answer` to `<resume/>` or `<enable/>`, then m2 again. */
-  const run = (h: number, ask: 'resume' | 'enable', answer: string, copies = 2): (string | undefined)[] => {
+  /** A session with m2 sent and acked up to `h`, a new stream, `answer` to a `<resume/>` (or none tried), a new session and m2 again. */
+  const run = (
+    h: number,
+    ask: 'resume' | 'enable',
+    answer: string,
+    copies = 2,
+    enabled = true,
+  ): (string | undefined)[] => {
     const invariant = ambrosiaInvariants['ambrosia.no-duplicate-delivery']!({ nodes: [client] });
     const events = [
       wire('send', 'c2s:1#1', header),
       wire('send', 'c2s:1#1', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"),
-      wire('receive', 'c2s:1#1', "<enabled xmlns='urn:xmpp:sm:3' id='s1' resume='true'/>"),
+      ...(enabled ? [wire('receive', 'c2s:1#1', "<enabled xmlns='urn:xmpp:sm:3' id='s1' resume='true'/>")] : []),
       wire('send', 'c2s:1#1', `${m2}<r xmlns='urn:xmpp:sm:3'/>`),
       deliver(),
       wire('receive', 'c2s:1#1', `<a xmlns='urn:xmpp:sm:3' h='${h}'/>`),
       wire('send', 'c2s:1#2', header),
-      wire(
-        'send',
-        'c2s:1#2',
-        ask === 'resume' ? "<resume xmlns='urn:xmpp:sm:3' previd='s1' h='0'/>" : "<enable xmlns='urn:xmpp:sm:3'/>",
-      ),
-      wire('receive', 'c2s:1#2', answer),
+      ...(ask === 'resume'
+        ? [
+            wire('send', 'c2s:1#2', "<resume xmlns='urn:xmpp:sm:3' previd='s1' h='0'/>"),
+            wire('receive', 'c2s:1#2', answer),
+          ]
+        : []),
       wire('send', 'c2s:1#2', "<enable xmlns='urn:xmpp:sm:3' resume='true'/>"),
       wire('send', 'c2s:1#2', m2),
       ...Array.from({ length: copies - 1 }, deliver),
@@ -168,7 +174,11 @@ describe('fuzz: Ambrosia at least once after a failed resumption', () => {
     expect(run(0, 'resume', failed)).toEqual([]);
   });
 
-  it('still fails a third copy, an acked message resent, a <failed/> to <enable/>, and a copy after <resumed/>', () => {
+  it('excuses one copy resent on a new session when <enabled/> was never heard (nothing to resume with)', () => {
+    expect(run(0, 'enable', '', 2, false)).toEqual([]);
+  });
+
+  it('still fails a third copy, an acked message resent, a resumable session not resumed, and a copy after <resumed/>', () => {
     const twice = ['u1@b.test at u1.b.test received m2 twice'];
     expect(run(0, 'resume', failed, 3)).toEqual(twice);
     expect(run(1, 'resume', failed)).toEqual(twice);

@@ -136,6 +136,13 @@ interface Attacker {
 
 const rogue = 'rogue.b.test';
 
+/** A recipient at a domain with no DNS records at all (a federation's first user writes to it). */
+const ghost = 'ghost@gone.test';
+/** The user on a slow link (`withFailedLogins`), one per topology at most. */
+const slowUser = (address: string) => address.startsWith('slow@');
+/** Nothing is owed to or from these users: the ghost has no server; the slow user's link outlasts the answer timeouts. */
+const unowed = (user: FuzzUser) => user.address === ghost || slowUser(user.address);
+
 function topologyArbitrary(attacker: fc.Arbitrary<Attacker | undefined>): fc.Arbitrary<Topology> {
   return fc
     .tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }), networkArbitrary, attacker)
@@ -214,27 +221,36 @@ function topologyArbitrary(attacker: fc.Arbitrary<Attacker | undefined>): fc.Arb
  * A federation: gateways gw-a.test, gw-b.test (and gw-c.test) for a.test, b.test (and c.test), each
  * with its domain's accounts, one or two users, and none or one service registered for its domain
  * (with none, the gateway routes itself, spec.md §3). MX records name each domain's gateway, so a
- * stanza for another domain opens an s2s stream with Server Dialback both ways. Gateways are fault
- * hosts and may crash (their sessions are volatile: clients bind afresh).
+ * stanza for another domain opens an s2s stream with Server Dialback both ways; a domain after the
+ * first has, in one draw of three, no MX record but an A record naming its gateway, so it is
+ * reached by the A fallback (RFC 6120 §3.2.2: SRV, then MX, then A). Gateways are fault hosts and
+ * may crash (their sessions are volatile: clients bind afresh). In one federation of four, the
+ * first user also writes to `ghost@gone.test`, a domain with no DNS at all: the s2s stream fails
+ * after its A query, and nothing to or from the ghost is owed (`unowed`).
  */
 const federation: fc.Arbitrary<Topology> = fc
   .tuple(
-    fc.array(fc.tuple(fc.integer({ min: 1, max: 2 }), fc.boolean()), { minLength: 2, maxLength: 3 }),
+    fc.array(fc.tuple(fc.integer({ min: 1, max: 2 }), fc.boolean(), fc.nat({ max: 2 })), {
+      minLength: 2,
+      maxLength: 3,
+    }),
     networkArbitrary,
+    fc.nat({ max: 3 }),
   )
-  .map(([domains, network]) => {
+  .map(([domains, network, ghostDraw]) => {
     const nodes: Topology['nodes'] = {};
     const dns: Topology['dns'][number][] = [];
     const users: FuzzUser[] = [];
     const gateways: string[] = [];
     const services: string[] = [];
-    domains.forEach(([userCount, hasService], i) => {
+    domains.forEach(([userCount, hasService, aDraw], i) => {
       const letter = String.fromCharCode(97 + i);
       const domain = `${letter}.test`;
       const gw = `gw-${letter}.test`;
       const names = Array.from({ length: userCount }, (_, k) => `u${k + 1}`);
       gateways.push(gw);
-      dns.push({ name: domain, type: 'MX', value: `10 ${gw}` });
+      if (i > 0 && aDraw === 0) dns.push({ name: domain, type: 'A', value: gw });
+      else dns.push({ name: domain, type: 'MX', value: `10 ${gw}` });
       nodes[gw] = {
         config: {
           role: 'gateway',
@@ -265,6 +281,8 @@ const federation: fc.Arbitrary<Topology> = fc
       }
     });
     const clients = users.map((user) => user.node);
+    const first = users[0];
+    if (ghostDraw === 0 && first !== undefined) users.push({ address: ghost, node: first.node });
     return {
       nodes,
       dns,
@@ -276,14 +294,21 @@ const federation: fc.Arbitrary<Topology> = fc
   });
 
 /**
- * In one default topology of three, three clients that are no users of the campaign try to log in
- * to the first gateway and fail (RFC 6120 §6.5.10 not-authorized, final for the client, spec.md §6):
+ * In one default topology of three, clients that are no users of the campaign try to log in to
+ * the first gateway and fail (RFC 6120 §6.5.10 not-authorized, final for the client, spec.md §6):
  * one with an account's wrong password (its SCRAM proof is wrong), one as a user the gateway has no
  * account for, whom it asks a client-registered service about (see-other-host) when it has one,
- * and one the service knows moved: it names a host that does not answer, which the client follows
- * and fails to reach.
+ * one the service knows moved: it names a host that does not answer, which the client follows
+ * and fails to reach, and one of a domain the gateway does not serve (`<host-unknown/>` to its
+ * stream header, RFC 6120 §4.9.3.6, final). A service with a wrong handshake secret is refused
+ * (`<not-authorized/>`, XEP-0114 §3) and tries again with backoff.
  * They send nothing and are sent nothing, so nothing is owed to them, and they are neither fault
- * hosts nor crashable. The attacker campaigns keep the plain topologies.
+ * hosts nor crashable.
+ * And a user, `slow@`, logs in over a slow link (10 to 1,000 ms one way, each segment drawn): its
+ * answer wait (1,500 ms) and ack wait (1,000 ms) run out in every phase of a login and of a
+ * resumption, so it backs off and tries again, and its gateway sees streams end at each step
+ * (spec.md §6, the client's timeouts). It sends and is sent like any user; nothing to or from it is
+ * owed (`unowed`), but nothing may arrive twice. The attacker campaigns keep the plain topologies.
  */
 function withFailedLogins(base: Topology): Topology {
   const entry = Object.entries(base.nodes).find(([, node]) => (node.config as { role?: string }).role === 'gateway');
@@ -306,6 +331,15 @@ function withFailedLogins(base: Topology): Topology {
       continue;
     nodes[id] = { ...service, config: { ...config, seeOtherHost: { [`moved@${domain}`]: `gw-moved.${domain}` } } };
   }
+  const slow = { address: `slow@${domain}`, node: `slow.${domain}` };
+  const gatewayConfig = node.config as { accounts?: readonly { jid: string; password: string }[] };
+  nodes[gw] = {
+    ...node,
+    config: {
+      ...gatewayConfig,
+      accounts: [...(gatewayConfig.accounts ?? []), { jid: slow.address, password: 'pw-slow' }],
+    },
+  };
   return {
     ...base,
     nodes: {
@@ -313,7 +347,29 @@ function withFailedLogins(base: Topology): Topology {
       [`wrong.${domain}`]: client(account, 'not-the-password'),
       [`nobody.${domain}`]: client(`nobody@${domain}`, 'pw-nobody'),
       [`moved.${domain}`]: client(`moved@${domain}`, 'pw-moved'),
+      'stranger.elsewhere.test': client('stranger@elsewhere.test', 'pw-stranger'),
+      [`imx.${domain}`]: {
+        config: {
+          role: 'service',
+          name: `imx.${domain}`,
+          secret: 'not-the-secret',
+          gateways: [{ host: gw, port: 5347 }],
+          registrations: [{ domain, type: 'client' }],
+        },
+      },
+      [slow.node]: {
+        config: {
+          ...client(slow.address, 'pw-slow').config,
+          responseTimeoutMs: 1_500,
+          retryMsMax: 5_000,
+        },
+      },
     },
+    network: {
+      ...base.network,
+      links: [...(base.network.links ?? []), { between: [slow.node, gw], delayMsMin: 10, delayMsMax: 1_000 }],
+    },
+    users: [...base.users, slow],
   };
 }
 
@@ -389,7 +445,7 @@ const baseProfile: FuzzProfile = {
   // Nor `to`: edited in a reconnecting client's stream header it draws <host-unknown/>, and the
   // client takes a failed login as final (fuzz seed 653 of --runs 1000): no promise then.
   wireFields: ['seq', 'id', 'from'],
-  promises: () => true,
+  promises: (_topology, from, to) => !unowed(from) && !unowed(to),
   // A service that restarts registers again on a new stream, but the gateway goes on routing to
   // its old one until that resets (the network's reset timeout after the crash) or the channel
   // gives up after `retransmitsMax` tries: what it sends there fails over only then (spec.md §4,

@@ -6,7 +6,7 @@
  * "Profiles"); under the faithful `seed` profile a rogue service breaks it.
  * `ambrosia.no-duplicate-delivery`: `noDuplicateDelivery` with the one second copy XEP-0198 allows
  * (spec.md §3): a message the sender's client resent on a new session because its old one was lost
- * (`<failed/>` to its `<resume/>`) while the message was unacked.
+ * (`<failed/>` to its `<resume/>`, or no `<enabled/>` heard to resume with) while the message was unacked.
  */
 import { authenticDelivery, damageWriter, type SentMessage } from '../../check/delivery.js';
 import { field, list, text, type InvariantFactory, type InvariantNode } from '../../check/context.js';
@@ -57,7 +57,7 @@ const registrationOwned: InvariantFactory = (context) => {
 };
 
 /** Top-level elements of a stream's text that matter to stream management, in order. */
-const smElement = /<(stream:stream|message|presence|iq|enable|resume|resumed|failed|a)\b([^>]*)>/g;
+const smElement = /<(stream:stream|message|presence|iq|enabled|enable|resume|resumed|failed|a)\b([^>]*)>/g;
 
 function attr(attrs: string, name: string): string | undefined {
   const found = new RegExp(`\\s${name}=(?:'([^']*)'|"([^"]*)")`).exec(attrs);
@@ -78,24 +78,29 @@ interface ClientSm {
   counting: boolean;
   /** What its last `<enable/>` or `<resume/>` asked for, until the answer. */
   asked: 'enable' | 'resume' | undefined;
+  /** The session may be resumed: `<enabled resume='true' id/>` came back for it. */
+  resumable: boolean;
+  /** Its `<resume/>` got `<failed/>`: the session is gone. */
+  resumeFailed: boolean;
   /** The stanzas of its session since `<enable/>`, in order: a message's id, or '' (XEP-0198 counts all). */
   sent: string[];
   /** How many of them the gateway acked (`h` of its last `<a/>` or `<resumed/>`). */
   acked: number;
-  /** Messages unacked when the session was lost: a send of one again is the resend XEP-0198 §5 allows. */
+  /** Messages unacked when the session was lost: a send of one again is the resend XEP-0198 allows. */
   readonly lost: Map<string, number>;
 }
 
 /**
- * XEP-0198 §5: when the server answers `<resume/>` with `<failed/>`, the client may resend what
- * the old session left unacked on a new one, and the server may have handled it before: at least
- * once, not exactly once (spec.md §3; the gateway's sessions are volatile, so a gateway crash is
- * the usual cause, a detached session past its `resumeMs` the other). Derived from the wire only:
- * the sender's client sent the message on a session, it was not acked by the `h` the gateway gave,
- * the gateway answered the client's `<resume/>` with `<failed/>`, and the client sent the same
- * message again. Each such resend excuses one extra copy of that message (its sender and id); a
- * copy for any other reason (a resend after a successful resume, a gateway or service that delivers
- * twice) is still a violation.
+ * XEP-0198 §5: a client whose session cannot be resumed (the server answered `<resume/>` with
+ * `<failed/>`, or the client never heard `<enabled/>` and so has no id to resume with) starts a new
+ * session and sends again what the old one left unacked; the server may have handled it before: at
+ * least once, not exactly once (spec.md §3; the gateway's sessions are volatile, so a gateway crash
+ * is the usual cause). Derived from the wire only: the sender's client sent the message on a
+ * session, the gateway's `h` did not ack it, the session was lost so, the client sent `<enable/>`
+ * for a new one and the same message again. Each such resend excuses one extra copy of that message
+ * (its sender and id). A copy for any other reason (after a successful `<resumed/>`, a new session
+ * while the old one could have been resumed, a message acked before, a gateway or service that
+ * delivers twice) is still a violation.
  */
 export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateExcuse {
   const clients = new Map<string, ClientSm>();
@@ -107,6 +112,8 @@ export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateEx
       conn: undefined,
       counting: false,
       asked: undefined,
+      resumable: false,
+      resumeFailed: false,
       sent: [],
       acked: 0,
       lost: new Map(),
@@ -115,6 +122,12 @@ export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateEx
   /** Per sender and message id (`jid id`): copies allowed beyond the first. */
   const allowed = new Map<string, number>();
   const textOf = (base64: string) => Buffer.from(base64, 'base64').toString('utf8');
+  const newSession = (sm: ClientSm) => {
+    if (!sm.resumable || sm.resumeFailed) {
+      for (const id of sm.sent.slice(sm.acked)) if (id !== '') sm.lost.set(id, (sm.lost.get(id) ?? 0) + 1);
+    }
+    Object.assign(sm, { counting: true, resumable: false, resumeFailed: false, sent: [], acked: 0 });
+  };
   const sent = (sm: ClientSm, name: string, attrs: string) => {
     if (name === 'stream:stream') {
       sm.counting = false;
@@ -122,7 +135,7 @@ export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateEx
     }
     if (name === 'enable' || name === 'resume') {
       sm.asked = name;
-      if (name === 'enable') Object.assign(sm, { counting: true, sent: [], acked: 0 });
+      if (name === 'enable') newSession(sm);
       return;
     }
     if (name !== 'message' && name !== 'presence' && name !== 'iq') return;
@@ -138,15 +151,15 @@ export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateEx
   const received = (sm: ClientSm, name: string, attrs: string) => {
     const h = Number(attr(attrs, 'h'));
     if (name === 'a' && sm.counting && Number.isSafeInteger(h)) sm.acked = Math.max(sm.acked, h);
+    if (name === 'enabled') sm.resumable = attr(attrs, 'resume') === 'true' && attr(attrs, 'id') !== undefined;
     if (name === 'resumed' && Number.isSafeInteger(h)) {
       // The stanzas past `h` go again with the same numbers: they are counted anew as they are sent.
       Object.assign(sm, { counting: true, asked: undefined, acked: h, sent: sm.sent.slice(0, h) });
     }
     if (name === 'failed') {
-      if (sm.asked === 'resume') {
-        for (const id of sm.sent.slice(sm.acked)) if (id !== '') sm.lost.set(id, (sm.lost.get(id) ?? 0) + 1);
-      }
-      Object.assign(sm, { counting: false, asked: undefined, sent: [], acked: 0 });
+      if (sm.asked === 'resume') sm.resumeFailed = true;
+      else Object.assign(sm, { counting: false, sent: [], acked: 0 });
+      sm.asked = undefined;
     }
   };
   return {
