@@ -89,6 +89,7 @@ export const unreachableList: Readonly<Record<string, string>> = {
   'ambrosia.c2s authenticating>restarting':
     'a PLAIN login accepted: the fuzz clients prefer SCRAM-SHA-256 (the default `mechanisms`), which the gateway offers, so every login goes through `challenged`',
   'ambrosia.s2s resolvingSrv>failed': ambrosiaNoSrv,
+  'ambrosia.s2s resolvingSrv>connecting': ambrosiaNoSrv,
   'ambrosia.s2s features>securing': ambrosiaNoTls,
   'ambrosia.s2s securing': ambrosiaNoTls,
   'ambrosia.s2s securing>failed': ambrosiaNoTls,

@@ -140,8 +140,18 @@ const rogue = 'rogue.b.test';
 const ghost = 'ghost@gone.test';
 /** The user on a slow link (`withFailedLogins`), one per topology at most. */
 const slowUser = (address: string) => address.startsWith('slow@');
-/** Nothing is owed to or from these users: the ghost has no server; the slow user's link outlasts the answer timeouts. */
-const unowed = (user: FuzzUser) => user.address === ghost || slowUser(user.address);
+/**
+ * A far domain's gateway (a federation of four has one): its links to the other gateways take 10
+ * to 2,500 ms one way, so an s2s answer (`s2sAnswerMs`, 3 s) is often late, both on its streams
+ * and on the verification streams the others open to it for Server Dialback.
+ */
+const farGateway = 'gw-far.test';
+const farUser: FuzzUser = { address: 'u1@far.test', node: 'u1.far.test' };
+/**
+ * Nothing is owed to or from these users: the ghost has no server; the slow user's link, and the
+ * far domain's, outlast the answer timeouts.
+ */
+const unowed = (user: FuzzUser) => user.address === ghost || user.address === farUser.address || slowUser(user.address);
 
 function topologyArbitrary(attacker: fc.Arbitrary<Attacker | undefined>): fc.Arbitrary<Topology> {
   return fc
@@ -226,7 +236,8 @@ function topologyArbitrary(attacker: fc.Arbitrary<Attacker | undefined>): fc.Arb
  * reached by the A fallback (RFC 6120 §3.2.2: SRV, then MX, then A). Gateways are fault hosts and
  * may crash (their sessions are volatile: clients bind afresh). In one federation of four, the
  * first user also writes to `ghost@gone.test`, a domain with no DNS at all: the s2s stream fails
- * after its A query, and nothing to or from the ghost is owed (`unowed`).
+ * after its A query, and nothing to or from the ghost is owed (`unowed`). In another of four, a far
+ * domain, far.test, on slow links (`farGateway`) with one user, nothing to or from whom is owed.
  */
 const federation: fc.Arbitrary<Topology> = fc
   .tuple(
@@ -236,8 +247,9 @@ const federation: fc.Arbitrary<Topology> = fc
     }),
     networkArbitrary,
     fc.nat({ max: 3 }),
+    fc.nat({ max: 3 }),
   )
-  .map(([domains, network, ghostDraw]) => {
+  .map(([domains, network, ghostDraw, farDraw]) => {
     const nodes: Topology['nodes'] = {};
     const dns: Topology['dns'][number][] = [];
     const users: FuzzUser[] = [];
@@ -283,6 +295,23 @@ const federation: fc.Arbitrary<Topology> = fc
     const clients = users.map((user) => user.node);
     const first = users[0];
     if (ghostDraw === 0 && first !== undefined) users.push({ address: ghost, node: first.node });
+    if (farDraw === 0) {
+      nodes[farGateway] = { config: { role: 'gateway', accounts: [{ jid: farUser.address, password: 'pw-far' }] } };
+      nodes[farUser.node] = {
+        config: {
+          role: 'client',
+          jid: farUser.address,
+          password: 'pw-far',
+          gateway: { host: farGateway, port: 5222 },
+        },
+      };
+      dns.push({ name: 'far.test', type: 'MX', value: `10 ${farGateway}` });
+      users.push(farUser);
+      network = {
+        ...network,
+        links: gateways.map((gw) => ({ between: [farGateway, gw], delayMsMin: 10, delayMsMax: 2_500 })),
+      };
+    }
     return {
       nodes,
       dns,

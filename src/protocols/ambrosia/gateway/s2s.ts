@@ -245,7 +245,9 @@ export class S2sStreams {
   private startOut(domain: string, from: string, verify?: { id: string; key: string }): S2sOut {
     const conn = this.ids.next();
     const actor = startActor(s2sMachine, this.host, {
-      name: `ambrosia.s2s ${domain}`,
+      // A verification stream is named apart from the outgoing stream to the same domain, which
+      // may run at the same time: the trace and statechart coverage tell the two charts apart.
+      name: `ambrosia.s2s ${domain}${verify ? ' verify' : ''}`,
       input: {
         conn,
         localDomain: from,
