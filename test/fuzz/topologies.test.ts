@@ -3,6 +3,9 @@
 // stanzas across domains over s2s with Server Dialback), and FMTP's hid.test, a domain with no MX
 // record reached through the route table (a gateway with the objects cached, a proxy, a chain of
 // two proxies).
+// The rarer Ambrosia roles, each in a fraction of runs and owed nothing: a domain reached by its A
+// record only, a recipient at a domain with no DNS, a far domain on slow s2s links, and (with the
+// failed logins) a user on a slow client link.
 // Method: sample the default topologies (fixed seeds) and count the shapes; run a plan over one of
 // each and read its trace (s2s authenticated and the message delivered; the lookup ending at the
 // gateway step and the message delivered); ask `underFaults` about a message sent across a fault on
@@ -46,11 +49,18 @@ describe('fuzz: Ambrosia federations in the default campaign', () => {
     expect(federations.length).toBeGreaterThan(50);
     expect(federations.length).toBeLessThan(110);
     for (const topology of federations) {
-      const gateways = gatewaysOf(topology);
+      const gateways = gatewaysOf(topology).filter((gateway) => gateway !== 'gw-far.test');
       expect(gateways.length).toBeLessThanOrEqual(3);
-      for (const gateway of gateways) {
+      for (const [i, gateway] of gateways.entries()) {
         const domain = gateway.replace(/^gw-/, '');
-        expect(topology.dns).toContainEqual({ name: domain, type: 'MX', value: `10 ${gateway}` });
+        const records = topology.dns.filter((record) => record.name === domain);
+        // The first domain by MX; the others by MX, or in one draw of three by their A record only.
+        if (i === 0) expect(records).toEqual([{ name: domain, type: 'MX', value: `10 ${gateway}` }]);
+        else
+          expect([
+            [{ name: domain, type: 'MX', value: `10 ${gateway}` }],
+            [{ name: domain, type: 'A', value: gateway }],
+          ]).toContainEqual(records);
         expect(topology.users.some((user) => domainOf(user) === domain)).toBe(true);
         expect(topology.crashable).toContain(gateway);
         expect(topology.hosts).toContain(gateway);
@@ -59,10 +69,72 @@ describe('fuzz: Ambrosia federations in the default campaign', () => {
     expect(federations.some((topology) => gatewaysOf(topology).length === 3)).toBe(true);
   });
 
+  it('draws the rarer roles in a fraction of runs, and owes nothing to or from them', () => {
+    const count = (test: (topology: Topology) => boolean) => sample.filter(test).length;
+    const byA = count((topology) => topology.dns.some((record) => record.type === 'A'));
+    const ghost = count((topology) => topology.users.some((user) => user.address === 'ghost@gone.test'));
+    const far = count((topology) => topology.nodes['gw-far.test'] !== undefined);
+    const failing = count((topology) => Object.keys(topology.nodes).includes('stranger.elsewhere.test'));
+    for (const share of [byA, ghost, far]) expect(share).toBeGreaterThan(5);
+    for (const share of [byA, ghost, far]) expect(share).toBeLessThan(50);
+    expect(failing).toBeGreaterThan(40);
+    expect(failing).toBeLessThan(95);
+    for (const topology of sample) {
+      const users = topology.users;
+      const unowed = users.filter((user) => /^(ghost@gone\.test|u1@far\.test|slow@.*)$/.test(user.address));
+      for (const user of unowed) {
+        for (const other of users) {
+          expect(ambrosiaProfile.promises(topology, user, other)).toBe(false);
+          expect(ambrosiaProfile.promises(topology, other, user)).toBe(false);
+        }
+      }
+      const slow = users.find((user) => user.address.startsWith('slow@'));
+      if (slow !== undefined) {
+        // The slow user's link to its gateway is slow; it is no fault host and never crashes.
+        expect(topology.network.links?.some((link) => link.between.includes(slow.node))).toBe(true);
+        expect(topology.hosts).not.toContain(slow.node);
+        expect(topology.crashable).not.toContain(slow.node);
+      }
+      const owedUsers = users.filter((user) => !unowed.includes(user));
+      expect(owedUsers.length).toBeGreaterThanOrEqual(2);
+      expect(ambrosiaProfile.promises(topology, owedUsers[0]!, owedUsers[1]!)).toBe(true);
+    }
+  });
+
+  it('reaches a domain by its A record alone, and fails the stream to a domain with no DNS', () => {
+    const topology = federations.find(
+      (t) => t.dns.some((record) => record.type === 'A') && t.users.some((user) => user.address === 'ghost@gone.test'),
+    )!;
+    expect(topology).toBeDefined();
+    const byA = topology.dns.find((record) => record.type === 'A')!.name;
+    const from = topology.users[0]!;
+    const to = topology.users.find((user) => domainOf(user) === byA)!;
+    const { failures, events } = run(ambrosiaProfile, topology, from, to);
+    expect(failures).toEqual([]);
+    expect(events.some((e) => e.kind === 'dns.query' && e.type === 'A' && e.name === byA)).toBe(true);
+    expect(events.filter((e) => e.kind === 'deliver' && e.user === to.address).length).toBe(2);
+    const ghost = topology.users.find((user) => user.address === 'ghost@gone.test')!;
+    const lost = run(ambrosiaProfile, topology, from, ghost);
+    expect(lost.failures).toEqual([]);
+    expect(
+      lost.events.some(
+        (e) => e.kind === 'dns.answer' && e.type === 'A' && e.name === 'gone.test' && e.status === 'nxdomain',
+      ),
+    ).toBe(true);
+  });
+
+  /** The first user, and a user of another domain something is owed to. */
+  const pairAcross = (topology: Topology): [FuzzUser, FuzzUser] => {
+    const from = topology.users[0]!;
+    const to = topology.users.find(
+      (user) => domainOf(user) !== domainOf(from) && ambrosiaProfile.promises(topology, from, user),
+    )!;
+    return [from, to];
+  };
+
   it('carries a message across domains over an s2s stream authenticated with dialback', () => {
     const topology = federations[0]!;
-    const from = topology.users[0]!;
-    const to = topology.users.find((user) => domainOf(user) !== domainOf(from))!;
+    const [from, to] = pairAcross(topology);
     const { failures, events } = run(ambrosiaProfile, topology, from, to);
     expect(failures).toEqual([]);
     expect(events.some((e) => e.kind === 'note' && e.what === 'ambrosia.s2s.authenticated')).toBe(true);
@@ -74,8 +146,7 @@ describe('fuzz: Ambrosia federations in the default campaign', () => {
 
   it('owes nothing across a fault on the s2s hop or a crash of a gateway on the way, and owes through a client-link blip', () => {
     const topology = federations[0]!;
-    const from = topology.users[0]!;
-    const to = topology.users.find((user) => domainOf(user) !== domainOf(from))!;
+    const [from, to] = pairAcross(topology);
     const [gwFrom, gwTo] = [`gw-${domainOf(from)}`, `gw-${domainOf(to)}`];
     const span = (kind: FaultSpan['kind'], hosts: string[]): FaultSpan[] => [
       { kind, hosts, beginMs: 2_100, endMs: 2_600 },
@@ -88,8 +159,7 @@ describe('fuzz: Ambrosia federations in the default campaign', () => {
 
   it('lists the s2s hop among the links a cross-domain message uses', () => {
     const topology = federations[0]!;
-    const from = topology.users[0]!;
-    const to = topology.users.find((user) => domainOf(user) !== domainOf(from))!;
+    const [from, to] = pairAcross(topology);
     const links = ambrosiaProfile.links(topology, from, to).map(([a, b]) => `${a}>${b}`);
     expect(links).toContain(`gw-${domainOf(from)}>gw-${domainOf(to)}`);
     expect(links).toContain(`gw-${domainOf(to)}>gw-${domainOf(from)}`);
