@@ -138,6 +138,12 @@ describe('fuzz: Ambrosia federations in the default campaign', () => {
     const { failures, events } = run(ambrosiaProfile, topology, from, to);
     expect(failures).toEqual([]);
     expect(events.some((e) => e.kind === 'note' && e.what === 'ambrosia.s2s.authenticated')).toBe(true);
+    // The receiving gateway's verification stream has a chart of its own, apart from any outgoing
+    // stream to the same domain (one name for both made coverage read their changes as one chart's).
+    const verifier = `ambrosia.s2s ${domainOf(from)} verify`;
+    expect(events.some((e) => e.kind === 'state' && e.node === `gw-${domainOf(to)}` && e.machine === verifier)).toBe(
+      true,
+    );
     expect(events.flatMap((e) => (e.kind === 'deliver' && e.user === to.address ? [e.body] : []))).toEqual([
       'm1',
       'm2',
