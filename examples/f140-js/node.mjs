@@ -54,8 +54,16 @@ function readLine() {
 }
 
 function writeAll(text) {
+  // Most often one write of the whole text; a partial write (a non-blocking stdout) goes on from bytes.
+  let written = 0;
+  try {
+    written = writeSync(1, text);
+  } catch (error) {
+    if (error.code !== 'EAGAIN') throw error;
+  }
+  if (written === Buffer.byteLength(text)) return;
   const bytes = Buffer.from(text, 'utf8');
-  for (let written = 0; written < bytes.length;) {
+  while (written < bytes.length) {
     try {
       written += writeSync(1, bytes, written);
     } catch (error) {
@@ -65,11 +73,13 @@ function writeAll(text) {
   }
 }
 
-let out = [];
-const emit = (line) => out.push(JSON.stringify(line));
+let out = '';
+const emit = (line) => {
+  out += `${JSON.stringify(line)}\n`;
+};
 function flush() {
-  if (out.length > 0) writeAll(out.join('\n') + '\n');
-  out = [];
+  if (out !== '') writeAll(out);
+  out = '';
 }
 function ask(line) {
   emit(line);
@@ -121,10 +131,42 @@ let config;
 /** Decodes UTF-8 and throws on a bad sequence (one decoder for every call: it keeps no state between them). */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+const hexDigit = (code) => {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+};
+
+/**
+ * `text` decoded when it is ASCII and each escape in it is a good one of an ASCII byte (the
+ * common case: `u1%40n1.test`, a percent-encoded message), so that the bytes are their own UTF-8;
+ * otherwise undefined, and the general path below decodes it.
+ */
+function decodeAscii(text) {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return undefined;
+    if (code === 0x2b) {
+      out += `${text.slice(from, i)} `;
+      from = i + 1;
+    } else if (code === 0x25) {
+      const high = hexDigit(text.charCodeAt(i + 1));
+      const low = hexDigit(text.charCodeAt(i + 2));
+      if (high < 0 || high > 7 || low < 0) return undefined;
+      out += text.slice(from, i) + String.fromCharCode(high * 16 + low);
+      i += 2;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 function percentDecode(text) {
-  // Nothing to decode (the common case): the text as it is, unless it starts with a byte order
-  // mark, which the UTF-8 decoder below drops.
-  if (!text.includes('%') && !text.includes('+') && text.charCodeAt(0) !== 0xfeff) return text;
+  const ascii = decodeAscii(text);
+  if (ascii !== undefined) return ascii;
+  // The general case, byte by byte (a byte order mark at the start is dropped by the decoder).
   const bytes = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -511,7 +553,9 @@ function openCall(target, bytes, decoded, info) {
 
 /** The oldest queued message for `remote` whose sender still friends it; drops the others. */
 function oldest(remote) {
-  for (const m of queued(remote)) {
+  const keys = outboxes.get(remote);
+  while (keys !== undefined && keys.length > 0) {
+    const m = { key: keys[0], ...store.get(keys[0]) };
     if (friendOf(m.from, remote)) return m;
     del(m.key);
     emit({ kind: 'timer.cancel', id: `expire:${m.key}` });
