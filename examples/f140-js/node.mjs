@@ -455,7 +455,7 @@ function endSession(conn, byUs) {
 function sessionData(conn, bytes) {
   const s = sessions.get(conn);
   if (!s || s.closing) return;
-  s.buf = Buffer.concat([s.buf, bytes]);
+  s.buf = s.buf.length === 0 ? bytes : Buffer.concat([s.buf, bytes]);
   emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
   for (;;) {
     const parsed = parseRequest(s.buf);
@@ -492,16 +492,26 @@ function sessionData(conn, bytes) {
 // ---------------------------------------------------------------------------------------------------
 // Users, friends, queues (client side).
 
-function friendOf(local, remote) {
-  const user = config.users.find((u) => u.name === local);
-  return user?.friends.find((f) => f.user === remote);
+// The config is fixed for the life of the process: friendships and remote users are looked up in
+// tables made from it once, at start.
+let friendships = new Map();
+let remoteUsers = [];
+function indexConfig() {
+  friendships = new Map();
+  remoteUsers = [];
+  for (const u of config.users) {
+    // The first user of a name and the first friendship of a pair count, as a search would find them.
+    const friends = friendships.has(u.name) ? undefined : new Map();
+    if (friends) friendships.set(u.name, friends);
+    for (const f of u.friends) {
+      if (friends && !friends.has(f.user)) friends.set(f.user, f);
+      if (!remoteUsers.includes(f.user)) remoteUsers.push(f.user);
+    }
+  }
 }
+const friendOf = (local, remote) => friendships.get(local)?.get(remote);
 /** Remote users in order of first appearance among the local users' friends. */
-function remotes() {
-  const seen = [];
-  for (const u of config.users) for (const f of u.friends) if (!seen.includes(f.user)) seen.push(f.user);
-  return seen;
-}
+const remotes = () => remoteUsers;
 const outboxPrefix = (remote) => `f140/outbox/${remote}/`;
 const queued = (remote) => (outboxes.get(remote) ?? []).map((key) => ({ key, ...store.get(key) }));
 
@@ -736,7 +746,7 @@ function parseResponse(buf, closed) {
 function callData(conn, bytes, closed) {
   const c = calls.get(conn);
   if (!c) return;
-  c.buf = Buffer.concat([c.buf, bytes]);
+  c.buf = c.buf.length === 0 ? bytes : Buffer.concat([c.buf, bytes]);
   const got = parseResponse(c.buf, closed);
   if (!got) return;
   if (!closed) emit({ kind: 'close', conn });
@@ -812,6 +822,7 @@ function command(cmd) {
 function start(input) {
   self = { node: input.node, host: input.host };
   config = input.config;
+  indexConfig();
   const { keys } = ask({ kind: 'store.keys', prefix: '' });
   for (const key of [...keys].sort()) {
     const value = ask({ kind: 'store.get', key }).value;
