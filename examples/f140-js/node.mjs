@@ -54,8 +54,16 @@ function readLine() {
 }
 
 function writeAll(text) {
+  // Most often one write of the whole text; a partial write (a non-blocking stdout) goes on from bytes.
+  let written = 0;
+  try {
+    written = writeSync(1, text);
+  } catch (error) {
+    if (error.code !== 'EAGAIN') throw error;
+  }
+  if (written === Buffer.byteLength(text)) return;
   const bytes = Buffer.from(text, 'utf8');
-  for (let written = 0; written < bytes.length;) {
+  while (written < bytes.length) {
     try {
       written += writeSync(1, bytes, written);
     } catch (error) {
@@ -65,11 +73,13 @@ function writeAll(text) {
   }
 }
 
-let out = [];
-const emit = (line) => out.push(JSON.stringify(line));
+let out = '';
+const emit = (line) => {
+  out += `${JSON.stringify(line)}\n`;
+};
 function flush() {
-  if (out.length > 0) writeAll(out.join('\n') + '\n');
-  out = [];
+  if (out !== '') writeAll(out);
+  out = '';
 }
 function ask(line) {
   emit(line);
@@ -121,10 +131,42 @@ let config;
 /** Decodes UTF-8 and throws on a bad sequence (one decoder for every call: it keeps no state between them). */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+const hexDigit = (code) => {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+};
+
+/**
+ * `text` decoded when it is ASCII and each escape in it is a good one of an ASCII byte (the
+ * common case: `u1%40n1.test`, a percent-encoded message), so that the bytes are their own UTF-8;
+ * otherwise undefined, and the general path below decodes it.
+ */
+function decodeAscii(text) {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return undefined;
+    if (code === 0x2b) {
+      out += `${text.slice(from, i)} `;
+      from = i + 1;
+    } else if (code === 0x25) {
+      const high = hexDigit(text.charCodeAt(i + 1));
+      const low = hexDigit(text.charCodeAt(i + 2));
+      if (high < 0 || high > 7 || low < 0) return undefined;
+      out += text.slice(from, i) + String.fromCharCode(high * 16 + low);
+      i += 2;
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 function percentDecode(text) {
-  // Nothing to decode (the common case): the text as it is, unless it starts with a byte order
-  // mark, which the UTF-8 decoder below drops.
-  if (!text.includes('%') && !text.includes('+') && text.charCodeAt(0) !== 0xfeff) return text;
+  const ascii = decodeAscii(text);
+  if (ascii !== undefined) return ascii;
+  // The general case, byte by byte (a byte order mark at the start is dropped by the decoder).
   const bytes = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -413,7 +455,7 @@ function endSession(conn, byUs) {
 function sessionData(conn, bytes) {
   const s = sessions.get(conn);
   if (!s || s.closing) return;
-  s.buf = Buffer.concat([s.buf, bytes]);
+  s.buf = s.buf.length === 0 ? bytes : Buffer.concat([s.buf, bytes]);
   emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
   for (;;) {
     const parsed = parseRequest(s.buf);
@@ -450,16 +492,26 @@ function sessionData(conn, bytes) {
 // ---------------------------------------------------------------------------------------------------
 // Users, friends, queues (client side).
 
-function friendOf(local, remote) {
-  const user = config.users.find((u) => u.name === local);
-  return user?.friends.find((f) => f.user === remote);
+// The config is fixed for the life of the process: friendships and remote users are looked up in
+// tables made from it once, at start.
+let friendships = new Map();
+let remoteUsers = [];
+function indexConfig() {
+  friendships = new Map();
+  remoteUsers = [];
+  for (const u of config.users) {
+    // The first user of a name and the first friendship of a pair count, as a search would find them.
+    const friends = friendships.has(u.name) ? undefined : new Map();
+    if (friends) friendships.set(u.name, friends);
+    for (const f of u.friends) {
+      if (friends && !friends.has(f.user)) friends.set(f.user, f);
+      if (!remoteUsers.includes(f.user)) remoteUsers.push(f.user);
+    }
+  }
 }
+const friendOf = (local, remote) => friendships.get(local)?.get(remote);
 /** Remote users in order of first appearance among the local users' friends. */
-function remotes() {
-  const seen = [];
-  for (const u of config.users) for (const f of u.friends) if (!seen.includes(f.user)) seen.push(f.user);
-  return seen;
-}
+const remotes = () => remoteUsers;
 const outboxPrefix = (remote) => `f140/outbox/${remote}/`;
 const queued = (remote) => (outboxes.get(remote) ?? []).map((key) => ({ key, ...store.get(key) }));
 
@@ -511,7 +563,9 @@ function openCall(target, bytes, decoded, info) {
 
 /** The oldest queued message for `remote` whose sender still friends it; drops the others. */
 function oldest(remote) {
-  for (const m of queued(remote)) {
+  const keys = outboxes.get(remote);
+  while (keys !== undefined && keys.length > 0) {
+    const m = { key: keys[0], ...store.get(keys[0]) };
     if (friendOf(m.from, remote)) return m;
     del(m.key);
     emit({ kind: 'timer.cancel', id: `expire:${m.key}` });
@@ -692,7 +746,7 @@ function parseResponse(buf, closed) {
 function callData(conn, bytes, closed) {
   const c = calls.get(conn);
   if (!c) return;
-  c.buf = Buffer.concat([c.buf, bytes]);
+  c.buf = c.buf.length === 0 ? bytes : Buffer.concat([c.buf, bytes]);
   const got = parseResponse(c.buf, closed);
   if (!got) return;
   if (!closed) emit({ kind: 'close', conn });
@@ -768,6 +822,7 @@ function command(cmd) {
 function start(input) {
   self = { node: input.node, host: input.host };
   config = input.config;
+  indexConfig();
   const { keys } = ask({ kind: 'store.keys', prefix: '' });
   for (const key of [...keys].sort()) {
     const value = ask({ kind: 'store.get', key }).value;

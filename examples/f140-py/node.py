@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 CANARY = next((a[len("--canary="):] for a in sys.argv if a.startswith("--canary=")), os.environ.get("F140_CANARY", ""))
 CRLF = b"\r\n"
@@ -53,9 +53,35 @@ def ask(line):
 
 
 store = {}
+# Indexes kept beside the mirror, so that no step scans the whole store: each remote user's outbox
+# keys, oldest first (their sequence numbers only grow), and each (to, from) pair's window of
+# message ids seen, oldest first.
+OUTBOX_PREFIX = "f140/outbox/"
+outboxes = {}
+SEEN_PREFIX = "f140/seen/"
+seen_windows = {}
+SEEN_WINDOW = 1024
+
+
+def outbox_of(key):
+    """The remote user whose outbox holds `key` (`f140/outbox/<remote>/<12-digit seq>`), or None."""
+    return key[len(OUTBOX_PREFIX):-13] if key.startswith(OUTBOX_PREFIX) else None
+
+
+def indexed(key, added):
+    remote = outbox_of(key)
+    if remote is None:
+        return
+    keys = outboxes.setdefault(remote, [])
+    if added:
+        keys.append(key)
+    else:
+        keys.remove(key)
 
 
 def put(key, value):
+    if key not in store:
+        indexed(key, True)
     store[key] = value
     emit({"kind": "store.put", "key": key, "value": value})
 
@@ -63,6 +89,7 @@ def put(key, value):
 def delete(key):
     if key in store:
         del store[key]
+        indexed(key, False)
         emit({"kind": "store.delete", "key": key})
 
 
@@ -78,7 +105,17 @@ config = {}
 # Forms and messages.
 
 
+# Text that is ASCII with only escapes of ASCII bytes: its bytes are their own UTF-8.
+ASCII_ESCAPES = re.compile(r"(?:[^%]|%[0-7][0-9A-Fa-f])*")
+
+
 def percent_decode(text):
+    if text.isascii():
+        if "%" not in text:
+            return text.replace("+", " ")
+        if ASCII_ESCAPES.fullmatch(text):
+            return unquote(text.replace("+", " "))
+    # The general case, byte by byte.
     data = bytearray()
     i = 0
     while i < len(text):
@@ -253,6 +290,33 @@ def refusal(status, code, reason, decoded, headers=()):
     return {"status": status, "fields": [("error", code), ("reason", reason)], "headers": list(headers), "decoded": decoded}
 
 
+# The ids seen, per (to, from) pair: the last 1024 of each, durable. Each id is a store entry of its
+# own (`f140/seen/<12-digit seq>` holding {to, from, id}), so that marking one writes one small
+# line, not the whole window.
+def seen_of(to, sender):
+    return seen_windows.setdefault((to, sender), {"ids": {}, "keys": []})
+
+
+def remember(seen, key, msg_id):
+    seen["ids"][msg_id] = seen["ids"].get(msg_id, 0) + 1
+    seen["keys"].append(key)
+    if len(seen["keys"]) > SEEN_WINDOW:
+        oldest_key = seen["keys"].pop(0)
+        old_id = store[oldest_key]["id"]
+        seen["ids"][old_id] -= 1
+        if seen["ids"][old_id] == 0:
+            del seen["ids"][old_id]
+        delete(oldest_key)
+
+
+def mark_seen(seen, to, sender, msg_id):
+    seq = store.get("f140/seen-seq", 0) + 1
+    put("f140/seen-seq", seq)
+    key = "%s%012d" % (SEEN_PREFIX, seq)
+    put(key, {"to": to, "from": sender, "id": msg_id})
+    remember(seen, key, msg_id)
+
+
 def serve(request):
     method = request.method.upper()
     if method not in ("GET", "POST"):
@@ -308,13 +372,12 @@ def serve(request):
         return refusal(422, "too-long", "text of %d code points is over 140" % len(message), decoded)
     msg_id = args.get("msg_id")
     group = args.get("group")
-    seen_key = "f140/seen/%s/%s" % (to, sender)
-    seen = store.get(seen_key, [])
-    if msg_id is not None and CANARY != "dedup" and msg_id in seen:
+    seen = seen_of(to, sender)
+    if msg_id is not None and CANARY != "dedup" and msg_id in seen["ids"]:
         emit({"kind": "note", "what": "f140.msg.duplicate", "detail": {"from": sender, "to": to, "id": msg_id}})
         return {"status": 200, "fields": accepted, "headers": [], "decoded": decoded}
     if msg_id is not None:
-        put(seen_key, (seen + [msg_id])[-1024:])
+        mark_seen(seen, to, sender, msg_id)
     delivery = {"kind": "deliver", "user": to, "from": sender, "body": message}
     if msg_id is not None:
         delivery["id"] = msg_id
@@ -382,22 +445,31 @@ def session_data(conn, data):
 # Users, friends, queues (client side).
 
 
-def friend_of(local, remote):
+# The config is fixed for the life of the process: friendships and remote users are looked up in
+# tables made from it once, at start.
+friendships = {}
+remote_users = []
+
+
+def index_config():
+    friendships.clear()
+    remote_users.clear()
     for user in config["users"]:
-        if user["name"] == local:
-            for friend in user["friends"]:
-                if friend["user"] == remote:
-                    return friend
-    return None
+        # The first user of a name and the first friendship of a pair count, as a search would find them.
+        friends = None if user["name"] in friendships else friendships.setdefault(user["name"], {})
+        for friend in user["friends"]:
+            if friends is not None and friend["user"] not in friends:
+                friends[friend["user"]] = friend
+            if friend["user"] not in remote_users:
+                remote_users.append(friend["user"])
+
+
+def friend_of(local, remote):
+    return friendships.get(local, {}).get(remote)
 
 
 def remotes():
-    seen = []
-    for user in config["users"]:
-        for friend in user["friends"]:
-            if friend["user"] not in seen:
-                seen.append(friend["user"])
-    return seen
+    return remote_users
 
 
 def outbox(remote):
@@ -405,7 +477,7 @@ def outbox(remote):
 
 
 def queued(remote):
-    return [dict(store[k], key=k) for k in keys_with(outbox(remote))]
+    return [dict(store[k], key=k) for k in outboxes.get(remote, [])]
 
 
 class Peer:
@@ -466,7 +538,9 @@ def open_call(target, data, decoded, **info):
 
 
 def oldest(remote):
-    for m in queued(remote):
+    keys = outboxes.get(remote, [])
+    while keys:
+        m = dict(store[keys[0]], key=keys[0])
         if friend_of(m["from"], remote):
             return m
         delete(m["key"])
@@ -678,7 +752,7 @@ def local_reject(code, reason, detail):
 
 
 def queue_message(sender, to, text, group=None):
-    if len(keys_with(outbox(to))) >= 1000:
+    if len(outboxes.get(to, [])) >= 1000:
         local_reject("queue-full", "the queue for %s is full" % to, {"from": sender, "to": to})
         return
     seq = store.get("f140/seq", 0) + 1
@@ -734,8 +808,13 @@ def start(line):
     global config, me
     me = {"node": line["node"], "host": line["host"]}
     config = line["config"]
-    for key in ask({"kind": "store.keys", "prefix": ""})["keys"]:
-        store[key] = ask({"kind": "store.get", "key": key}).get("value")
+    index_config()
+    for key in sorted(ask({"kind": "store.keys", "prefix": ""})["keys"]):
+        value = ask({"kind": "store.get", "key": key}).get("value")
+        store[key] = value
+        indexed(key, True)
+        if key.startswith(SEEN_PREFIX):
+            remember(seen_of(value["to"], value["from"]), key, value["id"])
     if CANARY == "volatile":
         for key in keys_with("f140/outbox/"):
             delete(key)

@@ -161,9 +161,14 @@ export class ProcessChannel {
   /** Writes one line to the child's stdin; false when the child is gone (its exit is read next). */
   write(line: string): boolean {
     if (this.ended) return false;
-    const bytes = Buffer.from(`${line}\n`, 'utf8');
-    let written = 0;
+    const text = `${line}\n`;
     try {
+      // One write of the text (the pipe is blocking: it takes all of it); should it take less, the
+      // rest goes from the bytes.
+      const size = Buffer.byteLength(text, 'utf8');
+      let written = writeSync(this.toChild, text);
+      if (written >= size) return true;
+      const bytes = Buffer.from(text, 'utf8');
       while (written < bytes.length) written += writeSync(this.toChild, bytes, written);
     } catch {
       // EPIPE: nobody reads the child's stdin any more.

@@ -13,7 +13,14 @@
 import { Buffer } from 'node:buffer';
 import { resolve } from 'node:path';
 import { ProcessNodeError } from '../core/errors.js';
-import type { NodeHost, NodeInput, NodeOutput, Protocol, ProtocolNode } from '../protocols/protocol.js';
+import {
+  FrozenJson,
+  type NodeHost,
+  type NodeInput,
+  type NodeOutput,
+  type Protocol,
+  type ProtocolNode,
+} from '../protocols/protocol.js';
 import { ProcessChannel } from './channel.js';
 import {
   defaultStepTimeoutMs,
@@ -137,7 +144,25 @@ function quote(line: string): string {
 }
 
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+/** The bytes of base64 `text` in an array of their own (decoded straight into it, not copied from a pooled buffer). */
+function fromBase64(text: string): Uint8Array {
+  const bytes = new Uint8Array(Buffer.byteLength(text, 'base64'));
+  const written = Buffer.from(bytes.buffer).write(text, 'base64');
+  return written === bytes.length ? bytes : bytes.subarray(0, written);
+}
+
+/**
+ * A value the child wrote in a `store.put` line: fresh from `JSON.parse`, referenced by nothing
+ * else, so the store keeps it as it is instead of copying it (it copies on each read).
+ */
+class ParsedJson extends FrozenJson {
+  constructor(private readonly value: unknown) {
+    super();
+  }
+  toJSON(): unknown {
+    return this.value;
+  }
+}
 
 /** The process-protocol line for a node input (without `now`). */
 export function inputLine(input: NodeInput): Record<string, unknown> {
@@ -147,6 +172,7 @@ export function inputLine(input: NodeInput): Record<string, unknown> {
     case 'datagram':
       return { kind: input.kind, source: input.source, port: input.port, bytes: base64(input.bytes) };
     default:
+      // A copy: the caller adds `now`.
       return { ...input };
   }
 }
@@ -190,7 +216,9 @@ export class ProcessNode implements ProtocolNode {
   }
 
   handle(input: NodeInput): void {
-    this.step({ ...inputLine(input), now: this.host.now() });
+    const line = inputLine(input);
+    line['now'] = this.host.now();
+    this.step(line);
   }
 
   /** A graceful stop: a `stop` step (only its durable-store lines count), then the child's stdin closes. */
@@ -325,7 +353,7 @@ export class ProcessNode implements ProtocolNode {
       case 'conn.buffered':
         break;
       case 'store.put':
-        host.store.put(output.key, output.value);
+        host.store.put(output.key, new ParsedJson(output.value));
         break;
       case 'store.delete':
         host.store.delete(output.key);
