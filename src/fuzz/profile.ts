@@ -116,6 +116,19 @@ export interface FuzzProfile {
     /** How long the sender waits for an answer before it gives up and retries: the cut lasts longer, then heals. */
     readonly timeoutMs: number;
   };
+  /**
+   * A send to several recipients with one command (F140's group `broadcast`, src/fuzz/commands/
+   * group-send.ts): the step with which `from` sends `body` to its `group`th group (modulo their
+   * number) at `atMs`, and the members it goes to, or undefined when `from` has no group. The plan
+   * owes it to each member as a send to that member (`promises`, `delivery`), and to no one else.
+   */
+  groupSend?(
+    topology: Topology,
+    from: FuzzUser,
+    group: number,
+    body: string,
+    atMs: number,
+  ): { readonly step: Step; readonly members: readonly FuzzUser[] } | undefined;
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

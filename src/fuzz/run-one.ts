@@ -16,7 +16,7 @@ import type { ScenarioFile } from '../scenario/schema.js';
 import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
-import { generatorOf, planCommands, type CommandOptions } from './commands/index.js';
+import { campaignCommandOptions, generatorsRan, planCommands, type CommandOptions } from './commands/index.js';
 import { damageInstants, droppedAfterDamage, Plan, refusedCommands } from './plan.js';
 import type { FuzzProfile } from './profile.js';
 
@@ -146,7 +146,7 @@ export function fuzzProperty(
   return fc.property(
     fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     profile.topology,
-    planCommands(options),
+    planCommands({ ...options, ...campaignCommandOptions(profile) }),
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
@@ -159,7 +159,7 @@ export function fuzzProperty(
           judgePlan(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
         );
         judged = value;
-        const generators = [...new Set([...commands].map(generatorOf))].sort();
+        const generators = generatorsRan(commands);
         onCoverage?.({ ...runCoverage(value.report.trace.events, machines, profile.sometimes ?? []), generators });
       }
       const { source, report } = judged;

@@ -25,7 +25,15 @@ function friendsOf(topology: Topology, user: FuzzUser): Set<string> {
   return friends;
 }
 
-const topology: fc.Arbitrary<Topology> = fc
+/** The groups of `user` (name, member addresses), by name. */
+function groupsOf(topology: Topology, user: FuzzUser): [string, string[]][] {
+  const config = topology.nodes[user.node]?.config as { users?: { name: string; groups?: Record<string, string[]> }[] };
+  const entry = (config.users ?? []).find((candidate) => candidate.name === user.address);
+  return Object.entries(entry?.groups ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The topologies of the flaw campaigns (the variants), as they were before groups were drawn. */
+const plainTopology: fc.Arbitrary<Topology> = fc
   .tuple(
     fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 3 }),
     fc.array(fc.boolean(), { minLength: 15, maxLength: 15 }),
@@ -77,6 +85,29 @@ const topology: fc.Arbitrary<Topology> = fc
       };
     }
     return { nodes, dns: [], network, users, hosts, crashable: hosts };
+  });
+
+/**
+ * Groups (spec.md §1): in half of the default campaign's topologies, every user with a friend has
+ * a group `g1` of some of its friends (drawn; the first friend when none is), so that a group send
+ * both reaches friends and passes some by.
+ */
+const topology: fc.Arbitrary<Topology> = fc
+  .tuple(plainTopology, fc.boolean(), fc.array(fc.boolean(), { minLength: 15, maxLength: 15 }))
+  .map(([plain, withGroups, memberBits]) => {
+    if (!withGroups) return plain;
+    let bit = 0;
+    const nodes: Topology['nodes'] = {};
+    for (const [id, node] of Object.entries(plain.nodes)) {
+      const config = node.config as { users: { name: string; friends: { user: string }[] }[] };
+      const users = config.users.map((user) => {
+        if (user.friends.length === 0) return user;
+        const members = user.friends.map((friend) => friend.user).filter(() => memberBits[bit++ % 15] === true);
+        return { ...user, groups: { g1: members.length > 0 ? members : [user.friends[0]?.user ?? ''] } };
+      });
+      nodes[id] = { ...node, config: { ...config, users } };
+    }
+    return { ...plain, nodes };
   });
 
 // ---------------------------------------------------------------------------------------------------
@@ -143,7 +174,7 @@ function variant(base: FuzzProfile, profile: 'seed' | 'bound'): FuzzProfile {
   return {
     ...base,
     variant: profile,
-    topology: base.topology.map((topology) => withAttacker(topology, profile)),
+    topology: plainTopology.map((topology) => withAttacker(topology, profile)),
     send: (topology, from, to, body, atMs) =>
       from.node === attackerNode ? replayStep(topology, to, atMs) : base.send(topology, from, to, body, atMs),
     links: (topology, from, to) =>
@@ -161,6 +192,24 @@ const baseProfile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', from: from.address, to: to.address, text: body },
   }),
+  // A broadcast to the sender's group (spec.md §1): one message queued per member, each owed as a
+  // send to that member (members are friends) and to no one else (`f140.authentic`).
+  groupSend: (topology, from, group, body, atMs) => {
+    const groups = groupsOf(topology, from);
+    const chosen = groups[group % Math.max(1, groups.length)];
+    if (chosen === undefined) return undefined;
+    const [name, addresses] = chosen;
+    const members = addresses.flatMap((address) => topology.users.filter((user) => user.address === address));
+    return {
+      step: {
+        atMs,
+        do: 'command',
+        node: from.node,
+        command: { type: 'broadcast', from: from.address, group: name, text: body },
+      },
+      members,
+    };
+  },
   // A message to a friend on another node is one exchange between the two nodes (both ways); a
   // stranger's message is refused at the sender, and a local one never leaves the node.
   links: (topology, from, to) =>
@@ -180,7 +229,7 @@ const baseProfile: FuzzProfile = {
   // Two damaged exchanges in a row read as a confirmed refusal (spec.md §5): not owed then.
   delivery: { durable: true, settleMs: 6_000, withinMs: 3_000, refusalCodes: ['f140.refused'] },
   startMs: 100,
-  invariants: ['f140.friendsOnly', 'f140.authentic'],
+  invariants: ['f140.friendsOnly', 'f140.authentic', 'f140.inOrder'],
   sometimes: [
     { name: 'retry backoff', state: 'f140.peer backingOff' },
     { name: 'dedup hit', note: 'f140.msg.duplicate' },
