@@ -121,6 +121,7 @@ export function judgePlan(
   const refused = refusedCommands(firstReport.trace.events);
   for (const key of droppedAfterDamage(firstReport.trace.events, plan.profile.delivery.refusalCodes ?? []))
     refused.add(key);
+  for (const key of plan.profile.delivery.strandedByDamage?.(firstReport.trace.events) ?? []) refused.add(key);
   // Nothing acted and nothing was refused: the scenario is the first one (most runs).
   if (damageMs.length === 0 && refused.size === 0) return { source: first, report: firstReport };
   const source = scenario(damageMs, refused);

@@ -56,7 +56,7 @@ describe('fuzz: sends around a restart', () => {
     new RestartWindowCommand(0, 0, 0, 30, 50, 200).run(plan);
     const { source, report } = judgePlan(plan, 11, 'restart-window');
     expect(report.verdict).toBe('pass');
-    const owed = source.expect.flatMap((expectation) =>
+    const owed = (source.expect ?? []).flatMap((expectation) =>
       'delivered' in expectation && expectation.delivered !== undefined ? expectation.delivered.bodies : [],
     );
     const promised = plan.sends.slice(0, 3).filter((send) => f140Profile.promises(topology!, send.from, send.to));
@@ -105,7 +105,7 @@ describe('fuzz: FMTP before the peers notice a restart (fuzz seed 1443 of a 2,00
     return judgePlan(planned, 0, 'fmtp-1443');
   };
   const owedBodies = (source: ReturnType<typeof plan>['source']) =>
-    source.expect.flatMap((expectation) =>
+    (source.expect ?? []).flatMap((expectation) =>
       'delivered' in expectation && expectation.delivered !== undefined ? expectation.delivered.bodies : [],
     );
 
