@@ -164,5 +164,8 @@ describe('check: F140 group sends and queue order', () => {
     expect(invariant.observe(deliver(3, 'carol@c.test', 'm3', 'a.test#3'))).toBeUndefined();
     expect(invariant.observe(deliver(4, 'bob@b.test', 'm4', 'c.test#1'))).toBeUndefined();
     expect(invariant.observe(deliver(5, 'bob@b.test', 'm5', 'a.test#4'))).toMatch(/received a\.test#4 after a\.test#5/);
+    // A repeat of the last id is a duplicate, not a reordering (noDuplicateDelivery reports it).
+    expect(invariant.observe(deliver(6, 'carol@c.test', 'm3', 'a.test#3'))).toBeUndefined();
+    expect(invariant.observe(deliver(7, 'carol@c.test', 'm6', 'a.test#1'))).toMatch(/after a\.test#3/);
   });
 });

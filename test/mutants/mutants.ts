@@ -123,6 +123,15 @@ export const mutants: readonly Mutant[] = [
       '    return groups && Object.hasOwn(groups, group) ? this.users.get(local)?.friends.map((f) => f.user) : undefined;',
     breaks: 'a broadcast reaches the members of the group and no other friend (spec.md §1)',
   },
+  {
+    id: 'f140-queue-newest-first',
+    protocol: 'f140',
+    file: 'src/protocols/f140/store.ts',
+    find: '    return this.loaded().find((m) => nowMs - m.enqueuedAtMs < expiryMs && this.unfriended?.has(m) !== true);',
+    replace:
+      '    return this.loaded().findLast((m) => nowMs - m.enqueuedAtMs < expiryMs && this.unfriended?.has(m) !== true);',
+    breaks: "a queue is pushed oldest first, so a friend receives one node's messages in order (spec.md §5)",
+  },
   // ---- SOLEC ---------------------------------------------------------------------------------
   {
     id: 'solec-dedup-off',

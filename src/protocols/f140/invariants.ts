@@ -136,8 +136,12 @@ export const inOrder: InvariantFactory = () => {
       const key = JSON.stringify([event.node, event.user.toLowerCase(), match[1]]);
       const seq = Number(match[2]);
       const before = last.get(key);
-      last.set(key, { seq, id: event.id });
-      if (before === undefined || seq > before.seq) return undefined;
+      // The same id again is a duplicate, `noDuplicateDelivery`'s to report.
+      if (before !== undefined && seq === before.seq) return undefined;
+      if (before === undefined || seq > before.seq) {
+        last.set(key, { seq, id: event.id });
+        return undefined;
+      }
       return `${event.user} at ${event.node} received ${event.id} after ${before.id}: ${match[1]} queued it first`;
     },
   };
