@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { planCommands } from '../src/fuzz/commands/index.js';
+import { campaignCommandOptions, planCommands } from '../src/fuzz/commands/index.js';
 import { Plan } from '../src/fuzz/plan.js';
 import { fuzzProfiles } from '../src/fuzz/profiles/index.js';
 import { counterexampleStem, judgePlan } from '../src/fuzz/run-one.js';
@@ -53,7 +53,7 @@ for (const [protocol, profile] of fuzzProfiles) {
       fc.property(
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         profile.topology,
-        planCommands({}),
+        planCommands(campaignCommandOptions(profile)),
         (simSeed, topology, commands) => {
           const plan = new Plan(profile, topology);
           fc.modelRun(() => ({ model: plan, real: plan }), commands);

@@ -29,6 +29,8 @@ export interface PlannedSend {
   readonly body: string;
   /** The sender's node was up, so the protocol took the message. */
   readonly accepted: boolean;
+  /** The command that sent it, when not the profile's `send` to `to` (a group send: one command for every member). */
+  readonly step?: Step;
 }
 
 /** Messages sent after the last heal, at most: one per pair of users that talked, up to this many. */
@@ -161,13 +163,34 @@ export class Plan {
 
   send(from: FuzzUser, to: FuzzUser): void {
     const body = `m${this.sends.length + 1}`;
+    this.talked(from, to);
+    this.add(this.profile.send(this.topology, from, to, body, this.nowMs));
+    this.sends.push({ atMs: this.nowMs, from, to, body, accepted: !this.crashed.has(from.node) });
+  }
+
+  /**
+   * One command by `from` to its `group`th group (`FuzzProfile.groupSend`): one step, and one
+   * planned send per member, each owed as a send to that member would be. Nothing when the
+   * profile has no group sends or `from` no group.
+   */
+  groupSend(from: FuzzUser, group: number): void {
+    const body = `m${this.sends.length + 1}`;
+    const sent = this.profile.groupSend?.(this.topology, from, group, body, this.nowMs);
+    if (sent === undefined) return;
+    this.add(sent.step);
+    for (const to of sent.members) {
+      this.talked(from, to);
+      this.sends.push({ atMs: this.nowMs, from, to, body, accepted: !this.crashed.has(from.node), step: sent.step });
+    }
+  }
+
+  /** Notes that `from` talked to `to` (the first `probesMax` pairs carry the links a corruption is drawn on). */
+  private talked(from: FuzzUser, to: FuzzUser): void {
     const pair = `${from.address}>${to.address}`;
     if (this.talkedPairs.has(pair) || this.talkedPairs.size < probesMax) {
       this.talkedPairs.add(pair);
       this.linksOf(from, to, this.carrying);
     }
-    this.add(this.profile.send(this.topology, from, to, body, this.nowMs));
-    this.sends.push({ atMs: this.nowMs, from, to, body, accepted: !this.crashed.has(from.node) });
   }
 
   /**
@@ -308,12 +331,8 @@ export class Plan {
       if (!send.accepted || !this.profile.promises(this.topology, send.from, send.to)) continue;
       // Refused at once by the sender's node (a SOLEC client whose login a corruption broke, and
       // which logs in again only when told, spec.md §4.1): never accepted, so never owed.
-      if (
-        refused.has(
-          commandKey(send.from.node, this.profile.send(this.topology, send.from, send.to, send.body, send.atMs)),
-        )
-      )
-        continue;
+      const step = send.step ?? this.profile.send(this.topology, send.from, send.to, send.body, send.atMs);
+      if (refused.has(commandKey(send.from.node, step))) continue;
       let byMs: number;
       if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
       else if (this.quietAround(send.atMs, marks, recovered)) byMs = send.atMs + withinMs;
@@ -381,8 +400,10 @@ export function refusedCommands(events: readonly TraceEvent[]): Set<string> {
  * The commands whose message the sender's node dropped, with a reject whose code is in `codes`,
  * after at least `damagesMin` corruptions or truncations acted (`DeliveryPromise.refusalCodes`:
  * a refusal confirmed by two answers in a row, each of which a damage may have made). Keyed as
- * `commandKey`. A reject names its message by `detail.id`; the id is the one the node gave the
- * command, read from the first event carrying a `detail.id` that the node recorded right after it.
+ * `commandKey`. A reject names its message by `detail.id`; the ids are those the node gave the
+ * command, read from the events carrying a `detail.id` that the node recorded right after it, at
+ * its instant (a group send gives one per member; a refusal of one excuses the command's message to
+ * every member, which errs on the side of owing less).
  */
 export function droppedAfterDamage(
   events: readonly TraceEvent[],
@@ -409,6 +430,8 @@ export function droppedAfterDamage(
       pending.set(event.node, event);
       continue;
     }
+    // A command may give several messages ids at its instant (a group send: one per member).
+    if (command !== undefined && event.atMs === command.atMs) pending.set(event.node, command);
     const detail = 'detail' in event ? (event.detail as Record<string, unknown> | undefined) : undefined;
     const id = typeof detail?.['id'] === 'string' ? `${event.node} ${detail['id']}` : undefined;
     if (id === undefined) continue;

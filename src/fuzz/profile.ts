@@ -8,6 +8,7 @@
 import type fc from 'fast-check';
 import type { ScenarioFile, Step } from '../scenario/schema.js';
 import type { Sometimes } from './coverage.js';
+import type { TraceEvent } from '../trace/events.js';
 import type { FaultedSend } from './faults.js';
 
 /** A user that can send and receive: its address, and the node that acts for it. */
@@ -65,6 +66,12 @@ export interface DeliveryPromise {
    * (`droppedAfterDamage` in plan.ts). One damage never excuses it.
    */
   readonly refusalCodes?: readonly string[];
+  /**
+   * Commands (keyed as plan.ts `commandKey`) whose messages a damage may have stranded, read from
+   * a run's trace: F140's PING whose `reply_to` a corruption rewrote re-points the friend to an
+   * address that is not its node's (spec.md §4.2, §5). Not owed, like `refusalCodes`' drops.
+   */
+  strandedByDamage?(events: readonly TraceEvent[]): ReadonlySet<string>;
   /** How long the run goes on after its last deadline, for retries and end-of-run invariants. @defaultValue 1000 */
   readonly drainMs?: number;
 }
@@ -116,6 +123,19 @@ export interface FuzzProfile {
     /** How long the sender waits for an answer before it gives up and retries: the cut lasts longer, then heals. */
     readonly timeoutMs: number;
   };
+  /**
+   * A send to several recipients with one command (F140's group `broadcast`, src/fuzz/commands/
+   * group-send.ts): the step with which `from` sends `body` to its `group`th group (modulo their
+   * number) at `atMs`, and the members it goes to, or undefined when `from` has no group. The plan
+   * owes it to each member as a send to that member (`promises`, `delivery`), and to no one else.
+   */
+  groupSend?(
+    topology: Topology,
+    from: FuzzUser,
+    group: number,
+    body: string,
+    atMs: number,
+  ): { readonly step: Step; readonly members: readonly FuzzUser[] } | undefined;
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

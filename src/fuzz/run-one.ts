@@ -16,7 +16,7 @@ import type { ScenarioFile } from '../scenario/schema.js';
 import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
-import { generatorOf, planCommands, type CommandOptions } from './commands/index.js';
+import { campaignCommandOptions, generatorsRan, planCommands, type CommandOptions } from './commands/index.js';
 import { damageInstants, droppedAfterDamage, Plan, refusedCommands } from './plan.js';
 import type { FuzzProfile } from './profile.js';
 
@@ -121,6 +121,7 @@ export function judgePlan(
   const refused = refusedCommands(firstReport.trace.events);
   for (const key of droppedAfterDamage(firstReport.trace.events, plan.profile.delivery.refusalCodes ?? []))
     refused.add(key);
+  for (const key of plan.profile.delivery.strandedByDamage?.(firstReport.trace.events) ?? []) refused.add(key);
   // Nothing acted and nothing was refused: the scenario is the first one (most runs).
   if (damageMs.length === 0 && refused.size === 0) return { source: first, report: firstReport };
   const source = scenario(damageMs, refused);
@@ -146,7 +147,7 @@ export function fuzzProperty(
   return fc.property(
     fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     profile.topology,
-    planCommands(options),
+    planCommands({ ...options, ...campaignCommandOptions(profile) }),
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
@@ -159,7 +160,7 @@ export function fuzzProperty(
           judgePlan(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
         );
         judged = value;
-        const generators = [...new Set([...commands].map(generatorOf))].sort();
+        const generators = generatorsRan(commands);
         onCoverage?.({ ...runCoverage(value.report.trace.events, machines, profile.sometimes ?? []), generators });
       }
       const { source, report } = judged;

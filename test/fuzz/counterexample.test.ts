@@ -15,9 +15,9 @@ import { loadScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';
 
 describe('fuzz: counterexample files', () => {
-  it('replay to the same violation (f140, duplicate canary, seed 2)', async () => {
+  it('replay to the same violation (f140, duplicate canary, seed 3)', async () => {
     const profile = fuzzProfileNamed('f140')!;
-    const result = runOne(profile, 2, { canary: 'duplicate' });
+    const result = runOne(profile, 3, { canary: 'duplicate' });
     expect(result.ok).toBe(false);
     const failure = result.failure!;
     const directory = mkdtempSync(join(tmpdir(), 'fedsim-cx-'));

@@ -105,6 +105,33 @@ export const mutants: readonly Mutant[] = [
       '        messageAtStake(context) !== undefined &&\n        context.refusedFrom !== context.pending?.from &&\n        false',
     breaks: 'a refusal drops a message only once a second call confirms it (spec.md §5)',
   },
+  {
+    id: 'f140-group-member-skipped',
+    protocol: 'f140',
+    file: 'src/protocols/f140/client.ts',
+    find: '    for (const member of members) this.enqueue(command.from, member, command.text, command.group, command);',
+    replace:
+      '    for (const member of members.slice(1)) this.enqueue(command.from, member, command.text, command.group, command);',
+    breaks: 'a broadcast queues one message for every member of the group (spec.md §1)',
+  },
+  {
+    id: 'f140-group-to-every-friend',
+    protocol: 'f140',
+    file: 'src/protocols/f140/directory.ts',
+    find: '    return groups && Object.hasOwn(groups, group) ? groups[group] : undefined;',
+    replace:
+      '    return groups && Object.hasOwn(groups, group) ? this.users.get(local)?.friends.map((f) => f.user) : undefined;',
+    breaks: 'a broadcast reaches the members of the group and no other friend (spec.md §1)',
+  },
+  {
+    id: 'f140-queue-newest-first',
+    protocol: 'f140',
+    file: 'src/protocols/f140/store.ts',
+    find: '    return this.loaded().find((m) => nowMs - m.enqueuedAtMs < expiryMs && this.unfriended?.has(m) !== true);',
+    replace:
+      '    return this.loaded().findLast((m) => nowMs - m.enqueuedAtMs < expiryMs && this.unfriended?.has(m) !== true);',
+    breaks: "a queue is pushed oldest first, so a friend receives one node's messages in order (spec.md §5)",
+  },
   // ---- SOLEC ---------------------------------------------------------------------------------
   {
     id: 'solec-dedup-off',

@@ -2,7 +2,9 @@
  * The fuzzer's command arbitraries: a workload (sends, with time passing) interleaved with a
  * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt, loseAnswer: a send
  * whose way back is cut one way just after it left, bounce: a crash and a restart before the peers
- * notice, corruptField: a named field of a frame edited, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it). Indices are drawn
+ * notice, corruptField: a named field of a frame edited, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it, restartWindow: sends to a
+ * crashed node before its peers notice and in its first second back, groupSend: one command to a
+ * user's group). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
@@ -17,10 +19,12 @@ import { CorruptCommand } from './corrupt.js';
 import { CorruptFieldCommand } from './corrupt-field.js';
 import { fieldOps } from '../../core/wire-fields.js';
 import { CrashCommand } from './crash.js';
+import { GroupSendCommand } from './group-send.js';
 import { HealCommand } from './heal.js';
 import { LoseAnswerCommand } from './lose-answer.js';
 import { PartitionCommand } from './partition.js';
 import { RestartCommand } from './restart.js';
+import { RestartWindowCommand } from './restart-window.js';
 import { SendCommand } from './send.js';
 import { SkewCommand } from './skew.js';
 import { UnclogCommand } from './unclog.js';
@@ -35,6 +39,28 @@ export interface CommandOptions {
    * others (integers; a generator left out or at 0 is never drawn). Unset: the unsteered draw.
    */
   readonly weights?: Readonly<Partial<Record<GeneratorName, number>>>;
+  /**
+   * Draw `restartWindow` (sends aimed at a crashed node before its peers notice and in its first
+   * second back) and, with `groupSends`, `groupSend` (one command to a user's group): the default
+   * campaigns do (`campaignCommandOptions`); the flaw campaigns (profile variants) draw as before.
+   * @defaultValue false
+   */
+  readonly restartWindows?: boolean;
+  /** Draw `groupSend` (the profile has group sends, `FuzzProfile.groupSend`). @defaultValue false */
+  readonly groupSends?: boolean;
+}
+
+/**
+ * The command options a campaign of `profile` draws with, beyond its own: the default campaign
+ * draws sends around restarts and, where the protocol has groups, group sends; a variant (a flaw
+ * campaign) draws as it did before them, so that its flaws' seeds stay put.
+ */
+export function campaignCommandOptions(profile: {
+  readonly variant?: string;
+  readonly groupSend?: unknown;
+}): Pick<CommandOptions, 'restartWindows' | 'groupSends'> {
+  if (profile.variant !== undefined) return {};
+  return { restartWindows: true, groupSends: profile.groupSend !== undefined };
 }
 
 const index = fc.nat({ max: 15 });
@@ -74,6 +100,8 @@ export const generatorNames = [
   'bounce',
   'around',
   'attack',
+  'restartWindow',
+  'groupSend',
 ] as const;
 export type GeneratorName = (typeof generatorNames)[number];
 
@@ -97,6 +125,8 @@ export const defaultGeneratorWeights: Readonly<Record<GeneratorName, number>> = 
   bounce: 1,
   around: 2,
   attack: 1,
+  restartWindow: 1,
+  groupSend: 2,
 };
 
 const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
@@ -119,6 +149,20 @@ const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
   bounce: fc.tuple(index, fc.integer({ min: 5, max: 3_000 })).map(([node, downMs]) => new BounceCommand(node, downMs)),
   around,
   attack: fc.tuple(index, index, index).map(([from, to, variant]) => new AttackCommand(from, to, variant)),
+  restartWindow: fc
+    .tuple(
+      index,
+      index,
+      index,
+      fc.integer({ min: 1, max: 120 }),
+      fc.integer({ min: 0, max: 99 }),
+      fc.integer({ min: 0, max: 1_000 }),
+    )
+    .map(
+      ([node, from, to, downPct, duringPct, backMs]) =>
+        new RestartWindowCommand(node, from, to, downPct, duringPct, backMs),
+    ),
+  groupSend: fc.tuple(index, index).map(([from, group]) => new GroupSendCommand(from, group)),
 };
 
 /** The generator that made `command`, by its class (a command class has one generator). */
@@ -137,7 +181,24 @@ export function generatorOf(command: PlanCommand): GeneratorName {
   if (command instanceof LoseAnswerCommand) return 'loseAnswer';
   if (command instanceof BounceCommand) return 'bounce';
   if (command instanceof AroundFaultCommand) return 'around';
+  if (command instanceof RestartWindowCommand) return 'restartWindow';
+  if (command instanceof GroupSendCommand) return 'groupSend';
   return 'attack';
+}
+
+/**
+ * The generators of the commands of a run that ran (their check passed), sorted, once each.
+ * fast-check's command sequence yields each command in a wrapper (`cmd`, `hasRan`) once run:
+ * read through it, or every command would look like the last case of `generatorOf`.
+ */
+export function generatorsRan(commands: Iterable<PlanCommand>): GeneratorName[] {
+  const names = new Set<GeneratorName>();
+  for (const entry of commands) {
+    const wrapper = entry as unknown as { readonly cmd?: PlanCommand; readonly hasRan?: boolean };
+    if (wrapper.hasRan === false) continue;
+    names.add(generatorOf(wrapper.cmd ?? entry));
+  }
+  return [...names].sort();
 }
 
 export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterable<PlanCommand>> {
@@ -147,12 +208,19 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     // with other weights: that one stays as it was, so campaigns without steering are unchanged.
     const weights = options.weights;
     const pool = generatorNames
-      .filter((name) => options.faults !== false || name === 'send' || name === 'advance')
+      .filter((name) => options.faults !== false || name === 'send' || name === 'advance' || name === 'groupSend')
+      .filter(
+        (name) =>
+          (name !== 'restartWindow' || options.restartWindows === true) &&
+          (name !== 'groupSend' || options.groupSends === true),
+      )
       .map((name) => ({ arbitrary: generators[name], weight: Math.max(0, Math.round(weights[name] ?? 0)) }))
       .filter((entry) => entry.weight > 0);
     return fc.commands([fc.oneof(...pool)], { maxCommands });
   }
   const workload: fc.Arbitrary<PlanCommand>[] = [generators.send, generators.advance];
+  // Group sends are a fifth of the sends where the protocol has groups.
+  const groupSends = options.groupSends === true ? [generators.groupSend, generators.groupSend] : [];
   const faults: fc.Arbitrary<PlanCommand>[] = [
     generators.partition,
     generators.heal,
@@ -168,11 +236,13 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     around,
     around,
     generators.attack,
+    ...(options.restartWindows === true ? [generators.restartWindow] : []),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).
   const pool = [
     ...Array.from({ length: 16 }, (_, i) => workload[i % workload.length]).filter((a) => a !== undefined),
+    ...groupSends,
     ...(options.faults === false ? [] : faults),
   ];
   return fc.commands(pool, { maxCommands });

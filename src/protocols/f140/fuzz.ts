@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
 import type { Step } from '../../scenario/schema.js';
+import type { TraceEvent } from '../../trace/events.js';
 import { encodeForm } from './wire.js';
 
 interface Friendship {
@@ -25,7 +26,15 @@ function friendsOf(topology: Topology, user: FuzzUser): Set<string> {
   return friends;
 }
 
-const topology: fc.Arbitrary<Topology> = fc
+/** The groups of `user` (name, member addresses), by name. */
+function groupsOf(topology: Topology, user: FuzzUser): [string, string[]][] {
+  const config = topology.nodes[user.node]?.config as { users?: { name: string; groups?: Record<string, string[]> }[] };
+  const entry = (config.users ?? []).find((candidate) => candidate.name === user.address);
+  return Object.entries(entry?.groups ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The topologies of the flaw campaigns (the variants), as they were before groups were drawn. */
+const plainTopology: fc.Arbitrary<Topology> = fc
   .tuple(
     fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 3 }),
     fc.array(fc.boolean(), { minLength: 15, maxLength: 15 }),
@@ -77,6 +86,29 @@ const topology: fc.Arbitrary<Topology> = fc
       };
     }
     return { nodes, dns: [], network, users, hosts, crashable: hosts };
+  });
+
+/**
+ * Groups (spec.md §1): in half of the default campaign's topologies, every user with a friend has
+ * a group `g1` of some of its friends (drawn; the first friend when none is), so that a group send
+ * both reaches friends and passes some by.
+ */
+const topology: fc.Arbitrary<Topology> = fc
+  .tuple(plainTopology, fc.boolean(), fc.array(fc.boolean(), { minLength: 15, maxLength: 15 }))
+  .map(([plain, withGroups, memberBits]) => {
+    if (!withGroups) return plain;
+    let bit = 0;
+    const nodes: Topology['nodes'] = {};
+    for (const [id, node] of Object.entries(plain.nodes)) {
+      const config = node.config as { users: { name: string; friends: { user: string }[] }[] };
+      const users = config.users.map((user) => {
+        if (user.friends.length === 0) return user;
+        const members = user.friends.map((friend) => friend.user).filter(() => memberBits[bit++ % 15] === true);
+        return { ...user, groups: { g1: members.length > 0 ? members : [user.friends[0]?.user ?? ''] } };
+      });
+      nodes[id] = { ...node, config: { ...config, users } };
+    }
+    return { ...plain, nodes };
   });
 
 // ---------------------------------------------------------------------------------------------------
@@ -143,13 +175,55 @@ function variant(base: FuzzProfile, profile: 'seed' | 'bound'): FuzzProfile {
   return {
     ...base,
     variant: profile,
-    topology: base.topology.map((topology) => withAttacker(topology, profile)),
+    topology: plainTopology.map((topology) => withAttacker(topology, profile)),
     send: (topology, from, to, body, atMs) =>
       from.node === attackerNode ? replayStep(topology, to, atMs) : base.send(topology, from, to, body, atMs),
     links: (topology, from, to) =>
       from.node === attackerNode || to.node === attackerNode ? [] : base.links(topology, from, to),
     invariants: [...base.invariants, 'f140.no-redirect-by-replay'],
   };
+}
+
+/**
+ * The send and broadcast commands whose messages a damaged PING may have stranded (spec.md §4.2,
+ * §5): after a corruption acted, a PING accepted from friend U with a `reply_to` that is not U's
+ * node (`<domain of U>:8140` in the fuzz topologies) re-points U on that node, and everything the
+ * node holds or queues for U waits until U calls again from its own address. Every command on that
+ * node naming U, up to the PING that restored U's address (or to the end), is not owed.
+ */
+export function strandedByDamage(events: readonly TraceEvent[]): Set<string> {
+  const stranded = new Set<string>();
+  let damaged = false;
+  /** Commands so far: node, key, and the friend a send names (a broadcast may reach any). */
+  const commands: { readonly node: string; readonly key: string; readonly to: string | undefined }[] = [];
+  /** `node|friend` pairs whose node holds a wrong address for the friend. */
+  const wrong = new Set<string>();
+  const strand = (pair: string) => {
+    const [node, friend] = pair.split('|');
+    for (const command of commands)
+      if (command.node === node && (command.to === undefined || command.to === friend)) stranded.add(command.key);
+  };
+  for (const event of events) {
+    if (event.kind === 'fault' && event.phase === 'end' && (event.fault === 'corrupt' || event.fault === 'truncate')) {
+      if (event.detail['disarmed'] !== true) damaged = true;
+    } else if (event.kind === 'command') {
+      const command = event.command as { readonly type?: string; readonly to?: string };
+      if (command.type !== 'send' && command.type !== 'broadcast') continue;
+      const to = command.type === 'send' ? (command.to ?? '').toLowerCase() : undefined;
+      commands.push({ node: event.node, key: `${event.node} ${JSON.stringify(event.command)}`, to });
+    } else if (event.kind === 'note' && event.what === 'f140.ping.accepted') {
+      const detail = event.detail as { from?: string; address?: { host?: string; port?: number } };
+      const friend = detail.from?.toLowerCase();
+      if (friend === undefined) continue;
+      const pair = `${event.node}|${friend}`;
+      const home = friend.slice(friend.lastIndexOf('@') + 1);
+      const right = detail.address?.host?.toLowerCase() === home && (detail.address.port ?? 8140) === 8140;
+      if (!right && damaged) wrong.add(pair);
+      else if (right && wrong.delete(pair)) strand(pair);
+    }
+  }
+  for (const pair of wrong) strand(pair);
+  return stranded;
 }
 
 const baseProfile: FuzzProfile = {
@@ -161,6 +235,24 @@ const baseProfile: FuzzProfile = {
     node: from.node,
     command: { type: 'send', from: from.address, to: to.address, text: body },
   }),
+  // A broadcast to the sender's group (spec.md §1): one message queued per member, each owed as a
+  // send to that member (members are friends) and to no one else (`f140.authentic`).
+  groupSend: (topology, from, group, body, atMs) => {
+    const groups = groupsOf(topology, from);
+    const chosen = groups[group % Math.max(1, groups.length)];
+    if (chosen === undefined) return undefined;
+    const [name, addresses] = chosen;
+    const members = addresses.flatMap((address) => topology.users.filter((user) => user.address === address));
+    return {
+      step: {
+        atMs,
+        do: 'command',
+        node: from.node,
+        command: { type: 'broadcast', from: from.address, group: name, text: body },
+      },
+      members,
+    };
+  },
   // A message to a friend on another node is one exchange between the two nodes (both ways); a
   // stranger's message is refused at the sender, and a local one never leaves the node.
   links: (topology, from, to) =>
@@ -178,9 +270,10 @@ const baseProfile: FuzzProfile = {
   // the MSG's answer 7. The sender gives up on it after requestTimeoutMs (the topology's 2 s).
   lostAnswer: { quiet: [5, 7], timeoutMs: 2_000 },
   // Two damaged exchanges in a row read as a confirmed refusal (spec.md §5): not owed then.
-  delivery: { durable: true, settleMs: 6_000, withinMs: 3_000, refusalCodes: ['f140.refused'] },
+  // A damaged PING's `reply_to` strands what is queued for its sender (spec.md §5): not owed then.
+  delivery: { durable: true, settleMs: 6_000, withinMs: 3_000, refusalCodes: ['f140.refused'], strandedByDamage },
   startMs: 100,
-  invariants: ['f140.friendsOnly', 'f140.authentic'],
+  invariants: ['f140.friendsOnly', 'f140.authentic', 'f140.inOrder'],
   sometimes: [
     { name: 'retry backoff', state: 'f140.peer backingOff' },
     { name: 'dedup hit', note: 'f140.msg.duplicate' },

@@ -1,21 +1,48 @@
 /**
  * F140 invariants (src/protocols/f140/spec.md §4, §5). `f140.friendsOnly`: a user receives
  * messages only from users its node lists as its friends (challenge-response admits friends
- * only). `f140.authentic`: every delivered message was sent by a user, as that user.
+ * only). `f140.authentic`: every delivered message was sent by a user, as that user, to that
+ * recipient (a group `broadcast` to each member of the sender's group, spec.md §1, and no one
+ * else). `f140.inOrder` (§5): a user receives one node's messages in the order it queued them.
  * `f140.no-redirect-by-replay` (spec.md §8): an accepted PING re-points its sender only to the
  * sender's own node, so no one who replays a PING with its own `reply_to` receives a friend's
  * messages. It knows a user's node by the convention of fedsim's F140 scenarios and fuzz
  * topologies, a user `name@host` on the node at `host`; users whose domain names no node are not
  * judged.
  */
-import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
-import { field, list, text, type InvariantContext, type InvariantFactory } from '../../check/context.js';
+import { authenticDelivery, damageWriter, type SentMessage } from '../../check/delivery.js';
+import {
+  field,
+  list,
+  text,
+  type InvariantContext,
+  type InvariantFactory,
+  type InvariantNode,
+} from '../../check/context.js';
 
-function sentBy(command: unknown): SentMessage[] {
+/**
+ * A `send` is to its `to`; a `broadcast` to each member of the sender's group as the sender's node
+ * lists it (spec.md §1: one message per member), and to no one else. A group the node does not
+ * list sends nothing (the node refuses it locally).
+ */
+function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
   const body = text(field(command, 'text'));
   const type = field(command, 'type');
-  if (body === undefined || (type !== 'send' && type !== 'broadcast')) return [];
-  return [{ from: text(field(command, 'from')), to: type === 'send' ? text(field(command, 'to')) : undefined, body }];
+  const from = text(field(command, 'from'));
+  if (body === undefined) return [];
+  if (type === 'send') return [{ from, to: text(field(command, 'to')), body }];
+  if (type !== 'broadcast') return [];
+  const group = text(field(command, 'group'));
+  const sender = list(field(node?.config, 'users')).find((user) => {
+    const name = text(field(user, 'name'));
+    return name !== undefined && from !== undefined && name.toLowerCase() === from.toLowerCase();
+  });
+  const groups = field(sender, 'groups');
+  if (group === undefined || groups === null || typeof groups !== 'object' || !Object.hasOwn(groups, group)) return [];
+  return list(field(groups, group)).flatMap((member) => {
+    const to = text(member);
+    return to === undefined ? [] : [{ from, to, body }];
+  });
 }
 
 /** Friends of each user, per node, lowercased (F140 names compare without case, spec.md §3). */
@@ -83,8 +110,46 @@ export const noRedirectByReplay: InvariantFactory = (context) => {
   };
 };
 
+/**
+ * `f140.inOrder` (spec.md §5): a node keeps one queue per remote user and pushes it one MSG per
+ * exchange, oldest first, removing a message only once it was accepted; so a user receives the
+ * messages of one node in the order that node queued them, a group send's among them (one per
+ * member, each in its member's queue). A node numbers what it queues (`msg_id` `<node>#<seq>`,
+ * durable across restarts), so each delivery's sequence number must be above every earlier one
+ * from that node to that user. An id a scenario's own corruption wrote (over a changed byte) is
+ * passed over, as `f140.authentic` does.
+ */
+export const inOrder: InvariantFactory = () => {
+  const damage = damageWriter();
+  const last = new Map<string, { readonly seq: number; readonly id: string }>();
+  return {
+    name: 'f140.inOrder',
+    kinds: ['send', 'receive', 'deliver'],
+    observe(event) {
+      if (event.kind === 'send' || event.kind === 'receive') {
+        damage.observe(event);
+        return undefined;
+      }
+      if (event.kind !== 'deliver' || event.id === undefined) return undefined;
+      const match = /^(.+)#(\d{1,15})$/.exec(event.id);
+      if (match === null || damage.written(event.id)) return undefined;
+      const key = JSON.stringify([event.node, event.user.toLowerCase(), match[1]]);
+      const seq = Number(match[2]);
+      const before = last.get(key);
+      // The same id again is a duplicate, `noDuplicateDelivery`'s to report.
+      if (before !== undefined && seq === before.seq) return undefined;
+      if (before === undefined || seq > before.seq) {
+        last.set(key, { seq, id: event.id });
+        return undefined;
+      }
+      return `${event.user} at ${event.node} received ${event.id} after ${before.id}: ${match[1]} queued it first`;
+    },
+  };
+};
+
 export const f140Invariants: Readonly<Record<string, InvariantFactory>> = {
   'f140.friendsOnly': friendsOnly,
+  'f140.inOrder': inOrder,
   'f140.authentic': (context) => authenticDelivery('f140.authentic', sentBy, context),
   'f140.no-redirect-by-replay': noRedirectByReplay,
 };
