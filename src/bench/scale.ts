@@ -1,7 +1,8 @@
 /**
  * The one-hour federation at scale (issue 26): a SOLEC federation of `nodes` nodes (half servers,
- * half clients) where the clients send one message per node in all, spread over one virtual hour,
- * recording off. Each size runs in a child process of its own (`node --expose-gc`, a heap limit
+ * half clients) where the clients send one message per node in all, or an F140 federation of
+ * `nodes` nodes in pairs of friends where each node sends one, spread over one virtual hour,
+ * recording off (federation.ts). Each size runs in a child process of its own (`node --expose-gc`, a heap limit
  * sized for it), so that one size's garbage and the bench's own heap count for nothing in
  * another's figures, and the child runs the compiled JavaScript when the caller does.
  *
@@ -15,7 +16,11 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { buildSolecFederation } from './federation.js';
+import { buildF140Federation, buildSolecFederation } from './federation.js';
+
+/** The protocols the one-hour federation runs on. */
+export const scaleProtocols = ['solec', 'f140'] as const;
+export type ScaleProtocol = (typeof scaleProtocols)[number];
 
 /** One virtual hour, the span the messages are spread over. */
 export const hourMs = 3_600_000;
@@ -24,6 +29,7 @@ export const hourMs = 3_600_000;
 const sampleEvents = 50_000;
 
 export interface ScaleFigure {
+  readonly protocol: ScaleProtocol;
   readonly nodes: number;
   readonly messages: number;
   readonly delivered: number;
@@ -48,12 +54,13 @@ function gc(): void {
 }
 
 /** Runs in the child (or in-process, for tests): builds and runs one federation, sampling memory. */
-export function measureFederation(nodes: number): ScaleFigure {
+export function measureFederation(nodes: number, protocol: ScaleProtocol = 'solec'): ScaleFigure {
   gc();
   const baseline = process.memoryUsage();
   const cpuBefore = process.cpuUsage();
   const built = performance.now();
-  const { world, sim, trace } = buildSolecFederation({
+  const build = protocol === 'f140' ? buildF140Federation : buildSolecFederation;
+  const { world, sim, trace } = build({
     nodes,
     messages: nodes,
     spanMs: hourMs,
@@ -74,6 +81,7 @@ export function measureFederation(nodes: number): ScaleFigure {
   gc();
   const after = process.memoryUsage();
   return {
+    protocol,
     nodes,
     messages: nodes,
     delivered: world.deliveries.length,
@@ -102,7 +110,11 @@ export function heapLimitMiB(nodes: number): number {
 }
 
 /** Runs `measureFederation(nodes)` in a fresh `node --expose-gc` and returns its figure. */
-export function federationInChild(nodes: number, heapMiB = heapLimitMiB(nodes)): ScaleFigure {
+export function federationInChild(
+  nodes: number,
+  heapMiB = heapLimitMiB(nodes),
+  protocol: ScaleProtocol = 'solec',
+): ScaleFigure {
   const self = fileURLToPath(import.meta.url);
   const child = spawnSync(
     process.execPath,
@@ -116,6 +128,7 @@ export function federationInChild(nodes: number, heapMiB = heapLimitMiB(nodes)):
       ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []),
       self,
       String(nodes),
+      protocol,
     ],
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
@@ -133,12 +146,12 @@ export function perNodeBytes(figure: ScaleFigure): { peakHeap: number; peakRss: 
   };
 }
 
-/** Rows of a Markdown table: one per figure, with its cost per node and that cost against the first (smallest) row. */
+/** Rows of a Markdown table: one per figure, with its cost per node and that cost against the first (smallest) row of its protocol. */
 export function scaleTable(figures: readonly ScaleFigure[]): string {
-  const first = figures[0];
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const rows = figures.map((figure) => {
     const perNode = perNodeBytes(figure);
+    const first = figures.find((each) => each.protocol === figure.protocol);
     const secondsPerNode = (figure.buildSeconds + figure.runSeconds) / figure.nodes;
     const cpuPerNode = figure.cpuSeconds / figure.nodes;
     const growth =
@@ -146,6 +159,7 @@ export function scaleTable(figures: readonly ScaleFigure[]): string {
         ? ''
         : `${(cpuPerNode / (first.cpuSeconds / first.nodes)).toFixed(2)} / ${(perNode.peakRss / perNodeBytes(first).peakRss).toFixed(2)}`;
     return [
+      figure.protocol === 'f140' ? 'F140' : 'SOLEC',
       figure.nodes.toLocaleString('en-US'),
       `${figure.delivered.toLocaleString('en-US')} of ${figure.messages.toLocaleString('en-US')}`,
       figure.events.toLocaleString('en-US'),
@@ -160,6 +174,7 @@ export function scaleTable(figures: readonly ScaleFigure[]): string {
     ];
   });
   const header = [
+    'protocol',
     'nodes',
     'delivered',
     'trace events',
@@ -176,5 +191,6 @@ export function scaleTable(figures: readonly ScaleFigure[]): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(JSON.stringify(measureFederation(Number(process.argv[2] ?? 1_000))));
+  const protocol = process.argv[3] === 'f140' ? 'f140' : 'solec';
+  console.log(JSON.stringify(measureFederation(Number(process.argv[2] ?? 1_000), protocol)));
 }

@@ -32,7 +32,7 @@ import { MemoryStore } from '../protocols/protocol.js';
 import { isReport, recordOutput } from '../trace/record-output.js';
 import type { TraceRecorder } from '../trace/recorder.js';
 import { Connections } from './connections.js';
-import { defaultNetwork, SimContext, type NetworkModel, type NodeRuntime, type NodeSpec } from './context.js';
+import { defaultNetwork, noConns, SimContext, type NetworkModel, type NodeRuntime, type NodeSpec } from './context.js';
 import { Dns } from './dns.js';
 import { Faults, type ByteFault, type DnsFailMode } from './faults.js';
 import { Links } from './links.js';
@@ -176,7 +176,7 @@ export class World {
       alive: false,
       node: undefined,
       skewMs: 0,
-      conns: new Map(),
+      conns: noConns,
       inboundIds: new IdSequence('in'),
       listening: new Set(),
     };

@@ -57,7 +57,8 @@ function bind(fields: Fields, pair: ChallengePair, nonce: string): { fields: Fie
 export class F140Client {
   private readonly peers = new Map<string, Peer>();
   private readonly peersByName = new Map<string, Peer>();
-  private readonly raws = new Map<string, RawCall>();
+  /** Raw calls in flight (test bed only); made on the first. */
+  private raws: Map<string, RawCall> | undefined;
   private rawCount = 0;
 
   constructor(
@@ -83,22 +84,22 @@ export class F140Client {
   }
 
   opened(conn: string): void {
-    if (this.raws.has(conn)) return this.rawOpened(conn);
+    if (this.raws?.has(conn)) return this.rawOpened(conn);
     this.toPeer(conn, { type: 'conn.opened' });
   }
 
   failed(conn: string, reason: string): void {
-    if (this.raws.has(conn)) return this.rawFailed(conn, reason);
+    if (this.raws?.has(conn)) return this.rawFailed(conn, reason);
     this.toPeer(conn, { type: 'conn.failed', reason });
   }
 
   data(conn: string, bytes: Uint8Array): void {
-    if (this.raws.has(conn)) return this.rawData(conn, bytes);
+    if (this.raws?.has(conn)) return this.rawData(conn, bytes);
     this.response(conn, bytes);
   }
 
   closed(conn: string): void {
-    if (this.raws.has(conn)) return this.rawClosed(conn);
+    if (this.raws?.has(conn)) return this.rawClosed(conn);
     this.responseClosed(conn);
   }
 
@@ -249,39 +250,40 @@ export class F140Client {
   // Raw calls (test bed only, config.ts): bytes out as given, the answer reported as a note.
 
   private raw(command: Extract<F140Command, { type: 'raw' }>): void {
-    if (this.raws.size >= rawCallsMax) {
+    const raws = (this.raws ??= new Map());
+    if (raws.size >= rawCallsMax) {
       return this.localReject('raw-busy', `${rawCallsMax} raw calls already in flight`, command);
     }
     this.rawCount += 1;
     const conn = `raw#${this.rawCount}`;
-    this.raws.set(conn, { bytes: encoder.encode(command.request), parser: new HttpResponseParser() });
+    raws.set(conn, { bytes: encoder.encode(command.request), parser: new HttpResponseParser() });
     this.host.emit({ kind: 'connect', conn, target: { host: command.host, port: command.port } });
   }
 
   private rawOpened(conn: string): void {
-    const call = this.raws.get(conn);
+    const call = this.raws?.get(conn);
     if (call) this.host.emit({ kind: 'write', conn, bytes: call.bytes, decoded: describe(call.bytes) });
   }
 
   private rawFailed(conn: string, reason: string): void {
-    this.raws.delete(conn);
+    this.raws?.delete(conn);
     this.host.emit({ kind: 'reject', code: 'f140.raw.failed', reason: `connect ${reason}`, detail: { conn } });
   }
 
   private rawData(conn: string, bytes: Uint8Array): void {
-    const call = this.raws.get(conn);
+    const call = this.raws?.get(conn);
     if (!call) return;
     const result = call.parser.push(bytes);
     if (result.ok && result.value === undefined) return;
-    this.raws.delete(conn);
+    this.raws?.delete(conn);
     this.rawAnswer(conn, result.ok && result.value ? { ok: true, value: result.value } : call.parser.finish());
     this.host.emit({ kind: 'close', conn });
   }
 
   private rawClosed(conn: string): void {
-    const call = this.raws.get(conn);
+    const call = this.raws?.get(conn);
     if (!call) return;
-    this.raws.delete(conn);
+    this.raws?.delete(conn);
     this.rawAnswer(conn, call.parser.finish());
   }
 
