@@ -182,9 +182,11 @@ export class World {
     };
     this.runtimes.set(spec.id, runtime);
     const hosts = this.ctx.hosts;
-    const onHost = hosts.get(hostName) ?? [];
-    onHost.push(runtime);
-    hosts.set(hostName, onHost);
+    // A host's first node makes its list at its exact size (a list grown from empty by a push has
+    // room for 17: a big federation has a host per node).
+    const onHost = hosts.get(hostName);
+    if (onHost) onHost.push(runtime);
+    else hosts.set(hostName, [runtime]);
     const published = spec.protocol.dnsRecords?.({ id: spec.id, hostName, config: spec.config, seed: this.seed }) ?? [];
     for (const record of published) this.addDnsRecord(record);
   }

@@ -56,7 +56,12 @@ function bind(fields: Fields, pair: ChallengePair, nonce: string): { fields: Fie
 
 export class F140Client {
   private readonly peers = new Map<string, Peer>();
-  private readonly peersByName = new Map<string, Peer>();
+  /**
+   * The peers in the order started: peer `peer:N` is `byNumber[N - 1]` (the name a connection id
+   * starts with). Copied at its exact size on each start (a node starts each peer once): a map or a
+   * grown array would cost a big federation's nodes a table each.
+   */
+  private byNumber: readonly Peer[] = [];
   /** Raw calls in flight (test bed only); made on the first. */
   private raws: Map<string, RawCall> | undefined;
   private rawCount = 0;
@@ -165,7 +170,7 @@ export class F140Client {
     });
     const peer: Peer = { name, remote, outbox, actor, parser: undefined };
     this.peers.set(remote, peer);
-    this.peersByName.set(name, peer);
+    this.byNumber = this.byNumber.concat([peer]);
     return peer;
   }
 
@@ -205,8 +210,9 @@ export class F140Client {
   /** The peer whose exchange in flight uses `conn`; events of earlier exchanges are dropped. */
   private currentPeer(conn: string): Peer | undefined {
     const hash = conn.indexOf('#');
-    const peer = this.peersByName.get(hash < 0 ? conn : conn.slice(0, hash));
-    if (!peer) return undefined;
+    const name = hash < 0 ? conn : conn.slice(0, hash);
+    const peer = name.startsWith('peer:') ? this.byNumber[Number(name.slice(5)) - 1] : undefined;
+    if (peer?.name !== name) return undefined;
     return peerConnId(peer.actor.getSnapshot().context) === conn ? peer : undefined;
   }
 
