@@ -54,7 +54,25 @@ function gc(): void {
 }
 
 /** Runs in the child (or in-process, for tests): builds and runs one federation, sampling memory. */
-export function measureFederation(nodes: number, protocol: ScaleProtocol = 'solec'): ScaleFigure {
+/** What a long run reports now and then (`--progress`): how far it is, and its memory. */
+export interface ScaleProgress {
+  readonly buildSeconds: number;
+  readonly runSeconds: number;
+  readonly cpuSeconds: number;
+  readonly virtualMs: number;
+  readonly simEvents: number;
+  readonly delivered: number;
+  readonly heapBytes: number;
+  readonly rssBytes: number;
+}
+
+export function measureFederation(
+  nodes: number,
+  protocol: ScaleProtocol = 'solec',
+  /** Called after a heap sample at most every `progressSeconds` of wall time. */
+  progress?: (sample: ScaleProgress) => void,
+  progressSeconds = 30,
+): ScaleFigure {
   gc();
   const baseline = process.memoryUsage();
   const cpuBefore = process.cpuUsage();
@@ -69,11 +87,27 @@ export function measureFederation(nodes: number, protocol: ScaleProtocol = 'sole
   const buildSeconds = (performance.now() - built) / 1000;
   let peakHeap = process.memoryUsage().heapUsed;
   const started = performance.now();
+  let reported = started;
   const limits = { timeMsMax: 1_000 + hourMs + 600_000, eventsMax: 1_000_000_000 };
   // Run in slices to sample the heap between them; slicing changes nothing the run does.
   while (true) {
     const outcome = sim.runUntilQuiet({ ...limits, eventsMax: Math.min(limits.eventsMax, sim.events + sampleEvents) });
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    if (progress && performance.now() - reported >= progressSeconds * 1000) {
+      reported = performance.now();
+      const cpu = process.cpuUsage(cpuBefore);
+      const memory = process.memoryUsage();
+      progress({
+        buildSeconds,
+        runSeconds: (reported - started) / 1000,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        virtualMs: sim.nowMs,
+        simEvents: sim.events,
+        delivered: world.deliveries.length,
+        heapBytes: memory.heapUsed,
+        rssBytes: memory.rss,
+      });
+    }
     if (outcome.reason !== 'eventsMax' || sim.events >= limits.eventsMax) break;
   }
   const runSeconds = (performance.now() - started) / 1000;
@@ -100,20 +134,23 @@ export function measureFederation(nodes: number, protocol: ScaleProtocol = 'sole
 }
 
 /**
- * The heap limit a child of `nodes` nodes gets: at least 2 GiB, at most 12 GiB (the goal's bound),
- * and otherwise about 40 KiB a node. A node keeps about 12 KiB live, but the heap between two full
- * collections peaks at two to three times that; a limit at the live size makes V8 collect again
- * and again and the run crawl.
+ * The heap limit a child of `nodes` nodes gets: at least 2 GiB, at most 10 GiB, and otherwise
+ * about 40 KiB a node. A node keeps 7 to 13 KiB live (F140, SOLEC), but the heap between two full
+ * collections peaks at one and a half to three times that; a limit at the live size makes V8
+ * collect again and again and the run crawl. The cap leaves room under the goal's 12 GiB of RSS
+ * for the young generation (three semi-spaces of 64 MiB), code and the process's own.
  */
 export function heapLimitMiB(nodes: number): number {
-  return Math.min(12_288, Math.max(2_048, Math.ceil((nodes * 40) / 1024)));
+  return Math.min(10_240, Math.max(2_048, Math.ceil((nodes * 40) / 1024)));
 }
 
-/** Runs `measureFederation(nodes)` in a fresh `node --expose-gc` and returns its figure. */
+/** Runs `measureFederation(nodes, protocol)` in a fresh `node --expose-gc` and returns its figure. */
 export function federationInChild(
   nodes: number,
   heapMiB = heapLimitMiB(nodes),
   protocol: ScaleProtocol = 'solec',
+  /** Let the child print a progress line to this process's stderr every 30 s of wall time. */
+  progress = false,
 ): ScaleFigure {
   const self = fileURLToPath(import.meta.url);
   const child = spawnSync(
@@ -129,10 +166,12 @@ export function federationInChild(
       self,
       String(nodes),
       protocol,
+      ...(progress ? ['progress'] : []),
     ],
-    { encoding: 'utf8', maxBuffer: 1 << 20 },
+    { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', progress ? 'inherit' : 'pipe'] },
   );
-  if (child.status !== 0) throw new Error(`federation child (${nodes} nodes) failed: ${child.stderr || child.signal}`);
+  if (child.status !== 0)
+    throw new Error(`federation child (${nodes} nodes) failed: ${child.stderr ?? ''}${child.signal ?? ''}`);
   const line = child.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(line) as ScaleFigure;
 }
@@ -192,5 +231,9 @@ export function scaleTable(figures: readonly ScaleFigure[]): string {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const protocol = process.argv[3] === 'f140' ? 'f140' : 'solec';
-  console.log(JSON.stringify(measureFederation(Number(process.argv[2] ?? 1_000), protocol)));
+  const progress =
+    process.argv[4] === 'progress'
+      ? (sample: ScaleProgress) => console.error(`progress ${JSON.stringify(sample)}`)
+      : undefined;
+  console.log(JSON.stringify(measureFederation(Number(process.argv[2] ?? 1_000), protocol, progress)));
 }

@@ -41,8 +41,8 @@ describe('bench: the one-hour federation at scale', () => {
     expect(child.simEvents).toBe(here.simEvents);
     expect(heapLimitMiB(1_000)).toBe(2_048);
     expect(heapLimitMiB(100_000)).toBe(3_907);
-    expect(heapLimitMiB(1_000_000)).toBe(12_288);
-    expect(heapLimitMiB(10_000_000)).toBe(12_288);
+    expect(heapLimitMiB(1_000_000)).toBe(10_240);
+    expect(heapLimitMiB(10_000_000)).toBe(10_240);
   }, 120_000);
 
   it('tabulates the cost per node against the first size', () => {
