@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { compiledEngine, type Engine } from '../engine/engine.js';
 import { solec } from '../protocols/solec/index.js';
 import type { SolecConfig } from '../protocols/solec/config.js';
+import { f140, type F140Config } from '../protocols/f140/index.js';
 import { World } from '../sim/world.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
@@ -114,4 +115,79 @@ export function solecFederation(options: FederationOptions): FederationResult {
     runSeconds,
     world,
   };
+}
+
+/**
+ * An F140 federation: `nodes` F140 nodes, each with one user, in pairs of friends (nodes 2k and
+ * 2k+1; with an odd count the last node pairs with node 0, which then has two friends), each user sending its share of `messages` to its friend, the sends spread evenly
+ * over `spanMs` of virtual time (announce off: no PING at start). Pairs rather than a ring: an
+ * F140 node runs one `f140.peer` machine per friend from its start, and a ring would need two
+ * friends a node (the one it writes to and the one that writes to it). Every message crosses the whole
+ * stack: the client's queue and `f140.peer` machine, an HTTP MSG on a connection of its own, the
+ * remote `f140.session` machine and its server, the delivery.
+ *
+ * The configuration is F140's schema output, built once from a parsed template and shared where
+ * it is the same for every node (the challenge pairs, the defaults), so that the build does not
+ * parse a million configurations that differ only in names.
+ */
+export function buildF140Federation(options: FederationOptions): {
+  world: World;
+  sim: Simulator;
+  trace: TraceRecorder;
+} {
+  const count = Math.max(2, options.nodes);
+  const seed = options.seed ?? 1;
+  const name = (i: number) => `n${i}.test`;
+  const user = (i: number) => `u@${name(i)}`;
+  const sim = new Simulator();
+  const trace = new TraceRecorder(
+    {
+      format: 'fedsim-trace',
+      version: 1,
+      scenario: 'bench/f140-federation',
+      seed,
+      protocols: ['f140'],
+      nodes: Array.from({ length: count }, (_, i) => ({ id: name(i), host: name(i), protocol: 'f140' })),
+    },
+    options.recorder,
+  );
+  const world = new World(sim, seed, trace, { delayMsMin: 1, delayMsMax: 20 }, options.engine ?? compiledEngine);
+  const pair = { challenge: 'c', response: 'r' };
+  const template: F140Config = f140.configSchema.parse({
+    announce: false,
+    users: [
+      {
+        name: user(0),
+        friends: [{ user: user(1), host: name(1), outbound: pair, inbound: pair }],
+      },
+    ],
+  });
+  const [templateUser] = template.users;
+  const [templateFriend] = templateUser?.friends ?? [];
+  if (!templateUser || !templateFriend) throw new Error('F140 federation: the template has no user');
+  const friend = (i: number) => ({ ...templateFriend, user: user(i), host: name(i) });
+  // Node i's friend: its pair's other node; a last, odd node pairs with node 0.
+  const odd = count % 2 === 1;
+  const partner = (i: number) => (odd && i === count - 1 ? 0 : i ^ 1);
+  for (let i = 0; i < count; i++) {
+    const friends = odd && i === 0 ? [friend(1), friend(count - 1)] : [friend(partner(i))];
+    const config: F140Config = { ...template, users: [{ ...templateUser, name: user(i), friends }] };
+    world.addNode({ id: name(i), protocol: f140, config });
+  }
+  world.startAll();
+  // Sends in batches, one batch a virtual second at most: node i's k-th message goes at its share of the span.
+  const startMs = 1_000;
+  const batches = Math.max(1, Math.min(options.messages, Math.floor(options.spanMs / 1_000)));
+  const perBatch = Math.ceil(options.messages / batches);
+  for (let b = 0; b * perBatch < options.messages; b++) {
+    const first = b * perBatch;
+    const last = Math.min(options.messages, first + perBatch);
+    sim.at(startMs + Math.floor((b * options.spanMs) / batches), rank.step, () => {
+      for (let m = first; m < last; m++) {
+        const i = m % count;
+        world.command(name(i), { type: 'send', from: user(i), to: user(partner(i)), text: `m${m}` });
+      }
+    });
+  }
+  return { world, sim, trace };
 }

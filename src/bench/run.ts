@@ -26,7 +26,7 @@ import { campaignFuzzRate, fuzzCasesGoal, steadyFuzzRate } from './fuzz.js';
 import { externalNodes, processNodeSteps } from './process-nodes.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
-import { federationInChild, perNodeBytes } from './scale.js';
+import { federationInChild, heapLimitMiB, perNodeBytes, scaleProtocols } from './scale.js';
 import { World } from '../sim/world.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder } from '../trace/recorder.js';
@@ -695,40 +695,44 @@ function hourFigures({ add, scale, hourMessagesPerClientMinute }: BenchContext, 
 }
 
 /**
- * The one-hour SOLEC federation, one message per node, at each size (scale.ts): wall time, CPU
- * per node and peak memory, so that the growth from the smallest size can be read. Once each:
- * the largest takes minutes.
+ * The one-hour federation, one message per node, at each size and on each protocol (scale.ts):
+ * SOLEC (half servers, half clients) and F140 (nodes in pairs of friends). Wall time, CPU per node
+ * and peak memory, so that the growth from the smallest size can be read. Once each: the largest
+ * takes minutes.
  */
 function scaleFigures({ add }: BenchContext, sizes: readonly number[], log: (line: string) => void): void {
-  let firstCpuPerNode: number | undefined;
-  for (const nodes of sizes) {
-    log(`one-hour federation, ${nodes} nodes (child process)`);
-    const figure = federationInChild(nodes);
-    const size = `${nodes.toLocaleString('en-US')}-node`;
-    const perNode = perNodeBytes(figure);
-    const cpuPerNode = figure.cpuSeconds / figure.nodes;
-    firstCpuPerNode ??= cpuPerNode;
-    add(
-      `one-hour ${size} SOLEC federation, one message per node, wall time`,
-      's',
-      `${figure.delivered} of ${figure.messages} messages delivered, ${figure.events} trace events, recording off, in a child process; build ${figure.buildSeconds.toFixed(1)} s (keys derived, nodes started) and run ${figure.runSeconds.toFixed(1)} s, ${figure.cpuSeconds.toFixed(1)} CPU s (goal at 1,000,000 nodes: under 600 s)`,
-      figure.buildSeconds + figure.runSeconds,
-      false,
-    );
-    add(
-      `one-hour ${size} SOLEC federation, CPU per node`,
-      'µs',
-      `CPU time of build and run per node; ${(cpuPerNode / firstCpuPerNode).toFixed(2)} times the first size's (${sizes[0]?.toLocaleString('en-US')} nodes; goal: no more than linear growth)`,
-      cpuPerNode * 1e6,
-      false,
-    );
-    add(
-      `one-hour ${size} SOLEC federation, peak RSS`,
-      'MiB',
-      `peak heap ${(figure.peakHeapBytes / 2 ** 20).toFixed(0)} MiB, heap after the run and a full GC ${(figure.heapAfterBytes / 2 ** 20).toFixed(0)} MiB; per node above the child's start: ${(perNode.peakRss / 1024).toFixed(1)} KiB RSS, ${(perNode.heapAfter / 1024).toFixed(1)} KiB heap after the run (goal at 1,000,000 nodes: under 12 GiB)`,
-      figure.peakRssBytes / 2 ** 20,
-      false,
-    );
+  for (const protocol of scaleProtocols) {
+    const label = protocol === 'f140' ? 'F140' : 'SOLEC';
+    let firstCpuPerNode: number | undefined;
+    for (const nodes of sizes) {
+      log(`one-hour ${label} federation, ${nodes} nodes (child process)`);
+      const figure = federationInChild(nodes, heapLimitMiB(nodes), protocol);
+      const size = `${nodes.toLocaleString('en-US')}-node`;
+      const perNode = perNodeBytes(figure);
+      const cpuPerNode = figure.cpuSeconds / figure.nodes;
+      firstCpuPerNode ??= cpuPerNode;
+      add(
+        `one-hour ${size} ${label} federation, one message per node, wall time`,
+        's',
+        `${figure.delivered} of ${figure.messages} messages delivered, ${figure.events} trace events, recording off, in a child process; build ${figure.buildSeconds.toFixed(1)} s (nodes declared and started) and run ${figure.runSeconds.toFixed(1)} s, ${figure.cpuSeconds.toFixed(1)} CPU s (goal at 1,000,000 nodes: under 600 s)`,
+        figure.buildSeconds + figure.runSeconds,
+        false,
+      );
+      add(
+        `one-hour ${size} ${label} federation, CPU per node`,
+        'µs',
+        `CPU time of build and run per node; ${(cpuPerNode / firstCpuPerNode).toFixed(2)} times the first size's (${sizes[0]?.toLocaleString('en-US')} nodes; goal: no more than linear growth)`,
+        cpuPerNode * 1e6,
+        false,
+      );
+      add(
+        `one-hour ${size} ${label} federation, peak RSS`,
+        'MiB',
+        `peak heap ${(figure.peakHeapBytes / 2 ** 20).toFixed(0)} MiB, heap after the run and a full GC ${(figure.heapAfterBytes / 2 ** 20).toFixed(0)} MiB; per node above the child's start: ${(perNode.peakRss / 1024).toFixed(1)} KiB RSS, ${(perNode.heapAfter / 1024).toFixed(1)} KiB heap after the run (goal at 1,000,000 nodes: under 12 GiB)`,
+        figure.peakRssBytes / 2 ** 20,
+        false,
+      );
+    }
   }
 }
 

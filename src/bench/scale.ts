@@ -1,7 +1,8 @@
 /**
  * The one-hour federation at scale (issue 26): a SOLEC federation of `nodes` nodes (half servers,
- * half clients) where the clients send one message per node in all, spread over one virtual hour,
- * recording off. Each size runs in a child process of its own (`node --expose-gc`, a heap limit
+ * half clients) where the clients send one message per node in all, or an F140 federation of
+ * `nodes` nodes in pairs of friends where each node sends one, spread over one virtual hour,
+ * recording off (federation.ts). Each size runs in a child process of its own (`node --expose-gc`, a heap limit
  * sized for it), so that one size's garbage and the bench's own heap count for nothing in
  * another's figures, and the child runs the compiled JavaScript when the caller does.
  *
@@ -15,7 +16,11 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { buildSolecFederation } from './federation.js';
+import { buildF140Federation, buildSolecFederation } from './federation.js';
+
+/** The protocols the one-hour federation runs on. */
+export const scaleProtocols = ['solec', 'f140'] as const;
+export type ScaleProtocol = (typeof scaleProtocols)[number];
 
 /** One virtual hour, the span the messages are spread over. */
 export const hourMs = 3_600_000;
@@ -24,6 +29,7 @@ export const hourMs = 3_600_000;
 const sampleEvents = 50_000;
 
 export interface ScaleFigure {
+  readonly protocol: ScaleProtocol;
   readonly nodes: number;
   readonly messages: number;
   readonly delivered: number;
@@ -48,12 +54,31 @@ function gc(): void {
 }
 
 /** Runs in the child (or in-process, for tests): builds and runs one federation, sampling memory. */
-export function measureFederation(nodes: number): ScaleFigure {
+/** What a long run reports now and then (`--progress`): how far it is, and its memory. */
+export interface ScaleProgress {
+  readonly buildSeconds: number;
+  readonly runSeconds: number;
+  readonly cpuSeconds: number;
+  readonly virtualMs: number;
+  readonly simEvents: number;
+  readonly delivered: number;
+  readonly heapBytes: number;
+  readonly rssBytes: number;
+}
+
+export function measureFederation(
+  nodes: number,
+  protocol: ScaleProtocol = 'solec',
+  /** Called after a heap sample at most every `progressSeconds` of wall time. */
+  progress?: (sample: ScaleProgress) => void,
+  progressSeconds = 30,
+): ScaleFigure {
   gc();
   const baseline = process.memoryUsage();
   const cpuBefore = process.cpuUsage();
   const built = performance.now();
-  const { world, sim, trace } = buildSolecFederation({
+  const build = protocol === 'f140' ? buildF140Federation : buildSolecFederation;
+  const { world, sim, trace } = build({
     nodes,
     messages: nodes,
     spanMs: hourMs,
@@ -62,11 +87,27 @@ export function measureFederation(nodes: number): ScaleFigure {
   const buildSeconds = (performance.now() - built) / 1000;
   let peakHeap = process.memoryUsage().heapUsed;
   const started = performance.now();
+  let reported = started;
   const limits = { timeMsMax: 1_000 + hourMs + 600_000, eventsMax: 1_000_000_000 };
   // Run in slices to sample the heap between them; slicing changes nothing the run does.
   while (true) {
     const outcome = sim.runUntilQuiet({ ...limits, eventsMax: Math.min(limits.eventsMax, sim.events + sampleEvents) });
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    if (progress && performance.now() - reported >= progressSeconds * 1000) {
+      reported = performance.now();
+      const cpu = process.cpuUsage(cpuBefore);
+      const memory = process.memoryUsage();
+      progress({
+        buildSeconds,
+        runSeconds: (reported - started) / 1000,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        virtualMs: sim.nowMs,
+        simEvents: sim.events,
+        delivered: world.deliveries.length,
+        heapBytes: memory.heapUsed,
+        rssBytes: memory.rss,
+      });
+    }
     if (outcome.reason !== 'eventsMax' || sim.events >= limits.eventsMax) break;
   }
   const runSeconds = (performance.now() - started) / 1000;
@@ -74,6 +115,7 @@ export function measureFederation(nodes: number): ScaleFigure {
   gc();
   const after = process.memoryUsage();
   return {
+    protocol,
     nodes,
     messages: nodes,
     delivered: world.deliveries.length,
@@ -92,17 +134,24 @@ export function measureFederation(nodes: number): ScaleFigure {
 }
 
 /**
- * The heap limit a child of `nodes` nodes gets: at least 2 GiB, at most 12 GiB (the goal's bound),
- * and otherwise about 40 KiB a node. A node keeps about 12 KiB live, but the heap between two full
- * collections peaks at two to three times that; a limit at the live size makes V8 collect again
- * and again and the run crawl.
+ * The heap limit a child of `nodes` nodes gets: at least 2 GiB, at most 10 GiB, and otherwise
+ * about 40 KiB a node. A node keeps 7 to 13 KiB live (F140, SOLEC), but the heap between two full
+ * collections peaks at one and a half to three times that; a limit at the live size makes V8
+ * collect again and again and the run crawl. The cap leaves room under the goal's 12 GiB of RSS
+ * for the young generation (three semi-spaces of 64 MiB), code and the process's own.
  */
 export function heapLimitMiB(nodes: number): number {
-  return Math.min(12_288, Math.max(2_048, Math.ceil((nodes * 40) / 1024)));
+  return Math.min(10_240, Math.max(2_048, Math.ceil((nodes * 40) / 1024)));
 }
 
-/** Runs `measureFederation(nodes)` in a fresh `node --expose-gc` and returns its figure. */
-export function federationInChild(nodes: number, heapMiB = heapLimitMiB(nodes)): ScaleFigure {
+/** Runs `measureFederation(nodes, protocol)` in a fresh `node --expose-gc` and returns its figure. */
+export function federationInChild(
+  nodes: number,
+  heapMiB = heapLimitMiB(nodes),
+  protocol: ScaleProtocol = 'solec',
+  /** Let the child print a progress line to this process's stderr every 30 s of wall time. */
+  progress = false,
+): ScaleFigure {
   const self = fileURLToPath(import.meta.url);
   const child = spawnSync(
     process.execPath,
@@ -116,10 +165,13 @@ export function federationInChild(nodes: number, heapMiB = heapLimitMiB(nodes)):
       ...(self.endsWith('.ts') ? ['--import', 'tsx'] : []),
       self,
       String(nodes),
+      protocol,
+      ...(progress ? ['progress'] : []),
     ],
-    { encoding: 'utf8', maxBuffer: 1 << 20 },
+    { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', progress ? 'inherit' : 'pipe'] },
   );
-  if (child.status !== 0) throw new Error(`federation child (${nodes} nodes) failed: ${child.stderr || child.signal}`);
+  if (child.status !== 0)
+    throw new Error(`federation child (${nodes} nodes) failed: ${child.stderr ?? ''}${child.signal ?? ''}`);
   const line = child.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(line) as ScaleFigure;
 }
@@ -133,12 +185,12 @@ export function perNodeBytes(figure: ScaleFigure): { peakHeap: number; peakRss: 
   };
 }
 
-/** Rows of a Markdown table: one per figure, with its cost per node and that cost against the first (smallest) row. */
+/** Rows of a Markdown table: one per figure, with its cost per node and that cost against the first (smallest) row of its protocol. */
 export function scaleTable(figures: readonly ScaleFigure[]): string {
-  const first = figures[0];
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const rows = figures.map((figure) => {
     const perNode = perNodeBytes(figure);
+    const first = figures.find((each) => each.protocol === figure.protocol);
     const secondsPerNode = (figure.buildSeconds + figure.runSeconds) / figure.nodes;
     const cpuPerNode = figure.cpuSeconds / figure.nodes;
     const growth =
@@ -146,6 +198,7 @@ export function scaleTable(figures: readonly ScaleFigure[]): string {
         ? ''
         : `${(cpuPerNode / (first.cpuSeconds / first.nodes)).toFixed(2)} / ${(perNode.peakRss / perNodeBytes(first).peakRss).toFixed(2)}`;
     return [
+      figure.protocol === 'f140' ? 'F140' : 'SOLEC',
       figure.nodes.toLocaleString('en-US'),
       `${figure.delivered.toLocaleString('en-US')} of ${figure.messages.toLocaleString('en-US')}`,
       figure.events.toLocaleString('en-US'),
@@ -160,6 +213,7 @@ export function scaleTable(figures: readonly ScaleFigure[]): string {
     ];
   });
   const header = [
+    'protocol',
     'nodes',
     'delivered',
     'trace events',
@@ -176,5 +230,10 @@ export function scaleTable(figures: readonly ScaleFigure[]): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(JSON.stringify(measureFederation(Number(process.argv[2] ?? 1_000))));
+  const protocol = process.argv[3] === 'f140' ? 'f140' : 'solec';
+  const progress =
+    process.argv[4] === 'progress'
+      ? (sample: ScaleProgress) => console.error(`progress ${JSON.stringify(sample)}`)
+      : undefined;
+  console.log(JSON.stringify(measureFederation(Number(process.argv[2] ?? 1_000), protocol, progress)));
 }

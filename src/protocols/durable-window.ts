@@ -29,12 +29,19 @@ class WindowSnapshot extends FrozenJson {
   }
 }
 
+/** Up to this many ids, a window is searched in place; past it, `counts` indexes it. */
+const scannedIdsMax = 32;
+
 export class DurableWindow {
   /** Every id added since the last compaction; the window is `log[start..]`. Only ever pushed to. */
   private log: string[] | undefined;
   private start = 0;
-  /** How many times each id is in the window (a record written elsewhere may repeat one). */
-  private readonly counts = new Map<string, number>();
+  /**
+   * How many times each id is in the window (a record written elsewhere may repeat one); made
+   * when the window first holds more than `scannedIdsMax` ids (a big federation holds a window per
+   * pair of users, most with an id or two), and kept from then on.
+   */
+  private counts: Map<string, number> | undefined;
 
   constructor(
     private readonly store: DurableStore,
@@ -46,24 +53,37 @@ export class DurableWindow {
     if (this.log === undefined) {
       const value = this.store.get(this.key);
       this.log = Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
-      for (const id of this.log) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+      this.indexIfLarge(this.log);
     }
     return this.log;
   }
 
+  private indexIfLarge(log: readonly string[]): void {
+    if (this.counts !== undefined || log.length - this.start <= scannedIdsMax) return;
+    const counts = new Map<string, number>();
+    for (let i = this.start; i < log.length; i++) {
+      const id = log[i] as string;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    this.counts = counts;
+  }
+
   has(id: string): boolean {
-    this.loaded();
-    return this.counts.has(id);
+    const log = this.loaded();
+    return this.counts === undefined ? log.indexOf(id, this.start) >= 0 : this.counts.has(id);
   }
 
   /** Appends `id`; the oldest leave a full window. Writes the window to the store. */
   add(id: string): void {
     let log = this.loaded();
     log.push(id);
-    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    const counts = this.counts;
+    if (counts === undefined) this.indexIfLarge(log);
+    else counts.set(id, (counts.get(id) ?? 0) + 1);
     while (log.length - this.start > this.max) {
       const old = log[this.start] as string;
       this.start += 1;
+      if (this.counts === undefined) continue;
       const left = (this.counts.get(old) ?? 1) - 1;
       if (left === 0) this.counts.delete(old);
       else this.counts.set(old, left);

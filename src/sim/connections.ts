@@ -29,7 +29,7 @@ import type { Ms } from '../core/time.js';
 import type { CloseReason, ConnectFailure, Endpoint, Protocol, TlsRole } from '../protocols/protocol.js';
 import { endpointText } from '../trace/record-output.js';
 import { payloadOf } from '../trace/recorder.js';
-import { endpointKey, type NodeRuntime, type SimContext } from './context.js';
+import { addConn, clearConns, endpointKey, removeConn, type NodeRuntime, type SimContext } from './context.js';
 import type { Dns } from './dns.js';
 import type { Faults } from './faults.js';
 import type { Link, Links } from './links.js';
@@ -141,14 +141,14 @@ export class Connections {
     const forward = local ? undefined : this.links.link(runtime.hostName, targetHost);
     const backward = local ? undefined : this.links.link(targetHost, runtime.hostName);
     const end = newEnd(runtime, conn, undefined, 'connecting', forward);
-    runtime.conns.set(conn, end);
+    addConn(runtime, conn, end);
     ctx.record(id, { kind: 'conn.connect', conn, target: endpointText(target) });
 
     const fail = (reason: ConnectFailure, delayMs: Ms) => {
       ctx.sim.after(delayMs, rank.network, () => {
         if (end.state !== 'connecting') return;
         end.state = 'closed';
-        runtime.conns.delete(conn);
+        removeConn(runtime, conn);
         if (!runtime.alive || runtime.incarnation !== incarnation) return;
         ctx.record(id, { kind: 'conn.refuse', conn, target: endpointText(target), reason });
         for (const segment of end.early.splice(0)) ctx.drop(segment.msg, endpointText(target), reason);
@@ -182,7 +182,7 @@ export class Connections {
     const local = backward === undefined;
     const accepted = listener.inboundIds.next();
     const peer = newEnd(listener, accepted, end, 'open', backward);
-    listener.conns.set(accepted, peer);
+    addConn(listener, accepted, peer);
     end.peer = peer;
     end.lastArrivalMs = ctx.sim.nowMs;
     // Data from the acceptor must not reach the opener before it learns the connection is open:
@@ -312,7 +312,7 @@ export class Connections {
     if (!end || end.state === 'closed') return;
     const wasConnecting = end.state === 'connecting';
     end.state = 'closed';
-    runtime.conns.delete(conn);
+    removeConn(runtime, conn);
     this.ctx.record(runtime.spec.id, { kind: 'conn.close', conn, reason: 'closed' });
     if (wasConnecting) return;
     this.send(end, { msg: 0, bytes: new Uint8Array(0), decoded: undefined, sentLamport: 0, fin: true });
@@ -400,7 +400,7 @@ export class Connections {
       }
       if (segment.fin) {
         peer.state = 'closed';
-        target.conns.delete(peer.conn);
+        removeConn(target, peer.conn);
         this.cancelResetTimer(peer);
         ctx.record(target.spec.id, { kind: 'conn.close', conn: peer.conn, reason: 'closed' });
         ctx.input(target, peer.incarnation, { kind: 'conn.closed', conn: peer.conn, reason: 'closed' });
@@ -470,7 +470,7 @@ export class Connections {
         });
       }
     }
-    runtime.conns.clear();
+    clearConns(runtime);
   }
 
   /** A partition outlasted the reset timeout on `end`'s held data: both ends are reset. */
@@ -493,7 +493,7 @@ export class Connections {
     end.state = 'closed';
     this.cancelResetTimer(end);
     const runtime = end.runtime;
-    runtime.conns.delete(end.conn);
+    removeConn(runtime, end.conn);
     this.dropSending(end, 'reset');
     this.dropHeld(end, 'reset');
     if (!runtime.alive || runtime.incarnation !== end.incarnation) return;

@@ -80,9 +80,33 @@ export interface NodeRuntime {
   alive: boolean;
   node: ProtocolNode | undefined;
   skewMs: Ms;
-  readonly conns: Map<ConnId, ConnEnd>;
+  /**
+   * The node's open connection ends. Changed only through `addConn` and `removeConn`: a node with
+   * none (most of a big federation, most of the time) shares one empty map instead of keeping its own.
+   */
+  conns: ReadonlyMap<ConnId, ConnEnd>;
   readonly inboundIds: IdSequence;
   readonly listening: Set<string>;
+}
+
+/** The connections of every node that holds none (never changed: `addConn` replaces it first). */
+export const noConns: ReadonlyMap<ConnId, ConnEnd> = new Map();
+
+export function addConn(runtime: NodeRuntime, conn: ConnId, end: ConnEnd): void {
+  if (runtime.conns === noConns) runtime.conns = new Map([[conn, end]]);
+  else (runtime.conns as Map<ConnId, ConnEnd>).set(conn, end);
+}
+
+/** Removes `conn`; the last one gone, the node shares the empty map again (an emptied map keeps its table). */
+export function removeConn(runtime: NodeRuntime, conn: ConnId): void {
+  if (runtime.conns === noConns) return;
+  const conns = runtime.conns as Map<ConnId, ConnEnd>;
+  conns.delete(conn);
+  if (conns.size === 0) runtime.conns = noConns;
+}
+
+export function clearConns(runtime: NodeRuntime): void {
+  runtime.conns = noConns;
 }
 
 /** Hands `input` to the runtime's node if it is still the incarnation `incarnation` (world.ts). */

@@ -32,7 +32,7 @@ import { MemoryStore } from '../protocols/protocol.js';
 import { isReport, recordOutput } from '../trace/record-output.js';
 import type { TraceRecorder } from '../trace/recorder.js';
 import { Connections } from './connections.js';
-import { defaultNetwork, SimContext, type NetworkModel, type NodeRuntime, type NodeSpec } from './context.js';
+import { defaultNetwork, noConns, SimContext, type NetworkModel, type NodeRuntime, type NodeSpec } from './context.js';
 import { Dns } from './dns.js';
 import { Faults, type ByteFault, type DnsFailMode } from './faults.js';
 import { Links } from './links.js';
@@ -176,15 +176,17 @@ export class World {
       alive: false,
       node: undefined,
       skewMs: 0,
-      conns: new Map(),
+      conns: noConns,
       inboundIds: new IdSequence('in'),
       listening: new Set(),
     };
     this.runtimes.set(spec.id, runtime);
     const hosts = this.ctx.hosts;
-    const onHost = hosts.get(hostName) ?? [];
-    onHost.push(runtime);
-    hosts.set(hostName, onHost);
+    // A host's first node makes its list at its exact size (a list grown from empty by a push has
+    // room for 17: a big federation has a host per node).
+    const onHost = hosts.get(hostName);
+    if (onHost) onHost.push(runtime);
+    else hosts.set(hostName, [runtime]);
     const published = spec.protocol.dnsRecords?.({ id: spec.id, hostName, config: spec.config, seed: this.seed }) ?? [];
     for (const record of published) this.addDnsRecord(record);
   }

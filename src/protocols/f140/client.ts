@@ -56,8 +56,14 @@ function bind(fields: Fields, pair: ChallengePair, nonce: string): { fields: Fie
 
 export class F140Client {
   private readonly peers = new Map<string, Peer>();
-  private readonly peersByName = new Map<string, Peer>();
-  private readonly raws = new Map<string, RawCall>();
+  /**
+   * The peers in the order started: peer `peer:N` is `byNumber[N - 1]` (the name a connection id
+   * starts with). Copied at its exact size on each start (a node starts each peer once): a map or a
+   * grown array would cost a big federation's nodes a table each.
+   */
+  private byNumber: readonly Peer[] = [];
+  /** Raw calls in flight (test bed only); made on the first. */
+  private raws: Map<string, RawCall> | undefined;
   private rawCount = 0;
 
   constructor(
@@ -83,22 +89,22 @@ export class F140Client {
   }
 
   opened(conn: string): void {
-    if (this.raws.has(conn)) return this.rawOpened(conn);
+    if (this.raws?.has(conn)) return this.rawOpened(conn);
     this.toPeer(conn, { type: 'conn.opened' });
   }
 
   failed(conn: string, reason: string): void {
-    if (this.raws.has(conn)) return this.rawFailed(conn, reason);
+    if (this.raws?.has(conn)) return this.rawFailed(conn, reason);
     this.toPeer(conn, { type: 'conn.failed', reason });
   }
 
   data(conn: string, bytes: Uint8Array): void {
-    if (this.raws.has(conn)) return this.rawData(conn, bytes);
+    if (this.raws?.has(conn)) return this.rawData(conn, bytes);
     this.response(conn, bytes);
   }
 
   closed(conn: string): void {
-    if (this.raws.has(conn)) return this.rawClosed(conn);
+    if (this.raws?.has(conn)) return this.rawClosed(conn);
     this.responseClosed(conn);
   }
 
@@ -164,7 +170,7 @@ export class F140Client {
     });
     const peer: Peer = { name, remote, outbox, actor, parser: undefined };
     this.peers.set(remote, peer);
-    this.peersByName.set(name, peer);
+    this.byNumber = this.byNumber.concat([peer]);
     return peer;
   }
 
@@ -204,8 +210,9 @@ export class F140Client {
   /** The peer whose exchange in flight uses `conn`; events of earlier exchanges are dropped. */
   private currentPeer(conn: string): Peer | undefined {
     const hash = conn.indexOf('#');
-    const peer = this.peersByName.get(hash < 0 ? conn : conn.slice(0, hash));
-    if (!peer) return undefined;
+    const name = hash < 0 ? conn : conn.slice(0, hash);
+    const peer = name.startsWith('peer:') ? this.byNumber[Number(name.slice(5)) - 1] : undefined;
+    if (peer?.name !== name) return undefined;
     return peerConnId(peer.actor.getSnapshot().context) === conn ? peer : undefined;
   }
 
@@ -249,39 +256,40 @@ export class F140Client {
   // Raw calls (test bed only, config.ts): bytes out as given, the answer reported as a note.
 
   private raw(command: Extract<F140Command, { type: 'raw' }>): void {
-    if (this.raws.size >= rawCallsMax) {
+    const raws = (this.raws ??= new Map());
+    if (raws.size >= rawCallsMax) {
       return this.localReject('raw-busy', `${rawCallsMax} raw calls already in flight`, command);
     }
     this.rawCount += 1;
     const conn = `raw#${this.rawCount}`;
-    this.raws.set(conn, { bytes: encoder.encode(command.request), parser: new HttpResponseParser() });
+    raws.set(conn, { bytes: encoder.encode(command.request), parser: new HttpResponseParser() });
     this.host.emit({ kind: 'connect', conn, target: { host: command.host, port: command.port } });
   }
 
   private rawOpened(conn: string): void {
-    const call = this.raws.get(conn);
+    const call = this.raws?.get(conn);
     if (call) this.host.emit({ kind: 'write', conn, bytes: call.bytes, decoded: describe(call.bytes) });
   }
 
   private rawFailed(conn: string, reason: string): void {
-    this.raws.delete(conn);
+    this.raws?.delete(conn);
     this.host.emit({ kind: 'reject', code: 'f140.raw.failed', reason: `connect ${reason}`, detail: { conn } });
   }
 
   private rawData(conn: string, bytes: Uint8Array): void {
-    const call = this.raws.get(conn);
+    const call = this.raws?.get(conn);
     if (!call) return;
     const result = call.parser.push(bytes);
     if (result.ok && result.value === undefined) return;
-    this.raws.delete(conn);
+    this.raws?.delete(conn);
     this.rawAnswer(conn, result.ok && result.value ? { ok: true, value: result.value } : call.parser.finish());
     this.host.emit({ kind: 'close', conn });
   }
 
   private rawClosed(conn: string): void {
-    const call = this.raws.get(conn);
+    const call = this.raws?.get(conn);
     if (!call) return;
-    this.raws.delete(conn);
+    this.raws?.delete(conn);
     this.rawAnswer(conn, call.parser.finish());
   }
 

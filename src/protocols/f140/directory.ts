@@ -31,11 +31,15 @@ export interface UserConfig {
   readonly groups: Readonly<Record<string, readonly string[]>>;
 }
 
+/** Up to this many friends, a user's list is searched in place rather than indexed. */
+const scannedFriendsMax = 16;
+
 export class Directory {
   private readonly users = new Map<string, UserConfig>();
   /**
    * Local user to remote user to the first friendship configured for them: `friendOf` is asked per
-   * queued message. Built on the first question, so that a quiet node keeps no second copy.
+   * queued message. Built on the first question about a user with more than `scannedFriendsMax`
+   * friends, so that a quiet node, or one whose users have a few friends each, keeps no second copy.
    */
   private friendships: Map<string, Map<string, FriendConfig>> | undefined;
 
@@ -53,6 +57,10 @@ export class Directory {
 
   /** `remote` as a friend of local user `local`, if they are friends. */
   friendOf(local: string, remote: string): FriendConfig | undefined {
+    // A short list is searched in place (the first friendship configured, as the index keeps).
+    const friends = this.users.get(local)?.friends;
+    if (friends === undefined) return undefined;
+    if (friends.length <= scannedFriendsMax) return friends.find((friend) => friend.user === remote);
     if (this.friendships === undefined) {
       this.friendships = new Map();
       for (const user of this.users.values()) {

@@ -252,7 +252,11 @@ interface Session {
 }
 
 export class F140Server {
-  private readonly sessions = new Map<string, Session>();
+  /**
+   * Open sessions by connection; undefined while there are none (a quiet node of a big federation
+   * keeps no empty map: an emptied map keeps its table).
+   */
+  private sessions: Map<string, Session> | undefined;
 
   constructor(
     private readonly host: NodeHost,
@@ -267,16 +271,16 @@ export class F140Server {
   }
 
   stop(): void {
-    for (const session of this.sessions.values()) session.actor.stop();
+    for (const session of this.sessions?.values() ?? []) session.actor.stop();
   }
 
   /** Whether `conn` is a connection this server accepted (and has not yet forgotten). */
   has(conn: string): boolean {
-    return this.sessions.has(conn);
+    return this.sessions?.has(conn) === true;
   }
 
   get sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions?.size ?? 0;
   }
 
   accept(conn: string): void {
@@ -285,13 +289,18 @@ export class F140Server {
       input: { conn, idleMs: this.config.idleMs },
     });
     const session: Session = { actor, parser: new HttpRequestParser(), closing: false };
-    this.sessions.set(conn, session);
-    actor.subscribe({ complete: () => this.sessions.delete(conn) });
+    (this.sessions ??= new Map()).set(conn, session);
+    actor.subscribe({ complete: () => this.forget(conn) });
+  }
+
+  private forget(conn: string): void {
+    this.sessions?.delete(conn);
+    if (this.sessions?.size === 0) this.sessions = undefined;
   }
 
   /** Reads requests from `conn` and answers each in turn. */
   data(conn: string, bytes: Uint8Array): void {
-    const session = this.sessions.get(conn);
+    const session = this.sessions?.get(conn);
     if (!session || session.closing) return;
     const requests = session.parser.push(bytes);
     const answers: { answer: ServerAnswer; keepAlive: boolean }[] = requests.ok
@@ -334,7 +343,7 @@ export class F140Server {
   }
 
   private endSession(conn: string, byUs: boolean): void {
-    const session = this.sessions.get(conn);
+    const session = this.sessions?.get(conn);
     if (!session) return;
     session.closing = true;
     session.actor.send({ type: byUs ? 'session.end' : 'conn.closed' });

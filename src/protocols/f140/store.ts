@@ -271,18 +271,19 @@ export function learnAddress(store: DurableStore, remote: string, address: { hos
  */
 export class LearnedAddresses {
   /**
-   * By remote user: what `learnedAddress` gives (undefined when nothing was learned). Made on first
-   * use, as the node's other indexes are: a quiet node does not pay for an empty map.
+   * By remote user: the address `learnedAddress` read or `learn` wrote. A friend with none learned
+   * is asked of the store each time rather than kept as a miss: in a big federation most nodes
+   * learn nothing, and a map per node of misses costs more than the lookups it saves. Made on first use.
    */
-  private known: Map<string, Endpoint | undefined> | undefined;
+  private known: Map<string, Endpoint> | undefined;
 
   constructor(private readonly store: DurableStore) {}
 
   get(remote: string): Endpoint | undefined {
-    this.known ??= new Map();
-    if (this.known.has(remote)) return this.known.get(remote);
+    const known = this.known?.get(remote);
+    if (known !== undefined) return known;
     const address = learnedAddress(this.store, remote);
-    this.known.set(remote, address);
+    if (address !== undefined) (this.known ??= new Map()).set(remote, address);
     return address;
   }
 

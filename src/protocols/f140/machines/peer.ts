@@ -161,19 +161,23 @@ function msgExchange(context: PeerContext): Exchange | undefined {
   const message = headDeliverable(context);
   const friend = message && context.directory.friendOf(message.from, message.to);
   if (!message || !friend) return undefined;
-  const call = sealed(
-    context,
-    [
-      ['command', 'MSG'],
-      ['from_user', message.from],
-      ['challenge', friend.outbound.challenge],
-      ['to_user', message.to],
-      ['msg_id', message.id],
-      ...(message.group === undefined ? [] : [['group', message.group] as const]),
-      ['message', encodeBasicMessage(message.text)],
-    ],
-    friend.outbound,
-  );
+  const head: Fields = [
+    ['command', 'MSG'],
+    ['from_user', message.from],
+    ['challenge', friend.outbound.challenge],
+    ['to_user', message.to],
+    ['msg_id', message.id],
+  ];
+  const tail: Fields =
+    message.group === undefined
+      ? [['message', encodeBasicMessage(message.text)]]
+      : [
+          ['group', message.group],
+          ['message', encodeBasicMessage(message.text)],
+        ];
+  // Joined by `concat`, at their exact size: the context keeps the exchange until the next one,
+  // and a spread into a literal leaves the list room for 17 (a big federation has one per node).
+  const call = sealed(context, head.concat(tail), friend.outbound);
   return { command: 'MSG', from: message.from, to: message.to, message, ...call };
 }
 
