@@ -116,6 +116,14 @@ export interface FuzzProfile {
     /** How long the sender waits for an answer before it gives up and retries: the cut lasts longer, then heals. */
     readonly timeoutMs: number;
   };
+  /**
+   * The DNS names a message from `from` to `to` may be resolved through on a quiet network (an MX
+   * record, a key record), for a protocol whose nodes use DNS: the `dnsFault` command
+   * (src/fuzz/commands/dns-fault.ts) fails one of them while the message is sent, and is drawn only
+   * for a profile that has this. What is owed under a DNS fault is `delivery.underFaults`' to say
+   * (a `dns` span, src/fuzz/faults.ts).
+   */
+  dnsNames?(topology: Topology, from: FuzzUser, to: FuzzUser): readonly string[];
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

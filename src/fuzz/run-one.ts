@@ -146,7 +146,7 @@ export function fuzzProperty(
   return fc.property(
     fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     profile.topology,
-    planCommands(options),
+    planCommands({ ...options, dnsFaults: profile.dnsNames !== undefined }),
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);

@@ -2,7 +2,8 @@
  * The fuzzer's command arbitraries: a workload (sends, with time passing) interleaved with a
  * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt, loseAnswer: a send
  * whose way back is cut one way just after it left, bounce: a crash and a restart before the peers
- * notice, corruptField: a named field of a frame edited, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it). Indices are drawn
+ * notice, corruptField: a named field of a frame edited, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it; dnsFault: a
+ * name the message is resolved through fails while it is sent, for profiles whose nodes use DNS). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
@@ -17,6 +18,7 @@ import { CorruptCommand } from './corrupt.js';
 import { CorruptFieldCommand } from './corrupt-field.js';
 import { fieldOps } from '../../core/wire-fields.js';
 import { CrashCommand } from './crash.js';
+import { DnsFaultCommand, dnsFailModes } from './dns-fault.js';
 import { HealCommand } from './heal.js';
 import { LoseAnswerCommand } from './lose-answer.js';
 import { PartitionCommand } from './partition.js';
@@ -35,6 +37,11 @@ export interface CommandOptions {
    * others (integers; a generator left out or at 0 is never drawn). Unset: the unsteered draw.
    */
   readonly weights?: Readonly<Partial<Record<GeneratorName, number>>>;
+  /**
+   * Draw DNS faults (`dnsFault`): set for a profile whose nodes resolve names
+   * (`FuzzProfile.dnsNames`). Unset, the draw is what it was before the command existed.
+   */
+  readonly dnsFaults?: boolean;
 }
 
 const index = fc.nat({ max: 15 });
@@ -74,6 +81,7 @@ export const generatorNames = [
   'bounce',
   'around',
   'attack',
+  'dnsFault',
 ] as const;
 export type GeneratorName = (typeof generatorNames)[number];
 
@@ -97,6 +105,7 @@ export const defaultGeneratorWeights: Readonly<Record<GeneratorName, number>> = 
   bounce: 1,
   around: 2,
   attack: 1,
+  dnsFault: 1,
 };
 
 const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
@@ -119,6 +128,17 @@ const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
   bounce: fc.tuple(index, fc.integer({ min: 5, max: 3_000 })).map(([node, downMs]) => new BounceCommand(node, downMs)),
   around,
   attack: fc.tuple(index, index, index).map(([from, to, variant]) => new AttackCommand(from, to, variant)),
+  // A blip, or longer than a handshake (1 s) and a few retries; the send within the first 300 ms.
+  dnsFault: fc
+    .tuple(
+      index,
+      index,
+      index,
+      fc.constantFrom(...dnsFailModes),
+      fc.integer({ min: 0, max: 300 }),
+      fc.integer({ min: 200, max: 8_000 }),
+    )
+    .map(([from, to, name, mode, leadMs, durationMs]) => new DnsFaultCommand(from, to, name, mode, leadMs, durationMs)),
 };
 
 /** The generator that made `command`, by its class (a command class has one generator). */
@@ -137,6 +157,7 @@ export function generatorOf(command: PlanCommand): GeneratorName {
   if (command instanceof LoseAnswerCommand) return 'loseAnswer';
   if (command instanceof BounceCommand) return 'bounce';
   if (command instanceof AroundFaultCommand) return 'around';
+  if (command instanceof DnsFaultCommand) return 'dnsFault';
   return 'attack';
 }
 
@@ -148,6 +169,7 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     const weights = options.weights;
     const pool = generatorNames
       .filter((name) => options.faults !== false || name === 'send' || name === 'advance')
+      .filter((name) => name !== 'dnsFault' || options.dnsFaults === true)
       .map((name) => ({ arbitrary: generators[name], weight: Math.max(0, Math.round(weights[name] ?? 0)) }))
       .filter((entry) => entry.weight > 0);
     return fc.commands([fc.oneof(...pool)], { maxCommands });
@@ -168,6 +190,8 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     around,
     around,
     generators.attack,
+    // Last, so that a profile without DNS draws exactly as before the command existed.
+    ...(options.dnsFaults === true ? [generators.dnsFault] : []),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).
