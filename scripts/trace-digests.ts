@@ -53,7 +53,7 @@ for (const [protocol, profile] of fuzzProfiles) {
       fc.property(
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         profile.topology,
-        planCommands({}),
+        planCommands({ dnsFaults: profile.dnsNames !== undefined, lostMessages: profile.lostMessage !== undefined }),
         (simSeed, topology, commands) => {
           const plan = new Plan(profile, topology);
           fc.modelRun(() => ({ model: plan, real: plan }), commands);

@@ -124,6 +124,16 @@ export interface FuzzProfile {
    * (a `dns` span, src/fuzz/faults.ts).
    */
   dnsNames?(topology: Topology, from: FuzzUser, to: FuzzUser): readonly string[];
+  /**
+   * Where a `loseMessage` fault aims (src/fuzz/commands/lose-message.ts), for a protocol that
+   * relays: the hop of a message from `from` to `to` (`[a, b]`, two fault hosts; none when it has
+   * no such hop) whose sender `a` must send it again when its answer timeout fires before the
+   * connection resets, and that timeout in the topology. Drawn only for a profile that has this.
+   */
+  readonly lostMessage?: {
+    hop(topology: Topology, from: FuzzUser, to: FuzzUser): readonly [string, string] | undefined;
+    timeoutMs(topology: Topology): number;
+  };
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

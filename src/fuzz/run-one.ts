@@ -146,7 +146,11 @@ export function fuzzProperty(
   return fc.property(
     fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     profile.topology,
-    planCommands({ ...options, dnsFaults: profile.dnsNames !== undefined }),
+    planCommands({
+      ...options,
+      dnsFaults: profile.dnsNames !== undefined,
+      lostMessages: profile.lostMessage !== undefined,
+    }),
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);

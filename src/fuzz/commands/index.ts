@@ -3,7 +3,9 @@
  * fault plan (partition, heal, clog, unclog, crash, restart, skew, corrupt, loseAnswer: a send
  * whose way back is cut one way just after it left, bounce: a crash and a restart before the peers
  * notice, corruptField: a named field of a frame edited, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it; dnsFault: a
- * name the message is resolved through fails while it is sent, for profiles whose nodes use DNS). Indices are drawn
+ * name the message is resolved through fails while it is sent, for profiles whose nodes use DNS;
+ * loseMessage: a relayed message held on its relay hop past the relay's answer timeout and the
+ * reset, for profiles that say where). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
@@ -21,6 +23,7 @@ import { CrashCommand } from './crash.js';
 import { DnsFaultCommand, dnsFailModes } from './dns-fault.js';
 import { HealCommand } from './heal.js';
 import { LoseAnswerCommand } from './lose-answer.js';
+import { LoseMessageCommand } from './lose-message.js';
 import { PartitionCommand } from './partition.js';
 import { RestartCommand } from './restart.js';
 import { SendCommand } from './send.js';
@@ -42,6 +45,8 @@ export interface CommandOptions {
    * (`FuzzProfile.dnsNames`). Unset, the draw is what it was before the command existed.
    */
   readonly dnsFaults?: boolean;
+  /** Draw `loseMessage` (for a profile with `FuzzProfile.lostMessage`); unset, as before it existed. */
+  readonly lostMessages?: boolean;
 }
 
 const index = fc.nat({ max: 15 });
@@ -82,6 +87,7 @@ export const generatorNames = [
   'around',
   'attack',
   'dnsFault',
+  'loseMessage',
 ] as const;
 export type GeneratorName = (typeof generatorNames)[number];
 
@@ -106,6 +112,7 @@ export const defaultGeneratorWeights: Readonly<Record<GeneratorName, number>> = 
   around: 2,
   attack: 1,
   dnsFault: 1,
+  loseMessage: 1,
 };
 
 const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
@@ -139,6 +146,9 @@ const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
       fc.integer({ min: 200, max: 8_000 }),
     )
     .map(([from, to, name, mode, leadMs, durationMs]) => new DnsFaultCommand(from, to, name, mode, leadMs, durationMs)),
+  loseMessage: fc
+    .tuple(index, index, fc.integer({ min: 100, max: 3_000 }))
+    .map(([from, to, extraMs]) => new LoseMessageCommand(from, to, extraMs)),
 };
 
 /** The generator that made `command`, by its class (a command class has one generator). */
@@ -158,6 +168,7 @@ export function generatorOf(command: PlanCommand): GeneratorName {
   if (command instanceof BounceCommand) return 'bounce';
   if (command instanceof AroundFaultCommand) return 'around';
   if (command instanceof DnsFaultCommand) return 'dnsFault';
+  if (command instanceof LoseMessageCommand) return 'loseMessage';
   return 'attack';
 }
 
@@ -170,6 +181,7 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     const pool = generatorNames
       .filter((name) => options.faults !== false || name === 'send' || name === 'advance')
       .filter((name) => name !== 'dnsFault' || options.dnsFaults === true)
+      .filter((name) => name !== 'loseMessage' || options.lostMessages === true)
       .map((name) => ({ arbitrary: generators[name], weight: Math.max(0, Math.round(weights[name] ?? 0)) }))
       .filter((entry) => entry.weight > 0);
     return fc.commands([fc.oneof(...pool)], { maxCommands });
@@ -192,6 +204,7 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     generators.attack,
     // Last, so that a profile without DNS draws exactly as before the command existed.
     ...(options.dnsFaults === true ? [generators.dnsFault] : []),
+    ...(options.lostMessages === true ? [generators.loseMessage] : []),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).
