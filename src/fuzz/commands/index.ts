@@ -147,8 +147,8 @@ const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
     )
     .map(([from, to, name, mode, leadMs, durationMs]) => new DnsFaultCommand(from, to, name, mode, leadMs, durationMs)),
   loseMessage: fc
-    .tuple(index, index, fc.integer({ min: 100, max: 3_000 }))
-    .map(([from, to, extraMs]) => new LoseMessageCommand(from, to, extraMs)),
+    .tuple(index, index, fc.integer({ min: 100, max: 3_000 }), fc.boolean())
+    .map(([from, to, extraMs, burst]) => new LoseMessageCommand(from, to, extraMs, burst)),
 };
 
 /** The generator that made `command`, by its class (a command class has one generator). */

@@ -9,14 +9,17 @@
  * almost never lines up with. Healed at the end of the span. Drawn only for profiles with
  * `lostMessage`. When the drawn pair's message has no such hop (both users on one server), the next
  * pair that has one is taken; nothing but the send happens when none has, or that link is already
- * cut.
+ * cut. Its burst form (`burstThenCrash`) cuts the hop, sends a burst and crashes the sender.
  */
 import type { Plan } from '../plan.js';
+import type { FuzzUser } from '../profile.js';
 import { resetMs } from '../faults.js';
 import type { PlanCommand } from './command.js';
 
 /** How long after the first message the second goes: its connection is set up and answered by then. */
 const warmMs = 1_000;
+/** The longest burst of the burst form. */
+const burstMax = 14;
 
 export class LoseMessageCommand implements PlanCommand {
   constructor(
@@ -24,6 +27,8 @@ export class LoseMessageCommand implements PlanCommand {
     readonly to: number,
     /** How long past the later of the answer timeout and the reset the cut lasts. */
     readonly extraMs: number,
+    /** The burst-and-crash form (below) instead of the lost message. */
+    readonly burst: boolean = false,
   ) {}
   check(): boolean {
     return true;
@@ -44,6 +49,7 @@ export class LoseMessageCommand implements PlanCommand {
       plan.send(from, to);
       return;
     }
+    if (this.burst) return this.burstThenCrash(plan, from, to, hop, aim.timeoutMs(plan.topology));
     // A first message opens the hop's connection (a relay link stays up once established), so the
     // second is written into a connection that is up. The cut begins as the second is sent: the
     // hops before it carry it, this one holds it.
@@ -55,7 +61,36 @@ export class LoseMessageCommand implements PlanCommand {
     plan.nowMs += Math.max(aim.timeoutMs(plan.topology), resetMs(plan.topology)) + this.extraMs;
     plan.add({ atMs: plan.nowMs, do: 'heal', between: there }, 'end');
   }
+  /**
+   * The burst form: with the hop cut, the sender sends a burst and its node crashes 100 ms later,
+   * restarting once its peers noticed (the reset). Its requests are still queued behind each other
+   * on its peer, each waiting out the cut hop (a connect timeout, or the answer timeout), when the
+   * peer's end of the connection resets: the peer must drop a session whose request is in flight
+   * (Bester's `client.busy>closed`). The burst is long enough to outlast the reset.
+   */
+  private burstThenCrash(
+    plan: Plan,
+    from: FuzzUser,
+    to: FuzzUser,
+    hop: readonly [string, string],
+    timeoutMs: number,
+  ): void {
+    const beganMs = plan.nowMs;
+    const reset = resetMs(plan.topology);
+    const there: [string, string] = [hop[0], hop[1]];
+    plan.add({ atMs: beganMs, do: 'partition', between: there, oneWay: true }, 'begin');
+    const waitMs = Math.min(timeoutMs, plan.topology.network.connectTimeoutMs ?? 1_000);
+    const count = Math.min(burstMax, Math.ceil(reset / Math.max(1, waitMs)) + 2);
+    for (let i = 0; i < count; i++) plan.send(from, to);
+    const crashes = plan.topology.crashable.includes(from.node) && !plan.crashed.has(from.node);
+    plan.nowMs += 100;
+    if (crashes) plan.add({ atMs: plan.nowMs, do: 'crash', node: from.node }, 'begin');
+    plan.nowMs += reset + this.extraMs;
+    if (crashes) plan.add({ atMs: plan.nowMs, do: 'restart', node: from.node }, 'end');
+    plan.nowMs = Math.max(plan.nowMs, beganMs + Math.max(timeoutMs, reset) + this.extraMs);
+    plan.add({ atMs: plan.nowMs, do: 'heal', between: there }, 'end');
+  }
   toString(): string {
-    return `loseMessage(user ${this.from} -> user ${this.to}, cut for ${this.extraMs}ms past the timeouts)`;
+    return `loseMessage(user ${this.from} -> user ${this.to}, cut for ${this.extraMs}ms past the timeouts${this.burst ? ', a burst, then the sender crashes' : ''})`;
   }
 }
