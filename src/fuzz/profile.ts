@@ -55,9 +55,9 @@ export interface DeliveryPromise {
    * How long after a node crashes its peers may still use their old connections to it, when
    * the protocol only recovers once they notice (the network's reset): the plan then counts the
    * crash as a fault again at that instant, so the quiet-network promise (and the closing
-   * messages) start after it. Unset: a restart ends the crash.
+   * messages) start after it. Unset, or undefined for a topology: a restart ends the crash.
    */
-  crashNoticedMs?(topology: Topology): number;
+  crashNoticedMs?(topology: Topology): number | undefined;
   /**
    * Reject codes with which a sender's node drops a message its peer refused, where a refusal is
    * confirmed by two answers in a row (F140's `f140.refused`, spec.md §5): two damaged exchanges
