@@ -1,7 +1,8 @@
 /**
  * Faults of a plan as spans of time, for promises that hold while faults happen. A partition or
  * clog spans from its step to the heal (or unclog) of the same pair; a crash from the crash to the
- * restart. `close` heals everything, so every span ends. A skew is an instant on a node.
+ * restart; a DNS fault from `dnsFail` to the `dnsRestore` of the same name. `close` heals
+ * everything, so every span ends. A skew is an instant on a node.
  * Corruption is not here: its damage is an instant read from the run (plan.ts `damageInstants`).
  *
  * A protocol that retries, resumes or queues durably states, in its fuzz profile
@@ -14,10 +15,15 @@ import type { Step } from '../scenario/schema.js';
 import type { FuzzUser, Topology } from './profile.js';
 
 export interface FaultSpan {
-  /** `damage`: a corruption or truncation acted (an instant, on no host in particular). */
-  readonly kind: 'partition' | 'clog' | 'crash' | 'skew' | 'damage';
+  /**
+   * `damage`: a corruption or truncation acted (an instant, on no host in particular). `dns`: a
+   * DNS name failed (`dns`; on no host: the resolver is part of the network).
+   */
+  readonly kind: 'partition' | 'clog' | 'crash' | 'skew' | 'damage' | 'dns';
   /** The two hosts a link fault cuts apart; the node a crash or skew hits. */
   readonly hosts: readonly string[];
+  /** A `dns` span's name and how it failed. */
+  readonly dns?: { readonly name: string; readonly mode: 'servfail' | 'nxdomain' | 'timeout' };
   readonly beginMs: number;
   readonly endMs: number;
 }
@@ -25,7 +31,7 @@ export interface FaultSpan {
 /** The spans of every fault in `steps`, in order of their beginning. */
 export function faultSpans(steps: readonly Step[]): FaultSpan[] {
   const spans: FaultSpan[] = [];
-  const open = new Map<string, { kind: FaultSpan['kind']; hosts: readonly string[]; beginMs: number }>();
+  const open = new Map<string, Omit<FaultSpan, 'endMs'>>();
   const pair = (between: readonly string[]) => [...between].sort().join('|');
   const close = (key: string, atMs: number) => {
     const begun = open.get(key);
@@ -53,6 +59,17 @@ export function faultSpans(steps: readonly Step[]): FaultSpan[] {
         break;
       case 'skew':
         spans.push({ kind: 'skew', hosts: [step.node], beginMs: step.atMs, endMs: step.atMs });
+        break;
+      case 'dnsFail':
+        open.set(`dns:${step.name.toLowerCase()}`, {
+          kind: 'dns',
+          hosts: [],
+          dns: { name: step.name.toLowerCase(), mode: step.mode ?? 'servfail' },
+          beginMs: step.atMs,
+        });
+        break;
+      case 'dnsRestore':
+        close(`dns:${step.name.toLowerCase()}`, step.atMs);
         break;
       default:
         break;

@@ -56,9 +56,9 @@ export interface DeliveryPromise {
    * How long after a node crashes its peers may still use their old connections to it, when
    * the protocol only recovers once they notice (the network's reset): the plan then counts the
    * crash as a fault again at that instant, so the quiet-network promise (and the closing
-   * messages) start after it. Unset: a restart ends the crash.
+   * messages) start after it. Unset, or undefined for a topology: a restart ends the crash.
    */
-  crashNoticedMs?(topology: Topology): number;
+  crashNoticedMs?(topology: Topology): number | undefined;
   /**
    * Reject codes with which a sender's node drops a message its peer refused, where a refusal is
    * confirmed by two answers in a row (F140's `f140.refused`, spec.md §5): two damaged exchanges
@@ -136,6 +136,24 @@ export interface FuzzProfile {
     body: string,
     atMs: number,
   ): { readonly step: Step; readonly members: readonly FuzzUser[] } | undefined;
+  /**
+   * The DNS names a message from `from` to `to` may be resolved through on a quiet network (an MX
+   * record, a key record), for a protocol whose nodes use DNS: the `dnsFault` command
+   * (src/fuzz/commands/dns-fault.ts) fails one of them while the message is sent, and is drawn only
+   * for a profile that has this. What is owed under a DNS fault is `delivery.underFaults`' to say
+   * (a `dns` span, src/fuzz/faults.ts).
+   */
+  dnsNames?(topology: Topology, from: FuzzUser, to: FuzzUser): readonly string[];
+  /**
+   * Where a `loseMessage` fault aims (src/fuzz/commands/lose-message.ts), for a protocol that
+   * relays: the hop of a message from `from` to `to` (`[a, b]`, two fault hosts; none when it has
+   * no such hop) whose sender `a` must send it again when its answer timeout fires before the
+   * connection resets, and that timeout in the topology. Drawn only for a profile that has this.
+   */
+  readonly lostMessage?: {
+    hop(topology: Topology, from: FuzzUser, to: FuzzUser): readonly [string, string] | undefined;
+    timeoutMs(topology: Topology): number;
+  };
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

@@ -34,7 +34,7 @@ export const unreachableList: Readonly<Record<string, string>> = {
   'fmtp.lookup mx.asking>gateway':
     'needs a domain with both an MX record and a route-table gateway: the fuzz route tables route only `*@hid.test`, which has no MX record, so a lookup that asks an MX host has no gateway to fall back on (`mx.asking>failed`)',
   'fmtp.relay domain.querying>waiting':
-    'needs the MX query to fail (servfail): the fuzz campaign draws no DNS fault (world.dnsFail is a scenario step only), so an MX query is answered, with a record or without',
+    "needs the relay's own MX query (`domain.querying`) to fail: the campaign draws DNS faults (`dnsFault`), but the relay asks the MX itself only for an object its lookup found without an MX host, which the fuzz topologies never give (see `domain.querying>domain.sending`)",
   'fmtp.relay domain.querying>domain.sending':
     "dead under the fuzz topologies: the relay queries the MX itself only when its lookup brought no MX host and the cache has none for the domain (lookups.ts `done`: `done.mxHost ?? cache.mx(...)`); a lookup found at the MX step caches the MX host and the object at the same instant with the same TTL (lookups.ts putMx, then putObject; one `cacheTtlMs` for both, cache.ts), and every later lookup that asks the MX refreshes it, so a cached object never outlives its domain's MX entry; the objects found otherwise (the route table, gw.test's configured cache, a proxy's LOOKING) are hid.test's, which has no MX record, so that query ends in `domain.querying>failed`",
   // ---- F140 ----------------------------------------------------------------------------------

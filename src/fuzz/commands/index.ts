@@ -4,7 +4,9 @@
  * whose way back is cut one way just after it left, bounce: a crash and a restart before the peers
  * notice, corruptField: a named field of a frame edited, attack: a user tries one of its protocol's attacks, around: a fault on one hop of a message sent just before or during it, restartWindow: sends to a
  * crashed node before its peers notice and in its first second back, groupSend: one command to a
- * user's group). Indices are drawn
+ * user's group; dnsFault: a name the message is resolved through fails while it is sent, for
+ * profiles whose nodes use DNS; loseMessage: a relayed message held on its relay hop past the
+ * relay's answer timeout and the reset, for profiles that say where). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
@@ -20,8 +22,10 @@ import { CorruptFieldCommand } from './corrupt-field.js';
 import { fieldOps } from '../../core/wire-fields.js';
 import { CrashCommand } from './crash.js';
 import { GroupSendCommand } from './group-send.js';
+import { DnsFaultCommand, dnsFailModes } from './dns-fault.js';
 import { HealCommand } from './heal.js';
 import { LoseAnswerCommand } from './lose-answer.js';
+import { LoseMessageCommand } from './lose-message.js';
 import { PartitionCommand } from './partition.js';
 import { RestartCommand } from './restart.js';
 import { RestartWindowCommand } from './restart-window.js';
@@ -48,19 +52,34 @@ export interface CommandOptions {
   readonly restartWindows?: boolean;
   /** Draw `groupSend` (the profile has group sends, `FuzzProfile.groupSend`). @defaultValue false */
   readonly groupSends?: boolean;
+  /**
+   * Draw DNS faults (`dnsFault`): set for a profile whose nodes resolve names
+   * (`FuzzProfile.dnsNames`). Unset, the draw is what it was before the command existed.
+   */
+  readonly dnsFaults?: boolean;
+  /** Draw `loseMessage` (for a profile with `FuzzProfile.lostMessage`); unset, as before it existed. */
+  readonly lostMessages?: boolean;
 }
 
 /**
  * The command options a campaign of `profile` draws with, beyond its own: the default campaign
- * draws sends around restarts and, where the protocol has groups, group sends; a variant (a flaw
- * campaign) draws as it did before them, so that its flaws' seeds stay put.
+ * draws sends around restarts and, where the protocol has groups, group sends, DNS faults where its
+ * nodes resolve names and lost relayed messages where it relays; a variant (a flaw campaign) draws
+ * as it did before them, so that its flaws' seeds stay put.
  */
 export function campaignCommandOptions(profile: {
   readonly variant?: string;
   readonly groupSend?: unknown;
-}): Pick<CommandOptions, 'restartWindows' | 'groupSends'> {
+  readonly dnsNames?: unknown;
+  readonly lostMessage?: unknown;
+}): Pick<CommandOptions, 'restartWindows' | 'groupSends' | 'dnsFaults' | 'lostMessages'> {
   if (profile.variant !== undefined) return {};
-  return { restartWindows: true, groupSends: profile.groupSend !== undefined };
+  return {
+    restartWindows: true,
+    groupSends: profile.groupSend !== undefined,
+    dnsFaults: profile.dnsNames !== undefined,
+    lostMessages: profile.lostMessage !== undefined,
+  };
 }
 
 const index = fc.nat({ max: 15 });
@@ -102,6 +121,8 @@ export const generatorNames = [
   'attack',
   'restartWindow',
   'groupSend',
+  'dnsFault',
+  'loseMessage',
 ] as const;
 export type GeneratorName = (typeof generatorNames)[number];
 
@@ -127,6 +148,8 @@ export const defaultGeneratorWeights: Readonly<Record<GeneratorName, number>> = 
   attack: 1,
   restartWindow: 1,
   groupSend: 2,
+  dnsFault: 1,
+  loseMessage: 1,
 };
 
 const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
@@ -163,6 +186,20 @@ const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
         new RestartWindowCommand(node, from, to, downPct, duringPct, backMs),
     ),
   groupSend: fc.tuple(index, index).map(([from, group]) => new GroupSendCommand(from, group)),
+  // A blip, or longer than a handshake (1 s) and a few retries; the send within the first 300 ms.
+  dnsFault: fc
+    .tuple(
+      index,
+      index,
+      index,
+      fc.constantFrom(...dnsFailModes),
+      fc.integer({ min: 0, max: 300 }),
+      fc.integer({ min: 200, max: 8_000 }),
+    )
+    .map(([from, to, name, mode, leadMs, durationMs]) => new DnsFaultCommand(from, to, name, mode, leadMs, durationMs)),
+  loseMessage: fc
+    .tuple(index, index, fc.integer({ min: 100, max: 3_000 }), fc.boolean())
+    .map(([from, to, extraMs, burst]) => new LoseMessageCommand(from, to, extraMs, burst)),
 };
 
 /** The generator that made `command`, by its class (a command class has one generator). */
@@ -183,6 +220,8 @@ export function generatorOf(command: PlanCommand): GeneratorName {
   if (command instanceof AroundFaultCommand) return 'around';
   if (command instanceof RestartWindowCommand) return 'restartWindow';
   if (command instanceof GroupSendCommand) return 'groupSend';
+  if (command instanceof DnsFaultCommand) return 'dnsFault';
+  if (command instanceof LoseMessageCommand) return 'loseMessage';
   return 'attack';
 }
 
@@ -212,7 +251,9 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
       .filter(
         (name) =>
           (name !== 'restartWindow' || options.restartWindows === true) &&
-          (name !== 'groupSend' || options.groupSends === true),
+          (name !== 'groupSend' || options.groupSends === true) &&
+          (name !== 'dnsFault' || options.dnsFaults === true) &&
+          (name !== 'loseMessage' || options.lostMessages === true),
       )
       .map((name) => ({ arbitrary: generators[name], weight: Math.max(0, Math.round(weights[name] ?? 0)) }))
       .filter((entry) => entry.weight > 0);
@@ -237,6 +278,9 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     around,
     generators.attack,
     ...(options.restartWindows === true ? [generators.restartWindow] : []),
+    // Last, so that a profile without DNS draws exactly as before the command existed.
+    ...(options.dnsFaults === true ? [generators.dnsFault] : []),
+    ...(options.lostMessages === true ? [generators.loseMessage] : []),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).

@@ -103,6 +103,7 @@ export const requirements: readonly Requirement[] = [
     scenarios: [
       'bester/blog-part2-federation-besterd-2020',
       'bester/blog-part2-federation-fixed',
+      'bester/client-gone-while-dispatched',
       'bester/corrupted-forward-lost',
       'bester/federation-partition-fixed',
     ],

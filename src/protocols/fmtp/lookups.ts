@@ -88,6 +88,7 @@ export class FmtpLookups {
         port: config.port,
         byProxy: parent.downstream !== undefined,
         lookingMs: config.lookingMs,
+        dnsMs: config.handshakeMs,
       },
     });
     const job: LookupJob = {

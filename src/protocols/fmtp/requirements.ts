@@ -39,6 +39,7 @@ export const requirements: readonly Requirement[] = [
     source: 'seed',
     covers: [
       `${node} > failure: the MX server is down and the gateway too (3 nodes)`,
+      'scenarios/fmtp/dns-timeout-retried.yaml',
       'scenarios/fmtp/forged-key.yaml',
       'scenarios/fmtp/mx-down.yaml',
       property,

@@ -30,6 +30,7 @@ const scenarioFiles = scenarioFilesIn(scenarioDir);
 describe('fmtp: scenarios (simulator)', () => {
   it('finds the seven scenario files the issue asks for, the proxy loop (fixed and faithful), the udp route, and the fuzz regressions', () => {
     expect(scenarioFiles).toEqual([
+      'dns-timeout-retried.yaml',
       'flaw-proxy-loop-fixed.yaml',
       'flaw-proxy-loop-seed.yaml',
       'forged-key.yaml',

@@ -40,6 +40,11 @@ export interface LookupInput {
   readonly byProxy: boolean;
   /** How long to wait for the final answer after "I will look". */
   readonly lookingMs: number;
+  /**
+   * How long to wait for a DNS answer (the node's `handshakeMs`, spec.md §5.1): a query left
+   * unanswered counts as failed, as a SERVFAIL does.
+   */
+  readonly dnsMs: number;
 }
 
 interface LookupContext extends LookupInput {
@@ -194,6 +199,7 @@ export const lookupMachine = setup({
   },
   delays: {
     lookingDelay: ({ context }) => context.lookingMs,
+    dnsDelay: ({ context }) => context.dnsMs,
   },
 }).createMachine({
   id: 'fmtp.lookup',
@@ -210,6 +216,7 @@ export const lookupMachine = setup({
     port: input.port,
     byProxy: input.byProxy,
     lookingMs: input.lookingMs,
+    dnsMs: input.dnsMs,
     step: 'cache',
     reason: '',
   }),
@@ -253,11 +260,16 @@ export const lookupMachine = setup({
               { target: '#lookup-gateway', actions: { type: 'setReason', params: { reason: 'mx.none' } } },
             ],
           },
+          // No answer at all (a resolver that times out): as a failed answer (spec.md §5.1).
+          after: {
+            dnsDelay: { target: '#lookup-gateway', actions: { type: 'setReason', params: { reason: 'mx.timeout' } } },
+          },
         },
         fetchingKey: {
           entry: 'queryKey',
           // Whatever the answer, the handshake verifies (and refuses) the peer; the node caches the key.
           on: { 'dns.answer': { target: 'asking' } },
+          after: { dnsDelay: { target: 'asking' } },
         },
         asking: {
           entry: 'askMx',
