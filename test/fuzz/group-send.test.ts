@@ -50,7 +50,12 @@ describe('fuzz: F140 groups in the default campaign', () => {
     expect(seed).toBeDefined();
     expect(fc.sample(seed!.topology, { seed: 7, numRuns: 100 }).some(hasGroups)).toBe(false);
     expect(campaignCommandOptions(seed!)).toEqual({});
-    expect(campaignCommandOptions(f140Profile)).toEqual({ restartWindows: true, groupSends: true });
+    expect(campaignCommandOptions(f140Profile)).toEqual({
+      restartWindows: true,
+      groupSends: true,
+      dnsFaults: false,
+      lostMessages: false,
+    });
   });
 
   it('draws group sends in the default campaign', () => {
