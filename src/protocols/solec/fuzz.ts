@@ -142,7 +142,7 @@ const baseProfile: FuzzProfile = {
     drainMs: 30_000,
   },
   startMs: 500,
-  invariants: ['solec.authentic', 'solec.exactlyOnce'],
+  invariants: ['solec.authentic', 'solec.exactlyOnce', 'solec.one-in-flight'],
   sometimes: [
     { name: 'client reconnect', note: 'solec.reconnecting' },
     { name: 'relay retry', state: 'solec.relay backingOff' },
@@ -241,12 +241,26 @@ function withStranger(base: Topology): Topology {
   return { ...base, nodes, users: [...base.users, strangerUser] };
 }
 
+/**
+ * Every server of `base` under the signed profile (spec.md §5.2): a relay link answers the
+ * Challenge with a Proof before it is authenticated. The honest servers' promises are the same
+ * under both profiles, so the default campaign draws both handshakes (half the topologies each).
+ */
+function signedServers(base: Topology): Topology {
+  const nodes: Topology['nodes'] = {};
+  for (const [id, node] of Object.entries(base.nodes))
+    nodes[id] = isServer(node.config) ? { ...node, config: { ...(node.config as object), profile: 'signed' } } : node;
+  return { ...base, nodes };
+}
+
 export const solecProfile: FuzzProfile = {
   ...baseProfile,
-  topology: fc
-    .tuple(topology, fc.constantFrom(false, false, true))
-    .map(([base, strange]) => (strange ? withStranger(base) : base)),
+  topology: fc.tuple(topology, fc.constantFrom(false, false, true), fc.boolean()).map(([base, strange, signed]) => {
+    const drawn = strange ? withStranger(base) : base;
+    return signed ? signedServers(drawn) : drawn;
+  }),
   promises: (_topology, from, to) => from.node !== strangerUser.node && to.node !== strangerUser.node,
+  sometimes: [...(baseProfile.sometimes ?? []), { name: 'signed ServerAuth', state: 'solec.session awaitingProof' }],
   // None for x.test's user: its relays end at the refused ServerAuth, and no server relays to it.
   links: (topology, from, to) =>
     from.node === strangerUser.node || to.node === strangerUser.node ? [] : baseProfile.links(topology, from, to),

@@ -84,12 +84,53 @@ export function exactlyOnce(context: InvariantContext): Invariant {
     },
     finish() {
       const missing = [...sent].filter(([id]) => !taken.has(id) && !reported.has(id));
-      // A corrupted id is taken under the id the damage wrote, and the Success carries no id
-      // (spec.md §2.2): the sender cannot tell. Excused, one for one, by ids nobody wrote.
-      const rewritten = [...taken.keys()].filter((id) => !written.has(id)).length;
+      // A corrupted id is taken (or reported undeliverable: a relay refused in a signed ServerAuth
+      // whose Challenge a damage changed) under the id the damage wrote, and the Success carries no
+      // id (spec.md §2.2): the sender cannot tell. Excused, one for one, by ids nobody wrote.
+      const rewritten = [...new Set([...taken.keys(), ...reported])].filter((id) => !written.has(id)).length;
       if (missing.length <= rewritten) return undefined;
       const [id, node] = missing[0] ?? ['', ''];
       return `message ${id} answered Success to ${node} but never taken for delivery`;
+    },
+  };
+}
+
+/** The frames of a stream payload as the trace decoded them (one frame, or an array of them). */
+function framesOf(decoded: unknown): readonly unknown[] {
+  return Array.isArray(decoded) ? decoded : [decoded];
+}
+
+/**
+ * `solec.one-in-flight` (spec.md §3, §5.3): on a connection it opened (a client's to its server, a
+ * relay link's to another server), a node writes a Message only once every Message it wrote
+ * before on it was answered by Success or Error. The answers the node received on that connection
+ * are counted against the Messages it wrote; the Success of a login or ServerAuth comes while none
+ * is outstanding and counts for nothing. A damaged answer is never one more answer than was sent.
+ */
+export function oneInFlight(): Invariant {
+  /** Per `<node> <conn>` a node opened: its Messages written and not yet answered. */
+  const outstanding = new Map<string, number>();
+  return {
+    name: 'solec.one-in-flight',
+    kinds: ['conn.connect', 'send', 'receive'],
+    observe(event) {
+      if (event.kind === 'conn.connect') {
+        outstanding.set(`${event.node} ${event.conn}`, 0);
+        return undefined;
+      }
+      if ((event.kind !== 'send' && event.kind !== 'receive') || event.conn === undefined) return undefined;
+      const key = `${event.node} ${event.conn}`;
+      let count = outstanding.get(key);
+      if (count === undefined) return undefined;
+      for (const frame of framesOf(event.payload.decoded)) {
+        const type = field(frame, 'type');
+        if (event.kind === 'receive' && (type === 'success' || type === 'error')) count = Math.max(0, count - 1);
+        if (event.kind === 'send' && type === 'message') count += 1;
+      }
+      outstanding.set(key, count);
+      return count > 1
+        ? `${event.node} wrote a Message on ${event.conn} while ${count - 1} it wrote before were unanswered`
+        : undefined;
     },
   };
 }
@@ -128,4 +169,5 @@ export const solecInvariants: Readonly<Record<string, InvariantFactory>> = {
   'solec.authentic': (context) => authenticDelivery('solec.authentic', sentBy, context),
   'solec.exactlyOnce': (context) => exactlyOnce(context),
   'solec.server-auth-bound': serverAuthBound,
+  'solec.one-in-flight': () => oneInFlight(),
 };
