@@ -253,16 +253,38 @@ function signedServers(base: Topology): Topology {
   return { ...base, nodes };
 }
 
+/**
+ * In every topology with two servers, `nobody@s2.test`: an address on s2.test with no account.
+ * s2.test answers a relayed Message for it with Error 0x02, and the relay reports it
+ * (`solec.relay-refused`, spec.md §5.3): the client already had its Success, so a Message refused
+ * so and not reported is lost silently (`solec.exactlyOnce`). Nothing is owed to it; drawn as a
+ * sender it is s2.test itself, which refuses a client's command.
+ */
+const nobody: FuzzUser = { address: 'nobody@s2.test', node: 's2.test' };
+
+function withNobody(base: Topology): Topology {
+  return base.nodes[nobody.node] === undefined ? base : { ...base, users: [...base.users, nobody] };
+}
+
 export const solecProfile: FuzzProfile = {
   ...baseProfile,
   topology: fc.tuple(topology, fc.constantFrom(false, false, true), fc.boolean()).map(([base, strange, signed]) => {
-    const drawn = strange ? withStranger(base) : base;
+    const drawn = withNobody(strange ? withStranger(base) : base);
     return signed ? signedServers(drawn) : drawn;
   }),
-  promises: (_topology, from, to) => from.node !== strangerUser.node && to.node !== strangerUser.node,
+  promises: (_topology, from, to) =>
+    from.node !== strangerUser.node &&
+    to.node !== strangerUser.node &&
+    from.address !== nobody.address &&
+    to.address !== nobody.address,
+  // No login for nobody@s2.test: it has no client.
+  afterHeal: (topology, atMs) =>
+    (baseProfile.afterHeal?.(topology, atMs) ?? []).filter((step) => !('node' in step) || step.node !== nobody.node),
   sometimes: [...(baseProfile.sometimes ?? []), { name: 'signed ServerAuth', state: 'solec.session awaitingProof' }],
   // None for x.test's user: its relays end at the refused ServerAuth, and no server relays to it.
   links: (topology, from, to) =>
-    from.node === strangerUser.node || to.node === strangerUser.node ? [] : baseProfile.links(topology, from, to),
+    from.node === strangerUser.node || to.node === strangerUser.node
+      ? []
+      : baseProfile.links(topology, from, to).filter(([a, b]) => a !== b),
   variants: { seed: variant(baseProfile, 'seed'), signed: variant(baseProfile, 'signed') },
 };

@@ -42,7 +42,8 @@ function noteId(event: TraceEvent): string | undefined {
  * already took. Taken twice is a violation at once; taken never, at the end of the run (after
  * every fault healed and the retries ran out). Nothing is promised for a Message that was never
  * answered (at most once), nor for one a node reported it could not deliver (a `reject` naming
- * its id: a relay refused in ServerAuth, which is final, or out of attempts, spec.md §5). The same promise as test/protocols/solec/sim.test.ts, on any run.
+ * its id: a relay refused in ServerAuth, which is final, out of attempts, or answered Error, spec.md §5)
+ * by the sender's client or its server (the one that answered Success). The same promise as test/protocols/solec/sim.test.ts, on any run.
  */
 export function exactlyOnce(context: InvariantContext): Invariant {
   const clients = new Set(
@@ -52,8 +53,16 @@ export function exactlyOnce(context: InvariantContext): Invariant {
   const taken = new Map<string, number>();
   /** Ids of Messages some client wrote on the wire (a damaged id was never written). */
   const written = new Set<string>();
-  /** Ids a node reported it could not deliver (a `reject` naming them): the sender was told. */
-  const reported = new Set<string>();
+  /** Each client's server (where its Messages are answered, and relayed from). */
+  const homeOf = new Map(
+    context.nodes.flatMap((node) => {
+      const server = text(field(node.config, 'server'));
+      return field(node.config, 'role') === 'client' && server !== undefined ? [[node.id, server] as const] : [];
+    }),
+  );
+  /** Ids a node reported it could not deliver (a `reject` naming them), with the nodes that did. */
+  const reported = new Map<string, Set<string>>();
+  const report = (id: string, node: string) => reported.set(id, (reported.get(id) ?? new Set()).add(node));
   return {
     name: 'solec.exactlyOnce',
     kinds: ['note', 'send', 'reject'],
@@ -61,7 +70,7 @@ export function exactlyOnce(context: InvariantContext): Invariant {
       if (event.kind === 'reject') {
         const detail = event.detail;
         for (const id of [field(detail, 'id'), ...list(field(detail, 'ids'))])
-          if (typeof id === 'string') reported.add(id);
+          if (typeof id === 'string') report(id, event.node);
         return undefined;
       }
       if (event.kind === 'send') {
@@ -83,11 +92,17 @@ export function exactlyOnce(context: InvariantContext): Invariant {
       return times > 1 ? `message ${id} taken for delivery ${times} times (at ${event.node})` : undefined;
     },
     finish() {
-      const missing = [...sent].filter(([id]) => !taken.has(id) && !reported.has(id));
+      // The sender is told by its own server (or client): the recipient's server refusing a
+      // relayed Message is not that (the relay reports its Error, spec.md §5.3).
+      const told = (id: string, client: string) => {
+        const by = reported.get(id);
+        return by !== undefined && (by.has(client) || by.has(homeOf.get(client) ?? client));
+      };
+      const missing = [...sent].filter(([id, client]) => !taken.has(id) && !told(id, client));
       // A corrupted id is taken (or reported undeliverable: a relay refused in a signed ServerAuth
       // whose Challenge a damage changed) under the id the damage wrote, and the Success carries no
       // id (spec.md §2.2): the sender cannot tell. Excused, one for one, by ids nobody wrote.
-      const rewritten = [...new Set([...taken.keys(), ...reported])].filter((id) => !written.has(id)).length;
+      const rewritten = [...new Set([...taken.keys(), ...reported.keys()])].filter((id) => !written.has(id)).length;
       if (missing.length <= rewritten) return undefined;
       const [id, node] = missing[0] ?? ['', ''];
       return `message ${id} answered Success to ${node} but never taken for delivery`;
