@@ -22,9 +22,9 @@ export const mutateSets = {
     'src/protocols/f140/server.ts:205-236',
   ],
   // The relay's retries and hand-off of queued messages.
-  solec: ['src/protocols/solec/machines/relay.ts:63-147'],
+  solec: ['src/protocols/solec/machines/relay.ts:63-149'],
   // The dispatcher's routing of requests to handlers and of replies back to their clients.
-  bester: ['src/protocols/bester/machines/dispatch.ts:97-231'],
+  bester: ['src/protocols/bester/machines/dispatch.ts:97-235'],
   // The relay's queue, retries and bounces.
   fmtp: ['src/protocols/fmtp/machines/relay.ts:79-194'],
   // Stream management: the unacked queue, acks, and resumption.

@@ -43,11 +43,6 @@ export const unreachableList: Readonly<Record<string, string>> = {
   'f140.peer backingOff>idle':
     "needs the queued message to stop being deliverable while backing off (expired after queueExpiryMs, 24 h, or the friend removed from the config), then the friend's PING; no plan lasts 24 h or edits a config",
   // ---- SOLEC ---------------------------------------------------------------------------------
-  'solec.session awaitingProof':
-    'reachable only under the `signed` profile (`fedsim fuzz solec:signed`); the default campaign runs `seed`, where a known server is accepted without a proof',
-  'solec.session awaitingServerAuth>awaitingProof': 'as `awaitingProof`: the signed profile only',
-  'solec.session awaitingProof>closed': 'as `awaitingProof`: the signed profile only',
-  'solec.session awaitingProof>serverEstablished': 'as `awaitingProof`: the signed profile only',
   'solec.client connecting>closed': `the client closes only on the user's logout, which the profile never issues (its commands are send and login), or when it ${solecAttempts.slice(6)}`,
   'solec.client established>closed': `the client closes only on the user's logout, which the profile never issues, or when it ${solecAttempts.slice(6)}`,
   'solec.client established.ready>closed': `the client closes only on the user's logout, which the profile never issues, or when it ${solecAttempts.slice(6)}`,

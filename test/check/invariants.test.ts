@@ -2,7 +2,7 @@
 // can ask for any of them by name, and an unknown name is a located error listing the known ones.
 // Method: feed hand-made trace events to each invariant; load scenario text with good and bad names.
 import { describe, expect, it } from 'vitest';
-import { friendsOnly } from '../../src/protocols/f140/invariants.js';
+import { friendsOnly, settled } from '../../src/protocols/f140/invariants.js';
 import { invariantNamed, invariantNames, invariantsFor } from '../../src/check/registry.js';
 import { ScenarioError } from '../../src/core/errors.js';
 import { parseScenario } from '../../src/scenario/load.js';
@@ -45,6 +45,47 @@ describe('check: f140.friendsOnly', () => {
     const invariant = friendsOnly(f140Context);
     expect(invariant.observe(deliver(1, 'b.test', 'bob@b.test', 'Alice@A.test', 'hi'))).toBeUndefined();
     expect(invariant.observe(deliver(2, 'b.test', 'bob@b.test', 'mallory@m.test', 'hi'))).toMatch(/not a friend/);
+  });
+});
+
+const note = (seq: number, node: string, what: string, detail: unknown): TraceEvent => ({
+  ...base,
+  seq,
+  node,
+  kind: 'note',
+  what,
+  detail,
+});
+
+describe('check: f140.settled', () => {
+  const queued = (seq: number, id: string) =>
+    note(seq, 'a.test', 'f140.msg.queued', { id, from: 'alice@a.test', to: 'bob@b.test' });
+
+  it('holds when every queued message is accepted or rejected by name', () => {
+    const invariant = settled(f140Context);
+    invariant.observe(queued(1, 'a.test#1'));
+    invariant.observe(queued(2, 'a.test#2'));
+    invariant.observe(note(3, 'a.test', 'f140.msg.accepted', { id: 'a.test#1' }));
+    invariant.observe({
+      ...base,
+      seq: 4,
+      node: 'a.test',
+      kind: 'reject',
+      code: 'f140.refused',
+      reason: 'r',
+      detail: { id: 'a.test#2' },
+    });
+    expect(invariant.finish?.()).toBeUndefined();
+  });
+
+  it('flags a message still queued at the end, and only at the node that queued it', () => {
+    const invariant = settled(f140Context);
+    invariant.observe(queued(1, 'a.test#1'));
+    invariant.observe(queued(2, 'a.test#2'));
+    // Another node's acceptance of the same id settles nothing here.
+    invariant.observe(note(3, 'b.test', 'f140.msg.accepted', { id: 'a.test#1' }));
+    invariant.observe(note(4, 'a.test', 'f140.msg.accepted', { id: 'a.test#2' }));
+    expect(invariant.finish?.()).toMatch(/a\.test#1 from alice@a\.test to bob@b\.test is still queued at a\.test/);
   });
 });
 
@@ -93,7 +134,40 @@ expect:
 limits: { timeMsMax: 5000, eventsMax: 5000 }
 `;
 
+// alice lists bob as a friend; bob does not list alice, so b.test refuses her (403, spec.md §4.1).
+const admirerScenario = `
+name: check/admirer
+protocol: f140
+seed: 1
+nodes:
+  a.test:
+    config:
+      retryMsBase: 200
+      users:
+        - name: alice@a.test
+          friends: [{ user: bob@b.test, host: b.test, outbound: { challenge: c1, response: r1 }, inbound: { challenge: c2, response: r2 } }]
+  b.test:
+    config:
+      users: [{ name: bob@b.test, friends: [] }]
+steps:
+  - { atMs: 100, do: command, node: a.test, command: { type: send, from: alice@a.test, to: bob@b.test, text: hi } }
+expect:
+  - always: f140.settled
+  - always: f140.friendsOnly
+limits: { timeMsMax: 10000, eventsMax: 5000 }
+`;
+
 describe('scenario: always <name>', () => {
+  it('f140.settled holds when a refusal is confirmed and the message dropped (an admirer)', () => {
+    const report = runScenario(parseScenario(admirerScenario, 'admirer.yaml'));
+    expect(report.verdict).toBe('pass');
+    // Asked again once (unconfirmed), then dropped as refused by the sender's node.
+    const atSender = report.trace.events.filter((e) => e.node === 'a.test');
+    expect(atSender.filter((e) => e.kind === 'note' && e.what === 'f140.refusal.unconfirmed')).toHaveLength(1);
+    const rejects = atSender.filter((e) => e.kind === 'reject' && e.code === 'f140.refused');
+    expect(rejects).toHaveLength(1);
+  });
+
   it('runs a protocol invariant asked for by name (f140.friendsOnly holds between friends)', () => {
     const report = runScenario(parseScenario(f140Scenario('f140.friendsOnly'), 'named.yaml'));
     expect(report.results.find((r) => r.expectation === 'always f140.friendsOnly')?.ok).toBe(true);

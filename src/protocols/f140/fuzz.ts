@@ -3,7 +3,9 @@
  * across nodes (each friendship with its own challenge-response pairs, spec.md §4). Users send to
  * friends and to strangers alike: a stranger must never receive anything (`f140.friendsOnly`).
  * F140 queues durably and retries (spec.md §5), so every message a friend accepted is promised
- * once all faults heal. Retry and request timeouts are short so that runs recover quickly.
+ * once all faults heal. Half the topologies hold an admirer (one friendship listed on one side
+ * only): its messages are refused, and must be dropped as refused, not retried for good
+ * (`f140.settled`). Retry and request timeouts are short so that runs recover quickly.
  */
 import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
@@ -15,6 +17,8 @@ import { encodeForm } from './wire.js';
 interface Friendship {
   readonly a: FuzzUser;
   readonly b: FuzzUser;
+  /** An admirer: `a` lists `b` as a friend, `b` does not list `a` (so `b` refuses `a`). */
+  readonly oneWay?: true;
 }
 
 function friendsOf(topology: Topology, user: FuzzUser): Set<string> {
@@ -57,6 +61,21 @@ const plainTopology: fc.Arbitrary<Topology> = fc
         bit += 1;
       }
     }
+    // An admirer in half the topologies (bit 14: at most 12 cross-node pairs use bits 0 to 11):
+    // the first cross-node pair that is not friends, where a lists b but b does not list a. b
+    // refuses a (403, spec.md §4.1), and a drops what it queued for b as refused once the refusal
+    // is confirmed (§5): the refusal an honest peer gives, otherwise reached only through damage.
+    if (friendBits[14] === true) {
+      const admirer = users.flatMap((a, i) =>
+        users
+          .slice(i + 1)
+          .filter(
+            (b) => a.node !== b.node && !friendships.some((f) => (f.a === a && f.b === b) || (f.a === b && f.b === a)),
+          )
+          .map((b) => ({ a, b, oneWay: true as const })),
+      )[0];
+      if (admirer !== undefined) friendships.push(admirer);
+    }
     const nodes: Topology['nodes'] = {};
     for (const host of hosts) {
       const local = users.filter((user) => user.node === host);
@@ -67,8 +86,8 @@ const plainTopology: fc.Arbitrary<Topology> = fc
           requestTimeoutMs: 2_000,
           users: local.map((user) => ({
             name: user.address,
-            friends: friendships.flatMap(({ a, b }) => {
-              const other = a === user ? b : b === user ? a : undefined;
+            friends: friendships.flatMap(({ a, b, oneWay }) => {
+              const other = a === user ? b : b === user && oneWay !== true ? a : undefined;
               if (other === undefined) return [];
               const [out, into] = a === user ? ['ab', 'ba'] : ['ba', 'ab'];
               const tag = `${a.address}-${b.address}`;
@@ -264,7 +283,9 @@ const baseProfile: FuzzProfile = {
         ],
   // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
   wireFields: ['status', 'Content-Length', 'command', 'msg_id', 'from_user', 'to_user', 'challenge', 'response'],
-  promises: (topology, from, to) => friendsOf(topology, from).has(to.address),
+  // Friends both ways: an admirer's messages are refused by the one it admires (spec.md §4.1).
+  promises: (topology, from, to) =>
+    friendsOf(topology, from).has(to.address) && friendsOf(topology, to).has(from.address),
   // A send is a PING and then the MSG, each on a connection of its own (connect, request,
   // answer): the MSG connection's SYN-ACK leaves the recipient 5 one-way delays after the send,
   // the MSG's answer 7. The sender gives up on it after requestTimeoutMs (the topology's 2 s).
@@ -273,7 +294,7 @@ const baseProfile: FuzzProfile = {
   // A damaged PING's `reply_to` strands what is queued for its sender (spec.md §5): not owed then.
   delivery: { durable: true, settleMs: 6_000, withinMs: 3_000, refusalCodes: ['f140.refused'], strandedByDamage },
   startMs: 100,
-  invariants: ['f140.friendsOnly', 'f140.authentic', 'f140.inOrder'],
+  invariants: ['f140.friendsOnly', 'f140.authentic', 'f140.inOrder', 'f140.settled'],
   sometimes: [
     { name: 'retry backoff', state: 'f140.peer backingOff' },
     { name: 'dedup hit', note: 'f140.msg.duplicate' },

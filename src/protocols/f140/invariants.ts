@@ -8,7 +8,9 @@
  * sender's own node, so no one who replays a PING with its own `reply_to` receives a friend's
  * messages. It knows a user's node by the convention of fedsim's F140 scenarios and fuzz
  * topologies, a user `name@host` on the node at `host`; users whose domain names no node are not
- * judged.
+ * judged. `f140.settled` (spec.md §3.3, §5): every message a node queued is settled at its sender by
+ * the end of the run: accepted (a 200 whose `response` matches) or dropped with a reject that names
+ * it; for runs that end with every fault healed and every node up (the fuzz plans).
  */
 import { authenticDelivery, damageWriter, type SentMessage } from '../../check/delivery.js';
 import {
@@ -147,9 +149,50 @@ export const inOrder: InvariantFactory = () => {
   };
 };
 
+/**
+ * `f140.settled`: a queued message ends accepted or rejected at its sender, never retried for good
+ * on a healed network. A receiver answers a MSG it already took as accepted (200 with the
+ * response, spec.md §3.3), and a refusal is confirmed, then dropped (§5): an answer that reads as
+ * neither (a duplicate answered without `response`, a 403 read as malformed) keeps the message
+ * queued after every fault has healed. Expiry (24 h) and unfriending never come due in a run.
+ */
+export const settled: InvariantFactory = () => {
+  /** Queued and not yet settled, by `<node> <id>`, with what the note said. */
+  const queued = new Map<string, string>();
+  const key = (node: string, id: unknown) => (typeof id === 'string' ? `${node} ${id}` : undefined);
+  return {
+    name: 'f140.settled',
+    kinds: ['note', 'reject'],
+    observe(event) {
+      if (event.kind === 'reject') {
+        const settledKey = key(event.node, field(event.detail, 'id'));
+        if (settledKey !== undefined) queued.delete(settledKey);
+        return undefined;
+      }
+      if (event.kind !== 'note') return undefined;
+      const noted = key(event.node, field(event.detail, 'id'));
+      if (noted === undefined) return undefined;
+      if (event.what === 'f140.msg.queued') {
+        const from = text(field(event.detail, 'from')) ?? '?';
+        const to = text(field(event.detail, 'to')) ?? '?';
+        queued.set(noted, `from ${from} to ${to}`);
+      } else if (event.what === 'f140.msg.accepted') queued.delete(noted);
+      return undefined;
+    },
+    finish() {
+      const [first] = queued;
+      if (first === undefined) return undefined;
+      const [at, what] = first;
+      const more = queued.size > 1 ? ` (and ${queued.size - 1} more)` : '';
+      return `message ${at.slice(at.indexOf(' ') + 1)} ${what} is still queued at ${at.slice(0, at.indexOf(' '))} at the end of the run, neither accepted nor rejected${more}`;
+    },
+  };
+};
+
 export const f140Invariants: Readonly<Record<string, InvariantFactory>> = {
   'f140.friendsOnly': friendsOnly,
   'f140.inOrder': inOrder,
   'f140.authentic': (context) => authenticDelivery('f140.authentic', sentBy, context),
   'f140.no-redirect-by-replay': noRedirectByReplay,
+  'f140.settled': settled,
 };

@@ -142,7 +142,7 @@ const baseProfile: FuzzProfile = {
     drainMs: 30_000,
   },
   startMs: 500,
-  invariants: ['solec.authentic', 'solec.exactlyOnce'],
+  invariants: ['solec.authentic', 'solec.exactlyOnce', 'solec.one-in-flight'],
   sometimes: [
     { name: 'client reconnect', note: 'solec.reconnecting' },
     { name: 'relay retry', state: 'solec.relay backingOff' },
@@ -262,13 +262,52 @@ function withRelayAnswerMs(base: Topology): Topology {
   return { ...base, nodes };
 }
 
+/**
+ * Every server of `base` under the signed profile (spec.md §5.2): a relay link answers the
+ * Challenge with a Proof before it is authenticated. The honest servers' promises are the same
+ * under both profiles, so the default campaign draws both handshakes (half the topologies each).
+ */
+function signedServers(base: Topology): Topology {
+  const nodes: Topology['nodes'] = {};
+  for (const [id, node] of Object.entries(base.nodes))
+    nodes[id] = isServer(node.config) ? { ...node, config: { ...(node.config as object), profile: 'signed' } } : node;
+  return { ...base, nodes };
+}
+
+/**
+ * In every topology with two servers, `nobody@s2.test`: an address on s2.test with no account.
+ * s2.test answers a relayed Message for it with Error 0x02, and the relay reports it
+ * (`solec.relay-refused`, spec.md §5.3): the client already had its Success, so a Message refused
+ * so and not reported is lost silently (`solec.exactlyOnce`). Nothing is owed to it; drawn as a
+ * sender it is s2.test itself, which refuses a client's command.
+ */
+const nobody: FuzzUser = { address: 'nobody@s2.test', node: 's2.test' };
+
+function withNobody(base: Topology): Topology {
+  return base.nodes[nobody.node] === undefined ? base : { ...base, users: [...base.users, nobody] };
+}
+
 export const solecProfile: FuzzProfile = {
   ...baseProfile,
+  // One draw for x.test (one run in three) and the signed handshake (one in two), then the relay's
+  // short answer wait (one in two); each shrinks to without.
   topology: fc
-    .tuple(topology, fc.constantFrom(false, false, true), fc.boolean())
-    .map(([base, strange, quickAnswer]) => {
-      const drawn = strange ? withStranger(base) : base;
-      return quickAnswer ? withRelayAnswerMs(drawn) : drawn;
+    .tuple(
+      topology,
+      fc.constantFrom<readonly [boolean, boolean]>(
+        [false, false],
+        [false, true],
+        [false, false],
+        [false, true],
+        [true, false],
+        [true, true],
+      ),
+      fc.boolean(),
+    )
+    .map(([base, [strange, signed], quickAnswer]) => {
+      const drawn = withNobody(strange ? withStranger(base) : base);
+      const handshake = signed ? signedServers(drawn) : drawn;
+      return quickAnswer ? withRelayAnswerMs(handshake) : handshake;
     }),
   // A relayed Message held on the relay hop past the relay's answer timeout and the reset (none
   // within one server, nor for x.test, whose relays are refused).
@@ -285,9 +324,19 @@ export const solecProfile: FuzzProfile = {
         ? relayAnswerMs
         : responseTimeoutMs,
   },
-  promises: (_topology, from, to) => from.node !== strangerUser.node && to.node !== strangerUser.node,
+  promises: (_topology, from, to) =>
+    from.node !== strangerUser.node &&
+    to.node !== strangerUser.node &&
+    from.address !== nobody.address &&
+    to.address !== nobody.address,
+  // No login for nobody@s2.test: it has no client.
+  afterHeal: (topology, atMs) =>
+    (baseProfile.afterHeal?.(topology, atMs) ?? []).filter((step) => !('node' in step) || step.node !== nobody.node),
+  sometimes: [...(baseProfile.sometimes ?? []), { name: 'signed ServerAuth', state: 'solec.session awaitingProof' }],
   // None for x.test's user: its relays end at the refused ServerAuth, and no server relays to it.
   links: (topology, from, to) =>
-    from.node === strangerUser.node || to.node === strangerUser.node ? [] : baseProfile.links(topology, from, to),
+    from.node === strangerUser.node || to.node === strangerUser.node
+      ? []
+      : baseProfile.links(topology, from, to).filter(([a, b]) => a !== b),
   variants: { seed: variant(baseProfile, 'seed'), signed: variant(baseProfile, 'signed') },
 };

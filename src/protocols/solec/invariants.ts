@@ -42,7 +42,8 @@ function noteId(event: TraceEvent): string | undefined {
  * already took. Taken twice is a violation at once; taken never, at the end of the run (after
  * every fault healed and the retries ran out). Nothing is promised for a Message that was never
  * answered (at most once), nor for one a node reported it could not deliver (a `reject` naming
- * its id: a relay refused in ServerAuth, which is final, or out of attempts, spec.md §5). The same promise as test/protocols/solec/sim.test.ts, on any run.
+ * its id: a relay refused in ServerAuth, which is final, out of attempts, or answered Error, spec.md §5)
+ * by the sender's client or its server (the one that answered Success). The same promise as test/protocols/solec/sim.test.ts, on any run.
  */
 export function exactlyOnce(context: InvariantContext): Invariant {
   const clients = new Set(
@@ -52,8 +53,16 @@ export function exactlyOnce(context: InvariantContext): Invariant {
   const taken = new Map<string, number>();
   /** Ids of Messages some client wrote on the wire (a damaged id was never written). */
   const written = new Set<string>();
-  /** Ids a node reported it could not deliver (a `reject` naming them): the sender was told. */
-  const reported = new Set<string>();
+  /** Each client's server (where its Messages are answered, and relayed from). */
+  const homeOf = new Map(
+    context.nodes.flatMap((node) => {
+      const server = text(field(node.config, 'server'));
+      return field(node.config, 'role') === 'client' && server !== undefined ? [[node.id, server] as const] : [];
+    }),
+  );
+  /** Ids a node reported it could not deliver (a `reject` naming them), with the nodes that did. */
+  const reported = new Map<string, Set<string>>();
+  const report = (id: string, node: string) => reported.set(id, (reported.get(id) ?? new Set()).add(node));
   return {
     name: 'solec.exactlyOnce',
     kinds: ['note', 'send', 'reject'],
@@ -61,7 +70,7 @@ export function exactlyOnce(context: InvariantContext): Invariant {
       if (event.kind === 'reject') {
         const detail = event.detail;
         for (const id of [field(detail, 'id'), ...list(field(detail, 'ids'))])
-          if (typeof id === 'string') reported.add(id);
+          if (typeof id === 'string') report(id, event.node);
         return undefined;
       }
       if (event.kind === 'send') {
@@ -83,13 +92,60 @@ export function exactlyOnce(context: InvariantContext): Invariant {
       return times > 1 ? `message ${id} taken for delivery ${times} times (at ${event.node})` : undefined;
     },
     finish() {
-      const missing = [...sent].filter(([id]) => !taken.has(id) && !reported.has(id));
-      // A corrupted id is taken under the id the damage wrote, and the Success carries no id
-      // (spec.md §2.2): the sender cannot tell. Excused, one for one, by ids nobody wrote.
-      const rewritten = [...taken.keys()].filter((id) => !written.has(id)).length;
+      // The sender is told by its own server (or client): the recipient's server refusing a
+      // relayed Message is not that (the relay reports its Error, spec.md §5.3).
+      const told = (id: string, client: string) => {
+        const by = reported.get(id);
+        return by !== undefined && (by.has(client) || by.has(homeOf.get(client) ?? client));
+      };
+      const missing = [...sent].filter(([id, client]) => !taken.has(id) && !told(id, client));
+      // A corrupted id is taken (or reported undeliverable: a relay refused in a signed ServerAuth
+      // whose Challenge a damage changed) under the id the damage wrote, and the Success carries no
+      // id (spec.md §2.2): the sender cannot tell. Excused, one for one, by ids nobody wrote.
+      const rewritten = [...new Set([...taken.keys(), ...reported.keys()])].filter((id) => !written.has(id)).length;
       if (missing.length <= rewritten) return undefined;
       const [id, node] = missing[0] ?? ['', ''];
       return `message ${id} answered Success to ${node} but never taken for delivery`;
+    },
+  };
+}
+
+/** The frames of a stream payload as the trace decoded them (one frame, or an array of them). */
+function framesOf(decoded: unknown): readonly unknown[] {
+  return Array.isArray(decoded) ? decoded : [decoded];
+}
+
+/**
+ * `solec.one-in-flight` (spec.md §3, §5.3): on a connection it opened (a client's to its server, a
+ * relay link's to another server), a node writes a Message only once every Message it wrote
+ * before on it was answered by Success or Error. The answers the node received on that connection
+ * are counted against the Messages it wrote; the Success of a login or ServerAuth comes while none
+ * is outstanding and counts for nothing. A damaged answer is never one more answer than was sent.
+ */
+export function oneInFlight(): Invariant {
+  /** Per `<node> <conn>` a node opened: its Messages written and not yet answered. */
+  const outstanding = new Map<string, number>();
+  return {
+    name: 'solec.one-in-flight',
+    kinds: ['conn.connect', 'send', 'receive'],
+    observe(event) {
+      if (event.kind === 'conn.connect') {
+        outstanding.set(`${event.node} ${event.conn}`, 0);
+        return undefined;
+      }
+      if ((event.kind !== 'send' && event.kind !== 'receive') || event.conn === undefined) return undefined;
+      const key = `${event.node} ${event.conn}`;
+      let count = outstanding.get(key);
+      if (count === undefined) return undefined;
+      for (const frame of framesOf(event.payload.decoded)) {
+        const type = field(frame, 'type');
+        if (event.kind === 'receive' && (type === 'success' || type === 'error')) count = Math.max(0, count - 1);
+        if (event.kind === 'send' && type === 'message') count += 1;
+      }
+      outstanding.set(key, count);
+      return count > 1
+        ? `${event.node} wrote a Message on ${event.conn} while ${count - 1} it wrote before were unanswered`
+        : undefined;
     },
   };
 }
@@ -128,4 +184,5 @@ export const solecInvariants: Readonly<Record<string, InvariantFactory>> = {
   'solec.authentic': (context) => authenticDelivery('solec.authentic', sentBy, context),
   'solec.exactlyOnce': (context) => exactlyOnce(context),
   'solec.server-auth-bound': serverAuthBound,
+  'solec.one-in-flight': () => oneInFlight(),
 };
