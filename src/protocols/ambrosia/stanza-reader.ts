@@ -83,8 +83,15 @@ export interface SaxesFields {
   state: number;
   stateTable: readonly unknown[];
   sText: unknown;
+  sBegin: unknown;
   sAttribValueQuoted: unknown;
   tags: readonly { readonly ns: Bindings }[];
+  tag: unknown;
+  topNS: unknown;
+  xmlDecl: { version?: string };
+  xmlDeclExpects: string[];
+  xmlDeclPossible: boolean;
+  sawRoot: boolean;
   ns: Bindings;
   opt: { readonly resolvePrefix?: unknown };
   getCode: unknown;
@@ -135,31 +142,149 @@ export function takeWholeElements(
   }
   const read = readWholeElements(slice, fields.tags[0]!.ns, fields.ns);
   if (read === undefined) return false;
+  commit(fields, slice, 0, read, element);
+  return true;
+}
+
+/**
+ * What `write(slice)` leaves in saxes after it read `slice` to its end, with `read` the whole
+ * elements from `offset` on (offsets in `read` counted from there): each element reported with
+ * the position just past its end, the last `>` read, the slice counted into chunkPosition, a
+ * column per character (from the last line feed if any), no pending name, quote or text, and the
+ * state of the last entity reference.
+ */
+function commit(
+  fields: SaxesFields,
+  slice: string,
+  offset: number,
+  read: ReadElements | undefined,
+  element: (element: XmlElement, position: number) => void,
+): void {
   const before = fields.chunkPosition;
   fields.chunk = slice;
-  for (const { element: done, end } of read.elements) {
-    fields.i = end;
-    element(done, before + end);
+  for (const { element: done, end } of read?.elements ?? []) {
+    fields.i = offset + end;
+    element(done, before + offset + end);
   }
-  // What write() leaves after reading the slice to its end: the last `>` read, the slice counted
-  // into chunkPosition, a column per character (from the last line feed if any), no pending name,
-  // quote or text, and the state of the last entity reference.
   fields.prevI = slice.length - 1;
   fields.i = slice.length;
   fields.chunkPosition = before + slice.length;
-  if (read.newlines === 0) fields.column += slice.length;
+  if (read === undefined || read.newlines === 0) fields.column += slice.length;
   else {
     fields.line += read.newlines;
-    fields.column = slice.length - 1 - read.lastNewline;
-    fields.positionAtNewLine = before + read.lastNewline + 1;
+    fields.column = slice.length - 1 - (offset + read.lastNewline);
+    fields.positionAtNewLine = before + offset + read.lastNewline + 1;
   }
   fields.name = '';
-  if (read.attributes) fields.q = null;
+  if (read?.attributes) fields.q = null;
   fields.forbiddenState = forbiddenStart;
-  if (read.lastEntity === 'text') fields.entityReturnState = fields.state;
-  else if (read.lastEntity === 'attribute')
+  if (read?.lastEntity === 'text') fields.entityReturnState = fields.stateTable.indexOf(fields.sText);
+  else if (read?.lastEntity === 'attribute')
     fields.entityReturnState = fields.stateTable.indexOf(fields.sAttribValueQuoted);
+}
+
+/** The start of every stream header fedsim writes (`writeStreamHeader`). */
+const headerStart = "<?xml version='1.0'?><stream:stream";
+
+/** The root element's tag as saxes makes it (`openTagHandler`'s argument). */
+export interface SaxesRootTag {
+  readonly name: string;
+  readonly attributes: Record<string, { name: string; prefix: string; local: string; value: string; uri: string }>;
+  readonly ns: Record<string, string>;
+  readonly prefix: string;
+  readonly local: string;
+  readonly uri: string;
+  readonly isSelfClosing: boolean;
+}
+
+/**
+ * A stream's first text when it is a header as fedsim writes it (the XML declaration with version
+ * 1.0 alone, then `<stream:stream` with attributes that bind `stream` to `streamNs`), possibly
+ * followed by whole elements: saxes (`fields`, new) is left as `write(slice)` would leave it, `open`
+ * called as its open-tag handler would be (saxes' position just past the header), then `element`
+ * for each element. False, having done nothing, for anything else.
+ */
+export function takeStreamHeader(
+  fields: SaxesFields,
+  slice: string,
+  streamNs: string,
+  open: (tag: SaxesRootTag) => void,
+  element: (element: XmlElement, position: number) => void,
+): boolean {
+  if (
+    !slice.startsWith(headerStart) ||
+    fields.stateTable[fields.state] !== fields.sBegin ||
+    fields.chunkPosition !== 0 ||
+    fields.tags.length !== 0 ||
+    fields.getCode !== fields.getCode10 ||
+    fields.carriedFromPrevious !== undefined ||
+    fields.opt.resolvePrefix !== undefined
+  ) {
+    return false;
+  }
+  let start: StartTag;
+  try {
+    start = new Reader(slice, fields.ns, fields.ns, headerStart.length - '<stream:stream'.length).startTag();
+  } catch (error) {
+    if (error === refused) return false;
+    throw error;
+  }
+  const declared = start.declared;
+  if (declared === undefined || start.selfClosing || start.name !== 'stream:stream' || declared.stream !== streamNs)
+    return false;
+  const rest = start.end < slice.length ? readWholeElements(slice.slice(start.end), declared, fields.ns) : undefined;
+  if (start.end < slice.length && rest === undefined) return false;
+  const attributes = Object.create(null) as SaxesRootTag['attributes'];
+  for (const { name, value } of start.written) {
+    const colon = name.indexOf(':');
+    const prefix = colon < 0 ? '' : name.slice(0, colon);
+    const uri = prefix === '' ? (name === 'xmlns' ? xmlnsNamespace : '') : (declared[prefix] ?? fields.ns[prefix]!);
+    attributes[name] = { name, prefix, local: colon < 0 ? name : name.slice(colon + 1), value, uri };
+  }
+  const tag = {
+    name: start.name,
+    attributes,
+    ns: declared,
+    prefix: 'stream',
+    local: 'stream',
+    uri: streamNs,
+    isSelfClosing: false,
+  };
+  // What saxes' XML declaration and open tag states leave (saxes 6.0.0; the tests compare every field).
+  fields.xmlDecl.version = '1.0';
+  fields.xmlDeclExpects = ['encoding', 'standalone'];
+  fields.xmlDeclPossible = false;
+  fields.sawRoot = true;
+  fields.state = fields.stateTable.indexOf(fields.sText);
+  (fields.tags as unknown[]).push(tag);
+  fields.tag = tag;
+  fields.topNS = declared;
+  fields.chunk = slice;
+  fields.i = start.end;
+  open(tag);
+  const read =
+    rest === undefined ? undefined : { ...rest, attributes: true, lastEntity: rest.lastEntity ?? start.lastEntity };
+  commit(fields, slice, start.end, read ?? { ...noElements, lastEntity: start.lastEntity }, element);
   return true;
+}
+
+const noElements: ReadElements = {
+  elements: [],
+  newlines: 0,
+  lastNewline: -1,
+  lastEntity: undefined,
+  attributes: true,
+};
+
+interface StartTag {
+  readonly name: string;
+  readonly written: readonly { readonly name: string; readonly value: string }[];
+  /** The namespace declarations, prefix to URI (`''` for the default), without a prototype. */
+  readonly declared: Record<string, string> | undefined;
+  readonly selfClosing: boolean;
+  /** The offset just past the tag. */
+  readonly end: number;
+  readonly lastEntity: 'text' | 'attribute' | undefined;
 }
 
 /** Thrown inside the reader to give up; never leaves `readWholeElements`. */
@@ -179,7 +304,6 @@ export function readWholeElements(text: string, root: Bindings, predefined: Bind
 }
 
 class Reader {
-  private at = 0;
   private newlines = 0;
   private lastNewline = -1;
   private lastEntity: 'text' | 'attribute' | undefined;
@@ -191,6 +315,7 @@ class Reader {
     private readonly text: string,
     private readonly root: Bindings,
     private readonly predefined: Bindings,
+    private at = 0,
   ) {}
 
   read(): ReadElements {
@@ -214,10 +339,23 @@ class Reader {
   /** An element starting at `<` (at `this.at`), read to just past its end. */
   private element(depth: number): XmlElement {
     if (depth > depthLimit) throw refused;
+    const start = this.startTag();
+    const attrs: Record<string, string> = {};
+    for (const { name: attr, value } of start.written) attrs[attr] = value;
+    const children: XmlNode[] = [];
+    if (!start.selfClosing) this.content(start.name, depth, children);
+    this.scopes.pop();
+    return { name: start.name, attrs, ns: start.uri, children };
+  }
+
+  /**
+   * A start tag (at its `<`), read past its `>` or `/>`, with its namespace resolved; its
+   * declarations stay in scope (the caller pops them).
+   */
+  startTag(): StartTag & { readonly uri: string } {
     const { text } = this;
     this.at += 1;
     const name = this.name();
-    const attrs: Record<string, string> = {};
     const written: { name: string; value: string }[] = [];
     let declared: Record<string, string> | undefined;
     let selfClosing = false;
@@ -257,11 +395,7 @@ class Reader {
     this.scopes.push(declared);
     const uri = this.elementNamespace(name);
     this.checkAttributes(written);
-    for (const { name: attr, value } of written) attrs[attr] = value;
-    const children: XmlNode[] = [];
-    if (!selfClosing) this.content(name, depth, children);
-    this.scopes.pop();
-    return { name, attrs, ns: uri, children };
+    return { name, written, declared, selfClosing, end: this.at, lastEntity: this.lastEntity, uri };
   }
 
   /** Character data and child elements up to the matching end tag, read past it. */

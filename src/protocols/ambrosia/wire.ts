@@ -14,7 +14,7 @@ import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { textFields, type WireField } from '../../core/wire-fields.js';
-import { forbiddenStart, takeWholeElements, type SaxesFields } from './stanza-reader.js';
+import { forbiddenStart, takeStreamHeader, takeWholeElements, type SaxesFields } from './stanza-reader.js';
 
 export const ns = {
   stream: 'http://etherx.jabber.org/streams',
@@ -177,7 +177,7 @@ export class XmlStreamParser {
       const slice = text.slice(at, end);
       this.fedChars += slice.length;
       try {
-        if (!this.wholeElements(slice) && !this.plainText(slice)) this.parser.write(slice);
+        if (!this.header(slice) && !this.wholeElements(slice) && !this.plainText(slice)) this.parser.write(slice);
       } catch (cause) {
         // saxes reports through the error handler; a throw would be its own bug, but peer input must not crash us.
         this.fail(new StreamError('not-well-formed', `parser failure: ${String(cause)}`));
@@ -233,10 +233,19 @@ export class XmlStreamParser {
   private wholeElements(slice: string): boolean {
     if (!this.opened || this.closed || this.stack.length !== 1) return false;
     // saxes' internals are not in its typings (see SaxesFields).
-    return takeWholeElements(this.parser as unknown as SaxesFields, slice, (element, position) => {
-      this.events.push({ type: 'element', element });
-      this.stanzaStartPosition = position;
-    });
+    return takeWholeElements(this.parser as unknown as SaxesFields, slice, this.stanzaRead);
+  }
+
+  private readonly stanzaRead = (element: XmlElement, position: number): void => {
+    this.events.push({ type: 'element', element });
+    this.stanzaStartPosition = position;
+  };
+
+  /** The same for a stream's first text when it is a header as fedsim writes it (and whole elements). */
+  private header(slice: string): boolean {
+    if (this.opened) return false;
+    const fields = this.parser as unknown as SaxesFields;
+    return takeStreamHeader(fields, slice, ns.stream, (tag) => this.openTag(tag as SaxesTagNS), this.stanzaRead);
   }
 
   private fail(error: StreamError): Result<never, StreamError> {
