@@ -33,6 +33,13 @@ export interface RecorderOptions {
   readonly hash?: boolean;
   /** Called with every serialised line, the end line included, as it is made (a file written as it goes). */
   readonly sink?: (line: string) => void;
+  /**
+   * With lines, events and hash all kept and no sink: serialise the events and hash them only when
+   * the lines, the text or the end line's sha256 are first asked for, from the kept events (the same
+   * bytes: an event is not changed once recorded). A fuzz run reads its events and, unless it
+   * fails, never its text. @defaultValue false
+   */
+  readonly deferLines?: boolean;
 }
 
 /**
@@ -48,7 +55,7 @@ export function payloadOf(bytes: Uint8Array, decoded: unknown): Payload {
 }
 
 export class TraceRecorder {
-  readonly lines: string[] = [];
+  private readonly kept: string[] = [];
   readonly events: TraceEvent[] = [];
   private readonly hash: Hash = createHash('sha256');
   private readonly lamports = new Map<string, number>();
@@ -65,6 +72,9 @@ export class TraceRecorder {
   private readonly sink: ((line: string) => void) | undefined;
   /** Lines not yet hashed, each followed by its newline. */
   private pending = '';
+  /** Events recorded but not yet serialised (see `deferLines`). */
+  private deferred: boolean;
+  private endAtMs = 0;
 
   constructor(
     readonly header: TraceHeader,
@@ -74,8 +84,16 @@ export class TraceRecorder {
     this.keepEvents = options.keepEvents ?? true;
     this.hashing = options.hash ?? true;
     this.sink = options.sink;
+    this.deferred =
+      (options.deferLines ?? false) && this.keepLines && this.keepEvents && this.hashing && this.sink === undefined;
     this.everyKind = this.hashing || this.keepLines || this.keepEvents || this.sink !== undefined;
     this.write(JSON.stringify({ ...header, format: traceFormat, version: traceFormatVersion }));
+  }
+
+  /** The serialised lines so far (after `end`, the end line included). */
+  get lines(): string[] {
+    this.serialise();
+    return this.kept;
   }
 
   get count(): number {
@@ -135,7 +153,7 @@ export class TraceRecorder {
     const lamport = node === 'sim' ? 0 : this.tick(node, body.kind === 'receive' ? body.sentLamport : undefined);
     this.seq += 1;
     const event = { seq: this.seq, atMs, node, lamport, ...body } as TraceEvent;
-    if (this.hashing || this.keepLines || this.sink) this.write(JSON.stringify(event));
+    if ((this.hashing || this.keepLines || this.sink) && !this.deferred) this.write(JSON.stringify(event));
     if (this.keepEvents) this.events.push(event);
     for (const { observer, kinds } of this.observers) if (kinds === undefined || kinds.has(body.kind)) observer(event);
     return event;
@@ -152,13 +170,42 @@ export class TraceRecorder {
   /** Closes the trace with the end line; returns the whole file text. */
   end(atMs: number): TraceEnd {
     if (this.ended) return this.ended;
+    this.endAtMs = atMs;
+    if (this.deferred) {
+      // The digest is made when it is read (or the text asked for), from the kept events.
+      const lines = () => this.lines;
+      this.ended = {
+        end: true,
+        events: this.seq,
+        atMs,
+        get sha256(): string {
+          const all = lines();
+          return (JSON.parse(all[all.length - 1]!) as TraceEnd).sha256;
+        },
+      };
+      return this.ended;
+    }
+    this.ended = this.endLine();
+    return this.ended;
+  }
+
+  /** Hashes what is left, writes the end line, and returns its fields. */
+  private endLine(): TraceEnd {
     this.flushHash();
     const digest = this.hashing ? this.hash.digest('hex') : '';
-    this.ended = { end: true, events: this.seq, atMs, sha256: digest };
-    const line = JSON.stringify(this.ended);
-    if (this.keepLines) this.lines.push(line);
+    const ended: TraceEnd = { end: true, events: this.seq, atMs: this.endAtMs, sha256: digest };
+    const line = JSON.stringify(ended);
+    if (this.keepLines) this.kept.push(line);
     this.sink?.(line);
-    return this.ended;
+    return ended;
+  }
+
+  /** Serialises and hashes the events deferred so far (and the end line, if the trace has ended). */
+  private serialise(): void {
+    if (!this.deferred) return;
+    this.deferred = false;
+    for (const event of this.events) this.write(JSON.stringify(event));
+    if (this.ended) this.endLine();
   }
 
   /** The NDJSON text (after `end`, including the end line). */
@@ -171,7 +218,7 @@ export class TraceRecorder {
       this.pending += line + '\n';
       if (this.pending.length >= hashChunkChars) this.flushHash();
     }
-    if (this.keepLines) this.lines.push(line);
+    if (this.keepLines) this.kept.push(line);
     this.sink?.(line);
   }
 

@@ -56,4 +56,30 @@ describe('trace recorder: events built for what reads them', () => {
     expect(counted.trace.wants('check')).toBe(false);
     expect(counted.trace.count).toBe(full.trace.count);
   });
+
+  it('with lines deferred, gives the same lines, text and end line as a recording that writes them as it goes', () => {
+    for (const seed of [3, 4, 5]) {
+      const eager = script(new ProbeWorld(['a.test', 'b.test'], seed, { delayMsMin: 1, delayMsMax: 9 }));
+      const deferred = script(
+        new ProbeWorld(['a.test', 'b.test'], seed, { delayMsMin: 1, delayMsMax: 9 }, { deferLines: true }),
+      );
+      const eagerEnd = eager.trace.end(50);
+      const deferredEnd = deferred.trace.end(50);
+      // Nothing is serialised until asked for; then the digest and every line are the eager ones.
+      expect((deferred.trace as unknown as { kept: string[] }).kept).toHaveLength(1);
+      expect(deferredEnd.sha256).toBe(eagerEnd.sha256);
+      expect({ ...deferredEnd }).toEqual(eagerEnd);
+      expect(deferred.trace.lines).toEqual(eager.trace.lines);
+      expect(deferred.trace.text()).toBe(eager.trace.text());
+      expect(deferred.trace.events).toEqual(eager.trace.events);
+    }
+    // Lines read before the end: the rest is written as it goes, and the text is the same.
+    const eager = script(new ProbeWorld(['a.test', 'b.test'], 6));
+    const early = new ProbeWorld(['a.test', 'b.test'], 6, {}, { deferLines: true });
+    expect(early.trace.lines[0]).toBe(eager.trace.lines[0]);
+    script(early);
+    eager.trace.end(50);
+    early.trace.end(50);
+    expect(early.trace.text()).toBe(eager.trace.text());
+  });
 });

@@ -64,19 +64,6 @@ const isNonce = (text: string | undefined): text is string =>
 /** A nonce from 32-bit draws of a seeded stream. */
 export const nonceOf = (draws: readonly number[]) => draws.map((d) => d.toString(36).padStart(7, '0')).join('');
 
-const salted = new Map<string, Buffer>();
-/** PBKDF2 (RFC 5802 §2.2 Hi); memoised, since a run logs the same accounts in again and again. */
-function saltedPassword(mechanism: ScramMechanism, password: string, salt: Buffer, iterations: number): Buffer {
-  const key = `${mechanism}\u0000${salt.toString('base64')}\u0000${iterations}\u0000${password}`;
-  let value = salted.get(key);
-  if (!value) {
-    value = pbkdf2Sync(password, salt, iterations, hashLength(mechanism), hashName(mechanism));
-    if (salted.size > 1024) salted.clear();
-    salted.set(key, value);
-  }
-  return value;
-}
-
 /** The salt the gateway uses for an account: derived from its JID (ours; stable, so no state to keep). */
 export const saltFor = (jid: string) => createHash('sha256').update(`ambrosia-scram:${jid}`).digest().subarray(0, 16);
 
@@ -85,10 +72,24 @@ interface Keys {
   readonly storedKey: Buffer;
   readonly serverKey: Buffer;
 }
+
+const derived = new Map<string, Keys>();
+/**
+ * PBKDF2 (RFC 5802 §2.2 Hi) and the keys made from it: pure functions of the mechanism, password,
+ * salt and iterations, memoised, since a run logs the same accounts in again and again (both
+ * sides: the client for its proof, the gateway to check it). The buffers are only read.
+ */
 function keys(mechanism: ScramMechanism, password: string, salt: Buffer, iterations: number): Keys {
-  const salt1 = saltedPassword(mechanism, password, salt, iterations);
-  const clientKey = hmac(mechanism, salt1, 'Client Key');
-  return { clientKey, storedKey: hash(mechanism, clientKey), serverKey: hmac(mechanism, salt1, 'Server Key') };
+  const key = `${mechanism}\u0000${salt.toString('base64')}\u0000${iterations}\u0000${password}`;
+  let value = derived.get(key);
+  if (!value) {
+    const salted = pbkdf2Sync(password, salt, iterations, hashLength(mechanism), hashName(mechanism));
+    const clientKey = hmac(mechanism, salted, 'Client Key');
+    value = { clientKey, storedKey: hash(mechanism, clientKey), serverKey: hmac(mechanism, salted, 'Server Key') };
+    if (derived.size > 1024) derived.clear();
+    derived.set(key, value);
+  }
+  return value;
 }
 
 // ---- server side ----
@@ -143,8 +144,32 @@ export type ClientFinalCheck =
   | { readonly outcome: 'bad-proof' }
   | { readonly outcome: 'ok'; readonly serverFinal: string };
 
+/**
+ * The last answer of `checkClientFinal` and `clientFinal`, with their arguments: both are pure, and
+ * the statecharts ask the same question twice in a row (a guard, then the action it lets run).
+ */
+let lastCheck:
+  { exchange: ServerExchange; base64: string; password: string; salt: Buffer; check: ClientFinalCheck } | undefined;
+let lastFinal:
+  | { exchange: ClientExchange; challenge: string; password: string; final: ReturnType<typeof clientFinalOf> }
+  | undefined;
+
 /** Checks the client-final-message (RFC 5802 §3, §7) against the account's password. */
 export function checkClientFinal(
+  exchange: ServerExchange,
+  base64: string,
+  password: string,
+  salt: Buffer,
+): ClientFinalCheck {
+  const last = lastCheck;
+  if (last?.exchange === exchange && last.base64 === base64 && last.password === password && last.salt.equals(salt))
+    return last.check;
+  const check = checkClientFinalOf(exchange, base64, password, salt);
+  lastCheck = { exchange, base64, password, salt, check };
+  return check;
+}
+
+function checkClientFinalOf(
   exchange: ServerExchange,
   base64: string,
   password: string,
@@ -187,7 +212,19 @@ export function clientFinal(
   exchange: ClientExchange,
   challenge: string,
   password: string,
-): { message: string; serverFinal: string } | undefined {
+): { readonly message: string; readonly serverFinal: string } | undefined {
+  const last = lastFinal;
+  if (last?.exchange === exchange && last.challenge === challenge && last.password === password) return last.final;
+  const final = clientFinalOf(exchange, challenge, password);
+  lastFinal = { exchange, challenge, password, final };
+  return final;
+}
+
+function clientFinalOf(
+  exchange: ClientExchange,
+  challenge: string,
+  password: string,
+): { readonly message: string; readonly serverFinal: string } | undefined {
   const text = fromBase64(challenge);
   const attrs = text === undefined ? undefined : attributes(text);
   const nonce = attrs?.get('r');

@@ -14,6 +14,7 @@ import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { textFields, type WireField } from '../../core/wire-fields.js';
+import { forbiddenStart, takeStreamHeader, takeWholeElements, type SaxesFields } from './stanza-reader.js';
 
 export const ns = {
   stream: 'http://etherx.jabber.org/streams',
@@ -42,32 +43,6 @@ export const depthMax = 64;
 
 /** The text we feed saxes at a time, so that `stanzaCharsMax` is checked often. */
 const sliceChars = 4096;
-
-/**
- * saxes' own fields that `plainText` reads and moves on. They are not in its typings; saxes 6.0.0
- * (the version package-lock.json holds) has them as below, and test/protocols/ambrosia/wire.test.ts compares
- * the fast path with saxes' own on arbitrary texts, so an upgrade that changes them fails there.
- */
-interface SaxesFields {
-  state: number;
-  stateTable: readonly unknown[];
-  sText: unknown;
-  tags: readonly unknown[];
-  getCode: unknown;
-  getCode10: unknown;
-  carriedFromPrevious: string | undefined;
-  textHandler: unknown;
-  text: string;
-  chunk: string;
-  chunkPosition: number;
-  i: number;
-  prevI: number;
-  column: number;
-  forbiddenState: number;
-}
-
-/** saxes' `FORBIDDEN_START`: no `]` of a `]]>` seen (saxes 6.0.0, saxes.js). */
-const forbiddenStart = 0;
 
 /**
  * Character data that saxes' text loop (`handleTextInRoot` reading with `getCode10`, XML 1.0)
@@ -202,7 +177,7 @@ export class XmlStreamParser {
       const slice = text.slice(at, end);
       this.fedChars += slice.length;
       try {
-        if (!this.plainText(slice)) this.parser.write(slice);
+        if (!this.header(slice) && !this.wholeElements(slice) && !this.plainText(slice)) this.parser.write(slice);
       } catch (cause) {
         // saxes reports through the error handler; a throw would be its own bug, but peer input must not crash us.
         this.fail(new StreamError('not-well-formed', `parser failure: ${String(cause)}`));
@@ -248,6 +223,29 @@ export class XmlStreamParser {
     fields.forbiddenState = forbiddenStart;
     fields.chunkPosition += slice.length;
     return true;
+  }
+
+  /**
+   * Takes a slice that is whole elements, written as fedsim writes them, between two stanzas, the
+   * way `parser.write` would (stanza-reader.ts): most pushes are one or a few whole stanzas, and
+   * saxes reads them a character at a time. False, having done nothing, for anything else.
+   */
+  private wholeElements(slice: string): boolean {
+    if (!this.opened || this.closed || this.stack.length !== 1) return false;
+    // saxes' internals are not in its typings (see SaxesFields).
+    return takeWholeElements(this.parser as unknown as SaxesFields, slice, this.stanzaRead);
+  }
+
+  private readonly stanzaRead = (element: XmlElement, position: number): void => {
+    this.events.push({ type: 'element', element });
+    this.stanzaStartPosition = position;
+  };
+
+  /** The same for a stream's first text when it is a header as fedsim writes it (and whole elements). */
+  private header(slice: string): boolean {
+    if (this.opened) return false;
+    const fields = this.parser as unknown as SaxesFields;
+    return takeStreamHeader(fields, slice, ns.stream, (tag) => this.openTag(tag as SaxesTagNS), this.stanzaRead);
   }
 
   private fail(error: StreamError): Result<never, StreamError> {
