@@ -133,10 +133,10 @@ describe('fuzz: aimed DNS and relay faults', () => {
   });
 
   it('reaches verifyingPeer>closed (FMTP) and client.busy>closed (Bester) in the default campaigns', () => {
-    const fmtp = runOne(fmtpProfile, 4);
+    const fmtp = runOne(fmtpProfile, 80);
     expect(fmtp.ok, fmtp.failure?.failures.join('\n')).toBe(true);
     expect(fmtp.coverage?.changes).toContain('fmtp.connection verifyingPeer>closed');
-    const bester = runOne(besterProfile, 21);
+    const bester = runOne(besterProfile, 9);
     expect(bester.ok, bester.failure?.failures.join('\n')).toBe(true);
     expect(bester.coverage?.changes).toContain('bester.connection client.busy>closed');
   });
