@@ -155,36 +155,64 @@ export const inOrder: InvariantFactory = () => {
  * response, spec.md §3.3), and a refusal is confirmed, then dropped (§5): an answer that reads as
  * neither (a duplicate answered without `response`, a 403 read as malformed) keeps the message
  * queued after every fault has healed. Expiry (24 h) and unfriending never come due in a run.
+ * Except a message for a friend whose address a damaged PING re-pointed (its `reply_to` rewritten:
+ * nothing protects it under `seed`, spec.md §5) and who never called again from its own address:
+ * it is retried to the wrong address for good, as the fuzz profile's `strandedByDamage` says.
  */
 export const settled: InvariantFactory = () => {
-  /** Queued and not yet settled, by `<node> <id>`, with what the note said. */
-  const queued = new Map<string, string>();
+  /** Queued and not yet settled, by `<node> <id>`: the node, the recipient and what the note said. */
+  const queued = new Map<string, { readonly node: string; readonly to: string; readonly what: string }>();
+  /** `node|friend` pairs whose node holds an address a damage wrote for the friend. */
+  const wrong = new Set<string>();
+  let damaged = false;
   const key = (node: string, id: unknown) => (typeof id === 'string' ? `${node} ${id}` : undefined);
   return {
     name: 'f140.settled',
-    kinds: ['note', 'reject'],
+    kinds: ['note', 'reject', 'fault'],
     observe(event) {
+      if (event.kind === 'fault') {
+        if (
+          event.phase === 'end' &&
+          (event.fault === 'corrupt' || event.fault === 'truncate') &&
+          event.detail['disarmed'] !== true
+        )
+          damaged = true;
+        return undefined;
+      }
       if (event.kind === 'reject') {
         const settledKey = key(event.node, field(event.detail, 'id'));
         if (settledKey !== undefined) queued.delete(settledKey);
         return undefined;
       }
       if (event.kind !== 'note') return undefined;
+      if (event.what === 'f140.ping.accepted') {
+        const friend = text(field(event.detail, 'from'))?.toLowerCase();
+        if (friend === undefined) return undefined;
+        const address = field(event.detail, 'address');
+        const host = text(field(address, 'host'))?.toLowerCase();
+        const port = field(address, 'port');
+        const right = host === friend.slice(friend.lastIndexOf('@') + 1) && (port ?? 8140) === 8140;
+        const pair = `${event.node}|${friend}`;
+        if (!right && damaged) wrong.add(pair);
+        else if (right) wrong.delete(pair);
+        return undefined;
+      }
       const noted = key(event.node, field(event.detail, 'id'));
       if (noted === undefined) return undefined;
       if (event.what === 'f140.msg.queued') {
         const from = text(field(event.detail, 'from')) ?? '?';
         const to = text(field(event.detail, 'to')) ?? '?';
-        queued.set(noted, `from ${from} to ${to}`);
+        queued.set(noted, { node: event.node, to: to.toLowerCase(), what: `from ${from} to ${to}` });
       } else if (event.what === 'f140.msg.accepted') queued.delete(noted);
       return undefined;
     },
     finish() {
-      const [first] = queued;
+      const left = [...queued].filter(([, entry]) => !wrong.has(`${entry.node}|${entry.to}`));
+      const [first] = left;
       if (first === undefined) return undefined;
-      const [at, what] = first;
-      const more = queued.size > 1 ? ` (and ${queued.size - 1} more)` : '';
-      return `message ${at.slice(at.indexOf(' ') + 1)} ${what} is still queued at ${at.slice(0, at.indexOf(' '))} at the end of the run, neither accepted nor rejected${more}`;
+      const [at, entry] = first;
+      const more = left.length > 1 ? ` (and ${left.length - 1} more)` : '';
+      return `message ${at.slice(at.indexOf(' ') + 1)} ${entry.what} is still queued at ${entry.node} at the end of the run, neither accepted nor rejected${more}`;
     },
   };
 };
