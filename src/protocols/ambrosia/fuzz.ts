@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { networkArbitrary } from '../../fuzz/profiles/network.js';
 import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend, type FaultSpan } from '../../fuzz/faults.js';
+import type { TraceEvent } from '../../trace/events.js';
 
 /** Client defaults (spec.md §6, the config table): reconnect backoff, answer wait, ack timeout. */
 const clientRetryMs = 100;
@@ -85,8 +86,12 @@ function underFaults(send: FaultedSend): number | undefined {
 
 /**
  * Whether a crash of `node` bears on [fromMs, toMs): a restarted client binds afresh only once it
- * logs in again, so the crash lasts, for the gateway's old session, until the end of the faults on
- * that client that follow it without a quiet gap in which it could log in.
+ * logs in again, so the crash lasts, for the gateway's old session (which queues what is sent to
+ * the user meanwhile and reports it undelivered at the new bind), until that login: the end of the
+ * faults on that client that follow it before it could log in, then, when there were any, its
+ * backoff after them (doubling from the restart, `retryDeadlineMs`) and a login's answer (fuzz
+ * seed 714 of a 5,000-run soak: a partition from the restart, a send 3 s after its heal, the
+ * client's next attempt 7.4 s after it).
  */
 function crashTouches(
   spans: readonly FaultSpan[],
@@ -96,12 +101,61 @@ function crashTouches(
   toMs: number,
 ): boolean {
   if (!crash.hosts.includes(node)) return false;
+  const loginMs = (endMs: number) =>
+    endMs === crash.endMs
+      ? endMs
+      : retryDeadlineMs(crash.endMs, endMs, clientRetryMs, clientRetryMsMax) + responseTimeoutMs;
   let endMs = crash.endMs;
-  for (const span of spans) {
-    if (span.kind !== 'skew' && span.hosts.includes(node) && span.beginMs <= endMs + 6_000 && span.endMs > endMs)
+  for (const span of [...spans].sort((a, b) => a.beginMs - b.beginMs)) {
+    const quietMs = Math.max(endMs + 6_000, loginMs(endMs));
+    if (span.kind !== 'skew' && span.hosts.includes(node) && span.beginMs <= quietMs && span.endMs > endMs)
       endMs = span.endMs;
   }
-  return endMs >= fromMs && crash.beginMs < toMs;
+  return loginMs(endMs) >= fromMs && crash.beginMs < toMs;
+}
+
+/**
+ * The send commands whose messages a damaged login stranded (spec.md §3 "Under faults"): a byte
+ * changed in a reconnecting client's stream header (its `to`, say) draws a stream error such as
+ * <host-unknown/>, and the client takes a failed login as final (`ambrosia.login.failed`, its
+ * state `failed`) until its node restarts. After a corruption or truncation acted, such a failure
+ * strands what the client had queued (its sends since its node started) and what is sent to its
+ * user until its node starts again (fuzz seed 1203 of a 5,000-run soak). Its user is read from the
+ * reject's reason (`login of <jid> failed: ...`, machines/client.ts).
+ */
+export function strandedByDamage(events: readonly TraceEvent[]): Set<string> {
+  const stranded = new Set<string>();
+  let damaged = false;
+  const commands: { readonly atMs: number; readonly node: string; readonly key: string; readonly to: string }[] = [];
+  /** Per node: when it last started, and the user of its failed login with when that failed. */
+  const started = new Map<string, number>();
+  const failed: { readonly node: string; readonly jid: string; readonly sinceMs: number; untilMs: number }[] = [];
+  for (const event of events) {
+    if (event.kind === 'fault' && event.phase === 'end' && (event.fault === 'corrupt' || event.fault === 'truncate')) {
+      if (event.detail['disarmed'] !== true) damaged = true;
+    } else if (event.kind === 'node.start') {
+      started.set(event.node, event.atMs);
+      for (const failure of failed)
+        if (failure.node === event.node && failure.untilMs === Infinity) failure.untilMs = event.atMs;
+    } else if (event.kind === 'command') {
+      const command = event.command as { readonly type?: string; readonly to?: string };
+      if (command.type !== 'send') continue;
+      const key = `${event.node} ${JSON.stringify(event.command)}`;
+      commands.push({ atMs: event.atMs, node: event.node, key, to: (command.to ?? '').toLowerCase() });
+    } else if (event.kind === 'reject' && event.code === 'ambrosia.login.failed' && damaged) {
+      const jid = /^login of (\S+) failed/.exec(event.reason)?.[1]?.toLowerCase();
+      if (jid === undefined) continue;
+      failed.push({ node: event.node, jid, sinceMs: started.get(event.node) ?? 0, untilMs: Infinity });
+    }
+  }
+  for (const failure of failed) {
+    for (const command of commands) {
+      const bare = command.to.split('/')[0];
+      const queued = command.node === failure.node && command.atMs >= failure.sinceMs && command.atMs < failure.untilMs;
+      if (queued || (bare === failure.jid && command.atMs < failure.untilMs)) stranded.add(command.key);
+    }
+  }
+  return stranded;
 }
 
 /** The services of the topology, or those registered for `user`'s domain. */
@@ -490,6 +544,7 @@ const baseProfile: FuzzProfile = {
       retryDeadlineMs(run.beginMs, run.endMs, serviceRetryMs, clientRetryMsMax) - run.endMs + responseTimeoutMs + 2_000,
     withinMs: 2_000,
     underFaults,
+    strandedByDamage,
     drainMs: 5_000,
     crashNoticedMs: (topology) => resetMs(topology),
   },
