@@ -69,8 +69,9 @@ describe('fuzz: a refusal confirmed under damage', () => {
 // The SOLEC false failures of the same soak: a restarted client whose only login met a fault
 // (seeds 1756, 2771: the login is final, spec.md §4.1), and a damage while a client's backoff was
 // still doubling from a partition (seed 2541: it extends the run of faults the quiet window waits for).
+// Seed 3679 (a `from` a damage rewrote, resent unchanged) is below, with its shrunk fixture.
 describe('fuzz: SOLEC promises after the 5,000-run soak', () => {
-  it.each([1756, 2541, 2771])('SOLEC fuzz seed %i passes', (seed) => {
+  it.each([1756, 2541, 2771, 3679])('SOLEC fuzz seed %i passes', (seed) => {
     const result = runOne(fuzzProfileNamed('solec')!, seed);
     expect(result.failure?.failures ?? []).toEqual([]);
   });
