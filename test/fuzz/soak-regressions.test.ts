@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { InvariantNode } from '../../src/check/context.js';
 import { ambrosiaInvariants } from '../../src/protocols/ambrosia/invariants.js';
+import { solecInvariants } from '../../src/protocols/solec/invariants.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';
 import { droppedAfterDamage } from '../../src/fuzz/plan.js';
@@ -71,8 +72,9 @@ describe('fuzz: a refusal confirmed under damage', () => {
 // The SOLEC false failures of the same soak: a restarted client whose only login met a fault
 // (seeds 1756, 2771: the login is final, spec.md §4.1), and a damage while a client's backoff was
 // still doubling from a partition (seed 2541: it extends the run of faults the quiet window waits for).
+// Seed 3679 (a `from` a damage rewrote, resent unchanged) is below, with its shrunk fixture.
 describe('fuzz: SOLEC promises after the 5,000-run soak', () => {
-  it.each([1756, 2541, 2771])('SOLEC fuzz seed %i passes', (seed) => {
+  it.each([1756, 2541, 2771, 3679])('SOLEC fuzz seed %i passes', (seed) => {
     const result = runOne(fuzzProfileNamed('solec')!, seed);
     expect(result.failure?.failures ?? []).toEqual([]);
   });
@@ -187,6 +189,91 @@ describe('fuzz: Ambrosia at least once after a failed resumption', () => {
     expect(run(1, 'resume', failed)).toEqual(twice);
     expect(run(0, 'enable', failed)).toEqual(twice);
     expect(run(0, 'resume', "<resumed xmlns='urn:xmpp:sm:3' previd='s1' h='0'/>")).toEqual(twice);
+  });
+});
+
+// Goal: SOLEC's exactly-once promise (spec.md §4.1, §5.3) bends only where its wire does: a server
+// drops a repeat by `from` and `id` and no frame carries an integrity check (§2), so a Message whose
+// `from` a damage rewrote is taken and pushed, and its unchanged resend is too. Regression for the
+// soak's seed 3679 (shrunk: test/fixtures/solec/damaged-from-resend.yaml); the same `from` twice,
+// or a second `from` no damage wrote, still fails.
+// Method: the shrunk case passes under solec.exactlyOnce and solec.no-duplicate-delivery and fails
+// under the generic noDuplicateDelivery (the copy is really there); both invariants over synthetic
+// traces with and without the damaged segment.
+describe('fuzz: SOLEC exactly once but for a `from` a damage rewrote', () => {
+  const fixture = readFileSync('test/fixtures/solec/damaged-from-resend.yaml', 'utf8');
+
+  it('the shrunk seed 3679 passes, and shows the copy to the generic invariant', () => {
+    const report = runScenario(parseScenario(fixture, 'damaged-from-resend.yaml'));
+    expect(report.results.filter((r) => !r.ok).map((r) => r.message)).toEqual([]);
+    const generic = fixture.replace('always: solec.no-duplicate-delivery', 'always: noDuplicateDelivery');
+    const strict = runScenario(parseScenario(generic, 'damaged-from-resend.yaml'));
+    expect(strict.results.filter((r) => !r.ok).map((r) => r.message)).toEqual([
+      'u1@s1.test at u1-s1.test received c04ec98c156c5ebe twice',
+    ]);
+  });
+
+  const nodes: InvariantNode[] = [
+    { id: 's1.test', host: 's1.test', protocol: 'solec', config: { role: 'server' } },
+    { id: 'u1-s1.test', host: 'u1-s1.test', protocol: 'solec', config: { role: 'client', server: 's1.test' } },
+  ];
+  const id = 'c04ec98c156c5ebe';
+  const frame = (from: string) => Buffer.from(`\u0005\u00006\u0000\u0010${id}\u0000\n${from}`).toString('base64');
+  let seq = 0;
+  const at = (event: Record<string, unknown>): TraceEvent =>
+    ({ seq: ++seq, atMs: seq, lamport: seq, ...event }) as TraceEvent;
+  /** s2.test relays m2 from `sent` (arriving as `arrived`), s1.test takes and pushes it, u1 gets it. */
+  const copy = (arrived: string, sent = 'u1@s2.test'): TraceEvent[] => {
+    const msg = ++seq;
+    return [
+      at({
+        node: 's2.test',
+        kind: 'send',
+        msg,
+        transport: 'stream',
+        to: 's1.test',
+        payload: { size: 0, base64: frame(sent) },
+      }),
+      at({
+        node: 's1.test',
+        kind: 'receive',
+        msg,
+        transport: 'stream',
+        from: 's2.test',
+        sentLamport: 0,
+        payload: { size: 0, base64: frame(arrived) },
+      }),
+      at({ node: 's1.test', kind: 'note', what: 'solec.accepted', detail: { id, from: arrived, to: 'u1@s1.test' } }),
+      at({ node: 'u1-s1.test', kind: 'deliver', user: 'u1@s1.test', from: arrived, body: 'm2', id }),
+    ];
+  };
+  const verdicts = (name: string, events: TraceEvent[]) => {
+    const invariant = solecInvariants[name]!({ nodes });
+    return events.map((event) => invariant.observe(event)).filter((v) => v !== undefined);
+  };
+
+  it('excuses the unchanged resend of a Message whose `from` a damage rewrote', () => {
+    const events = [...copy('u&@s2.test'), ...copy('u1@s2.test')];
+    expect(verdicts('solec.exactlyOnce', events)).toEqual([]);
+    expect(verdicts('solec.no-duplicate-delivery', events)).toEqual([]);
+  });
+
+  it('still fails the same `from` twice, a `from` no damage wrote, and a third copy', () => {
+    const taken = (times: number) => `message ${id} taken for delivery ${times} times (at s1.test)`;
+    const twice = `u1@s1.test at u1-s1.test received ${id} twice`;
+    for (const events of [
+      [...copy('u1@s2.test'), ...copy('u1@s2.test')],
+      [...copy('u2@s2.test', 'u2@s2.test'), ...copy('u1@s2.test')],
+    ])
+      expect([verdicts('solec.exactlyOnce', events), verdicts('solec.no-duplicate-delivery', events)]).toEqual([
+        [taken(2)],
+        [twice],
+      ]);
+    const third = [...copy('u&@s2.test'), ...copy('u1@s2.test'), ...copy('u1@s2.test')];
+    expect([verdicts('solec.exactlyOnce', third), verdicts('solec.no-duplicate-delivery', third)]).toEqual([
+      [taken(3)],
+      [twice],
+    ]);
   });
 });
 

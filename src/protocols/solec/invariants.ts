@@ -4,7 +4,7 @@
  * that lies in ServerAuth can break it (the seed's flaw, shown by scenarios/solec/impersonation-seed);
  * a `submit` names its sender itself, so it counts as sent by that sender.
  */
-import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
+import { authenticDelivery, damageWriter, type SentMessage } from '../../check/delivery.js';
 import {
   field,
   list,
@@ -13,7 +13,7 @@ import {
   type InvariantFactory,
   type InvariantNode,
 } from '../../check/context.js';
-import type { Invariant } from '../../check/invariants.js';
+import { noDuplicateDelivery, type DuplicateExcuse, type Invariant } from '../../check/invariants.js';
 import type { TraceEvent } from '../../trace/events.js';
 
 function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
@@ -43,14 +43,21 @@ function noteId(event: TraceEvent): string | undefined {
  * every fault healed and the retries ran out). Nothing is promised for a Message that was never
  * answered (at most once), nor for one a node reported it could not deliver (a `reject` naming
  * its id: a relay refused in ServerAuth, which is final, out of attempts, or answered Error, spec.md §5)
- * by the sender's client or its server (the one that answered Success). The same promise as test/protocols/solec/sim.test.ts, on any run.
+ * by the sender's client or its server (the one that answered Success). A server drops a repeat by
+ * `from` and `id` (spec.md §4.1, §5.3), and the wire carries no integrity check (§2): a copy whose
+ * `from` a damage rewrote is another Message to it, so the unchanged resend is taken too. A take
+ * under a `from` no earlier take of the id had is excused when a damage wrote that `from` or every
+ * earlier one (fuzz seed 3679 of a 5,000-run soak); the same `from` twice never is. The same
+ * promise as test/protocols/solec/sim.test.ts, on any run.
  */
 export function exactlyOnce(context: InvariantContext): Invariant {
   const clients = new Set(
     context.nodes.filter((node) => field(node.config, 'role') === 'client').map((node) => node.id),
   );
   const sent = new Map<string, string>();
-  const taken = new Map<string, number>();
+  /** Per id, the `from` of each take. */
+  const taken = new Map<string, string[]>();
+  const damage = damageWriter();
   /** Ids of Messages some client wrote on the wire (a damaged id was never written). */
   const written = new Set<string>();
   /** Each client's server (where its Messages are answered, and relayed from). */
@@ -65,8 +72,9 @@ export function exactlyOnce(context: InvariantContext): Invariant {
   const report = (id: string, node: string) => reported.set(id, (reported.get(id) ?? new Set()).add(node));
   return {
     name: 'solec.exactlyOnce',
-    kinds: ['note', 'send', 'reject'],
+    kinds: ['note', 'send', 'receive', 'reject'],
     observe(event) {
+      if (event.kind === 'send' || event.kind === 'receive') damage.observe(event);
       if (event.kind === 'reject') {
         const detail = event.detail;
         for (const id of [field(detail, 'id'), ...list(field(detail, 'ids'))])
@@ -87,9 +95,11 @@ export function exactlyOnce(context: InvariantContext): Invariant {
       if (id === undefined) return undefined;
       if (event.what === 'solec.sent') sent.set(id, event.node);
       if (event.what !== 'solec.accepted' && event.what !== 'solec.stored') return undefined;
-      const times = (taken.get(id) ?? 0) + 1;
-      taken.set(id, times);
-      return times > 1 ? `message ${id} taken for delivery ${times} times (at ${event.node})` : undefined;
+      const from = text(field(event.detail, 'from')) ?? '';
+      const before = taken.get(id) ?? [];
+      taken.set(id, [...before, from]);
+      if (before.length === 0 || damagedCopy(from, before, damage.written)) return undefined;
+      return `message ${id} taken for delivery ${before.length + 1} times (at ${event.node})`;
     },
     finish() {
       // The sender is told by its own server (or client): the recipient's server refusing a
@@ -106,6 +116,46 @@ export function exactlyOnce(context: InvariantContext): Invariant {
       if (missing.length <= rewritten) return undefined;
       const [id, node] = missing[0] ?? ['', ''];
       return `message ${id} answered Success to ${node} but never taken for delivery`;
+    },
+  };
+}
+
+/**
+ * Whether a copy under `from` of a message already seen under `before` is another Message by the
+ * spec's key (`from` and `id`, spec.md §4.1, §5.3) only because a damage rewrote a `from`: no
+ * earlier copy had this `from`, and a damage wrote it or every earlier one.
+ */
+function damagedCopy(from: string, before: readonly string[], written: (value: string) => boolean): boolean {
+  if (before.includes(from)) return false;
+  return written(from) || before.every((earlier) => written(earlier));
+}
+
+/**
+ * `solec.no-duplicate-delivery`: `noDuplicateDelivery` with the one kind of second copy SOLEC's wire
+ * allows: a server takes a repeat once by `from` and `id` (spec.md §4.1, §5.3), and nothing checks
+ * a frame's integrity (§2), so a Message whose `from` a damage rewrote is pushed, and its unchanged
+ * resend is pushed too (fuzz seed 3679 of a 5,000-run soak). Each copy under a `from` no earlier copy
+ * of the id had, when a damage wrote that `from` or every earlier one, is excused; any other copy is
+ * a violation.
+ */
+export function damagedSenderCopies(): DuplicateExcuse {
+  const damage = damageWriter();
+  /** Per `<node> <user> <id>`: the `from` of each copy delivered. */
+  const copies = new Map<string, string[]>();
+  const keyOf = (event: TraceEvent & { readonly kind: 'deliver' }) =>
+    JSON.stringify([event.node, event.user, event.id ?? null]);
+  return {
+    kinds: ['send', 'receive', 'deliver'],
+    observe(event) {
+      if (event.kind === 'send' || event.kind === 'receive') damage.observe(event);
+      if (event.kind !== 'deliver' || event.id === undefined) return;
+      const key = keyOf(event);
+      copies.set(key, [...(copies.get(key) ?? []), event.from]);
+    },
+    excuses(event) {
+      if (event.id === undefined) return false;
+      const before = (copies.get(keyOf(event)) ?? []).slice(0, -1);
+      return before.length > 0 && damagedCopy(event.from, before, damage.written);
     },
   };
 }
@@ -185,4 +235,5 @@ export const solecInvariants: Readonly<Record<string, InvariantFactory>> = {
   'solec.exactlyOnce': (context) => exactlyOnce(context),
   'solec.server-auth-bound': serverAuthBound,
   'solec.one-in-flight': () => oneInFlight(),
+  'solec.no-duplicate-delivery': () => noDuplicateDelivery(damagedSenderCopies(), 'solec.no-duplicate-delivery'),
 };
