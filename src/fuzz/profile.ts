@@ -111,11 +111,21 @@ export interface FuzzProfile {
   /**
    * Wire fields (among `wireFields`) whose edit is aimed: a `corruptField` that draws one arms it
    * on the link `link` names in the topology (none: nothing armed), with the edit `op`, instead of
-   * on a link of the plan's traffic with the drawn edit. For a damage that only a role nothing is
+   * on a link of the plan's traffic with the drawn edit (the draw's link and edit are unused). For a damage that only a role nothing is
    * owed to may take (Ambrosia: the slow user's post-SASL features without `<bind/>`).
    */
   readonly fieldAims?: Readonly<
-    Record<string, { link(topology: Topology): readonly [string, string] | undefined; readonly op: FieldOp }>
+    Record<
+      string,
+      {
+        link(topology: Topology): readonly [string, string] | undefined;
+        readonly op: FieldOp;
+        /** Restart the link's far end (a crash and a restart 1 ms later) once armed: it logs in afresh over the link. */
+        readonly relogin?: boolean;
+        /** With `relogin`, how long the plan then waits before its next command (the login's time). */
+        readonly holdMs?: number;
+      }
+    >
   >;
   /**
    * Where a `loseAnswer` fault aims (src/fuzz/commands/lose-answer.ts), for a protocol whose

@@ -6,7 +6,9 @@
  * less, zero or its largest value (src/core/wire-fields.ts), the rest well framed. The damage
  * reaches the code that reads the field, where a random byte mostly breaks the framing first.
  * Armed until a segment has the field; disarmed at the heal like any corruption. A field the
- * profile aims (`FuzzProfile.fieldAims`) is armed on the link it names, with the edit it names.
+ * profile aims (`FuzzProfile.fieldAims`) is armed on the link it names, with the edit it names,
+ * and with `relogin` that link's far end is restarted at once, so that its next login crosses it,
+ * and the plan waits `holdMs` for that login before its next command.
  */
 import type { FieldOp } from '../../core/wire-fields.js';
 import type { Plan } from '../plan.js';
@@ -29,7 +31,15 @@ export class CorruptFieldCommand implements PlanCommand {
     const aim = plan.profile.fieldAims?.[field];
     if (aim !== undefined) {
       const aimed = aim.link(plan.topology);
-      if (aimed !== undefined) plan.arm('corrupt', aimed[0], aimed[1], { field, op: aim.op });
+      if (aimed === undefined) return;
+      plan.arm('corrupt', aimed[0], aimed[1], { field, op: aim.op });
+      if (aim.relogin !== true) return;
+      // The link's far end is restarted at once (as `bounce` does), so that it logs in afresh.
+      plan.add({ atMs: plan.nowMs, do: 'crash', node: aimed[1] }, 'begin');
+      plan.nowMs += 1;
+      plan.add({ atMs: plan.nowMs, do: 'restart', node: aimed[1] }, 'end');
+      // And the plan waits for that login (the corruption is disarmed at the close).
+      plan.nowMs += aim.holdMs ?? 0;
       return;
     }
     const link = links[this.link % links.length];
