@@ -10,6 +10,7 @@ import type { ScenarioFile, Step } from '../scenario/schema.js';
 import type { Sometimes } from './coverage.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { FaultedSend } from './faults.js';
+import type { FieldOp } from '../core/wire-fields.js';
 
 /** A user that can send and receive: its address, and the node that acts for it. */
 export interface FuzzUser {
@@ -107,6 +108,25 @@ export interface FuzzProfile {
    * structure-aware corruption edits (src/fuzz/commands/corrupt-field.ts).
    */
   readonly wireFields?: readonly string[];
+  /**
+   * Wire fields (among `wireFields`) whose edit is aimed: a `corruptField` that draws one arms it
+   * on the link `link` names in the topology (none: nothing armed), with the edit `op`, instead of
+   * on a link of the plan's traffic with the drawn edit (the draw's link and edit are unused). For a damage that only a role nothing is
+   * owed to may take (Ambrosia: the slow user's post-SASL features without `<bind/>`).
+   */
+  readonly fieldAims?: Readonly<
+    Record<
+      string,
+      {
+        link(topology: Topology): readonly [string, string] | undefined;
+        readonly op: FieldOp;
+        /** Restart the link's far end (a crash and a restart 1 ms later) once armed: it logs in afresh over the link. */
+        readonly relogin?: boolean;
+        /** With `relogin`, how long the plan then waits before its next command (the login's time). */
+        readonly holdMs?: number;
+      }
+    >
+  >;
   /**
    * Where a `loseAnswer` fault aims (src/fuzz/commands/lose-answer.ts), for a protocol whose
    * message goes out after a few round trips, where a cut 1 to 120 ms after the send almost never

@@ -63,6 +63,18 @@ describe('wire fields', () => {
     const xml = bytes(`<a xmlns='urn:xmpp:sm:3' h='9'/><message to='u@a' id="m1"/>`);
     expect(ambrosia.wireFields(xml).map((f) => f.name)).toEqual(['h', 'to', 'id']);
     expect(new TextDecoder().decode(editField(xml, named(ambrosia.wireFields(xml), 'h'), 'inc'))).toContain("h='10'");
+    // The bind a gateway offers in its features is a field; a bind result's element is not.
+    const features = bytes(
+      `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>`,
+    );
+    const bind = named(ambrosia.wireFields(features), 'bind');
+    expect(new TextDecoder().decode(editField(features, bind, 'dec'))).toContain(
+      "<bin- xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>",
+    );
+    const result = bytes(
+      `<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>u@a/r</jid></bind></iq>`,
+    );
+    expect(ambrosia.wireFields(result).map((f) => f.name)).toEqual(['id']);
   });
 
   it('textFields reads byte offsets within a range', () => {

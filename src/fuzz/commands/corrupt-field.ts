@@ -5,7 +5,10 @@
  * the names a profile offers are `FuzzProfile.wireFields`), arrives with that field one more, one
  * less, zero or its largest value (src/core/wire-fields.ts), the rest well framed. The damage
  * reaches the code that reads the field, where a random byte mostly breaks the framing first.
- * Armed until a segment has the field; disarmed at the heal like any corruption.
+ * Armed until a segment has the field; disarmed at the heal like any corruption. A field the
+ * profile aims (`FuzzProfile.fieldAims`) is armed on the link it names, with the edit it names,
+ * and with `relogin` that link's far end is restarted at once, so that its next login crosses it,
+ * and the plan waits `holdMs` for that login before its next command.
  */
 import type { FieldOp } from '../../core/wire-fields.js';
 import type { Plan } from '../plan.js';
@@ -22,10 +25,25 @@ export class CorruptFieldCommand implements PlanCommand {
   }
   run(plan: Plan): void {
     const links = plan.trafficLinks();
-    const link = links[this.link % links.length];
     const names = plan.profile.wireFields ?? [];
     const field = names[this.field % Math.max(1, names.length)];
-    if (link === undefined || field === undefined) return;
+    if (field === undefined) return;
+    const aim = plan.profile.fieldAims?.[field];
+    if (aim !== undefined) {
+      const aimed = aim.link(plan.topology);
+      if (aimed === undefined) return;
+      plan.arm('corrupt', aimed[0], aimed[1], { field, op: aim.op });
+      if (aim.relogin !== true) return;
+      // The link's far end is restarted at once (as `bounce` does), so that it logs in afresh.
+      plan.add({ atMs: plan.nowMs, do: 'crash', node: aimed[1] }, 'begin');
+      plan.nowMs += 1;
+      plan.add({ atMs: plan.nowMs, do: 'restart', node: aimed[1] }, 'end');
+      // And the plan waits for that login (the corruption is disarmed at the close).
+      plan.nowMs += aim.holdMs ?? 0;
+      return;
+    }
+    const link = links[this.link % links.length];
+    if (link === undefined) return;
     plan.arm('corrupt', link[0], link[1], { field, op: this.op });
   }
   toString(): string {

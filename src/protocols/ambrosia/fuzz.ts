@@ -573,8 +573,28 @@ const withAttacker = (gateway: Attacker['gateway']): FuzzProfile => ({
   topology: topologyArbitrary(takes.map((t): Attacker => ({ gateway, takes: t }))),
 });
 
+/**
+ * The slow user's client and its gateway (`withFailedLogins`), as the link from the gateway to it,
+ * or none in a topology without one.
+ */
+function slowLink(topology: Topology): readonly [string, string] | undefined {
+  const slow = topology.users.find((user) => slowUser(user.address));
+  if (slow === undefined) return undefined;
+  return [gatewayOf(topology, slow), slow.node];
+}
+
+/**
+ * The default campaign: the topologies above, one in three with the failing logins. Its
+ * structure-aware corruption also edits the `<bind/>` a gateway offers after SASL, aimed at the
+ * slow user's link only, and restarts that user's client so that it logs in afresh (no session to
+ * resume), then waits 30 s for that login (over the slow link it often takes that long): a restarted stream whose features lack bind ends its login for good (RFC 6120 §7.2,
+ * spec.md §6: the client's `restarting` to `failed`). Nothing is owed to or from it (`unowed`), and it sends
+ * nothing more; on any other user's link the edit would end a login that is owed.
+ */
 export const ambrosiaProfile: FuzzProfile = {
   ...baseProfile,
+  wireFields: [...(baseProfile.wireFields ?? []), 'bind'],
+  fieldAims: { bind: { link: slowLink, op: 'dec', relogin: true, holdMs: 30_000 } },
   topology: fc
     .tuple(topology, fc.constantFrom(false, false, true))
     .map(([base, failing]) => (failing ? withFailedLogins(base) : base)),

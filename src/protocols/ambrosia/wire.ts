@@ -673,8 +673,8 @@ export function parseStanzaText(text: string): XmlElement | undefined {
 
 /**
  * The named fields of the XML in `bytes` (structure-aware corruption, src/core/wire-fields.ts):
- * the stream-management and component counters `h` and `seq` (as digits) and the `id`, `from`
- * and `to` attributes (as text).
+ * the stream-management and component counters `h` and `seq` (as digits), the `id`, `from`
+ * and `to` attributes (as text), and `bind`, the name of an empty `<bind/>` (a features offer).
  */
 export function wireFields(bytes: Uint8Array): WireField[] {
   return textFields(bytes, [
@@ -688,5 +688,8 @@ export function wireFields(bytes: Uint8Array): WireField[] {
       pattern: new RegExp(`\\s${key}=['"]([^'"]+)['"]`, 'g'),
       kind: 'text' as const,
     })),
+    // The name of the `<bind/>` a gateway offers in its features after SASL (RFC 6120 §7.2): edited,
+    // the features offer no bind (a client that cannot bind fails its login for good).
+    { name: 'bind', pattern: /<(bind)\s[^>]*\/>/g, kind: 'text' as const },
   ]);
 }
