@@ -12,6 +12,7 @@ import type { FuzzProfile, FuzzUser, Topology } from '../../fuzz/profile.js';
 import { hostNames, networkArbitrary } from '../../fuzz/profiles/network.js';
 import type { Step } from '../../scenario/schema.js';
 import type { TraceEvent } from '../../trace/events.js';
+import { Readdressed } from './invariants.js';
 import { encodeForm } from './wire.js';
 
 interface Friendship {
@@ -205,43 +206,31 @@ function variant(base: FuzzProfile, profile: 'seed' | 'bound'): FuzzProfile {
 
 /**
  * The send and broadcast commands whose messages a damaged PING may have stranded (spec.md §4.2,
- * §5): after a corruption acted, a PING accepted from friend U with a `reply_to` that is not U's
- * node (`<domain of U>:8140` in the fuzz topologies) re-points U on that node, and everything the
- * node holds or queues for U waits until U calls again from its own address. Every command on that
- * node naming U, up to the PING that restored U's address (or to the end), is not owed.
+ * §5; `Readdressed`): every command on a node naming a friend the damage re-pointed there, up to the
+ * PING that restored the friend's address (or to the end), is not owed.
  */
 export function strandedByDamage(events: readonly TraceEvent[]): Set<string> {
   const stranded = new Set<string>();
-  let damaged = false;
   /** Commands so far: node, key, and the friend a send names (a broadcast may reach any). */
   const commands: { readonly node: string; readonly key: string; readonly to: string | undefined }[] = [];
-  /** `node|friend` pairs whose node holds a wrong address for the friend. */
-  const wrong = new Set<string>();
+  const readdressed = new Readdressed();
   const strand = (pair: string) => {
     const [node, friend] = pair.split('|');
     for (const command of commands)
       if (command.node === node && (command.to === undefined || command.to === friend)) stranded.add(command.key);
   };
   for (const event of events) {
-    if (event.kind === 'fault' && event.phase === 'end' && (event.fault === 'corrupt' || event.fault === 'truncate')) {
-      if (event.detail['disarmed'] !== true) damaged = true;
-    } else if (event.kind === 'command') {
+    if (event.kind === 'command') {
       const command = event.command as { readonly type?: string; readonly to?: string };
       if (command.type !== 'send' && command.type !== 'broadcast') continue;
       const to = command.type === 'send' ? (command.to ?? '').toLowerCase() : undefined;
       commands.push({ node: event.node, key: `${event.node} ${JSON.stringify(event.command)}`, to });
-    } else if (event.kind === 'note' && event.what === 'f140.ping.accepted') {
-      const detail = event.detail as { from?: string; address?: { host?: string; port?: number } };
-      const friend = detail.from?.toLowerCase();
-      if (friend === undefined) continue;
-      const pair = `${event.node}|${friend}`;
-      const home = friend.slice(friend.lastIndexOf('@') + 1);
-      const right = detail.address?.host?.toLowerCase() === home && (detail.address.port ?? 8140) === 8140;
-      if (!right && damaged) wrong.add(pair);
-      else if (right && wrong.delete(pair)) strand(pair);
+      continue;
     }
+    const restored = readdressed.observe(event);
+    if (restored !== undefined) strand(restored);
   }
-  for (const pair of wrong) strand(pair);
+  for (const pair of readdressed.wrong) strand(pair);
   return stranded;
 }
 

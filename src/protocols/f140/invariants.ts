@@ -21,6 +21,7 @@ import {
   type InvariantFactory,
   type InvariantNode,
 } from '../../check/context.js';
+import type { TraceEvent } from '../../trace/events.js';
 
 /**
  * A `send` is to its `to`; a `broadcast` to each member of the sender's group as the sender's node
@@ -150,6 +151,44 @@ export const inOrder: InvariantFactory = () => {
 };
 
 /**
+ * Friends whose address a damage re-pointed (spec.md §4.2, §5), read from a trace in order: after a
+ * corruption acted, a PING accepted from friend U with a `reply_to` that is not U's node
+ * (`<domain of U>:8140` in the fuzz topologies) re-points U on that node, and everything the node
+ * holds or queues for U waits until U calls again from its own address. Nothing protects `reply_to`
+ * under the `seed` profile. The fuzz profile's `strandedByDamage` and the `f140.settled` invariant
+ * both read it.
+ */
+export class Readdressed {
+  private damaged = false;
+  /** `node|friend` pairs whose node holds an address a damage wrote for the friend. */
+  readonly wrong = new Set<string>();
+
+  /** Reads one event; returns the `node|friend` pair a PING from the friend's own address set right again. */
+  observe(event: TraceEvent): string | undefined {
+    if (event.kind === 'fault') {
+      if (
+        event.phase === 'end' &&
+        (event.fault === 'corrupt' || event.fault === 'truncate') &&
+        event.detail['disarmed'] !== true
+      )
+        this.damaged = true;
+      return undefined;
+    }
+    if (event.kind !== 'note' || event.what !== 'f140.ping.accepted') return undefined;
+    const detail = event.detail as { from?: unknown; address?: { host?: unknown; port?: unknown } };
+    if (typeof detail.from !== 'string') return undefined;
+    const friend = detail.from.toLowerCase();
+    const pair = `${event.node}|${friend}`;
+    const host = detail.address?.host;
+    const home = friend.slice(friend.lastIndexOf('@') + 1);
+    const right = typeof host === 'string' && host.toLowerCase() === home && (detail.address?.port ?? 8140) === 8140;
+    if (!right && this.damaged) this.wrong.add(pair);
+    else if (right && this.wrong.delete(pair)) return pair;
+    return undefined;
+  }
+}
+
+/**
  * `f140.settled`: a queued message ends accepted or rejected at its sender, never retried for good
  * on a healed network. A receiver answers a MSG it already took as accepted (200 with the
  * response, spec.md §3.3), and a refusal is confirmed, then dropped (§5): an answer that reads as
@@ -162,41 +201,19 @@ export const inOrder: InvariantFactory = () => {
 export const settled: InvariantFactory = () => {
   /** Queued and not yet settled, by `<node> <id>`: the node, the recipient and what the note said. */
   const queued = new Map<string, { readonly node: string; readonly to: string; readonly what: string }>();
-  /** `node|friend` pairs whose node holds an address a damage wrote for the friend. */
-  const wrong = new Set<string>();
-  let damaged = false;
+  const readdressed = new Readdressed();
   const key = (node: string, id: unknown) => (typeof id === 'string' ? `${node} ${id}` : undefined);
   return {
     name: 'f140.settled',
     kinds: ['note', 'reject', 'fault'],
     observe(event) {
-      if (event.kind === 'fault') {
-        if (
-          event.phase === 'end' &&
-          (event.fault === 'corrupt' || event.fault === 'truncate') &&
-          event.detail['disarmed'] !== true
-        )
-          damaged = true;
-        return undefined;
-      }
+      readdressed.observe(event);
       if (event.kind === 'reject') {
         const settledKey = key(event.node, field(event.detail, 'id'));
         if (settledKey !== undefined) queued.delete(settledKey);
         return undefined;
       }
       if (event.kind !== 'note') return undefined;
-      if (event.what === 'f140.ping.accepted') {
-        const friend = text(field(event.detail, 'from'))?.toLowerCase();
-        if (friend === undefined) return undefined;
-        const address = field(event.detail, 'address');
-        const host = text(field(address, 'host'))?.toLowerCase();
-        const port = field(address, 'port');
-        const right = host === friend.slice(friend.lastIndexOf('@') + 1) && (port ?? 8140) === 8140;
-        const pair = `${event.node}|${friend}`;
-        if (!right && damaged) wrong.add(pair);
-        else if (right) wrong.delete(pair);
-        return undefined;
-      }
       const noted = key(event.node, field(event.detail, 'id'));
       if (noted === undefined) return undefined;
       if (event.what === 'f140.msg.queued') {
@@ -207,7 +224,7 @@ export const settled: InvariantFactory = () => {
       return undefined;
     },
     finish() {
-      const left = [...queued].filter(([, entry]) => !wrong.has(`${entry.node}|${entry.to}`));
+      const left = [...queued].filter(([, entry]) => !readdressed.wrong.has(`${entry.node}|${entry.to}`));
       const [first] = left;
       if (first === undefined) return undefined;
       const [at, entry] = first;
