@@ -5,7 +5,7 @@
  * old connections: the phase a crash and a far-off restart never reach.
  */
 import type { Plan } from '../plan.js';
-import type { PlanCommand } from './command.js';
+import { canCrash, crashableNode, type PlanCommand } from './command.js';
 
 export class BounceCommand implements PlanCommand {
   constructor(
@@ -13,12 +13,10 @@ export class BounceCommand implements PlanCommand {
     readonly downMs: number,
   ) {}
   private node(plan: Readonly<Plan>): string | undefined {
-    const crashable = plan.topology.crashable;
-    return crashable[this.index % Math.max(1, crashable.length)];
+    return crashableNode(plan, this.index);
   }
   check(plan: Readonly<Plan>): boolean {
-    const node = this.node(plan);
-    return node !== undefined && !plan.crashed.has(node);
+    return canCrash(plan, this.index);
   }
   run(plan: Plan): void {
     const node = this.node(plan);

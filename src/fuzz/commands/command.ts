@@ -8,3 +8,15 @@ import type fc from 'fast-check';
 import type { Plan } from '../plan.js';
 
 export type PlanCommand = fc.Command<Plan, Plan>;
+
+/** The crashable node a command's drawn `index` names (modulo their number), if the topology has any. */
+export function crashableNode(plan: Readonly<Plan>, index: number): string | undefined {
+  const crashable = plan.topology.crashable;
+  return crashable[index % Math.max(1, crashable.length)];
+}
+
+/** Whether that node exists and is up: a crash of it can be drawn. */
+export function canCrash(plan: Readonly<Plan>, index: number): boolean {
+  const node = crashableNode(plan, index);
+  return node !== undefined && !plan.crashed.has(node);
+}

@@ -1,16 +1,14 @@
 /** CrashCommand: crashes a node (volatile state lost, durable store kept) until RestartCommand. */
 import type { Plan } from '../plan.js';
-import type { PlanCommand } from './command.js';
+import { canCrash, crashableNode, type PlanCommand } from './command.js';
 
 export class CrashCommand implements PlanCommand {
   constructor(readonly index: number) {}
   private node(plan: Readonly<Plan>): string | undefined {
-    const crashable = plan.topology.crashable;
-    return crashable[this.index % Math.max(1, crashable.length)];
+    return crashableNode(plan, this.index);
   }
   check(plan: Readonly<Plan>): boolean {
-    const node = this.node(plan);
-    return node !== undefined && !plan.crashed.has(node);
+    return canCrash(plan, this.index);
   }
   run(plan: Plan): void {
     const node = this.node(plan);

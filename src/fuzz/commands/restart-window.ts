@@ -15,7 +15,7 @@
 import { resetMs } from '../faults.js';
 import type { Plan } from '../plan.js';
 import type { FuzzUser } from '../profile.js';
-import type { PlanCommand } from './command.js';
+import { canCrash, crashableNode, type PlanCommand } from './command.js';
 
 export class RestartWindowCommand implements PlanCommand {
   constructor(
@@ -30,12 +30,10 @@ export class RestartWindowCommand implements PlanCommand {
     readonly backMs: number,
   ) {}
   private node(plan: Readonly<Plan>): string | undefined {
-    const crashable = plan.topology.crashable;
-    return crashable[this.index % Math.max(1, crashable.length)];
+    return crashableNode(plan, this.index);
   }
   check(plan: Readonly<Plan>): boolean {
-    const node = this.node(plan);
-    return node !== undefined && !plan.crashed.has(node);
+    return canCrash(plan, this.index);
   }
   /** A user of the crashed node (else any), and a user elsewhere (else any other). */
   private users(plan: Plan, node: string): readonly [FuzzUser, FuzzUser] {
