@@ -80,5 +80,5 @@ export function verifyByAny(text: string, hash: string, publicKeys: readonly str
 
 /** Lowercase hex, for nonces drawn from the host's stream. */
 export function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
