@@ -64,8 +64,22 @@ const isNonce = (text: string | undefined): text is string =>
 /** A nonce from 32-bit draws of a seeded stream. */
 export const nonceOf = (draws: readonly number[]) => draws.map((d) => d.toString(36).padStart(7, '0')).join('');
 
-/** The salt the gateway uses for an account: derived from its JID (ours; stable, so no state to keep). */
-export const saltFor = (jid: string) => createHash('sha256').update(`ambrosia-scram:${jid}`).digest().subarray(0, 16);
+const salts = new Map<string, Buffer>();
+
+/**
+ * The salt the gateway uses for an account: derived from its JID (ours; stable, so no state to
+ * keep). Remembered, as a pure function of the JID: the gateway asks for it once per guard it tries
+ * on a `<response/>`. Callers must not modify the bytes.
+ */
+export function saltFor(jid: string): Buffer {
+  let salt = salts.get(jid);
+  if (salt === undefined) {
+    salt = createHash('sha256').update(`ambrosia-scram:${jid}`).digest().subarray(0, 16);
+    if (salts.size >= 1024) salts.clear();
+    salts.set(jid, salt);
+  }
+  return salt;
+}
 
 interface Keys {
   readonly clientKey: Buffer;
