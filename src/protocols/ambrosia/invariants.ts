@@ -157,7 +157,8 @@ export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateEx
     if (sm.counting) sm.sent.push(id);
   };
   const received = (sm: ClientSm, name: string, attrs: string) => {
-    const h = Number(attr(attrs, 'h'));
+    // Only `<a/>` and `<resumed/>` carry a count: the stanzas a client receives are not searched for one.
+    const h = name === 'a' || name === 'resumed' ? Number(attr(attrs, 'h')) : Number.NaN;
     if (name === 'a' && sm.counting && Number.isSafeInteger(h)) sm.acked = Math.max(sm.acked, h);
     if (name === 'enabled') sm.resumable = attr(attrs, 'resume') === 'true' && attr(attrs, 'id') !== undefined;
     if (name === 'resumed' && Number.isSafeInteger(h)) {

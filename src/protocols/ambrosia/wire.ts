@@ -537,7 +537,8 @@ export function validJid(text: string | undefined): Jid | undefined {
   const jid = parseJid(text);
   if (!jid) return undefined;
   const { local, domain, resource } = jid;
-  if ([local, domain, resource].some((part) => utf8Bytes(part).length > 1023)) return undefined;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, so a part of up to 341 units is short enough unencoded.
+  if ([local, domain, resource].some((part) => part.length > 341 && utf8Bytes(part).length > 1023)) return undefined;
   if (localForbidden.test(local)) return undefined;
   if (domain.length > 253 || !domain.split('.').every((label) => domainLabel.test(label))) return undefined;
   if (/\p{Cc}/u.test(resource)) return undefined;
