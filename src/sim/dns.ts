@@ -6,7 +6,7 @@
  * The resolver is part of the network: partitions and clogs do not reach it.
  */
 import type { DnsRecord, DnsRecordType } from '../protocols/protocol.js';
-import type { NodeRuntime, SimContext } from './context.js';
+import type { NodeEvent, NodeRuntime, SimContext } from './context.js';
 import type { Faults } from './faults.js';
 import { rank } from './simulator.js';
 
@@ -46,14 +46,21 @@ export class Dns {
     ctx.record(id, { kind: 'dns.query', query, name, type });
     const fault = this.faults.dnsFaultOf(name);
     if (fault === 'timeout') return;
-    ctx.sim.after(ctx.network.dnsDelayMs, rank.network, () => {
-      if (!runtime.alive || runtime.incarnation !== incarnation) return;
-      const named = this.zone.get(name) ?? [];
-      const records = named.filter((record) => record.type === type).map((record) => record.value);
-      const status = fault ?? (named.length === 0 ? 'nxdomain' : 'ok');
-      const answer = status === 'ok' ? records : [];
-      ctx.record(id, { kind: 'dns.answer', query, name, type, status, records: answer });
-      ctx.input(runtime, incarnation, { kind: 'dns.answer', query, name, type, status, records: answer });
-    });
+    // The answer concerns the asking node only (a NodeEvent for the lookahead; not given ahead).
+    const tag: NodeEvent = { runtime, incarnation };
+    ctx.sim.after(
+      ctx.network.dnsDelayMs,
+      rank.network,
+      () => {
+        if (!runtime.alive || runtime.incarnation !== incarnation) return;
+        const named = this.zone.get(name) ?? [];
+        const records = named.filter((record) => record.type === type).map((record) => record.value);
+        const status = fault ?? (named.length === 0 ? 'nxdomain' : 'ok');
+        const answer = status === 'ok' ? records : [];
+        ctx.record(id, { kind: 'dns.answer', query, name, type, status, records: answer });
+        ctx.input(runtime, incarnation, { kind: 'dns.answer', query, name, type, status, records: answer });
+      },
+      tag,
+    );
   }
 }
