@@ -436,38 +436,43 @@ export class Connections {
       payload: input,
       deliverable: () => peer.state !== 'closed' && peer.tls !== 'handshaking',
     };
-    ctx.sim.at(arrivalMs, rank.network, () => {
-      const target = peer.runtime;
-      if (peer.state === 'closed' || !target.alive || target.incarnation !== peer.incarnation) {
-        if (!segment.fin) ctx.drop(segment.msg, target.spec.id, target.alive ? 'reset' : 'crashed');
-        return;
-      }
-      if (!segment.fin && peer.tls === 'handshaking') {
-        // Plaintext where TLS records are due: the handshake fails.
-        ctx.drop(segment.msg, target.spec.id, 'tls-handshake');
-        return this.finishTls(peer, 'unexpected-data');
-      }
-      if (segment.fin) {
-        peer.state = 'closed';
-        removeConn(target, peer.conn);
-        this.cancelResetTimer(peer);
-        ctx.record(target.spec.id, { kind: 'conn.close', conn: peer.conn, reason: 'closed' });
+    ctx.sim.at(
+      arrivalMs,
+      rank.network,
+      () => {
+        const target = peer.runtime;
+        if (peer.state === 'closed' || !target.alive || target.incarnation !== peer.incarnation) {
+          if (!segment.fin) ctx.drop(segment.msg, target.spec.id, target.alive ? 'reset' : 'crashed');
+          return;
+        }
+        if (!segment.fin && peer.tls === 'handshaking') {
+          // Plaintext where TLS records are due: the handshake fails.
+          ctx.drop(segment.msg, target.spec.id, 'tls-handshake');
+          return this.finishTls(peer, 'unexpected-data');
+        }
+        if (segment.fin) {
+          peer.state = 'closed';
+          removeConn(target, peer.conn);
+          this.cancelResetTimer(peer);
+          ctx.record(target.spec.id, { kind: 'conn.close', conn: peer.conn, reason: 'closed' });
+          ctx.input(target, peer.incarnation, input);
+          return;
+        }
+        if (ctx.trace.wants('receive')) {
+          ctx.record(target.spec.id, {
+            kind: 'receive',
+            msg: segment.msg,
+            transport: 'stream',
+            conn: peer.conn,
+            from,
+            sentLamport: segment.sentLamport,
+            payload: payloadOf(bytes, corrupted ? target.spec.protocol.describe?.(bytes) : segment.decoded),
+          });
+        } else ctx.trace.skip(target.spec.id, segment.sentLamport);
         ctx.input(target, peer.incarnation, input);
-        return;
-      }
-      if (ctx.trace.wants('receive')) {
-        ctx.record(target.spec.id, {
-          kind: 'receive',
-          msg: segment.msg,
-          transport: 'stream',
-          conn: peer.conn,
-          from,
-          sentLamport: segment.sentLamport,
-          payload: payloadOf(bytes, corrupted ? target.spec.protocol.describe?.(bytes) : segment.decoded),
-        });
-      } else ctx.trace.skip(target.spec.id, segment.sentLamport);
-      ctx.input(target, peer.incarnation, input);
-    }, tag);
+      },
+      tag,
+    );
   }
 
   /** Holds `segment` behind a cut, a clog, or earlier held segments; a partition arms the reset. */
