@@ -184,10 +184,30 @@ export class Connections {
     const key = endpointKey(target);
     const there = forward ? this.links.delayOf(forward) : 0;
     // The SYN's arrival hands an input to the listener only, and the caller hears back a latency
-    // later: a NodeEvent of the target host's node, when the host has just one.
+    // later: a NodeEvent of the target host's node, when the host has just one. Whether it comes
+    // depends on the caller's end too (the caller may give up first): it is given ahead only when
+    // the caller has no step before it. Its connection id is the listener's next one (nothing else
+    // can take it first: the SYN is then the listener's first event).
     const onTarget = ctx.hosts.get(targetHost);
+    const listening = !local && onTarget?.length === 1 ? (onTarget[0] as NodeRuntime) : undefined;
+    let prepared: NodeInput | undefined;
     const syn: NodeEvent | undefined =
-      !local && onTarget?.length === 1 ? { runtime: onTarget[0] as NodeRuntime } : undefined;
+      listening === undefined
+        ? undefined
+        : {
+            runtime: listening,
+            after: runtime,
+            get payload(): NodeInput {
+              prepared ??= {
+                kind: 'conn.accepted',
+                conn: listening.inboundIds.peek(),
+                local: target,
+                remote: runtime.hostName,
+              };
+              return prepared;
+            },
+            deliverable: () => end.state === 'connecting' && listening.alive && listening.listening.has(key),
+          };
     ctx.sim.after(
       there,
       rank.network,
@@ -198,14 +218,22 @@ export class Connections {
         const listener = ctx.listenerOn(targetHost, key);
         const back = backward ? this.links.delayOf(backward) : 0;
         if (!listener) return fail('refused', back);
-        this.accept(end, listener, target, back, backward);
+        this.accept(end, listener, target, back, backward, prepared);
       },
       syn,
     );
   }
 
   /** The SYN of `end` reached `listener`: both ends open (the caller's one latency `back` later). */
-  private accept(end: ConnEnd, listener: NodeRuntime, target: Endpoint, back: Ms, backward: Link | undefined): void {
+  private accept(
+    end: ConnEnd,
+    listener: NodeRuntime,
+    target: Endpoint,
+    back: Ms,
+    backward: Link | undefined,
+    /** The input the lookahead may have given ahead (the same object is handed over). */
+    prepared: NodeInput | undefined,
+  ): void {
     const ctx = this.ctx;
     const { runtime, incarnation, conn } = end;
     const id = runtime.spec.id;
@@ -218,8 +246,12 @@ export class Connections {
     // Data from the acceptor must not reach the opener before it learns the connection is open:
     // the open event is scheduled first, and the acceptor's segments arrive no earlier.
     peer.lastArrivalMs = ctx.sim.nowMs + back;
-    // The opening concerns the caller only (its early segments reach the listener a latency later).
-    const opened: NodeEvent | undefined = local ? undefined : { runtime, incarnation };
+    // The opening concerns the caller only (its early segments reach the listener a latency later),
+    // and whether it comes depends on the caller's own end: it may be given ahead.
+    const input: NodeInput = { kind: 'conn.opened', conn };
+    const opened: NodeEvent | undefined = local
+      ? undefined
+      : { runtime, incarnation, payload: input, deliverable: () => end.state === 'connecting' };
     ctx.sim.after(
       back,
       rank.network,
@@ -228,7 +260,7 @@ export class Connections {
         if (!runtime.alive || runtime.incarnation !== incarnation) return;
         end.state = 'open';
         ctx.record(id, { kind: 'conn.open', conn, peer: listener.spec.id, peerConn: accepted });
-        ctx.input(runtime, incarnation, { kind: 'conn.opened', conn });
+        ctx.input(runtime, incarnation, input);
         const early = end.early.splice(0);
         end.bufferedBytes = 0;
         for (const segment of early) this.send(end, segment);
@@ -236,12 +268,13 @@ export class Connections {
       opened,
     );
     ctx.record(listener.spec.id, { kind: 'conn.accept', conn: accepted, peer: id, peerConn: conn });
-    ctx.input(listener, listener.incarnation, {
-      kind: 'conn.accepted',
-      conn: accepted,
-      local: target,
-      remote: local ? 'local' : runtime.hostName,
-    });
+    ctx.input(
+      listener,
+      listener.incarnation,
+      prepared?.kind === 'conn.accepted' && prepared.conn === accepted
+        ? prepared
+        : { kind: 'conn.accepted', conn: accepted, local: target, remote: local ? 'local' : runtime.hostName },
+    );
   }
 
   write(runtime: NodeRuntime, conn: ConnId, bytes: Uint8Array, decoded: unknown): void {

@@ -108,6 +108,12 @@ export interface NodeEvent {
   readonly payload?: unknown;
   /** Whether the event, run now, would hand `payload` over (a segment finds its connection still open). */
   readonly deliverable?: () => boolean;
+  /**
+   * Another node whose steps may still change whether the event hands `payload` over (a SYN's
+   * caller, which may give up first): the event is given ahead only if that node has no event
+   * before it in the window.
+   */
+  readonly after?: NodeRuntime;
 }
 
 /**

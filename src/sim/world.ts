@@ -463,6 +463,7 @@ export class World {
       const node = runtime.node as Partial<PrefetchingNode> | undefined;
       if (tag.payload === undefined || node?.prefetch === undefined || !runtime.alive) continue;
       if (tag.incarnation !== undefined && runtime.incarnation !== tag.incarnation) continue;
+      if (tag.after !== undefined && seen.has(tag.after)) continue;
       if (tag.deliverable !== undefined && !tag.deliverable()) continue;
       node.prefetch(tag.payload, entry.atMs + runtime.skewMs);
     }
