@@ -23,6 +23,7 @@ import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js'
 import { runScenario } from '../scenario/run.js';
 import { solecFederation } from './federation.js';
 import { campaignFuzzRate, fuzzCasesGoal, steadyFuzzRate } from './fuzz.js';
+import { processLookahead } from '../sim/world.js';
 import { externalNodes, processNodeSteps } from './process-nodes.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
@@ -637,10 +638,22 @@ function endToEndFigures(
  * its CPU per step (this process's, and the children's from /proc).
  */
 function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
-  for (const kind of Object.keys(externalNodes)) {
-    const run = processNodeSteps(kind, processNodeMessages);
+  // The JavaScript node once more with the world's lookahead off (each step one exchange after
+  // another, src/sim/world.ts), beside the default: what giving inputs ahead gains.
+  for (const [kind, lookahead] of [
+    ...Object.keys(externalNodes).map((each) => [each, true] as const),
+    ['javascript', false] as const,
+  ]) {
+    const was = processLookahead.enabled;
+    processLookahead.enabled = lookahead;
+    let run: ReturnType<typeof processNodeSteps>;
+    try {
+      run = processNodeSteps(kind, processNodeMessages);
+    } finally {
+      processLookahead.enabled = was;
+    }
     const builtIn = kind === 'in-process';
-    const who = builtIn ? 'built-in node in-process' : `external ${kind} node`;
+    const who = builtIn ? 'built-in node in-process' : `external ${kind} node${lookahead ? '' : ', lookahead off'}`;
     const where = builtIn ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`;
     add(
       `f140 node steps, ${who}`,
@@ -651,7 +664,7 @@ function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
     add(
       `f140 node steps after start, ${who}`,
       'steps/s',
-      `the same run from the last node's start on: ${run.steadySteps} steps, the step exchange alone${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+      `the same run from the last node's start on: ${run.steadySteps} steps, the step exchange alone${builtIn ? '' : `; ${run.stepsAhead} steps of the run given ahead of their turn`}${kind === 'javascript' && lookahead ? ' (goal: at least 10,000)' : ''}`,
       run.steadySteps / run.steadySeconds,
     );
     add(

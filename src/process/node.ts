@@ -110,8 +110,11 @@ export function quickOutput(value: unknown): ProcessOutput | undefined {
         : undefined;
     case 'store.put':
       return hasKeys(line, ['kind', 'key', 'value']) && isString(line['key']) ? (line as ProcessOutput) : undefined;
+    case 'store.get':
     case 'store.delete':
       return hasKeys(line, ['kind', 'key']) && isString(line['key']) ? (line as ProcessOutput) : undefined;
+    case 'store.keys':
+      return hasKeys(line, ['kind', 'prefix']) && isString(line['prefix']) ? (line as ProcessOutput) : undefined;
     case 'deliver':
       return hasKeys(line, ['kind', 'user', 'from', 'body'], ['id', 'detail']) &&
         isString(line['user']) &&
