@@ -162,7 +162,7 @@ export function echoFederation(
 }
 
 /** The sections `--only` can pick. */
-export const benchSections = ['viewer', 'fuzz', 'end-to-end', 'scale'] as const;
+export const benchSections = ['viewer', 'fuzz', 'end-to-end', 'scale', 'process'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchOptions {
@@ -831,6 +831,18 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     return figures;
   }
   if (options.only === 'end-to-end') return endToEndOnly(context, log);
+  if (options.only === 'process') {
+    for (let r = 0; r < heavyRepetitions; r++) {
+      log(`process-node repetition ${r + 1}/${heavyRepetitions}`);
+      processNodeFigures(context);
+    }
+    const figures = medianFigures(series);
+    log(figureTable(figures));
+    log(
+      `only the process-node rows were measured (1-minute load average ${(loadavg()[0] ?? 0).toFixed(1)}): nothing written (run the whole bench to update reports/bench)`,
+    );
+    return figures;
+  }
   const loadAtStart = loadavg()[0] ?? 0;
   warmUp(context);
 
