@@ -280,8 +280,9 @@ export class ProcessNode implements ProtocolNode {
     this.finishing = true;
     const ahead = this.ahead;
     if (ahead !== undefined) {
-      // The run ended before an input given ahead had its turn (a run stopped by its events limit):
-      // the child's answer is read and dropped, so that the stop step reads its own.
+      // The run stopped before an input given ahead had its turn (the lookahead keeps within the
+      // run's limits, so only a run stopped by another node's failure): the child's answer is read
+      // and dropped, so that the stop step reads its own.
       this.ahead = undefined;
       this.discarding = true;
       this.receive(ahead.given, ahead.budgetMs);
