@@ -33,6 +33,8 @@ export const externalNodes: Readonly<Record<string, ProcessSpec | undefined>> = 
 export interface NodeSteps {
   /** Every node step of the run, the starts included. */
   readonly steps: number;
+  /** Of `steps`, those a process node was given ahead of their turn (the world's lookahead). */
+  readonly stepsAhead: number;
   /** Wall seconds of the whole run, the children's start included. */
   readonly seconds: number;
   readonly delivered: number;
@@ -65,11 +67,47 @@ const cpuMicros = (): number => {
   return used.user + used.system;
 };
 
-/** `protocol` with every node's steps counted (inputs handled, timers fired, starts). */
-function counting(protocol: AnyProtocol, counter: Counter): AnyProtocol {
+/** Steps so far: those counted by the wrapper (in-process nodes) and those of every process node. */
+function stepsOf(counter: Counter): number {
+  let steps = counter.steps;
+  for (const child of counter.children) steps += child.stepCount;
+  return steps;
+}
+
+/**
+ * `protocol` with every node's steps counted (inputs handled, timers fired, starts). A process
+ * node counts its own (`stepCount`): its clock and its `prefetch` are left as they are, so that
+ * the world's lookahead knows its timers and can give it inputs ahead of their turn.
+ */
+function counting(protocol: AnyProtocol, counter: Counter, external: boolean): AnyProtocol {
   return {
     ...protocol,
     createNode(host: NodeHost, config: unknown): ProtocolNode {
+      if (external) {
+        const node = protocol.createNode(host, config);
+        if (!(node instanceof ProcessNode)) throw new Error('an external run whose node is no process');
+        const start = node.start.bind(node);
+        const finish = node.finish.bind(node);
+        const stop = node.stop.bind(node);
+        const ended = (): void => {
+          if (!counter.childCpuAtEnd.has(node)) counter.childCpuAtEnd.set(node, node.childCpuSeconds());
+        };
+        node.start = () => {
+          counter.starts += 1;
+          counter.children.add(node);
+          start();
+          booted(counter);
+        };
+        node.finish = () => {
+          ended();
+          finish();
+        };
+        node.stop = () => {
+          ended();
+          stop();
+        };
+        return node;
+      }
       const clock: HostClock = {
         setTimeout: (fn, ms) =>
           host.clock.setTimeout(() => {
@@ -99,35 +137,27 @@ function counting(protocol: AnyProtocol, counter: Counter): AnyProtocol {
           counter.steps += 1;
           counter.starts += 1;
           node.start();
-          counter.bootSteps = counter.steps;
-          counter.bootMs = performance.now();
-          counter.bootCpuMicros = cpuMicros();
-          if (node instanceof ProcessNode) counter.children.add(node);
-          counter.childCpuAtBoot = 0;
-          for (const child of counter.children) counter.childCpuAtBoot += child.childCpuSeconds();
+          booted(counter);
         },
         handle: (input) => {
           counter.steps += 1;
           node.handle(input);
         },
-        stop: () => {
-          if (node instanceof ProcessNode && !counter.childCpuAtEnd.has(node))
-            counter.childCpuAtEnd.set(node, node.childCpuSeconds());
-          node.stop();
-        },
-        ...(node.finish === undefined
-          ? {}
-          : {
-              finish: () => {
-                if (node instanceof ProcessNode && !counter.childCpuAtEnd.has(node))
-                  counter.childCpuAtEnd.set(node, node.childCpuSeconds());
-                node.finish?.();
-              },
-            }),
+        stop: () => node.stop(),
+        ...(node.finish === undefined ? {} : { finish: () => node.finish?.() }),
         view: () => node.view(),
       };
     },
   };
+}
+
+/** A node has started: the steady part begins now (the last start's figures win). */
+function booted(counter: Counter): void {
+  counter.bootSteps = stepsOf(counter);
+  counter.bootMs = performance.now();
+  counter.bootCpuMicros = cpuMicros();
+  counter.childCpuAtBoot = 0;
+  for (const child of counter.children) counter.childCpuAtBoot += child.childCpuSeconds();
 }
 
 function runOnce(spec: ProcessSpec | undefined, messages: number): NodeSteps {
@@ -166,18 +196,22 @@ function runOnce(spec: ProcessSpec | undefined, messages: number): NodeSteps {
   };
   const counted = {
     ...scenario,
-    nodes: scenario.nodes.map((node) => ({ ...node, protocol: counting(node.protocol, counter) })),
+    nodes: scenario.nodes.map((node) => ({ ...node, protocol: counting(node.protocol, counter, spec !== undefined) })),
   };
   const started = performance.now();
   const report = runScenario(counted, { recorder: { keepLines: false, keepEvents: false, hash: false } });
   const ended = performance.now();
   const endCpu = cpuMicros();
+  const steps = stepsOf(counter);
+  let stepsAhead = 0;
+  for (const child of counter.children) stepsAhead += child.stepAheadCount;
   return {
-    steps: counter.steps,
+    steps,
+    stepsAhead,
     seconds: (ended - started) / 1000,
     delivered: report.world.deliveries.length,
     starts: counter.starts,
-    steadySteps: counter.steps - counter.bootSteps,
+    steadySteps: steps - counter.bootSteps,
     steadySeconds: (ended - counter.bootMs) / 1000,
     steadyHostCpuSeconds: (endCpu - counter.bootCpuMicros) / 1e6,
     steadyChildCpuSeconds:

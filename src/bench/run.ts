@@ -23,6 +23,7 @@ import { loadScenario, parseScenario, type Scenario } from '../scenario/load.js'
 import { runScenario } from '../scenario/run.js';
 import { solecFederation } from './federation.js';
 import { campaignFuzzRate, fuzzCasesGoal, steadyFuzzRate } from './fuzz.js';
+import { processLookahead } from '../sim/world.js';
 import { externalNodes, processNodeSteps } from './process-nodes.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
@@ -161,7 +162,7 @@ export function echoFederation(
 }
 
 /** The sections `--only` can pick. */
-export const benchSections = ['viewer', 'fuzz', 'end-to-end', 'scale'] as const;
+export const benchSections = ['viewer', 'fuzz', 'end-to-end', 'scale', 'process'] as const;
 export type BenchSection = (typeof benchSections)[number];
 
 export interface BenchOptions {
@@ -639,10 +640,22 @@ function endToEndFigures(
  * its CPU per step (this process's, and the children's from /proc).
  */
 function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
-  for (const kind of Object.keys(externalNodes)) {
-    const run = processNodeSteps(kind, processNodeMessages);
+  // The JavaScript node once more with the world's lookahead off (each step one exchange after
+  // another, src/sim/world.ts), beside the default: what giving inputs ahead gains.
+  for (const [kind, lookahead] of [
+    ...Object.keys(externalNodes).map((each) => [each, true] as const),
+    ['javascript', false] as const,
+  ]) {
+    const was = processLookahead.enabled;
+    processLookahead.enabled = lookahead;
+    let run: ReturnType<typeof processNodeSteps>;
+    try {
+      run = processNodeSteps(kind, processNodeMessages);
+    } finally {
+      processLookahead.enabled = was;
+    }
     const builtIn = kind === 'in-process';
-    const who = builtIn ? 'built-in node in-process' : `external ${kind} node`;
+    const who = builtIn ? 'built-in node in-process' : `external ${kind} node${lookahead ? '' : ', lookahead off'}`;
     const where = builtIn ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`;
     add(
       `f140 node steps, ${who}`,
@@ -653,7 +666,7 @@ function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
     add(
       `f140 node steps after start, ${who}`,
       'steps/s',
-      `the same run from the last node's start on: ${run.steadySteps} steps, the step exchange alone${kind === 'javascript' ? ' (goal: at least 10,000)' : ''}`,
+      `the same run from the last node's start on: ${run.steadySteps} steps, the step exchange alone${builtIn ? '' : `; ${run.stepsAhead} steps of the run given ahead of their turn`}${kind === 'javascript' && lookahead ? ' (goal: at least 10,000)' : ''}`,
       run.steadySteps / run.steadySeconds,
     );
     add(
@@ -825,6 +838,18 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     return figures;
   }
   if (options.only === 'end-to-end') return endToEndOnly(context, log);
+  if (options.only === 'process') {
+    for (let r = 0; r < heavyRepetitions; r++) {
+      log(`process-node repetition ${r + 1}/${heavyRepetitions}`);
+      processNodeFigures(context);
+    }
+    const figures = medianFigures(series);
+    log(figureTable(figures));
+    log(
+      `only the process-node rows were measured (1-minute load average ${(loadavg()[0] ?? 0).toFixed(1)}): nothing written (run the whole bench to update reports/bench)`,
+    );
+    return figures;
+  }
   const loadAtStart = loadavg()[0] ?? 0;
   warmUp(context);
 

@@ -228,6 +228,7 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
         'fuzz',
         'end-to-end',
         'scale',
+        'process',
       ]),
     )
     .addOption(
@@ -251,7 +252,7 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
       async (options: {
         scale: number;
         out: string;
-        only?: 'viewer' | 'fuzz' | 'end-to-end' | 'scale';
+        only?: 'viewer' | 'fuzz' | 'end-to-end' | 'scale' | 'process';
         loads: number;
         federationNodes?: number[];
         federationProtocols?: ScaleProtocol[];

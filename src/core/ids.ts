@@ -14,4 +14,9 @@ export class IdSequence {
     this.last += 1;
     return `${this.prefix}:${this.last}`;
   }
+
+  /** What `next` will return, without taking it. */
+  peek(): string {
+    return `${this.prefix}:${this.last + 1}`;
+  }
 }

@@ -110,8 +110,11 @@ export function quickOutput(value: unknown): ProcessOutput | undefined {
         : undefined;
     case 'store.put':
       return hasKeys(line, ['kind', 'key', 'value']) && isString(line['key']) ? (line as ProcessOutput) : undefined;
+    case 'store.get':
     case 'store.delete':
       return hasKeys(line, ['kind', 'key']) && isString(line['key']) ? (line as ProcessOutput) : undefined;
+    case 'store.keys':
+      return hasKeys(line, ['kind', 'prefix']) && isString(line['prefix']) ? (line as ProcessOutput) : undefined;
     case 'deliver':
       return hasKeys(line, ['kind', 'user', 'from', 'body'], ['id', 'detail']) &&
         isString(line['user']) &&
@@ -185,7 +188,19 @@ export class ProcessNode implements ProtocolNode {
   private stopped = false;
   /** In the `stop` step: the child may save durable state; everything else it says is dropped. */
   private finishing = false;
+  /** An unfinished step given ahead of its turn is being read out after the run: its lines change nothing. */
+  private discarding = false;
   private steps = 0;
+  /** Of `steps`, those given ahead of their turn (the bench reports the share). */
+  private stepsAhead = 0;
+  /**
+   * An input written to the child ahead of its turn (`prefetch`): what the world will hand over at
+   * its turn (the same object), the line written, its virtual time and its budget.
+   */
+  private ahead: { payload: unknown; given: string; nowMs: number; budgetMs: number } | undefined;
+  /** Each armed timer's function, to the timer's id (a timer event's tag names the function), and back. */
+  private readonly timerIds = new Map<unknown, string>();
+  private readonly timerFires = new Map<string, () => void>();
 
   constructor(
     private readonly host: NodeHost,
@@ -215,7 +230,45 @@ export class ProcessNode implements ProtocolNode {
     });
   }
 
+  /**
+   * The lookahead (src/sim/world.ts `scanAhead`) gives this node the input of its next event ahead
+   * of its turn: it is written to the child at once, so that the child computes it while the host
+   * runs the events before it, and its answer is read at its turn (`handle`, or the timer), when
+   * its outputs take effect in the serial order. Only one at a time; `payload` is the event's
+   * `NodeInput`, or one of this node's timer functions; anything else is left to its turn.
+   */
+  prefetch(payload: unknown, nowMs: number): void {
+    if (this.stopped || this.ahead !== undefined) return;
+    let line: Record<string, unknown>;
+    const timerId = this.timerIds.get(payload);
+    if (timerId !== undefined) line = { kind: 'timer', id: timerId, now: nowMs };
+    else if (typeof payload === 'object' && payload !== null) {
+      line = inputLine(payload as NodeInput);
+      line['now'] = nowMs;
+    } else return;
+    const given = JSON.stringify(line);
+    const budgetMs = this.timeoutMs;
+    this.channel.arm(budgetMs);
+    // A child that is gone shows at the input's turn, when its answer is read.
+    this.channel.write(given);
+    this.ahead = { payload, given, nowMs, budgetMs };
+  }
+
+  /** The turn of the input given ahead: its answer is read and carried out now. */
+  private takeAhead(payload: unknown): void {
+    const ahead = this.ahead as NonNullable<ProcessNode['ahead']>;
+    this.ahead = undefined;
+    if (ahead.payload !== payload || ahead.nowMs !== this.host.now()) {
+      // The lookahead broke its own rule: no trace after this could be trusted.
+      this.fail('was given an input ahead of its turn that another overtook (a fedsim bug)', ahead.given);
+    }
+    this.steps += 1;
+    this.stepsAhead += 1;
+    this.receive(ahead.given, ahead.budgetMs);
+  }
+
   handle(input: NodeInput): void {
+    if (this.ahead !== undefined) return this.takeAhead(input);
     const line = inputLine(input);
     line['now'] = this.host.now();
     this.step(line);
@@ -225,6 +278,16 @@ export class ProcessNode implements ProtocolNode {
   finish(): void {
     if (this.stopped) return;
     this.finishing = true;
+    const ahead = this.ahead;
+    if (ahead !== undefined) {
+      // The run stopped before an input given ahead had its turn (the lookahead keeps within the
+      // run's limits, so only a run stopped by another node's failure): the child's answer is read
+      // and dropped, so that the stop step reads its own.
+      this.ahead = undefined;
+      this.discarding = true;
+      this.receive(ahead.given, ahead.budgetMs);
+      this.discarding = false;
+    }
     this.step({ kind: 'stop', now: this.host.now() });
     if (this.stopped) return;
     this.stopped = true;
@@ -236,6 +299,7 @@ export class ProcessNode implements ProtocolNode {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.ahead = undefined;
     for (const handle of this.timers.values()) this.host.clock.clearTimeout(handle);
     this.timers.clear();
     this.channel.close();
@@ -255,6 +319,11 @@ export class ProcessNode implements ProtocolNode {
     return this.steps;
   }
 
+  /** How many of them were given ahead of their turn (the lookahead's share). */
+  get stepAheadCount(): number {
+    return this.stepsAhead;
+  }
+
   private fail(what: string, given: string, line?: string): never {
     this.stop();
     const offending = line === undefined ? '' : `; offending line: ${quote(line)}`;
@@ -271,9 +340,14 @@ export class ProcessNode implements ProtocolNode {
     const given = JSON.stringify(input);
     // The first step also waits for the process to start.
     const budgetMs = this.timeoutMs + (input['kind'] === 'start' ? spawnAllowanceMs : 0);
+    this.channel.arm(budgetMs);
+    this.channel.write(given);
+    this.receive(given, budgetMs);
+  }
+
+  /** Reads the child's lines for the step given as `given`, up to `end`, and carries them out. */
+  private receive(given: string, budgetMs: number): void {
     const channel = this.channel;
-    channel.arm(budgetMs);
-    channel.write(given);
     let last: string | undefined;
     for (;;) {
       const line = channel.readLine();
@@ -345,6 +419,7 @@ export class ProcessNode implements ProtocolNode {
     // The common lines pass a quick check; zod decides the rest, and words the problem.
     const output = quickOutput(parsed) ?? this.checked(parsed, given, line);
     const host = this.host;
+    if (this.discarding) return output;
     if (this.finishing && !finishOutputs.has(output.kind)) return output;
     switch (output.kind) {
       case 'end':
@@ -366,19 +441,25 @@ export class ProcessNode implements ProtocolNode {
         const old = this.timers.get(output.id);
         if (old !== undefined) host.clock.clearTimeout(old);
         const id = output.id;
-        this.timers.set(
-          id,
-          host.clock.setTimeout(() => {
-            this.timers.delete(id);
-            this.step({ kind: 'timer', id, now: this.host.now() });
-          }, output.delayMs),
-        );
+        const fire = (): void => {
+          this.timers.delete(id);
+          this.timerIds.delete(fire);
+          this.timerFires.delete(id);
+          if (this.ahead !== undefined) return this.takeAhead(fire);
+          this.step({ kind: 'timer', id, now: this.host.now() });
+        };
+        this.timerIds.delete(this.timerFires.get(id));
+        this.timerIds.set(fire, id);
+        this.timerFires.set(id, fire);
+        this.timers.set(id, host.clock.setTimeout(fire, output.delayMs));
         break;
       }
       case 'timer.cancel': {
         const handle = this.timers.get(output.id);
         if (handle !== undefined) host.clock.clearTimeout(handle);
         this.timers.delete(output.id);
+        this.timerIds.delete(this.timerFires.get(output.id));
+        this.timerFires.delete(output.id);
         break;
       }
       case 'write':

@@ -91,10 +91,10 @@ function aimOf(step: Extract<Step, { do: 'corrupt' | 'truncate' }>): 'corrupt' |
   return Object.keys(aim).length === 0 ? mode : { mode, ...aim };
 }
 
-function applyStep(world: World, step: Step): void {
+function applyStep(world: World, step: Step, tag?: unknown): void {
   switch (step.do) {
     case 'command':
-      return world.command(step.node, step.command);
+      return world.command(step.node, step.command, tag);
     case 'partition':
       return world.partition(step.between[0], step.between[1], step.oneWay ?? false);
     case 'heal':
@@ -374,7 +374,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   watchSafety(checks, safety);
   const unchecked = scheduleLiveness(checks, scenario, world);
 
-  for (const step of scenario.steps) sim.at(step.atMs, rank.step, () => applyStep(world, step));
+  for (const step of scenario.steps) {
+    // A user command is tagged for the world's lookahead (src/sim/world.ts): it concerns one node.
+    const tag = step.do === 'command' ? world.commandEvent(step.node, step.command) : undefined;
+    sim.at(step.atMs, rank.step, () => applyStep(world, step, tag), tag);
+  }
   const outcome = runWorld(world, sim, trace, source.limits);
   closeChecks(checks, safety, unchecked, outcome);
   trace.end(sim.nowMs);

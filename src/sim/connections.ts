@@ -26,10 +26,18 @@ import { assert } from '../core/assert.js';
 import type { ConnId } from '../core/ids.js';
 import { limits } from '../core/limits.js';
 import type { Ms } from '../core/time.js';
-import type { CloseReason, ConnectFailure, Endpoint, Protocol, TlsRole } from '../protocols/protocol.js';
+import type { CloseReason, ConnectFailure, Endpoint, NodeInput, Protocol, TlsRole } from '../protocols/protocol.js';
 import { endpointText } from '../trace/record-output.js';
 import { payloadOf } from '../trace/recorder.js';
-import { addConn, clearConns, endpointKey, removeConn, type NodeRuntime, type SimContext } from './context.js';
+import {
+  addConn,
+  clearConns,
+  endpointKey,
+  removeConn,
+  type NodeEvent,
+  type NodeRuntime,
+  type SimContext,
+} from './context.js';
 import type { Dns } from './dns.js';
 import type { Faults } from './faults.js';
 import type { Link, Links } from './links.js';
@@ -109,6 +117,11 @@ export class Connections {
   private readonly holding = new Set<ConnEnd>();
   /** Connection ends with segments waiting to leave a paced link (an end its node closed may still send). */
   private readonly sending = new Set<ConnEnd>();
+  /**
+   * Whether any end has begun a TLS handshake: from then on a node's step may hand its peer an
+   * input at once (`finishTls`), so the world's lookahead stops (world.ts `scanAhead`).
+   */
+  tlsUsed = false;
 
   constructor(
     private readonly ctx: SimContext,
@@ -144,17 +157,24 @@ export class Connections {
     addConn(runtime, conn, end);
     ctx.record(id, { kind: 'conn.connect', conn, target: endpointText(target) });
 
+    // The events below concern one node each (`NodeEvent`s for the world's lookahead, not given ahead).
+    const own: NodeEvent = { runtime, incarnation };
     const fail = (reason: ConnectFailure, delayMs: Ms) => {
-      ctx.sim.after(delayMs, rank.network, () => {
-        if (end.state !== 'connecting') return;
-        end.state = 'closed';
-        removeConn(runtime, conn);
-        if (!runtime.alive || runtime.incarnation !== incarnation) return;
-        ctx.record(id, { kind: 'conn.refuse', conn, target: endpointText(target), reason });
-        for (const segment of end.early.splice(0)) ctx.drop(segment.msg, endpointText(target), reason);
-        end.bufferedBytes = 0;
-        ctx.input(runtime, incarnation, { kind: 'conn.failed', conn, reason });
-      });
+      ctx.sim.after(
+        delayMs,
+        rank.network,
+        () => {
+          if (end.state !== 'connecting') return;
+          end.state = 'closed';
+          removeConn(runtime, conn);
+          if (!runtime.alive || runtime.incarnation !== incarnation) return;
+          ctx.record(id, { kind: 'conn.refuse', conn, target: endpointText(target), reason });
+          for (const segment of end.early.splice(0)) ctx.drop(segment.msg, endpointText(target), reason);
+          end.bufferedBytes = 0;
+          ctx.input(runtime, incarnation, { kind: 'conn.failed', conn, reason });
+        },
+        own,
+      );
     };
 
     if (targetHost === undefined) return fail('unresolved', 0);
@@ -163,19 +183,57 @@ export class Connections {
     }
     const key = endpointKey(target);
     const there = forward ? this.links.delayOf(forward) : 0;
-    ctx.sim.after(there, rank.network, () => {
-      // The caller crashed or gave up before its SYN arrived: nothing is left to accept (a real
-      // stack would answer the SYN-ACK with a reset), so the listener never sees a half-open connection.
-      if (end.state !== 'connecting') return;
-      const listener = ctx.listenerOn(targetHost, key);
-      const back = backward ? this.links.delayOf(backward) : 0;
-      if (!listener) return fail('refused', back);
-      this.accept(end, listener, target, back, backward);
-    });
+    // The SYN's arrival hands an input to the listener only, and the caller hears back a latency
+    // later: a NodeEvent of the target host's node, when the host has just one. Whether it comes
+    // depends on the caller's end too (the caller may give up first): it is given ahead only when
+    // the caller has no step before it. Its connection id is the listener's next one (nothing else
+    // can take it first: the SYN is then the listener's first event).
+    const onTarget = ctx.hosts.get(targetHost);
+    const listening = !local && onTarget?.length === 1 ? (onTarget[0] as NodeRuntime) : undefined;
+    let prepared: NodeInput | undefined;
+    const syn: NodeEvent | undefined =
+      listening === undefined
+        ? undefined
+        : {
+            runtime: listening,
+            after: runtime,
+            get payload(): NodeInput {
+              prepared ??= {
+                kind: 'conn.accepted',
+                conn: listening.inboundIds.peek(),
+                local: target,
+                remote: runtime.hostName,
+              };
+              return prepared;
+            },
+            deliverable: () => end.state === 'connecting' && listening.alive && listening.listening.has(key),
+          };
+    ctx.sim.after(
+      there,
+      rank.network,
+      () => {
+        // The caller crashed or gave up before its SYN arrived: nothing is left to accept (a real
+        // stack would answer the SYN-ACK with a reset), so the listener never sees a half-open connection.
+        if (end.state !== 'connecting') return;
+        const listener = ctx.listenerOn(targetHost, key);
+        const back = backward ? this.links.delayOf(backward) : 0;
+        if (!listener) return fail('refused', back);
+        this.accept(end, listener, target, back, backward, prepared);
+      },
+      syn,
+    );
   }
 
   /** The SYN of `end` reached `listener`: both ends open (the caller's one latency `back` later). */
-  private accept(end: ConnEnd, listener: NodeRuntime, target: Endpoint, back: Ms, backward: Link | undefined): void {
+  private accept(
+    end: ConnEnd,
+    listener: NodeRuntime,
+    target: Endpoint,
+    back: Ms,
+    backward: Link | undefined,
+    /** The input the lookahead may have given ahead (the same object is handed over). */
+    prepared: NodeInput | undefined,
+  ): void {
     const ctx = this.ctx;
     const { runtime, incarnation, conn } = end;
     const id = runtime.spec.id;
@@ -188,23 +246,35 @@ export class Connections {
     // Data from the acceptor must not reach the opener before it learns the connection is open:
     // the open event is scheduled first, and the acceptor's segments arrive no earlier.
     peer.lastArrivalMs = ctx.sim.nowMs + back;
-    ctx.sim.after(back, rank.network, () => {
-      if (end.state !== 'connecting') return;
-      if (!runtime.alive || runtime.incarnation !== incarnation) return;
-      end.state = 'open';
-      ctx.record(id, { kind: 'conn.open', conn, peer: listener.spec.id, peerConn: accepted });
-      ctx.input(runtime, incarnation, { kind: 'conn.opened', conn });
-      const early = end.early.splice(0);
-      end.bufferedBytes = 0;
-      for (const segment of early) this.send(end, segment);
-    });
+    // The opening concerns the caller only (its early segments reach the listener a latency later),
+    // and whether it comes depends on the caller's own end: it may be given ahead.
+    const input: NodeInput = { kind: 'conn.opened', conn };
+    const opened: NodeEvent | undefined = local
+      ? undefined
+      : { runtime, incarnation, payload: input, deliverable: () => end.state === 'connecting' };
+    ctx.sim.after(
+      back,
+      rank.network,
+      () => {
+        if (end.state !== 'connecting') return;
+        if (!runtime.alive || runtime.incarnation !== incarnation) return;
+        end.state = 'open';
+        ctx.record(id, { kind: 'conn.open', conn, peer: listener.spec.id, peerConn: accepted });
+        ctx.input(runtime, incarnation, input);
+        const early = end.early.splice(0);
+        end.bufferedBytes = 0;
+        for (const segment of early) this.send(end, segment);
+      },
+      opened,
+    );
     ctx.record(listener.spec.id, { kind: 'conn.accept', conn: accepted, peer: id, peerConn: conn });
-    ctx.input(listener, listener.incarnation, {
-      kind: 'conn.accepted',
-      conn: accepted,
-      local: target,
-      remote: local ? 'local' : runtime.hostName,
-    });
+    ctx.input(
+      listener,
+      listener.incarnation,
+      prepared?.kind === 'conn.accepted' && prepared.conn === accepted
+        ? prepared
+        : { kind: 'conn.accepted', conn: accepted, local: target, remote: local ? 'local' : runtime.hostName },
+    );
   }
 
   write(runtime: NodeRuntime, conn: ConnId, bytes: Uint8Array, decoded: unknown): void {
@@ -260,6 +330,7 @@ export class Connections {
    * bytes that are no TLS record would. Bytes after the handshake cross the fault layer as any do.
    */
   startTls(runtime: NodeRuntime, conn: ConnId, role: TlsRole): void {
+    this.tlsUsed = true;
     const end = runtime.conns.get(conn);
     this.ctx.record(runtime.spec.id, { kind: 'tls.start', conn, role });
     if (!end || end.state !== 'open' || end.tls !== 'none') {
@@ -387,38 +458,54 @@ export class Connections {
     const arrivalMs = Math.max(ctx.sim.nowMs + (link ? this.links.delayOf(link) : 0), end.lastArrivalMs);
     end.lastArrivalMs = arrivalMs;
     const from = end.runtime.spec.id;
-    ctx.sim.at(arrivalMs, rank.network, () => {
-      const target = peer.runtime;
-      if (peer.state === 'closed' || !target.alive || target.incarnation !== peer.incarnation) {
-        if (!segment.fin) ctx.drop(segment.msg, target.spec.id, target.alive ? 'reset' : 'crashed');
-        return;
-      }
-      if (!segment.fin && peer.tls === 'handshaking') {
-        // Plaintext where TLS records are due: the handshake fails.
-        ctx.drop(segment.msg, target.spec.id, 'tls-handshake');
-        return this.finishTls(peer, 'unexpected-data');
-      }
-      if (segment.fin) {
-        peer.state = 'closed';
-        removeConn(target, peer.conn);
-        this.cancelResetTimer(peer);
-        ctx.record(target.spec.id, { kind: 'conn.close', conn: peer.conn, reason: 'closed' });
-        ctx.input(target, peer.incarnation, { kind: 'conn.closed', conn: peer.conn, reason: 'closed' });
-        return;
-      }
-      if (ctx.trace.wants('receive')) {
-        ctx.record(target.spec.id, {
-          kind: 'receive',
-          msg: segment.msg,
-          transport: 'stream',
-          conn: peer.conn,
-          from,
-          sentLamport: segment.sentLamport,
-          payload: payloadOf(bytes, corrupted ? target.spec.protocol.describe?.(bytes) : segment.decoded),
-        });
-      } else ctx.trace.skip(target.spec.id, segment.sentLamport);
-      ctx.input(target, peer.incarnation, { kind: 'conn.data', conn: peer.conn, bytes });
-    });
+    // The input is made now, so that the lookahead (world.ts) can hand the very same object to an
+    // external node ahead of its turn; nothing the arrival decides changes it.
+    const input: NodeInput = segment.fin
+      ? { kind: 'conn.closed', conn: peer.conn, reason: 'closed' }
+      : { kind: 'conn.data', conn: peer.conn, bytes };
+    const tag: NodeEvent = {
+      runtime: peer.runtime,
+      incarnation: peer.incarnation,
+      payload: input,
+      deliverable: () => peer.state !== 'closed' && peer.tls !== 'handshaking',
+    };
+    ctx.sim.at(
+      arrivalMs,
+      rank.network,
+      () => {
+        const target = peer.runtime;
+        if (peer.state === 'closed' || !target.alive || target.incarnation !== peer.incarnation) {
+          if (!segment.fin) ctx.drop(segment.msg, target.spec.id, target.alive ? 'reset' : 'crashed');
+          return;
+        }
+        if (!segment.fin && peer.tls === 'handshaking') {
+          // Plaintext where TLS records are due: the handshake fails.
+          ctx.drop(segment.msg, target.spec.id, 'tls-handshake');
+          return this.finishTls(peer, 'unexpected-data');
+        }
+        if (segment.fin) {
+          peer.state = 'closed';
+          removeConn(target, peer.conn);
+          this.cancelResetTimer(peer);
+          ctx.record(target.spec.id, { kind: 'conn.close', conn: peer.conn, reason: 'closed' });
+          ctx.input(target, peer.incarnation, input);
+          return;
+        }
+        if (ctx.trace.wants('receive')) {
+          ctx.record(target.spec.id, {
+            kind: 'receive',
+            msg: segment.msg,
+            transport: 'stream',
+            conn: peer.conn,
+            from,
+            sentLamport: segment.sentLamport,
+            payload: payloadOf(bytes, corrupted ? target.spec.protocol.describe?.(bytes) : segment.decoded),
+          });
+        } else ctx.trace.skip(target.spec.id, segment.sentLamport);
+        ctx.input(target, peer.incarnation, input);
+      },
+      tag,
+    );
   }
 
   /** Holds `segment` behind a cut, a clog, or earlier held segments; a partition arms the reset. */

@@ -89,6 +89,42 @@ export interface NodeRuntime {
   readonly listening: Set<string>;
 }
 
+/**
+ * The tag of an event that concerns one node only (what the world's lookahead reads: world.ts
+ * `scanAhead`): a timer, a segment or FIN arriving, a connection opening or failing, a DNS answer,
+ * a user command. The contract, which each place that tags an event keeps: when the event runs, it
+ * hands an input to no node but `runtime`'s; it changes nothing that decides whether, what or when
+ * another node's events already queued deliver; and whatever else it causes for another node is
+ * scheduled at least the world's lookahead window later (a link's latency, a reset timeout).
+ */
+export interface NodeEvent {
+  readonly runtime: NodeRuntime;
+  /** The incarnation the event is for; undefined: whichever is up when it runs (a user command). */
+  readonly incarnation?: number;
+  /**
+   * What the node's `prefetch` is given: the very `NodeInput` object the event hands to `handle`,
+   * or the function a timer event calls; undefined: the event is not one to give ahead.
+   */
+  readonly payload?: unknown;
+  /** Whether the event, run now, would hand `payload` over (a segment finds its connection still open). */
+  readonly deliverable?: () => boolean;
+  /**
+   * Another node whose steps may still change whether the event hands `payload` over (a SYN's
+   * caller, which may give up first): the event is given ahead only if that node has no event
+   * before it in the window.
+   */
+  readonly after?: NodeRuntime;
+}
+
+/**
+ * A node that can be given an input before its turn (an external process: process/node.ts). Its
+ * `handle` (or the timer function) is then called with the same `payload` at the input's turn, and
+ * only then does the node's answer take effect; until then it is given nothing else.
+ */
+export interface PrefetchingNode {
+  prefetch(payload: unknown, nowMs: Ms): void;
+}
+
 /** The connections of every node that holds none (never changed: `addConn` replaces it first). */
 export const noConns: ReadonlyMap<ConnId, ConnEnd> = new Map();
 

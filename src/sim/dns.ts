@@ -5,8 +5,8 @@
  *
  * The resolver is part of the network: partitions and clogs do not reach it.
  */
-import type { DnsRecord, DnsRecordType } from '../protocols/protocol.js';
-import type { NodeRuntime, SimContext } from './context.js';
+import type { DnsRecord, DnsRecordType, NodeInput } from '../protocols/protocol.js';
+import type { NodeEvent, NodeRuntime, SimContext } from './context.js';
 import type { Faults } from './faults.js';
 import { rank } from './simulator.js';
 
@@ -46,14 +46,23 @@ export class Dns {
     ctx.record(id, { kind: 'dns.query', query, name, type });
     const fault = this.faults.dnsFaultOf(name);
     if (fault === 'timeout') return;
-    ctx.sim.after(ctx.network.dnsDelayMs, rank.network, () => {
-      if (!runtime.alive || runtime.incarnation !== incarnation) return;
-      const named = this.zone.get(name) ?? [];
-      const records = named.filter((record) => record.type === type).map((record) => record.value);
-      const status = fault ?? (named.length === 0 ? 'nxdomain' : 'ok');
-      const answer = status === 'ok' ? records : [];
-      ctx.record(id, { kind: 'dns.answer', query, name, type, status, records: answer });
-      ctx.input(runtime, incarnation, { kind: 'dns.answer', query, name, type, status, records: answer });
-    });
+    // The answer is decided now (the zone is fixed once the run starts, and the fault was read
+    // above); it concerns the asking node only, and may be given ahead (a NodeEvent for the lookahead).
+    const named = this.zone.get(name) ?? [];
+    const records = named.filter((record) => record.type === type).map((record) => record.value);
+    const status = fault ?? (named.length === 0 ? 'nxdomain' : 'ok');
+    const answer = status === 'ok' ? records : [];
+    const input: NodeInput = { kind: 'dns.answer', query, name, type, status, records: answer };
+    const tag: NodeEvent = { runtime, incarnation, payload: input };
+    ctx.sim.after(
+      ctx.network.dnsDelayMs,
+      rank.network,
+      () => {
+        if (!runtime.alive || runtime.incarnation !== incarnation) return;
+        ctx.record(id, { kind: 'dns.answer', query, name, type, status, records: answer });
+        ctx.input(runtime, incarnation, input);
+      },
+      tag,
+    );
   }
 }

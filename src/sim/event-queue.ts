@@ -14,6 +14,8 @@ export interface QueueEntry<T> {
   readonly rank: number;
   readonly seq: number;
   readonly value: T;
+  /** What the event is, for a lookahead that reads the queue ahead (simulator.ts); undefined: unknown. */
+  readonly tag: unknown;
   cancelled: boolean;
 }
 
@@ -36,8 +38,8 @@ export class EventQueue<T> {
     return this.live;
   }
 
-  push(atMs: Ms, rank: number, value: T): QueueEntry<T> {
-    const entry: QueueEntry<T> = { atMs, rank, seq: this.nextSeq++, value, cancelled: false };
+  push(atMs: Ms, rank: number, value: T, tag?: unknown): QueueEntry<T> {
+    const entry: QueueEntry<T> = { atMs, rank, seq: this.nextSeq++, value, tag, cancelled: false };
     const heap = this.heap;
     heap.push(entry);
     let i = heap.length - 1;
@@ -90,6 +92,28 @@ export class EventQueue<T> {
       i = child;
     }
     heap[i] = entry;
+  }
+
+  /**
+   * The live entries other than the earliest one with `atMs <= boundMs`, in pop order, at most
+   * `countMax` of them. A walk of the heap that stops below any entry past the bound (its subtree
+   * is later still), then a sort of what it found: cheap while the window is small.
+   */
+  window(boundMs: Ms, countMax: number): QueueEntry<T>[] {
+    this.dropCancelled();
+    const heap = this.heap;
+    const found: QueueEntry<T>[] = [];
+    const stack = [1, 2];
+    while (stack.length > 0) {
+      const i = stack.pop() as number;
+      const entry = heap[i];
+      if (entry === undefined || entry.atMs > boundMs) continue;
+      if (!entry.cancelled) found.push(entry);
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    found.sort((a, b) => (before(a, b) ? -1 : 1));
+    if (found.length > countMax) found.length = Math.max(0, countMax);
+    return found;
   }
 
   /** The earliest live entry without removing it. */

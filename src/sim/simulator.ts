@@ -10,6 +10,13 @@
  *   4. `rank.check`: deadline checks of expectations, last of all at their instant.
  *
  * Every run is bounded: `timeMsMax` and `eventsMax` have no defaults.
+ *
+ * Lookahead (`setLookahead`, used by the world for external node processes): an event may carry a
+ * tag saying what it is. Before a tagged event runs, the lookahead is shown the live events that
+ * follow it within its window, in the order they will run, so that it can start work for them
+ * early (world.ts). It only reads the queue: the events still run one by one in the order above.
+ * Runs with a stop condition (`runUntil`) never look ahead: their caller may act on the world
+ * after any event, which the window cannot foresee.
  */
 import { assert } from '../core/assert.js';
 import { assertMs, isMs, type Ms } from '../core/time.js';
@@ -19,6 +26,16 @@ export const rank = { network: 0, timer: 1, step: 2, check: 3 } as const;
 
 export type Action = () => void;
 export type Scheduled = QueueEntry<Action>;
+
+/**
+ * A reader of the queue ahead of each tagged event (see above). `windowMs` (a positive integer):
+ * it sees the events at less than the running event's time plus `windowMs`, no later than the run's
+ * `timeMsMax` and no more than the run's `eventsMax` leaves room for.
+ */
+export interface Lookahead {
+  readonly windowMs: Ms;
+  scan(current: Scheduled, ahead: readonly Scheduled[]): void;
+}
 
 export interface RunLimits {
   /** Virtual time at which the run stops, whatever is still queued. */
@@ -39,6 +56,7 @@ export class Simulator {
   private readonly queue = new EventQueue<Action>();
   private now: Ms = 0;
   private eventsRun = 0;
+  private lookahead: Lookahead | undefined;
 
   get nowMs(): Ms {
     return this.now;
@@ -54,17 +72,25 @@ export class Simulator {
     return this.queue.size;
   }
 
-  /** Schedules `action` at absolute virtual time `atMs` (not before now). */
-  at(atMs: Ms, eventRank: number, action: Action): Scheduled {
+  /** Schedules `action` at absolute virtual time `atMs` (not before now); `tag` is for the lookahead. */
+  at(atMs: Ms, eventRank: number, action: Action, tag?: unknown): Scheduled {
     // Checked first without building the messages: this runs once per event.
     if (!isMs(atMs)) assertMs(atMs, 'atMs');
     if (atMs < this.now) assert(false, `cannot schedule in the past (${atMs} < ${this.now})`);
-    return this.queue.push(atMs, eventRank, action);
+    return this.queue.push(atMs, eventRank, action, tag);
   }
 
   /** Schedules `action` after `delayMs` from now. */
-  after(delayMs: Ms, eventRank: number, action: Action): Scheduled {
-    return this.at(this.now + delayMs, eventRank, action);
+  after(delayMs: Ms, eventRank: number, action: Action, tag?: unknown): Scheduled {
+    return this.at(this.now + delayMs, eventRank, action, tag);
+  }
+
+  /** Sets (or with undefined, removes) the lookahead. */
+  setLookahead(lookahead: Lookahead | undefined): void {
+    if (lookahead !== undefined) {
+      assert(Number.isSafeInteger(lookahead.windowMs) && lookahead.windowMs > 0, 'windowMs must be a positive integer');
+    }
+    this.lookahead = lookahead;
   }
 
   cancel(entry: Scheduled): void {
@@ -88,6 +114,10 @@ export class Simulator {
    * clock to `timeMsMax`.
    */
   runUntil(condition: () => boolean, limits: RunLimits): RunOutcome {
+    return this.run(condition, limits, false);
+  }
+
+  private run(condition: () => boolean, limits: RunLimits, ahead: boolean): RunOutcome {
     assertMs(limits.timeMsMax, 'timeMsMax');
     assert(Number.isSafeInteger(limits.eventsMax) && limits.eventsMax > 0, 'eventsMax must be a positive integer');
     while (true) {
@@ -99,19 +129,24 @@ export class Simulator {
         this.now = Math.max(this.now, limits.timeMsMax);
         return this.outcome('timeMsMax');
       }
+      const lookahead = this.lookahead;
+      if (ahead && lookahead !== undefined && next.tag !== undefined) {
+        const boundMs = Math.min(next.atMs + lookahead.windowMs - 1, limits.timeMsMax);
+        lookahead.scan(next, this.queue.window(boundMs, limits.eventsMax - this.eventsRun - 1));
+      }
       this.step();
     }
   }
 
   /** Runs until nothing is left to do (or a limit). */
   runUntilQuiet(limits: RunLimits): RunOutcome {
-    return this.runUntil(() => false, limits);
+    return this.run(() => false, limits, true);
   }
 
   /** Runs every event up to and including `untilMs`, then sets the clock to `untilMs`. */
   runUntilMs(untilMs: Ms, limits: RunLimits): RunOutcome {
     const boundMs = Math.min(untilMs, limits.timeMsMax);
-    const outcome = this.runUntil(() => false, { timeMsMax: boundMs, eventsMax: limits.eventsMax });
+    const outcome = this.run(() => false, { timeMsMax: boundMs, eventsMax: limits.eventsMax }, true);
     if (outcome.reason === 'eventsMax') return outcome;
     this.now = Math.max(this.now, boundMs);
     return this.outcome(boundMs < untilMs ? 'timeMsMax' : 'untilMs');

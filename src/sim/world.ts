@@ -32,11 +32,20 @@ import { MemoryStore } from '../protocols/protocol.js';
 import { isReport, recordOutput } from '../trace/record-output.js';
 import type { TraceRecorder } from '../trace/recorder.js';
 import { Connections } from './connections.js';
-import { defaultNetwork, noConns, SimContext, type NetworkModel, type NodeRuntime, type NodeSpec } from './context.js';
+import {
+  defaultNetwork,
+  noConns,
+  SimContext,
+  type NetworkModel,
+  type NodeEvent,
+  type NodeRuntime,
+  type NodeSpec,
+  type PrefetchingNode,
+} from './context.js';
 import { Dns } from './dns.js';
 import { Faults, type ByteFault, type DnsFailMode } from './faults.js';
 import { Links } from './links.js';
-import { rank, type Simulator } from './simulator.js';
+import { rank, type Scheduled, type Simulator } from './simulator.js';
 
 export { defaultNetwork, type NetworkModel, type NodeSpec } from './context.js';
 
@@ -116,21 +125,33 @@ class SimNodeHost implements NodeHost, HostClock {
   setTimeout(fn: () => void, timeoutMs: number): unknown {
     const { world, guard } = this.parts;
     const { runtime, incarnation } = this;
-    return world.sim.after(Math.max(0, Math.round(timeoutMs)), rank.timer, () => {
-      if (!runtime.alive || runtime.incarnation !== incarnation) return;
-      // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
-      const trace = world.trace;
-      if (trace.wants('timer')) {
-        trace.record(world.sim.nowMs, runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
-      } else trace.skip(runtime.spec.id);
-      guard(runtime, fn);
-    });
+    const tag: NodeEvent = { runtime, incarnation, payload: fn };
+    return world.sim.after(
+      Math.max(0, Math.round(timeoutMs)),
+      rank.timer,
+      () => {
+        if (!runtime.alive || runtime.incarnation !== incarnation) return;
+        // xstate does not say which delayed event a timer carries; its delay is what the trace can tell.
+        const trace = world.trace;
+        if (trace.wants('timer')) {
+          trace.record(world.sim.nowMs, runtime.spec.id, { kind: 'timer', name: `after ${Math.round(timeoutMs)}ms` });
+        } else trace.skip(runtime.spec.id);
+        guard(runtime, fn);
+      },
+      tag,
+    );
   }
 
   clearTimeout(handle: unknown): void {
     this.parts.world.sim.cancel(handle as ReturnType<Simulator['at']>);
   }
 }
+
+/**
+ * Whether worlds with external node processes look ahead (`World.scanAhead`). On by default; off
+ * runs every step as one exchange after another (tests compare the two, the bench measures both).
+ */
+export const processLookahead = { enabled: true };
 
 export class World {
   readonly deliveries: Delivery[] = [];
@@ -185,8 +206,12 @@ export class World {
     // A host's first node makes its list at its exact size (a list grown from empty by a push has
     // room for 17: a big federation has a host per node).
     const onHost = hosts.get(hostName);
-    if (onHost) onHost.push(runtime);
-    else hosts.set(hostName, [runtime]);
+    if (onHost) {
+      onHost.push(runtime);
+      // Nodes on one host reach each other at once (local sockets): no lookahead window is safe.
+      this.sharedHost = true;
+      this.sim.setLookahead(undefined);
+    } else hosts.set(hostName, [runtime]);
     const published = spec.protocol.dnsRecords?.({ id: spec.id, hostName, config: spec.config, seed: this.seed }) ?? [];
     for (const record of published) this.addDnsRecord(record);
   }
@@ -246,14 +271,29 @@ export class World {
   // ---------------------------------------------------------------------------------------------
   // User actions and faults (scenario steps and fuzzer commands call these at the current instant).
 
-  command(node: NodeId, command: unknown): void {
+  /**
+   * Gives `node` a user command. `scheduled`: the tag `commandEvent` made for the step that calls
+   * this, whose input object it hands over (so that the lookahead may give it ahead).
+   */
+  command(node: NodeId, command: unknown, scheduled?: unknown): void {
     const runtime = this.runtime(node);
     this.ctx.record(runtime.spec.id, { kind: 'command', command });
     if (!runtime.alive) {
       this.ctx.record(runtime.spec.id, { kind: 'reject', code: 'node.down', reason: `${node} is crashed` });
       return;
     }
-    this.input(runtime, runtime.incarnation, { kind: 'command', command });
+    const input = (scheduled as NodeEvent | undefined)?.payload as NodeInput | undefined;
+    this.input(runtime, runtime.incarnation, input ?? { kind: 'command', command });
+  }
+
+  /**
+   * The lookahead's tag for a scheduled user command to `node` (the event's `sim.at` takes it, and
+   * the event passes it to `command`): a command hands an input to that node only.
+   */
+  commandEvent(node: NodeId, command: unknown): unknown {
+    const input: NodeInput = { kind: 'command', command };
+    const tag: NodeEvent = { runtime: this.runtime(node), payload: input };
+    return tag;
   }
 
   /** Cuts the link between the hosts of `a` and `b` (only a -> b when `oneWay`). */
@@ -367,8 +407,66 @@ export class World {
     this.ctx.record(runtime.spec.id, { kind: 'node.start', incarnation });
     this.guard(runtime, () => {
       runtime.node = runtime.spec.protocol.createNode(host, runtime.spec.config);
+      if (!this.lookingAhead && typeof (runtime.node as Partial<PrefetchingNode>).prefetch === 'function') {
+        this.lookAhead();
+      }
       runtime.node.start();
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lookahead: external node processes compute in parallel (docs/simulator.md, "Lookahead").
+
+  private lookingAhead = false;
+  private sharedHost = false;
+  private readonly scanned = new Set<NodeRuntime>();
+
+  /**
+   * Installs the lookahead on the simulator once a node that can prefetch boots, with a window of
+   * L = the least time anything one node does takes to reach another: the least latency of any
+   * link (local sockets excluded: no two nodes share a host), and the reset timeout (a crash resets
+   * its peers that much later). Nothing with L = 0, nor with nodes sharing a host.
+   */
+  private lookAhead(): void {
+    this.lookingAhead = true;
+    const network = this.ctx.network;
+    let windowMs = Math.min(network.delayMsMin, network.resetTimeoutMs);
+    for (const link of network.links) windowMs = Math.min(windowMs, link.delayMsMin);
+    if (!processLookahead.enabled || this.sharedHost || !(windowMs > 0)) return;
+    this.sim.setLookahead({ windowMs, scan: (current, ahead) => this.scanAhead(current, ahead) });
+  }
+
+  /**
+   * Before the tagged event `current` runs at time t: every node whose first event in `ahead`
+   * (the events after it before t + L, in run order) comes before any event that is not a
+   * `NodeEvent`, and can prefetch, is given that event's input now. Exact because (docs/simulator.md):
+   * - a `NodeEvent` changes nothing at its instant but its own node, that node's connection ends
+   *   and the trace; whatever else a node does (a write, a FIN, a connect, a crash's resets) reaches
+   *   another node no sooner than L later, so after every event in the window;
+   * - the scan stops at the first event of any other kind (a scenario step, a fault, a DNS answer,
+   *   a connection opening, a reset), which could change anything;
+   * - only a node's first event is given: nothing of its own comes before it to change or cancel it;
+   * - its time and the node's skew cannot change before it (a skew is a scenario step).
+   * A TLS handshake lets one node's step hand its peer an input at once: once one began, no scan.
+   */
+  private scanAhead(current: Scheduled, ahead: readonly Scheduled[]): void {
+    if (this.connections.tlsUsed || ahead.length === 0) return;
+    const seen = this.scanned;
+    seen.clear();
+    seen.add((current.tag as NodeEvent).runtime);
+    for (const entry of ahead) {
+      const tag = entry.tag as NodeEvent | undefined;
+      if (tag === undefined) return;
+      const runtime = tag.runtime;
+      if (seen.has(runtime)) continue;
+      seen.add(runtime);
+      const node = runtime.node as Partial<PrefetchingNode> | undefined;
+      if (tag.payload === undefined || node?.prefetch === undefined || !runtime.alive) continue;
+      if (tag.incarnation !== undefined && runtime.incarnation !== tag.incarnation) continue;
+      if (tag.after !== undefined && seen.has(tag.after)) continue;
+      if (tag.deliverable !== undefined && !tag.deliverable()) continue;
+      node.prefetch(tag.payload, entry.atMs + runtime.skewMs);
+    }
   }
 
   /** What every node's `SimNodeHost` reaches the world through (made once per world). */

@@ -14,6 +14,8 @@ const kinds = [
   'note',
   'store.put',
   'store.delete',
+  'store.get',
+  'store.keys',
   'deliver',
   'reject',
   'connect',
@@ -38,6 +40,7 @@ const keys = [
   'code',
   'reason',
   'target',
+  'prefix',
   'extra',
 ];
 const values = fc.oneof(
@@ -82,6 +85,8 @@ describe('quickOutput', () => {
       { kind: 'note', what: 'f140.msg.queued', detail: { id: 'a#1' } },
       { kind: 'store.put', key: 'f140/seq', value: 3 },
       { kind: 'store.delete', key: 'f140/seq' },
+      { kind: 'store.get', key: 'f140/seq' },
+      { kind: 'store.keys', prefix: 'f140/q/' },
       { kind: 'deliver', user: 'b@n2', from: 'a@n1', body: 'hi', id: 'n1#3', detail: { group: 'g' } },
       { kind: 'reject', code: 'f140.refused', reason: 'no', detail: { to: 'b' } },
       { kind: 'connect', conn: 'o1', target: { host: 'n2.test', port: 4140 } },
