@@ -233,11 +233,17 @@ function watchSafety(checks: RunChecks, safety: readonly SafetyEntry[]): void {
   const kinds = safety.every((entry) => entry.invariant.kinds !== undefined)
     ? [...new Set(safety.flatMap((entry) => entry.invariant.kinds ?? []))]
     : undefined;
+  // Per kind, the checks that read it, in the order of `safety` (worked out at its first event).
+  const byKind = new Map<string, readonly SafetyEntry[]>();
   checks.trace.observe((event) => {
-    for (const entry of safety) {
+    let entries = byKind.get(event.kind);
+    if (entries === undefined) {
+      entries = safety.filter((entry) => entry.invariant.kinds?.includes(event.kind) ?? true);
+      byKind.set(event.kind, entries);
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as SafetyEntry;
       if (entry.failed) continue;
-      const wanted = entry.invariant.kinds;
-      if (wanted !== undefined && !wanted.includes(event.kind)) continue;
       const violation = entry.invariant.observe(event);
       if (violation !== undefined) {
         entry.failed = true;
