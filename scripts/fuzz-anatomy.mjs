@@ -7,7 +7,9 @@
 //
 // The idle tail's CPU is measured, not estimated: each case's scenario runs once more, stopped at
 // the instant its last owed message was delivered and its last step was taken, and that run's CPU
-// is taken from the whole run's. (A scenario's deadline checks at that instant still run.)
+// is taken from the whole run's. (A scenario's deadline checks at that instant still run.) The CPU
+// split comes from process.cpuUsage around each part, which counts the collector's threads too, so
+// a small part (coverage) may carry a collection that the run began: read it beside a profile.
 //
 // Usage: node scripts/fuzz-anatomy.mjs [protocols, comma-separated] [cases]
 import { join } from 'node:path';
@@ -75,6 +77,9 @@ for (const protocol of protocols) {
           add('coverage', cpuMs() - judgedMs);
           add('judge', judgedMs - drawnMs);
           for (const recording of recordings) steps += recording.steps.length;
+          // judgePlan ran the plan a second time when its verdict is not the first scenario's.
+          const first = plan.scenario(simSeed, `fuzz/${stem}`, []);
+          add('secondRuns', JSON.stringify(value.source) === JSON.stringify(first) ? 0 : 1);
           judged = { ...value, plan, simSeed, stem };
           return true;
         },
@@ -148,6 +153,7 @@ for (const protocol of protocols) {
   console.log(
     `CPU per case ${total.toFixed(2)} ms: generation ${per('generate').toFixed(2)} (${pct(per('generate'))}), ` +
       `judgePlan ${per('judge').toFixed(2)} (${pct(per('judge'))}; of it, alone: loader ${per('loader').toFixed(2)}, ` +
-      `run ${per('run').toFixed(2)}), coverage ${per('coverage').toFixed(2)} (${pct(per('coverage'))})`,
+      `run ${per('run').toFixed(2)}), coverage ${per('coverage').toFixed(2)} (${pct(per('coverage'))}); ` +
+      `cases run twice (a corruption acted or a send was refused) ${(100 * per('secondRuns')).toFixed(0)}%`,
   );
 }
