@@ -179,9 +179,10 @@ function secondRun(start: FirstJudgement, source: ScenarioFile): { source: Scena
  * in the time limit (`Plan.scenario` makes them so; checked here). A deadline's check runs last
  * at its instant (`rank.check`), runs no node code and changes nothing the world reads: it records
  * a `check` event at `sim` (no Lamport clock ticks) and a result, and its queue entry's sequence
- * number orders it only among checks. So, up to the second's time limit (not beyond the first's),
- * the second run's node and world events are the first's, in the same order at the same instants,
- * and the second run ends there, or earlier once quiet but for its checks. Its safety checks then
+ * number orders it only among checks. So, up to the second's time limit, the second run's node
+ * and world events are the first's, in the same order at the same instants, as long as the first
+ * run got there (its own limit is not earlier, or it ended quiet before it: then nothing was left
+ * to happen in either), and the second run ends there, or earlier once quiet but for its checks. Its safety checks then
  * see those events, besides its deadlines' `check` events (which only `nodeNeverThrows` reads, and
  * it reads a thrown node's only) and the trace's numbering (which no check's verdict reads):
  * `safetyHoldsOver` feeds them so. Each deadline is met when the deliveries up to its instant meet
@@ -198,8 +199,10 @@ function secondPasses(start: FirstJudgement, source: ScenarioFile): boolean {
   };
   if (rest(source) !== rest(first)) return false;
   const untilMs = source.limits.timeMsMax;
-  if (untilMs > first.limits.timeMsMax) return false;
   const { outcome } = firstReport;
+  // A later limit is told only when the first run ended quiet before its own: nothing was left to
+  // happen, so the second run has only its deadline checks left after that instant.
+  if (untilMs > first.limits.timeMsMax && outcome.reason !== 'quiet') return false;
   const deadlines = (source.expect ?? []).filter(deadline);
   if (outcome.reason === 'eventsMax' || outcome.events + deadlines.length >= source.limits.eventsMax) return false;
   const deliveries = firstReport.world.deliveries;
