@@ -1,6 +1,6 @@
 // CPU time per fuzz case in steady state, two compiled builds side by side in one process (A/B):
 // on a machine shared with other work, the comparison that holds (both builds see the same
-// minutes). Each round times `cases` cases of each build (the order alternating between rounds)
+// minutes). Each round times `cases` new cases of each build (the order alternating between rounds)
 // after 15 cases of warm-up, and prints per protocol the best and median ms per case of each build
 // and the median of the per-round ratios B/A.
 //
@@ -22,10 +22,14 @@ const load = async (dir) => (await import(pathToFileURL(resolve(dir, 'bench', 'f
 const rateA = await load(dirA);
 const rateB = await load(dirB);
 
-/** CPU ms per case of `cases` cases after the warm-up (seeds 21 onwards, as scripts/fuzz-cpu.mjs). */
-function cpuPerCase(rate, protocol) {
+/**
+ * CPU ms per case of `cases` cases after the warm-up: round k runs seeds 21 + k * cases onwards, the
+ * same seeds on both builds. Each round's seeds are new, as a campaign's are, so that what a build
+ * remembers across cases (pure answers kept per process) gains no more than it would in a campaign.
+ */
+function cpuPerCase(rate, protocol, round) {
   const before = process.cpuUsage();
-  rate(protocol, 0, cases, 21);
+  rate(protocol, 0, cases, 21 + round * cases);
   const used = process.cpuUsage(before);
   return (used.user + used.system) / 1000 / cases;
 }
@@ -38,11 +42,11 @@ for (const protocol of protocols) {
   const b = [];
   for (let round = 0; round < rounds; round++) {
     if (round % 2 === 0) {
-      a.push(cpuPerCase(rateA, protocol));
-      b.push(cpuPerCase(rateB, protocol));
+      a.push(cpuPerCase(rateA, protocol, round));
+      b.push(cpuPerCase(rateB, protocol, round));
     } else {
-      b.push(cpuPerCase(rateB, protocol));
-      a.push(cpuPerCase(rateA, protocol));
+      b.push(cpuPerCase(rateB, protocol, round));
+      a.push(cpuPerCase(rateA, protocol, round));
     }
   }
   const ratios = a.map((x, k) => b[k] / x);

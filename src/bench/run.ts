@@ -26,7 +26,7 @@ import { campaignFuzzRate, fuzzCasesGoal, steadyFuzzRate } from './fuzz.js';
 import { externalNodes, processNodeSteps } from './process-nodes.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
-import { federationInChild, heapLimitMiB, perNodeBytes, scaleProtocols } from './scale.js';
+import { federationInChild, heapLimitMiB, perNodeBytes, scaleProtocols, type ScaleProtocol } from './scale.js';
 import { World } from '../sim/world.js';
 import { rank, Simulator } from '../sim/simulator.js';
 import { TraceRecorder } from '../trace/recorder.js';
@@ -184,6 +184,8 @@ export interface BenchOptions {
    * process of its own. @defaultValue defaultFederationNodes
    */
   readonly federationNodes?: readonly number[];
+  /** Protocols of the one-hour federation rows. @defaultValue scaleProtocols */
+  readonly federationProtocols?: readonly ScaleProtocol[];
 }
 
 /** The one-hour federation's sizes in a default bench; a million (minutes, up to 12 GiB) is asked for by name. */
@@ -700,8 +702,13 @@ function hourFigures({ add, scale, hourMessagesPerClientMinute }: BenchContext, 
  * and peak memory, so that the growth from the smallest size can be read. Once each: the largest
  * takes minutes.
  */
-function scaleFigures({ add }: BenchContext, sizes: readonly number[], log: (line: string) => void): void {
-  for (const protocol of scaleProtocols) {
+function scaleFigures(
+  { add }: BenchContext,
+  sizes: readonly number[],
+  protocols: readonly ScaleProtocol[],
+  log: (line: string) => void,
+): void {
+  for (const protocol of protocols) {
     const label = protocol === 'f140' ? 'F140' : 'SOLEC';
     let firstCpuPerNode: number | undefined;
     for (const nodes of sizes) {
@@ -799,7 +806,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
   };
   const federationNodes = options.federationNodes ?? defaultFederationNodes;
   if (options.only === 'scale') {
-    scaleFigures(context, federationNodes, log);
+    scaleFigures(context, federationNodes, options.federationProtocols ?? scaleProtocols, log);
     const figures = medianFigures(series);
     log(figureTable(figures));
     log(
@@ -850,7 +857,7 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     false,
   );
 
-  scaleFigures(context, federationNodes, log);
+  scaleFigures(context, federationNodes, options.federationProtocols ?? scaleProtocols, log);
 
   const figures = medianFigures(series);
   if (!options.skipViewer) figures.push(...(await viewerFigures(options.viewerLoads ?? 3, log)));

@@ -17,10 +17,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { buildF140Federation, buildSolecFederation } from './federation.js';
+import type { ScaleProtocol } from './scale-protocols.js';
 
 /** The protocols the one-hour federation runs on. */
-export const scaleProtocols = ['solec', 'f140'] as const;
-export type ScaleProtocol = (typeof scaleProtocols)[number];
+export { scaleProtocols, type ScaleProtocol } from './scale-protocols.js';
 
 /** One virtual hour, the span the messages are spread over. */
 export const hourMs = 3_600_000;

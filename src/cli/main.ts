@@ -15,6 +15,7 @@ import type { ExportFormat, ExportOptions } from './view-command.js';
 import { knownProtocols, loadPlugins, pluginOption, protocolArgument } from './plugins.js';
 import { serveConfigHelp, serveLimitsHelp } from './serve.js';
 import { fedsimVersion } from './version.js';
+import { scaleProtocols, type ScaleProtocol } from '../bench/scale-protocols.js';
 
 function integer(what: string) {
   return (text: string): number => {
@@ -40,6 +41,17 @@ function nodeCounts(text: string): number[] {
   const counts = text.split(',').map((each) => positiveInteger('--federation-nodes')(each.trim().replace(/_/g, '')));
   if (counts.some((count) => count < 4)) throw new InvalidArgumentError('--federation-nodes counts must be at least 4');
   return counts;
+}
+
+/** `--federation-protocols`: which protocols the one-hour federation rows run, comma-separated. */
+function federationProtocols(text: string): ScaleProtocol[] {
+  const names = text.split(',').map((each) => each.trim());
+  for (const name of names)
+    if (!(scaleProtocols as readonly string[]).includes(name))
+      throw new InvalidArgumentError(
+        `--federation-protocols takes ${scaleProtocols.join(' and/or ')}, not ${JSON.stringify(name)}`,
+      );
+  return [...new Set(names)] as ScaleProtocol[];
 }
 
 function seedRange(text: string): number[] {
@@ -229,6 +241,12 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
         'node counts of the one-hour federation rows, comma-separated (default 1000,10000,100000; 1000000 takes minutes and up to 12 GiB)',
       ).argParser(nodeCounts),
     )
+    .addOption(
+      new Option(
+        '--federation-protocols <list>',
+        `protocols of the one-hour federation rows, comma-separated (default ${scaleProtocols.join(',')})`,
+      ).argParser(federationProtocols),
+    )
     .action(
       async (options: {
         scale: number;
@@ -236,6 +254,7 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
         only?: 'viewer' | 'fuzz' | 'end-to-end' | 'scale';
         loads: number;
         federationNodes?: number[];
+        federationProtocols?: ScaleProtocol[];
       }) => {
         // Loaded only here: the bench brings in playwright-core, which every other command would pay for at start-up.
         const { runBench } = await import('../bench/run.js');
@@ -245,6 +264,7 @@ function addBenchCommand(program: Command, setExitCode: (code: number) => void):
           viewerLoads: Math.max(1, options.loads),
           ...(options.only === undefined ? {} : { only: options.only }),
           ...(options.federationNodes === undefined ? {} : { federationNodes: options.federationNodes }),
+          ...(options.federationProtocols === undefined ? {} : { federationProtocols: options.federationProtocols }),
         });
         setExitCode(0);
       },

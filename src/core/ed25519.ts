@@ -15,7 +15,17 @@
  *   accepts some signatures OpenSSL refuses (ZIP-215 decoding, a torsion component in R).
  *
  * Key objects are remembered by their bytes, a bounded number of them: a run signs many times with
- * few keys. Pure and deterministic; never throws on malformed keys or signatures (peer input).
+ * few keys. So are answers, since each is a pure function of its arguments:
+ * - a secret key's public key (a fuzz case asks for every node's more than once: its DNS record,
+ *   its own use);
+ * - a signature, by secret key and message (a fuzz run judged twice signs the same greetings again);
+ * - a verdict, by signature, message and public key. A signature made here is entered as accepted
+ *   under its signer's public key when it is made: a valid Ed25519 signature verifies (RFC 8032
+ *   §5.1.7, and noble's ZIP-215 rules accept every signature RFC 8032's signing makes), so the
+ *   peer that checks a greeting this process signed gets its answer without a scalar
+ *   multiplication. Any other signature, message or key (a damaged greeting) is checked in full.
+ *
+ * Pure and deterministic; never throws on malformed keys or signatures (peer input).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import {
@@ -29,11 +39,25 @@ import {
 /** Key objects kept per kind before the cache starts again (a few federations' worth of keys). */
 const keysKept = 4096;
 
+/** Answers kept per kind (signatures, verdicts) before the cache starts again: about 1 MB. */
+const answersKept = 4096;
+
 const privateKeys = new Map<string, KeyObject | undefined>();
 const publicKeys = new Map<string, KeyObject | undefined>();
+/** Public keys by secret key (latin1 of the 32 bytes). */
+const derivedPublic = new Map<string, Uint8Array>();
+/** Signatures by secret key and message (latin1 of the bytes, secret first). */
+const signatures = new Map<string, Uint8Array>();
+/** Verdicts by signature (64 bytes), public key (32) and message, in latin1 and in that order. */
+const verdicts = new Map<string, boolean>();
 
-function remember<T>(cache: Map<string, T>, key: string, value: T): T {
-  if (cache.size >= keysKept) cache.clear();
+/** The bytes as a string of one char per byte: a cache key made without an encoding pass. */
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+function remember<T>(cache: Map<string, T>, key: string, value: T, kept = keysKept): T {
+  if (cache.size >= kept) cache.clear();
   cache.set(key, value);
   return value;
 }
@@ -83,16 +107,35 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | undefined {
   return remember(publicKeys, x, key);
 }
 
+/** The public key of a secret key, remembered: the cached bytes, which must not be given out. */
+function publicKeyFor(secretKey: Uint8Array): Uint8Array {
+  const id = latin1(secretKey);
+  const known = derivedPublic.get(id);
+  if (known !== undefined) return known;
+  const derived = publicOf(privateKeyObject(secretKey));
+  return remember(derivedPublic, id, derived === undefined ? ed25519.getPublicKey(secretKey) : new Uint8Array(derived));
+}
+
 /** The public key of a 32-byte secret key (noble's `getPublicKey`). Throws on another length, as noble does. */
 export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
-  const derived = publicOf(privateKeyObject(secretKey));
-  return derived === undefined ? ed25519.getPublicKey(secretKey) : new Uint8Array(derived);
+  return publicKeyFor(secretKey).slice();
 }
 
 /** The signature of `message` by `secretKey` (noble's `sign`, byte for byte). */
 export function ed25519Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  // noble throws on a secret key of another length (and its bytes would make the key ambiguous).
+  if (secretKey.length !== 32) return ed25519.sign(message, secretKey);
+  const messageId = latin1(message);
+  const id = `${latin1(secretKey)}${messageId}`;
+  const known = signatures.get(id);
+  if (known !== undefined) return known.slice();
   const key = privateKeyObject(secretKey);
-  return key === undefined ? ed25519.sign(message, secretKey) : new Uint8Array(cryptoSign(null, message, key));
+  const signature =
+    key === undefined ? ed25519.sign(message, secretKey) : new Uint8Array(cryptoSign(null, message, key));
+  remember(signatures, id, signature.slice(), answersKept);
+  // Accepted under its signer's key, as a verify would find (see the header).
+  remember(verdicts, `${latin1(signature)}${latin1(publicKeyFor(secretKey))}${messageId}`, true, answersKept);
+  return signature;
 }
 
 /** The group order L = 2^252 + 27742317777372353535851937790883648493. */
@@ -123,6 +166,15 @@ function opensslAccepts(signature: Uint8Array, message: Uint8Array, publicKey: U
 
 /** Exactly noble's `ed25519.verify` (ZIP-215), false where noble throws (a point not on the curve). */
 export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  // Lengths other than 64 and 32 never verify, and would make the key ambiguous.
+  if (signature.length !== 64 || publicKey.length !== 32) return verdictOf(signature, message, publicKey);
+  const id = `${latin1(signature)}${latin1(publicKey)}${latin1(message)}`;
+  const known = verdicts.get(id);
+  if (known !== undefined) return known;
+  return remember(verdicts, id, verdictOf(signature, message, publicKey), answersKept);
+}
+
+function verdictOf(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (opensslAccepts(signature, message, publicKey)) return true;
   try {
     return ed25519.verify(signature, message, publicKey);

@@ -78,6 +78,8 @@ describe('cli: fedsim run', () => {
       ['run', 'scenarios/echo', '--engine', 'turbo'],
       ['teleport'],
       ['run', 'no/such/file.yaml'],
+      ['bench', '--only', 'scale', '--federation-nodes', '2'],
+      ['bench', '--only', 'scale', '--federation-protocols', 'f140,xmpp'],
     ]) {
       const result = fedsim(...args);
       expect(result.code, args.join(' ')).toBe(2);

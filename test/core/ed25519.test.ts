@@ -55,6 +55,44 @@ describe('Ed25519 through OpenSSL, as noble computes it', () => {
     );
   });
 
+  it('answers from its caches as noble does: a signature made here, under other keys and messages, asked twice', () => {
+    fc.assert(
+      fc.property(
+        secret,
+        secret,
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (a, b, m1, m2) => {
+          const signature = ed25519Sign(m1, a);
+          const [publicA, publicB] = [ed25519PublicKey(a), ed25519PublicKey(b)];
+          for (let round = 0; round < 2; round++) {
+            expect(ed25519Verify(signature, m1, publicA)).toBe(true);
+            expect(ed25519Verify(signature, m1, publicB)).toBe(nobleVerdict(signature, m1, publicB));
+            expect(ed25519Verify(signature, m2, publicA)).toBe(nobleVerdict(signature, m2, publicA));
+            // The message's bytes run on into the key's place in no cache key: a shorter key, a longer message.
+            const shifted = new Uint8Array([...m1.subarray(1), 0]);
+            expect(ed25519Verify(signature, shifted, publicA)).toBe(nobleVerdict(signature, shifted, publicA));
+          }
+        },
+      ),
+      { seed: 20261207, numRuns: 40 },
+    );
+  });
+
+  it('gives out copies: changing returned bytes changes no later answer', () => {
+    const secretKey = new Uint8Array(32).fill(9);
+    const message = new Uint8Array([1, 2, 3]);
+    const signature = ed25519Sign(message, secretKey);
+    const publicKey = ed25519PublicKey(secretKey);
+    const [signatureHex, publicHex] = [hex(signature), hex(publicKey)];
+    signature[0] = (signature[0] as number) ^ 1;
+    publicKey[0] = (publicKey[0] as number) ^ 1;
+    expect(hex(ed25519Sign(message, secretKey))).toBe(signatureHex);
+    expect(hex(ed25519PublicKey(secretKey))).toBe(publicHex);
+    expect(ed25519Verify(signature, message, ed25519PublicKey(secretKey))).toBe(false);
+    expect(ed25519Verify(ed25519Sign(message, secretKey), message, ed25519PublicKey(secretKey))).toBe(true);
+  });
+
   it('refuses keys and signatures of the wrong length as noble does, without throwing on verify', () => {
     expect(() => ed25519PublicKey(new Uint8Array(31))).toThrow();
     expect(() => ed25519Sign(new Uint8Array(3), new Uint8Array(33))).toThrow();

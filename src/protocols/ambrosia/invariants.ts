@@ -59,8 +59,16 @@ const registrationOwned: InvariantFactory = (context) => {
 /** Top-level elements of a stream's text that matter to stream management, in order. */
 const smElement = /<(stream:stream|message|presence|iq|enabled|enable|resume|resumed|failed|a)\b([^>]*)>/g;
 
+/** The expressions `attr` uses, by attribute name (no `g` flag: they keep no state between calls). */
+const attrPatterns = new Map<string, RegExp>();
+
 function attr(attrs: string, name: string): string | undefined {
-  const found = new RegExp(`\\s${name}=(?:'([^']*)'|"([^"]*)")`).exec(attrs);
+  let pattern = attrPatterns.get(name);
+  if (pattern === undefined) {
+    pattern = new RegExp(`\\s${name}=(?:'([^']*)'|"([^"]*)")`);
+    attrPatterns.set(name, pattern);
+  }
+  const found = pattern.exec(attrs);
   return found === null ? undefined : (found[1] ?? found[2]);
 }
 
@@ -149,7 +157,8 @@ export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateEx
     if (sm.counting) sm.sent.push(id);
   };
   const received = (sm: ClientSm, name: string, attrs: string) => {
-    const h = Number(attr(attrs, 'h'));
+    // Only `<a/>` and `<resumed/>` carry a count: the stanzas a client receives are not searched for one.
+    const h = name === 'a' || name === 'resumed' ? Number(attr(attrs, 'h')) : Number.NaN;
     if (name === 'a' && sm.counting && Number.isSafeInteger(h)) sm.acked = Math.max(sm.acked, h);
     if (name === 'enabled') sm.resumable = attr(attrs, 'resume') === 'true' && attr(attrs, 'id') !== undefined;
     if (name === 'resumed' && Number.isSafeInteger(h)) {
@@ -168,6 +177,8 @@ export function lostSessionResends(nodes: readonly InvariantNode[]): DuplicateEx
       if (event.kind !== 'send' && event.kind !== 'receive') return;
       const sm = clients.get(event.node);
       if (sm === undefined || event.transport !== 'stream') return;
+      // Only what it sends can make a connection its current one.
+      if (event.kind === 'receive' && event.conn !== sm.conn) return;
       const stream = textOf(event.payload.base64);
       if (event.kind === 'send' && stream.includes('<stream:stream')) sm.conn = event.conn;
       if (event.conn !== sm.conn) return;

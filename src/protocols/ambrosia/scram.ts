@@ -28,12 +28,15 @@ const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((byte, i) => byte ^ (b[i
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
+/** Decodes whole texts only (never `stream`), so it keeps nothing from one call to the next. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Strict base64 to UTF-8 text; undefined when it is not both. */
 export function fromBase64(text: string): string | undefined {
   const trimmed = text.trim();
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) || trimmed.length % 4 !== 0) return undefined;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(trimmed, 'base64'));
+    return utf8.decode(Buffer.from(trimmed, 'base64'));
   } catch {
     return undefined;
   }
@@ -64,8 +67,22 @@ const isNonce = (text: string | undefined): text is string =>
 /** A nonce from 32-bit draws of a seeded stream. */
 export const nonceOf = (draws: readonly number[]) => draws.map((d) => d.toString(36).padStart(7, '0')).join('');
 
-/** The salt the gateway uses for an account: derived from its JID (ours; stable, so no state to keep). */
-export const saltFor = (jid: string) => createHash('sha256').update(`ambrosia-scram:${jid}`).digest().subarray(0, 16);
+const salts = new Map<string, Buffer>();
+
+/**
+ * The salt the gateway uses for an account: derived from its JID (ours; stable, so no state to
+ * keep). Remembered, as a pure function of the JID: the gateway asks for it once per guard it tries
+ * on a `<response/>`. Callers must not modify the bytes.
+ */
+export function saltFor(jid: string): Buffer {
+  let salt = salts.get(jid);
+  if (salt === undefined) {
+    salt = createHash('sha256').update(`ambrosia-scram:${jid}`).digest().subarray(0, 16);
+    if (salts.size >= 1024) salts.clear();
+    salts.set(jid, salt);
+  }
+  return salt;
+}
 
 interface Keys {
   readonly clientKey: Buffer;
@@ -101,8 +118,21 @@ export interface ClientFirst {
   readonly bare: string;
 }
 
+/**
+ * The last answer of `parseClientFirst`, with its argument: it is pure, and the gateway's guards
+ * ask it up to five times for one `<auth/>` (each outcome they test, and the user name of each).
+ */
+let lastClientFirst: { base64: string; first: ClientFirst | undefined } | undefined;
+
 /** Parses the client-first-message (RFC 5802 §7); undefined when malformed or when it asks for channel binding. */
 export function parseClientFirst(base64: string): ClientFirst | undefined {
+  if (lastClientFirst?.base64 === base64) return lastClientFirst.first;
+  const first = parseClientFirstOf(base64);
+  lastClientFirst = { base64, first };
+  return first;
+}
+
+function parseClientFirstOf(base64: string): ClientFirst | undefined {
   const text = fromBase64(base64);
   const match = text === undefined ? null : /^([ny]),(a=[^,]*)?,(.*)$/s.exec(text);
   if (!match) return undefined;

@@ -15,8 +15,22 @@ export function keyLabel(nodeId: string): string {
   return `fmtp-key:${nodeId}`;
 }
 
+const secretKeys = new Map<string, Uint8Array>();
+
+/**
+ * A node's secret key in the run with `seed`. Remembered (a pure function of both): the DNS records
+ * and the node itself each ask for it, and seeding its stream is most of the cost. Each caller
+ * gets its own copy.
+ */
 export function secretKeyFor(seed: number, nodeId: string): Uint8Array {
-  return streamFor(seed, keyLabel(nodeId)).bytes(32);
+  const id = `${seed}/${nodeId}`;
+  let secret = secretKeys.get(id);
+  if (secret === undefined) {
+    secret = streamFor(seed, keyLabel(nodeId)).bytes(32);
+    if (secretKeys.size >= 4096) secretKeys.clear();
+    secretKeys.set(id, secret);
+  }
+  return secret.slice();
 }
 
 export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
@@ -80,5 +94,5 @@ export function verifyByAny(text: string, hash: string, publicKeys: readonly str
 
 /** Lowercase hex, for nonces drawn from the host's stream. */
 export function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }

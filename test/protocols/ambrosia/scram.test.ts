@@ -6,7 +6,13 @@
 // the client with literal XML and the scram module's client half.
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
-import { clientFinal, clientFirst, type ScramMechanism } from '../../../src/protocols/ambrosia/scram.js';
+import {
+  clientFinal,
+  clientFirst,
+  parseClientFirst,
+  saltFor,
+  type ScramMechanism,
+} from '../../../src/protocols/ambrosia/scram.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
 import { ManualHost } from '../../support/manual-host.js';
 
@@ -20,6 +26,31 @@ const sasl = "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
 const clientHeader = `<?xml version='1.0'?><stream:stream to='a.test' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
 
 describe('ambrosia: SCRAM functions (RFC 5802 §5, RFC 7677 §3 test vectors)', () => {
+  it('parses each client-first-message as itself, asked in turn and again (its last answer is kept)', () => {
+    const alice = b64('n,,n=alice,r=abc');
+    const bob = b64('y,,n=b=2Cob,r=xyz');
+    const bad = b64('n,,n=alice,m=ext,r=abc');
+    for (let round = 0; round < 2; round++) {
+      expect(parseClientFirst(alice)).toEqual({
+        gs2Header: 'n,,',
+        user: 'alice',
+        clientNonce: 'abc',
+        bare: 'n=alice,r=abc',
+      });
+      expect(parseClientFirst(alice)?.user).toBe('alice');
+      expect(parseClientFirst(bob)).toEqual({
+        gs2Header: 'y,,',
+        user: 'b,ob',
+        clientNonce: 'xyz',
+        bare: 'n=b=2Cob,r=xyz',
+      });
+      expect(parseClientFirst(bad)).toBeUndefined();
+      expect(parseClientFirst('%%%')).toBeUndefined();
+    }
+    expect(saltFor('a@a.test').toString('hex')).toBe(saltFor('a@a.test').toString('hex'));
+    expect(saltFor('a@a.test').equals(saltFor('b@a.test'))).toBe(false);
+  });
+
   it.each([
     {
       mechanism: 'SCRAM-SHA-1' as const,

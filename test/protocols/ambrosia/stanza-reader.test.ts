@@ -216,6 +216,38 @@ describe('ambrosia: whole-element fast path', () => {
     expect(headersTaken).toBeGreaterThan(120);
   });
 
+  it('after restart() reads a new document as a new parser does, whatever the last one left (property, 200 runs)', () => {
+    fc.assert(
+      fc.property(
+        headers,
+        fc.array(fc.tuple(fc.array(element, { minLength: 1, maxLength: 3 }), damage), { maxLength: 3 }),
+        fc.constantFrom('', '</stream:stream>', '<a>', '<!--c-->', '\u0000'),
+        headers,
+        fc.array(fc.oneof(cleanElement, element), { maxLength: 3 }),
+        damage,
+        (oldHeader, oldPushes, oldEnd, header, trees, how) => {
+          const used = new XmlStreamParser();
+          used.pushText(oldHeader);
+          for (const [oldTrees, oldHow] of oldPushes)
+            used.pushText(damaged(oldTrees.map(writeElement).join(''), oldHow));
+          used.pushText(oldEnd);
+          used.restart();
+          const fresh = new XmlStreamParser();
+          const compare = (text: string) => {
+            const [got, want] = [used.pushText(text), fresh.pushText(text)];
+            expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+            expect([used.pendingChars, used.atElementEnd]).toEqual([fresh.pendingChars, fresh.atElementEnd]);
+            expect(saxesState(used)).toEqual(saxesState(fresh));
+          };
+          compare(header);
+          compare(damaged(trees.map(writeElement).join(''), how));
+          compare(writeElement({ name: 'presence', attrs: {}, children: [] }));
+        },
+      ),
+      { numRuns: 200, seed: 27 },
+    );
+  });
+
   it('reads what fedsim writes, and refuses what it leaves to saxes', () => {
     const root = Object.assign(Object.create(null) as Record<string, string>, {
       '': ns.client,

@@ -103,9 +103,15 @@ describe('ambrosia: wire', () => {
       'u1@a_b.test',
       'u1@a.test/r\u0000',
       `${'x'.repeat(1024)}@a.test`,
+      `${'é'.repeat(512)}@a.test`,
+      `${'€'.repeat(342)}@a.test`,
+      `u1@a.test/${'€'.repeat(342)}`,
     ]) {
       expect(validJid(bad), JSON.stringify(bad)).toBeUndefined();
     }
+    // 1,023 bytes of UTF-8 is the most a part may have (RFC 7622 §3.3.1): 341 three-byte characters.
+    expect(validJid(`${'€'.repeat(341)}@a.test/${'€'.repeat(341)}`)).toBeDefined();
+    expect(validJid(`${'é'.repeat(511)}@a.test`)).toBeDefined();
   });
 
   it('round-trips any element tree through write and parse, in any chunking (property, 300 runs)', () => {

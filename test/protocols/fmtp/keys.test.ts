@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sign, toBase64, verifyByAny } from '../../../src/protocols/fmtp/keys.js';
+import { streamFor } from '../../../src/core/prng.js';
+import { secretKeyFor, sign, toBase64, toHex, verifyByAny } from '../../../src/protocols/fmtp/keys.js';
 
 const groupOrder = 2n ** 252n + 27742317777372353535851937790883648493n;
 const fieldPrime = 2n ** 255n - 19n;
@@ -112,5 +113,27 @@ describe('FMTP greeting hashes', () => {
     expect(verifyByAny('FMTP-HELLO\na.test\nb.test\n00', signature(good.r, good.s), [key])).toBe(true);
     expect(nobleVerdict('FMTP-HELLO\na.test\nb.test\n00', wideHash, publicKey)).toBe(false);
     expect(verifyByAny('FMTP-HELLO\na.test\nb.test\n00', wideHash, [key])).toBe(false);
+  });
+});
+
+describe('fmtp: key material', () => {
+  it("a node's secret key is its stream's first 32 bytes, the same when asked again, each caller with its own copy", () => {
+    for (const [seed, node] of [
+      [1, 'a.test'],
+      [2, 'a.test'],
+      [1, 'b.test'],
+    ] as const) {
+      const expected = toHex(streamFor(seed, `fmtp-key:${node}`).bytes(32));
+      const first = secretKeyFor(seed, node);
+      expect(toHex(first)).toBe(expected);
+      first.fill(0);
+      expect(toHex(secretKeyFor(seed, node))).toBe(expected);
+    }
+  });
+
+  it('writes hex as two lowercase digits a byte, from a view into a larger buffer too', () => {
+    const bytes = new Uint8Array([0, 1, 15, 16, 171, 255, 9]);
+    expect(toHex(bytes)).toBe('00010f10abff09');
+    expect(toHex(bytes.subarray(2, 5))).toBe('0f10ab');
   });
 });

@@ -527,16 +527,17 @@ export const c2sMachine = setup({
 }).createMachine({
   id: 'ambrosia.c2s',
   initial: 'opening',
-  context: ({ input }) => ({
-    ...input,
-    secure: false,
-    domain: '',
-    jid: '',
-    headerSent: false,
-    scram: undefined,
-    scramCount: 0,
-    saslFailures: 0,
-  }),
+  // Object.assign, not a spread then fields: a tenth of the cost per actor (docs/performance.md, finding 10).
+  context: ({ input }) =>
+    Object.assign({}, input, {
+      secure: false,
+      domain: '',
+      jid: '',
+      headerSent: false,
+      scram: undefined,
+      scramCount: 0,
+      saslFailures: 0,
+    }),
   on: {
     'xml.open': [...otherHeader('.closed')],
     'xml.element': [...otherElement('.closed')],

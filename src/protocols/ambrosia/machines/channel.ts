@@ -248,16 +248,17 @@ export const channelMachine = setup({
 }).createMachine({
   id: 'ambrosia.channel',
   initial: 'idle',
-  context: ({ input }) => ({
-    ...input,
-    outSeq: 0,
-    unacked: [],
-    attempt: 0,
-    inH: 0,
-    inbound: [],
-    sentCount: 0,
-    receivedCount: 0,
-  }),
+  // Object.assign, not a spread then fields: a tenth of the cost per actor (docs/performance.md, finding 10).
+  context: ({ input }) =>
+    Object.assign({}, input, {
+      outSeq: 0,
+      unacked: [],
+      attempt: 0,
+      inH: 0,
+      inbound: [],
+      sentCount: 0,
+      receivedCount: 0,
+    }),
   on: {
     'wire.chunk': { actions: 'takeChunk' },
     'wire.request': { actions: 'answerRequest' },

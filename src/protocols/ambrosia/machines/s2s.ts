@@ -229,15 +229,16 @@ export const s2sMachine = setup({
 }).createMachine({
   id: 'ambrosia.s2s',
   initial: 'resolvingSrv',
-  context: ({ input }) => ({
-    ...input,
-    current: input.conn,
-    attempt: 1,
-    queue: [],
-    targets: [],
-    streamId: '',
-    secure: false,
-  }),
+  // Object.assign, not a spread then fields: a tenth of the cost per actor (docs/performance.md, finding 10).
+  context: ({ input }) =>
+    Object.assign({}, input, {
+      current: input.conn,
+      attempt: 1,
+      queue: [],
+      targets: [],
+      streamId: '',
+      secure: false,
+    }),
   entry: 'querySrv',
   on: {
     's2s.send': [{ guard: 'isQueueFull', actions: 'rejectFull' }, { actions: 'queueStanza' }],

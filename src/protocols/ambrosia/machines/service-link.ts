@@ -101,7 +101,8 @@ export const serviceLinkMachine = setup({
 }).createMachine({
   id: 'ambrosia.service-link',
   initial: 'connecting',
-  context: ({ input }) => ({ ...input, attempt: 1, streamId: '' }),
+  // Object.assign, not a spread then fields: a tenth of the cost per actor (docs/performance.md, finding 10).
+  context: ({ input }) => Object.assign({}, input, { attempt: 1, streamId: '' }),
   entry: 'connect',
   on: {
     'svc.stop': { target: '.stopped', actions: 'closeConn' },

@@ -212,7 +212,8 @@ export const serviceSessionMachine = setup({
 }).createMachine({
   id: 'ambrosia.service-session',
   initial: 'opening',
-  context: ({ input }) => ({ ...input, name: '' }),
+  // Object.assign, not a spread then fields: a tenth of the cost per actor (docs/performance.md, finding 10).
+  context: ({ input }) => Object.assign({}, input, { name: '' }),
   on: {
     // Ours: one header per service stream, in the service namespace.
     'xml.open': failStream('invalid-namespace', () => `service streams use ${ns.service}`, '.closed'),
