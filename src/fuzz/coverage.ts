@@ -136,16 +136,24 @@ export function runCoverage(
   const states = new Set<string>();
   const changes = new Set<string>();
   const notes = new Set<string>();
-  const last = new Map<string, string>();
-  for (const event of events) {
+  /** Per node, per machine name, its last state. */
+  const last = new Map<string, Map<string, string>>();
+  /** Each machine name's kind, worked out once per run. */
+  const kinds = new Map<string, string>();
+  // An indexed loop: this runs once per run, so it may not be optimised, and `for…of` then
+  // allocates an iterator result per event.
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as TraceEvent;
     if (event.kind === 'note') notes.add(event.what);
     if (event.kind !== 'state') continue;
-    const instance = `${event.node} ${event.machine}`;
-    const kind = kindOf(event.machine);
+    let kind = kinds.get(event.machine);
+    if (kind === undefined) kinds.set(event.machine, (kind = kindOf(event.machine)));
     states.add(`${kind} ${event.value}`);
-    const before = last.get(instance);
+    let machines = last.get(event.node);
+    if (machines === undefined) last.set(event.node, (machines = new Map()));
+    const before = machines.get(event.machine);
     if (before !== undefined && before !== event.value) changes.add(`${kind} ${before}>${event.value}`);
-    last.set(instance, event.value);
+    machines.set(event.machine, event.value);
   }
   const within = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}.`);
   const reached = sometimes.filter(

@@ -11,8 +11,9 @@
 import fc from 'fast-check';
 import { compiledEngine, engineOf, type Engine, type EngineKind } from '../engine/engine.js';
 import { parseScenarioSource, plannedScenario, type Scenario } from '../scenario/load.js';
-import { runScenario, type RunReport } from '../scenario/run.js';
-import type { ScenarioFile } from '../scenario/schema.js';
+import { evaluateLiveness, runScenario, safetyHoldsOver, type RunReport } from '../scenario/run.js';
+import type { Expectation, ScenarioFile } from '../scenario/schema.js';
+import type { TraceEvent } from '../trace/events.js';
 import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
@@ -104,6 +105,31 @@ export function judgePlan(
   engine: Engine = compiledEngine,
   nodeProcess?: ProcessSpec,
 ): { source: ScenarioFile; report: RunReport } {
+  const start = firstJudgement(plan, simSeed, stem, canary, engine, nodeProcess);
+  const { first, firstReport, source } = start;
+  if (source === first) return { source: first, report: firstReport };
+  return secondRun(start, source);
+}
+
+/** judgePlan's first run, and the scenario whose run is the verdict (`first` itself when no second run is needed). */
+interface FirstJudgement {
+  readonly first: ScenarioFile;
+  readonly firstReport: RunReport;
+  readonly damageMs: readonly number[];
+  readonly source: ScenarioFile;
+  readonly file: string;
+  readonly canary: CanaryKind | undefined;
+  readonly run: (source: ScenarioFile) => RunReport;
+}
+
+function firstJudgement(
+  plan: Plan,
+  simSeed: number,
+  stem: string,
+  canary: CanaryKind | undefined,
+  engine: Engine,
+  nodeProcess: ProcessSpec | undefined,
+): FirstJudgement {
   const name = `fuzz/${stem}`;
   const file = `reports/counterexamples/${stem}.yaml`;
   const run = (source: ScenarioFile) => {
@@ -117,7 +143,7 @@ export function judgePlan(
     if (report.verdict === 'fail') parseScenarioSource(source, file);
     return report;
   };
-  const scenario = (damage: number[], refused?: Parameters<Plan['scenario']>[3]) =>
+  const scenario = (damage: readonly number[], refused?: Parameters<Plan['scenario']>[3]) =>
     withProcessNodes(plan.scenario(simSeed, name, damage, refused), plan.profile.protocol, nodeProcess);
   const first = scenario([]);
   const firstReport = run(first);
@@ -126,16 +152,94 @@ export function judgePlan(
   for (const key of droppedAfterDamage(firstReport.trace.events, plan.profile.delivery.refusalCodes ?? []))
     refused.add(key);
   for (const key of plan.profile.delivery.strandedByDamage?.(firstReport.trace.events) ?? []) refused.add(key);
+  const done = { first, firstReport, damageMs, file, canary, run };
   // Nothing acted and nothing was refused: the scenario is the first one (most runs).
-  if (damageMs.length === 0 && refused.size === 0) return { source: first, report: firstReport };
+  if (damageMs.length === 0 && refused.size === 0) return { ...done, source: first };
   const source = scenario(damageMs, refused);
-  if (JSON.stringify(source) === JSON.stringify(first)) return { source: first, report: firstReport };
+  if (JSON.stringify(source) === JSON.stringify(first)) return { ...done, source: first };
+  return { ...done, source };
+}
+
+/** Runs the verdict's scenario (judgePlan's second run), checking that the corruptions acted at the same instants. */
+function secondRun(start: FirstJudgement, source: ScenarioFile): { source: ScenarioFile; report: RunReport } {
+  const { run, damageMs } = start;
   const report = run(source);
   const again = damageInstants(report.trace.events);
   if (JSON.stringify(again) !== JSON.stringify(damageMs)) {
     throw new Error(`a plan's corruptions acted at [${damageMs.join(', ')}] ms, then at [${again.join(', ')}] ms`);
   }
   return { source, report };
+}
+
+/**
+ * Whether judgePlan's second run (of `source`) passes, told from its first run without running it,
+ * when that can be told exactly; false when it cannot (the second run is then made).
+ *
+ * Why it is exact. The two scenarios differ only in their deadlines (`delivered` expectations) and
+ * in the time limit (`Plan.scenario` makes them so; checked here). A deadline's check runs last
+ * at its instant (`rank.check`), runs no node code and changes nothing the world reads: it records
+ * a `check` event at `sim` (no Lamport clock ticks) and a result, and its queue entry's sequence
+ * number orders it only among checks. So, up to the second's time limit, the second run's node
+ * and world events are the first's, in the same order at the same instants, as long as the first
+ * run got there (its own limit is not earlier, or it ended quiet before it: then nothing was left
+ * to happen in either), and the second run ends there, or earlier once quiet but for its checks. Its safety checks then
+ * see those events, besides its deadlines' `check` events (which only `nodeNeverThrows` reads, and
+ * it reads a thrown node's only) and the trace's numbering (which no check's verdict reads):
+ * `safetyHoldsOver` feeds them so. Each deadline is met when the deliveries up to its instant meet
+ * it, and it is reached: not beyond the time limit, and the event limit is not hit with the second
+ * run's checks counted.
+ */
+function secondPasses(start: FirstJudgement, source: ScenarioFile): boolean {
+  const { first, firstReport } = start;
+  const deadline = (expectation: Expectation) => 'byMs' in expectation;
+  // Everything but the deadlines and the time limit: nodes, steps, network, seed, the event limit, safety.
+  const rest = (file: ScenarioFile) => {
+    const { expect = [], limits, ...others } = file;
+    return JSON.stringify([others, limits.eventsMax, expect.filter((expectation) => !deadline(expectation))]);
+  };
+  if (rest(source) !== rest(first)) return false;
+  const untilMs = source.limits.timeMsMax;
+  const { outcome } = firstReport;
+  // A later limit is told only when the first run ended quiet before its own: nothing was left to
+  // happen, so the second run has only its deadline checks left after that instant.
+  if (untilMs > first.limits.timeMsMax && outcome.reason !== 'quiet') return false;
+  const deadlines = (source.expect ?? []).filter(deadline);
+  if (outcome.reason === 'eventsMax' || outcome.events + deadlines.length >= source.limits.eventsMax) return false;
+  const deliveries = firstReport.world.deliveries;
+  const met = deadlines.every(
+    (expectation) =>
+      'delivered' in expectation &&
+      expectation.byMs <= untilMs &&
+      evaluateLiveness(
+        expectation,
+        [],
+        deliveries.filter((delivery) => delivery.atMs <= expectation.byMs),
+      ) === undefined,
+  );
+  if (!met) return false;
+  const scenario = withCanary(plannedScenario(source, start.file), start.canary);
+  return safetyHoldsOver(scenario, firstReport.trace.events, untilMs) === true;
+}
+
+/**
+ * A fuzz case's verdict as judgePlan's, its events for coverage, and (unless it passed without its
+ * second run, `secondPasses`) judgePlan's source and report.
+ */
+export function judgeCase(
+  plan: Plan,
+  simSeed: number,
+  stem: string,
+  canary: CanaryKind | undefined,
+  engine: Engine,
+  nodeProcess: ProcessSpec | undefined,
+): { readonly events: readonly TraceEvent[]; readonly judged?: { source: ScenarioFile; report: RunReport } } {
+  const start = firstJudgement(plan, simSeed, stem, canary, engine, nodeProcess);
+  const { first, firstReport, source } = start;
+  if (source === first) return { events: firstReport.trace.events, judged: { source, report: firstReport } };
+  // An external node is another program: its second run is made, as it may do anything.
+  if (nodeProcess === undefined && secondPasses(start, source)) return { events: firstReport.trace.events };
+  const judged = secondRun(start, source);
+  return { events: judged.report.trace.events, judged };
 }
 
 export function fuzzProperty(
@@ -155,20 +259,20 @@ export function fuzzProperty(
     (simSeed, topology, commands) => {
       const plan = new Plan(profile, topology);
       fc.modelRun(() => ({ model: plan, real: plan }), commands);
-      let judged: ReturnType<typeof judgePlan>;
-      if (covered) judged = judgePlan(plan, simSeed, stem, options.canary, engine, options.nodeProcess);
+      let judged: ReturnType<typeof judgeCase>['judged'];
+      if (covered) judged = judgeCase(plan, simSeed, stem, options.canary, engine, options.nodeProcess).judged;
       else {
         // The run as drawn (not the shrinking that may follow) is what the campaign covered.
         covered = true;
         const { value, machines } = withMachineDefinitions(engine, (tapped) =>
-          judgePlan(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
+          judgeCase(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
         );
-        judged = value;
+        judged = value.judged;
         const generators = generatorsRan(commands);
-        onCoverage?.({ ...runCoverage(value.report.trace.events, machines, profile.sometimes ?? []), generators });
+        onCoverage?.({ ...runCoverage(value.events, machines, profile.sometimes ?? []), generators });
       }
+      if (judged === undefined || judged.report.verdict === 'pass') return true;
       const { source, report } = judged;
-      if (report.verdict === 'pass') return true;
       onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
       return false;
     },

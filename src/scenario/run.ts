@@ -14,7 +14,7 @@ import { invariantNamed } from '../check/registry.js';
 import { moduleLocationOf } from '../protocols/registry.js';
 import type { InvariantContext } from '../check/context.js';
 import type { AimedFault } from '../sim/aimed-fault.js';
-import { World, type NetworkModel } from '../sim/world.js';
+import { World, type Delivery, type NetworkModel } from '../sim/world.js';
 import { rank, Simulator, type RunOutcome } from '../sim/simulator.js';
 import type { TraceEvent } from '../trace/events.js';
 import { TraceRecorder, type RecorderOptions } from '../trace/recorder.js';
@@ -129,11 +129,15 @@ function applyStep(world: World, step: Step, tag?: unknown): void {
   }
 }
 
-/** Evaluates a liveness expectation over the events up to now. */
-function evaluateLiveness(expectation: Expectation, events: readonly TraceEvent[], world: World): string | undefined {
+/** Evaluates a liveness expectation over the events up to now; undefined when it is met. */
+export function evaluateLiveness(
+  expectation: Expectation,
+  events: readonly TraceEvent[],
+  deliveries: readonly Delivery[],
+): string | undefined {
   if ('delivered' in expectation) {
     const { to, node, bodies, exactly } = expectation.delivered;
-    const got = world.deliveries
+    const got = deliveries
       .filter((d) => (to === undefined || d.user === to) && (node === undefined || d.node === node))
       .map((d) => d.body);
     if (exactly ?? true) {
@@ -228,16 +232,44 @@ function safetyChecks(scenario: Scenario): SafetyEntry[] {
   return safety;
 }
 
+/**
+ * Whether the scenario's safety checks would hold in a run whose events, up to and including
+ * `untilMs`, are `events` (in order; the runner's own `check` events at `sim`, a deadline's or a
+ * failed check's, left out), the run ending there: each check fed those events as a run feeds
+ * them, then its end-of-run check. Undefined when that cannot be told from the events alone: a
+ * check other than `nodeNeverThrows` reads `check` events (it would also see the run's own).
+ */
+export function safetyHoldsOver(scenario: Scenario, events: readonly TraceEvent[], untilMs: Ms): boolean | undefined {
+  const safety = safetyChecks(scenario);
+  const readsChecks = (entry: SafetyEntry) => entry.invariant.kinds?.includes('check') ?? true;
+  if (safety.some((entry) => readsChecks(entry) && entry.name !== 'always nodeNeverThrows')) return undefined;
+  for (const event of events) {
+    if (event.atMs > untilMs) break;
+    if (event.kind === 'check' && event.node === 'sim') continue;
+    for (const { invariant } of safety) {
+      if (invariant.kinds !== undefined && !invariant.kinds.includes(event.kind)) continue;
+      if (invariant.observe(event) !== undefined) return false;
+    }
+  }
+  return safety.every((entry) => entry.invariant.finish?.() === undefined);
+}
+
 /** Safety is checked at every event: one observer for all checks, of the kinds they read (every kind if one does not say). */
 function watchSafety(checks: RunChecks, safety: readonly SafetyEntry[]): void {
   const kinds = safety.every((entry) => entry.invariant.kinds !== undefined)
     ? [...new Set(safety.flatMap((entry) => entry.invariant.kinds ?? []))]
     : undefined;
+  // Per kind, the checks that read it, in the order of `safety` (worked out at its first event).
+  const byKind = new Map<string, readonly SafetyEntry[]>();
   checks.trace.observe((event) => {
-    for (const entry of safety) {
+    let entries = byKind.get(event.kind);
+    if (entries === undefined) {
+      entries = safety.filter((entry) => entry.invariant.kinds?.includes(event.kind) ?? true);
+      byKind.set(event.kind, entries);
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as SafetyEntry;
       if (entry.failed) continue;
-      const wanted = entry.invariant.kinds;
-      if (wanted !== undefined && !wanted.includes(event.kind)) continue;
       const violation = entry.invariant.observe(event);
       if (violation !== undefined) {
         entry.failed = true;
@@ -257,7 +289,7 @@ function scheduleLiveness(checks: RunChecks, scenario: Scenario, world: World): 
     sim.at(expectation.byMs, rank.check, () => {
       unchecked.delete(expectation);
       const name = describeExpectation(expectation);
-      const missing = evaluateLiveness(expectation, trace.events, world);
+      const missing = evaluateLiveness(expectation, trace.events, world.deliveries);
       if (missing === undefined) {
         results.push({ expectation: name, ok: true, message: 'met', atMs: sim.nowMs });
         trace.record(sim.nowMs, 'sim', { kind: 'check', requirement: name, verdict: 'ok', message: 'met' });

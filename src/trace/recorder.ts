@@ -57,7 +57,8 @@ export function payloadOf(bytes: Uint8Array, decoded: unknown): Payload {
 export class TraceRecorder {
   private readonly kept: string[] = [];
   readonly events: TraceEvent[] = [];
-  private readonly hash: Hash = createHash('sha256');
+  /** Made when the first chunk is hashed: a deferred run whose text is never read makes none. */
+  private hash: Hash | undefined;
   private readonly lamports = new Map<string, number>();
   private readonly observers: { readonly observer: TraceObserver; readonly kinds?: ReadonlySet<string> }[] = [];
   /** Every event's body is read: lines, events or hash kept, or an observer of every kind. */
@@ -87,7 +88,12 @@ export class TraceRecorder {
     this.deferred =
       (options.deferLines ?? false) && this.keepLines && this.keepEvents && this.hashing && this.sink === undefined;
     this.everyKind = this.hashing || this.keepLines || this.keepEvents || this.sink !== undefined;
-    this.write(JSON.stringify({ ...header, format: traceFormat, version: traceFormatVersion }));
+    // A deferred trace writes its header line with its events, when they are first read.
+    if (!this.deferred) this.writeHeader();
+  }
+
+  private writeHeader(): void {
+    this.write(JSON.stringify({ ...this.header, format: traceFormat, version: traceFormatVersion }));
   }
 
   /** The serialised lines so far (after `end`, the end line included). */
@@ -192,7 +198,7 @@ export class TraceRecorder {
   /** Hashes what is left, writes the end line, and returns its fields. */
   private endLine(): TraceEnd {
     this.flushHash();
-    const digest = this.hashing ? this.hash.digest('hex') : '';
+    const digest = this.hashing ? (this.hash ?? createHash('sha256')).digest('hex') : '';
     const ended: TraceEnd = { end: true, events: this.seq, atMs: this.endAtMs, sha256: digest };
     const line = JSON.stringify(ended);
     if (this.keepLines) this.kept.push(line);
@@ -204,6 +210,7 @@ export class TraceRecorder {
   private serialise(): void {
     if (!this.deferred) return;
     this.deferred = false;
+    this.writeHeader();
     for (const event of this.events) this.write(JSON.stringify(event));
     if (this.ended) this.endLine();
   }
@@ -224,7 +231,7 @@ export class TraceRecorder {
 
   private flushHash(): void {
     if (this.pending.length === 0) return;
-    this.hash.update(this.pending);
+    (this.hash ??= createHash('sha256')).update(this.pending);
     this.pending = '';
   }
 }

@@ -65,8 +65,11 @@ describe('trace recorder: events built for what reads them', () => {
       );
       const eagerEnd = eager.trace.end(50);
       const deferredEnd = deferred.trace.end(50);
-      // Nothing is serialised until asked for; then the digest and every line are the eager ones.
-      expect((deferred.trace as unknown as { kept: string[] }).kept).toHaveLength(1);
+      // Nothing is serialised (not even the header) nor hashed until asked for; then the digest and
+      // every line are the eager ones.
+      const internals = deferred.trace as unknown as { kept: string[]; hash: unknown };
+      expect(internals.kept).toHaveLength(0);
+      expect(internals.hash).toBeUndefined();
       expect(deferredEnd.sha256).toBe(eagerEnd.sha256);
       expect({ ...deferredEnd }).toEqual(eagerEnd);
       expect(deferred.trace.lines).toEqual(eager.trace.lines);
