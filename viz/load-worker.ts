@@ -8,6 +8,7 @@
  * The messages are `LoadRequest` in and `LoadReply` out; `names` may come after the trace (the
  * model waits for them, the parse does not).
  */
+import { buildPackedModel, scanTrace } from './columns.js';
 import { buildModel, packModel, parseNames } from './model.js';
 import type { PackedModel } from './model.js';
 import { TraceStreamParser, verifySha256 } from './parse.js';
@@ -60,78 +61,127 @@ scope.onmessage = (event) => {
 const clock = (): number => performance.timeOrigin + performance.now();
 
 async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<void> {
-  const start = performance.now();
   const steps: Record<string, number> = { 'worker started': clock() };
-  const parser = new TraceStreamParser({ skeletons: true });
-  let parseMs = 0;
-  const chunks: Uint8Array[] = [];
-  if ('text' in request) {
-    parser.push(request.text);
-    parseMs = performance.now() - start;
-  } else {
+  let bytes: Uint8Array<ArrayBuffer>;
+  if ('text' in request) bytes = new TextEncoder().encode(request.text);
+  else {
     let stream: ReadableStream<Uint8Array>;
+    let expected = 0;
     if ('url' in request) {
       const response = await fetch(request.url);
       if (!response.ok) throw new Error(`cannot fetch ${request.url}: ${response.status} ${response.statusText}`);
       if (response.body === null) throw new Error(`cannot fetch ${request.url}: no body`);
       stream = response.body;
+      expected = Number(response.headers.get('content-length') ?? 0) || 0;
     } else stream = request.stream;
-    const reader = stream.getReader();
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      const pushStart = performance.now();
-      parser.push(decoder.decode(value, { stream: true }));
-      parseMs += performance.now() - pushStart;
-    }
-    const last = decoder.decode();
-    if (last !== '') parser.push(last);
+    bytes = await readAll(stream, expected);
   }
-  const parsed = parser.finish();
+  steps['trace read'] = clock();
+  const start = performance.now();
+  const scanned = scanTrace(bytes);
+  if (scanned === undefined) {
+    await loadParsed(bytes, steps);
+    return;
+  }
+  const parseMs = performance.now() - start;
   steps['trace read and parsed'] = clock();
-  const namesJson = await namesText;
+  const names = await readNames();
   steps['names received'] = clock();
   const modelStart = performance.now();
-  let names = new Map<number, { name: string; summary: string }>();
-  try {
-    if (namesJson !== null) names = parseNames(JSON.parse(namesJson));
-  } catch {
-    // Unreadable names: the payloads' own type fields label the messages.
-  }
-  const model = buildModel(parsed.header, parsed.events, names);
+  const { packed, transfer } = buildPackedModel(scanned, names);
   steps['model built'] = clock();
-  const { packed, transfer } = packModel(model);
-  const starts = Float64Array.from(parser.starts);
-  const ends = Float64Array.from(parser.ends);
-  // Bytes are transferred, text would be copied; offsets in characters are offsets in bytes when
-  // every character was one byte.
-  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const oneByte = chunks.length > 0 && total === parser.textLength;
-  let bytes: Uint8Array<ArrayBuffer> | undefined;
-  if (oneByte) {
-    bytes = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
-    }
-    chunks.length = 0;
-  }
+  const { starts, ends, end } = scanned;
   // The sha256 of the bytes is started before they are transferred away (digest copies them at
   // once), and posted after the model.
   const digest =
-    bytes !== undefined && parsed.end !== undefined && globalThis.crypto?.subtle !== undefined
-      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, parsed.hashedLength))
+    end !== undefined && globalThis.crypto?.subtle !== undefined
+      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, scanned.hashedLength))
       : undefined;
-  const text = bytes ?? parser.text();
   steps['model packed'] = clock();
   scope.postMessage(
     {
       type: 'model',
       packed,
-      text,
+      text: bytes,
+      starts,
+      ends,
+      warnings: scanned.warnings,
+      hasEnd: end !== undefined,
+      parseMs,
+      modelMs: performance.now() - modelStart,
+      steps,
+    },
+    [...transfer, starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer, bytes.buffer],
+  );
+  let verdict: boolean | undefined;
+  if (digest !== undefined && end !== undefined) verdict = hex(await digest) === end.sha256;
+  scope.postMessage({ type: 'sha256', verdict });
+}
+
+/** The whole body of `stream` in one buffer (`expected` bytes long, when the response said so). */
+async function readAll(stream: ReadableStream<Uint8Array>, expected: number): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = stream.getReader();
+  let buffer = new Uint8Array(Math.max(expected, 1 << 16));
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (length + value.length > buffer.length) {
+      const bigger = new Uint8Array(Math.max(buffer.length * 2, length + value.length));
+      bigger.set(buffer.subarray(0, length));
+      buffer = bigger;
+    }
+    buffer.set(value, length);
+    length += value.length;
+  }
+  return length === buffer.length ? buffer : buffer.slice(0, length);
+}
+
+async function readNames(): Promise<Map<number, { name: string; summary: string }>> {
+  const namesJson = await namesText;
+  try {
+    if (namesJson !== null) return parseNames(JSON.parse(namesJson));
+  } catch {
+    // Unreadable names: the payloads' own type fields label the messages.
+  }
+  return new Map();
+}
+
+const hex = (digest: ArrayBuffer): string =>
+  Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+
+/**
+ * The trace the fast path did not recognise: decoded, parsed by parse.ts (which names a bad line)
+ * and modelled by `buildModel`, then posted the same way.
+ */
+async function loadParsed(bytes: Uint8Array<ArrayBuffer>, steps: Record<string, number>): Promise<void> {
+  const start = performance.now();
+  const text = new TextDecoder().decode(bytes);
+  const parser = new TraceStreamParser({ skeletons: true });
+  parser.push(text);
+  const parsed = parser.finish();
+  const parseMs = performance.now() - start;
+  steps['trace read and parsed'] = clock();
+  const names = await readNames();
+  steps['names received'] = clock();
+  const modelStart = performance.now();
+  const model = buildModel(parsed.header, parsed.events, names);
+  steps['model built'] = clock();
+  const { packed, transfer } = packModel(model);
+  const starts = Float64Array.from(parser.starts);
+  const ends = Float64Array.from(parser.ends);
+  // Offsets in characters are offsets in bytes when every character was one byte.
+  const oneByte = bytes.length === text.length;
+  const digest =
+    oneByte && parsed.end !== undefined && globalThis.crypto?.subtle !== undefined
+      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, parsed.hashedLength))
+      : undefined;
+  steps['model packed'] = clock();
+  scope.postMessage(
+    {
+      type: 'model',
+      packed,
+      text: oneByte ? bytes : text,
       starts,
       ends,
       warnings: parsed.warnings,
@@ -140,12 +190,10 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
       modelMs: performance.now() - modelStart,
       steps,
     },
-    [...transfer, starts.buffer, ends.buffer, ...(bytes === undefined ? [] : [bytes.buffer])],
+    [...transfer, starts.buffer, ends.buffer, ...(oneByte ? [bytes.buffer] : [])],
   );
   let verdict: boolean | undefined;
-  if (digest !== undefined && parsed.end !== undefined) {
-    const hex = Array.from(new Uint8Array(await digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
-    verdict = hex === parsed.end.sha256;
-  } else verdict = await verifySha256(parser.text(), parsed);
+  if (digest !== undefined && parsed.end !== undefined) verdict = hex(await digest) === parsed.end.sha256;
+  else verdict = await verifySha256(text, parsed);
   scope.postMessage({ type: 'sha256', verdict });
 }

@@ -244,15 +244,23 @@ export function payloadLabel(decoded: unknown, size: number): string {
 /** Protocol families: one hue each; red is kept for drops, refusals and violations. */
 const familyColors = ['#4e79a7', '#f28e2c', '#59a14f', '#af7aa1', '#9c755f', '#76b7b2', '#edc949', '#ff9da7'];
 
-function kindColor(protocolIndex: number, kindIndex: number): string {
+export function kindColor(protocolIndex: number, kindIndex: number): string {
   const base = d3.hsl(familyColors[protocolIndex % familyColors.length] as string);
   const hueShift = ((kindIndex * 47) % 100) - 50;
   const lightness = [0.42, 0.3, 0.52, 0.36, 0.47][kindIndex % 5] as number;
   return d3.hsl((base.h + hueShift + 360) % 360, Math.min(0.75, base.s + 0.1), lightness).formatHex();
 }
 
+/** Each protocol's index (its colour family): the header's protocols, then the nodes'. */
+export function protocolIndexes(header: TraceHeader): Map<string, number> {
+  const protocolIndex = new Map<string, number>();
+  for (const protocol of [...header.protocols, ...header.nodes.map((node) => node.protocol)])
+    if (!protocolIndex.has(protocol)) protocolIndex.set(protocol, protocolIndex.size);
+  return protocolIndex;
+}
+
 /** `host:port` or `host` to the lane of the node on that host, or -1. */
-function laneOfTarget(target: string, laneByHost: ReadonlyMap<string, number>): number {
+export function laneOfTarget(target: string, laneByHost: ReadonlyMap<string, number>): number {
   const colon = target.lastIndexOf(':');
   const host = colon > 0 ? target.slice(0, colon) : target;
   return laneByHost.get(host) ?? laneByHost.get(target) ?? -1;
@@ -315,9 +323,7 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
   const usesDns = events.some((event) => event.kind === 'dns.query');
   const dnsLane = usesDns ? lanes.length : -1;
   if (usesDns) lanes.push({ id: dnsLaneId, protocol: 'dns', pseudo: true });
-  const protocolIndex = new Map<string, number>();
-  for (const protocol of [...header.protocols, ...header.nodes.map((node) => node.protocol)])
-    if (!protocolIndex.has(protocol)) protocolIndex.set(protocol, protocolIndex.size);
+  const protocolIndex = protocolIndexes(header);
 
   const laneOf = new Int32Array(events.length);
   const atMs = new Float64Array(events.length);
@@ -565,8 +571,8 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
   };
 }
 
-const linkStyles: readonly LinkStyle[] = ['message', 'connect', 'refuse', 'dns.query', 'dns.answer'];
-const linkEndings: readonly LinkEnding[] = ['arrow', 'cross', 'open'];
+export const linkStyles: readonly LinkStyle[] = ['message', 'connect', 'refuse', 'dns.query', 'dns.answer'];
+export const linkEndings: readonly LinkEnding[] = ['arrow', 'cross', 'open'];
 
 /**
  * A model as the worker posts it to the page: typed arrays (transferred, not copied) for
@@ -589,6 +595,8 @@ export interface PackedModel {
   readonly kindKey: Int32Array;
   readonly keys: readonly string[];
   readonly colors: readonly string[];
+  /** The links' distinct labels (most links share their kind's). */
+  readonly labels: readonly string[];
   readonly link: {
     readonly from: Int32Array;
     readonly to: Int32Array;
@@ -602,7 +610,8 @@ export interface PackedModel {
     readonly key: Int32Array;
     /** Into `colors`. */
     readonly color: Int32Array;
-    readonly label: readonly string[];
+    /** Into `labels`. */
+    readonly label: Int32Array;
   };
 }
 
@@ -639,8 +648,10 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
     msg: new Float64Array(links.length),
     key: new Int32Array(links.length),
     color: new Int32Array(links.length),
-    label: links.map((one) => one.label),
+    label: new Int32Array(links.length),
   };
+  const labels: string[] = [];
+  const labelIndex = new Map<string, number>();
   links.forEach((one, index) => {
     link.from[index] = one.from;
     link.to[index] = one.to;
@@ -658,6 +669,13 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
       colorIndex.set(one.color, color);
     }
     link.color[index] = color;
+    let label = labelIndex.get(one.label);
+    if (label === undefined) {
+      label = labels.length;
+      labels.push(one.label);
+      labelIndex.set(one.label, label);
+    }
+    link.label[index] = label;
   });
   const packed: PackedModel = {
     header: model.header,
@@ -674,6 +692,7 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
     kindKey,
     keys,
     colors,
+    labels,
     link,
   };
   const transfer = [
@@ -693,13 +712,14 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
     link.msg,
     link.key,
     link.color,
+    link.label,
   ].map((array) => array.buffer as ArrayBuffer);
   return { packed, transfer };
 }
 
 /** The model again from its columns (on the page, from the worker's message). */
 export function unpackModel(packed: PackedModel, events: TraceEvents, names: MessageNames): Model {
-  const { keys, colors, link } = packed;
+  const { keys, colors, labels, link } = packed;
   const count = packed.laneOf.length;
   const kindKeyOf = new Array<string>(count);
   for (let index = 0; index < count; index++) {
@@ -715,7 +735,7 @@ export function unpackModel(packed: PackedModel, events: TraceEvents, names: Mes
       fromLane: link.fromLane[index] as number,
       toLane: link.toLane[index] as number,
       ending: linkEndings[link.ending[index] as number] as LinkEnding,
-      label: link.label[index] as string,
+      label: labels[link.label[index] as number] as string,
       color: colors[link.color[index] as number] as string,
       kindKey: keys[link.key[index] as number] as string,
       msg: link.msg[index] as number,
