@@ -85,7 +85,7 @@ const detailOfCode = Uint8Array.from(kindList, (kind) =>
     : 0,
 );
 
-/** The top-level fields the model reads (their slot in `Line`), by name. */
+/** The top-level fields the model reads (their slot in the scanner's field arrays), by name. */
 const fieldNames = [
   'seq',
   'atMs',
@@ -110,6 +110,28 @@ const fieldNames = [
   'incarnation',
   'end',
 ] as const;
+/** Field names by length: their bytes and slots. */
+const fieldsByLength: { bytes: Uint8Array; slot: number }[][] = [];
+for (const [slot, name] of fieldNames.entries())
+  (fieldsByLength[name.length] ??= []).push({ bytes: Uint8Array.from(name, (char) => char.charCodeAt(0)), slot });
+
+/** The slot of the field named by `bytes[start..end)`, or -1. */
+function fieldSlot(bytes: Uint8Array, start: number, end: number): number {
+  const candidates = fieldsByLength[end - start];
+  if (candidates === undefined) return -1;
+  for (const candidate of candidates) {
+    const name = candidate.bytes;
+    let same = true;
+    for (let i = 0; i < name.length; i++)
+      if (bytes[start + i] !== name[i]) {
+        same = false;
+        break;
+      }
+    if (same) return candidate.slot;
+  }
+  return -1;
+}
+
 const F_SEQ = 0;
 const F_AT = 1;
 const F_NODE = 2;
@@ -341,11 +363,42 @@ const decoder = new TextDecoder();
  * knows (the caller then uses parse.ts, which gives the same model or the same error).
  */
 export function scanTrace(bytes: Uint8Array): ColumnTrace | undefined {
-  try {
-    return new Scanner(bytes).trace();
-  } catch (error) {
-    if (error instanceof Unrecognised || error instanceof RangeError) return undefined;
-    throw error;
+  const scanner = new TraceScanner(bytes);
+  scanner.feed(bytes.length);
+  return scanner.finish();
+}
+
+/**
+ * `scanTrace` as the bytes arrive: `bytes` is the whole trace's buffer, filled from the start;
+ * `feed(filled)` scans the complete lines of the first `filled` bytes. Once it has given up, it
+ * does nothing more, and `finish` says undefined.
+ */
+export class TraceScanner {
+  private scanner: Scanner | undefined;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.scanner = new Scanner(bytes);
+  }
+
+  feed(filled: number): void {
+    if (this.scanner === undefined) return;
+    const limit = filled >= this.bytes.length ? this.bytes.length : this.bytes.lastIndexOf(10, filled - 1) + 1;
+    this.guard(() => this.scanner?.feed(limit));
+  }
+
+  finish(): ColumnTrace | undefined {
+    if (this.scanner !== undefined) this.guard(() => this.scanner?.feed(this.bytes.length));
+    return this.guard(() => this.scanner?.finish());
+  }
+
+  private guard<T>(run: () => T): T | undefined {
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof Unrecognised || error instanceof RangeError)) throw error;
+      this.scanner = undefined;
+      return undefined;
+    }
   }
 }
 
@@ -357,8 +410,7 @@ class Scanner {
   private readonly start = new Int32Array(fieldNames.length);
   private readonly end = new Int32Array(fieldNames.length);
   private readonly escaped = new Uint8Array(fieldNames.length);
-  /** String id -> field slot + 1 (0: not a field), and -> kind code + 1. */
-  private fieldOf = new Int32Array(64);
+  /** String id -> kind code + 1 (0: another kind). */
   private kindOf = new Int32Array(64);
   /** The send's payload: its label's string id, or -1. */
   private payloadLabel = -1;
@@ -369,16 +421,27 @@ class Scanner {
 
   constructor(private readonly bytes: Uint8Array) {
     this.strings = new Strings(bytes);
-    for (const [slot, name] of fieldNames.entries()) this.mark(this.fieldOf, this.strings.ofString(name), slot);
-    for (const [code, kind] of kindList.entries()) if (code > 0) this.mark(this.kindOf, this.strings.ofString(kind), code);
+    const guess = Math.max(16, Math.ceil(bytes.length / 160));
+    this.starts = f64(guess);
+    this.ends = f64(guess);
+    this.kinds = u8(guess);
+    this.categories = u8(guess);
+    this.details = u8(guess);
+    this.times = f64(guess);
+    this.nodes = i32(guess);
+    this.msgs = f64(guess);
+    this.as = i32(guess);
+    this.bs = i32(guess);
+    this.cs = i32(guess);
+    for (const [code, kind] of kindList.entries())
+      if (code > 0) this.mark(this.kindOf, this.strings.ofString(kind), code);
   }
 
   private mark(table: Int32Array, id: number, value: number): void {
     if (id >= table.length) {
       const bigger = new Int32Array(Math.max(table.length * 2, id + 1));
       bigger.set(table);
-      if (table === this.fieldOf) this.fieldOf = bigger;
-      else this.kindOf = bigger;
+      this.kindOf = bigger;
       table = bigger;
     }
     table[id] = value + 1;
@@ -388,50 +451,66 @@ class Scanner {
     return id < table.length ? (table[id] as number) - 1 : -1;
   }
 
-  trace(): ColumnTrace {
-    const { bytes } = this;
-    const length = bytes.length;
-    const guess = Math.max(16, Math.ceil(length / 160));
-    const starts = f64(guess);
-    const ends = f64(guess);
-    const kind = u8(guess);
-    const category = u8(guess);
-    const detail = u8(guess);
-    const atMs = f64(guess);
-    const node = i32(guess);
-    const msg = f64(guess);
-    const a = i32(guess);
-    const b = i32(guess);
-    const c = i32(guess);
-    const warnings: string[] = [];
-    let header: TraceHeader | undefined;
-    let end: TraceEnd | undefined;
-    let hashedLength = -1;
-    let lineNumber = 0;
-    let lineStart = 0;
-    while (lineStart < length) {
-      lineNumber += 1;
+  private readonly starts: F64Column;
+  private readonly ends: F64Column;
+  private readonly kinds: U8Column;
+  private readonly categories: U8Column;
+  private readonly details: U8Column;
+  private readonly times: F64Column;
+  private readonly nodes: I32Column;
+  private readonly msgs: F64Column;
+  private readonly as: I32Column;
+  private readonly bs: I32Column;
+  private readonly cs: I32Column;
+  private readonly warnings: string[] = [];
+  private header: TraceHeader | undefined;
+  private endLine: TraceEnd | undefined;
+  private hashedLength = -1;
+  private lineNumber = 0;
+  private lineStart = 0;
+
+  /**
+   * Scans the lines before `limit` (just after a newline, or the end of the bytes when they are
+   * all there).
+   */
+  feed(limit: number): void {
+    const { bytes, warnings } = this;
+    const starts = this.starts;
+    const ends = this.ends;
+    const kind = this.kinds;
+    const category = this.categories;
+    const detail = this.details;
+    const atMs = this.times;
+    const node = this.nodes;
+    const msg = this.msgs;
+    const a = this.as;
+    const b = this.bs;
+    const c = this.cs;
+    let lineStart = this.lineStart;
+    while (lineStart < limit && this.endLine === undefined) {
+      this.lineNumber += 1;
+      const lineNumber = this.lineNumber;
       const start = lineStart;
       if (bytes[start] === 10) {
         lineStart += 1;
         continue;
       }
-      if (header === undefined) {
+      if (this.header === undefined) {
         let headerEnd = bytes.indexOf(10, start);
-        if (headerEnd < 0) headerEnd = length;
-        header = parseHeader(bytes, start, headerEnd);
+        if (headerEnd < 0 || headerEnd > limit) headerEnd = limit;
+        this.header = parseHeader(bytes, start, headerEnd);
         lineStart = headerEnd + 1;
         continue;
       }
       // The line ends where its object does: a newline (or the end of the bytes) must follow.
       if (bytes[start] !== 123) throw unrecognised;
-      this.line(start, length);
+      this.line(start, limit);
       const lineEnd = this.at;
-      if (lineEnd < length && bytes[lineEnd] !== 10) throw unrecognised;
+      if (lineEnd < limit && bytes[lineEnd] !== 10) throw unrecognised;
       lineStart = lineEnd + 1;
       if (this.type[F_END] === T_TRUE) {
-        end = JSON.parse(decoder.decode(bytes.subarray(start, lineEnd))) as TraceEnd;
-        hashedLength = start;
+        this.endLine = JSON.parse(decoder.decode(bytes.subarray(start, lineEnd))) as TraceEnd;
+        this.hashedLength = start;
         break;
       }
       const eventType = this.type;
@@ -514,28 +593,35 @@ class Scanner {
       b.push(second);
       c.push(third);
     }
+    this.lineStart = lineStart;
+  }
+
+  /** The trace, once every byte was fed. */
+  finish(): ColumnTrace {
+    const { header, endLine: end, warnings, bytes } = this;
+    const count = this.kinds.length;
     if (header === undefined) throw unrecognised;
     if (end === undefined) warnings.push('the trace has no end line (cut short?)');
-    else if (end.events !== kind.length) warnings.push(`end line says ${end.events} events, found ${kind.length}`);
+    else if (end.events !== count) warnings.push(`end line says ${end.events} events, found ${count}`);
     return {
       header,
       end,
-      hashedLength: hashedLength < 0 ? length : hashedLength,
+      hashedLength: this.hashedLength < 0 ? bytes.length : this.hashedLength,
       warnings,
       bytes,
       strings: this.strings.values,
-      count: kind.length,
-      starts: starts.done(),
-      ends: ends.done(),
-      kind: kind.done(),
-      category: category.done(),
-      detail: detail.done(),
-      atMs: atMs.done(),
-      node: node.done(),
-      msg: msg.done(),
-      a: a.done(),
-      b: b.done(),
-      c: c.done(),
+      count,
+      starts: this.starts.done(),
+      ends: this.ends.done(),
+      kind: this.kinds.done(),
+      category: this.categories.done(),
+      detail: this.details.done(),
+      atMs: this.times.done(),
+      node: this.nodes.done(),
+      msg: this.msgs.done(),
+      a: this.as.done(),
+      b: this.bs.done(),
+      c: this.cs.done(),
     };
   }
 
@@ -601,6 +687,7 @@ class Scanner {
 
   private space(end: number): void {
     const { bytes } = this;
+    if ((bytes[this.at] as number) > 32) return;
     while (this.at < end) {
       const byte = bytes[this.at];
       if (byte === 32 || byte === 9 || byte === 13) this.at += 1;
@@ -627,14 +714,11 @@ class Scanner {
       this.at += 1;
       this.space(end);
       if (top) {
-        const slot = escapedKey
-          ? -1
-          : keyEnd - keyStart <= 11
-            ? this.lookup(this.fieldOf, this.strings.ofBytes(keyStart, keyEnd))
-            : -1;
+        // An escaped key might spell a field's name: left to JSON.parse.
+        if (escapedKey) throw unrecognised;
+        const slot = fieldSlot(bytes, keyStart, keyEnd);
         if (slot === F_PAYLOAD && bytes[this.at] === 123) this.payload(end);
-        else if (slot >= 0) this.value(end, slot);
-        else this.value(end, -1);
+        else this.value(end, slot);
       } else this.value(end, -1);
       this.space(end);
       const next = bytes[this.at];
@@ -797,7 +881,8 @@ class Scanner {
         if (bytes[this.at] !== 34) throw unrecognised;
         const keyStart = this.at + 1;
         const keyEscaped = this.stringAt(end);
-        const key = keyEscaped ? -1 : payloadKey(bytes, keyStart, this.at - 1);
+        if (keyEscaped) throw unrecognised;
+        const key = payloadKey(bytes, keyStart, this.at - 1);
         this.space(end);
         if (bytes[this.at] !== 58) throw unrecognised;
         this.at += 1;
@@ -817,7 +902,8 @@ class Scanner {
               if (bytes[this.at] !== 34) throw unrecognised;
               const innerKeyStart = this.at + 1;
               const innerEscaped = this.stringAt(end);
-              const which = innerEscaped ? -1 : labelKey(bytes, innerKeyStart, this.at - 1);
+              if (innerEscaped) throw unrecognised;
+              const which = labelKey(bytes, innerKeyStart, this.at - 1);
               this.space(end);
               if (bytes[this.at] !== 58) throw unrecognised;
               this.at += 1;
@@ -949,18 +1035,32 @@ function parseHeader(bytes: Uint8Array, start: number, end: number): TraceHeader
 
 /** A growable list of links, as columns. */
 class LinkColumns {
-  readonly from = i32(1024);
-  readonly to = i32(1024);
-  readonly fromLane = i32(1024);
-  readonly toLane = i32(1024);
-  readonly style = u8(1024);
-  readonly ending = u8(1024);
-  readonly duplicate = u8(1024);
-  readonly msg = f64(1024);
+  readonly from: I32Column;
+  readonly to: I32Column;
+  readonly fromLane: I32Column;
+  readonly toLane: I32Column;
+  readonly style: U8Column;
+  readonly ending: U8Column;
+  readonly duplicate: U8Column;
+  readonly msg: F64Column;
   /** Into the builder's keys, colours and labels. */
-  readonly key = i32(1024);
-  readonly color = i32(1024);
-  readonly label = i32(1024);
+  readonly key: I32Column;
+  readonly color: I32Column;
+  readonly label: I32Column;
+
+  constructor(size: number) {
+    this.from = i32(size);
+    this.to = i32(size);
+    this.fromLane = i32(size);
+    this.toLane = i32(size);
+    this.style = u8(size);
+    this.ending = u8(size);
+    this.duplicate = u8(size);
+    this.msg = f64(size);
+    this.key = i32(size);
+    this.color = i32(size);
+    this.label = i32(size);
+  }
 
   push(
     style: number,
@@ -1053,7 +1153,7 @@ export function buildPackedModel(
   const keys = new Table();
   const colors = new Table();
   const labels = new Table();
-  const links = new LinkColumns();
+  const links = new LinkColumns(count + 16);
   const faults: FaultSpan[] = [];
   const states: StateChange[][] = lanes.map(() => []);
   const kinds: MessageKind[] = [];
@@ -1378,15 +1478,9 @@ export function buildPackedModel(
     labels: packedLabels,
     link,
   };
-  const transfer = [
-    laneOf,
-    linkAt,
-    trace.atMs,
-    trace.category,
-    trace.detail,
-    kindKey,
-    ...Object.values(link),
-  ].map((array) => array.buffer as ArrayBuffer);
+  const transfer = [laneOf, linkAt, trace.atMs, trace.category, trace.detail, kindKey, ...Object.values(link)].map(
+    (array) => array.buffer as ArrayBuffer,
+  );
   return { packed, transfer: [...new Set(transfer)] };
 }
 
@@ -1400,7 +1494,8 @@ function countingOrder(values: Int32Array, count: number, range: number, within:
     const slot = (values[at] as number) + 1;
     counts[slot] = (counts[slot] as number) + 1;
   }
-  for (let value = 0; value < range; value++) counts[value + 1] = (counts[value + 1] as number) + (counts[value] as number);
+  for (let value = 0; value < range; value++)
+    counts[value + 1] = (counts[value + 1] as number) + (counts[value] as number);
   const order = new Int32Array(count);
   for (let at = 0; at < count; at++) {
     const item = within === undefined ? at : (within[at] as number);

@@ -8,7 +8,8 @@
  * The messages are `LoadRequest` in and `LoadReply` out; `names` may come after the trace (the
  * model waits for them, the parse does not).
  */
-import { buildPackedModel, scanTrace } from './columns.js';
+import { buildPackedModel, scanTrace, TraceScanner } from './columns.js';
+import type { ColumnTrace } from './columns.js';
 import { buildModel, packModel, parseNames } from './model.js';
 import type { PackedModel } from './model.js';
 import { TraceStreamParser, verifySha256 } from './parse.js';
@@ -63,8 +64,14 @@ const clock = (): number => performance.timeOrigin + performance.now();
 async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<void> {
   const steps: Record<string, number> = { 'worker started': clock() };
   let bytes: Uint8Array<ArrayBuffer>;
-  if ('text' in request) bytes = new TextEncoder().encode(request.text);
-  else {
+  let scanned: ColumnTrace | undefined;
+  let parseMs = 0;
+  if ('text' in request) {
+    bytes = new TextEncoder().encode(request.text);
+    const start = performance.now();
+    scanned = scanTrace(bytes);
+    parseMs = performance.now() - start;
+  } else {
     let stream: ReadableStream<Uint8Array>;
     let expected = 0;
     if ('url' in request) {
@@ -74,16 +81,12 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
       stream = response.body;
       expected = Number(response.headers.get('content-length') ?? 0) || 0;
     } else stream = request.stream;
-    bytes = await readAll(stream, expected);
+    ({ bytes, scanned, parseMs } = await readAndScan(stream, expected));
   }
-  steps['trace read'] = clock();
-  const start = performance.now();
-  const scanned = scanTrace(bytes);
   if (scanned === undefined) {
     await loadParsed(bytes, steps);
     return;
   }
-  const parseMs = performance.now() - start;
   steps['trace read and parsed'] = clock();
   const names = await readNames();
   steps['names received'] = clock();
@@ -118,10 +121,18 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
   scope.postMessage({ type: 'sha256', verdict });
 }
 
-/** The whole body of `stream` in one buffer (`expected` bytes long, when the response said so). */
-async function readAll(stream: ReadableStream<Uint8Array>, expected: number): Promise<Uint8Array<ArrayBuffer>> {
+/**
+ * The whole body of `stream` in one buffer, scanned (`TraceScanner`) as it arrives when its length
+ * is known (`expected`, from the response), else once it is all there. `parseMs`: the scanning.
+ */
+async function readAndScan(
+  stream: ReadableStream<Uint8Array>,
+  expected: number,
+): Promise<{ bytes: Uint8Array<ArrayBuffer>; scanned: ColumnTrace | undefined; parseMs: number }> {
   const reader = stream.getReader();
   let buffer = new Uint8Array(Math.max(expected, 1 << 16));
+  const scanner = expected > 0 ? new TraceScanner(buffer) : undefined;
+  let parseMs = 0;
   let length = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -133,8 +144,24 @@ async function readAll(stream: ReadableStream<Uint8Array>, expected: number): Pr
     }
     buffer.set(value, length);
     length += value.length;
+    if (scanner !== undefined && length <= expected) {
+      const start = performance.now();
+      scanner.feed(length);
+      parseMs += performance.now() - start;
+    }
   }
-  return length === buffer.length ? buffer : buffer.slice(0, length);
+  const start = performance.now();
+  let scanned: ColumnTrace | undefined;
+  let bytes: Uint8Array<ArrayBuffer>;
+  if (scanner !== undefined && length === expected) {
+    bytes = buffer;
+    scanned = scanner.finish();
+  } else {
+    // No length, or not the length announced: scanned again, whole.
+    bytes = length === buffer.length ? buffer : buffer.slice(0, length);
+    scanned = scanTrace(bytes);
+  }
+  return { bytes, scanned, parseMs: parseMs + performance.now() - start };
 }
 
 async function readNames(): Promise<Map<number, { name: string; summary: string }>> {
