@@ -10,8 +10,8 @@
  */
 import { buildPackedModel, scanTrace, TraceScanner } from './columns.js';
 import type { ColumnTrace } from './columns.js';
-import { buildModel, packModel, parseNames } from './model.js';
-import type { PackedModel } from './model.js';
+import { buildModel, packModel, packNames, parseNames } from './model.js';
+import type { PackedModel, PackedNames } from './model.js';
 import { TraceStreamParser, verifySha256 } from './parse.js';
 
 export type LoadRequest =
@@ -26,6 +26,8 @@ export type LoadReply =
   | {
       readonly type: 'model';
       readonly packed: PackedModel;
+      /** The protocols' names for messages (names.json), parsed here. */
+      readonly names: PackedNames;
       /** The trace as read: UTF-8 bytes (transferred) when it came as a stream, else its text. */
       readonly text: string | Uint8Array;
       readonly starts: Float64Array;
@@ -92,6 +94,7 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
   steps['names received'] = clock();
   const modelStart = performance.now();
   const { packed, transfer } = buildPackedModel(scanned, names);
+  const packedNames = packNames(names);
   steps['model built'] = clock();
   const { starts, ends, end } = scanned;
   // The sha256 of the bytes is started before they are transferred away (digest copies them at
@@ -105,6 +108,7 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
     {
       type: 'model',
       packed,
+      names: packedNames.packed,
       text: bytes,
       starts,
       ends,
@@ -114,7 +118,7 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
       modelMs: performance.now() - modelStart,
       steps,
     },
-    [...transfer, starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer, bytes.buffer],
+    [...transfer, ...packedNames.transfer, starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer, bytes.buffer],
   );
   let verdict: boolean | undefined;
   if (digest !== undefined && end !== undefined) verdict = hex(await digest) === end.sha256;
@@ -195,6 +199,7 @@ async function loadParsed(bytes: Uint8Array<ArrayBuffer>, steps: Record<string, 
   const model = buildModel(parsed.header, parsed.events, names);
   steps['model built'] = clock();
   const { packed, transfer } = packModel(model);
+  const packedNames = packNames(names);
   const starts = Float64Array.from(parser.starts);
   const ends = Float64Array.from(parser.ends);
   // Offsets in characters are offsets in bytes when every character was one byte.
@@ -208,6 +213,7 @@ async function loadParsed(bytes: Uint8Array<ArrayBuffer>, steps: Record<string, 
     {
       type: 'model',
       packed,
+      names: packedNames.packed,
       text: oneByte ? bytes : text,
       starts,
       ends,
@@ -217,7 +223,7 @@ async function loadParsed(bytes: Uint8Array<ArrayBuffer>, steps: Record<string, 
       modelMs: performance.now() - modelStart,
       steps,
     },
-    [...transfer, starts.buffer, ends.buffer, ...(oneByte ? [bytes.buffer] : [])],
+    [...transfer, ...packedNames.transfer, starts.buffer, ends.buffer, ...(oneByte ? [bytes.buffer] : [])],
   );
   let verdict: boolean | undefined;
   if (digest !== undefined && parsed.end !== undefined) verdict = hex(await digest) === parsed.end.sha256;

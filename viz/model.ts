@@ -272,7 +272,84 @@ export interface MessageName {
   readonly summary: string;
 }
 
-export type MessageNames = ReadonlyMap<number, MessageName>;
+/** The protocols' names by msg id: a Map, or the worker's table (`NamesTable`). */
+export interface MessageNames {
+  get(msg: number): MessageName | undefined;
+  readonly size: number;
+}
+
+/** Names as the worker posts them: columns, strings once each. */
+export interface PackedNames {
+  readonly msgs: Float64Array;
+  /** Into `strings`. */
+  readonly name: Int32Array;
+  readonly summary: Int32Array;
+  readonly strings: readonly string[];
+}
+
+export function packNames(names: ReadonlyMap<number, MessageName>): { packed: PackedNames; transfer: ArrayBuffer[] } {
+  const strings: string[] = [];
+  const ids = new Map<string, number>();
+  const id = (text: string): number => {
+    let found = ids.get(text);
+    if (found === undefined) {
+      found = strings.length;
+      strings.push(text);
+      ids.set(text, found);
+    }
+    return found;
+  };
+  const msgs = new Float64Array(names.size);
+  const name = new Int32Array(names.size);
+  const summary = new Int32Array(names.size);
+  let at = 0;
+  for (const [msg, entry] of names) {
+    msgs[at] = msg;
+    name[at] = id(entry.name);
+    summary[at] = id(entry.summary);
+    at += 1;
+  }
+  return { packed: { msgs, name, summary, strings }, transfer: [msgs.buffer, name.buffer, summary.buffer] };
+}
+
+/**
+ * The worker's names on the page: looked up through an index built on the first `get` (a typed
+ * array for msg ids up to a few times the count, a Map for others), each name made when asked.
+ */
+export class NamesTable implements MessageNames {
+  private dense: Int32Array | undefined;
+  private readonly sparse = new Map<number, number>();
+  private readonly made = new Map<number, MessageName>();
+
+  constructor(private readonly packed: PackedNames) {}
+
+  get size(): number {
+    return this.packed.msgs.length;
+  }
+
+  get(msg: number): MessageName | undefined {
+    const { msgs, name, summary, strings } = this.packed;
+    if (this.dense === undefined) {
+      this.dense = new Int32Array(4 * msgs.length + 16).fill(-1);
+      for (let at = 0; at < msgs.length; at++) {
+        const id = msgs[at] as number;
+        if (id >= 0 && id < this.dense.length && Number.isInteger(id)) this.dense[id] = at;
+        else this.sparse.set(id, at);
+      }
+    }
+    const at =
+      msg >= 0 && msg < this.dense.length && Number.isInteger(msg)
+        ? (this.dense[msg] as number)
+        : (this.sparse.get(msg) ?? -1);
+    if (at < 0) return undefined;
+    let found = this.made.get(at);
+    if (found === undefined) {
+      found = { name: strings[name[at] as number] as string, summary: strings[summary[at] as number] as string };
+      this.made.set(at, found);
+    }
+    return found;
+  }
+}
 
 /** Parses names.json (`{ "names": { "<msg>": [name, summary] } }`); anything else gives no names. */
 export function parseNames(value: unknown): Map<number, MessageName> {
