@@ -547,7 +547,11 @@ class Scanner {
         case SEND:
           id = this.requiredNumber(F_MSG);
           first = this.optionalString(F_TO);
-          if (eventType[F_PAYLOAD] !== T_OBJECT || this.payloadLabel < 0) throw unrecognised;
+          // The payload's label, read now that the line is known to be a send (the scan above
+          // checked it; receives carry payloads too, and their labels are not needed).
+          if (eventType[F_PAYLOAD] !== T_OBJECT) throw unrecognised;
+          this.at = this.start[F_PAYLOAD] as number;
+          this.payload(this.end[F_PAYLOAD] as number);
           second = this.payloadLabel;
           break;
         case RECEIVE:
@@ -717,8 +721,7 @@ class Scanner {
         // An escaped key might spell a field's name: left to JSON.parse.
         if (escapedKey) throw unrecognised;
         const slot = fieldSlot(bytes, keyStart, keyEnd);
-        if (slot === F_PAYLOAD && bytes[this.at] === 123) this.payload(end);
-        else this.value(end, slot);
+        this.value(end, slot);
       } else this.value(end, -1);
       this.space(end);
       const next = bytes[this.at];
