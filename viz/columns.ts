@@ -29,7 +29,7 @@ import {
   payloadLabel,
   protocolIndexes,
 } from './model.js';
-import type { FaultSpan, Lane, MessageKind, MessageNames, PackedModel, StateChange } from './model.js';
+import type { FaultSpan, Lane, MessageKind, MessageName, MessageNames, PackedModel, StateChange } from './model.js';
 
 /** Event kinds the model tells apart; code 0 is any other kind. */
 const kindList = [
@@ -1171,8 +1171,10 @@ export function buildPackedModel(
   const sendOrder: number[] = [];
   const ended = new Int32Table(count);
   const duplicated = new Int32Table(count);
-  const connects = new Map<string, number>();
-  const dnsQueries = new Map<string, number>();
+  const connects = new PairMap(strings);
+  const dnsQueries = new PairMap(strings);
+  // The names by msg id in a dense array when they are a Map (a lookup per send).
+  const nameOf = names instanceof Map ? denseNames(names as ReadonlyMap<number, MessageName>, count) : undefined;
   const openFaults = new Map<string, number>();
   const grey = colors.of('#888888');
   const connectKey = keys.of('connect');
@@ -1235,7 +1237,10 @@ export function buildPackedModel(
         const id = msg[index] as number;
         sends.set(id, index);
         sendOrder.push(index);
-        const label = names.get(id)?.name ?? (strings[b[index] as number] as string);
+        const label =
+          (nameOf !== undefined && id >= 0 && id < nameOf.dense.length && Number.isInteger(id)
+            ? nameOf.names[nameOf.dense[id] as number]
+            : names.get(id)?.name) ?? (strings[b[index] as number] as string);
         const key = kindFor(lane, label);
         (kinds[kindOfKey[key] as number] as MessageKind).count += 1;
         kindKey[index] = key;
@@ -1288,10 +1293,10 @@ export function buildPackedModel(
         break;
       }
       case CONNECT:
-        connects.set(`${strings[nodeId]} ${text(a[index] as number)}`, index);
+        connects.set(nodeId, a[index] as number, index);
         break;
       case ACCEPT: {
-        const connectIndex = connects.get(`${text(a[index] as number)} ${text(b[index] as number)}`);
+        const connectIndex = connects.get(a[index] as number, b[index] as number);
         if (connectIndex === undefined) break;
         links.push(
           STYLE_CONNECT,
@@ -1318,14 +1323,14 @@ export function buildPackedModel(
         break;
       }
       case DNS_QUERY:
-        dnsQueries.set(`${strings[nodeId]} ${text(a[index] as number)}`, index);
+        dnsQueries.set(nodeId, a[index] as number, index);
         if (dnsLane >= 0 && lane >= 0) {
           const label = labels.of(`${text(b[index] as number)} ${text(c[index] as number)}?`);
           links.push(STYLE_QUERY, index, index, lane, dnsLane, END_ARROW, label, dnsColor, dnsKey, 0, false);
         }
         break;
       case DNS_ANSWER: {
-        const queryIndex = dnsQueries.get(`${strings[nodeId]} ${text(a[index] as number)}`) ?? index;
+        const queryIndex = dnsQueries.get(nodeId, a[index] as number) ?? index;
         if (dnsLane >= 0 && lane >= 0) {
           const label = labels.of(strings[b[index] as number] as string);
           links.push(STYLE_ANSWER, queryIndex, index, dnsLane, lane, END_ARROW, label, dnsColor, dnsKey, 0, false);
@@ -1528,4 +1533,67 @@ class Int32Table {
     if (msg >= 0 && msg < this.dense.length && Number.isInteger(msg)) this.dense[msg] = value;
     else this.sparse.set(msg, value);
   }
+}
+
+/**
+ * A map keyed by two strings (ids into `strings`, -1 for undefined) as buildModel keys it,
+ * `${first} ${second}`: by number when neither has a space (two such pairs make the same key
+ * exactly when both strings are the same), else by that text (which then has two spaces or more,
+ * so the two kinds of key never meet).
+ */
+class PairMap {
+  private readonly byNumber = new Map<number, number>();
+  private readonly byText = new Map<string, number>();
+  /** Per string id: 1 when it has a space, 2 when not, 0 unknown. */
+  private readonly spaced: Uint8Array;
+  /** The id standing for undefined: the string "undefined"'s, as the template writes it. */
+  private readonly undefinedId: number;
+  private readonly size: number;
+
+  constructor(private readonly strings: readonly string[]) {
+    this.spaced = new Uint8Array(strings.length + 1);
+    const found = strings.indexOf('undefined');
+    this.undefinedId = found >= 0 ? found : strings.length;
+    this.size = strings.length + 1;
+  }
+
+  set(first: number, second: number, value: number): void {
+    const key = this.key(first, second);
+    if (typeof key === 'number') this.byNumber.set(key, value);
+    else this.byText.set(key, value);
+  }
+
+  get(first: number, second: number): number | undefined {
+    const key = this.key(first, second);
+    return typeof key === 'number' ? this.byNumber.get(key) : this.byText.get(key);
+  }
+
+  private key(first: number, second: number): number | string {
+    const one = first < 0 ? this.undefinedId : first;
+    const two = second < 0 ? this.undefinedId : second;
+    if (this.hasSpace(one) || this.hasSpace(two)) return `${this.strings[one]} ${this.strings[two]}`;
+    return one * this.size + two;
+  }
+
+  private hasSpace(id: number): boolean {
+    let known = this.spaced[id] as number;
+    if (known === 0) this.spaced[id] = known = (this.strings[id] ?? 'undefined').includes(' ') ? 1 : 2;
+    return known === 1;
+  }
+}
+
+/** Names by msg id for ids up to a few times the events (others: not in `dense`, looked up in the Map). */
+function denseNames(
+  names: ReadonlyMap<number, MessageName>,
+  events: number,
+): { dense: Int32Array; names: (string | undefined)[] } {
+  const dense = new Int32Array(4 * events + 16).fill(-1);
+  const list: (string | undefined)[] = [];
+  for (const [msg, name] of names)
+    if (msg >= 0 && msg < dense.length && Number.isInteger(msg)) {
+      dense[msg] = list.length;
+      list.push(name.name);
+    }
+  // dense[msg] = -1 reads list[-1], undefined: no name.
+  return { dense, names: list };
 }
