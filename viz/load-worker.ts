@@ -1,12 +1,15 @@
 /**
  * The viewer's loader, run in a Web Worker so that the page's thread stays free: reads the trace
- * (the fetch's body stream, transferred from the page, or the text of an opened file), parses it
- * as it arrives, builds the model, and posts it back as columns (typed arrays, transferred) with
- * the trace text, from which the page parses again only the events it shows. Then it checks the
- * end line's sha256 on the bytes it read and posts the verdict.
+ * (fetched here from its URL, the fetch's body stream transferred from the page, or the text of an
+ * opened file) into one buffer, scans its bytes into columns as they arrive (columns.ts), builds
+ * the model from them, and posts it back as columns (typed arrays, transferred) with the trace's
+ * bytes, from which the page parses again only the events it shows, and the names. A trace the
+ * columnar parser does not recognise is decoded and read by parse.ts and `buildModel` instead.
+ * Then it checks the end line's sha256 on the bytes it read and posts the verdict.
  *
  * The messages are `LoadRequest` in and `LoadReply` out; `names` may come after the trace (the
- * model waits for them, the parse does not).
+ * model waits for them, the parse does not): index.html sends their URL, fetched here, and the
+ * page their text (the first to come counts).
  */
 import { buildPackedModel, scanTrace, TraceScanner } from './columns.js';
 import type { ColumnTrace } from './columns.js';
@@ -19,8 +22,10 @@ export type LoadRequest =
   | { readonly type: 'trace'; readonly text: string }
   /** An absolute URL, fetched here. */
   | { readonly type: 'trace'; readonly url: string }
-  /** names.json's text, or null when there are none. */
-  | { readonly type: 'names'; readonly text: string | null };
+  /** names.json's text, or null when there are none; the first names message counts. */
+  | { readonly type: 'names'; readonly text: string | null }
+  /** names.json's absolute URL, fetched here (a failed fetch: no names). */
+  | { readonly type: 'names'; readonly url: string };
 
 export type LoadReply =
   | {
@@ -49,13 +54,20 @@ const scope = self as unknown as {
   postMessage(message: LoadReply, transfer?: Transferable[]): void;
 };
 
-let resolveNames: (text: string | null) => void = () => undefined;
+let resolveNames: (text: string | null | Promise<string | null>) => void = () => undefined;
 const namesText = new Promise<string | null>((resolve) => (resolveNames = resolve));
 
 scope.onmessage = (event) => {
   const request = event.data;
-  if (request.type === 'names') resolveNames(request.text);
-  else
+  if (request.type === 'names') {
+    if ('url' in request)
+      resolveNames(
+        fetch(request.url)
+          .then((response) => (response.ok ? response.text() : null))
+          .catch(() => null),
+      );
+    else resolveNames(request.text);
+  } else
     void load(request).catch((error: unknown) =>
       scope.postMessage({ type: 'error', message: (error as Error).message }),
     );
