@@ -1,15 +1,20 @@
 /**
  * The viewer's loader, run in a Web Worker so that the page's thread stays free: reads the trace
- * (the fetch's body stream, transferred from the page, or the text of an opened file), parses it
- * as it arrives, builds the model, and posts it back as columns (typed arrays, transferred) with
- * the trace text, from which the page parses again only the events it shows. Then it checks the
- * end line's sha256 on the bytes it read and posts the verdict.
+ * (fetched here from its URL, the fetch's body stream transferred from the page, or the text of an
+ * opened file) into one buffer, scans its bytes into columns as they arrive (columns.ts), builds
+ * the model from them, and posts it back as columns (typed arrays, transferred) with the trace's
+ * bytes, from which the page parses again only the events it shows, and the names. A trace the
+ * columnar parser does not recognise is decoded and read by parse.ts and `buildModel` instead.
+ * Then it checks the end line's sha256 on the bytes it read and posts the verdict.
  *
  * The messages are `LoadRequest` in and `LoadReply` out; `names` may come after the trace (the
- * model waits for them, the parse does not).
+ * model waits for them, the parse does not): index.html sends their URL, fetched here, and the
+ * page their text (the first to come counts).
  */
-import { buildModel, packModel, parseNames } from './model.js';
-import type { PackedModel } from './model.js';
+import { buildPackedModel, scanTrace, TraceScanner } from './columns.js';
+import type { ColumnTrace } from './columns.js';
+import { buildModel, packModel, packNames, parseNames } from './model.js';
+import type { PackedModel, PackedNames } from './model.js';
 import { TraceStreamParser, verifySha256 } from './parse.js';
 
 export type LoadRequest =
@@ -17,13 +22,17 @@ export type LoadRequest =
   | { readonly type: 'trace'; readonly text: string }
   /** An absolute URL, fetched here. */
   | { readonly type: 'trace'; readonly url: string }
-  /** names.json's text, or null when there are none. */
-  | { readonly type: 'names'; readonly text: string | null };
+  /** names.json's text, or null when there are none; the first names message counts. */
+  | { readonly type: 'names'; readonly text: string | null }
+  /** names.json's absolute URL, fetched here (a failed fetch: no names). */
+  | { readonly type: 'names'; readonly url: string };
 
 export type LoadReply =
   | {
       readonly type: 'model';
       readonly packed: PackedModel;
+      /** The protocols' names for messages (names.json), parsed here. */
+      readonly names: PackedNames;
       /** The trace as read: UTF-8 bytes (transferred) when it came as a stream, else its text. */
       readonly text: string | Uint8Array;
       readonly starts: Float64Array;
@@ -45,13 +54,20 @@ const scope = self as unknown as {
   postMessage(message: LoadReply, transfer?: Transferable[]): void;
 };
 
-let resolveNames: (text: string | null) => void = () => undefined;
+let resolveNames: (text: string | null | Promise<string | null>) => void = () => undefined;
 const namesText = new Promise<string | null>((resolve) => (resolveNames = resolve));
 
 scope.onmessage = (event) => {
   const request = event.data;
-  if (request.type === 'names') resolveNames(request.text);
-  else
+  if (request.type === 'names') {
+    if ('url' in request)
+      resolveNames(
+        fetch(request.url)
+          .then((response) => (response.ok ? response.text() : null))
+          .catch(() => null),
+      );
+    else resolveNames(request.text);
+  } else
     void load(request).catch((error: unknown) =>
       scope.postMessage({ type: 'error', message: (error as Error).message }),
     );
@@ -60,78 +76,157 @@ scope.onmessage = (event) => {
 const clock = (): number => performance.timeOrigin + performance.now();
 
 async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<void> {
-  const start = performance.now();
   const steps: Record<string, number> = { 'worker started': clock() };
-  const parser = new TraceStreamParser({ skeletons: true });
+  let bytes: Uint8Array<ArrayBuffer>;
+  let scanned: ColumnTrace | undefined;
   let parseMs = 0;
-  const chunks: Uint8Array[] = [];
   if ('text' in request) {
-    parser.push(request.text);
+    bytes = new TextEncoder().encode(request.text);
+    const start = performance.now();
+    scanned = scanTrace(bytes);
     parseMs = performance.now() - start;
   } else {
     let stream: ReadableStream<Uint8Array>;
+    let expected = 0;
     if ('url' in request) {
       const response = await fetch(request.url);
       if (!response.ok) throw new Error(`cannot fetch ${request.url}: ${response.status} ${response.statusText}`);
       if (response.body === null) throw new Error(`cannot fetch ${request.url}: no body`);
       stream = response.body;
+      expected = Number(response.headers.get('content-length') ?? 0) || 0;
     } else stream = request.stream;
-    const reader = stream.getReader();
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      const pushStart = performance.now();
-      parser.push(decoder.decode(value, { stream: true }));
-      parseMs += performance.now() - pushStart;
-    }
-    const last = decoder.decode();
-    if (last !== '') parser.push(last);
+    ({ bytes, scanned, parseMs } = await readAndScan(stream, expected));
   }
-  const parsed = parser.finish();
+  if (scanned === undefined) {
+    await loadParsed(bytes, steps);
+    return;
+  }
   steps['trace read and parsed'] = clock();
-  const namesJson = await namesText;
+  const names = await readNames();
   steps['names received'] = clock();
   const modelStart = performance.now();
-  let names = new Map<number, { name: string; summary: string }>();
-  try {
-    if (namesJson !== null) names = parseNames(JSON.parse(namesJson));
-  } catch {
-    // Unreadable names: the payloads' own type fields label the messages.
-  }
-  const model = buildModel(parsed.header, parsed.events, names);
+  const { packed, transfer } = buildPackedModel(scanned, names);
+  const packedNames = packNames(names);
   steps['model built'] = clock();
-  const { packed, transfer } = packModel(model);
-  const starts = Float64Array.from(parser.starts);
-  const ends = Float64Array.from(parser.ends);
-  // Bytes are transferred, text would be copied; offsets in characters are offsets in bytes when
-  // every character was one byte.
-  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const oneByte = chunks.length > 0 && total === parser.textLength;
-  let bytes: Uint8Array<ArrayBuffer> | undefined;
-  if (oneByte) {
-    bytes = new Uint8Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
-    }
-    chunks.length = 0;
-  }
+  const { starts, ends, end } = scanned;
   // The sha256 of the bytes is started before they are transferred away (digest copies them at
   // once), and posted after the model.
   const digest =
-    bytes !== undefined && parsed.end !== undefined && globalThis.crypto?.subtle !== undefined
-      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, parsed.hashedLength))
+    end !== undefined && globalThis.crypto?.subtle !== undefined
+      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, scanned.hashedLength))
       : undefined;
-  const text = bytes ?? parser.text();
   steps['model packed'] = clock();
   scope.postMessage(
     {
       type: 'model',
       packed,
-      text,
+      names: packedNames.packed,
+      text: bytes,
+      starts,
+      ends,
+      warnings: scanned.warnings,
+      hasEnd: end !== undefined,
+      parseMs,
+      modelMs: performance.now() - modelStart,
+      steps,
+    },
+    [...transfer, ...packedNames.transfer, starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer, bytes.buffer],
+  );
+  let verdict: boolean | undefined;
+  if (digest !== undefined && end !== undefined) verdict = hex(await digest) === end.sha256;
+  scope.postMessage({ type: 'sha256', verdict });
+}
+
+/**
+ * The whole body of `stream` in one buffer, scanned (`TraceScanner`) as it arrives when its length
+ * is known (`expected`, from the response), else once it is all there. `parseMs`: the scanning.
+ */
+async function readAndScan(
+  stream: ReadableStream<Uint8Array>,
+  expected: number,
+): Promise<{ bytes: Uint8Array<ArrayBuffer>; scanned: ColumnTrace | undefined; parseMs: number }> {
+  const reader = stream.getReader();
+  let buffer = new Uint8Array(Math.max(expected, 1 << 16));
+  const scanner = expected > 0 ? new TraceScanner(buffer) : undefined;
+  let parseMs = 0;
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (length + value.length > buffer.length) {
+      const bigger = new Uint8Array(Math.max(buffer.length * 2, length + value.length));
+      bigger.set(buffer.subarray(0, length));
+      buffer = bigger;
+    }
+    buffer.set(value, length);
+    length += value.length;
+    if (scanner !== undefined && length <= expected) {
+      const start = performance.now();
+      scanner.feed(length);
+      parseMs += performance.now() - start;
+    }
+  }
+  const start = performance.now();
+  let scanned: ColumnTrace | undefined;
+  let bytes: Uint8Array<ArrayBuffer>;
+  if (scanner !== undefined && length === expected) {
+    bytes = buffer;
+    scanned = scanner.finish();
+  } else {
+    // No length, or not the length announced: scanned again, whole.
+    bytes = length === buffer.length ? buffer : buffer.slice(0, length);
+    scanned = scanTrace(bytes);
+  }
+  return { bytes, scanned, parseMs: parseMs + performance.now() - start };
+}
+
+async function readNames(): Promise<Map<number, { name: string; summary: string }>> {
+  const namesJson = await namesText;
+  try {
+    if (namesJson !== null) return parseNames(JSON.parse(namesJson));
+  } catch {
+    // Unreadable names: the payloads' own type fields label the messages.
+  }
+  return new Map();
+}
+
+const hex = (digest: ArrayBuffer): string =>
+  Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+
+/**
+ * The trace the fast path did not recognise: decoded, parsed by parse.ts (which names a bad line)
+ * and modelled by `buildModel`, then posted the same way.
+ */
+async function loadParsed(bytes: Uint8Array<ArrayBuffer>, steps: Record<string, number>): Promise<void> {
+  const start = performance.now();
+  const text = new TextDecoder().decode(bytes);
+  const parser = new TraceStreamParser({ skeletons: true });
+  parser.push(text);
+  const parsed = parser.finish();
+  const parseMs = performance.now() - start;
+  steps['trace read and parsed'] = clock();
+  const names = await readNames();
+  steps['names received'] = clock();
+  const modelStart = performance.now();
+  const model = buildModel(parsed.header, parsed.events, names);
+  steps['model built'] = clock();
+  const { packed, transfer } = packModel(model);
+  const packedNames = packNames(names);
+  const starts = Float64Array.from(parser.starts);
+  const ends = Float64Array.from(parser.ends);
+  // Offsets in characters are offsets in bytes when every character was one byte.
+  const oneByte = bytes.length === text.length;
+  const digest =
+    oneByte && parsed.end !== undefined && globalThis.crypto?.subtle !== undefined
+      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, parsed.hashedLength))
+      : undefined;
+  steps['model packed'] = clock();
+  scope.postMessage(
+    {
+      type: 'model',
+      packed,
+      names: packedNames.packed,
+      text: oneByte ? bytes : text,
       starts,
       ends,
       warnings: parsed.warnings,
@@ -140,12 +235,10 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
       modelMs: performance.now() - modelStart,
       steps,
     },
-    [...transfer, starts.buffer, ends.buffer, ...(bytes === undefined ? [] : [bytes.buffer])],
+    [...transfer, ...packedNames.transfer, starts.buffer, ends.buffer, ...(oneByte ? [bytes.buffer] : [])],
   );
   let verdict: boolean | undefined;
-  if (digest !== undefined && parsed.end !== undefined) {
-    const hex = Array.from(new Uint8Array(await digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
-    verdict = hex === parsed.end.sha256;
-  } else verdict = await verifySha256(parser.text(), parsed);
+  if (digest !== undefined && parsed.end !== undefined) verdict = hex(await digest) === parsed.end.sha256;
+  else verdict = await verifySha256(text, parsed);
   scope.postMessage({ type: 'sha256', verdict });
 }

@@ -15,7 +15,7 @@ import type { FrameStats, Hit, PlacedLabel } from './draw.js';
 import { computeLayout, emptyFilters, rowAtOrAfter, rowPx } from './layout.js';
 import type { Filters, Layout, TimeMode } from './layout.js';
 import type { LoadReply, LoadRequest } from './load-worker.js';
-import { buildModel, categories, parseNames, TraceEvents, unpackModel } from './model.js';
+import { buildModel, categories, NamesTable, parseNames, TraceEvents, unpackModel } from './model.js';
 import type { Category, MessageNames, Model } from './model.js';
 import { Overview } from './overview.js';
 import { CanvasPainter, SvgPainter } from './painter.js';
@@ -879,7 +879,7 @@ function loadInWorker(
   source: TraceSource,
   name: string,
   namesText: Promise<string | null>,
-  parsedNames: Promise<MessageNames>,
+  parsedNames: () => Promise<MessageNames>,
   started?: { worker: Worker; early: Event[] },
 ): void {
   loader?.terminate();
@@ -897,7 +897,7 @@ function loadInWorker(
         : 'url' in source
           ? fetch(source.url).then((response) => response.text())
           : new Response(source.stream).text();
-    void Promise.all([text, parsedNames]).then(([whole, names]) => loadInPage(whole, name, names));
+    void Promise.all([text, parsedNames()]).then(([whole, names]) => loadInPage(whole, name, names));
     return;
   }
   const worker = created;
@@ -919,13 +919,10 @@ function loadInWorker(
       if (first)
         for (const [step, at] of Object.entries(reply.steps)) hook.loadSteps[step] = at - performance.timeOrigin;
       if (first) hook.loadSteps['model received'] = performance.now();
-      void parsedNames.then((names) => {
-        if (loader !== worker) return;
-        const events = TraceEvents.lines(reply.text, reply.starts, reply.ends);
-        const model = unpackModel(reply.packed, events, names);
-        if (first) hook.loadSteps['model unpacked'] = performance.now();
-        show(model, name, reply.warnings, reply.parseMs, reply.modelMs);
-      });
+      const events = TraceEvents.lines(reply.text, reply.starts, reply.ends);
+      const model = unpackModel(reply.packed, events, new NamesTable(reply.names));
+      if (first) hook.loadSteps['model unpacked'] = performance.now();
+      show(model, name, reply.warnings, reply.parseMs, reply.modelMs);
     }
   };
   const onError = (event: Event): void => {
@@ -1038,7 +1035,7 @@ function openFile(file: File): void {
   void file
     .text()
     .then((text) =>
-      loadInWorker({ text }, file.name, Promise.resolve(null), Promise.resolve(new Map<number, never>())),
+      loadInWorker({ text }, file.name, Promise.resolve(null), () => Promise.resolve(new Map<number, never>())),
     );
 }
 
@@ -1075,13 +1072,16 @@ if (traceUrl !== null) {
     namesResponse === null
       ? Promise.resolve(null)
       : namesResponse.then((answer) => (answer.ok ? answer.text() : null)).catch(() => null);
-  const names: Promise<MessageNames> = namesText.then((text) => {
-    try {
-      return text === null ? new Map() : parseNames(JSON.parse(text));
-    } catch {
-      return new Map();
-    }
-  });
+  // Parsed here only when the page loads the trace itself; the worker parses them and posts them.
+  let parsed: Promise<MessageNames> | undefined;
+  const names = (): Promise<MessageNames> =>
+    (parsed ??= namesText.then((text) => {
+      try {
+        return text === null ? new Map() : parseNames(JSON.parse(text));
+      } catch {
+        return new Map();
+      }
+    }));
   const name = decodeURIComponent(traceUrl.split('/').pop() ?? traceUrl);
   hook.loadSteps['page script ran'] = performance.now();
   if (prefetch?.loader !== undefined)

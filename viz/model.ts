@@ -244,15 +244,23 @@ export function payloadLabel(decoded: unknown, size: number): string {
 /** Protocol families: one hue each; red is kept for drops, refusals and violations. */
 const familyColors = ['#4e79a7', '#f28e2c', '#59a14f', '#af7aa1', '#9c755f', '#76b7b2', '#edc949', '#ff9da7'];
 
-function kindColor(protocolIndex: number, kindIndex: number): string {
+export function kindColor(protocolIndex: number, kindIndex: number): string {
   const base = d3.hsl(familyColors[protocolIndex % familyColors.length] as string);
   const hueShift = ((kindIndex * 47) % 100) - 50;
   const lightness = [0.42, 0.3, 0.52, 0.36, 0.47][kindIndex % 5] as number;
   return d3.hsl((base.h + hueShift + 360) % 360, Math.min(0.75, base.s + 0.1), lightness).formatHex();
 }
 
+/** Each protocol's index (its colour family): the header's protocols, then the nodes'. */
+export function protocolIndexes(header: TraceHeader): Map<string, number> {
+  const protocolIndex = new Map<string, number>();
+  for (const protocol of [...header.protocols, ...header.nodes.map((node) => node.protocol)])
+    if (!protocolIndex.has(protocol)) protocolIndex.set(protocol, protocolIndex.size);
+  return protocolIndex;
+}
+
 /** `host:port` or `host` to the lane of the node on that host, or -1. */
-function laneOfTarget(target: string, laneByHost: ReadonlyMap<string, number>): number {
+export function laneOfTarget(target: string, laneByHost: ReadonlyMap<string, number>): number {
   const colon = target.lastIndexOf(':');
   const host = colon > 0 ? target.slice(0, colon) : target;
   return laneByHost.get(host) ?? laneByHost.get(target) ?? -1;
@@ -264,7 +272,84 @@ export interface MessageName {
   readonly summary: string;
 }
 
-export type MessageNames = ReadonlyMap<number, MessageName>;
+/** The protocols' names by msg id: a Map, or the worker's table (`NamesTable`). */
+export interface MessageNames {
+  get(msg: number): MessageName | undefined;
+  readonly size: number;
+}
+
+/** Names as the worker posts them: columns, strings once each. */
+export interface PackedNames {
+  readonly msgs: Float64Array;
+  /** Into `strings`. */
+  readonly name: Int32Array;
+  readonly summary: Int32Array;
+  readonly strings: readonly string[];
+}
+
+export function packNames(names: ReadonlyMap<number, MessageName>): { packed: PackedNames; transfer: ArrayBuffer[] } {
+  const strings: string[] = [];
+  const ids = new Map<string, number>();
+  const id = (text: string): number => {
+    let found = ids.get(text);
+    if (found === undefined) {
+      found = strings.length;
+      strings.push(text);
+      ids.set(text, found);
+    }
+    return found;
+  };
+  const msgs = new Float64Array(names.size);
+  const name = new Int32Array(names.size);
+  const summary = new Int32Array(names.size);
+  let at = 0;
+  for (const [msg, entry] of names) {
+    msgs[at] = msg;
+    name[at] = id(entry.name);
+    summary[at] = id(entry.summary);
+    at += 1;
+  }
+  return { packed: { msgs, name, summary, strings }, transfer: [msgs.buffer, name.buffer, summary.buffer] };
+}
+
+/**
+ * The worker's names on the page: looked up through an index built on the first `get` (a typed
+ * array for msg ids up to a few times the count, a Map for others), each name made when asked.
+ */
+export class NamesTable implements MessageNames {
+  private dense: Int32Array | undefined;
+  private readonly sparse = new Map<number, number>();
+  private readonly made = new Map<number, MessageName>();
+
+  constructor(private readonly packed: PackedNames) {}
+
+  get size(): number {
+    return this.packed.msgs.length;
+  }
+
+  get(msg: number): MessageName | undefined {
+    const { msgs, name, summary, strings } = this.packed;
+    if (this.dense === undefined) {
+      this.dense = new Int32Array(4 * msgs.length + 16).fill(-1);
+      for (let at = 0; at < msgs.length; at++) {
+        const id = msgs[at] as number;
+        if (id >= 0 && id < this.dense.length && Number.isInteger(id)) this.dense[id] = at;
+        else this.sparse.set(id, at);
+      }
+    }
+    const at =
+      msg >= 0 && msg < this.dense.length && Number.isInteger(msg)
+        ? (this.dense[msg] as number)
+        : (this.sparse.get(msg) ?? -1);
+    if (at < 0) return undefined;
+    let found = this.made.get(at);
+    if (found === undefined) {
+      found = { name: strings[name[at] as number] as string, summary: strings[summary[at] as number] as string };
+      this.made.set(at, found);
+    }
+    return found;
+  }
+}
 
 /** Parses names.json (`{ "names": { "<msg>": [name, summary] } }`); anything else gives no names. */
 export function parseNames(value: unknown): Map<number, MessageName> {
@@ -315,9 +400,7 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
   const usesDns = events.some((event) => event.kind === 'dns.query');
   const dnsLane = usesDns ? lanes.length : -1;
   if (usesDns) lanes.push({ id: dnsLaneId, protocol: 'dns', pseudo: true });
-  const protocolIndex = new Map<string, number>();
-  for (const protocol of [...header.protocols, ...header.nodes.map((node) => node.protocol)])
-    if (!protocolIndex.has(protocol)) protocolIndex.set(protocol, protocolIndex.size);
+  const protocolIndex = protocolIndexes(header);
 
   const laneOf = new Int32Array(events.length);
   const atMs = new Float64Array(events.length);
@@ -565,8 +648,8 @@ export function buildModel(header: TraceHeader, events: readonly TraceEvent[], n
   };
 }
 
-const linkStyles: readonly LinkStyle[] = ['message', 'connect', 'refuse', 'dns.query', 'dns.answer'];
-const linkEndings: readonly LinkEnding[] = ['arrow', 'cross', 'open'];
+export const linkStyles: readonly LinkStyle[] = ['message', 'connect', 'refuse', 'dns.query', 'dns.answer'];
+export const linkEndings: readonly LinkEnding[] = ['arrow', 'cross', 'open'];
 
 /**
  * A model as the worker posts it to the page: typed arrays (transferred, not copied) for
@@ -589,6 +672,8 @@ export interface PackedModel {
   readonly kindKey: Int32Array;
   readonly keys: readonly string[];
   readonly colors: readonly string[];
+  /** The links' distinct labels (most links share their kind's). */
+  readonly labels: readonly string[];
   readonly link: {
     readonly from: Int32Array;
     readonly to: Int32Array;
@@ -602,7 +687,8 @@ export interface PackedModel {
     readonly key: Int32Array;
     /** Into `colors`. */
     readonly color: Int32Array;
-    readonly label: readonly string[];
+    /** Into `labels`. */
+    readonly label: Int32Array;
   };
 }
 
@@ -639,8 +725,10 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
     msg: new Float64Array(links.length),
     key: new Int32Array(links.length),
     color: new Int32Array(links.length),
-    label: links.map((one) => one.label),
+    label: new Int32Array(links.length),
   };
+  const labels: string[] = [];
+  const labelIndex = new Map<string, number>();
   links.forEach((one, index) => {
     link.from[index] = one.from;
     link.to[index] = one.to;
@@ -658,6 +746,13 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
       colorIndex.set(one.color, color);
     }
     link.color[index] = color;
+    let label = labelIndex.get(one.label);
+    if (label === undefined) {
+      label = labels.length;
+      labels.push(one.label);
+      labelIndex.set(one.label, label);
+    }
+    link.label[index] = label;
   });
   const packed: PackedModel = {
     header: model.header,
@@ -674,6 +769,7 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
     kindKey,
     keys,
     colors,
+    labels,
     link,
   };
   const transfer = [
@@ -693,13 +789,14 @@ export function packModel(model: Model): { packed: PackedModel; transfer: ArrayB
     link.msg,
     link.key,
     link.color,
+    link.label,
   ].map((array) => array.buffer as ArrayBuffer);
   return { packed, transfer };
 }
 
 /** The model again from its columns (on the page, from the worker's message). */
 export function unpackModel(packed: PackedModel, events: TraceEvents, names: MessageNames): Model {
-  const { keys, colors, link } = packed;
+  const { keys, colors, labels, link } = packed;
   const count = packed.laneOf.length;
   const kindKeyOf = new Array<string>(count);
   for (let index = 0; index < count; index++) {
@@ -715,7 +812,7 @@ export function unpackModel(packed: PackedModel, events: TraceEvents, names: Mes
       fromLane: link.fromLane[index] as number,
       toLane: link.toLane[index] as number,
       ending: linkEndings[link.ending[index] as number] as LinkEnding,
-      label: link.label[index] as string,
+      label: labels[link.label[index] as number] as string,
       color: colors[link.color[index] as number] as string,
       kindKey: keys[link.key[index] as number] as string,
       msg: link.msg[index] as number,

@@ -158,7 +158,13 @@ export async function serveViewer(options: {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'text/plain', 'GET only\n');
     if (path === `/${traceName}`) {
-      response.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+      // Its length lets the viewer's loader read it into one buffer of the right size.
+      const size = (await stat(tracePath).catch(() => undefined))?.size;
+      response.writeHead(200, {
+        'content-type': 'application/x-ndjson; charset=utf-8',
+        'cache-control': 'no-store',
+        ...(size === undefined ? {} : { 'content-length': size }),
+      });
       createReadStream(tracePath).pipe(response);
       return;
     }

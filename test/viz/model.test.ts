@@ -1,6 +1,7 @@
-// Goal: the model the loader worker builds (send and receive lines read by their head only, the
-// model packed into columns and unpacked on the page, the events kept as text) is the model the
-// page builds from fully parsed events, field by field, with and without the protocols' names.
+// Goal: the model the loader worker builds on its fallback path (parse.ts: send and receive lines
+// read by their head only; the model packed into columns and unpacked on the page, the events kept
+// as text) is the model the page builds from fully parsed events, field by field, with and without
+// the protocols' names. (The worker's fast path, viz/columns.ts, is checked in columns.test.ts.)
 // Method: the Poe/Lenore fixture and synthetic traces of a few seeds, both ways; then every event
 // read back from the text (as a string and as UTF-8 bytes) equals its parse.
 import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
