@@ -16,7 +16,7 @@ const besterPromptHandlers =
 const besterClientLinkSafe =
   "needs the client's own connection to close: servers never crash (only clients are crashable), client links are never fault hosts (a Bester client cannot reconnect, src/protocols/bester/fuzz.ts), and the profile issues no close command";
 const solecAttempts =
-  'needs 12 failed attempts in a row (200 ms doubling, about 800 s of failing), and the profile sets that budget so that retries outlast any generated fault plan';
+  "needs 12 failed attempts in a row (200 ms doubling, about 800 s of failing), and the profile sets a client's budget so that retries outlast any generated fault plan (only s1.test's relays get a small one)";
 const solecRelayIdle =
   "needs the relay's connection to close while its queue is empty: servers never crash (only clients are crashable), a partition resets only a connection with bytes held, and a corruption acts only on bytes sent, which an idle relay connection has none of";
 const solecRelayQueued =
@@ -47,11 +47,6 @@ export const unreachableList: Readonly<Record<string, string>> = {
   'solec.client established>closed': `the client closes only on the user's logout, which the profile never issues, or when it ${solecAttempts.slice(6)}`,
   'solec.client established.ready>closed': `the client closes only on the user's logout, which the profile never issues, or when it ${solecAttempts.slice(6)}`,
   'solec.client established.sending>closed': `the client closes only on the user's logout, which the profile never issues, or when it ${solecAttempts.slice(6)}`,
-  'solec.relay failed': solecAttempts,
-  'solec.relay connecting>failed': solecAttempts,
-  'solec.relay authenticating>failed': solecAttempts,
-  'solec.relay established>failed': solecAttempts,
-  'solec.relay established.sending>failed': solecAttempts,
   'solec.relay established.ready>failed': solecReadyEmpty,
   'solec.relay established.ready>backingOff': solecReadyEmpty,
   'solec.relay ended': solecRelayIdle,
