@@ -215,8 +215,10 @@ function relayLinkOf(conn: string): string | undefined {
  * - opens no attempt once `attemptsMax` attempts in a row have failed;
  * - waits at least `retryMs`, doubling per failure in a row, from one attempt to the next (the wait
  *   runs from the failure, which comes after the attempt began);
- * - gives up (its chart enters `failed`, and reports what it queued as `solec.unreachable`) only
- *   after exactly `attemptsMax` attempts in a row failed.
+ * - gives up (its chart enters `failed`) only after exactly `attemptsMax` attempts in a row failed;
+ * - reports what it queued, when it gives up, as `solec.unreachable`, and when its ServerAuth is
+ *   refused (Error 0x03, `refused`) as `solec.server-auth-failed` (the reject comes just before
+ *   the chart enters its final state; a link with nothing queued reports nothing).
  */
 export function relayAttempts(context: InvariantContext): Invariant {
   const budgets = new Map(
@@ -230,12 +232,18 @@ export function relayAttempts(context: InvariantContext): Invariant {
   );
   /** Per `<node> <link>`: attempts since the last one that authenticated (it included), when the last began, which is open. */
   const links = new Map<string, { attempts: number; lastMs: number; open: string | undefined }>();
+  /** Per server: the code of the queue-reporting reject it emitted last, until its next relay state. */
+  const reported = new Map<string, string>();
+  const finalCodes: Readonly<Record<string, string>> = {
+    failed: 'solec.unreachable',
+    refused: 'solec.server-auth-failed',
+  };
   const forget = (node: string) => {
     for (const key of [...links.keys()]) if (key.startsWith(`${node} `)) links.delete(key);
   };
   return {
     name: 'solec.relay-attempts',
-    kinds: ['conn.connect', 'conn.close', 'conn.refuse', 'note', 'state', 'node.crash', 'node.start'],
+    kinds: ['conn.connect', 'conn.close', 'conn.refuse', 'note', 'reject', 'state', 'node.crash', 'node.start'],
     observe(event) {
       const budget = budgets.get(event.node);
       if (budget === undefined) return undefined;
@@ -254,9 +262,22 @@ export function relayAttempts(context: InvariantContext): Invariant {
         if (link !== undefined) link.attempts = 1;
         return undefined;
       }
+      if (event.kind === 'reject') {
+        // A relay's report names the queued ids; an accepted session's refusal names its connection.
+        const queued = Array.isArray(field(event.detail, 'ids'));
+        if (queued && (event.code === 'solec.unreachable' || event.code === 'solec.server-auth-failed'))
+          reported.set(event.node, event.code);
+        return undefined;
+      }
       if (event.kind === 'state') {
-        if (event.value !== 'failed' || !event.machine.startsWith('solec.relay ')) return undefined;
+        if (!event.machine.startsWith('solec.relay ')) return undefined;
+        const code = reported.get(event.node);
+        reported.delete(event.node);
         const id = event.machine.slice('solec.relay '.length);
+        const owed = finalCodes[event.value];
+        if (code !== undefined && code !== owed)
+          return `${event.node}'s relay ${id} reported its queue as ${code} on entering ${event.value}${owed === undefined ? '' : ` (owed ${owed})`}`;
+        if (event.value !== 'failed') return undefined;
         const attempts = links.get(`${event.node} ${id}`)?.attempts ?? 0;
         return attempts === budget.attemptsMax
           ? undefined

@@ -3,8 +3,9 @@
 // attempts and holds one connection at a time (`solec.relay-attempts`).
 // Method: test/fixtures/solec/relay-gives-up.yaml (a.test, 2 attempts, relays to a server no host
 // answers for, then across a cut hop) passes; the same trace edited the way a broken relay would
-// write it (one attempt more, a give-up one attempt early, a retry with no backoff, the failed
-// attempt's connection never closed) fails the invariant with the message naming the fault.
+// write it (one attempt more, a give-up one attempt early, a retry with no backoff, a give-up
+// reported under the wrong code, the failed attempt's connection never closed) fails the
+// invariant with the message naming the fault.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { solecInvariants } from '../../../src/protocols/solec/invariants.js';
@@ -52,6 +53,16 @@ describe('solec.relay-attempts', () => {
     const hasty = events.map((e) => (isEvent(e, 'conn.connect', 's2s:1#2') ? { ...e, atMs: e.atMs - 150 } : e));
     expect(violations(hasty)).toEqual([
       'a.test opened s2s:1#2 50 ms after the attempt before, under its backoff of 200 ms',
+    ]);
+  });
+
+  it('fails a give-up reported as a refused ServerAuth', () => {
+    const miscalled = events.map((e) =>
+      e.kind === 'reject' && e.code === 'solec.unreachable' ? { ...e, code: 'solec.server-auth-failed' } : e,
+    );
+    expect(violations(miscalled)).toEqual([
+      "a.test's relay s2s:1 reported its queue as solec.server-auth-failed on entering failed (owed solec.unreachable)",
+      "a.test's relay s2s:2 reported its queue as solec.server-auth-failed on entering failed (owed solec.unreachable)",
     ]);
   });
 
