@@ -11,7 +11,8 @@ import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend } from
 
 /**
  * Reconnect and relay backoff in generated topologies: 200 ms doubling, 12 attempts (about 800 s
- * in all), so that retries outlast any generated fault plan (as test/protocols/solec/sim.test.ts).
+ * in all), so that retries outlast any generated fault plan (as test/protocols/solec/sim.test.ts);
+ * `withGiveUp` gives s1.test's relays 1 or 2 in a fraction of the topologies.
  */
 const retryMs = 200;
 const attemptsMax = 12;
