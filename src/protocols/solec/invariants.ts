@@ -217,8 +217,9 @@ function relayLinkOf(conn: string): string | undefined {
  *   runs from the failure, which comes after the attempt began);
  * - gives up (its chart enters `failed`) only after exactly `attemptsMax` attempts in a row failed;
  * - reports what it queued, when it gives up, as `solec.unreachable`, and when its ServerAuth is
- *   refused (Error 0x03, `refused`) as `solec.server-auth-failed` (the reject comes just before
- *   the chart enters its final state; a link with nothing queued reports nothing).
+ *   refused with Error 0x03 (`refused`) as `solec.server-auth-failed` (another Error code there, a
+ *   damaged one say, also ends the link, reported as `solec.unreachable`); the reject comes just
+ *   before the chart enters its final state, and a link with nothing queued reports nothing.
  */
 export function relayAttempts(context: InvariantContext): Invariant {
   const budgets = new Map(
@@ -234,16 +235,24 @@ export function relayAttempts(context: InvariantContext): Invariant {
   const links = new Map<string, { attempts: number; lastMs: number; open: string | undefined }>();
   /** Per server: the code of the queue-reporting reject it emitted last, until its next relay state. */
   const reported = new Map<string, string>();
-  const finalCodes: Readonly<Record<string, string>> = {
-    failed: 'solec.unreachable',
-    refused: 'solec.server-auth-failed',
-  };
+  /** Per `<node> <link>`: the code of the last Error the link received (a refusal reports 0x03 as such). */
+  const lastError = new Map<string, unknown>();
   const forget = (node: string) => {
     for (const key of [...links.keys()]) if (key.startsWith(`${node} `)) links.delete(key);
   };
   return {
     name: 'solec.relay-attempts',
-    kinds: ['conn.connect', 'conn.close', 'conn.refuse', 'note', 'reject', 'state', 'node.crash', 'node.start'],
+    kinds: [
+      'conn.connect',
+      'conn.close',
+      'conn.refuse',
+      'note',
+      'receive',
+      'reject',
+      'state',
+      'node.crash',
+      'node.start',
+    ],
     observe(event) {
       const budget = budgets.get(event.node);
       if (budget === undefined) return undefined;
@@ -262,6 +271,13 @@ export function relayAttempts(context: InvariantContext): Invariant {
         if (link !== undefined) link.attempts = 1;
         return undefined;
       }
+      if (event.kind === 'receive') {
+        const id = relayLinkOf(event.conn ?? '');
+        if (id === undefined) return undefined;
+        for (const frame of framesOf(event.payload.decoded))
+          if (field(frame, 'type') === 'error') lastError.set(`${event.node} ${id}`, field(frame, 'code'));
+        return undefined;
+      }
       if (event.kind === 'reject') {
         // A relay's report names the queued ids; an accepted session's refusal names its connection.
         const queued = Array.isArray(field(event.detail, 'ids'));
@@ -274,7 +290,14 @@ export function relayAttempts(context: InvariantContext): Invariant {
         const code = reported.get(event.node);
         reported.delete(event.node);
         const id = event.machine.slice('solec.relay '.length);
-        const owed = finalCodes[event.value];
+        const owed =
+          event.value === 'failed'
+            ? 'solec.unreachable'
+            : event.value === 'refused'
+              ? lastError.get(`${event.node} ${id}`) === 3
+                ? 'solec.server-auth-failed'
+                : 'solec.unreachable'
+              : undefined;
         if (code !== undefined && code !== owed)
           return `${event.node}'s relay ${id} reported its queue as ${code} on entering ${event.value}${owed === undefined ? '' : ` (owed ${owed})`}`;
         if (event.value !== 'failed') return undefined;
