@@ -19,7 +19,7 @@ export type HandlerRule =
       readonly tag?: string;
     }
   | { readonly command: 'sendServers'; readonly servers: readonly string[]; readonly tag?: string }
-  | { readonly command: 'sendHandler'; readonly handler: string }
+  | { readonly command: 'sendHandler'; readonly handler: string; readonly tag?: string }
   /** A command string the server does not know, such as the old spec's `sendClient`. */
   | { readonly command: 'other'; readonly type: string; readonly data: unknown }
   /** A reply with a non-zero status. */
@@ -88,7 +88,7 @@ const ruleSchema = z.discriminatedUnion('command', [
     servers: z.array(z.string()),
     tag: z.string().min(1).optional(),
   }),
-  z.strictObject({ command: z.literal('sendHandler'), handler: z.string().min(1) }),
+  z.strictObject({ command: z.literal('sendHandler'), handler: z.string().min(1), tag: z.string().min(1).optional() }),
   z.strictObject({ command: z.literal('other'), type: z.string(), data: z.json() }),
   z.strictObject({ command: z.literal('error'), status: z.string().min(1) }),
   z.strictObject({ command: z.literal('garbage') }),

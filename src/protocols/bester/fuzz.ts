@@ -225,8 +225,105 @@ function variant(base: FuzzProfile, profile: BesterProfile): FuzzProfile {
   };
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The default campaign's handler roles (spec.md §4): a chain, an error reply, a stall.
+
+type Role = 'chain' | 'error' | 'stall';
+
+/**
+ * In one topology of four each (`withRole`), s1 gains a client whose every message is of a type of
+ * its own, and the handlers for it:
+ * - `chain`: `s1uc`'s type `C` goes to handler `s1-c`, which answers sendHandler `M` and tags the
+ *   data; s1's `M` handler then delivers it. Owed to s1's users as any message, with both tags
+ *   (the chain's reply reaches the client: `C`'s data, not the request's, goes to `M`).
+ * - `error`: `s1ue`'s type `E` goes to handler `s1-e`, which answers status `2`: nothing is
+ *   delivered and the client is told `bad`.
+ * - `stall`: `s1us`'s type `S` goes to handler `s1-s`, which answers (a sendClients) only after
+ *   `stallMs`, past s1's `handlerTimeoutMs`: the dispatch gives up at the timeout, nothing is
+ *   delivered and the client is told `bad`.
+ * `bester.status-reported` checks every status a client is told against what its handlers answer.
+ */
+const roleUsers: Readonly<Record<Role, FuzzUser>> = {
+  chain: { address: 's1uc', node: 's1uc' },
+  error: { address: 's1ue', node: 's1ue' },
+  stall: { address: 's1us', node: 's1us' },
+};
+const roleTypes: Readonly<Record<Role, string>> = { chain: 'C', error: 'E', stall: 'S' };
+/** s1's wait for a handler in the stall role, and how long that handler takes. */
+const stallTimeoutMs = 2_000;
+const stallMs = 3_000;
+
+function roleOf(user: FuzzUser): Role | undefined {
+  for (const role of ['chain', 'error', 'stall'] as const) if (roleUsers[role].node === user.node) return role;
+  return undefined;
+}
+
+function withRole(base: Topology, role: Role | undefined): Topology {
+  const server = base.nodes['s1'];
+  if (role === undefined || server === undefined) return base;
+  const config = server.config as { handlers: Record<string, { path: string }> };
+  const type = roleTypes[role];
+  const path = `/${type.toLowerCase()}.sock`;
+  const rule =
+    role === 'chain'
+      ? { command: 'sendHandler', handler: 'M', tag: 's1-c' }
+      : role === 'error'
+        ? { command: 'error', status: '2' }
+        : { command: 'sendClients', usernamesField: 'to', tag: 's1-s' };
+  const user = roleUsers[role];
+  return {
+    ...base,
+    nodes: {
+      ...base.nodes,
+      s1: {
+        ...server,
+        config: {
+          ...config,
+          handlers: { ...config.handlers, [type]: { path } },
+          ...(role === 'stall' ? { handlerTimeoutMs: stallTimeoutMs } : {}),
+        },
+      },
+      [`s1-${type.toLowerCase()}`]: {
+        host: 's1.test',
+        config: { role: 'handler', path, rule, ...(role === 'stall' ? { delayMs: stallMs } : {}) },
+      },
+      [user.node]: {
+        host: `${user.node}.test`,
+        config: { role: 'client', server: { host: 's1.test' }, username: user.address, password: 'pw' },
+      },
+    },
+    users: [...base.users, user],
+    crashable: [...base.crashable, user.node],
+  };
+}
+
 export const besterProfile: FuzzProfile = {
   ...baseProfile,
+  // One draw: no role (one topology in four), or the chain, the error or the stall on s1; shrinks to none.
+  topology: fc
+    .tuple(baseProfile.topology, fc.constantFrom<Role | undefined>(undefined, 'chain', 'error', 'stall'))
+    .map(([base, role]) => withRole(base, role)),
+  send: (topology, from, to, body, atMs) => {
+    const role = roleOf(from);
+    if (role === undefined) return baseProfile.send(topology, from, to, body, atMs);
+    return {
+      atMs,
+      do: 'command',
+      node: from.node,
+      command: { type: 'send', messageType: roleTypes[role], id: body, data: { to: to.address, text: body } },
+    };
+  },
+  // The chain delivers on s1 only (`M` is s1's), through both tags; the error and the stall deliver nothing.
+  promises: (_topology, from, to) => {
+    const role = roleOf(from);
+    return role === undefined || (role === 'chain' && serverOf(to) === 's1');
+  },
+  links: (topology, from, to) => (roleOf(from) === undefined ? baseProfile.links(topology, from, to) : []),
+  deliveredBody: (to, body, from) =>
+    roleOf(from) === 'chain'
+      ? JSON.stringify({ to: to.address, text: body, via: ['s1-c', 's1-m'] })
+      : (baseProfile.deliveredBody?.(to, body, from) ?? body),
+  invariants: [...baseProfile.invariants, 'bester.status-reported'],
   // The forward between servers (`loseMessage`, src/fuzz/commands/lose-message.ts): held past the
   // reset, or, in its burst form, cut while a client's burst is dispatched and the client crashes,
   // so that its server's session closes while a message is in flight (`client.busy>closed`). A

@@ -6,7 +6,7 @@
  * recipients, so the body and that server are what is compared).
  */
 import { authenticDelivery, type SentMessage } from '../../check/delivery.js';
-import { field, text, type InvariantContext, type InvariantFactory } from '../../check/context.js';
+import { field, text, type InvariantContext, type InvariantFactory, type InvariantNode } from '../../check/context.js';
 import type { Invariant } from '../../check/invariants.js';
 
 function sentBy(command: unknown): SentMessage[] {
@@ -209,7 +209,142 @@ export function informerTruthful(context: InvariantContext): Invariant {
   };
 }
 
+/** Handlers one message may visit through sendHandler (server.ts `hopsMax`). */
+const hopsMax = 8;
+/** Slack for the status report's trip back and the queue ahead of it, per message. */
+const statusGraceMs = 1_000;
+
+interface Expected {
+  readonly status: 'good' | 'bad';
+  /** By when, after the dispatch began, the report is sure to have been sent. */
+  readonly withinMs: number;
+}
+
+/**
+ * What a client's message of `type` is answered, by the rules of the handlers its server reaches
+ * (spec.md §4): `good` once a sendClients runs (also when nobody matched); `bad` for a non-zero
+ * status, an unknown command, a reply that is not JSON, a chain past `hopsMax`, or a handler slower
+ * than `handlerTimeoutMs` (the fixed profile gives up on it). Undefined where the outcome depends on
+ * the network (sendServers), on a handler that is down or on a delay near the timeout, or the
+ * server is not `fixed`.
+ */
+function expectedStatus(context: InvariantContext, client: InvariantNode, type: string): Expected | undefined {
+  const host = text(field(field(client.config, 'server'), 'host'));
+  const server = context.nodes.find((node) => field(node.config, 'role') === 'server' && node.host === host);
+  if (server === undefined || field(server.config, 'profile') !== 'fixed') return undefined;
+  const timeoutMs = field(server.config, 'handlerTimeoutMs');
+  if (typeof timeoutMs !== 'number') return undefined;
+  let name = type;
+  let tookMs = 0;
+  for (let hop = 1; hop <= hopsMax + 1; hop += 1) {
+    if (hop > hopsMax) return { status: 'bad', withinMs: tookMs + statusGraceMs };
+    const path = text(field(field(field(server.config, 'handlers'), name), 'path'));
+    const handler = context.nodes.find(
+      (node) => field(node.config, 'role') === 'handler' && node.host === host && field(node.config, 'path') === path,
+    );
+    if (path === undefined || handler === undefined || field(handler.config, 'down') === true) return undefined;
+    const delayMs = field(handler.config, 'delayMs');
+    if (typeof delayMs !== 'number') return undefined;
+    if (delayMs >= timeoutMs + statusGraceMs) return { status: 'bad', withinMs: tookMs + timeoutMs + statusGraceMs };
+    if (delayMs + statusGraceMs > timeoutMs) return undefined;
+    tookMs += delayMs;
+    const rule = field(handler.config, 'rule');
+    const command = field(rule, 'command');
+    if (command === 'sendClients') return { status: 'good', withinMs: tookMs + statusGraceMs };
+    if (command === 'sendHandler') {
+      const next = text(field(rule, 'handler'));
+      if (next === undefined) return undefined;
+      name = next;
+      continue;
+    }
+    if (command === 'error') {
+      const status = text(field(rule, 'status')) ?? '';
+      return /^\d+$/.test(status) && Number(status) !== 0
+        ? { status: 'bad', withinMs: tookMs + statusGraceMs }
+        : undefined;
+    }
+    return command === 'other' || command === 'garbage'
+      ? { status: 'bad', withinMs: tookMs + statusGraceMs }
+      : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * `bester.status-reported` (spec.md §4): the status report a client gets for its message is the one
+ * its server's handlers make: a chain's end decides it (`good` once its sendClients ran), a handler's
+ * non-zero status is passed on as `bad`, and a handler slower than `handlerTimeoutMs` gives `bad`
+ * (the fixed profile's timeout, §7 bug 4). Messages whose outcome the network decides (sendServers)
+ * are not judged. A client that never crashed and sent only judged messages is told about each, in
+ * order: at the end of the run, no message is still untold past its bound, counted from when the
+ * one ahead of it was told (or from its send): the handlers' delays, or the timeout, and a second.
+ */
+export function statusReported(context: InvariantContext): Invariant {
+  const clients = new Map(
+    context.nodes.flatMap((node) =>
+      node.protocol === 'bester' && field(node.config, 'role') === 'client' ? [[node.id, node] as const] : [],
+    ),
+  );
+  /** By client node: its judged messages not yet told, in the order sent. */
+  const untold = new Map<string, { id: string; type: string; atMs: number; expected: Expected }[]>();
+  /** Clients that crashed, or sent a message whose outcome is not judged (it may hold up the rest). */
+  const unbounded = new Set<string>();
+  /** By client node: when it was last told a status it was owed. */
+  const toldMs = new Map<string, number>();
+  let lastMs = 0;
+  return {
+    name: 'bester.status-reported',
+    kinds: ['command', 'note', 'node.crash'],
+    observe(event) {
+      lastMs = Math.max(lastMs, event.atMs);
+      const client = clients.get(event.node);
+      if (client === undefined) return undefined;
+      if (event.kind === 'node.crash') {
+        unbounded.add(event.node);
+        untold.delete(event.node);
+        return undefined;
+      }
+      if (event.kind === 'command') {
+        const type = text(field(event.command, 'messageType'));
+        const id = text(field(event.command, 'id'));
+        if (field(event.command, 'type') !== 'send' || type === undefined || id === undefined) return undefined;
+        const expected = expectedStatus(context, client, type);
+        if (expected === undefined) unbounded.add(event.node);
+        if (expected === undefined) return undefined;
+        untold.set(event.node, [...(untold.get(event.node) ?? []), { id, type, atMs: event.atMs, expected }]);
+        return undefined;
+      }
+      if (event.kind !== 'note' || event.what !== 'bester.status') return undefined;
+      const id = text(field(event.detail, 'id'));
+      const queue = untold.get(event.node) ?? [];
+      const at = queue.findIndex((message) => message.id === id);
+      const message = queue[at];
+      if (message === undefined) return undefined;
+      queue.splice(at, 1);
+      toldMs.set(event.node, event.atMs);
+      const status = field(event.detail, 'status');
+      return status === message.expected.status
+        ? undefined
+        : `${event.node} was told ${JSON.stringify(status)} for its message ${message.id} of type ${message.type}, where its server's handlers answer ${message.expected.status}`;
+    },
+    finish() {
+      for (const [node, queue] of untold) {
+        if (unbounded.has(node)) continue;
+        // Each message is dispatched once the one ahead of it was answered, and told within its bound.
+        let dueMs = toldMs.get(node) ?? 0;
+        for (const message of queue) {
+          dueMs = Math.max(dueMs, message.atMs) + message.expected.withinMs;
+          if (lastMs > dueMs)
+            return `${node} was never told the status of its message ${message.id} of type ${message.type} (sent at ${message.atMs}ms, ${message.expected.status} due by ${dueMs}ms)`;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
 export const besterInvariants: Readonly<Record<string, InvariantFactory>> = {
+  'bester.status-reported': statusReported,
   'bester.authentic': besterAuthentic,
   'bester.addressedOnly': () => addressedOnly(),
   'bester.no-hang': noHang,

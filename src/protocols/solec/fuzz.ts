@@ -11,7 +11,8 @@ import { healedAfter, resetMs, retryDeadlineMs, touches, type FaultedSend } from
 
 /**
  * Reconnect and relay backoff in generated topologies: 200 ms doubling, 12 attempts (about 800 s
- * in all), so that retries outlast any generated fault plan (as test/protocols/solec/sim.test.ts).
+ * in all), so that retries outlast any generated fault plan (as test/protocols/solec/sim.test.ts);
+ * `withGiveUp` gives s1.test's relays 1 or 2 in a fraction of the topologies.
  */
 const retryMs = 200;
 const attemptsMax = 12;
@@ -69,6 +70,11 @@ function underFaults(send: FaultedSend): number | undefined {
   const healMs = healedAfter(spans, atMs);
   let byMs = retryDeadlineMs(atMs, healMs, retryMs, Number.MAX_SAFE_INTEGER) + responseTimeoutMs + 2_000;
   const reset = resetMs(topology);
+  // A relay that gives up (spec.md §5.3) owes its queue a report, not a delivery: a Message across
+  // a server-to-server hop that a partition or clog cut while it could be queued on a relay of a
+  // small `attemptsMax` is owed nothing here; `solec.exactlyOnce` still wants it taken or reported
+  // by the sender's server (`solec.unreachable`), and `solec.relay-attempts` wants the budget kept.
+  if (givesUpAcross(send, atMs - reset, byMs)) return undefined;
   const senderLost = () => spans.some((span) => span.kind === 'crash' && touches(span, from.node, atMs, byMs));
   const onRecipient = () =>
     spans.filter(
@@ -101,6 +107,28 @@ function underFaults(send: FaultedSend): number | undefined {
     return undefined;
   byMs = Math.max(byMs, crash.endMs + responseTimeoutMs + 2_000);
   return onRecipient().length === 1 && !senderLost() ? byMs : undefined;
+}
+
+function attemptsOf(topology: Topology, node: string): number {
+  return (topology.nodes[node]?.config as { attemptsMax?: number } | undefined)?.attemptsMax ?? attemptsMax;
+}
+
+/**
+ * Whether `send` crosses from a server whose relays give up within the faults (`withGiveUp`) and
+ * a partition or clog between the two servers overlaps [fromMs, toMs): its relay may have given up.
+ */
+function givesUpAcross(send: FaultedSend, fromMs: number, toMs: number): boolean {
+  const source = serverOf(send.from);
+  const target = serverOf(send.to);
+  if (source === target || attemptsOf(send.topology, source) >= attemptsMax) return false;
+  return send.spans.some(
+    (span) =>
+      (span.kind === 'partition' || span.kind === 'clog') &&
+      span.hosts.includes(source) &&
+      span.hosts.includes(target) &&
+      span.endMs >= fromMs &&
+      span.beginMs < toMs,
+  );
 }
 
 const baseProfile: FuzzProfile = {
@@ -142,7 +170,7 @@ const baseProfile: FuzzProfile = {
     drainMs: 30_000,
   },
   startMs: 500,
-  invariants: ['solec.authentic', 'solec.exactlyOnce', 'solec.one-in-flight'],
+  invariants: ['solec.authentic', 'solec.exactlyOnce', 'solec.one-in-flight', 'solec.relay-attempts'],
   // A server takes a repeat once by `from` and `id` and the wire has no integrity check (spec.md
   // §4.1, §5.3): a Message whose `from` a damage rewrote is pushed, then its unchanged resend too
   // (fuzz seed 3679 of a 5,000-run soak); any other second copy fails.
@@ -291,10 +319,50 @@ function withNobody(base: Topology): Topology {
   return base.nodes[nobody.node] === undefined ? base : { ...base, users: [...base.users, nobody] };
 }
 
+/**
+ * In one two-server topology of two, s1.test gives up soon: its relay links make 1 or 2 attempts in
+ * a row (`attempts`) before they report their queue (`solec.unreachable`, spec.md §5.3) and end,
+ * where the other servers' 12 outlast any fault plan. So a partition or a `loseMessage` cut of the
+ * s1.test to s2.test hop outlasts them: with 1 a lost connection ends the link at once, with 2 a
+ * link that authenticated after a failure starts counting anew. What it queued is then owed a
+ * report to the sender's server, not a delivery (`underFaults`, `solec.exactlyOnce`), and the
+ * give-up must come after exactly that many failed attempts (`solec.relay-attempts`). Its clients
+ * keep their 12.
+ */
+function withGiveUp(base: Topology, attempts: number): Topology {
+  const server = 's1.test';
+  const node = base.nodes[server];
+  if (node === undefined || base.nodes['s2.test'] === undefined) return base;
+  const config = node.config as { knownServers: readonly { name: string }[] };
+  return {
+    ...base,
+    nodes: {
+      ...base.nodes,
+      [server]: {
+        ...node,
+        config: { ...config, attemptsMax: attempts, knownServers: [...config.knownServers, { name: ghostServer }] },
+      },
+    },
+    users: [...base.users, ghost],
+  };
+}
+
+/**
+ * With s1.test giving up (`withGiveUp`), `u1@s3.test`: a user of a server s1.test knows and that
+ * never answers (no node, no DNS: every attempt fails at once), the fault that outlasts any budget.
+ * s1.test answers its client's Message to it with Success and relays it; the link fails its
+ * attempts, gives up and must report the Message (`solec.unreachable` naming its id, spec.md §5.3;
+ * `solec.exactlyOnce` counts an unreported one as lost). Nothing is owed to it; drawn as a sender it
+ * is s1.test itself, which refuses a client's command. s2.test does not know s3.test and refuses
+ * its users' Messages to it with Error 0x02.
+ */
+const ghostServer = 's3.test';
+const ghost: FuzzUser = { address: `u1@${ghostServer}`, node: 's1.test' };
+
 export const solecProfile: FuzzProfile = {
   ...baseProfile,
   // One draw for x.test (one run in three) and the signed handshake (one in two), then the relay's
-  // short answer wait (one in two); each shrinks to without.
+  // short answer wait (one in two), then s1.test giving up soon (one in two); each shrinks to without.
   topology: fc
     .tuple(
       topology,
@@ -307,17 +375,23 @@ export const solecProfile: FuzzProfile = {
         [true, true],
       ),
       fc.boolean(),
+      fc.constantFrom<number | undefined>(undefined, undefined, 2, 1),
     )
-    .map(([base, [strange, signed], quickAnswer]) => {
+    .map(([base, [strange, signed], quickAnswer, giveUp]) => {
       const drawn = withNobody(strange ? withStranger(base) : base);
       const handshake = signed ? signedServers(drawn) : drawn;
-      return quickAnswer ? withRelayAnswerMs(handshake) : handshake;
+      const answered = quickAnswer ? withRelayAnswerMs(handshake) : handshake;
+      return giveUp === undefined ? answered : withGiveUp(answered, giveUp);
     }),
   // A relayed Message held on the relay hop past the relay's answer timeout and the reset (none
   // within one server, nor for x.test, whose relays are refused).
   lostMessage: {
     hop: (_topology, from, to) =>
-      serverOf(from) === serverOf(to) || from.node === strangerUser.node || to.node === strangerUser.node
+      serverOf(from) === serverOf(to) ||
+      from.node === strangerUser.node ||
+      to.node === strangerUser.node ||
+      from.address === ghost.address ||
+      to.address === ghost.address
         ? undefined
         : [serverOf(from), serverOf(to)],
     timeoutMs: (topology) =>
@@ -332,14 +406,25 @@ export const solecProfile: FuzzProfile = {
     from.node !== strangerUser.node &&
     to.node !== strangerUser.node &&
     from.address !== nobody.address &&
-    to.address !== nobody.address,
-  // No login for nobody@s2.test: it has no client.
+    to.address !== nobody.address &&
+    from.address !== ghost.address &&
+    to.address !== ghost.address,
+  // No login for nobody@s2.test nor u1@s3.test: they have no client.
   afterHeal: (topology, atMs) =>
-    (baseProfile.afterHeal?.(topology, atMs) ?? []).filter((step) => !('node' in step) || step.node !== nobody.node),
-  sometimes: [...(baseProfile.sometimes ?? []), { name: 'signed ServerAuth', state: 'solec.session awaitingProof' }],
+    (baseProfile.afterHeal?.(topology, atMs) ?? []).filter(
+      (step) => !('node' in step) || (step.node !== nobody.node && step.node !== ghost.node),
+    ),
+  sometimes: [
+    ...(baseProfile.sometimes ?? []),
+    { name: 'signed ServerAuth', state: 'solec.session awaitingProof' },
+    { name: 'relay gives up', state: 'solec.relay failed' },
+  ],
   // None for x.test's user: its relays end at the refused ServerAuth, and no server relays to it.
   links: (topology, from, to) =>
-    from.node === strangerUser.node || to.node === strangerUser.node
+    from.node === strangerUser.node ||
+    to.node === strangerUser.node ||
+    from.address === ghost.address ||
+    to.address === ghost.address
       ? []
       : baseProfile.links(topology, from, to).filter(([a, b]) => a !== b),
   variants: { seed: variant(baseProfile, 'seed'), signed: variant(baseProfile, 'signed') },

@@ -200,6 +200,132 @@ export function oneInFlight(): Invariant {
   };
 }
 
+/** A relay link's attempt (`s2s:<n>#<k>`, server.ts `relayConnId`): the link it belongs to. */
+function relayLinkOf(conn: string): string | undefined {
+  return /^(s2s:\d+)#\d+$/.exec(conn)?.[1];
+}
+
+/**
+ * `solec.relay-attempts` (spec.md §5.3): a server's relay link retries a lost connection with
+ * backoff within its budget, one connection at a time. Its attempts are counted from the trace
+ * (each `conn.connect` of `s2s:<n>#<k>`), anew from the one that authenticated
+ * (`solec.link-authenticated`); the link
+ * - opens no attempt while one it opened before is still open (it closes a failed attempt's
+ *   connection first: a connection left open on each retry is a leak);
+ * - opens no attempt once `attemptsMax` attempts in a row have failed;
+ * - waits at least `retryMs`, doubling per failure in a row, from one attempt to the next (the wait
+ *   runs from the failure, which comes after the attempt began);
+ * - gives up (its chart enters `failed`) only after exactly `attemptsMax` attempts in a row failed;
+ * - reports what it queued, when it gives up, as `solec.unreachable`, and when its ServerAuth is
+ *   refused with Error 0x03 (`refused`) as `solec.server-auth-failed` (another Error code there, a
+ *   damaged one say, also ends the link, reported as `solec.unreachable`); the reject comes just
+ *   before the chart enters its final state, and a link with nothing queued reports nothing.
+ */
+export function relayAttempts(context: InvariantContext): Invariant {
+  const budgets = new Map(
+    context.nodes.flatMap((node) => {
+      const attemptsMax = field(node.config, 'attemptsMax');
+      const retryMs = field(node.config, 'retryMs');
+      return field(node.config, 'role') === 'server' && typeof attemptsMax === 'number' && typeof retryMs === 'number'
+        ? [[node.id, { attemptsMax, retryMs }] as const]
+        : [];
+    }),
+  );
+  /** Per `<node> <link>`: attempts since the last one that authenticated (it included), when the last began, which is open. */
+  const links = new Map<string, { attempts: number; lastMs: number; open: string | undefined }>();
+  /** Per server: the code of the queue-reporting reject it emitted last, until its next relay state. */
+  const reported = new Map<string, string>();
+  /** Per `<node> <link>`: the code of the last Error the link received (a refusal reports 0x03 as such). */
+  const lastError = new Map<string, unknown>();
+  const forget = (node: string) => {
+    for (const key of [...links.keys()]) if (key.startsWith(`${node} `)) links.delete(key);
+  };
+  return {
+    name: 'solec.relay-attempts',
+    kinds: [
+      'conn.connect',
+      'conn.close',
+      'conn.refuse',
+      'note',
+      'receive',
+      'reject',
+      'state',
+      'node.crash',
+      'node.start',
+    ],
+    observe(event) {
+      const budget = budgets.get(event.node);
+      if (budget === undefined) return undefined;
+      if (event.kind === 'node.crash' || event.kind === 'node.start') {
+        forget(event.node);
+        return undefined;
+      }
+      if (event.kind === 'conn.close' || event.kind === 'conn.refuse') {
+        const link = links.get(`${event.node} ${relayLinkOf(event.conn) ?? ''}`);
+        if (link?.open === event.conn) link.open = undefined;
+        return undefined;
+      }
+      if (event.kind === 'note') {
+        const conn = event.what === 'solec.link-authenticated' ? text(field(event.detail, 'conn')) : undefined;
+        const link = links.get(`${event.node} ${relayLinkOf(conn ?? '') ?? ''}`);
+        if (link !== undefined) link.attempts = 1;
+        return undefined;
+      }
+      if (event.kind === 'receive') {
+        const id = relayLinkOf(event.conn ?? '');
+        if (id === undefined) return undefined;
+        for (const frame of framesOf(event.payload.decoded))
+          if (field(frame, 'type') === 'error') lastError.set(`${event.node} ${id}`, field(frame, 'code'));
+        return undefined;
+      }
+      if (event.kind === 'reject') {
+        // A relay's report names the queued ids; an accepted session's refusal names its connection.
+        const queued = Array.isArray(field(event.detail, 'ids'));
+        if (queued && (event.code === 'solec.unreachable' || event.code === 'solec.server-auth-failed'))
+          reported.set(event.node, event.code);
+        return undefined;
+      }
+      if (event.kind === 'state') {
+        if (!event.machine.startsWith('solec.relay ')) return undefined;
+        const code = reported.get(event.node);
+        reported.delete(event.node);
+        const id = event.machine.slice('solec.relay '.length);
+        const owed =
+          event.value === 'failed'
+            ? 'solec.unreachable'
+            : event.value === 'refused'
+              ? lastError.get(`${event.node} ${id}`) === 3
+                ? 'solec.server-auth-failed'
+                : 'solec.unreachable'
+              : undefined;
+        if (code !== undefined && code !== owed)
+          return `${event.node}'s relay ${id} reported its queue as ${code} on entering ${event.value}${owed === undefined ? '' : ` (owed ${owed})`}`;
+        if (event.value !== 'failed') return undefined;
+        const attempts = links.get(`${event.node} ${id}`)?.attempts ?? 0;
+        return attempts === budget.attemptsMax
+          ? undefined
+          : `${event.node}'s relay ${id} gave up after ${attempts} failed attempts in a row (attemptsMax ${budget.attemptsMax})`;
+      }
+      if (event.kind !== 'conn.connect') return undefined;
+      const id = relayLinkOf(event.conn);
+      if (id === undefined) return undefined;
+      const key = `${event.node} ${id}`;
+      const link = links.get(key) ?? { attempts: 0, lastMs: event.atMs, open: undefined };
+      links.set(key, link);
+      const { attempts, lastMs, open } = link;
+      Object.assign(link, { attempts: attempts + 1, lastMs: event.atMs, open: event.conn });
+      if (open !== undefined)
+        return `${event.node} opened ${event.conn} while ${open} of the same relay was still open`;
+      if (attempts >= budget.attemptsMax)
+        return `${event.node} opened ${event.conn} after ${attempts} failed attempts in a row (attemptsMax ${budget.attemptsMax})`;
+      const waitMs = attempts === 0 ? 0 : budget.retryMs * 2 ** (attempts - 1);
+      return event.atMs - lastMs < waitMs
+        ? `${event.node} opened ${event.conn} ${event.atMs - lastMs} ms after the attempt before, under its backoff of ${waitMs} ms`
+        : undefined;
+    },
+  };
+}
+
 /**
  * `solec.server-auth-bound` (spec.md §5, the seed's flaw): a server authenticates a peer as server
  * N only on a connection from N's own host (a server's name is its node id). Under `seed` a server
@@ -235,5 +361,6 @@ export const solecInvariants: Readonly<Record<string, InvariantFactory>> = {
   'solec.exactlyOnce': (context) => exactlyOnce(context),
   'solec.server-auth-bound': serverAuthBound,
   'solec.one-in-flight': () => oneInFlight(),
+  'solec.relay-attempts': relayAttempts,
   'solec.no-duplicate-delivery': () => noDuplicateDelivery(damagedSenderCopies(), 'solec.no-duplicate-delivery'),
 };

@@ -40,7 +40,7 @@ export function buildHandlerReply(rule: HandlerRule, data: unknown): { bytes: Ui
       value = handlerReply('0', 'sendServers', [...rule.servers], transformed(data, rule.tag));
       break;
     case 'sendHandler':
-      value = handlerReply('0', 'sendHandler', rule.handler, data);
+      value = handlerReply('0', 'sendHandler', rule.handler, transformed(data, rule.tag));
       break;
     case 'other':
       value = handlerReply('0', rule.type, rule.data, data);
