@@ -187,6 +187,13 @@ export interface FuzzProfile {
     marker(body: string): string;
     readonly ackTimeoutMs: number;
   };
+  /**
+   * The reject code the sender's node reports for a message from `from` to `to` that the
+   * recipient's side refuses with an answer (FMTP: NOT-FOUND, REJECTED by policy; spec.md §8), or
+   * none. A message sent on a quiet network to such a recipient is owed that reject, at the
+   * sender's node, as a message is owed its delivery (`Plan.scenario`).
+   */
+  refusal?(topology: Topology, from: FuzzUser, to: FuzzUser): string | undefined;
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

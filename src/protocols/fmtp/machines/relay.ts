@@ -185,7 +185,6 @@ export const relayMachine = setup({
         kind: 'reject',
         code: `fmtp.message.${context.code}`,
         reason: context.reason,
-        // Stryker disable next-line ObjectLiteral: a reject's detail changes only the trace's wording; no node or check reads it
         detail: { relay: context.id, transaction: context.message.transaction, to: context.message.to },
       }),
     ),
