@@ -31,7 +31,7 @@ describe('fuzz: refusals owed (FMTP)', () => {
     plan.nowMs += 20_000;
     plan.add({ atMs: plan.nowMs, do: 'partition', between: [from.node, 'd1.test'] }, 'begin');
     plan.send(from, to);
-    const told = plan.scenario(1, 'x', []).expect.filter((e) => 'sequence' in e);
+    const told = (plan.scenario(1, 'x', []).expect ?? []).filter((e) => 'sequence' in e);
     const reject = {
       kind: 'reject',
       node: from.node,
@@ -52,7 +52,7 @@ describe('fuzz: refusals owed (FMTP)', () => {
     const plan = new Plan(fmtpProfile, topology);
     plan.send(from, to);
     const { source, report } = judgePlan(plan, 3, 'refusal');
-    expect(source.expect.some((e) => 'sequence' in e && e.name?.includes('policy-reject') === true)).toBe(true);
+    expect((source.expect ?? []).some((e) => 'sequence' in e && e.name?.includes('policy-reject') === true)).toBe(true);
     expect(report.verdict).toBe('pass');
   });
 
