@@ -26,7 +26,7 @@ export const mutateSets = {
   // The dispatcher's routing of requests to handlers and of replies back to their clients.
   bester: ['src/protocols/bester/machines/dispatch.ts:97-235'],
   // The relay's queue, retries and bounces.
-  fmtp: ['src/protocols/fmtp/machines/relay.ts:79-194'],
+  fmtp: ['src/protocols/fmtp/machines/relay.ts:79-199'],
   // Stream management: the unacked queue, acks, and resumption.
   ambrosia: ['src/protocols/ambrosia/machines/sm.ts:64-210'],
 };

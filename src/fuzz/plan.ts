@@ -327,7 +327,15 @@ export class Plan {
     const recovered = this.recovered(damageMs);
 
     const promised = new Map<string, { bodies: string[]; byMs: number }>();
+    /** Refusals owed (`FuzzProfile.refusal`), per sender's node, code and recipient. */
+    const told = new Map<string, { node: string; code: string; to: string; count: number; byMs: number }>();
     for (const send of this.sends) {
+      const code = send.accepted ? this.profile.refusal?.(this.topology, send.from, send.to) : undefined;
+      if (code !== undefined && this.quietAround(send.atMs, marks, recovered)) {
+        const key = `${send.from.node} ${code} ${send.to.address}`;
+        const entry = told.get(key) ?? { node: send.from.node, code, to: send.to.address, count: 0, byMs: 0 };
+        told.set(key, { ...entry, count: entry.count + 1, byMs: Math.max(entry.byMs, send.atMs + withinMs) });
+      }
       if (!send.accepted || !this.profile.promises(this.topology, send.from, send.to)) continue;
       // Refused at once by the sender's node (a SOLEC client whose login a corruption broke, and
       // which logs in again only when told, spec.md §4.1): never accepted, so never owed.
@@ -354,6 +362,16 @@ export class Plan {
       ...this.profile.invariants.map((invariant): Expectation => ({ always: invariant })),
     ];
     let endMs = Math.max(healMs, this.nowMs);
+    // Each refusal owed is a reject at the sender's node naming the recipient (one per message).
+    for (const { node, code, to, count, byMs } of told.values()) {
+      const reject = { kind: 'reject', node, code, detail: { to } };
+      expect.push({
+        byMs,
+        name: `${node} told ${code} for ${to}`,
+        sequence: Array.from({ length: count }, () => reject),
+      });
+      endMs = Math.max(endMs, byMs);
+    }
     for (const [to, entry] of promised) {
       expect.push({ byMs: entry.byMs, delivered: { to, bodies: entry.bodies, exactly: false } });
       endMs = Math.max(endMs, entry.byMs);

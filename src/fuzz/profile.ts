@@ -174,6 +174,26 @@ export interface FuzzProfile {
     hop(topology: Topology, from: FuzzUser, to: FuzzUser): readonly [string, string] | undefined;
     timeoutMs(topology: Topology): number;
   };
+  /**
+   * Where an `ackRace` fault aims (src/fuzz/commands/ack-race.ts), for a protocol whose last hop
+   * to a user is acked stanza by stanza and resumed (Ambrosia's XEP-0198 stream management): that
+   * hop for a message from `from` to `to` (`[server, recipient's node]`, two fault hosts; none
+   * when it has none), a text found in the segment carrying the message `body` on it and in no
+   * other, and how long the server waits for an ack before it gives the stream up. Drawn only for
+   * a profile that has this.
+   */
+  readonly ackRace?: {
+    hop(topology: Topology, from: FuzzUser, to: FuzzUser): readonly [string, string] | undefined;
+    marker(body: string): string;
+    readonly ackTimeoutMs: number;
+  };
+  /**
+   * The reject code the sender's node reports for a message from `from` to `to` that the
+   * recipient's side refuses with an answer (FMTP: NOT-FOUND, REJECTED by policy; spec.md §8), or
+   * none. A message sent on a quiet network to such a recipient is owed that reject, at the
+   * sender's node, as a message is owed its delivery (`Plan.scenario`).
+   */
+  refusal?(topology: Topology, from: FuzzUser, to: FuzzUser): string | undefined;
   /** Whether the protocol promises delivery from `from` to `to` at all (F140: friends only). */
   promises(topology: Topology, from: FuzzUser, to: FuzzUser): boolean;
   readonly delivery: DeliveryPromise;

@@ -6,11 +6,13 @@
  * crashed node before its peers notice and in its first second back, groupSend: one command to a
  * user's group; dnsFault: a name the message is resolved through fails while it is sent, for
  * profiles whose nodes use DNS; loseMessage: a relayed message held on its relay hop past the
- * relay's answer timeout and the reset, for profiles that say where). Indices are drawn
+ * relay's answer timeout and the reset, for profiles that say where; ackRace: a message lost on an
+ * acked last hop behind the ack of the one before it, for profiles that say where). Indices are drawn
  * unbounded and taken modulo the topology's sizes, so a command shrinks on its own. Sends and time passing
  * are drawn more often than faults, as in a real network.
  */
 import fc from 'fast-check';
+import { AckRaceCommand } from './ack-race.js';
 import { AdvanceCommand } from './advance.js';
 import { AroundFaultCommand, type AroundKind } from './around.js';
 import { AttackCommand } from './attack.js';
@@ -59,6 +61,8 @@ export interface CommandOptions {
   readonly dnsFaults?: boolean;
   /** Draw `loseMessage` (for a profile with `FuzzProfile.lostMessage`); unset, as before it existed. */
   readonly lostMessages?: boolean;
+  /** Draw `ackRace` (for a profile with `FuzzProfile.ackRace`); unset, as before it existed. */
+  readonly ackRaces?: boolean;
 }
 
 /**
@@ -72,13 +76,15 @@ export function campaignCommandOptions(profile: {
   readonly groupSend?: unknown;
   readonly dnsNames?: unknown;
   readonly lostMessage?: unknown;
-}): Pick<CommandOptions, 'restartWindows' | 'groupSends' | 'dnsFaults' | 'lostMessages'> {
+  readonly ackRace?: unknown;
+}): Pick<CommandOptions, 'restartWindows' | 'groupSends' | 'dnsFaults' | 'lostMessages' | 'ackRaces'> {
   if (profile.variant !== undefined) return {};
   return {
     restartWindows: true,
     groupSends: profile.groupSend !== undefined,
     dnsFaults: profile.dnsNames !== undefined,
     lostMessages: profile.lostMessage !== undefined,
+    ...(profile.ackRace === undefined ? {} : { ackRaces: true }),
   };
 }
 
@@ -123,6 +129,7 @@ export const generatorNames = [
   'groupSend',
   'dnsFault',
   'loseMessage',
+  'ackRace',
 ] as const;
 export type GeneratorName = (typeof generatorNames)[number];
 
@@ -150,6 +157,7 @@ export const defaultGeneratorWeights: Readonly<Record<GeneratorName, number>> = 
   groupSend: 2,
   dnsFault: 1,
   loseMessage: 1,
+  ackRace: 1,
 };
 
 const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
@@ -200,6 +208,11 @@ const generators: Readonly<Record<GeneratorName, fc.Arbitrary<PlanCommand>>> = {
   loseMessage: fc
     .tuple(index, index, fc.integer({ min: 100, max: 3_000 }), fc.boolean())
     .map(([from, to, extraMs, burst]) => new LoseMessageCommand(from, to, extraMs, burst)),
+  // Acks held for 10 to 90 % of the ack timeout; a cut anywhere in a stanza's segment (one not
+  // longer than that is not cut, and the fault is disarmed at the heal).
+  ackRace: fc
+    .tuple(index, index, fc.integer({ min: 10, max: 90 }), fc.integer({ min: 1, max: 100 }))
+    .map(([from, to, holdPct, keepBytes]) => new AckRaceCommand(from, to, holdPct, keepBytes)),
 };
 
 /** The generator that made `command`, by its class (a command class has one generator). */
@@ -222,6 +235,7 @@ export function generatorOf(command: PlanCommand): GeneratorName {
   if (command instanceof GroupSendCommand) return 'groupSend';
   if (command instanceof DnsFaultCommand) return 'dnsFault';
   if (command instanceof LoseMessageCommand) return 'loseMessage';
+  if (command instanceof AckRaceCommand) return 'ackRace';
   return 'attack';
 }
 
@@ -253,7 +267,8 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
           (name !== 'restartWindow' || options.restartWindows === true) &&
           (name !== 'groupSend' || options.groupSends === true) &&
           (name !== 'dnsFault' || options.dnsFaults === true) &&
-          (name !== 'loseMessage' || options.lostMessages === true),
+          (name !== 'loseMessage' || options.lostMessages === true) &&
+          (name !== 'ackRace' || options.ackRaces === true),
       )
       .map((name) => ({ arbitrary: generators[name], weight: Math.max(0, Math.round(weights[name] ?? 0)) }))
       .filter((entry) => entry.weight > 0);
@@ -281,6 +296,7 @@ export function planCommands(options: CommandOptions = {}): fc.Arbitrary<Iterabl
     // Last, so that a profile without DNS draws exactly as before the command existed.
     ...(options.dnsFaults === true ? [generators.dnsFault] : []),
     ...(options.lostMessages === true ? [generators.loseMessage] : []),
+    ...(options.ackRaces === true ? [generators.ackRace] : []),
   ];
   // fc.commands picks uniformly among its arbitraries: listing the workload six times weights it
   // (faults are then a fifth of the commands).

@@ -517,6 +517,16 @@ const baseProfile: FuzzProfile = {
     }
     return [...links.values()];
   },
+  // A message lost behind an ack (`ackRace`, src/fuzz/commands/ack-race.ts): the recipient's own
+  // c2s stream, where the gateway keeps each stanza until an `<a h/>` counts it and resends the
+  // rest on resumption (XEP-0198 §4, §5; spec.md §3). The segment carrying a message is the one
+  // with its id (the gateway writes each stanza, and its `<r/>`, on its own).
+  ackRace: {
+    hop: (topology, from, to) => (unowed(from) || unowed(to) ? undefined : [gatewayOf(topology, to), to.node]),
+    marker: (body) => `id='${body}'`,
+    // The gateway's `c2sAckTimeoutMs` (1000 ms, spec.md §3), the same as the client's.
+    ackTimeoutMs,
+  },
   // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
   // Not `h`. A count past the stanzas sent now ends the stream with <handled-count-too-high/>
   // (XEP-0198 §4, both ends of c2s) and nothing is dropped, but an edit that stays within the

@@ -155,6 +155,17 @@ type Unowed = 'none' | 'unknown' | 'refusing';
 
 const unowed = new Set(['nobody@d1.test', 'closed@d1.test', `gone@${hidden}`]);
 
+/**
+ * What the sender is told instead (spec.md §8, "an answer ends the relay at once, with a reject"):
+ * `recipient-unknown` for the address d1.test has no account for (NOT-FOUND at the MX, or its own
+ * server's refusal for a local send), `policy-reject` for the user whose policy is REJECT (its
+ * MESSAGE answered REJECTED). `gone@hid.test` is left out: its answer depends on the route taken.
+ */
+const refusals: Readonly<Record<string, string>> = {
+  'nobody@d1.test': 'fmtp.message.recipient-unknown',
+  'closed@d1.test': 'fmtp.message.policy-reject',
+};
+
 function withUnowed(base: Topology, kind: Unowed): Topology {
   const nodes: Topology['nodes'] = { ...base.nodes };
   const users: FuzzUser[] = [...base.users];
@@ -225,6 +236,7 @@ const baseProfile: FuzzProfile = {
   // Structure-aware corruption edits these fields of its frames (wire.ts `wireFields`).
   wireFields: ['TYPE', 'TRANSACTION', 'HOPS', 'ID', 'FROM', 'TO', 'OBJECT', 'CODE', 'NONCE', 'HASH'],
   promises: (_topology, _from, to) => !unowed.has(to.address),
+  refusal: (_topology, _from, to) => refusals[to.address],
   delivery: {
     durable: false,
     settleMs: 6_000,
@@ -272,8 +284,10 @@ function withProxyLoop(base: Topology, profile: FmtpProfile): Topology {
 }
 
 function variant(base: FuzzProfile, profile: FmtpProfile): FuzzProfile {
+  // The flaw campaigns owe no refusals: their expectations, and so their flaws' seeds, stay as they were.
+  const { refusal: _refusal, ...rest } = base;
   return {
-    ...base,
+    ...rest,
     variant: profile,
     topology: base.topology.map((topology) => withProxyLoop(topology, profile)),
     send: (topology, from, to, body, atMs) =>
