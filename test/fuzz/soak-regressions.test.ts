@@ -9,6 +9,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { InvariantNode } from '../../src/check/context.js';
 import { ambrosiaInvariants } from '../../src/protocols/ambrosia/invariants.js';
+import { besterAuthentic } from '../../src/protocols/bester/invariants.js';
+import { field } from '../../src/check/context.js';
 import { solecInvariants } from '../../src/protocols/solec/invariants.js';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';
@@ -327,5 +329,66 @@ describe('fuzz: Ambrosia promises after the merged main 5,000-run soak', () => {
     );
     const undamaged = report.trace.events.filter((e) => !(e.kind === 'fault' && e.fault === 'corrupt'));
     expect([...profile.delivery.strandedByDamage!(undamaged)]).toEqual([]);
+  });
+});
+
+// Goal: Bester has no integrity check over a message (spec.md §10), so a damage that still decodes
+// delivers altered data, and `bester.authentic` excuses exactly that: a delivery a damaged segment
+// carried, altered from data a client sent. Regression for the Bester soak's false failure (seed
+// 3776, shrunk: test/fixtures/bester/damaged-forward-altered.yaml: a forward's text `m3` damaged to
+// `mo`, delivered with a second handler's tag after it, so no changed byte lies under the body).
+// Method: the shrunk case passes and really delivers `mo`; its trace fed again to a fresh
+// `bester.authentic` with the damage undone (the segment received as sent), with the damaged
+// data's origin never sent, and with a delivery other than what the damage wrote: each fails.
+describe('fuzz: Bester delivers data a damage altered, and nothing else unsent', () => {
+  const file = 'damaged-forward-altered.yaml';
+  const report = runScenario(parseScenario(readFileSync(`test/fixtures/bester/${file}`, 'utf8'), file));
+  const events = report.trace.events;
+  const client = (id: string, server: string): InvariantNode => ({
+    id,
+    host: `${id}.test`,
+    protocol: 'bester',
+    config: { role: 'client', server: { host: server }, username: id, password: 'pw' },
+  });
+  const context = { nodes: [client('s1u1', 's1.test'), client('s2u1', 's2.test')] };
+  const violations = (trace: readonly TraceEvent[]) => {
+    const invariant = besterAuthentic(context);
+    return trace.flatMap((event) => invariant.observe(event) ?? []);
+  };
+  const altered = '{"to":"s2u1","text":"mo","via":["s1-out","s2-in"]}';
+  const damagedReceive = events.find(
+    (e) => e.kind === 'receive' && e.node === 's2' && field(field(e.payload.decoded, 'payload'), 'id') === 'm3',
+  );
+  const forged = `s2u1 at s2u1 received ${JSON.stringify('{"to":"s2u1","text":"mo"}')} from s2.test, which no user sent`;
+
+  it('seed 3776: the damaged forward is delivered as damaged, and passes', () => {
+    expect(report.results.filter((r) => !r.ok).map((r) => r.message)).toEqual([]);
+    expect(events.some((e) => e.kind === 'deliver' && e.body === altered)).toBe(true);
+    expect(damagedReceive).toBeDefined();
+    expect(violations(events)).toEqual([]);
+  });
+
+  it('fails the same altered delivery without the damage', () => {
+    const sent = events.find(
+      (e) => e.kind === 'send' && damagedReceive?.kind === 'receive' && e.msg === damagedReceive.msg,
+    );
+    expect(sent?.kind).toBe('send');
+    const undamaged = events.map((e) =>
+      e === damagedReceive && e.kind === 'receive' && sent?.kind === 'send' ? { ...e, payload: sent.payload } : e,
+    );
+    expect(violations(undamaged)).toEqual([forged]);
+  });
+
+  it('fails a damage of data no client sent, and a delivery other than what the damage wrote', () => {
+    const unsent = events.map((e) =>
+      e.kind === 'command' && field(e.command, 'id') === 'm3'
+        ? { ...e, command: { ...(e.command as object), data: { to: 's2u1', text: 'zz' } } }
+        : e,
+    );
+    expect(violations(unsent)).toEqual([forged]);
+    const other = events.map((e) =>
+      e.kind === 'deliver' && e.body === altered ? { ...e, body: altered.replace('"mo"', '"mx"') } : e,
+    );
+    expect(violations(other)).toEqual([forged.replace('mo', 'mx')]);
   });
 });
