@@ -7,6 +7,7 @@
 // itself empties its mailbox, and a Message stored after the last login is owed nothing yet.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { solecProfile } from '../../../src/protocols/solec/fuzz.js';
 import { solecInvariants } from '../../../src/protocols/solec/invariants.js';
 import { parseScenario } from '../../../src/scenario/load.js';
 import { runScenario } from '../../../src/scenario/run.js';
@@ -60,5 +61,9 @@ describe('solec.mailbox-flushed', () => {
       ...events.slice(lastLogin - 1).filter((e) => !note(e, 'solec.pushed')),
     ];
     expect(violations(lost).filter((v) => v.includes(stored[0]!))).toEqual([]);
+  });
+
+  it('is read by the default SOLEC fuzz campaign', () => {
+    expect(solecProfile.invariants).toContain('solec.mailbox-flushed');
   });
 });
