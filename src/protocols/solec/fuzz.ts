@@ -170,7 +170,13 @@ const baseProfile: FuzzProfile = {
     drainMs: 30_000,
   },
   startMs: 500,
-  invariants: ['solec.authentic', 'solec.exactlyOnce', 'solec.one-in-flight', 'solec.relay-attempts'],
+  invariants: [
+    'solec.authentic',
+    'solec.exactlyOnce',
+    'solec.one-in-flight',
+    'solec.relay-attempts',
+    'solec.mailbox-flushed',
+  ],
   // A server takes a repeat once by `from` and `id` and the wire has no integrity check (spec.md
   // §4.1, §5.3): a Message whose `from` a damage rewrote is pushed, then its unchanged resend too
   // (fuzz seed 3679 of a 5,000-run soak); any other second copy fails.

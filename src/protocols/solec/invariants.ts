@@ -15,6 +15,7 @@ import {
 } from '../../check/context.js';
 import { noDuplicateDelivery, type DuplicateExcuse, type Invariant } from '../../check/invariants.js';
 import type { TraceEvent } from '../../trace/events.js';
+import { parseAddress } from './wire.js';
 
 function sentBy(command: unknown, node: InvariantNode | undefined): SentMessage[] {
   const body = text(field(command, 'body'));
@@ -327,6 +328,71 @@ export function relayAttempts(context: InvariantContext): Invariant {
 }
 
 /**
+ * `solec.mailbox-flushed` (spec.md §4): Messages a server stored for a user who was not logged in
+ * (`solec.stored`) are pushed at that user's next login. A login is the server's
+ * `solec.authenticated` naming the user; the server pushes the held Messages (`solec.pushed`
+ * naming the id, to the user) right after it. So a Message stored before a login of its recipient
+ * on that server and not pushed by the recipient's next login there (or the end of the run) is a
+ * violation. Whether the push then reaches the client is another matter (a push has no answer,
+ * §4.1), and what the recipient is owed is the delivery promise's; this one holds under any fault.
+ * A server that crashes loses its mailbox (it is volatile) and owes nothing stored before.
+ */
+export function mailboxFlushed(): Invariant {
+  /** Per `<server> <user>`: the ids stored for the user and not pushed yet, with whether a login is past since. */
+  const held = new Map<string, Map<string, boolean>>();
+  const keyOf = (server: string, address: string | undefined) => {
+    const user = parseAddress(address ?? '')?.user;
+    return user === undefined ? undefined : `${server} ${user}`;
+  };
+  const overdue = (key: string): string | undefined => {
+    const box = held.get(key);
+    const [id] = [...(box?.entries() ?? [])].find(([, due]) => due) ?? [];
+    if (id === undefined) return undefined;
+    const [server, user] = key.split(' ');
+    return `message ${id} stored on ${server} for ${user} was not pushed at ${user}'s login`;
+  };
+  return {
+    name: 'solec.mailbox-flushed',
+    kinds: ['note', 'node.crash'],
+    observe(event) {
+      if (event.kind === 'node.crash') {
+        for (const key of [...held.keys()]) if (key.startsWith(`${event.node} `)) held.delete(key);
+        return undefined;
+      }
+      if (event.kind !== 'note') return undefined;
+      if (event.what === 'solec.stored' || event.what === 'solec.pushed') {
+        const id = noteId(event);
+        const key = keyOf(event.node, text(field(event.detail, 'to')));
+        if (id === undefined || key === undefined) return undefined;
+        const box = held.get(key) ?? new Map<string, boolean>();
+        held.set(key, box);
+        if (event.what === 'solec.stored') box.set(id, false);
+        else box.delete(id);
+        return undefined;
+      }
+      if (event.what !== 'solec.authenticated') return undefined;
+      const peer = field(event.detail, 'peer');
+      const name = text(field(peer, 'name'));
+      if (field(peer, 'kind') !== 'user' || name === undefined) return undefined;
+      const key = `${event.node} ${name}`;
+      // The login before this one had to flush what was stored before it (reported once).
+      const late = overdue(key);
+      const box = held.get(key);
+      if (box !== undefined) for (const [id, due] of [...box]) if (due) box.delete(id);
+      if (box !== undefined) for (const id of box.keys()) box.set(id, true);
+      return late;
+    },
+    finish() {
+      for (const key of held.keys()) {
+        const late = overdue(key);
+        if (late !== undefined) return late;
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
  * `solec.server-auth-bound` (spec.md §5, the seed's flaw): a server authenticates a peer as server
  * N only on a connection from N's own host (a server's name is its node id). Under `seed` a server
  * that names another in ServerAuth breaks it; `signed` refuses such a peer.
@@ -360,6 +426,7 @@ export const solecInvariants: Readonly<Record<string, InvariantFactory>> = {
   'solec.authentic': (context) => authenticDelivery('solec.authentic', sentBy, context),
   'solec.exactlyOnce': (context) => exactlyOnce(context),
   'solec.server-auth-bound': serverAuthBound,
+  'solec.mailbox-flushed': () => mailboxFlushed(),
   'solec.one-in-flight': () => oneInFlight(),
   'solec.relay-attempts': relayAttempts,
   'solec.no-duplicate-delivery': () => noDuplicateDelivery(damagedSenderCopies(), 'solec.no-duplicate-delivery'),
