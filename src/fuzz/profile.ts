@@ -118,11 +118,25 @@ export interface FuzzProfile {
     Record<
       string,
       {
-        link(topology: Topology): readonly [string, string] | undefined;
+        /** The link, from the topology and the plan's sends so far. */
+        link(
+          topology: Topology,
+          sent: readonly { readonly from: FuzzUser; readonly to: FuzzUser }[],
+        ): readonly [string, string] | undefined;
         readonly op: FieldOp;
-        /** Restart the link's far end (a crash and a restart 1 ms later) once armed: it logs in afresh over the link. */
-        readonly relogin?: boolean;
-        /** With `relogin`, how long the plan then waits before its next command (the login's time). */
+        /**
+         * Instead of the field edit (the field's name is then a label only): the first `find` in the
+         * segment replaced by `replace`, for a damage no wire field names (a stream header's namespace).
+         */
+        readonly edit?: { readonly find: string; readonly replace: string };
+        /**
+         * Restart the link's far end (`true`) or its near end (`'sender'`) once armed, a crash and a
+         * restart 1 ms later: it logs in (or connects) afresh over the link.
+         */
+        readonly relogin?: boolean | 'sender';
+        /** Once armed, a send between these users (one whose way opens the stream the damage waits for). */
+        trigger?(topology: Topology, link: readonly [string, string]): readonly [FuzzUser, FuzzUser] | undefined;
+        /** With `relogin` or `trigger`, how long the plan then waits before its next command (the login's time). */
         readonly holdMs?: number;
       }
     >
