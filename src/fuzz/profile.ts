@@ -112,7 +112,9 @@ export interface FuzzProfile {
    * Wire fields (among `wireFields`) whose edit is aimed: a `corruptField` that draws one arms it
    * on the link `link` names in the topology (none: nothing armed), with the edit `op`, instead of
    * on a link of the plan's traffic with the drawn edit (the draw's link and edit are unused). For a damage that only a role nothing is
-   * owed to may take (Ambrosia: the slow user's post-SASL features without `<bind/>`).
+   * owed to may take (Ambrosia: the slow user's post-SASL features without `<bind/>`), or one that
+   * must meet a stream's setup to act, which random faults rarely do (Ambrosia: a service's
+   * stream-header namespace, an s2s `<stream:features>`).
    */
   readonly fieldAims?: Readonly<
     Record<
