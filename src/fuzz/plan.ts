@@ -107,7 +107,12 @@ export class Plan {
    * Arms a corruption (`corrupt`: one byte changed, or the named `field` edited) or truncation of the next bytes sent from `a`
    * to `b`. No fault mark: the damage happens when it acts, read from the run (`damageInstants`).
    */
-  arm(mode: 'corrupt' | 'truncate', a: string, b: string, field?: { field: string; op: FieldOp }): void {
+  arm(
+    mode: 'corrupt' | 'truncate',
+    a: string,
+    b: string,
+    field?: { field: string; op: FieldOp } | { find: string; replace: string },
+  ): void {
     this.corrupting.set(`${a}>${b}`, [a, b]);
     if (mode === 'corrupt' && field !== undefined) this.add({ atMs: this.nowMs, do: mode, between: [a, b], ...field });
     else this.add({ atMs: this.nowMs, do: mode, between: [a, b] });

@@ -112,17 +112,33 @@ export interface FuzzProfile {
    * Wire fields (among `wireFields`) whose edit is aimed: a `corruptField` that draws one arms it
    * on the link `link` names in the topology (none: nothing armed), with the edit `op`, instead of
    * on a link of the plan's traffic with the drawn edit (the draw's link and edit are unused). For a damage that only a role nothing is
-   * owed to may take (Ambrosia: the slow user's post-SASL features without `<bind/>`).
+   * owed to may take (Ambrosia: the slow user's post-SASL features without `<bind/>`), or one that
+   * must meet a stream's setup to act, which random faults rarely do (Ambrosia: a service's
+   * stream-header namespace, an s2s `<stream:features>`).
    */
   readonly fieldAims?: Readonly<
     Record<
       string,
       {
-        link(topology: Topology): readonly [string, string] | undefined;
+        /** The link, from the topology and the plan's sends so far. */
+        link(
+          topology: Topology,
+          sent: readonly { readonly from: FuzzUser; readonly to: FuzzUser }[],
+        ): readonly [string, string] | undefined;
         readonly op: FieldOp;
-        /** Restart the link's far end (a crash and a restart 1 ms later) once armed: it logs in afresh over the link. */
-        readonly relogin?: boolean;
-        /** With `relogin`, how long the plan then waits before its next command (the login's time). */
+        /**
+         * Instead of the field edit (the field's name is then a label only): the first `find` in the
+         * segment replaced by `replace`, for a damage no wire field names (a stream header's namespace).
+         */
+        readonly edit?: { readonly find: string; readonly replace: string };
+        /**
+         * Restart the link's far end (`true`) or its near end (`'sender'`) once armed, a crash and a
+         * restart 1 ms later: it logs in (or connects) afresh over the link.
+         */
+        readonly relogin?: boolean | 'sender';
+        /** Once armed, a send between these users (one whose way opens the stream the damage waits for). */
+        trigger?(topology: Topology, link: readonly [string, string]): readonly [FuzzUser, FuzzUser] | undefined;
+        /** With `relogin` or `trigger`, how long the plan then waits before its next command (the login's time). */
         readonly holdMs?: number;
       }
     >

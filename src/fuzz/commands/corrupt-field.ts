@@ -30,14 +30,19 @@ export class CorruptFieldCommand implements PlanCommand {
     if (field === undefined) return;
     const aim = plan.profile.fieldAims?.[field];
     if (aim !== undefined) {
-      const aimed = aim.link(plan.topology);
+      const aimed = aim.link(plan.topology, plan.sends);
       if (aimed === undefined) return;
-      plan.arm('corrupt', aimed[0], aimed[1], { field, op: aim.op });
-      if (aim.relogin !== true) return;
-      // The link's far end is restarted at once (as `bounce` does), so that it logs in afresh.
-      plan.add({ atMs: plan.nowMs, do: 'crash', node: aimed[1] }, 'begin');
-      plan.nowMs += 1;
-      plan.add({ atMs: plan.nowMs, do: 'restart', node: aimed[1] }, 'end');
+      plan.arm('corrupt', aimed[0], aimed[1], aim.edit ?? { field, op: aim.op });
+      const users = aim.trigger?.(plan.topology, aimed);
+      if (users !== undefined) plan.send(users[0], users[1]);
+      else if (aim.relogin === undefined || aim.relogin === false) return;
+      else {
+        // The link's far end (or near end) is restarted at once (as `bounce` does), so that it logs in afresh.
+        const node = aim.relogin === 'sender' ? aimed[0] : aimed[1];
+        plan.add({ atMs: plan.nowMs, do: 'crash', node }, 'begin');
+        plan.nowMs += 1;
+        plan.add({ atMs: plan.nowMs, do: 'restart', node }, 'end');
+      }
       // And the plan waits for that login (the corruption is disarmed at the close).
       plan.nowMs += aim.holdMs ?? 0;
       return;

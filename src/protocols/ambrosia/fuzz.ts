@@ -190,6 +190,9 @@ interface Attacker {
 
 const rogue = 'rogue.b.test';
 
+/** The service channel's namespace (spec.md §4.1), in a service's stream header. */
+const serviceNs = 'urn:fedsim:ambrosia:service:0';
+
 /** A recipient at a domain with no DNS records at all (a federation's first user writes to it). */
 const ghost = 'ghost@gone.test';
 /** The user on a slow link (`withFailedLogins`), one per topology at most. */
@@ -594,6 +597,52 @@ function slowLink(topology: Topology): readonly [string, string] | undefined {
 }
 
 /**
+ * A service's own link to its gateway (the first service's, none in a topology without one): the
+ * `xmlns` aim changes the namespace of its stream header, the service restarted so that it writes
+ * one at once. The gateway ends that stream with <invalid-namespace/> while it opens (spec.md §4.1,
+ * the service session's `opening` to `closed`), the service sees it close while opening and backs
+ * off (its `opening` to `backingOff`), then connects again (`serviceRetryMs`). A restarted service
+ * is a service fault like a crash (`underFaults`: failover), the damage one on its link.
+ */
+function serviceLink(topology: Topology): readonly [string, string] | undefined {
+  const [service] = servicesOf(topology);
+  if (service === undefined) return undefined;
+  const config = topology.nodes[service]?.config as { gateways?: readonly { host: string }[] } | undefined;
+  const gw = config?.gateways?.[0]?.host;
+  return gw === undefined ? undefined : [service, gw];
+}
+
+/**
+ * The link from one gateway of a federation to another, between two domains none of whose users
+ * wrote to the other's yet (in the topology's order), so that the next stanza between them opens
+ * an s2s stream (none opened before: a stream either way opens a verification stream the other way):
+ * the `features` aim puts the receiving gateway's `<stream:features/>` in a namespace of its own,
+ * so the opening gateway finds no features and gives the stream up after its answer wait
+ * (spec.md §3, the s2s chart's `features` to `failed`); the aim's trigger is a stanza from the
+ * first domain to the second. A damage on the s2s hop voids the promise of what it carries
+ * (`underFaults`); the next stanza opens a new stream.
+ */
+function freshS2sLink(
+  topology: Topology,
+  sent: readonly { readonly from: FuzzUser; readonly to: FuzzUser }[],
+): readonly [string, string] | undefined {
+  const talked = new Set(
+    sent.map(({ from, to }) => [gatewayOf(topology, from), gatewayOf(topology, to)].sort().join(' ')),
+  );
+  const gateways = [...new Set(topology.users.map((user) => gatewayOf(topology, user)))];
+  for (const from of gateways)
+    for (const to of gateways) if (from !== to && !talked.has([from, to].sort().join(' '))) return [to, from];
+  return undefined;
+}
+
+/** A user of the link's far end (the opening gateway) and one of its near end, for `freshS2sLink`. */
+function acrossS2sLink(topology: Topology, link: readonly [string, string]): readonly [FuzzUser, FuzzUser] | undefined {
+  const of = (gw: string) => topology.users.find((user) => user.address !== ghost && gatewayOf(topology, user) === gw);
+  const [from, to] = [of(link[1]), of(link[0])];
+  return from === undefined || to === undefined ? undefined : [from, to];
+}
+
+/**
  * The default campaign: the topologies above, one in three with the failing logins. Its
  * structure-aware corruption also edits the `<bind/>` a gateway offers after SASL, aimed at the
  * slow user's link only, and restarts that user's client so that it logs in afresh (no session to
@@ -603,8 +652,24 @@ function slowLink(topology: Topology): readonly [string, string] | undefined {
  */
 export const ambrosiaProfile: FuzzProfile = {
   ...baseProfile,
-  wireFields: [...(baseProfile.wireFields ?? []), 'bind'],
-  fieldAims: { bind: { link: slowLink, op: 'dec', relogin: true, holdMs: 30_000 } },
+  wireFields: [...(baseProfile.wireFields ?? []), 'bind', 'xmlns', 'features'],
+  fieldAims: {
+    bind: { link: slowLink, op: 'dec', relogin: true, holdMs: 30_000 },
+    xmlns: {
+      link: serviceLink,
+      op: 'inc',
+      edit: { find: `'${serviceNs}'`, replace: `'${serviceNs}-damaged'` },
+      relogin: 'sender',
+      holdMs: 2_000,
+    },
+    features: {
+      link: freshS2sLink,
+      op: 'inc',
+      edit: { find: '<stream:features>', replace: "<stream:features xmlns:stream='urn:fedsim:damaged'>" },
+      trigger: acrossS2sLink,
+      holdMs: 4_000,
+    },
+  },
   topology: fc
     .tuple(topology, fc.constantFrom(false, false, true))
     .map(([base, failing]) => (failing ? withFailedLogins(base) : base)),
