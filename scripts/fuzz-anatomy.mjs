@@ -18,11 +18,8 @@ import { pathToFileURL } from 'node:url';
 const { ensureBuilt } = await import(pathToFileURL(join(process.cwd(), 'bin', 'build.mjs')).href);
 const dir = process.env.FEDSIM_DIST ?? (await ensureBuilt());
 const load = async (path) => import(pathToFileURL(join(dir, path)).href);
-const { default: fc } = await import('fast-check');
 const { fuzzProfileNamed } = await load('fuzz/profiles/index.js');
-const { judgePlan, counterexampleStem, runOne } = await load('fuzz/run-one.js');
-const { Plan } = await load('fuzz/plan.js');
-const { planCommands, campaignCommandOptions } = await load('fuzz/commands/index.js');
+const { judgePlan, counterexampleStem, drawnCase, runOne } = await load('fuzz/run-one.js');
 const { runCoverage, withMachineDefinitions } = await load('fuzz/coverage.js');
 const { plannedScenario } = await load('scenario/load.js');
 const { runScenario } = await load('scenario/run.js');
@@ -47,45 +44,34 @@ for (const protocol of protocols) {
     let drawnMs = 0;
     let steps = 0;
     let actors = 0;
-    fc.check(
-      fc.property(
-        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        profile.topology,
-        planCommands(campaignCommandOptions(profile)),
-        (simSeed, topology, commands) => {
-          const plan = new Plan(profile, topology);
-          fc.modelRun(() => ({ model: plan, real: plan }), commands);
-          drawnMs = cpuMs();
-          const stem = counterexampleStem(protocol, seed);
-          const recordings = [];
-          // The coverage's tap, and this script's beside it (a second run of the plan counts too).
-          const { value, machines } = withMachineDefinitions(compiledEngine, (engine) =>
-            judgePlan(
-              plan,
-              simSeed,
-              stem,
-              undefined,
-              withTap(engine, (recording) => {
-                actors += 1;
-                recordings.push(recording);
-                engine.tap(recording);
-              }),
-            ),
-          );
-          const judgedMs = cpuMs();
-          runCoverage(value.report.trace.events, machines, profile.sometimes ?? []);
-          add('coverage', cpuMs() - judgedMs);
-          add('judge', judgedMs - drawnMs);
-          for (const recording of recordings) steps += recording.steps.length;
-          // judgePlan ran the plan a second time when its verdict is not the first scenario's.
-          const first = plan.scenario(simSeed, `fuzz/${stem}`, []);
-          add('secondRuns', JSON.stringify(value.source) === JSON.stringify(first) ? 0 : 1);
-          judged = { ...value, plan, simSeed, stem };
-          return true;
-        },
-      ),
-      { seed, numRuns: 1 },
-    );
+    drawnCase(profile, seed, (plan, simSeed) => {
+      drawnMs = cpuMs();
+      const stem = counterexampleStem(protocol, seed);
+      const recordings = [];
+      // The coverage's tap, and this script's beside it (a second run of the plan counts too).
+      const { value, machines } = withMachineDefinitions(compiledEngine, (engine) =>
+        judgePlan(
+          plan,
+          simSeed,
+          stem,
+          undefined,
+          withTap(engine, (recording) => {
+            actors += 1;
+            recordings.push(recording);
+            engine.tap(recording);
+          }),
+        ),
+      );
+      const judgedMs = cpuMs();
+      runCoverage(value.report.trace.events, machines, profile.sometimes ?? []);
+      add('coverage', cpuMs() - judgedMs);
+      add('judge', judgedMs - drawnMs);
+      for (const recording of recordings) steps += recording.steps.length;
+      // judgePlan ran the plan a second time when its verdict is not the first scenario's.
+      const first = plan.scenario(simSeed, `fuzz/${stem}`, []);
+      add('secondRuns', JSON.stringify(value.source) === JSON.stringify(first) ? 0 : 1);
+      judged = { ...value, plan, simSeed, stem };
+    });
     add('generate', drawnMs - started);
     const { report, source } = judged;
     const events = report.trace.events;

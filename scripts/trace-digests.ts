@@ -11,11 +11,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
-import { campaignCommandOptions, planCommands } from '../src/fuzz/commands/index.js';
-import { Plan } from '../src/fuzz/plan.js';
 import { fuzzProfiles } from '../src/fuzz/profiles/index.js';
-import { counterexampleStem, judgePlan } from '../src/fuzz/run-one.js';
+import { counterexampleStem, drawnCase, judgePlan } from '../src/fuzz/run-one.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runScenario } from '../src/scenario/run.js';
 
@@ -48,22 +45,10 @@ for (const file of scenarioFiles(scenarioDir)) {
 for (const [protocol, profile] of fuzzProfiles) {
   for (let seed = 1; seed <= fuzzRuns; seed++) {
     const stem = counterexampleStem(protocol, seed);
-    let digest = '';
-    fc.check(
-      fc.property(
-        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        profile.topology,
-        planCommands(campaignCommandOptions(profile)),
-        (simSeed, topology, commands) => {
-          const plan = new Plan(profile, topology);
-          fc.modelRun(() => ({ model: plan, real: plan }), commands);
-          const { report } = judgePlan(plan, simSeed, stem);
-          digest = `${report.verdict} ${sha(report.trace.text())}`;
-          return true;
-        },
-      ),
-      { seed, numRuns: 1 },
-    );
+    const digest = drawnCase(profile, seed, (plan, simSeed) => {
+      const { report } = judgePlan(plan, simSeed, stem);
+      return `${report.verdict} ${sha(report.trace.text())}`;
+    });
     lines.push(`fuzz ${protocol} ${seed} ${digest}`);
   }
 }

@@ -19,7 +19,8 @@ import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
 import { campaignCommandOptions, generatorsRan, planCommands, type CommandOptions } from './commands/index.js';
 import { damageInstants, droppedAfterDamage, Plan, refusedCommands } from './plan.js';
-import type { FuzzProfile } from './profile.js';
+import type { FuzzProfile, Topology } from './profile.js';
+import type { PlanCommand } from './commands/command.js';
 
 export interface FuzzRunOptions extends CommandOptions {
   /** Run a deliberately broken variant of the protocol (src/fuzz/canary.ts). */
@@ -242,6 +243,40 @@ export function judgeCase(
   return { events: judged.report.trace.events, judged };
 }
 
+/** The arbitraries of one fuzz case: the simulator's seed, the topology and the commands. */
+function caseArbitraries(profile: FuzzProfile, options: CommandOptions = {}) {
+  return [
+    fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    profile.topology,
+    planCommands({ ...options, ...campaignCommandOptions(profile) }),
+  ] as const;
+}
+
+/** The plan that drawn `commands` build on `topology` (each command applied to it in turn). */
+export function planOf(profile: FuzzProfile, topology: Topology, commands: Iterable<PlanCommand>): Plan {
+  const plan = new Plan(profile, topology);
+  fc.modelRun(() => ({ model: plan, real: plan }), commands);
+  return plan;
+}
+
+/**
+ * The case a campaign's run for `seed` draws (as drawn, never shrunk), handed to `use` with its
+ * simulator seed; what `use` returns. For tools and tests that read a campaign's cases one by one.
+ */
+export function drawnCase<T>(profile: FuzzProfile, seed: number, use: (plan: Plan, simSeed: number) => T): T {
+  let result: { readonly value: T } | undefined;
+  const details = fc.check(
+    fc.property(...caseArbitraries(profile), (simSeed, topology, commands) => {
+      result = { value: use(planOf(profile, topology, commands), simSeed) };
+      return true;
+    }),
+    { seed, numRuns: 1, endOnFailure: true },
+  );
+  if (details.failed) throw details.errorInstance;
+  if (result === undefined) throw new Error(`no case drawn for seed ${seed}`);
+  return result.value;
+}
+
 export function fuzzProperty(
   profile: FuzzProfile,
   seed: number,
@@ -252,31 +287,25 @@ export function fuzzProperty(
   const stem = counterexampleStem(profile.protocol, seed, options.canary, profile.variant);
   const engine = engineOf(options.engine ?? 'compiled');
   let covered = onCoverage === undefined;
-  return fc.property(
-    fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-    profile.topology,
-    planCommands({ ...options, ...campaignCommandOptions(profile) }),
-    (simSeed, topology, commands) => {
-      const plan = new Plan(profile, topology);
-      fc.modelRun(() => ({ model: plan, real: plan }), commands);
-      let judged: ReturnType<typeof judgeCase>['judged'];
-      if (covered) judged = judgeCase(plan, simSeed, stem, options.canary, engine, options.nodeProcess).judged;
-      else {
-        // The run as drawn (not the shrinking that may follow) is what the campaign covered.
-        covered = true;
-        const { value, machines } = withMachineDefinitions(engine, (tapped) =>
-          judgeCase(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
-        );
-        judged = value.judged;
-        const generators = generatorsRan(commands);
-        onCoverage?.({ ...runCoverage(value.events, machines, profile.sometimes ?? []), generators });
-      }
-      if (judged === undefined || judged.report.verdict === 'pass') return true;
-      const { source, report } = judged;
-      onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
-      return false;
-    },
-  );
+  return fc.property(...caseArbitraries(profile, options), (simSeed, topology, commands) => {
+    const plan = planOf(profile, topology, commands);
+    let judged: ReturnType<typeof judgeCase>['judged'];
+    if (covered) judged = judgeCase(plan, simSeed, stem, options.canary, engine, options.nodeProcess).judged;
+    else {
+      // The run as drawn (not the shrinking that may follow) is what the campaign covered.
+      covered = true;
+      const { value, machines } = withMachineDefinitions(engine, (tapped) =>
+        judgeCase(plan, simSeed, stem, options.canary, tapped, options.nodeProcess),
+      );
+      judged = value.judged;
+      const generators = generatorsRan(commands);
+      onCoverage?.({ ...runCoverage(value.events, machines, profile.sometimes ?? []), generators });
+    }
+    if (judged === undefined || judged.report.verdict === 'pass') return true;
+    const { source, report } = judged;
+    onFail({ source, failures: failuresOf(report), trace: report.trace.text() });
+    return false;
+  });
 }
 
 /** Runs the campaign's run for `seed`: one fast-check run, shrunk if it fails. */

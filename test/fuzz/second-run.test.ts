@@ -4,40 +4,24 @@
  * first run when it can (`judgeCase`, run-one.ts `secondPasses`): its verdict must be judgePlan's,
  * for every protocol, on the real code and on the canaries (whose second runs fail).
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compiledEngine } from '../../src/engine/engine.js';
-import { campaignCommandOptions, planCommands } from '../../src/fuzz/commands/index.js';
 import { canaryKinds, type CanaryKind } from '../../src/fuzz/canary.js';
-import { Plan } from '../../src/fuzz/plan.js';
 import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
-import { counterexampleStem, judgeCase, judgePlan } from '../../src/fuzz/run-one.js';
+import { counterexampleStem, drawnCase, judgeCase, judgePlan } from '../../src/fuzz/run-one.js';
 
 /** Per seed: judgePlan's verdict, judgeCase's, and whether judgeCase skipped a second run. */
 function compare(protocol: string, seeds: readonly number[], canary?: CanaryKind) {
   const profile = fuzzProfiles.get(protocol);
   if (profile === undefined) throw new Error(`no profile ${protocol}`);
   return seeds.map((seed) => {
-    let row = { seed, full: '', quick: '', skipped: false };
-    fc.check(
-      fc.property(
-        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-        profile.topology,
-        planCommands(campaignCommandOptions(profile)),
-        (simSeed, topology, commands) => {
-          const plan = new Plan(profile, topology);
-          fc.modelRun(() => ({ model: plan, real: plan }), commands);
-          const stem = counterexampleStem(protocol, seed, canary);
-          const full = judgePlan(plan, simSeed, stem, canary).report.verdict;
-          const quick = judgeCase(plan, simSeed, stem, canary, compiledEngine, undefined);
-          const quickVerdict = quick.judged === undefined ? 'pass' : quick.judged.report.verdict;
-          row = { seed, full, quick: quickVerdict, skipped: quick.judged === undefined };
-          return true;
-        },
-      ),
-      { seed, numRuns: 1 },
-    );
-    return row;
+    return drawnCase(profile, seed, (plan, simSeed) => {
+      const stem = counterexampleStem(protocol, seed, canary);
+      const full = judgePlan(plan, simSeed, stem, canary).report.verdict;
+      const quick = judgeCase(plan, simSeed, stem, canary, compiledEngine, undefined);
+      const quickVerdict = quick.judged === undefined ? 'pass' : quick.judged.report.verdict;
+      return { seed, full, quick: quickVerdict, skipped: quick.judged === undefined };
+    });
   });
 }
 

@@ -10,8 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/cli/run.js';
 import { compiledEngine } from '../../src/engine/engine.js';
 import { campaignCommandOptions, planCommands } from '../../src/fuzz/commands/index.js';
-import { Plan } from '../../src/fuzz/plan.js';
-import { judgePlan } from '../../src/fuzz/run-one.js';
+import { judgePlan, planOf } from '../../src/fuzz/run-one.js';
 import { f140Profile } from '../../src/protocols/f140/fuzz.js';
 import { ProcessNode } from '../../src/process/node.js';
 import { processLookahead } from '../../src/sim/world.js';
@@ -74,8 +73,7 @@ describe('the lookahead for external node processes', () => {
     let ahead = 0;
     for (const [index, [simSeed, topology, commands]] of cases.entries()) {
       const runs = await offAndOn(() => {
-        const plan = new Plan(f140Profile, topology);
-        fc.modelRun(() => ({ model: plan, real: plan }), commands);
+        const plan = planOf(f140Profile, topology, commands);
         return judgePlan(plan, simSeed, `ahead-${index}`, undefined, compiledEngine, command).report.trace.text();
       });
       expect(runs.on, `case ${index} of seed 20261206 (sim seed ${simSeed})`).toBe(runs.off);
