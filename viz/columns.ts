@@ -26,6 +26,7 @@ import {
   laneOfTarget,
   linkEndings,
   linkStyles,
+  MsgTable,
   payloadLabel,
   protocolIndexes,
 } from './model.js';
@@ -1167,10 +1168,10 @@ export function buildPackedModel(
   const kindByLabel = new Array<Map<string, number>>(lanes.length + 1);
   for (let lane = 0; lane <= lanes.length; lane++) kindByLabel[lane] = new Map();
   const violations: number[] = [];
-  const sends = new Int32Table(count); // msg -> event index of its (last) send
+  const sends = new MsgTable(count); // msg -> event index of its (last) send
   const sendOrder: number[] = [];
-  const ended = new Int32Table(count);
-  const duplicated = new Int32Table(count);
+  const ended = new MsgTable(count);
+  const duplicated = new MsgTable(count);
   const connects = new PairMap(strings);
   const dnsQueries = new PairMap(strings);
   // The names by msg id in a dense array when they are a Map (a lookup per send).
@@ -1513,26 +1514,6 @@ function countingOrder(values: Int32Array, count: number, range: number, within:
     counts[value] = slot + 1;
   }
   return order;
-}
-
-/** A number per msg id (-1 when unset): as model.ts's MsgTable. */
-class Int32Table {
-  private readonly dense: Int32Array;
-  private readonly sparse = new Map<number, number>();
-
-  constructor(events: number) {
-    this.dense = new Int32Array(4 * events + 16).fill(-1);
-  }
-
-  get(msg: number): number {
-    if (msg >= 0 && msg < this.dense.length && Number.isInteger(msg)) return this.dense[msg] as number;
-    return this.sparse.get(msg) ?? -1;
-  }
-
-  set(msg: number, value: number): void {
-    if (msg >= 0 && msg < this.dense.length && Number.isInteger(msg)) this.dense[msg] = value;
-    else this.sparse.set(msg, value);
-  }
 }
 
 /**

@@ -368,7 +368,7 @@ export function parseNames(value: unknown): Map<number, MessageName> {
  * A number per msg id (-1 when unset): a typed array for ids up to a few times the trace's length
  * (msg ids count up from 1), a Map for any others.
  */
-class MsgTable {
+export class MsgTable {
   private readonly dense: Int32Array;
   private readonly sparse = new Map<number, number>();
 
