@@ -16,6 +16,7 @@ import type { ColumnTrace } from './columns.js';
 import { buildModel, packModel, packNames, parseNames } from './model.js';
 import type { PackedModel, PackedNames } from './model.js';
 import { TraceStreamParser, verifySha256 } from './parse.js';
+import type { TraceEnd } from '../src/trace/events.js';
 
 export type LoadRequest =
   | { readonly type: 'trace'; readonly stream: ReadableStream<Uint8Array> }
@@ -109,32 +110,23 @@ async function load(request: Extract<LoadRequest, { type: 'trace' }>): Promise<v
   const packedNames = packNames(names);
   steps['model built'] = clock();
   const { starts, ends, end } = scanned;
-  // The sha256 of the bytes is started before they are transferred away (digest copies them at
-  // once), and posted after the model.
-  const digest =
-    end !== undefined && globalThis.crypto?.subtle !== undefined
-      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, scanned.hashedLength))
-      : undefined;
-  steps['model packed'] = clock();
-  scope.postMessage(
+  await postModel(
     {
-      type: 'model',
       packed,
-      names: packedNames.packed,
+      transfer,
+      packedNames,
+      bytes,
       text: bytes,
       starts,
       ends,
       warnings: scanned.warnings,
-      hasEnd: end !== undefined,
+      end,
+      hashedLength: scanned.hashedLength,
       parseMs,
-      modelMs: performance.now() - modelStart,
-      steps,
+      modelStart,
     },
-    [...transfer, ...packedNames.transfer, starts.buffer as ArrayBuffer, ends.buffer as ArrayBuffer, bytes.buffer],
+    steps,
   );
-  let verdict: boolean | undefined;
-  if (digest !== undefined && end !== undefined) verdict = hex(await digest) === end.sha256;
-  scope.postMessage({ type: 'sha256', verdict });
 }
 
 /**
@@ -214,31 +206,86 @@ async function loadParsed(bytes: Uint8Array<ArrayBuffer>, steps: Record<string, 
   const packedNames = packNames(names);
   const starts = Float64Array.from(parser.starts);
   const ends = Float64Array.from(parser.ends);
-  // Offsets in characters are offsets in bytes when every character was one byte.
+  // Offsets in characters are offsets in bytes when every character was one byte: the bytes go
+  // as they are, and are hashed; otherwise the text goes, and is encoded again to be hashed.
   const oneByte = bytes.length === text.length;
+  await postModel(
+    {
+      packed,
+      transfer,
+      packedNames,
+      bytes: oneByte ? bytes : undefined,
+      text: oneByte ? bytes : text,
+      starts,
+      ends,
+      warnings: parsed.warnings,
+      end: parsed.end,
+      hashedLength: parsed.hashedLength,
+      parseMs,
+      modelStart,
+    },
+    steps,
+    () => verifySha256(text, parsed),
+  );
+}
+
+/** A modelled trace, ready to post (`postModel`), from either path. */
+interface Modelled {
+  readonly packed: PackedModel;
+  readonly transfer: readonly Transferable[];
+  readonly packedNames: { readonly packed: PackedNames; readonly transfer: readonly ArrayBuffer[] };
+  /** The trace's bytes when they are hashed and posted as they are (transferred away). */
+  readonly bytes: Uint8Array<ArrayBuffer> | undefined;
+  readonly text: Uint8Array<ArrayBuffer> | string;
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly warnings: readonly string[];
+  readonly end: TraceEnd | undefined;
+  readonly hashedLength: number;
+  readonly parseMs: number;
+  readonly modelStart: number;
+}
+
+/**
+ * Posts the model, then the sha256 verdict: of `bytes`, started before they are transferred away
+ * (digest copies them at once), or else `verifyOtherwise`'s.
+ */
+async function postModel(
+  modelled: Modelled,
+  steps: Record<string, number>,
+  verifyOtherwise?: () => Promise<boolean | undefined>,
+): Promise<void> {
+  const { bytes, end, starts, ends } = modelled;
   const digest =
-    oneByte && parsed.end !== undefined && globalThis.crypto?.subtle !== undefined
-      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, parsed.hashedLength))
+    bytes !== undefined && end !== undefined && globalThis.crypto?.subtle !== undefined
+      ? globalThis.crypto.subtle.digest('SHA-256', bytes.subarray(0, modelled.hashedLength))
       : undefined;
   steps['model packed'] = clock();
   scope.postMessage(
     {
       type: 'model',
-      packed,
-      names: packedNames.packed,
-      text: oneByte ? bytes : text,
+      packed: modelled.packed,
+      names: modelled.packedNames.packed,
+      text: modelled.text,
       starts,
       ends,
-      warnings: parsed.warnings,
-      hasEnd: parsed.end !== undefined,
-      parseMs,
-      modelMs: performance.now() - modelStart,
+      warnings: modelled.warnings,
+      hasEnd: end !== undefined,
+      parseMs: modelled.parseMs,
+      modelMs: performance.now() - modelled.modelStart,
       steps,
     },
-    [...transfer, ...packedNames.transfer, starts.buffer, ends.buffer, ...(oneByte ? [bytes.buffer] : [])],
+    [
+      ...modelled.transfer,
+      ...modelled.packedNames.transfer,
+      // Made here, never shared: a plain ArrayBuffer each.
+      starts.buffer as ArrayBuffer,
+      ends.buffer as ArrayBuffer,
+      ...(bytes === undefined ? [] : [bytes.buffer]),
+    ],
   );
   let verdict: boolean | undefined;
-  if (digest !== undefined && parsed.end !== undefined) verdict = hex(await digest) === parsed.end.sha256;
-  else verdict = await verifySha256(text, parsed);
+  if (digest !== undefined && end !== undefined) verdict = hex(await digest) === end.sha256;
+  else verdict = await verifyOtherwise?.();
   scope.postMessage({ type: 'sha256', verdict });
 }
