@@ -9,12 +9,11 @@
  * Usage: trace-digests.ts [--fuzz-runs N] [--scenarios DIR]
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { fuzzProfiles } from '../src/fuzz/profiles/index.js';
 import { counterexampleStem, drawnCase, judgePlan } from '../src/fuzz/run-one.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runScenario } from '../src/scenario/run.js';
+import { scenarioFiles } from '../src/cli/run.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -27,17 +26,7 @@ const scenarioDir = flag('--scenarios', 'scenarios');
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const lines: string[] = [];
 
-function scenarioFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((entry) => {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) return scenarioFiles(path);
-      return /\.(ya?ml|json)$/.test(entry) ? [path] : [];
-    });
-}
-
-for (const file of scenarioFiles(scenarioDir)) {
+for (const file of scenarioFiles([scenarioDir])) {
   const report = runScenario(loadScenario(file));
   lines.push(`scenario ${file} ${report.verdict} ${sha(report.trace.text())}`);
 }
