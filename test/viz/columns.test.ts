@@ -6,9 +6,7 @@
 // Poe/Lenore and synthetic traces, with and without the protocols' names, whole and fed in
 // chunks; then lines garbled by fast-check (a character deleted, inserted or doubled, a value
 // replaced, whitespace, escapes, non-ASCII text), each compared with parse.ts's verdict.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzProfileNamed } from '../../src/fuzz/profiles/index.js';
@@ -16,38 +14,12 @@ import { runOne } from '../../src/fuzz/run-one.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/scenario/run.js';
 import { syntheticTraceText } from '../../src/trace/synthetic.js';
-import { namesOfFile } from '../../src/view/names.js';
 import { buildPackedModel, scanTrace, TraceScanner } from '../../viz/columns.js';
-import { buildModel, packModel, parseNames, TraceEvents, unpackModel } from '../../viz/model.js';
-import type { MessageNames, Model } from '../../viz/model.js';
+import { buildModel, packModel, TraceEvents, unpackModel } from '../../viz/model.js';
+import type { MessageNames } from '../../viz/model.js';
 import { parseTraceText, TraceParseError } from '../../viz/parse.js';
-
-function comparable(model: Model): unknown {
-  return {
-    lanes: model.lanes,
-    laneOf: [...model.laneOf],
-    links: model.links,
-    linkAt: [...model.linkAt],
-    faults: model.faults,
-    states: model.states,
-    kinds: [...model.kinds],
-    violations: model.violations,
-    kindKeyOf: model.kindKeyOf,
-    atMs: [...model.atMs],
-    category: [...model.category],
-    detail: [...model.detail],
-  };
-}
-
-async function namesOf(text: string): Promise<MessageNames> {
-  const directory = mkdtempSync(join(tmpdir(), 'fedsim-viz-columns-'));
-  try {
-    writeFileSync(join(directory, 't.ndjson'), text);
-    return parseNames(JSON.parse(await namesOfFile(join(directory, 't.ndjson'))));
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-}
+import { scenarioFiles } from '../../src/cli/run.js';
+import { comparable, namesOf } from '../support/viz-model.js';
 
 const encoder = new TextEncoder();
 
@@ -82,23 +54,13 @@ function compare(text: string, names: MessageNames, chunk?: number): boolean {
   return true;
 }
 
-function scenarioFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((entry) => {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) return scenarioFiles(path);
-      return /\.(ya?ml|json)$/.test(entry) ? [path] : [];
-    });
-}
-
 const poeLenore = readFileSync(new URL('../fixtures/poe-lenore.trace.ndjson', import.meta.url), 'utf8');
 const synthetic = syntheticTraceText({ seed: 4, events: 2000, nodes: 5 });
 const small = syntheticTraceText({ seed: 5, events: 300, nodes: 4 });
 
 describe('viz: the byte-level columnar parser', () => {
   it('gives the page parser’s model on every bundled scenario’s trace', async () => {
-    const files = scenarioFiles('scenarios');
+    const files = scenarioFiles(['scenarios']);
     expect(files.length).toBeGreaterThan(50);
     for (const file of files) {
       const text = runScenario(loadScenario(file)).trace.text();

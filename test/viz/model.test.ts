@@ -4,42 +4,13 @@
 // the protocols' names. (The worker's fast path, viz/columns.ts, is checked in columns.test.ts.)
 // Method: the Poe/Lenore fixture and synthetic traces of a few seeds, both ways; then every event
 // read back from the text (as a string and as UTF-8 bytes) equals its parse.
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { syntheticTraceText } from '../../src/trace/synthetic.js';
-import { namesOfFile } from '../../src/view/names.js';
-import { buildModel, packModel, parseNames, TraceEvents, unpackModel } from '../../viz/model.js';
-import type { MessageNames, Model } from '../../viz/model.js';
+import { buildModel, packModel, TraceEvents, unpackModel } from '../../viz/model.js';
+import type { MessageNames } from '../../viz/model.js';
 import { parseTraceText, TraceStreamParser } from '../../viz/parse.js';
-
-function comparable(model: Model): unknown {
-  return {
-    lanes: model.lanes,
-    laneOf: [...model.laneOf],
-    links: model.links,
-    linkAt: [...model.linkAt],
-    faults: model.faults,
-    states: model.states,
-    kinds: [...model.kinds],
-    violations: model.violations,
-    kindKeyOf: model.kindKeyOf,
-    atMs: [...model.atMs],
-    category: [...model.category],
-    detail: [...model.detail],
-  };
-}
-
-async function namesOf(text: string): Promise<MessageNames> {
-  const directory = mkdtempSync(join(tmpdir(), 'fedsim-viz-model-'));
-  try {
-    writeFileSync(join(directory, 't.ndjson'), text);
-    return parseNames(JSON.parse(await namesOfFile(join(directory, 't.ndjson'))));
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-}
+import { comparable, namesOf } from '../support/viz-model.js';
 
 describe('viz: the worker-built model', () => {
   const traces: [string, string][] = [
