@@ -147,6 +147,10 @@ function verifyBound(
   return { response: responseProof(friend.inbound.response, nonce, challenge) };
 }
 
+/** The arguments each command needs, in the order a missing one is reported. */
+const pingArguments = ['from_user', 'challenge', 'to_user'] as const;
+const msgArguments = [...pingArguments, 'message'] as const;
+
 export function serveRequest(request: HttpRequest, context: ServeContext): ServerAnswer {
   const method = request.method.toUpperCase();
   if (method !== 'GET' && method !== 'POST') {
@@ -170,7 +174,7 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
   if (verb !== 'PING' && verb !== 'MSG') {
     return refusal(400, 'unknown-command', `command ${JSON.stringify(command)} is not PING or MSG`, decoded);
   }
-  for (const name of ['from_user', 'challenge', 'to_user', ...(verb === 'MSG' ? ['message'] : [])]) {
+  for (const name of verb === 'MSG' ? msgArguments : pingArguments) {
     if (args.get(name) === undefined) return refusal(400, 'missing-argument', `${verb} needs ${name}`, decoded);
   }
   const from = args.get('from_user') ?? '';
@@ -239,6 +243,9 @@ export function serveRequest(request: HttpRequest, context: ServeContext): Serve
 
 // ---------------------------------------------------------------------------------------------------
 // Sessions on accepted connections.
+
+const formType: Header = ['Content-Type', 'application/x-www-form-urlencoded'];
+const connectionClose: Header = ['Connection', 'close'];
 
 interface Session {
   readonly actor: MachineActor<typeof sessionMachine>;
@@ -311,15 +318,11 @@ export class F140Server {
       for (const output of answer.outputs) this.host.emit(output);
       const close = !keepAlive;
       const body = utf8Bytes(encodeForm(answer.fields));
-      const bytesOut = encodeResponse({
-        status: answer.status,
-        headers: [
-          ['Content-Type', 'application/x-www-form-urlencoded'],
-          ...answer.headers,
-          ...(close ? [['Connection', 'close'] as const] : []),
-        ],
-        body,
-      });
+      // The answer's headers after the form's type, and the close if asked: pushed, not spread.
+      const headers: Header[] = [formType];
+      for (const header of answer.headers) headers.push(header);
+      if (close) headers.push(connectionClose);
+      const bytesOut = encodeResponse({ status: answer.status, headers, body });
       this.host.emit({
         kind: 'write',
         conn,

@@ -581,7 +581,14 @@ function percentDecode(text: string): Result<string, WireError> {
 
 /** Encodes fields as `name=value&...` (names as given; the receiver lower-cases them). */
 export function encodeForm(fields: Iterable<readonly [string, string]>): string {
-  return [...fields].map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
+  // Written into one string as the fields come (no copy of the fields, no list of parts).
+  let form = '';
+  let first = true;
+  for (const [name, value] of fields) {
+    form += `${first ? '' : '&'}${percentEncode(name)}=${percentEncode(value)}`;
+    first = false;
+  }
+  return form;
 }
 
 /**
@@ -592,11 +599,16 @@ export function decodeForm(
   text: string,
   into: Map<string, string> = new Map(),
 ): Result<Map<string, string>, WireError> {
-  const segments = text.split('&').filter((segment) => segment !== '');
-  if (segments.length + into.size > formFieldsMax) {
+  // Empty segments are skipped, counted out here rather than filtered into a second list.
+  const segments = text.split('&');
+  let count = 0;
+  for (let i = 0; i < segments.length; i++) if (segments[i] !== '') count += 1;
+  if (count + into.size > formFieldsMax) {
     return err(httpError('form.fields.too-many', `more than ${formFieldsMax} form fields`));
   }
-  for (const segment of segments) {
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as string;
+    if (segment === '') continue;
     const eq = segment.indexOf('=');
     const name = percentDecode(eq === -1 ? segment : segment.slice(0, eq));
     if (!name.ok) return name;
