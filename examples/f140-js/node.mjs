@@ -100,6 +100,7 @@ const store = new Map();
 const outboxPrefixAll = 'f140/outbox/';
 const outboxes = new Map();
 const seenPrefix = 'f140/seen/';
+/** Each pair's window, by to and then from. */
 const seenWindows = new Map();
 const seenWindow = 1024;
 /** The outbox of `key` (`f140/outbox/<remote>/<12-digit seq>`), or undefined for other keys. */
@@ -351,11 +352,15 @@ function refusal(status, code, reason, decoded, headers = []) {
 
 // The ids seen, per (to, from) pair: the last 1024 of each, durable. Each id is a store entry of its
 // own (`f140/seen/<12-digit seq>` holding {to, from, id}), so that marking one writes one small
-// line, not the whole window.
+// line, not the whole window. The sequence runs across pairs and needs no entry of its own: a
+// window drops only its oldest id, never the one just added, so the highest number in the store is
+// the last one used.
+let seenSeq = 0;
 function seenOf(to, from) {
-  const pair = JSON.stringify([to, from]);
-  let seen = seenWindows.get(pair);
-  if (!seen) seenWindows.set(pair, (seen = { ids: new Set(), keys: [] }));
+  let windows = seenWindows.get(to);
+  if (!windows) seenWindows.set(to, (windows = new Map()));
+  let seen = windows.get(from);
+  if (!seen) windows.set(from, (seen = { ids: new Set(), keys: [] }));
   return seen;
 }
 function remember(seen, key, id) {
@@ -368,9 +373,8 @@ function remember(seen, key, id) {
   }
 }
 function markSeen(seen, to, from, id) {
-  const seq = (store.get('f140/seen-seq') ?? 0) + 1;
-  put('f140/seen-seq', seq);
-  const key = `${seenPrefix}${String(seq).padStart(12, '0')}`;
+  seenSeq += 1;
+  const key = `${seenPrefix}${String(seenSeq).padStart(12, '0')}`;
   put(key, { to, from, id });
   remember(seen, key, id);
 }
@@ -841,7 +845,10 @@ function start(input) {
     const value = ask({ kind: 'store.get', key }).value;
     store.set(key, value);
     indexed(key, true);
-    if (key.startsWith(seenPrefix)) remember(seenOf(value.to, value.from), key, value.id);
+    if (key.startsWith(seenPrefix)) {
+      remember(seenOf(value.to, value.from), key, value.id);
+      seenSeq = Number(key.slice(seenPrefix.length)); // the keys come in order: the last is the highest
+    }
   }
   if (canary === 'volatile') for (const key of keysWith('f140/outbox/')) del(key);
   emit({ kind: 'listen', endpoint: { host: self.host, port: config.port } });

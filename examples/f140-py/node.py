@@ -292,7 +292,12 @@ def refusal(status, code, reason, decoded, headers=()):
 
 # The ids seen, per (to, from) pair: the last 1024 of each, durable. Each id is a store entry of its
 # own (`f140/seen/<12-digit seq>` holding {to, from, id}), so that marking one writes one small
-# line, not the whole window.
+# line, not the whole window. The sequence runs across pairs and needs no entry of its own: a
+# window drops only its oldest id, never the one just added, so the highest number in the store is
+# the last one used.
+seen_seq = 0
+
+
 def seen_of(to, sender):
     return seen_windows.setdefault((to, sender), {"ids": {}, "keys": []})
 
@@ -310,9 +315,9 @@ def remember(seen, key, msg_id):
 
 
 def mark_seen(seen, to, sender, msg_id):
-    seq = store.get("f140/seen-seq", 0) + 1
-    put("f140/seen-seq", seq)
-    key = "%s%012d" % (SEEN_PREFIX, seq)
+    global seen_seq
+    seen_seq += 1
+    key = "%s%012d" % (SEEN_PREFIX, seen_seq)
     put(key, {"to": to, "from": sender, "id": msg_id})
     remember(seen, key, msg_id)
 
@@ -805,7 +810,7 @@ def command(cmd):
 
 
 def start(line):
-    global config, me
+    global config, me, seen_seq
     me = {"node": line["node"], "host": line["host"]}
     config = line["config"]
     index_config()
@@ -815,6 +820,7 @@ def start(line):
         indexed(key, True)
         if key.startswith(SEEN_PREFIX):
             remember(seen_of(value["to"], value["from"]), key, value["id"])
+            seen_seq = int(key[len(SEEN_PREFIX):])  # the keys come in order: the last is the highest
     if CANARY == "volatile":
         for key in keys_with("f140/outbox/"):
             delete(key)
