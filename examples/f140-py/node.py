@@ -29,10 +29,12 @@ sys.stdout.reconfigure(encoding="utf-8")
 stdin = sys.stdin
 stdout = sys.stdout
 out = []
+# One encoder for every line: json.dumps with separators of its own would build a new one each call.
+encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def emit(line):
-    out.append(json.dumps(line, separators=(",", ":")))
+    out.append(encode(line))
 
 
 def flush():
