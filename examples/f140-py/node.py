@@ -12,6 +12,7 @@ are durable), so a message queued before a crash is lost; `--canary=dedup` turns
 check (section 3.3), so a retried MSG is delivered twice.
 """
 import base64
+import functools
 import json
 import os
 import re
@@ -111,6 +112,9 @@ config = {}
 ASCII_ESCAPES = re.compile(r"(?:[^%]|%[0-7][0-9A-Fa-f])*")
 
 
+# Form fields repeat (user names, challenges, commands): the two pure functions below remember their
+# last answers (functools.lru_cache, bounded), which urllib's escaping makes worth it.
+@functools.lru_cache(maxsize=1024)
 def percent_decode(text):
     if text.isascii():
         if "%" not in text:
@@ -160,8 +164,13 @@ def decode_form(text, into):
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def encode_component(text):
+    return quote_plus(text, safe="-_.!~*'()")
+
+
 def encode_form(fields):
-    return "&".join("%s=%s" % (quote_plus(k, safe="-_.!~*'()"), quote_plus(v, safe="-_.!~*'()")) for k, v in fields)
+    return "&".join("%s=%s" % (encode_component(k), encode_component(v)) for k, v in fields)
 
 
 def escape_xml(text):
