@@ -472,10 +472,13 @@ function sessionData(conn, bytes) {
   const s = sessions.get(conn);
   if (!s || s.closing) return;
   s.buf += bytes;
-  emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
   for (;;) {
     const parsed = parseRequest(s.buf);
-    if (parsed.more) return;
+    if (parsed.more) {
+      // The session waits for more, idle from now on (one this step closes needs no new timer).
+      emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
+      return;
+    }
     let answer;
     let keepAlive = false;
     if (parsed.error)

@@ -427,10 +427,11 @@ def session_data(conn, data):
     if not s or s["closing"]:
         return
     s["buf"] += data
-    emit({"kind": "timer.set", "id": "idle:" + conn, "delayMs": config["idleMs"]})
     while True:
         parsed = parse_request(s["buf"])
         if parsed[0] == "more":
+            # The session waits for more, idle from now on (one this step closes needs no new timer).
+            emit({"kind": "timer.set", "id": "idle:" + conn, "delayMs": config["idleMs"]})
             return
         keep_alive = False
         if parsed[0] == "error":
