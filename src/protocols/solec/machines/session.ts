@@ -205,7 +205,8 @@ export const sessionMachine = setup({
 }).createMachine({
   id: 'solec.session',
   initial: 'awaitingHandshake',
-  context: ({ input }) => ({ ...input, peer: undefined, claimed: undefined }),
+  // Object.assign, not a spread then fields: a tenth of the cost per actor (docs/performance.md, finding 10).
+  context: ({ input }) => Object.assign({}, input, { peer: undefined, claimed: undefined }),
   on: {
     'wire.invalid': { target: '.closed', actions: ['rejectUnexpected', 'closeConnection'] },
     'wire.unexpected': { target: '.closed', actions: ['rejectUnexpected', 'closeConnection'] },
