@@ -22,7 +22,15 @@ export class Dns {
   add(record: DnsRecord): void {
     const name = record.name.toLowerCase();
     const named = this.zone.get(name);
-    const entry = { name, type: record.type, value: record.value };
+    // The value is read when a query reads it, not here: a protocol may make it on first read
+    // (SOLEC's published keys are derived then, and most runs never ask for them).
+    const entry = {
+      name,
+      type: record.type,
+      get value() {
+        return record.value;
+      },
+    };
     if (named === undefined) this.zone.set(name, [entry]);
     else named.push(entry);
   }

@@ -16,10 +16,19 @@ export function keyRecordName(name: string): string {
   return `solec-key.${name}`;
 }
 
+/** The record's value is made when first read: the key is derived then (keys.ts, `DerivedKeys`). */
 function dnsRecords(node: NodeDeclaration<SolecConfig>): DnsRecord[] {
   if (node.config.role !== 'server') return [];
-  const { publicKey } = serverKeys(node.seed, node.id);
-  return [{ name: keyRecordName(node.id), type: 'TXT', value: `ed25519=${toHex(publicKey)}` }];
+  const keys = serverKeys(node.seed, node.id);
+  return [
+    {
+      name: keyRecordName(node.id),
+      type: 'TXT',
+      get value() {
+        return `ed25519=${toHex(keys.publicKey)}`;
+      },
+    },
+  ];
 }
 
 /** A node of the role its config names: a server (`server.ts`) or one user's client (`client.ts`). */

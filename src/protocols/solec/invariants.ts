@@ -174,26 +174,30 @@ function framesOf(decoded: unknown): readonly unknown[] {
  * is outstanding and counts for nothing. A damaged answer is never one more answer than was sent.
  */
 export function oneInFlight(): Invariant {
-  /** Per `<node> <conn>` a node opened: its Messages written and not yet answered. */
-  const outstanding = new Map<string, number>();
+  /**
+   * Per node, per connection it opened: its Messages written and not yet answered (two lookups
+   * rather than a key string made for every send and receive).
+   */
+  const outstanding = new Map<string, Map<string, number>>();
   return {
     name: 'solec.one-in-flight',
     kinds: ['conn.connect', 'send', 'receive'],
     observe(event) {
       if (event.kind === 'conn.connect') {
-        outstanding.set(`${event.node} ${event.conn}`, 0);
+        const opened = outstanding.get(event.node) ?? new Map<string, number>();
+        outstanding.set(event.node, opened.set(event.conn, 0));
         return undefined;
       }
       if ((event.kind !== 'send' && event.kind !== 'receive') || event.conn === undefined) return undefined;
-      const key = `${event.node} ${event.conn}`;
-      let count = outstanding.get(key);
-      if (count === undefined) return undefined;
+      const opened = outstanding.get(event.node);
+      let count = opened?.get(event.conn);
+      if (opened === undefined || count === undefined) return undefined;
       for (const frame of framesOf(event.payload.decoded)) {
         const type = field(frame, 'type');
         if (event.kind === 'receive' && (type === 'success' || type === 'error')) count = Math.max(0, count - 1);
         if (event.kind === 'send' && type === 'message') count += 1;
       }
-      outstanding.set(key, count);
+      opened.set(event.conn, count);
       return count > 1
         ? `${event.node} wrote a Message on ${event.conn} while ${count - 1} it wrote before were unanswered`
         : undefined;
@@ -203,6 +207,8 @@ export function oneInFlight(): Invariant {
 
 /** A relay link's attempt (`s2s:<n>#<k>`, server.ts `relayConnId`): the link it belongs to. */
 function relayLinkOf(conn: string): string | undefined {
+  // Most connections a server sees are accepted ones (`in:<n>`): no pattern run for them.
+  if (!conn.startsWith('s2s:')) return undefined;
   return /^(s2s:\d+)#\d+$/.exec(conn)?.[1];
 }
 

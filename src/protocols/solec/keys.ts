@@ -8,6 +8,7 @@
 import { concatBytes } from '../../core/bytes.js';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../../core/ed25519.js';
 import { streamFor } from '../../core/prng.js';
+import { toHex } from './wire.js';
 
 export interface ServerKeys {
   readonly secretKey: Uint8Array;
@@ -20,8 +21,23 @@ export function keyLabel(name: string): string {
 }
 
 /**
- * Key pairs already derived. Deriving one (a scalar multiplication) is the costliest thing a
- * federation's setup does: every server derives the keys of every server it knows, and so does the
+ * A server's key pair: the secret key drawn from its stream at once, the public key derived when
+ * first read. Deriving one (a scalar multiplication) is the costliest thing a federation's setup
+ * does, and most runs never read most public keys: under the seed profile no signature is checked,
+ * and the `dnsRecords` hook's TXT record is read only by a node that asks for it (fuzz cases have a
+ * new seed, so new keys, every case). What is read is the same bytes, whenever it is read.
+ */
+class DerivedKeys implements ServerKeys {
+  private derived: Uint8Array | undefined;
+  constructor(readonly secretKey: Uint8Array) {}
+  get publicKey(): Uint8Array {
+    this.derived ??= ed25519PublicKey(this.secretKey);
+    return this.derived;
+  }
+}
+
+/**
+ * Key pairs already drawn: every server draws the keys of every server it knows, and so does the
  * `dnsRecords` hook. The pair is a pure function of (seed, name), so remembering it changes nothing
  * a run can see. Bounded so that a long process running many seeds does not grow without limit.
  */
@@ -34,11 +50,40 @@ export function serverKeys(seed: number, name: string): ServerKeys {
   const key = `${seed}/${name}`;
   const known = derived.get(key);
   if (known) return known;
-  const secretKey = streamFor(seed, keyLabel(name)).bytes(32);
-  const pair = { secretKey, publicKey: ed25519PublicKey(secretKey) };
+  const pair = new DerivedKeys(streamFor(seed, keyLabel(name)).bytes(32));
   if (derived.size >= derivedKeysMax) derived.clear();
   derived.set(key, pair);
   return pair;
+}
+
+/**
+ * A server's known public keys list (spec.md §5.2): the servers it accepts in ServerAuth and relays
+ * to, each with the key it checks a Proof against, in hex: the configured one, else the one the
+ * `dnsRecords` hook publishes, derived only when a Proof is checked (see `DerivedKeys`).
+ */
+export class KnownKeys {
+  /** Server name -> configured key (lowercase hex), or undefined for the published one. */
+  private readonly keys = new Map<string, string | undefined>();
+
+  constructor(
+    private readonly seed: number,
+    servers: readonly { readonly name: string; readonly publicKey?: string | undefined }[],
+  ) {
+    // The list was a plain object filled by assignment, where `__proto__` named no entry (the
+    // assignment set the prototype, and a string is ignored there): it still names none.
+    for (const known of servers)
+      if (known.name !== '__proto__') this.keys.set(known.name, known.publicKey?.toLowerCase());
+  }
+
+  has(name: string): boolean {
+    return this.keys.has(name);
+  }
+
+  /** The hex public key of a known server; undefined for one not on the list. */
+  hexOf(name: string): string | undefined {
+    if (!this.keys.has(name)) return undefined;
+    return this.keys.get(name) ?? toHex(serverKeys(this.seed, name).publicKey);
+  }
 }
 
 /** Bytes of the nonce a verifying server sends in a Challenge. */

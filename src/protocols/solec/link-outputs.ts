@@ -3,15 +3,13 @@
  * another server) say in the same way: writes of whole frames, the reject for input they cannot take
  * where it arrives, and the backoff between connection attempts. Pure; no I/O.
  */
-import { concatBytes } from '../../core/bytes.js';
 import { output, type OutputEvent } from '../../engine/actor.js';
 import type { NodeOutput } from '../protocol.js';
-import { describePayload, encodeFrame, type ErrorCode, type Payload } from './wire.js';
+import { describePayload, encodeFrames, type ErrorCode, type Payload } from './wire.js';
 
 /** One write of `payloads`, framed back to back, decoded for the trace. */
 export function write(conn: string, payloads: readonly Payload[]): OutputEvent {
-  const bytes = concatBytes(...payloads.map(encodeFrame));
-  return output({ kind: 'write', conn, bytes, decoded: payloads.map(describePayload) });
+  return output({ kind: 'write', conn, bytes: encodeFrames(payloads), decoded: payloads.map(describePayload) });
 }
 
 /** What the connection and the server's frames tell either link machine (each adds its own events). */

@@ -16,7 +16,7 @@ import type { NodeHost, NodeInput, ProtocolNode } from '../protocol.js';
 import type { ServerConfig, SolecCommand } from './config.js';
 import { draftMessage } from './draft.js';
 import { FrameReader, invalid } from './frame-reader.js';
-import { nonceBytes, serverKeys, type ServerKeys } from './keys.js';
+import { KnownKeys, nonceBytes, serverKeys, type ServerKeys } from './keys.js';
 import { relayConnId, relayMachine, relayQueueMessagesMax, type RelayEvent } from './machines/relay.js';
 import { sessionMachine, type Peer, type SessionEvent, type SessionMessage } from './machines/session.js';
 import {
@@ -72,7 +72,7 @@ export class SolecServerNode implements ProtocolNode {
   private readonly name: string;
   private readonly keys: ServerKeys;
   /** The known public keys list: server name -> hex Ed25519 public key. */
-  private readonly knownKeys: Record<string, string> = {};
+  private readonly knownKeys: KnownKeys;
   private readonly sessions = new Map<string, Session>();
   /** Issue 22: failed UserAuths per peer address; an address that fails too often is shut out for a while. */
   private readonly authThrottle: AuthThrottle;
@@ -103,11 +103,8 @@ export class SolecServerNode implements ProtocolNode {
       windowMs: config.authFailureWindowMs,
     });
     this.keys = serverKeys(host.random.seed, this.name);
-    for (const known of config.knownServers) {
-      // Ours: without a configured key, the list holds the key the `dnsRecords` hook publishes.
-      this.knownKeys[known.name] =
-        known.publicKey?.toLowerCase() ?? toHex(serverKeys(host.random.seed, known.name).publicKey);
-    }
+    // Ours: without a configured key, the list holds the key the `dnsRecords` hook publishes.
+    this.knownKeys = new KnownKeys(host.random.seed, config.knownServers);
   }
 
   start(): void {
@@ -267,7 +264,7 @@ export class SolecServerNode implements ProtocolNode {
     if (target.server === this.name) return this.deliverLocal(message, target.user, peer);
     // Ours: servers relay only their own users' messages, never a third server's.
     if (peer?.kind === 'server') return this.refuse(message, errorCode.notFound, `${target.server} is not this server`);
-    if (!Object.hasOwn(this.knownKeys, target.server))
+    if (!this.knownKeys.has(target.server))
       return this.refuse(message, errorCode.notFound, `${target.server} is not a known server`);
     const link = this.linkTo(target.server);
     if (link.actor.getSnapshot().context.queue.length >= relayQueueMessagesMax)

@@ -7,7 +7,7 @@
  * Pure. It must not throw on peer input: every decoder returns a Result holding a typed WireError.
  * It must not buffer without bound: `FrameDecoder` holds at most one frame of `payloadBytesMax`.
  */
-import { concatBytes, utf8Bytes } from '../../core/bytes.js';
+import { concatBytes } from '../../core/bytes.js';
 import { WireError } from '../../core/errors.js';
 import type { Prng } from '../../core/prng.js';
 import { err, ok, type Result } from '../../core/result.js';
@@ -108,19 +108,21 @@ const typeByCode = new Map<number, PayloadType>(
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Appends big-endian fields to a growing buffer. */
+/**
+ * Writes big-endian fields into a frame sized beforehand (`bodyBytes`): one buffer per write, carved
+ * from Node's pool as `utf8Bytes` does, where a growing buffer, its copy into the frame and each
+ * string's own encoding made four arrays of a Message. `Buffer.write` encodes exactly as
+ * `TextEncoder` does (a lone surrogate becomes U+FFFD) and `Buffer.byteLength` counts the same.
+ */
 class Writer {
-  /** Bytes written so far are `buffer[0, at)`; the buffer doubles when a write needs room. */
-  private buffer = new Uint8Array(64);
-  private at = 0;
-  private room(more: number): void {
-    if (this.at + more <= this.buffer.length) return;
-    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.at + more));
-    grown.set(this.buffer.subarray(0, this.at));
-    this.buffer = grown;
+  private at: number;
+  constructor(
+    private readonly buffer: Buffer,
+    at: number,
+  ) {
+    this.at = at;
   }
   u8(value: number): this {
-    this.room(1);
     this.buffer[this.at++] = value & 0xff;
     return this;
   }
@@ -133,101 +135,148 @@ class Writer {
   u64(value: bigint): this {
     return this.u32(Number(value >> 32n)).u32(Number(value & 0xffff_ffffn));
   }
+  /**
+   * A uint64 given as a number. A safe non-negative integer is split without a bigint, into the
+   * same two halves `u64(BigInt(value))` writes; anything else goes through `BigInt` as before
+   * (which throws on a fraction).
+   */
+  u64Number(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) return this.u64(BigInt(value));
+    return this.u32(Math.floor(value / 0x1_0000_0000)).u32(value % 0x1_0000_0000);
+  }
   binary(bytes: Uint8Array): this {
     this.u16(bytes.length);
-    this.room(bytes.length);
     this.buffer.set(bytes, this.at);
     this.at += bytes.length;
     return this;
   }
+  /** A length-prefixed string, in UTF-8. */
   string(text: string): this {
-    return this.binary(utf8Bytes(text));
-  }
-  bytes(): Uint8Array {
-    return this.buffer.slice(0, this.at);
+    const length = utf8Length(text);
+    this.u16(length);
+    this.at += this.buffer.write(text, this.at, length, 'utf8');
+    return this;
   }
 }
 
-/** Reads big-endian fields; every read checks the remaining length and reports the offset. */
+/** The UTF-8 size of `text`, as `utf8Bytes(text).length`. */
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * Reads big-endian fields; every read checks the remaining length and reports the offset. A read
+ * gives its value, or a mark (-1, or undefined) when it failed, with the reason kept for
+ * `failure()`: no Result object per field, and a field's name is joined into a message only when
+ * the message is made.
+ */
 class Reader {
   private at = 0;
+  private error: WireError | undefined;
   constructor(
     private readonly bytes: Uint8Array,
     private readonly base: number,
   ) {}
-  private need(count: number, what: string): WireError | undefined {
-    if (this.at + count > this.bytes.length) {
-      return new WireError('payload.truncated', `payload ends inside ${what}`, this.base + this.at);
-    }
-    return undefined;
+  /** Why the last read that gave a mark failed. */
+  failure<T>(): Result<T, WireError> {
+    return err(this.error ?? new WireError('payload.truncated', 'payload ends early', this.base + this.at));
   }
-  u8(what: string): Result<number, WireError> {
-    const short = this.need(1, what);
-    if (short) return err(short);
-    return ok(this.bytes[this.at++] ?? 0);
+  private fits(count: number, what: string, suffix = ''): boolean {
+    if (this.at + count <= this.bytes.length) return true;
+    this.error = new WireError('payload.truncated', `payload ends inside ${what}${suffix}`, this.base + this.at);
+    return false;
   }
-  u16(what: string): Result<number, WireError> {
-    const short = this.need(2, what);
-    if (short) return err(short);
+  /** The byte, or -1. */
+  u8(what: string): number {
+    if (!this.fits(1, what)) return -1;
+    return this.bytes[this.at++] ?? 0;
+  }
+  /** The uint16, or -1. */
+  u16(what: string, suffix = ''): number {
+    if (!this.fits(2, what, suffix)) return -1;
     const value = ((this.bytes[this.at] ?? 0) << 8) | (this.bytes[this.at + 1] ?? 0);
     this.at += 2;
-    return ok(value);
+    return value;
   }
-  u32(what: string): Result<number, WireError> {
+  /** The uint32, or -1. */
+  u32(what: string): number {
     const high = this.u16(what);
-    if (!high.ok) return high;
+    if (high < 0) return -1;
     const low = this.u16(what);
-    if (!low.ok) return low;
-    return ok(high.value * 0x1_0000 + low.value);
+    if (low < 0) return -1;
+    return high * 0x1_0000 + low;
   }
-  u64(what: string): Result<bigint, WireError> {
+  /** The uint64, or undefined. */
+  u64(what: string): bigint | undefined {
     const high = this.u32(what);
-    if (!high.ok) return high;
+    if (high < 0) return undefined;
     const low = this.u32(what);
-    if (!low.ok) return low;
-    return ok((BigInt(high.value) << 32n) | BigInt(low.value));
+    if (low < 0) return undefined;
+    return (BigInt(high) << 32n) | BigInt(low);
   }
-  /** A length-prefixed field, as a view of the payload (callers copy what they keep). */
-  private field(what: string): Result<Uint8Array, WireError> {
-    const length = this.u16(`${what} length`);
-    if (!length.ok) return length;
-    const short = this.need(length.value, what);
-    if (short) return err(short);
-    const value = this.bytes.subarray(this.at, this.at + length.value);
-    this.at += length.value;
-    return ok(value);
+  /** A length-prefixed field, as a view of the payload (callers copy what they keep), or undefined. */
+  private field(what: string): Uint8Array | undefined {
+    const length = this.u16(what, ' length');
+    if (length < 0 || !this.fits(length, what)) return undefined;
+    const value = this.bytes.subarray(this.at, this.at + length);
+    this.at += length;
+    return value;
   }
-  binary(what: string): Result<Uint8Array, WireError> {
-    const raw = this.field(what);
-    return raw.ok ? ok(raw.value.slice()) : raw;
+  binary(what: string): Uint8Array | undefined {
+    return this.field(what)?.slice();
   }
-  string(what: string): Result<string, WireError> {
+  string(what: string): string | undefined {
     const start = this.base + this.at;
     // Decoded straight from the payload: no copy of the bytes first.
     const raw = this.field(what);
-    if (!raw.ok) return raw;
+    if (raw === undefined) return undefined;
     try {
-      return ok(utf8Decoder.decode(raw.value));
+      return utf8Decoder.decode(raw);
     } catch {
-      return err(new WireError('utf8.invalid', `${what} is not valid UTF-8`, start));
+      this.error = new WireError('utf8.invalid', `${what} is not valid UTF-8`, start);
+      return undefined;
     }
   }
-  end(): Result<void, WireError> {
-    if (this.at !== this.bytes.length) {
-      return err(
-        new WireError(
-          'payload.trailing',
-          `${this.bytes.length - this.at} bytes after the last field`,
-          this.base + this.at,
-        ),
-      );
-    }
-    return ok(undefined);
+  /** The error for bytes after the last field, if any. */
+  trailing(): Result<never, WireError> | undefined {
+    if (this.at === this.bytes.length) return undefined;
+    return err(
+      new WireError(
+        'payload.trailing',
+        `${this.bytes.length - this.at} bytes after the last field`,
+        this.base + this.at,
+      ),
+    );
   }
 }
 
-function encodeBody(payload: Payload): Uint8Array {
-  const w = new Writer();
+/** The size of the payload `writeBody` writes: its fields' fixed widths and length-prefixed contents. */
+function bodyBytes(payload: Payload): number {
+  switch (payload.type) {
+    case 'success':
+      return 0;
+    case 'error':
+      return 1;
+    case 'handshake':
+      return 3;
+    case 'userAuth':
+      return 4 + utf8Length(payload.username) + utf8Length(payload.password);
+    case 'message':
+      // A time that is no integer throws here, as the writer's `BigInt` did when sizing was encoding.
+      if (!Number.isInteger(payload.timeMs)) BigInt(payload.timeMs);
+      return 16 + utf8Length(payload.id) + utf8Length(payload.from) + utf8Length(payload.to) + utf8Length(payload.body);
+    case 'serverAuth':
+      return 2 + utf8Length(payload.name);
+    case 'challenge':
+      return 2 + payload.nonce.length;
+    case 'proof':
+      return 2 + payload.signature.length;
+    case 'test':
+      return 29 + utf8Length(payload.str1) + payload.bin1.length + utf8Length(payload.str2);
+  }
+}
+
+function writeBody(w: Writer, payload: Payload): void {
   switch (payload.type) {
     case 'success':
       break;
@@ -241,7 +290,7 @@ function encodeBody(payload: Payload): Uint8Array {
       w.string(payload.username).string(payload.password);
       break;
     case 'message':
-      w.string(payload.id).string(payload.from).string(payload.to).u64(BigInt(payload.timeMs)).string(payload.body);
+      w.string(payload.id).string(payload.from).string(payload.to).u64Number(payload.timeMs).string(payload.body);
       break;
     case 'serverAuth':
       w.string(payload.name);
@@ -257,7 +306,6 @@ function encodeBody(payload: Payload): Uint8Array {
       w.u32(payload.num3).string(payload.str2).u64(payload.num4);
       break;
   }
-  return w.bytes();
 }
 
 /** Draws a 64-bit message id as 16 hex digits from the node's seeded stream. */
@@ -282,101 +330,100 @@ export function wireTimeMs(clockMs: number): number {
  * @example encodeFrame({ type: 'success' }) // Uint8Array [0x01, 0x00, 0x00]
  */
 export function encodeFrame(payload: Payload): Uint8Array {
-  const body = encodeBody(payload);
-  if (body.length > payloadBytesCeiling)
-    throw new RangeError(`${payload.type} payload of ${body.length} bytes exceeds the uint16 length`);
-  const frame = new Uint8Array(headerBytes + body.length);
-  frame[0] = payloadTypeCode[payload.type];
-  frame[1] = body.length >>> 8;
-  frame[2] = body.length & 0xff;
-  frame.set(body, headerBytes);
-  return frame;
+  const length = checkedBodyBytes(payload);
+  const frame = Buffer.allocUnsafe(headerBytes + length);
+  writeBody(new Writer(frame, 0).u8(payloadTypeCode[payload.type]).u16(length), payload);
+  // A plain view, as `utf8Bytes` returns: callers and traces see a `Uint8Array`, not a `Buffer`.
+  return new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+}
+
+/**
+ * Encodes payloads as whole frames back to back, into one array (what `concatBytes` of their
+ * `encodeFrame`s gives). The same precondition as `encodeFrame`, for each payload.
+ */
+export function encodeFrames(payloads: readonly Payload[]): Uint8Array {
+  const lengths = payloads.map(checkedBodyBytes);
+  let total = 0;
+  for (const length of lengths) total += headerBytes + length;
+  const frames = Buffer.allocUnsafe(total);
+  const w = new Writer(frames, 0);
+  payloads.forEach((payload, k) => writeBody(w.u8(payloadTypeCode[payload.type]).u16(lengths[k] ?? 0), payload));
+  return new Uint8Array(frames.buffer, frames.byteOffset, frames.byteLength);
+}
+
+/** The payload's size, checked against the uint16 length (`encodeFrame`'s precondition). */
+function checkedBodyBytes(payload: Payload): number {
+  const length = bodyBytes(payload);
+  if (length > payloadBytesCeiling)
+    throw new RangeError(`${payload.type} payload of ${length} bytes exceeds the uint16 length`);
+  return length;
 }
 
 /** Bytes of the payload part only, for callers that need to check a size before framing. */
 export function payloadBytes(payload: Payload): number {
-  return encodeBody(payload).length;
+  return bodyBytes(payload);
 }
 
 /** A Handshake's fields (decodeBody's step): versions and a known connection type. */
 function decodeHandshake(r: Reader, base: number): Result<PayloadOf<'handshake'>, WireError> {
   const verMajor = r.u8('ver_major');
-  if (!verMajor.ok) return verMajor;
+  if (verMajor < 0) return r.failure();
   const verMinor = r.u8('ver_minor');
-  if (!verMinor.ok) return verMinor;
+  if (verMinor < 0) return r.failure();
   const kind = r.u8('connection type');
-  if (!kind.ok) return kind;
-  if (kind.value !== 0x01 && kind.value !== 0x02) {
+  if (kind < 0) return r.failure();
+  if (kind !== 0x01 && kind !== 0x02) {
     return err(
-      new WireError('handshake.conn-type-unknown', `unknown connection type 0x${kind.value.toString(16)}`, base + 2),
+      new WireError('handshake.conn-type-unknown', `unknown connection type 0x${kind.toString(16)}`, base + 2),
     );
   }
-  return ok({ type: 'handshake', verMajor: verMajor.value, verMinor: verMinor.value, connType: kind.value });
+  return ok({ type: 'handshake', verMajor, verMinor, connType: kind });
 }
 
-/** A Message's fields (decodeBody's step): its time must fit a safe integer of ms. */
+/**
+ * A Message's fields (decodeBody's step): its time must fit a safe integer of ms, that is its
+ * high 32 bits at most 0x1F_FFFF (2^53 - 1 is 0x1F_FFFF_FFFF_FFFF); read as two halves, no bigint.
+ */
 function decodeMessage(r: Reader, base: number): Result<PayloadOf<'message'>, WireError> {
   const id = r.string('id');
-  if (!id.ok) return id;
+  if (id === undefined) return r.failure();
   const from = r.string('from');
-  if (!from.ok) return from;
+  if (from === undefined) return r.failure();
   const to = r.string('to');
-  if (!to.ok) return to;
-  const time = r.u64('time');
-  if (!time.ok) return time;
-  if (time.value > BigInt(Number.MAX_SAFE_INTEGER)) {
-    return err(new WireError('message.time-range', 'message time beyond 2^53-1 ms', base));
-  }
+  if (to === undefined) return r.failure();
+  const high = r.u32('time');
+  if (high < 0) return r.failure();
+  const low = r.u32('time');
+  if (low < 0) return r.failure();
+  if (high > 0x1f_ffff) return err(new WireError('message.time-range', 'message time beyond 2^53-1 ms', base));
   const body = r.string('body');
-  if (!body.ok) return body;
-  return ok({
-    type: 'message',
-    id: id.value,
-    from: from.value,
-    to: to.value,
-    timeMs: Number(time.value),
-    body: body.value,
-  });
+  if (body === undefined) return r.failure();
+  return ok({ type: 'message', id, from, to, timeMs: high * 0x1_0000_0000 + low, body });
 }
 
 /** The reserved Test payload's fields (decodeBody's step), one of each field kind. */
 function decodeTest(r: Reader): Result<PayloadOf<'test'>, WireError> {
   const num1 = r.u8('Num1');
-  if (!num1.ok) return num1;
+  if (num1 < 0) return r.failure();
   const time1 = r.u64('Time1');
-  if (!time1.ok) return time1;
+  if (time1 === undefined) return r.failure();
   const str1 = r.string('Str1');
-  if (!str1.ok) return str1;
+  if (str1 === undefined) return r.failure();
   const num2 = r.u16('Num2');
-  if (!num2.ok) return num2;
+  if (num2 < 0) return r.failure();
   const bin1 = r.binary('Bin1');
-  if (!bin1.ok) return bin1;
+  if (bin1 === undefined) return r.failure();
   const num3 = r.u32('Num3');
-  if (!num3.ok) return num3;
+  if (num3 < 0) return r.failure();
   const str2 = r.string('Str2');
-  if (!str2.ok) return str2;
+  if (str2 === undefined) return r.failure();
   const num4 = r.u64('Num4');
-  if (!num4.ok) return num4;
-  return ok({
-    type: 'test',
-    num1: num1.value,
-    time1: time1.value,
-    str1: str1.value,
-    num2: num2.value,
-    bin1: bin1.value,
-    num3: num3.value,
-    str2: str2.value,
-    num4: num4.value,
-  });
+  if (num4 === undefined) return r.failure();
+  return ok({ type: 'test', num1, time1, str1, num2, bin1, num3, str2, num4 });
 }
 
-function decodeBody(type: PayloadType, bytes: Uint8Array, base: number): Result<Payload, WireError> {
-  const r = new Reader(bytes, base);
-  const done = <P extends Payload>(payload: P): Result<Payload, WireError> => {
-    const end = r.end();
-    return end.ok ? ok(payload) : end;
-  };
-  const andDone = (fields: Result<Payload, WireError>) => (fields.ok ? done(fields.value) : fields);
+/** A payload's fields, before the check for bytes after the last one. */
+function decodeFields(type: PayloadType, r: Reader, bytes: Uint8Array, base: number): Result<Payload, WireError> {
   switch (type) {
     case 'success':
       if (bytes.length !== 0)
@@ -384,41 +431,47 @@ function decodeBody(type: PayloadType, bytes: Uint8Array, base: number): Result<
       return ok({ type });
     case 'error': {
       const code = r.u8('error code');
-      if (!code.ok) return code;
-      if (code.value < 0x01 || code.value > 0x03) {
-        return err(new WireError('error.code-unknown', `unknown error code 0x${code.value.toString(16)}`, base));
+      if (code < 0) return r.failure();
+      if (code < 0x01 || code > 0x03) {
+        return err(new WireError('error.code-unknown', `unknown error code 0x${code.toString(16)}`, base));
       }
-      return done({ type, code: code.value as ErrorCode });
+      return ok({ type, code: code as ErrorCode });
     }
     case 'handshake':
-      return andDone(decodeHandshake(r, base));
+      return decodeHandshake(r, base);
     case 'userAuth': {
       const username = r.string('username');
-      if (!username.ok) return username;
+      if (username === undefined) return r.failure();
       const password = r.string('password');
-      if (!password.ok) return password;
-      return done({ type, username: username.value, password: password.value });
+      if (password === undefined) return r.failure();
+      return ok({ type, username, password });
     }
     case 'message':
-      return andDone(decodeMessage(r, base));
+      return decodeMessage(r, base);
     case 'serverAuth': {
       const name = r.string('name');
-      if (!name.ok) return name;
-      return done({ type, name: name.value });
+      if (name === undefined) return r.failure();
+      return ok({ type, name });
     }
     case 'challenge': {
       const nonce = r.binary('nonce');
-      if (!nonce.ok) return nonce;
-      return done({ type, nonce: nonce.value });
+      if (nonce === undefined) return r.failure();
+      return ok({ type, nonce });
     }
     case 'proof': {
       const signature = r.binary('signature');
-      if (!signature.ok) return signature;
-      return done({ type, signature: signature.value });
+      if (signature === undefined) return r.failure();
+      return ok({ type, signature });
     }
     case 'test':
-      return andDone(decodeTest(r));
+      return decodeTest(r);
   }
+}
+
+function decodeBody(type: PayloadType, bytes: Uint8Array, base: number): Result<Payload, WireError> {
+  const r = new Reader(bytes, base);
+  const fields = decodeFields(type, r, bytes, base);
+  return fields.ok ? (r.trailing() ?? fields) : fields;
 }
 
 export interface DecodeOptions {
@@ -497,9 +550,16 @@ export class FrameDecoder {
 
   constructor(readonly payloadBytesMax: number = payloadBytesMaxDefault) {}
 
+  /**
+   * The payloads returned are views into the chunk (or into the joined pending bytes), not copies:
+   * every caller decodes them before it pushes again (`decodePayload` copies the byte fields it
+   * keeps), and nothing writes into a chunk once pushed. With nothing pending (a segment of whole
+   * frames, the usual case) the chunk is read in place; an unfinished tail is copied, since the
+   * chunk belongs to the caller.
+   */
   push(chunk: Uint8Array): Result<RawFrame[], WireError> {
     if (this.failed) return err(this.failed);
-    const joined = concatBytes(this.pending, chunk);
+    const joined = this.pending.length === 0 ? chunk : concatBytes(this.pending, chunk);
     const frames: RawFrame[] = [];
     let at = 0;
     // Each pass consumes a whole frame or stops, so the loop ends within joined.length / 3 passes.
@@ -516,7 +576,7 @@ export class FrameDecoder {
         return err(this.failed);
       }
       if (joined.length - at < headerBytes + length) break;
-      frames.push({ type, payload: joined.slice(at + headerBytes, at + headerBytes + length) });
+      frames.push({ type, payload: joined.subarray(at + headerBytes, at + headerBytes + length) });
       at += headerBytes + length;
     }
     this.pending = at === joined.length ? noPendingBytes : joined.slice(at);
@@ -584,8 +644,9 @@ export function describe(bytes: Uint8Array): unknown {
   });
 }
 
+/** Lowercase hex, two digits a byte. */
 export function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 /** Parses lowercase or uppercase hex; undefined for anything else (config input, not peer input). */

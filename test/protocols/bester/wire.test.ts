@@ -106,6 +106,10 @@ const validMessages = fc.oneof(
     header: { scope: 'server' },
     payload,
   })),
+  fc.record({ username: fc.string(), password: fc.string() }).map((authentication) => ({
+    header: { scope: 'client', authentication },
+    payload: { type: 'dummy', id: 'auth', data: null },
+  })),
   fc
     .constantFrom('good', 'bad')
     .map((status) => ({ header: { status, messageType: 'statusReport' }, payload: { id: 'i' } })),

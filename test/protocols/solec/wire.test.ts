@@ -12,13 +12,16 @@ import {
   decodeFrame,
   decodePayload,
   encodeFrame,
+  encodeFrames,
   FrameDecoder,
   headerType,
+  payloadBytes,
   payloadTypeCode,
   type Payload,
   type PayloadType,
   type Sender,
 } from '../../../src/protocols/solec/wire.js';
+import { referenceBody, referenceDecode } from './reference-codec.js';
 
 const text = fc.string({ unit: 'grapheme', maxLength: 40 });
 const bytes = (maxLength: number) => fc.uint8Array({ maxLength });
@@ -277,6 +280,91 @@ describe('solec: wire: fuzz (fast-check, random and mutated byte streams)', () =
         },
       ),
       { numRuns: 1_000 },
+    );
+  });
+});
+
+describe('solec: wire: the sized writer and the mark-returning reader against the first codec (reference-codec.ts)', () => {
+  /** Strings of any code units, lone surrogates included (written as U+FFFD by both). */
+  const anyText = fc.string({ unit: 'binary', maxLength: 30 });
+  /** Field values past their widths too: both writers keep the low bits. */
+  const wide = fc.integer({ min: -70_000, max: 70_000 });
+  const wider: Record<PayloadType, fc.Arbitrary<Payload>> = {
+    ...arbitraries,
+    handshake: fc
+      .record({ verMajor: wide, verMinor: wide, connType: wide })
+      .map((f) => ({ type: 'handshake', ...f }) as Payload),
+    userAuth: fc.record({ username: anyText, password: anyText }).map((f) => ({ type: 'userAuth', ...f }) as Payload),
+    message: fc
+      .record({
+        id: anyText,
+        from: anyText,
+        to: anyText,
+        timeMs: fc.oneof(
+          fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+          fc.constantFrom(0, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 60, -1, -(2 ** 40)),
+        ),
+        body: anyText,
+      })
+      .map((f) => ({ type: 'message', ...f }) as Payload),
+    serverAuth: anyText.map((name) => ({ type: 'serverAuth', name }) as Payload),
+  };
+  const framed = (payload: Payload): number[] => {
+    const body = referenceBody(payload);
+    return [payloadTypeCode[payload.type], body.length >>> 8, body.length & 0xff, ...body];
+  };
+  /** A Result as plain data: the value, or the error's code, message and offset. */
+  const plain = (result: ReturnType<typeof decodePayload>) =>
+    result.ok
+      ? result
+      : { ok: false, code: result.error.code, message: result.error.message, offset: result.error.offset };
+
+  it("encodeFrame, encodeFrames and payloadBytes give the first writer's bytes for every payload type", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(...Object.values(wider)), { minLength: 1, maxLength: 3 }), (payloads) => {
+        const first = payloads[0] as Payload;
+        expect([...encodeFrame(first)]).toEqual(framed(first));
+        expect(payloadBytes(first)).toBe(referenceBody(first).length);
+        expect([...encodeFrames(payloads)]).toEqual(payloads.flatMap(framed));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('a Message time that is no integer throws, as the first writer did', () => {
+    const message = { type: 'message', id: 'i', from: 'f', to: 't', timeMs: 1.5, body: '' } as const;
+    expect(() => referenceBody(message)).toThrow(RangeError);
+    expect(() => encodeFrame(message)).toThrow(RangeError);
+    expect(() => payloadBytes(message)).toThrow(RangeError);
+  });
+
+  it('decodes any bytes under any type code as the first reader did: the same payload, or the same error', () => {
+    const payload = fc.oneof(...Object.values(arbitraries));
+    const body = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      fc.tuple(payload, fc.nat(), fc.nat(255), fc.constantFrom('flip', 'cut', 'grow')).map(([p, at, byte, kind]) => {
+        const bytes = [...encodeFrame(p).subarray(3)];
+        const i = at % (bytes.length + 1);
+        if (kind === 'flip' && bytes.length > 0) bytes[i % bytes.length] = byte;
+        else if (kind === 'cut') bytes.length = i;
+        else bytes.splice(i, 0, byte);
+        return Uint8Array.from(bytes);
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...Object.keys(payloadTypeCode)) as fc.Arbitrary<PayloadType>,
+        body,
+        fc.constantFrom<Sender>('client', 'server'),
+        (type, bytes, sender) => {
+          const code = payloadTypeCode[type];
+          const header = headerType(code, bytes.length, sender, { allowReserved: true });
+          const expected = header.ok ? referenceDecode(header.value, bytes, 3) : header;
+          const got = decodePayload({ type: code, payload: bytes }, sender, { allowReserved: true });
+          expect(plain(got)).toEqual(plain(expected));
+        },
+      ),
+      { numRuns: 3_000 },
     );
   });
 });

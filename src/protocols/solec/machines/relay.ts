@@ -150,7 +150,8 @@ export const relayMachine = setup({
 }).createMachine({
   id: 'solec.relay',
   initial: 'connecting',
-  context: ({ input }) => ({ ...input, queue: [], connSeq: 1, failures: 0 }),
+  // Object.assign, not a spread then fields: a tenth of the cost per actor (docs/performance.md, finding 10).
+  context: ({ input }) => Object.assign({}, input, { queue: [], connSeq: 1, failures: 0 }),
   on: {
     'relay.send': { actions: 'queueMessage' },
   },
