@@ -96,6 +96,22 @@ interface SaxesInit {
   _init(): void;
 }
 
+/**
+ * The fields saxes' `on` sets for the events the stream parser listens to (saxes 6.0.0, saxes.js:
+ * `EVENT_NAME_TO_HANDLER_NAME`); private in its typings. Saxes calls them as methods of the parser
+ * or, for text, as plain functions: arrow functions either way.
+ */
+interface SaxesHandlers {
+  errorHandler: (error: Error) => void;
+  commentHandler: () => void;
+  piHandler: () => void;
+  doctypeHandler: () => void;
+  openTagHandler: (tag: SaxesTagNS) => void;
+  closeTagHandler: () => void;
+  textHandler: (text: string) => void;
+  cdataHandler: (text: string) => void;
+}
+
 export type StreamEvent =
   | { readonly type: 'open'; readonly header: XmlElement }
   | { readonly type: 'element'; readonly element: XmlElement }
@@ -277,15 +293,21 @@ export class XmlStreamParser {
       return;
     }
     const parser = new SaxesParser({ xmlns: true, position: true });
-    parser.on('error', (error) => this.fail(new StreamError('not-well-formed', error.message)));
+    // The handlers `on` would set, each stored by its name instead: `on` stores them under a
+    // computed key, and V8 turns an object that gains that many properties so into a dictionary,
+    // whose every field read and write in saxes' loops (and in the fast paths) is then a hash
+    // lookup (parsing a header and three stanzas: 190 against 55 µs). The same fields, set in the
+    // same order, with the same functions.
+    const handlers = parser as unknown as SaxesHandlers;
+    handlers.errorHandler = (error) => this.fail(new StreamError('not-well-formed', error.message));
     const restricted = (what: string) => () => this.fail(new StreamError('restricted-xml', `${what} (RFC 6120 §11.1)`));
-    parser.on('comment', restricted('comments are not allowed'));
-    parser.on('processinginstruction', restricted('processing instructions are not allowed'));
-    parser.on('doctype', restricted('DTDs are not allowed'));
-    parser.on('opentag', (tag) => this.openTag(tag));
-    parser.on('closetag', () => this.closeTag());
-    parser.on('text', (text) => this.text(text));
-    parser.on('cdata', (text) => this.text(text));
+    handlers.commentHandler = restricted('comments are not allowed');
+    handlers.piHandler = restricted('processing instructions are not allowed');
+    handlers.doctypeHandler = restricted('DTDs are not allowed');
+    handlers.openTagHandler = (tag) => this.openTag(tag);
+    handlers.closeTagHandler = () => this.closeTag();
+    handlers.textHandler = (text) => this.text(text);
+    handlers.cdataHandler = (text) => this.text(text);
     this.parser = parser;
   }
 
