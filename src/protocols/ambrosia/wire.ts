@@ -14,6 +14,7 @@ import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { WireError } from '../../core/errors.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { textFields, type WireField } from '../../core/wire-fields.js';
+import { Answers } from './memo.js';
 import { forbiddenStart, takeStreamHeader, takeWholeElements, type SaxesFields } from './stanza-reader.js';
 
 export const ns = {
@@ -599,9 +600,13 @@ export function decodePlain(base64: string): { authzid: string; authcid: string;
 
 // ---- the service channel's chunks and counters (ours, spec.md §4.2, §4.4–4.5) ----
 
+/** Proofs by the text they hash (which is all they depend on): each side computes both. */
+const proofs = new Answers<string>();
+
 /** Mutual-auth proof for the service channel (ours, spec.md §4.2): hex SHA-256 over role, both nonces and the secret. */
 export function serviceProof(role: 'service' | 'gateway', streamId: string, nonce: string, secret: string): string {
-  return createHash('sha256').update(`${role}\u0000${streamId}\u0000${nonce}\u0000${secret}`).digest('hex');
+  const text = `${role}\u0000${streamId}\u0000${nonce}\u0000${secret}`;
+  return proofs.get(text, () => createHash('sha256').update(text).digest('hex'));
 }
 
 /** Counters are modulo 2^32 as in XEP-0198 §4. */
