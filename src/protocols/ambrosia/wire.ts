@@ -267,7 +267,13 @@ export class XmlStreamParser {
   private header(slice: string): boolean {
     if (this.opened) return false;
     const fields = this.parser as unknown as SaxesFields;
-    return takeStreamHeader(fields, slice, ns.stream, (tag) => this.openTag(tag as SaxesTagNS), this.stanzaRead);
+    return takeStreamHeader(
+      fields,
+      slice,
+      ns.stream,
+      (tag, values) => this.openTag(tag as SaxesTagNS, values),
+      this.stanzaRead,
+    );
   }
 
   private fail(error: StreamError): Result<never, StreamError> {
@@ -312,11 +318,18 @@ export class XmlStreamParser {
     this.parser = parser;
   }
 
-  private openTag(tag: SaxesTagNS): void {
+  /**
+   * saxes' open-tag handler, and the header fast path's, which passes the attribute values it read
+   * (`for in` over saxes' prototype-less `attributes`, a dictionary to V8, cost several µs a tag).
+   */
+  private openTag(tag: SaxesTagNS, values?: Record<string, string>): void {
     if (this.failure) return;
-    const attrs: Record<string, string> = {};
-    // saxes makes `attributes` without a prototype, so `in` visits the own keys alone, in Object.entries' order.
-    for (const name in tag.attributes) attrs[name] = tag.attributes[name]!.value;
+    let attrs = values;
+    if (attrs === undefined) {
+      attrs = {};
+      // saxes makes `attributes` without a prototype, so `in` visits the own keys alone, in Object.entries' order.
+      for (const name in tag.attributes) attrs[name] = tag.attributes[name]!.value;
+    }
     const building: Building = { name: tag.name, attrs, children: [], ns: tag.uri };
     if (!this.opened) {
       if (tag.local !== 'stream' || tag.uri !== ns.stream) {
@@ -462,7 +475,10 @@ export function child(element: XmlElement, local: string): XmlElement | undefine
 
 export function textOf(element: XmlElement | undefined): string {
   if (!element) return '';
-  return element.children.map((c) => (typeof c === 'string' ? c : textOf(c))).join('');
+  const { children } = element;
+  // Most elements asked for their text hold one string (a body, a SASL payload) or nothing.
+  if (children.length === 1 && typeof children[0] === 'string') return children[0];
+  return children.map((c) => (typeof c === 'string' ? c : textOf(c))).join('');
 }
 
 /** A stream header's attributes for the given stream namespace. */
