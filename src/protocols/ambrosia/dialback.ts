@@ -6,15 +6,24 @@
  * Must not: throw on peer input.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Answers } from './memo.js';
 import { el, ns, type XmlElement } from './wire.js';
+
+/** Dialback keys and derived secrets by all they depend on (`dialbackKey`, `derivedDialbackSecret`). */
+const keys = new Answers<string>();
+const secrets = new Answers<string>();
 
 /**
  * XEP-0185 §3: `HMAC-SHA256(SHA256(secret), receiving ' ' originating ' ' streamId)`, hex. The
  * authoritative server recomputes it from the same three values, so nobody else needs the secret.
  */
 export function dialbackKey(secret: string, receiving: string, originating: string, streamId: string): string {
-  const hmacKey = createHash('sha256').update(secret, 'utf8').digest('hex');
-  return createHmac('sha256', hmacKey).update(`${receiving} ${originating} ${streamId}`, 'utf8').digest('hex');
+  const text = `${receiving} ${originating} ${streamId}`;
+  // Both servers compute each key: kept by the secret (its length first, so no pair passes for another) and the text.
+  return keys.get(`${secret.length}\u0000${secret}${text}`, () => {
+    const hmacKey = createHash('sha256').update(secret, 'utf8').digest('hex');
+    return createHmac('sha256', hmacKey).update(text, 'utf8').digest('hex');
+  });
 }
 
 /** A key as the authoritative server checks it (constant time over equal lengths). */
@@ -36,7 +45,9 @@ export function dialbackKeyValid(
  * A served gateway derives it from its own `serviceSecret`, which it must set (docs/serve.md).
  */
 export function derivedDialbackSecret(hostName: string, serviceSecret: string): string {
-  return createHash('sha256').update(`dialback\u0000${hostName}\u0000${serviceSecret}`, 'utf8').digest('hex');
+  const text = `dialback\u0000${hostName}\u0000${serviceSecret}`;
+  // Each gateway derives it as it starts, the same in every run: kept by the text it hashes.
+  return secrets.get(text, () => createHash('sha256').update(text, 'utf8').digest('hex'));
 }
 
 /** `<db:result>` carrying the key (XEP-0220 §2.1.1), from the originating server. */

@@ -24,7 +24,11 @@ const hashLength = (mechanism: ScramMechanism) => (mechanism === 'SCRAM-SHA-1' ?
 const hmac = (mechanism: ScramMechanism, key: Buffer, text: string) =>
   createHmac(hashName(mechanism), key).update(text, 'utf8').digest();
 const hash = (mechanism: ScramMechanism, data: Buffer) => createHash(hashName(mechanism)).update(data).digest();
-const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((byte, i) => byte ^ (b[i] ?? 0)));
+function xor(a: Buffer, b: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ (b[i] ?? 0);
+  return out;
+}
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
@@ -91,13 +95,17 @@ interface Keys {
 }
 
 const derived = new Map<string, Keys>();
+/** The memo key of `keys`' arguments (all of them). */
+const keysKey = (mechanism: ScramMechanism, password: string, salt: Buffer, iterations: number) =>
+  `${mechanism}\u0000${salt.toString('base64')}\u0000${iterations}\u0000${password}`;
+
 /**
  * PBKDF2 (RFC 5802 §2.2 Hi) and the keys made from it: pure functions of the mechanism, password,
- * salt and iterations, memoised, since a run logs the same accounts in again and again (both
- * sides: the client for its proof, the gateway to check it). The buffers are only read.
+ * salt and iterations (`key`: `keysKey` of them), memoised, since a run logs the same accounts in
+ * again and again (both sides: the client for its proof, the gateway to check it). The buffers are
+ * only read.
  */
-function keys(mechanism: ScramMechanism, password: string, salt: Buffer, iterations: number): Keys {
-  const key = `${mechanism}\u0000${salt.toString('base64')}\u0000${iterations}\u0000${password}`;
+function keys(key: string, mechanism: ScramMechanism, password: string, salt: Buffer, iterations: number): Keys {
   let value = derived.get(key);
   if (!value) {
     const salted = pbkdf2Sync(password, salt, iterations, hashLength(mechanism), hashName(mechanism));
@@ -105,6 +113,45 @@ function keys(mechanism: ScramMechanism, password: string, salt: Buffer, iterati
     value = { clientKey, storedKey: hash(mechanism, clientKey), serverKey: hmac(mechanism, salted, 'Server Key') };
     if (derived.size > 1024) derived.clear();
     derived.set(key, value);
+  }
+  return value;
+}
+
+interface Signatures {
+  readonly keys: Keys;
+  /** ClientSignature: HMAC(StoredKey, AuthMessage). */
+  readonly client: Buffer;
+  /** ServerSignature: HMAC(ServerKey, AuthMessage). */
+  readonly server: Buffer;
+}
+
+const signed = new Map<string, Signatures>();
+/**
+ * The keys and both signatures of one exchange (RFC 5802 §3): pure functions of the keys' inputs
+ * and the AuthMessage, memoised with all of them as the key, since both sides compute the same two
+ * HMACs (the client for its proof and the signature it expects, the gateway to check the proof and
+ * to sign). The buffers are only read.
+ */
+function signatures(
+  mechanism: ScramMechanism,
+  password: string,
+  salt: Buffer,
+  iterations: number,
+  authMessage: string,
+): Signatures {
+  const forKeys = keysKey(mechanism, password, salt, iterations);
+  // The keys' part is counted, so that no password and AuthMessage pair can pass for another.
+  const key = `${forKeys.length}\u0000${forKeys}${authMessage}`;
+  let value = signed.get(key);
+  if (!value) {
+    const made = keys(forKeys, mechanism, password, salt, iterations);
+    value = {
+      keys: made,
+      client: hmac(mechanism, made.storedKey, authMessage),
+      server: hmac(mechanism, made.serverKey, authMessage),
+    };
+    if (signed.size > 1024) signed.clear();
+    signed.set(key, value);
   }
   return value;
 }
@@ -216,11 +263,14 @@ function checkClientFinalOf(
   }
   const { mechanism } = exchange;
   if (proof.length !== hashLength(mechanism)) return { outcome: 'bad-proof' };
-  const { storedKey, serverKey } = keys(mechanism, password, salt, scramIterations);
   const authMessage = `${exchange.clientFirst.bare},${exchange.serverFirst},${withoutProof}`;
-  const clientKey = xor(proof, hmac(mechanism, storedKey, authMessage));
-  if (!timingSafeEqual(hash(mechanism, clientKey), storedKey)) return { outcome: 'bad-proof' };
-  return { outcome: 'ok', serverFinal: b64(`v=${hmac(mechanism, serverKey, authMessage).toString('base64')}`) };
+  const signature = signatures(mechanism, password, salt, scramIterations, authMessage);
+  const { storedKey } = signature.keys;
+  const clientKey = xor(proof, signature.client);
+  // StoredKey is H(ClientKey) by its making: a proof that gives the account's ClientKey needs no hash.
+  const given = clientKey.equals(signature.keys.clientKey) ? storedKey : hash(mechanism, clientKey);
+  if (!timingSafeEqual(given, storedKey)) return { outcome: 'bad-proof' };
+  return { outcome: 'ok', serverFinal: b64(`v=${signature.server.toString('base64')}`) };
 }
 
 // ---- client side ----
@@ -264,12 +314,12 @@ function clientFinalOf(
   if (nonce === exchange.clientNonce || !salt || !Number.isSafeInteger(iterations) || iterations < 1) return undefined;
   if (iterations > 100_000) return undefined;
   const { mechanism } = exchange;
-  const { clientKey, storedKey, serverKey } = keys(mechanism, password, Buffer.from(salt, 'base64'), iterations);
   const withoutProof = `c=${b64('n,,')},r=${nonce}`;
   const authMessage = `${exchange.bare},${text},${withoutProof}`;
-  const proof = xor(clientKey, hmac(mechanism, storedKey, authMessage));
+  const signature = signatures(mechanism, password, Buffer.from(salt, 'base64'), iterations, authMessage);
+  const proof = xor(signature.keys.clientKey, signature.client);
   return {
     message: b64(`${withoutProof},p=${proof.toString('base64')}`),
-    serverFinal: `v=${hmac(mechanism, serverKey, authMessage).toString('base64')}`,
+    serverFinal: `v=${signature.server.toString('base64')}`,
   };
 }

@@ -201,14 +201,15 @@ export interface SaxesRootTag {
  * A stream's first text when it is a header as fedsim writes it (the XML declaration with version
  * 1.0 alone, then `<stream:stream` with attributes that bind `stream` to `streamNs`), possibly
  * followed by whole elements: saxes (`fields`, new) is left as `write(slice)` would leave it, `open`
- * called as its open-tag handler would be (saxes' position just past the header), then `element`
- * for each element. False, having done nothing, for anything else.
+ * called as its open-tag handler would be (saxes' position just past the header), with the tag's
+ * attribute values by name as well (in the tag's order: what the handler would read off the tag),
+ * then `element` for each element. False, having done nothing, for anything else.
  */
 export function takeStreamHeader(
   fields: SaxesFields,
   slice: string,
   streamNs: string,
-  open: (tag: SaxesRootTag) => void,
+  open: (tag: SaxesRootTag, values: Record<string, string>) => void,
   element: (element: XmlElement, position: number) => void,
 ): boolean {
   if (
@@ -235,7 +236,9 @@ export function takeStreamHeader(
   const rest = start.end < slice.length ? readWholeElements(slice.slice(start.end), declared, fields.ns) : undefined;
   if (start.end < slice.length && rest === undefined) return false;
   const attributes = Object.create(null) as SaxesRootTag['attributes'];
+  const values: Record<string, string> = {};
   for (const { name, value } of start.written) {
+    values[name] = value;
     const colon = name.indexOf(':');
     const prefix = colon < 0 ? '' : name.slice(0, colon);
     const uri = prefix === '' ? (name === 'xmlns' ? xmlnsNamespace : '') : (declared[prefix] ?? fields.ns[prefix]!);
@@ -261,7 +264,7 @@ export function takeStreamHeader(
   fields.topNS = declared;
   fields.chunk = slice;
   fields.i = start.end;
-  open(tag);
+  open(tag, values);
   const read =
     rest === undefined ? undefined : { ...rest, attributes: true, lastEntity: rest.lastEntity ?? start.lastEntity };
   commit(fields, slice, start.end, read ?? { ...noElements, lastEntity: start.lastEntity }, element);

@@ -7,10 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { ambrosia } from '../../../src/protocols/ambrosia/index.js';
 import {
+  checkClientFinal,
   clientFinal,
   clientFirst,
   parseClientFirst,
   saltFor,
+  serverFirst,
   type ScramMechanism,
 } from '../../../src/protocols/ambrosia/scram.js';
 import type { NodeOutput } from '../../../src/protocols/protocol.js';
@@ -24,6 +26,24 @@ const texts = (outputs: NodeOutput[]) =>
     .map((o) => new TextDecoder().decode(o.bytes));
 const sasl = "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
 const clientHeader = `<?xml version='1.0'?><stream:stream to='a.test' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
+
+/** RFC 5802 §5 and RFC 7677 §3: user `user`, password `pencil`. */
+const vectors = [
+  {
+    mechanism: 'SCRAM-SHA-1' as const,
+    nonce: 'fyko+d2lbbFgONRv9qkxdawL',
+    serverFirst: 'r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096',
+    final: 'c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=',
+    verifier: 'v=rmF9pqV8S7suAoZWja4dJRkFsKQ=',
+  },
+  {
+    mechanism: 'SCRAM-SHA-256' as const,
+    nonce: 'rOprNGfwEbeRWgbNEkqO',
+    serverFirst: 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
+    final: 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+    verifier: 'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
+  },
+];
 
 describe('ambrosia: SCRAM functions (RFC 5802 §5, RFC 7677 §3 test vectors)', () => {
   it('parses each client-first-message as itself, asked in turn and again (its last answer is kept)', () => {
@@ -51,23 +71,32 @@ describe('ambrosia: SCRAM functions (RFC 5802 §5, RFC 7677 §3 test vectors)', 
     expect(saltFor('a@a.test').equals(saltFor('b@a.test'))).toBe(false);
   });
 
-  it.each([
-    {
-      mechanism: 'SCRAM-SHA-1' as const,
-      nonce: 'fyko+d2lbbFgONRv9qkxdawL',
-      serverFirst: 'r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096',
-      final: 'c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=',
-      verifier: 'v=rmF9pqV8S7suAoZWja4dJRkFsKQ=',
+  it.each(vectors)(
+    '$mechanism: the gateway accepts the published proof, alone and after the client made it',
+    (vector) => {
+      // Signatures are remembered by all their inputs: the first round's check computes them, the
+      // second's reads what the client's half left; a wrong password or a changed proof is refused.
+      const salt = Buffer.from(/,s=([^,]*),/.exec(vector.serverFirst)?.[1] ?? '', 'base64');
+      const first = parseClientFirst(b64(`n,,n=user,r=${vector.nonce}`));
+      if (!first) throw new Error('client-first');
+      const serverNonce = /^r=([^,]*),/.exec(vector.serverFirst)?.[1]?.slice(vector.nonce.length) ?? '';
+      const exchange = serverFirst(vector.mechanism, first, serverNonce, salt);
+      expect(exchange.serverFirst).toBe(vector.serverFirst);
+      const changed = vector.final.replace(/p=(.)/, (_, c: string) => `p=${c === 'A' ? 'B' : 'A'}`);
+      for (let round = 0; round < 2; round++) {
+        expect(checkClientFinal(exchange, b64(vector.final), 'pencil', salt)).toEqual({
+          outcome: 'ok',
+          serverFinal: b64(vector.verifier),
+        });
+        expect(checkClientFinal(exchange, b64(vector.final), 'pen', salt)).toEqual({ outcome: 'bad-proof' });
+        expect(checkClientFinal(exchange, b64(changed), 'pencil', salt)).toEqual({ outcome: 'bad-proof' });
+        const client = clientFirst(vector.mechanism, 'user', vector.nonce);
+        expect(clientFinal(client.exchange, b64(vector.serverFirst), 'pencil')?.serverFinal).toBe(vector.verifier);
+      }
     },
-    {
-      mechanism: 'SCRAM-SHA-256' as const,
-      nonce: 'rOprNGfwEbeRWgbNEkqO',
-      serverFirst: 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
-      final:
-        'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
-      verifier: 'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
-    },
-  ])('$mechanism: user/pencil gives the published proof and server signature', (vector) => {
+  );
+
+  it.each(vectors)('$mechanism: user/pencil gives the published proof and server signature', (vector) => {
     const first = clientFirst(vector.mechanism, 'user', vector.nonce);
     expect(unb64(first.message)).toBe(`n,,n=user,r=${vector.nonce}`);
     const final = clientFinal(first.exchange, b64(vector.serverFirst), 'pencil');
