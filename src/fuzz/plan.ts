@@ -411,7 +411,7 @@ export function refusedCommands(events: readonly TraceEvent[]): Set<string> {
   const pending = new Map<string, TraceEvent & { kind: 'command' }>();
   for (const event of events) {
     const command = pending.get(event.node);
-    pending.delete(event.node);
+    if (command !== undefined) pending.delete(event.node);
     if (event.kind === 'command') pending.set(event.node, event);
     else if (command !== undefined && event.kind === 'reject' && event.atMs === command.atMs)
       refused.add(`${command.node} ${JSON.stringify(command.command)}`);
@@ -434,7 +434,8 @@ export function droppedAfterDamage(
   damagesMin = 2,
 ): Set<string> {
   const dropped = new Set<string>();
-  if (codes.length === 0) return dropped;
+  // Most runs have fewer damages than that (none): then nothing is excused, told by a count alone.
+  if (codes.length === 0 || damageInstants(events).length < damagesMin) return dropped;
   const commandOf = new Map<string, string>();
   /** Per node, its last command when that was the last event it recorded. */
   const pending = new Map<string, TraceEvent & { kind: 'command' }>();
