@@ -48,7 +48,8 @@ for (const protocol of protocols) {
       drawnMs = cpuMs();
       const stem = counterexampleStem(protocol, seed);
       const recordings = [];
-      // The coverage's tap, and this script's beside it (a second run of the plan counts too).
+      // The coverage's watch, and this script's tap beside it (withTap keeps the watch; a second
+      // run of the plan counts too).
       const { value, machines } = withMachineDefinitions(compiledEngine, (engine) =>
         judgePlan(
           plan,
@@ -58,7 +59,6 @@ for (const protocol of protocols) {
           withTap(engine, (recording) => {
             actors += 1;
             recordings.push(recording);
-            engine.tap(recording);
           }),
         ),
       );

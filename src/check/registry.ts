@@ -6,7 +6,7 @@
  */
 import type { InvariantFactory } from './context.js';
 import { nodeNeverThrows, noDuplicateDelivery } from './invariants.js';
-import { plugins } from '../protocols/registry.js';
+import { pluginNamed, plugins } from '../protocols/registry.js';
 
 const generic: ReadonlyMap<string, InvariantFactory> = new Map<string, InvariantFactory>([
   ['noDuplicateDelivery', () => noDuplicateDelivery()],
@@ -16,11 +16,9 @@ const generic: ReadonlyMap<string, InvariantFactory> = new Map<string, Invariant
 export function invariantNamed(name: string): InvariantFactory | undefined {
   const found = generic.get(name);
   if (found !== undefined) return found;
-  const protocol = name.split('.')[0] ?? '';
-  for (const plugin of plugins()) {
-    if (plugin.protocol.name === protocol) return plugin.invariants?.[name];
-  }
-  return undefined;
+  // A plugin is registered under its protocol's name: one lookup, not a list of every plugin made per call.
+  const dot = name.indexOf('.');
+  return pluginNamed(dot < 0 ? name : name.slice(0, dot))?.invariants?.[name];
 }
 
 /** Every known name, in registration order (generic first, then by protocol). */

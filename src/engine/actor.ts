@@ -91,7 +91,8 @@ export function startActor<TMachine extends AnyStateMachine>(
   options: StartActorOptions<TMachine> = {},
 ): MachineActor<TMachine> {
   const name = options.name ?? machine.id;
-  const { tap } = host.engine;
+  const { tap, watch } = host.engine;
+  watch?.(machine, name);
   let lastState: string | undefined;
   const steps: ActorRecording['steps'] = [];
   if (tap !== undefined) tap({ machine, input: options.input, name, steps });

@@ -14,7 +14,7 @@
  * Must not: read a clock or a random source.
  */
 import type { AnyStateMachine } from 'xstate';
-import { withTap, type Engine } from '../engine/engine.js';
+import { withWatch, type Engine } from '../engine/engine.js';
 import type { TraceEvent } from '../trace/events.js';
 import { unreachableReason } from './unreachable.js';
 
@@ -99,7 +99,8 @@ function kindOf(name: string): string {
 
 /**
  * Collects the definitions of the machines started while `fn` runs: `fn` is handed `engine` with a
- * tap (engine.ts `withTap`) and must build its world on that engine, so only its own actors are seen.
+ * watch (engine.ts `withWatch`: each actor's machine and name, not a recording of its steps) and
+ * must build its world on that engine, so only its own actors are seen.
  */
 export function withMachineDefinitions<T>(
   engine: Engine,
@@ -107,9 +108,9 @@ export function withMachineDefinitions<T>(
 ): { value: T; machines: Record<string, MachineDefinition> } {
   const started = new Map<string, AnyStateMachine>();
   const value = fn(
-    withTap(engine, (recording) => {
-      const kind = kindOf(recording.name);
-      if (!started.has(kind)) started.set(kind, recording.machine);
+    withWatch(engine, (machine, name) => {
+      const kind = kindOf(name);
+      if (!started.has(kind)) started.set(kind, machine);
     }),
   );
   const machines: Record<string, MachineDefinition> = {};

@@ -14,6 +14,7 @@ import { parseScenarioSource, plannedScenario, type Scenario } from '../scenario
 import { evaluateLiveness, runScenario, safetyHoldsOver, type RunReport } from '../scenario/run.js';
 import type { Expectation, ScenarioFile } from '../scenario/schema.js';
 import type { TraceEvent } from '../trace/events.js';
+import { orderPatterns, type OrderItem } from '../scenario/order.js';
 import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
@@ -188,7 +189,12 @@ function secondRun(start: FirstJudgement, source: ScenarioFile): { source: Scena
  * it reads a thrown node's only) and the trace's numbering (which no check's verdict reads):
  * `safetyHoldsOver` feeds them so. Each deadline is met when the deliveries up to its instant meet
  * it, and it is reached: not beyond the time limit, and the event limit is not hit with the second
- * run's checks counted.
+ * run's checks counted. An `eventually` or `sequence` deadline (a refusal owed, say) reads the
+ * trace's events up to its instant: in the second run, the first run's (its own `check` events at
+ * `sim` left out) with the second's own `check` events among them. When each of its patterns
+ * names an event kind other than `check` and does not name `seq` (the only field the two runs
+ * number differently), those `check` events match none of them, and it is met exactly when the
+ * first run's events up to its instant meet it; otherwise the second run is made.
  */
 function secondPasses(start: FirstJudgement, source: ScenarioFile): boolean {
   const { first, firstReport } = start;
@@ -207,19 +213,45 @@ function secondPasses(start: FirstJudgement, source: ScenarioFile): boolean {
   const deadlines = (source.expect ?? []).filter(deadline);
   if (outcome.reason === 'eventsMax' || outcome.events + deadlines.length >= source.limits.eventsMax) return false;
   const deliveries = firstReport.world.deliveries;
+  const events = firstReport.trace.events;
   const met = deadlines.every(
     (expectation) =>
-      'delivered' in expectation &&
+      'byMs' in expectation &&
       expectation.byMs <= untilMs &&
+      ('delivered' in expectation || readsNodeEventsOnly(expectation)) &&
       evaluateLiveness(
         expectation,
-        [],
+        'delivered' in expectation
+          ? []
+          : events.filter(
+              (event) => event.atMs <= expectation.byMs && !(event.kind === 'check' && event.node === 'sim'),
+            ),
         deliveries.filter((delivery) => delivery.atMs <= expectation.byMs),
       ) === undefined,
   );
   if (!met) return false;
   const scenario = withCanary(plannedScenario(source, start.file), start.canary);
   return safetyHoldsOver(scenario, firstReport.trace.events, untilMs) === true;
+}
+
+/**
+ * Whether an `eventually` or `sequence` expectation's patterns each name an event kind other than
+ * `check`, and none names `seq`: what it reads is then the same in judgePlan's two runs (`secondPasses`).
+ */
+function readsNodeEventsOnly(expectation: Expectation): boolean {
+  const patterns =
+    'eventually' in expectation
+      ? [expectation.eventually]
+      : 'sequence' in expectation
+        ? orderPatterns(expectation.sequence as OrderItem[])
+        : undefined;
+  return (
+    patterns !== undefined &&
+    patterns.every((pattern) => {
+      const kind = pattern['kind'];
+      return typeof kind === 'string' && kind !== 'check' && !('seq' in pattern);
+    })
+  );
 }
 
 /**

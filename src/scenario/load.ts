@@ -5,7 +5,6 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import { processProtocol } from '../process/node.js';
 import { limits } from '../core/limits.js';
@@ -245,11 +244,43 @@ const planParses = new WeakMap<z.ZodType, Map<string, string | undefined>>();
 const planParsesMax = 4096;
 
 /**
+ * Whether `value` is plain JSON that `JSON.parse(JSON.stringify(value))` gives back deep-equal:
+ * null, booleans, strings, finite numbers other than -0, arrays without holes, and objects of
+ * Object.prototype whose own properties are enumerable string-keyed data (not `__proto__`) with
+ * such values. False when unsure: the answer only decides whether a parse is remembered.
+ */
+function isPlainJson(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== 'object' || depth > 64) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    const keys = Reflect.ownKeys(value);
+    // The indices and `length`, nothing else.
+    if (keys.length !== value.length + 1) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!Object.hasOwn(value, i) || !isPlainJson(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key of Reflect.ownKeys(value)) {
+    if (typeof key !== 'string' || key === '__proto__') return false;
+    const descriptor = Object.getOwnPropertyDescriptor(value, key);
+    if (descriptor === undefined || !descriptor.enumerable || !('value' in descriptor)) return false;
+    if (!isPlainJson(descriptor.value, depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
  * A schema's parse of a payload a plan carries, remembered by the payload's JSON text: fuzz plans
  * repeat the same node configs and commands, and their schemas (defaults filled in) were most
- * of what `plannedScenario` still cost. A parse is a pure function of the input, so the output,
- * kept as JSON text where it is plain JSON, is given again as a fresh copy each time. A payload
- * that is not JSON, or that fails, or whose output is not plain JSON, is parsed every time.
+ * of what `plannedScenario` still cost. The schema parses a copy of the payload made from that
+ * text, as a parse of the source's text would give it, so that nothing of the plan's objects
+ * reaches the run. A parse is a pure function of the input, so the output, kept as JSON text
+ * where it is plain JSON, is given again as a fresh copy each time. A payload that is not JSON,
+ * or that fails, or whose output is not plain JSON, is parsed every time.
  */
 const plannedParse: SchemaParse = (schema, value) => {
   const input = JSON.stringify(value) as string | undefined;
@@ -258,13 +289,11 @@ const plannedParse: SchemaParse = (schema, value) => {
   if (known === undefined) planParses.set(schema, (known = new Map()));
   const output = known.get(input);
   if (output !== undefined) return { success: true, data: JSON.parse(output) as unknown };
-  if (known.has(input)) return schema.safeParse(value);
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) return parsed;
-  const text = JSON.stringify(parsed.data) as string | undefined;
-  const plain = text !== undefined && isDeepStrictEqual(JSON.parse(text), parsed.data);
+  const parsed = schema.safeParse(JSON.parse(input));
+  if (known.has(input) || !parsed.success) return parsed;
+  const plain = isPlainJson(parsed.data);
   if (known.size >= planParsesMax) known.clear();
-  known.set(input, plain ? text : undefined);
+  known.set(input, plain ? (JSON.stringify(parsed.data) as string) : undefined);
   return parsed;
 };
 
@@ -279,11 +308,12 @@ const plannedParse: SchemaParse = (schema, value) => {
  * full, with its located errors.
  */
 export function plannedScenario(source: ScenarioFile, file: string): Scenario {
-  // A copy, as a parse gives: the run never shares the plan's arrays.
-  const scenario = JSON.parse(JSON.stringify(source)) as ScenarioFile;
+  // Node configs and command payloads reach the run as copies (`plannedParse`); the rest of the
+  // source (steps, expectations, network, limits) is the plan's, which a run only reads
+  // (test/scenario/source.test.ts runs plans of every protocol from a deep-frozen source).
   try {
-    const { nodes } = checkNodes(scenario, file, unlocated, [], plannedParse);
-    return built({ ...scenario, expect: scenario.expect ?? [] }, nodes, file, plannedParse);
+    const { nodes } = checkNodes(source, file, unlocated, [], plannedParse);
+    return built({ ...source, expect: source.expect ?? [] }, nodes, file, plannedParse);
   } catch {
     return parseScenarioSource(source, file);
   }

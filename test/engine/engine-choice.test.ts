@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { buildProgram } from '../../src/cli/main.js';
-import { compiledEngine, withTap, xstateEngine, type Engine } from '../../src/engine/engine.js';
+import { compiledEngine, withTap, withWatch, xstateEngine, type Engine } from '../../src/engine/engine.js';
 import { echo } from '../../src/protocols/echo/index.js';
 import { RealHost } from '../../src/real/host.js';
 import { loadScenario } from '../../src/scenario/load.js';
@@ -57,6 +57,23 @@ describe('engine choice: the chosen engine runs the actors', () => {
     const onCompiled = tapped(compiledEngine);
     expect(onCompiled.actors).toBe(onXstate.actors);
     expect(created).not.toHaveBeenCalled();
+  });
+
+  it('a watch is told of the same actors as a tap, by machine and name, on either engine', () => {
+    for (const engine of [compiledEngine, xstateEngine]) {
+      const recorded: string[] = [];
+      const watched: string[] = [];
+      const both = withWatch(
+        withTap(engine, (recording) => recorded.push(`${recording.machine.id} ${recording.name}`)),
+        (machine, name) => watched.push(`${machine.id} ${name}`),
+      );
+      expect(runScenario(loadScenario(roundTrip), { engine: both }).verdict).toBe('pass');
+      expect(watched.length, engine.kind).toBeGreaterThan(0);
+      expect(watched, engine.kind).toEqual(recorded);
+      // A watch adds no tap (which would record every send and timer), and a tap keeps the watch.
+      expect(withWatch(engine, () => undefined).tap).toBeUndefined();
+      expect(withTap(both, () => undefined).watch).toBe(both.watch);
+    }
   });
 
   it('runScenario without an engine runs the compiled one', () => {

@@ -1,9 +1,9 @@
 // Goal: a campaign's coverage lists the states and transitions of each statechart its runs reached
 // and those they never did, transient states (left by `always` only) folded into the transitions
 // they lead on to; `sometimes` assertions count the runs that reached them.
-// The definitions come from a tap on the run's own engine, whichever engine it is, and only that run's.
+// The definitions come from a watch on the run's own engine, whichever engine it is, and only that run's.
 // Method: a small xstate machine's definition; synthetic traces of state and note events; a bundled
-// scenario run on each engine through withMachineDefinitions, and once on an untapped engine.
+// scenario run on each engine through withMachineDefinitions, and once on an unwatched engine.
 import { setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { compiledEngine, engineKinds, engineOf } from '../../src/engine/engine.js';
@@ -76,7 +76,7 @@ describe('fuzz: statechart coverage', () => {
     ]);
   });
 
-  it.each(engineKinds)('reads the machines a run started through a tap on its %s engine', (kind) => {
+  it.each(engineKinds)('reads the machines a run started through a watch on its %s engine', (kind) => {
     const scenario = loadScenario('scenarios/solec/client-login.yaml');
     const { value, machines } = withMachineDefinitions(engineOf(kind), (tapped) => {
       expect(tapped.kind).toBe(kind);
@@ -85,13 +85,13 @@ describe('fuzz: statechart coverage', () => {
     expect(value.verdict).toBe('pass');
     const kinds = Object.keys(machines).sort();
     expect(kinds.length).toBeGreaterThan(0);
-    // Every kind the trace names a state for was started on the tapped engine, with its definition.
+    // Every kind the trace names a state for was started on the watched engine, with its definition.
     const traced = new Set(
       value.trace.events.flatMap((event) => (event.kind === 'state' ? [event.machine.split(' ')[0]!] : [])),
     );
     expect([...traced].sort()).toEqual(kinds);
     for (const definition of Object.values(machines)) expect(definition.states.length).toBeGreaterThan(0);
-    // A run on an engine without the tap is not seen.
+    // A run on an engine without the watch is not seen.
     const { machines: none } = withMachineDefinitions(compiledEngine, () => runScenario(scenario));
     expect(none).toEqual({});
   });

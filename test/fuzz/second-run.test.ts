@@ -40,6 +40,29 @@ describe('a second run told from the first', () => {
     }
   });
 
+  it('tells a pass from the first run when a refusal is owed by a deadline (FMTP, a sequence expectation)', () => {
+    const profile = fuzzProfiles.get('fmtp');
+    if (profile === undefined) throw new Error('no profile fmtp');
+    let owed = 0;
+    let skipped = 0;
+    for (let seed = 1; seed <= 120; seed++) {
+      drawnCase(profile, seed, (plan, simSeed) => {
+        const stem = counterexampleStem('fmtp', seed);
+        const full = judgePlan(plan, simSeed, stem);
+        const first = plan.scenario(simSeed, `fuzz/${stem}`, []);
+        if (full.source === first || !(full.source.expect ?? []).some((e) => 'sequence' in e && 'byMs' in e)) return;
+        owed += 1;
+        const quick = judgeCase(plan, simSeed, stem, undefined, compiledEngine, undefined);
+        if (quick.judged === undefined) {
+          skipped += 1;
+          expect(full.report.verdict, `seed ${seed}`).toBe('pass');
+        } else expect(quick.judged.report.verdict, `seed ${seed}`).toBe(full.report.verdict);
+      });
+    }
+    expect(owed).toBeGreaterThan(0);
+    expect(skipped).toBeGreaterThan(0);
+  });
+
   it.each(canaryKinds)('gives judgePlan’s verdict for the %s canary, failures included', (canary) => {
     const rows = compare('solec', seeds.slice(0, 40), canary);
     expect(rows.filter((row) => row.full !== row.quick)).toEqual([]);

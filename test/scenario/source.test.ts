@@ -10,6 +10,7 @@ import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
 import { planCommands } from '../../src/fuzz/commands/index.js';
 import { Plan } from '../../src/fuzz/plan.js';
 import { parseScenario, parseScenarioSource, plannedScenario } from '../../src/scenario/load.js';
+import { runScenario } from '../../src/scenario/run.js';
 import type { ScenarioFile } from '../../src/scenario/schema.js';
 
 /** Either the scenario or the error message, from each parse. */
@@ -73,11 +74,43 @@ describe('scenario: sources built as objects', () => {
             const source = plan.scenario(seed, `fuzz/${protocol}`, [], undefined);
             const planned = plannedScenario(source, 'gen.yaml');
             expect(planned).toEqual(parseScenarioSource(source, 'gen.yaml'));
-            // A copy: the run shares no array with the plan.
-            expect(planned.source.steps).not.toBe(source.steps);
+            // Node configs and command payloads are copies: a node never holds the plan's objects.
+            const configs = Object.values(source.nodes).map((node) => node.config);
+            for (const node of planned.nodes) if (node.config !== undefined) expect(configs).not.toContain(node.config);
           },
         ),
         { seed: 2026, numRuns: 20 },
+      );
+    }
+  });
+
+  it('a run of a plan made a scenario unchecked writes nothing into the plan (its source deep-frozen; 3 seeds each)', () => {
+    const frozen = <T>(value: T): T => {
+      if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+        for (const item of Object.values(value)) frozen(item);
+        Object.freeze(value);
+      }
+      return value;
+    };
+    for (const [protocol, profile] of fuzzProfiles) {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          profile.topology,
+          planCommands({}),
+          (seed, topology, commands) => {
+            const plan = new Plan(profile, topology);
+            fc.modelRun(() => ({ model: plan, real: plan }), commands);
+            const source = plan.scenario(seed, `fuzz/${protocol}`, [], undefined);
+            const copy = structuredClone(source);
+            // A write into a frozen object throws (modules are strict): out of the run, or recorded
+            // as a node's throw, which the trace of the same plan unfrozen does not have.
+            const report = runScenario(plannedScenario(frozen(source), 'gen.yaml'));
+            expect(report.trace.text()).toBe(runScenario(plannedScenario(copy, 'gen.yaml')).trace.text());
+            expect(source).toEqual(copy);
+          },
+        ),
+        { seed: 26, numRuns: 3 },
       );
     }
   });
