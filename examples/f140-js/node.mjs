@@ -6,6 +6,10 @@
 // The durable store lives in the simulator; this node mirrors it in memory (read once at start,
 // written through on every change), so its logic never waits for a store read.
 //
+// Connection bytes are kept as binary strings, one character per byte, as atob gives them and btoa
+// takes them: HTTP heads are ASCII, and a request is searched, sliced and answered without a
+// Buffer made or copied at each turn.
+//
 // Canaries, each one rule broken, for proving that `fedsim fuzz f140 --node-process` catches it:
 // `--canary=volatile` (or F140_CANARY=volatile) forgets its queue on restart (spec §5: queues are
 // durable), so a message queued before a crash is lost; `--canary=dedup` turns off the msg_id check
@@ -96,6 +100,7 @@ const store = new Map();
 const outboxPrefixAll = 'f140/outbox/';
 const outboxes = new Map();
 const seenPrefix = 'f140/seen/';
+/** Each pair's window, by to and then from. */
 const seenWindows = new Map();
 const seenWindow = 1024;
 /** The outbox of `key` (`f140/outbox/<remote>/<12-digit seq>`), or undefined for other keys. */
@@ -120,7 +125,6 @@ const del = (key) => {
 };
 const keysWith = (prefix) => [...store.keys()].filter((k) => k.startsWith(prefix)).sort();
 
-const b64 = (text) => Buffer.from(text, 'utf8').toString('base64');
 let now = 0;
 let self = { node: '', host: '' };
 let config;
@@ -130,6 +134,17 @@ let config;
 
 /** Decodes UTF-8 and throws on a bad sequence (one decoder for every call: it keeps no state between them). */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const nonAscii = /[\u0080-\uffff]/;
+
+/** The text whose UTF-8 is `binary` (one char per byte), or undefined when it is not valid UTF-8. */
+function utf8Of(binary) {
+  if (!nonAscii.test(binary)) return binary; // ASCII is its own UTF-8
+  try {
+    return strictUtf8.decode(Buffer.from(binary, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
 
 const hexDigit = (code) => {
   if (code >= 0x30 && code <= 0x39) return code - 0x30;
@@ -204,10 +219,14 @@ function decodeForm(text, into) {
   return undefined;
 }
 
-const encodeComponent = (text) => encodeURIComponent(text).replace(/%20/g, '+');
+const encodeComponent = (text) => {
+  const encoded = encodeURIComponent(text);
+  return encoded.includes('%20') ? encoded.replaceAll('%20', '+') : encoded;
+};
 const encodeForm = (fields) => fields.map(([k, v]) => `${encodeComponent(k)}=${encodeComponent(v)}`).join('&');
-const escapeXml = (text) =>
-  text.replace(/[&<>"']/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c]};`);
+const xmlEscapes = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const xmlSpecial = /[&<>"']/;
+const escapeXml = (text) => (xmlSpecial.test(text) ? text.replace(/[&<>"']/g, (c) => xmlEscapes[c]) : text);
 const named = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 function decodeMessage(xml) {
@@ -261,17 +280,15 @@ const reasons = {
   505: 'HTTP Version Not Supported',
 };
 
+/** A response's bytes (a binary string). A form is ASCII (encodeURIComponent escapes the rest), so its length is its byte count. */
 function response(status, fields, headers = []) {
-  const body = Buffer.from(encodeForm(fields), 'utf8');
-  const head = [
-    `HTTP/1.1 ${status} ${reasons[status] ?? 'Status'}`,
-    ...headers.map(([k, v]) => `${k}: ${v}`),
-    `Content-Length: ${body.length}`,
-  ];
-  return Buffer.concat([Buffer.from(head.join(CRLF) + CRLF + CRLF, 'latin1'), body]);
+  const body = encodeForm(fields);
+  let head = `HTTP/1.1 ${status} ${reasons[status] ?? 'Status'}${CRLF}`;
+  for (const [k, v] of headers) head += `${k}: ${v}${CRLF}`;
+  return `${head}Content-Length: ${body.length}${CRLF}${CRLF}${body}`;
 }
 
-/** Parses one request from the front of `buf`: {request, used}, {more}, or {error: {status, reason}}. */
+/** Parses one request from the front of `buf` (a binary string): {request, used}, {more}, or {error: {status, reason}}. */
 function parseRequest(buf) {
   const lineEnd = buf.indexOf('\r\n');
   if (lineEnd < 0)
@@ -280,7 +297,7 @@ function parseRequest(buf) {
   const headEnd = buf.indexOf('\r\n\r\n');
   if (headEnd < 0) return buf.length > 8192 ? { error: { status: 431, reason: 'head over 8 KiB' } } : { more: true };
   if (headEnd + 4 > 8192) return { error: { status: 431, reason: 'head over 8 KiB' } };
-  const head = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const head = buf.slice(0, headEnd).split('\r\n');
   const start = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(\d)\.(\d)$/.exec(head[0]);
   if (!start) return { error: { status: 400, reason: 'malformed request line' } };
   const version = `${start[3]}.${start[4]}`;
@@ -313,7 +330,7 @@ function parseRequest(buf) {
       method: start[1],
       target: start[2],
       headers,
-      body: buf.subarray(headEnd + 4, headEnd + 4 + length),
+      body: buf.slice(headEnd + 4, headEnd + 4 + length),
       keepAlive,
     },
     used: headEnd + 4 + length,
@@ -335,11 +352,15 @@ function refusal(status, code, reason, decoded, headers = []) {
 
 // The ids seen, per (to, from) pair: the last 1024 of each, durable. Each id is a store entry of its
 // own (`f140/seen/<12-digit seq>` holding {to, from, id}), so that marking one writes one small
-// line, not the whole window.
+// line, not the whole window. The sequence runs across pairs and needs no entry of its own: a
+// window drops only its oldest id, never the one just added, so the highest number in the store is
+// the last one used.
+let seenSeq = 0;
 function seenOf(to, from) {
-  const pair = JSON.stringify([to, from]);
-  let seen = seenWindows.get(pair);
-  if (!seen) seenWindows.set(pair, (seen = { ids: new Set(), keys: [] }));
+  let windows = seenWindows.get(to);
+  if (!windows) seenWindows.set(to, (windows = new Map()));
+  let seen = windows.get(from);
+  if (!seen) windows.set(from, (seen = { ids: new Set(), keys: [] }));
   return seen;
 }
 function remember(seen, key, id) {
@@ -352,9 +373,8 @@ function remember(seen, key, id) {
   }
 }
 function markSeen(seen, to, from, id) {
-  const seq = (store.get('f140/seen-seq') ?? 0) + 1;
-  put('f140/seen-seq', seq);
-  const key = `${seenPrefix}${String(seq).padStart(12, '0')}`;
+  seenSeq += 1;
+  const key = `${seenPrefix}${String(seenSeq).padStart(12, '0')}`;
   put(key, { to, from, id });
   remember(seen, key, id);
 }
@@ -375,12 +395,8 @@ function serve(request) {
       .toLowerCase();
     if (type !== 'application/x-www-form-urlencoded')
       return refusal(415, 'bad-request', `Content-Type ${type} is not a form`, { method });
-    let body;
-    try {
-      body = strictUtf8.decode(request.body);
-    } catch {
-      return refusal(400, 'bad-request', 'the form body is not valid UTF-8', { method });
-    }
+    const body = utf8Of(request.body);
+    if (body === undefined) return refusal(400, 'bad-request', 'the form body is not valid UTF-8', { method });
     problem = decodeForm(body, args);
   }
   if (problem) return refusal(400, 'bad-request', problem, { method });
@@ -438,7 +454,7 @@ function serve(request) {
 const sessions = new Map();
 
 function accept(conn) {
-  sessions.set(conn, { buf: Buffer.alloc(0), closing: false });
+  sessions.set(conn, { buf: '', closing: false });
   emit({ kind: 'state', machine: `f140.session ${conn}`, value: 'open' });
   emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
 }
@@ -455,17 +471,20 @@ function endSession(conn, byUs) {
 function sessionData(conn, bytes) {
   const s = sessions.get(conn);
   if (!s || s.closing) return;
-  s.buf = s.buf.length === 0 ? bytes : Buffer.concat([s.buf, bytes]);
-  emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
+  s.buf += bytes;
   for (;;) {
     const parsed = parseRequest(s.buf);
-    if (parsed.more) return;
+    if (parsed.more) {
+      // The session waits for more, idle from now on (one this step closes needs no new timer).
+      emit({ kind: 'timer.set', id: `idle:${conn}`, delayMs: config.idleMs });
+      return;
+    }
     let answer;
     let keepAlive = false;
     if (parsed.error)
       answer = refusal(parsed.error.status, 'bad-request', parsed.error.reason, { error: parsed.error.reason });
     else {
-      s.buf = s.buf.subarray(parsed.used);
+      s.buf = s.buf.slice(parsed.used);
       answer = serve(parsed.request);
       keepAlive = parsed.request.keepAlive;
     }
@@ -478,7 +497,7 @@ function sessionData(conn, bytes) {
     emit({
       kind: 'write',
       conn,
-      bytes: bytesOut.toString('base64'),
+      bytes: btoa(bytesOut),
       decoded: { status: answer.status, request: answer.decoded, response: Object.fromEntries(answer.fields) },
     });
     if (answer.pinged) pinged(answer.pinged);
@@ -541,21 +560,26 @@ let nextConn = 1;
 // Outbound calls: conn -> { peer?, raw?, buf, verb, msg }
 const calls = new Map();
 
+/** A host name as bytes of the Host header: latin1, so a character above U+00FF keeps only its low byte. */
+const latin1 = (text) => (/[\u0100-\uffff]/.test(text) ? Buffer.from(text, 'latin1').toString('latin1') : text);
+
+/** A request's bytes, base64-encoded (the form body is ASCII: its length is its byte count). */
 function request(target, fields, decoded) {
-  const body = Buffer.from(encodeForm(fields), 'utf8');
+  const body = encodeForm(fields);
   const head = [
     'POST /f140 HTTP/1.1',
-    `Host: ${target.host}`,
+    `Host: ${latin1(target.host)}`,
     'Connection: close',
     'Content-Type: application/x-www-form-urlencoded',
     `Content-Length: ${body.length}`,
   ];
-  return { bytes: Buffer.concat([Buffer.from(head.join(CRLF) + CRLF + CRLF, 'latin1'), body]), decoded };
+  return { bytes: btoa(head.join(CRLF) + CRLF + CRLF + body), decoded };
 }
 
+/** Opens a call that writes `bytes` (base64) once connected. */
 function openCall(target, bytes, decoded, info) {
   const conn = `o${nextConn++}`;
-  calls.set(conn, { ...info, bytes, decoded, buf: Buffer.alloc(0), opened: false });
+  calls.set(conn, { ...info, bytes, decoded, buf: '' });
   emit({ kind: 'connect', conn, target });
   emit({ kind: 'timer.set', id: `call:${conn}`, delayMs: config.requestTimeoutMs });
   return conn;
@@ -720,7 +744,7 @@ function callDone(conn, status, fields) {
 function parseResponse(buf, closed) {
   const headEnd = buf.indexOf('\r\n\r\n');
   if (headEnd < 0) return closed ? { bad: 'truncated answer' } : undefined;
-  const head = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const head = buf.slice(0, headEnd).split('\r\n');
   const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(head[0]);
   if (!m) return { bad: 'malformed status line' };
   let length;
@@ -728,16 +752,12 @@ function parseResponse(buf, closed) {
     const h = /^([^:]+):\s*(.*?)\s*$/.exec(line);
     if (h && h[1].toLowerCase() === 'content-length') length = Number(h[2]);
   }
-  const body = buf.subarray(headEnd + 4);
+  const body = buf.slice(headEnd + 4);
   if (length !== undefined && body.length < length) return closed ? { bad: 'truncated body' } : undefined;
   if (length === undefined && !closed) return undefined;
   const fields = new Map();
-  let text;
-  try {
-    text = strictUtf8.decode(length === undefined ? body : body.subarray(0, length));
-  } catch {
-    return { bad: 'answer not UTF-8' };
-  }
+  const text = utf8Of(length === undefined ? body : body.slice(0, length));
+  if (text === undefined) return { bad: 'answer not UTF-8' };
   const problem = decodeForm(text.trim(), fields);
   if (problem) return { bad: problem };
   return { status: Number(m[1]), fields };
@@ -746,7 +766,7 @@ function parseResponse(buf, closed) {
 function callData(conn, bytes, closed) {
   const c = calls.get(conn);
   if (!c) return;
-  c.buf = c.buf.length === 0 ? bytes : Buffer.concat([c.buf, bytes]);
+  c.buf += bytes;
   const got = parseResponse(c.buf, closed);
   if (!got) return;
   if (!closed) emit({ kind: 'close', conn });
@@ -807,7 +827,7 @@ function command(cmd) {
   if (cmd?.type === 'raw') {
     const conn = openCall(
       { host: cmd.host, port: cmd.port },
-      Buffer.from(cmd.request, 'utf8'),
+      Buffer.from(cmd.request, 'utf8').toString('base64'),
       { raw: true },
       { raw: true },
     );
@@ -828,7 +848,10 @@ function start(input) {
     const value = ask({ kind: 'store.get', key }).value;
     store.set(key, value);
     indexed(key, true);
-    if (key.startsWith(seenPrefix)) remember(seenOf(value.to, value.from), key, value.id);
+    if (key.startsWith(seenPrefix)) {
+      remember(seenOf(value.to, value.from), key, value.id);
+      seenSeq = Number(key.slice(seenPrefix.length)); // the keys come in order: the last is the highest
+    }
   }
   if (canary === 'volatile') for (const key of keysWith('f140/outbox/')) del(key);
   emit({ kind: 'listen', endpoint: { host: self.host, port: config.port } });
@@ -883,7 +906,7 @@ function step(input) {
       break;
     case 'conn.opened': {
       const c = calls.get(input.conn);
-      if (c) emit({ kind: 'write', conn: input.conn, bytes: c.bytes.toString('base64'), decoded: c.decoded });
+      if (c) emit({ kind: 'write', conn: input.conn, bytes: c.bytes, decoded: c.decoded });
       break;
     }
     case 'conn.failed':
@@ -893,12 +916,12 @@ function step(input) {
       }
       break;
     case 'conn.data':
-      if (sessions.has(input.conn)) sessionData(input.conn, Buffer.from(input.bytes, 'base64'));
-      else callData(input.conn, Buffer.from(input.bytes, 'base64'), false);
+      if (sessions.has(input.conn)) sessionData(input.conn, atob(input.bytes));
+      else callData(input.conn, atob(input.bytes), false);
       break;
     case 'conn.closed':
       if (sessions.has(input.conn)) endSession(input.conn, false);
-      else if (calls.has(input.conn)) callData(input.conn, Buffer.alloc(0), true);
+      else if (calls.has(input.conn)) callData(input.conn, '', true);
       break;
     case 'timer':
       timer(input.id);
@@ -915,4 +938,3 @@ function step(input) {
 }
 
 for (let line = readLine(); line !== undefined; line = readLine()) step(JSON.parse(line));
-void b64;

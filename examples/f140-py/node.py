@@ -12,6 +12,7 @@ are durable), so a message queued before a crash is lost; `--canary=dedup` turns
 check (section 3.3), so a retried MSG is delivered twice.
 """
 import base64
+import functools
 import json
 import os
 import re
@@ -29,10 +30,12 @@ sys.stdout.reconfigure(encoding="utf-8")
 stdin = sys.stdin
 stdout = sys.stdout
 out = []
+# One encoder for every line: json.dumps with separators of its own would build a new one each call.
+encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def emit(line):
-    out.append(json.dumps(line, separators=(",", ":")))
+    out.append(encode(line))
 
 
 def flush():
@@ -109,6 +112,9 @@ config = {}
 ASCII_ESCAPES = re.compile(r"(?:[^%]|%[0-7][0-9A-Fa-f])*")
 
 
+# Form fields repeat (user names, challenges, commands): the two pure functions below remember their
+# last answers (functools.lru_cache, bounded), which urllib's escaping makes worth it.
+@functools.lru_cache(maxsize=1024)
 def percent_decode(text):
     if text.isascii():
         if "%" not in text:
@@ -158,8 +164,13 @@ def decode_form(text, into):
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def encode_component(text):
+    return quote_plus(text, safe="-_.!~*'()")
+
+
 def encode_form(fields):
-    return "&".join("%s=%s" % (quote_plus(k, safe="-_.!~*'()"), quote_plus(v, safe="-_.!~*'()")) for k, v in fields)
+    return "&".join("%s=%s" % (encode_component(k), encode_component(v)) for k, v in fields)
 
 
 def escape_xml(text):
@@ -292,7 +303,12 @@ def refusal(status, code, reason, decoded, headers=()):
 
 # The ids seen, per (to, from) pair: the last 1024 of each, durable. Each id is a store entry of its
 # own (`f140/seen/<12-digit seq>` holding {to, from, id}), so that marking one writes one small
-# line, not the whole window.
+# line, not the whole window. The sequence runs across pairs and needs no entry of its own: a
+# window drops only its oldest id, never the one just added, so the highest number in the store is
+# the last one used.
+seen_seq = 0
+
+
 def seen_of(to, sender):
     return seen_windows.setdefault((to, sender), {"ids": {}, "keys": []})
 
@@ -310,9 +326,9 @@ def remember(seen, key, msg_id):
 
 
 def mark_seen(seen, to, sender, msg_id):
-    seq = store.get("f140/seen-seq", 0) + 1
-    put("f140/seen-seq", seq)
-    key = "%s%012d" % (SEEN_PREFIX, seq)
+    global seen_seq
+    seen_seq += 1
+    key = "%s%012d" % (SEEN_PREFIX, seen_seq)
     put(key, {"to": to, "from": sender, "id": msg_id})
     remember(seen, key, msg_id)
 
@@ -411,10 +427,11 @@ def session_data(conn, data):
     if not s or s["closing"]:
         return
     s["buf"] += data
-    emit({"kind": "timer.set", "id": "idle:" + conn, "delayMs": config["idleMs"]})
     while True:
         parsed = parse_request(s["buf"])
         if parsed[0] == "more":
+            # The session waits for more, idle from now on (one this step closes needs no new timer).
+            emit({"kind": "timer.set", "id": "idle:" + conn, "delayMs": config["idleMs"]})
             return
         keep_alive = False
         if parsed[0] == "error":
@@ -805,7 +822,7 @@ def command(cmd):
 
 
 def start(line):
-    global config, me
+    global config, me, seen_seq
     me = {"node": line["node"], "host": line["host"]}
     config = line["config"]
     index_config()
@@ -815,6 +832,7 @@ def start(line):
         indexed(key, True)
         if key.startswith(SEEN_PREFIX):
             remember(seen_of(value["to"], value["from"]), key, value["id"])
+            seen_seq = int(key[len(SEEN_PREFIX):])  # the keys come in order: the last is the highest
     if CANARY == "volatile":
         for key in keys_with("f140/outbox/"):
             delete(key)

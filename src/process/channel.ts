@@ -11,6 +11,15 @@
  * timeout flag set. When the child exits, the host's read ends the same way and the worker hands
  * over the exit status and the last of stderr.
  *
+ * Two settings tune the exchange, and change nothing of what is read (docs/simulator.md, "How the
+ * host and the children meet", has the measurements): `placement` 'host' pins each child to the
+ * CPU the host thread is on at the spawn (with `taskset`, by the watchdog; without `taskset` or
+ * /proc the child is left where the OS puts it, as with 'any', the default); `spinPolls` makes up
+ * to that many non-blocking reads before the blocking one, while the child runs on another CPU
+ * than the host (`poll`). A step is a wakeup of the child by the host and one of the host by the
+ * child: on one CPU a plain switch, across two an inter-processor interrupt, dear in a virtual
+ * machine, which a polling host avoids for the second wakeup.
+ *
  * Must not: block without a budget, or leave a child running once the node is stopped or the host
  * process exits.
  */
@@ -33,7 +42,59 @@ export interface ChannelOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The longest line the child may write. @defaultValue 8 MiB */
   readonly lineBytesMax?: number;
+  /**
+   * Where the child runs: 'host', pinned to the host thread's CPU at the spawn; 'any', wherever the
+   * OS puts it. @defaultValue `FEDSIM_PROCESS_CPU` when set to one of the two, else 'host'
+   */
+  readonly placement?: Placement;
+  /**
+   * Non-blocking reads of the child's stdout before a blocking one, while the child runs on another
+   * CPU than the host (`poll`); 0 for none. @defaultValue `FEDSIM_PROCESS_SPIN`, else 0
+   */
+  readonly spinPolls?: number;
 }
+
+export type Placement = 'host' | 'any';
+
+/** The placement a channel gets when its options name none: `FEDSIM_PROCESS_CPU`, else 'any'. */
+export function defaultPlacement(): Placement {
+  const named = process.env['FEDSIM_PROCESS_CPU'];
+  return named === 'any' || named === 'host' ? named : 'any';
+}
+
+/** The polls a channel makes when its options name none: `FEDSIM_PROCESS_SPIN`, else 0. */
+export function defaultSpinPolls(): number {
+  const polls = Number(process.env['FEDSIM_PROCESS_SPIN'] ?? 0);
+  return Number.isInteger(polls) && polls > 0 ? Math.min(polls, 1000) : 0;
+}
+
+/** The fields of a /proc stat file from the 3rd (state) on, or undefined where it cannot be read. */
+function statFields(path: string): string[] | undefined {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    // The command name (the 2nd field, in parentheses) may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CPU field (the 39th) of a /proc stat file, or undefined. */
+function cpuOf(path: string): number | undefined {
+  const cpu = Number(statFields(path)?.[36]);
+  return Number.isInteger(cpu) && cpu >= 0 ? cpu : undefined;
+}
+
+/**
+ * The CPU the calling thread last ran on (field 39 of /proc/thread-self/stat), or undefined where
+ * that cannot be read (not Linux, no /proc).
+ */
+export function threadCpu(): number | undefined {
+  return cpuOf('/proc/thread-self/stat');
+}
+
+/** How many waits go by between two looks at where the child runs (`poll`). */
+const waitsPerLook = 64;
 
 /**
  * The shared control words (worker.mjs reads the same layout): the step generation, whether a step
@@ -87,9 +148,16 @@ export class ProcessChannel {
   private pending = '';
   private ended = false;
   private closed = false;
+  /** `spinPolls`, and a non-blocking descriptor of the child's stdout for them. */
+  private readonly spinPolls: number;
+  private fromChildPoll = -1;
+  /** Waits left before the next look at where the child runs, and what the last look found. */
+  private waitsToLook = 0;
+  private childElsewhere = false;
 
   constructor(options: ChannelOptions) {
     this.lineBytesMax = options.lineBytesMax ?? 8 * 1024 * 1024;
+    this.spinPolls = options.spinPolls ?? defaultSpinPolls();
     const dir = mkdtempSync(join(tmpdir(), 'fedsim-process-'));
     const stdinPath = join(dir, 'stdin');
     const stdoutPath = join(dir, 'stdout');
@@ -106,6 +174,7 @@ export class ProcessChannel {
         stdinPath,
         stdoutPath,
         shared,
+        cpu: (options.placement ?? defaultPlacement()) === 'host' ? threadCpu() : undefined,
       },
       stdout: false,
       stderr: false,
@@ -122,6 +191,7 @@ export class ProcessChannel {
     }
     this.toChild = openSync(stdinPath, constants.O_WRONLY);
     this.fromChild = openSync(stdoutPath, constants.O_RDONLY);
+    if (this.spinPolls > 0) this.fromChildPoll = openSync(stdoutPath, constants.O_RDONLY | constants.O_NONBLOCK);
     Atomics.store(this.words, control.hostFd, this.fromChild);
     Atomics.store(this.words, control.ready, 2);
     Atomics.notify(this.words, control.ready);
@@ -136,14 +206,9 @@ export class ProcessChannel {
   childCpuSeconds(): number {
     const pid = Atomics.load(this.words, control.pid);
     if (pid <= 0) return 0;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state is the 3rd, utime the 14th, stime the 15th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
-    } catch {
-      return 0;
-    }
+    const fields = statFields(`/proc/${pid}/stat`);
+    // utime is the 14th field, stime the 15th.
+    return fields === undefined ? 0 : (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
   }
 
   /** Starts a step's wall-clock budget: the child is killed if the step is not over within it. */
@@ -189,11 +254,13 @@ export class ProcessChannel {
         return line;
       }
       if (this.ended) return this.gone();
-      let count: number;
-      try {
-        count = readSync(this.fromChild, this.chunk, 0, this.chunk.length, null);
-      } catch {
-        count = 0;
+      let count = this.spinPolls > 0 ? this.poll() : -1;
+      if (count < 0) {
+        try {
+          count = readSync(this.fromChild, this.chunk, 0, this.chunk.length, null);
+        } catch {
+          count = 0;
+        }
       }
       if (Atomics.load(this.words, control.timedOut) === 1) {
         this.ended = true;
@@ -209,6 +276,39 @@ export class ProcessChannel {
         this.ended = true;
         return { kind: 'too-long', start: this.pending.slice(0, 2000) };
       }
+    }
+  }
+
+  /**
+   * Up to `spinPolls` non-blocking reads of the child's stdout, while the child was last seen on
+   * another CPU than the host (looked up every `waitsPerLook` waits): a host blocked in its read
+   * lets its CPU halt, and the child's answer then has to wake it with an interrupt from the other
+   * CPU; a host that polls finds the answer at once. With the child on the host's own CPU, polling
+   * would only keep the child from running. What was read (0: end of file), or -1 if nothing came.
+   */
+  private poll(): number {
+    if (--this.waitsToLook <= 0) {
+      this.waitsToLook = waitsPerLook;
+      const pid = Atomics.load(this.words, control.pid);
+      const child = pid > 0 ? cpuOf(`/proc/${pid}/stat`) : undefined;
+      const host = threadCpu();
+      this.childElsewhere = child !== undefined && host !== undefined && child !== host;
+    }
+    if (!this.childElsewhere) return -1;
+    // Each empty poll throws (EAGAIN): no stack trace to build for it.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (let poll = 0; poll < this.spinPolls; poll++) {
+        try {
+          return readSync(this.fromChildPoll, this.chunk, 0, this.chunk.length, null);
+        } catch {
+          if (Atomics.load(this.words, control.timedOut) === 1) return -1;
+        }
+      }
+      return -1;
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
     }
   }
 
@@ -252,7 +352,8 @@ export class ProcessChannel {
     if (this.closed) return;
     this.closed = true;
     live.delete(this);
-    for (const fd of [this.toChild, this.fromChild]) {
+    for (const fd of [this.toChild, this.fromChild, this.fromChildPoll]) {
+      if (fd < 0) continue;
       try {
         closeSync(fd);
       } catch {
@@ -261,6 +362,7 @@ export class ProcessChannel {
     }
     this.toChild = -1;
     this.fromChild = -1;
+    this.fromChildPoll = -1;
     if (graceMs > 0) {
       this.worker.postMessage({ stop: graceMs });
       return;

@@ -6,13 +6,16 @@
 // - polls the shared control words: a step that stays armed, in the same generation, for longer than
 //   its budget gets the timeout flag and the child killed (and, should something else still
 //   hold the child's stdout, a newline poked into it, so that the host's read returns);
+// - pins the child to the CPU the host named (`cpu`; channel.ts says why), with `taskset`, after the
+//   spawn, so that a missing program fails as it does unpinned; without `taskset`, or should it
+//   fail, the child runs unpinned;
 // - when the child is gone, writes a report (why, stderr) into the shared buffer, sets the exit flag
 //   and wakes the host, who waits for it after the end of file.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** @type {{ command: string[], cwd?: string, env?: Record<string, string>, dir: string, stdinPath: string, stdoutPath: string, shared: SharedArrayBuffer }} */
+/** @type {{ command: string[], cwd?: string, env?: Record<string, string>, dir: string, stdinPath: string, stdoutPath: string, shared: SharedArrayBuffer, cpu?: number }} */
 const data = workerData;
 // The layout of `control` in channel.ts.
 const GENERATION = 0;
@@ -88,7 +91,13 @@ try {
   gone(`could not start: ${error.message}`);
 }
 closeChildEnds();
-if (child?.pid !== undefined) Atomics.store(words, PID, child.pid);
+if (child?.pid !== undefined) {
+  Atomics.store(words, PID, child.pid);
+  if (typeof data.cpu === 'number') {
+    // Every thread the child has by now (-a); those it starts later inherit the pin.
+    execFile('taskset', ['-a', '-p', '-c', String(data.cpu), String(child.pid)], () => undefined);
+  }
+}
 
 function kill() {
   try {

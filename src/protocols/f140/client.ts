@@ -193,15 +193,13 @@ export class F140Client {
       return this.localReject('queue-full', `${queuedPerRemoteMax} messages already queued for ${to}`, command);
     }
     const seq = nextSeq(this.host.store);
-    const message: QueuedMessage = {
-      seq,
-      id: `${this.host.id}#${seq}`,
-      from,
-      to,
-      ...(group === undefined ? {} : { group }),
-      text,
-      enqueuedAtMs: this.host.now(),
-    };
+    const id = `${this.host.id}#${seq}`;
+    const enqueuedAtMs = this.host.now();
+    // Two literals rather than a spread of a conditional one (V8's slow path); the same members in the same order.
+    const message: QueuedMessage =
+      group === undefined
+        ? { seq, id, from, to, text, enqueuedAtMs }
+        : { seq, id, from, to, group, text, enqueuedAtMs };
     peer.outbox.add(message);
     this.host.emit({ kind: 'note', what: 'f140.msg.queued', detail: { id: message.id, from, to, group } });
     peer.actor.send({ type: 'queue.added' });

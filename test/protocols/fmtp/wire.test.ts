@@ -12,6 +12,7 @@ import {
   escapeValue,
   hasControlCharacter,
   hopsWireMax,
+  keyLength,
   matchesPattern,
   ownerOf,
   type Frame,
@@ -197,5 +198,38 @@ describe('fmtp: wire', () => {
     expect(matchesPattern('spam*@x.test', 'spammer@x.test')).toBe(true);
     expect(ownerOf('181293437234.calin@splitreflection.com/path')).toBe('calin@splitreflection.com');
     expect(ownerOf('lost@lenore.org')).toBe('lost@lenore.org');
+  });
+});
+
+describe('keyLength', () => {
+  // The line reader's key, read without a regular expression, against the expression it stands for.
+  const syntax = /^([A-Z][A-Z-]{0,31}): (.*)$/s;
+  const expected = (line: string): number => syntax.exec(line)?.[1]?.length ?? 0;
+
+  it('reads the key of a line as the KEY: value expression does', () => {
+    const keyish = fc.stringMatching(/^[A-Za-z:\- ]{0,36}$/);
+    const line = fc.tuple(
+      keyish,
+      fc.constantFrom('', ': ', ':', ' ', ': x', ':  y\u2028z'),
+      fc.string({ maxLength: 8 }),
+    );
+    fc.assert(
+      fc.property(line, ([key, separator, rest]) => {
+        const text = `${key}${separator}${rest}`;
+        expect(keyLength(text)).toBe(expected(text));
+      }),
+      { numRuns: 3_000, seed: 26 },
+    );
+  });
+
+  it('takes keys of 1 to 32 characters and no longer', () => {
+    expect(keyLength('A: v')).toBe(1);
+    expect(keyLength(`${'A'.repeat(32)}: v`)).toBe(32);
+    expect(keyLength(`${'A'.repeat(33)}: v`)).toBe(0);
+    expect(keyLength('ENCRYPT-POLICY: NONE')).toBe(14);
+    expect(keyLength('-A: v')).toBe(0);
+    expect(keyLength('A:v')).toBe(0);
+    expect(keyLength('a: v')).toBe(0);
+    expect(keyLength('')).toBe(0);
   });
 });
