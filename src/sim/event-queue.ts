@@ -25,6 +25,10 @@ function before<T>(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
   return a.seq < b.seq;
 }
 
+/** Windows up to this many entries are sorted by insertion (no allocation); larger ones by `Array.sort`. */
+const insertionSortMax = 32;
+const noEntries: readonly never[] = [];
+
 /** Heaps smaller than this are never compacted (a rebuild would cost more than the skips). */
 const compactEntriesMin = 1_024;
 
@@ -94,25 +98,49 @@ export class EventQueue<T> {
     heap[i] = entry;
   }
 
+  /** `window`'s own arrays, kept from call to call (it runs before most events once a process node boots). */
+  private readonly windowFound: QueueEntry<T>[] = [];
+  private readonly windowStack: number[] = [];
+
   /**
    * The live entries other than the earliest one with `atMs <= boundMs`, in pop order, at most
    * `countMax` of them. A walk of the heap that stops below any entry past the bound (its subtree
-   * is later still), then a sort of what it found: cheap while the window is small.
+   * is later still), then a sort of what it found: cheap while the window is small. The array is
+   * the queue's own, reused by the next call (read it before calling again): a window allocates
+   * nothing once the arrays have grown (emptied by `length = 0`, V8 would drop their storage).
    */
-  window(boundMs: Ms, countMax: number): QueueEntry<T>[] {
+  window(boundMs: Ms, countMax: number): readonly QueueEntry<T>[] {
     this.dropCancelled();
     const heap = this.heap;
-    const found: QueueEntry<T>[] = [];
-    const stack = [1, 2];
-    while (stack.length > 0) {
-      const i = stack.pop() as number;
+    const found = this.windowFound;
+    const stack = this.windowStack;
+    let count = 0;
+    let top = 0;
+    stack[top++] = 1;
+    stack[top++] = 2;
+    while (top > 0) {
+      const i = stack[--top] as number;
       const entry = heap[i];
       if (entry === undefined || entry.atMs > boundMs) continue;
-      if (!entry.cancelled) found.push(entry);
-      stack.push(2 * i + 1, 2 * i + 2);
+      if (!entry.cancelled) found[count++] = entry;
+      stack[top++] = 2 * i + 1;
+      stack[top++] = 2 * i + 2;
     }
-    found.sort((a, b) => (before(a, b) ? -1 : 1));
-    if (found.length > countMax) found.length = Math.max(0, countMax);
+    if (count === 0 || countMax <= 0) return noEntries;
+    if (count <= insertionSortMax) {
+      // A window is most often a few entries: sorted in place, by insertion.
+      for (let i = 1; i < count; i++) {
+        const entry = found[i] as QueueEntry<T>;
+        let j = i;
+        for (; j > 0 && before(entry, found[j - 1] as QueueEntry<T>); j--) found[j] = found[j - 1] as QueueEntry<T>;
+        found[j] = entry;
+      }
+      found.length = count;
+    } else {
+      found.length = count;
+      found.sort((a, b) => (before(a, b) ? -1 : 1));
+    }
+    if (count > countMax) found.length = countMax;
     return found;
   }
 

@@ -419,7 +419,12 @@ export class World {
 
   private lookingAhead = false;
   private sharedHost = false;
-  private readonly scanned = new Set<NodeRuntime>();
+  /**
+   * The scan each node was last seen in (`scanAhead`): a node is seen in this scan when its mark is
+   * `scans`. Marks rather than a set emptied per scan, which would allocate a table each time.
+   */
+  private readonly scanned = new Map<NodeRuntime, number>();
+  private scans = 0;
 
   /**
    * Installs the lookahead on the simulator once a node that can prefetch boots, with a window of
@@ -452,18 +457,18 @@ export class World {
   private scanAhead(current: Scheduled, ahead: readonly Scheduled[]): void {
     if (this.connections.tlsUsed || ahead.length === 0) return;
     const seen = this.scanned;
-    seen.clear();
-    seen.add((current.tag as NodeEvent).runtime);
+    const scan = ++this.scans;
+    seen.set((current.tag as NodeEvent).runtime, scan);
     for (const entry of ahead) {
       const tag = entry.tag as NodeEvent | undefined;
       if (tag === undefined) return;
       const runtime = tag.runtime;
-      if (seen.has(runtime)) continue;
-      seen.add(runtime);
+      if (seen.get(runtime) === scan) continue;
+      seen.set(runtime, scan);
       const node = runtime.node as Partial<PrefetchingNode> | undefined;
       if (tag.payload === undefined || node?.prefetch === undefined || !runtime.alive) continue;
       if (tag.incarnation !== undefined && runtime.incarnation !== tag.incarnation) continue;
-      if (tag.after !== undefined && seen.has(tag.after)) continue;
+      if (tag.after !== undefined && seen.get(tag.after) === scan) continue;
       if (tag.deliverable !== undefined && !tag.deliverable()) continue;
       node.prefetch(tag.payload, entry.atMs + runtime.skewMs);
     }
