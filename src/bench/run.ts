@@ -807,7 +807,8 @@ export async function runBench(options: BenchOptions): Promise<BenchFigure[]> {
     hourMessagesPerClientMinute: 1,
     // 500 clients, one message each per minute of the hour: 30,000 messages.
     fuzzCases: 100 * scale,
-    fuzzWarmUp: 20,
+    // The JIT settles over hundreds of cases (docs/performance.md, "Warm-up, not steady state").
+    fuzzWarmUp: 300,
     fuzzMeasured: 50 * scale,
     fuzzCampaignRuns: 100 * scale,
     suites,
