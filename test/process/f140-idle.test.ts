@@ -2,14 +2,8 @@
 // that leaves a session open, waiting for more bytes, arms its idle timer again, and a session
 // closed within the step needs none. The process protocol's lines are written straight to each
 // node's stdin.
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-
-const root = new URL('../../', import.meta.url).pathname;
-const nodes = {
-  javascript: ['node', 'examples/f140-js/node.mjs'],
-  python: ['python3', 'examples/f140-py/node.py'],
-};
+import { exampleNodes as nodes, processLines } from '../support/example-nodes.js';
 
 const config = {
   port: 8140,
@@ -36,14 +30,7 @@ function steps(command: readonly string[], inputs: readonly Record<string, unkno
     { kind: 'store.keys', prefix: '', keys: [] },
     ...inputs,
   ];
-  const [program, ...args] = command as [string, ...string[]];
-  const run = spawnSync(program, args, { cwd: root, input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
-  expect(run.status, run.stderr.toString()).toBe(0);
-  const out = run.stdout
-    .toString()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const out = processLines(command, lines);
   const grouped: Record<string, unknown>[][] = [[]];
   for (const line of out) {
     if (line['kind'] === 'end') grouped.push([]);

@@ -2,14 +2,8 @@
 // per id, the last 1,024 per (to, from) pair: a restarted node reads the window back from its store
 // and answers a retried MSG as a duplicate; an id pushed out of the window is deleted from the store
 // and delivered again. The process protocol's lines are written straight to each node's stdin.
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-
-const root = new URL('../../', import.meta.url).pathname;
-const nodes = {
-  javascript: ['node', 'examples/f140-js/node.mjs'],
-  python: ['python3', 'examples/f140-py/node.py'],
-};
+import { exampleNodes as nodes, processLines } from '../support/example-nodes.js';
 
 const config = {
   port: 8140,
@@ -65,14 +59,7 @@ function restartedWith(command: readonly string[], count: number, ids: readonly 
       { kind: 'conn.data', conn: `in:${i}`, bytes: msg(id), now: 6 },
     ]),
   ];
-  const [program, ...args] = command as [string, ...string[]];
-  const run = spawnSync(program, args, { cwd: root, input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n' });
-  expect(run.status, run.stderr.toString()).toBe(0);
-  return run.stdout
-    .toString()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return processLines(command, lines);
 }
 
 const kinds = (out: Record<string, unknown>[]) =>
