@@ -13,6 +13,25 @@ import { parseScenario, parseScenarioSource, plannedScenario } from '../../src/s
 import { runScenario } from '../../src/scenario/run.js';
 import type { ScenarioFile } from '../../src/scenario/schema.js';
 
+/** `check` on the source of fuzz plans of every protocol, drawn by fast-check (`options` per protocol). */
+function forEachPlanSource(options: { seed: number; numRuns: number }, check: (source: ScenarioFile) => void): void {
+  for (const [protocol, profile] of fuzzProfiles) {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        profile.topology,
+        planCommands({}),
+        (seed, topology, commands) => {
+          const plan = new Plan(profile, topology);
+          fc.modelRun(() => ({ model: plan, real: plan }), commands);
+          check(plan.scenario(seed, `fuzz/${protocol}`, [], undefined));
+        },
+      ),
+      options,
+    );
+  }
+}
+
 /** Either the scenario or the error message, from each parse. */
 function both(source: ScenarioFile): { fast: unknown; text: unknown } {
   const attempt = (parse: () => unknown): unknown => {
@@ -62,26 +81,13 @@ describe('scenario: sources built as objects', () => {
   });
 
   it('fuzz plans of every protocol, made scenarios unchecked, are the scenarios a full parse gives (20 seeds each)', () => {
-    for (const [protocol, profile] of fuzzProfiles) {
-      fc.assert(
-        fc.property(
-          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-          profile.topology,
-          planCommands({}),
-          (seed, topology, commands) => {
-            const plan = new Plan(profile, topology);
-            fc.modelRun(() => ({ model: plan, real: plan }), commands);
-            const source = plan.scenario(seed, `fuzz/${protocol}`, [], undefined);
-            const planned = plannedScenario(source, 'gen.yaml');
-            expect(planned).toEqual(parseScenarioSource(source, 'gen.yaml'));
-            // Node configs and command payloads are copies: a node never holds the plan's objects.
-            const configs = Object.values(source.nodes).map((node) => node.config);
-            for (const node of planned.nodes) if (node.config !== undefined) expect(configs).not.toContain(node.config);
-          },
-        ),
-        { seed: 2026, numRuns: 20 },
-      );
-    }
+    forEachPlanSource({ seed: 2026, numRuns: 20 }, (source) => {
+      const planned = plannedScenario(source, 'gen.yaml');
+      expect(planned).toEqual(parseScenarioSource(source, 'gen.yaml'));
+      // Node configs and command payloads are copies: a node never holds the plan's objects.
+      const configs = Object.values(source.nodes).map((node) => node.config);
+      for (const node of planned.nodes) if (node.config !== undefined) expect(configs).not.toContain(node.config);
+    });
   });
 
   it('a run of a plan made a scenario unchecked writes nothing into the plan (its source deep-frozen; 3 seeds each)', () => {
@@ -92,27 +98,14 @@ describe('scenario: sources built as objects', () => {
       }
       return value;
     };
-    for (const [protocol, profile] of fuzzProfiles) {
-      fc.assert(
-        fc.property(
-          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-          profile.topology,
-          planCommands({}),
-          (seed, topology, commands) => {
-            const plan = new Plan(profile, topology);
-            fc.modelRun(() => ({ model: plan, real: plan }), commands);
-            const source = plan.scenario(seed, `fuzz/${protocol}`, [], undefined);
-            const copy = structuredClone(source);
-            // A write into a frozen object throws (modules are strict): out of the run, or recorded
-            // as a node's throw, which the trace of the same plan unfrozen does not have.
-            const report = runScenario(plannedScenario(frozen(source), 'gen.yaml'));
-            expect(report.trace.text()).toBe(runScenario(plannedScenario(copy, 'gen.yaml')).trace.text());
-            expect(source).toEqual(copy);
-          },
-        ),
-        { seed: 26, numRuns: 3 },
-      );
-    }
+    forEachPlanSource({ seed: 26, numRuns: 3 }, (source) => {
+      const copy = structuredClone(source);
+      // A write into a frozen object throws (modules are strict): out of the run, or recorded
+      // as a node's throw, which the trace of the same plan unfrozen does not have.
+      const report = runScenario(plannedScenario(frozen(source), 'gen.yaml'));
+      expect(report.trace.text()).toBe(runScenario(plannedScenario(copy, 'gen.yaml')).trace.text());
+      expect(source).toEqual(copy);
+    });
   });
 
   it('a source made a scenario unchecked, with a node config or command its protocol refuses, fails as a full parse does', () => {
