@@ -58,22 +58,13 @@ function keyCount(value: Record<string, unknown>): number {
 /** 1 when `line` has the optional field `key` (any JSON value), else 0: what it adds to the key count. */
 const optional = (line: Record<string, unknown>, key: string): number => (key in line ? 1 : 0);
 
-/** `{host, port}` (a port from 0 to 65535) or `{path}` (not empty), nothing more. */
-function isEndpoint(value: unknown): boolean {
-  if (!isObject(value)) return false;
-  switch (keyCount(value)) {
-    case 1:
-      return isString(value['path']) && value['path'] !== '';
-    case 2:
-      return isString(value['host']) && isPort(value['port']);
-    default:
-      return false;
-  }
-}
-
-/** `{host, port}`, nothing more. */
+/** `{host, port}` (a port from 0 to 65535), nothing more. */
 const isAddress = (value: unknown): boolean =>
   isObject(value) && keyCount(value) === 2 && isString(value['host']) && isPort(value['port']);
+
+/** An address (`isAddress`) or `{path}` (not empty), nothing more. */
+const isEndpoint = (value: unknown): boolean =>
+  isAddress(value) || (isObject(value) && keyCount(value) === 1 && isString(value['path']) && value['path'] !== '');
 
 /**
  * `value` (a `JSON.parse` result) when it is a line of the process protocol's output schema, else
