@@ -44,7 +44,7 @@ export interface ChannelOptions {
   readonly lineBytesMax?: number;
   /**
    * Where the child runs: 'host', pinned to the host thread's CPU at the spawn; 'any', wherever the
-   * OS puts it. @defaultValue `FEDSIM_PROCESS_CPU` when set to one of the two, else 'host'
+   * OS puts it. @defaultValue `FEDSIM_PROCESS_CPU` when set to one of the two, else 'any'
    */
   readonly placement?: Placement;
   /**
