@@ -132,7 +132,11 @@ export type ChannelEmitted =
   | { type: 'channel.failed'; reason: string };
 
 function writeOut(conn: string, elements: readonly XmlElement[]): NodeOutput {
-  const texts = elements.map(writeElement);
+  return writeTexts(conn, elements.map(writeElement));
+}
+
+/** A write of elements already serialised, one text each (the trace shows them one by one). */
+function writeTexts(conn: string, texts: readonly string[]): NodeOutput {
   return { kind: 'write', conn, bytes: toBytes(texts.join('')), decoded: texts };
 }
 
@@ -299,11 +303,14 @@ function sortedInbound(entries: readonly Inbound[]): Inbound[] {
   return [...entries].sort((a, b) => (a.seq === b.seq ? 0 : counterAtOrBefore(a.seq, b.seq) ? -1 : 1));
 }
 
-/** One run of elements a `ChunkWriter` writes in order: a stanza's chunks, or a retransmission. */
+/**
+ * One run of elements a `ChunkWriter` writes in order: a stanza's chunks, or a retransmission, each
+ * serialised once, when the run is made (the writer needs its size before it writes it).
+ */
 interface Run {
   /** Stanzas of one lane keep their order (RFC 6120 §10.1: same sender, same recipient). */
   readonly lane: string;
-  readonly elements: readonly XmlElement[];
+  readonly texts: readonly string[];
   next: number;
 }
 
@@ -338,14 +345,14 @@ export class ChunkWriter {
 
   stanza(seq: number, stanza: XmlElement): void {
     const lane = `${stanza.attrs.from ?? ''}>${stanza.attrs.to ?? ''}`;
-    this.runs.push({ lane, elements: chunkElements(seq, stanza, this.chunkCharsMax), next: 0 });
+    this.runs.push({ lane, texts: chunkElements(seq, stanza, this.chunkCharsMax).map(writeElement), next: 0 });
     this.pump();
   }
 
   /** Go-back-N: what was still waiting is among `stanzas`, so it is dropped and all of them go again, in order. */
   retransmit(stanzas: readonly { readonly seq: number; readonly stanza: XmlElement }[]): void {
     const elements = stanzas.flatMap((u) => chunkElements(u.seq, u.stanza, this.chunkCharsMax));
-    this.runs = [{ lane: '', elements: [...elements, requestElement()], next: 0 }];
+    this.runs = [{ lane: '', texts: [...elements, requestElement()].map(writeElement), next: 0 }];
     this.turn = 0;
     this.pump();
   }
@@ -355,14 +362,15 @@ export class ChunkWriter {
     while (this.runs.length > 0) {
       const room = this.host.writeHighWaterBytes - this.host.bufferedBytes(this.conn);
       if (room <= 0) return;
-      const elements: XmlElement[] = [];
+      const texts: string[] = [];
       for (let bytes = 0; bytes < room;) {
-        const element = this.take();
-        if (!element) break;
-        elements.push(element);
-        bytes += toBytes(writeElement(element)).length;
+        const text = this.take();
+        if (text === undefined) break;
+        texts.push(text);
+        // The length of `toBytes(text)` (a lone surrogate counts as U+FFFD's 3 bytes there too), without making them.
+        bytes += Buffer.byteLength(text, 'utf8');
       }
-      this.host.emit(writeOut(this.conn, elements));
+      this.host.emit(writeTexts(this.conn, texts));
     }
   }
 
@@ -371,7 +379,7 @@ export class ChunkWriter {
    * for one not begun yet, with no run before it that could begin first (stanzas begin in seq order,
    * which the receiver relies on to tell an interleaved stanza from a gap).
    */
-  private take(): XmlElement | undefined {
+  private take(): string | undefined {
     const count = this.runs.length;
     const lanes = new Set<string>();
     const heads = this.runs.map((run) => {
@@ -384,13 +392,13 @@ export class ChunkWriter {
       const at = (this.turn + step) % count;
       const run = this.runs[at] as Run;
       if (!heads[at] || (run.next === 0 && at !== firstUnbegun)) continue;
-      const element = run.elements[run.next] as XmlElement;
+      const text = run.texts[run.next] as string;
       run.next += 1;
-      if (run.next === run.elements.length) {
+      if (run.next === run.texts.length) {
         this.runs.splice(at, 1);
         this.turn = this.runs.length === 0 ? 0 : at % this.runs.length;
       } else this.turn = (at + 1) % count;
-      return element;
+      return text;
     }
     return undefined;
   }
