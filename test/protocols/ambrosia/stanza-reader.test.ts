@@ -269,6 +269,20 @@ describe('ambrosia: whole-element fast path', () => {
         : { name: node.name, attrs: node.attrs, ns: uri, children: node.children.map((c) => expected(c, uri)) };
     expect(read?.elements.map((e) => e.element)).toEqual([expected(stanza, ns.client), expected(stanza, ns.client)]);
     expect(read?.newlines).toBe(2);
+    // Bound prefixes, and a prefixed and an unprefixed attribute of one local name: read, in the order written.
+    // Names an object has from its prototype become own attributes, as the stream parser makes them from saxes' tag.
+    const prefixed = readWholeElements(
+      "<a xmlns:p='u' p:b='1' b='2'/><c xml:lang='en'/><d constructor='1' toString='2'/>",
+      root,
+      predefined,
+    );
+    expect(prefixed?.elements.map((e) => e.element)).toEqual<XmlElement[]>([
+      { name: 'a', attrs: { 'xmlns:p': 'u', 'p:b': '1', b: '2' }, ns: ns.client, children: [] },
+      { name: 'c', attrs: { 'xml:lang': 'en' }, ns: ns.client, children: [] },
+      { name: 'd', attrs: { constructor: '1', toString: '2' }, ns: ns.client, children: [] },
+    ]);
+    expect(Object.keys(prefixed?.elements[0]?.element.attrs ?? {})).toEqual(['xmlns:p', 'p:b', 'b']);
+    expect(Object.hasOwn(prefixed?.elements[2]?.element.attrs ?? {}, 'constructor')).toBe(true);
     for (const text of [
       '<a/> ',
       ' <a/>',
@@ -278,6 +292,11 @@ describe('ambrosia: whole-element fast path', () => {
       '<a>\r</a>',
       "<a b='\t'/>",
       "<a b='1' b='2'/>",
+      "<a b='1' c='2' b='3'/>",
+      "<a xmlns:p='u' xmlns:p='v'/>",
+      "<a __proto__='1'/>",
+      "<a b='2' __proto__='1'/>",
+      "<a p:b='1'/>",
       "<a p:b='1' q:b='2' xmlns:p='u' xmlns:q='u'/>",
       '<p:a/>',
       "<a xmlns:p=''/>",
@@ -294,6 +313,28 @@ describe('ambrosia: whole-element fast path', () => {
       `${'<a>'.repeat(40)}${'</a>'.repeat(40)}`,
     ]) {
       expect([text, readWholeElements(text, root, predefined)]).toEqual([text, undefined]);
+    }
+  });
+});
+
+describe('ambrosia: attribute names the reader leaves to saxes', () => {
+  it('gives what saxes alone gives for names written twice and names an object has from its prototype', () => {
+    const header = writeStreamHeader(streamHeaderAttrs(ns.client, { to: 'a.test' }));
+    for (const stanza of [
+      "<message to='b@b.test' id='1' to='c@c.test'/>",
+      "<message constructor='x' to='b@b.test'/>",
+      "<message __proto__='x' to='b@b.test'><body>hi</body></message>",
+      "<message to='b@b.test' hasOwnProperty='x'/>",
+      "<message to='b@b.test' xmlns:p='u' p:to='b@b.test'/>",
+    ]) {
+      const fast = new XmlStreamParser();
+      const reference = saxesOnly();
+      fast.pushText(header);
+      reference.pushText(header);
+      const got = fast.pushText(stanza);
+      const want = reference.pushText(stanza);
+      expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+      expect(saxesState(fast)).toEqual(saxesState(reference));
     }
   });
 });
