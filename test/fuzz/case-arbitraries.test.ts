@@ -29,6 +29,7 @@ function outcome(result: FuzzRunResult) {
 describe('fuzz: arbitraries kept across cases', () => {
   it('gives shrinking cases and the cases around them as when each runs first', () => {
     const profile = fuzzProfileNamed('f140');
+    if (profile === undefined) throw new Error('no profile f140');
     const run = (seed: number) => outcome(runOne(profile, seed, { canary: 'duplicate' }));
     const seeds = [1, 2, 3, 4];
     // This file's module instance starts with no arbitraries, so the first run of a seed here
