@@ -179,15 +179,15 @@ function firstJudgement(
 }
 
 /**
- * Whether two scenario sources have the same JSON text, told member by member: the two scenarios
+ * Whether two scenario sources (or the same parts of two) have the same JSON text, told member by member: the two scenarios
  * of a plan share most members (its nodes, steps and network are the same objects; they differ in
  * their expectations and limits), and the same object has the same text. The members are compared
  * in order, those JSON leaves out (undefined) skipped, so this is `JSON.stringify(a) ===
  * JSON.stringify(b)` without writing what is shared (two 2 KB texts per case with a damage or a
  * refusal).
  */
-function sameJson(a: ScenarioFile, b: ScenarioFile): boolean {
-  const written = (file: ScenarioFile) =>
+function sameJson(a: object, b: object): boolean {
+  const written = (file: object) =>
     Object.entries(file).filter(
       ([, value]) => value !== undefined && typeof value !== 'function' && typeof value !== 'symbol',
     );
@@ -240,9 +240,13 @@ function secondPasses(start: FirstJudgement, source: ScenarioFile): boolean {
   // Everything but the deadlines and the time limit: nodes, steps, network, seed, the event limit, safety.
   const rest = (file: ScenarioFile) => {
     const { expect = [], limits, ...others } = file;
-    return JSON.stringify([others, limits.eventsMax, expect.filter((expectation) => !deadline(expectation))]);
+    return {
+      others,
+      limits: JSON.stringify([limits.eventsMax, expect.filter((expectation) => !deadline(expectation))]),
+    };
   };
-  if (rest(source) !== rest(first)) return false;
+  const [restOfSource, restOfFirst] = [rest(source), rest(first)];
+  if (restOfSource.limits !== restOfFirst.limits || !sameJson(restOfSource.others, restOfFirst.others)) return false;
   const untilMs = source.limits.timeMsMax;
   const { outcome } = firstReport;
   // A later limit is told only when the first run ended quiet before its own: nothing was left to
