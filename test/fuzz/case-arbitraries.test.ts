@@ -37,8 +37,7 @@ describe('fuzz: arbitraries kept across cases', () => {
     const first = new Map(seeds.map((seed) => [seed, run(seed)]));
     expect([...first.values()].some((result) => (result.failure?.shrinks ?? 0) > 0)).toBe(true);
     expect([...first.values()].some((result) => result.ok)).toBe(true);
-    // Again, in the reverse order and then interleaved: each after other shrinking runs.
-    for (const seed of [...seeds].reverse()) expect(run(seed), `seed ${seed}`).toEqual(first.get(seed));
+    // Again, in another order: each after other shrinking runs than the first time.
     for (const seed of [3, 1, 4, 2]) expect(run(seed), `seed ${seed}`).toEqual(first.get(seed));
   });
 });
