@@ -19,7 +19,7 @@
 import type { FieldOp } from '../core/wire-fields.js';
 import type { ScenarioFile, Step, Expectation } from '../scenario/schema.js';
 import type { TraceEvent } from '../trace/events.js';
-import { faultSpans, recoveries } from './faults.js';
+import { faultSpans, recoveries, type FaultSpan } from './faults.js';
 import type { FuzzProfile, FuzzUser, Topology } from './profile.js';
 
 export interface PlannedSend {
@@ -63,6 +63,8 @@ export class Plan {
   private readonly talkedPairs = new Set<string>();
   /** Set by `close`: when everything healed, and whether any fault was planned at all. */
   private closed: { readonly healMs: number; readonly anyFault: boolean } | undefined;
+  /** The closed plan's fault spans (its steps no longer change), made once for all its scenarios. */
+  private closedSpans: readonly FaultSpan[] | undefined;
 
   constructor(
     readonly profile: FuzzProfile,
@@ -211,7 +213,14 @@ export class Plan {
     // A damage before the protocol recovered is one more failure for a backoff that is still
     // doubling: it extends the run of faults like any other fault.
     const damage = damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs }));
-    return recoveries([...faultSpans(this.steps), ...damage], (run) => Math.max(settleMs, settleAfterMs(run)));
+    return recoveries([...this.spans(), ...damage], (run) => Math.max(settleMs, settleAfterMs(run)));
+  }
+
+  /** The fault spans of the steps so far (`faultSpans`); once closed, the same list every time. */
+  private spans(): readonly FaultSpan[] {
+    if (this.closed === undefined) return faultSpans(this.steps);
+    this.closedSpans ??= faultSpans(this.steps);
+    return this.closedSpans;
   }
 
   /** Whether a message sent at `atMs` falls in a quiet window the protocol promises delivery in. */
@@ -325,7 +334,7 @@ export class Plan {
       underFaults === undefined
         ? []
         : [
-            ...faultSpans(this.steps),
+            ...this.spans(),
             ...damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs })),
           ];
     const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
@@ -343,9 +352,12 @@ export class Plan {
       }
       if (!send.accepted || !this.profile.promises(this.topology, send.from, send.to)) continue;
       // Refused at once by the sender's node (a SOLEC client whose login a corruption broke, and
-      // which logs in again only when told, spec.md §4.1): never accepted, so never owed.
-      const step = send.step ?? this.profile.send(this.topology, send.from, send.to, send.body, send.atMs);
-      if (refused.has(commandKey(send.from.node, step))) continue;
+      // which logs in again only when told, spec.md §4.1): never accepted, so never owed. (Most
+      // scenarios are made with nothing refused: no step is made again for its key then.)
+      if (refused.size > 0) {
+        const step = send.step ?? this.profile.send(this.topology, send.from, send.to, send.body, send.atMs);
+        if (refused.has(commandKey(send.from.node, step))) continue;
+      }
       let byMs: number;
       if (durable) byMs = Math.max(send.atMs + withinMs, anyFault ? lastFaultMs + settleMs + withinMs : 0);
       else if (this.quietAround(send.atMs, marks, recovered)) byMs = send.atMs + withinMs;

@@ -18,7 +18,13 @@ import { orderPatterns, type OrderItem } from '../scenario/order.js';
 import type { ProcessSpec } from '../process/schema.js';
 import { canaryProtocol, type CanaryKind } from './canary.js';
 import { runCoverage, withMachineDefinitions, type RunCoverage } from './coverage.js';
-import { campaignCommandOptions, generatorsRan, planCommands, type CommandOptions } from './commands/index.js';
+import {
+  campaignCommandOptions,
+  commandOptionsKey,
+  generatorsRan,
+  planCommands,
+  type CommandOptions,
+} from './commands/index.js';
 import { damageInstants, droppedAfterDamage, Plan, refusedCommands } from './plan.js';
 import type { FuzzProfile, Topology } from './profile.js';
 import type { PlanCommand } from './commands/command.js';
@@ -109,8 +115,21 @@ export function judgePlan(
 ): { source: ScenarioFile; report: RunReport } {
   const start = firstJudgement(plan, simSeed, stem, canary, engine, nodeProcess);
   const { first, firstReport, source } = start;
-  if (source === first) return { source: first, report: firstReport };
-  return secondRun(start, source);
+  return checkedVerdict(start, source === first ? { source: first, report: firstReport } : secondRun(start, source));
+}
+
+/**
+ * The verdict's run, its source checked in full when it failed: a plan's source is valid by
+ * construction, so runs skip the loader's checks (`plannedScenario`), but a failure's source
+ * becomes a counterexample file (a ScenarioError here is a fedsim bug). A first run that fails
+ * only because a corruption acted is no verdict, and is not checked.
+ */
+function checkedVerdict(
+  start: FirstJudgement,
+  judged: { source: ScenarioFile; report: RunReport },
+): { source: ScenarioFile; report: RunReport } {
+  if (judged.report.verdict === 'fail') parseScenarioSource(judged.source, start.file);
+  return judged;
 }
 
 /** judgePlan's first run, and the scenario whose run is the verdict (`first` itself when no second run is needed). */
@@ -136,14 +155,11 @@ function firstJudgement(
   const file = `reports/counterexamples/${stem}.yaml`;
   const run = (source: ScenarioFile) => {
     // The run's text is made only if asked for (a failure's counterexample): most runs pass.
-    const report = runScenario(withCanary(plannedScenario(source, file), canary), {
+    // A plan's source is valid by construction: runs skip the loader's checks (`checkedVerdict`).
+    return runScenario(withCanary(plannedScenario(source, file), canary), {
       engine,
       recorder: { deferLines: true },
     });
-    // A plan's source is valid by construction, so runs skip the loader's checks; a failure's is
-    // checked in full (a ScenarioError here is a fedsim bug), as it becomes a counterexample file.
-    if (report.verdict === 'fail') parseScenarioSource(source, file);
-    return report;
   };
   const scenario = (damage: readonly number[], refused?: Parameters<Plan['scenario']>[3]) =>
     withProcessNodes(plan.scenario(simSeed, name, damage, refused), plan.profile.protocol, nodeProcess);
@@ -158,8 +174,30 @@ function firstJudgement(
   // Nothing acted and nothing was refused: the scenario is the first one (most runs).
   if (damageMs.length === 0 && refused.size === 0) return { ...done, source: first };
   const source = scenario(damageMs, refused);
-  if (JSON.stringify(source) === JSON.stringify(first)) return { ...done, source: first };
+  if (sameJson(source, first)) return { ...done, source: first };
   return { ...done, source };
+}
+
+/**
+ * Whether two scenario sources (or the same parts of two) have the same JSON text, told member by member: the two scenarios
+ * of a plan share most members (its nodes, steps and network are the same objects; they differ in
+ * their expectations and limits), and the same object has the same text. The members are compared
+ * in order, those JSON leaves out (undefined) skipped, so this is `JSON.stringify(a) ===
+ * JSON.stringify(b)` without writing what is shared (two 2 KB texts per case with a damage or a
+ * refusal).
+ */
+function sameJson(a: object, b: object): boolean {
+  const written = (file: object) =>
+    Object.entries(file).filter(
+      ([, value]) => value !== undefined && typeof value !== 'function' && typeof value !== 'symbol',
+    );
+  const left = written(a);
+  const right = written(b);
+  if (left.length !== right.length) return false;
+  return left.every(([key, value], index) => {
+    const [otherKey, other] = right[index] as [string, unknown];
+    return key === otherKey && (value === other || JSON.stringify(value) === JSON.stringify(other));
+  });
 }
 
 /** Runs the verdict's scenario (judgePlan's second run), checking that the corruptions acted at the same instants. */
@@ -202,9 +240,13 @@ function secondPasses(start: FirstJudgement, source: ScenarioFile): boolean {
   // Everything but the deadlines and the time limit: nodes, steps, network, seed, the event limit, safety.
   const rest = (file: ScenarioFile) => {
     const { expect = [], limits, ...others } = file;
-    return JSON.stringify([others, limits.eventsMax, expect.filter((expectation) => !deadline(expectation))]);
+    return {
+      others,
+      limits: JSON.stringify([limits.eventsMax, expect.filter((expectation) => !deadline(expectation))]),
+    };
   };
-  if (rest(source) !== rest(first)) return false;
+  const [restOfSource, restOfFirst] = [rest(source), rest(first)];
+  if (restOfSource.limits !== restOfFirst.limits || !sameJson(restOfSource.others, restOfFirst.others)) return false;
   const untilMs = source.limits.timeMsMax;
   const { outcome } = firstReport;
   // A later limit is told only when the first run ended quiet before its own: nothing was left to
@@ -230,8 +272,12 @@ function secondPasses(start: FirstJudgement, source: ScenarioFile): boolean {
       ) === undefined,
   );
   if (!met) return false;
+  // Every event of the first run is within the second's limit, and its safety checks (the
+  // second's: `rest` is the same) held over them: they hold without its own `check` events too.
+  const last = events[events.length - 1];
+  if (firstReport.safetyHeld && (last === undefined || last.atMs <= untilMs)) return true;
   const scenario = withCanary(plannedScenario(source, start.file), start.canary);
-  return safetyHoldsOver(scenario, firstReport.trace.events, untilMs) === true;
+  return safetyHoldsOver(scenario, events, untilMs) === true;
 }
 
 /**
@@ -268,20 +314,39 @@ export function judgeCase(
 ): { readonly events: readonly TraceEvent[]; readonly judged?: { source: ScenarioFile; report: RunReport } } {
   const start = firstJudgement(plan, simSeed, stem, canary, engine, nodeProcess);
   const { first, firstReport, source } = start;
-  if (source === first) return { events: firstReport.trace.events, judged: { source, report: firstReport } };
+  if (source === first)
+    return { events: firstReport.trace.events, judged: checkedVerdict(start, { source, report: firstReport }) };
   // An external node is another program: its second run is made, as it may do anything.
   if (nodeProcess === undefined && secondPasses(start, source)) return { events: firstReport.trace.events };
-  const judged = secondRun(start, source);
+  const judged = checkedVerdict(start, secondRun(start, source));
   return { events: judged.report.trace.events, judged };
 }
 
-/** The arbitraries of one fuzz case: the simulator's seed, the topology and the commands. */
-function caseArbitraries(profile: FuzzProfile, options: CommandOptions = {}) {
-  return [
-    fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-    profile.topology,
-    planCommands({ ...options, ...campaignCommandOptions(profile) }),
-  ] as const;
+type CaseArbitraries = readonly [fc.Arbitrary<number>, fc.Arbitrary<Topology>, fc.Arbitrary<Iterable<PlanCommand>>];
+
+/** Per profile, its cases' arbitraries by their command options (`commandOptionsKey`); a few at most. */
+const arbitrariesOf = new WeakMap<FuzzProfile, Map<string, CaseArbitraries>>();
+const arbitrariesPerProfileMax = 32;
+
+/**
+ * The arbitraries of one fuzz case: the simulator's seed, the topology and the commands. Built
+ * once per profile and command options, not per case (they were 1 to 2% of a case): an arbitrary
+ * draws from the random source it is handed, and what fast-check's command sequence keeps between
+ * checks (the replay path of its shrinking) starts again with each draw
+ * (test/fuzz/run-one.test.ts runs a shrinking case between others and compares them with fresh ones).
+ */
+function caseArbitraries(profile: FuzzProfile, options: CommandOptions = {}): CaseArbitraries {
+  const commandOptions = { ...options, ...campaignCommandOptions(profile) };
+  const key = commandOptionsKey(commandOptions);
+  let known = arbitrariesOf.get(profile);
+  if (known === undefined) arbitrariesOf.set(profile, (known = new Map()));
+  let arbitraries = known.get(key);
+  if (arbitraries === undefined) {
+    arbitraries = [fc.integer({ min: 0, max: 2 ** 31 - 1 }), profile.topology, planCommands(commandOptions)];
+    if (known.size >= arbitrariesPerProfileMax) known.clear();
+    known.set(key, arbitraries);
+  }
+  return arbitraries;
 }
 
 /** The plan that drawn `commands` build on `topology` (each command applied to it in turn). */

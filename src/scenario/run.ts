@@ -39,6 +39,12 @@ export interface RunReport {
   readonly results: readonly ExpectationResult[];
   readonly world: World;
   readonly trace: TraceRecorder;
+  /**
+   * Whether every safety check held and none but `nodeNeverThrows` reads `check` events: the same
+   * checks then hold over this run's events with its own `check` events at `sim` left out, as
+   * `safetyHoldsOver` feeds them (they saw those events and more, and `nodeNeverThrows` flagged none).
+   */
+  readonly safetyHeld: boolean;
 }
 
 export interface RunOptions {
@@ -241,8 +247,7 @@ function safetyChecks(scenario: Scenario): SafetyEntry[] {
  */
 export function safetyHoldsOver(scenario: Scenario, events: readonly TraceEvent[], untilMs: Ms): boolean | undefined {
   const safety = safetyChecks(scenario);
-  const readsChecks = (entry: SafetyEntry) => entry.invariant.kinds?.includes('check') ?? true;
-  if (safety.some((entry) => readsChecks(entry) && entry.name !== 'always nodeNeverThrows')) return undefined;
+  if (readsOwnChecks(safety)) return undefined;
   for (const event of events) {
     if (event.atMs > untilMs) break;
     if (event.kind === 'check' && event.node === 'sim') continue;
@@ -252,6 +257,13 @@ export function safetyHoldsOver(scenario: Scenario, events: readonly TraceEvent[
     }
   }
   return safety.every((entry) => entry.invariant.finish?.() === undefined);
+}
+
+/** Whether a check other than `nodeNeverThrows` reads `check` events (and so would see a run's own). */
+function readsOwnChecks(safety: readonly SafetyEntry[]): boolean {
+  return safety.some(
+    (entry) => (entry.invariant.kinds?.includes('check') ?? true) && entry.name !== 'always nodeNeverThrows',
+  );
 }
 
 /** Safety is checked at every event: one observer for all checks, of the kinds they read (every kind if one does not say). */
@@ -416,5 +428,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   trace.end(sim.nowMs);
   const results = checks.results;
   const verdict = results.every((result) => result.ok) ? 'pass' : 'fail';
-  return { name: source.name, file: scenario.file, seed, verdict, outcome, results, world, trace };
+  const safetyHeld = safety.every((entry) => !entry.failed) && !readsOwnChecks(safety);
+  return { name: source.name, file: scenario.file, seed, verdict, outcome, results, world, trace, safetyHeld };
 }

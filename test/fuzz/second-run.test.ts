@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { compiledEngine } from '../../src/engine/engine.js';
 import { canaryKinds, type CanaryKind } from '../../src/fuzz/canary.js';
 import { fuzzProfiles } from '../../src/fuzz/profiles/index.js';
-import { counterexampleStem, drawnCase, judgeCase, judgePlan } from '../../src/fuzz/run-one.js';
+import { counterexampleStem, drawnCase, judgeCase, judgePlan, withCanary } from '../../src/fuzz/run-one.js';
+import { plannedScenario } from '../../src/scenario/load.js';
+import { runScenario, safetyHoldsOver } from '../../src/scenario/run.js';
 
 /** Per seed: judgePlan's verdict, judgeCase's, and whether judgeCase skipped a second run. */
 function compare(protocol: string, seeds: readonly number[], canary?: CanaryKind) {
@@ -67,5 +69,33 @@ describe('a second run told from the first', () => {
     const rows = compare('solec', seeds.slice(0, 40), canary);
     expect(rows.filter((row) => row.full !== row.quick)).toEqual([]);
     expect(rows.filter((row) => row.skipped && row.full !== 'pass')).toEqual([]);
+  });
+
+  // secondPasses takes a first run's `safetyHeld` for safetyHoldsOver over all its events.
+  it.each([
+    ['solec', undefined],
+    ['fmtp', undefined],
+    ['ambrosia', undefined],
+    ['bester', 'forge'],
+    ['f140', 'duplicate'],
+    ['solec', 'drop'],
+  ] as const)('a run’s safetyHeld is safetyHoldsOver its events (%s, canary %s)', (protocol, canary) => {
+    const profile = fuzzProfiles.get(protocol);
+    if (profile === undefined) throw new Error(`no profile ${protocol}`);
+    const held = { true: 0, false: 0 };
+    for (const seed of seeds.slice(0, 30)) {
+      drawnCase(profile, seed, (plan, simSeed) => {
+        const file = `reports/counterexamples/${counterexampleStem(protocol, seed, canary)}.yaml`;
+        const scenario = withCanary(plannedScenario(plan.scenario(simSeed, 'fuzz/held', []), file), canary);
+        const report = runScenario(scenario, { recorder: { deferLines: true } });
+        const events = report.trace.events;
+        const untilMs = events[events.length - 1]?.atMs ?? 0;
+        held[`${report.safetyHeld}`] += 1;
+        if (report.safetyHeld) expect(safetyHoldsOver(scenario, events, untilMs), `seed ${seed}`).toBe(true);
+        else expect(safetyHoldsOver(scenario, events, untilMs), `seed ${seed}`).not.toBe(true);
+      });
+    }
+    expect(held.true).toBeGreaterThan(0);
+    if (canary !== undefined && canary !== 'drop') expect(held.false).toBeGreaterThan(0);
   });
 });

@@ -65,6 +65,24 @@ export interface CommandOptions {
   readonly ackRaces?: boolean;
 }
 
+/** Every field of `CommandOptions` (a new one must be added here, or this does not compile). */
+const commandOptionFields: Readonly<Record<keyof CommandOptions, true>> = {
+  commandsMax: true,
+  faults: true,
+  weights: true,
+  restartWindows: true,
+  groupSends: true,
+  dnsFaults: true,
+  lostMessages: true,
+  ackRaces: true,
+};
+
+/** A text that tells apart command options that draw differently (`planCommands` reads these fields only). */
+export function commandOptionsKey(options: CommandOptions): string {
+  const fields = Object.keys(commandOptionFields) as (keyof CommandOptions)[];
+  return JSON.stringify(fields.map((field) => options[field] ?? null));
+}
+
 /**
  * The command options a campaign of `profile` draws with, beyond its own: the default campaign
  * draws sends around restarts and, where the protocol has groups, group sends, DNS faults where its
