@@ -86,9 +86,9 @@ const quote = (text) => (mustEscape.test(text) ? JSON.stringify(text) : `"${text
  * The JSON text of an output line: the same text as `JSON.stringify(line)`. The kinds a busy node
  * writes at every step are put together by hand, because `JSON.stringify` of a whole object walks
  * its properties (asking each object for a `toJSON` method) and scans every string for characters
- * to escape, a fifth of this node's CPU a step; here the keys are known, base64 (`bytes`) needs no
- * escaping, and only nested values go through `JSON.stringify`. Other kinds, and lines with
- * optional fields left out, take the general way.
+ * to escape, about a fifth of this node's instructions a step; here the keys are known, base64
+ * (`bytes`) needs no escaping, and only nested values go through `JSON.stringify`. Other kinds,
+ * and lines with optional fields left out, take the general way.
  */
 function lineText(line) {
   switch (line.kind) {
