@@ -257,9 +257,19 @@ export function timerText(id: string, now: number): string {
   return `{"kind":"timer","id":${quoted(id)},"now":${Number.isFinite(now) ? `${now}` : 'null'}}`;
 }
 
+/** What a timer of the child's runs when it fires, named by the timer's id (`prefetch` reads it). */
+type TimerFire = (() => void) & { timerId?: string };
+
+/** A timer the child armed: its simulator event's handle, and the function the event runs. */
+interface ArmedTimer {
+  readonly handle: unknown;
+  readonly fire: TimerFire;
+}
+
 export class ProcessNode implements ProtocolNode {
   private readonly channel: ProcessChannel;
-  private readonly timers = new Map<string, unknown>();
+  /** The child's armed timers, by id. */
+  private readonly timers = new Map<string, ArmedTimer>();
   private readonly states = new Map<string, string>();
   private readonly timeoutMs: number;
   private stopped = false;
@@ -275,9 +285,6 @@ export class ProcessNode implements ProtocolNode {
    * its turn (the same object), the line written, its virtual time and its budget.
    */
   private ahead: { payload: unknown; given: string; nowMs: number; budgetMs: number } | undefined;
-  /** Each armed timer's function, to the timer's id (a timer event's tag names the function), and back. */
-  private readonly timerIds = new Map<unknown, string>();
-  private readonly timerFires = new Map<string, () => void>();
 
   constructor(
     private readonly host: NodeHost,
@@ -319,8 +326,9 @@ export class ProcessNode implements ProtocolNode {
   prefetch(payload: unknown, nowMs: number): void {
     if (this.stopped || this.ahead !== undefined) return;
     let given: string;
-    const timerId = this.timerIds.get(payload);
-    if (timerId !== undefined) given = timerText(timerId, nowMs);
+    // A timer event's tag names the function it runs, which names its timer.
+    const timerId = typeof payload === 'function' ? (payload as TimerFire).timerId : undefined;
+    if (timerId !== undefined && this.timers.get(timerId)?.fire === payload) given = timerText(timerId, nowMs);
     else if (typeof payload === 'object' && payload !== null) given = inputText(payload as NodeInput, nowMs);
     else return;
     const budgetMs = this.timeoutMs;
@@ -365,7 +373,7 @@ export class ProcessNode implements ProtocolNode {
     this.step(JSON.stringify({ kind: 'stop', now: this.host.now() }), this.timeoutMs);
     if (this.stopped) return;
     this.stopped = true;
-    for (const handle of this.timers.values()) this.host.clock.clearTimeout(handle);
+    for (const timer of this.timers.values()) this.host.clock.clearTimeout(timer.handle);
     this.timers.clear();
     this.channel.close(stopGraceMs);
   }
@@ -374,7 +382,7 @@ export class ProcessNode implements ProtocolNode {
     if (this.stopped) return;
     this.stopped = true;
     this.ahead = undefined;
-    for (const handle of this.timers.values()) this.host.clock.clearTimeout(handle);
+    for (const timer of this.timers.values()) this.host.clock.clearTimeout(timer.handle);
     this.timers.clear();
     this.channel.close();
   }
@@ -493,28 +501,23 @@ export class ProcessNode implements ProtocolNode {
         host.stateChanged(output.machine, output.value);
         break;
       case 'timer.set': {
-        const old = this.timers.get(output.id);
-        if (old !== undefined) host.clock.clearTimeout(old);
         const id = output.id;
-        const fire = (): void => {
+        const old = this.timers.get(id);
+        if (old !== undefined) host.clock.clearTimeout(old.handle);
+        const fire: TimerFire = (): void => {
           this.timers.delete(id);
-          this.timerIds.delete(fire);
-          this.timerFires.delete(id);
           if (this.ahead !== undefined) return this.takeAhead(fire);
           this.step(timerText(id, this.host.now()), this.timeoutMs);
         };
-        this.timerIds.delete(this.timerFires.get(id));
-        this.timerIds.set(fire, id);
-        this.timerFires.set(id, fire);
-        this.timers.set(id, host.clock.setTimeout(fire, output.delayMs));
+        fire.timerId = id;
+        this.timers.set(id, { handle: host.clock.setTimeout(fire, output.delayMs), fire });
         break;
       }
       case 'timer.cancel': {
-        const handle = this.timers.get(output.id);
-        if (handle !== undefined) host.clock.clearTimeout(handle);
+        const timer = this.timers.get(output.id);
+        if (timer === undefined) break;
+        host.clock.clearTimeout(timer.handle);
         this.timers.delete(output.id);
-        this.timerIds.delete(this.timerFires.get(output.id));
-        this.timerFires.delete(output.id);
         break;
       }
       case 'write': {
