@@ -285,10 +285,13 @@ export class Connections {
     const to = end?.peer?.runtime.spec.id ?? '?';
     const msg = ctx.nextMsg();
     // Payloads (base64, and the protocol's decoding) are built only when the trace reads them. The
-    // decoding is worked out once, so that the send and its receive show the same thing.
-    let described = decoded;
+    // decoding is worked out once, so that the send and its receive show the same thing (also when
+    // only receives are read).
+    const described =
+      decoded === undefined && (trace.wants('send') || trace.wants('receive'))
+        ? runtime.spec.protocol.describe?.(bytes)
+        : decoded;
     if (trace.wants('send')) {
-      described = decoded ?? runtime.spec.protocol.describe?.(bytes);
       ctx.record(runtime.spec.id, {
         kind: 'send',
         msg,

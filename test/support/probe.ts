@@ -13,7 +13,8 @@ import type { TraceEvent } from '../../src/trace/events.js';
 export type ProbeCommand =
   | { op: 'listen'; port?: number; path?: string }
   | { op: 'connect'; conn: string; host?: string; port?: number; path?: string }
-  | { op: 'write'; conn: string; text: string }
+  /** `decoded: false` writes the bytes alone (the host then asks the protocol's `describe`). */
+  | { op: 'write'; conn: string; text: string; decoded?: false }
   | { op: 'close'; conn: string }
   | { op: 'tls'; conn: string; role: 'server' | 'client' }
   | { op: 'dns'; query: string; name: string; type: 'A' | 'MX' | 'TXT' }
@@ -85,7 +86,7 @@ export class ProbeNode implements ProtocolNode {
           kind: 'write',
           conn: command.conn,
           bytes: new TextEncoder().encode(command.text),
-          decoded: command.text,
+          ...(command.decoded === false ? {} : { decoded: command.text }),
         });
         return;
       case 'close':

@@ -17,6 +17,7 @@ function script(w: ProbeWorld): ProbeWorld {
     .at(5, 'b.test', { op: 'write', conn: 'c', text: 'one' })
     .at(6, 'a.test', { op: 'datagram', host: 'b.test', port: 2, text: 'dg' })
     .at(7, 'b.test', { op: 'write', conn: 'c', text: 'two' })
+    .at(8, 'b.test', { op: 'write', conn: 'c', text: 'described by the protocol', decoded: false })
     .at(9, 'a.test', { op: 'datagram', host: 'b.test', port: 2, text: 'dg2' })
     .at(30, 'a.test', { op: 'throw' })
     .at(40, 'b.test', { op: 'write', conn: 'c', text: 'three' })
@@ -30,6 +31,11 @@ describe('trace recorder: events built for what reads them', () => {
     const expected = full.trace.events.filter((event) => kinds.includes(event.kind));
     expect(expected.filter((e) => e.kind === 'receive').length).toBeGreaterThanOrEqual(4);
     expect(expected.some((e) => e.kind === 'check')).toBe(true);
+
+    // A write the node did not decode shows the protocol's decoding on its receive, also when
+    // its send is not built.
+    const described = expected.find((e) => e.kind === 'receive' && e.payload.decoded === 'described by the protocol');
+    expect(described).toBeDefined();
 
     const seen: TraceEvent[] = [];
     const partial = new ProbeWorld(['a.test', 'b.test'], 3, { delayMsMin: 1, delayMsMax: 9 }, nothingKept);
