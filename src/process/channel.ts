@@ -139,9 +139,10 @@ export class ProcessChannel {
     const stdoutPath = join(dir, 'stdout');
     execFileSync('mkfifo', ['-m', '600', stdinPath, stdoutPath]);
     const placement = options.placement ?? defaultPlacement();
-    // 'one': the thread is pinned before the spawn, so that the child is pinned to the same CPU.
-    const heldCpu = placement === 'one' ? holdCpu() : undefined;
-    this.holdsCpu = heldCpu !== undefined;
+    // 'one': the thread is pinned before the watchdog starts, and a thread or process inherits the
+    // CPUs of the thread that starts it: the watchdog, and the child it spawns with every thread of
+    // the child, are pinned to the same CPU from their first instruction, with no `taskset` of their own.
+    this.holdsCpu = placement === 'one' && holdCpu() !== undefined;
     const shared = new SharedArrayBuffer(control.words * 4 + reportBytesMax);
     this.words = new Int32Array(shared, 0, control.words);
     this.report = new Uint8Array(shared, control.words * 4);
@@ -154,7 +155,7 @@ export class ProcessChannel {
         stdinPath,
         stdoutPath,
         shared,
-        cpu: placement === 'host' ? threadCpu() : heldCpu,
+        cpu: placement === 'host' ? threadCpu() : undefined,
       },
       stdout: false,
       stderr: false,
