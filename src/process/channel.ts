@@ -31,7 +31,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
-import { cpuOf, defaultPlacement, holdCpu, releaseCpu, statFields, threadCpu, type Placement } from './placement.js';
+import {
+  cpuOf,
+  defaultPlacement,
+  holdCpu,
+  pinnedCpu,
+  pinThread,
+  releaseCpu,
+  statFields,
+  threadCpu,
+  type Placement,
+} from './placement.js';
 
 export { defaultPlacement, threadCpu, type Placement } from './placement.js';
 
@@ -130,6 +140,8 @@ export class ProcessChannel {
   private childElsewhere = false;
   /** Whether this channel holds the host thread's pin (placement 'one'), to release at the close. */
   private readonly holdsCpu: boolean;
+  /** Whether the child is to be pinned to the thread's CPU at its first step (it did not inherit the pin). */
+  private pinChild: boolean;
 
   constructor(options: ChannelOptions) {
     this.lineBytesMax = options.lineBytesMax ?? 8 * 1024 * 1024;
@@ -139,10 +151,13 @@ export class ProcessChannel {
     const stdoutPath = join(dir, 'stdout');
     execFileSync('mkfifo', ['-m', '600', stdinPath, stdoutPath]);
     const placement = options.placement ?? defaultPlacement();
-    // 'one': the thread is pinned before the watchdog starts, and a thread or process inherits the
-    // CPUs of the thread that starts it: the watchdog, and the child it spawns with every thread of
-    // the child, are pinned to the same CPU from their first instruction, with no `taskset` of their own.
-    this.holdsCpu = placement === 'one' && holdCpu() !== undefined;
+    // 'one': the thread is pinned at the first step of any of its channels (`arm`), so that the
+    // children of a world start (tens of ms of CPU each) side by side on every CPU; a child is
+    // pinned at its own first step. A thread or process inherits the CPUs of the thread that starts
+    // it: a watchdog started by a thread pinned already, and its child, are pinned from the start.
+    this.holdsCpu = placement === 'one';
+    if (this.holdsCpu) holdCpu();
+    this.pinChild = this.holdsCpu && pinnedCpu() === undefined;
     const shared = new SharedArrayBuffer(control.words * 4 + reportBytesMax);
     this.words = new Int32Array(shared, 0, control.words);
     this.report = new Uint8Array(shared, control.words * 4);
@@ -195,6 +210,11 @@ export class ProcessChannel {
 
   /** Starts a step's wall-clock budget: the child is killed if the step is not over within it. */
   arm(budgetMs: number): void {
+    if (this.pinChild) {
+      this.pinChild = false;
+      const cpu = pinThread();
+      if (cpu !== undefined) this.worker.postMessage({ pin: cpu });
+    }
     Atomics.store(this.words, control.budgetMs, budgetMs);
     Atomics.add(this.words, control.generation, 1);
     Atomics.store(this.words, control.armed, 1);

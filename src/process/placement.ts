@@ -140,18 +140,29 @@ export function chooseCpu(
   return best;
 }
 
-/** The calling thread's pin: its id, its CPU, the CPUs it had before, the channels that hold it and its claim. */
-let held: { tid: number; cpu: number; previous: string; count: number; claim: string | undefined } | undefined;
+/** Channels of the calling thread with placement 'one' (holders of its pin). */
+let holders = 0;
+/** The calling thread's pin, once taken: its id, its CPU, the CPUs it had before and its claim; or why there is none. */
+let pin: { tid: number; cpu: number; previous: string; claim: string | undefined } | 'failed' | undefined;
+
+/** One more holder of the calling thread's pin: nothing is pinned yet (`pinThread` does it). */
+export function holdCpu(): void {
+  holders += 1;
+}
+
+/** The CPU the calling thread is pinned to, or undefined. */
+export function pinnedCpu(): number | undefined {
+  return pin === undefined || pin === 'failed' ? undefined : pin.cpu;
+}
 
 /**
- * Pins the calling thread to one CPU, or counts one more holder if it is pinned already; the CPU,
- * or undefined where nothing could be pinned (then nothing is to be released).
+ * Pins the calling thread to one CPU, if it has holders and is not pinned yet (once a hold: a pin
+ * that failed is not tried again until the thread has no holders); the CPU, or undefined where
+ * nothing could be pinned.
  */
-export function holdCpu(): number | undefined {
-  if (held !== undefined) {
-    held.count += 1;
-    return held.cpu;
-  }
+export function pinThread(): number | undefined {
+  if (pin !== undefined || holders === 0) return pinnedCpu();
+  pin = 'failed';
   const tid = threadId();
   const previous = allowedCpus('/proc/thread-self/status');
   if (tid === undefined || previous === undefined) return undefined;
@@ -172,22 +183,23 @@ export function holdCpu(): number | undefined {
     // A read-only temporary folder: only the choice of others is the worse for it.
     claim = undefined;
   }
-  held = { tid, cpu, previous, count: 1, claim };
+  pin = { tid, cpu, previous, claim };
   installExitHook();
   return cpu;
 }
 
-/** One holder fewer; the last one gives the thread back the CPUs it had before its pin. */
+/** One holder fewer; after the last one the thread gets back the CPUs it had before its pin. */
 export function releaseCpu(): void {
-  if (held === undefined || --held.count > 0) return;
-  const { tid, previous, claim } = held;
-  held = undefined;
+  if (holders === 0 || --holders > 0) return;
+  const was = pin;
+  pin = undefined;
+  if (was === undefined || was === 'failed') return;
   try {
-    execFileSync('taskset', ['-p', '-c', previous, String(tid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-p', '-c', was.previous, String(was.tid)], { stdio: 'ignore' });
   } catch {
     // taskset gone from PATH since the pin: the thread stays where it is.
   }
-  if (claim !== undefined) rmSync(claim, { force: true });
+  if (was.claim !== undefined) rmSync(was.claim, { force: true });
 }
 
 let exitHookInstalled = false;
@@ -197,6 +209,6 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    if (held?.claim !== undefined) rmSync(held.claim, { force: true });
+    if (pin !== undefined && pin !== 'failed' && pin.claim !== undefined) rmSync(pin.claim, { force: true });
   });
 }

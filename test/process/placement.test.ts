@@ -178,19 +178,26 @@ describe('where an external node process runs', () => {
   });
 
   it.skipIf(!linux || !hasTaskset)(
-    'with "one", pins the host thread and every child to one CPU until the last channel closes',
+    'with "one", pins the host thread and every child to one CPU from the first step until the last channel closes',
     () => {
       const before = hostCpus();
       const command = [process.execPath, script];
       const first = new ProcessChannel({ command, placement: 'one' });
       const second = new ProcessChannel({ command, placement: 'one' });
+      let third: ProcessChannel | undefined;
       try {
+        // Nothing pinned before a step, so that the children start side by side.
+        expect(hostCpus()).toBe(before);
+        first.arm(5_000);
+        first.disarm();
         const cpu = hostCpus();
         expect(cpu).toMatch(/^\d+$/);
         expect(expand(before)).toContain(Number(cpu));
         expect(claims()).toContain(`${cpu}-${process.pid}-${threadId()}`);
-        for (const channel of [first, second]) {
-          // The child's own answer, once the watchdog's pin (just after the spawn) has come.
+        // A channel opened while the thread is pinned: its child inherits the pin.
+        third = new ProcessChannel({ command, placement: 'one' });
+        for (const channel of [first, second, third]) {
+          // The child's own answer, once the watchdog's pin (at the first step) has come.
           let answer = '';
           for (let i = 0; i < 100 && answer !== cpu; i++) {
             channel.arm(5_000);
@@ -203,10 +210,12 @@ describe('where an external node process runs', () => {
           expect(childCpus(channel)).toBe(cpu);
         }
         first.close();
+        second.close();
         expect(hostCpus()).toBe(cpu);
       } finally {
         first.close();
         second.close();
+        third?.close();
       }
       expect(hostCpus()).toBe(before);
       expect(claims().filter((claim) => claim.endsWith(`-${process.pid}-${threadId()}`))).toEqual([]);
@@ -240,6 +249,8 @@ describe('where an external node process runs', () => {
     for (const claim of tasks) writeFileSync(join(claimsDir, claim), '');
     const channel = new ProcessChannel({ command: [process.execPath, script], placement: 'one' });
     try {
+      channel.arm(5_000);
+      channel.disarm();
       expect(hostCpus()).toMatch(/^\d+$/);
       expect(Number(hostCpus())).not.toBe(current);
     } finally {
@@ -290,8 +301,9 @@ describe('where an external node process runs', () => {
     const start = Object.getOwnPropertyDescriptor(ProcessNode.prototype, 'start');
     const original = ProcessNode.prototype.start;
     ProcessNode.prototype.start = function (this: ProcessNode) {
-      if (linux) seen.push(hostCpus());
       original.call(this);
+      // After the start's step has begun: pinned by then with "one".
+      if (linux) seen.push(hostCpus());
     };
     const traces = new Map<string, string>();
     try {
