@@ -4,7 +4,8 @@
  * the child; between two CPUs each is an inter-processor interrupt, dear in a virtual machine whose
  * idle CPUs halt at once, and on one CPU a plain switch. So by default ('one') the thread that runs
  * the simulation is pinned to one CPU while it has a process node, and every child to the same CPU:
- * the first channel of the thread pins it, the last one to close restores the CPUs it had. Only
+ * the first step of the thread's channels pins it (not their opening, so that the children of a
+ * world start side by side on every CPU), the last one to close restores the CPUs it had. Only
  * that thread is pinned (`taskset -p` of its own thread id), not the process: V8's compiler and
  * garbage collector threads, and the channels' watchdogs, keep every CPU.
  *
