@@ -170,12 +170,7 @@ export function pinThread(): number | undefined {
   const allowed = cpuList(previous);
   if (allowed.length === 0) return undefined;
   const cpu = chooseCpu(allowed, threadCpu(), claimsByCpu());
-  try {
-    execFileSync('taskset', ['-p', '-c', String(cpu), String(tid)], { stdio: 'ignore' });
-  } catch {
-    // No taskset, or a CPU this thread may not have after all: run unpinned.
-    return undefined;
-  }
+  // The claim before the pin, so that a thread choosing at the same time sees it.
   let claim: string | undefined = join(claimsDir(), `${cpu}-${process.pid}-${tid}`);
   try {
     mkdirSync(claimsDir(), { recursive: true, mode: 0o700 });
@@ -183,6 +178,13 @@ export function pinThread(): number | undefined {
   } catch {
     // A read-only temporary folder: only the choice of others is the worse for it.
     claim = undefined;
+  }
+  try {
+    execFileSync('taskset', ['-p', '-c', String(cpu), String(tid)], { stdio: 'ignore' });
+  } catch {
+    // No taskset, or a CPU this thread may not have after all: run unpinned.
+    if (claim !== undefined) rmSync(claim, { force: true });
+    return undefined;
   }
   pin = { tid, cpu, previous, claim };
   installExitHook();
