@@ -11,7 +11,8 @@
 // Usage: node scripts/process-exchange-ab.mjs [rounds] [workloads] [conditions] [settings...]
 //   workloads: echo,bench (default both); conditions: unpinned,pinned,busy (default all three)
 //   a setting is name:VAR=value,VAR=value (environment of that run), default:
-//   any:FEDSIM_PROCESS_CPU=any host:FEDSIM_PROCESS_CPU=host spin:FEDSIM_PROCESS_SPIN=5
+//   any:FEDSIM_PROCESS_CPU=any one:FEDSIM_PROCESS_CPU=one host:FEDSIM_PROCESS_CPU=host spin:FEDSIM_PROCESS_SPIN=5
+//   (every run starts from FEDSIM_PROCESS_CPU=any and FEDSIM_PROCESS_SPIN=0, whatever the defaults)
 // Runs the newest build in dist/ (FEDSIM_DIST=<build directory> for another). Wall clock is fine
 // here: nothing here runs inside a simulation.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -32,7 +33,12 @@ const conditions = (process.argv[4] ?? 'unpinned,pinned,busy').split(',');
 const settings = (
   process.argv.length > 5
     ? process.argv.slice(5)
-    : ['any:FEDSIM_PROCESS_CPU=any', 'host:FEDSIM_PROCESS_CPU=host', 'spin:FEDSIM_PROCESS_SPIN=5']
+    : [
+        'any:FEDSIM_PROCESS_CPU=any',
+        'one:FEDSIM_PROCESS_CPU=one',
+        'host:FEDSIM_PROCESS_CPU=host',
+        'spin:FEDSIM_PROCESS_SPIN=5',
+      ]
 ).map((spec) => {
   const [name, vars = ''] = spec.split(':');
   const env = { ...process.env, FEDSIM_PROCESS_CPU: 'any', FEDSIM_PROCESS_SPIN: '0' };

@@ -12,23 +12,38 @@
  * over the exit status and the last of stderr.
  *
  * Two settings tune the exchange, and change nothing of what is read (docs/simulator.md, "How the
- * host and the children meet", has the measurements): `placement` 'host' pins each child to the
- * CPU the host thread is on at the spawn (with `taskset`, by the watchdog; without `taskset` or
- * /proc the child is left where the OS puts it, as with 'any', the default); `spinPolls` makes up
- * to that many non-blocking reads before the blocking one, while the child runs on another CPU
- * than the host (`poll`). A step is a wakeup of the child by the host and one of the host by the
- * child: on one CPU a plain switch, across two an inter-processor interrupt, dear in a virtual
- * machine, which a polling host avoids for the second wakeup.
+ * host and the children meet", has the measurements): `placement` (placement.ts) 'one', the
+ * default, pins the host thread to one CPU from its first channel to the close of its last, and
+ * each child to the same CPU; 'host' pins each child to the CPU the host thread is on at the spawn
+ * and leaves the thread free; 'any' pins nothing (the watchdog pins the child, with `taskset`;
+ * without `taskset` or /proc nothing is pinned); `spinPolls` makes up to that many non-blocking
+ * reads before the blocking one, while the child runs on another CPU than the host (`poll`). A
+ * step is a wakeup of the child by the host and one of the host by the child: on one CPU a plain
+ * switch, across two an inter-processor interrupt, dear in a virtual machine, which a polling
+ * host avoids for the second wakeup.
  *
  * Must not: block without a budget, or leave a child running once the node is stopped or the host
  * process exits.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
+import {
+  cpuOf,
+  defaultPlacement,
+  holdCpu,
+  pinnedCpu,
+  pinThread,
+  releaseCpu,
+  statFields,
+  threadCpu,
+  type Placement,
+} from './placement.js';
+
+export { defaultPlacement, threadCpu, type Placement } from './placement.js';
 
 /** Why no line came. */
 export type Gone =
@@ -43,8 +58,10 @@ export interface ChannelOptions {
   /** The longest line the child may write. @defaultValue 8 MiB */
   readonly lineBytesMax?: number;
   /**
-   * Where the child runs: 'host', pinned to the host thread's CPU at the spawn; 'any', wherever the
-   * OS puts it. @defaultValue `FEDSIM_PROCESS_CPU` when set to one of the two, else 'any'
+   * Where the child runs: 'one', with the host thread pinned to one CPU while it has channels, on
+   * that CPU; 'host', pinned to the host thread's CPU at the spawn; 'any', wherever the OS puts
+   * it. @defaultValue `FEDSIM_PROCESS_CPU` when set to one of the three, else 'one' where
+   * `taskset` and /proc exist, else 'any'
    */
   readonly placement?: Placement;
   /**
@@ -54,43 +71,10 @@ export interface ChannelOptions {
   readonly spinPolls?: number;
 }
 
-export type Placement = 'host' | 'any';
-
-/** The placement a channel gets when its options name none: `FEDSIM_PROCESS_CPU`, else 'any'. */
-export function defaultPlacement(): Placement {
-  const named = process.env['FEDSIM_PROCESS_CPU'];
-  return named === 'any' || named === 'host' ? named : 'any';
-}
-
 /** The polls a channel makes when its options name none: `FEDSIM_PROCESS_SPIN`, else 0. */
 export function defaultSpinPolls(): number {
   const polls = Number(process.env['FEDSIM_PROCESS_SPIN'] ?? 0);
   return Number.isInteger(polls) && polls > 0 ? Math.min(polls, 1000) : 0;
-}
-
-/** The fields of a /proc stat file from the 3rd (state) on, or undefined where it cannot be read. */
-function statFields(path: string): string[] | undefined {
-  try {
-    const stat = readFileSync(path, 'utf8');
-    // The command name (the 2nd field, in parentheses) may hold spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** The CPU field (the 39th) of a /proc stat file, or undefined. */
-function cpuOf(path: string): number | undefined {
-  const cpu = Number(statFields(path)?.[36]);
-  return Number.isInteger(cpu) && cpu >= 0 ? cpu : undefined;
-}
-
-/**
- * The CPU the calling thread last ran on (field 39 of /proc/thread-self/stat), or undefined where
- * that cannot be read (not Linux, no /proc).
- */
-export function threadCpu(): number | undefined {
-  return cpuOf('/proc/thread-self/stat');
 }
 
 /** How many waits go by between two looks at where the child runs (`poll`). */
@@ -154,6 +138,10 @@ export class ProcessChannel {
   /** Waits left before the next look at where the child runs, and what the last look found. */
   private waitsToLook = 0;
   private childElsewhere = false;
+  /** Whether this channel holds the host thread's pin (placement 'one'), to release at the close. */
+  private readonly holdsCpu: boolean;
+  /** Whether the child is to be pinned to the thread's CPU at its first step (it did not inherit the pin). */
+  private pinChild: boolean;
 
   constructor(options: ChannelOptions) {
     this.lineBytesMax = options.lineBytesMax ?? 8 * 1024 * 1024;
@@ -162,6 +150,14 @@ export class ProcessChannel {
     const stdinPath = join(dir, 'stdin');
     const stdoutPath = join(dir, 'stdout');
     execFileSync('mkfifo', ['-m', '600', stdinPath, stdoutPath]);
+    const placement = options.placement ?? defaultPlacement();
+    // 'one': the thread is pinned at the first step of any of its channels (`arm`), so that the
+    // children of a world start (tens of ms of CPU each) side by side on every CPU; a child is
+    // pinned at its own first step. A thread or process inherits the CPUs of the thread that starts
+    // it: a watchdog started by a thread pinned already, and its child, are pinned from the start.
+    this.holdsCpu = placement === 'one';
+    if (this.holdsCpu) holdCpu();
+    this.pinChild = this.holdsCpu && pinnedCpu() === undefined;
     const shared = new SharedArrayBuffer(control.words * 4 + reportBytesMax);
     this.words = new Int32Array(shared, 0, control.words);
     this.report = new Uint8Array(shared, control.words * 4);
@@ -174,7 +170,7 @@ export class ProcessChannel {
         stdinPath,
         stdoutPath,
         shared,
-        cpu: (options.placement ?? defaultPlacement()) === 'host' ? threadCpu() : undefined,
+        cpu: placement === 'host' ? threadCpu() : undefined,
       },
       stdout: false,
       stderr: false,
@@ -187,6 +183,7 @@ export class ProcessChannel {
     // own ends, then the worker the child's ends; it removes the folder.
     if (Atomics.wait(this.words, control.ready, 0, handshakeMs) === 'timed-out') {
       rmSync(dir, { recursive: true, force: true });
+      if (this.holdsCpu) releaseCpu();
       throw new Error(`the process watchdog did not start within ${handshakeMs}ms`);
     }
     this.toChild = openSync(stdinPath, constants.O_WRONLY);
@@ -213,6 +210,11 @@ export class ProcessChannel {
 
   /** Starts a step's wall-clock budget: the child is killed if the step is not over within it. */
   arm(budgetMs: number): void {
+    if (this.pinChild) {
+      this.pinChild = false;
+      const cpu = pinThread();
+      if (cpu !== undefined) this.worker.postMessage({ pin: cpu });
+    }
     Atomics.store(this.words, control.budgetMs, budgetMs);
     Atomics.add(this.words, control.generation, 1);
     Atomics.store(this.words, control.armed, 1);
@@ -352,6 +354,7 @@ export class ProcessChannel {
     if (this.closed) return;
     this.closed = true;
     live.delete(this);
+    if (this.holdsCpu) releaseCpu();
     for (const fd of [this.toChild, this.fromChild, this.fromChildPoll]) {
       if (fd < 0) continue;
       try {

@@ -7,8 +7,9 @@
 //   its budget gets the timeout flag and the child killed (and, should something else still
 //   hold the child's stdout, a newline poked into it, so that the host's read returns);
 // - pins the child to the CPU the host named (`cpu`; channel.ts says why), with `taskset`, after the
-//   spawn, so that a missing program fails as it does unpinned; without `taskset`, or should it
-//   fail, the child runs unpinned;
+//   spawn, so that a missing program fails as it does unpinned, or when the host says (a `pin`
+//   message, at the child's first step); without `taskset`, or should it fail, the child runs
+//   unpinned;
 // - when the child is gone, writes a report (why, stderr) into the shared buffer, sets the exit flag
 //   and wakes the host, who waits for it after the end of file.
 import { execFile, spawn } from 'node:child_process';
@@ -149,6 +150,10 @@ if (!reported) check();
 
 // A graceful stop: the host closed the child's stdin; kill what is left after the grace period.
 parentPort?.on('message', (message) => {
+  if (typeof message?.pin === 'number' && child?.pid !== undefined) {
+    // Placement 'one', at the child's first step: to the host thread's CPU, every thread (-a).
+    execFile('taskset', ['-a', '-p', '-c', String(message.pin), String(child.pid)], () => undefined);
+  }
   if (typeof message?.stop === 'number') {
     clearTimeout(poll);
     setTimeout(kill, message.stop).unref();
