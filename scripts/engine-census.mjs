@@ -45,12 +45,21 @@ wrap('microstep', function (plan, actions) {
     ops += node.entry.length + (defaultEntry ? node.initialActions.length : 0);
   count('actions called', ops);
 });
-wrap('select', function (event) {
-  for (const t of this.leaf.candidatesFor(event.type)) {
-    if (t.guard !== undefined) count('guards called (select)');
-    else break;
+// Guards are counted by evaluating them again in the same order (fedsim's guards are pure).
+const guardsUntilTaken = (list, context, event) => {
+  for (const t of list) {
+    if (t.guard === undefined) return;
+    count('guards called');
+    if (t.guard(context, event)) return;
   }
+};
+wrap('select', function (event) {
+  guardsUntilTaken(this.leaf.candidatesFor(event.type), this.context, event);
 });
+wrap('selectEventless', function (event) {
+  guardsUntilTaken(this.leaf.eventless, this.context, event);
+});
+// Counts the assigns after the start; the context factory's copy, one per actor started, is apart.
 wrap('assign', function (partial) {
   count('assigns');
   count('context fields copied', Object.keys(this.context ?? {}).length);
