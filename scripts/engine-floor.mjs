@@ -11,6 +11,9 @@
 // - an actor of `link` started (with a listener and an observer), sent one event and stopped, per
 //   actor (not per event).
 //
+// The simulator loop's own event (`simulatorLoop`, the bench's) is measured beside them: the unit
+// of each protocol's ceiling with free nodes, so that the engine's figures can be read as ratios.
+//
 // Each figure is the best of `rounds` rounds of `events` events (CPU time, user + system).
 //
 // Usage: node scripts/engine-floor.mjs [events] [rounds] [fields] [build…]
@@ -32,12 +35,16 @@ if (builds.length === 0) {
   builds = [resolve('dist', newest.name)];
 }
 
-/** A context of `fields` fields, `n` among them. */
-function initialContext() {
-  const context = { n: 0 };
-  for (let i = 1; i < fields; i++) context[`f${i}`] = i % 3 === 0 ? `v${i}` : i;
-  return context;
-}
+/**
+ * A context of `fields` fields, `n` among them, shaped as a machine's literal is: JSON.parse gives
+ * a fast object (properties added one by one by name would leave a large one a dictionary).
+ */
+const contextTemplate = JSON.parse(
+  JSON.stringify(
+    Object.fromEntries(Array.from({ length: fields }, (_, i) => [i === 0 ? 'n' : `f${i}`, i % 3 === 1 ? `v${i}` : i])),
+  ),
+);
+const initialContext = () => ({ ...contextTemplate });
 
 const guardAssign = setup({
   guards: { positive: ({ event }) => event.k > 0 },
@@ -133,6 +140,11 @@ measure('hand, link: new context, an output, a timer cancelled and set', (n) => 
 });
 
 for (const build of builds) {
+  // The yardstick the end-to-end goal is stated against: one event of the simulator's own loop.
+  const { simulatorLoop } = await import(pathToFileURL(resolve(build, 'bench', 'run.js')).href);
+  measure(`simulator loop, one event (the ceiling's unit)${builds.length > 1 ? ` (${build})` : ''}`, (n) => {
+    sink += simulatorLoop(n);
+  });
   const { createCompiledActor } = await import(pathToFileURL(resolve(build, 'engine', 'compiled-actor.js')).href);
   const label = builds.length > 1 ? ` (${build})` : '';
   for (const [name, machine] of [
