@@ -92,8 +92,7 @@ export class CompiledActor implements ActionTarget {
     const context = contextOf(machine);
     if (isFunction(context)) {
       // As xstate's `assign` onto `{}`: a copy of what the factory returned. Spread, so that the
-      // copy keeps the returned literal's shape (see `assign`); the one difference, an own
-      // `__proto__` key (JSON.parse can make one) defined rather than set, no machine has.
+      // copy keeps the returned literal's shape (see `assign`).
       this.context = { ...(context({ spawn: noSpawn, input: options.input, self: this }, undefined) as object) };
       this.version += 1;
     } else if (context !== undefined) this.context = context;
