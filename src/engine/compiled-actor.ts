@@ -91,10 +91,8 @@ export class CompiledActor implements ActionTarget {
     // The context factory runs as an assign, then the initial microstep, then a macrostep on the init event.
     const context = contextOf(machine);
     if (isFunction(context)) {
-      // As xstate's `assign` onto `{}`: a copy of what the factory returned. Spread, so that the
-      // copy keeps the returned literal's shape (see `assign`).
-      this.context = { ...(context({ spawn: noSpawn, input: options.input, self: this }, undefined) as object) };
-      this.version += 1;
+      this.context = {};
+      this.assign(context({ spawn: noSpawn, input: options.input, self: this }, undefined) as Record<string, unknown>);
     } else if (context !== undefined) this.context = context;
     this.microstep(this.compiled.initialPlan, [], init, true);
     this.macrostep(init);
@@ -102,16 +100,9 @@ export class CompiledActor implements ActionTarget {
 
   // Used by compiled operations.
 
-  /**
-   * xstate's assign: a new context object, the old one untouched. xstate writes it
-   * `Object.assign({}, context, partial)`; this is the same keys in the same order with the same
-   * values, made another way. Adding a context's properties one by one to `{}` leaves a context of
-   * more than about 19 properties a V8 dictionary (Ambrosia's client and session contexts have 29:
-   * every copy and every read then a hash table's), while a spread clones the context's own
-   * shape, so a context built as a literal stays a fast object through every copy.
-   */
+  /** xstate's assign: a new context object, the old one untouched. */
   assign(partial: Record<string, unknown>): void {
-    this.context = Object.assign({ ...(this.context as object) }, partial);
+    this.context = Object.assign({}, this.context, partial);
     this.version += 1;
   }
 
