@@ -59,7 +59,7 @@ wrap('select', function (event) {
 wrap('selectEventless', function (event) {
   guardsUntilTaken(this.leaf.eventless, this.context, event);
 });
-// Counts the assigns after the start; the context factory's copy, one per actor started, is apart.
+// The context factory's result is copied by an assign too: one per actor started is among them.
 wrap('assign', function (partial) {
   count('assigns');
   count('context fields copied', Object.keys(this.context ?? {}).length);
