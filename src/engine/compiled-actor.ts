@@ -183,7 +183,7 @@ export class CompiledActor implements ActionTarget {
   on(type: string, listener: Listener): { unsubscribe(): void } {
     // An entry per registration, as xstate binds each handler: the same function twice is two listeners.
     const entry: ListenerEntry = { type, listener };
-    this.listeners = this.listeners === undefined ? [entry] : this.listeners.concat(entry);
+    this.listeners = this.listeners === undefined ? [entry] : appended(this.listeners, entry);
     return {
       unsubscribe: () => {
         const listeners = this.listeners;
@@ -200,7 +200,7 @@ export class CompiledActor implements ActionTarget {
       if (this.status === 'done') observer.complete?.();
       return { unsubscribe: () => undefined };
     }
-    this.observers = this.observers.concat(observer);
+    this.observers = appended(this.observers, observer);
     return {
       unsubscribe: () => {
         this.observers = this.observers.filter((o) => o !== observer);
@@ -325,12 +325,16 @@ export class CompiledActor implements ActionTarget {
   /** xstate's `update`: effects in order, then observers; a done actor then stops. */
   private update(): void {
     let failure: { err: unknown } | undefined;
-    for (let i = 0; i < this.effects.length; i++) {
-      const effect = this.effects[i] as Effect;
-      const err = this.apply(effect);
-      if (err !== undefined) failure ??= err;
+    const effects = this.effects;
+    // Most events leave no effect: the list is truncated only when something was in it (setting
+    // an array's length is a call into the runtime).
+    if (effects.length > 0) {
+      for (let i = 0; i < effects.length; i++) {
+        const err = this.apply(effects[i] as Effect);
+        if (err !== undefined) failure ??= err;
+      }
+      effects.length = 0;
     }
-    this.effects.length = 0;
     if (this.internalQueue.length > 0) this.internalQueue = [];
     if (this.status === 'active' || this.status === 'done') {
       const snapshot = this.getSnapshot();
@@ -417,8 +421,9 @@ export class CompiledActor implements ActionTarget {
     const at = this.timerIndex(id);
     if (at < 0) return undefined;
     const handle = timers[at + 1];
-    timers.splice(at, 2);
-    if (timers.length === 0) this.timers = undefined;
+    // An actor holds one timer at a time, as a rule: the list is then dropped, not spliced.
+    if (timers.length === 2) this.timers = undefined;
+    else timers.splice(at, 2);
     return handle;
   }
 
@@ -442,6 +447,14 @@ export class CompiledActor implements ActionTarget {
     this.observers = noObservers;
     this.listeners = undefined;
   }
+}
+
+/**
+ * `list` and `item` in a new array: `concat` with an item that is not an array takes V8's generic
+ * C++ path (it looks the item up for `Symbol.isConcatSpreadable`), a cost every actor's start paid.
+ */
+function appended<T>(list: readonly T[], item: T): T[] {
+  return list.length === 0 ? [item] : [...list, item];
 }
 
 function resolveOutput(mapper: unknown, context: unknown, event: EventObject, self: CompiledActor): unknown {
