@@ -1,5 +1,6 @@
 // Goal: the event queue pops in (time, rank, sequence) order whatever the push order, cancelled
 // events never run, and runs stop exactly at their limits.
+// A cancelled entry keeps nothing of what it would have run (a cleared timer's closure holds its actor).
 // Method: a fast-check property against a sorted reference; hand-made tie cases; limit cases.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { EventQueue } from '../../src/sim/event-queue.js';
 import { rank, Simulator } from '../../src/sim/simulator.js';
 
 describe('sim: event queue', () => {
-  it('pops in (atMs, rank, seq) order and skips cancelled entries (property, 300 runs)', () => {
+  it('pops in (atMs, rank, seq) order, skips cancelled entries and drops their values and tags (property, 300 runs)', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -22,9 +23,14 @@ describe('sim: event queue', () => {
           },
         ),
         (items) => {
-          const queue = new EventQueue<number>();
-          const entries = items.map((item, index) => queue.push(item.atMs, item.rank, index));
+          const released = -1;
+          const queue = new EventQueue<number>(released);
+          const entries = items.map((item, index) => queue.push(item.atMs, item.rank, index, { index }));
           items.forEach((item, index) => item.cancel && queue.cancel(entries[index]!));
+          entries.forEach((entry, index) => {
+            expect(entry.value).toBe(items[index]!.cancel ? released : index);
+            expect(entry.tag).toEqual(items[index]!.cancel ? undefined : { index });
+          });
           const expected = items
             .map((item, index) => ({ ...item, index }))
             .filter((item) => !item.cancel)
