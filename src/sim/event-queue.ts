@@ -13,9 +13,10 @@ export interface QueueEntry<T> {
   readonly atMs: Ms;
   readonly rank: number;
   readonly seq: number;
-  readonly value: T;
-  /** What the event is, for a lookahead that reads the queue ahead (simulator.ts); undefined: unknown. */
-  readonly tag: unknown;
+  /** What the event runs; once cancelled, the queue's `released` value (see `EventQueue`'s constructor). */
+  value: T;
+  /** What the event is, for a lookahead that reads the queue ahead (simulator.ts); undefined: unknown (or cancelled). */
+  tag: unknown;
   cancelled: boolean;
 }
 
@@ -36,6 +37,16 @@ export class EventQueue<T> {
   private readonly heap: QueueEntry<T>[] = [];
   private nextSeq = 1;
   private live = 0;
+
+  /**
+   * @param released what a cancelled entry's value becomes (its tag becomes undefined). A cancelled
+   * entry stays in the heap until it reaches the top or a compaction, and what it would have run
+   * must not stay alive with it: a cleared timer's closure holds its actor, and a big federation
+   * clears two timers a message (a request timeout of 10 s, a session's idle timer of 30 s), so a
+   * million-node run kept every finished session alive until its timer's instant, long enough to be
+   * promoted to the old generation and marked by every major GC. Undefined: values are kept.
+   */
+  constructor(private readonly released?: T) {}
 
   /** Live (not cancelled) entries. */
   get size(): number {
@@ -62,6 +73,8 @@ export class EventQueue<T> {
   cancel(entry: QueueEntry<T>): void {
     if (entry.cancelled) return;
     entry.cancelled = true;
+    if (this.released !== undefined) entry.value = this.released;
+    entry.tag = undefined;
     this.live -= 1;
     const heap = this.heap;
     if (heap.length >= compactEntriesMin && heap.length - this.live > this.live) this.compact();

@@ -35,45 +35,61 @@ export interface Link {
 }
 
 export class Links {
-  /** Source host to target host to the link: two lookups, no key built per segment. */
-  private readonly table = new Map<string, Map<string, Link>>();
+  /**
+   * Source host to its links: the one link while it has one (most hosts of a big federation talk
+   * to one other: a map of one entry costs about 200 bytes more), then a map by target host. Two
+   * lookups at most, no key built per segment.
+   */
+  private readonly table = new Map<string, Link | Map<string, Link>>();
 
   constructor(private readonly ctx: SimContext) {}
 
   /** The link from `source` to `target` (host names), created on first use. */
   link(source: string, target: string): Link {
-    let fromSource = this.table.get(source);
-    if (!fromSource) {
-      fromSource = new Map();
-      this.table.set(source, fromSource);
-    }
-    let link = fromSource.get(target);
-    if (!link) {
-      const network = this.ctx.network;
-      const override = network.links.find(
-        (l) =>
-          (l.between[0] === source && l.between[1] === target) || (l.between[0] === target && l.between[1] === source),
-      );
-      link = {
+    return this.find(source, target) ?? this.add(source, target);
+  }
+
+  private add(source: string, target: string): Link {
+    const link = this.made(source, target);
+    const fromSource = this.table.get(source);
+    if (fromSource === undefined) this.table.set(source, link);
+    else if (fromSource instanceof Map) fromSource.set(target, link);
+    else
+      this.table.set(
         source,
-        target,
-        random: streamFor(this.ctx.seed, `link:${source}>${target}`),
-        delayMsMin: override?.delayMsMin ?? network.delayMsMin,
-        delayMsMax: override?.delayMsMax ?? network.delayMsMax,
-        bytesPerMs: override?.bytesPerMs ?? network.bytesPerMs,
-        busyUntilMs: 0,
-        blocked: false,
-        clogged: false,
-        heldDatagrams: [],
-      };
-      fromSource.set(target, link);
-    }
+        new Map([
+          [fromSource.target, fromSource],
+          [target, link],
+        ]),
+      );
     return link;
+  }
+
+  private made(source: string, target: string): Link {
+    const network = this.ctx.network;
+    const override = network.links.find(
+      (l) =>
+        (l.between[0] === source && l.between[1] === target) || (l.between[0] === target && l.between[1] === source),
+    );
+    return {
+      source,
+      target,
+      random: streamFor(this.ctx.seed, `link:${source}>${target}`),
+      delayMsMin: override?.delayMsMin ?? network.delayMsMin,
+      delayMsMax: override?.delayMsMax ?? network.delayMsMax,
+      bytesPerMs: override?.bytesPerMs ?? network.bytesPerMs,
+      busyUntilMs: 0,
+      blocked: false,
+      clogged: false,
+      heldDatagrams: [],
+    };
   }
 
   /** The link from `source` to `target` if anything has used it yet. */
   find(source: string, target: string): Link | undefined {
-    return this.table.get(source)?.get(target);
+    const fromSource = this.table.get(source);
+    if (fromSource instanceof Map) return fromSource.get(target);
+    return fromSource?.target === target ? fromSource : undefined;
   }
 
   /** The link from `a`'s host to `b`'s; undefined on one host (local sockets cross no link). */

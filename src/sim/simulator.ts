@@ -25,7 +25,7 @@ import { EventQueue, type QueueEntry } from './event-queue.js';
 export const rank = { network: 0, timer: 1, step: 2, check: 3 } as const;
 
 export type Action = () => void;
-export type Scheduled = QueueEntry<Action>;
+export type Scheduled = Readonly<QueueEntry<Action>>;
 
 /**
  * A reader of the queue ahead of each tagged event (see above). `windowMs` (a positive integer):
@@ -52,8 +52,11 @@ export interface RunOutcome {
   readonly events: number;
 }
 
+function noop(): void {}
+
 export class Simulator {
-  private readonly queue = new EventQueue<Action>();
+  /** A cancelled event's action is dropped for `noop` (event-queue.ts says why). */
+  private readonly queue = new EventQueue<Action>(noop);
   private now: Ms = 0;
   private eventsRun = 0;
   private lookahead: Lookahead | undefined;

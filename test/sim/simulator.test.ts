@@ -1,14 +1,28 @@
 // Goal: the event queue pops in (time, rank, sequence) order whatever the push order, cancelled
 // events never run, and runs stop exactly at their limits.
+// Links: one per direction, found again by source and target.
+// A cancelled entry keeps nothing of what it would have run (a cleared timer's closure holds its actor).
 // Method: a fast-check property against a sorted reference; hand-made tie cases; limit cases.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../../src/core/errors.js';
+import { defaultNetwork, SimContext } from '../../src/sim/context.js';
 import { EventQueue } from '../../src/sim/event-queue.js';
+import { Links } from '../../src/sim/links.js';
 import { rank, Simulator } from '../../src/sim/simulator.js';
+import { TraceRecorder } from '../../src/trace/recorder.js';
+
+const traceHeader = {
+  format: 'fedsim-trace',
+  version: 1,
+  scenario: 'links',
+  seed: 1,
+  protocols: [],
+  nodes: [],
+} as const;
 
 describe('sim: event queue', () => {
-  it('pops in (atMs, rank, seq) order and skips cancelled entries (property, 300 runs)', () => {
+  it('pops in (atMs, rank, seq) order, skips cancelled entries and drops their values and tags (property, 300 runs)', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -22,9 +36,14 @@ describe('sim: event queue', () => {
           },
         ),
         (items) => {
-          const queue = new EventQueue<number>();
-          const entries = items.map((item, index) => queue.push(item.atMs, item.rank, index));
+          const released = -1;
+          const queue = new EventQueue<number>(released);
+          const entries = items.map((item, index) => queue.push(item.atMs, item.rank, index, { index }));
           items.forEach((item, index) => item.cancel && queue.cancel(entries[index]!));
+          entries.forEach((entry, index) => {
+            expect(entry.value).toBe(items[index]!.cancel ? released : index);
+            expect(entry.tag).toEqual(items[index]!.cancel ? undefined : { index });
+          });
           const expected = items
             .map((item, index) => ({ ...item, index }))
             .filter((item) => !item.cancel)
@@ -96,5 +115,29 @@ describe('sim: simulator', () => {
     sim.runUntilQuiet({ timeMsMax: 100, eventsMax: 10 });
     expect(() => sim.at(5, rank.timer, () => {})).toThrow(AssertionError);
     expect(() => sim.at(20.5, rank.timer, () => {})).toThrow(AssertionError);
+  });
+});
+
+describe('sim: links', () => {
+  it('keeps one link per direction, whether a host has one link or several (its one link, then a map)', () => {
+    const sim = new Simulator();
+    const ctx = new SimContext(sim, 1, new TraceRecorder(traceHeader, { keepLines: false }), defaultNetwork, () => {});
+    const links = new Links(ctx);
+    expect(links.find('a', 'b')).toBeUndefined();
+    const ab = links.link('a', 'b');
+    expect([ab.source, ab.target]).toEqual(['a', 'b']);
+    expect(links.link('a', 'b')).toBe(ab);
+    expect(links.find('a', 'c')).toBeUndefined();
+    const ac = links.link('a', 'c');
+    const ad = links.link('a', 'd');
+    expect([ac.target, ad.target]).toEqual(['c', 'd']);
+    expect([links.find('a', 'b'), links.find('a', 'c'), links.find('a', 'd')]).toEqual([ab, ac, ad]);
+    expect(links.link('a', 'b')).toBe(ab);
+    const ba = links.link('b', 'a');
+    expect(ba).not.toBe(ab);
+    expect(links.find('b', 'a')).toBe(ba);
+    expect(links.find('b', 'c')).toBeUndefined();
+    // Each direction draws from its own stream.
+    expect([ab.random.label, ac.random.label, ba.random.label]).toEqual(['link:a>b', 'link:a>c', 'link:b>a']);
   });
 });

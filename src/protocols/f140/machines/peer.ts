@@ -268,6 +268,9 @@ export const peerMachine = setup({
       );
     }),
     resetAttempts: assign({ attempt: 0 }),
+    // Only `pinging` and `pushing` read the exchange, and both begin one of their own: an idle peer
+    // need not keep the last (its fields and message, about 0.7 KiB; a big federation's peers are idle).
+    forgetExchange: assign({ pending: undefined }),
     settleAccepted: enqueueActions(({ context, enqueue }) => {
       const message = context.pending?.message;
       if (!message) return;
@@ -386,10 +389,16 @@ export const peerMachine = setup({
       after: { requestTimeout: { target: 'failing', actions: 'closeConn' } },
     },
     settling: {
-      always: [{ guard: 'hasDeliverable', target: 'pushing' }, { target: 'idle' }],
+      always: [
+        { guard: 'hasDeliverable', target: 'pushing' },
+        { target: 'idle', actions: 'forgetExchange' },
+      ],
     },
     failing: {
-      always: [{ guard: 'hasDeliverable', target: 'backingOff' }, { target: 'idle' }],
+      always: [
+        { guard: 'hasDeliverable', target: 'backingOff' },
+        { target: 'idle', actions: 'forgetExchange' },
+      ],
     },
     backingOff: {
       entry: 'countAttempt',
