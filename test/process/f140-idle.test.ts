@@ -3,18 +3,9 @@
 // closed within the step needs none. The process protocol's lines are written straight to each
 // node's stdin.
 import { describe, expect, it } from 'vitest';
-import { exampleNodes as nodes, processLines } from '../support/example-nodes.js';
+import { exampleNodes as nodes, f140Config, processLines } from '../support/example-nodes.js';
 
-const config = {
-  port: 8140,
-  users: [{ name: 'bob@b.test', friends: [], groups: {} }],
-  retryMsBase: 200,
-  retryMsMax: 2000,
-  requestTimeoutMs: 2000,
-  queueExpiryMs: 86_400_000,
-  idleMs: 30_000,
-  announce: false,
-};
+const config = f140Config([{ name: 'bob@b.test', friends: [], groups: {} }]);
 
 /** A PING (refused: bob has no friends) as the bytes of one HTTP request, base64. */
 function ping(connection: 'close' | 'keep-alive'): string {

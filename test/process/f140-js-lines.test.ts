@@ -5,7 +5,7 @@
 // node writes is compared with JSON.stringify of its parsed value, key order included.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { exampleNodes } from '../support/example-nodes.js';
+import { exampleNodes, f140Config } from '../support/example-nodes.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const local = 'a"\\\u0001😀@b.test';
@@ -17,16 +17,7 @@ const friend = {
   outbound: { challenge: 'c"1', response: 'r\\1' },
   inbound: { challenge: 'c\n2', response: 'r\t2' },
 };
-const config = {
-  port: 8140,
-  users: [{ name: local, friends: [friend], groups: {} }],
-  retryMsBase: 200,
-  retryMsMax: 2000,
-  requestTimeoutMs: 2000,
-  queueExpiryMs: 86_400_000,
-  idleMs: 30_000,
-  announce: false,
-};
+const config = f140Config([{ name: local, friends: [friend], groups: {} }]);
 
 /** An HTTP answer of `status` with a form body, base64. */
 function answer(body: string): string {

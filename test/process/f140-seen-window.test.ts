@@ -3,32 +3,23 @@
 // and answers a retried MSG as a duplicate; an id pushed out of the window is deleted from the store
 // and delivered again. The process protocol's lines are written straight to each node's stdin.
 import { describe, expect, it } from 'vitest';
-import { exampleNodes as nodes, processLines } from '../support/example-nodes.js';
+import { exampleNodes as nodes, f140Config, processLines } from '../support/example-nodes.js';
 
-const config = {
-  port: 8140,
-  users: [
-    {
-      name: 'bob@b.test',
-      friends: [
-        {
-          user: 'pat@peer.test',
-          host: 'peer.test',
-          port: 8140,
-          outbound: { challenge: 'c-bp', response: 'r-bp' },
-          inbound: { challenge: 'c-pb', response: 'r-pb' },
-        },
-      ],
-      groups: {},
-    },
-  ],
-  retryMsBase: 200,
-  retryMsMax: 2000,
-  requestTimeoutMs: 2000,
-  queueExpiryMs: 86_400_000,
-  idleMs: 30_000,
-  announce: false,
-};
+const config = f140Config([
+  {
+    name: 'bob@b.test',
+    friends: [
+      {
+        user: 'pat@peer.test',
+        host: 'peer.test',
+        port: 8140,
+        outbound: { challenge: 'c-bp', response: 'r-bp' },
+        inbound: { challenge: 'c-pb', response: 'r-pb' },
+      },
+    ],
+    groups: {},
+  },
+]);
 
 const seenKey = (seq: number) => `f140/seen/${String(seq).padStart(12, '0')}`;
 

@@ -11,6 +11,20 @@ export const exampleNodes = {
   python: ['python3', 'examples/f140-py/node.py'],
 } as const;
 
+/** An F140 node's config for these tests: one node on port 8140 with `users`, the timings fixed. */
+export function f140Config(users: readonly Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    port: 8140,
+    users,
+    retryMsBase: 200,
+    retryMsMax: 2000,
+    requestTimeoutMs: 2000,
+    queueExpiryMs: 86_400_000,
+    idleMs: 30_000,
+    announce: false,
+  };
+}
+
 /** Runs `command` on `lines` (one JSON line each, then the end of stdin); every line it wrote, parsed. */
 export function processLines(
   command: readonly string[],
