@@ -212,8 +212,13 @@ export class Plan {
     if (settleAfterMs === undefined) return [];
     // A damage before the protocol recovered is one more failure for a backoff that is still
     // doubling: it extends the run of faults like any other fault.
-    const damage = damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs }));
-    return recoveries([...this.spans(), ...damage], (run) => Math.max(settleMs, settleAfterMs(run)));
+    return recoveries(this.spansWithDamage(damageMs), (run) => Math.max(settleMs, settleAfterMs(run)));
+  }
+
+  /** The fault spans of the steps so far, then an instant span (a `damage`) at each of `damageMs`. */
+  private spansWithDamage(damageMs: readonly number[]): FaultSpan[] {
+    const damage = damageMs.map((atMs): FaultSpan => ({ kind: 'damage', hosts: [], beginMs: atMs, endMs: atMs }));
+    return [...this.spans(), ...damage];
   }
 
   /** The fault spans of the steps so far (`faultSpans`); once closed, the same list every time. */
@@ -330,13 +335,7 @@ export class Plan {
     const lastFaultMs = marks.reduce((last, mark) => Math.max(last, mark.atMs), 0);
     const { durable, settleMs, withinMs, underFaults } = this.profile.delivery;
     // A damage is an instant fault too: a retry it broke backs off again from then on.
-    const spans =
-      underFaults === undefined
-        ? []
-        : [
-            ...this.spans(),
-            ...damageMs.map((atMs) => ({ kind: 'damage' as const, hosts: [], beginMs: atMs, endMs: atMs })),
-          ];
+    const spans = underFaults === undefined ? [] : this.spansWithDamage(damageMs);
     const damageMarks = damageMs.map((atMs): FaultMark => ({ atMs, phase: 'instant' }));
     const recovered = this.recovered(damageMs);
 

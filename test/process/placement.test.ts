@@ -140,28 +140,13 @@ describe('where an external node process runs', () => {
     expect(chooseCpu([0, 1], 0, new Map())).toBe(0);
     expect(chooseCpu([0, 1, 2, 3], undefined, new Map())).toBe(0);
     expect(chooseCpu([0, 1], 1, new Map([[1, 1]]))).toBe(0);
-    expect(
-      chooseCpu(
-        [0, 1, 2],
-        0,
-        new Map([
-          [0, 2],
-          [1, 1],
-          [2, 1],
-        ]),
-      ),
-    ).toBe(1);
-    expect(
-      chooseCpu(
-        [0, 1, 2],
-        2,
-        new Map([
-          [0, 2],
-          [1, 1],
-          [2, 1],
-        ]),
-      ),
-    ).toBe(2);
+    const heldTwiceOnZero = new Map([
+      [0, 2],
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(chooseCpu([0, 1, 2], 0, heldTwiceOnZero)).toBe(1);
+    expect(chooseCpu([0, 1, 2], 2, heldTwiceOnZero)).toBe(2);
     // Only a CPU the thread may run on, however the others are held.
     expect(
       chooseCpu(
