@@ -25,6 +25,7 @@ import { solecFederation } from './federation.js';
 import { campaignFuzzRate, fuzzCasesGoal, steadyFuzzRate } from './fuzz.js';
 import { processLookahead } from '../sim/world.js';
 import { externalNodes, processNodeSteps } from './process-nodes.js';
+import { echoCommand, recording, replay, type Recording } from './process-floor.js';
 import { protocolThroughput } from './protocols.js';
 import { memoryInChild } from './memory.js';
 import { federationInChild, heapLimitMiB, perNodeBytes, scaleProtocols, type ScaleProtocol } from './scale.js';
@@ -277,7 +278,7 @@ interface Series {
 
 function format(value: number, unit: string): string {
   if (unit === 'ms' || unit === 's' || unit === 'load') return value.toFixed(1);
-  if (unit === 'of the ceiling') return value.toFixed(3);
+  if (unit === 'of the ceiling' || unit === 'of the floor') return value.toFixed(3);
   if (unit === 'MiB' || unit === 'KiB') return value.toFixed(2);
   return Math.round(value).toLocaleString('en-US');
 }
@@ -637,26 +638,35 @@ function endToEndFigures(
 /**
  * F140 nodes as external processes (examples/), beside the built-in node on the same workload:
  * the whole run (the children's start included), the steady exchange after the last start, and
- * its CPU per step (this process's, and the children's from /proc).
+ * its CPU per step (this process's, and the children's from /proc). Then the floor of the same
+ * run (process-floor.ts): the JavaScript node's run with the lookahead off is recorded and
+ * replayed to fresh children with nothing simulated, and to children that only answer; the
+ * JavaScript node's figure is also given as a share of that floor, from the same repetition.
  */
 function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
   // The JavaScript node once more with the world's lookahead off (each step one exchange after
   // another, src/sim/world.ts), beside the default: what giving inputs ahead gains.
+  let javascriptRate = 0;
+  let recorded: Recording | undefined;
   for (const [kind, lookahead] of [
     ...Object.keys(externalNodes).map((each) => [each, true] as const),
     ['javascript', false] as const,
   ]) {
     const was = processLookahead.enabled;
     processLookahead.enabled = lookahead;
-    let run: ReturnType<typeof processNodeSteps>;
+    let run: ReturnType<typeof processNodeSteps> | undefined;
     try {
-      run = processNodeSteps(kind, processNodeMessages);
+      if (kind === 'javascript' && !lookahead)
+        recorded = recording(() => (run = processNodeSteps(kind, processNodeMessages)));
+      else run = processNodeSteps(kind, processNodeMessages);
     } finally {
       processLookahead.enabled = was;
     }
+    if (run === undefined) throw new Error(`no run of the ${kind} node`);
     const builtIn = kind === 'in-process';
     const who = builtIn ? 'built-in node in-process' : `external ${kind} node${lookahead ? '' : ', lookahead off'}`;
     const where = builtIn ? 'built in' : `a child process (examples/f140-${kind === 'javascript' ? 'js' : 'py'})`;
+    if (kind === 'javascript' && lookahead) javascriptRate = run.steadySteps / run.steadySeconds;
     add(
       `f140 node steps, ${who}`,
       'steps/s',
@@ -678,6 +688,36 @@ function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
       ((run.steadyHostCpuSeconds + run.steadyChildCpuSeconds) * 1e6) / Math.max(1, run.steadySteps),
       false,
     );
+  }
+  const javascript = externalNodes['javascript'];
+  if (recorded === undefined || javascript === undefined) return;
+  const floors: readonly [string, readonly string[], string][] = [
+    [
+      'floor: external javascript node, nothing simulated',
+      javascript.command,
+      "the lookahead-off run's lines replayed to fresh children of examples/f140-js through the same channel, one step after another, each answer read to its end and dropped: the child's work and the exchange, no simulation",
+    ],
+    ['floor: the exchange alone', echoCommand, 'the same lines to children that answer each with end-of-step at once'],
+  ];
+  for (const [who, command, how] of floors) {
+    const floor = replay(recorded, command, process.cwd());
+    const perSecond = floor.steps / floor.seconds;
+    add(`f140 node steps after start, ${who}`, 'steps/s', `${how}; ${floor.steps} steps`, perSecond);
+    add(
+      `f140 node step CPU after start, ${who}`,
+      'µs/step',
+      `CPU time (user + system) of the same steps: ${Math.round((floor.hostCpuSeconds * 1e6) / Math.max(1, floor.steps))} µs in fedsim, ${Math.round((floor.childCpuSeconds * 1e6) / Math.max(1, floor.steps))} µs in the children (/proc)`,
+      ((floor.hostCpuSeconds + floor.childCpuSeconds) * 1e6) / Math.max(1, floor.steps),
+      false,
+    );
+    if (command === javascript.command)
+      add(
+        'f140 external javascript node, share of its floor',
+        'of the floor',
+        "the JavaScript node's steps/s after start (lookahead on) over the floor with nothing simulated, both from the same repetition: what fedsim's own work per step leaves of the rate the child and the exchange allow",
+        javascriptRate / perSecond,
+        false,
+      );
   }
 }
 
