@@ -101,4 +101,32 @@ describe('scenario: loader', () => {
       'bad.yaml:2:11: protocol: unknown protocol `smtp` (known: echo, fmtp, f140, solec, bester, ambrosia)',
     );
   });
+  it('refuses an F140 user name with a lone surrogate, in a config or in a command, at the name', () => {
+    // A lone surrogate has no UTF-8 form: the node could neither send the name nor key its store by
+    // it (it used to throw a URIError at its start, reported as a node bug).
+    const f140 = `name: t/f140
+protocol: f140
+seed: 1
+nodes:
+  a.test:
+    config:
+      users:
+        - name: "alice\\ud800@a.test"
+          friends:
+            - { user: bob@b.test, host: b.test, outbound: { challenge: c, response: r }, inbound: { challenge: c2, response: r2 } }
+steps:
+  - { atMs: 5, do: command, node: a.test, command: { type: send, from: alice@a.test, to: "bob\\udc00@b.test", text: hi } }
+limits: { timeMsMax: 1000, eventsMax: 1000 }
+`;
+    const lone = 'holds a lone surrogate (half of a UTF-16 pair), which has no UTF-8 form';
+    expect(problems(f140)).toEqual([`bad.yaml:8:17: nodes.a.test.config.users[0].name: ${lone}`]);
+    const inCommand = problems(f140.replace('alice\\ud800@a.test', 'alice@a.test'));
+    expect(inCommand).toHaveLength(1);
+    expect(inCommand[0]).toMatch(/^bad\.yaml:12:\d+: steps\[0\]\.command\.to: /);
+    expect(inCommand[0]).toContain(lone);
+    // A paired surrogate (an emoji) is a name like any other.
+    expect(() =>
+      parseScenario(f140.replace('\\ud800', '\\ud83d\\ude00').replace('\\udc00', ''), 'ok.yaml'),
+    ).not.toThrow();
+  });
 });

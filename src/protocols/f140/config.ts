@@ -11,7 +11,16 @@ import { z } from 'zod';
 export const defaultPort = 8140;
 
 const port = z.number().int().min(1).max(65_535);
-const username = z.string().min(1).max(256);
+/**
+ * A name has to have a UTF-8 form: a lone surrogate (half of a UTF-16 pair, alone) has none, and on
+ * the wire would become U+FFFD, which is another name.
+ */
+const wellFormed = (text: string): boolean => !/\p{Cs}/u.test(text);
+const username = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine(wellFormed, 'holds a lone surrogate (half of a UTF-16 pair), which has no UTF-8 form');
 
 const challengePair = z.strictObject({ challenge: z.string().min(1).max(256), response: z.string().min(1).max(256) });
 
