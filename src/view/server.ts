@@ -155,7 +155,12 @@ export async function serveViewer(options: {
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      return send(response, 400, 'text/plain', 'bad request: the path is not valid percent-encoded UTF-8\n');
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'text/plain', 'GET only\n');
     if (path === `/${traceName}`) {
       // Its length lets the viewer's loader read it into one buffer of the right size.

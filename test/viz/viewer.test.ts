@@ -450,6 +450,19 @@ describe.skipIf(!haveChromium)('viz: viewer in headless Chromium', () => {
     }
   });
 
+  it('answers a path that is not valid percent-encoding with 400, and one outside the viewer with 403 or 404', async () => {
+    const origin = new URL(server.url).origin;
+    // %E0%A4%A is cut short, %ED%A0%80 is a surrogate's UTF-8 form: neither decodes.
+    for (const path of ['/%E0%A4%A', '/%ED%A0%80.js']) {
+      const response = await fetch(`${origin}${path}`);
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('not valid percent-encoded UTF-8');
+    }
+    const outside = await fetch(`${origin}/..%2f..%2fpackage.json`);
+    expect([403, 404]).toContain(outside.status);
+    expect((await fetch(`${origin}/`)).status).toBe(200);
+  });
+
   it('opens a trace dropped on the diagram (drag and drop)', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await page.goto(server.url.replace(/\?.*$/, ''));
