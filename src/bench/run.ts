@@ -679,46 +679,72 @@ function processNodeFigures({ add, processNodeMessages }: BenchContext): void {
       `the same run from the last node's start on: ${run.steadySteps} steps, the step exchange alone${builtIn ? '' : `; ${run.stepsAhead} steps of the run given ahead of their turn`}${kind === 'javascript' && lookahead ? ' (goal: at least 10,000)' : ''}`,
       run.steadySteps / run.steadySeconds,
     );
-    add(
-      `f140 node step CPU after start, ${who}`,
-      'µs/step',
-      builtIn
-        ? 'CPU time (user + system) of the same steps, in this process'
-        : `CPU time (user + system) of the same steps: ${Math.round((run.steadyHostCpuSeconds * 1e6) / Math.max(1, run.steadySteps))} µs in fedsim, ${Math.round((run.steadyChildCpuSeconds * 1e6) / Math.max(1, run.steadySteps))} µs in the children (/proc)`,
-      ((run.steadyHostCpuSeconds + run.steadyChildCpuSeconds) * 1e6) / Math.max(1, run.steadySteps),
-      false,
-    );
+    if (builtIn)
+      add(
+        `f140 node step CPU after start, ${who}`,
+        'µs/step',
+        'CPU time (user + system) of the same steps, in this process',
+        (run.steadyHostCpuSeconds * 1e6) / Math.max(1, run.steadySteps),
+        false,
+      );
+    else stepCpuFigure(add, who, run.steadyHostCpuSeconds, run.steadyChildCpuSeconds, run.steadySteps);
   }
   const javascript = externalNodes['javascript'];
   if (recorded === undefined || javascript === undefined) return;
-  const floors: readonly [string, readonly string[], string][] = [
-    [
-      'floor: external javascript node, nothing simulated',
-      javascript.command,
-      "the lookahead-off run's lines replayed to fresh children of examples/f140-js through the same channel, one step after another, each answer read to its end and dropped: the child's work and the exchange, no simulation",
-    ],
-    ['floor: the exchange alone', echoCommand, 'the same lines to children that answer each with end-of-step at once'],
-  ];
-  for (const [who, command, how] of floors) {
-    const floor = replay(recorded, command, process.cwd());
-    const perSecond = floor.steps / floor.seconds;
-    add(`f140 node steps after start, ${who}`, 'steps/s', `${how}; ${floor.steps} steps`, perSecond);
-    add(
-      `f140 node step CPU after start, ${who}`,
-      'µs/step',
-      `CPU time (user + system) of the same steps: ${Math.round((floor.hostCpuSeconds * 1e6) / Math.max(1, floor.steps))} µs in fedsim, ${Math.round((floor.childCpuSeconds * 1e6) / Math.max(1, floor.steps))} µs in the children (/proc)`,
-      ((floor.hostCpuSeconds + floor.childCpuSeconds) * 1e6) / Math.max(1, floor.steps),
-      false,
-    );
-    if (command === javascript.command)
-      add(
-        'f140 external javascript node, share of its floor',
-        'of the floor',
-        "the JavaScript node's steps/s after start (lookahead on) over the floor with nothing simulated, both from the same repetition: what fedsim's own work per step leaves of the rate the child and the exchange allow",
-        javascriptRate / perSecond,
-        false,
-      );
-  }
+  const floor = floorFigures(
+    add,
+    recorded,
+    'floor: external javascript node, nothing simulated',
+    javascript.command,
+    "the lookahead-off run's lines replayed to fresh children of examples/f140-js through the same channel, one step after another, each answer read to its end and dropped: the child's work and the exchange, no simulation",
+  );
+  add(
+    'f140 external javascript node, share of its floor',
+    'of the floor',
+    "the JavaScript node's steps/s after start (lookahead on) over the floor with nothing simulated, both from the same repetition: what fedsim's own work per step leaves of the rate the child and the exchange allow",
+    javascriptRate / floor,
+    false,
+  );
+  floorFigures(
+    add,
+    recorded,
+    'floor: the exchange alone',
+    echoCommand,
+    'the same lines to children that answer each with end-of-step at once',
+  );
+}
+
+/** The CPU row of a process run's steps: fedsim's and the children's CPU, per step, and their sum. */
+function stepCpuFigure(
+  add: BenchContext['add'],
+  who: string,
+  hostSeconds: number,
+  childSeconds: number,
+  steps: number,
+): void {
+  const micros = (seconds: number): number => (seconds * 1e6) / Math.max(1, steps);
+  add(
+    `f140 node step CPU after start, ${who}`,
+    'µs/step',
+    `CPU time (user + system) of the same steps: ${Math.round(micros(hostSeconds))} µs in fedsim, ${Math.round(micros(childSeconds))} µs in the children (/proc)`,
+    micros(hostSeconds + childSeconds),
+    false,
+  );
+}
+
+/** `recorded` replayed to fresh children of `command` (process-floor.ts): its rows, and its steps/s. */
+function floorFigures(
+  add: BenchContext['add'],
+  recorded: Recording,
+  who: string,
+  command: readonly string[],
+  how: string,
+): number {
+  const floor = replay(recorded, command, process.cwd());
+  const perSecond = floor.steps / floor.seconds;
+  add(`f140 node steps after start, ${who}`, 'steps/s', `${how}; ${floor.steps} steps`, perSecond);
+  stepCpuFigure(add, who, floor.hostCpuSeconds, floor.childCpuSeconds, floor.steps);
+  return perSecond;
 }
 
 /** The one-hour federation. */
