@@ -12,7 +12,9 @@
 //
 // A build is keyed by every source file's path, size and modification time. It is written to a
 // temporary directory and renamed into place, so fedsim commands started at the same moment (the
-// tests start many) share one complete build and never see half of one.
+// tests start many) share one complete build and never see half of one. A process keeps the build
+// it runs from marked as in use (its directory touched every minute), so that builds made meanwhile
+// from edited sources never prune it from under a long run.
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -22,6 +24,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
   existsSync,
 } from 'node:fs';
@@ -37,6 +40,34 @@ const buildFormat = 2;
 /** Builds older than this, beyond the newest few, are removed when a new build is made. */
 const pruneAfterMs = 10 * 60 * 1000;
 const keepBuilds = 3;
+
+/**
+ * How often a process touches the build it runs from: well inside `pruneAfterMs`, so that a build
+ * in use always counts as recent.
+ */
+export const inUseTouchMs = 60 * 1000;
+/** The builds this process has marked as in use. */
+const inUse = new Set();
+
+/**
+ * Marks `target` as in use by this process: touched now and every `inUseTouchMs` while the process
+ * lives (the timer keeps no process alive). A build that cannot be touched (gone, read-only) is
+ * left as it is.
+ */
+function keepInUse(target) {
+  const touch = () => {
+    try {
+      const now = new Date();
+      utimesSync(target, now, now);
+    } catch {
+      // Not ours to write, or removed: nothing to keep.
+    }
+  };
+  touch();
+  if (inUse.has(target)) return;
+  inUse.add(target);
+  setInterval(touch, inUseTouchMs).unref();
+}
 
 /** Distinguishes the temporary directories of builds made at once in one process. */
 let builds = 0;
@@ -81,7 +112,10 @@ export function buildKey(srcDir) {
 export async function ensureBuilt({ srcDir = join(root, 'src'), distDir = join(root, 'dist') } = {}) {
   const key = buildKey(srcDir);
   const target = join(distDir, key);
-  if (existsSync(target)) return target;
+  if (existsSync(target)) {
+    keepInUse(target);
+    return target;
+  }
   mkdirSync(distDir, { recursive: true });
   const temporary = join(distDir, `.tmp-${process.pid}-${(builds += 1)}-${key}`);
   rmSync(temporary, { recursive: true, force: true });
@@ -108,13 +142,18 @@ export async function ensureBuilt({ srcDir = join(root, 'src'), distDir = join(r
     // Another fedsim command made the same build first: use theirs.
     rmSync(temporary, { recursive: true, force: true });
     if (!existsSync(target)) throw error;
+    keepInUse(target);
     return target;
   }
+  keepInUse(target);
   prune(distDir, key);
   return target;
 }
 
-/** Removes old builds: all but the newest `keepBuilds`, and only those not touched for a while. */
+/**
+ * Removes old builds: all but the newest `keepBuilds`, and only those not touched for a while (a
+ * build in use is touched every `inUseTouchMs`: `keepInUse`).
+ */
 function prune(distDir, current) {
   const now = Date.now();
   const builds = readdirSync(distDir)

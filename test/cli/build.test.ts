@@ -1,5 +1,6 @@
 // The fedsim command's build (bin/build.mjs): compiled once per state of the sources, rebuilt when
-// a source changes, shared by builds made at once, and compiled without keepNames wrappers.
+// a source changes, shared by builds made at once, kept while a process runs from it, and compiled
+// without keepNames wrappers.
 // Method: build a small temporary source tree, then the project's own src/ and run the CLI from it;
 // and run the CLI in a project whose dist/ cannot be made, where it falls back to tsx.
 import { spawnSync } from 'node:child_process';
@@ -17,8 +18,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { buildKey, ensureBuilt } from '../../bin/build.mjs';
+import { describe, expect, it, vi } from 'vitest';
+import { buildKey, ensureBuilt, inUseTouchMs } from '../../bin/build.mjs';
 
 function sourceTree(): string {
   const root = mkdtempSync(join(tmpdir(), 'fedsim-build-'));
@@ -67,6 +68,50 @@ describe('bin/build.mjs', () => {
     expect(readFileSync(join(second, 'main.js'), 'utf8')).toContain('43');
     // The earlier build stays (a command started from it may still be loading modules).
     expect(existsSync(first)).toBe(true);
+  });
+
+  it('keeps a build that a process runs from, however many builds of edited sources come after it', async () => {
+    const root = sourceTree();
+    const options = { srcDir: join(root, 'src'), distDir: join(root, 'dist') };
+    const first = await ensureBuilt(options);
+    // Twenty minutes untouched, past the prune age: the next use marks it as in use again.
+    const longAgo = new Date(Date.now() - 20 * 60_000);
+    utimesSync(first, longAgo, longAgo);
+    expect(await ensureBuilt(options)).toBe(first);
+    expect(statSync(first).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    // Three builds of edited sources, each pruning what is old beyond the newest three.
+    for (const answer of [43, 44, 45]) {
+      writeFileSync(join(root, 'src', 'main.ts'), `export const answer: number = ${answer};\n`);
+      const later = new Date(Date.now() + answer * 1_000);
+      utimesSync(join(root, 'src', 'main.ts'), later, later);
+      await ensureBuilt(options);
+    }
+    expect(existsSync(first)).toBe(true);
+    // A build nobody uses any more is pruned as before.
+    utimesSync(first, longAgo, longAgo);
+    writeFileSync(join(root, 'src', 'main.ts'), 'export const answer: number = 46;\n');
+    const latest = new Date(Date.now() + 60_000);
+    utimesSync(join(root, 'src', 'main.ts'), latest, latest);
+    await ensureBuilt(options);
+    expect(existsSync(first)).toBe(false);
+  });
+
+  it('touches the build it runs from again every inUseTouchMs while the process lives', async () => {
+    const root = sourceTree();
+    const options = { srcDir: join(root, 'src'), distDir: join(root, 'dist') };
+    vi.useFakeTimers({ toFake: ['setInterval', 'Date'] });
+    try {
+      const built = await ensureBuilt(options);
+      const longAgo = new Date(Date.now() - 20 * 60_000);
+      utimesSync(built, longAgo, longAgo);
+      vi.advanceTimersByTime(inUseTouchMs - 1);
+      // File times keep sub-millisecond digits that a Date has not.
+      expect(Math.abs(statSync(built).mtimeMs - longAgo.getTime())).toBeLessThan(1);
+      vi.advanceTimersByTime(1);
+      expect(Math.abs(statSync(built).mtimeMs - Date.now())).toBeLessThan(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('lets builds made at once share one complete build', async () => {
