@@ -17,8 +17,7 @@
 // Each figure is the best of `rounds` rounds of `events` events (CPU time, user + system).
 //
 // Usage: node scripts/engine-floor.mjs [events] [rounds] [fields] [build…]
-// (builds: directories bin/build.mjs made, dist/<key>; the newest under dist/ when none is given)
-import { readdirSync, statSync } from 'node:fs';
+// (builds: directories bin/build.mjs made, dist/<key>; this checkout's current build when none is given)
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadavg } from 'node:os';
@@ -29,10 +28,8 @@ const rounds = Number(process.argv[3] ?? 5);
 const fields = Number(process.argv[4] ?? 12);
 let builds = process.argv.slice(5);
 if (builds.length === 0) {
-  const newest = readdirSync('dist')
-    .map((name) => ({ name, at: statSync(resolve('dist', name)).mtimeMs }))
-    .sort((a, b) => b.at - a.at)[0];
-  builds = [resolve('dist', newest.name)];
+  const { ensureBuilt } = await import(pathToFileURL(resolve('bin', 'build.mjs')).href);
+  builds = [await ensureBuilt()];
 }
 
 /**

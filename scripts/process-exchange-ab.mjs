@@ -13,20 +13,17 @@
 //   a setting is name:VAR=value,VAR=value (environment of that run), default:
 //   any:FEDSIM_PROCESS_CPU=any one:FEDSIM_PROCESS_CPU=one host:FEDSIM_PROCESS_CPU=host spin:FEDSIM_PROCESS_SPIN=5
 //   (every run starts from FEDSIM_PROCESS_CPU=any and FEDSIM_PROCESS_SPIN=0, whatever the defaults)
-// Runs the newest build in dist/ (FEDSIM_DIST=<build directory> for another). Wall clock is fine
+// Runs the compiled build of this checkout (FEDSIM_DIST=<build directory> for another). Wall clock is fine
 // here: nothing here runs inside a simulation.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const dist =
-  process.env['FEDSIM_DIST'] ??
-  readdirSync(join(root, 'dist'))
-    .map((name) => join(root, 'dist', name))
-    .filter((dir) => statSync(join(dir, 'process', 'channel.js'), { throwIfNoEntry: false }) !== undefined)
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+const { ensureBuilt } = await import(pathToFileURL(join(root, 'bin', 'build.mjs')).href);
+const dist = process.env['FEDSIM_DIST'] ?? (await ensureBuilt());
 const rounds = Number(process.argv[2] ?? 4);
 const workloads = (process.argv[3] ?? 'echo,bench').split(',');
 const conditions = (process.argv[4] ?? 'unpinned,pinned,busy').split(',');
