@@ -125,28 +125,40 @@ export function replay(recorded: Recording, command: readonly string[], cwd: str
         if (line === '{"kind":"end"}') return;
       }
     };
+    // The exchanges are put together before the clock starts: the timed loop only writes and reads.
+    const exchanges: {
+      readonly writes: readonly [ProcessChannel, string][];
+      readonly from: number;
+      readonly to: number;
+    }[] = [];
+    for (let at = 0; at < steps.length;) {
+      // Up to the last start one by one, so that the timed part begins at an exchange.
+      const to = Math.min(at + (at <= lastStart ? 1 : batch), steps.length);
+      const byChild = new Map<number, string[]>();
+      for (const step of steps.slice(at, to))
+        byChild.set(step.child, [...(byChild.get(step.child) ?? []), ...step.lines]);
+      exchanges.push({
+        writes: [...byChild].map(([child, lines]) => [channels[child] as ProcessChannel, lines.join('\n')]),
+        from: at,
+        to,
+      });
+      at = to;
+    }
     let startedMs = 0;
     let cpuAtStart = process.cpuUsage();
     let childCpuAtStart = 0;
-    for (let at = 0; at < steps.length;) {
-      if (at === lastStart + 1) {
+    for (const { writes, from, to } of exchanges) {
+      if (from === lastStart + 1) {
         startedMs = performance.now();
         cpuAtStart = process.cpuUsage();
         childCpuAtStart = childCpu();
       }
-      // Up to the last start one by one, so that the timed part begins at a batch.
-      const take = Math.min(at <= lastStart ? 1 : batch, steps.length - at);
-      const byChild = new Map<number, string[]>();
-      for (const step of steps.slice(at, at + take))
-        byChild.set(step.child, [...(byChild.get(step.child) ?? []), ...step.lines]);
-      for (const [child, lines] of byChild) {
-        const channel = channels[child] as ProcessChannel;
+      for (const [channel, text] of writes) {
         channel.arm(stepBudgetMs);
-        channel.write(lines.join('\n'));
+        channel.write(text);
       }
-      for (let i = at; i < at + take; i++) readEnd(channels[(steps[i] as RecordedStep).child] as ProcessChannel, i);
-      for (const child of byChild.keys()) (channels[child] as ProcessChannel).disarm();
-      at += take;
+      for (let i = from; i < to; i++) readEnd(channels[(steps[i] as RecordedStep).child] as ProcessChannel, i);
+      for (const [channel] of writes) channel.disarm();
     }
     const seconds = (performance.now() - startedMs) / 1000;
     const cpu = process.cpuUsage(cpuAtStart);
