@@ -30,26 +30,25 @@ const { ensureBuilt } = await import(pathToFileURL(join(root, 'bin', 'build.mjs'
 const dist = process.env['FEDSIM_DIST'] ?? (await ensureBuilt());
 const load = (path) => import(pathToFileURL(join(dist, path)).href);
 
+/** A row's figures from its steps, wall seconds and CPU seconds (this process's, the children's). */
+const figuresOf = (steps, seconds, hostCpuSeconds, childCpuSeconds) => ({
+  stepsPerSecond: steps / seconds,
+  hostMicros: (hostCpuSeconds * 1e6) / steps,
+  childMicros: (childCpuSeconds * 1e6) / steps,
+});
+
 /** One run of one row, in this process. */
 async function runRow(row, messages, logFile) {
   const { processNodeSteps, externalNodes } = await load('bench/process-nodes.js');
   if (row === 'bench') {
     const run = processNodeSteps('javascript', messages);
-    return {
-      stepsPerSecond: run.steadySteps / run.steadySeconds,
-      hostMicros: (run.steadyHostCpuSeconds * 1e6) / run.steadySteps,
-      childMicros: (run.steadyChildCpuSeconds * 1e6) / run.steadySteps,
-    };
+    return figuresOf(run.steadySteps, run.steadySeconds, run.steadyHostCpuSeconds, run.steadyChildCpuSeconds);
   }
   const { echoCommand, replay } = await load('bench/process-floor.js');
   const recorded = JSON.parse(readFileSync(logFile, 'utf8'));
   const batch = row.startsWith('floor-k') ? Number(row.slice('floor-k'.length)) : 1;
   const floor = replay(recorded, row === 'echo' ? echoCommand : externalNodes.javascript.command, root, batch);
-  return {
-    stepsPerSecond: floor.steps / floor.seconds,
-    hostMicros: (floor.hostCpuSeconds * 1e6) / floor.steps,
-    childMicros: (floor.childCpuSeconds * 1e6) / floor.steps,
-  };
+  return figuresOf(floor.steps, floor.seconds, floor.hostCpuSeconds, floor.childCpuSeconds);
 }
 
 async function record(messages, logFile) {

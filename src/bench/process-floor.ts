@@ -28,8 +28,8 @@ export interface Recording {
 }
 
 /** How the host's answers inside a step begin (store.value, store.keys, conn.buffered): the other lines are inputs. */
-const isAnswer = (line: string): boolean =>
-  line.startsWith('{"kind":"store.') || line.startsWith('{"kind":"conn.buffered"');
+const answerStarts: readonly string[] = ['{"kind":"store.', '{"kind":"conn.buffered"'];
+const isAnswer = (line: string): boolean => answerStarts.some((start) => line.startsWith(start));
 
 /**
  * Runs `run` with every line written to a child process recorded. The channel is wrapped for the
@@ -89,7 +89,7 @@ export const echoCommand: readonly string[] = [
     "  for (let nl = pending.indexOf('\\n'); nl >= 0; nl = pending.indexOf('\\n')) {",
     '    const line = pending.slice(0, nl);',
     '    pending = pending.slice(nl + 1);',
-    `    if (!line.startsWith('{"kind":"store.') && !line.startsWith('{"kind":"conn.buffered"')) out += '{"kind":"end"}\\n';`,
+    `    if (!${JSON.stringify(answerStarts)}.some((start) => line.startsWith(start))) out += '{"kind":"end"}\\n';`,
     '  }',
     '  if (out) fs.writeSync(1, out);',
     '}',
